@@ -1,0 +1,91 @@
+#include "auth.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "keyfile.h"
+
+static const struct {
+    const char *name;
+    uint64_t canister;
+} SERVICES[] = {
+    {"ledger", CANISTER_LEDGER},
+    {"governance", CANISTER_GOVERNANCE},
+    {"cmc", CANISTER_CMC},
+};
+#define NSERVICES (sizeof SERVICES / sizeof SERVICES[0])
+
+struct auth {
+    pthread_mutex_t lock;
+    char *dir;
+    bool known[NSERVICES];
+    uint8_t der[NSERVICES][ED25519_DER_BYTES];
+    uint64_t last_read;
+};
+
+static void read_keys(auth_t *a)
+{
+    for (size_t i = 0; i < NSERVICES; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.pub", a->dir, SERVICES[i].name);
+        uint8_t der[ED25519_DER_BYTES];
+        if (public_key_load(path, der, NULL)) {
+            memcpy(a->der[i], der, sizeof der);
+            a->known[i] = true;
+        }
+    }
+    a->last_read = clock_wall_nanos();
+}
+
+auth_t *auth_new(const char *keys_dir)
+{
+    auth_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    pthread_mutex_init(&a->lock, NULL);
+    if (keys_dir) {
+        a->dir = strdup(keys_dir);
+        if (!a->dir) {
+            free(a);
+            return NULL;
+        }
+        read_keys(a);
+    }
+    return a;
+}
+
+void auth_destroy(auth_t **auth)
+{
+    if (!*auth)
+        return;
+    pthread_mutex_destroy(&(*auth)->lock);
+    free((*auth)->dir);
+    free(*auth);
+    *auth = NULL;
+}
+
+static int match(const auth_t *a, const uint8_t der[ED25519_DER_BYTES])
+{
+    for (size_t i = 0; i < NSERVICES; i++)
+        if (a->known[i] && memcmp(a->der[i], der, ED25519_DER_BYTES) == 0)
+            return (int)i;
+    return -1;
+}
+
+void auth_caller(auth_t *a, const uint8_t der[ED25519_DER_BYTES], principal_t *caller)
+{
+    pthread_mutex_lock(&a->lock);
+    int i = match(a, der);
+    if (i < 0 && a->dir && clock_wall_nanos() - a->last_read >= 1000000000ULL) {
+        read_keys(a);
+        i = match(a, der);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (i >= 0)
+        principal_canister(SERVICES[i].canister, caller);
+    else
+        principal_self_authenticating(der, ED25519_DER_BYTES, caller);
+}

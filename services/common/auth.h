@@ -1,0 +1,27 @@
+/*
+ * auth: who a verified request's signer is.
+ *
+ * A request signed by one of the trusted service keys (DIR/ledger.pub, DIR/governance.pub,
+ * DIR/cmc.pub) has that service's canister principal as caller; any other key has its
+ * self-authenticating principal. The .pub files are read at start and again, at most once a
+ * second, when a key arrives that is not known, so services can start in any order.
+ * Thread-safe.
+ */
+#ifndef NNS_AUTH_H
+#define NNS_AUTH_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+#include "principal.h"
+
+typedef struct auth auth_t;
+
+/* keys_dir may be NULL (no trusted service keys). Returns NULL on allocation failure. */
+auth_t *auth_new(const char *keys_dir);
+void auth_destroy(auth_t **auth);
+
+/* The caller principal of a request signed with der. Cannot fail. */
+void auth_caller(auth_t *auth, const uint8_t der[ED25519_DER_BYTES], principal_t *caller);
+
+#endif

@@ -1,0 +1,232 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "log.h"
+#include "migrations.h"
+
+#define MIGRATION_LOCK_KEY "7236115601"
+
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("postgres: %s", message);
+}
+
+PGconn *db_connect(const char *conninfo, nns_error_t *err)
+{
+    PGconn *c = PQconnectdb(conninfo ? conninfo : "");
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    if (PQstatus(c) != CONNECTION_OK) {
+        nns_error_set(err, 503, "Unavailable", "cannot connect to PostgreSQL: %s",
+                      PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                  nns_error_t *err)
+{
+    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        msg[strcspn(msg, "\n")] = '\0';
+        nns_error_set(err, 503, "Unavailable", "database error: %s", msg);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+bool db_command(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                nns_error_t *err)
+{
+    PGresult *r = db_exec(conn, sql, nparams, params, err);
+    PQclear(r);
+    return r != NULL;
+}
+
+bool db_migrate(PGconn *conn, nns_error_t *err)
+{
+    for (unsigned long i = 0; i < MIGRATIONS_COUNT; i++) {
+        const migration_t *m = &MIGRATIONS[i];
+        const char *params[1] = {m->name};
+        PGresult *r = NULL;
+        if (!db_command(conn, "BEGIN", 0, NULL, err) ||
+            !db_command(conn, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", 0, NULL,
+                        err) ||
+            !db_command(conn,
+                        "CREATE TABLE IF NOT EXISTS public.nns_schema_migrations ("
+                        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                        0, NULL, err) ||
+            !(r = db_exec(conn, "SELECT 1 FROM public.nns_schema_migrations WHERE name = $1", 1,
+                          params, err)))
+            goto fail;
+        bool applied = PQntuples(r) > 0;
+        PQclear(r);
+        if (!applied) {
+            PGresult *x = PQexec(conn, m->sql); /* embedded, trusted SQL: no values */
+            if (PQresultStatus(x) != PGRES_COMMAND_OK && PQresultStatus(x) != PGRES_TUPLES_OK) {
+                nns_error_set(err, 503, "Unavailable", "migration '%s' failed: %s", m->name,
+                              PQresultErrorMessage(x));
+                PQclear(x);
+                goto fail;
+            }
+            PQclear(x);
+            if (!db_command(conn, "INSERT INTO public.nns_schema_migrations (name) VALUES ($1)",
+                            1, params, err))
+                goto fail;
+            log_info("applied migration '%s'", m->name);
+        }
+        if (!db_command(conn, "COMMIT", 0, NULL, err))
+            goto fail;
+    }
+    return true;
+fail:
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return false;
+}
+
+/* ---- COPY ---- */
+
+static void reserve(copybuf_t *b, size_t more)
+{
+    if (b->failed || b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->failed = true;
+        return;
+    }
+    b->data = d;
+    b->cap = cap;
+}
+
+static void append(copybuf_t *b, const char *s, size_t n)
+{
+    reserve(b, n);
+    if (b->failed)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+void copybuf_reset(copybuf_t *b)
+{
+    b->len = 0;
+    b->failed = false;
+}
+
+void copybuf_free(copybuf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void copybuf_u64(copybuf_t *b, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    append(b, tmp, (size_t)n);
+}
+
+void copybuf_i64(copybuf_t *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    append(b, tmp, (size_t)n);
+}
+
+void copybuf_bytea(copybuf_t *b, const uint8_t *bytes, size_t len)
+{
+    /* text COPY: the bytea input "\x..." with its backslash escaped */
+    reserve(b, 2 * len + 3);
+    if (b->failed)
+        return;
+    b->data[b->len++] = '\\';
+    b->data[b->len++] = '\\';
+    b->data[b->len++] = 'x';
+    hex_encode(bytes, len, b->data + b->len);
+    b->len += 2 * len;
+}
+
+void copybuf_text(copybuf_t *b, const char *s, size_t len)
+{
+    reserve(b, 2 * len);
+    if (b->failed)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
+                        : c == '\r' ? "\\r" : NULL;
+        if (esc) {
+            b->data[b->len++] = esc[0];
+            b->data[b->len++] = esc[1];
+        } else {
+            b->data[b->len++] = c;
+        }
+    }
+}
+
+void copybuf_null(copybuf_t *b) { append(b, "\\N", 2); }
+void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }
+void copybuf_endrow(copybuf_t *b) { append(b, "\n", 1); }
+
+bool db_copy(PGconn *conn, const char *copy_sql, const copybuf_t *b, nns_error_t *err)
+{
+    if (b->failed)
+        return nns_error_set(err, 503, "Unavailable", "out of memory building COPY data");
+    PGresult *r = PQexec(conn, copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        nns_error_set(err, 503, "Unavailable", "COPY failed to start: %s",
+                      PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    if (b->len && PQputCopyData(conn, b->data, (int)b->len) != 1) {
+        nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
+        PQputCopyEnd(conn, "aborted");
+        PQclear(PQgetResult(conn));
+        return false;
+    }
+    if (PQputCopyEnd(conn, NULL) != 1) {
+        nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
+        return false;
+    }
+    bool ok = true;
+    while ((r = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            msg[strcspn(msg, "\n")] = '\0';
+            ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", msg);
+        }
+        PQclear(r);
+    }
+    return ok;
+}
+
+void db_bytea_param(const uint8_t *bytes, size_t len, char *out)
+{
+    out[0] = '\\';
+    out[1] = 'x';
+    hex_encode(bytes, len, out + 2);
+}
+
+long db_bytea_value(const char *text, uint8_t *out, size_t cap)
+{
+    if (text[0] != '\\' || text[1] != 'x')
+        return -1;
+    return hex_decode(text + 2, strlen(text + 2), out, cap);
+}

@@ -1,0 +1,110 @@
+/*
+ * http: the REST front of a service, on libmicrohttpd (thread pool, epoll, suspend/resume).
+ *
+ * A service gives a route table {method, pattern, handler, flags}; a pattern's "{}" segment
+ * matches one path segment, available as http_param(req, i). The server reads the body (up to
+ * max_body bytes, else 413), matches the route (404 / 405), verifies the signature of HTTP_SIGNED
+ * routes (401), answers byte-identical resends of committed HTTP_WRITE requests from the replay
+ * cache, refuses writes in read-only mode (403), and then calls the handler on an HTTP thread.
+ *
+ * A handler answers exactly once, with one of the http_respond_* functions. It may answer later,
+ * from any thread: it calls http_defer(req) before returning and the connection is suspended
+ * (never blocking an HTTP thread) until the answer arrives. A write's answer that was committed
+ * with its round is given with http_respond_committed(), which also stores it in the replay
+ * cache; any other answer to a write is not remembered.
+ *
+ * Request memory (the request, its body and parameters) belongs to the server and lives until
+ * the response has been sent; handlers must not keep pointers to it after answering.
+ */
+#ifndef NNS_HTTP_H
+#define NNS_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "error.h"
+#include "principal.h"
+#include "replay.h"
+#include "sign.h"
+
+typedef struct http_server http_server_t;
+typedef struct http_request http_request_t;
+
+typedef void (*http_handler_fn)(http_request_t *req, void *app);
+
+enum {
+    HTTP_SIGNED = 1 << 0, /* a valid signature is required */
+    HTTP_WRITE = 1 << 1,  /* changes state: replay cache, refused in read-only mode */
+    HTTP_SIGNED_OPTIONAL = 1 << 2, /* verified when present (identifies the caller of a GET) */
+};
+
+typedef struct {
+    const char *method;
+    const char *pattern;
+    http_handler_fn handler;
+    unsigned flags;
+} http_route_t;
+
+typedef struct {
+    const char *listen;        /* "HOST:PORT" */
+    unsigned threads;          /* HTTP threads; 0 = number of cores */
+    size_t max_body;           /* bytes */
+    bool read_only;
+    auth_t *auth;              /* borrowed; maps signers to callers */
+    const char *service;       /* for logs and metrics */
+} http_config_t;
+
+/* Starts serving. Returns NULL with err (500 "Unavailable") when the address cannot be bound or
+ * memory runs out. routes (ended by a {0} entry) and app are borrowed for the server's life. */
+http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *routes, void *app,
+                               nns_error_t *err) __attribute__((warn_unused_result));
+
+/* Stops serving and frees the server. Safe on NULL; sets *server to NULL. */
+void http_server_destroy(http_server_t **server);
+
+/* The server's replay cache (borrowed), for loading committed entries at start. */
+replay_cache_t *http_server_replay(http_server_t *server);
+
+/* Prometheus text of the server's own counters, appended to buf (malloc'd, grown). */
+void http_server_metrics(http_server_t *server, char **buf, size_t *len, size_t *cap);
+
+/* --- reading the request (borrowed pointers, valid until the answer) --- */
+const char *http_method(const http_request_t *req);
+const char *http_path(const http_request_t *req);
+/* The i-th "{}" segment of the matched pattern, or NULL. */
+const char *http_param(const http_request_t *req, int i);
+/* A query-string argument (decoded), or NULL. */
+const char *http_query(const http_request_t *req, const char *name);
+const char *http_header(const http_request_t *req, const char *name);
+const uint8_t *http_body(const http_request_t *req, size_t *len);
+/* The verified signature, or NULL for an unsigned request. */
+const sign_verified_t *http_signature(const http_request_t *req);
+/* The caller principal of a signed request (a service's canister id for trusted keys), or NULL
+ * for an unsigned request. */
+const principal_t *http_caller(const http_request_t *req);
+uint64_t http_request_id(const http_request_t *req);
+
+/* --- answering (exactly once per request; thread-safe) --- */
+/* The handler will answer later; the connection is suspended until then. */
+void http_defer(http_request_t *req);
+/* Adds a response header (call before answering, from the thread that owns the request). */
+void http_add_header(http_request_t *req, const char *name, const char *value);
+/* JSON answer; steals body. */
+void http_respond_json(http_request_t *req, int status, json_t *body);
+/* A problem+json answer built from err. */
+void http_respond_error(http_request_t *req, const nns_error_t *err);
+/* Any content; the bytes are copied. */
+void http_respond_raw(http_request_t *req, int status, const char *content_type,
+                      const char *body, size_t len);
+/* A write's answer that was committed with its round: stored in the replay cache too. body is a
+ * JSON text (copied). */
+void http_respond_committed(http_request_t *req, int status, const char *body, size_t len);
+
+/* Renders err as the problem+json text (malloc'd; the caller frees). NULL on allocation
+ * failure. The one place where errors become JSON. */
+char *http_problem_text(const nns_error_t *err, size_t *len);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * jsonutil: strict readers for request bodies, following API.md's wire rules.
+ *
+ * u64 values are JSON strings of decimal digits (a JSON number there is a 400); u32 values are
+ * numbers or digit strings; byte strings are lower-case hex. Every reader fills err with a 400
+ * "BadRequest" naming the field on failure and returns false; `present` (when non-NULL) tells
+ * whether an optional field was given (null counts as absent). Borrowed json_t only.
+ */
+#ifndef NNS_JSONUTIL_H
+#define NNS_JSONUTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Parses body as a JSON object. Returns a new reference, or NULL with err 400. */
+json_t *json_parse_object(const uint8_t *body, size_t len, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Fails with 400 when obj has a member not listed in allowed (NULL-terminated). */
+bool json_only_fields(json_t *obj, const char *const *allowed, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Parses a strict u64 decimal text (digits only, 1..20 of them, no overflow). */
+bool parse_u64(const char *text, uint64_t *out) __attribute__((warn_unused_result));
+
+bool json_get_u64(json_t *obj, const char *name, bool required, uint64_t *out, bool *present,
+                  nns_error_t *err) __attribute__((warn_unused_result));
+bool json_get_u32(json_t *obj, const char *name, bool required, uint32_t *out, bool *present,
+                  nns_error_t *err) __attribute__((warn_unused_result));
+/* A string member; *out borrows from obj. */
+bool json_get_str(json_t *obj, const char *name, bool required, const char **out, bool *present,
+                  nns_error_t *err) __attribute__((warn_unused_result));
+/* A hex member of at most max bytes (exactly max when exact); lower case only. */
+bool json_get_hex(json_t *obj, const char *name, bool required, size_t max, bool exact,
+                  uint8_t *out, size_t *out_len, bool *present, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* A new JSON string holding v in decimal. */
+json_t *json_u64(uint64_t v);
+/* A new JSON string holding the lower-case hex of bytes. */
+json_t *json_hex(const uint8_t *bytes, size_t len);
+
+#endif

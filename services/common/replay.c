@@ -1,0 +1,256 @@
+#include "replay.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct waiter {
+    struct waiter *next;
+    void *who;
+} waiter_t;
+
+typedef struct entry {
+    struct entry *next; /* hash chain */
+    uint8_t key[32];
+    uint64_t expiry;
+    bool committed;
+    int status;
+    char *body;
+    size_t len;
+    waiter_t *waiters;
+} entry_t;
+
+struct replay_cache {
+    pthread_mutex_t lock;
+    entry_t **buckets;
+    size_t nbuckets, count;
+    replay_waiter_fn notify;
+};
+
+replay_cache_t *replay_cache_new(replay_waiter_fn notify)
+{
+    replay_cache_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nbuckets = 1 << 16;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    c->notify = notify;
+    return c;
+}
+
+static void entry_free(entry_t *e)
+{
+    while (e->waiters) {
+        waiter_t *w = e->waiters;
+        e->waiters = w->next;
+        free(w);
+    }
+    free(e->body);
+    free(e);
+}
+
+void replay_cache_destroy(replay_cache_t **cache)
+{
+    replay_cache_t *c = *cache;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (entry_t *e = c->buckets[i], *next; e; e = next) {
+            next = e->next;
+            entry_free(e);
+        }
+    free(c->buckets);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    *cache = NULL;
+}
+
+static size_t bucket_of(const replay_cache_t *c, const uint8_t key[32])
+{
+    uint64_t h;
+    memcpy(&h, key, sizeof h); /* the key is a SHA-256: its bytes are already uniform */
+    return (size_t)(h & (c->nbuckets - 1));
+}
+
+/* Grows the table when the load factor passes 1. Called with the lock held. */
+static void maybe_grow(replay_cache_t *c)
+{
+    if (c->count < c->nbuckets)
+        return;
+    size_t n = c->nbuckets * 2;
+    entry_t **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return; /* chains just get longer */
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (entry_t *e = c->buckets[i], *next; e; e = next) {
+            next = e->next;
+            uint64_t h;
+            memcpy(&h, e->key, sizeof h);
+            size_t b = (size_t)(h & (n - 1));
+            e->next = nb[b];
+            nb[b] = e;
+        }
+    free(c->buckets);
+    c->buckets = nb;
+    c->nbuckets = n;
+}
+
+static entry_t **find(replay_cache_t *c, const uint8_t key[32])
+{
+    entry_t **p = &c->buckets[bucket_of(c, key)];
+    while (*p && memcmp((*p)->key, key, 32) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+static char *copy_body(const char *body, size_t len)
+{
+    char *b = malloc(len + 1);
+    if (b) {
+        memcpy(b, body, len);
+        b[len] = '\0';
+    }
+    return b;
+}
+
+replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos,
+                             void *waiter, int *status, char **body, size_t *len)
+{
+    replay_lookup_t r = REPLAY_NEW;
+    pthread_mutex_lock(&c->lock);
+    entry_t **p = find(c, key);
+    if (*p && (*p)->committed) {
+        *status = (*p)->status;
+        *body = copy_body((*p)->body, (*p)->len);
+        *len = (*p)->len;
+        r = *body ? REPLAY_COMMITTED : REPLAY_NEW;
+    } else if (*p) {
+        waiter_t *w = malloc(sizeof *w);
+        if (w) {
+            w->who = waiter;
+            w->next = (*p)->waiters;
+            (*p)->waiters = w;
+            r = REPLAY_WAITING;
+        }
+    } else {
+        entry_t *e = calloc(1, sizeof *e);
+        if (e) {
+            memcpy(e->key, key, 32);
+            e->expiry = expiry_nanos;
+            e->next = c->buckets[bucket_of(c, key)];
+            c->buckets[bucket_of(c, key)] = e;
+            c->count++;
+            maybe_grow(c);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+/* Detaches the waiters of key's entry and, when committed, stores the answer; when abandoned,
+ * removes the entry. Returns the detached waiter list. */
+static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
+                        size_t len, bool committed)
+{
+    waiter_t *ws = NULL;
+    pthread_mutex_lock(&c->lock);
+    entry_t **p = find(c, key);
+    entry_t *e = *p;
+    if (e) {
+        ws = e->waiters;
+        e->waiters = NULL;
+        if (committed && (e->body = copy_body(body, len)) != NULL) {
+            e->committed = true;
+            e->status = status;
+            e->len = len;
+        } else {
+            *p = e->next;
+            c->count--;
+            entry_free(e);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ws;
+}
+
+static void notify_all(replay_cache_t *c, waiter_t *ws, int status, const char *body, size_t len,
+                       bool committed)
+{
+    while (ws) {
+        waiter_t *next = ws->next;
+        c->notify(ws->who, status, body, len, committed);
+        free(ws);
+        ws = next;
+    }
+}
+
+void replay_commit(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
+                   size_t len)
+{
+    notify_all(c, finish(c, key, status, body, len, true), status, body, len, true);
+}
+
+void replay_abandon(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
+                    size_t len)
+{
+    notify_all(c, finish(c, key, status, body, len, false), status, body, len, false);
+}
+
+void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos, int status,
+                 const char *body, size_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    entry_t **p = find(c, key);
+    if (!*p) {
+        entry_t *e = calloc(1, sizeof *e);
+        if (e && (e->body = copy_body(body, len)) != NULL) {
+            memcpy(e->key, key, 32);
+            e->expiry = expiry_nanos;
+            e->committed = true;
+            e->status = status;
+            e->len = len;
+            e->next = c->buckets[bucket_of(c, key)];
+            c->buckets[bucket_of(c, key)] = e;
+            c->count++;
+            maybe_grow(c);
+        } else {
+            free(e);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        entry_t **p = &c->buckets[i];
+        while (*p) {
+            entry_t *e = *p;
+            if (e->committed && e->expiry < wall_now_nanos) {
+                *p = e->next;
+                entry_free(e);
+                c->count--;
+                n++;
+            } else {
+                p = &e->next;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+size_t replay_count(replay_cache_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->count;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}

@@ -1,0 +1,59 @@
+/*
+ * replay: the replay cache of signed writes (DESIGN.md section 5).
+ *
+ * Keyed by the SHA-256 of a request's signed message. An entry is either in flight (its round
+ * has not committed yet; later identical requests wait for it) or committed (its status and body
+ * are answered to every byte-identical resend until the request's expiry, by the wall clock).
+ * Committed entries are mirrored to PostgreSQL by the service's round and loaded back at start.
+ * The cache is thread-safe; it owns copies of the bodies it stores.
+ */
+#ifndef NNS_REPLAY_H
+#define NNS_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct replay_cache replay_cache_t;
+
+/* What a lookup found. */
+typedef enum {
+    REPLAY_NEW,       /* nothing known: an in-flight entry was created; the caller runs it */
+    REPLAY_WAITING,   /* an identical request is in flight: waiter was queued */
+    REPLAY_COMMITTED, /* answered before: *status and *body (a malloc'd copy) are filled */
+} replay_lookup_t;
+
+/* Called for each waiter when the in-flight entry finishes: committed (status/body valid, and
+ * the waiter must answer them as replayed) or abandoned (the original was not committed; the
+ * waiter should answer status/body as a normal, not replayed, response). */
+typedef void (*replay_waiter_fn)(void *waiter, int status, const char *body, size_t len,
+                                 bool committed);
+
+/* Returns NULL on allocation failure. */
+replay_cache_t *replay_cache_new(replay_waiter_fn notify);
+void replay_cache_destroy(replay_cache_t **cache);
+
+/* Looks key up; see replay_lookup_t. waiter is queued only for REPLAY_WAITING. On
+ * REPLAY_COMMITTED the caller frees *body. */
+replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos,
+                             void *waiter, int *status, char **body, size_t *len);
+
+/* The in-flight entry's round committed: store the answer (copied) and notify waiters. */
+void replay_commit(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
+                   size_t len);
+
+/* The in-flight entry ended without a committed answer: remove it and pass status/body to the
+ * waiters (committed = false). */
+void replay_abandon(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
+                    size_t len);
+
+/* Adds a committed entry loaded from the database (at start). */
+void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos, int status,
+                 const char *body, size_t len);
+
+/* Drops committed entries whose expiry is before wall_now; returns how many. */
+size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos);
+
+size_t replay_count(replay_cache_t *c);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * round: the service's single state thread (DESIGN.md section 3).
+ *
+ * HTTP threads submit commands (round_item_t, embedded in the service's own command struct);
+ * the state thread takes every waiting command as one round and hands the whole list to the
+ * service's run callback, which applies them in order, commits once, and answers each. A tick
+ * callback runs on the same thread at least every tick_ms, for periodic work. Nothing else
+ * touches the service's state, so the callbacks need no locks of their own against each other.
+ */
+#ifndef NNS_ROUND_H
+#define NNS_ROUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct round_item {
+    struct round_item *next;
+} round_item_t;
+
+/* Runs one round: items is a FIFO list of n commands; the callback owns them afterwards. */
+typedef void (*round_run_fn)(void *svc, round_item_t *items, size_t n);
+/* Periodic work on the state thread (may be NULL). */
+typedef void (*round_tick_fn)(void *svc);
+
+typedef struct round_loop round_loop_t;
+
+/* Starts the state thread. max_batch bounds a round's size (0 = no bound). Returns NULL on
+ * failure. */
+round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick_ms,
+                             size_t max_batch, void *svc);
+
+/* Stops the thread after the round in progress, then frees the loop. Commands still queued are
+ * handed to one last round. */
+void round_loop_destroy(round_loop_t **loop);
+
+/* Queues a command for the next round. Thread-safe; never blocks on a round. */
+void round_submit(round_loop_t *loop, round_item_t *item);
+
+/* Counters for /metrics. */
+typedef struct {
+    uint64_t rounds, items, max_round;
+} round_stats_t;
+void round_stats(round_loop_t *loop, round_stats_t *out);
+
+#endif

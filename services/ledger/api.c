@@ -1,0 +1,967 @@
+#include "api.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "auth.h"
+#include "clock.h"
+#include "hex.h"
+#include "hmap.h"
+#include "http.h"
+#include "jsonutil.h"
+#include "keyfile.h"
+#include "log.h"
+#include "round.h"
+#include "store.h"
+
+#define LIMIT_DEFAULT 50
+#define LIMIT_MAX 500
+#define TICK_MS 1000
+#define REPLAY_PURGE_NANOS (30ULL * 1000000000ULL)
+
+struct ledger_service {
+    ledger_t *ledger;
+    ledger_store_t *store;
+    round_loop_t *loop;
+    http_server_t *http;
+    auth_t *auth;
+    identity_t key;
+    principal_t principal; /* the ledger canister id */
+    volatile bool ready;
+    hmap_t known_owners; /* accounts already in ledger.account_owners (state thread only) */
+    uint64_t last_replay_purge;
+    /* round metrics (state thread writes, /metrics reads: tearing is harmless) */
+    uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max, committed_commands;
+};
+
+typedef struct {
+    round_item_t item; /* first: the round loop links commands through it */
+    http_request_t *req;
+    transfer_args_t transfer;
+    bool has_to_owner;
+    owner_fact_t to_owner;
+    sign_verified_t sig;
+} ledger_cmd_t;
+
+/* ---------------------------------------------------------------- rendering */
+
+static json_t *account_json(const account_id_t *id)
+{
+    char hexs[ACCOUNT_HEX_LEN + 1];
+    account_id_to_hex(id, hexs);
+    return json_string(hexs);
+}
+
+/* The block object of API.md. */
+static json_t *block_json(uint64_t height, const uint8_t hash[32], const uint8_t tx_hash[32],
+                          const block_t *b)
+{
+    const operation_t *op = &b->tx.op;
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(op_kind_name(op->kind)));
+    if (op->kind != OP_MINT)
+        json_object_set_new(o, "from", account_json(&op->from));
+    if (op->kind == OP_MINT || op->kind == OP_TRANSFER)
+        json_object_set_new(o, "to", account_json(&op->to));
+    if (op->kind == OP_APPROVE || op->has_spender)
+        json_object_set_new(o, "spender", account_json(&op->spender));
+    if (op->kind != OP_APPROVE)
+        json_object_set_new(o, "amount_e8s", json_u64(op->amount));
+    if (op->kind == OP_TRANSFER || op->kind == OP_APPROVE)
+        json_object_set_new(o, "fee_e8s", json_u64(op->fee));
+    if (op->kind == OP_APPROVE) {
+        json_object_set_new(o, "allowance_e8s", json_u64(op->allowance));
+        if (op->has_expected_allowance)
+            json_object_set_new(o, "expected_allowance_e8s", json_u64(op->expected_allowance));
+        if (op->has_expires_at)
+            json_object_set_new(o, "expires_at", json_u64(op->expires_at));
+    }
+    json_t *tx = json_object();
+    json_object_set_new(tx, "operation", o);
+    json_object_set_new(tx, "memo", json_u64(b->tx.memo));
+    if (b->tx.has_icrc1_memo)
+        json_object_set_new(tx, "icrc1_memo", json_hex(b->tx.icrc1_memo, b->tx.icrc1_memo_len));
+    if (b->tx.has_created_at_time)
+        json_object_set_new(tx, "created_at_time", json_u64(b->tx.created_at_time));
+    json_t *blk = json_object();
+    json_object_set_new(blk, "height", json_u64(height));
+    json_object_set_new(blk, "hash", json_hex(hash, 32));
+    json_object_set_new(blk, "parent_hash",
+                        b->has_parent ? json_hex(b->parent_hash, 32) : json_null());
+    json_object_set_new(blk, "timestamp", json_u64(b->timestamp));
+    json_object_set_new(blk, "transaction", tx);
+    json_object_set_new(blk, "tx_hash", json_hex(tx_hash, 32));
+    return blk;
+}
+
+/* Decodes stored blocks into a JSON array; false with err on a corrupt row. */
+static json_t *blocks_json(const stored_block_t *blocks, size_t n, nns_error_t *err)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        block_t b;
+        if (!block_decode(blocks[i].raw, blocks[i].raw_len, &b, err)) {
+            json_decref(arr);
+            nns_error_set(err, 500, "CorruptState", "stored block %llu does not decode",
+                          (unsigned long long)blocks[i].height);
+            return NULL;
+        }
+        json_array_append_new(arr, block_json(blocks[i].height, blocks[i].hash, blocks[i].tx_hash,
+                                              &b));
+    }
+    return arr;
+}
+
+/* The tip signature: Ed25519 over 0x0e "icp-ledger-tip" || chain_length (u64 BE) || tip hash. */
+static void sign_tip(const ledger_service_t *svc, const ledger_info_t *info, char out[129])
+{
+    uint8_t msg[1 + 14 + 8 + 32];
+    msg[0] = 14;
+    memcpy(msg + 1, "icp-ledger-tip", 14);
+    for (int i = 0; i < 8; i++)
+        msg[15 + i] = (uint8_t)(info->chain_length >> (56 - 8 * i));
+    memcpy(msg + 23, info->tip_hash, 32);
+    uint8_t sig[64];
+    ed25519_sign(svc->key.sk, msg, sizeof msg, sig);
+    hex_encode(sig, sizeof sig, out);
+}
+
+/* ---------------------------------------------------------------- request helpers */
+
+static bool parse_limit(http_request_t *req, unsigned *limit, nns_error_t *err)
+{
+    const char *l = http_query(req, "limit");
+    uint64_t v = LIMIT_DEFAULT;
+    if (l && !parse_u64(l, &v))
+        return nns_error_set(err, 400, "BadRequest", "query 'limit' must be a positive integer");
+    if (v == 0)
+        v = 1;
+    *limit = v > LIMIT_MAX ? LIMIT_MAX : (unsigned)v;
+    return true;
+}
+
+static bool parse_account_param(http_request_t *req, int i, account_id_t *id,
+                                icrc1_account_t *icrc1, bool *has_icrc1, nns_error_t *err)
+{
+    const char *text = http_param(req, i);
+    return account_parse_any(text ? text : "", id, icrc1, has_icrc1, err);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static void get_identity(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    char ptext[PRINCIPAL_TEXT_MAX];
+    principal_to_text(&svc->principal, ptext);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "service", "ledger", "principal", ptext,
+                          "public_key_der_hex", json_hex(svc->key.der, sizeof svc->key.der),
+                          "now_nanos", json_u64(clock_now_nanos()));
+    http_respond_json(req, 200, o);
+}
+
+static void get_ledger(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    const ledger_config_t *cfg = ledger_config(svc->ledger);
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    char sig[129];
+    sign_tip(svc, &info, sig);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(cfg->token_name));
+    json_object_set_new(o, "symbol", json_string(cfg->token_symbol));
+    json_object_set_new(o, "decimals", json_integer(8));
+    json_object_set_new(o, "fee_e8s", json_u64(cfg->fee_e8s));
+    json_object_set_new(o, "minting_account", account_json(&cfg->minting_account));
+    json_object_set_new(o, "total_supply_e8s", json_u64(info.total_supply));
+    json_object_set_new(o, "chain_length", json_u64(info.chain_length));
+    json_object_set_new(o, "tip_hash", info.has_tip ? json_hex(info.tip_hash, 32) : json_null());
+    json_object_set_new(o, "tip_signature", json_string(sig));
+    json_object_set_new(o, "transaction_window_seconds", json_u64(cfg->window_nanos / 1000000000ULL));
+    json_object_set_new(o, "max_transactions_in_window", json_u64(cfg->max_in_window));
+    http_respond_json(req, 200, o);
+}
+
+static void get_supply(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    json_t *o = json_object();
+    json_object_set_new(o, "total_supply_e8s", json_u64(info.total_supply));
+    json_object_set_new(o, "minted_e8s", json_u64(info.minted));
+    json_object_set_new(o, "burned_e8s", json_u64(info.burned));
+    json_object_set_new(o, "fees_burned_e8s", json_u64(info.fees_burned));
+    http_respond_json(req, 200, o);
+}
+
+static json_t *account_object(ledger_service_t *svc, const account_id_t *id,
+                              const icrc1_account_t *icrc1)
+{
+    uint64_t balance, count;
+    ledger_balance(svc->ledger, id, &balance, &count);
+    json_t *o = json_object();
+    json_object_set_new(o, "account_identifier", account_json(id));
+    if (icrc1) {
+        char text[ICRC1_TEXT_MAX];
+        icrc1_account_to_text(icrc1, text);
+        json_object_set_new(o, "icrc1_account", json_string(text));
+    }
+    json_object_set_new(o, "balance_e8s", json_u64(balance));
+    json_object_set_new(o, "transaction_count", json_u64(count));
+    return o;
+}
+
+static void get_account(http_request_t *req, void *app)
+{
+    nns_error_t err;
+    account_id_t id;
+    icrc1_account_t icrc1;
+    bool has_icrc1 = false;
+    if (!parse_account_param(req, 0, &id, &icrc1, &has_icrc1, &err)) {
+        http_respond_error(req, &err);
+        return;
+    }
+    http_respond_json(req, 200, account_object(app, &id, has_icrc1 ? &icrc1 : NULL));
+}
+
+static void get_account_transactions(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    account_id_t id;
+    unsigned limit;
+    uint64_t before = UINT64_MAX;
+    const char *cursor = http_query(req, "cursor");
+    stored_block_t *blocks = NULL;
+    size_t n = 0;
+    if (!parse_account_param(req, 0, &id, NULL, NULL, &err) || !parse_limit(req, &limit, &err))
+        goto fail;
+    if (cursor && !parse_u64(cursor, &before)) {
+        nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list");
+        goto fail;
+    }
+    uint64_t oldest = 0;
+    bool has_oldest = false;
+    if (!ledger_store_history(svc->store, &id, before, limit, &blocks, &n, &err) ||
+        !ledger_store_oldest(svc->store, &id, &oldest, &has_oldest, &err))
+        goto fail;
+    json_t *items = blocks_json(blocks, n, &err);
+    if (!items)
+        goto fail;
+    uint64_t balance, count;
+    ledger_balance(svc->ledger, &id, &balance, &count);
+    json_t *o = json_object();
+    json_object_set_new(o, "account_identifier", account_json(&id));
+    json_object_set_new(o, "balance_e8s", json_u64(balance));
+    json_object_set_new(o, "items", items);
+    bool more = n == limit && has_oldest && blocks[n - 1].height > oldest;
+    json_object_set_new(o, "next_cursor", more ? json_u64(blocks[n - 1].height) : json_null());
+    json_object_set_new(o, "oldest_tx_id", has_oldest ? json_u64(oldest) : json_null());
+    free(blocks);
+    http_respond_json(req, 200, o);
+    return;
+fail:
+    free(blocks);
+    http_respond_error(req, &err);
+}
+
+static void get_principal_accounts(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    principal_t p;
+    owned_account_t *owned = NULL;
+    size_t n = 0;
+    const char *text = http_param(req, 0);
+    if (!principal_from_text(text ? text : "", &p, &err) ||
+        !ledger_store_owned(svc->store, &p, &owned, &n, &err)) {
+        http_respond_error(req, &err);
+        return;
+    }
+    icrc1_account_t def = {.owner = p};
+    account_id_t def_id;
+    account_id_of(&p, NULL, &def_id);
+    json_t *accounts = json_array();
+    json_array_append_new(accounts, account_object(svc, &def_id, &def));
+    for (size_t i = 0; i < n; i++) {
+        if (subaccount_is_default(owned[i].subaccount))
+            continue;
+        icrc1_account_t a = {.owner = p};
+        memcpy(a.subaccount, owned[i].subaccount, SUBACCOUNT_BYTES);
+        json_t *o = account_object(svc, &owned[i].account, &a);
+        json_object_set_new(o, "subaccount", json_hex(owned[i].subaccount, SUBACCOUNT_BYTES));
+        json_array_append_new(accounts, o);
+    }
+    free(owned);
+    json_t *o = json_object();
+    json_object_set_new(o, "principal", json_string(text));
+    json_object_set_new(o, "default_account_identifier", account_json(&def_id));
+    json_object_set_new(o, "accounts", accounts);
+    http_respond_json(req, 200, o);
+}
+
+static void get_blocks(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    unsigned limit;
+    stored_block_t *blocks = NULL;
+    size_t n = 0;
+    const char *start = http_query(req, "start"), *cursor = http_query(req, "cursor");
+    bool ascending = false;
+    uint64_t from = UINT64_MAX;
+    if (!parse_limit(req, &limit, &err))
+        goto fail;
+    if (start) {
+        ascending = true;
+        if (!parse_u64(start, &from)) {
+            nns_error_set(&err, 400, "BadRequest", "query 'start' must be a block height");
+            goto fail;
+        }
+    }
+    if (cursor) {
+        /* "a<height>" continues an ascending list, "d<height>" a descending one */
+        if ((cursor[0] != 'a' && cursor[0] != 'd') || !parse_u64(cursor + 1, &from)) {
+            nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list");
+            goto fail;
+        }
+        ascending = cursor[0] == 'a';
+    }
+    if (!ledger_store_blocks(svc->store, ascending, from, limit, &blocks, &n, &err))
+        goto fail;
+    json_t *items = blocks_json(blocks, n, &err);
+    if (!items)
+        goto fail;
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    json_t *next = json_null();
+    char c[32];
+    if (n == limit && !ascending && blocks[n - 1].height > 0) {
+        snprintf(c, sizeof c, "d%llu", (unsigned long long)blocks[n - 1].height);
+        next = json_string(c);
+    } else if (n == limit && ascending && blocks[n - 1].height + 1 < info.chain_length) {
+        snprintf(c, sizeof c, "a%llu", (unsigned long long)blocks[n - 1].height + 1);
+        next = json_string(c);
+    }
+    json_object_set_new(o, "next_cursor", next);
+    json_object_set_new(o, "chain_length", json_u64(info.chain_length));
+    free(blocks);
+    http_respond_json(req, 200, o);
+    return;
+fail:
+    free(blocks);
+    http_respond_error(req, &err);
+}
+
+static void get_block(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    uint64_t height;
+    stored_block_t *blocks = NULL;
+    size_t n = 0;
+    const char *h = http_param(req, 0);
+    if (!h || !parse_u64(h, &height)) {
+        nns_error_set(&err, 400, "BadRequest", "block height '%s' is not a u64", h ? h : "");
+        goto fail;
+    }
+    if (!ledger_store_block(svc->store, height, &blocks, &n, &err))
+        goto fail;
+    if (n == 0) {
+        nns_error_set(&err, 404, "NotFound", "block %llu not found", (unsigned long long)height);
+        goto fail;
+    }
+    json_t *arr = blocks_json(blocks, 1, &err);
+    if (!arr)
+        goto fail;
+    char etag[70];
+    snprintf(etag, sizeof etag, "\"");
+    hex_encode(blocks[0].hash, 32, etag + 1);
+    strcat(etag, "\"");
+    http_add_header(req, "ETag", etag);
+    http_add_header(req, "Cache-Control", "public, max-age=31536000, immutable");
+    free(blocks);
+    json_t *b = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    http_respond_json(req, 200, b);
+    return;
+fail:
+    free(blocks);
+    http_respond_error(req, &err);
+}
+
+static void get_transaction(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    uint8_t hash[32];
+    stored_block_t *blocks = NULL;
+    size_t n = 0;
+    const char *h = http_param(req, 0);
+    if (!h || strlen(h) != 64 || hex_decode(h, 64, hash, sizeof hash) != 32) {
+        nns_error_set(&err, 400, "BadRequest", "transaction hash '%.80s' is not 64 hex digits",
+                      h ? h : "");
+        goto fail;
+    }
+    if (!ledger_store_by_tx_hash(svc->store, hash, &blocks, &n, &err))
+        goto fail;
+    if (n == 0) {
+        nns_error_set(&err, 404, "NotFound", "transaction '%s' not found", h);
+        goto fail;
+    }
+    json_t *items = blocks_json(blocks, n, &err);
+    if (!items)
+        goto fail;
+    free(blocks);
+    json_t *o = json_object();
+    json_object_set_new(o, "tx_hash", json_string(h));
+    json_object_set_new(o, "items", items);
+    http_respond_json(req, 200, o);
+    return;
+fail:
+    free(blocks);
+    http_respond_error(req, &err);
+}
+
+static void get_healthz(http_request_t *req, void *app)
+{
+    (void)app;
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void get_readyz(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    if (!svc->ready || !ledger_store_ping(svc->store)) {
+        nns_error_t err;
+        nns_error_set(&err, 503, "Unavailable", "%s",
+                      svc->ready ? "database unreachable" : "state not loaded yet");
+        http_respond_error(req, &err);
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void get_metrics(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    http_server_metrics(svc->http, &buf, &len, &cap);
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    round_stats_t rs;
+    round_stats(svc->loop, &rs);
+    char tmp[2048];
+    int n = snprintf(
+        tmp, sizeof tmp,
+        "# TYPE nns_rounds_total counter\nnns_rounds_total{service=\"ledger\"} %llu\n"
+        "# TYPE nns_round_commands_total counter\nnns_round_commands_total{service=\"ledger\"} %llu\n"
+        "# TYPE nns_round_max_commands gauge\nnns_round_max_commands{service=\"ledger\"} %llu\n"
+        "# TYPE nns_commit_seconds summary\nnns_commit_seconds_sum{service=\"ledger\"} %.6f\n"
+        "nns_commit_seconds_count{service=\"ledger\"} %llu\n"
+        "# TYPE nns_commit_seconds_max gauge\nnns_commit_seconds_max{service=\"ledger\"} %.6f\n"
+        "# TYPE nns_commit_failures_total counter\nnns_commit_failures_total{service=\"ledger\"} %llu\n"
+        "# TYPE nns_ledger_chain_length gauge\nnns_ledger_chain_length %llu\n"
+        "# TYPE nns_ledger_accounts gauge\nnns_ledger_accounts %llu\n"
+        "# TYPE nns_ledger_remembered_transactions gauge\nnns_ledger_remembered_transactions %llu\n"
+        "# TYPE nns_ledger_state_bytes gauge\nnns_ledger_state_bytes %zu\n"
+        "# TYPE nns_ledger_total_supply_e8s gauge\nnns_ledger_total_supply_e8s %llu\n",
+        (unsigned long long)rs.rounds, (unsigned long long)rs.items,
+        (unsigned long long)rs.max_round, (double)svc->commit_nanos_sum / 1e9,
+        (unsigned long long)svc->commits, (double)svc->commit_nanos_max / 1e9,
+        (unsigned long long)svc->commit_failures, (unsigned long long)info.chain_length,
+        (unsigned long long)info.accounts, (unsigned long long)info.remembered_transactions,
+        info.memory_bytes, (unsigned long long)info.total_supply);
+    char *full = malloc(len + (size_t)n + 1);
+    if (full) {
+        memcpy(full, buf ? buf : "", len);
+        memcpy(full + len, tmp, (size_t)n + 1);
+        http_respond_raw(req, 200, "text/plain; version=0.0.4", full, len + (size_t)n);
+    } else {
+        nns_error_t err;
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        http_respond_error(req, &err);
+    }
+    free(full);
+    free(buf);
+}
+
+static void post_admin_time(http_request_t *req, void *app)
+{
+    (void)app;
+    nns_error_t err;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    static const char *const fields[] = {"now_nanos", NULL};
+    uint64_t t;
+    json_t *o = json_parse_object(body, len, &err);
+    if (!o || !json_only_fields(o, fields, &err) ||
+        !json_get_u64(o, "now_nanos", true, &t, NULL, &err)) {
+        json_decref(o);
+        http_respond_error(req, &err);
+        return;
+    }
+    json_decref(o);
+    if (!clock_set(t)) {
+        nns_error_set(&err, 409, "TimeMovesBackwards",
+                      "the test clock is at %llu and never moves backwards",
+                      (unsigned long long)clock_now_nanos());
+        http_respond_error(req, &err);
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:o}", "now_nanos", json_u64(clock_now_nanos())));
+}
+
+/* ---------------------------------------------------------------- transfers */
+
+/* ICRC-1 "to_account": text, or {owner, subaccount?}. */
+static bool parse_to_account(json_t *v, icrc1_account_t *acc, nns_error_t *err)
+{
+    memset(acc, 0, sizeof *acc);
+    if (json_is_string(v))
+        return icrc1_account_from_text(json_string_value(v), acc, err);
+    if (!json_is_object(v))
+        return nns_error_set(err, 400, "InvalidAccount",
+                             "field 'to_account' must be ICRC-1 text or {owner, subaccount}");
+    static const char *const fields[] = {"owner", "subaccount", NULL};
+    const char *owner;
+    size_t sublen = 0;
+    return json_only_fields(v, fields, err) && json_get_str(v, "owner", true, &owner, NULL, err) &&
+           principal_from_text(owner, &acc->owner, err) &&
+           json_get_hex(v, "subaccount", false, SUBACCOUNT_BYTES, true, acc->subaccount, &sublen,
+                        NULL, err);
+}
+
+static bool parse_transfer(http_request_t *req, ledger_cmd_t *cmd, nns_error_t *err)
+{
+    static const char *const legacy_fields[] = {"to", "amount_e8s", "fee_e8s", "memo",
+                                                "from_subaccount", "created_at_time", NULL};
+    static const char *const icrc1_fields[] = {"to_account", "amount_e8s", "fee_e8s",
+                                               "icrc1_memo", "from_subaccount",
+                                               "created_at_time", NULL};
+    transfer_args_t *a = &cmd->transfer;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    json_t *o = json_parse_object(body, len, err);
+    if (!o)
+        return false;
+    bool ok = false;
+    a->caller = *http_caller(req);
+    json_t *to = json_object_get(o, "to"), *to_account = json_object_get(o, "to_account");
+    if (to && to_account) {
+        nns_error_set(err, 400, "BadRequest",
+                      "give either 'to' (legacy transfer) or 'to_account' (ICRC-1), not both");
+        goto done;
+    }
+    if (!to && !to_account) {
+        nns_error_set(err, 400, "BadRequest", "missing field 'to' or 'to_account'");
+        goto done;
+    }
+    if (!json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
+        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount,
+                      NULL, NULL, err) ||
+        !json_get_u64(o, "created_at_time", false, &a->created_at_time, &a->has_created_at_time,
+                      err))
+        goto done;
+    if (to) {
+        const char *hexs;
+        a->kind = TRANSFER_LEGACY;
+        a->has_fee = true;
+        if (!json_only_fields(o, legacy_fields, err) ||
+            !json_get_str(o, "to", true, &hexs, NULL, err) ||
+            !json_get_u64(o, "fee_e8s", true, &a->fee, NULL, err) ||
+            !json_get_u64(o, "memo", true, &a->memo, NULL, err))
+            goto done;
+        if (strlen(hexs) != ACCOUNT_HEX_LEN) {
+            nns_error_set(err, 400, "InvalidAccount",
+                          "field 'to' must be a 64-hex account identifier with its checksum");
+            goto done;
+        }
+        if (!account_id_from_hex(hexs, strlen(hexs), &a->to, err))
+            goto done;
+    } else {
+        icrc1_account_t acc;
+        size_t memo_len = 0;
+        a->kind = TRANSFER_ICRC1;
+        if (!json_only_fields(o, icrc1_fields, err) || !parse_to_account(to_account, &acc, err) ||
+            !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
+            !json_get_hex(o, "icrc1_memo", false, ICRC1_MEMO_MAX, false, a->icrc1_memo, &memo_len,
+                          &a->has_icrc1_memo, err))
+            goto done;
+        a->icrc1_memo_len = (uint8_t)memo_len;
+        account_id_of_icrc1(&acc, &a->to);
+        cmd->has_to_owner = true;
+        cmd->to_owner.account = a->to;
+        cmd->to_owner.owner = acc.owner;
+        memcpy(cmd->to_owner.subaccount, acc.subaccount, SUBACCOUNT_BYTES);
+    }
+    ok = true;
+done:
+    json_decref(o);
+    return ok;
+}
+
+static void post_transfer(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    ledger_cmd_t *cmd = calloc(1, sizeof *cmd);
+    if (!cmd) {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        http_respond_error(req, &err);
+        return;
+    }
+    if (!parse_transfer(req, cmd, &err)) {
+        free(cmd);
+        http_respond_error(req, &err);
+        return;
+    }
+    cmd->req = req;
+    cmd->sig = *http_signature(req);
+    http_defer(req);
+    round_submit(svc->loop, &cmd->item);
+}
+
+/* Adds the owner fact unless the account is already known to the store. */
+static void add_owner(ledger_service_t *svc, owner_fact_t *owners, size_t *n,
+                      const owner_fact_t *f)
+{
+    if (hmap_get(&svc->known_owners, f->account.hash))
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (account_id_equal(&owners[i].account, &f->account))
+            return;
+    owners[(*n)++] = *f;
+}
+
+static void run_round(void *app, round_item_t *items, size_t n)
+{
+    ledger_service_t *svc = app;
+    ledger_cmd_t **cmds = malloc(n * sizeof *cmds);
+    replay_rec_t *replays = calloc(n, sizeof *replays);
+    owner_fact_t *owners = malloc(2 * n * sizeof *owners);
+    char **bodies = calloc(n, sizeof *bodies);
+    ledger_round_t *r = ledger_round_begin(svc->ledger);
+    size_t nowners = 0, i = 0;
+    nns_error_t err;
+    for (round_item_t *it = items; it; it = it->next)
+        if (cmds)
+            cmds[i++] = (ledger_cmd_t *)(void *)it;
+    if (!cmds || !replays || !owners || !bodies || !r) {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        for (round_item_t *it = items, *next; it; it = next) {
+            next = it->next;
+            http_respond_error(((ledger_cmd_t *)(void *)it)->req, &err);
+            free(it);
+        }
+        goto done;
+    }
+    uint64_t now = clock_now_nanos();
+    for (i = 0; i < n; i++) {
+        ledger_cmd_t *c = cmds[i];
+        uint64_t height;
+        int status;
+        size_t len = 0;
+        if (ledger_apply_transfer(svc->ledger, r, &c->transfer, now, &height, &err)) {
+            char buf[64];
+            int m = snprintf(buf, sizeof buf, "{\"block_index\":\"%llu\"}",
+                             (unsigned long long)height);
+            bodies[i] = strndup(buf, (size_t)m);
+            len = (size_t)m;
+            status = 200;
+            owner_fact_t from = {.owner = c->transfer.caller};
+            memcpy(from.subaccount, c->transfer.from_subaccount, SUBACCOUNT_BYTES);
+            account_id_of(&from.owner, from.subaccount, &from.account);
+            add_owner(svc, owners, &nowners, &from);
+            if (c->has_to_owner)
+                add_owner(svc, owners, &nowners, &c->to_owner);
+        } else {
+            bodies[i] = http_problem_text(&err, &len);
+            status = err.status;
+        }
+        replays[i] = (replay_rec_t){.expiry_nanos = c->sig.expiry_nanos,
+                                    .status = status,
+                                    .body = bodies[i] ? bodies[i] : "",
+                                    .len = bodies[i] ? len : 0};
+        memcpy(replays[i].key, c->sig.message_hash, 32);
+    }
+    uint64_t t0 = clock_wall_nanos();
+    bool fatal = false;
+    bool ok = ledger_store_commit_round(svc->store, r, owners, nowners, replays, n, &fatal, &err);
+    uint64_t dt = clock_wall_nanos() - t0;
+    if (ok) {
+        svc->commits++;
+        svc->commit_nanos_sum += dt;
+        if (dt > svc->commit_nanos_max)
+            svc->commit_nanos_max = dt;
+        ledger_round_commit(svc->ledger, &r);
+        for (size_t k = 0; k < nowners; k++)
+            if (!hmap_put(&svc->known_owners, owners[k].account.hash, NULL))
+                break; /* only an optimisation: the insert is idempotent */
+        for (i = 0; i < n; i++)
+            http_respond_committed(cmds[i]->req, replays[i].status, replays[i].body,
+                                   replays[i].len);
+    } else {
+        svc->commit_failures++;
+        log_error("round of %zu commands not committed: %s", n, err.detail);
+        ledger_round_discard(svc->ledger, &r);
+        nns_error_t unavailable;
+        nns_error_set(&unavailable, 503, "Unavailable",
+                      "the ledger could not commit this request; retry the same signed request");
+        for (i = 0; i < n; i++)
+            http_respond_error(cmds[i]->req, &unavailable);
+        if (fatal) {
+            log_error("commit outcome unknown: exiting so the restart reloads committed state");
+            usleep(200000); /* let the 503 answers go out */
+            _exit(75);
+        }
+    }
+    for (i = 0; i < n; i++)
+        free(cmds[i]);
+done:
+    if (r)
+        ledger_round_discard(svc->ledger, &r);
+    if (bodies)
+        for (i = 0; i < n; i++)
+            free(bodies[i]);
+    free(bodies);
+    free(owners);
+    free(replays);
+    free(cmds);
+}
+
+static void tick(void *app)
+{
+    ledger_service_t *svc = app;
+    uint64_t now = clock_wall_nanos();
+    if (now - svc->last_replay_purge < REPLAY_PURGE_NANOS)
+        return;
+    svc->last_replay_purge = now;
+    nns_error_t err;
+    replay_purge(http_server_replay(svc->http), now);
+    if (!ledger_store_purge_replay(svc->store, now, &err))
+        log_warn("replay cache purge failed: %s", err.detail);
+}
+
+/* ---------------------------------------------------------------- wiring */
+
+static const http_route_t ROUTES_TEST_CLOCK[] = {
+    {"POST", "/v1/admin/time", post_admin_time, 0},
+};
+
+static const http_route_t ROUTES[] = {
+    {"GET", "/v1/identity", get_identity, 0},
+    {"GET", "/v1/ledger", get_ledger, 0},
+    {"GET", "/v1/supply", get_supply, 0},
+    {"GET", "/v1/accounts/{}", get_account, 0},
+    {"GET", "/v1/accounts/{}/transactions", get_account_transactions, 0},
+    {"GET", "/v1/principals/{}/accounts", get_principal_accounts, 0},
+    {"GET", "/v1/blocks", get_blocks, 0},
+    {"GET", "/v1/blocks/{}", get_block, 0},
+    {"GET", "/v1/transactions/{}", get_transaction, 0},
+    {"POST", "/v1/transfers", post_transfer, HTTP_SIGNED | HTTP_WRITE},
+    {"GET", "/healthz", get_healthz, 0},
+    {"GET", "/readyz", get_readyz, 0},
+    {"GET", "/metrics", get_metrics, 0},
+};
+#define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
+static http_route_t routes_in_use[NROUTES + 2];
+
+bool ledger_genesis_config(const char *path, ledger_config_t *cfg, nns_error_t *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->fee_e8s = LEDGER_DEFAULT_FEE;
+    cfg->window_nanos = LEDGER_DEFAULT_WINDOW_NANOS;
+    cfg->max_in_window = LEDGER_DEFAULT_MAX_IN_WINDOW;
+    snprintf(cfg->token_symbol, sizeof cfg->token_symbol, "ICP");
+    snprintf(cfg->token_name, sizeof cfg->token_name, "Internet Computer");
+    principal_t gov;
+    principal_canister(CANISTER_GOVERNANCE, &gov);
+    account_id_of(&gov, NULL, &cfg->minting_account);
+    if (!path)
+        return true;
+    json_error_t jerr;
+    json_t *g = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!g || !json_is_object(g)) {
+        json_decref(g);
+        return nns_error_set(err, 400, "InvalidGenesis", "genesis file '%s': %s", path,
+                             g ? "not a JSON object" : jerr.text);
+    }
+    static const char *const fields[] = {"initial_balances", "fee_e8s", "token_symbol",
+                                         "token_name", "transaction_window_seconds",
+                                         "max_transactions_in_window", NULL};
+    const char *sym = NULL, *name = NULL;
+    bool has_sym = false, has_name = false, has_window = false;
+    uint64_t window = 0;
+    bool ok = json_only_fields(g, fields, err) &&
+              json_get_u64(g, "fee_e8s", false, &cfg->fee_e8s, NULL, err) &&
+              json_get_str(g, "token_symbol", false, &sym, &has_sym, err) &&
+              json_get_str(g, "token_name", false, &name, &has_name, err) &&
+              json_get_u64(g, "transaction_window_seconds", false, &window, &has_window, err) &&
+              json_get_u64(g, "max_transactions_in_window", false, &cfg->max_in_window, NULL, err);
+    if (ok && has_window) {
+        if (window == 0 || window > UINT64_MAX / 1000000000ULL / 4)
+            ok = nns_error_set(err, 400, "InvalidGenesis", "transaction_window_seconds out of range");
+        cfg->window_nanos = window * 1000000000ULL;
+    }
+    if (ok && has_sym)
+        snprintf(cfg->token_symbol, sizeof cfg->token_symbol, "%s", sym);
+    if (ok && has_name)
+        snprintf(cfg->token_name, sizeof cfg->token_name, "%s", name);
+    if (!ok && err->status != 0 && strcmp(err->code, "InvalidGenesis") != 0) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s", err->detail);
+        nns_error_set(err, 400, "InvalidGenesis", "genesis file '%s': %s", path, detail);
+    }
+    json_decref(g);
+    return ok;
+}
+
+/* Mints the genesis balances when the chain is empty: one Mint block per entry, one round. */
+static bool apply_genesis(ledger_service_t *svc, const char *path, nns_error_t *err)
+{
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    if (!path || info.chain_length > 0)
+        return true;
+    json_t *g = json_load_file(path, 0, NULL);
+    json_t *balances = g ? json_object_get(g, "initial_balances") : NULL;
+    ledger_round_t *r = ledger_round_begin(svc->ledger);
+    owner_fact_t *owners = NULL;
+    size_t nowners = 0, idx;
+    json_t *entry;
+    bool ok = r != NULL;
+    if (!ok)
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+    if (ok && balances && !json_is_array(balances))
+        ok = nns_error_set(err, 400, "InvalidGenesis", "'initial_balances' must be an array");
+    if (ok && balances)
+        owners = calloc(json_array_size(balances) + 1, sizeof *owners);
+    uint64_t now = clock_now_nanos();
+    json_array_foreach(balances, idx, entry) {
+        if (!ok)
+            break;
+        static const char *const fields[] = {"account", "amount_e8s", NULL};
+        const char *text;
+        account_id_t id;
+        icrc1_account_t icrc1;
+        bool has_icrc1 = false;
+        uint64_t amount, height;
+        if (!json_is_object(entry) || !json_only_fields(entry, fields, err) ||
+            !json_get_str(entry, "account", true, &text, NULL, err) ||
+            !account_parse_any(text, &id, &icrc1, &has_icrc1, err) ||
+            !json_get_u64(entry, "amount_e8s", true, &amount, NULL, err) ||
+            !ledger_apply_mint(svc->ledger, r, &id, amount, now, &height, err)) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", err->detail);
+            ok = nns_error_set(err, 400, "InvalidGenesis", "initial_balances[%zu]: %s", idx,
+                               json_is_object(entry) ? detail : "not an object");
+            break;
+        }
+        if (has_icrc1 && owners) {
+            owners[nowners].account = id;
+            owners[nowners].owner = icrc1.owner;
+            memcpy(owners[nowners].subaccount, icrc1.subaccount, SUBACCOUNT_BYTES);
+            nowners++;
+        }
+    }
+    bool fatal = false;
+    if (ok && !ledger_store_commit_round(svc->store, r, owners, nowners, NULL, 0, &fatal, err))
+        ok = false;
+    if (ok) {
+        size_t nb;
+        ledger_round_blocks(r, &nb);
+        ledger_round_commit(svc->ledger, &r);
+        log_info("genesis: minted %zu initial balances", nb);
+    }
+    ledger_round_discard(svc->ledger, &r);
+    free(owners);
+    json_decref(g);
+    return ok;
+}
+
+ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_error_t *err)
+{
+    ledger_service_t *svc = calloc(1, sizeof *svc);
+    ledger_config_t lcfg;
+    if (!svc) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    principal_canister(CANISTER_LEDGER, &svc->principal);
+    if (!ledger_genesis_config(cfg->genesis_path, &lcfg, err))
+        goto fail;
+    if (cfg->keys_dir) {
+        if (!identity_load_or_create(cfg->keys_dir, "ledger", &svc->key, err))
+            goto fail;
+    } else {
+        identity_generate(&svc->key);
+    }
+    unsigned threads = cfg->http_threads;
+    if (!threads) {
+        long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nproc > 0 ? (unsigned)nproc : 1;
+    }
+    if (!(svc->ledger = ledger_new(&lcfg)) || !hmap_init(&svc->known_owners, ACCOUNT_HASH_BYTES, 1024) ||
+        !(svc->auth = auth_new(cfg->keys_dir))) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
+    if (!(svc->store = ledger_store_open(cfg->database, threads + 1, err)))
+        goto fail;
+    size_t nr = 0;
+    for (size_t i = 0; i < NROUTES; i++)
+        routes_in_use[nr++] = ROUTES[i];
+    if (clock_is_test())
+        routes_in_use[nr++] = ROUTES_TEST_CLOCK[0];
+    routes_in_use[nr] = (http_route_t){0};
+    http_config_t hc = {.listen = cfg->listen, .threads = threads, .read_only = cfg->read_only,
+                        .auth = svc->auth, .service = "ledger"};
+    if (!(svc->http = http_server_new(&hc, routes_in_use, svc, err)))
+        goto fail;
+    uint64_t now = clock_now_nanos();
+    uint64_t horizon = lcfg.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
+    if (!ledger_store_load(svc->store, svc->ledger, http_server_replay(svc->http),
+                           now > horizon ? now - horizon : 0, clock_wall_nanos(), err))
+        goto fail;
+    if (!cfg->read_only && !apply_genesis(svc, cfg->genesis_path, err))
+        goto fail;
+    if (!(svc->loop = round_loop_new(run_round, tick, TICK_MS, cfg->max_round, svc))) {
+        nns_error_set(err, 503, "Unavailable", "cannot start the state thread");
+        goto fail;
+    }
+    ledger_info_t info;
+    ledger_info(svc->ledger, &info);
+    log_info("ledger ready: %llu blocks, %llu accounts, %llu remembered transactions",
+             (unsigned long long)info.chain_length, (unsigned long long)info.accounts,
+             (unsigned long long)info.remembered_transactions);
+    svc->ready = true;
+    return svc;
+fail:
+    ledger_service_destroy(&svc);
+    return NULL;
+}
+
+void ledger_service_destroy(ledger_service_t **sp)
+{
+    ledger_service_t *svc = *sp;
+    if (!svc)
+        return;
+    http_server_destroy(&svc->http);
+    round_loop_destroy(&svc->loop);
+    ledger_store_close(&svc->store);
+    ledger_destroy(&svc->ledger);
+    auth_destroy(&svc->auth);
+    hmap_free(&svc->known_owners);
+    free(svc);
+    *sp = NULL;
+}

@@ -1,0 +1,666 @@
+#include "ledger.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+#define NANOS 1000000000ULL
+
+typedef struct {
+    uint64_t timestamp;
+    uint8_t hash[32];
+} dedup_entry_t;
+
+/* A FIFO of remembered transactions, oldest first. */
+typedef struct {
+    dedup_entry_t *items;
+    size_t cap, head, count;
+} dedup_ring_t;
+
+struct ledger {
+    ledger_config_t cfg;
+    pthread_rwlock_t lock; /* readers vs. the state thread's commit */
+    hmap_t balances;       /* hash28 -> {balance, tx_count} */
+    hmap_t dedup;          /* tx hash -> {height, block timestamp} */
+    dedup_ring_t ring;
+    uint64_t token_pool, minted, burned, fees;
+    uint64_t chain_length, tip_ts;
+    bool has_tip;
+    uint8_t tip_hash[32];
+};
+
+struct ledger_round {
+    hmap_t balances; /* overlay of changed accounts */
+    hmap_t dedup;    /* transactions remembered by this round */
+    dedup_entry_t *fresh;
+    size_t nfresh, fresh_cap;
+    size_t purged; /* committed ring entries this round expires */
+    ledger_block_rec_t *blocks;
+    size_t nblocks, blocks_cap;
+    uint64_t token_pool, minted, burned, fees;
+    uint64_t chain_length, tip_ts;
+    bool has_tip;
+    uint8_t tip_hash[32];
+};
+
+/* ---- dedup ring ---- */
+
+static const dedup_entry_t *ring_at(const dedup_ring_t *q, size_t i)
+{
+    return &q->items[(q->head + i) % q->cap];
+}
+
+static bool ring_push(dedup_ring_t *q, uint64_t ts, const uint8_t hash[32])
+{
+    if (q->count == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1024;
+        dedup_entry_t *n = malloc(cap * sizeof *n);
+        if (!n)
+            return false;
+        for (size_t i = 0; i < q->count; i++)
+            n[i] = *ring_at(q, i);
+        free(q->items);
+        q->items = n;
+        q->cap = cap;
+        q->head = 0;
+    }
+    dedup_entry_t *e = &q->items[(q->head + q->count) % q->cap];
+    e->timestamp = ts;
+    memcpy(e->hash, hash, 32);
+    q->count++;
+    return true;
+}
+
+/* ---- life cycle ---- */
+
+ledger_t *ledger_new(const ledger_config_t *cfg)
+{
+    ledger_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->cfg = *cfg;
+    if (!hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) || !hmap_init(&l->dedup, 32, 1024)) {
+        hmap_free(&l->balances);
+        free(l);
+        return NULL;
+    }
+    pthread_rwlock_init(&l->lock, NULL);
+    l->token_pool = UINT64_MAX;
+    return l;
+}
+
+void ledger_destroy(ledger_t **lp)
+{
+    ledger_t *l = *lp;
+    if (!l)
+        return;
+    hmap_free(&l->balances);
+    hmap_free(&l->dedup);
+    free(l->ring.items);
+    pthread_rwlock_destroy(&l->lock);
+    free(l);
+    *lp = NULL;
+}
+
+const ledger_config_t *ledger_config(const ledger_t *l)
+{
+    return &l->cfg;
+}
+
+/* ---- loading ---- */
+
+bool ledger_load_balance(ledger_t *l, const account_id_t *id, uint64_t balance, uint64_t count)
+{
+    hval_t *v = hmap_put(&l->balances, id->hash, NULL);
+    if (!v)
+        return false;
+    v->a = balance;
+    v->b = count;
+    return true;
+}
+
+void ledger_load_tip(ledger_t *l, uint64_t chain_length, const uint8_t tip_hash[32],
+                     uint64_t tip_timestamp, uint64_t minted, uint64_t burned, uint64_t fees)
+{
+    l->chain_length = chain_length;
+    l->has_tip = chain_length > 0;
+    if (l->has_tip)
+        memcpy(l->tip_hash, tip_hash, 32);
+    l->tip_ts = tip_timestamp;
+    l->minted = minted;
+    l->burned = burned;
+    l->fees = fees;
+    l->token_pool = UINT64_MAX - (minted - burned - fees);
+}
+
+bool ledger_load_dedup(ledger_t *l, const uint8_t tx_hash[32], uint64_t height,
+                       uint64_t block_timestamp)
+{
+    hval_t *v = hmap_put(&l->dedup, tx_hash, NULL);
+    if (!v || !ring_push(&l->ring, block_timestamp, tx_hash))
+        return false;
+    v->a = height;
+    v->b = block_timestamp;
+    return true;
+}
+
+bool ledger_check(ledger_t *l, nns_error_t *err)
+{
+    if (l->minted < l->burned || l->minted - l->burned < l->fees)
+        return nns_error_set(err, 500, "CorruptState",
+                             "supply counters inconsistent: minted %llu, burned %llu, fees %llu",
+                             (unsigned long long)l->minted, (unsigned long long)l->burned,
+                             (unsigned long long)l->fees);
+    unsigned __int128 sum = 0;
+    for (size_t i = 0; i < l->balances.cap; i++)
+        if (l->balances.used[i])
+            sum += l->balances.vals[i].a;
+    uint64_t supply = UINT64_MAX - l->token_pool;
+    if (sum != supply)
+        return nns_error_set(err, 500, "CorruptState",
+                             "balances add up to %llu but the total supply is %llu",
+                             (unsigned long long)sum, (unsigned long long)supply);
+    return true;
+}
+
+/* ---- reads ---- */
+
+void ledger_balance(ledger_t *l, const account_id_t *id, uint64_t *balance, uint64_t *count)
+{
+    pthread_rwlock_rdlock(&l->lock);
+    const hval_t *v = hmap_get(&l->balances, id->hash);
+    *balance = v ? v->a : 0;
+    *count = v ? v->b : 0;
+    pthread_rwlock_unlock(&l->lock);
+}
+
+void ledger_info(ledger_t *l, ledger_info_t *out)
+{
+    pthread_rwlock_rdlock(&l->lock);
+    memset(out, 0, sizeof *out);
+    out->chain_length = l->chain_length;
+    out->has_tip = l->has_tip;
+    memcpy(out->tip_hash, l->tip_hash, 32);
+    out->tip_timestamp = l->tip_ts;
+    out->total_supply = UINT64_MAX - l->token_pool;
+    out->minted = l->minted;
+    out->burned = l->burned;
+    out->fees_burned = l->fees;
+    out->accounts = l->balances.count;
+    out->remembered_transactions = l->ring.count;
+    out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->dedup) +
+                        l->ring.cap * sizeof(dedup_entry_t);
+    pthread_rwlock_unlock(&l->lock);
+}
+
+/* ---- rounds ---- */
+
+ledger_round_t *ledger_round_begin(ledger_t *l)
+{
+    ledger_round_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (!hmap_init(&r->balances, ACCOUNT_HASH_BYTES, 256) || !hmap_init(&r->dedup, 32, 256)) {
+        hmap_free(&r->balances);
+        free(r);
+        return NULL;
+    }
+    r->token_pool = l->token_pool;
+    r->minted = l->minted;
+    r->burned = l->burned;
+    r->fees = l->fees;
+    r->chain_length = l->chain_length;
+    r->tip_ts = l->tip_ts;
+    r->has_tip = l->has_tip;
+    memcpy(r->tip_hash, l->tip_hash, 32);
+    return r;
+}
+
+static void round_free(ledger_round_t **rp)
+{
+    ledger_round_t *r = *rp;
+    if (!r)
+        return;
+    hmap_free(&r->balances);
+    hmap_free(&r->dedup);
+    free(r->fresh);
+    free(r->blocks);
+    free(r);
+    *rp = NULL;
+}
+
+/* The balance of id as of this round: the round's change if any, else the committed value. */
+static hval_t current(const ledger_t *l, const ledger_round_t *r, const account_id_t *id)
+{
+    const hval_t *v = hmap_get(&r->balances, id->hash);
+    if (!v)
+        v = hmap_get(&l->balances, id->hash);
+    return v ? *v : (hval_t){0, 0};
+}
+
+static bool account_is(const account_id_t *a, const account_id_t *b)
+{
+    return memcmp(a->hash, b->hash, ACCOUNT_HASH_BYTES) == 0;
+}
+
+/* Remembered entries of the round's combined window, by position (oldest first). */
+static size_t window_count(const ledger_t *l, const ledger_round_t *r)
+{
+    return l->ring.count - r->purged + r->nfresh;
+}
+
+static uint64_t window_ts_at(const ledger_t *l, const ledger_round_t *r, size_t i)
+{
+    size_t old = l->ring.count - r->purged;
+    return i < old ? ring_at(&l->ring, r->purged + i)->timestamp : r->fresh[i - old].timestamp;
+}
+
+/* Expires remembered transactions (spec 3.5 step 1) and applies the throttle (step 2). */
+static bool purge_and_throttle(const ledger_t *l, ledger_round_t *r, uint64_t now,
+                               nns_error_t *err)
+{
+    size_t purged_now = 0;
+    uint64_t horizon = l->cfg.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
+    while (purged_now < LEDGER_MAX_PURGE && window_count(l, r) > r->nfresh) {
+        uint64_t ts = window_ts_at(l, r, 0);
+        if (ts + horizon >= now)
+            break;
+        r->purged++;
+        purged_now++;
+    }
+    size_t count = window_count(l, r);
+    if (purged_now == 0 && count >= l->cfg.max_in_window / 2) {
+        uint64_t secs = l->cfg.window_nanos / NANOS;
+        uint64_t max_rate = secs ? (l->cfg.max_in_window / 2 + secs - 1) / secs : 1;
+        if (max_rate == 0)
+            max_rate = 1;
+        if (count >= max_rate && window_ts_at(l, r, count - max_rate) + NANOS > now)
+            return nns_error_set(err, 429, "TemporarilyUnavailable",
+                                 "too many transactions in replay prevention window, ledger is "
+                                 "throttling, please retry later");
+    }
+    return true;
+}
+
+/* Looks a transaction hash up in the round's window; returns its block index. */
+static bool remembered(const ledger_t *l, const ledger_round_t *r, const uint8_t hash[32],
+                       uint64_t *height)
+{
+    const hval_t *v = hmap_get(&r->dedup, hash);
+    if (!v)
+        v = hmap_get(&l->dedup, hash);
+    if (!v)
+        return false;
+    *height = v->a;
+    return true;
+}
+
+static bool check_time(const ledger_t *l, const ledger_round_t *r, const transaction_t *tx,
+                       const uint8_t hash[32], bool legacy, uint64_t now, nns_error_t *err)
+{
+    if (!tx->has_created_at_time)
+        return true;
+    uint64_t t = tx->created_at_time;
+    if (t + l->cfg.window_nanos < now || t > UINT64_MAX - l->cfg.window_nanos) {
+        nns_error_set(err, 422, legacy ? "TxTooOld" : "TooOld",
+                      "transaction created at %llu is older than the %llu ns window",
+                      (unsigned long long)t, (unsigned long long)l->cfg.window_nanos);
+        nns_error_add(err, "allowed_window_nanos", l->cfg.window_nanos);
+        return false;
+    }
+    if (t > now + LEDGER_PERMITTED_DRIFT_NANOS) {
+        nns_error_set(err, 422, legacy ? "TxCreatedInFuture" : "CreatedInFuture",
+                      "transaction created at %llu is in the future of ledger time %llu",
+                      (unsigned long long)t, (unsigned long long)now);
+        nns_error_add(err, "ledger_time_nanos", now);
+        return false;
+    }
+    uint64_t dup;
+    if (remembered(l, r, hash, &dup)) {
+        nns_error_set(err, 409, legacy ? "TxDuplicate" : "Duplicate",
+                      "transaction is a duplicate of block %llu", (unsigned long long)dup);
+        nns_error_add(err, "duplicate_of", dup);
+        return false;
+    }
+    return true;
+}
+
+static bool insufficient(nns_error_t *err, uint64_t balance, uint64_t needed)
+{
+    nns_error_set(err, 422, "InsufficientFunds", "balance %llu e8s is less than the %llu e8s needed",
+                  (unsigned long long)balance, (unsigned long long)needed);
+    nns_error_add(err, "balance_e8s", balance);
+    return false;
+}
+
+static bool set_balance(ledger_round_t *r, const account_id_t *id, uint64_t balance,
+                        uint64_t count)
+{
+    hval_t *v = hmap_put(&r->balances, id->hash, NULL);
+    if (!v)
+        return false;
+    v->a = balance;
+    v->b = count;
+    return true;
+}
+
+/* Reserves room for one more block and one more remembered transaction. */
+static bool reserve(ledger_round_t *r)
+{
+    if (r->nblocks == r->blocks_cap) {
+        size_t cap = r->blocks_cap ? r->blocks_cap * 2 : 64;
+        ledger_block_rec_t *b = realloc(r->blocks, cap * sizeof *b);
+        if (!b)
+            return false;
+        r->blocks = b;
+        r->blocks_cap = cap;
+    }
+    if (r->nfresh == r->fresh_cap) {
+        size_t cap = r->fresh_cap ? r->fresh_cap * 2 : 64;
+        dedup_entry_t *f = realloc(r->fresh, cap * sizeof *f);
+        if (!f)
+            return false;
+        r->fresh = f;
+        r->fresh_cap = cap;
+    }
+    return true;
+}
+
+/* Checks time and duplicates, applies the balance effects and appends the block. */
+static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, bool legacy,
+                    uint64_t now, uint64_t *height, nns_error_t *err)
+{
+    if (!reserve(r))
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    if (now < r->tip_ts)
+        now = r->tip_ts; /* block timestamps never decrease */
+    size_t purged_before = r->purged;
+    if (!purge_and_throttle(l, r, now, err))
+        return false;
+    uint8_t tx_hash[32];
+    transaction_hash(tx, tx_hash);
+    if (!check_time(l, r, tx, tx_hash, legacy, now, err)) {
+        r->purged = purged_before;
+        return false;
+    }
+    const operation_t *op = &tx->op;
+    hval_t from = {0, 0}, to = {0, 0};
+    uint64_t pool = r->token_pool;
+    switch (op->kind) {
+    case OP_MINT:
+        if (pool < op->amount) {
+            r->purged = purged_before;
+            return nns_error_set(err, 422, "InvalidTransaction",
+                                 "mint of %llu e8s exceeds the token pool",
+                                 (unsigned long long)op->amount);
+        }
+        to = current(l, r, &op->to);
+        pool -= op->amount;
+        to.a += op->amount;
+        to.b++;
+        break;
+    case OP_BURN:
+        from = current(l, r, &op->from);
+        if (from.a < op->amount) {
+            r->purged = purged_before;
+            return insufficient(err, from.a, op->amount);
+        }
+        from.a -= op->amount;
+        from.b++;
+        pool += op->amount;
+        break;
+    case OP_TRANSFER: {
+        from = current(l, r, &op->from);
+        uint64_t debit = op->amount + op->fee;
+        if (debit < op->amount || from.a < debit) {
+            r->purged = purged_before;
+            return insufficient(err, from.a,
+                                debit < op->amount ? UINT64_MAX : debit);
+        }
+        from.a -= debit;
+        from.b++;
+        pool += op->fee;
+        if (!account_is(&op->from, &op->to)) {
+            to = current(l, r, &op->to);
+            to.a += op->amount;
+            to.b++;
+        } else {
+            from.a += op->amount;
+        }
+        break;
+    }
+    case OP_APPROVE:
+        r->purged = purged_before;
+        return nns_error_set(err, 400, "InvalidTransaction", "approvals are not handled here");
+    }
+    if ((op->kind != OP_MINT && !set_balance(r, &op->from, from.a, from.b)) ||
+        ((op->kind == OP_MINT || (op->kind == OP_TRANSFER && !account_is(&op->from, &op->to))) &&
+         !set_balance(r, &op->to, to.a, to.b))) {
+        r->purged = purged_before;
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    if (op->kind == OP_MINT)
+        r->minted += op->amount;
+    else if (op->kind == OP_BURN)
+        r->burned += op->amount;
+    else
+        r->fees += op->fee;
+    r->token_pool = pool;
+
+    ledger_block_rec_t *rec = &r->blocks[r->nblocks++];
+    memset(rec, 0, sizeof *rec);
+    rec->height = r->chain_length;
+    rec->block.has_parent = r->has_tip;
+    memcpy(rec->block.parent_hash, r->tip_hash, 32);
+    rec->block.timestamp = now;
+    rec->block.tx = *tx;
+    rec->encoded_len = block_encode(&rec->block, rec->encoded, sizeof rec->encoded);
+    block_hash(rec->encoded, rec->encoded_len, rec->hash);
+    memcpy(rec->tx_hash, tx_hash, 32);
+    if (tx->has_created_at_time) {
+        hval_t *d = hmap_put(&r->dedup, tx_hash, NULL);
+        if (d) {
+            d->a = rec->height;
+            d->b = now;
+        }
+        r->fresh[r->nfresh].timestamp = now;
+        memcpy(r->fresh[r->nfresh].hash, tx_hash, 32);
+        r->nfresh++;
+    }
+    r->chain_length++;
+    r->has_tip = true;
+    memcpy(r->tip_hash, rec->hash, 32);
+    r->tip_ts = now;
+    *height = rec->height;
+    return true;
+}
+
+bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t *a,
+                           uint64_t now, uint64_t *height, nns_error_t *err)
+{
+    const ledger_config_t *cfg = &l->cfg;
+    bool legacy = a->kind == TRANSFER_LEGACY;
+    if (principal_is_anonymous(&a->caller))
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "anonymous principal cannot hold tokens on the ledger");
+    transaction_t tx;
+    memset(&tx, 0, sizeof tx);
+    account_id_t from;
+    account_id_of(&a->caller, a->from_subaccount, &from);
+    bool from_minting = account_is(&from, &cfg->minting_account);
+    bool to_minting = account_is(&a->to, &cfg->minting_account);
+    if (legacy) {
+        if (from_minting) {
+            if (a->fee != 0)
+                return nns_error_set(err, 400, "InvalidTransaction",
+                                     "fee for minting should be zero");
+            if (to_minting)
+                return nns_error_set(err, 400, "InvalidTransaction",
+                                     "cannot mint to the minting account");
+            tx.op.kind = OP_MINT;
+        } else if (to_minting) {
+            if (a->fee != 0)
+                return nns_error_set(err, 400, "InvalidTransaction",
+                                     "fee for burning should be zero");
+            if (a->amount < cfg->fee_e8s) {
+                nns_error_set(err, 422, "BadBurn", "burns lower than %llu e8s are not allowed",
+                              (unsigned long long)cfg->fee_e8s);
+                nns_error_add(err, "min_burn_amount_e8s", cfg->fee_e8s);
+                return false;
+            }
+            tx.op.kind = OP_BURN;
+        } else {
+            if (a->fee != cfg->fee_e8s) {
+                nns_error_set(err, 422, "BadFee", "fee must be %llu e8s",
+                              (unsigned long long)cfg->fee_e8s);
+                nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
+                return false;
+            }
+            tx.op.kind = OP_TRANSFER;
+            tx.op.fee = cfg->fee_e8s;
+        }
+        tx.memo = a->memo;
+        tx.has_created_at_time = true;
+        tx.created_at_time = a->has_created_at_time ? a->created_at_time : now;
+    } else {
+        if (to_minting) {
+            if (a->has_fee && a->fee != 0) {
+                nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a burn");
+                nns_error_add(err, "expected_fee_e8s", 0);
+                return false;
+            }
+            hval_t bal = current(l, r, &from);
+            uint64_t min_burn = bal.a < cfg->fee_e8s ? bal.a : cfg->fee_e8s;
+            if (a->amount < min_burn || a->amount == 0) {
+                uint64_t shown = a->amount == 0 ? cfg->fee_e8s : min_burn;
+                nns_error_set(err, 422, "BadBurn", "burns lower than %llu e8s are not allowed",
+                              (unsigned long long)shown);
+                nns_error_add(err, "min_burn_amount_e8s", shown);
+                return false;
+            }
+            tx.op.kind = OP_BURN;
+        } else if (from_minting) {
+            if (a->has_fee && a->fee != 0) {
+                nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a mint");
+                nns_error_add(err, "expected_fee_e8s", 0);
+                return false;
+            }
+            tx.op.kind = OP_MINT;
+        } else {
+            if (a->has_fee && a->fee != cfg->fee_e8s) {
+                nns_error_set(err, 422, "BadFee", "fee must be %llu e8s",
+                              (unsigned long long)cfg->fee_e8s);
+                nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
+                return false;
+            }
+            tx.op.kind = OP_TRANSFER;
+            tx.op.fee = cfg->fee_e8s;
+        }
+        tx.has_icrc1_memo = a->has_icrc1_memo;
+        tx.icrc1_memo_len = a->icrc1_memo_len;
+        memcpy(tx.icrc1_memo, a->icrc1_memo, sizeof tx.icrc1_memo);
+        tx.has_created_at_time = a->has_created_at_time;
+        tx.created_at_time = a->created_at_time;
+    }
+    tx.op.from = from;
+    tx.op.to = a->to;
+    tx.op.amount = a->amount;
+    return execute(l, r, &tx, legacy, now, height, err);
+}
+
+bool ledger_apply_mint(ledger_t *l, ledger_round_t *r, const account_id_t *to, uint64_t amount,
+                       uint64_t now, uint64_t *height, nns_error_t *err)
+{
+    if (account_is(to, &l->cfg.minting_account))
+        return nns_error_set(err, 400, "InvalidTransaction",
+                             "cannot mint to the minting account");
+    transaction_t tx;
+    memset(&tx, 0, sizeof tx);
+    tx.op.kind = OP_MINT;
+    tx.op.to = *to;
+    tx.op.amount = amount;
+    return execute(l, r, &tx, true, now, height, err);
+}
+
+const ledger_block_rec_t *ledger_round_blocks(const ledger_round_t *r, size_t *n)
+{
+    *n = r->nblocks;
+    return r->blocks;
+}
+
+ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n)
+{
+    *n = 0;
+    if (!r->balances.count)
+        return NULL;
+    ledger_balance_rec_t *out = malloc(r->balances.count * sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < r->balances.cap; i++) {
+        if (!r->balances.used[i])
+            continue;
+        memcpy(out[*n].account.hash, hmap_key_at(&r->balances, i), ACCOUNT_HASH_BYTES);
+        out[*n].balance = r->balances.vals[i].a;
+        out[*n].tx_count = r->balances.vals[i].b;
+        (*n)++;
+    }
+    return out;
+}
+
+void ledger_round_info(const ledger_round_t *r, ledger_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->chain_length = r->chain_length;
+    out->has_tip = r->has_tip;
+    memcpy(out->tip_hash, r->tip_hash, 32);
+    out->tip_timestamp = r->tip_ts;
+    out->total_supply = UINT64_MAX - r->token_pool;
+    out->minted = r->minted;
+    out->burned = r->burned;
+    out->fees_burned = r->fees;
+}
+
+void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
+{
+    ledger_round_t *r = *rp;
+    pthread_rwlock_wrlock(&l->lock);
+    for (size_t i = 0; i < r->balances.cap; i++) {
+        if (!r->balances.used[i])
+            continue;
+        hval_t *v = hmap_put(&l->balances, hmap_key_at(&r->balances, i), NULL);
+        if (!v)
+            abort();
+        *v = r->balances.vals[i];
+    }
+    for (size_t i = 0; i < r->purged; i++) {
+        hmap_del(&l->dedup, ring_at(&l->ring, 0)->hash);
+        l->ring.head = (l->ring.head + 1) % l->ring.cap;
+        l->ring.count--;
+    }
+    for (size_t i = 0; i < r->nfresh; i++) {
+        const hval_t *src = hmap_get(&r->dedup, r->fresh[i].hash);
+        hval_t *v = hmap_put(&l->dedup, r->fresh[i].hash, NULL);
+        if (!v || !src || !ring_push(&l->ring, r->fresh[i].timestamp, r->fresh[i].hash))
+            abort();
+        *v = *src;
+    }
+    l->token_pool = r->token_pool;
+    l->minted = r->minted;
+    l->burned = r->burned;
+    l->fees = r->fees;
+    l->chain_length = r->chain_length;
+    l->tip_ts = r->tip_ts;
+    l->has_tip = r->has_tip;
+    memcpy(l->tip_hash, r->tip_hash, 32);
+    pthread_rwlock_unlock(&l->lock);
+    round_free(rp);
+}
+
+void ledger_round_discard(ledger_t *l, ledger_round_t **rp)
+{
+    (void)l;
+    round_free(rp);
+}

@@ -1,0 +1,660 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "db_pool.h"
+#include "hex.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
+
+struct ledger_store {
+    PGconn *w; /* the state thread's connection */
+    db_pool_t *pool;
+    copybuf_t blocks, history, replay;
+    char *arr[6]; /* array-literal parameter buffers */
+    size_t arr_cap[6], arr_len[6];
+};
+
+/* ---- array-literal parameters: {"v1","v2",...} of hex or digits (no escaping needed) ---- */
+
+static bool arr_reset(ledger_store_t *s, int i)
+{
+    if (!s->arr[i]) {
+        s->arr_cap[i] = 1 << 16;
+        if (!(s->arr[i] = malloc(s->arr_cap[i])))
+            return false;
+    }
+    s->arr[i][0] = '{';
+    s->arr_len[i] = 1;
+    return true;
+}
+
+/* Appends "v" (quoted; hex and digits need no escaping), leaving room for "}" and NUL. */
+static bool arr_add(ledger_store_t *s, int i, const char *v)
+{
+    size_t n = strlen(v);
+    if (s->arr_len[i] + n + 5 > s->arr_cap[i]) {
+        size_t cap = s->arr_cap[i] * 2;
+        while (cap < s->arr_len[i] + n + 5)
+            cap *= 2;
+        char *b = realloc(s->arr[i], cap);
+        if (!b)
+            return false;
+        s->arr[i] = b;
+        s->arr_cap[i] = cap;
+    }
+    char *p = s->arr[i] + s->arr_len[i];
+    if (s->arr_len[i] > 1)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, v, n);
+    p += n;
+    *p++ = '"';
+    s->arr_len[i] = (size_t)(p - s->arr[i]);
+    return true;
+}
+
+static const char *arr_done(ledger_store_t *s, int i)
+{
+    s->arr[i][s->arr_len[i]] = '}';
+    s->arr[i][s->arr_len[i] + 1] = '\0';
+    return s->arr[i];
+}
+
+/* ---- open / close ---- */
+
+ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, nns_error_t *err)
+{
+    ledger_store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, err) ||
+        !(s->pool = db_pool_new(conninfo, pool_size, err))) {
+        ledger_store_close(&s);
+        return NULL;
+    }
+    return s;
+}
+
+void ledger_store_close(ledger_store_t **sp)
+{
+    ledger_store_t *s = *sp;
+    if (!s)
+        return;
+    if (s->w)
+        PQfinish(s->w);
+    db_pool_destroy(&s->pool);
+    copybuf_free(&s->blocks);
+    copybuf_free(&s->history);
+    copybuf_free(&s->replay);
+    for (int i = 0; i < 6; i++)
+        free(s->arr[i]);
+    free(s);
+    *sp = NULL;
+}
+
+bool ledger_store_ping(ledger_store_t *s)
+{
+    PGconn *c = db_pool_get(s->pool);
+    PGresult *r = PQexec(c, "SELECT 1");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    db_pool_put(s->pool, c);
+    return ok;
+}
+
+/* ---- loading ---- */
+
+static bool value_u64(const PGresult *r, int row, int col, uint64_t *out)
+{
+    return !PQgetisnull(r, row, col) && parse_u64(PQgetvalue(r, row, col), out);
+}
+
+static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
+{
+    PGresult *r = PQexec(s->w, "COPY (SELECT encode(account, 'hex'), balance_e8s, "
+                               "transaction_count FROM ledger.balances) TO STDOUT");
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        nns_error_set(err, 503, "Unavailable", "cannot read balances: %s",
+                      PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    char *line;
+    int n;
+    bool ok = true;
+    while ((n = PQgetCopyData(s->w, &line, 0)) > 0) {
+        account_id_t id;
+        char hexpart[57], bal[24], cnt[24];
+        uint64_t b, c;
+        if (ok && (sscanf(line, "%56s\t%23s\t%23s", hexpart, bal, cnt) != 3 ||
+                   hex_decode(hexpart, 56, id.hash, sizeof id.hash) != 28 ||
+                   !parse_u64(bal, &b) || !parse_u64(cnt, &c)))
+            ok = nns_error_set(err, 500, "CorruptState", "malformed balance row '%.80s'", line);
+        else if (ok && !ledger_load_balance(l, &id, b, c))
+            ok = nns_error_set(err, 503, "Unavailable", "out of memory loading balances");
+        PQfreemem(line);
+    }
+    while ((r = PQgetResult(s->w)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
+            ok = nns_error_set(err, 503, "Unavailable", "cannot read balances: %s",
+                               PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    return ok;
+}
+
+/* Re-hashes the last VERIFY_TAIL_TEXT blocks and checks their parent links and the counters. */
+static bool verify_tail(ledger_store_t *s, uint64_t chain_length, const uint8_t tip[32],
+                        nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT height, hash, parent_hash, raw FROM ledger.blocks "
+                          "ORDER BY height DESC LIMIT $1",
+                          1, (const char *const[]){VERIFY_TAIL_TEXT}, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    int rows = PQntuples(r);
+    uint64_t expect = chain_length;
+    uint8_t child_parent[32];
+    for (int i = 0; i < rows && ok; i++) {
+        uint64_t h;
+        uint8_t hash[32], parent[32], raw[BLOCK_ENCODED_MAX], calc[32];
+        long rawlen = db_bytea_value(PQgetvalue(r, i, 3), raw, sizeof raw);
+        if (!value_u64(r, i, 0, &h) || h != expect - 1 ||
+            db_bytea_value(PQgetvalue(r, i, 1), hash, 32) != 32 || rawlen < 0) {
+            ok = nns_error_set(err, 500, "CorruptState", "block %llu is missing or malformed",
+                               (unsigned long long)(expect - 1));
+            break;
+        }
+        block_hash(raw, (size_t)rawlen, calc);
+        if (memcmp(calc, hash, 32) != 0)
+            ok = nns_error_set(err, 500, "CorruptState", "block %llu does not hash to its hash",
+                               (unsigned long long)h);
+        else if (i == 0 && memcmp(hash, tip, 32) != 0)
+            ok = nns_error_set(err, 500, "CorruptState", "block %llu is not the recorded tip",
+                               (unsigned long long)h);
+        else if (i > 0 && memcmp(hash, child_parent, 32) != 0)
+            ok = nns_error_set(err, 500, "CorruptState",
+                               "block %llu's parent hash does not match block %llu",
+                               (unsigned long long)(h + 1), (unsigned long long)h);
+        bool has_parent = !PQgetisnull(r, i, 2);
+        if (has_parent && db_bytea_value(PQgetvalue(r, i, 2), parent, 32) != 32)
+            ok = nns_error_set(err, 500, "CorruptState", "block %llu has a malformed parent",
+                               (unsigned long long)h);
+        if (has_parent != (h > 0))
+            ok = nns_error_set(err, 500, "CorruptState", "block %llu's parent link is wrong",
+                               (unsigned long long)h);
+        memcpy(child_parent, parent, 32);
+        expect = h;
+    }
+    if (ok && rows == 0 && chain_length > 0)
+        ok = nns_error_set(err, 500, "CorruptState", "chain of %llu blocks has no blocks",
+                           (unsigned long long)chain_length);
+    PQclear(r);
+    return ok;
+}
+
+static bool load_dedup(ledger_store_t *s, ledger_t *l, uint64_t from, nns_error_t *err)
+{
+    char fromtxt[24];
+    snprintf(fromtxt, sizeof fromtxt, "%lld", (long long)(from > INT64_MAX ? INT64_MAX : from));
+    const char *p[1] = {fromtxt};
+    PGresult *r = db_exec(s->w,
+                          "SELECT tx_hash, height, timestamp_nanos FROM ledger.blocks "
+                          "WHERE created_at_time_nanos IS NOT NULL AND timestamp_nanos >= $1 "
+                          "ORDER BY height",
+                          1, p, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; i < PQntuples(r) && ok; i++) {
+        uint8_t hash[32];
+        uint64_t h, ts;
+        if (db_bytea_value(PQgetvalue(r, i, 0), hash, 32) != 32 || !value_u64(r, i, 1, &h) ||
+            !value_u64(r, i, 2, &ts))
+            ok = nns_error_set(err, 500, "CorruptState", "malformed block row");
+        else if (!ledger_load_dedup(l, hash, h, ts))
+            ok = nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    PQclear(r);
+    return ok;
+}
+
+static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now,
+                        nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    PGresult *r = db_exec(s->w,
+                          "SELECT key, expiry_nanos, status, body FROM ledger.replay_cache "
+                          "WHERE expiry_nanos >= $1",
+                          1, p, err);
+    if (!r)
+        return false;
+    for (int i = 0; i < PQntuples(r); i++) {
+        uint8_t key[32];
+        uint64_t expiry;
+        if (db_bytea_value(PQgetvalue(r, i, 0), key, 32) != 32 || !value_u64(r, i, 1, &expiry))
+            continue;
+        replay_load(rc, key, expiry, atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
+                    (size_t)PQgetlength(r, i, 3));
+    }
+    PQclear(r);
+    return true;
+}
+
+bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
+                       uint64_t wall_now, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, "
+                          "burned_e8s, fees_burned_e8s FROM ledger.chain WHERE id = 1",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    if (PQntuples(r) == 1) {
+        uint64_t len, ts, minted, burned, fees;
+        uint8_t tip[32] = {0};
+        if (!value_u64(r, 0, 0, &len) || !value_u64(r, 0, 2, &ts) || !value_u64(r, 0, 3, &minted) ||
+            !value_u64(r, 0, 4, &burned) || !value_u64(r, 0, 5, &fees) ||
+            (len > 0 && db_bytea_value(PQgetvalue(r, 0, 1), tip, 32) != 32)) {
+            PQclear(r);
+            return nns_error_set(err, 500, "CorruptState", "malformed ledger.chain row");
+        }
+        PQclear(r);
+        ledger_load_tip(l, len, tip, ts, minted, burned, fees);
+        if (!verify_tail(s, len, tip, err))
+            return false;
+    } else {
+        PQclear(r);
+    }
+    return load_balances(s, l, err) && ledger_check(l, err) && load_dedup(s, l, dedup_from, err) &&
+           load_replay(s, rc, wall_now, err);
+}
+
+/* ---- writing a round ---- */
+
+static void copy_account(copybuf_t *b, const account_id_t *a)
+{
+    copybuf_bytea(b, a->hash, ACCOUNT_HASH_BYTES);
+}
+
+static void copy_opt_u64(copybuf_t *b, bool present, uint64_t v)
+{
+    if (present)
+        copybuf_u64(b, v);
+    else
+        copybuf_null(b);
+}
+
+static void history_row(copybuf_t *b, const account_id_t *a, uint64_t height)
+{
+    copy_account(b, a);
+    copybuf_sep(b);
+    copybuf_u64(b, height);
+    copybuf_endrow(b);
+}
+
+static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
+{
+    copybuf_t *b = &s->blocks;
+    const block_t *bl = &rec->block;
+    const operation_t *op = &bl->tx.op;
+    bool has_from = op->kind != OP_MINT, has_to = op->kind == OP_MINT || op->kind == OP_TRANSFER;
+    bool has_spender = op->kind == OP_APPROVE || op->has_spender;
+    copybuf_u64(b, rec->height);
+    copybuf_sep(b);
+    copybuf_bytea(b, rec->hash, 32);
+    copybuf_sep(b);
+    if (bl->has_parent)
+        copybuf_bytea(b, bl->parent_hash, 32);
+    else
+        copybuf_null(b);
+    copybuf_sep(b);
+    copybuf_u64(b, bl->timestamp);
+    copybuf_sep(b);
+    copybuf_bytea(b, rec->tx_hash, 32);
+    copybuf_sep(b);
+    const char *name = op_kind_name(op->kind);
+    copybuf_text(b, name, strlen(name));
+    copybuf_sep(b);
+    if (has_from)
+        copy_account(b, &op->from);
+    else
+        copybuf_null(b);
+    copybuf_sep(b);
+    if (has_to)
+        copy_account(b, &op->to);
+    else
+        copybuf_null(b);
+    copybuf_sep(b);
+    if (has_spender)
+        copy_account(b, &op->spender);
+    else
+        copybuf_null(b);
+    copybuf_sep(b);
+    copy_opt_u64(b, op->kind != OP_APPROVE, op->amount);
+    copybuf_sep(b);
+    copy_opt_u64(b, op->kind == OP_TRANSFER || op->kind == OP_APPROVE, op->fee);
+    copybuf_sep(b);
+    copy_opt_u64(b, op->kind == OP_APPROVE, op->allowance);
+    copybuf_sep(b);
+    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expected_allowance, op->expected_allowance);
+    copybuf_sep(b);
+    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expires_at, op->expires_at);
+    copybuf_sep(b);
+    copybuf_u64(b, bl->tx.memo);
+    copybuf_sep(b);
+    if (bl->tx.has_icrc1_memo)
+        copybuf_bytea(b, bl->tx.icrc1_memo, bl->tx.icrc1_memo_len);
+    else
+        copybuf_null(b);
+    copybuf_sep(b);
+    copy_opt_u64(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
+    copybuf_sep(b);
+    copybuf_bytea(b, rec->encoded, rec->encoded_len);
+    copybuf_endrow(b);
+
+    /* history: every distinct account the block names */
+    const account_id_t *named[3];
+    int n = 0;
+    if (has_from)
+        named[n++] = &op->from;
+    if (has_to)
+        named[n++] = &op->to;
+    if (has_spender)
+        named[n++] = &op->spender;
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        for (int j = 0; j < i; j++)
+            seen |= account_id_equal(named[i], named[j]);
+        if (!seen)
+            history_row(&s->history, named[i], rec->height);
+    }
+}
+
+static bool write_balances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
+{
+    size_t n = 0;
+    ledger_balance_rec_t *bal = ledger_round_balances(r, &n);
+    if (!n)
+        return true;
+    bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2);
+    for (size_t i = 0; i < n && ok; i++) {
+        char hexa[57], v[24], c[24];
+        hex_encode(bal[i].account.hash, ACCOUNT_HASH_BYTES, hexa);
+        snprintf(v, sizeof v, "%llu", (unsigned long long)bal[i].balance);
+        snprintf(c, sizeof c, "%llu", (unsigned long long)bal[i].tx_count);
+        ok = arr_add(s, 0, hexa) && arr_add(s, 1, v) && arr_add(s, 2, c);
+    }
+    free(bal);
+    if (!ok)
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    const char *p[3] = {arr_done(s, 0), arr_done(s, 1), arr_done(s, 2)};
+    return db_command(s->w,
+                      "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
+                      "SELECT decode(a, 'hex'), b, c "
+                      "FROM unnest($1::text[], $2::numeric[], $3::bigint[]) AS t(a, b, c) "
+                      "ON CONFLICT (account) DO UPDATE SET balance_e8s = EXCLUDED.balance_e8s, "
+                      "transaction_count = EXCLUDED.transaction_count",
+                      3, p, err);
+}
+
+static bool write_owners(ledger_store_t *s, const owner_fact_t *o, size_t n, nns_error_t *err)
+{
+    if (!n)
+        return true;
+    bool ok = arr_reset(s, 3) && arr_reset(s, 4) && arr_reset(s, 5);
+    for (size_t i = 0; i < n && ok; i++) {
+        char a[57], p[2 * PRINCIPAL_MAX_BYTES + 1], sub[65];
+        hex_encode(o[i].account.hash, ACCOUNT_HASH_BYTES, a);
+        hex_encode(o[i].owner.bytes, o[i].owner.len, p);
+        hex_encode(o[i].subaccount, SUBACCOUNT_BYTES, sub);
+        ok = arr_add(s, 3, a) && arr_add(s, 4, p) && arr_add(s, 5, sub);
+    }
+    if (!ok)
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    const char *p[3] = {arr_done(s, 3), arr_done(s, 4), arr_done(s, 5)};
+    return db_command(s->w,
+                      "INSERT INTO ledger.account_owners (account, owner, subaccount) "
+                      "SELECT decode(a, 'hex'), decode(o, 'hex'), decode(b, 'hex') "
+                      "FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, o, b) "
+                      "ON CONFLICT (account) DO NOTHING",
+                      3, p, err);
+}
+
+static bool write_chain(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
+{
+    ledger_info_t info;
+    ledger_round_info(r, &info);
+    char len[24], tip[2 * 32 + 3], ts[24], minted[24], burned[24], fees[24];
+    snprintf(len, sizeof len, "%llu", (unsigned long long)info.chain_length);
+    db_bytea_param(info.tip_hash, 32, tip);
+    snprintf(ts, sizeof ts, "%llu", (unsigned long long)info.tip_timestamp);
+    snprintf(minted, sizeof minted, "%llu", (unsigned long long)info.minted);
+    snprintf(burned, sizeof burned, "%llu", (unsigned long long)info.burned);
+    snprintf(fees, sizeof fees, "%llu", (unsigned long long)info.fees_burned);
+    const char *p[6] = {len, info.has_tip ? tip : NULL, ts, minted, burned, fees};
+    return db_command(s->w,
+                      "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
+                      "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
+                      "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
+                      "tip_hash = EXCLUDED.tip_hash, "
+                      "tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
+                      "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
+                      "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
+                      6, p, err);
+}
+
+bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
+                               const owner_fact_t *owners, size_t nowners,
+                               const replay_rec_t *replays, size_t nreplays, bool *fatal,
+                               nns_error_t *err)
+{
+    *fatal = false;
+    size_t nblocks;
+    const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
+    copybuf_reset(&s->blocks);
+    copybuf_reset(&s->history);
+    copybuf_reset(&s->replay);
+    for (size_t i = 0; i < nblocks; i++)
+        block_rows(s, &blocks[i]);
+    for (size_t i = 0; i < nreplays; i++) {
+        copybuf_bytea(&s->replay, replays[i].key, 32);
+        copybuf_sep(&s->replay);
+        copybuf_u64(&s->replay, replays[i].expiry_nanos);
+        copybuf_sep(&s->replay);
+        copybuf_i64(&s->replay, replays[i].status);
+        copybuf_sep(&s->replay);
+        copybuf_text(&s->replay, replays[i].body, replays[i].len);
+        copybuf_endrow(&s->replay);
+    }
+    if (!db_command(s->w, "BEGIN", 0, NULL, err))
+        goto fail;
+    if (nblocks &&
+        (!db_copy(s->w,
+                  "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
+                  "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
+                  "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, icrc1_memo, "
+                  "created_at_time_nanos, raw) FROM STDIN",
+                  &s->blocks, err) ||
+         !db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN", &s->history,
+                  err) ||
+         !write_balances(s, r, err) || !write_chain(s, r, err)))
+        goto fail;
+    if (!write_owners(s, owners, nowners, err))
+        goto fail;
+    if (nreplays && !db_copy(s->w,
+                             "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN",
+                             &s->replay, err))
+        goto fail;
+    if (!db_command(s->w, "COMMIT", 0, NULL, err))
+        goto fail;
+    return true;
+fail:
+    if (PQstatus(s->w) != CONNECTION_OK) {
+        *fatal = true;
+        return false;
+    }
+    PQclear(PQexec(s->w, "ROLLBACK"));
+    return false;
+}
+
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    return db_command(s->w, "DELETE FROM ledger.replay_cache WHERE expiry_nanos < $1", 1, p, err);
+}
+
+/* ---- reads ---- */
+
+static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
+                        stored_block_t **out, size_t *n, nns_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    PGconn *c = db_pool_get(s->pool);
+    PGresult *r = db_exec(c, sql, nparams, p, err);
+    db_pool_put(s->pool, c);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    bool ok = true;
+    if (rows > 0 && !(*out = calloc((size_t)rows, sizeof **out)))
+        ok = nns_error_set(err, 503, "Unavailable", "out of memory");
+    for (int i = 0; i < rows && ok; i++) {
+        stored_block_t *b = &(*out)[i];
+        long rawlen = db_bytea_value(PQgetvalue(r, i, 3), b->raw, sizeof b->raw);
+        if (!value_u64(r, i, 0, &b->height) || db_bytea_value(PQgetvalue(r, i, 1), b->hash, 32) != 32 ||
+            db_bytea_value(PQgetvalue(r, i, 2), b->tx_hash, 32) != 32 || rawlen < 0)
+            ok = nns_error_set(err, 500, "CorruptState", "malformed block row");
+        else
+            b->raw_len = (size_t)rawlen;
+    }
+    PQclear(r);
+    if (!ok) {
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    *n = (size_t)rows;
+    return true;
+}
+
+bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsigned limit,
+                         stored_block_t **out, size_t *n, nns_error_t *err)
+{
+    char f[24], l[16];
+    snprintf(f, sizeof f, "%lld", (long long)(from > INT64_MAX ? INT64_MAX : from));
+    snprintf(l, sizeof l, "%u", limit);
+    const char *p[2] = {f, l};
+    return read_blocks(s,
+                       ascending ? "SELECT height, hash, tx_hash, raw FROM ledger.blocks "
+                                   "WHERE height >= $1 ORDER BY height LIMIT $2"
+                                 : "SELECT height, hash, tx_hash, raw FROM ledger.blocks "
+                                   "WHERE height < $1 ORDER BY height DESC LIMIT $2",
+                       2, p, out, n, err);
+}
+
+bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,
+                        nns_error_t *err)
+{
+    char h[24];
+    snprintf(h, sizeof h, "%lld", (long long)(height > INT64_MAX ? INT64_MAX : height));
+    const char *p[1] = {h};
+    return read_blocks(s, "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height = $1",
+                       1, p, out, n, err);
+}
+
+bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
+                          unsigned limit, stored_block_t **out, size_t *n, nns_error_t *err)
+{
+    char a[2 * ACCOUNT_HASH_BYTES + 3], b[24], l[16];
+    db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
+    snprintf(b, sizeof b, "%lld", (long long)(before > INT64_MAX ? INT64_MAX : before));
+    snprintf(l, sizeof l, "%u", limit);
+    const char *p[3] = {a, b, l};
+    return read_blocks(s,
+                       "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
+                       "JOIN ledger.blocks b ON b.height = h.height "
+                       "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
+                       3, p, out, n, err);
+}
+
+bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,
+                         bool *found, nns_error_t *err)
+{
+    char a[2 * ACCOUNT_HASH_BYTES + 3];
+    db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
+    const char *p[1] = {a};
+    PGconn *c = db_pool_get(s->pool);
+    PGresult *r = db_exec(c,
+                          "SELECT height FROM ledger.account_history WHERE account = $1 "
+                          "ORDER BY height LIMIT 1",
+                          1, p, err);
+    db_pool_put(s->pool, c);
+    if (!r)
+        return false;
+    *found = PQntuples(r) == 1 && value_u64(r, 0, 0, height);
+    PQclear(r);
+    return true;
+}
+
+bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], stored_block_t **out,
+                             size_t *n, nns_error_t *err)
+{
+    char h[2 * 32 + 3];
+    db_bytea_param(tx_hash, 32, h);
+    const char *p[1] = {h};
+    return read_blocks(s,
+                       "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE tx_hash = $1 "
+                       "ORDER BY height",
+                       1, p, out, n, err);
+}
+
+bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_account_t **out,
+                        size_t *n, nns_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    char o[2 * PRINCIPAL_MAX_BYTES + 3];
+    db_bytea_param(owner->bytes, owner->len, o);
+    const char *p[1] = {o};
+    PGconn *c = db_pool_get(s->pool);
+    PGresult *r = db_exec(c,
+                          "SELECT account, subaccount FROM ledger.account_owners WHERE owner = $1 "
+                          "ORDER BY subaccount LIMIT 1000",
+                          1, p, err);
+    db_pool_put(s->pool, c);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    if (rows > 0 && !(*out = calloc((size_t)rows, sizeof **out))) {
+        PQclear(r);
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    for (int i = 0; i < rows; i++) {
+        owned_account_t *a = &(*out)[*n];
+        if (db_bytea_value(PQgetvalue(r, i, 0), a->account.hash, ACCOUNT_HASH_BYTES) ==
+                ACCOUNT_HASH_BYTES &&
+            db_bytea_value(PQgetvalue(r, i, 1), a->subaccount, SUBACCOUNT_BYTES) ==
+                SUBACCOUNT_BYTES)
+            (*n)++;
+    }
+    PQclear(r);
+    return true;
+}

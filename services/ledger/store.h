@@ -1,0 +1,107 @@
+/*
+ * store: the ledger's PostgreSQL mirror. The only file of the ledger with SQL.
+ *
+ * Writes happen on the state thread over one connection: ledger_store_commit_round() writes
+ * everything a round changed (blocks, history rows, balances, account owners, the chain
+ * counters, replay-cache entries) in one transaction, with COPY and multi-row statements, and
+ * commits before any answer is given. Reads (lists, history, search) run on the HTTP threads
+ * over a small connection pool. Loading at start restores the ledger's committed state and
+ * verifies the chain's tip.
+ */
+#ifndef NNS_LEDGER_STORE_H
+#define NNS_LEDGER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "account.h"
+#include "error.h"
+#include "ledger.h"
+#include "replay.h"
+
+typedef struct ledger_store ledger_store_t;
+
+/* An (account, owner, subaccount) fact learnt from a request, for a principal's account list. */
+typedef struct {
+    account_id_t account;
+    principal_t owner;
+    uint8_t subaccount[SUBACCOUNT_BYTES];
+} owner_fact_t;
+
+/* A committed answer to a signed write. body is borrowed. */
+typedef struct {
+    uint8_t key[32];
+    uint64_t expiry_nanos;
+    int status;
+    const char *body;
+    size_t len;
+} replay_rec_t;
+
+/* A block as stored: raw protobuf bytes plus its hashes. */
+typedef struct {
+    uint64_t height;
+    uint8_t hash[32];
+    uint8_t tx_hash[32];
+    uint8_t raw[BLOCK_ENCODED_MAX];
+    size_t raw_len;
+} stored_block_t;
+
+/* A principal's account as known to the ledger. */
+typedef struct {
+    account_id_t account;
+    uint8_t subaccount[SUBACCOUNT_BYTES];
+} owned_account_t;
+
+/* Connects (write connection plus a read pool of pool_size), applies migrations. Returns NULL
+ * with err 503 on failure. */
+ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, nns_error_t *err)
+    __attribute__((warn_unused_result));
+void ledger_store_close(ledger_store_t **s);
+
+/* Loads committed state into l and committed replay entries (unexpired at wall_now) into rc;
+ * verifies the tip (the last blocks' hashes and parent links and the chain counters) and the
+ * balances against the supply. dedup_from is the oldest block timestamp whose transactions are
+ * remembered. Returns false with err (503 database, 500 "CorruptState"). */
+bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
+                       uint64_t wall_now, nns_error_t *err) __attribute__((warn_unused_result));
+
+/* Writes a round in one transaction. On failure returns false with err 503; *fatal tells that
+ * the outcome is unknown (the connection broke, possibly during COMMIT): the caller must then
+ * stop and reload from the database rather than guess. */
+bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
+                               const owner_fact_t *owners, size_t nowners,
+                               const replay_rec_t *replays, size_t nreplays, bool *fatal,
+                               nns_error_t *err) __attribute__((warn_unused_result));
+
+/* Deletes replay entries that expired before wall_now. */
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* True when the database answers (for /readyz). */
+bool ledger_store_ping(ledger_store_t *s);
+
+/* --- reads (HTTP threads); each fills a malloc'd array the caller frees --- */
+/* Blocks by height: descending from below `before` (UINT64_MAX = from the tip), or ascending
+ * from `start` when ascending. At most limit. */
+bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsigned limit,
+                         stored_block_t **out, size_t *n, nns_error_t *err)
+    __attribute__((warn_unused_result));
+/* One block; *n = 0 when there is no such block. */
+bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,
+                        nns_error_t *err) __attribute__((warn_unused_result));
+/* An account's blocks, newest first, with heights below `before`. */
+bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
+                          unsigned limit, stored_block_t **out, size_t *n, nns_error_t *err)
+    __attribute__((warn_unused_result));
+/* The smallest block height naming the account; false *found when none. */
+bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,
+                         bool *found, nns_error_t *err) __attribute__((warn_unused_result));
+/* Blocks holding a transaction hash. */
+bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], stored_block_t **out,
+                             size_t *n, nns_error_t *err) __attribute__((warn_unused_result));
+/* Accounts of a principal known from requests, by subaccount. */
+bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_account_t **out,
+                        size_t *n, nns_error_t *err) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * Unit tests of the ledger state machine (spec/ledger.md sections 3.1-3.5): no database, no
+ * network. Each test builds a ledger, funds accounts with genesis mints, and applies commands in
+ * rounds.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "ledger.h"
+
+#define T0 1700000000000000000ULL
+#define SEC 1000000000ULL
+#define FEE 10000ULL
+
+static ledger_t *L;
+static principal_t alice, bob, gov;
+static account_id_t alice_acc, bob_acc, mint_acc;
+
+static void user(uint8_t n, principal_t *p, account_id_t *a)
+{
+    uint8_t der[44] = {0};
+    der[43] = n;
+    principal_self_authenticating(der, sizeof der, p);
+    account_id_of(p, NULL, a);
+}
+
+static void apply_ok(ledger_round_t *r, const transfer_args_t *a, uint64_t now, uint64_t *h)
+{
+    nns_error_t err;
+    nns_error_clear(&err);
+    uint64_t height = 0;
+    ck_assert_msg(ledger_apply_transfer(L, r, a, now, &height, &err), "refused: %s %s", err.code,
+                  err.detail);
+    if (h)
+        *h = height;
+}
+
+static void setup(void)
+{
+    ck_assert(crypto_init());
+    ledger_config_t cfg = {.fee_e8s = FEE,
+                           .window_nanos = 86400ULL * SEC,
+                           .max_in_window = 3000000};
+    principal_canister(CANISTER_GOVERNANCE, &gov);
+    account_id_of(&gov, NULL, &cfg.minting_account);
+    mint_acc = cfg.minting_account;
+    L = ledger_new(&cfg);
+    ck_assert_ptr_nonnull(L);
+    user(1, &alice, &alice_acc);
+    user(2, &bob, &bob_acc);
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    ck_assert(ledger_apply_mint(L, r, &alice_acc, 100 * 100000000ULL, T0, &h, &err));
+    ck_assert_uint_eq(h, 0);
+    ledger_round_commit(L, &r);
+    ck_assert_ptr_null(r);
+}
+
+static void teardown(void)
+{
+    ledger_destroy(&L);
+}
+
+static transfer_args_t legacy(const principal_t *from, const account_id_t *to, uint64_t amount,
+                              uint64_t fee, uint64_t memo)
+{
+    transfer_args_t a;
+    memset(&a, 0, sizeof a);
+    a.kind = TRANSFER_LEGACY;
+    a.caller = *from;
+    a.to = *to;
+    a.amount = amount;
+    a.has_fee = true;
+    a.fee = fee;
+    a.memo = memo;
+    return a;
+}
+
+static transfer_args_t icrc1(const principal_t *from, const account_id_t *to, uint64_t amount)
+{
+    transfer_args_t a;
+    memset(&a, 0, sizeof a);
+    a.kind = TRANSFER_ICRC1;
+    a.caller = *from;
+    a.to = *to;
+    a.amount = amount;
+    return a;
+}
+
+static uint64_t balance(const account_id_t *a)
+{
+    uint64_t b, c;
+    ledger_balance(L, a, &b, &c);
+    return b;
+}
+
+START_TEST(test_legacy_transfer_moves_amount_and_burns_fee)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    transfer_args_t a = legacy(&alice, &bob_acc, 5 * 100000000ULL, FEE, 7);
+    uint64_t h;
+    apply_ok(r, &a, T0 + SEC, &h);
+    ck_assert_uint_eq(h, 1);
+    /* not visible before commit */
+    ck_assert_uint_eq(balance(&bob_acc), 0);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&bob_acc), 5 * 100000000ULL);
+    ck_assert_uint_eq(balance(&alice_acc), 95 * 100000000ULL - FEE);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.chain_length, 2);
+    ck_assert_uint_eq(info.fees_burned, FEE);
+    ck_assert_uint_eq(info.total_supply, 100 * 100000000ULL - FEE);
+    nns_error_t err;
+    ck_assert(ledger_check(L, &err));
+}
+END_TEST
+
+START_TEST(test_discarded_round_leaves_state)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    transfer_args_t a = legacy(&alice, &bob_acc, 1000, FEE, 1);
+    apply_ok(r, &a, T0 + SEC, NULL);
+    ledger_round_discard(L, &r);
+    ck_assert_uint_eq(balance(&bob_acc), 0);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.chain_length, 1);
+    /* the same transaction is not a duplicate of a block that never committed */
+    r = ledger_round_begin(L);
+    uint64_t h;
+    apply_ok(r, &a, T0 + SEC, &h);
+    ck_assert_uint_eq(h, 1);
+    ledger_round_commit(L, &r);
+}
+END_TEST
+
+START_TEST(test_bad_fee)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE - 1, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadFee");
+    ck_assert_int_eq(err.status, 422);
+    ck_assert_str_eq(err.payload[0].name, "expected_fee_e8s");
+    ck_assert_uint_eq(err.payload[0].value, FEE);
+    transfer_args_t b = icrc1(&alice, &bob_acc, 1);
+    b.has_fee = true;
+    b.fee = 1;
+    ck_assert(!ledger_apply_transfer(L, r, &b, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadFee");
+    /* ICRC-1 without a fee pays the ledger fee */
+    b.has_fee = false;
+    apply_ok(r, &b, T0, NULL);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&alice_acc), 100 * 100000000ULL - 1 - FEE);
+}
+END_TEST
+
+START_TEST(test_insufficient_funds_and_overflow)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    transfer_args_t a = legacy(&bob, &alice_acc, 1, FEE, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientFunds");
+    ck_assert_str_eq(err.payload[0].name, "balance_e8s");
+    ck_assert_uint_eq(err.payload[0].value, 0);
+    /* amount + fee overflows u64: InsufficientFunds, not a wrap-around */
+    transfer_args_t b = legacy(&alice, &bob_acc, UINT64_MAX - 5, FEE, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &b, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientFunds");
+    ck_assert_uint_eq(err.payload[0].value, 100 * 100000000ULL);
+    /* exactly the balance minus the fee works and empties the account */
+    transfer_args_t c = legacy(&alice, &bob_acc, 100 * 100000000ULL - FEE, FEE, 0);
+    apply_ok(r, &c, T0, NULL);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&alice_acc), 0);
+}
+END_TEST
+
+START_TEST(test_self_and_zero_transfers)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    transfer_args_t a = legacy(&alice, &alice_acc, 500, FEE, 0);
+    apply_ok(r, &a, T0, NULL);
+    transfer_args_t z = legacy(&alice, &bob_acc, 0, FEE, 1);
+    apply_ok(r, &z, T0, NULL);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&alice_acc), 100 * 100000000ULL - 2 * FEE);
+    ck_assert_uint_eq(balance(&bob_acc), 0);
+    uint64_t b, count;
+    ledger_balance(L, &alice_acc, &b, &count);
+    ck_assert_uint_eq(count, 3); /* genesis mint, self transfer, zero transfer */
+}
+END_TEST
+
+START_TEST(test_dedup_window)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h, first;
+    transfer_args_t a = icrc1(&alice, &bob_acc, 10);
+    a.has_created_at_time = true;
+    a.created_at_time = T0;
+    apply_ok(r, &a, T0 + SEC, &first);
+    /* duplicate inside the same round */
+    ck_assert(!ledger_apply_transfer(L, r, &a, T0 + SEC, &h, &err));
+    ck_assert_str_eq(err.code, "Duplicate");
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_uint_eq(err.payload[0].value, first);
+    ledger_round_commit(L, &r);
+    /* duplicate after commit; fee given explicitly hashes the same (recorded fee) */
+    r = ledger_round_begin(L);
+    a.has_fee = true;
+    a.fee = FEE;
+    ck_assert(!ledger_apply_transfer(L, r, &a, T0 + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "Duplicate");
+    /* legacy names */
+    transfer_args_t l = legacy(&alice, &bob_acc, 10, FEE, 3);
+    l.has_created_at_time = true;
+    l.created_at_time = T0;
+    apply_ok(r, &l, T0 + 2 * SEC, NULL);
+    ck_assert(!ledger_apply_transfer(L, r, &l, T0 + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "TxDuplicate");
+    /* a different memo is a different transaction */
+    l.memo = 4;
+    apply_ok(r, &l, T0 + 2 * SEC, NULL);
+    ledger_round_commit(L, &r);
+}
+END_TEST
+
+START_TEST(test_too_old_and_future)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h, now = T0 + 100000 * SEC;
+    transfer_args_t a = legacy(&alice, &bob_acc, 10, FEE, 0);
+    a.has_created_at_time = true;
+    a.created_at_time = now - 86400 * SEC - 1;
+    ck_assert(!ledger_apply_transfer(L, r, &a, now, &h, &err));
+    ck_assert_str_eq(err.code, "TxTooOld");
+    ck_assert_str_eq(err.payload[0].name, "allowed_window_nanos");
+    ck_assert_uint_eq(err.payload[0].value, 86400ULL * SEC);
+    a.created_at_time = now - 86400 * SEC; /* the edge is still inside */
+    apply_ok(r, &a, now, NULL);
+    a.created_at_time = now + 60 * SEC + 1;
+    ck_assert(!ledger_apply_transfer(L, r, &a, now, &h, &err));
+    ck_assert_str_eq(err.code, "TxCreatedInFuture");
+    transfer_args_t b = icrc1(&alice, &bob_acc, 10);
+    b.has_created_at_time = true;
+    b.created_at_time = now + 61 * SEC;
+    ck_assert(!ledger_apply_transfer(L, r, &b, now, &h, &err));
+    ck_assert_str_eq(err.code, "CreatedInFuture");
+    ck_assert_str_eq(err.payload[0].name, "ledger_time_nanos");
+    ck_assert_uint_eq(err.payload[0].value, now);
+    b.created_at_time = 0;
+    ck_assert(!ledger_apply_transfer(L, r, &b, now, &h, &err));
+    ck_assert_str_eq(err.code, "TooOld");
+    b.created_at_time = UINT64_MAX; /* no overflow in the window arithmetic */
+    ck_assert(!ledger_apply_transfer(L, r, &b, now, &h, &err));
+    ledger_round_commit(L, &r);
+}
+END_TEST
+
+START_TEST(test_mint_and_burn_rules)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    /* governance mints with fee 0 */
+    transfer_args_t m = legacy(&gov, &bob_acc, 1000, 0, 0);
+    apply_ok(r, &m, T0, NULL);
+    m.fee = FEE;
+    ck_assert(!ledger_apply_transfer(L, r, &m, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InvalidTransaction");
+    transfer_args_t mm = legacy(&gov, &mint_acc, 1000, 0, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &mm, T0, &h, &err));
+    /* legacy burn below the fee */
+    transfer_args_t b = legacy(&alice, &mint_acc, FEE - 1, 0, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &b, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadBurn");
+    b.amount = FEE;
+    apply_ok(r, &b, T0, NULL);
+    /* ICRC-1 burn: an account holding less than the fee can burn all it has */
+    transfer_args_t small = icrc1(&bob, &mint_acc, 999);
+    ck_assert(!ledger_apply_transfer(L, r, &small, T0, &h, &err)); /* bob has 1000 */
+    ck_assert_str_eq(err.code, "BadBurn");
+    ck_assert_uint_eq(err.payload[0].value, 1000);
+    small.amount = 1000;
+    apply_ok(r, &small, T0, NULL);
+    transfer_args_t zero = icrc1(&alice, &mint_acc, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &zero, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadBurn");
+    ck_assert_uint_eq(err.payload[0].value, FEE);
+    zero.amount = 20000;
+    zero.has_fee = true;
+    zero.fee = FEE;
+    ck_assert(!ledger_apply_transfer(L, r, &zero, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadFee");
+    ck_assert_uint_eq(err.payload[0].value, 0);
+    ledger_round_commit(L, &r);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.burned, FEE + 1000);
+    ck_assert_uint_eq(info.minted, 100 * 100000000ULL + 1000);
+    ck_assert(ledger_check(L, &err));
+}
+END_TEST
+
+START_TEST(test_chain_links_and_timestamps)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, 0);
+    apply_ok(r, &a, T0 + 5 * SEC, NULL);
+    a.memo = 1;
+    apply_ok(r, &a, T0 + 3 * SEC, NULL); /* a clock behind the tip does not go backwards */
+    size_t n;
+    const ledger_block_rec_t *b = ledger_round_blocks(r, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(b[0].block.has_parent);
+    ck_assert_mem_eq(b[1].block.parent_hash, b[0].hash, 32);
+    ck_assert_uint_eq(b[1].block.timestamp, T0 + 5 * SEC);
+    uint8_t h[32];
+    block_hash(b[1].encoded, b[1].encoded_len, h);
+    ck_assert_mem_eq(h, b[1].hash, 32);
+    ledger_round_commit(L, &r);
+}
+END_TEST
+
+START_TEST(test_throttle)
+{
+    /* a tiny window: max 10 remembered, so the throttle starts at 5 and allows 1/s */
+    ledger_config_t cfg = *ledger_config(L);
+    cfg.window_nanos = 10 * SEC;
+    cfg.max_in_window = 10;
+    ledger_t *small = ledger_new(&cfg);
+    ledger_round_t *r = ledger_round_begin(small);
+    nns_error_t err;
+    uint64_t h;
+    ck_assert(ledger_apply_mint(small, r, &alice_acc, 1000000, T0, &h, &err));
+    transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, 0);
+    for (int i = 0; i < 5; i++) {
+        a.memo = (uint64_t)i;
+        ck_assert(ledger_apply_transfer(small, r, &a, T0, &h, &err));
+    }
+    a.memo = 99;
+    ck_assert(!ledger_apply_transfer(small, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "TemporarilyUnavailable");
+    ck_assert_int_eq(err.status, 429);
+    /* one second later one more is allowed */
+    ck_assert(ledger_apply_transfer(small, r, &a, T0 + SEC + 1, &h, &err));
+    ledger_round_commit(small, &r);
+    /* after the window plus drift the entries are purged and transfers flow again */
+    r = ledger_round_begin(small);
+    a.memo = 100;
+    ck_assert(ledger_apply_transfer(small, r, &a, T0 + 80 * SEC, &h, &err));
+    ledger_round_commit(small, &r);
+    ledger_info_t info;
+    ledger_info(small, &info);
+    ck_assert_uint_eq(info.remembered_transactions, 1);
+    ledger_destroy(&small);
+}
+END_TEST
+
+static Suite *ledger_suite(void)
+{
+    Suite *s = suite_create("ledger");
+    TCase *tc = tcase_create("rules");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_legacy_transfer_moves_amount_and_burns_fee);
+    tcase_add_test(tc, test_discarded_round_leaves_state);
+    tcase_add_test(tc, test_bad_fee);
+    tcase_add_test(tc, test_insufficient_funds_and_overflow);
+    tcase_add_test(tc, test_self_and_zero_transfers);
+    tcase_add_test(tc, test_dedup_window);
+    tcase_add_test(tc, test_too_old_and_future);
+    tcase_add_test(tc, test_mint_and_burn_rules);
+    tcase_add_test(tc, test_chain_links_and_timestamps);
+    tcase_add_test(tc, test_throttle);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(ledger_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
