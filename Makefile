@@ -23,7 +23,8 @@ COMMON_SRC := $(wildcard services/common/*.c)
 LEDGER_SRC := $(filter-out services/ledger/main.c,$(wildcard services/ledger/*.c))
 CLIENT_SRC := $(filter-out api/client/nns.c,$(wildcard api/client/*.c))
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
-TOOL_SRC   := $(wildcard tests/bench/*.c tests/integration/*.c)
+E2E_SRC    := $(wildcard tests/e2e/check_*.c)
+TOOL_SRC   := $(wildcard tests/bench/*.c)
 
 LIB_COMMON := $(BUILD)/lib/libnnscommon.a
 LIB_LEDGER := $(BUILD)/lib/libnnsledger.a
@@ -34,12 +35,13 @@ SERVICES   := $(BUILD)/bin/nns-ledger
 CLI        := $(BUILD)/bin/nns
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
+E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all deps run test unit asan integration e2e bench lint fmt clean
 .DEFAULT_GOAL := all
 
-all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS)
+all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS)
 
 # Debian packages: installed when root, otherwise the exact apt-get line is printed.
 $(DEPS_STAMP): deploy/install-deps.sh
@@ -77,7 +79,10 @@ $(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_CLIENT) $(LIB_COMMON)
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
-$(BUILD)/tools/%: $(BUILD)/obj/tests/*/%.o $(LIBS)
+$(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 $(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMP)

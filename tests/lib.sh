@@ -50,6 +50,7 @@ ledger_start() {
   "$BIN/nns-ledger" --listen "127.0.0.1:$port" --database "$DATABASE_URL" "$@" \
     >>"$TEST_TMP/$name.log" 2>&1 &
   echo $! >"$TEST_TMP/$name.pid"
+  disown $!
   wait_ready "$port" "$name"
 }
 

@@ -29,6 +29,7 @@ struct http_server {
     const http_route_t *routes;
     void *app;
     replay_cache_t *replay;
+    _Atomic bool ready;
     _Atomic uint64_t next_id;
     /* metrics */
     _Atomic uint64_t requests[6]; /* by status class: index status/100 */
@@ -315,6 +316,12 @@ static void dispatch(http_request_t *req)
         return;
     }
     unsigned flags = req->route->flags;
+    if (!(flags & HTTP_ANYTIME) && !atomic_load(&srv->ready)) {
+        nns_error_set(&err, 503, "Unavailable", "the %s is starting: state not loaded yet",
+                      srv->cfg.service);
+        http_respond_error(req, &err);
+        return;
+    }
     if ((flags & HTTP_WRITE) && srv->cfg.read_only) {
         nns_error_set(&err, 403, "NotAuthorized", "this instance is read-only");
         http_respond_error(req, &err);
@@ -576,6 +583,11 @@ void http_server_destroy(http_server_t **server)
     replay_cache_destroy(&srv->replay);
     free(srv);
     *server = NULL;
+}
+
+void http_server_set_ready(http_server_t *server, bool ready)
+{
+    atomic_store(&server->ready, ready);
 }
 
 replay_cache_t *http_server_replay(http_server_t *server)

@@ -39,6 +39,7 @@ enum {
     HTTP_SIGNED = 1 << 0, /* a valid signature is required */
     HTTP_WRITE = 1 << 1,  /* changes state: replay cache, refused in read-only mode */
     HTTP_SIGNED_OPTIONAL = 1 << 2, /* verified when present (identifies the caller of a GET) */
+    HTTP_ANYTIME = 1 << 3, /* served before the service is ready (health, metrics) */
 };
 
 typedef struct {
@@ -64,6 +65,10 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
 
 /* Stops serving and frees the server. Safe on NULL; sets *server to NULL. */
 void http_server_destroy(http_server_t **server);
+
+/* Marks the service ready: until then every route without HTTP_ANYTIME answers 503. The server
+ * starts not ready, so it can listen (and receive replay entries) while the state loads. */
+void http_server_set_ready(http_server_t *server, bool ready);
 
 /* The server's replay cache (borrowed), for loading committed entries at start. */
 replay_cache_t *http_server_replay(http_server_t *server);

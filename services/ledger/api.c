@@ -458,8 +458,9 @@ static void get_metrics(http_request_t *req, void *app)
     http_server_metrics(svc->http, &buf, &len, &cap);
     ledger_info_t info;
     ledger_info(svc->ledger, &info);
-    round_stats_t rs;
-    round_stats(svc->loop, &rs);
+    round_stats_t rs = {0};
+    if (svc->loop)
+        round_stats(svc->loop, &rs);
     char tmp[2048];
     int n = snprintf(
         tmp, sizeof tmp,
@@ -769,9 +770,9 @@ static const http_route_t ROUTES[] = {
     {"GET", "/v1/blocks/{}", get_block, 0},
     {"GET", "/v1/transactions/{}", get_transaction, 0},
     {"POST", "/v1/transfers", post_transfer, HTTP_SIGNED | HTTP_WRITE},
-    {"GET", "/healthz", get_healthz, 0},
-    {"GET", "/readyz", get_readyz, 0},
-    {"GET", "/metrics", get_metrics, 0},
+    {"GET", "/healthz", get_healthz, HTTP_ANYTIME},
+    {"GET", "/readyz", get_readyz, HTTP_ANYTIME},
+    {"GET", "/metrics", get_metrics, HTTP_ANYTIME},
 };
 #define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
 static http_route_t routes_in_use[NROUTES + 2];
@@ -945,6 +946,7 @@ ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_err
              (unsigned long long)info.chain_length, (unsigned long long)info.accounts,
              (unsigned long long)info.remembered_transactions);
     svc->ready = true;
+    http_server_set_ready(svc->http, true);
     return svc;
 fail:
     ledger_service_destroy(&svc);

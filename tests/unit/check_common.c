@@ -1,0 +1,231 @@
+/*
+ * Unit tests of the small shared pieces: hmap, replay cache, JSON wire readers, clock, config.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "hmap.h"
+#include "jsonutil.h"
+#include "replay.h"
+
+static void key_of(uint32_t i, uint8_t key[32])
+{
+    sha256(&i, sizeof i, key);
+}
+
+START_TEST(test_hmap_put_get_del_grow)
+{
+    hmap_t m;
+    ck_assert(hmap_init(&m, 28, 16));
+    uint8_t k[32];
+    for (uint32_t i = 0; i < 5000; i++) {
+        key_of(i, k);
+        bool created = false;
+        hval_t *v = hmap_put(&m, k, &created);
+        ck_assert_ptr_nonnull(v);
+        ck_assert(created);
+        v->a = i;
+        v->b = i * 2ULL;
+    }
+    ck_assert_uint_eq(m.count, 5000);
+    for (uint32_t i = 0; i < 5000; i += 2) {
+        key_of(i, k);
+        ck_assert(hmap_del(&m, k));
+    }
+    ck_assert_uint_eq(m.count, 2500);
+    for (uint32_t i = 0; i < 5000; i++) {
+        key_of(i, k);
+        hval_t *v = hmap_get(&m, k);
+        if (i % 2) {
+            ck_assert_ptr_nonnull(v);
+            ck_assert_uint_eq(v->a, i);
+            ck_assert_uint_eq(v->b, i * 2ULL);
+        } else {
+            ck_assert_ptr_null(v);
+        }
+    }
+    key_of(1, k);
+    bool created = true;
+    ck_assert_ptr_nonnull(hmap_put(&m, k, &created));
+    ck_assert(!created);
+    ck_assert(!hmap_del(&m, (uint8_t[32]){0}));
+    hmap_clear(&m);
+    ck_assert_uint_eq(m.count, 0);
+    ck_assert_ptr_null(hmap_get(&m, k));
+    hmap_free(&m);
+}
+END_TEST
+
+static int notified_status;
+static int notified_count;
+static bool notified_committed;
+
+static void on_waiter(void *waiter, int status, const char *body, size_t len, bool committed)
+{
+    (void)waiter;
+    (void)body;
+    (void)len;
+    notified_status = status;
+    notified_committed = committed;
+    notified_count++;
+}
+
+START_TEST(test_replay_cache_lifecycle)
+{
+    replay_cache_t *c = replay_cache_new(on_waiter);
+    uint8_t k[32];
+    key_of(7, k);
+    int status;
+    char *body = NULL;
+    size_t len;
+    notified_count = 0;
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    int waiter;
+    ck_assert_int_eq(replay_begin(c, k, 1000, &waiter, &status, &body, &len), REPLAY_WAITING);
+    replay_commit(c, k, 200, "{\"block_index\":\"1\"}", 19);
+    ck_assert_int_eq(notified_count, 1);
+    ck_assert_int_eq(notified_status, 200);
+    ck_assert(notified_committed);
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_COMMITTED);
+    ck_assert_int_eq(status, 200);
+    ck_assert_str_eq(body, "{\"block_index\":\"1\"}");
+    free(body);
+    /* abandoned entries are forgotten; their waiters get the answer as not replayed */
+    uint8_t k2[32];
+    key_of(8, k2);
+    ck_assert_int_eq(replay_begin(c, k2, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    ck_assert_int_eq(replay_begin(c, k2, 1000, &waiter, &status, &body, &len), REPLAY_WAITING);
+    replay_abandon(c, k2, 503, "x", 1);
+    ck_assert_int_eq(notified_count, 2);
+    ck_assert(!notified_committed);
+    ck_assert_int_eq(replay_begin(c, k2, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    /* purge drops committed entries past their expiry only */
+    replay_load(c, (uint8_t[32]){1}, 500, 200, "{}", 2);
+    ck_assert_uint_eq(replay_count(c), 3);
+    ck_assert_uint_eq(replay_purge(c, 600), 1);
+    ck_assert_uint_eq(replay_purge(c, 2000), 1); /* k; k2 is still in flight */
+    ck_assert_uint_eq(replay_count(c), 1);
+    replay_cache_destroy(&c);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_parse_u64)
+{
+    uint64_t v;
+    ck_assert(parse_u64("0", &v) && v == 0);
+    ck_assert(parse_u64("18446744073709551615", &v) && v == UINT64_MAX);
+    ck_assert(!parse_u64("18446744073709551616", &v));
+    ck_assert(!parse_u64("", &v));
+    ck_assert(!parse_u64("-1", &v));
+    ck_assert(!parse_u64("+1", &v));
+    ck_assert(!parse_u64("1.5", &v));
+    ck_assert(!parse_u64(" 1", &v));
+    ck_assert(!parse_u64("1e3", &v));
+}
+END_TEST
+
+START_TEST(test_json_wire_rules)
+{
+    nns_error_t err;
+    const char *text = "{\"a\":\"12\",\"n\":12,\"neg\":\"-1\",\"big\":\"99999999999999999999\","
+                       "\"h\":\"0aff\",\"H\":\"0AFF\",\"u\":7,\"us\":\"7\",\"nul\":null}";
+    json_t *o = json_parse_object((const uint8_t *)text, strlen(text), &err);
+    ck_assert_ptr_nonnull(o);
+    uint64_t v;
+    bool present;
+    ck_assert(json_get_u64(o, "a", true, &v, NULL, &err) && v == 12);
+    ck_assert(!json_get_u64(o, "n", true, &v, NULL, &err));
+    ck_assert_int_eq(err.status, 400);
+    ck_assert(strstr(err.detail, "'n'") != NULL);
+    ck_assert(!json_get_u64(o, "neg", true, &v, NULL, &err));
+    ck_assert(!json_get_u64(o, "big", true, &v, NULL, &err));
+    ck_assert(strstr(err.detail, "larger than a u64") != NULL);
+    ck_assert(!json_get_u64(o, "missing", true, &v, NULL, &err));
+    ck_assert(json_get_u64(o, "nul", false, &v, &present, &err) && !present);
+    uint32_t u;
+    ck_assert(json_get_u32(o, "u", true, &u, NULL, &err) && u == 7);
+    ck_assert(json_get_u32(o, "us", true, &u, NULL, &err) && u == 7);
+    uint8_t b[4];
+    size_t n;
+    ck_assert(json_get_hex(o, "h", true, 4, false, b, &n, NULL, &err) && n == 2 && b[1] == 0xff);
+    ck_assert(!json_get_hex(o, "H", true, 4, false, b, &n, NULL, &err));
+    ck_assert(!json_get_hex(o, "h", true, 1, false, b, &n, NULL, &err));
+    ck_assert(!json_get_hex(o, "h", true, 4, true, b, &n, NULL, &err));
+    static const char *const allowed[] = {"a", NULL};
+    ck_assert(!json_only_fields(o, allowed, &err));
+    json_decref(o);
+    ck_assert_ptr_null(json_parse_object((const uint8_t *)"[1]", 3, &err));
+    ck_assert_ptr_null(json_parse_object((const uint8_t *)"{\"a\":1,\"a\":2}", 13, &err));
+    ck_assert_ptr_null(json_parse_object((const uint8_t *)"{", 1, &err));
+    ck_assert_str_eq(err.code, "BadRequest");
+}
+END_TEST
+
+START_TEST(test_test_clock_never_moves_backwards)
+{
+    ck_assert(!clock_set(5)); /* not in test mode */
+    clock_use_test_clock();
+    ck_assert(clock_is_test());
+    uint64_t now = clock_now_nanos();
+    ck_assert(clock_set(now + 1000));
+    ck_assert_uint_eq(clock_now_nanos(), now + 1000);
+    ck_assert(clock_set(now + 1000));
+    ck_assert(!clock_set(now));
+    ck_assert_uint_eq(clock_now_nanos(), now + 1000);
+}
+END_TEST
+
+START_TEST(test_config_table)
+{
+    const char *listen = NULL;
+    bool flag = true;
+    int n = 0;
+    const config_option_t opts[] = {
+        {"listen", OPT_STRING, &listen, "127.0.0.1:1", "where"},
+        {"flag", OPT_BOOL, &flag, NULL, "a flag"},
+        {"n", OPT_INT, &n, "3", "a number"},
+        {0},
+    };
+    char *argv1[] = {"x", NULL};
+    ck_assert_int_eq(config_parse("x", "", opts, 1, argv1), CONFIG_OK);
+    ck_assert_str_eq(listen, "127.0.0.1:1");
+    ck_assert(!flag);
+    ck_assert_int_eq(n, 3);
+    char *argv2[] = {"x", "--listen", "0:2", "--flag", "--n=9", NULL};
+    ck_assert_int_eq(config_parse("x", "", opts, 5, argv2), CONFIG_OK);
+    ck_assert_str_eq(listen, "0:2");
+    ck_assert(flag);
+    ck_assert_int_eq(n, 9);
+    char *argv3[] = {"x", "--nope", NULL};
+    ck_assert_int_eq(config_parse("x", "", opts, 2, argv3), CONFIG_ERROR);
+    char *argv4[] = {"x", "--n", "abc", NULL};
+    ck_assert_int_eq(config_parse("x", "", opts, 3, argv4), CONFIG_ERROR);
+    char *argv5[] = {"x", "--listen", NULL};
+    ck_assert_int_eq(config_parse("x", "", opts, 2, argv5), CONFIG_ERROR);
+}
+END_TEST
+
+int main(void)
+{
+    if (!crypto_init())
+        return EXIT_FAILURE;
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("pieces");
+    tcase_add_test(tc, test_hmap_put_get_del_grow);
+    tcase_add_test(tc, test_replay_cache_lifecycle);
+    tcase_add_test(tc, test_parse_u64);
+    tcase_add_test(tc, test_json_wire_rules);
+    tcase_add_test(tc, test_test_clock_never_moves_backwards);
+    tcase_add_test(tc, test_config_table);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
