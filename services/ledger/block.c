@@ -23,18 +23,33 @@
 
 /* Field numbers of ic_ledger.pb.v1 (gen/ic_ledger.pb.v1.rs). */
 enum {
-    F_BLOCK_PARENT = 1, F_BLOCK_TIMESTAMP = 2, F_BLOCK_TRANSACTION = 3,
+    F_BLOCK_PARENT = 1,
+    F_BLOCK_TIMESTAMP = 2,
+    F_BLOCK_TRANSACTION = 3,
     F_HASH_HASH = 1,
     F_TIMESTAMP_NANOS = 1,
-    F_TX_BURN = 1, F_TX_MINT = 2, F_TX_SEND = 3, F_TX_MEMO = 4, F_TX_CREATED_AT_TIME = 6,
+    F_TX_BURN = 1,
+    F_TX_MINT = 2,
+    F_TX_SEND = 3,
+    F_TX_MEMO = 4,
+    F_TX_CREATED_AT_TIME = 6,
     F_TX_ICRC1_MEMO = 7,
     F_MEMO_MEMO = 1,
     F_ICRC1_MEMO_MEMO = 1,
-    F_BURN_FROM = 1, F_BURN_AMOUNT = 3, F_BURN_SPENDER = 4,
-    F_MINT_TO = 2, F_MINT_AMOUNT = 3,
-    F_SEND_FROM = 1, F_SEND_TO = 2, F_SEND_AMOUNT = 3, F_SEND_MAX_FEE = 4, F_SEND_APPROVE = 5,
+    F_BURN_FROM = 1,
+    F_BURN_AMOUNT = 3,
+    F_BURN_SPENDER = 4,
+    F_MINT_TO = 2,
+    F_MINT_AMOUNT = 3,
+    F_SEND_FROM = 1,
+    F_SEND_TO = 2,
+    F_SEND_AMOUNT = 3,
+    F_SEND_MAX_FEE = 4,
+    F_SEND_APPROVE = 5,
     F_SEND_TRANSFER_FROM = 6,
-    F_APPROVE_ALLOWANCE = 1, F_APPROVE_EXPIRES_AT = 2, F_APPROVE_EXPECTED_ALLOWANCE = 3,
+    F_APPROVE_ALLOWANCE = 1,
+    F_APPROVE_EXPIRES_AT = 2,
+    F_APPROVE_EXPECTED_ALLOWANCE = 3,
     F_TRANSFER_FROM_SPENDER = 1,
     F_ACCOUNT_HASH = 1,
     F_TOKENS_E8S = 1,
@@ -236,8 +251,8 @@ typedef struct {
 typedef struct {
     unsigned field;
     unsigned wire_type;
-    uint64_t u64;  /* WT_VARINT */
-    rbuf_t body;   /* WT_LEN */
+    uint64_t u64; /* WT_VARINT */
+    rbuf_t body;  /* WT_LEN */
 } pb_field_t;
 
 static bool invalid(nns_error_t *err, const char *what)
@@ -544,8 +559,9 @@ static bool rd_transaction(rbuf_t body, transaction_t *tx, nns_error_t *err)
         case F_TX_BURN:
         case F_TX_MINT:
         case F_TX_SEND: {
-            op_kind_t kind = f.field == F_TX_BURN ? OP_BURN
-                           : f.field == F_TX_MINT ? OP_MINT : OP_TRANSFER;
+            op_kind_t kind = f.field == F_TX_BURN   ? OP_BURN
+                             : f.field == F_TX_MINT ? OP_MINT
+                                                    : OP_TRANSFER;
             pb_op_t o;
             if (!expect(&f, WT_LEN, err) || !rd_operation_fields(f.body, kind, &o, err) ||
                 !to_operation(kind, &o, &tx->op, err))

@@ -82,7 +82,8 @@ bool block_decode(const uint8_t *encoded, size_t len, block_t *out, nns_error_t 
  * (BLOCK_ENCODED_MAX always suffices). */
 size_t transaction_cbor(const transaction_t *tx, uint8_t *out, size_t cap);
 
-/* SHA-256 of transaction_cbor(). */
+/* SHA-256 of transaction_cbor(). Cannot fail; a transaction that cannot be encoded (an unknown
+ * kind, icrc1_memo_len > ICRC1_MEMO_MAX) hashes as the empty string. */
 void transaction_hash(const transaction_t *tx, uint8_t out[32]);
 
 /* Name of the operation as the API writes it: "burn", "mint", "transfer", "approve". */

@@ -15,7 +15,7 @@
 
 struct icrc3_value {
     icrc3_kind_t kind;
-    uint8_t *bytes;        /* Nat, Int: LEB128; Text, Blob: contents */
+    uint8_t *bytes; /* Nat, Int: LEB128; Text, Blob: contents */
     size_t len;
     icrc3_value_t **items; /* Array elements; Map values */
     char **keys;           /* Map keys, parallel to items */

@@ -650,9 +650,6 @@ static bool presign_all(void)
             last_report = now;
             info("signed %" PRIu64 "/%" PRIu64, (uint64_t)atomic_load(&g_sign_done), g_nreq);
         }
-        /* all workers may have exited early (stop flag); joining below tells */
-        if (atomic_load(&g_sign_next_chunk) >= nchunks + started)
-            break;
     }
     for (uint64_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
@@ -1344,7 +1341,7 @@ static void usage(FILE *f)
             "                        answered (default connections*duration*200, at most\n"
             "                        4000000; all are signed before the clock starts)\n"
             "  --identities N        identity i is seeded by SHA-256(\"loadgen-<seed-base+i>\");\n"
-            "                        request k goes from identity k%%N to k+1%%N (default 64)\n"
+            "                        request k: identity k%%N pays (k+1)%%N (default 64)\n"
             "  --seed-base B         (default 1000)\n"
             "  --amount E8S          amount of each transfer (default 1; fee 10000)\n"
             "  --mode legacy|icrc1   legacy {to, memo} or ICRC-1 {to_account, icrc1_memo} body\n"
@@ -1396,8 +1393,10 @@ static bool parse_options(int argc, char **argv)
     int o;
     uint64_t v;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        const char *name = optind > 1 && optind - 1 < argc ? argv[optind - 1] : "?";
+    int li = -1;
+    while ((o = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+        const char *name = li >= 0 ? longopts[li].name : "?";
+        li = -1;
         switch (o) {
         case O_URL:
             g_opt.url = optarg;
@@ -1463,11 +1462,12 @@ static bool parse_options(int argc, char **argv)
             usage(stdout);
             exit(0);
         default:
-            fprintf(stderr, "loadgen: unknown option or missing value: %s\n", name);
+            fprintf(stderr, "loadgen: unknown option or missing value: %s\n",
+                    optind > 1 && optind - 1 < argc ? argv[optind - 1] : "?");
             usage(stderr);
             return false;
         bad:
-            fprintf(stderr, "loadgen: bad value for %s: '%s'\n", name, optarg ? optarg : "");
+            fprintf(stderr, "loadgen: bad value for --%s: '%s'\n", name, optarg ? optarg : "");
             return false;
         }
     }

@@ -32,7 +32,6 @@ psql "$DATABASE_URL" -qc "DROP DATABASE pgbench" >/dev/null
 port=$(free_port)
 ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
 lpid=$(cat "$TEST_TMP/ledger.pid")
-pgpids=$(pgrep -d, -u "$(stat -c %U "$TEST_TMP/pg/data")" postgres || true)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 pg_ticks() {
@@ -42,16 +41,21 @@ pg_ticks() {
 }
 metric() { curl -fs "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {print $2; exit}'; }
 
+"$TOOLS/loadgen" --url "http://127.0.0.1:$port" --connections "$conns" --duration "$((secs + 2))" \
+  --warmup 2 --identities "$ids" --seed-base 100000 --requests "$((30000 * (secs + 2)))" \
+  >"$TEST_TMP/loadgen.txt" 2>"$TEST_TMP/loadgen.err" &
+load=$!
+# the requests are signed before the clock starts: measure from the first request on
+until grep -q "running" "$TEST_TMP/loadgen.err" 2>/dev/null; do sleep 0.1; done
 l0=$(cpu_ticks "$lpid"); p0=$(pg_ticks); r0=$(metric nns_rounds_total); c0=$(metric nns_round_commands_total)
 s0=$(metric nns_commit_seconds_sum); t0=$(date +%s.%N)
 if [ "$use_perf" = 1 ] && command -v perf >/dev/null; then
-  perf record -F 299 -g -o "$TEST_TMP/perf.data" -p "$lpid" -- sleep "$((secs / 2))" >/dev/null 2>&1 &
+  sleep 3
+  perf record -F 499 -g -o "$TEST_TMP/perf.data" -p "$lpid" -- sleep "$((secs / 2))" >/dev/null 2>&1 || true
 fi
-"$TOOLS/loadgen" --url "http://127.0.0.1:$port" --connections "$conns" --duration "$((secs + 2))" \
-  --warmup 2 --identities "$ids" --seed-base 100000 >"$TEST_TMP/loadgen.txt" 2>&1
+wait "$load" || true
 t1=$(date +%s.%N); l1=$(cpu_ticks "$lpid"); p1=$(pg_ticks); r1=$(metric nns_rounds_total)
 c1=$(metric nns_round_commands_total); s1=$(metric nns_commit_seconds_sum)
-wait || true
 cat "$TEST_TMP/loadgen.txt"
 rate=$(sed -n 's/.*ok_per_second=\([0-9.]*\).*/\1/p' "$TEST_TMP/loadgen.txt")
 hz=$(getconf CLK_TCK)
@@ -69,6 +73,6 @@ awk -v rate="$rate" -v tpcb="$tpcb" -v conns="$conns" -v secs="$secs" \
 }'
 if [ -f "$TEST_TMP/perf.data" ]; then
   echo "  ledger CPU profile (perf, top symbols, self time):"
-  perf report -i "$TEST_TMP/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -n 15 | sed 's/^/    /'
+  perf report -i "$TEST_TMP/perf.data" --stdio --no-children -g none --percent-limit 1.5 \
+    --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 20 | sed 's/^/    /'
 fi

@@ -81,9 +81,8 @@ static bool operation_eq(const operation_t *a, const operation_t *b)
 static bool block_eq(const block_t *a, const block_t *b)
 {
     const transaction_t *x = &a->tx, *y = &b->tx;
-    return a->has_parent == b->has_parent &&
-           memcmp(a->parent_hash, b->parent_hash, 32) == 0 && a->timestamp == b->timestamp &&
-           operation_eq(&x->op, &y->op) && x->memo == y->memo &&
+    return a->has_parent == b->has_parent && memcmp(a->parent_hash, b->parent_hash, 32) == 0 &&
+           a->timestamp == b->timestamp && operation_eq(&x->op, &y->op) && x->memo == y->memo &&
            x->has_created_at_time == y->has_created_at_time &&
            x->created_at_time == y->created_at_time && x->has_icrc1_memo == y->has_icrc1_memo &&
            x->icrc1_memo_len == y->icrc1_memo_len &&
@@ -323,8 +322,8 @@ START_TEST(tx_cbor_shapes)
     n = transaction_cbor(&tx, cbor, sizeof cbor);
     static const uint8_t burn_head[] = {0xa4, 0x00, 0xa1, 0x00, 0xa3, 0x00, 0x78, 0x40};
     ck_assert_mem_eq(cbor, burn_head, sizeof burn_head);
-    static const uint8_t burn_tail[] = {0x01, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                        0xff, 0x02, 0xa1, 0x00, 0x00, 0x03, 0x40};
+    static const uint8_t burn_tail[] = {0x01, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0x02, 0xa1, 0x00, 0x00, 0x03, 0x40};
     ck_assert_mem_eq(cbor + n - sizeof burn_tail, burn_tail, sizeof burn_tail);
     /* spender is key 2 of the burn map, after the amount {0: u64::MAX} */
     static const uint8_t burn_spender[] = {0x01, 0xa1, 0x00, 0x1b, 0xff, 0xff, 0xff, 0xff,
@@ -342,12 +341,10 @@ START_TEST(tx_cbor_shapes)
     tx.op.expires_at = 23;
     tx.op.fee = 255;
     n = transaction_cbor(&tx, cbor, sizeof cbor);
-    static const uint8_t approve_tail[] = {
-        0x02, 0xa1, 0x00, 0x19, 0x01, 0x00,                   /* allowance 256 */
-        0x03, 0xa1, 0x00, 0x1a, 0x00, 0x01, 0x00, 0x00,       /* expected 65536 */
-        0x04, 0xa1, 0x00, 0x17,                               /* expires_at 23 */
-        0x05, 0xa1, 0x00, 0x18, 0xff,                         /* fee 255 */
-        0x01, 0x00, 0x02, 0xf6};                              /* memo 0, no created */
+    /* allowance 256, expected 65536, expires_at 23, fee 255, memo 0, no created_at_time */
+    static const uint8_t approve_tail[] = {0x02, 0xa1, 0x00, 0x19, 0x01, 0x00, 0x03, 0xa1, 0x00,
+                                           0x1a, 0x00, 0x01, 0x00, 0x00, 0x04, 0xa1, 0x00, 0x17,
+                                           0x05, 0xa1, 0x00, 0x18, 0xff, 0x01, 0x00, 0x02, 0xf6};
     ck_assert_mem_eq(cbor + n - sizeof approve_tail, approve_tail, sizeof approve_tail);
     ck_assert_uint_eq(cbor[4], 0xa6);
 
@@ -795,8 +792,8 @@ START_TEST(decode_skips_unknown_fields)
 
     /* top level: fields 9 varint, 10 fixed64, 11 fixed32, 12 bytes, before and after */
     pbuf_t p = {.n = 0};
-    static const uint8_t extra[] = {0x48, 0x01, 0x51, 1, 2, 3, 4, 5, 6, 7, 8,
-                                    0x5d, 1, 2, 3, 4, 0x62, 0x02, 0x68, 0x69};
+    static const uint8_t extra[] = {0x48, 0x01, 0x51, 1, 2, 3, 4,    5,    6,    7,
+                                    8,    0x5d, 1,    2, 3, 4, 0x62, 0x02, 0x68, 0x69};
     put_raw(&p, extra, sizeof extra);
     put_raw(&p, v28, n28);
     put_raw(&p, extra, sizeof extra);
@@ -1155,6 +1152,28 @@ START_TEST(decode_mutated_blocks)
 }
 END_TEST
 
+/* Blocks the ledger never builds are refused rather than half-written. */
+START_TEST(encode_rejects_invalid_blocks)
+{
+    uint8_t out[BLOCK_ENCODED_MAX];
+    block_t b = mainnet_block();
+    b.tx.has_icrc1_memo = true;
+    b.tx.icrc1_memo_len = ICRC1_MEMO_MAX + 1;
+    ck_assert_uint_eq(block_encode(&b, out, sizeof out), 0);
+    ck_assert_uint_eq(transaction_cbor(&b.tx, out, sizeof out), 0);
+
+    b = mainnet_block();
+    b.tx.op.kind = (op_kind_t)7;
+    ck_assert_uint_eq(block_encode(&b, out, sizeof out), 0);
+    ck_assert_uint_eq(transaction_cbor(&b.tx, out, sizeof out), 0);
+    ck_assert_str_eq(op_kind_name(b.tx.op.kind), "unknown");
+
+    nns_error_t err = {0};
+    ck_assert(!block_decode(NULL, 5, &b, &err));
+    ck_assert_str_eq(err.code, "InvalidBlock");
+}
+END_TEST
+
 START_TEST(op_kind_names)
 {
     ck_assert_str_eq(op_kind_name(OP_BURN), "burn");
@@ -1188,6 +1207,7 @@ static Suite *block_suite(void)
     tcase_add_test(tc, block_v29_child_mint);
     tcase_add_test(tc, block_encode_capacity);
     tcase_add_test(tc, op_kind_names);
+    tcase_add_test(tc, encode_rejects_invalid_blocks);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("round_trip");
