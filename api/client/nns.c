@@ -26,12 +26,13 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define DEFAULT_URL "http://127.0.0.1:8081"
 #define URL_ENV "NNS_LEDGER_URL"
 #define DEFAULT_FEE_E8S 10000
-#define MAX_OPTIONS 8
+#define MAX_OPTIONS 12
 
 /* Every option value, as typed; NULL when not given. */
 typedef struct {
     const char *url, *key, *out, *pem, *principal, *subaccount, *to, *amount, *fee, *memo,
-        *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start;
+        *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start, *spender,
+        *from, *expected_allowance, *expires_at, *spender_subaccount;
     const char *positional;
 } cli_args_t;
 
@@ -544,6 +545,116 @@ static int cmd_icrc1_transfer(void)
     return post_signed("/v1/transfers", body);
 }
 
+/* Adds an ICRC-1 account member from its text, checked; false after a usage error. */
+static bool set_icrc1_member(json_t *body, const char *name, const char *flag, const char *text,
+                             bool *ok)
+{
+    icrc1_account_t acc;
+    char canon[ICRC1_TEXT_MAX];
+    nns_error_t err;
+    if (!icrc1_account_from_text(text, &acc, &err)) {
+        usage_error("bad value '%s' for %s: %s (expected ICRC-1 account text)", text, flag,
+                    err.detail);
+        return false;
+    }
+    icrc1_account_to_text(&acc, canon);
+    set_member(body, name, json_string(canon), ok);
+    return true;
+}
+
+/* The optional icrc1_memo and created_at_time of ICRC-2 commands. */
+static bool set_icrc_tail(json_t *body, bool *ok)
+{
+    uint8_t memo[32];
+    size_t memo_len = 0;
+    uint64_t v;
+    if (args.memo_hex) {
+        if (!parse_hex_arg("--memo-hex", args.memo_hex, memo, sizeof memo, false, &memo_len))
+            return false;
+        set_member(body, "icrc1_memo", hex_string(memo, memo_len), ok);
+    }
+    if (args.created_at_time) {
+        if (!parse_u64_arg("--created-at-time", args.created_at_time, &v))
+            return false;
+        set_member(body, "created_at_time", u64_string(v), ok);
+    }
+    if (args.fee) {
+        if (!parse_u64_arg("--fee", args.fee, &v))
+            return false;
+        set_member(body, "fee_e8s", u64_string(v), ok);
+    }
+    return true;
+}
+
+static int cmd_approve(void)
+{
+    uint64_t amount, v;
+    uint8_t sub[SUBACCOUNT_BYTES];
+    bool ok = true;
+    json_t *body = json_object();
+    if (!set_icrc1_member(body, "spender", "--spender", args.spender, &ok) ||
+        !parse_u64_arg("--amount", args.amount, &amount) || !set_icrc_tail(body, &ok))
+        goto usage;
+    set_member(body, "amount_e8s", u64_string(amount), &ok);
+    if (args.expected_allowance) {
+        if (!parse_u64_arg("--expected-allowance", args.expected_allowance, &v))
+            goto usage;
+        set_member(body, "expected_allowance_e8s", u64_string(v), &ok);
+    }
+    if (args.expires_at) {
+        if (!parse_u64_arg("--expires-at", args.expires_at, &v))
+            goto usage;
+        set_member(body, "expires_at", u64_string(v), &ok);
+    }
+    if (args.from_subaccount) {
+        if (!parse_hex_arg("--from-subaccount", args.from_subaccount, sub, sizeof sub, true, NULL))
+            goto usage;
+        set_member(body, "from_subaccount", hex_string(sub, sizeof sub), &ok);
+    }
+    if (!ok) {
+        json_decref(body);
+        return failure("out of memory");
+    }
+    return post_signed("/v1/approvals", body);
+usage:
+    json_decref(body);
+    return EXIT_USAGE;
+}
+
+static int cmd_transfer_from(void)
+{
+    uint64_t amount;
+    uint8_t sub[SUBACCOUNT_BYTES];
+    bool ok = true;
+    json_t *body = json_object();
+    if (!set_icrc1_member(body, "from", "--from", args.from, &ok) ||
+        !set_icrc1_member(body, "to", "--to", args.to, &ok) ||
+        !parse_u64_arg("--amount", args.amount, &amount) || !set_icrc_tail(body, &ok))
+        goto usage;
+    set_member(body, "amount_e8s", u64_string(amount), &ok);
+    if (args.spender_subaccount) {
+        if (!parse_hex_arg("--spender-subaccount", args.spender_subaccount, sub, sizeof sub, true,
+                           NULL))
+            goto usage;
+        set_member(body, "spender_subaccount", hex_string(sub, sizeof sub), &ok);
+    }
+    if (!ok) {
+        json_decref(body);
+        return failure("out of memory");
+    }
+    return post_signed("/v1/transfer-from", body);
+usage:
+    json_decref(body);
+    return EXIT_USAGE;
+}
+
+static int cmd_allowance(void)
+{
+    char path[2 * ICRC1_TEXT_MAX + 32];
+    snprintf(path, sizeof path, "/v1/allowances/%s/%s", args.from, args.spender);
+    return get(path);
+}
+
 static const cli_command_t COMMANDS[] = {
     {"key generate",
      NULL,
@@ -609,6 +720,41 @@ static const cli_command_t COMMANDS[] = {
        "sender's subaccount, 64 hex digits (default: all zero)"},
       {"created-at-time", "NANOS", &args.created_at_time, false,
        "created_at_time in ns since the epoch, for deduplication"}}},
+    {"approve",
+     NULL,
+     true,
+     cmd_approve,
+     "signed POST /v1/approvals: ICRC-2 approve a spender",
+     {{"key", "FILE", &args.key, true, "key file of the approver"},
+      {"spender", "ICRC1_ACCOUNT", &args.spender, true, "ICRC-1 account text of the spender"},
+      {"amount", "E8S", &args.amount, true, "the allowance in e8s (replaces the current one)"},
+      {"expected-allowance", "E8S", &args.expected_allowance, false,
+       "refuse unless the current allowance is this"},
+      {"expires-at", "NANOS", &args.expires_at, false, "expiry in ns since the epoch"},
+      {"fee", "E8S", &args.fee, false, "fee in e8s (default: omitted, the ledger's fee)"},
+      {"memo-hex", "HEX", &args.memo_hex, false, "icrc1_memo, at most 32 bytes of hex"},
+      {"from-subaccount", "HEX", &args.from_subaccount, false, "approver's subaccount"}}},
+    {"transfer-from",
+     NULL,
+     true,
+     cmd_transfer_from,
+     "signed POST /v1/transfer-from: ICRC-2 spend from an account that approved you",
+     {{"key", "FILE", &args.key, true, "key file of the spender"},
+      {"from", "ICRC1_ACCOUNT", &args.from, true, "the approver's ICRC-1 account"},
+      {"to", "ICRC1_ACCOUNT", &args.to, true, "the recipient's ICRC-1 account"},
+      {"amount", "E8S", &args.amount, true, "amount in e8s"},
+      {"fee", "E8S", &args.fee, false, "fee in e8s (default: omitted, the ledger's fee)"},
+      {"memo-hex", "HEX", &args.memo_hex, false, "icrc1_memo, at most 32 bytes of hex"},
+      {"spender-subaccount", "HEX", &args.spender_subaccount, false, "spender's subaccount"},
+      {"created-at-time", "NANOS", &args.created_at_time, false,
+       "created_at_time in ns since the epoch, for deduplication"}}},
+    {"allowance",
+     NULL,
+     true,
+     cmd_allowance,
+     "GET /v1/allowances/OWNER/SPENDER: the current ICRC-2 allowance",
+     {{"from", "ACCOUNT", &args.from, true, "the approver (owner) account"},
+      {"spender", "ACCOUNT", &args.spender, true, "the spender account"}}},
     {"history",
      "ACCOUNT",
      true,

@@ -38,14 +38,6 @@ struct ledger_service {
     uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max, committed_commands;
 };
 
-typedef struct {
-    round_item_t item; /* first: the round loop links commands through it */
-    http_request_t *req;
-    transfer_args_t transfer;
-    bool has_to_owner;
-    owner_fact_t to_owner;
-    sign_verified_t sig;
-} ledger_cmd_t;
 
 /* ---------------------------------------------------------------- rendering */
 
@@ -522,222 +514,523 @@ static void post_admin_time(http_request_t *req, void *app)
     http_respond_json(req, 200, json_pack("{s:o}", "now_nanos", json_u64(clock_now_nanos())));
 }
 
-/* ---------------------------------------------------------------- transfers */
+/* ---------------------------------------------------------------- writes */
 
-/* ICRC-1 "to_account": text, or {owner, subaccount?}. */
-static bool parse_to_account(json_t *v, icrc1_account_t *acc, nns_error_t *err)
+typedef enum { OP_CMD_TRANSFER, OP_CMD_APPROVE, OP_CMD_TRANSFER_FROM } op_cmd_kind_t;
+
+/* One write: parsed, authenticated, then applied in a round. */
+typedef struct {
+    op_cmd_kind_t kind;
+    union {
+        transfer_args_t transfer;
+        approve_args_t approve;
+        transfer_from_args_t transfer_from;
+    } u;
+    owner_fact_t facts[3]; /* account preimages the request reveals */
+    int nfacts;
+    uint8_t key[32];       /* replay-cache key: SHA-256 of the signed message */
+    uint64_t expiry_nanos;
+    bool replay_item;      /* a batch item holding its own in-flight replay entry */
+    bool skip;             /* a batch item answered before the round (bad input, replay) */
+    int status;            /* the answer */
+    char *body;
+    size_t len;
+} write_op_t;
+
+typedef struct {
+    round_item_t item; /* first: the round loop links commands through it */
+    http_request_t *req;
+    bool batch;
+    size_t nops;
+    write_op_t ops[];
+} ledger_cmd_t;
+
+static void add_fact(write_op_t *op, const principal_t *owner, const uint8_t *sub)
+{
+    owner_fact_t *f = &op->facts[op->nfacts++];
+    f->owner = *owner;
+    if (sub)
+        memcpy(f->subaccount, sub, SUBACCOUNT_BYTES);
+    else
+        memset(f->subaccount, 0, SUBACCOUNT_BYTES);
+    account_id_of(owner, f->subaccount, &f->account);
+}
+
+/* An ICRC-1 account field: text, or {owner, subaccount}. */
+static bool parse_icrc1_field(json_t *o, const char *name, icrc1_account_t *acc, nns_error_t *err)
 {
     memset(acc, 0, sizeof *acc);
+    json_t *v = json_object_get(o, name);
+    if (!v || json_is_null(v))
+        return nns_error_set(err, 400, "BadRequest", "missing field '%s'", name);
     if (json_is_string(v))
         return icrc1_account_from_text(json_string_value(v), acc, err);
     if (!json_is_object(v))
         return nns_error_set(err, 400, "InvalidAccount",
-                             "field 'to_account' must be ICRC-1 text or {owner, subaccount}");
+                             "field '%s' must be ICRC-1 text or {owner, subaccount}", name);
     static const char *const fields[] = {"owner", "subaccount", NULL};
     const char *owner;
-    size_t sublen = 0;
     return json_only_fields(v, fields, err) && json_get_str(v, "owner", true, &owner, NULL, err) &&
            principal_from_text(owner, &acc->owner, err) &&
-           json_get_hex(v, "subaccount", false, SUBACCOUNT_BYTES, true, acc->subaccount, &sublen,
+           json_get_hex(v, "subaccount", false, SUBACCOUNT_BYTES, true, acc->subaccount, NULL,
                         NULL, err);
 }
 
-static bool parse_transfer(http_request_t *req, ledger_cmd_t *cmd, nns_error_t *err)
+/* The memo and created_at_time fields every ICRC write shares. */
+static bool parse_icrc_common(json_t *o, bool *has_memo, uint8_t *memo_len, uint8_t *memo,
+                              bool *has_cat, uint64_t *cat, nns_error_t *err)
+{
+    size_t n = 0;
+    if (!json_get_hex(o, "icrc1_memo", false, ICRC1_MEMO_MAX, false, memo, &n, has_memo, err) ||
+        !json_get_u64(o, "created_at_time", false, cat, has_cat, err))
+        return false;
+    *memo_len = (uint8_t)n;
+    return true;
+}
+
+static bool parse_transfer_body(json_t *o, const principal_t *caller, write_op_t *op,
+                                nns_error_t *err)
 {
     static const char *const legacy_fields[] = {"to", "amount_e8s", "fee_e8s", "memo",
                                                 "from_subaccount", "created_at_time", NULL};
     static const char *const icrc1_fields[] = {"to_account", "amount_e8s", "fee_e8s",
                                                "icrc1_memo", "from_subaccount",
                                                "created_at_time", NULL};
-    transfer_args_t *a = &cmd->transfer;
-    size_t len;
-    const uint8_t *body = http_body(req, &len);
-    json_t *o = json_parse_object(body, len, err);
-    if (!o)
-        return false;
-    bool ok = false;
-    a->caller = *http_caller(req);
+    transfer_args_t *a = &op->u.transfer;
+    op->kind = OP_CMD_TRANSFER;
+    a->caller = *caller;
     json_t *to = json_object_get(o, "to"), *to_account = json_object_get(o, "to_account");
-    if (to && to_account) {
-        nns_error_set(err, 400, "BadRequest",
-                      "give either 'to' (legacy transfer) or 'to_account' (ICRC-1), not both");
-        goto done;
-    }
-    if (!to && !to_account) {
-        nns_error_set(err, 400, "BadRequest", "missing field 'to' or 'to_account'");
-        goto done;
-    }
-    if (!json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
+    if (to && to_account)
+        return nns_error_set(err, 400, "BadRequest",
+                             "give either 'to' (legacy transfer) or 'to_account' (ICRC-1), not both");
+    if (!to && !to_account)
+        return nns_error_set(err, 400, "BadRequest", "missing field 'to' or 'to_account'");
+    if (!json_only_fields(o, to ? legacy_fields : icrc1_fields, err) ||
+        !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
         !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount,
                       NULL, NULL, err) ||
         !json_get_u64(o, "created_at_time", false, &a->created_at_time, &a->has_created_at_time,
                       err))
-        goto done;
+        return false;
+    add_fact(op, caller, a->from_subaccount);
     if (to) {
         const char *hexs;
         a->kind = TRANSFER_LEGACY;
         a->has_fee = true;
-        if (!json_only_fields(o, legacy_fields, err) ||
-            !json_get_str(o, "to", true, &hexs, NULL, err) ||
+        if (!json_get_str(o, "to", true, &hexs, NULL, err) ||
             !json_get_u64(o, "fee_e8s", true, &a->fee, NULL, err) ||
             !json_get_u64(o, "memo", true, &a->memo, NULL, err))
-            goto done;
-        if (strlen(hexs) != ACCOUNT_HEX_LEN) {
-            nns_error_set(err, 400, "InvalidAccount",
-                          "field 'to' must be a 64-hex account identifier with its checksum");
-            goto done;
-        }
-        if (!account_id_from_hex(hexs, strlen(hexs), &a->to, err))
-            goto done;
-    } else {
-        icrc1_account_t acc;
-        size_t memo_len = 0;
-        a->kind = TRANSFER_ICRC1;
-        if (!json_only_fields(o, icrc1_fields, err) || !parse_to_account(to_account, &acc, err) ||
-            !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
-            !json_get_hex(o, "icrc1_memo", false, ICRC1_MEMO_MAX, false, a->icrc1_memo, &memo_len,
-                          &a->has_icrc1_memo, err))
-            goto done;
-        a->icrc1_memo_len = (uint8_t)memo_len;
-        account_id_of_icrc1(&acc, &a->to);
-        cmd->has_to_owner = true;
-        cmd->to_owner.account = a->to;
-        cmd->to_owner.owner = acc.owner;
-        memcpy(cmd->to_owner.subaccount, acc.subaccount, SUBACCOUNT_BYTES);
+            return false;
+        if (strlen(hexs) != ACCOUNT_HEX_LEN)
+            return nns_error_set(err, 400, "InvalidAccount",
+                                 "field 'to' must be a 64-hex account identifier with its checksum");
+        return account_id_from_hex(hexs, strlen(hexs), &a->to, err);
     }
-    ok = true;
-done:
+    icrc1_account_t acc;
+    a->kind = TRANSFER_ICRC1;
+    if (!parse_icrc1_field(o, "to_account", &acc, err) ||
+        !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
+        !parse_icrc_common(o, &a->has_icrc1_memo, &a->icrc1_memo_len, a->icrc1_memo,
+                           &a->has_created_at_time, &a->created_at_time, err))
+        return false;
+    account_id_of_icrc1(&acc, &a->to);
+    add_fact(op, &acc.owner, acc.subaccount);
+    return true;
+}
+
+static bool parse_approve_body(json_t *o, const principal_t *caller, write_op_t *op,
+                               nns_error_t *err)
+{
+    static const char *const fields[] = {"spender", "amount_e8s", "expected_allowance_e8s",
+                                         "expires_at", "fee_e8s", "icrc1_memo",
+                                         "from_subaccount", "created_at_time", NULL};
+    approve_args_t *a = &op->u.approve;
+    icrc1_account_t spender;
+    op->kind = OP_CMD_APPROVE;
+    a->caller = *caller;
+    if (!json_only_fields(o, fields, err) || !parse_icrc1_field(o, "spender", &spender, err) ||
+        !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
+        !json_get_u64(o, "expected_allowance_e8s", false, &a->expected_allowance,
+                      &a->has_expected_allowance, err) ||
+        !json_get_u64(o, "expires_at", false, &a->expires_at, &a->has_expires_at, err) ||
+        !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
+        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount,
+                      NULL, NULL, err) ||
+        !parse_icrc_common(o, &a->has_icrc1_memo, &a->icrc1_memo_len, a->icrc1_memo,
+                           &a->has_created_at_time, &a->created_at_time, err))
+        return false;
+    a->spender_owner = spender.owner;
+    account_id_of_icrc1(&spender, &a->spender);
+    add_fact(op, caller, a->from_subaccount);
+    add_fact(op, &spender.owner, spender.subaccount);
+    return true;
+}
+
+static bool parse_transfer_from_body(json_t *o, const principal_t *caller, write_op_t *op,
+                                     nns_error_t *err)
+{
+    static const char *const fields[] = {"from", "to", "amount_e8s", "spender_subaccount",
+                                         "fee_e8s", "icrc1_memo", "created_at_time", NULL};
+    transfer_from_args_t *a = &op->u.transfer_from;
+    icrc1_account_t from, to;
+    op->kind = OP_CMD_TRANSFER_FROM;
+    a->caller = *caller;
+    if (!json_only_fields(o, fields, err) || !parse_icrc1_field(o, "from", &from, err) ||
+        !parse_icrc1_field(o, "to", &to, err) ||
+        !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
+        !json_get_hex(o, "spender_subaccount", false, SUBACCOUNT_BYTES, true,
+                      a->spender_subaccount, NULL, NULL, err) ||
+        !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
+        !parse_icrc_common(o, &a->has_icrc1_memo, &a->icrc1_memo_len, a->icrc1_memo,
+                           &a->has_created_at_time, &a->created_at_time, err))
+        return false;
+    account_id_of_icrc1(&from, &a->from);
+    account_id_of_icrc1(&to, &a->to);
+    add_fact(op, &from.owner, from.subaccount);
+    add_fact(op, &to.owner, to.subaccount);
+    add_fact(op, caller, a->spender_subaccount);
+    return true;
+}
+
+typedef bool (*write_parser_fn)(json_t *o, const principal_t *caller, write_op_t *op,
+                                nns_error_t *err);
+
+static bool parse_write(const uint8_t *body, size_t len, write_parser_fn parse,
+                        const principal_t *caller, write_op_t *op, nns_error_t *err)
+{
+    json_t *o = json_parse_object(body, len, err);
+    if (!o)
+        return false;
+    bool ok = parse(o, caller, op, err);
     json_decref(o);
     return ok;
 }
 
-static void post_transfer(http_request_t *req, void *app)
+/* A signed single write: parse, then hand it to the round. The HTTP layer owns its replay
+ * entry; the round answers with http_respond_committed(). */
+static void submit_single(http_request_t *req, ledger_service_t *svc, write_parser_fn parse)
 {
-    ledger_service_t *svc = app;
     nns_error_t err;
-    ledger_cmd_t *cmd = calloc(1, sizeof *cmd);
+    ledger_cmd_t *cmd = calloc(1, sizeof *cmd + sizeof(write_op_t));
     if (!cmd) {
         nns_error_set(&err, 503, "Unavailable", "out of memory");
         http_respond_error(req, &err);
         return;
     }
-    if (!parse_transfer(req, cmd, &err)) {
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    cmd->nops = 1;
+    if (!parse_write(body, len, parse, http_caller(req), &cmd->ops[0], &err)) {
         free(cmd);
         http_respond_error(req, &err);
         return;
     }
+    const sign_verified_t *sig = http_signature(req);
+    memcpy(cmd->ops[0].key, sig->message_hash, 32);
+    cmd->ops[0].expiry_nanos = sig->expiry_nanos;
     cmd->req = req;
-    cmd->sig = *http_signature(req);
     http_defer(req);
     round_submit(svc->loop, &cmd->item);
 }
 
-/* Adds the owner fact unless the account is already known to the store. */
-static void add_owner(ledger_service_t *svc, owner_fact_t *owners, size_t *n,
-                      const owner_fact_t *f)
+static void post_transfer(http_request_t *req, void *app)
 {
-    if (hmap_get(&svc->known_owners, f->account.hash))
+    submit_single(req, app, parse_transfer_body);
+}
+
+static void post_approval(http_request_t *req, void *app)
+{
+    submit_single(req, app, parse_approve_body);
+}
+
+static void post_transfer_from(http_request_t *req, void *app)
+{
+    submit_single(req, app, parse_transfer_from_body);
+}
+
+static void set_op_error(write_op_t *op, const nns_error_t *err)
+{
+    op->skip = true;
+    op->status = err->status;
+    op->body = http_problem_text(err, &op->len);
+}
+
+/* Verifies and parses one batch item: the body was signed exactly as a POST /v1/transfers. */
+static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op)
+{
+    static const char *const fields[] = {"public_key_der_hex", "expiry_nanos", "signature_hex",
+                                         "body", NULL};
+    nns_error_t err;
+    const char *pk, *expiry, *sig, *body;
+    if (!json_is_object(item)) {
+        nns_error_set(&err, 400, "BadRequest", "a batch item must be an object");
+        set_op_error(op, &err);
         return;
-    for (size_t i = 0; i < *n; i++)
-        if (account_id_equal(&owners[i].account, &f->account))
-            return;
-    owners[(*n)++] = *f;
+    }
+    if (!json_only_fields(item, fields, &err) ||
+        !json_get_str(item, "public_key_der_hex", true, &pk, NULL, &err) ||
+        !json_get_str(item, "expiry_nanos", true, &expiry, NULL, &err) ||
+        !json_get_str(item, "signature_hex", true, &sig, NULL, &err) ||
+        !json_get_str(item, "body", true, &body, NULL, &err)) {
+        set_op_error(op, &err);
+        return;
+    }
+    sign_headers_t h = {pk, expiry, sig};
+    sign_verified_t v;
+    size_t blen = json_string_length(json_object_get(item, "body"));
+    if (!sign_verify(&h, "POST", "/v1/transfers", strlen("/v1/transfers"), (const uint8_t *)body,
+                     blen, clock_wall_nanos(), &v, &err)) {
+        set_op_error(op, &err);
+        return;
+    }
+    principal_t caller;
+    auth_caller(svc->auth, v.der, &caller);
+    if (!parse_write((const uint8_t *)body, blen, parse_transfer_body, &caller, op, &err)) {
+        set_op_error(op, &err);
+        return;
+    }
+    memcpy(op->key, v.message_hash, 32);
+    op->expiry_nanos = v.expiry_nanos;
+    int status = 0;
+    char *stored = NULL;
+    size_t len = 0;
+    switch (replay_begin(http_server_replay(svc->http), op->key, op->expiry_nanos, NULL, &status,
+                         &stored, &len)) {
+    case REPLAY_COMMITTED:
+        op->skip = true;
+        op->status = status;
+        op->body = stored;
+        op->len = len;
+        break;
+    case REPLAY_WAITING:
+        nns_error_set(&err, 409, "Processing", "an identical transfer is being processed");
+        set_op_error(op, &err);
+        break;
+    case REPLAY_NEW:
+        op->replay_item = true;
+        break;
+    }
+}
+
+#define BATCH_MAX 100
+
+static void post_transfer_batch(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    static const char *const fields[] = {"transfers", NULL};
+    ledger_cmd_t *cmd = NULL;
+    json_t *o = json_parse_object(body, len, &err);
+    json_t *items = o ? json_object_get(o, "transfers") : NULL;
+    if (!o || !json_only_fields(o, fields, &err))
+        goto fail;
+    if (!json_is_array(items) || json_array_size(items) == 0 ||
+        json_array_size(items) > BATCH_MAX) {
+        nns_error_set(&err, 400, "BadRequest",
+                      "field 'transfers' must be an array of 1 to %d signed transfers", BATCH_MAX);
+        goto fail;
+    }
+    size_t n = json_array_size(items);
+    if (!(cmd = calloc(1, sizeof *cmd + n * sizeof(write_op_t)))) {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
+    cmd->batch = true;
+    cmd->nops = n;
+    cmd->req = req;
+    for (size_t i = 0; i < n; i++)
+        parse_batch_item(svc, json_array_get(items, i), &cmd->ops[i]);
+    json_decref(o);
+    http_defer(req);
+    round_submit(svc->loop, &cmd->item);
+    return;
+fail:
+    json_decref(o);
+    free(cmd);
+    http_respond_error(req, &err);
+}
+
+/* Adds the owner facts of an applied op unless the store already has them. */
+static void add_owners(ledger_service_t *svc, owner_fact_t *owners, size_t *n,
+                       const write_op_t *op)
+{
+    for (int k = 0; k < op->nfacts; k++) {
+        const owner_fact_t *f = &op->facts[k];
+        if (hmap_get(&svc->known_owners, f->account.hash))
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < *n && !dup; i++)
+            dup = account_id_equal(&owners[i].account, &f->account);
+        if (!dup)
+            owners[(*n)++] = *f;
+    }
+}
+
+static bool apply_op(ledger_service_t *svc, ledger_round_t *r, write_op_t *op, uint64_t now,
+                     uint64_t *height, nns_error_t *err)
+{
+    switch (op->kind) {
+    case OP_CMD_TRANSFER:
+        return ledger_apply_transfer(svc->ledger, r, &op->u.transfer, now, height, err);
+    case OP_CMD_APPROVE:
+        return ledger_apply_approve(svc->ledger, r, &op->u.approve, now, height, err);
+    case OP_CMD_TRANSFER_FROM:
+        return ledger_apply_transfer_from(svc->ledger, r, &op->u.transfer_from, now, height, err);
+    }
+    return nns_error_set(err, 400, "BadRequest", "unknown command");
+}
+
+/* The batch answer: {"results": [{"status", "block_index"} or a problem body]}. */
+static void answer_batch(ledger_cmd_t *cmd)
+{
+    json_t *results = json_array();
+    for (size_t i = 0; i < cmd->nops; i++) {
+        write_op_t *op = &cmd->ops[i];
+        json_t *res = op->body ? json_loadb(op->body, op->len, 0, NULL) : NULL;
+        if (!json_is_object(res)) {
+            json_decref(res);
+            res = json_object();
+        }
+        json_object_set_new(res, "status", json_integer(op->status));
+        json_array_append_new(results, res);
+    }
+    http_respond_json(cmd->req, 200, json_pack("{s:o}", "results", results));
 }
 
 static void run_round(void *app, round_item_t *items, size_t n)
 {
     ledger_service_t *svc = app;
-    ledger_cmd_t **cmds = malloc(n * sizeof *cmds);
-    replay_rec_t *replays = calloc(n, sizeof *replays);
-    owner_fact_t *owners = malloc(2 * n * sizeof *owners);
-    char **bodies = calloc(n, sizeof *bodies);
-    ledger_round_t *r = ledger_round_begin(svc->ledger);
-    size_t nowners = 0, i = 0;
-    nns_error_t err;
+    replay_cache_t *cache = http_server_replay(svc->http);
+    size_t nops = 0, nowners = 0, nreplays = 0;
     for (round_item_t *it = items; it; it = it->next)
-        if (cmds)
-            cmds[i++] = (ledger_cmd_t *)(void *)it;
-    if (!cmds || !replays || !owners || !bodies || !r) {
-        nns_error_set(&err, 503, "Unavailable", "out of memory");
-        for (round_item_t *it = items, *next; it; it = next) {
-            next = it->next;
-            http_respond_error(((ledger_cmd_t *)(void *)it)->req, &err);
-            free(it);
-        }
-        goto done;
-    }
+        nops += ((ledger_cmd_t *)(void *)it)->nops;
+    replay_rec_t *replays = calloc(nops, sizeof *replays);
+    owner_fact_t *owners = malloc(3 * nops * sizeof *owners);
+    ledger_round_t *r = ledger_round_begin(svc->ledger);
+    nns_error_t err;
+    bool ok = replays && owners && r;
     uint64_t now = clock_now_nanos();
-    for (i = 0; i < n; i++) {
-        ledger_cmd_t *c = cmds[i];
-        uint64_t height;
-        int status;
-        size_t len = 0;
-        if (ledger_apply_transfer(svc->ledger, r, &c->transfer, now, &height, &err)) {
-            char buf[64];
-            int m = snprintf(buf, sizeof buf, "{\"block_index\":\"%llu\"}",
-                             (unsigned long long)height);
-            bodies[i] = strndup(buf, (size_t)m);
-            len = (size_t)m;
-            status = 200;
-            owner_fact_t from = {.owner = c->transfer.caller};
-            memcpy(from.subaccount, c->transfer.from_subaccount, SUBACCOUNT_BYTES);
-            account_id_of(&from.owner, from.subaccount, &from.account);
-            add_owner(svc, owners, &nowners, &from);
-            if (c->has_to_owner)
-                add_owner(svc, owners, &nowners, &c->to_owner);
-        } else {
-            bodies[i] = http_problem_text(&err, &len);
-            status = err.status;
+    for (round_item_t *it = items; it && ok; it = it->next) {
+        ledger_cmd_t *c = (ledger_cmd_t *)(void *)it;
+        for (size_t i = 0; i < c->nops; i++) {
+            write_op_t *op = &c->ops[i];
+            if (op->skip)
+                continue;
+            uint64_t height;
+            if (apply_op(svc, r, op, now, &height, &err)) {
+                char buf[64];
+                int m = snprintf(buf, sizeof buf, "{\"block_index\":\"%llu\"}",
+                                 (unsigned long long)height);
+                op->body = strndup(buf, (size_t)m);
+                op->len = (size_t)m;
+                op->status = 200;
+                add_owners(svc, owners, &nowners, op);
+            } else {
+                op->body = http_problem_text(&err, &op->len);
+                op->status = err.status;
+            }
+            replay_rec_t *rec = &replays[nreplays++];
+            memcpy(rec->key, op->key, 32);
+            rec->expiry_nanos = op->expiry_nanos;
+            rec->status = op->status;
+            rec->body = op->body ? op->body : "";
+            rec->len = op->body ? op->len : 0;
         }
-        replays[i] = (replay_rec_t){.expiry_nanos = c->sig.expiry_nanos,
-                                    .status = status,
-                                    .body = bodies[i] ? bodies[i] : "",
-                                    .len = bodies[i] ? len : 0};
-        memcpy(replays[i].key, c->sig.message_hash, 32);
     }
-    uint64_t t0 = clock_wall_nanos();
     bool fatal = false;
-    bool ok = ledger_store_commit_round(svc->store, r, owners, nowners, replays, n, &fatal, &err);
-    uint64_t dt = clock_wall_nanos() - t0;
     if (ok) {
-        svc->commits++;
-        svc->commit_nanos_sum += dt;
-        if (dt > svc->commit_nanos_max)
-            svc->commit_nanos_max = dt;
+        uint64_t t0 = clock_wall_nanos();
+        ok = ledger_store_commit_round(svc->store, r, owners, nowners, replays, nreplays, &fatal,
+                                       &err);
+        uint64_t dt = clock_wall_nanos() - t0;
+        if (ok) {
+            svc->commits++;
+            svc->commit_nanos_sum += dt;
+            if (dt > svc->commit_nanos_max)
+                svc->commit_nanos_max = dt;
+        }
+    } else {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+    }
+    if (ok) {
         ledger_round_commit(svc->ledger, &r);
         for (size_t k = 0; k < nowners; k++)
             if (!hmap_put(&svc->known_owners, owners[k].account.hash, NULL))
                 break; /* only an optimisation: the insert is idempotent */
-        for (i = 0; i < n; i++)
-            http_respond_committed(cmds[i]->req, replays[i].status, replays[i].body,
-                                   replays[i].len);
     } else {
         svc->commit_failures++;
         log_error("round of %zu commands not committed: %s", n, err.detail);
-        ledger_round_discard(svc->ledger, &r);
-        nns_error_t unavailable;
-        nns_error_set(&unavailable, 503, "Unavailable",
-                      "the ledger could not commit this request; retry the same signed request");
-        for (i = 0; i < n; i++)
-            http_respond_error(cmds[i]->req, &unavailable);
-        if (fatal) {
-            log_error("commit outcome unknown: exiting so the restart reloads committed state");
-            usleep(200000); /* let the 503 answers go out */
-            _exit(75);
-        }
     }
-    for (i = 0; i < n; i++)
-        free(cmds[i]);
-done:
+    nns_error_t unavailable;
+    nns_error_set(&unavailable, 503, "Unavailable",
+                  "the ledger could not commit this request; retry the same signed request");
+    for (round_item_t *it = items, *next; it; it = next) {
+        next = it->next;
+        ledger_cmd_t *c = (ledger_cmd_t *)(void *)it;
+        if (!c->batch) {
+            write_op_t *op = &c->ops[0];
+            if (ok)
+                http_respond_committed(c->req, op->status, op->body ? op->body : "",
+                                       op->body ? op->len : 0);
+            else
+                http_respond_error(c->req, &unavailable);
+        } else {
+            for (size_t i = 0; i < c->nops; i++) {
+                write_op_t *op = &c->ops[i];
+                if (!op->replay_item)
+                    continue;
+                if (ok) {
+                    replay_commit(cache, op->key, op->status, op->body ? op->body : "",
+                                  op->body ? op->len : 0);
+                } else {
+                    replay_abandon(cache, op->key, 503, "", 0);
+                    free(op->body);
+                    op->status = unavailable.status;
+                    op->body = http_problem_text(&unavailable, &op->len);
+                }
+            }
+            if (ok)
+                answer_batch(c);
+            else
+                http_respond_error(c->req, &unavailable);
+        }
+        for (size_t i = 0; i < c->nops; i++)
+            free(c->ops[i].body);
+        free(c);
+    }
     if (r)
         ledger_round_discard(svc->ledger, &r);
-    if (bodies)
-        for (i = 0; i < n; i++)
-            free(bodies[i]);
-    free(bodies);
     free(owners);
     free(replays);
-    free(cmds);
+    if (fatal) {
+        log_error("commit outcome unknown: exiting so the restart reloads committed state");
+        usleep(200000); /* let the 503 answers go out */
+        _exit(75);
+    }
+}
+
+static void get_allowance(http_request_t *req, void *app)
+{
+    ledger_service_t *svc = app;
+    nns_error_t err;
+    account_id_t owner, spender;
+    if (!parse_account_param(req, 0, &owner, NULL, NULL, &err) ||
+        !parse_account_param(req, 1, &spender, NULL, NULL, &err)) {
+        http_respond_error(req, &err);
+        return;
+    }
+    uint64_t allowance, expires_at;
+    bool has_expires_at;
+    ledger_allowance(svc->ledger, &owner, &spender, clock_now_nanos(), &allowance,
+                     &has_expires_at, &expires_at);
+    json_t *o = json_object();
+    json_object_set_new(o, "owner", account_json(&owner));
+    json_object_set_new(o, "spender", account_json(&spender));
+    json_object_set_new(o, "allowance_e8s", json_u64(allowance));
+    json_object_set_new(o, "expires_at", has_expires_at ? json_u64(expires_at) : json_null());
+    http_respond_json(req, 200, o);
 }
 
 static void tick(void *app)
@@ -770,6 +1063,10 @@ static const http_route_t ROUTES[] = {
     {"GET", "/v1/blocks/{}", get_block, 0},
     {"GET", "/v1/transactions/{}", get_transaction, 0},
     {"POST", "/v1/transfers", post_transfer, HTTP_SIGNED | HTTP_WRITE},
+    {"POST", "/v1/transfer-batches", post_transfer_batch, HTTP_WRITE},
+    {"POST", "/v1/approvals", post_approval, HTTP_SIGNED | HTTP_WRITE},
+    {"POST", "/v1/transfer-from", post_transfer_from, HTTP_SIGNED | HTTP_WRITE},
+    {"GET", "/v1/allowances/{}/{}", get_allowance, 0},
     {"GET", "/healthz", get_healthz, HTTP_ANYTIME},
     {"GET", "/readyz", get_readyz, HTTP_ANYTIME},
     {"GET", "/metrics", get_metrics, HTTP_ANYTIME},

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "hmap.h"
 
 #define NANOS 1000000000ULL
@@ -25,6 +26,7 @@ struct ledger {
     pthread_rwlock_t lock; /* readers vs. the state thread's commit */
     hmap_t balances;       /* hash28 -> {balance, tx_count} */
     hmap_t dedup;          /* tx hash -> {height, block timestamp} */
+    hmap_t allowances;     /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
     dedup_ring_t ring;
     uint64_t token_pool, minted, burned, fees;
     uint64_t chain_length, tip_ts;
@@ -35,6 +37,9 @@ struct ledger {
 struct ledger_round {
     hmap_t balances; /* overlay of changed accounts */
     hmap_t dedup;    /* transactions remembered by this round */
+    hmap_t allowances; /* overlay of changed allowances */
+    ledger_allowance_rec_t *allow_log; /* every allowance change, in order */
+    size_t nallow, allow_cap;
     dedup_entry_t *fresh;
     size_t nfresh, fresh_cap;
     size_t purged; /* committed ring entries this round expires */
@@ -45,6 +50,15 @@ struct ledger_round {
     bool has_tip;
     uint8_t tip_hash[32];
 };
+
+static void allowance_key(const account_id_t *owner, const account_id_t *spender, uint8_t key[32]);
+static hval_t current_allowance(const ledger_t *l, const ledger_round_t *r,
+                                const account_id_t *owner, const account_id_t *spender,
+                                uint64_t now);
+static bool icrc_fee_rules(const ledger_t *l, const ledger_round_t *r, const account_id_t *from,
+                           const account_id_t *to, uint64_t amount, bool has_fee, uint64_t fee,
+                           operation_t *op, nns_error_t *err);
+static void set_memo(transaction_t *tx, bool has, uint8_t len, const uint8_t *memo);
 
 /* ---- dedup ring ---- */
 
@@ -82,8 +96,10 @@ ledger_t *ledger_new(const ledger_config_t *cfg)
     if (!l)
         return NULL;
     l->cfg = *cfg;
-    if (!hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) || !hmap_init(&l->dedup, 32, 1024)) {
+    if (!hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) || !hmap_init(&l->dedup, 32, 1024) ||
+        !hmap_init(&l->allowances, 32, 64)) {
         hmap_free(&l->balances);
+        hmap_free(&l->dedup);
         free(l);
         return NULL;
     }
@@ -99,6 +115,7 @@ void ledger_destroy(ledger_t **lp)
         return;
     hmap_free(&l->balances);
     hmap_free(&l->dedup);
+    hmap_free(&l->allowances);
     free(l->ring.items);
     pthread_rwlock_destroy(&l->lock);
     free(l);
@@ -147,6 +164,20 @@ bool ledger_load_dedup(ledger_t *l, const uint8_t tx_hash[32], uint64_t height,
     return true;
 }
 
+bool ledger_load_allowance(ledger_t *l, const ledger_allowance_rec_t *a)
+{
+    if (a->allowance == 0)
+        return true;
+    uint8_t key[32];
+    allowance_key(&a->owner, &a->spender, key);
+    hval_t *v = hmap_put(&l->allowances, key, NULL);
+    if (!v)
+        return false;
+    v->a = a->allowance;
+    v->b = a->has_expires_at ? a->expires_at : 0;
+    return true;
+}
+
 bool ledger_check(ledger_t *l, nns_error_t *err)
 {
     if (l->minted < l->burned || l->minted - l->burned < l->fees)
@@ -177,6 +208,18 @@ void ledger_balance(ledger_t *l, const account_id_t *id, uint64_t *balance, uint
     pthread_rwlock_unlock(&l->lock);
 }
 
+void ledger_allowance(ledger_t *l, const account_id_t *owner, const account_id_t *spender,
+                      uint64_t now, uint64_t *allowance, bool *has_expires_at,
+                      uint64_t *expires_at)
+{
+    pthread_rwlock_rdlock(&l->lock);
+    hval_t v = current_allowance(l, NULL, owner, spender, now);
+    pthread_rwlock_unlock(&l->lock);
+    *allowance = v.a;
+    *has_expires_at = v.b != 0;
+    *expires_at = v.b;
+}
+
 void ledger_info(ledger_t *l, ledger_info_t *out)
 {
     pthread_rwlock_rdlock(&l->lock);
@@ -191,7 +234,9 @@ void ledger_info(ledger_t *l, ledger_info_t *out)
     out->fees_burned = l->fees;
     out->accounts = l->balances.count;
     out->remembered_transactions = l->ring.count;
+    out->allowances = l->allowances.count;
     out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->dedup) +
+                        hmap_memory(&l->allowances) +
                         l->ring.cap * sizeof(dedup_entry_t);
     pthread_rwlock_unlock(&l->lock);
 }
@@ -203,8 +248,10 @@ ledger_round_t *ledger_round_begin(ledger_t *l)
     ledger_round_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (!hmap_init(&r->balances, ACCOUNT_HASH_BYTES, 256) || !hmap_init(&r->dedup, 32, 256)) {
+    if (!hmap_init(&r->balances, ACCOUNT_HASH_BYTES, 256) || !hmap_init(&r->dedup, 32, 256) ||
+        !hmap_init(&r->allowances, 32, 16)) {
         hmap_free(&r->balances);
+        hmap_free(&r->dedup);
         free(r);
         return NULL;
     }
@@ -226,6 +273,8 @@ static void round_free(ledger_round_t **rp)
         return;
     hmap_free(&r->balances);
     hmap_free(&r->dedup);
+    hmap_free(&r->allowances);
+    free(r->allow_log);
     free(r->fresh);
     free(r->blocks);
     free(r);
@@ -244,6 +293,53 @@ static hval_t current(const ledger_t *l, const ledger_round_t *r, const account_
 static bool account_is(const account_id_t *a, const account_id_t *b)
 {
     return memcmp(a->hash, b->hash, ACCOUNT_HASH_BYTES) == 0;
+}
+
+static void allowance_key(const account_id_t *owner, const account_id_t *spender, uint8_t key[32])
+{
+    uint8_t buf[2 * ACCOUNT_HASH_BYTES];
+    memcpy(buf, owner->hash, ACCOUNT_HASH_BYTES);
+    memcpy(buf + ACCOUNT_HASH_BYTES, spender->hash, ACCOUNT_HASH_BYTES);
+    sha256(buf, sizeof buf, key);
+}
+
+/* The allowance as of this round at time now; an expired allowance is 0. */
+static hval_t current_allowance(const ledger_t *l, const ledger_round_t *r,
+                                const account_id_t *owner, const account_id_t *spender,
+                                uint64_t now)
+{
+    uint8_t key[32];
+    allowance_key(owner, spender, key);
+    const hval_t *v = r ? hmap_get(&r->allowances, key) : NULL;
+    if (!v)
+        v = hmap_get(&l->allowances, key);
+    if (!v || v->a == 0 || (v->b != 0 && v->b <= now))
+        return (hval_t){0, 0};
+    return *v;
+}
+
+static bool set_allowance(ledger_round_t *r, const account_id_t *owner,
+                          const account_id_t *spender, uint64_t amount, uint64_t expires_at)
+{
+    if (r->nallow == r->allow_cap) {
+        size_t cap = r->allow_cap ? r->allow_cap * 2 : 16;
+        ledger_allowance_rec_t *a = realloc(r->allow_log, cap * sizeof *a);
+        if (!a)
+            return false;
+        r->allow_log = a;
+        r->allow_cap = cap;
+    }
+    uint8_t key[32];
+    allowance_key(owner, spender, key);
+    hval_t *v = hmap_put(&r->allowances, key, NULL);
+    if (!v)
+        return false;
+    v->a = amount;
+    v->b = amount ? expires_at : 0;
+    r->allow_log[r->nallow++] = (ledger_allowance_rec_t){
+        .owner = *owner, .spender = *spender, .allowance = amount,
+        .has_expires_at = amount && expires_at != 0, .expires_at = amount ? expires_at : 0};
+    return true;
 }
 
 /* Remembered entries of the round's combined window, by position (oldest first). */
@@ -369,6 +465,18 @@ static bool reserve(ledger_round_t *r)
     return true;
 }
 
+/* Adds account to the block's named accounts (once) with its current value; returns its index. */
+static int name_account(const ledger_t *l, const ledger_round_t *r, account_id_t *named,
+                        hval_t *val, int *n, const account_id_t *account)
+{
+    for (int i = 0; i < *n; i++)
+        if (account_is(&named[i], account))
+            return i;
+    named[*n] = *account;
+    val[*n] = current(l, r, account);
+    return (*n)++;
+}
+
 /* Checks time and duplicates, applies the balance effects and appends the block. */
 static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, bool legacy,
                     uint64_t now, uint64_t *height, nns_error_t *err)
@@ -387,8 +495,38 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
         return false;
     }
     const operation_t *op = &tx->op;
-    hval_t from = {0, 0}, to = {0, 0};
     uint64_t pool = r->token_pool;
+    /* the accounts the block names (from, to, spender), each once, with their new values */
+    account_id_t named[3];
+    hval_t val[3];
+    int nnamed = 0;
+    int ifrom = -1, ito = -1;
+    if (op->kind != OP_MINT)
+        ifrom = name_account(l, r, named, val, &nnamed, &op->from);
+    if (op->kind == OP_MINT || op->kind == OP_TRANSFER)
+        ito = name_account(l, r, named, val, &nnamed, &op->to);
+    if (op->kind == OP_APPROVE || op->has_spender)
+        name_account(l, r, named, val, &nnamed, &op->spender);
+    for (int i = 0; i < nnamed; i++)
+        val[i].b++;
+
+    /* transfer_from: the spender's allowance covers amount (+ fee) unless it is the owner */
+    bool use_allowance = op->has_spender && op->kind != OP_APPROVE &&
+                         !account_is(&op->from, &op->spender);
+    hval_t allowance = {0, 0};
+    uint64_t need = op->amount + (op->kind == OP_TRANSFER ? op->fee : 0);
+    if (use_allowance) {
+        allowance = current_allowance(l, r, &op->from, &op->spender, now);
+        if (need < op->amount || allowance.a < need) {
+            r->purged = purged_before;
+            nns_error_set(err, 422, "InsufficientAllowance",
+                          "allowance %llu e8s is less than the %llu e8s needed",
+                          (unsigned long long)allowance.a,
+                          (unsigned long long)(need < op->amount ? UINT64_MAX : need));
+            nns_error_add(err, "allowance_e8s", allowance.a);
+            return false;
+        }
+    }
     switch (op->kind) {
     case OP_MINT:
         if (pool < op->amount) {
@@ -397,48 +535,63 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
                                  "mint of %llu e8s exceeds the token pool",
                                  (unsigned long long)op->amount);
         }
-        to = current(l, r, &op->to);
         pool -= op->amount;
-        to.a += op->amount;
-        to.b++;
+        val[ito].a += op->amount;
         break;
     case OP_BURN:
-        from = current(l, r, &op->from);
-        if (from.a < op->amount) {
+        if (val[ifrom].a < op->amount) {
             r->purged = purged_before;
-            return insufficient(err, from.a, op->amount);
+            return insufficient(err, val[ifrom].a, op->amount);
         }
-        from.a -= op->amount;
-        from.b++;
+        val[ifrom].a -= op->amount;
         pool += op->amount;
         break;
     case OP_TRANSFER: {
-        from = current(l, r, &op->from);
         uint64_t debit = op->amount + op->fee;
-        if (debit < op->amount || from.a < debit) {
+        if (debit < op->amount || val[ifrom].a < debit) {
             r->purged = purged_before;
-            return insufficient(err, from.a,
-                                debit < op->amount ? UINT64_MAX : debit);
+            return insufficient(err, val[ifrom].a, debit < op->amount ? UINT64_MAX : debit);
         }
-        from.a -= debit;
-        from.b++;
+        val[ifrom].a -= debit;
+        val[ito].a += op->amount; /* ito == ifrom for a self transfer: net -fee */
         pool += op->fee;
-        if (!account_is(&op->from, &op->to)) {
-            to = current(l, r, &op->to);
-            to.a += op->amount;
-            to.b++;
-        } else {
-            from.a += op->amount;
-        }
         break;
     }
-    case OP_APPROVE:
-        r->purged = purged_before;
-        return nns_error_set(err, 400, "InvalidTransaction", "approvals are not handled here");
+    case OP_APPROVE: {
+        if (val[ifrom].a < op->fee) {
+            r->purged = purged_before;
+            return insufficient(err, val[ifrom].a, op->fee);
+        }
+        if (op->has_expires_at && op->expires_at <= now) {
+            r->purged = purged_before;
+            nns_error_set(err, 422, "Expired", "approval expires at %llu, before ledger time %llu",
+                          (unsigned long long)op->expires_at, (unsigned long long)now);
+            nns_error_add(err, "ledger_time_nanos", now);
+            return false;
+        }
+        hval_t cur = current_allowance(l, r, &op->from, &op->spender, now);
+        if (op->has_expected_allowance && op->expected_allowance != cur.a) {
+            r->purged = purged_before;
+            nns_error_set(err, 409, "AllowanceChanged",
+                          "the current allowance is %llu e8s, not the expected %llu e8s",
+                          (unsigned long long)cur.a, (unsigned long long)op->expected_allowance);
+            nns_error_add(err, "current_allowance_e8s", cur.a);
+            return false;
+        }
+        val[ifrom].a -= op->fee;
+        pool += op->fee;
+        break;
     }
-    if ((op->kind != OP_MINT && !set_balance(r, &op->from, from.a, from.b)) ||
-        ((op->kind == OP_MINT || (op->kind == OP_TRANSFER && !account_is(&op->from, &op->to))) &&
-         !set_balance(r, &op->to, to.a, to.b))) {
+    }
+    bool ok = true;
+    for (int i = 0; i < nnamed && ok; i++)
+        ok = set_balance(r, &named[i], val[i].a, val[i].b);
+    if (ok && op->kind == OP_APPROVE)
+        ok = set_allowance(r, &op->from, &op->spender, op->allowance,
+                           op->has_expires_at ? op->expires_at : 0);
+    if (ok && use_allowance)
+        ok = set_allowance(r, &op->from, &op->spender, allowance.a - need, allowance.b);
+    if (!ok) {
         r->purged = purged_before;
         return nns_error_set(err, 503, "Unavailable", "out of memory");
     }
@@ -447,7 +600,7 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
     else if (op->kind == OP_BURN)
         r->burned += op->amount;
     else
-        r->fees += op->fee;
+        r->fees += op->fee; /* transfers and approvals burn their fee */
     r->token_pool = pool;
 
     ledger_block_rec_t *rec = &r->blocks[r->nblocks++];
@@ -526,42 +679,9 @@ bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t
         tx.has_created_at_time = true;
         tx.created_at_time = a->has_created_at_time ? a->created_at_time : now;
     } else {
-        if (to_minting) {
-            if (a->has_fee && a->fee != 0) {
-                nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a burn");
-                nns_error_add(err, "expected_fee_e8s", 0);
-                return false;
-            }
-            hval_t bal = current(l, r, &from);
-            uint64_t min_burn = bal.a < cfg->fee_e8s ? bal.a : cfg->fee_e8s;
-            if (a->amount < min_burn || a->amount == 0) {
-                uint64_t shown = a->amount == 0 ? cfg->fee_e8s : min_burn;
-                nns_error_set(err, 422, "BadBurn", "burns lower than %llu e8s are not allowed",
-                              (unsigned long long)shown);
-                nns_error_add(err, "min_burn_amount_e8s", shown);
-                return false;
-            }
-            tx.op.kind = OP_BURN;
-        } else if (from_minting) {
-            if (a->has_fee && a->fee != 0) {
-                nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a mint");
-                nns_error_add(err, "expected_fee_e8s", 0);
-                return false;
-            }
-            tx.op.kind = OP_MINT;
-        } else {
-            if (a->has_fee && a->fee != cfg->fee_e8s) {
-                nns_error_set(err, 422, "BadFee", "fee must be %llu e8s",
-                              (unsigned long long)cfg->fee_e8s);
-                nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
-                return false;
-            }
-            tx.op.kind = OP_TRANSFER;
-            tx.op.fee = cfg->fee_e8s;
-        }
-        tx.has_icrc1_memo = a->has_icrc1_memo;
-        tx.icrc1_memo_len = a->icrc1_memo_len;
-        memcpy(tx.icrc1_memo, a->icrc1_memo, sizeof tx.icrc1_memo);
+        if (!icrc_fee_rules(l, r, &from, &a->to, a->amount, a->has_fee, a->fee, &tx.op, err))
+            return false;
+        set_memo(&tx, a->has_icrc1_memo, a->icrc1_memo_len, a->icrc1_memo);
         tx.has_created_at_time = a->has_created_at_time;
         tx.created_at_time = a->created_at_time;
     }
@@ -569,6 +689,116 @@ bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t
     tx.op.to = a->to;
     tx.op.amount = a->amount;
     return execute(l, r, &tx, legacy, now, height, err);
+}
+
+/* The fee rules shared by ICRC-1 transfers and transfer_from (spec 3.4 step 3): sets the
+ * operation kind and recorded fee. */
+static bool icrc_fee_rules(const ledger_t *l, const ledger_round_t *r, const account_id_t *from,
+                           const account_id_t *to, uint64_t amount, bool has_fee, uint64_t fee,
+                           operation_t *op, nns_error_t *err)
+{
+    const ledger_config_t *cfg = &l->cfg;
+    if (account_is(to, &cfg->minting_account)) {
+        if (has_fee && fee != 0) {
+            nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a burn");
+            nns_error_add(err, "expected_fee_e8s", 0);
+            return false;
+        }
+        hval_t bal = current(l, r, from);
+        uint64_t min_burn = bal.a < cfg->fee_e8s ? bal.a : cfg->fee_e8s;
+        if (amount < min_burn || amount == 0) {
+            uint64_t shown = amount == 0 ? cfg->fee_e8s : min_burn;
+            nns_error_set(err, 422, "BadBurn", "burns lower than %llu e8s are not allowed",
+                          (unsigned long long)shown);
+            nns_error_add(err, "min_burn_amount_e8s", shown);
+            return false;
+        }
+        op->kind = OP_BURN;
+    } else if (account_is(from, &cfg->minting_account)) {
+        if (has_fee && fee != 0) {
+            nns_error_set(err, 422, "BadFee", "fee must be 0 e8s for a mint");
+            nns_error_add(err, "expected_fee_e8s", 0);
+            return false;
+        }
+        op->kind = OP_MINT;
+    } else {
+        if (has_fee && fee != cfg->fee_e8s) {
+            nns_error_set(err, 422, "BadFee", "fee must be %llu e8s",
+                          (unsigned long long)cfg->fee_e8s);
+            nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
+            return false;
+        }
+        op->kind = OP_TRANSFER;
+        op->fee = cfg->fee_e8s;
+    }
+    return true;
+}
+
+static void set_memo(transaction_t *tx, bool has, uint8_t len, const uint8_t *memo)
+{
+    tx->has_icrc1_memo = has;
+    tx->icrc1_memo_len = has ? len : 0;
+    if (has)
+        memcpy(tx->icrc1_memo, memo, len);
+}
+
+bool ledger_apply_approve(ledger_t *l, ledger_round_t *r, const approve_args_t *a, uint64_t now,
+                          uint64_t *height, nns_error_t *err)
+{
+    const ledger_config_t *cfg = &l->cfg;
+    if (principal_is_anonymous(&a->caller))
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "anonymous principal cannot hold tokens on the ledger");
+    if (principal_equal(&a->caller, &a->spender_owner))
+        return nns_error_set(err, 400, "InvalidTransaction", "self approval is not allowed");
+    transaction_t tx;
+    memset(&tx, 0, sizeof tx);
+    account_id_of(&a->caller, a->from_subaccount, &tx.op.from);
+    if (account_is(&tx.op.from, &cfg->minting_account))
+        return nns_error_set(err, 400, "InvalidTransaction",
+                             "the minting account cannot approve");
+    if (a->has_fee && a->fee != cfg->fee_e8s) {
+        nns_error_set(err, 422, "BadFee", "fee must be %llu e8s", (unsigned long long)cfg->fee_e8s);
+        nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
+        return false;
+    }
+    tx.op.kind = OP_APPROVE;
+    tx.op.spender = a->spender;
+    tx.op.has_spender = true;
+    tx.op.allowance = a->amount;
+    tx.op.has_expected_allowance = a->has_expected_allowance;
+    tx.op.expected_allowance = a->expected_allowance;
+    tx.op.has_expires_at = a->has_expires_at;
+    tx.op.expires_at = a->expires_at;
+    tx.op.fee = cfg->fee_e8s;
+    set_memo(&tx, a->has_icrc1_memo, a->icrc1_memo_len, a->icrc1_memo);
+    tx.has_created_at_time = a->has_created_at_time;
+    tx.created_at_time = a->created_at_time;
+    return execute(l, r, &tx, false, now, height, err);
+}
+
+bool ledger_apply_transfer_from(ledger_t *l, ledger_round_t *r, const transfer_from_args_t *a,
+                                uint64_t now, uint64_t *height, nns_error_t *err)
+{
+    if (principal_is_anonymous(&a->caller))
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "anonymous principal cannot hold tokens on the ledger");
+    if (account_is(&a->from, &l->cfg.minting_account))
+        return nns_error_set(err, 400, "InvalidTransaction",
+                             "the minter account cannot delegate mints");
+    transaction_t tx;
+    memset(&tx, 0, sizeof tx);
+    if (!icrc_fee_rules(l, r, &a->from, &a->to, a->amount, a->has_fee, a->fee, &tx.op, err))
+        return false;
+    tx.op.from = a->from;
+    tx.op.to = a->to;
+    tx.op.amount = a->amount;
+    tx.op.has_spender = true;
+    account_id_of(&a->caller, a->spender_subaccount, &tx.op.spender);
+    set_memo(&tx, a->has_icrc1_memo, a->icrc1_memo_len, a->icrc1_memo);
+    tx.has_created_at_time = a->has_created_at_time;
+    tx.created_at_time = a->created_at_time;
+    return execute(l, r, &tx, false, now, height, err);
 }
 
 bool ledger_apply_mint(ledger_t *l, ledger_round_t *r, const account_id_t *to, uint64_t amount,
@@ -610,6 +840,35 @@ ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n)
     return out;
 }
 
+ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t *n)
+{
+    *n = 0;
+    if (!r->nallow)
+        return NULL;
+    ledger_allowance_rec_t *out = malloc(r->nallow * sizeof *out);
+    hmap_t seen;
+    if (!out || !hmap_init(&seen, 32, r->nallow * 2)) {
+        free(out);
+        return NULL;
+    }
+    /* newest first, so the first record of each pair is its final value */
+    for (size_t i = r->nallow; i-- > 0;) {
+        uint8_t key[32];
+        allowance_key(&r->allow_log[i].owner, &r->allow_log[i].spender, key);
+        bool created = false;
+        if (!hmap_put(&seen, key, &created)) {
+            free(out);
+            hmap_free(&seen);
+            *n = 0;
+            return NULL;
+        }
+        if (created)
+            out[(*n)++] = r->allow_log[i];
+    }
+    hmap_free(&seen);
+    return out;
+}
+
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -634,6 +893,19 @@ void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
         if (!v)
             abort();
         *v = r->balances.vals[i];
+    }
+    for (size_t i = 0; i < r->allowances.cap; i++) {
+        if (!r->allowances.used[i])
+            continue;
+        const uint8_t *key = hmap_key_at(&r->allowances, i);
+        if (r->allowances.vals[i].a == 0) {
+            hmap_del(&l->allowances, key);
+            continue;
+        }
+        hval_t *v = hmap_put(&l->allowances, key, NULL);
+        if (!v)
+            abort();
+        *v = r->allowances.vals[i];
     }
     for (size_t i = 0; i < r->purged; i++) {
         hmap_del(&l->dedup, ring_at(&l->ring, 0)->hash);

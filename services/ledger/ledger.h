@@ -63,6 +63,51 @@ typedef struct {
     uint64_t created_at_time;
 } transfer_args_t;
 
+/* An ICRC-2 approve command. */
+typedef struct {
+    principal_t caller;
+    uint8_t from_subaccount[SUBACCOUNT_BYTES];
+    principal_t spender_owner; /* self-approval is checked on principals */
+    account_id_t spender;
+    uint64_t amount;
+    bool has_expected_allowance;
+    uint64_t expected_allowance;
+    bool has_expires_at;
+    uint64_t expires_at;
+    bool has_fee;
+    uint64_t fee;
+    bool has_icrc1_memo;
+    uint8_t icrc1_memo_len;
+    uint8_t icrc1_memo[ICRC1_MEMO_MAX];
+    bool has_created_at_time;
+    uint64_t created_at_time;
+} approve_args_t;
+
+/* An ICRC-2 transfer_from command: the caller (with spender_subaccount) spends from `from`. */
+typedef struct {
+    principal_t caller;
+    uint8_t spender_subaccount[SUBACCOUNT_BYTES];
+    account_id_t from;
+    account_id_t to;
+    uint64_t amount;
+    bool has_fee;
+    uint64_t fee;
+    bool has_icrc1_memo;
+    uint8_t icrc1_memo_len;
+    uint8_t icrc1_memo[ICRC1_MEMO_MAX];
+    bool has_created_at_time;
+    uint64_t created_at_time;
+} transfer_from_args_t;
+
+/* An allowance the round set (the last value per (owner, spender) pair). */
+typedef struct {
+    account_id_t owner;
+    account_id_t spender;
+    uint64_t allowance; /* 0: removed */
+    bool has_expires_at;
+    uint64_t expires_at;
+} ledger_allowance_rec_t;
+
 /* A block the round appended, with everything the store mirrors. */
 typedef struct {
     uint64_t height;
@@ -87,7 +132,7 @@ typedef struct {
     uint8_t tip_hash[32];
     uint64_t tip_timestamp;
     uint64_t total_supply, minted, burned, fees_burned;
-    uint64_t accounts, remembered_transactions;
+    uint64_t accounts, remembered_transactions, allowances;
     size_t memory_bytes;
 } ledger_info_t;
 
@@ -106,6 +151,9 @@ void ledger_load_tip(ledger_t *l, uint64_t chain_length, const uint8_t tip_hash[
 /* Remembers a committed transaction for deduplication (in block order). */
 bool ledger_load_dedup(ledger_t *l, const uint8_t tx_hash[32], uint64_t height,
                        uint64_t block_timestamp) __attribute__((warn_unused_result));
+/* Sets a committed allowance (amount 0 is ignored). */
+bool ledger_load_allowance(ledger_t *l, const ledger_allowance_rec_t *a)
+    __attribute__((warn_unused_result));
 /* Checks loaded state: the balances add up to the total supply implied by the counters.
  * False with err 500 "CorruptState" otherwise. */
 bool ledger_check(ledger_t *l, nns_error_t *err) __attribute__((warn_unused_result));
@@ -114,6 +162,11 @@ bool ledger_check(ledger_t *l, nns_error_t *err) __attribute__((warn_unused_resu
 /* Committed balance and transaction count (0, 0 for an unknown account). */
 void ledger_balance(ledger_t *l, const account_id_t *id, uint64_t *balance, uint64_t *count);
 void ledger_info(ledger_t *l, ledger_info_t *out);
+/* Committed allowance of (owner, spender) at domain time now: an expired allowance is 0 with no
+ * expiry. */
+void ledger_allowance(ledger_t *l, const account_id_t *owner, const account_id_t *spender,
+                      uint64_t now, uint64_t *allowance, bool *has_expires_at,
+                      uint64_t *expires_at);
 
 /* --- rounds (state thread) --- */
 /* Returns NULL on allocation failure. */
@@ -126,6 +179,18 @@ bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t
                            uint64_t now, uint64_t *height, nns_error_t *err)
     __attribute__((warn_unused_result));
 
+/* ICRC-2 approve (spec/ledger.md 3.6): the approver pays the fee; errors BadFee, InsufficientFunds,
+ * Expired, AllowanceChanged, the time and duplicate errors, and 400 InvalidTransaction for self
+ * approval or an approval from the minting account. */
+bool ledger_apply_approve(ledger_t *l, ledger_round_t *r, const approve_args_t *args, uint64_t now,
+                          uint64_t *height, nns_error_t *err) __attribute__((warn_unused_result));
+
+/* ICRC-2 transfer_from (spec/ledger.md 3.6): the allowance is debited by amount + fee (amount for
+ * a burn) unless the spender is the owner; errors as ICRC-1 plus InsufficientAllowance. */
+bool ledger_apply_transfer_from(ledger_t *l, ledger_round_t *r, const transfer_from_args_t *args,
+                                uint64_t now, uint64_t *height, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* Mints amount to `to` (genesis and governance): a Mint block with no created_at_time. */
 bool ledger_apply_mint(ledger_t *l, ledger_round_t *r, const account_id_t *to, uint64_t amount,
                        uint64_t now, uint64_t *height, nns_error_t *err)
@@ -136,6 +201,9 @@ const ledger_block_rec_t *ledger_round_blocks(const ledger_round_t *r, size_t *n
 /* Fills a malloc'd array of changed balances; the caller frees it. NULL with *n = 0 if none or
  * on allocation failure (check *n against ledger_round_block count). */
 ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n);
+/* Fills a malloc'd array of the allowances the round changed (last value per pair); the
+ * caller frees it. NULL with *n = 0 when none. */
+ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t *n);
 /* The round's resulting counters. */
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out);
 

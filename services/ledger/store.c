@@ -231,6 +231,32 @@ static bool load_dedup(ledger_store_t *s, ledger_t *l, uint64_t from, nns_error_
     return ok;
 }
 
+static bool load_allowances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT owner_account, spender_account, allowance_e8s, expires_at_nanos "
+                          "FROM ledger.allowances WHERE allowance_e8s > 0",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; i < PQntuples(r) && ok; i++) {
+        ledger_allowance_rec_t a = {0};
+        a.has_expires_at = !PQgetisnull(r, i, 3);
+        if (db_bytea_value(PQgetvalue(r, i, 0), a.owner.hash, ACCOUNT_HASH_BYTES) !=
+                ACCOUNT_HASH_BYTES ||
+            db_bytea_value(PQgetvalue(r, i, 1), a.spender.hash, ACCOUNT_HASH_BYTES) !=
+                ACCOUNT_HASH_BYTES ||
+            !value_u64(r, i, 2, &a.allowance) ||
+            (a.has_expires_at && !value_u64(r, i, 3, &a.expires_at)))
+            ok = nns_error_set(err, 500, "CorruptState", "malformed allowance row");
+        else if (!ledger_load_allowance(l, &a))
+            ok = nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    PQclear(r);
+    return ok;
+}
+
 static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now,
                         nns_error_t *err)
 {
@@ -280,8 +306,8 @@ bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint6
     } else {
         PQclear(r);
     }
-    return load_balances(s, l, err) && ledger_check(l, err) && load_dedup(s, l, dedup_from, err) &&
-           load_replay(s, rc, wall_now, err);
+    return load_balances(s, l, err) && ledger_check(l, err) && load_allowances(s, l, err) &&
+           load_dedup(s, l, dedup_from, err) && load_replay(s, rc, wall_now, err);
 }
 
 /* ---- writing a round ---- */
@@ -435,6 +461,38 @@ static bool write_owners(ledger_store_t *s, const owner_fact_t *o, size_t n, nns
                       3, p, err);
 }
 
+static bool write_allowances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
+{
+    size_t n = 0;
+    ledger_allowance_rec_t *a = ledger_round_allowances(r, &n);
+    if (!n)
+        return true;
+    bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2) && arr_reset(s, 3);
+    for (size_t i = 0; i < n && ok; i++) {
+        char o[57], sp[57], v[24], e[24];
+        hex_encode(a[i].owner.hash, ACCOUNT_HASH_BYTES, o);
+        hex_encode(a[i].spender.hash, ACCOUNT_HASH_BYTES, sp);
+        snprintf(v, sizeof v, "%llu", (unsigned long long)a[i].allowance);
+        snprintf(e, sizeof e, "%llu", (unsigned long long)a[i].expires_at);
+        ok = arr_add(s, 0, o) && arr_add(s, 1, sp) && arr_add(s, 2, v) && arr_add(s, 3, e);
+    }
+    free(a);
+    if (!ok)
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    const char *p[4] = {arr_done(s, 0), arr_done(s, 1), arr_done(s, 2), arr_done(s, 3)};
+    /* expires_at 0 means "does not expire" (an expiry at or before now is refused) */
+    return db_command(s->w,
+                      "INSERT INTO ledger.allowances (owner_account, spender_account, "
+                      "allowance_e8s, expires_at_nanos) "
+                      "SELECT decode(o, 'hex'), decode(sp, 'hex'), v, nullif(e, 0) "
+                      "FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[]) "
+                      "AS t(o, sp, v, e) "
+                      "ON CONFLICT (owner_account, spender_account) DO UPDATE SET "
+                      "allowance_e8s = EXCLUDED.allowance_e8s, "
+                      "expires_at_nanos = EXCLUDED.expires_at_nanos",
+                      4, p, err);
+}
+
 static bool write_chain(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
 {
     ledger_info_t info;
@@ -492,7 +550,7 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                   &s->blocks, err) ||
          !db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN", &s->history,
                   err) ||
-         !write_balances(s, r, err) || !write_chain(s, r, err)))
+         !write_balances(s, r, err) || !write_allowances(s, r, err) || !write_chain(s, r, err)))
         goto fail;
     if (!write_owners(s, owners, nowners, err))
         goto fail;

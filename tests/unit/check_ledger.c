@@ -369,6 +369,149 @@ START_TEST(test_throttle)
 }
 END_TEST
 
+static approve_args_t approve(const principal_t *owner, const principal_t *spender,
+                              const account_id_t *spender_acc, uint64_t amount)
+{
+    approve_args_t a;
+    memset(&a, 0, sizeof a);
+    a.caller = *owner;
+    a.spender_owner = *spender;
+    a.spender = *spender_acc;
+    a.amount = amount;
+    return a;
+}
+
+static transfer_from_args_t transfer_from(const principal_t *spender, const account_id_t *from,
+                                          const account_id_t *to, uint64_t amount)
+{
+    transfer_from_args_t t;
+    memset(&t, 0, sizeof t);
+    t.caller = *spender;
+    t.from = *from;
+    t.to = *to;
+    t.amount = amount;
+    return t;
+}
+
+START_TEST(test_approve_and_transfer_from)
+{
+    principal_t carol;
+    account_id_t carol_acc;
+    user(3, &carol, &carol_acc);
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h, allowance, exp;
+    bool has_exp;
+    approve_args_t a = approve(&alice, &bob, &bob_acc, 50000);
+    ck_assert(ledger_apply_approve(L, r, &a, T0, &h, &err));
+    ledger_round_commit(L, &r);
+    /* the approver pays the fee and needs no funds for the amount */
+    ck_assert_uint_eq(balance(&alice_acc), 100 * 100000000ULL - FEE);
+    ledger_allowance(L, &alice_acc, &bob_acc, T0, &allowance, &has_exp, &exp);
+    ck_assert_uint_eq(allowance, 50000);
+    ck_assert(!has_exp);
+
+    r = ledger_round_begin(L);
+    /* amount + fee must fit the allowance */
+    transfer_from_args_t t = transfer_from(&bob, &alice_acc, &carol_acc, 50000 - FEE + 1);
+    ck_assert(!ledger_apply_transfer_from(L, r, &t, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientAllowance");
+    ck_assert_str_eq(err.payload[0].name, "allowance_e8s");
+    ck_assert_uint_eq(err.payload[0].value, 50000);
+    t.amount = 30000;
+    ck_assert(ledger_apply_transfer_from(L, r, &t, T0, &h, &err));
+    size_t n;
+    const ledger_block_rec_t *b = ledger_round_blocks(r, &n);
+    ck_assert(b[n - 1].block.tx.op.has_spender);
+    ck_assert_mem_eq(b[n - 1].block.tx.op.spender.hash, bob_acc.hash, 28);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&carol_acc), 30000);
+    ledger_allowance(L, &alice_acc, &bob_acc, T0, &allowance, &has_exp, &exp);
+    ck_assert_uint_eq(allowance, 50000 - 30000 - FEE);
+    uint64_t bal, count;
+    ledger_balance(L, &bob_acc, &bal, &count);
+    ck_assert_uint_eq(count, 2); /* named as spender by both blocks */
+
+    /* no allowance at all */
+    r = ledger_round_begin(L);
+    transfer_from_args_t none = transfer_from(&carol, &alice_acc, &carol_acc, 1);
+    ck_assert(!ledger_apply_transfer_from(L, r, &none, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientAllowance");
+    /* spending from one's own account needs no allowance */
+    transfer_from_args_t own = transfer_from(&carol, &carol_acc, &bob_acc, 10);
+    ck_assert(ledger_apply_transfer_from(L, r, &own, T0, &h, &err));
+    /* the minting account cannot delegate mints */
+    transfer_from_args_t mint = transfer_from(&bob, &mint_acc, &carol_acc, 10);
+    ck_assert(!ledger_apply_transfer_from(L, r, &mint, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InvalidTransaction");
+    ledger_round_commit(L, &r);
+    ck_assert(ledger_check(L, &err));
+}
+END_TEST
+
+START_TEST(test_approve_rules)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h, allowance, exp;
+    bool has_exp;
+    approve_args_t self = approve(&alice, &alice, &alice_acc, 5);
+    ck_assert(!ledger_apply_approve(L, r, &self, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InvalidTransaction");
+    approve_args_t a = approve(&alice, &bob, &bob_acc, 100);
+    a.has_fee = true;
+    a.fee = 1;
+    ck_assert(!ledger_apply_approve(L, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "BadFee");
+    a.has_fee = false;
+    a.has_expires_at = true;
+    a.expires_at = T0;
+    ck_assert(!ledger_apply_approve(L, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "Expired");
+    ck_assert_uint_eq(err.payload[0].value, T0);
+    a.expires_at = T0 + 10 * SEC;
+    a.has_expected_allowance = true;
+    a.expected_allowance = 7;
+    ck_assert(!ledger_apply_approve(L, r, &a, T0, &h, &err));
+    ck_assert_str_eq(err.code, "AllowanceChanged");
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_uint_eq(err.payload[0].value, 0);
+    a.expected_allowance = 0;
+    ck_assert(ledger_apply_approve(L, r, &a, T0, &h, &err));
+    /* no funds for the fee */
+    approve_args_t poor = approve(&bob, &alice, &alice_acc, 1);
+    ck_assert(!ledger_apply_approve(L, r, &poor, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientFunds");
+    ledger_round_commit(L, &r);
+    ledger_allowance(L, &alice_acc, &bob_acc, T0, &allowance, &has_exp, &exp);
+    ck_assert_uint_eq(allowance, 100);
+    ck_assert(has_exp);
+    ck_assert_uint_eq(exp, T0 + 10 * SEC);
+    /* an expired allowance reads as 0 and cannot be spent */
+    ledger_allowance(L, &alice_acc, &bob_acc, T0 + 10 * SEC, &allowance, &has_exp, &exp);
+    ck_assert_uint_eq(allowance, 0);
+    r = ledger_round_begin(L);
+    principal_t carol;
+    account_id_t carol_acc;
+    user(3, &carol, &carol_acc);
+    transfer_from_args_t t = transfer_from(&bob, &alice_acc, &carol_acc, 1);
+    ck_assert(!ledger_apply_transfer_from(L, r, &t, T0 + 11 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientAllowance");
+    /* a new approval replaces value and expiry; amount 0 removes it */
+    approve_args_t z = approve(&alice, &bob, &bob_acc, 0);
+    ck_assert(ledger_apply_approve(L, r, &z, T0 + 11 * SEC, &h, &err));
+    size_t n;
+    ledger_allowance_rec_t *recs = ledger_round_allowances(r, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(recs[0].allowance, 0);
+    free(recs);
+    ledger_round_commit(L, &r);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.allowances, 0);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -384,6 +527,8 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_mint_and_burn_rules);
     tcase_add_test(tc, test_chain_links_and_timestamps);
     tcase_add_test(tc, test_throttle);
+    tcase_add_test(tc, test_approve_and_transfer_from);
+    tcase_add_test(tc, test_approve_rules);
     suite_add_tcase(s, tc);
     return s;
 }
