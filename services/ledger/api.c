@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -222,6 +223,128 @@ static void get_account(http_request_t *req, void *app)
     http_respond_json(req, 200, account_object(app, &id, has_icrc1 ? &icrc1 : NULL));
 }
 
+/* Filters of GET /v1/accounts/{account}/transactions: type (comma-separated operation names),
+ * from_time / to_time (ns, [from, to)), counterparty (an account). */
+static bool parse_history_filter(http_request_t *req, history_filter_t *f, nns_error_t *err)
+{
+    memset(f, 0, sizeof *f);
+    const char *type = http_query(req, "type"), *from = http_query(req, "from_time"),
+               *to = http_query(req, "to_time"), *cp = http_query(req, "counterparty");
+    if (type) {
+        const char *p = type;
+        while (*p) {
+            size_t len = strcspn(p, ",");
+            int k = OP_BURN;
+            for (; k <= OP_APPROVE; k++)
+                if (strlen(op_kind_name((op_kind_t)k)) == len &&
+                    strncmp(op_kind_name((op_kind_t)k), p, len) == 0)
+                    break;
+            if (k > OP_APPROVE)
+                return nns_error_set(err, 400, "BadRequest",
+                                     "query 'type' takes transfer, mint, burn or approve, "
+                                     "comma-separated");
+            f->op_types |= 1u << k;
+            p += len + (p[len] == ',');
+        }
+    }
+    if (from && !(f->has_from_time = parse_u64(from, &f->from_time)))
+        return nns_error_set(err, 400, "BadRequest", "query 'from_time' must be nanoseconds");
+    if (to && !(f->has_to_time = parse_u64(to, &f->to_time)))
+        return nns_error_set(err, 400, "BadRequest", "query 'to_time' must be nanoseconds");
+    if (cp) {
+        f->has_counterparty = true;
+        if (!account_parse_any(cp, &f->counterparty, NULL, NULL, err))
+            return false;
+    }
+    return true;
+}
+
+/* The change a block made to an account's balance, as a signed decimal. */
+static void balance_delta(const block_t *b, const account_id_t *acc, char out[32])
+{
+    const operation_t *op = &b->tx.op;
+    bool is_from = op->kind != OP_MINT && account_id_equal(&op->from, acc);
+    bool is_to = (op->kind == OP_MINT || op->kind == OP_TRANSFER) && account_id_equal(&op->to, acc);
+    unsigned __int128 debit = 0, credit = 0;
+    if (is_from)
+        debit = op->kind == OP_BURN      ? op->amount
+                : op->kind == OP_APPROVE ? op->fee
+                                         : (unsigned __int128)op->amount + op->fee;
+    if (is_to)
+        credit = op->amount;
+    if (credit >= debit)
+        snprintf(out, 32, "%llu", (unsigned long long)(credit - debit));
+    else
+        snprintf(out, 32, "-%llu", (unsigned long long)(debit - credit));
+}
+
+/* The history as CSV, for spreadsheets and tax tools. */
+static void respond_history_csv(http_request_t *req, const account_id_t *acc,
+                                const stored_block_t *blocks, size_t n, bool more)
+{
+    size_t cap = 256 + n * 768, len = 0; /* a row is at most ~520 bytes */
+    char *csv = malloc(cap);
+    nns_error_t err;
+    if (!csv) {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        http_respond_error(req, &err);
+        return;
+    }
+    len += (size_t)snprintf(csv + len, cap - len,
+                            "height,timestamp_utc,timestamp_nanos,type,from,to,spender,"
+                            "amount_e8s,fee_e8s,balance_change_e8s,memo,icrc1_memo,tx_hash\r\n");
+    for (size_t i = 0; i < n; i++) {
+        block_t b;
+        if (!block_decode(blocks[i].raw, blocks[i].raw_len, &b, &err))
+            continue;
+        const operation_t *op = &b.tx.op;
+        char from[65] = "", to[65] = "", spender[65] = "", amount[24] = "", fee[24] = "";
+        char delta[32], memo[65] = "", txh[65], when[32];
+        if (op->kind != OP_MINT)
+            account_id_to_hex(&op->from, from);
+        if (op->kind == OP_MINT || op->kind == OP_TRANSFER)
+            account_id_to_hex(&op->to, to);
+        if (op->kind == OP_APPROVE || op->has_spender)
+            account_id_to_hex(&op->spender, spender);
+        if (op->kind != OP_APPROVE)
+            snprintf(amount, sizeof amount, "%llu", (unsigned long long)op->amount);
+        if (op->kind == OP_TRANSFER || op->kind == OP_APPROVE)
+            snprintf(fee, sizeof fee, "%llu", (unsigned long long)op->fee);
+        if (b.tx.has_icrc1_memo)
+            hex_encode(b.tx.icrc1_memo, b.tx.icrc1_memo_len, memo);
+        balance_delta(&b, acc, delta);
+        hex_encode(blocks[i].tx_hash, 32, txh);
+        time_t secs = (time_t)(b.timestamp / 1000000000ULL);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (cap - len < 768)
+            break;
+        len += (size_t)snprintf(csv + len, cap - len,
+                                "%llu,%s,%llu,%s,%s,%s,%s,%s,%s,%s,%llu,%s,%s\r\n",
+                                (unsigned long long)blocks[i].height, when,
+                                (unsigned long long)b.timestamp, op_kind_name(op->kind), from, to,
+                                spender, amount, fee, delta, (unsigned long long)b.tx.memo, memo,
+                                txh);
+    }
+    if (more) {
+        char c[24];
+        snprintf(c, sizeof c, "%llu", (unsigned long long)blocks[n - 1].height);
+        http_add_header(req, "X-Next-Cursor", c);
+    }
+    http_add_header(req, "Content-Disposition", "attachment; filename=\"transactions.csv\"");
+    http_respond_raw(req, 200, "text/csv; charset=utf-8", csv, len);
+    free(csv);
+}
+
+static bool wants_csv(http_request_t *req)
+{
+    const char *format = http_query(req, "format"), *accept = http_header(req, "Accept");
+    return (format && strcmp(format, "csv") == 0) || (accept && strstr(accept, "text/csv"));
+}
+
+#define CSV_LIMIT_MAX 10000
+
 static void get_account_transactions(http_request_t *req, void *app)
 {
     ledger_service_t *svc = app;
@@ -229,20 +352,37 @@ static void get_account_transactions(http_request_t *req, void *app)
     account_id_t id;
     unsigned limit;
     uint64_t before = UINT64_MAX;
+    history_filter_t filter;
     const char *cursor = http_query(req, "cursor");
+    bool csv = wants_csv(req);
     stored_block_t *blocks = NULL;
     size_t n = 0;
-    if (!parse_account_param(req, 0, &id, NULL, NULL, &err) || !parse_limit(req, &limit, &err))
+    if (!parse_account_param(req, 0, &id, NULL, NULL, &err) || !parse_limit(req, &limit, &err) ||
+        !parse_history_filter(req, &filter, &err))
         goto fail;
+    if (csv) { /* an export wants whole years at once */
+        const char *l = http_query(req, "limit");
+        uint64_t v = CSV_LIMIT_MAX;
+        if (l && parse_u64(l, &v) && v > 0)
+            limit = v > CSV_LIMIT_MAX ? CSV_LIMIT_MAX : (unsigned)v;
+        else if (!l)
+            limit = CSV_LIMIT_MAX;
+    }
     if (cursor && !parse_u64(cursor, &before)) {
         nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list");
         goto fail;
     }
     uint64_t oldest = 0;
     bool has_oldest = false;
-    if (!ledger_store_history(svc->store, &id, before, limit, &blocks, &n, &err) ||
+    if (!ledger_store_history(svc->store, &id, before, limit, &filter, &blocks, &n, &err) ||
         !ledger_store_oldest(svc->store, &id, &oldest, &has_oldest, &err))
         goto fail;
+    bool more = n == limit && has_oldest && blocks[n - 1].height > oldest;
+    if (csv) {
+        respond_history_csv(req, &id, blocks, n, more);
+        free(blocks);
+        return;
+    }
     json_t *items = blocks_json(blocks, n, &err);
     if (!items)
         goto fail;
@@ -252,7 +392,6 @@ static void get_account_transactions(http_request_t *req, void *app)
     json_object_set_new(o, "account_identifier", account_json(&id));
     json_object_set_new(o, "balance_e8s", json_u64(balance));
     json_object_set_new(o, "items", items);
-    bool more = n == limit && has_oldest && blocks[n - 1].height > oldest;
     json_object_set_new(o, "next_cursor", more ? json_u64(blocks[n - 1].height) : json_null());
     json_object_set_new(o, "oldest_tx_id", has_oldest ? json_u64(oldest) : json_null());
     free(blocks);

@@ -639,18 +639,55 @@ bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out
 }
 
 bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
-                          unsigned limit, stored_block_t **out, size_t *n, nns_error_t *err)
+                          unsigned limit, const history_filter_t *f, stored_block_t **out,
+                          size_t *n, nns_error_t *err)
 {
-    char a[2 * ACCOUNT_HASH_BYTES + 3], b[24], l[16];
+    char a[2 * ACCOUNT_HASH_BYTES + 3], b[24], l[16], types[64], from[24], to[24];
+    char cp[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     snprintf(b, sizeof b, "%lld", (long long)(before > INT64_MAX ? INT64_MAX : before));
     snprintf(l, sizeof l, "%u", limit);
-    const char *p[3] = {a, b, l};
+    const char *p[7] = {a, b, l, NULL, NULL, NULL, NULL};
+    if (f && f->op_types) {
+        size_t len = 0;
+        types[len++] = '{';
+        for (int k = OP_BURN; k <= OP_APPROVE; k++)
+            if (f->op_types & (1u << k))
+                len += (size_t)snprintf(types + len, sizeof types - len, "%s%s",
+                                        len > 1 ? "," : "", op_kind_name((op_kind_t)k));
+        snprintf(types + len, sizeof types - len, "}");
+        p[3] = types;
+    }
+    if (f && f->has_from_time) {
+        snprintf(from, sizeof from, "%lld",
+                 (long long)(f->from_time > INT64_MAX ? INT64_MAX : f->from_time));
+        p[4] = from;
+    }
+    if (f && f->has_to_time) {
+        snprintf(to, sizeof to, "%lld", (long long)(f->to_time > INT64_MAX ? INT64_MAX : f->to_time));
+        p[5] = to;
+    }
+    if (f && f->has_counterparty) {
+        db_bytea_param(f->counterparty.hash, ACCOUNT_HASH_BYTES, cp);
+        p[6] = cp;
+    }
+    if (!p[3] && !p[4] && !p[5] && !p[6])
+        return read_blocks(s,
+                           "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
+                           "JOIN ledger.blocks b ON b.height = h.height "
+                           "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
+                           3, p, out, n, err);
     return read_blocks(s,
                        "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
                        "JOIN ledger.blocks b ON b.height = h.height "
-                       "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
-                       3, p, out, n, err);
+                       "WHERE h.account = $1 AND h.height < $2 "
+                       "AND ($4::text[] IS NULL OR b.op_type = ANY ($4::text[])) "
+                       "AND ($5::bigint IS NULL OR b.timestamp_nanos >= $5::bigint) "
+                       "AND ($6::bigint IS NULL OR b.timestamp_nanos < $6::bigint) "
+                       "AND ($7::bytea IS NULL OR $7::bytea IN (b.from_account, b.to_account, "
+                       "b.spender_account)) "
+                       "ORDER BY h.height DESC LIMIT $3",
+                       7, p, out, n, err);
 }
 
 bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,

@@ -90,10 +90,20 @@ bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsig
 /* One block; *n = 0 when there is no such block. */
 bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,
                         nns_error_t *err) __attribute__((warn_unused_result));
-/* An account's blocks, newest first, with heights below `before`. */
+/* Optional filters of an account's history. */
+typedef struct {
+    unsigned op_types;        /* bit (1 << op_kind_t) per wanted type; 0 = all */
+    bool has_from_time, has_to_time, has_counterparty;
+    uint64_t from_time;       /* block timestamp >= from_time (ns) */
+    uint64_t to_time;         /* block timestamp < to_time (ns) */
+    account_id_t counterparty; /* the block also names this account */
+} history_filter_t;
+
+/* An account's blocks, newest first, with heights below `before`, filtered (filter may be
+ * NULL). */
 bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
-                          unsigned limit, stored_block_t **out, size_t *n, nns_error_t *err)
-    __attribute__((warn_unused_result));
+                          unsigned limit, const history_filter_t *filter, stored_block_t **out,
+                          size_t *n, nns_error_t *err) __attribute__((warn_unused_result));
 /* The smallest block height naming the account; false *found when none. */
 bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,
                          bool *found, nns_error_t *err) __attribute__((warn_unused_result));

@@ -581,7 +581,9 @@ static bool load_blocks(PGconn *c, gen_t *g, double t0)
     uint64_t done = 0, step = g->nblocks / 20 > BATCH_ROWS ? g->nblocks / 20 : BATCH_ROWS;
     uint64_t next_report = step;
     bool ok = true;
+    double t_blocks = 0, t_history = 0, t_wait = 0;
     for (unsigned turn = 0; done < g->nblocks && ok; turn ^= 1) {
+        double ta = mono_seconds();
         batch_t *b = &g->slot[turn];
         pthread_mutex_lock(&g->mu);
         while (!b->full && !g->failed)
@@ -592,14 +594,19 @@ static bool load_blocks(PGconn *c, gen_t *g, double t0)
             fprintf(stderr, "gendata: %s\n", g->error);
             return false;
         }
+        double tb = mono_seconds();
+        t_wait += tb - ta;
         ok = copy_rows(c,
                        "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
                        "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
                        "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, "
                        "icrc1_memo, created_at_time_nanos, raw) FROM STDIN (FREEZE)",
-                       &b->blocks) &&
-             copy_rows(c, "COPY ledger.account_history (account, height) FROM STDIN (FREEZE)",
-                       &b->history);
+                       &b->blocks);
+        double tc = mono_seconds();
+        t_blocks += tc - tb;
+        ok = ok && copy_rows(c, "COPY ledger.account_history (account, height) FROM STDIN (FREEZE)",
+                             &b->history);
+        t_history += mono_seconds() - tc;
         done += b->n;
         pthread_mutex_lock(&g->mu);
         b->full = false;
@@ -609,9 +616,11 @@ static bool load_blocks(PGconn *c, gen_t *g, double t0)
         pthread_mutex_unlock(&g->mu);
         if (ok && (done >= next_report || done == g->nblocks)) {
             double dt = mono_seconds() - t0;
-            fprintf(stderr, "gendata: %" PRIu64 "/%" PRIu64 " blocks (%.0f%%), %.0f blocks/s\n",
+            fprintf(stderr,
+                    "gendata: %" PRIu64 "/%" PRIu64 " blocks (%.0f%%), %.0f blocks/s "
+                    "(COPY blocks %.1f s, history %.1f s, waiting for the generator %.1f s)\n",
                     done, g->nblocks, 100.0 * (double)done / (double)g->nblocks,
-                    dt > 0 ? (double)done / dt : 0.0);
+                    dt > 0 ? (double)done / dt : 0.0, t_blocks, t_history, t_wait);
             next_report += step;
         }
     }

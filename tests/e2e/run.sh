@@ -4,6 +4,7 @@
 # signed requests), then the nns CLI against the same ledger. Exits non-zero if anything fails.
 # Knobs (environment): CK_FORK (default no), CK_VERBOSITY (Check's: silent, minimal, normal,
 # verbose), KEEP_TEST_TMP (keep the temporary folder).
+# shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 CHECK_BIN=$ROOT/build/e2e/check_ledger_api
 NNS=$BIN/nns
