@@ -153,8 +153,9 @@ GROUP BY day;
 COMMENT ON VIEW analytics.active_accounts_daily IS
     'Per UTC day: distinct accounts that sent or received, and each side alone';
 
--- Every account with its balance, ranked by balance (1 = largest; ties share a rank). The
--- identifier is computed in the outer query, so `WHERE rank <= 20` computes only 20 of them.
+-- Every account with its balance, ranked by balance: rank 1 is the largest, equal balances are
+-- ordered by account hash, so `WHERE rank <= 20` is exactly 20 rows. The identifier is computed
+-- in the outer query, after that filter: only 20 of them are computed.
 CREATE VIEW analytics.top_accounts AS
 SELECT r.rank,
        encode(r.account, 'hex') AS account_hash_hex,
@@ -163,7 +164,7 @@ SELECT r.rank,
        r.transaction_count
 FROM (
     SELECT account, balance_e8s, transaction_count,
-           rank() OVER (ORDER BY balance_e8s DESC) AS rank
+           row_number() OVER (ORDER BY balance_e8s DESC, account) AS rank
     FROM ledger.balances
 ) r;
 COMMENT ON VIEW analytics.top_accounts IS
@@ -181,7 +182,7 @@ WITH daily AS (
     FROM ledger.blocks
     GROUP BY 1
 ), days AS (
-    SELECT generate_series(min(day), max(day), interval '1 day')::date AS day
+    SELECT generate_series(min(day)::timestamp, max(day)::timestamp, interval '1 day')::date AS day
     FROM daily
 ), filled AS (
     SELECT d.day,
@@ -216,7 +217,7 @@ WITH daily AS (
     FROM ledger.blocks
     GROUP BY 1
 ), days AS (
-    SELECT generate_series(min(day), max(day), interval '1 day')::date AS day
+    SELECT generate_series(min(day)::timestamp, max(day)::timestamp, interval '1 day')::date AS day
     FROM daily
 )
 SELECT d.day,
@@ -230,9 +231,9 @@ LEFT JOIN daily x ON x.day = d.day;
 COMMENT ON VIEW analytics.fees_burned_daily IS
     'Per UTC day: fees burned, the blocks that paid them, and the running total';
 
--- Transfers ranked by amount (1 = largest; ties share a rank, earlier blocks listed first).
+-- Transfers ranked by amount: rank 1 is the largest, equal amounts by height (earlier first).
 CREATE VIEW analytics.largest_transfers AS
-SELECT rank() OVER (ORDER BY b.amount_e8s DESC) AS rank,
+SELECT row_number() OVER (ORDER BY b.amount_e8s DESC, b.height) AS rank,
        b.height,
        to_timestamp(b.timestamp_nanos / 1000 / 1e6) AT TIME ZONE 'UTC' AS time,
        encode(b.from_account, 'hex') AS from_hash_hex,

@@ -52,7 +52,7 @@ struct http_request {
     bool signed_ok;
     sign_verified_t sig;
     principal_t caller;
-    bool replay_owner; /* holds the in-flight replay entry of sig.message_hash */
+    bool replay_owner; /* holds the in-flight replay entry of sig.replay_key */
     _Atomic int state;
     /* the answer */
     int status;
@@ -93,9 +93,9 @@ static void answer(http_request_t *req, int status, const char *ctype, const cha
     if (req->replay_owner) {
         req->replay_owner = false;
         if (committed)
-            replay_commit(req->srv->replay, req->sig.message_hash, status, body, len);
+            replay_commit(req->srv->replay, req->sig.replay_key, status, body, len);
         else
-            replay_abandon(req->srv->replay, req->sig.message_hash, status, body, len);
+            replay_abandon(req->srv->replay, req->sig.replay_key, status, body, len);
     }
     char *copy = dup_bytes(body, len);
     if (!copy) {
@@ -292,12 +292,16 @@ static void dispatch(http_request_t *req)
         return;
     }
     bool path_matched = false;
+    char allow[64] = "";
     for (const http_route_t *r = srv->routes; r->method; r++) {
         char *params[MAX_PARAMS] = {0};
         if (!match_route(r->pattern, req->path, params))
             continue;
         if (strcmp(r->method, req->method) != 0) {
             path_matched = true;
+            if (!strstr(allow, r->method) && strlen(allow) + strlen(r->method) + 3 < sizeof allow)
+                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                         allow[0] ? ", " : "", r->method);
             for (int i = 0; i < MAX_PARAMS; i++)
                 free(params[i]);
             continue;
@@ -307,10 +311,11 @@ static void dispatch(http_request_t *req)
         break;
     }
     if (!req->route) {
-        if (path_matched)
+        if (path_matched) {
             nns_error_set(&err, 405, "MethodNotAllowed", "method '%s' not allowed on '%s'",
                           req->method, req->path);
-        else
+            http_add_header(req, "Allow", allow);
+        } else
             nns_error_set(&err, 404, "NotFound", "no resource at '%s'", req->path);
         http_respond_error(req, &err);
         return;
@@ -346,7 +351,7 @@ static void dispatch(http_request_t *req)
         int status = 0;
         char *body = NULL;
         size_t len = 0;
-        switch (replay_begin(srv->replay, req->sig.message_hash, req->sig.expiry_nanos, req,
+        switch (replay_begin(srv->replay, req->sig.replay_key, req->sig.expiry_nanos, req,
                              &status, &body, &len)) {
         case REPLAY_COMMITTED:
             req->replayed = true;
@@ -488,7 +493,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (req->replay_owner) {
         /* never answered (connection dropped before the handler answered): the handler still
          * owns the request, so this cannot happen for deferred requests; guard anyway */
-        replay_abandon(req->srv->replay, req->sig.message_hash, 503, "", 0);
+        replay_abandon(req->srv->replay, req->sig.replay_key, 503, "", 0);
     }
     for (int i = 0; i < MAX_PARAMS; i++)
         free(req->params[i]);

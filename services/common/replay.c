@@ -129,6 +129,8 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
         *body = copy_body((*p)->body, (*p)->len);
         *len = (*p)->len;
         r = *body ? REPLAY_COMMITTED : REPLAY_NEW;
+    } else if (*p && !waiter) {
+        r = REPLAY_WAITING;
     } else if (*p) {
         waiter_t *w = malloc(sizeof *w);
         if (w) {

@@ -33,7 +33,8 @@ typedef void (*replay_waiter_fn)(void *waiter, int status, const char *body, siz
 replay_cache_t *replay_cache_new(replay_waiter_fn notify);
 void replay_cache_destroy(replay_cache_t **cache);
 
-/* Looks key up; see replay_lookup_t. waiter is queued only for REPLAY_WAITING. On
+/* Looks key up; see replay_lookup_t. waiter is queued only for REPLAY_WAITING; a NULL waiter
+ * is told REPLAY_WAITING without being queued (the caller answers "processing" itself). On
  * REPLAY_COMMITTED the caller frees *body. */
 replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos,
                              void *waiter, int *status, char **body, size_t *len);

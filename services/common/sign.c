@@ -126,6 +126,10 @@ bool sign_verify(const sign_headers_t *h, const char *method, const char *path_a
     memcpy(out->der, der, sizeof der);
     principal_self_authenticating(der, sizeof der, &out->signer);
     out->expiry_nanos = expiry;
-    sha256(msg, sizeof msg, out->message_hash);
+    sha256_ctx_t key;
+    sha256_init(&key);
+    sha256_update(&key, der, sizeof der);
+    sha256_update(&key, msg, sizeof msg);
+    sha256_final(&key, out->replay_key);
     return true;
 }

@@ -42,7 +42,9 @@ typedef struct {
     uint8_t der[ED25519_DER_BYTES];
     principal_t signer;                 /* self-authenticating principal of the key */
     uint64_t expiry_nanos;
-    uint8_t message_hash[32];          /* SHA-256 of the signed message: the replay-cache key */
+    /* The replay-cache key: SHA-256(der || signed message). The message alone does not name
+     * the signer, so two keys signing the same request must not share an entry. */
+    uint8_t replay_key[32];
 } sign_verified_t;
 
 /* Verifies headers against the request, with wall_now_nanos the wall clock. Cheap checks first

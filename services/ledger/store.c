@@ -69,18 +69,31 @@ static const char *arr_done(ledger_store_t *s, int i)
 
 /* ---- open / close ---- */
 
-ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, nns_error_t *err)
+ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
+                                  nns_error_t *err)
 {
     ledger_store_t *s = calloc(1, sizeof *s);
     if (!s) {
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, err) ||
+    if (!(s->w = db_connect(conninfo, err)) || (!read_only && !db_migrate(s->w, err)) ||
         !(s->pool = db_pool_new(conninfo, pool_size, err))) {
         ledger_store_close(&s);
         return NULL;
     }
+    PGresult *r = read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0,
+                                      NULL, err)
+                            : NULL;
+    if (read_only && (!r || strcmp(PQgetvalue(r, 0, 0), "t") != 0)) {
+        if (r)
+            nns_error_set(err, 503, "Unavailable",
+                          "the database has no ledger schema yet: start a writer first");
+        PQclear(r);
+        ledger_store_close(&s);
+        return NULL;
+    }
+    PQclear(r);
     return s;
 }
 
@@ -719,6 +732,87 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
                        "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE tx_hash = $1 "
                        "ORDER BY height",
                        1, p, out, n, err);
+}
+
+/* Runs a one-row query on a pool connection; the caller PQclear()s the result. */
+static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams,
+                            const char *const *p, nns_error_t *err)
+{
+    PGconn *c = db_pool_get(s->pool);
+    PGresult *r = db_exec(c, sql, nparams, p, err);
+    db_pool_put(s->pool, c);
+    return r;
+}
+
+bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,
+                          uint64_t *count, nns_error_t *err)
+{
+    char a[2 * ACCOUNT_HASH_BYTES + 3];
+    db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
+    const char *p[1] = {a};
+    PGresult *r = pool_query(s,
+                             "SELECT balance_e8s, transaction_count FROM ledger.balances "
+                             "WHERE account = $1",
+                             1, p, err);
+    if (!r)
+        return false;
+    *balance = *count = 0;
+    if (PQntuples(r) == 1 && (!value_u64(r, 0, 0, balance) || !value_u64(r, 0, 1, count))) {
+        PQclear(r);
+        return nns_error_set(err, 500, "CorruptState", "malformed balance row");
+    }
+    PQclear(r);
+    return true;
+}
+
+bool ledger_store_chain(ledger_store_t *s, ledger_info_t *out, nns_error_t *err)
+{
+    PGresult *r = pool_query(s,
+                             "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, "
+                             "burned_e8s, fees_burned_e8s FROM ledger.chain WHERE id = 1",
+                             0, NULL, err);
+    if (!r)
+        return false;
+    memset(out, 0, sizeof *out);
+    bool ok = true;
+    if (PQntuples(r) == 1) {
+        ok = value_u64(r, 0, 0, &out->chain_length) && value_u64(r, 0, 2, &out->tip_timestamp) &&
+             value_u64(r, 0, 3, &out->minted) && value_u64(r, 0, 4, &out->burned) &&
+             value_u64(r, 0, 5, &out->fees_burned) &&
+             (out->chain_length == 0 ||
+              db_bytea_value(PQgetvalue(r, 0, 1), out->tip_hash, 32) == 32);
+        out->has_tip = out->chain_length > 0;
+        out->total_supply = out->minted - out->burned - out->fees_burned;
+    }
+    PQclear(r);
+    return ok || nns_error_set(err, 500, "CorruptState", "malformed ledger.chain row");
+}
+
+bool ledger_store_allowance(ledger_store_t *s, const account_id_t *owner,
+                            const account_id_t *spender, uint64_t now, uint64_t *allowance,
+                            bool *has_expires_at, uint64_t *expires_at, nns_error_t *err)
+{
+    char o[2 * ACCOUNT_HASH_BYTES + 3], sp[2 * ACCOUNT_HASH_BYTES + 3], t[24];
+    db_bytea_param(owner->hash, ACCOUNT_HASH_BYTES, o);
+    db_bytea_param(spender->hash, ACCOUNT_HASH_BYTES, sp);
+    snprintf(t, sizeof t, "%llu", (unsigned long long)now);
+    const char *p[3] = {o, sp, t};
+    PGresult *r = pool_query(s,
+                             "SELECT allowance_e8s, expires_at_nanos FROM ledger.allowances "
+                             "WHERE owner_account = $1 AND spender_account = $2 "
+                             "AND (expires_at_nanos IS NULL OR expires_at_nanos > $3::numeric)",
+                             3, p, err);
+    if (!r)
+        return false;
+    *allowance = *expires_at = 0;
+    *has_expires_at = false;
+    if (PQntuples(r) == 1) {
+        if (!value_u64(r, 0, 0, allowance))
+            *allowance = 0;
+        *has_expires_at = *allowance > 0 && value_u64(r, 0, 1, expires_at);
+    }
+    PQclear(r);
+    return true;
 }
 
 bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_account_t **out,

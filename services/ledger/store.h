@@ -53,10 +53,11 @@ typedef struct {
     uint8_t subaccount[SUBACCOUNT_BYTES];
 } owned_account_t;
 
-/* Connects (write connection plus a read pool of pool_size), applies migrations. Returns NULL
- * with err 503 on failure. */
-ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, nns_error_t *err)
-    __attribute__((warn_unused_result));
+/* Connects (write connection plus a read pool of pool_size) and applies migrations; read_only
+ * (a replica) applies none and only checks that the schema is there. Returns NULL with err 503
+ * on failure. */
+ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
+                                  nns_error_t *err) __attribute__((warn_unused_result));
 void ledger_store_close(ledger_store_t **s);
 
 /* Loads committed state into l and committed replay entries (unexpired at wall_now) into rc;
@@ -110,6 +111,18 @@ bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_
 /* Blocks holding a transaction hash. */
 bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], stored_block_t **out,
                              size_t *n, nns_error_t *err) __attribute__((warn_unused_result));
+/* Point reads for read-only instances, which keep no state in memory (a replica changes under
+ * them): an account's balance and transaction count (0, 0 when unknown), the chain counters, an
+ * allowance at time now (expired = 0). */
+bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,
+                          uint64_t *count, nns_error_t *err) __attribute__((warn_unused_result));
+bool ledger_store_chain(ledger_store_t *s, ledger_info_t *out, nns_error_t *err)
+    __attribute__((warn_unused_result));
+bool ledger_store_allowance(ledger_store_t *s, const account_id_t *owner,
+                            const account_id_t *spender, uint64_t now, uint64_t *allowance,
+                            bool *has_expires_at, uint64_t *expires_at, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* Accounts of a principal known from requests, by subaccount. */
 bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_account_t **out,
                         size_t *n, nns_error_t *err) __attribute__((warn_unused_result));

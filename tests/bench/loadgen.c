@@ -17,6 +17,14 @@
  *
  * --acked FILE gets "<block_index> <k>" for every 2xx, flushed every 100 ms and at exit
  * (SIGINT/SIGTERM stop the loop cleanly). Loopback targets only.
+ *
+ * --batch N packs transfers k .. k+N-1, each signed exactly as its own POST /v1/transfers, into
+ * one unsigned POST /v1/transfer-batches; the counts, the rate and --acked are per transfer
+ * (an item of the answer's "results" with "status":200), the latency per HTTP request.
+ *
+ * --get-accounts (with --history: their transaction pages) is a read benchmark: request k is a
+ * GET of the default account of a pseudo-random identity (a pure function of k), nothing is
+ * signed and the run lasts --duration (or --requests GETs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +61,7 @@
 #define NS_PER_MS 1000000ULL
 #define MAX_REQUESTS 4000000ULL     /* cap on --requests and on the estimate */
 #define REQS_PER_CONN_SEC 200ULL    /* estimate of a connection's rate, to size the pool */
+#define BATCH_REQS_PER_CONN_SEC 4ULL  /* the same for --batch requests */
 #define CHUNK 4096ULL               /* requests signed together (one expiry per chunk) */
 #define SIG_BYTES ED25519_SIGNATURE_BYTES
 #define BODY_CAP 512
@@ -66,8 +75,17 @@
 #define MAX_EVENTS 512
 #define MAX_ERROR_SAMPLES 5
 #define SIGN_PATH "/v1/transfers"
+#define BATCH_PATH "/v1/transfer-batches"
+#define BATCH_MAX 100
+/* one batch item: the keys, the hex fields and the body, every byte of it escaped at worst */
+#define ITEM_CAP (128 + 2 * ED25519_DER_BYTES + 2 * SIG_BYTES + 6 * BODY_CAP)
+#define LAT_INIT (64 * 1024) /* latencies kept at first in --get-accounts mode */
+#define HISTORY_LIMIT 20
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef enum { MODE_LEGACY, MODE_ICRC1 } body_mode_t;
+typedef enum { RUN_SINGLE, RUN_BATCH, RUN_GET } run_kind_t;
 
 typedef struct {
     const char *url;
@@ -84,6 +102,10 @@ typedef struct {
     bool time_from_server;
     bool quiet;
     bool print_accounts;
+    unsigned batch;    /* 0: one transfer per POST /v1/transfers */
+    bool get_accounts; /* GET /v1/accounts/{id} instead of transfers */
+    bool history;      /* with get_accounts: GET /v1/accounts/{id}/transactions?limit=20 */
+    run_kind_t kind;   /* derived from the three above */
 } options_t;
 
 typedef struct {
@@ -111,17 +133,24 @@ typedef struct {
     uint32_t backoff_ms;
     uint32_t served; /* responses completed on the current TCP connection */
     bool in_flight;
-    uint64_t k;
+    uint64_t k;  /* the (first) request or transfer carried */
+    uint32_t nk; /* transfers carried: 1 unless --batch */
     uint64_t sent_ns;
     size_t wlen, woff;
     char *rbuf;
     size_t rcap, rlen;
-    char wbuf[WBUF_CAP];
+    char *wbuf;
+    size_t wcap;
 } conn_t;
 
+/* Outside --batch a request carries one unit (transfer or GET), so the unit counts (ok,
+ * s409 .. sother, tx_*) and the request counts (sent, req_*, lost) coincide. */
 typedef struct {
     uint64_t sent, ok, ok_measured, s409, s4xx, s5xx, sother;
     uint64_t connect_failed, lost, protocol, unsolicited, resigned, ok_no_index;
+    uint64_t tx_sent, tx_lost, tx_malformed;   /* transfers: sent, lost in flight, unreadable */
+    uint64_t req_ok, req_ok_measured, req_err; /* HTTP requests answered 2xx / otherwise */
+    uint64_t req_malformed;                    /* 2xx batch answers without proper results */
 } stats_t;
 
 enum { PARSE_MORE = 0, PARSE_DONE = 1, PARSE_ERROR = -1 };
@@ -156,8 +185,10 @@ static uint64_t g_wall; /* wall clock, refreshed each loop turn */
 static uint64_t g_next_retry = UINT64_MAX;
 static uint64_t g_measure_start;
 static stats_t g_st;
-static uint32_t *g_lat_us; /* latencies of all 2xx, in completion order */
-static uint64_t g_nlat;
+static uint32_t *g_lat_us; /* latencies of all 2xx requests, in completion order */
+static uint64_t g_nlat, g_lat_cap;
+static char *g_batch_body; /* scratch for a batch request's body (the loop is one thread) */
+static size_t g_batch_cap;
 static uint64_t g_lat_measured_from = UINT64_MAX; /* index of the first one after warmup */
 static FILE *g_acked;
 static bool g_acked_dirty;
@@ -634,7 +665,8 @@ static bool presign_all(void)
     pthread_t th[64];
     uint64_t started = 0;
     uint64_t t0 = mono_ns();
-    info("signing %" PRIu64 " requests with %" PRIu64 " thread(s)", g_nreq, nthreads);
+    const char *what = g_opt.kind == RUN_BATCH ? "transfers" : "requests";
+    info("signing %" PRIu64 " %s with %" PRIu64 " thread(s)", g_nreq, what, nthreads);
     for (; started < nthreads; started++)
         if (pthread_create(&th[started], NULL, sign_worker, NULL) != 0)
             break;
@@ -660,9 +692,28 @@ static bool presign_all(void)
     if (atomic_load(&g_sign_done) < g_nreq)
         return false; /* stopped by a signal */
     double secs = (double)(mono_ns() - t0) / 1e9;
-    info("signed %" PRIu64 " requests in %.2f s (%.0f/s)", g_nreq, secs,
+    info("signed %" PRIu64 " %s in %.2f s (%.0f/s)", g_nreq, what, secs,
          secs > 0 ? (double)g_nreq / secs : 0.0);
     return true;
+}
+
+/* The signature (hex) of transfer k over its body and the expiry it covers: the pre-signed
+ * one, or a fresh one when that was signed too long ago. */
+static uint64_t transfer_signature(uint64_t k, const char *body, size_t blen,
+                                   char sig_hex[2 * SIG_BYTES + 1])
+{
+    const lg_identity_t *from = &g_ids[k % g_opt.identities];
+    uint64_t expiry = g_chunk_expiry[k / CHUNK];
+    if (expiry < g_wall + g_expiry_margin_ns) {
+        /* signed too long ago: sign again with a fresh expiry */
+        expiry = g_wall + g_expiry_ns;
+        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
+                     sig_hex);
+        g_st.resigned++;
+    } else {
+        hex_encode(g_sigs + k * SIG_BYTES, SIG_BYTES, sig_hex);
+    }
+    return expiry;
 }
 
 /* Builds the full HTTP request k into out; returns its length, 0 on overflow. */
@@ -673,17 +724,8 @@ static size_t build_request(uint64_t k, char *out, size_t cap)
     if (blen == 0)
         return 0;
     const lg_identity_t *from = &g_ids[k % g_opt.identities];
-    uint64_t expiry = g_chunk_expiry[k / CHUNK];
     char sig_hex[2 * SIG_BYTES + 1];
-    if (expiry < g_wall + g_expiry_margin_ns) {
-        /* signed too long ago: sign again with a fresh expiry */
-        expiry = g_wall + g_expiry_ns;
-        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
-                     sig_hex);
-        g_st.resigned++;
-    } else {
-        hex_encode(g_sigs + k * SIG_BYTES, SIG_BYTES, sig_hex);
-    }
+    uint64_t expiry = transfer_signature(k, body, blen, sig_hex);
     int n = snprintf(out, cap,
                      "POST %s" SIGN_PATH " HTTP/1.1\r\n"
                      "Host: %s\r\n"
@@ -696,6 +738,110 @@ static size_t build_request(uint64_t k, char *out, size_t cap)
                      "%s",
                      g_target.prefix, g_target.host_header, blen, from->pk_hex, expiry, sig_hex,
                      body);
+    if (n < 0 || (size_t)n >= cap)
+        return 0;
+    return (size_t)n;
+}
+
+/* Appends printf output to buf[*len..cap); false when it does not fit. */
+static bool put_fmt(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool put_fmt(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+/* Appends s[0..n) as the contents of a JSON string. */
+static bool put_json_escaped(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    size_t o = *len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (cap - o < 7)
+            return false;
+        if (ch == '"' || ch == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hexd[ch >> 4];
+            buf[o + 5] = hexd[ch & 15];
+            o += 6;
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    *len = o;
+    return true;
+}
+
+/* Builds POST /v1/transfer-batches carrying transfers k0 .. k0+n-1 into out; returns its
+ * length, 0 on overflow. Each item is signed as the POST /v1/transfers of its body. */
+static size_t build_batch_request(uint64_t k0, unsigned n, char *out, size_t cap)
+{
+    char *b = g_batch_body;
+    size_t bcap = g_batch_cap, blen = 0;
+    if (!put_fmt(b, bcap, &blen, "{\"transfers\":["))
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = k0 + i;
+        char body[BODY_CAP];
+        size_t tlen = build_body(k, body, sizeof body);
+        if (tlen == 0)
+            return 0;
+        char sig_hex[2 * SIG_BYTES + 1];
+        uint64_t expiry = transfer_signature(k, body, tlen, sig_hex);
+        if (!put_fmt(b, bcap, &blen,
+                     "%s{\"public_key_der_hex\":\"%s\",\"expiry_nanos\":\"%" PRIu64 "\","
+                     "\"signature_hex\":\"%s\",\"body\":\"",
+                     i ? "," : "", g_ids[k % g_opt.identities].pk_hex, expiry, sig_hex) ||
+            !put_json_escaped(b, bcap, &blen, body, tlen) || !put_fmt(b, bcap, &blen, "\"}"))
+            return 0;
+    }
+    if (!put_fmt(b, bcap, &blen, "]}"))
+        return 0;
+    int hn = snprintf(out, cap,
+                      "POST %s" BATCH_PATH " HTTP/1.1\r\n"
+                      "Host: %s\r\n"
+                      "Content-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n"
+                      "\r\n",
+                      g_target.prefix, g_target.host_header, blen);
+    if (hn < 0 || (size_t)hn >= cap || cap - (size_t)hn < blen)
+        return 0;
+    memcpy(out + hn, b, blen);
+    return (size_t)hn + blen;
+}
+
+/* A well-mixed 64-bit function of x (splitmix64's finaliser). */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Builds GET request k (--get-accounts): the account of a pseudo-random identity. */
+static size_t build_get_request(uint64_t k, char *out, size_t cap)
+{
+    const lg_identity_t *who = &g_ids[mix64(k ^ g_opt.seed_base) % g_opt.identities];
+    int n = snprintf(out, cap,
+                     "GET %s/v1/accounts/%s%s HTTP/1.1\r\n"
+                     "Host: %s\r\n"
+                     "Accept: application/json\r\n"
+                     "\r\n",
+                     g_target.prefix, who->account_hex,
+                     g_opt.history ? "/transactions?limit=" STR(HISTORY_LIMIT) : "",
+                     g_target.host_header);
     if (n < 0 || (size_t)n >= cap)
         return 0;
     return (size_t)n;
@@ -843,6 +989,7 @@ static void conn_close(conn_t *c)
         c->in_flight = false;
         g_inflight--;
         g_st.lost++;
+        g_st.tx_lost += c->nk;
     }
 }
 
@@ -893,8 +1040,18 @@ static void send_next(conn_t *c)
         c->state = C_DONE;
         return;
     }
-    uint64_t k = g_next_k++;
-    size_t n = build_request(k, c->wbuf, sizeof c->wbuf);
+    uint64_t k = g_next_k;
+    uint32_t nk = 1;
+    size_t n;
+    if (g_opt.kind == RUN_BATCH) {
+        nk = g_nreq - k < g_opt.batch ? (uint32_t)(g_nreq - k) : g_opt.batch;
+        g_next_k += nk;
+        n = build_batch_request(k, nk, c->wbuf, c->wcap);
+    } else {
+        g_next_k++;
+        n = g_opt.kind == RUN_GET ? build_get_request(k, c->wbuf, c->wcap)
+                                  : build_request(k, c->wbuf, c->wcap);
+    }
     if (n == 0) { /* cannot happen with the length limits on the URL; skip k */
         g_st.protocol++;
         send_next(c);
@@ -903,10 +1060,12 @@ static void send_next(conn_t *c)
     c->wlen = n;
     c->woff = 0;
     c->k = k;
+    c->nk = nk;
     c->in_flight = true;
     c->sent_ns = mono_ns();
     g_inflight++;
     g_st.sent++;
+    g_st.tx_sent += nk;
     c->state = C_WRITING;
     do_write(c);
 }
@@ -950,6 +1109,19 @@ static void start_connect(conn_t *c)
     conn_fail(c);
 }
 
+static void lat_push(uint32_t us)
+{
+    if (g_nlat == g_lat_cap) {
+        uint64_t ncap = g_lat_cap ? 2 * g_lat_cap : LAT_INIT;
+        uint32_t *nl = realloc(g_lat_us, (size_t)ncap * sizeof *nl);
+        if (!nl)
+            return; /* out of memory: this one goes unrecorded */
+        g_lat_us = nl;
+        g_lat_cap = ncap;
+    }
+    g_lat_us[g_nlat++] = us;
+}
+
 static void sample_error_body(int status, const http_resp_t *r)
 {
     if (g_opt.quiet || g_error_samples >= MAX_ERROR_SAMPLES)
@@ -965,26 +1137,96 @@ static void sample_error_body(int status, const http_resp_t *r)
     fprintf(stderr, "loadgen: sample %d response: %s\n", status, text);
 }
 
-static void write_acked(uint64_t k, const http_resp_t *r)
+/* The "block_index" of an answer object (a decimal string, or a number). */
+static bool get_block_index(const json_t *o, uint64_t *out)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
-    json_t *v = j && json_is_object(j) ? json_object_get(j, "block_index") : NULL;
-    uint64_t bi = 0;
-    bool ok = false;
+    json_t *v = json_is_object(o) ? json_object_get(o, "block_index") : NULL;
     if (v && json_is_string(v))
-        ok = parse_u64_n(json_string_value(v), json_string_length(v), &bi);
-    else if (v && json_is_integer(v) && json_integer_value(v) >= 0) {
-        bi = (uint64_t)json_integer_value(v);
-        ok = true;
+        return parse_u64_n(json_string_value(v), json_string_length(v), out);
+    if (v && json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
     }
-    json_decref(j);
-    if (!ok) {
+    return false;
+}
+
+static void write_acked_index(uint64_t k, const json_t *o)
+{
+    uint64_t bi = 0;
+    if (!get_block_index(o, &bi)) {
         g_st.ok_no_index++;
         return;
     }
     fprintf(g_acked, "%" PRIu64 " %" PRIu64 "\n", bi, k);
     g_acked_dirty = true;
+}
+
+static void write_acked(uint64_t k, const http_resp_t *r)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
+    write_acked_index(k, j);
+    json_decref(j);
+}
+
+/* Counts n units answered with the non-success status s. */
+static void count_failed(int s, uint64_t n)
+{
+    if (s == 409)
+        g_st.s409 += n;
+    else if (s >= 400 && s < 500)
+        g_st.s4xx += n;
+    else if (s >= 500 && s < 600)
+        g_st.s5xx += n;
+    else
+        g_st.sother += n;
+}
+
+static void sample_error_item(int status, const json_t *item)
+{
+    if (g_opt.quiet || g_error_samples >= MAX_ERROR_SAMPLES)
+        return;
+    char *text = json_dumps(item, JSON_COMPACT);
+    if (!text)
+        return;
+    g_error_samples++;
+    fprintf(stderr, "loadgen: sample batch item %d: %.300s\n", status, text);
+    free(text);
+}
+
+/* A 2xx answer to a batch: one result per transfer carried, in order. */
+static void record_batch_results(const conn_t *c, const http_resp_t *r, bool measured)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
+    json_t *results = json_is_object(j) ? json_object_get(j, "results") : NULL;
+    size_t nres = json_is_array(results) ? json_array_size(results) : 0;
+    if (nres != c->nk) {
+        g_st.req_malformed++;
+        if (g_st.req_malformed == 1)
+            sample_error_body(r->status, r);
+    }
+    for (uint32_t i = 0; i < c->nk; i++) {
+        json_t *item = i < nres ? json_array_get(results, i) : NULL;
+        json_t *st = json_is_object(item) ? json_object_get(item, "status") : NULL;
+        if (!json_is_integer(st)) {
+            g_st.tx_malformed++;
+            continue;
+        }
+        json_int_t s = json_integer_value(st);
+        if (s == 200) {
+            g_st.ok++;
+            if (measured)
+                g_st.ok_measured++;
+            if (g_acked)
+                write_acked_index(c->k + i, item);
+            continue;
+        }
+        int si = s > 0 && s < 1000 ? (int)s : 0;
+        count_failed(si, 1);
+        sample_error_item(si, item);
+    }
+    json_decref(j);
 }
 
 static void record_response(conn_t *c, const http_resp_t *r)
@@ -995,28 +1237,29 @@ static void record_response(conn_t *c, const http_resp_t *r)
     c->served++;
     c->backoff_ms = BACKOFF_MIN_MS;
     int s = r->status;
+    bool measured = now >= g_measure_start;
     if (s >= 200 && s < 300) {
-        g_st.ok++;
-        if (now >= g_measure_start) {
-            g_st.ok_measured++;
+        g_st.req_ok++;
+        if (measured) {
+            g_st.req_ok_measured++;
             if (g_lat_measured_from == UINT64_MAX)
                 g_lat_measured_from = g_nlat;
         }
         uint64_t us = (now - c->sent_ns) / 1000;
-        if (g_nlat < g_nreq)
-            g_lat_us[g_nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        lat_push(us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+        if (g_opt.kind == RUN_BATCH) {
+            record_batch_results(c, r, measured);
+            return;
+        }
+        g_st.ok++;
+        if (measured)
+            g_st.ok_measured++;
         if (g_acked)
             write_acked(c->k, r);
         return;
     }
-    if (s == 409)
-        g_st.s409++;
-    else if (s >= 400 && s < 500)
-        g_st.s4xx++;
-    else if (s >= 500 && s < 600)
-        g_st.s5xx++;
-    else
-        g_st.sother++;
+    g_st.req_err++;
+    count_failed(s, c->nk);
     sample_error_body(s, r);
 }
 
@@ -1220,12 +1463,15 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
         if (g_now >= next_progress) {
             if (!g_opt.quiet) {
                 uint64_t errs = g_st.s409 + g_st.s4xx + g_st.s5xx + g_st.sother +
-                                g_st.connect_failed + g_st.lost;
+                                g_st.tx_malformed + g_st.connect_failed + g_st.tx_lost;
+                char reqs[48] = "";
+                if (g_opt.kind == RUN_BATCH)
+                    snprintf(reqs, sizeof reqs, " requests=%" PRIu64, g_st.sent);
                 fprintf(stderr,
-                        "loadgen: t=%.1fs sent=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
+                        "loadgen: t=%.1fs%s sent=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
                         " in_flight=%" PRIu64 " last_second_ok=%" PRIu64 "%s\n",
-                        (double)(g_now - start) / 1e9, g_st.sent, g_st.ok, errs, g_inflight,
-                        g_st.ok - last_ok, g_now < g_measure_start ? " (warmup)" : "");
+                        (double)(g_now - start) / 1e9, reqs, g_st.tx_sent, g_st.ok, errs,
+                        g_inflight, g_st.ok - last_ok, g_now < g_measure_start ? " (warmup)" : "");
             }
             last_ok = g_st.ok;
             next_progress += NS_PER_SEC;
@@ -1259,61 +1505,113 @@ static double percentile_ms(const uint32_t *lat, uint64_t n, double p)
 
 static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
 {
-    uint64_t measure_from = g_measure_start < stop ? g_measure_start : start;
-    uint64_t ok_window = g_measure_start < stop ? g_st.ok_measured : g_st.ok;
+    bool windowed = g_measure_start < stop;
+    uint64_t measure_from = windowed ? g_measure_start : start;
+    uint64_t ok_window = windowed ? g_st.ok_measured : g_st.ok;
+    uint64_t req_window = windowed ? g_st.req_ok_measured : g_st.req_ok;
     double window = (double)(stop - measure_from) / 1e9;
     double rate = window > 0 ? (double)ok_window / window : 0.0;
+    double req_rate = window > 0 ? (double)req_window / window : 0.0;
     /* latencies of the measured window, or of the whole run when it ended in the warmup */
     uint64_t from = 0;
-    if (g_measure_start < stop)
+    if (windowed)
         from = g_lat_measured_from < g_nlat ? g_lat_measured_from : g_nlat;
-    uint32_t *lat = g_lat_us + from;
+    uint32_t *lat = g_lat_us ? g_lat_us + from : NULL;
     uint64_t nlat = g_nlat - from;
-    qsort(lat, (size_t)nlat, sizeof *lat, cmp_u32);
+    if (nlat)
+        qsort(lat, (size_t)nlat, sizeof *lat, cmp_u32);
     double p50 = percentile_ms(lat, nlat, 0.50), p90 = percentile_ms(lat, nlat, 0.90);
     double p99 = percentile_ms(lat, nlat, 0.99);
     double pmax = nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0;
-    uint64_t answered = g_st.ok + g_st.s409 + g_st.s4xx + g_st.s5xx + g_st.sother;
+    /* units: transfers with --batch, requests otherwise */
+    uint64_t failed = g_st.s409 + g_st.s4xx + g_st.s5xx + g_st.sother + g_st.tx_malformed;
+    uint64_t answered = g_st.ok + failed;
     uint64_t conn_errors = g_st.connect_failed + g_st.lost;
-    uint64_t errors = answered - g_st.ok + conn_errors;
+    uint64_t errors = failed + g_st.connect_failed + g_st.tx_lost;
+    bool batch = g_opt.kind == RUN_BATCH;
+    const char *unit = batch ? "transfers" : "requests";
+    char exhausted[40];
+    snprintf(exhausted, sizeof exhausted, "%s pool exhausted", batch ? "transfer" : "request");
+    char all_answered[40];
+    snprintf(all_answered, sizeof all_answered, "all %s answered", unit);
     const char *reason = why == END_DURATION   ? "duration elapsed"
-                         : why == END_REQUESTS ? (g_opt.requests ? "all requests answered"
-                                                                 : "request pool exhausted")
+                         : why == END_REQUESTS ? (g_opt.requests ? all_answered : exhausted)
                          : why == END_SIGNAL   ? "stopped by signal"
                                                : "loop failure";
+    const char *mode = g_opt.kind == RUN_GET ? (g_opt.history ? "account-history" : "accounts")
+                       : g_opt.mode == MODE_LEGACY ? "legacy"
+                                                   : "icrc1";
 
-    printf("loadgen: target http://%s%s mode=%s connections=%u identities=%u\n",
-           g_target.host_header, g_target.prefix, g_opt.mode == MODE_LEGACY ? "legacy" : "icrc1",
-           g_opt.connections, g_opt.identities);
+    printf("loadgen: target http://%s%s mode=%s connections=%u identities=%u", g_target.host_header,
+           g_target.prefix, mode, g_opt.connections, g_opt.identities);
+    if (batch)
+        printf(" batch=%u", g_opt.batch);
+    printf("\n");
     printf("run:                %.2f s (%s); measured window %.2f s after %.2f s warmup\n",
            (double)(stop - start) / 1e9, reason, window,
            (double)(measure_from - start) / 1e9);
-    printf("requests prepared:  %" PRIu64 "\n", g_nreq);
-    printf("requests sent:      %" PRIu64 "\n", g_st.sent);
-    printf("answered:           %" PRIu64 "\n", answered);
-    printf("  2xx:              %" PRIu64 "\n", g_st.ok);
+    if (batch) {
+        printf("transfers prepared: %" PRIu64 "\n", g_nreq);
+        printf("requests sent:      %" PRIu64 " (%" PRIu64 " transfers, up to %u per request)\n",
+               g_st.sent, g_st.tx_sent, g_opt.batch);
+        printf("requests answered:  %" PRIu64 " (2xx %" PRIu64 ", other status %" PRIu64 ")\n",
+               g_st.req_ok + g_st.req_err, g_st.req_ok, g_st.req_err);
+        if (g_st.req_malformed)
+            printf("  2xx without one result per transfer: %" PRIu64 "\n", g_st.req_malformed);
+        printf("transfers answered: %" PRIu64 " (a non-2xx request counts for all it carried)\n",
+               answered);
+        printf("  200:              %" PRIu64 "\n", g_st.ok);
+    } else {
+        if (g_opt.kind == RUN_GET) {
+            if (g_opt.requests)
+                printf("requests budget:    %" PRIu64 "\n", g_nreq);
+            else
+                printf("requests budget:    unlimited (--duration)\n");
+        } else {
+            printf("requests prepared:  %" PRIu64 "\n", g_nreq);
+        }
+        printf("requests sent:      %" PRIu64 "\n", g_st.sent);
+        printf("answered:           %" PRIu64 "\n", answered);
+        printf("  2xx:              %" PRIu64 "\n", g_st.ok);
+    }
     printf("  409:              %" PRIu64 "\n", g_st.s409);
     printf("  4xx other:        %" PRIu64 "\n", g_st.s4xx);
     printf("  5xx:              %" PRIu64 "\n", g_st.s5xx);
     if (g_st.sother)
         printf("  other status:     %" PRIu64 "\n", g_st.sother);
-    printf("connection errors:  %" PRIu64 " (failed connects %" PRIu64
-           ", requests lost in flight %" PRIu64 ", of which malformed responses %" PRIu64 ")\n",
-           conn_errors, g_st.connect_failed, g_st.lost, g_st.protocol);
-    printf("in flight at stop:  %" PRIu64 "\n", g_inflight);
+    if (g_st.tx_malformed)
+        printf("  no usable result: %" PRIu64 "\n", g_st.tx_malformed);
+    if (batch)
+        printf("connection errors:  %" PRIu64 " (failed connects %" PRIu64
+               ", requests lost in flight %" PRIu64 " carrying %" PRIu64
+               " transfers, of which malformed responses %" PRIu64 ")\n",
+               conn_errors, g_st.connect_failed, g_st.lost, g_st.tx_lost, g_st.protocol);
+    else
+        printf("connection errors:  %" PRIu64 " (failed connects %" PRIu64
+               ", requests lost in flight %" PRIu64 ", of which malformed responses %" PRIu64 ")\n",
+               conn_errors, g_st.connect_failed, g_st.lost, g_st.protocol);
+    printf("in flight at stop:  %" PRIu64 "%s\n", g_inflight, batch ? " requests" : "");
     if (g_st.unsolicited)
         printf("unsolicited data:   %" PRIu64 " connection(s) dropped\n", g_st.unsolicited);
     if (g_st.resigned)
         printf("re-signed late:     %" PRIu64 " (expiry near; raise --expiry-seconds)\n",
                g_st.resigned);
     if (g_st.ok_no_index)
-        printf("2xx without block_index: %" PRIu64 " (not written to --acked)\n",
-               g_st.ok_no_index);
-    printf("rate:               %.2f 2xx/s (%" PRIu64 " in %.2f s)\n", rate, ok_window, window);
-    printf("latency 2xx (ms):   p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n", p50, p90,
-           p99, pmax, nlat);
-    printf("loadgen: ok_per_second=%.2f ok=%" PRIu64 " errors=%" PRIu64 " p50_ms=%.3f p99_ms=%.3f\n",
-           rate, g_st.ok, errors, p50, p99);
+        printf("%s without block_index: %" PRIu64 " (not written to --acked)\n",
+               batch ? "200" : "2xx", g_st.ok_no_index);
+    if (batch) {
+        printf("rate:               %.2f transfers/s (%" PRIu64 " in %.2f s), %.2f requests/s\n",
+               rate, ok_window, window, req_rate);
+        printf("latency 2xx requests (ms): p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n",
+               p50, p90, p99, pmax, nlat);
+    } else {
+        printf("rate:               %.2f 2xx/s (%" PRIu64 " in %.2f s)\n", rate, ok_window, window);
+        printf("latency 2xx (ms):   p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n", p50,
+               p90, p99, pmax, nlat);
+    }
+    printf("loadgen: ok_per_second=%.2f ok=%" PRIu64 " errors=%" PRIu64
+           " p50_ms=%.3f p99_ms=%.3f requests_per_second=%.2f\n",
+           rate, g_st.ok, errors, p50, p99, req_rate);
     fflush(stdout);
 }
 
@@ -1327,19 +1625,29 @@ static void usage(FILE *f)
             "               [--requests N] [--identities 64] [--seed-base 1000] [--amount 1]\n"
             "               [--mode legacy|icrc1] [--acked FILE] [--warmup 2]\n"
             "               [--expiry-seconds 240] [--created-at-time-from-server] [--quiet]\n"
+            "               [--batch N]\n"
+            "       loadgen --get-accounts [--history] --url URL --connections N --duration S\n"
+            "               [--requests N] [--identities 64] [--seed-base 1000] [--warmup 2]\n"
+            "               [--quiet]\n"
             "       loadgen --print-accounts [--identities 64] [--seed-base 1000]\n"
             "\n"
-            "Drives signed POST /v1/transfers over keep-alive HTTP/1.1 connections (one epoll\n"
+            "Drives signed POST /v1/transfers (or, with --batch, POST /v1/transfer-batches; or,\n"
+            "with --get-accounts, unsigned GETs) over keep-alive HTTP/1.1 connections (one epoll\n"
             "loop, one request in flight per connection) and prints a summary ending in\n"
-            "  loadgen: ok_per_second=<f> ok=<n> errors=<n> p50_ms=<f> p99_ms=<f>\n"
+            "  loadgen: ok_per_second=<f> ok=<n> errors=<n> p50_ms=<f> p99_ms=<f>"
+            " requests_per_second=<f>\n"
+            "ok and ok_per_second count transfers with --batch (items answered \"status\":200),\n"
+            "2xx requests otherwise; errors counts in the same unit; latency is per request.\n"
             "\n"
             "  --url URL             http://HOST[:PORT][/prefix]; HOST 127.x.x.x, localhost\n"
             "                        or [::1] (default http://127.0.0.1:8081)\n"
             "  --connections N       concurrent connections (default 256)\n"
             "  --duration S          wall time of the run, warmup included (default 30)\n"
-            "  --requests N          requests to prepare; the run also ends when all are\n"
-            "                        answered (default connections*duration*200, at most\n"
-            "                        4000000; all are signed before the clock starts)\n"
+            "  --requests N          transfers to prepare; the run also ends when all are\n"
+            "                        answered (default connections*duration*200, with --batch\n"
+            "                        B connections*duration*4*B, at most 4000000; all are\n"
+            "                        signed before the clock starts). With --get-accounts:\n"
+            "                        GETs to send (default: no limit but --duration)\n"
             "  --identities N        identity i is seeded by SHA-256(\"loadgen-<seed-base+i>\");\n"
             "                        request k: identity k%%N pays (k+1)%%N (default 64)\n"
             "  --seed-base B         (default 1000)\n"
@@ -1352,14 +1660,24 @@ static void usage(FILE *f)
             "                        fail unless GET /v1/identity gives now_nanos (default:\n"
             "                        try it, fall back to the local clock)\n"
             "  --quiet               no progress or diagnostics on stderr\n"
-            "  --print-accounts      print each identity's default account id hex and exit\n");
+            "  --print-accounts      print each identity's default account id hex and exit\n"
+            "  --batch N             1..100 transfers per POST /v1/transfer-batches request,\n"
+            "                        each signed as its own POST /v1/transfers: request r\n"
+            "                        carries transfers r*N .. r*N+N-1 (default 0: one transfer\n"
+            "                        per POST /v1/transfers). --acked gets a line per item\n"
+            "                        answered \"status\":200\n"
+            "  --get-accounts        read benchmark, nothing signed: request k is GET\n"
+            "                        /v1/accounts/<id> for the default account of a\n"
+            "                        pseudo-random identity (a function of k and --seed-base)\n"
+            "  --history             with --get-accounts (implies it): GET\n"
+            "                        /v1/accounts/<id>/transactions?limit=20\n");
 }
 
 static bool parse_options(int argc, char **argv)
 {
     enum {
         O_URL = 256, O_CONN, O_DUR, O_REQ, O_IDS, O_SEED, O_AMOUNT, O_MODE, O_ACKED, O_WARMUP,
-        O_EXPIRY, O_TIME, O_QUIET, O_PRINT, O_HELP
+        O_EXPIRY, O_TIME, O_QUIET, O_PRINT, O_HELP, O_BATCH, O_GET, O_HISTORY
     };
     static const struct option longopts[] = {
         {"url", required_argument, NULL, O_URL},
@@ -1377,6 +1695,9 @@ static bool parse_options(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"print-accounts", no_argument, NULL, O_PRINT},
         {"help", no_argument, NULL, O_HELP},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"get-accounts", no_argument, NULL, O_GET},
+        {"history", no_argument, NULL, O_HISTORY},
         {NULL, 0, NULL, 0},
     };
     g_opt = (options_t){
@@ -1457,6 +1778,18 @@ static bool parse_options(int argc, char **argv)
         case O_PRINT:
             g_opt.print_accounts = true;
             break;
+        case O_BATCH:
+            if (!parse_u64_arg(optarg, &v) || v > BATCH_MAX)
+                goto bad;
+            g_opt.batch = (unsigned)v;
+            break;
+        case O_GET:
+            g_opt.get_accounts = true;
+            break;
+        case O_HISTORY:
+            g_opt.get_accounts = true;
+            g_opt.history = true;
+            break;
         case 'h':
         case O_HELP:
             usage(stdout);
@@ -1479,6 +1812,11 @@ static bool parse_options(int argc, char **argv)
         fprintf(stderr, "loadgen: --seed-base + --identities overflows\n");
         return false;
     }
+    if (g_opt.get_accounts && (g_opt.batch || g_opt.acked)) {
+        fprintf(stderr, "loadgen: --get-accounts sends no transfers: no --batch or --acked\n");
+        return false;
+    }
+    g_opt.kind = g_opt.get_accounts ? RUN_GET : g_opt.batch ? RUN_BATCH : RUN_SINGLE;
     return true;
 }
 
@@ -1548,16 +1886,22 @@ int main(int argc, char **argv)
 
     if (g_opt.requests) {
         g_nreq = g_opt.requests;
+    } else if (g_opt.kind == RUN_GET) {
+        g_nreq = UINT64_MAX; /* the duration ends the run */
     } else {
-        double est = (double)g_opt.connections * g_opt.duration * (double)REQS_PER_CONN_SEC;
+        double per_conn = g_opt.kind == RUN_BATCH
+                              ? (double)BATCH_REQS_PER_CONN_SEC * (double)g_opt.batch
+                              : (double)REQS_PER_CONN_SEC;
+        double est = (double)g_opt.connections * g_opt.duration * per_conn;
         g_nreq = est >= (double)MAX_REQUESTS ? MAX_REQUESTS : (uint64_t)est;
-        if (g_nreq < g_opt.connections)
-            g_nreq = g_opt.connections;
+        uint64_t floor = (uint64_t)g_opt.connections * (g_opt.batch ? g_opt.batch : 1);
+        if (g_nreq < floor)
+            g_nreq = floor < MAX_REQUESTS ? floor : MAX_REQUESTS;
     }
     g_expiry_ns = (uint64_t)g_opt.expiry_seconds * NS_PER_SEC;
     g_expiry_margin_ns = g_expiry_ns / 4 < 10 * NS_PER_SEC ? g_expiry_ns / 4 : 10 * NS_PER_SEC;
 
-    if (!fetch_now_nanos(&g_base_time, err, sizeof err)) {
+    if (g_opt.kind != RUN_GET && !fetch_now_nanos(&g_base_time, err, sizeof err)) {
         if (stopping())
             return 1;
         if (g_opt.time_from_server) {
@@ -1579,12 +1923,28 @@ int main(int argc, char **argv)
         setvbuf(g_acked, NULL, _IOFBF, 1 << 16);
     }
 
-    uint64_t nchunks = (g_nreq + CHUNK - 1) / CHUNK;
-    g_sigs = malloc((size_t)g_nreq * SIG_BYTES);
-    g_chunk_expiry = calloc((size_t)nchunks, sizeof *g_chunk_expiry);
-    g_lat_us = malloc((size_t)g_nreq * sizeof *g_lat_us);
+    size_t wcap = WBUF_CAP;
+    if (g_opt.kind == RUN_GET) {
+        g_lat_cap = LAT_INIT; /* grows as needed */
+    } else {
+        uint64_t nchunks = (g_nreq + CHUNK - 1) / CHUNK;
+        g_sigs = malloc((size_t)g_nreq * SIG_BYTES);
+        g_chunk_expiry = calloc((size_t)nchunks, sizeof *g_chunk_expiry);
+        if (!g_sigs || !g_chunk_expiry) {
+            fprintf(stderr, "loadgen: out of memory for %" PRIu64 " transfers\n", g_nreq);
+            return 1;
+        }
+        /* one latency per request: all of them fit */
+        g_lat_cap = g_opt.kind == RUN_BATCH ? (g_nreq + g_opt.batch - 1) / g_opt.batch : g_nreq;
+    }
+    if (g_opt.kind == RUN_BATCH) {
+        g_batch_cap = (size_t)g_opt.batch * ITEM_CAP + 64;
+        g_batch_body = malloc(g_batch_cap);
+        wcap = g_batch_cap + WBUF_CAP;
+    }
+    g_lat_us = malloc((size_t)g_lat_cap * sizeof *g_lat_us);
     g_conns = calloc(g_opt.connections, sizeof *g_conns);
-    if (!g_sigs || !g_chunk_expiry || !g_lat_us || !g_conns) {
+    if (!g_lat_us || !g_conns || (g_opt.kind == RUN_BATCH && !g_batch_body)) {
         fprintf(stderr, "loadgen: out of memory for %" PRIu64 " requests\n", g_nreq);
         return 1;
     }
@@ -1595,7 +1955,9 @@ int main(int argc, char **argv)
         c->backoff_ms = BACKOFF_MIN_MS;
         c->rbuf = malloc(RBUF_INIT);
         c->rcap = RBUF_INIT;
-        if (!c->rbuf) {
+        c->wbuf = malloc(wcap);
+        c->wcap = wcap;
+        if (!c->rbuf || !c->wbuf) {
             fprintf(stderr, "loadgen: out of memory\n");
             return 1;
         }
@@ -1603,7 +1965,7 @@ int main(int argc, char **argv)
 
     end_reason_t why = END_SIGNAL;
     uint64_t start = mono_ns(), stop = start;
-    if (presign_all()) {
+    if (g_opt.kind == RUN_GET || presign_all()) {
         g_ep = epoll_create1(EPOLL_CLOEXEC);
         if (g_ep < 0) {
             perror("loadgen: epoll_create1");
@@ -1638,9 +2000,12 @@ int main(int argc, char **argv)
         }
         fclose(g_acked);
     }
-    for (unsigned i = 0; i < g_opt.connections; i++)
+    for (unsigned i = 0; i < g_opt.connections; i++) {
         free(g_conns[i].rbuf);
+        free(g_conns[i].wbuf);
+    }
     free(g_conns);
+    free(g_batch_body);
     free(g_lat_us);
     free(g_chunk_expiry);
     free(g_sigs);

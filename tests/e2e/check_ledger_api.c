@@ -169,8 +169,8 @@ static void resp_free(resp_t *r)
 
 /* Sends `method base_url+target` byte for byte. body NULL: no body. headers: NULL-terminated
  * "Name: value" lines (NULL for none). chunked: send the body with chunked encoding. */
-static void http_send_ex(const char *method, const char *target, const char *body,
-                         size_t body_len, const char *const *headers, bool chunked, resp_t *out)
+static void http_send_ex(const char *method, const char *target, const char *body, size_t body_len,
+                         const char *const *headers, bool chunked, resp_t *out)
 {
     memset(out, 0, sizeof *out);
     CURL *c = curl_easy_init();
@@ -376,12 +376,11 @@ static void legacy_body(char *out, size_t cap, const char *to, uint64_t amount, 
 
 /* ICRC-1 transfer body. to_json is the JSON of to_account (a quoted text or an object);
  * fee, memo_hex, from_sub NULL and created 0 leave the field out. */
-static void icrc1_body(char *out, size_t cap, const char *to_json, uint64_t amount,
-                       const char *fee, const char *memo_hex, uint64_t created,
-                       const char *from_sub)
+static void icrc1_body(char *out, size_t cap, const char *to_json, uint64_t amount, const char *fee,
+                       const char *memo_hex, uint64_t created, const char *from_sub)
 {
-    int n = snprintf(out, cap, "{\"to_account\":%s,\"amount_e8s\":\"%" PRIu64 "\"", to_json,
-                     amount);
+    int n =
+        snprintf(out, cap, "{\"to_account\":%s,\"amount_e8s\":\"%" PRIu64 "\"", to_json, amount);
     if (fee)
         n += snprintf(out + n, cap - (size_t)n, ",\"fee_e8s\":\"%s\"", fee);
     if (memo_hex)
@@ -465,8 +464,8 @@ static void assert_state_same(const char *account, const state_t *before, const 
     state_t after;
     state_of(account, &after);
     ck_assert_msg(after.chain_length == before->chain_length,
-                  "%s: chain length moved from %" PRIu64 " to %" PRIu64, what,
-                  before->chain_length, after.chain_length);
+                  "%s: chain length moved from %" PRIu64 " to %" PRIu64, what, before->chain_length,
+                  after.chain_length);
     ck_assert_msg(after.balance == before->balance,
                   "%s: balance moved from %" PRIu64 " to %" PRIu64, what, before->balance,
                   after.balance);
@@ -476,8 +475,8 @@ static void assert_state_same(const char *account, const state_t *before, const 
 /* Asserts an application/problem+json answer with status and (unless NULL) code. */
 static void assert_problem(const resp_t *r, long status, const char *code, const char *what)
 {
-    ck_assert_msg(r->status == status, "%s: status %ld, expected %ld: %s", what, r->status,
-                  status, r->body);
+    ck_assert_msg(r->status == status, "%s: status %ld, expected %ld: %s", what, r->status, status,
+                  r->body);
     char ctype[128];
     ck_assert_msg(resp_header(r, "Content-Type", ctype, sizeof ctype) &&
                       strncmp(ctype, "application/problem+json", 24) == 0,
@@ -531,6 +530,18 @@ START_TEST(test_health_and_readiness)
 }
 END_TEST
 
+/* The value of the sample named exactly `series` (name and labels) in Prometheus text. */
+static uint64_t metric_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtoull(p + n + 1, NULL, 10);
+    }
+    ck_abort_msg("metric '%s' not found", series);
+    return 0;
+}
+
 START_TEST(test_metrics)
 {
     resp_t r;
@@ -541,6 +552,17 @@ START_TEST(test_metrics)
     ck_assert_msg(strncmp(ctype, "text/plain", 10) == 0, "content type '%s'", ctype);
     ck_assert_msg(strstr(r.body, "nns_http_requests_total") != NULL, "no nns_http_requests_total");
     ck_assert_msg(strstr(r.body, "nns_rounds_total") != NULL, "no nns_rounds_total");
+    uint64_t before =
+        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",class=\"4xx\"}");
+    resp_free(&r);
+    /* a 404 is counted */
+    get("/v1/no-such-thing", &r);
+    ck_assert_int_eq(r.status, 404);
+    resp_free(&r);
+    get("/metrics", &r);
+    uint64_t after =
+        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",class=\"4xx\"}");
+    ck_assert_uint_ge(after, before + 1);
     resp_free(&r);
 }
 END_TEST
@@ -624,7 +646,8 @@ static json_t *principal_account(json_t *list, const char *account_hex)
     json_t *accounts = jget(list, "accounts"), *a;
     size_t i;
     ck_assert(json_is_array(accounts));
-    json_array_foreach(accounts, i, a) {
+    json_array_foreach(accounts, i, a)
+    {
         if (strcmp(jstr(a, "account_identifier"), account_hex) == 0)
             return a;
     }
@@ -678,7 +701,8 @@ START_TEST(test_legacy_transfer)
     json_t *parent = block_at(h - 1);
     ck_assert_str_eq(jstr(b, "parent_hash"), jstr(parent, "hash"));
     json_decref(parent);
-    ck_assert_uint_eq(ju64(b, "timestamp"), now); /* the test clock is frozen */
+    /* the test clock stands still, but block timestamps never go below the tip's */
+    ck_assert_uint_ge(ju64(b, "timestamp"), now);
     json_t *tx = jget(b, "transaction");
     json_t *op = jget(tx, "operation");
     ck_assert_str_eq(jstr(op, "type"), "transfer");
@@ -707,7 +731,8 @@ START_TEST(test_legacy_transfer)
     size_t i;
     bool found = false;
     ck_assert(json_is_array(items));
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         ck_assert_str_eq(jstr(it, "tx_hash"), tx_hash);
         if (ju64(it, "height") == h)
             found = true;
@@ -750,6 +775,40 @@ START_TEST(test_self_transfer_costs_the_fee)
     ck_assert_str_eq(jstr(block_op(b), "from"), hex);
     ck_assert_str_eq(jstr(block_op(b), "to"), hex);
     json_decref(b);
+}
+END_TEST
+
+/* u64 values travel as strings end to end: the largest memo, and a zero amount (legal: the
+ * fee is still paid). */
+START_TEST(test_u64_extremes)
+{
+    const identity_t *from = &ids[3];
+    identity_t to;
+    identity_generate(&to);
+    char from_hex[65], to_hex[65], body[BODY_MAX];
+    account_hex_of(&from->principal, NULL, from_hex);
+    account_hex_of(&to.principal, NULL, to_hex);
+    uint64_t b0 = balance(from_hex), now = ledger_now();
+    legacy_body(body, sizeof body, to_hex, 0, FEE, UINT64_MAX, now, NULL);
+    uint64_t h = transfer_ok(from, body);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(jget(b, "transaction"), "memo"), "18446744073709551615");
+    ck_assert_str_eq(jstr(block_op(b), "amount_e8s"), "0");
+    json_decref(b);
+    ck_assert_uint_eq(balance(from_hex), b0 - FEE);
+    uint64_t count;
+    ck_assert_uint_eq(balance_count(to_hex, &count), 0);
+    ck_assert_uint_eq(count, 1);
+    /* the same block through the account's history (served from PostgreSQL) */
+    char target[256];
+    snprintf(target, sizeof target, "/v1/accounts/%s/transactions", to_hex);
+    resp_t r;
+    get_ok(target, &r);
+    json_t *item = json_array_get(jget(r.json, "items"), 0);
+    ck_assert_ptr_nonnull(item);
+    ck_assert_uint_eq(ju64(item, "height"), h);
+    ck_assert_str_eq(jstr(jget(item, "transaction"), "memo"), "18446744073709551615");
+    resp_free(&r);
 }
 END_TEST
 
@@ -944,7 +1003,8 @@ static uint64_t *walk_history(const char *account, unsigned limit, size_t *n, ui
         ck_assert_uint_le(json_array_size(items), limit);
         *oldest = ju64(r.json, "oldest_tx_id");
         size_t i;
-        json_array_foreach(items, i, it) {
+        json_array_foreach(items, i, it)
+        {
             uint64_t h = ju64(it, "height");
             if (count > 0)
                 ck_assert_msg(h < heights[count - 1],
@@ -978,8 +1038,8 @@ START_TEST(test_account_history_paging)
     icrc1_text_of(&to.principal, NULL, to_text);
     uint64_t made[5];
     for (int i = 0; i < 5; i++) {
-        legacy_body(body, sizeof body, to_hex, 1000 + (uint64_t)i, FEE, fresh_memo(),
-                    ledger_now(), NULL);
+        legacy_body(body, sizeof body, to_hex, 1000 + (uint64_t)i, FEE, fresh_memo(), ledger_now(),
+                    NULL);
         made[i] = transfer_ok(from, body);
     }
     size_t n;
@@ -1040,8 +1100,8 @@ START_TEST(test_account_history_paging)
 END_TEST
 
 /* One page of GET /v1/blocks; returns the heights in *hs (up to cap) and the next cursor. */
-static size_t blocks_page(const char *query, uint64_t *hs, size_t cap, char *next,
-                          size_t next_cap, uint64_t *length)
+static size_t blocks_page(const char *query, uint64_t *hs, size_t cap, char *next, size_t next_cap,
+                          uint64_t *length)
 {
     char target[256];
     snprintf(target, sizeof target, "/v1/blocks%s", query);
@@ -1050,7 +1110,8 @@ static size_t blocks_page(const char *query, uint64_t *hs, size_t cap, char *nex
     json_t *items = jget(r.json, "items"), *it;
     size_t i, n = 0;
     ck_assert(json_is_array(items));
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         ck_assert_uint_lt(n, cap);
         hs[n++] = ju64(it, "height");
         ck_assert_msg(is_lower_hex(jstr(it, "hash"), 64), "block hash");
@@ -1388,6 +1449,9 @@ typedef struct {
 static const bad_case_t BAD_BODIES[] = {
     {"malformed JSON", "{\"to\":\"{TO}\",\"amount_e8s\":\"1\"", 400, "BadRequest"},
     {"empty body", "", 400, "BadRequest"},
+    {"trailing data after the object",
+     "{\"to\":\"{TO}\",\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"} {}", 400,
+     "BadRequest"},
     {"body not an object", "[\"{TO}\",\"1\"]", 400, "BadRequest"},
     {"body a string", "\"transfer\"", 400, "BadRequest"},
     {"amount as a JSON number",
@@ -1410,28 +1474,26 @@ static const bad_case_t BAD_BODIES[] = {
      "\"memo\":\"1\"}",
      400, "BadRequest"},
     {"ICRC-1 amount over u64",
-     "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"100000000000000000000000\"}", 400,
-     "BadRequest"},
+     "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"100000000000000000000000\"}", 400, "BadRequest"},
     {"empty amount", "{\"to\":\"{TO}\",\"amount_e8s\":\"\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}",
      400, "BadRequest"},
     {"amount with a space",
      "{\"to\":\"{TO}\",\"amount_e8s\":\" 1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
      "BadRequest"},
-    {"missing amount", "{\"to\":\"{TO}\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
-     "BadRequest"},
+    {"missing amount", "{\"to\":\"{TO}\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400, "BadRequest"},
     {"missing legacy fee", "{\"to\":\"{TO}\",\"amount_e8s\":\"1\",\"memo\":\"1\"}", 400,
      "BadRequest"},
     {"bad hex in to",
-     "{\"to\":\"zz{HASH56}zzzzzz\",\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}",
-     400, "InvalidAccount"},
+     "{\"to\":\"zz{HASH56}zzzzzz\",\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
+     "InvalidAccount"},
     {"bad checksum in to",
      "{\"to\":\"{BADCRC}\",\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
      "InvalidAccount"},
     {"56-digit to",
      "{\"to\":\"{HASH56}\",\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
      "InvalidAccount"},
-    {"to as a number", "{\"to\":12,\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}",
-     400, NULL},
+    {"to as a number", "{\"to\":12,\"amount_e8s\":\"1\",\"fee_e8s\":\"10000\",\"memo\":\"1\"}", 400,
+     NULL},
     {"to_account not an account", "{\"to_account\":\"not-an-account\",\"amount_e8s\":\"1\"}", 400,
      "InvalidAccount"},
     {"to_account as a number", "{\"to_account\":7,\"amount_e8s\":\"1\"}", 400, NULL},
@@ -1448,8 +1510,8 @@ static const bad_case_t BAD_BODIES[] = {
      "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"1\",\"icrc1_memo\":"
      "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\"}",
      400, "BadRequest"},
-    {"icrc1_memo not hex", "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"1\",\"icrc1_memo\":\"xyz1\"}",
-     400, "BadRequest"},
+    {"icrc1_memo not hex",
+     "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"1\",\"icrc1_memo\":\"xyz1\"}", 400, "BadRequest"},
     {"icrc1_memo in upper case",
      "{\"to_account\":\"{TEXT}\",\"amount_e8s\":\"1\",\"icrc1_memo\":\"ABCD\"}", 400, "BadRequest"},
     {"from_subaccount of 31 bytes",
@@ -1601,10 +1663,8 @@ START_TEST(test_wrong_method)
     struct {
         const char *method, *path, *body;
     } cases[] = {
-        {"DELETE", "/v1/ledger", NULL},
-        {"POST", "/v1/ledger", "{}"},
-        {"GET", "/v1/transfers", NULL},
-        {"PUT", "/v1/transfers", "{}"},
+        {"DELETE", "/v1/ledger", NULL}, {"POST", "/v1/ledger", "{}"},
+        {"GET", "/v1/transfers", NULL}, {"PUT", "/v1/transfers", "{}"},
         {"POST", "/v1/blocks/0", "{}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1707,11 +1767,20 @@ typedef enum {
 } sig_case_t;
 
 static const char *const SIG_CASE_NAMES[SIG_NCASES] = {
-    "no signature headers", "no X-Signature",        "no X-Public-Key",
-    "signed by another key", "bad signature",        "malformed signature",
-    "malformed public key", "tampered body",         "signed with a query, sent without",
-    "signed without a query, sent with one", "signed for PUT, sent as POST", "expired",
-    "expiry more than 5 minutes ahead", "expiry not a number",
+    "no signature headers",
+    "no X-Signature",
+    "no X-Public-Key",
+    "signed by another key",
+    "bad signature",
+    "malformed signature",
+    "malformed public key",
+    "tampered body",
+    "signed with a query, sent without",
+    "signed without a query, sent with one",
+    "signed for PUT, sent as POST",
+    "expired",
+    "expiry more than 5 minutes ahead",
+    "expiry not a number",
 };
 
 START_TEST(test_signature_refused)
@@ -2049,7 +2118,15 @@ static void set_time(uint64_t t, resp_t *r)
 START_TEST(test_clock)
 {
     uint64_t now = ledger_now();
-    uint64_t x = now + 1500 * 1000000ULL; /* 1.5 s: small, so a later restart's clock passes it */
+    uint64_t tip_ts = 0;
+    {
+        resp_t t;
+        get_ok("/v1/blocks?limit=1", &t);
+        tip_ts = ju64(json_array_get(jget(t.json, "items"), 0), "timestamp");
+        resp_free(&t);
+    }
+    /* ahead of the clock and of the tip by 1.5 s: small, so a later restart's clock passes it */
+    uint64_t x = (now > tip_ts ? now : tip_ts) + 1500 * 1000000ULL;
     resp_t r;
     set_time(x, &r);
     ck_assert_msg(r.status == 200, "set time answered %ld: %s", r.status, r.body);
@@ -2116,6 +2193,7 @@ static Suite *ledger_api_suite(void)
     tc = tcase_create("transfers");
     tcase_add_test(tc, test_legacy_transfer);
     tcase_add_test(tc, test_self_transfer_costs_the_fee);
+    tcase_add_test(tc, test_u64_extremes);
     tcase_add_test(tc, test_icrc1_transfer);
     tcase_add_test(tc, test_from_subaccount);
     tcase_add_test(tc, test_burn);
@@ -2178,8 +2256,8 @@ static int print_genesis(int argc, char **argv)
             icrc1_text_of(&ids[i].principal, NULL, account);
         else
             account_hex_of(&ids[i].principal, NULL, account);
-        json_array_append_new(balances, json_pack("{s:s, s:s}", "account", account, "amount_e8s",
-                                                  "1000000000000"));
+        json_array_append_new(
+            balances, json_pack("{s:s, s:s}", "account", account, "amount_e8s", "1000000000000"));
     }
     for (int i = 0; i < argc; i++) {
         account_id_t id;
@@ -2189,11 +2267,11 @@ static int print_genesis(int argc, char **argv)
             json_decref(balances);
             return 2;
         }
-        json_array_append_new(balances, json_pack("{s:s, s:s}", "account", argv[i], "amount_e8s",
-                                                  "1000000000000"));
+        json_array_append_new(
+            balances, json_pack("{s:s, s:s}", "account", argv[i], "amount_e8s", "1000000000000"));
     }
-    json_t *g = json_pack("{s:o, s:s, s:s, s:s}", "initial_balances", balances, "fee_e8s",
-                          "10000", "token_symbol", "ICP", "token_name", "Internet Computer");
+    json_t *g = json_pack("{s:o, s:s, s:s, s:s}", "initial_balances", balances, "fee_e8s", "10000",
+                          "token_symbol", "ICP", "token_name", "Internet Computer");
     char *text = g ? json_dumps(g, JSON_INDENT(2)) : NULL;
     json_decref(g);
     if (!text)

@@ -82,7 +82,8 @@ kill -KILL "$pid" 2>/dev/null || true
 while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; do
   sleep 0.05
 done
-"$bin/nns-ledger" --listen "127.0.0.1:$port" --database "$db" "${flags[@]}" \
+# its own session: a forking Check runner kills the test's process group when the test ends
+setsid "$bin/nns-ledger" --listen "127.0.0.1:$port" --database "$db" "${flags[@]}" \
   >>"$tmp/ledger.log" 2>&1 </dev/null &
 echo $! >"$tmp/ledger.pid"
 for _ in $(seq 1 400); do

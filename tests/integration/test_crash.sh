@@ -16,9 +16,15 @@ mkdir -p "$TEST_TMP/keys"
 ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
 
 "$TOOLS/loadgen" --url "http://127.0.0.1:$port" --connections 64 --duration 14 --warmup 0 \
+  --requests 100000 \
   --identities $ids --seed-base 7000 --acked "$TEST_TMP/acked.txt" >"$TEST_TMP/loadgen.log" 2>&1 &
 load=$!
-sleep 5
+# the requests are signed before the first is sent: kill once transfers are flowing
+for _ in $(seq 1 600); do
+  [ "$(wc -l <"$TEST_TMP/acked.txt" 2>/dev/null || echo 0)" -ge 2000 ] && break
+  sleep 0.1
+done
+sleep 1
 acked_before=$(wc -l <"$TEST_TMP/acked.txt")
 service_kill ledger KILL
 sleep 1

@@ -947,8 +947,11 @@ START_TEST(signing_vector_verify)
     assert_text(&v.signer, SIGN_PRINCIPAL);
     ck_assert_uint_eq(v.expiry_nanos, SIGN_EXPIRY);
     unhex(SIGN_MESSAGE_HEX, msg, sizeof msg);
-    sha256(msg, sizeof msg, hash);
-    ck_assert_mem_eq(v.message_hash, hash, sizeof hash);
+    uint8_t keyed[ED25519_DER_BYTES + SIGN_MESSAGE_BYTES];
+    memcpy(keyed, want_der, ED25519_DER_BYTES);
+    memcpy(keyed + ED25519_DER_BYTES, msg, SIGN_MESSAGE_BYTES);
+    sha256(keyed, sizeof keyed, hash);
+    ck_assert_mem_eq(v.replay_key, hash, sizeof hash);
 }
 END_TEST
 

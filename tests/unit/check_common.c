@@ -86,6 +86,8 @@ START_TEST(test_replay_cache_lifecycle)
     ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_NEW);
     int waiter;
     ck_assert_int_eq(replay_begin(c, k, 1000, &waiter, &status, &body, &len), REPLAY_WAITING);
+    /* a caller without a waiter is told, not queued */
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_WAITING);
     replay_commit(c, k, 200, "{\"block_index\":\"1\"}", 19);
     ck_assert_int_eq(notified_count, 1);
     ck_assert_int_eq(notified_status, 200);

@@ -104,21 +104,29 @@ START_TEST(sign_success)
     ck_assert(principal_equal(&v.signer, &want));
     ck_assert_uint_eq(v.expiry_nanos, NOW + 60 * SECOND);
 
-    /* message_hash is SHA-256 of the signed message: the replay-cache key. */
-    uint8_t msg[SIGN_MESSAGE_BYTES], hash[32];
+    /* replay_key is SHA-256(der || signed message): the replay-cache key. */
+    uint8_t buf[ED25519_DER_BYTES + SIGN_MESSAGE_BYTES], hash[32];
+    memcpy(buf, alice.der, ED25519_DER_BYTES);
     sign_message(METHOD, PATH, strlen(PATH), NOW + 60 * SECOND, (const uint8_t *)BODY,
-                 strlen(BODY), msg);
-    sha256(msg, sizeof msg, hash);
-    ck_assert_mem_eq(v.message_hash, hash, sizeof hash);
+                 strlen(BODY), buf + ED25519_DER_BYTES);
+    sha256(buf, sizeof buf, hash);
+    ck_assert_mem_eq(v.replay_key, hash, sizeof hash);
 
     /* A byte-identical resend has the same key; another expiry does not. */
     sign_verified_t v2;
     ck_assert(verify(&r.h, &v2, &err));
-    ck_assert_mem_eq(v2.message_hash, v.message_hash, 32);
+    ck_assert_mem_eq(v2.replay_key, v.replay_key, 32);
     request_t r3 = {0};
     signed_request(&alice, NOW + 61 * SECOND, &r3);
     ck_assert(verify(&r3.h, &v2, &err));
-    ck_assert(memcmp(v2.message_hash, v.message_hash, 32) != 0);
+    ck_assert(memcmp(v2.replay_key, v.replay_key, 32) != 0);
+
+    /* the same request signed by another key is another replay entry */
+    request_t r4 = {0};
+    signed_request(&mallory, NOW + 60 * SECOND, &r4);
+    sign_verified_t v4;
+    ck_assert(verify(&r4.h, &v4, &err));
+    ck_assert(memcmp(v4.replay_key, v.replay_key, 32) != 0);
 }
 END_TEST
 
