@@ -661,6 +661,15 @@ static void get_metrics(http_request_t *req, void *app)
         (unsigned long long)svc->commit_failures, (unsigned long long)info.chain_length,
         (unsigned long long)info.accounts, (unsigned long long)info.remembered_transactions,
         info.memory_bytes, (unsigned long long)info.total_supply);
+    const char *const *names;
+    const uint64_t *nanos;
+    size_t nphases;
+    ledger_store_phases(svc->store, &names, &nanos, &nphases);
+    for (size_t i = 0; i < nphases && n < (int)sizeof tmp - 200; i++)
+        n += snprintf(tmp + n, sizeof tmp - (size_t)n,
+                      "%snns_commit_phase_seconds_total{service=\"ledger\",phase=\"%s\"} %.6f\n",
+                      i == 0 ? "# TYPE nns_commit_phase_seconds_total counter\n" : "", names[i],
+                      (double)nanos[i] / 1e9);
     char *full = malloc(len + (size_t)n + 1);
     if (full) {
         memcpy(full, buf ? buf : "", len);

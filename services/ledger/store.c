@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "db.h"
 #include "db_pool.h"
@@ -13,8 +14,13 @@
 
 #define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
 
+enum { PH_BUILD, PH_BLOCKS, PH_HISTORY, PH_BALANCES, PH_OTHER, PH_REPLAY, PH_COMMIT, PH_COUNT };
+static const char *const PHASE_NAMES[PH_COUNT] = {"build", "blocks", "history", "balances",
+                                                  "allowances_chain_owners", "replay", "commit"};
+
 struct ledger_store {
     PGconn *w; /* the state thread's connection */
+    uint64_t phase_nanos[PH_COUNT]; /* time spent in each part of committing rounds */
     db_pool_t *pool;
     copybuf_t blocks, history, replay;
     char *arr[6]; /* array-literal parameter buffers */
@@ -529,12 +535,29 @@ static bool write_chain(ledger_store_t *s, const ledger_round_t *r, nns_error_t 
                       6, p, err);
 }
 
+/* Adds the time since t0 to a phase; returns now. */
+static uint64_t phase_done(ledger_store_t *s, int phase, uint64_t t0)
+{
+    uint64_t t = clock_wall_nanos();
+    s->phase_nanos[phase] += t - t0;
+    return t;
+}
+
+void ledger_store_phases(const ledger_store_t *s, const char *const **names,
+                         const uint64_t **nanos, size_t *n)
+{
+    *names = PHASE_NAMES;
+    *nanos = s->phase_nanos;
+    *n = PH_COUNT;
+}
+
 bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                const owner_fact_t *owners, size_t nowners,
                                const replay_rec_t *replays, size_t nreplays, bool *fatal,
                                nns_error_t *err)
 {
     *fatal = false;
+    uint64_t t = clock_wall_nanos();
     size_t nblocks;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
     copybuf_reset(&s->blocks);
@@ -552,27 +575,39 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
         copybuf_text(&s->replay, replays[i].body, replays[i].len);
         copybuf_endrow(&s->replay);
     }
+    t = phase_done(s, PH_BUILD, t);
     if (!db_command(s->w, "BEGIN", 0, NULL, err))
         goto fail;
-    if (nblocks &&
-        (!db_copy(s->w,
-                  "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
-                  "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
-                  "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, icrc1_memo, "
-                  "created_at_time_nanos, raw) FROM STDIN",
-                  &s->blocks, err) ||
-         !db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN", &s->history,
-                  err) ||
-         !write_balances(s, r, err) || !write_allowances(s, r, err) || !write_chain(s, r, err)))
-        goto fail;
+    if (nblocks) {
+        if (!db_copy(s->w,
+                     "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
+                     "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
+                     "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, icrc1_memo, "
+                     "created_at_time_nanos, raw) FROM STDIN",
+                     &s->blocks, err))
+            goto fail;
+        t = phase_done(s, PH_BLOCKS, t);
+        if (!db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN",
+                     &s->history, err))
+            goto fail;
+        t = phase_done(s, PH_HISTORY, t);
+        if (!write_balances(s, r, err))
+            goto fail;
+        t = phase_done(s, PH_BALANCES, t);
+        if (!write_allowances(s, r, err) || !write_chain(s, r, err))
+            goto fail;
+    }
     if (!write_owners(s, owners, nowners, err))
         goto fail;
+    t = phase_done(s, PH_OTHER, t);
     if (nreplays && !db_copy(s->w,
                              "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN",
                              &s->replay, err))
         goto fail;
+    t = phase_done(s, PH_REPLAY, t);
     if (!db_command(s->w, "COMMIT", 0, NULL, err))
         goto fail;
+    phase_done(s, PH_COMMIT, t);
     return true;
 fail:
     if (PQstatus(s->w) != CONNECTION_OK) {

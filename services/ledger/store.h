@@ -75,6 +75,10 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                const replay_rec_t *replays, size_t nreplays, bool *fatal,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
+/* Cumulative time spent in each part of committing rounds, for /metrics (borrowed arrays). */
+void ledger_store_phases(const ledger_store_t *s, const char *const **names,
+                         const uint64_t **nanos, size_t *n);
+
 /* Deletes replay entries that expired before wall_now. */
 bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
     __attribute__((warn_unused_result));

@@ -4,8 +4,10 @@
  * had the ledger executed the same transactions:
  *
  * - blocks 0 .. A-1 are Mint blocks (memo 0, no created_at_time, as ledger_apply_mint makes
- *   them) funding account i = account_id_of(self-authenticating principal of a fake Ed25519 key
- *   SHA-256("nns-gendata-account" || i as u64 BE), default subaccount);
+ *   them) funding account i = the default account of loadgen's identity i, i.e. of the
+ *   self-authenticating principal of identity_from_seed(SHA-256("loadgen-<i>")): the funded
+ *   accounts can sign, so `loadgen --seed-base 0 --identities N` (N <= A) can send transfers
+ *   on top of the generated ledger;
  * - the other blocks are Transfer blocks (fee 10000) between pseudo-random distinct accounts,
  *   with small amounts that never overdraw (balances are tracked in memory); three in four are
  *   legacy transfers (memo = height), one in four ICRC-1 transfers (icrc1_memo = height as 8
@@ -40,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "block.h"
@@ -47,6 +50,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "jsonutil.h"
+#include "keyfile.h"
 #include "principal.h"
 
 #define NANOS 1000000000ULL
@@ -56,7 +60,7 @@
 #define MINT_SPREAD_E8S 10000000000ULL
 #define BATCH_ROWS 100000ULL
 #define MAX_PICKS 100000 /* attempts to find a sender that can pay */
-#define NTABLES 4
+#define MAX_DERIVE_THREADS 64
 
 static const char *const LOADED_TABLES = "{blocks,account_history,balances,account_owners}";
 
@@ -90,16 +94,57 @@ static uint64_t below(uint64_t *s, uint64_t n)
     return splitmix64(s) % n;
 }
 
-/* The principal of account i: self-authenticating, from a fake Ed25519 public key. */
+/* The principal of account i: loadgen's identity i (tests/bench/loadgen.c, make_identity). */
 static void account_principal(uint64_t i, principal_t *p)
 {
-    uint8_t seed[19 + 8], pk[32], der[44];
-    memcpy(seed, "nns-gendata-account", 19);
-    for (int k = 0; k < 8; k++)
-        seed[19 + k] = (uint8_t)(i >> (56 - 8 * k));
-    sha256(seed, sizeof seed, pk);
-    ed25519_der_from_raw(pk, der);
-    principal_self_authenticating(der, sizeof der, p);
+    char text[48];
+    int len = snprintf(text, sizeof text, "loadgen-%" PRIu64, i);
+    uint8_t seed[32];
+    sha256(text, (size_t)len, seed);
+    identity_t id;
+    identity_from_seed(seed, &id);
+    *p = id.principal;
+    memset(&id, 0, sizeof id);
+}
+
+/* Derives accounts [from, to) of the shared arrays; one job per thread. */
+typedef struct {
+    uint64_t from, to;
+    account_id_t *ids;
+    principal_t *owners;
+} derive_job_t;
+
+static void *derive(void *arg)
+{
+    derive_job_t *j = arg;
+    for (uint64_t i = j->from; i < j->to; i++) {
+        account_principal(i, &j->owners[i]);
+        account_id_of(&j->owners[i], NULL, &j->ids[i]);
+    }
+    return NULL;
+}
+
+/* Key derivation is the costly part (an Ed25519 key pair per account): one thread per core;
+ * a job whose thread cannot start runs on the caller's. */
+static void derive_accounts(uint64_t n, account_id_t *ids, principal_t *owners)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1;
+    if (nt > MAX_DERIVE_THREADS)
+        nt = MAX_DERIVE_THREADS;
+    pthread_t th[MAX_DERIVE_THREADS];
+    derive_job_t jobs[MAX_DERIVE_THREADS];
+    bool running[MAX_DERIVE_THREADS] = {false};
+    for (size_t t = 0; t < nt; t++) {
+        jobs[t] = (derive_job_t){
+            .from = n * t / nt, .to = n * (t + 1) / nt, .ids = ids, .owners = owners};
+        running[t] = t + 1 < nt && pthread_create(&th[t], NULL, derive, &jobs[t]) == 0;
+        if (!running[t])
+            derive(&jobs[t]);
+    }
+    for (size_t t = 0; t < nt; t++)
+        if (running[t])
+            pthread_join(th[t], NULL);
 }
 
 static bool fail(const char *what, const nns_error_t *err)
@@ -131,6 +176,7 @@ typedef struct {
     uint64_t t_genesis, t_old_end, t_recent_start, t_recent_end;
     /* state */
     account_id_t *ids;
+    principal_t *owners; /* the principal of each account */
     uint64_t *balance, *count;
     uint8_t *owner_known;
     uint64_t rng;
@@ -507,11 +553,10 @@ static bool load_balances_and_owners(PGconn *c, const gen_t *g)
             copybuf_endrow(&bal);
         }
         if (g->owner_known[i]) {
-            principal_t p;
-            account_principal(i, &p);
+            const principal_t *p = &g->owners[i];
             copy_account(&own, &g->ids[i]);
             copybuf_sep(&own);
-            copybuf_bytea(&own, p.bytes, p.len);
+            copybuf_bytea(&own, p->bytes, p->len);
             copybuf_sep(&own);
             copybuf_bytea(&own, zero, sizeof zero);
             copybuf_endrow(&own);
@@ -714,18 +759,17 @@ int main(int argc, char **argv)
 
     double t0 = mono_seconds();
     g->ids = malloc(g->naccounts * sizeof *g->ids + 1);
+    g->owners = malloc(g->naccounts * sizeof *g->owners + 1);
     g->balance = calloc(g->naccounts + 1, sizeof *g->balance);
     g->count = calloc(g->naccounts + 1, sizeof *g->count);
     g->owner_known = calloc(g->naccounts + 1, 1);
-    if (!g->ids || !g->balance || !g->count || !g->owner_known) {
+    if (!g->ids || !g->owners || !g->balance || !g->count || !g->owner_known) {
         fprintf(stderr, "gendata: out of memory for %" PRIu64 " accounts\n", g->naccounts);
         return 1;
     }
-    for (uint64_t i = 0; i < g->naccounts; i++) {
-        principal_t p;
-        account_principal(i, &p);
-        account_id_of(&p, NULL, &g->ids[i]);
-    }
+    derive_accounts(g->naccounts, g->ids, g->owners);
+    fprintf(stderr, "gendata: %" PRIu64 " accounts derived in %.1f s\n", g->naccounts,
+            mono_seconds() - t0);
     if (accounts_file && !write_accounts_file(accounts_file, g, sample))
         return 1;
 
@@ -793,6 +837,7 @@ int main(int argc, char **argv)
            g->naccounts, g->nblocks, g->recent, t1 - t0, (double)g->nblocks / (t1 - t0),
            t_rows - t0, t_idx - t_rows, t_commit - t_idx, t1 - t_commit);
     free(g->ids);
+    free(g->owners);
     free(g->balance);
     free(g->count);
     free(g->owner_known);

@@ -34,10 +34,14 @@ ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP
 lpid=$(cat "$TEST_TMP/ledger.pid")
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() {
-  local t=0 p
-  for p in $(pgrep -u "$(stat -c %U "$TEST_TMP/pg/data")" postgres); do t=$((t + $(cpu_ticks "$p"))); done
-  echo $t
+# PostgreSQL's CPU: "pid ticks" of every server process, compared by pid between snapshots so
+# processes that start or end in between are not miscounted.
+pg_snapshot() {
+  local p
+  for p in $(pgrep -u "$(stat -c %U "$TEST_TMP/pg/data")" postgres); do echo "$p $(cpu_ticks "$p")"; done
+}
+pg_ticks_between() {
+  awk 'NR == FNR { before[$1] = $2; next } { t += $2 - ($1 in before ? before[$1] : 0) } END { print t + 0 }' "$1" "$2"
 }
 metric() { curl -fs "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {print $2; exit}'; }
 
@@ -47,21 +51,24 @@ metric() { curl -fs "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m 
 load=$!
 # the requests are signed before the clock starts: measure from the first request on
 until grep -q "running" "$TEST_TMP/loadgen.err" 2>/dev/null; do sleep 0.1; done
-l0=$(cpu_ticks "$lpid"); p0=$(pg_ticks); r0=$(metric nns_rounds_total); c0=$(metric nns_round_commands_total)
+curl -fs "http://127.0.0.1:$port/metrics" | grep '^nns_commit_phase' >"$TEST_TMP/phases0.txt"
+l0=$(cpu_ticks "$lpid"); pg_snapshot >"$TEST_TMP/pg0.txt"; r0=$(metric nns_rounds_total); c0=$(metric nns_round_commands_total)
 s0=$(metric nns_commit_seconds_sum); t0=$(date +%s.%N)
 if [ "$use_perf" = 1 ] && command -v perf >/dev/null; then
   sleep 3
   perf record -F 499 -g -o "$TEST_TMP/perf.data" -p "$lpid" -- sleep "$((secs / 2))" >/dev/null 2>&1 || true
 fi
 wait "$load" || true
-t1=$(date +%s.%N); l1=$(cpu_ticks "$lpid"); p1=$(pg_ticks); r1=$(metric nns_rounds_total)
+t1=$(date +%s.%N); l1=$(cpu_ticks "$lpid"); pg_snapshot >"$TEST_TMP/pg1.txt"
+pg_cpu=$(pg_ticks_between "$TEST_TMP/pg0.txt" "$TEST_TMP/pg1.txt"); r1=$(metric nns_rounds_total)
 c1=$(metric nns_round_commands_total); s1=$(metric nns_commit_seconds_sum)
+curl -fs "http://127.0.0.1:$port/metrics" | grep '^nns_commit_phase' >"$TEST_TMP/phases1.txt"
 cat "$TEST_TMP/loadgen.txt"
 rate=$(sed -n 's/.*ok_per_second=\([0-9.]*\).*/\1/p' "$TEST_TMP/loadgen.txt")
 hz=$(getconf CLK_TCK)
 
 awk -v rate="$rate" -v tpcb="$tpcb" -v conns="$conns" -v secs="$secs" \
-    -v l="$((l1 - l0))" -v p="$((p1 - p0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
+    -v l="$((l1 - l0))" -v p="$pg_cpu" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
     -v rounds="$((r1 - r0))" -v cmds="$((c1 - c0))" -v s0="$s0" -v s1="$s1" 'BEGIN {
   wall = t1 - t0; commit = s1 - s0
   printf "\nledger: %.0f signed transfers/s (%d connections, one transfer per request, durable commit)\n", rate, conns
@@ -71,6 +78,10 @@ awk -v rate="$rate" -v tpcb="$tpcb" -v conns="$conns" -v secs="$secs" \
   printf "  commit (COPY + upserts + COMMIT): %.2f ms per round, %.0f%% of the state thread\n", (rounds ? commit * 1000 / rounds : 0), commit * 100 / wall
   printf "  CPU: ledger %.0f%%, PostgreSQL %.0f%% (of one core; the machine has 2 cores, the load generator uses the rest)\n", l / hz * 100 / wall, p / hz * 100 / wall
 }'
+echo "  commit phases, ms per round:"
+paste -d' ' "$TEST_TMP/phases0.txt" "$TEST_TMP/phases1.txt" |
+  awk -v rounds="$((r1 - r0))" '{ match($1, /phase="[^"]*"/); ph = substr($1, RSTART + 7, RLENGTH - 8);
+    printf "    %-26s %6.2f\n", ph, (rounds ? ($4 - $2) * 1000 / rounds : 0) }'
 if [ -f "$TEST_TMP/perf.data" ]; then
   echo "  ledger CPU profile (perf, top symbols, self time):"
   perf report -i "$TEST_TMP/perf.data" --stdio --no-children -g none --percent-limit 1.5 \
