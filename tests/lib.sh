@@ -5,7 +5,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/build/bin
-TOOLS=$ROOT/build/tools
+TOOLS=$ROOT/build/tools  # used by the scripts that source this file
+export TOOLS
 TEST_TMP=$(mktemp -d /tmp/nns-test.XXXXXX)
 chmod 755 "$TEST_TMP"
 PASSED=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration tests: the services against a real PostgreSQL the harness starts itself.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 failed=0
 for t in tests/integration/test_*.sh; do
   echo "== $t"
