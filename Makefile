@@ -38,7 +38,7 @@ TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps run test unit asan integration e2e bench lint fmt clean
+.PHONY: all deps run test unit asan integration e2e bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS)
@@ -110,8 +110,17 @@ test: all unit asan integration e2e
 run: all
 	@bash deploy/run.sh
 
+# Throughput (signed transfers, single and batched, vs pgbench) and scale (SCALE_ACCOUNTS,
+# SCALE_BLOCKS: reads, history pages, memory, restart time on a generated dataset).
 bench: all
 	@bash tests/bench/run.sh
+	@bash tests/bench/scale.sh
+
+bench-throughput: all
+	@bash tests/bench/run.sh
+
+bench-scale: all
+	@bash tests/bench/scale.sh
 
 lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -55,8 +55,8 @@
 
 #define NANOS 1000000000ULL
 #define FEE_E8S 10000ULL
-#define MAX_AMOUNT_E8S 1000000ULL   /* transfers move 1 .. 0.01 ICP */
-#define MINT_BASE_E8S 100000000ULL  /* mints give 1 .. 101 ICP */
+#define MAX_AMOUNT_E8S 1000000ULL  /* transfers move 1 .. 0.01 ICP */
+#define MINT_BASE_E8S 100000000ULL /* mints give 1 .. 101 ICP */
 #define MINT_SPREAD_E8S 10000000000ULL
 #define BATCH_ROWS 100000ULL
 #define MAX_PICKS 100000 /* attempts to find a sender that can pay */
@@ -452,23 +452,23 @@ static bool index_set_read(PGconn *c, index_set_t *s)
     nns_error_clear(&err);
     memset(s, 0, sizeof *s);
     const char *p[1] = {LOADED_TABLES};
-    PGresult *r = db_exec(
-        c,
-        "SELECT 0 AS kind, t.oid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
-        "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
-        "JOIN pg_namespace n ON n.oid = t.relnamespace "
-        "WHERE n.nspname = 'ledger' AND t.relname = ANY($1::text[]) "
-        "AND c.contype IN ('p', 'u', 'x') "
-        "UNION ALL "
-        "SELECT 1, t.oid::regclass::text, i.indexrelid::regclass::text, "
-        "pg_get_indexdef(i.indexrelid) "
-        "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-        "JOIN pg_namespace n ON n.oid = t.relnamespace "
-        "WHERE n.nspname = 'ledger' AND t.relname = ANY($1::text[]) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
-        "AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
-        "ORDER BY 1, 2, 3",
-        1, p, &err);
+    PGresult *r =
+        db_exec(c,
+                "SELECT 0 AS kind, t.oid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+                "JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "WHERE n.nspname = 'ledger' AND t.relname = ANY($1::text[]) "
+                "AND c.contype IN ('p', 'u', 'x') "
+                "UNION ALL "
+                "SELECT 1, t.oid::regclass::text, i.indexrelid::regclass::text, "
+                "pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                "JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "WHERE n.nspname = 'ledger' AND t.relname = ANY($1::text[]) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
+                "AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
+                "ORDER BY 1, 2, 3",
+                1, p, &err);
     if (!r)
         return fail("reading the indexes", &err);
     size_t rows = (size_t)PQntuples(r);
@@ -609,8 +609,7 @@ static bool write_accounts_file(const char *path, const gen_t *g, uint64_t sampl
         sample = g->naccounts;
     for (uint64_t k = 0; k < sample; k++) {
         char hex[ACCOUNT_HEX_LEN + 1];
-        account_id_to_hex(&g->ids[(uint64_t)((unsigned __int128)k * g->naccounts / sample)],
-                          hex);
+        account_id_to_hex(&g->ids[(uint64_t)((unsigned __int128)k * g->naccounts / sample)], hex);
         fprintf(f, "%s\n", hex);
     }
     bool ok = fflush(f) == 0 && !ferror(f);

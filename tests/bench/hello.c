@@ -34,9 +34,8 @@ static void on_signal(int sig)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)cls;
     (void)version;
@@ -60,7 +59,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    enum MHD_Result r = MHD_queue_response(conn, hello ? MHD_HTTP_OK : MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+    enum MHD_Result r =
+        MHD_queue_response(conn, hello ? MHD_HTTP_OK : MHD_HTTP_METHOD_NOT_ALLOWED, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
+        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)4096, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "hello: cannot listen on '%s'\n", listen);
         return 1;
