@@ -179,6 +179,61 @@ void copybuf_text(copybuf_t *b, const char *s, size_t len)
 }
 
 void copybuf_null(copybuf_t *b) { append(b, "\\N", 2); }
+
+static void put_be(copybuf_t *b, uint64_t v, int bytes)
+{
+    char tmp[8];
+    for (int i = 0; i < bytes; i++)
+        tmp[i] = (char)(v >> (8 * (bytes - 1 - i)));
+    append(b, tmp, (size_t)bytes);
+}
+
+void copybuf_bin_begin(copybuf_t *b)
+{
+    static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+    append(b, signature, sizeof signature);
+    put_be(b, 0, 4); /* flags */
+    put_be(b, 0, 4); /* header extension length */
+}
+
+void copybuf_bin_row(copybuf_t *b, int nfields) { put_be(b, (uint64_t)nfields, 2); }
+void copybuf_bin_null(copybuf_t *b) { put_be(b, 0xffffffffu, 4); }
+void copybuf_bin_end(copybuf_t *b) { put_be(b, 0xffff, 2); }
+
+void copybuf_bin_int4(copybuf_t *b, int32_t v)
+{
+    put_be(b, 4, 4);
+    put_be(b, (uint32_t)v, 4);
+}
+
+void copybuf_bin_int8(copybuf_t *b, int64_t v)
+{
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)v, 8);
+}
+
+void copybuf_bin_bytes(copybuf_t *b, const void *bytes, size_t len)
+{
+    put_be(b, len, 4);
+    append(b, bytes, len);
+}
+
+void copybuf_bin_numeric(copybuf_t *b, uint64_t v)
+{
+    /* numeric_send: ndigits, weight, sign, dscale, then base-10000 digits, most significant
+     * first; a u64 has at most 5 of them */
+    uint16_t digits[5];
+    int n = 0;
+    for (uint64_t x = v; x; x /= 10000)
+        digits[n++] = (uint16_t)(x % 10000);
+    put_be(b, (uint64_t)(8 + 2 * n), 4);
+    put_be(b, (uint64_t)n, 2);
+    put_be(b, (uint64_t)(n ? n - 1 : 0), 2); /* weight */
+    put_be(b, 0, 2);                         /* sign: positive */
+    put_be(b, 0, 2);                         /* dscale */
+    for (int i = n - 1; i >= 0; i--)
+        put_be(b, digits[i], 2);
+}
 void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }
 void copybuf_endrow(copybuf_t *b) { append(b, "\n", 1); }
 

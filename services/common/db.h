@@ -50,6 +50,18 @@ void copybuf_null(copybuf_t *b);
 void copybuf_sep(copybuf_t *b);    /* column separator */
 void copybuf_endrow(copybuf_t *b); /* row terminator */
 
+/* COPY binary-format rows (COPY ... WITH (FORMAT binary)): no text to format or parse. Start
+ * with copybuf_bin_begin(), give each row's field count, then its fields in column order, and
+ * end with copybuf_bin_end(). */
+void copybuf_bin_begin(copybuf_t *b);
+void copybuf_bin_row(copybuf_t *b, int nfields);
+void copybuf_bin_null(copybuf_t *b);
+void copybuf_bin_int4(copybuf_t *b, int32_t v);
+void copybuf_bin_int8(copybuf_t *b, int64_t v);
+void copybuf_bin_bytes(copybuf_t *b, const void *bytes, size_t len); /* bytea or text */
+void copybuf_bin_numeric(copybuf_t *b, uint64_t v);                 /* numeric */
+void copybuf_bin_end(copybuf_t *b);
+
 /* Runs copy_sql ("COPY t (cols) FROM STDIN") and sends the buffer. False with err 503. */
 bool db_copy(PGconn *conn, const char *copy_sql, const copybuf_t *b, nns_error_t *err)
     __attribute__((warn_unused_result));

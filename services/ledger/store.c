@@ -331,26 +331,21 @@ bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint6
 
 /* ---- writing a round ---- */
 
-static void copy_account(copybuf_t *b, const account_id_t *a)
+/* Binary COPY fields (FORMAT binary): no hex or decimal text to make or parse. */
+static void bin_account(copybuf_t *b, const account_id_t *a)
 {
-    copybuf_bytea(b, a->hash, ACCOUNT_HASH_BYTES);
+    copybuf_bin_bytes(b, a->hash, ACCOUNT_HASH_BYTES);
 }
 
-static void copy_opt_u64(copybuf_t *b, bool present, uint64_t v)
+static void bin_opt_numeric(copybuf_t *b, bool present, uint64_t v)
 {
     if (present)
-        copybuf_u64(b, v);
+        copybuf_bin_numeric(b, v);
     else
-        copybuf_null(b);
+        copybuf_bin_null(b);
 }
 
-static void history_row(copybuf_t *b, const account_id_t *a, uint64_t height)
-{
-    copy_account(b, a);
-    copybuf_sep(b);
-    copybuf_u64(b, height);
-    copybuf_endrow(b);
-}
+#define BLOCK_COLUMNS 18
 
 static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
 {
@@ -359,58 +354,42 @@ static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
     const operation_t *op = &bl->tx.op;
     bool has_from = op->kind != OP_MINT, has_to = op->kind == OP_MINT || op->kind == OP_TRANSFER;
     bool has_spender = op->kind == OP_APPROVE || op->has_spender;
-    copybuf_u64(b, rec->height);
-    copybuf_sep(b);
-    copybuf_bytea(b, rec->hash, 32);
-    copybuf_sep(b);
-    if (bl->has_parent)
-        copybuf_bytea(b, bl->parent_hash, 32);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copybuf_u64(b, bl->timestamp);
-    copybuf_sep(b);
-    copybuf_bytea(b, rec->tx_hash, 32);
-    copybuf_sep(b);
     const char *name = op_kind_name(op->kind);
-    copybuf_text(b, name, strlen(name));
-    copybuf_sep(b);
+    copybuf_bin_row(b, BLOCK_COLUMNS);
+    copybuf_bin_int8(b, (int64_t)rec->height);
+    copybuf_bin_bytes(b, rec->hash, 32);
+    if (bl->has_parent)
+        copybuf_bin_bytes(b, bl->parent_hash, 32);
+    else
+        copybuf_bin_null(b);
+    copybuf_bin_int8(b, (int64_t)bl->timestamp);
+    copybuf_bin_bytes(b, rec->tx_hash, 32);
+    copybuf_bin_bytes(b, name, strlen(name));
     if (has_from)
-        copy_account(b, &op->from);
+        bin_account(b, &op->from);
     else
-        copybuf_null(b);
-    copybuf_sep(b);
+        copybuf_bin_null(b);
     if (has_to)
-        copy_account(b, &op->to);
+        bin_account(b, &op->to);
     else
-        copybuf_null(b);
-    copybuf_sep(b);
+        copybuf_bin_null(b);
     if (has_spender)
-        copy_account(b, &op->spender);
+        bin_account(b, &op->spender);
     else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind != OP_APPROVE, op->amount);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_TRANSFER || op->kind == OP_APPROVE, op->fee);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE, op->allowance);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expected_allowance, op->expected_allowance);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expires_at, op->expires_at);
-    copybuf_sep(b);
-    copybuf_u64(b, bl->tx.memo);
-    copybuf_sep(b);
+        copybuf_bin_null(b);
+    bin_opt_numeric(b, op->kind != OP_APPROVE, op->amount);
+    bin_opt_numeric(b, op->kind == OP_TRANSFER || op->kind == OP_APPROVE, op->fee);
+    bin_opt_numeric(b, op->kind == OP_APPROVE, op->allowance);
+    bin_opt_numeric(b, op->kind == OP_APPROVE && op->has_expected_allowance,
+                    op->expected_allowance);
+    bin_opt_numeric(b, op->kind == OP_APPROVE && op->has_expires_at, op->expires_at);
+    copybuf_bin_numeric(b, bl->tx.memo);
     if (bl->tx.has_icrc1_memo)
-        copybuf_bytea(b, bl->tx.icrc1_memo, bl->tx.icrc1_memo_len);
+        copybuf_bin_bytes(b, bl->tx.icrc1_memo, bl->tx.icrc1_memo_len);
     else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copy_opt_u64(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
-    copybuf_sep(b);
-    copybuf_bytea(b, rec->encoded, rec->encoded_len);
-    copybuf_endrow(b);
+        copybuf_bin_null(b);
+    bin_opt_numeric(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
+    copybuf_bin_bytes(b, rec->encoded, rec->encoded_len);
 
     /* history: every distinct account the block names */
     const account_id_t *named[3];
@@ -425,8 +404,11 @@ static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
         bool seen = false;
         for (int j = 0; j < i; j++)
             seen |= account_id_equal(named[i], named[j]);
-        if (!seen)
-            history_row(&s->history, named[i], rec->height);
+        if (seen)
+            continue;
+        copybuf_bin_row(&s->history, 2);
+        bin_account(&s->history, named[i]);
+        copybuf_bin_int8(&s->history, (int64_t)rec->height);
     }
 }
 
@@ -563,18 +545,23 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     copybuf_reset(&s->blocks);
     copybuf_reset(&s->history);
     copybuf_reset(&s->replay);
+    copybuf_bin_begin(&s->blocks);
+    copybuf_bin_begin(&s->history);
+    copybuf_bin_begin(&s->replay);
     for (size_t i = 0; i < nblocks; i++)
         block_rows(s, &blocks[i]);
     for (size_t i = 0; i < nreplays; i++) {
-        copybuf_bytea(&s->replay, replays[i].key, 32);
-        copybuf_sep(&s->replay);
-        copybuf_u64(&s->replay, replays[i].expiry_nanos);
-        copybuf_sep(&s->replay);
-        copybuf_i64(&s->replay, replays[i].status);
-        copybuf_sep(&s->replay);
-        copybuf_text(&s->replay, replays[i].body, replays[i].len);
-        copybuf_endrow(&s->replay);
+        copybuf_bin_row(&s->replay, 4);
+        copybuf_bin_bytes(&s->replay, replays[i].key, 32);
+        copybuf_bin_int8(&s->replay,
+                         (int64_t)(replays[i].expiry_nanos > INT64_MAX ? INT64_MAX
+                                                                       : replays[i].expiry_nanos));
+        copybuf_bin_int4(&s->replay, replays[i].status);
+        copybuf_bin_bytes(&s->replay, replays[i].body, replays[i].len);
     }
+    copybuf_bin_end(&s->blocks);
+    copybuf_bin_end(&s->history);
+    copybuf_bin_end(&s->replay);
     t = phase_done(s, PH_BUILD, t);
     if (!db_command(s->w, "BEGIN", 0, NULL, err))
         goto fail;
@@ -583,11 +570,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                      "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
                      "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
                      "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, icrc1_memo, "
-                     "created_at_time_nanos, raw) FROM STDIN",
+                     "created_at_time_nanos, raw) FROM STDIN WITH (FORMAT binary)",
                      &s->blocks, err))
             goto fail;
         t = phase_done(s, PH_BLOCKS, t);
-        if (!db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN",
+        if (!db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN WITH (FORMAT binary)",
                      &s->history, err))
             goto fail;
         t = phase_done(s, PH_HISTORY, t);
@@ -601,7 +588,8 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
         goto fail;
     t = phase_done(s, PH_OTHER, t);
     if (nreplays && !db_copy(s->w,
-                             "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN",
+                             "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN "
+                             "WITH (FORMAT binary)",
                              &s->replay, err))
         goto fail;
     t = phase_done(s, PH_REPLAY, t);

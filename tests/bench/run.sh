@@ -33,7 +33,8 @@ psql "$DATABASE_URL" -qc "DROP DATABASE pgbench" >/dev/null
   echo '], "max_transactions_in_window": "100000000"}'
 } >"$TEST_TMP/genesis.json"
 port=$(free_port)
-ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
+# shellcheck disable=SC2086 # BENCH_LEDGER_FLAGS: extra nns-ledger flags, word-split on purpose
+ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys" ${BENCH_LEDGER_FLAGS:-}
 lpid=$(cat "$TEST_TMP/ledger.pid")
 hz=$(getconf CLK_TCK)
 
