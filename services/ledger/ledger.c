@@ -15,6 +15,14 @@ typedef struct {
     uint8_t hash[32];
 } dedup_entry_t;
 
+/* The chain tip and supply counters: committed in the ledger, tentative in a round. */
+typedef struct {
+    uint64_t token_pool, minted, burned, fees;
+    uint64_t chain_length, tip_ts;
+    bool has_tip;
+    uint8_t tip_hash[32];
+} chain_t;
+
 /* A FIFO of remembered transactions, oldest first. */
 typedef struct {
     dedup_entry_t *items;
@@ -28,10 +36,7 @@ struct ledger {
     hmap_t dedup;          /* tx hash -> {height, block timestamp} */
     hmap_t allowances;     /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
     dedup_ring_t ring;
-    uint64_t token_pool, minted, burned, fees;
-    uint64_t chain_length, tip_ts;
-    bool has_tip;
-    uint8_t tip_hash[32];
+    chain_t chain;
 };
 
 struct ledger_round {
@@ -45,10 +50,7 @@ struct ledger_round {
     size_t purged; /* committed ring entries this round expires */
     ledger_block_rec_t *blocks;
     size_t nblocks, blocks_cap;
-    uint64_t token_pool, minted, burned, fees;
-    uint64_t chain_length, tip_ts;
-    bool has_tip;
-    uint8_t tip_hash[32];
+    chain_t chain; /* the counters as of this round */
 };
 
 static void allowance_key(const account_id_t *owner, const account_id_t *spender, uint8_t key[32]);
@@ -104,7 +106,7 @@ ledger_t *ledger_new(const ledger_config_t *cfg)
         return NULL;
     }
     pthread_rwlock_init(&l->lock, NULL);
-    l->token_pool = UINT64_MAX;
+    l->chain.token_pool = UINT64_MAX;
     return l;
 }
 
@@ -142,15 +144,15 @@ bool ledger_load_balance(ledger_t *l, const account_id_t *id, uint64_t balance, 
 void ledger_load_tip(ledger_t *l, uint64_t chain_length, const uint8_t tip_hash[32],
                      uint64_t tip_timestamp, uint64_t minted, uint64_t burned, uint64_t fees)
 {
-    l->chain_length = chain_length;
-    l->has_tip = chain_length > 0;
-    if (l->has_tip)
-        memcpy(l->tip_hash, tip_hash, 32);
-    l->tip_ts = tip_timestamp;
-    l->minted = minted;
-    l->burned = burned;
-    l->fees = fees;
-    l->token_pool = UINT64_MAX - (minted - burned - fees);
+    l->chain.chain_length = chain_length;
+    l->chain.has_tip = chain_length > 0;
+    if (l->chain.has_tip)
+        memcpy(l->chain.tip_hash, tip_hash, 32);
+    l->chain.tip_ts = tip_timestamp;
+    l->chain.minted = minted;
+    l->chain.burned = burned;
+    l->chain.fees = fees;
+    l->chain.token_pool = UINT64_MAX - (minted - burned - fees);
 }
 
 bool ledger_load_dedup(ledger_t *l, const uint8_t tx_hash[32], uint64_t height,
@@ -180,16 +182,16 @@ bool ledger_load_allowance(ledger_t *l, const ledger_allowance_rec_t *a)
 
 bool ledger_check(ledger_t *l, nns_error_t *err)
 {
-    if (l->minted < l->burned || l->minted - l->burned < l->fees)
+    if (l->chain.minted < l->chain.burned || l->chain.minted - l->chain.burned < l->chain.fees)
         return nns_error_set(err, 500, "CorruptState",
                              "supply counters inconsistent: minted %llu, burned %llu, fees %llu",
-                             (unsigned long long)l->minted, (unsigned long long)l->burned,
-                             (unsigned long long)l->fees);
+                             (unsigned long long)l->chain.minted, (unsigned long long)l->chain.burned,
+                             (unsigned long long)l->chain.fees);
     unsigned __int128 sum = 0;
     for (size_t i = 0; i < l->balances.cap; i++)
         if (l->balances.used[i])
             sum += l->balances.vals[i].a;
-    uint64_t supply = UINT64_MAX - l->token_pool;
+    uint64_t supply = UINT64_MAX - l->chain.token_pool;
     if (sum != supply)
         return nns_error_set(err, 500, "CorruptState",
                              "balances add up to %llu but the total supply is %llu",
@@ -220,18 +222,24 @@ void ledger_allowance(ledger_t *l, const account_id_t *owner, const account_id_t
     *expires_at = v.b;
 }
 
+/* Fills the chain fields of out and zeroes the rest. */
+static void chain_info(const chain_t *c, ledger_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->chain_length = c->chain_length;
+    out->has_tip = c->has_tip;
+    memcpy(out->tip_hash, c->tip_hash, 32);
+    out->tip_timestamp = c->tip_ts;
+    out->total_supply = UINT64_MAX - c->token_pool;
+    out->minted = c->minted;
+    out->burned = c->burned;
+    out->fees_burned = c->fees;
+}
+
 void ledger_info(ledger_t *l, ledger_info_t *out)
 {
     pthread_rwlock_rdlock(&l->lock);
-    memset(out, 0, sizeof *out);
-    out->chain_length = l->chain_length;
-    out->has_tip = l->has_tip;
-    memcpy(out->tip_hash, l->tip_hash, 32);
-    out->tip_timestamp = l->tip_ts;
-    out->total_supply = UINT64_MAX - l->token_pool;
-    out->minted = l->minted;
-    out->burned = l->burned;
-    out->fees_burned = l->fees;
+    chain_info(&l->chain, out);
     out->accounts = l->balances.count;
     out->remembered_transactions = l->ring.count;
     out->allowances = l->allowances.count;
@@ -255,14 +263,7 @@ ledger_round_t *ledger_round_begin(ledger_t *l)
         free(r);
         return NULL;
     }
-    r->token_pool = l->token_pool;
-    r->minted = l->minted;
-    r->burned = l->burned;
-    r->fees = l->fees;
-    r->chain_length = l->chain_length;
-    r->tip_ts = l->tip_ts;
-    r->has_tip = l->has_tip;
-    memcpy(r->tip_hash, l->tip_hash, 32);
+    r->chain = l->chain;
     return r;
 }
 
@@ -483,8 +484,8 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
 {
     if (!reserve(r))
         return nns_error_set(err, 503, "Unavailable", "out of memory");
-    if (now < r->tip_ts)
-        now = r->tip_ts; /* block timestamps never decrease */
+    if (now < r->chain.tip_ts)
+        now = r->chain.tip_ts; /* block timestamps never decrease */
     size_t purged_before = r->purged;
     if (!purge_and_throttle(l, r, now, err))
         return false;
@@ -495,7 +496,7 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
         return false;
     }
     const operation_t *op = &tx->op;
-    uint64_t pool = r->token_pool;
+    uint64_t pool = r->chain.token_pool;
     /* the accounts the block names (from, to, spender), each once, with their new values */
     account_id_t named[3];
     hval_t val[3];
@@ -596,18 +597,18 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
         return nns_error_set(err, 503, "Unavailable", "out of memory");
     }
     if (op->kind == OP_MINT)
-        r->minted += op->amount;
+        r->chain.minted += op->amount;
     else if (op->kind == OP_BURN)
-        r->burned += op->amount;
+        r->chain.burned += op->amount;
     else
-        r->fees += op->fee; /* transfers and approvals burn their fee */
-    r->token_pool = pool;
+        r->chain.fees += op->fee; /* transfers and approvals burn their fee */
+    r->chain.token_pool = pool;
 
     ledger_block_rec_t *rec = &r->blocks[r->nblocks++];
     memset(rec, 0, sizeof *rec);
-    rec->height = r->chain_length;
-    rec->block.has_parent = r->has_tip;
-    memcpy(rec->block.parent_hash, r->tip_hash, 32);
+    rec->height = r->chain.chain_length;
+    rec->block.has_parent = r->chain.has_tip;
+    memcpy(rec->block.parent_hash, r->chain.tip_hash, 32);
     rec->block.timestamp = now;
     rec->block.tx = *tx;
     rec->encoded_len = block_encode(&rec->block, rec->encoded, sizeof rec->encoded);
@@ -623,10 +624,10 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
         memcpy(r->fresh[r->nfresh].hash, tx_hash, 32);
         r->nfresh++;
     }
-    r->chain_length++;
-    r->has_tip = true;
-    memcpy(r->tip_hash, rec->hash, 32);
-    r->tip_ts = now;
+    r->chain.chain_length++;
+    r->chain.has_tip = true;
+    memcpy(r->chain.tip_hash, rec->hash, 32);
+    r->chain.tip_ts = now;
     *height = rec->height;
     return true;
 }
@@ -871,15 +872,7 @@ ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t 
 
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->chain_length = r->chain_length;
-    out->has_tip = r->has_tip;
-    memcpy(out->tip_hash, r->tip_hash, 32);
-    out->tip_timestamp = r->tip_ts;
-    out->total_supply = UINT64_MAX - r->token_pool;
-    out->minted = r->minted;
-    out->burned = r->burned;
-    out->fees_burned = r->fees;
+    chain_info(&r->chain, out);
 }
 
 void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
@@ -919,14 +912,7 @@ void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
             abort();
         *v = *src;
     }
-    l->token_pool = r->token_pool;
-    l->minted = r->minted;
-    l->burned = r->burned;
-    l->fees = r->fees;
-    l->chain_length = r->chain_length;
-    l->tip_ts = r->tip_ts;
-    l->has_tip = r->has_tip;
-    memcpy(l->tip_hash, r->tip_hash, 32);
+    l->chain = r->chain;
     pthread_rwlock_unlock(&l->lock);
     round_free(rp);
 }

@@ -15,11 +15,11 @@
 #define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
 
 enum { PH_BUILD, PH_BLOCKS, PH_HISTORY, PH_BALANCES, PH_OTHER, PH_REPLAY, PH_COMMIT, PH_COUNT };
-static const char *const PHASE_NAMES[PH_COUNT] = {"build", "blocks", "history", "balances",
-                                                  "allowances_chain_owners", "replay", "commit"};
+static const char *const PHASE_NAMES[PH_COUNT] = {
+    "build", "blocks", "history", "balances", "allowances_chain_owners", "replay", "commit"};
 
 struct ledger_store {
-    PGconn *w; /* the state thread's connection */
+    PGconn *w;                      /* the state thread's connection */
     uint64_t phase_nanos[PH_COUNT]; /* time spent in each part of committing rounds */
     db_pool_t *pool;
     copybuf_t blocks, history, replay;
@@ -88,9 +88,9 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         ledger_store_close(&s);
         return NULL;
     }
-    PGresult *r = read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0,
-                                      NULL, err)
-                            : NULL;
+    PGresult *r =
+        read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0, NULL, err)
+                  : NULL;
     if (read_only && (!r || strcmp(PQgetvalue(r, 0, 0), "t") != 0)) {
         if (r)
             nns_error_set(err, 503, "Unavailable",
@@ -142,8 +142,7 @@ static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
     PGresult *r = PQexec(s->w, "COPY (SELECT encode(account, 'hex'), balance_e8s, "
                                "transaction_count FROM ledger.balances) TO STDOUT");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
-        nns_error_set(err, 503, "Unavailable", "cannot read balances: %s",
-                      PQresultErrorMessage(r));
+        nns_error_set(err, 503, "Unavailable", "cannot read balances: %s", PQresultErrorMessage(r));
         PQclear(r);
         return false;
     }
@@ -156,8 +155,8 @@ static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
         char hexpart[57], bal[24], cnt[24];
         uint64_t b, c;
         if (ok && (sscanf(line, "%56s\t%23s\t%23s", hexpart, bal, cnt) != 3 ||
-                   hex_decode(hexpart, 56, id.hash, sizeof id.hash) != 28 ||
-                   !parse_u64(bal, &b) || !parse_u64(cnt, &c)))
+                   hex_decode(hexpart, 56, id.hash, sizeof id.hash) != 28 || !parse_u64(bal, &b) ||
+                   !parse_u64(cnt, &c)))
             ok = nns_error_set(err, 500, "CorruptState", "malformed balance row '%.80s'", line);
         else if (ok && !ledger_load_balance(l, &id, b, c))
             ok = nns_error_set(err, 503, "Unavailable", "out of memory loading balances");
@@ -276,8 +275,7 @@ static bool load_allowances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
     return ok;
 }
 
-static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now,
-                        nns_error_t *err)
+static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
 {
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
@@ -347,9 +345,8 @@ static void bin_opt_numeric(copybuf_t *b, bool present, uint64_t v)
 
 #define BLOCK_COLUMNS 18
 
-static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
+void ledger_store_block_rows(copybuf_t *b, copybuf_t *history, const ledger_block_rec_t *rec)
 {
-    copybuf_t *b = &s->blocks;
     const block_t *bl = &rec->block;
     const operation_t *op = &bl->tx.op;
     bool has_from = op->kind != OP_MINT, has_to = op->kind == OP_MINT || op->kind == OP_TRANSFER;
@@ -406,9 +403,9 @@ static void block_rows(ledger_store_t *s, const ledger_block_rec_t *rec)
             seen |= account_id_equal(named[i], named[j]);
         if (seen)
             continue;
-        copybuf_bin_row(&s->history, 2);
-        bin_account(&s->history, named[i]);
-        copybuf_bin_int8(&s->history, (int64_t)rec->height);
+        copybuf_bin_row(history, 2);
+        bin_account(history, named[i]);
+        copybuf_bin_int8(history, (int64_t)rec->height);
     }
 }
 
@@ -525,8 +522,8 @@ static uint64_t phase_done(ledger_store_t *s, int phase, uint64_t t0)
     return t;
 }
 
-void ledger_store_phases(const ledger_store_t *s, const char *const **names,
-                         const uint64_t **nanos, size_t *n)
+void ledger_store_phases(const ledger_store_t *s, const char *const **names, const uint64_t **nanos,
+                         size_t *n)
 {
     *names = PHASE_NAMES;
     *nanos = s->phase_nanos;
@@ -549,13 +546,13 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     copybuf_bin_begin(&s->history);
     copybuf_bin_begin(&s->replay);
     for (size_t i = 0; i < nblocks; i++)
-        block_rows(s, &blocks[i]);
+        ledger_store_block_rows(&s->blocks, &s->history, &blocks[i]);
     for (size_t i = 0; i < nreplays; i++) {
         copybuf_bin_row(&s->replay, 4);
         copybuf_bin_bytes(&s->replay, replays[i].key, 32);
-        copybuf_bin_int8(&s->replay,
-                         (int64_t)(replays[i].expiry_nanos > INT64_MAX ? INT64_MAX
-                                                                       : replays[i].expiry_nanos));
+        copybuf_bin_int8(
+            &s->replay,
+            (int64_t)(replays[i].expiry_nanos > INT64_MAX ? INT64_MAX : replays[i].expiry_nanos));
         copybuf_bin_int4(&s->replay, replays[i].status);
         copybuf_bin_bytes(&s->replay, replays[i].body, replays[i].len);
     }
@@ -566,15 +563,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     if (!db_command(s->w, "BEGIN", 0, NULL, err))
         goto fail;
     if (nblocks) {
-        if (!db_copy(s->w,
-                     "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
-                     "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
-                     "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, icrc1_memo, "
-                     "created_at_time_nanos, raw) FROM STDIN WITH (FORMAT binary)",
+        if (!db_copy(s->w, "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary)",
                      &s->blocks, err))
             goto fail;
         t = phase_done(s, PH_BLOCKS, t);
-        if (!db_copy(s->w, "COPY ledger.account_history (account, height) FROM STDIN WITH (FORMAT binary)",
+        if (!db_copy(s->w, "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary)",
                      &s->history, err))
             goto fail;
         t = phase_done(s, PH_HISTORY, t);
@@ -587,10 +580,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     if (!write_owners(s, owners, nowners, err))
         goto fail;
     t = phase_done(s, PH_OTHER, t);
-    if (nreplays && !db_copy(s->w,
-                             "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN "
-                             "WITH (FORMAT binary)",
-                             &s->replay, err))
+    if (nreplays &&
+        !db_copy(s->w,
+                 "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN "
+                 "WITH (FORMAT binary)",
+                 &s->replay, err))
         goto fail;
     t = phase_done(s, PH_REPLAY, t);
     if (!db_command(s->w, "COMMIT", 0, NULL, err))
@@ -633,7 +627,8 @@ static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const c
     for (int i = 0; i < rows && ok; i++) {
         stored_block_t *b = &(*out)[i];
         long rawlen = db_bytea_value(PQgetvalue(r, i, 3), b->raw, sizeof b->raw);
-        if (!value_u64(r, i, 0, &b->height) || db_bytea_value(PQgetvalue(r, i, 1), b->hash, 32) != 32 ||
+        if (!value_u64(r, i, 0, &b->height) ||
+            db_bytea_value(PQgetvalue(r, i, 1), b->hash, 32) != 32 ||
             db_bytea_value(PQgetvalue(r, i, 2), b->tx_hash, 32) != 32 || rawlen < 0)
             ok = nns_error_set(err, 500, "CorruptState", "malformed block row");
         else
@@ -689,8 +684,8 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
         types[len++] = '{';
         for (int k = OP_BURN; k <= OP_APPROVE; k++)
             if (f->op_types & (1u << k))
-                len += (size_t)snprintf(types + len, sizeof types - len, "%s%s",
-                                        len > 1 ? "," : "", op_kind_name((op_kind_t)k));
+                len += (size_t)snprintf(types + len, sizeof types - len, "%s%s", len > 1 ? "," : "",
+                                        op_kind_name((op_kind_t)k));
         snprintf(types + len, sizeof types - len, "}");
         p[3] = types;
     }
@@ -700,7 +695,8 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
         p[4] = from;
     }
     if (f && f->has_to_time) {
-        snprintf(to, sizeof to, "%lld", (long long)(f->to_time > INT64_MAX ? INT64_MAX : f->to_time));
+        snprintf(to, sizeof to, "%lld",
+                 (long long)(f->to_time > INT64_MAX ? INT64_MAX : f->to_time));
         p[5] = to;
     }
     if (f && f->has_counterparty) {
@@ -708,11 +704,12 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
         p[6] = cp;
     }
     if (!p[3] && !p[4] && !p[5] && !p[6])
-        return read_blocks(s,
-                           "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
-                           "JOIN ledger.blocks b ON b.height = h.height "
-                           "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
-                           3, p, out, n, err);
+        return read_blocks(
+            s,
+            "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
+            "JOIN ledger.blocks b ON b.height = h.height "
+            "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
+            3, p, out, n, err);
     return read_blocks(s,
                        "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
                        "JOIN ledger.blocks b ON b.height = h.height "
@@ -758,8 +755,8 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
 }
 
 /* Runs a one-row query on a pool connection; the caller PQclear()s the result. */
-static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams,
-                            const char *const *p, nns_error_t *err)
+static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
+                            nns_error_t *err)
 {
     PGconn *c = db_pool_get(s->pool);
     PGresult *r = db_exec(c, sql, nparams, p, err);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "account.h"
+#include "db.h"
 #include "error.h"
 #include "ledger.h"
 #include "replay.h"
@@ -76,8 +77,21 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Cumulative time spent in each part of committing rounds, for /metrics (borrowed arrays). */
-void ledger_store_phases(const ledger_store_t *s, const char *const **names,
-                         const uint64_t **nanos, size_t *n);
+void ledger_store_phases(const ledger_store_t *s, const char *const **names, const uint64_t **nanos,
+                         size_t *n);
+
+/* The columns ledger_store_block_rows() writes, in order. */
+#define LEDGER_BLOCKS_COLUMNS                                                                      \
+    "ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, op_type, from_account, "  \
+    "to_account, spender_account, amount_e8s, fee_e8s, allowance_e8s, expected_allowance_e8s, "    \
+    "expires_at_nanos, memo, icrc1_memo, created_at_time_nanos, raw)"
+#define LEDGER_HISTORY_COLUMNS "ledger.account_history (account, height)"
+
+/* Appends one block's ledger.blocks row and its ledger.account_history rows (one per distinct
+ * account it names) to blocks and history, in binary COPY format (each buffer begun with
+ * copybuf_bin_begin()). The one definition of those rows: the dataset generator of the scale
+ * benchmark uses it too. Cannot fail (a buffer that runs out of memory records it). */
+void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger_block_rec_t *rec);
 
 /* Deletes replay entries that expired before wall_now. */
 bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
@@ -97,10 +111,10 @@ bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out
                         nns_error_t *err) __attribute__((warn_unused_result));
 /* Optional filters of an account's history. */
 typedef struct {
-    unsigned op_types;        /* bit (1 << op_kind_t) per wanted type; 0 = all */
+    unsigned op_types; /* bit (1 << op_kind_t) per wanted type; 0 = all */
     bool has_from_time, has_to_time, has_counterparty;
-    uint64_t from_time;       /* block timestamp >= from_time (ns) */
-    uint64_t to_time;         /* block timestamp < to_time (ns) */
+    uint64_t from_time;        /* block timestamp >= from_time (ns) */
+    uint64_t to_time;          /* block timestamp < to_time (ns) */
     account_id_t counterparty; /* the block also names this account */
 } history_filter_t;
 

@@ -52,6 +52,7 @@
 #include "jsonutil.h"
 #include "keyfile.h"
 #include "principal.h"
+#include "store.h"
 
 #define NANOS 1000000000ULL
 #define FEE_E8S 10000ULL
@@ -206,101 +207,6 @@ static uint64_t timestamp_of(const gen_t *g, uint64_t h)
            (uint64_t)((unsigned __int128)span * (k - old + 1) / (g->recent + 1));
 }
 
-static void copy_account(copybuf_t *b, const account_id_t *a)
-{
-    copybuf_bytea(b, a->hash, ACCOUNT_HASH_BYTES);
-}
-
-static void copy_opt_u64(copybuf_t *b, bool present, uint64_t v)
-{
-    if (present)
-        copybuf_u64(b, v);
-    else
-        copybuf_null(b);
-}
-
-/* The ledger.blocks and ledger.account_history rows of one block, as store.c's block_rows(). */
-static void block_rows(batch_t *out, uint64_t height, const block_t *bl, const uint8_t hash[32],
-                       const uint8_t tx_hash[32], const uint8_t *raw, size_t raw_len)
-{
-    copybuf_t *b = &out->blocks;
-    const operation_t *op = &bl->tx.op;
-    bool has_from = op->kind != OP_MINT, has_to = op->kind == OP_MINT || op->kind == OP_TRANSFER;
-    bool has_spender = op->kind == OP_APPROVE || op->has_spender;
-    copybuf_u64(b, height);
-    copybuf_sep(b);
-    copybuf_bytea(b, hash, 32);
-    copybuf_sep(b);
-    if (bl->has_parent)
-        copybuf_bytea(b, bl->parent_hash, 32);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copybuf_u64(b, bl->timestamp);
-    copybuf_sep(b);
-    copybuf_bytea(b, tx_hash, 32);
-    copybuf_sep(b);
-    const char *name = op_kind_name(op->kind);
-    copybuf_text(b, name, strlen(name));
-    copybuf_sep(b);
-    if (has_from)
-        copy_account(b, &op->from);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    if (has_to)
-        copy_account(b, &op->to);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    if (has_spender)
-        copy_account(b, &op->spender);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind != OP_APPROVE, op->amount);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_TRANSFER || op->kind == OP_APPROVE, op->fee);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE, op->allowance);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expected_allowance, op->expected_allowance);
-    copybuf_sep(b);
-    copy_opt_u64(b, op->kind == OP_APPROVE && op->has_expires_at, op->expires_at);
-    copybuf_sep(b);
-    copybuf_u64(b, bl->tx.memo);
-    copybuf_sep(b);
-    if (bl->tx.has_icrc1_memo)
-        copybuf_bytea(b, bl->tx.icrc1_memo, bl->tx.icrc1_memo_len);
-    else
-        copybuf_null(b);
-    copybuf_sep(b);
-    copy_opt_u64(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
-    copybuf_sep(b);
-    copybuf_bytea(b, raw, raw_len);
-    copybuf_endrow(b);
-
-    const account_id_t *named[3];
-    int n = 0;
-    if (has_from)
-        named[n++] = &op->from;
-    if (has_to)
-        named[n++] = &op->to;
-    if (has_spender)
-        named[n++] = &op->spender;
-    for (int i = 0; i < n; i++) {
-        bool seen = false;
-        for (int j = 0; j < i; j++)
-            seen |= account_id_equal(named[i], named[j]);
-        if (!seen) {
-            copy_account(&out->history, named[i]);
-            copybuf_sep(&out->history);
-            copybuf_u64(&out->history, height);
-            copybuf_endrow(&out->history);
-        }
-    }
-}
-
 /* Fills tx with the transaction of block h and applies its effects to the tracked balances. */
 static bool next_transaction(gen_t *g, uint64_t h, uint64_t ts, transaction_t *tx)
 {
@@ -355,6 +261,8 @@ static bool fill_batch(gen_t *g, batch_t *out, uint64_t first, uint64_t n)
 {
     copybuf_reset(&out->blocks);
     copybuf_reset(&out->history);
+    copybuf_bin_begin(&out->blocks);
+    copybuf_bin_begin(&out->history);
     out->first = first;
     out->n = n;
     for (uint64_t h = first; h < first + n; h++) {
@@ -368,19 +276,21 @@ static bool fill_batch(gen_t *g, batch_t *out, uint64_t first, uint64_t n)
                      "block %" PRIu64 ": no account can pay a transfer any more", h);
             return false;
         }
-        uint8_t raw[BLOCK_ENCODED_MAX], hash[32], tx_hash[32];
-        size_t len = block_encode(&bl, raw, sizeof raw);
-        if (len == 0) {
+        ledger_block_rec_t rec = {.height = h, .block = bl};
+        rec.encoded_len = block_encode(&bl, rec.encoded, sizeof rec.encoded);
+        if (rec.encoded_len == 0) {
             snprintf(g->error, sizeof g->error, "block %" PRIu64 " does not encode", h);
             return false;
         }
-        block_hash(raw, len, hash);
-        transaction_hash(&bl.tx, tx_hash);
-        block_rows(out, h, &bl, hash, tx_hash, raw, len);
-        memcpy(g->tip, hash, 32);
+        block_hash(rec.encoded, rec.encoded_len, rec.hash);
+        transaction_hash(&bl.tx, rec.tx_hash);
+        ledger_store_block_rows(&out->blocks, &out->history, &rec);
+        memcpy(g->tip, rec.hash, 32);
         g->has_tip = true;
         g->tip_ts = bl.timestamp;
     }
+    copybuf_bin_end(&out->blocks);
+    copybuf_bin_end(&out->history);
     if (out->blocks.failed || out->history.failed) {
         snprintf(g->error, sizeof g->error, "out of memory building COPY data");
         return false;
@@ -545,7 +455,7 @@ static bool load_balances_and_owners(PGconn *c, const gen_t *g)
     uint8_t zero[SUBACCOUNT_BYTES] = {0};
     for (uint64_t i = 0; i < g->naccounts && ok; i++) {
         if (g->count[i]) {
-            copy_account(&bal, &g->ids[i]);
+            copybuf_bytea(&bal, g->ids[i].hash, ACCOUNT_HASH_BYTES);
             copybuf_sep(&bal);
             copybuf_u64(&bal, g->balance[i]);
             copybuf_sep(&bal);
@@ -554,7 +464,7 @@ static bool load_balances_and_owners(PGconn *c, const gen_t *g)
         }
         if (g->owner_known[i]) {
             const principal_t *p = &g->owners[i];
-            copy_account(&own, &g->ids[i]);
+            copybuf_bytea(&own, g->ids[i].hash, ACCOUNT_HASH_BYTES);
             copybuf_sep(&own);
             copybuf_bytea(&own, p->bytes, p->len);
             copybuf_sep(&own);
@@ -640,16 +550,13 @@ static bool load_blocks(PGconn *c, gen_t *g, double t0)
         }
         double tb = mono_seconds();
         t_wait += tb - ta;
-        ok = copy_rows(c,
-                       "COPY ledger.blocks (height, hash, parent_hash, timestamp_nanos, tx_hash, "
-                       "op_type, from_account, to_account, spender_account, amount_e8s, fee_e8s, "
-                       "allowance_e8s, expected_allowance_e8s, expires_at_nanos, memo, "
-                       "icrc1_memo, created_at_time_nanos, raw) FROM STDIN (FREEZE)",
+        ok = copy_rows(c, "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary, FREEZE)",
                        &b->blocks);
         double tc = mono_seconds();
         t_blocks += tc - tb;
-        ok = ok && copy_rows(c, "COPY ledger.account_history (account, height) FROM STDIN (FREEZE)",
-                             &b->history);
+        ok = ok &&
+             copy_rows(c, "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary, FREEZE)",
+                       &b->history);
         t_history += mono_seconds() - tc;
         done += b->n;
         pthread_mutex_lock(&g->mu);
