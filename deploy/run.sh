@@ -31,7 +31,7 @@ JSON
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "$started_pg" = yes ] && bash deploy/pg.sh stop "$var/pg"
   echo "stopped"
@@ -42,8 +42,12 @@ trap cleanup INT TERM EXIT
 # commit outcome is started again and reloads its committed state.
 supervise() {
   local name=$1; shift
+  local child=""
+  trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
   while true; do
-    "$@" >>"$var/log/$name.log" 2>&1 && break
+    "$@" >>"$var/log/$name.log" 2>&1 &
+    child=$!
+    wait "$child" && break
     echo "$name exited ($?); restarting" >>"$var/log/$name.log"
     sleep 1
   done

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end tests of the ledger: the Check suite build/e2e/check_ledger_api against a live
 # nns-ledger (test clock, genesis-funded identities, a kill -9 and restart between two identical
-# signed requests), then the nns CLI against the same ledger. Exits non-zero if anything fails.
+# signed requests), then the Check suite build/e2e/check_ledger_icrc2 (ICRC-2 approvals and
+# transfer-from, batches, history filters, CSV) against the same ledger, then the nns CLI.
+# Exits non-zero if anything fails.
 # Knobs (environment): CK_FORK (default no), CK_VERBOSITY (Check's: silent, minimal, normal,
-# verbose), KEEP_TEST_TMP (keep the temporary folder).
+# verbose), KEEP_TEST_TMP (keep the temporary folder, with cli-transcript.txt: every nns call).
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 CHECK_BIN=$ROOT/build/e2e/check_ledger_api
+ICRC2_BIN=$ROOT/build/e2e/check_ledger_icrc2
 NNS=$BIN/nns
-for b in "$CHECK_BIN" "$NNS" "$BIN/nns-ledger"; do
+for b in "$CHECK_BIN" "$ICRC2_BIN" "$NNS" "$BIN/nns-ledger"; do
   [ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 1; }
 done
 
@@ -32,6 +35,9 @@ cli() {
   local rc=0
   "$NNS" "$@" >"$TEST_TMP/cli.out" 2>"$TEST_TMP/cli.err" || rc=$?
   echo "$rc" >"$TEST_TMP/cli.rc"
+  # every call, for a look afterwards (KEEP_TEST_TMP=1)
+  { echo "## nns $* -> exit $rc"; cat "$TEST_TMP/cli.out" "$TEST_TMP/cli.err"; } \
+    >>"$TEST_TMP/cli-transcript.txt"
 }
 cli_rc() { cat "$TEST_TMP/cli.rc"; }
 out() { jf "$TEST_TMP/cli.out" "$@"; }
@@ -64,7 +70,28 @@ cli key generate --out "$TEST_TMP/bob.pem"
 bob_principal=$(out principal)
 bob_account=$(out account_identifier)
 
-"$CHECK_BIN" --print-genesis "$alice_account" >"$TEST_TMP/genesis.json"
+# The ICRC-2 CLI checks: carol approves (funded by the genesis), dave spends (empty), erin
+# receives (empty).
+for who in carol dave erin; do
+  cli key generate --out "$TEST_TMP/$who.pem"
+  cp "$TEST_TMP/cli.out" "$TEST_TMP/$who.json"
+done
+carol_principal=$(jf "$TEST_TMP/carol.json" principal)
+carol_account=$(jf "$TEST_TMP/carol.json" account_identifier)
+dave_principal=$(jf "$TEST_TMP/dave.json" principal)
+dave_account=$(jf "$TEST_TMP/dave.json" account_identifier)
+erin_principal=$(jf "$TEST_TMP/erin.json" principal)
+erin_account=$(jf "$TEST_TMP/erin.json" account_identifier)
+check "nns key generate makes the ICRC-2 keys" \
+  test ${#carol_account} -eq 64 -a ${#dave_account} -eq 64 -a ${#erin_account} -eq 64
+
+# check_ledger_icrc2's own identities are funded by the same genesis.
+"$ICRC2_BIN" --print-accounts >"$TEST_TMP/icrc2-accounts.txt"
+mapfile -t icrc2_accounts <"$TEST_TMP/icrc2-accounts.txt"
+check "check_ledger_icrc2 --print-accounts prints accounts" test "${#icrc2_accounts[@]}" -gt 0
+
+"$CHECK_BIN" --print-genesis "$alice_account" "$carol_account" "${icrc2_accounts[@]}" \
+  >"$TEST_TMP/genesis.json"
 ledger_flags=(--test-clock --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys")
 ledger_start ledger "$port" "${ledger_flags[@]}"
 
@@ -102,6 +129,14 @@ E2E_LEDGER_URL=$url E2E_RESTART_CMD="bash $TEST_TMP/restart.sh" CK_FORK=${CK_FOR
   "$CHECK_BIN" || suite_rc=$?
 check "check_ledger_api: every Check test passes" test "$suite_rc" -eq 0
 check "the ledger still serves after the suite" curl -fs "$url/readyz" -o /dev/null
+
+# After check_ledger_api: its last test case moves the test clock, and so does this suite's
+# (ten seconds, to expire an approval); both only forward.
+echo "== check_ledger_icrc2 against $url"
+icrc2_rc=0
+E2E_LEDGER_URL=$url CK_FORK=${CK_FORK:-no} "$ICRC2_BIN" || icrc2_rc=$?
+check "check_ledger_icrc2: every Check test passes" test "$icrc2_rc" -eq 0
+check "the ledger still serves after the ICRC-2 suite" curl -fs "$url/readyz" -o /dev/null
 
 echo "== nns CLI against $url"
 export NNS_LEDGER_URL=$url
@@ -179,6 +214,134 @@ check "an unreachable service exits 1" cli_exited 1
 cli balance "$bob_account"
 check "usage errors sent nothing" test "$(out balance_e8s)" = 13345
 
+echo "== nns CLI: ICRC-2 against $url"
+cli balance "$carol_account"
+check "the genesis funded carol" test "$(out balance_e8s)" = "$genesis_e8s"
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 100000
+check "nns approve succeeds" cli_exited 0
+approve_block=$(out block_index)
+check "nns approve prints the block index" test -n "$approve_block"
+cli balance "$carol_account"
+bal=$(out balance_e8s)
+check "the approver paid exactly the fee (balance ${bal:-none}, exit $(cli_rc))" \
+  test "$bal" = $((genesis_e8s - fee))
+cli balance "$dave_account"
+bal=$(out balance_e8s)
+check "the spender got nothing (balance ${bal:-none})" test "$bal" = 0
+cli block "$approve_block"
+check "nns block shows the approve" test "$(out transaction operation type)" = approve \
+  -a "$(out transaction operation from)" = "$carol_account" \
+  -a "$(out transaction operation spender)" = "$dave_account" \
+  -a "$(out transaction operation allowance_e8s)" = 100000 \
+  -a "$(out transaction operation fee_e8s)" = "$fee"
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "nns allowance by ICRC-1 text" test "$(cli_rc)" = 0 -a "$(out allowance_e8s)" = 100000 \
+  -a "$(out expires_at)" = null -a "$(out owner)" = "$carol_account" \
+  -a "$(out spender)" = "$dave_account"
+cli allowance --from "$carol_account" --spender "$dave_account"
+check "nns allowance by account identifier" test "$(out allowance_e8s)" = 100000
+cli allowance --from "$dave_account" --spender "$carol_account"
+check "nns allowance the other way round is 0" test "$(out allowance_e8s)" = 0
+
+cli transfer-from --key "$TEST_TMP/dave.pem" --from "$carol_principal" --to "$erin_principal" \
+  --amount 30000
+check "nns transfer-from succeeds" cli_exited 0
+tf_block=$(out block_index)
+cli balance "$erin_account"
+bal=$(out balance_e8s)
+check "the recipient has the amount (balance ${bal:-none})" test "$bal" = 30000
+cli balance "$carol_account"
+bal=$(out balance_e8s)
+check "the owner paid amount and fee (balance ${bal:-none})" \
+  test "$bal" = $((genesis_e8s - fee - 30000 - fee))
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+bal=$(out allowance_e8s)
+check "the allowance went down by amount and fee (allowance ${bal:-none})" test "$bal" = 60000
+cli block "$tf_block"
+check "nns block shows the transfer with its spender" \
+  test "$(out transaction operation type)" = transfer \
+  -a "$(out transaction operation from)" = "$carol_account" \
+  -a "$(out transaction operation to)" = "$erin_account" \
+  -a "$(out transaction operation spender)" = "$dave_account"
+cli history "$dave_account"
+check "the spender's history lists both blocks" \
+  test "$(out items 0 height)" = "$tf_block" -a "$(out items 1 height)" = "$approve_block"
+
+cli transfer-from --key "$TEST_TMP/dave.pem" --from "$carol_principal" --to "$erin_principal" \
+  --amount 50001
+check "nns transfer-from over the allowance exits 1" cli_exited 1
+check "the problem is InsufficientAllowance" test "$(err code)" = InsufficientAllowance \
+  -a "$(err status)" = 422 -a "$(err allowance_e8s)" = 60000
+cli transfer-from --key "$TEST_TMP/erin.pem" --from "$carol_principal" --to "$erin_principal" \
+  --amount 1
+check "nns transfer-from by a caller never approved exits 1" test "$(cli_rc)" = 1 \
+  -a "$(err code)" = InsufficientAllowance -a "$(err allowance_e8s)" = 0
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 5 \
+  --expected-allowance 1
+check "nns approve with a stale --expected-allowance exits 1" test "$(cli_rc)" = 1 \
+  -a "$(err code)" = AllowanceChanged -a "$(err status)" = 409 \
+  -a "$(err current_allowance_e8s)" = 60000
+cli approve --key "$TEST_TMP/carol.pem" --spender "$carol_principal" --amount 5
+check "nns approve of oneself exits 1 (400)" test "$(cli_rc)" = 1 \
+  -a "$(err status)" = 400 -a "$(err code)" = InvalidTransaction
+cli approve --key "$TEST_TMP/dave.pem" --spender "$carol_principal" --amount 5
+check "nns approve without funds exits 1" test "$(cli_rc)" = 1 \
+  -a "$(err code)" = InsufficientFunds -a "$(err balance_e8s)" = 0
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 5 --fee 1
+check "nns approve --fee 1 exits 1 with BadFee" test "$(cli_rc)" = 1 -a "$(err code)" = BadFee
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "refused approvals changed nothing" test "$(out allowance_e8s)" = 60000
+
+curl -fs "$url/v1/identity" -o "$TEST_TMP/identity.json" || true
+expires_at=$(( $(jf "$TEST_TMP/identity.json" now_nanos) + 3600000000000 ))
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 70000 \
+  --expected-allowance 60000 --expires-at "$expires_at" --memo-hex 0102
+check "nns approve --expected-allowance --expires-at --memo-hex succeeds" cli_exited 0
+cli block "$(out block_index)"
+check "the approve block carries them" \
+  test "$(out transaction operation expected_allowance_e8s)" = 60000 \
+  -a "$(out transaction operation expires_at)" = "$expires_at" \
+  -a "$(out transaction icrc1_memo)" = 0102
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "nns allowance shows the expiry" test "$(out allowance_e8s)" = 70000 \
+  -a "$(out expires_at)" = "$expires_at"
+cli transfer-from --key "$TEST_TMP/dave.pem" --from "$carol_principal" \
+  --to rrkah-fqaaa-aaaaa-aaaaq-cai --amount 20000
+check "nns transfer-from to the minting account burns" cli_exited 0
+cli block "$(out block_index)"
+check "the burn names its spender" test "$(out transaction operation type)" = burn \
+  -a "$(out transaction operation spender)" = "$dave_account"
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "a burn debits the allowance by the amount only" test "$(out allowance_e8s)" = 50000
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 0
+check "nns approve --amount 0 succeeds" cli_exited 0
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "amount 0 removes the allowance" test "$(out allowance_e8s)" = 0 -a "$(out expires_at)" = null
+
+cli approve --key "$TEST_TMP/carol.pem" --spender "$dave_principal" --amount 1.5
+check "nns approve with a bad --amount is a usage error (exit 2)" cli_exited 2
+cli approve --key "$TEST_TMP/carol.pem" --spender nothex --amount 1
+check "nns approve with a bad --spender is a usage error (exit 2)" cli_exited 2
+cli approve --key "$TEST_TMP/carol.pem" --amount 1
+check "nns approve without --spender is a usage error (exit 2)" cli_exited 2
+cli transfer-from --key "$TEST_TMP/dave.pem" --from nothex --to "$erin_principal" --amount 1
+check "nns transfer-from with a bad --from is a usage error (exit 2)" cli_exited 2
+cli allowance --from "$carol_principal"
+check "nns allowance without --spender is a usage error (exit 2)" cli_exited 2
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "usage errors sent nothing" test "$(out allowance_e8s)" = 0
+
+# An allowance to check across the restart below: approved with an expiry, then partly spent.
+cli approve --key "$TEST_TMP/carol.pem" --spender "$erin_principal" --amount 100000 \
+  --expires-at "$expires_at"
+check "nns approve of a second spender succeeds" cli_exited 0
+cli transfer-from --key "$TEST_TMP/erin.pem" --from "$carol_principal" --to "$dave_principal" \
+  --amount 1000
+check "the second spender spends" cli_exited 0
+cli allowance --from "$carol_principal" --spender "$erin_principal"
+check "the second allowance is 89000 until $expires_at" test "$(out allowance_e8s)" = 89000 \
+  -a "$(out expires_at)" = "$expires_at"
+
 # Last, because it moves the test clock ahead of the wall clock: domain time never moves
 # backwards (DESIGN.md section 4), not even across a restart, and never behind the tip.
 echo "== test clock across a restart"
@@ -196,5 +359,15 @@ curl -fs "$url/v1/identity" -o "$TEST_TMP/identity.json" || true
 after=$(jf "$TEST_TMP/identity.json" now_nanos)
 check "after a restart the test clock is not behind the last block ($after >= $ahead)" \
   test "${after:-0}" -ge "$ahead"
+cli allowance --from "$carol_principal" --spender "$erin_principal"
+check "an allowance survives the restart, with its expiry" test "$(out allowance_e8s)" = 89000 \
+  -a "$(out expires_at)" = "$expires_at"
+cli allowance --from "$carol_principal" --spender "$dave_principal"
+check "a removed allowance stays removed after the restart" test "$(out allowance_e8s)" = 0
+cli transfer-from --key "$TEST_TMP/erin.pem" --from "$carol_principal" --to "$dave_principal" \
+  --amount 79000
+check "the restored allowance can be spent to the last e8s" cli_exited 0
+cli allowance --from "$carol_principal" --spender "$erin_principal"
+check "and is then 0" test "$(out allowance_e8s)" = 0
 
 finish

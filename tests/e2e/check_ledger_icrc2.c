@@ -1,0 +1,2269 @@
+/*
+ * check_ledger_icrc2: end-to-end Check suite of the ledger's ICRC-2 approvals and transfer-from,
+ * transfer batches, history filters and the CSV export, against a live nns-ledger (shared/API.md,
+ * Ledger; docs/api.md sections 5 and 6; shared/spec/ledger.md section 3.6).
+ *
+ * The ledger's base URL comes from E2E_LEDGER_URL. It runs with --test-clock and a genesis that
+ * funds this suite's identities, identity i = identity_from_seed(SHA-256("e2e-icrc2-<i>")), with
+ * at least a few ICP each: `check_ledger_icrc2 --print-accounts` prints their default accounts as
+ * 64-hex account identifiers, one a line, for run.sh to put in the genesis (it passes them to
+ * `check_ledger_api --print-genesis`).
+ *
+ * Requests go through libcurl directly and are signed with sign_request(). Tests never assume
+ * absolute balances of the funded identities: counterparties are fresh random identities and
+ * every check on a funded account is relative to a balance read just before. created_at_time
+ * values come from the ledger's own now_nanos. The test clock is moved forward only, by a few
+ * microseconds (to give blocks distinct timestamps) and, in the last test case, by ten seconds
+ * (to expire an approval); the suite can be rerun against the same ledger.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "account.h"
+#include "crypto.h"
+#include "hex.h"
+#include "keyfile.h"
+#include "principal.h"
+#include "sign.h"
+
+#define NIDS 6
+#define FEE 10000ULL
+#define SECOND 1000000000ULL
+#define MINTING_ACCOUNT "082ecf2e3f647ac600f43f38a68342fba5b8e68b085f02592b77f39808a8d2b5"
+#define GOVERNANCE_PRINCIPAL "rrkah-fqaaa-aaaaa-aaaaq-cai"
+#define BODY_MAX 2048
+#define CSV_HEADER                                                                                 \
+    "height,timestamp_utc,timestamp_nanos,type,from,to,spender,amount_e8s,fee_e8s,"                \
+    "balance_change_e8s,memo,icrc1_memo,tx_hash"
+#define CSV_COLUMNS 13
+
+/* An identity and the names of its default account. */
+typedef struct {
+    identity_t id;
+    char hex[ACCOUNT_HEX_LEN + 1];  /* default account identifier */
+    char text[ICRC1_TEXT_MAX];      /* default account as ICRC-1 text */
+    char ptext[PRINCIPAL_TEXT_MAX]; /* the principal */
+} who_t;
+
+static const char *base_url;
+static who_t ids[NIDS];
+
+/* ================================================================ small utilities */
+
+static uint64_t wall_nanos(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * SECOND + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t fresh_memo(void)
+{
+    uint64_t m;
+    randombytes_buf(&m, sizeof m);
+    return m >> 2;
+}
+
+static void fresh_subaccount(uint8_t sub[SUBACCOUNT_BYTES], char sub_hex[2 * SUBACCOUNT_BYTES + 1])
+{
+    randombytes_buf(sub, SUBACCOUNT_BYTES);
+    sub[0] = 1; /* never the default subaccount */
+    hex_encode(sub, SUBACCOUNT_BYTES, sub_hex);
+}
+
+static void who_init(who_t *w, const identity_t *id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = *id;
+    account_id_t a;
+    account_id_of(&id->principal, NULL, &a);
+    account_id_to_hex(&a, w->hex);
+    icrc1_account_t acc;
+    memset(&acc, 0, sizeof acc);
+    acc.owner = id->principal;
+    icrc1_account_to_text(&acc, w->text);
+    principal_to_text(&id->principal, w->ptext);
+}
+
+static void who_fresh(who_t *w)
+{
+    identity_t id;
+    identity_generate(&id);
+    who_init(w, &id);
+}
+
+static void identity_seeded(int i, identity_t *id)
+{
+    char text[32];
+    uint8_t seed[32];
+    int n = snprintf(text, sizeof text, "e2e-icrc2-%d", i);
+    sha256(text, (size_t)n, seed);
+    identity_from_seed(seed, id);
+}
+
+/* The 64-hex identifier and ICRC-1 text of (owner, sub). */
+static void sub_names(const principal_t *owner, const uint8_t *sub,
+                      char hex_out[ACCOUNT_HEX_LEN + 1], char text_out[ICRC1_TEXT_MAX])
+{
+    account_id_t a;
+    account_id_of(owner, sub, &a);
+    account_id_to_hex(&a, hex_out);
+    icrc1_account_t acc;
+    memset(&acc, 0, sizeof acc);
+    acc.owner = *owner;
+    memcpy(acc.subaccount, sub, SUBACCOUNT_BYTES);
+    icrc1_account_to_text(&acc, text_out);
+}
+
+static bool is_digits(const char *s)
+{
+    return s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20;
+}
+
+static bool is_lower_hex(const char *s, size_t len)
+{
+    return s && strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
+static uint64_t u64_of(const char *s)
+{
+    ck_assert_msg(is_digits(s), "'%s' is not a u64 in decimal digits", s ? s : "(null)");
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        ck_assert_msg(v <= (UINT64_MAX - d) / 10, "'%s' overflows a u64", s);
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+/* ================================================================ HTTP */
+
+typedef struct {
+    char *data;
+    size_t len;
+} buf_t;
+
+typedef struct {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+    char *headers; /* the header block of the final response */
+    json_t *json;  /* the body parsed as JSON, or NULL */
+} resp_t;
+
+static void buf_append(buf_t *b, const char *p, size_t n)
+{
+    char *d = realloc(b->data, b->len + n + 1);
+    if (!d)
+        abort(); /* inside a libcurl callback: no longjmp out of it */
+    memcpy(d + b->len, p, n);
+    b->len += n;
+    d[b->len] = '\0';
+    b->data = d;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    buf_append(ud, p, size * n);
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    buf_t *b = ud;
+    if (size * n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        b->len = 0; /* a new response starts (after a 100 Continue) */
+    buf_append(b, p, size * n);
+    return size * n;
+}
+
+static void resp_free(resp_t *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* Sends `method base_url+target`. body NULL: no body. headers: NULL-terminated "Name: value"
+ * lines (NULL for none). */
+static void http_send(const char *method, const char *target, const char *body,
+                      const char *const *headers, resp_t *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    char *url = NULL;
+    ck_assert_int_ge(asprintf(&url, "%s%s", base_url, target), 0);
+    struct curl_slist *list = NULL;
+    bool has_ctype = false;
+    for (const char *const *h = headers; h && *h; h++) {
+        list = curl_slist_append(list, *h);
+        if (strncasecmp(*h, "Content-Type:", 13) == 0)
+            has_ctype = true;
+    }
+    if (body && !has_ctype)
+        list = curl_slist_append(list, "Content-Type: application/json");
+    buf_t rb = {0}, hb = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rb);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    }
+    if (list)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    CURLcode rc = curl_easy_perform(c);
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, target, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(c);
+    free(url);
+    out->body = rb.data ? rb.data : strdup("");
+    out->len = rb.len;
+    out->headers = hb.data ? hb.data : strdup("");
+    out->json = json_loadb(out->body, out->len, JSON_DECODE_ANY, NULL);
+}
+
+/* The value of the response header name (case-insensitive), copied to out; false if absent. */
+static bool resp_header(const resp_t *r, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
+        if (linelen > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vl = linelen - (size_t)(v - p);
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            snprintf(out, cap, "%.*s", (int)vl, v);
+            return true;
+        }
+        if (!eol)
+            break;
+        p = eol + 2;
+    }
+    return false;
+}
+
+static bool is_replayed(const resp_t *r)
+{
+    char v[32];
+    return resp_header(r, "X-Replayed", v, sizeof v) && strcmp(v, "true") == 0;
+}
+
+static void get(const char *target, resp_t *r)
+{
+    http_send("GET", target, NULL, NULL, r);
+}
+
+/* GET target, asserting 200 and a JSON object body. */
+static void get_ok(const char *target, resp_t *r)
+{
+    get(target, r);
+    ck_assert_msg(r->status == 200, "GET %s answered %ld: %s", target, r->status, r->body);
+    ck_assert_msg(json_is_object(r->json), "GET %s: body is not a JSON object: %s", target,
+                  r->body);
+}
+
+/* ================================================================ JSON */
+
+static json_t *jget(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(v != NULL, "member '%s' missing", key);
+    return v;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = jget(o, key);
+    ck_assert_msg(json_is_string(v), "member '%s' is not a string", key);
+    return json_string_value(v);
+}
+
+/* A u64 member, which the wire rules say is a JSON string of decimal digits. */
+static uint64_t ju64(json_t *o, const char *key)
+{
+    json_t *v = jget(o, key);
+    ck_assert_msg(json_is_string(v), "member '%s' is not a string (u64 values are strings)", key);
+    return u64_of(json_string_value(v));
+}
+
+static void assert_absent(json_t *o, const char *key, const char *what)
+{
+    ck_assert_msg(json_object_get(o, key) == NULL, "%s has a member '%s'", what, key);
+}
+
+/* A u64 as the JSON string the wire rules want (new reference). */
+static json_t *ju(uint64_t v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%" PRIu64, v);
+    return json_string(s);
+}
+
+/* {"owner": principal, "subaccount": hex} (subaccount NULL: left out). */
+static json_t *account_obj(const char *ptext, const char *sub_hex)
+{
+    json_t *o = json_pack("{s:s}", "owner", ptext);
+    if (sub_hex)
+        json_object_set_new(o, "subaccount", json_string(sub_hex));
+    return o;
+}
+
+/* ================================================================ signing */
+
+typedef struct {
+    char pk[2 * ED25519_DER_BYTES + 1];
+    char expiry[24];
+    char sig[2 * ED25519_SIGNATURE_BYTES + 1];
+    char h_pk[128], h_expiry[64], h_sig[192];
+    const char *lines[4]; /* the three header lines and NULL */
+} signed_t;
+
+static void signed_lines(signed_t *s)
+{
+    snprintf(s->h_pk, sizeof s->h_pk, "X-Public-Key: %s", s->pk);
+    snprintf(s->h_expiry, sizeof s->h_expiry, "X-Expiry: %s", s->expiry);
+    snprintf(s->h_sig, sizeof s->h_sig, "X-Signature: %s", s->sig);
+    s->lines[0] = s->h_pk;
+    s->lines[1] = s->h_expiry;
+    s->lines[2] = s->h_sig;
+    s->lines[3] = NULL;
+}
+
+static void sign_as(const identity_t *id, const char *path, const char *body, uint64_t expiry,
+                    signed_t *s)
+{
+    memset(s, 0, sizeof *s);
+    hex_encode(id->der, sizeof id->der, s->pk);
+    snprintf(s->expiry, sizeof s->expiry, "%" PRIu64, expiry);
+    sign_request(id->sk, "POST", path, expiry, (const uint8_t *)body, strlen(body), s->sig);
+    signed_lines(s);
+}
+
+/* POST path signed by id (expiring in two minutes, wall clock). */
+static void post_signed(const identity_t *id, const char *path, const char *body, resp_t *r)
+{
+    signed_t s;
+    sign_as(id, path, body, wall_nanos() + 120 * SECOND, &s);
+    http_send("POST", path, body, s.lines, r);
+}
+
+/* POST path with body (stolen) as compact JSON, signed by id. */
+static void post_json(const identity_t *id, const char *path, json_t *body, resp_t *r)
+{
+    ck_assert_ptr_nonnull(body);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    ck_assert_ptr_nonnull(text);
+    post_signed(id, path, text, r);
+    free(text);
+}
+
+/* A signed write that must succeed; returns the new block's index. */
+static uint64_t post_json_ok(const identity_t *id, const char *path, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    ck_assert_ptr_nonnull(text);
+    resp_t r;
+    post_json(id, path, body, &r);
+    ck_assert_msg(r.status == 200, "POST %s %s answered %ld: %s", path, text, r.status, r.body);
+    ck_assert_msg(json_is_object(r.json), "answer is not an object: %s", r.body);
+    uint64_t h = ju64(r.json, "block_index");
+    ck_assert_msg(json_object_size(r.json) == 1, "answer has more than block_index: %s", r.body);
+    free(text);
+    resp_free(&r);
+    return h;
+}
+
+static void approve(const identity_t *id, json_t *body, resp_t *r)
+{
+    post_json(id, "/v1/approvals", body, r);
+}
+
+static uint64_t approve_ok(const identity_t *id, json_t *body)
+{
+    return post_json_ok(id, "/v1/approvals", body);
+}
+
+static void transfer_from(const identity_t *id, json_t *body, resp_t *r)
+{
+    post_json(id, "/v1/transfer-from", body, r);
+}
+
+static uint64_t transfer_from_ok(const identity_t *id, json_t *body)
+{
+    return post_json_ok(id, "/v1/transfer-from", body);
+}
+
+/* {"spender": text, "amount_e8s": amount} (new reference; add fields to it). */
+static json_t *approve_body(const char *spender_text, uint64_t amount)
+{
+    return json_pack("{s:s, s:o}", "spender", spender_text, "amount_e8s", ju(amount));
+}
+
+/* {"from": text, "to": text, "amount_e8s": amount} */
+static json_t *transfer_from_body(const char *from_text, const char *to_text, uint64_t amount)
+{
+    return json_pack("{s:s, s:s, s:o}", "from", from_text, "to", to_text, "amount_e8s", ju(amount));
+}
+
+/* An ICRC-1 transfer of amount from id to the account named by ICRC-1 text. */
+static uint64_t icrc1_send(const identity_t *id, const char *to_text, uint64_t amount)
+{
+    return post_json_ok(id, "/v1/transfers",
+                        json_pack("{s:s, s:o}", "to_account", to_text, "amount_e8s", ju(amount)));
+}
+
+/* Legacy transfer body. created 0: no created_at_time. */
+static void legacy_body(char *out, size_t cap, const char *to, uint64_t amount, uint64_t memo,
+                        uint64_t created)
+{
+    int n = snprintf(out, cap,
+                     "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%" PRIu64
+                     "\",\"memo\":\"%" PRIu64 "\"",
+                     to, amount, (uint64_t)FEE, memo);
+    if (created)
+        n += snprintf(out + n, cap - (size_t)n, ",\"created_at_time\":\"%" PRIu64 "\"", created);
+    snprintf(out + n, cap - (size_t)n, "}");
+}
+
+static uint64_t legacy_send(const identity_t *id, const char *to_hex, uint64_t amount,
+                            uint64_t memo)
+{
+    char body[BODY_MAX];
+    legacy_body(body, sizeof body, to_hex, amount, memo, 0);
+    resp_t r;
+    post_signed(id, "/v1/transfers", body, &r);
+    ck_assert_msg(r.status == 200, "transfer %s answered %ld: %s", body, r.status, r.body);
+    uint64_t h = ju64(r.json, "block_index");
+    resp_free(&r);
+    return h;
+}
+
+/* ================================================================ ledger reads */
+
+static uint64_t ledger_now(void)
+{
+    resp_t r;
+    get_ok("/v1/identity", &r);
+    uint64_t now = ju64(r.json, "now_nanos");
+    resp_free(&r);
+    return now;
+}
+
+static uint64_t balance(const char *account)
+{
+    char target[256];
+    snprintf(target, sizeof target, "/v1/accounts/%s", account);
+    resp_t r;
+    get_ok(target, &r);
+    uint64_t b = ju64(r.json, "balance_e8s");
+    resp_free(&r);
+    return b;
+}
+
+static uint64_t chain_length(void)
+{
+    resp_t r;
+    get_ok("/v1/ledger", &r);
+    uint64_t n = ju64(r.json, "chain_length");
+    resp_free(&r);
+    return n;
+}
+
+typedef struct {
+    uint64_t total, minted, burned, fees;
+} supply_t;
+
+static void supply_of(supply_t *s)
+{
+    resp_t r;
+    get_ok("/v1/supply", &r);
+    s->total = ju64(r.json, "total_supply_e8s");
+    s->minted = ju64(r.json, "minted_e8s");
+    s->burned = ju64(r.json, "burned_e8s");
+    s->fees = ju64(r.json, "fees_burned_e8s");
+    resp_free(&r);
+}
+
+/* GET /v1/blocks/{h} as a JSON object (new reference). */
+static json_t *block_at(uint64_t h)
+{
+    char target[64];
+    snprintf(target, sizeof target, "/v1/blocks/%" PRIu64, h);
+    resp_t r;
+    get_ok(target, &r);
+    json_t *b = json_incref(r.json);
+    resp_free(&r);
+    return b;
+}
+
+static json_t *block_op(json_t *block)
+{
+    return jget(jget(block, "transaction"), "operation");
+}
+
+typedef struct {
+    uint64_t allowance;
+    bool has_expires_at;
+    uint64_t expires_at;
+} allow_t;
+
+/* GET /v1/allowances/{owner}/{spender}; owner_hex/spender_hex (unless NULL) are the 64-hex
+ * identifiers the answer must name. */
+static void allowance_of(const char *owner, const char *spender, const char *owner_hex,
+                         const char *spender_hex, allow_t *a)
+{
+    char target[512];
+    snprintf(target, sizeof target, "/v1/allowances/%s/%s", owner, spender);
+    resp_t r;
+    get_ok(target, &r);
+    if (owner_hex)
+        ck_assert_str_eq(jstr(r.json, "owner"), owner_hex);
+    if (spender_hex)
+        ck_assert_str_eq(jstr(r.json, "spender"), spender_hex);
+    a->allowance = ju64(r.json, "allowance_e8s");
+    json_t *e = jget(r.json, "expires_at");
+    a->has_expires_at = !json_is_null(e);
+    a->expires_at = a->has_expires_at ? ju64(r.json, "expires_at") : 0;
+    resp_free(&r);
+}
+
+static uint64_t allowance(const char *owner, const char *spender)
+{
+    allow_t a;
+    allowance_of(owner, spender, NULL, NULL, &a);
+    return a.allowance;
+}
+
+/* What must not move when a request is refused. */
+typedef struct {
+    uint64_t chain_length, balance, total_supply;
+} state_t;
+
+static void state_of(const char *account, state_t *s)
+{
+    resp_t r;
+    get_ok("/v1/ledger", &r);
+    s->chain_length = ju64(r.json, "chain_length");
+    s->total_supply = ju64(r.json, "total_supply_e8s");
+    resp_free(&r);
+    s->balance = balance(account);
+}
+
+static void assert_state_same(const char *account, const state_t *before, const char *what)
+{
+    state_t after;
+    state_of(account, &after);
+    ck_assert_msg(after.chain_length == before->chain_length,
+                  "%s: chain length moved from %" PRIu64 " to %" PRIu64, what, before->chain_length,
+                  after.chain_length);
+    ck_assert_msg(after.balance == before->balance,
+                  "%s: balance moved from %" PRIu64 " to %" PRIu64, what, before->balance,
+                  after.balance);
+    ck_assert_msg(after.total_supply == before->total_supply, "%s: total supply moved", what);
+}
+
+/* Checks a problem object: status, code (unless NULL), type, title, detail. */
+static void assert_problem_object(json_t *o, long status, const char *code, const char *what,
+                                  const char *text)
+{
+    ck_assert_msg(json_is_object(o), "%s: problem is not a JSON object: %s", what, text);
+    json_t *st = json_object_get(o, "status");
+    ck_assert_msg(json_is_integer(st) && json_integer_value(st) == status,
+                  "%s: problem 'status' is not %ld: %s", what, status, text);
+    const char *fields[] = {"type", "title", "detail", "code"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(o, fields[i]);
+        ck_assert_msg(json_is_string(v) && *json_string_value(v),
+                      "%s: problem member '%s' missing or empty: %s", what, fields[i], text);
+    }
+    const char *c = json_string_value(json_object_get(o, "code"));
+    char type[96];
+    snprintf(type, sizeof type, "urn:nns:problem:%s", c);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(o, "type")), type) == 0,
+                  "%s: problem type is not '%s': %s", what, type, text);
+    if (code)
+        ck_assert_msg(strcmp(c, code) == 0, "%s: code is not '%s': %s", what, code, text);
+}
+
+/* Asserts an application/problem+json answer with status and (unless NULL) code. */
+static void assert_problem(const resp_t *r, long status, const char *code, const char *what)
+{
+    ck_assert_msg(r->status == status, "%s: status %ld, expected %ld: %s", what, r->status, status,
+                  r->body);
+    char ctype[128];
+    ck_assert_msg(resp_header(r, "Content-Type", ctype, sizeof ctype) &&
+                      strncmp(ctype, "application/problem+json", 24) == 0,
+                  "%s: content type is not application/problem+json", what);
+    assert_problem_object(r->json, status, code, what, r->body);
+}
+
+/* ---------------------------------------------------------------- history */
+
+/* GET /v1/accounts/{account}/transactions?limit=500[&query]; asserts 200. */
+static void history_get(const char *account, const char *query, resp_t *r)
+{
+    char target[1024];
+    snprintf(target, sizeof target, "/v1/accounts/%s/transactions?limit=500%s%s", account,
+             query && *query ? "&" : "", query ? query : "");
+    get_ok(target, r);
+}
+
+/* The heights of a history (query as for history_get), newest first; returns how many. */
+static size_t history_heights(const char *account, const char *query, uint64_t *hs, size_t cap)
+{
+    resp_t r;
+    history_get(account, query, &r);
+    json_t *items = jget(r.json, "items"), *it;
+    ck_assert(json_is_array(items));
+    size_t i, n = 0;
+    uint64_t prev = UINT64_MAX;
+    json_array_foreach(items, i, it)
+    {
+        uint64_t h = ju64(it, "height");
+        ck_assert_msg(h < prev, "history of %s?%s is not newest first", account, query);
+        prev = h;
+        ck_assert_msg(n < cap, "history of %s?%s has more than %zu items", account, query, cap);
+        hs[n++] = h;
+    }
+    resp_free(&r);
+    return n;
+}
+
+/* No heights (for an empty history). */
+static const uint64_t NONE[1] = {0};
+
+/* Asserts the history (with query) is exactly the heights given, newest first. */
+static void assert_history(const char *account, const char *query, const uint64_t *want,
+                           size_t nwant)
+{
+    uint64_t hs[64];
+    size_t n = history_heights(account, query, hs, 64);
+    char got[512] = "", want_s[512] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), " %" PRIu64, hs[i]);
+    for (size_t i = 0; i < nwant; i++)
+        snprintf(want_s + strlen(want_s), sizeof want_s - strlen(want_s), " %" PRIu64, want[i]);
+    bool same = n == nwant;
+    for (size_t i = 0; same && i < n; i++)
+        same = hs[i] == want[i];
+    ck_assert_msg(same, "history of %s?%s: heights [%s ], expected [%s ]", account,
+                  query ? query : "", got, want_s);
+}
+
+/* ---------------------------------------------------------------- the test clock */
+
+static void set_time(uint64_t t)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"now_nanos\":\"%" PRIu64 "\"}", t);
+    resp_t r;
+    http_send("POST", "/v1/admin/time", body, NULL, &r);
+    ck_assert_msg(r.status == 200, "POST /v1/admin/time %s answered %ld: %s", body, r.status,
+                  r.body);
+    resp_free(&r);
+}
+
+/* Moves the test clock forward by delta nanoseconds; returns the new time. */
+static uint64_t advance_clock(uint64_t delta)
+{
+    uint64_t t = ledger_now() + delta;
+    set_time(t);
+    ck_assert_uint_eq(ledger_now(), t);
+    return t;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+/* One batch item: body_signed is what the signature covers (as POST /v1/transfers), body what
+ * the item carries (normally the same text). New reference. */
+static json_t *batch_item_ex(const identity_t *id, const char *body, const char *body_signed,
+                             const char *signed_path)
+{
+    signed_t s;
+    sign_as(id, signed_path, body_signed, wall_nanos() + 120 * SECOND, &s);
+    return json_pack("{s:s, s:s, s:s, s:s}", "public_key_der_hex", s.pk, "expiry_nanos", s.expiry,
+                     "signature_hex", s.sig, "body", body);
+}
+
+static json_t *batch_item(const identity_t *id, const char *body)
+{
+    return batch_item_ex(id, body, body, "/v1/transfers");
+}
+
+/* POST /v1/transfer-batches {"transfers": items} (items stolen), without signature headers. */
+static void post_batch(json_t *items, resp_t *r)
+{
+    json_t *o = json_pack("{s:o}", "transfers", items);
+    ck_assert_ptr_nonnull(o);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ck_assert_ptr_nonnull(text);
+    http_send("POST", "/v1/transfer-batches", text, NULL, r);
+    free(text);
+}
+
+/* The results of a 200 batch answer with n items. */
+static json_t *batch_results(const resp_t *r, size_t n)
+{
+    ck_assert_msg(r->status == 200, "batch answered %ld: %s", r->status, r->body);
+    char ctype[128];
+    ck_assert_msg(resp_header(r, "Content-Type", ctype, sizeof ctype) &&
+                      strncmp(ctype, "application/json", 16) == 0,
+                  "batch answer content type is not application/json");
+    ck_assert_msg(json_is_object(r->json), "batch answer is not an object: %s", r->body);
+    json_t *results = jget(r->json, "results");
+    ck_assert_msg(json_is_array(results) && json_array_size(results) == n,
+                  "batch answer has not %zu results: %s", n, r->body);
+    return results;
+}
+
+/* A 200 result: {"status": 200, "block_index": "<u64>"}; returns the block index. */
+static uint64_t result_ok(json_t *results, size_t i, const char *text)
+{
+    json_t *res = json_array_get(results, i);
+    ck_assert_msg(json_is_object(res), "result %zu is not an object: %s", i, text);
+    json_t *st = json_object_get(res, "status");
+    ck_assert_msg(json_is_integer(st) && json_integer_value(st) == 200,
+                  "result %zu is not a 200: %s", i, text);
+    ck_assert_msg(json_object_size(res) == 2, "result %zu has more than status and block_index: %s",
+                  i, text);
+    return ju64(res, "block_index");
+}
+
+static void result_problem(json_t *results, size_t i, long status, const char *code,
+                           const char *text)
+{
+    char what[32];
+    snprintf(what, sizeof what, "result %zu", i);
+    assert_problem_object(json_array_get(results, i), status, code, what, text);
+}
+
+/* ---------------------------------------------------------------- CSV */
+
+typedef struct {
+    size_t nrows;
+    char *rows[64][CSV_COLUMNS]; /* pointers into text */
+    char *text;
+} csv_t;
+
+/* Splits a CSV body: every line must end with CRLF; the first is the header, which must be
+ * exactly CSV_HEADER; every row has CSV_COLUMNS columns. */
+static void csv_parse(const char *body, csv_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->text = strdup(body);
+    ck_assert_ptr_nonnull(c->text);
+    char *p = c->text;
+    size_t line = 0;
+    while (*p) {
+        char *eol = strstr(p, "\r\n");
+        ck_assert_msg(eol != NULL, "CSV line %zu does not end with CRLF: %s", line, p);
+        *eol = '\0';
+        ck_assert_msg(strchr(p, '\n') == NULL && strchr(p, '\r') == NULL,
+                      "CSV line %zu has a bare line break", line);
+        if (line == 0) {
+            ck_assert_msg(strcmp(p, CSV_HEADER) == 0, "CSV header is '%s'", p);
+        } else {
+            ck_assert_msg(c->nrows < 64, "more than 64 CSV rows");
+            char *cur = p;
+            size_t k = 0;
+            for (;;) {
+                char *comma = strchr(cur, ',');
+                ck_assert_msg(k < CSV_COLUMNS, "CSV row %zu has more than %d columns", line,
+                              CSV_COLUMNS);
+                c->rows[c->nrows][k++] = cur;
+                if (!comma)
+                    break;
+                *comma = '\0';
+                cur = comma + 1;
+            }
+            ck_assert_msg(k == CSV_COLUMNS, "CSV row %zu has %zu columns", line, k);
+            c->nrows++;
+        }
+        line++;
+        p = eol + 2;
+    }
+    ck_assert_msg(line >= 1, "CSV without a header line");
+}
+
+static void csv_free(csv_t *c)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+enum {
+    COL_HEIGHT,
+    COL_UTC,
+    COL_NANOS,
+    COL_TYPE,
+    COL_FROM,
+    COL_TO,
+    COL_SPENDER,
+    COL_AMOUNT,
+    COL_FEE,
+    COL_DELTA,
+    COL_MEMO,
+    COL_ICRC1_MEMO,
+    COL_TX_HASH
+};
+
+/* GET the CSV of an account's history with query (headers: extra request headers). */
+static void csv_get(const char *account, const char *query, const char *const *headers, resp_t *r)
+{
+    char target[1024];
+    snprintf(target, sizeof target, "/v1/accounts/%s/transactions%s%s", account,
+             query && *query ? "?" : "", query ? query : "");
+    http_send("GET", target, NULL, headers, r);
+    ck_assert_msg(r->status == 200, "GET %s answered %ld: %s", target, r->status, r->body);
+    char ctype[128];
+    ck_assert_msg(resp_header(r, "Content-Type", ctype, sizeof ctype), "CSV without Content-Type");
+    ck_assert_msg(strncmp(ctype, "text/csv", 8) == 0, "GET %s: content type '%s'", target, ctype);
+}
+
+/* Checks one CSV row against the block it names. */
+static void assert_row_is_block(char *const row[CSV_COLUMNS], uint64_t height)
+{
+    json_t *b = block_at(height);
+    json_t *tx = jget(b, "transaction"), *op = block_op(b);
+    ck_assert_uint_eq(u64_of(row[COL_HEIGHT]), height);
+    uint64_t ts = ju64(b, "timestamp");
+    ck_assert_uint_eq(u64_of(row[COL_NANOS]), ts);
+    time_t secs = (time_t)(ts / SECOND);
+    struct tm tm;
+    char when[32];
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ck_assert_str_eq(row[COL_UTC], when);
+    ck_assert_str_eq(row[COL_TYPE], jstr(op, "type"));
+    const struct {
+        int col;
+        const char *key;
+    } opt[] = {{COL_FROM, "from"},
+               {COL_TO, "to"},
+               {COL_SPENDER, "spender"},
+               {COL_AMOUNT, "amount_e8s"},
+               {COL_FEE, "fee_e8s"}};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+        json_t *v = json_object_get(op, opt[i].key);
+        ck_assert_msg(strcmp(row[opt[i].col], v ? json_string_value(v) : "") == 0,
+                      "block %" PRIu64 ": CSV %s '%s', block '%s'", height, opt[i].key,
+                      row[opt[i].col], v ? json_string_value(v) : "");
+    }
+    ck_assert_str_eq(row[COL_MEMO], jstr(tx, "memo"));
+    json_t *m = json_object_get(tx, "icrc1_memo");
+    ck_assert_str_eq(row[COL_ICRC1_MEMO], m ? json_string_value(m) : "");
+    ck_assert_msg(is_lower_hex(row[COL_TX_HASH], 64), "CSV tx_hash '%s'", row[COL_TX_HASH]);
+    ck_assert_str_eq(row[COL_TX_HASH], jstr(b, "tx_hash"));
+    json_decref(b);
+}
+
+/* ================================================================ approve */
+
+START_TEST(test_approve_text_spender)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    uint64_t b0 = balance(a->hex);
+    supply_t s0, s1;
+    supply_of(&s0);
+
+    uint64_t h = approve_ok(&a->id, approve_body(s.text, 500000));
+
+    /* the approver pays exactly the fee, which is burned; the spender gets nothing */
+    ck_assert_uint_eq(balance(a->hex), b0 - FEE);
+    ck_assert_uint_eq(balance(s.hex), 0);
+    supply_of(&s1);
+    ck_assert_uint_eq(s1.total, s0.total - FEE);
+    ck_assert_uint_eq(s1.fees, s0.fees + FEE);
+    ck_assert_uint_eq(s1.burned, s0.burned);
+    ck_assert_uint_eq(s1.minted, s0.minted);
+
+    /* the block */
+    json_t *b = block_at(h);
+    json_t *op = block_op(b), *tx = jget(b, "transaction");
+    ck_assert_str_eq(jstr(op, "type"), "approve");
+    ck_assert_str_eq(jstr(op, "from"), a->hex);
+    ck_assert_str_eq(jstr(op, "spender"), s.hex);
+    ck_assert_uint_eq(ju64(op, "allowance_e8s"), 500000);
+    ck_assert_uint_eq(ju64(op, "fee_e8s"), FEE);
+    assert_absent(op, "to", "an approve operation");
+    assert_absent(op, "amount_e8s", "an approve operation");
+    assert_absent(op, "expected_allowance_e8s", "an approve without expected allowance");
+    assert_absent(op, "expires_at", "an approve without expiry");
+    ck_assert_uint_eq(ju64(tx, "memo"), 0);
+    assert_absent(tx, "created_at_time", "an approve without created_at_time");
+    assert_absent(tx, "icrc1_memo", "an approve without memo");
+    json_decref(b);
+
+    /* the allowance, by 64-hex, by ICRC-1 text and mixed */
+    allow_t al;
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 500000);
+    ck_assert_msg(!al.has_expires_at, "an allowance without expiry has expires_at");
+    allowance_of(a->text, s.text, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 500000);
+    allowance_of(a->text, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 500000);
+    /* not the other way round */
+    ck_assert_uint_eq(allowance(s.hex, a->hex), 0);
+
+    /* both histories list the block */
+    uint64_t hs[64];
+    size_t n = history_heights(a->hex, "", hs, 64);
+    ck_assert_msg(n > 0 && hs[0] == h, "approver's history does not start with %" PRIu64, h);
+    uint64_t want[] = {h};
+    assert_history(s.hex, "", want, 1);
+}
+END_TEST
+
+START_TEST(test_approve_object_spender)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    uint8_t sub[SUBACCOUNT_BYTES];
+    char sub_hex[65], s_sub_hex[65], s_sub_text[ICRC1_TEXT_MAX];
+    fresh_subaccount(sub, sub_hex);
+    sub_names(&s.id.principal, sub, s_sub_hex, s_sub_text);
+    uint64_t b0 = balance(a->hex);
+
+    /* {owner, subaccount} */
+    json_t *body = json_pack("{s:o, s:o, s:s}", "spender", account_obj(s.ptext, sub_hex),
+                             "amount_e8s", ju(700), "icrc1_memo", "0a0b");
+    uint64_t h = approve_ok(&a->id, body);
+    ck_assert_uint_eq(balance(a->hex), b0 - FEE);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "spender"), s_sub_hex);
+    ck_assert_uint_eq(ju64(block_op(b), "allowance_e8s"), 700);
+    ck_assert_str_eq(jstr(jget(b, "transaction"), "icrc1_memo"), "0a0b");
+    json_decref(b);
+    allow_t al;
+    allowance_of(a->hex, s_sub_hex, a->hex, s_sub_hex, &al);
+    ck_assert_uint_eq(al.allowance, 700);
+    allowance_of(a->text, s_sub_text, a->hex, s_sub_hex, &al);
+    ck_assert_uint_eq(al.allowance, 700);
+    /* the spender's default account is another account */
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+
+    /* {owner} alone is the default account */
+    h = approve_ok(&a->id, json_pack("{s:o, s:o}", "spender", account_obj(s.ptext, NULL),
+                                     "amount_e8s", ju(800)));
+    b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "spender"), s.hex);
+    json_decref(b);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 800);
+    ck_assert_uint_eq(allowance(a->hex, s_sub_hex), 700);
+    ck_assert_uint_eq(balance(a->hex), b0 - 2 * FEE);
+
+    /* the approval revealed the spender's subaccount */
+    char target[256];
+    snprintf(target, sizeof target, "/v1/principals/%s/accounts", s.ptext);
+    resp_t r;
+    get_ok(target, &r);
+    json_t *accounts = jget(r.json, "accounts"), *acc;
+    size_t i;
+    bool found = false;
+    json_array_foreach(accounts, i, acc)
+    {
+        if (strcmp(jstr(acc, "account_identifier"), s_sub_hex) == 0) {
+            found = true;
+            ck_assert_str_eq(jstr(acc, "subaccount"), sub_hex);
+        }
+    }
+    ck_assert_msg(found, "the spender's subaccount is not listed: %s", r.body);
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_approve_replace_expected_and_remove)
+{
+    const who_t *a = &ids[0];
+    who_t s, s2;
+    who_fresh(&s);
+    who_fresh(&s2);
+    approve_ok(&a->id, approve_body(s.text, 1000));
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000);
+    /* a new approval replaces the allowance, it does not add to it */
+    approve_ok(&a->id, approve_body(s.text, 2000));
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 2000);
+
+    /* expected_allowance_e8s that does not match: 409, nothing charged */
+    state_t before;
+    state_of(a->hex, &before);
+    json_t *body = approve_body(s.text, 3000);
+    json_object_set_new(body, "expected_allowance_e8s", ju(1000));
+    resp_t r;
+    approve(&a->id, body, &r);
+    assert_problem(&r, 409, "AllowanceChanged", "expected 1000, current 2000");
+    ck_assert_uint_eq(ju64(r.json, "current_allowance_e8s"), 2000);
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "AllowanceChanged");
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 2000);
+
+    /* matching: applied, and the block records the expectation */
+    body = approve_body(s.text, 3000);
+    json_object_set_new(body, "expected_allowance_e8s", ju(2000));
+    uint64_t h = approve_ok(&a->id, body);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 3000);
+    json_t *b = block_at(h);
+    ck_assert_uint_eq(ju64(block_op(b), "expected_allowance_e8s"), 2000);
+    ck_assert_uint_eq(ju64(block_op(b), "allowance_e8s"), 3000);
+    json_decref(b);
+    ck_assert_uint_eq(balance(a->hex), before.balance - FEE);
+
+    /* amount 0 removes the allowance (and still costs the fee) */
+    h = approve_ok(&a->id, approve_body(s.text, 0));
+    allow_t al;
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 0);
+    ck_assert_msg(!al.has_expires_at, "a removed allowance has expires_at");
+    ck_assert_uint_eq(balance(a->hex), before.balance - 2 * FEE);
+    b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "type"), "approve");
+    ck_assert_uint_eq(ju64(block_op(b), "allowance_e8s"), 0);
+    json_decref(b);
+    /* ... so a later transfer_from by that spender has nothing to spend */
+    who_t to;
+    who_fresh(&to);
+    transfer_from(&s.id, transfer_from_body(a->text, to.text, 1), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "after the allowance was removed");
+    ck_assert_uint_eq(ju64(r.json, "allowance_e8s"), 0);
+    resp_free(&r);
+
+    /* no allowance yet: the current one is 0 */
+    body = approve_body(s2.text, 100);
+    json_object_set_new(body, "expected_allowance_e8s", ju(5));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 409, "AllowanceChanged", "expected 5, no allowance");
+    ck_assert_uint_eq(ju64(r.json, "current_allowance_e8s"), 0);
+    resp_free(&r);
+    body = approve_body(s2.text, 100);
+    json_object_set_new(body, "expected_allowance_e8s", ju(0));
+    approve_ok(&a->id, body);
+    ck_assert_uint_eq(allowance(a->hex, s2.hex), 100);
+}
+END_TEST
+
+START_TEST(test_approve_expires_at_in_the_past)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    state_t before;
+    state_of(a->hex, &before);
+    uint64_t now = ledger_now();
+    resp_t r;
+
+    json_t *body = approve_body(s.text, 1000);
+    json_object_set_new(body, "expires_at", ju(now - SECOND));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 422, "Expired", "expires_at a second ago");
+    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
+    resp_free(&r);
+
+    /* "must be after the ledger's time": expires_at == now is expired too */
+    body = approve_body(s.text, 1000);
+    json_object_set_new(body, "expires_at", ju(now));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 422, "Expired", "expires_at == ledger time");
+    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
+    resp_free(&r);
+
+    assert_state_same(a->hex, &before, "Expired");
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+    ck_assert_uint_eq(ledger_now(), now);
+}
+END_TEST
+
+START_TEST(test_approve_future_expiry_is_shown)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    uint64_t exp_at = ledger_now() + 3600 * SECOND;
+    json_t *body = approve_body(s.text, 4321);
+    json_object_set_new(body, "expires_at", ju(exp_at));
+    uint64_t h = approve_ok(&a->id, body);
+    allow_t al;
+    allowance_of(a->text, s.text, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 4321);
+    ck_assert_msg(al.has_expires_at && al.expires_at == exp_at, "expires_at not %" PRIu64, exp_at);
+    json_t *b = block_at(h);
+    ck_assert_uint_eq(ju64(block_op(b), "expires_at"), exp_at);
+    json_decref(b);
+    /* a new approval without expiry replaces the expiry too */
+    approve_ok(&a->id, approve_body(s.text, 4322));
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 4322);
+    ck_assert_msg(!al.has_expires_at, "the replaced expiry is still shown");
+}
+END_TEST
+
+/* Byte-identical signed approvals and transfer-froms are replays: one block, one fee. */
+START_TEST(test_icrc2_writes_replay)
+{
+    const who_t *a = &ids[0];
+    who_t s, rcp;
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint64_t b0 = balance(a->hex), c0 = chain_length();
+    char body[BODY_MAX];
+    snprintf(body, sizeof body, "{\"spender\":\"%s\",\"amount_e8s\":\"50000\"}", s.text);
+    signed_t sg;
+    sign_as(&a->id, "/v1/approvals", body, wall_nanos() + 120 * SECOND, &sg);
+    resp_t r1, r2;
+    http_send("POST", "/v1/approvals", body, sg.lines, &r1);
+    ck_assert_msg(r1.status == 200, "approval answered %ld: %s", r1.status, r1.body);
+    http_send("POST", "/v1/approvals", body, sg.lines, &r2);
+    ck_assert_msg(r2.status == 200, "resent approval answered %ld: %s", r2.status, r2.body);
+    ck_assert_str_eq(r2.body, r1.body);
+    ck_assert_msg(is_replayed(&r2), "resent approval without X-Replayed: true");
+    ck_assert_msg(!is_replayed(&r1), "the first approval is marked X-Replayed");
+    resp_free(&r1);
+    resp_free(&r2);
+    ck_assert_uint_eq(balance(a->hex), b0 - FEE);
+    ck_assert_uint_eq(chain_length(), c0 + 1);
+
+    snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"%s\",\"amount_e8s\":\"1000\"}", a->text,
+             rcp.text);
+    sign_as(&s.id, "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
+    http_send("POST", "/v1/transfer-from", body, sg.lines, &r1);
+    ck_assert_msg(r1.status == 200, "transfer_from answered %ld: %s", r1.status, r1.body);
+    http_send("POST", "/v1/transfer-from", body, sg.lines, &r2);
+    ck_assert_str_eq(r2.body, r1.body);
+    ck_assert_msg(is_replayed(&r2), "resent transfer_from without X-Replayed: true");
+    resp_free(&r1);
+    resp_free(&r2);
+    ck_assert_uint_eq(balance(rcp.hex), 1000);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 50000 - 1000 - FEE);
+    ck_assert_uint_eq(chain_length(), c0 + 2);
+
+    /* a refusal is stored too */
+    snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"%s\",\"amount_e8s\":\"40000\"}", a->text,
+             rcp.text);
+    sign_as(&s.id, "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
+    http_send("POST", "/v1/transfer-from", body, sg.lines, &r1);
+    assert_problem(&r1, 422, "InsufficientAllowance", "40000 + fee over 39000");
+    ck_assert_str_eq(jstr(r1.json, "allowance_e8s"), "39000");
+    http_send("POST", "/v1/transfer-from", body, sg.lines, &r2);
+    assert_problem(&r2, 422, "InsufficientAllowance", "the refusal resent");
+    ck_assert_str_eq(r2.body, r1.body);
+    ck_assert_msg(is_replayed(&r2), "resent refusal without X-Replayed: true");
+    resp_free(&r1);
+    resp_free(&r2);
+    ck_assert_uint_eq(chain_length(), c0 + 2);
+
+    /* bad accounts in the allowance path */
+    get("/v1/allowances/nothex/nothex", &r1);
+    assert_problem(&r1, 400, "InvalidAccount", "GET /v1/allowances/nothex/nothex");
+    resp_free(&r1);
+    char target[512];
+    snprintf(target, sizeof target, "/v1/allowances/%s/%.63s", a->hex, s.hex);
+    get(target, &r1);
+    assert_problem(&r1, 400, "InvalidAccount", "spender of 63 hex digits");
+    resp_free(&r1);
+}
+END_TEST
+
+START_TEST(test_approve_self_refused)
+{
+    const who_t *a = &ids[0];
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    approve(&a->id, approve_body(a->text, 1000), &r);
+    assert_problem(&r, 400, "InvalidTransaction", "self approval");
+    resp_free(&r);
+    /* checked on principals: the caller's own subaccount is refused too */
+    uint8_t sub[SUBACCOUNT_BYTES];
+    char sub_hex[65];
+    fresh_subaccount(sub, sub_hex);
+    approve(
+        &a->id,
+        json_pack("{s:o, s:o}", "spender", account_obj(a->ptext, sub_hex), "amount_e8s", ju(1000)),
+        &r);
+    assert_problem(&r, 400, "InvalidTransaction", "approval of the caller's own subaccount");
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "self approval");
+}
+END_TEST
+
+START_TEST(test_approve_bad_fee)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    const uint64_t bad[] = {1, 0, FEE + 1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *body = approve_body(s.text, 1000);
+        json_object_set_new(body, "fee_e8s", ju(bad[i]));
+        approve(&a->id, body, &r);
+        assert_problem(&r, 422, "BadFee", "approve with a wrong fee");
+        ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "10000");
+        resp_free(&r);
+    }
+    assert_state_same(a->hex, &before, "BadFee");
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+    /* the right fee, given explicitly */
+    json_t *body = approve_body(s.text, 1000);
+    json_object_set_new(body, "fee_e8s", ju(FEE));
+    approve_ok(&a->id, body);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000);
+    ck_assert_uint_eq(balance(a->hex), before.balance - FEE);
+}
+END_TEST
+
+START_TEST(test_approve_insufficient_funds)
+{
+    who_t p, s;
+    who_fresh(&p);
+    who_fresh(&s);
+    uint64_t c0 = chain_length();
+    resp_t r;
+    /* no funds at all: an approval needs only the fee, and it has not got it */
+    approve(&p.id, approve_body(s.text, 1), &r);
+    assert_problem(&r, 422, "InsufficientFunds", "approver without funds");
+    ck_assert_str_eq(jstr(r.json, "balance_e8s"), "0");
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0);
+
+    /* one e8s short of the fee */
+    icrc1_send(&ids[0].id, p.text, FEE - 1);
+    approve(&p.id, approve_body(s.text, 1000000000), &r);
+    assert_problem(&r, 422, "InsufficientFunds", "approver with fee - 1");
+    ck_assert_uint_eq(ju64(r.json, "balance_e8s"), FEE - 1);
+    resp_free(&r);
+    ck_assert_uint_eq(allowance(p.hex, s.hex), 0);
+
+    /* exactly the fee is enough, for any amount: the approver does not need the amount */
+    icrc1_send(&ids[0].id, p.text, 1);
+    approve_ok(&p.id, approve_body(s.text, 1000000000));
+    ck_assert_uint_eq(balance(p.hex), 0);
+    ck_assert_uint_eq(allowance(p.hex, s.hex), 1000000000);
+}
+END_TEST
+
+START_TEST(test_approve_time_rules_and_bounds)
+{
+    const who_t *a = &ids[0];
+    who_t s;
+    who_fresh(&s);
+    uint64_t now = ledger_now();
+    char memo[17];
+    snprintf(memo, sizeof memo, "%016" PRIx64, fresh_memo());
+    json_t *body = approve_body(s.text, 777);
+    json_object_set_new(body, "created_at_time", ju(now));
+    json_object_set_new(body, "icrc1_memo", json_string(memo));
+    uint64_t h = approve_ok(&a->id, json_deep_copy(body));
+    json_t *b = block_at(h);
+    ck_assert_uint_eq(ju64(jget(b, "transaction"), "created_at_time"), now);
+    json_decref(b);
+    /* the same approval signed again (a new request): a duplicate */
+    uint64_t b0 = balance(a->hex);
+    resp_t r;
+    approve(&a->id, body, &r);
+    assert_problem(&r, 409, "Duplicate", "the same approval twice");
+    ck_assert_uint_eq(ju64(r.json, "duplicate_of"), h);
+    resp_free(&r);
+    ck_assert_uint_eq(balance(a->hex), b0);
+
+    /* the ICRC-1 time rules apply to approvals and transfer-froms too */
+    const uint64_t window = 86400ULL * SECOND;
+    body = approve_body(s.text, 1);
+    json_object_set_new(body, "created_at_time", ju(now - window - SECOND));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 422, "TooOld", "approval created before the window");
+    ck_assert_uint_eq(ju64(r.json, "allowed_window_nanos"), window);
+    resp_free(&r);
+    body = approve_body(s.text, 1);
+    json_object_set_new(body, "created_at_time", ju(now + 120 * SECOND));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 422, "CreatedInFuture", "approval created 2 minutes ahead");
+    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
+    resp_free(&r);
+    body = transfer_from_body(a->text, s.text, 1);
+    json_object_set_new(body, "created_at_time", ju(now - window - SECOND));
+    transfer_from(&s.id, body, &r);
+    assert_problem(&r, 422, "TooOld", "transfer_from created before the window");
+    resp_free(&r);
+    ck_assert_uint_eq(balance(a->hex), b0);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 777);
+
+    /* amounts are u64: the largest is an allowance, one more is a 400 */
+    approve_ok(&a->id, approve_body(s.text, UINT64_MAX));
+    allow_t al;
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, UINT64_MAX);
+    approve(&a->id,
+            json_pack("{s:s, s:s}", "spender", s.text, "amount_e8s", "18446744073709551616"), &r);
+    assert_problem(&r, 400, "BadRequest", "amount above u64");
+    resp_free(&r);
+    approve(&a->id, json_pack("{s:s, s:i}", "spender", s.text, "amount_e8s", 5), &r);
+    assert_problem(&r, 400, "BadRequest", "amount as a JSON number");
+    resp_free(&r);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), UINT64_MAX);
+
+    /* writes must be signed */
+    http_send("POST", "/v1/approvals",
+              "{\"spender\":\"" GOVERNANCE_PRINCIPAL "\",\"amount_e8s\":\"1\"}", NULL, &r);
+    assert_problem(&r, 401, "Unauthenticated", "unsigned approval");
+    resp_free(&r);
+    http_send("POST", "/v1/transfer-from", "{}", NULL, &r);
+    assert_problem(&r, 401, "Unauthenticated", "unsigned transfer-from");
+    resp_free(&r);
+}
+END_TEST
+
+/* ================================================================ transfer-from */
+
+START_TEST(test_transfer_from_moves_and_debits_allowance)
+{
+    const who_t *a = &ids[1];
+    who_t s, rcp;
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint64_t h0 = approve_ok(&a->id, approve_body(s.text, 100000));
+    uint64_t a0 = balance(a->hex);
+    supply_t s0, s1;
+    supply_of(&s0);
+
+    uint64_t h1 = transfer_from_ok(&s.id, transfer_from_body(a->text, rcp.text, 30000));
+    ck_assert_uint_eq(balance(rcp.hex), 30000);
+    ck_assert_uint_eq(balance(a->hex), a0 - 30000 - FEE);
+    ck_assert_uint_eq(balance(s.hex), 0);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 100000 - 30000 - FEE);
+    supply_of(&s1);
+    ck_assert_uint_eq(s1.fees, s0.fees + FEE);
+    ck_assert_uint_eq(s1.total, s0.total - FEE);
+
+    json_t *b = block_at(h1);
+    json_t *op = block_op(b);
+    ck_assert_str_eq(jstr(op, "type"), "transfer");
+    ck_assert_str_eq(jstr(op, "from"), a->hex);
+    ck_assert_str_eq(jstr(op, "to"), rcp.hex);
+    ck_assert_str_eq(jstr(op, "spender"), s.hex);
+    ck_assert_uint_eq(ju64(op, "amount_e8s"), 30000);
+    ck_assert_uint_eq(ju64(op, "fee_e8s"), FEE);
+    json_decref(b);
+
+    /* beyond the allowance (60000 left; 50001 + fee is more) */
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    transfer_from(&s.id, transfer_from_body(a->text, rcp.text, 50001), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "50001 + fee over 60000");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "60000");
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "InsufficientAllowance");
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 60000);
+
+    /* exactly the allowance, to an {owner} object: it is used up */
+    uint64_t h2 =
+        transfer_from_ok(&s.id, json_pack("{s:s, s:o, s:o}", "from", a->text, "to",
+                                          account_obj(rcp.ptext, NULL), "amount_e8s", ju(50000)));
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+    ck_assert_uint_eq(balance(rcp.hex), 80000);
+    ck_assert_uint_eq(balance(a->hex), before.balance - 50000 - FEE);
+    /* even a zero amount needs the fee from the allowance */
+    transfer_from(&s.id, transfer_from_body(a->text, rcp.text, 0), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "amount 0 with no allowance left");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
+    resp_free(&r);
+
+    /* both the approver's and the spender's histories list the blocks */
+    uint64_t hs[64];
+    size_t n = history_heights(a->hex, "", hs, 64);
+    ck_assert_msg(n >= 3 && hs[0] == h2 && hs[1] == h1 && hs[2] == h0,
+                  "approver's history does not start with %" PRIu64 ", %" PRIu64 ", %" PRIu64, h2,
+                  h1, h0);
+    uint64_t spender_want[] = {h2, h1, h0};
+    assert_history(s.hex, "", spender_want, 3);
+    uint64_t recipient_want[] = {h2, h1};
+    assert_history(rcp.hex, "", recipient_want, 2);
+}
+END_TEST
+
+START_TEST(test_transfer_from_not_approved)
+{
+    const who_t *a = &ids[1];
+    who_t c, s, rcp;
+    who_fresh(&c);
+    who_fresh(&s);
+    who_fresh(&rcp);
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    /* a caller the owner never approved */
+    transfer_from(&c.id, transfer_from_body(a->text, rcp.text, 1), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "caller without approval");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "transfer_from without approval");
+
+    /* the allowance is per spender account: approving S's subaccount does not let S's default
+     * account spend */
+    uint8_t sub[SUBACCOUNT_BYTES];
+    char sub_hex[65], s_sub_hex[65], s_sub_text[ICRC1_TEXT_MAX];
+    fresh_subaccount(sub, sub_hex);
+    sub_names(&s.id.principal, sub, s_sub_hex, s_sub_text);
+    approve_ok(&a->id, approve_body(s_sub_text, 50000));
+    transfer_from(&s.id, transfer_from_body(a->text, rcp.text, 1000), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "spender's default account");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
+    resp_free(&r);
+    json_t *body = transfer_from_body(a->text, rcp.text, 1000);
+    json_object_set_new(body, "spender_subaccount", json_string(sub_hex));
+    uint64_t h = transfer_from_ok(&s.id, body);
+    ck_assert_uint_eq(allowance(a->hex, s_sub_hex), 50000 - 1000 - FEE);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "spender"), s_sub_hex);
+    json_decref(b);
+    ck_assert_uint_eq(balance(rcp.hex), 1000);
+}
+END_TEST
+
+START_TEST(test_transfer_from_owner_subaccount)
+{
+    const who_t *a = &ids[1];
+    who_t s, rcp;
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint8_t sub[SUBACCOUNT_BYTES];
+    char sub_hex[65], a_sub_hex[65], a_sub_text[ICRC1_TEXT_MAX];
+    fresh_subaccount(sub, sub_hex);
+    sub_names(&a->id.principal, sub, a_sub_hex, a_sub_text);
+    icrc1_send(&a->id, a_sub_text, 100000);
+
+    json_t *body = approve_body(s.text, 50000);
+    json_object_set_new(body, "from_subaccount", json_string(sub_hex));
+    uint64_t h = approve_ok(&a->id, body);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "from"), a_sub_hex);
+    json_decref(b);
+    ck_assert_uint_eq(balance(a_sub_hex), 100000 - FEE);
+    ck_assert_uint_eq(allowance(a_sub_text, s.text), 50000);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+
+    h = transfer_from_ok(&s.id, json_pack("{s:o, s:s, s:o}", "from", account_obj(a->ptext, sub_hex),
+                                          "to", rcp.text, "amount_e8s", ju(20000)));
+    ck_assert_uint_eq(balance(a_sub_hex), 100000 - FEE - 20000 - FEE);
+    ck_assert_uint_eq(balance(rcp.hex), 20000);
+    ck_assert_uint_eq(allowance(a_sub_hex, s.hex), 50000 - 20000 - FEE);
+    b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "from"), a_sub_hex);
+    ck_assert_str_eq(jstr(block_op(b), "spender"), s.hex);
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(test_transfer_from_burn)
+{
+    const who_t *a = &ids[1];
+    who_t s;
+    who_fresh(&s);
+    approve_ok(&a->id, approve_body(s.text, 50000));
+    uint64_t a0 = balance(a->hex);
+    supply_t s0, s1;
+    supply_of(&s0);
+
+    /* to the governance principal's default account, which is the minting account: a burn */
+    uint64_t h = transfer_from_ok(&s.id, transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 20000));
+    ck_assert_uint_eq(balance(a->hex), a0 - 20000);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 50000 - 20000); /* the amount only */
+    supply_of(&s1);
+    ck_assert_uint_eq(s1.burned, s0.burned + 20000);
+    ck_assert_uint_eq(s1.fees, s0.fees);
+    ck_assert_uint_eq(s1.total, s0.total - 20000);
+    json_t *b = block_at(h);
+    json_t *op = block_op(b);
+    ck_assert_str_eq(jstr(op, "type"), "burn");
+    ck_assert_str_eq(jstr(op, "from"), a->hex);
+    ck_assert_str_eq(jstr(op, "spender"), s.hex);
+    ck_assert_uint_eq(ju64(op, "amount_e8s"), 20000);
+    assert_absent(op, "to", "a burn");
+    assert_absent(op, "fee_e8s", "a burn");
+    json_decref(b);
+
+    /* a burn takes fee 0 */
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    json_t *body = transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 20000);
+    json_object_set_new(body, "fee_e8s", ju(FEE));
+    transfer_from(&s.id, body, &r);
+    assert_problem(&r, 422, "BadFee", "burn via transfer_from with a fee");
+    ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "0");
+    resp_free(&r);
+    /* beyond the allowance */
+    transfer_from(&s.id, transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 30001), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "burn of 30001 over 30000");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "30000");
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "refused burns");
+
+    /* the rest of the allowance, with fee 0 given explicitly */
+    body = transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 30000);
+    json_object_set_new(body, "fee_e8s", ju(0));
+    transfer_from_ok(&s.id, body);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
+    ck_assert_uint_eq(balance(a->hex), before.balance - 30000);
+}
+END_TEST
+
+START_TEST(test_transfer_from_own_account)
+{
+    const who_t *a = &ids[1];
+    who_t rcp;
+    who_fresh(&rcp);
+    uint64_t a0 = balance(a->hex);
+    /* from == spender: a plain transfer, no allowance needed */
+    uint64_t h = transfer_from_ok(&a->id, transfer_from_body(a->text, rcp.text, 1234));
+    ck_assert_uint_eq(balance(a->hex), a0 - 1234 - FEE);
+    ck_assert_uint_eq(balance(rcp.hex), 1234);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "type"), "transfer");
+    ck_assert_str_eq(jstr(block_op(b), "from"), a->hex);
+    ck_assert_str_eq(jstr(block_op(b), "spender"), a->hex);
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(test_transfer_from_insufficient_funds)
+{
+    who_t f, s, rcp;
+    who_fresh(&f);
+    who_fresh(&s);
+    who_fresh(&rcp);
+    icrc1_send(&ids[1].id, f.text, 50000);
+    approve_ok(&f.id, approve_body(s.text, 1000000));
+    ck_assert_uint_eq(balance(f.hex), 40000);
+    state_t before;
+    state_of(f.hex, &before);
+    resp_t r;
+    transfer_from(&s.id, transfer_from_body(f.text, rcp.text, 35000), &r);
+    assert_problem(&r, 422, "InsufficientFunds", "allowance enough, balance not");
+    ck_assert_str_eq(jstr(r.json, "balance_e8s"), "40000");
+    resp_free(&r);
+    assert_state_same(f.hex, &before, "transfer_from InsufficientFunds");
+    ck_assert_uint_eq(allowance(f.hex, s.hex), 1000000);
+    transfer_from_ok(&s.id, transfer_from_body(f.text, rcp.text, 30000));
+    ck_assert_uint_eq(balance(f.hex), 0);
+    ck_assert_uint_eq(allowance(f.hex, s.hex), 1000000 - 40000);
+}
+END_TEST
+
+START_TEST(test_transfer_from_refusals)
+{
+    const who_t *a = &ids[1];
+    who_t s, rcp;
+    who_fresh(&s);
+    who_fresh(&rcp);
+    approve_ok(&a->id, approve_body(s.text, 1000000));
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    json_t *body = transfer_from_body(a->text, rcp.text, 1000);
+    json_object_set_new(body, "fee_e8s", ju(1));
+    transfer_from(&s.id, body, &r);
+    assert_problem(&r, 422, "BadFee", "transfer_from fee 1");
+    ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "10000");
+    resp_free(&r);
+    /* the minting account cannot delegate mints */
+    transfer_from(&s.id, transfer_from_body(GOVERNANCE_PRINCIPAL, rcp.text, 1000), &r);
+    assert_problem(&r, 400, "InvalidTransaction", "transfer_from the minting account");
+    resp_free(&r);
+    /* a bad account */
+    transfer_from(&s.id, transfer_from_body("not-an-account", rcp.text, 1000), &r);
+    ck_assert_msg(r.status == 400, "bad 'from' answered %ld: %s", r.status, r.body);
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "refused transfer_from");
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000000);
+
+    /* deduplication, as for ICRC-1 */
+    uint64_t now = ledger_now();
+    char memo[17];
+    snprintf(memo, sizeof memo, "%016" PRIx64, fresh_memo());
+    body = transfer_from_body(a->text, rcp.text, 1000);
+    json_object_set_new(body, "created_at_time", ju(now));
+    json_object_set_new(body, "icrc1_memo", json_string(memo));
+    uint64_t h = transfer_from_ok(&s.id, json_deep_copy(body));
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(jget(b, "transaction"), "icrc1_memo"), memo);
+    ck_assert_uint_eq(ju64(jget(b, "transaction"), "created_at_time"), now);
+    json_decref(b);
+    transfer_from(&s.id, body, &r);
+    assert_problem(&r, 409, "Duplicate", "the same transfer_from twice");
+    ck_assert_uint_eq(ju64(r.json, "duplicate_of"), h);
+    resp_free(&r);
+    ck_assert_uint_eq(balance(rcp.hex), 1000);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000000 - 1000 - FEE);
+}
+END_TEST
+
+/* ================================================================ batches */
+
+START_TEST(test_batch_three_signers)
+{
+    who_t rcp[3];
+    uint64_t b0[3];
+    char body[3][BODY_MAX];
+    uint64_t now = ledger_now();
+    json_t *items = json_array();
+    for (int i = 0; i < 3; i++) {
+        who_fresh(&rcp[i]);
+        b0[i] = balance(ids[2 + i].hex);
+        if (i < 2) {
+            legacy_body(body[i], sizeof body[i], rcp[i].hex, 1000 + (uint64_t)i, fresh_memo(), now);
+        } else { /* an ICRC-1 body works as well */
+            snprintf(body[i], sizeof body[i], "{\"to_account\":\"%s\",\"amount_e8s\":\"1002\"}",
+                     rcp[i].text);
+        }
+        json_array_append_new(items, batch_item(&ids[2 + i].id, body[i]));
+    }
+    uint64_t c0 = chain_length();
+    resp_t r;
+    post_batch(items, &r);
+    json_t *results = batch_results(&r, 3);
+    uint64_t h[3];
+    for (size_t i = 0; i < 3; i++) {
+        h[i] = result_ok(results, i, r.body);
+        if (i > 0)
+            ck_assert_msg(h[i] > h[i - 1], "results are not in order: %s", r.body);
+    }
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0 + 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(balance(rcp[i].hex), 1000 + (uint64_t)i);
+        ck_assert_uint_eq(balance(ids[2 + i].hex), b0[i] - 1000 - (uint64_t)i - FEE);
+        json_t *b = block_at(h[i]);
+        ck_assert_str_eq(jstr(block_op(b), "from"), ids[2 + i].hex);
+        ck_assert_str_eq(jstr(block_op(b), "to"), rcp[i].hex);
+        json_decref(b);
+    }
+}
+END_TEST
+
+START_TEST(test_batch_mixed_items)
+{
+    who_t rcp, poor;
+    who_fresh(&rcp);
+    who_fresh(&poor);
+    uint64_t now = ledger_now();
+    char ok_body[BODY_MAX], other[BODY_MAX], poor_body[BODY_MAX], approval[BODY_MAX];
+    legacy_body(ok_body, sizeof ok_body, rcp.hex, 777, fresh_memo(), now);
+    legacy_body(other, sizeof other, rcp.hex, 888, fresh_memo(), now);
+    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1000, fresh_memo(), now);
+    snprintf(approval, sizeof approval, "{\"spender\":\"%s\",\"amount_e8s\":\"5\"}", rcp.text);
+    const char *malformed = "{\"to\":";
+    uint64_t b2 = balance(ids[2].hex), b3 = balance(ids[3].hex), b4 = balance(ids[4].hex);
+    uint64_t c0 = chain_length();
+
+    json_t *items = json_array();
+    json_array_append_new(items, batch_item(&ids[2].id, ok_body)); /* 200 */
+    json_array_append_new(items,
+                          batch_item_ex(&ids[3].id, other, ok_body, "/v1/transfers")); /* 401 */
+    json_array_append_new(items, batch_item(&poor.id, poor_body));                     /* 422 */
+    json_array_append_new(items, batch_item(&ids[4].id, malformed));                   /* 400 */
+    json_array_append_new(items, json_string("not an item"));                          /* 400 */
+    json_array_append_new(items,
+                          batch_item_ex(&ids[4].id, other, other, "/v1/approvals")); /* 401 */
+    json_array_append_new(items, batch_item(&ids[4].id, approval));                  /* 400 */
+    json_array_append_new(items, json_pack("{s:s}", "body", ok_body));               /* 400 */
+    resp_t r;
+    post_batch(items, &r);
+    json_t *results = batch_results(&r, 8);
+    uint64_t h = result_ok(results, 0, r.body);
+    result_problem(results, 1, 401, "Unauthenticated", r.body);
+    result_problem(results, 2, 422, "InsufficientFunds", r.body);
+    ck_assert_str_eq(jstr(json_array_get(results, 2), "balance_e8s"), "0");
+    result_problem(results, 3, 400, "BadRequest", r.body);
+    result_problem(results, 4, 400, "BadRequest", r.body);
+    result_problem(results, 5, 401, "Unauthenticated", r.body);
+    result_problem(results, 6, 400, "BadRequest", r.body);
+    result_problem(results, 7, 400, "BadRequest", r.body);
+    resp_free(&r);
+
+    /* only the valid item landed */
+    ck_assert_uint_eq(chain_length(), c0 + 1);
+    ck_assert_uint_eq(balance(rcp.hex), 777);
+    ck_assert_uint_eq(balance(ids[2].hex), b2 - 777 - FEE);
+    ck_assert_uint_eq(balance(ids[3].hex), b3);
+    ck_assert_uint_eq(balance(ids[4].hex), b4);
+    ck_assert_uint_eq(allowance(ids[4].hex, rcp.hex), 0);
+    json_t *b = block_at(h);
+    ck_assert_uint_eq(ju64(block_op(b), "amount_e8s"), 777);
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(test_batch_same_item_twice_and_replay)
+{
+    who_t rcp, poor;
+    who_fresh(&rcp);
+    who_fresh(&poor);
+    char body[BODY_MAX], poor_body[BODY_MAX];
+    legacy_body(body, sizeof body, rcp.hex, 4242, fresh_memo(), ledger_now());
+    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1, fresh_memo(), ledger_now());
+    json_t *x = batch_item(&ids[3].id, body);
+    json_t *y = batch_item(&poor.id, poor_body);
+    uint64_t c0 = chain_length(), b0 = balance(ids[3].hex);
+
+    /* the same item twice in one batch: the second is Processing */
+    resp_t r;
+    post_batch(json_pack("[O, O, O]", x, x, y), &r);
+    json_t *results = batch_results(&r, 3);
+    uint64_t h = result_ok(results, 0, r.body);
+    result_problem(results, 1, 409, "Processing", r.body);
+    result_problem(results, 2, 422, "InsufficientFunds", r.body);
+    char *refusal = json_dumps(json_array_get(results, 2), JSON_COMPACT | JSON_SORT_KEYS);
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0 + 1);
+    ck_assert_uint_eq(balance(rcp.hex), 4242);
+    ck_assert_uint_eq(balance(ids[3].hex), b0 - 4242 - FEE);
+
+    /* resent in a new batch: the stored answers, nothing runs again */
+    post_batch(json_pack("[O, O]", x, y), &r);
+    results = batch_results(&r, 2);
+    ck_assert_uint_eq(result_ok(results, 0, r.body), h);
+    char *again = json_dumps(json_array_get(results, 1), JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(again, refusal);
+    free(again);
+    free(refusal);
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0 + 1);
+    ck_assert_uint_eq(balance(rcp.hex), 4242);
+
+    /* the item is a signed POST /v1/transfers: sent alone, it is a replay of the batch's answer */
+    signed_t s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.pk, sizeof s.pk, "%s", jstr(x, "public_key_der_hex"));
+    snprintf(s.expiry, sizeof s.expiry, "%s", jstr(x, "expiry_nanos"));
+    snprintf(s.sig, sizeof s.sig, "%s", jstr(x, "signature_hex"));
+    signed_lines(&s);
+    http_send("POST", "/v1/transfers", body, s.lines, &r);
+    ck_assert_msg(r.status == 200, "the item sent alone answered %ld: %s", r.status, r.body);
+    ck_assert_uint_eq(ju64(r.json, "block_index"), h);
+    ck_assert_msg(is_replayed(&r), "the item sent alone is not marked X-Replayed");
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0 + 1);
+    json_decref(x);
+    json_decref(y);
+
+    /* the other way round: a signed POST /v1/transfers first, then the same bytes as an item */
+    legacy_body(body, sizeof body, rcp.hex, 99, fresh_memo(), ledger_now());
+    sign_as(&ids[3].id, "/v1/transfers", body, wall_nanos() + 120 * SECOND, &s);
+    http_send("POST", "/v1/transfers", body, s.lines, &r);
+    ck_assert_msg(r.status == 200, "transfer answered %ld: %s", r.status, r.body);
+    uint64_t h_single = ju64(r.json, "block_index");
+    resp_free(&r);
+    post_batch(json_pack("[{s:s, s:s, s:s, s:s}]", "public_key_der_hex", s.pk, "expiry_nanos",
+                         s.expiry, "signature_hex", s.sig, "body", body),
+               &r);
+    results = batch_results(&r, 1);
+    ck_assert_uint_eq(result_ok(results, 0, r.body), h_single);
+    resp_free(&r);
+    ck_assert_uint_eq(chain_length(), c0 + 2);
+    ck_assert_uint_eq(balance(rcp.hex), 4242 + 99);
+}
+END_TEST
+
+START_TEST(test_batch_bounds)
+{
+    uint64_t c0 = chain_length();
+    resp_t r;
+    post_batch(json_array(), &r);
+    assert_problem(&r, 400, "BadRequest", "empty batch");
+    resp_free(&r);
+
+    json_t *items = json_array();
+    for (int i = 0; i < 101; i++)
+        json_array_append_new(items, json_object());
+    post_batch(items, &r);
+    assert_problem(&r, 400, "BadRequest", "101 items");
+    resp_free(&r);
+
+    /* 100 is the most: each (empty) item gets its own 400 */
+    items = json_array();
+    for (int i = 0; i < 100; i++)
+        json_array_append_new(items, json_object());
+    post_batch(items, &r);
+    json_t *results = batch_results(&r, 100);
+    for (size_t i = 0; i < 100; i++)
+        result_problem(results, i, 400, "BadRequest", r.body);
+    resp_free(&r);
+
+    const char *bad[] = {"{}",
+                         "[]",
+                         "{\"transfers\":{}}",
+                         "{\"transfers\":null}",
+                         "{\"transfers\":[{}],\"extra\":1}",
+                         "{\"transfers\":[",
+                         "nope"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http_send("POST", "/v1/transfer-batches", bad[i], NULL, &r);
+        assert_problem(&r, 400, "BadRequest", bad[i]);
+        resp_free(&r);
+    }
+    ck_assert_uint_eq(chain_length(), c0);
+}
+END_TEST
+
+START_TEST(test_batch_needs_no_signature)
+{
+    who_t rcp;
+    who_fresh(&rcp);
+    char body[BODY_MAX];
+    legacy_body(body, sizeof body, rcp.hex, 55, fresh_memo(), ledger_now());
+    json_t *o = json_pack("{s:[o]}", "transfers", batch_item(&ids[4].id, body));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    resp_t r;
+    /* no X-Public-Key, X-Expiry or X-Signature on the batch itself */
+    http_send("POST", "/v1/transfer-batches", text, NULL, &r);
+    free(text);
+    json_t *results = batch_results(&r, 1);
+    uint64_t h = result_ok(results, 0, r.body);
+    resp_free(&r);
+    ck_assert_uint_eq(balance(rcp.hex), 55);
+    json_t *b = block_at(h);
+    ck_assert_str_eq(jstr(block_op(b), "from"), ids[4].hex);
+    json_decref(b);
+}
+END_TEST
+
+/* ================================================================ history filters */
+
+START_TEST(test_history_type_and_counterparty)
+{
+    who_t f, s, rcp;
+    who_fresh(&f);
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint64_t h_fund = icrc1_send(&ids[5].id, f.text, 1000000);
+    uint64_t h_appr = approve_ok(&f.id, approve_body(s.text, 500000));
+    uint64_t h_tr = icrc1_send(&f.id, rcp.text, 1000);
+    uint64_t h_burn = icrc1_send(&f.id, GOVERNANCE_PRINCIPAL, 20000);
+    uint64_t h_tf = transfer_from_ok(&s.id, transfer_from_body(f.text, rcp.text, 2000));
+
+    uint64_t all[] = {h_tf, h_burn, h_tr, h_appr, h_fund};
+    assert_history(f.hex, "", all, 5);
+    uint64_t approves[] = {h_appr};
+    assert_history(f.hex, "type=approve", approves, 1);
+    uint64_t transfers_burns[] = {h_tf, h_burn, h_tr, h_fund};
+    assert_history(f.hex, "type=transfer,burn", transfers_burns, 4);
+    uint64_t burns[] = {h_burn};
+    assert_history(f.hex, "type=burn", burns, 1);
+    assert_history(f.hex, "type=mint", NONE, 0);
+    assert_history(f.hex, "type=approve,mint,burn,transfer", all, 5);
+
+    /* every item of a type-filtered page has that type */
+    resp_t r;
+    history_get(f.hex, "type=approve", &r);
+    json_t *it = json_array_get(jget(r.json, "items"), 0);
+    ck_assert_str_eq(jstr(block_op(it), "type"), "approve");
+    resp_free(&r);
+
+    /* counterparty: by 64-hex and by ICRC-1 text */
+    char q[256];
+    uint64_t with_rcp[] = {h_tf, h_tr};
+    snprintf(q, sizeof q, "counterparty=%s", rcp.hex);
+    assert_history(f.hex, q, with_rcp, 2);
+    snprintf(q, sizeof q, "counterparty=%s", rcp.text);
+    assert_history(f.hex, q, with_rcp, 2);
+    uint64_t with_s[] = {h_tf, h_appr};
+    snprintf(q, sizeof q, "counterparty=%s", s.text);
+    assert_history(f.hex, q, with_s, 2);
+    uint64_t with_funder[] = {h_fund};
+    snprintf(q, sizeof q, "counterparty=%s", ids[5].hex);
+    assert_history(f.hex, q, with_funder, 1);
+    snprintf(q, sizeof q, "counterparty=%s&type=approve", rcp.hex);
+    assert_history(f.hex, q, NONE, 0);
+    snprintf(q, sizeof q, "counterparty=%s&type=transfer", s.hex);
+    uint64_t tf_only[] = {h_tf};
+    assert_history(f.hex, q, tf_only, 1);
+    /* the spender's and the recipient's own histories */
+    uint64_t spender_all[] = {h_tf, h_appr};
+    assert_history(s.hex, "", spender_all, 2);
+    assert_history(rcp.hex, "", with_rcp, 2);
+    assert_history(rcp.hex, "type=approve", NONE, 0);
+
+    /* bad filters */
+    const char *bad[] = {"type=bogus",    "type=transfer,bogus", "type=Transfer", "type=,transfer",
+                         "from_time=abc", "to_time=-1",          "from_time=1.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char target[512];
+        snprintf(target, sizeof target, "/v1/accounts/%s/transactions?%s", f.hex, bad[i]);
+        get(target, &r);
+        assert_problem(&r, 400, "BadRequest", bad[i]);
+        resp_free(&r);
+    }
+    char target[512];
+    snprintf(target, sizeof target, "/v1/accounts/%s/transactions?counterparty=nothex", f.hex);
+    get(target, &r);
+    assert_problem(&r, 400, "InvalidAccount", "counterparty=nothex");
+    resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_history_time_window)
+{
+    who_t g, rcp, s;
+    who_fresh(&g);
+    who_fresh(&rcp);
+    who_fresh(&s);
+    /* three blocks with distinct timestamps: the test clock moves forward a microsecond each */
+    advance_clock(1000);
+    uint64_t h1 = icrc1_send(&ids[5].id, g.text, 500000);
+    advance_clock(1000);
+    uint64_t h2 = icrc1_send(&g.id, rcp.text, 1000);
+    advance_clock(1000);
+    uint64_t h3 = approve_ok(&g.id, approve_body(s.text, 1));
+    uint64_t t[3];
+    uint64_t hs[3] = {h1, h2, h3};
+    for (int i = 0; i < 3; i++) {
+        json_t *b = block_at(hs[i]);
+        t[i] = ju64(b, "timestamp");
+        json_decref(b);
+    }
+    ck_assert_msg(t[0] < t[1] && t[1] < t[2],
+                  "timestamps not increasing: %" PRIu64 " %" PRIu64 " %" PRIu64, t[0], t[1], t[2]);
+
+    char q[256];
+    uint64_t only2[] = {h2};
+    snprintf(q, sizeof q, "from_time=%" PRIu64 "&to_time=%" PRIu64, t[1], t[2]);
+    assert_history(g.hex, q, only2, 1);
+    uint64_t from2[] = {h3, h2};
+    snprintf(q, sizeof q, "from_time=%" PRIu64, t[1]);
+    assert_history(g.hex, q, from2, 2);
+    uint64_t before2[] = {h1};
+    snprintf(q, sizeof q, "to_time=%" PRIu64, t[1]);
+    assert_history(g.hex, q, before2, 1);
+    uint64_t all[] = {h3, h2, h1};
+    snprintf(q, sizeof q, "from_time=%" PRIu64 "&to_time=%" PRIu64, t[0], t[2] + 1);
+    assert_history(g.hex, q, all, 3);
+    /* [from, to) is half-open */
+    snprintf(q, sizeof q, "from_time=%" PRIu64 "&to_time=%" PRIu64, t[0], t[0]);
+    assert_history(g.hex, q, NONE, 0);
+    snprintf(q, sizeof q, "from_time=%" PRIu64, t[2] + 1);
+    assert_history(g.hex, q, NONE, 0);
+    /* combined with a type */
+    uint64_t only3[] = {h3};
+    snprintf(q, sizeof q, "from_time=%" PRIu64 "&type=approve", t[0]);
+    assert_history(g.hex, q, only3, 1);
+    snprintf(q, sizeof q, "to_time=%" PRIu64 "&type=approve", t[2]);
+    assert_history(g.hex, q, NONE, 0);
+}
+END_TEST
+
+/* ================================================================ CSV */
+
+START_TEST(test_csv_export)
+{
+    who_t f, s, rcp;
+    who_fresh(&f);
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint64_t m1 = fresh_memo(), m2 = fresh_memo();
+    uint64_t h_fund = legacy_send(&ids[5].id, f.hex, 1000000, m1);
+    uint64_t h_appr = approve_ok(&f.id, json_pack("{s:s, s:o, s:s}", "spender", s.text,
+                                                  "amount_e8s", ju(300000), "icrc1_memo", "beef"));
+    uint64_t h_tr = legacy_send(&f.id, rcp.hex, 1000, m2);
+    uint64_t h_burn = icrc1_send(&f.id, GOVERNANCE_PRINCIPAL, 20000);
+    uint64_t h_tf = transfer_from_ok(&s.id, transfer_from_body(f.text, rcp.text, 5000));
+    const uint64_t heights[] = {h_tf, h_burn, h_tr, h_appr, h_fund};
+    const char *deltas[] = {"-15000", "-20000", "-11000", "-10000", "1000000"};
+    const char *types[] = {"transfer", "burn", "transfer", "approve", "transfer"};
+
+    resp_t r;
+    csv_get(f.hex, "format=csv", NULL, &r);
+    char v[256];
+    ck_assert_msg(resp_header(&r, "Content-Disposition", v, sizeof v) &&
+                      strstr(v, "attachment") != NULL,
+                  "CSV without an attachment Content-Disposition");
+    ck_assert_msg(!resp_header(&r, "X-Next-Cursor", v, sizeof v),
+                  "a complete CSV export has X-Next-Cursor '%s'", v);
+    csv_t c;
+    csv_parse(r.body, &c);
+    ck_assert_uint_eq(c.nrows, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_row_is_block(c.rows[i], heights[i]);
+        ck_assert_str_eq(c.rows[i][COL_TYPE], types[i]);
+        ck_assert_msg(strcmp(c.rows[i][COL_DELTA], deltas[i]) == 0,
+                      "row %zu (block %" PRIu64 ", %s): balance_change_e8s '%s', expected '%s'", i,
+                      heights[i], types[i], c.rows[i][COL_DELTA], deltas[i]);
+    }
+    ck_assert_str_eq(c.rows[0][COL_SPENDER], s.hex);
+    ck_assert_str_eq(c.rows[3][COL_SPENDER], s.hex);
+    ck_assert_str_eq(c.rows[3][COL_ICRC1_MEMO], "beef");
+    char memo[24];
+    snprintf(memo, sizeof memo, "%" PRIu64, m2);
+    ck_assert_str_eq(c.rows[2][COL_MEMO], memo);
+    ck_assert_str_eq(c.rows[1][COL_TO], "");
+    csv_free(&c);
+    char *whole = strdup(r.body);
+    resp_free(&r);
+
+    /* Accept: text/csv gives the same export */
+    const char *accept_csv[] = {"Accept: text/csv", NULL};
+    csv_get(f.hex, "", accept_csv, &r);
+    ck_assert_str_eq(r.body, whole);
+    resp_free(&r);
+    free(whole);
+
+    /* the recipient's view: positive changes */
+    csv_get(rcp.hex, "format=csv", NULL, &r);
+    csv_parse(r.body, &c);
+    ck_assert_uint_eq(c.nrows, 2);
+    assert_row_is_block(c.rows[0], h_tf);
+    ck_assert_str_eq(c.rows[0][COL_DELTA], "5000");
+    assert_row_is_block(c.rows[1], h_tr);
+    ck_assert_str_eq(c.rows[1][COL_DELTA], "1000");
+    csv_free(&c);
+    resp_free(&r);
+    /* the spender's view: neither block moved its balance */
+    csv_get(s.hex, "format=csv", NULL, &r);
+    csv_parse(r.body, &c);
+    ck_assert_uint_eq(c.nrows, 2);
+    ck_assert_str_eq(c.rows[0][COL_DELTA], "0");
+    ck_assert_str_eq(c.rows[1][COL_DELTA], "0");
+    csv_free(&c);
+    resp_free(&r);
+
+    /* paging: limit 2, the cursor in X-Next-Cursor */
+    size_t seen = 0;
+    char cursor[32] = "";
+    for (int page = 0; page < 5; page++) {
+        char q[128];
+        if (*cursor)
+            snprintf(q, sizeof q, "format=csv&limit=2&cursor=%s", cursor);
+        else
+            snprintf(q, sizeof q, "format=csv&limit=2");
+        csv_get(f.hex, q, NULL, &r);
+        csv_parse(r.body, &c);
+        ck_assert_msg(c.nrows <= 2, "page of %zu rows with limit 2", c.nrows);
+        for (size_t i = 0; i < c.nrows; i++) {
+            ck_assert_msg(seen < 5, "more than 5 rows over the pages");
+            ck_assert_uint_eq(u64_of(c.rows[i][COL_HEIGHT]), heights[seen]);
+            seen++;
+        }
+        bool more = resp_header(&r, "X-Next-Cursor", cursor, sizeof cursor);
+        if (more)
+            ck_assert_uint_eq(u64_of(cursor), heights[seen - 1]);
+        csv_free(&c);
+        resp_free(&r);
+        if (!more)
+            break;
+    }
+    ck_assert_uint_eq(seen, 5);
+
+    /* filters apply to the export */
+    csv_get(f.hex, "format=csv&type=approve", NULL, &r);
+    csv_parse(r.body, &c);
+    ck_assert_uint_eq(c.nrows, 1);
+    assert_row_is_block(c.rows[0], h_appr);
+    csv_free(&c);
+    resp_free(&r);
+    /* an account without blocks: the header alone */
+    who_t empty;
+    who_fresh(&empty);
+    csv_get(empty.hex, "format=csv", NULL, &r);
+    ck_assert_str_eq(r.body, CSV_HEADER "\r\n");
+    resp_free(&r);
+    /* format=json (or none) stays JSON */
+    history_get(f.hex, "format=json", &r);
+    ck_assert_uint_eq(json_array_size(jget(r.json, "items")), 5);
+    resp_free(&r);
+}
+END_TEST
+
+/* ================================================================ expiry (moves the clock) */
+
+START_TEST(test_approve_expiry_passes)
+{
+    const who_t *a = &ids[5];
+    who_t s, rcp;
+    who_fresh(&s);
+    who_fresh(&rcp);
+    uint64_t exp_at = ledger_now() + 10 * SECOND;
+    json_t *body = approve_body(s.text, 100000);
+    json_object_set_new(body, "expires_at", ju(exp_at));
+    approve_ok(&a->id, body);
+    allow_t al;
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 100000);
+    ck_assert_msg(al.has_expires_at && al.expires_at == exp_at, "expires_at is not %" PRIu64,
+                  exp_at);
+
+    /* spending keeps the expiry */
+    transfer_from_ok(&s.id, transfer_from_body(a->text, rcp.text, 1000));
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 100000 - 1000 - FEE);
+    ck_assert_msg(al.has_expires_at && al.expires_at == exp_at, "spending changed expires_at");
+
+    /* one nanosecond before: still there */
+    set_time(exp_at - 1);
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 100000 - 1000 - FEE);
+    /* at expires_at: gone */
+    set_time(exp_at);
+    allowance_of(a->text, s.text, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 0);
+    ck_assert_msg(!al.has_expires_at, "an expired allowance shows expires_at");
+    state_t before;
+    state_of(a->hex, &before);
+    resp_t r;
+    transfer_from(&s.id, transfer_from_body(a->text, rcp.text, 1000), &r);
+    assert_problem(&r, 422, "InsufficientAllowance", "transfer_from after the expiry");
+    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
+    resp_free(&r);
+    assert_state_same(a->hex, &before, "transfer_from after the expiry");
+    ck_assert_uint_eq(balance(rcp.hex), 1000);
+
+    /* an expired allowance counts as 0 for expected_allowance_e8s */
+    body = approve_body(s.text, 50000);
+    json_object_set_new(body, "expected_allowance_e8s", ju(100000 - 1000 - FEE));
+    approve(&a->id, body, &r);
+    assert_problem(&r, 409, "AllowanceChanged", "expected the expired allowance");
+    ck_assert_str_eq(jstr(r.json, "current_allowance_e8s"), "0");
+    resp_free(&r);
+    body = approve_body(s.text, 50000);
+    json_object_set_new(body, "expected_allowance_e8s", ju(0));
+    approve_ok(&a->id, body);
+    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
+    ck_assert_uint_eq(al.allowance, 50000);
+    ck_assert_msg(!al.has_expires_at, "a new approval without expiry shows expires_at");
+    transfer_from_ok(&s.id, transfer_from_body(a->text, rcp.text, 100));
+    ck_assert_uint_eq(allowance(a->hex, s.hex), 50000 - 100 - FEE);
+}
+END_TEST
+
+/* ================================================================ suite */
+
+static Suite *ledger_icrc2_suite(void)
+{
+    Suite *s = suite_create("ledger_icrc2");
+    TCase *tc;
+
+    tc = tcase_create("approve");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_approve_text_spender);
+    tcase_add_test(tc, test_approve_object_spender);
+    tcase_add_test(tc, test_approve_replace_expected_and_remove);
+    tcase_add_test(tc, test_approve_expires_at_in_the_past);
+    tcase_add_test(tc, test_approve_future_expiry_is_shown);
+    tcase_add_test(tc, test_icrc2_writes_replay);
+    tcase_add_test(tc, test_approve_self_refused);
+    tcase_add_test(tc, test_approve_bad_fee);
+    tcase_add_test(tc, test_approve_insufficient_funds);
+    tcase_add_test(tc, test_approve_time_rules_and_bounds);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("transfer_from");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_transfer_from_moves_and_debits_allowance);
+    tcase_add_test(tc, test_transfer_from_not_approved);
+    tcase_add_test(tc, test_transfer_from_owner_subaccount);
+    tcase_add_test(tc, test_transfer_from_burn);
+    tcase_add_test(tc, test_transfer_from_own_account);
+    tcase_add_test(tc, test_transfer_from_insufficient_funds);
+    tcase_add_test(tc, test_transfer_from_refusals);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("batches");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_batch_three_signers);
+    tcase_add_test(tc, test_batch_mixed_items);
+    tcase_add_test(tc, test_batch_same_item_twice_and_replay);
+    tcase_add_test(tc, test_batch_bounds);
+    tcase_add_test(tc, test_batch_needs_no_signature);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("history");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_history_type_and_counterparty);
+    tcase_add_test(tc, test_history_time_window);
+    tcase_add_test(tc, test_csv_export);
+    suite_add_tcase(s, tc);
+
+    /* last: it moves the test clock ten seconds ahead */
+    tc = tcase_create("expiry");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_approve_expiry_passes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    if (!crypto_init()) {
+        fprintf(stderr, "check_ledger_icrc2: cannot initialise libsodium\n");
+        return 1;
+    }
+    for (int i = 0; i < NIDS; i++) {
+        identity_t id;
+        identity_seeded(i, &id);
+        who_init(&ids[i], &id);
+    }
+    if (argc == 2 && strcmp(argv[1], "--print-accounts") == 0) {
+        for (int i = 0; i < NIDS; i++)
+            puts(ids[i].hex);
+        return 0;
+    }
+    if (argc >= 2) {
+        fprintf(stderr, "usage: check_ledger_icrc2 [--print-accounts]\n"
+                        "runs the suite against $E2E_LEDGER_URL; --print-accounts prints the\n"
+                        "accounts the genesis must fund\n");
+        return 2;
+    }
+    base_url = getenv("E2E_LEDGER_URL");
+    if (!base_url || !*base_url) {
+        fprintf(stderr, "check_ledger_icrc2: set E2E_LEDGER_URL to the ledger's base URL\n");
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "check_ledger_icrc2: cannot initialise libcurl\n");
+        return 1;
+    }
+    SRunner *sr = srunner_create(ledger_icrc2_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    int run = srunner_ntests_run(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    printf("check_ledger_icrc2: %d checks, %d failed\n", run, failed);
+    return failed == 0 ? 0 : 1;
+}
