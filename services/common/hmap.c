@@ -84,9 +84,17 @@ static bool grow(hmap_t *m)
     return true;
 }
 
+bool hmap_reserve(hmap_t *m, size_t extra)
+{
+    while ((m->count + extra) * 4 > m->cap * 3)
+        if (!grow(m))
+            return false;
+    return true;
+}
+
 hval_t *hmap_put(hmap_t *m, const uint8_t *key, bool *created)
 {
-    if ((m->count + 1) * 4 > m->cap * 3 && !grow(m))
+    if (!hmap_reserve(m, 1))
         return NULL;
     size_t i = slot_of(m, key);
     while (m->used[i]) {

@@ -36,6 +36,10 @@ hval_t *hmap_get(const hmap_t *m, const uint8_t *key);
 /* The value slot of key, created zeroed if absent (*created tells); NULL on allocation failure. */
 hval_t *hmap_put(hmap_t *m, const uint8_t *key, bool *created);
 
+/* Makes room for extra more entries, so that many hmap_put calls cannot fail. Returns false
+ * on allocation failure (the map is unchanged). */
+bool hmap_reserve(hmap_t *m, size_t extra) __attribute__((warn_unused_result));
+
 /* Removes key; returns whether it was there. */
 bool hmap_del(hmap_t *m, const uint8_t *key);
 

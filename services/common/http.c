@@ -150,13 +150,25 @@ static const char *status_title(int status)
     }
 }
 
+/* Copies text with every byte that is not printable ASCII replaced by '?': details may quote
+ * user input, which need not be valid UTF-8, and a problem body must always be valid JSON. */
+static void printable(const char *text, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; text[i] && i + 1 < cap; i++)
+        out[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+    out[i] = '\0';
+}
+
 char *http_problem_text(const nns_error_t *err, size_t *len)
 {
-    char type[80];
-    snprintf(type, sizeof type, "urn:nns:problem:%s", err->code);
+    char type[80], detail[sizeof err->detail], code[sizeof err->code];
+    printable(err->detail, detail, sizeof detail);
+    printable(err->code, code, sizeof code);
+    snprintf(type, sizeof type, "urn:nns:problem:%s", code);
     json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
-                          status_title(err->status), "status", err->status, "detail", err->detail,
-                          "code", err->code);
+                          status_title(err->status), "status", err->status, "detail", detail,
+                          "code", code);
     if (!o)
         return NULL;
     for (int i = 0; i < err->npayload; i++) {
@@ -336,9 +348,23 @@ static void dispatch(http_request_t *req)
                         http_header(req, "X-Signature")};
     bool present = h.public_key_hex || h.expiry || h.signature_hex;
     if ((flags & HTTP_SIGNED) || ((flags & HTTP_SIGNED_OPTIONAL) && present)) {
-        const char *pq = strstr(req->target, "/v1/");
-        if (!pq)
-            pq = req->target;
+        /* The signed target runs from "/v1/" in the path (a proxy may strip a prefix) to the
+         * end, query included. Its path must be exactly the path that was routed: no
+         * percent-encoding, so one signed request cannot be routed as another. */
+        size_t path_end = strcspn(req->target, "?");
+        const char *pq = req->target;
+        for (size_t i = 0; i + 4 <= path_end; i++)
+            if (memcmp(req->target + i, "/v1/", 4) == 0) {
+                pq = req->target + i;
+                break;
+            }
+        size_t signed_path_len = path_end - (size_t)(pq - req->target);
+        if (strlen(req->path) != signed_path_len || memcmp(pq, req->path, signed_path_len) != 0) {
+            nns_error_set(&err, 401, "Unauthenticated",
+                          "the request path of a signed request must not be percent-encoded");
+            http_respond_error(req, &err);
+            return;
+        }
         if (!sign_verify(&h, req->method, pq, strlen(pq), (const uint8_t *)req->body,
                          req->body_len, clock_wall_nanos(), &req->sig, &err)) {
             http_respond_error(req, &err);
@@ -361,6 +387,10 @@ static void dispatch(http_request_t *req)
             return;
         case REPLAY_WAITING:
             return; /* answered when the original finishes */
+        case REPLAY_ERROR:
+            nns_error_set(&err, 503, "Unavailable", "out of memory; retry the same request");
+            http_respond_error(req, &err);
+            return;
         case REPLAY_NEW:
             req->replay_owner = true;
             break;
@@ -560,6 +590,7 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
     if (!srv->replay || !parse_listen(cfg->listen, &ss, &sslen, err))
         goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC |
                      MHD_USE_TURBO | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -577,6 +608,12 @@ fail:
     replay_cache_destroy(&srv->replay);
     free(srv);
     return NULL;
+}
+
+void http_server_quiesce(http_server_t *server)
+{
+    if (server)
+        MHD_quiesce_daemon(server->daemon);
 }
 
 void http_server_destroy(http_server_t **server)

@@ -63,7 +63,12 @@ typedef struct {
 http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *routes, void *app,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Stops serving and frees the server. Safe on NULL; sets *server to NULL. */
+/* Stops accepting connections; requests in progress go on and are answered. Call before the
+ * state thread stops, so no suspended request is left when the server is destroyed. */
+void http_server_quiesce(http_server_t *server);
+
+/* Stops serving and frees the server: every deferred request must have been answered. Safe on
+ * NULL; sets *server to NULL. */
 void http_server_destroy(http_server_t **server);
 
 /* Marks the service ready: until then every route without HTTP_ANYTIME answers 503. The server

@@ -125,14 +125,17 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
     pthread_mutex_lock(&c->lock);
     entry_t **p = find(c, key);
     if (*p && (*p)->committed) {
+        /* a committed entry whose body could not be kept (out of memory) still must not run
+         * again: it answers "retry later" until it expires */
         *status = (*p)->status;
-        *body = copy_body((*p)->body, (*p)->len);
+        *body = (*p)->body ? copy_body((*p)->body, (*p)->len) : NULL;
         *len = (*p)->len;
-        r = *body ? REPLAY_COMMITTED : REPLAY_NEW;
+        r = *body ? REPLAY_COMMITTED : REPLAY_ERROR;
     } else if (*p && !waiter) {
         r = REPLAY_WAITING;
     } else if (*p) {
         waiter_t *w = malloc(sizeof *w);
+        r = REPLAY_ERROR;
         if (w) {
             w->who = waiter;
             w->next = (*p)->waiters;
@@ -141,7 +144,9 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
         }
     } else {
         entry_t *e = calloc(1, sizeof *e);
+        r = REPLAY_ERROR;
         if (e) {
+            r = REPLAY_NEW;
             memcpy(e->key, key, 32);
             e->expiry = expiry_nanos;
             e->next = c->buckets[bucket_of(c, key)];
@@ -166,7 +171,8 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
     if (e) {
         ws = e->waiters;
         e->waiters = NULL;
-        if (committed && (e->body = copy_body(body, len)) != NULL) {
+        if (committed) {
+            e->body = copy_body(body, len); /* NULL when out of memory: see replay_begin */
             e->committed = true;
             e->status = status;
             e->len = len;

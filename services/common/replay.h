@@ -21,6 +21,7 @@ typedef enum {
     REPLAY_NEW,       /* nothing known: an in-flight entry was created; the caller runs it */
     REPLAY_WAITING,   /* an identical request is in flight: waiter was queued */
     REPLAY_COMMITTED, /* answered before: *status and *body (a malloc'd copy) are filled */
+    REPLAY_ERROR,     /* out of memory: nothing may run; the caller answers 503 */
 } replay_lookup_t;
 
 /* Called for each waiter when the in-flight entry finishes: committed (status/body valid, and

@@ -51,8 +51,13 @@ static void *state_thread(void *arg)
         if (items) {
             /* take up to max_batch commands, in arrival order */
             round_item_t *last = items;
+            size_t weight = items->weight ? items->weight : 1;
             n = 1;
-            while (last->next && (!l->max_batch || n < l->max_batch)) {
+            while (last->next) {
+                size_t w = last->next->weight ? last->next->weight : 1;
+                if (l->max_batch && weight + w > l->max_batch)
+                    break;
+                weight += w;
                 last = last->next;
                 n++;
             }
@@ -121,7 +126,7 @@ void round_loop_destroy(round_loop_t **loop)
 
 void round_submit(round_loop_t *l, round_item_t *item)
 {
-    item->next = NULL;
+    item->next = NULL; /* item->weight is the caller's */
     pthread_mutex_lock(&l->lock);
     if (l->tail)
         l->tail->next = item;

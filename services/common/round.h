@@ -15,6 +15,8 @@
 
 typedef struct round_item {
     struct round_item *next;
+    size_t weight; /* what the item counts toward max_batch (a batch of 100 transfers: 100);
+                      0 counts as 1 */
 } round_item_t;
 
 /* Runs one round: items is a FIFO list of n commands; the callback owns them afterwards. */
@@ -24,8 +26,8 @@ typedef void (*round_tick_fn)(void *svc);
 
 typedef struct round_loop round_loop_t;
 
-/* Starts the state thread. max_batch bounds a round's size (0 = no bound). Returns NULL on
- * failure. */
+/* Starts the state thread. max_batch bounds a round's total weight (0 = no bound; a single
+ * heavier item still makes a round of its own). Returns NULL on failure. */
 round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick_ms,
                              size_t max_batch, void *svc);
 

@@ -36,8 +36,8 @@ struct ledger_service {
     bool read_only; /* a replica: point reads go to PostgreSQL, nothing is kept in memory */
     hmap_t known_owners; /* accounts already in ledger.account_owners (state thread only) */
     uint64_t last_replay_purge;
-    /* round metrics (state thread writes, /metrics reads: tearing is harmless) */
-    uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max, committed_commands;
+    /* round metrics: the state thread writes, /metrics reads */
+    _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
 };
 
 
@@ -700,6 +700,11 @@ static void post_admin_time(http_request_t *req, void *app)
         return;
     }
     json_decref(o);
+    if (t > (uint64_t)INT64_MAX / 2) { /* block timestamps are PostgreSQL bigints */
+        nns_error_set(&err, 400, "BadRequest", "field 'now_nanos' is too far in the future");
+        http_respond_error(req, &err);
+        return;
+    }
     if (!clock_set(t)) {
         nns_error_set(&err, 409, "TimeMovesBackwards",
                       "the test clock is at %llu and never moves backwards",
@@ -944,6 +949,15 @@ static void post_transfer_from(http_request_t *req, void *app)
     submit_single(req, app, parse_transfer_from_body);
 }
 
+static void answer_batch(ledger_cmd_t *cmd);
+
+static void free_cmd(ledger_cmd_t *c)
+{
+    for (size_t i = 0; i < c->nops; i++)
+        free(c->ops[i].body);
+    free(c);
+}
+
 static void set_op_error(write_op_t *op, const nns_error_t *err)
 {
     op->skip = true;
@@ -1002,6 +1016,10 @@ static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op
         nns_error_set(&err, 409, "Processing", "an identical transfer is being processed");
         set_op_error(op, &err);
         break;
+    case REPLAY_ERROR:
+        nns_error_set(&err, 503, "Unavailable", "out of memory; retry the same transfer");
+        set_op_error(op, &err);
+        break;
     case REPLAY_NEW:
         op->replay_item = true;
         break;
@@ -1036,9 +1054,18 @@ static void post_transfer_batch(http_request_t *req, void *app)
     cmd->batch = true;
     cmd->nops = n;
     cmd->req = req;
-    for (size_t i = 0; i < n; i++)
+    size_t runnable = 0;
+    for (size_t i = 0; i < n; i++) {
         parse_batch_item(svc, json_array_get(items, i), &cmd->ops[i]);
+        runnable += !cmd->ops[i].skip;
+    }
     json_decref(o);
+    if (runnable == 0) { /* nothing for a round: answer at once */
+        answer_batch(cmd);
+        free_cmd(cmd);
+        return;
+    }
+    cmd->item.weight = runnable;
     http_defer(req);
     round_submit(svc->loop, &cmd->item);
     return;
@@ -1048,20 +1075,25 @@ fail:
     http_respond_error(req, &err);
 }
 
-/* Adds the owner facts of an applied op unless the store already has them. */
-static void add_owners(ledger_service_t *svc, owner_fact_t *owners, size_t *n,
+/* Adds the owner facts of an applied op unless the store already has them or the round
+ * already adds them (seen: the round's accounts, room reserved for every fact). */
+static void add_owners(ledger_service_t *svc, hmap_t *seen, owner_fact_t *owners, size_t *n,
                        const write_op_t *op)
 {
     for (int k = 0; k < op->nfacts; k++) {
         const owner_fact_t *f = &op->facts[k];
-        if (hmap_get(&svc->known_owners, f->account.hash))
+        bool created = false;
+        if (hmap_get(&svc->known_owners, f->account.hash) ||
+            !hmap_put(seen, f->account.hash, &created) || !created)
             continue;
-        bool dup = false;
-        for (size_t i = 0; i < *n && !dup; i++)
-            dup = account_id_equal(&owners[i].account, &f->account);
-        if (!dup)
-            owners[(*n)++] = *f;
+        owners[(*n)++] = *f;
     }
+}
+
+/* Outcomes that say "retry later" are not remembered: a resend of the same bytes runs again. */
+static bool transient(int status)
+{
+    return status == 429 || status >= 500;
 }
 
 static bool apply_op(ledger_service_t *svc, ledger_round_t *r, write_op_t *op, uint64_t now,
@@ -1105,8 +1137,10 @@ static void run_round(void *app, round_item_t *items, size_t n)
     replay_rec_t *replays = calloc(nops, sizeof *replays);
     owner_fact_t *owners = malloc(3 * nops * sizeof *owners);
     ledger_round_t *r = ledger_round_begin(svc->ledger);
+    hmap_t seen;
     nns_error_t err;
-    bool ok = replays && owners && r;
+    bool have_seen = hmap_init(&seen, ACCOUNT_HASH_BYTES, 6 * nops);
+    bool ok = replays && owners && r && have_seen;
     uint64_t now = clock_now_nanos();
     for (round_item_t *it = items; it && ok; it = it->next) {
         ledger_cmd_t *c = (ledger_cmd_t *)(void *)it;
@@ -1122,11 +1156,13 @@ static void run_round(void *app, round_item_t *items, size_t n)
                 op->body = strndup(buf, (size_t)m);
                 op->len = (size_t)m;
                 op->status = 200;
-                add_owners(svc, owners, &nowners, op);
+                add_owners(svc, &seen, owners, &nowners, op);
             } else {
                 op->body = http_problem_text(&err, &op->len);
                 op->status = err.status;
             }
+            if (transient(op->status))
+                continue;
             replay_rec_t *rec = &replays[nreplays++];
             memcpy(rec->key, op->key, 32);
             rec->expiry_nanos = op->expiry_nanos;
@@ -1167,17 +1203,24 @@ static void run_round(void *app, round_item_t *items, size_t n)
         ledger_cmd_t *c = (ledger_cmd_t *)(void *)it;
         if (!c->batch) {
             write_op_t *op = &c->ops[0];
-            if (ok)
+            if (!ok) {
+                http_respond_error(c->req, &unavailable);
+            } else if (transient(op->status)) {
+                http_add_header(c->req, "Retry-After", "1");
+                http_respond_raw(c->req, op->status, "application/problem+json",
+                                 op->body ? op->body : "", op->body ? op->len : 0);
+            } else {
                 http_respond_committed(c->req, op->status, op->body ? op->body : "",
                                        op->body ? op->len : 0);
-            else
-                http_respond_error(c->req, &unavailable);
+            }
         } else {
             for (size_t i = 0; i < c->nops; i++) {
                 write_op_t *op = &c->ops[i];
                 if (!op->replay_item)
                     continue;
-                if (ok) {
+                if (ok && transient(op->status)) {
+                    replay_abandon(cache, op->key, op->status, "", 0);
+                } else if (ok) {
                     replay_commit(cache, op->key, op->status, op->body ? op->body : "",
                                   op->body ? op->len : 0);
                 } else {
@@ -1192,12 +1235,12 @@ static void run_round(void *app, round_item_t *items, size_t n)
             else
                 http_respond_error(c->req, &unavailable);
         }
-        for (size_t i = 0; i < c->nops; i++)
-            free(c->ops[i].body);
-        free(c);
+        free_cmd(c);
     }
     if (r)
         ledger_round_discard(svc->ledger, &r);
+    if (have_seen)
+        hmap_free(&seen);
     free(owners);
     free(replays);
     if (fatal) {
@@ -1241,6 +1284,8 @@ static void tick(void *app)
 {
     ledger_service_t *svc = app;
     uint64_t now = clock_wall_nanos();
+    if (svc->read_only)
+        return; /* a replica's cache is the writer's to purge */
     if (now - svc->last_replay_purge < REPLAY_PURGE_NANOS)
         return;
     svc->last_replay_purge = now;
@@ -1465,8 +1510,10 @@ void ledger_service_destroy(ledger_service_t **sp)
     ledger_service_t *svc = *sp;
     if (!svc)
         return;
-    http_server_destroy(&svc->http);
+    /* stop taking requests, answer every round still queued, then close the connections */
+    http_server_quiesce(svc->http);
     round_loop_destroy(&svc->loop);
+    http_server_destroy(&svc->http);
     ledger_store_close(&svc->store);
     ledger_destroy(&svc->ledger);
     auth_destroy(&svc->auth);

@@ -105,7 +105,12 @@ ledger_t *ledger_new(const ledger_config_t *cfg)
         free(l);
         return NULL;
     }
-    pthread_rwlock_init(&l->lock, NULL);
+    /* prefer the writer: a stream of balance reads must not hold a round's merge back */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&l->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     l->chain.token_pool = UINT64_MAX;
     return l;
 }
@@ -319,17 +324,12 @@ static hval_t current_allowance(const ledger_t *l, const ledger_round_t *r,
     return *v;
 }
 
+/* Records an allowance change; room was reserved (reserve()), so it cannot fail. */
 static bool set_allowance(ledger_round_t *r, const account_id_t *owner,
                           const account_id_t *spender, uint64_t amount, uint64_t expires_at)
 {
-    if (r->nallow == r->allow_cap) {
-        size_t cap = r->allow_cap ? r->allow_cap * 2 : 16;
-        ledger_allowance_rec_t *a = realloc(r->allow_log, cap * sizeof *a);
-        if (!a)
-            return false;
-        r->allow_log = a;
-        r->allow_cap = cap;
-    }
+    if (r->nallow == r->allow_cap)
+        return false;
     uint8_t key[32];
     allowance_key(owner, spender, key);
     hval_t *v = hmap_put(&r->allowances, key, NULL);
@@ -444,9 +444,21 @@ static bool set_balance(ledger_round_t *r, const account_id_t *id, uint64_t bala
     return true;
 }
 
-/* Reserves room for one more block and one more remembered transaction. */
+/* Reserves room for everything one command may add (a block, a remembered transaction, three
+ * balances, an allowance), so that a command either applies whole or not at all. */
 static bool reserve(ledger_round_t *r)
 {
+    if (!hmap_reserve(&r->balances, 3) || !hmap_reserve(&r->dedup, 1) ||
+        !hmap_reserve(&r->allowances, 1))
+        return false;
+    if (r->nallow == r->allow_cap) {
+        size_t cap = r->allow_cap ? r->allow_cap * 2 : 16;
+        ledger_allowance_rec_t *a = realloc(r->allow_log, cap * sizeof *a);
+        if (!a)
+            return false;
+        r->allow_log = a;
+        r->allow_cap = cap;
+    }
     if (r->nblocks == r->blocks_cap) {
         size_t cap = r->blocks_cap ? r->blocks_cap * 2 : 64;
         ledger_block_rec_t *b = realloc(r->blocks, cap * sizeof *b);
@@ -616,10 +628,10 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
     memcpy(rec->tx_hash, tx_hash, 32);
     if (tx->has_created_at_time) {
         hval_t *d = hmap_put(&r->dedup, tx_hash, NULL);
-        if (d) {
-            d->a = rec->height;
-            d->b = now;
-        }
+        if (!d)
+            abort(); /* room was reserved */
+        d->a = rec->height;
+        d->b = now;
         r->fresh[r->nfresh].timestamp = now;
         memcpy(r->fresh[r->nfresh].hash, tx_hash, 32);
         r->nfresh++;
@@ -822,14 +834,15 @@ const ledger_block_rec_t *ledger_round_blocks(const ledger_round_t *r, size_t *n
     return r->blocks;
 }
 
-ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n)
+bool ledger_round_balances(const ledger_round_t *r, ledger_balance_rec_t **outp, size_t *n)
 {
     *n = 0;
+    *outp = NULL;
     if (!r->balances.count)
-        return NULL;
+        return true;
     ledger_balance_rec_t *out = malloc(r->balances.count * sizeof *out);
     if (!out)
-        return NULL;
+        return false;
     for (size_t i = 0; i < r->balances.cap; i++) {
         if (!r->balances.used[i])
             continue;
@@ -838,19 +851,21 @@ ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n)
         out[*n].tx_count = r->balances.vals[i].b;
         (*n)++;
     }
-    return out;
+    *outp = out;
+    return true;
 }
 
-ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t *n)
+bool ledger_round_allowances(const ledger_round_t *r, ledger_allowance_rec_t **outp, size_t *n)
 {
     *n = 0;
+    *outp = NULL;
     if (!r->nallow)
-        return NULL;
+        return true;
     ledger_allowance_rec_t *out = malloc(r->nallow * sizeof *out);
     hmap_t seen;
     if (!out || !hmap_init(&seen, 32, r->nallow * 2)) {
         free(out);
-        return NULL;
+        return false;
     }
     /* newest first, so the first record of each pair is its final value */
     for (size_t i = r->nallow; i-- > 0;) {
@@ -861,13 +876,14 @@ ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t 
             free(out);
             hmap_free(&seen);
             *n = 0;
-            return NULL;
+            return false;
         }
         if (created)
             out[(*n)++] = r->allow_log[i];
     }
     hmap_free(&seen);
-    return out;
+    *outp = out;
+    return true;
 }
 
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out)

@@ -198,12 +198,14 @@ bool ledger_apply_mint(ledger_t *l, ledger_round_t *r, const account_id_t *to, u
 
 /* What the round changed, for the store (borrowed, valid until commit/discard). */
 const ledger_block_rec_t *ledger_round_blocks(const ledger_round_t *r, size_t *n);
-/* Fills a malloc'd array of changed balances; the caller frees it. NULL with *n = 0 if none or
- * on allocation failure (check *n against ledger_round_block count). */
-ledger_balance_rec_t *ledger_round_balances(const ledger_round_t *r, size_t *n);
-/* Fills a malloc'd array of the allowances the round changed (last value per pair); the
- * caller frees it. NULL with *n = 0 when none. */
-ledger_allowance_rec_t *ledger_round_allowances(const ledger_round_t *r, size_t *n);
+/* Fills *out with a malloc'd array of the changed balances (NULL when none); the caller frees
+ * it. Returns false on allocation failure. */
+bool ledger_round_balances(const ledger_round_t *r, ledger_balance_rec_t **out, size_t *n)
+    __attribute__((warn_unused_result));
+/* Fills *out with a malloc'd array of the allowances the round changed (the last value per
+ * pair; NULL when none); the caller frees it. Returns false on allocation failure. */
+bool ledger_round_allowances(const ledger_round_t *r, ledger_allowance_rec_t **out, size_t *n)
+    __attribute__((warn_unused_result));
 /* The round's resulting counters. */
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out);
 

@@ -412,7 +412,9 @@ void ledger_store_block_rows(copybuf_t *b, copybuf_t *history, const ledger_bloc
 static bool write_balances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
 {
     size_t n = 0;
-    ledger_balance_rec_t *bal = ledger_round_balances(r, &n);
+    ledger_balance_rec_t *bal = NULL;
+    if (!ledger_round_balances(r, &bal, &n))
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
     if (!n)
         return true;
     bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2);
@@ -462,7 +464,9 @@ static bool write_owners(ledger_store_t *s, const owner_fact_t *o, size_t n, nns
 static bool write_allowances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
 {
     size_t n = 0;
-    ledger_allowance_rec_t *a = ledger_round_allowances(r, &n);
+    ledger_allowance_rec_t *a = NULL;
+    if (!ledger_round_allowances(r, &a, &n))
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
     if (!n)
         return true;
     bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2) && arr_reset(s, 3);

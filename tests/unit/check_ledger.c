@@ -501,7 +501,8 @@ START_TEST(test_approve_rules)
     approve_args_t z = approve(&alice, &bob, &bob_acc, 0);
     ck_assert(ledger_apply_approve(L, r, &z, T0 + 11 * SEC, &h, &err));
     size_t n;
-    ledger_allowance_rec_t *recs = ledger_round_allowances(r, &n);
+    ledger_allowance_rec_t *recs = NULL;
+    ck_assert(ledger_round_allowances(r, &recs, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(recs[0].allowance, 0);
     free(recs);
