@@ -1,6 +1,7 @@
 #include "replay.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ typedef struct entry {
 
 struct replay_cache {
     pthread_mutex_t lock;
+    uint8_t seed[crypto_shorthash_KEYBYTES]; /* keys the bucket hash: keys are chosen by clients */
     entry_t **buckets;
     size_t nbuckets, count;
     replay_waiter_fn notify;
@@ -39,6 +41,7 @@ replay_cache_t *replay_cache_new(replay_waiter_fn notify)
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    randombytes_buf(c->seed, sizeof c->seed);
     c->notify = notify;
     return c;
 }
@@ -70,11 +73,20 @@ void replay_cache_destroy(replay_cache_t **cache)
     *cache = NULL;
 }
 
+/* The bucket of a key: SipHash with a secret per-process seed, so that clients who grind their
+ * requests cannot pile entries into one bucket. */
+static uint64_t key_hash(const replay_cache_t *c, const uint8_t key[32])
+{
+    uint8_t out[crypto_shorthash_BYTES];
+    uint64_t h;
+    crypto_shorthash(out, key, 32, c->seed);
+    memcpy(&h, out, sizeof h);
+    return h;
+}
+
 static size_t bucket_of(const replay_cache_t *c, const uint8_t key[32])
 {
-    uint64_t h;
-    memcpy(&h, key, sizeof h); /* the key is a SHA-256: its bytes are already uniform */
-    return (size_t)(h & (c->nbuckets - 1));
+    return (size_t)(key_hash(c, key) & (c->nbuckets - 1));
 }
 
 /* Grows the table when the load factor passes 1. Called with the lock held. */
@@ -89,9 +101,7 @@ static void maybe_grow(replay_cache_t *c)
     for (size_t i = 0; i < c->nbuckets; i++)
         for (entry_t *e = c->buckets[i], *next; e; e = next) {
             next = e->next;
-            uint64_t h;
-            memcpy(&h, e->key, sizeof h);
-            size_t b = (size_t)(h & (n - 1));
+            size_t b = (size_t)(key_hash(c, e->key) & (n - 1));
             e->next = nb[b];
             nb[b] = e;
         }
