@@ -33,13 +33,12 @@ struct ledger_service {
     identity_t key;
     principal_t principal; /* the ledger canister id */
     volatile bool ready;
-    bool read_only; /* a replica: point reads go to PostgreSQL, nothing is kept in memory */
+    bool read_only;      /* a replica: point reads go to PostgreSQL, nothing is kept in memory */
     hmap_t known_owners; /* accounts already in ledger.account_owners (state thread only) */
     uint64_t last_replay_purge;
     /* round metrics: the state thread writes, /metrics reads */
     _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
 };
-
 
 /* ---------------------------------------------------------------- rendering */
 
@@ -104,8 +103,8 @@ static json_t *blocks_json(const stored_block_t *blocks, size_t n, nns_error_t *
                           (unsigned long long)blocks[i].height);
             return NULL;
         }
-        json_array_append_new(arr, block_json(blocks[i].height, blocks[i].hash, blocks[i].tx_hash,
-                                              &b));
+        json_array_append_new(arr,
+                              block_json(blocks[i].height, blocks[i].hash, blocks[i].tx_hash, &b));
     }
     return arr;
 }
@@ -198,7 +197,8 @@ static void get_ledger(http_request_t *req, void *app)
     json_object_set_new(o, "chain_length", json_u64(info.chain_length));
     json_object_set_new(o, "tip_hash", info.has_tip ? json_hex(info.tip_hash, 32) : json_null());
     json_object_set_new(o, "tip_signature", json_string(sig));
-    json_object_set_new(o, "transaction_window_seconds", json_u64(cfg->window_nanos / 1000000000ULL));
+    json_object_set_new(o, "transaction_window_seconds",
+                        json_u64(cfg->window_nanos / 1000000000ULL));
     json_object_set_new(o, "max_transactions_in_window", json_u64(cfg->max_in_window));
     http_respond_json(req, 200, o);
 }
@@ -353,12 +353,11 @@ static void respond_history_csv(http_request_t *req, const account_id_t *acc,
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (cap - len < 768)
             break;
-        len += (size_t)snprintf(csv + len, cap - len,
-                                "%llu,%s,%llu,%s,%s,%s,%s,%s,%s,%s,%llu,%s,%s\r\n",
-                                (unsigned long long)blocks[i].height, when,
-                                (unsigned long long)b.timestamp, op_kind_name(op->kind), from, to,
-                                spender, amount, fee, delta, (unsigned long long)b.tx.memo, memo,
-                                txh);
+        len += (size_t)snprintf(
+            csv + len, cap - len, "%llu,%s,%llu,%s,%s,%s,%s,%s,%s,%s,%llu,%s,%s\r\n",
+            (unsigned long long)blocks[i].height, when, (unsigned long long)b.timestamp,
+            op_kind_name(op->kind), from, to, spender, amount, fee, delta,
+            (unsigned long long)b.tx.memo, memo, txh);
     }
     if (more) {
         char c[24];
@@ -407,8 +406,9 @@ static void get_account_transactions(http_request_t *req, void *app)
     }
     uint64_t oldest = 0;
     bool has_oldest = false;
-    if (!ledger_store_history(svc->store, &id, before, limit, &filter, &blocks, &n, &err) ||
-        !ledger_store_oldest(svc->store, &id, &oldest, &has_oldest, &err))
+    if (!ledger_store_history(svc->store, &id, before, limit, &filter, &blocks, &n, &oldest,
+                              &has_oldest, &err) ||
+        (n == 0 && !ledger_store_oldest(svc->store, &id, &oldest, &has_oldest, &err)))
         goto fail;
     bool more = n == limit && has_oldest && blocks[n - 1].height > oldest;
     if (csv) {
@@ -644,12 +644,14 @@ static void get_metrics(http_request_t *req, void *app)
     int n = snprintf(
         tmp, sizeof tmp,
         "# TYPE nns_rounds_total counter\nnns_rounds_total{service=\"ledger\"} %llu\n"
-        "# TYPE nns_round_commands_total counter\nnns_round_commands_total{service=\"ledger\"} %llu\n"
+        "# TYPE nns_round_commands_total counter\nnns_round_commands_total{service=\"ledger\"} "
+        "%llu\n"
         "# TYPE nns_round_max_commands gauge\nnns_round_max_commands{service=\"ledger\"} %llu\n"
         "# TYPE nns_commit_seconds summary\nnns_commit_seconds_sum{service=\"ledger\"} %.6f\n"
         "nns_commit_seconds_count{service=\"ledger\"} %llu\n"
         "# TYPE nns_commit_seconds_max gauge\nnns_commit_seconds_max{service=\"ledger\"} %.6f\n"
-        "# TYPE nns_commit_failures_total counter\nnns_commit_failures_total{service=\"ledger\"} %llu\n"
+        "# TYPE nns_commit_failures_total counter\nnns_commit_failures_total{service=\"ledger\"} "
+        "%llu\n"
         "# TYPE nns_ledger_chain_length gauge\nnns_ledger_chain_length %llu\n"
         "# TYPE nns_ledger_accounts gauge\nnns_ledger_accounts %llu\n"
         "# TYPE nns_ledger_remembered_transactions gauge\nnns_ledger_remembered_transactions %llu\n"
@@ -729,11 +731,11 @@ typedef struct {
     } u;
     owner_fact_t facts[3]; /* account preimages the request reveals */
     int nfacts;
-    uint8_t key[32];       /* replay-cache key: SHA-256 of the signed message */
+    uint8_t key[32]; /* replay-cache key: SHA-256 of the signed message */
     uint64_t expiry_nanos;
-    bool replay_item;      /* a batch item holding its own in-flight replay entry */
-    bool skip;             /* a batch item answered before the round (bad input, replay) */
-    int status;            /* the answer */
+    bool replay_item; /* a batch item holding its own in-flight replay entry */
+    bool skip;        /* a batch item answered before the round (bad input, replay) */
+    int status;       /* the answer */
     char *body;
     size_t len;
 } write_op_t;
@@ -773,8 +775,8 @@ static bool parse_icrc1_field(json_t *o, const char *name, icrc1_account_t *acc,
     const char *owner;
     return json_only_fields(v, fields, err) && json_get_str(v, "owner", true, &owner, NULL, err) &&
            principal_from_text(owner, &acc->owner, err) &&
-           json_get_hex(v, "subaccount", false, SUBACCOUNT_BYTES, true, acc->subaccount, NULL,
-                        NULL, err);
+           json_get_hex(v, "subaccount", false, SUBACCOUNT_BYTES, true, acc->subaccount, NULL, NULL,
+                        err);
 }
 
 /* The memo and created_at_time fields every ICRC write shares. */
@@ -792,24 +794,25 @@ static bool parse_icrc_common(json_t *o, bool *has_memo, uint8_t *memo_len, uint
 static bool parse_transfer_body(json_t *o, const principal_t *caller, write_op_t *op,
                                 nns_error_t *err)
 {
-    static const char *const legacy_fields[] = {"to", "amount_e8s", "fee_e8s", "memo",
-                                                "from_subaccount", "created_at_time", NULL};
-    static const char *const icrc1_fields[] = {"to_account", "amount_e8s", "fee_e8s",
-                                               "icrc1_memo", "from_subaccount",
-                                               "created_at_time", NULL};
+    static const char *const legacy_fields[] = {
+        "to", "amount_e8s", "fee_e8s", "memo", "from_subaccount", "created_at_time", NULL};
+    static const char *const icrc1_fields[] = {"to_account", "amount_e8s",      "fee_e8s",
+                                               "icrc1_memo", "from_subaccount", "created_at_time",
+                                               NULL};
     transfer_args_t *a = &op->u.transfer;
     op->kind = OP_CMD_TRANSFER;
     a->caller = *caller;
     json_t *to = json_object_get(o, "to"), *to_account = json_object_get(o, "to_account");
     if (to && to_account)
-        return nns_error_set(err, 400, "BadRequest",
-                             "give either 'to' (legacy transfer) or 'to_account' (ICRC-1), not both");
+        return nns_error_set(
+            err, 400, "BadRequest",
+            "give either 'to' (legacy transfer) or 'to_account' (ICRC-1), not both");
     if (!to && !to_account)
         return nns_error_set(err, 400, "BadRequest", "missing field 'to' or 'to_account'");
     if (!json_only_fields(o, to ? legacy_fields : icrc1_fields, err) ||
         !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
-        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount,
-                      NULL, NULL, err) ||
+        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount, NULL,
+                      NULL, err) ||
         !json_get_u64(o, "created_at_time", false, &a->created_at_time, &a->has_created_at_time,
                       err))
         return false;
@@ -823,8 +826,9 @@ static bool parse_transfer_body(json_t *o, const principal_t *caller, write_op_t
             !json_get_u64(o, "memo", true, &a->memo, NULL, err))
             return false;
         if (strlen(hexs) != ACCOUNT_HEX_LEN)
-            return nns_error_set(err, 400, "InvalidAccount",
-                                 "field 'to' must be a 64-hex account identifier with its checksum");
+            return nns_error_set(
+                err, 400, "InvalidAccount",
+                "field 'to' must be a 64-hex account identifier with its checksum");
         return account_id_from_hex(hexs, strlen(hexs), &a->to, err);
     }
     icrc1_account_t acc;
@@ -842,9 +846,9 @@ static bool parse_transfer_body(json_t *o, const principal_t *caller, write_op_t
 static bool parse_approve_body(json_t *o, const principal_t *caller, write_op_t *op,
                                nns_error_t *err)
 {
-    static const char *const fields[] = {"spender", "amount_e8s", "expected_allowance_e8s",
-                                         "expires_at", "fee_e8s", "icrc1_memo",
-                                         "from_subaccount", "created_at_time", NULL};
+    static const char *const fields[] = {
+        "spender",    "amount_e8s",      "expected_allowance_e8s", "expires_at", "fee_e8s",
+        "icrc1_memo", "from_subaccount", "created_at_time",        NULL};
     approve_args_t *a = &op->u.approve;
     icrc1_account_t spender;
     op->kind = OP_CMD_APPROVE;
@@ -855,8 +859,8 @@ static bool parse_approve_body(json_t *o, const principal_t *caller, write_op_t 
                       &a->has_expected_allowance, err) ||
         !json_get_u64(o, "expires_at", false, &a->expires_at, &a->has_expires_at, err) ||
         !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
-        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount,
-                      NULL, NULL, err) ||
+        !json_get_hex(o, "from_subaccount", false, SUBACCOUNT_BYTES, true, a->from_subaccount, NULL,
+                      NULL, err) ||
         !parse_icrc_common(o, &a->has_icrc1_memo, &a->icrc1_memo_len, a->icrc1_memo,
                            &a->has_created_at_time, &a->created_at_time, err))
         return false;
@@ -870,8 +874,9 @@ static bool parse_approve_body(json_t *o, const principal_t *caller, write_op_t 
 static bool parse_transfer_from_body(json_t *o, const principal_t *caller, write_op_t *op,
                                      nns_error_t *err)
 {
-    static const char *const fields[] = {"from", "to", "amount_e8s", "spender_subaccount",
-                                         "fee_e8s", "icrc1_memo", "created_at_time", NULL};
+    static const char *const fields[] = {
+        "from",    "to",         "amount_e8s",      "spender_subaccount",
+        "fee_e8s", "icrc1_memo", "created_at_time", NULL};
     transfer_from_args_t *a = &op->u.transfer_from;
     icrc1_account_t from, to;
     op->kind = OP_CMD_TRANSFER_FROM;
@@ -879,8 +884,8 @@ static bool parse_transfer_from_body(json_t *o, const principal_t *caller, write
     if (!json_only_fields(o, fields, err) || !parse_icrc1_field(o, "from", &from, err) ||
         !parse_icrc1_field(o, "to", &to, err) ||
         !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
-        !json_get_hex(o, "spender_subaccount", false, SUBACCOUNT_BYTES, true,
-                      a->spender_subaccount, NULL, NULL, err) ||
+        !json_get_hex(o, "spender_subaccount", false, SUBACCOUNT_BYTES, true, a->spender_subaccount,
+                      NULL, NULL, err) ||
         !json_get_u64(o, "fee_e8s", false, &a->fee, &a->has_fee, err) ||
         !parse_icrc_common(o, &a->has_icrc1_memo, &a->icrc1_memo_len, a->icrc1_memo,
                            &a->has_created_at_time, &a->created_at_time, err))
@@ -1343,9 +1348,13 @@ bool ledger_genesis_config(const char *path, ledger_config_t *cfg, nns_error_t *
         return nns_error_set(err, 400, "InvalidGenesis", "genesis file '%s': %s", path,
                              g ? "not a JSON object" : jerr.text);
     }
-    static const char *const fields[] = {"initial_balances", "fee_e8s", "token_symbol",
-                                         "token_name", "transaction_window_seconds",
-                                         "max_transactions_in_window", NULL};
+    static const char *const fields[] = {"initial_balances",
+                                         "fee_e8s",
+                                         "token_symbol",
+                                         "token_name",
+                                         "transaction_window_seconds",
+                                         "max_transactions_in_window",
+                                         NULL};
     const char *sym = NULL, *name = NULL;
     bool has_sym = false, has_name = false, has_window = false;
     uint64_t window = 0;
@@ -1357,7 +1366,8 @@ bool ledger_genesis_config(const char *path, ledger_config_t *cfg, nns_error_t *
               json_get_u64(g, "max_transactions_in_window", false, &cfg->max_in_window, NULL, err);
     if (ok && has_window) {
         if (window == 0 || window > UINT64_MAX / 1000000000ULL / 4)
-            ok = nns_error_set(err, 400, "InvalidGenesis", "transaction_window_seconds out of range");
+            ok = nns_error_set(err, 400, "InvalidGenesis",
+                               "transaction_window_seconds out of range");
         cfg->window_nanos = window * 1000000000ULL;
     }
     if (ok && has_sym)
@@ -1394,7 +1404,8 @@ static bool apply_genesis(ledger_service_t *svc, const char *path, nns_error_t *
     if (ok && balances)
         owners = calloc(json_array_size(balances) + 1, sizeof *owners);
     uint64_t now = clock_now_nanos();
-    json_array_foreach(balances, idx, entry) {
+    json_array_foreach(balances, idx, entry)
+    {
         if (!ok)
             break;
         static const char *const fields[] = {"account", "amount_e8s", NULL};
@@ -1458,7 +1469,8 @@ ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_err
         long nproc = sysconf(_SC_NPROCESSORS_ONLN);
         threads = nproc > 0 ? (unsigned)nproc : 1;
     }
-    if (!(svc->ledger = ledger_new(&lcfg)) || !hmap_init(&svc->known_owners, ACCOUNT_HASH_BYTES, 1024) ||
+    if (!(svc->ledger = ledger_new(&lcfg)) ||
+        !hmap_init(&svc->known_owners, ACCOUNT_HASH_BYTES, 1024) ||
         !(svc->auth = auth_new(cfg->keys_dir))) {
         nns_error_set(err, 503, "Unavailable", "out of memory");
         goto fail;
@@ -1472,8 +1484,11 @@ ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_err
     if (clock_is_test())
         routes_in_use[nr++] = ROUTES_TEST_CLOCK[0];
     routes_in_use[nr] = (http_route_t){0};
-    http_config_t hc = {.listen = cfg->listen, .threads = threads, .read_only = cfg->read_only,
-                        .auth = svc->auth, .service = "ledger"};
+    http_config_t hc = {.listen = cfg->listen,
+                        .threads = threads,
+                        .read_only = cfg->read_only,
+                        .auth = svc->auth,
+                        .service = "ledger"};
     if (!(svc->http = http_server_new(&hc, routes_in_use, svc, err)))
         goto fail;
     uint64_t now = clock_now_nanos();

@@ -614,11 +614,16 @@ bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t
 
 /* ---- reads ---- */
 
+/* Runs a query whose rows are (height, hash, tx_hash, raw[, extra]) on a pool connection.
+ * extra (may be NULL) receives the fifth column of the first row, when there is one. */
 static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
-                        stored_block_t **out, size_t *n, nns_error_t *err)
+                        stored_block_t **out, size_t *n, uint64_t *extra, bool *has_extra,
+                        nns_error_t *err)
 {
     *out = NULL;
     *n = 0;
+    if (has_extra)
+        *has_extra = false;
     PGconn *c = db_pool_get(s->pool);
     PGresult *r = db_exec(c, sql, nparams, p, err);
     db_pool_put(s->pool, c);
@@ -626,6 +631,8 @@ static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const c
         return false;
     int rows = PQntuples(r);
     bool ok = true;
+    if (extra && rows > 0 && PQnfields(r) > 4)
+        *has_extra = value_u64(r, 0, 4, extra);
     if (rows > 0 && !(*out = calloc((size_t)rows, sizeof **out)))
         ok = nns_error_set(err, 503, "Unavailable", "out of memory");
     for (int i = 0; i < rows && ok; i++) {
@@ -660,7 +667,7 @@ bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsig
                                    "WHERE height >= $1 ORDER BY height LIMIT $2"
                                  : "SELECT height, hash, tx_hash, raw FROM ledger.blocks "
                                    "WHERE height < $1 ORDER BY height DESC LIMIT $2",
-                       2, p, out, n, err);
+                       2, p, out, n, NULL, NULL, err);
 }
 
 bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,
@@ -670,12 +677,15 @@ bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out
     snprintf(h, sizeof h, "%lld", (long long)(height > INT64_MAX ? INT64_MAX : height));
     const char *p[1] = {h};
     return read_blocks(s, "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height = $1",
-                       1, p, out, n, err);
+                       1, p, out, n, NULL, NULL, err);
 }
+
+/* The oldest block naming account $1, as a fifth column of a history page. */
+#define OLDEST_SQL "(SELECT min(height) FROM ledger.account_history WHERE account = $1)"
 
 bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
                           unsigned limit, const history_filter_t *f, stored_block_t **out,
-                          size_t *n, nns_error_t *err)
+                          size_t *n, uint64_t *oldest, bool *has_oldest, nns_error_t *err)
 {
     char a[2 * ACCOUNT_HASH_BYTES + 3], b[24], l[16], types[64], from[24], to[24];
     char cp[2 * ACCOUNT_HASH_BYTES + 3];
@@ -708,14 +718,15 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
         p[6] = cp;
     }
     if (!p[3] && !p[4] && !p[5] && !p[6])
-        return read_blocks(
-            s,
-            "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
-            "JOIN ledger.blocks b ON b.height = h.height "
-            "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
-            3, p, out, n, err);
+        return read_blocks(s,
+                           "SELECT b.height, b.hash, b.tx_hash, b.raw, " OLDEST_SQL
+                           " FROM ledger.account_history h "
+                           "JOIN ledger.blocks b ON b.height = h.height "
+                           "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
+                           3, p, out, n, oldest, has_oldest, err);
     return read_blocks(s,
-                       "SELECT b.height, b.hash, b.tx_hash, b.raw FROM ledger.account_history h "
+                       "SELECT b.height, b.hash, b.tx_hash, b.raw, " OLDEST_SQL
+                       " FROM ledger.account_history h "
                        "JOIN ledger.blocks b ON b.height = h.height "
                        "WHERE h.account = $1 AND h.height < $2 "
                        "AND ($4::text[] IS NULL OR b.op_type = ANY ($4::text[])) "
@@ -724,7 +735,7 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
                        "AND ($7::bytea IS NULL OR $7::bytea IN (b.from_account, b.to_account, "
                        "b.spender_account)) "
                        "ORDER BY h.height DESC LIMIT $3",
-                       7, p, out, n, err);
+                       7, p, out, n, oldest, has_oldest, err);
 }
 
 bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,
@@ -755,7 +766,7 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
     return read_blocks(s,
                        "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE tx_hash = $1 "
                        "ORDER BY height",
-                       1, p, out, n, err);
+                       1, p, out, n, NULL, NULL, err);
 }
 
 /* Runs a one-row query on a pool connection; the caller PQclear()s the result. */

@@ -119,10 +119,12 @@ typedef struct {
 } history_filter_t;
 
 /* An account's blocks, newest first, with heights below `before`, filtered (filter may be
- * NULL). */
+ * NULL). When the page is not empty, *oldest is the smallest height naming the account
+ * (*has_oldest tells); the same query fetches it. */
 bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
                           unsigned limit, const history_filter_t *filter, stored_block_t **out,
-                          size_t *n, nns_error_t *err) __attribute__((warn_unused_result));
+                          size_t *n, uint64_t *oldest, bool *has_oldest, nns_error_t *err)
+    __attribute__((warn_unused_result));
 /* The smallest block height naming the account; false *found when none. */
 bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_t *height,
                          bool *found, nns_error_t *err) __attribute__((warn_unused_result));
