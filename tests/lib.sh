@@ -87,6 +87,62 @@ check() {
   fi
 }
 
+# verify_ledger_sql ACKED: checks the ledger's PostgreSQL mirror ($DATABASE_URL) and prints one
+# "name|value" line each: missing (lines "<height> <memo>" of the file ACKED, acknowledged
+# transfers, whose block is absent or has another memo), bad_hash, bad_link, gaps, tip (1 when
+# the recorded tip is the last block), balance_mismatch (balances that differ from a replay of
+# the blocks) and supply (t when the balances add up to the supply).
+verify_ledger_sql() {
+  local acked=$1
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atq <<SQL
+CREATE TEMP TABLE acked (height bigint, k numeric);
+\copy acked FROM '$acked' WITH (DELIMITER ' ')
+SELECT 'missing', count(*) FROM acked a LEFT JOIN ledger.blocks b ON b.height = a.height
+  WHERE b.height IS NULL OR b.memo <> a.k;
+SELECT 'bad_hash', count(*) FROM ledger.blocks WHERE sha256(raw) <> hash;
+SELECT 'bad_link', count(*) FROM ledger.blocks b JOIN ledger.blocks p ON p.height = b.height - 1
+  WHERE b.parent_hash IS DISTINCT FROM p.hash;
+SELECT 'gaps', (SELECT max(height) + 1 FROM ledger.blocks) - (SELECT count(*) FROM ledger.blocks);
+SELECT 'tip', count(*) FROM ledger.chain c JOIN ledger.blocks b ON b.height = c.chain_length - 1
+  WHERE b.hash = c.tip_hash;
+WITH effects AS (
+  SELECT to_account AS account, amount_e8s AS delta FROM ledger.blocks
+    WHERE op_type IN ('mint', 'transfer')
+  UNION ALL
+  SELECT from_account, -(coalesce(amount_e8s, 0) + coalesce(fee_e8s, 0)) FROM ledger.blocks
+    WHERE op_type IN ('burn', 'transfer', 'approve')
+), replayed AS (
+  SELECT account, sum(delta) AS balance FROM effects GROUP BY account
+)
+SELECT 'balance_mismatch', count(*) FROM replayed r FULL JOIN ledger.balances b USING (account)
+  WHERE coalesce(r.balance, 0) <> coalesce(b.balance_e8s, 0);
+SELECT 'supply', (SELECT sum(balance_e8s) FROM ledger.balances) =
+  (SELECT minted_e8s - burned_e8s - fees_burned_e8s FROM ledger.chain);
+SQL
+}
+
+# check_ledger_consistent ACKED: runs verify_ledger_sql ACKED (its output is printed and kept in
+# $TEST_TMP/verify.txt) and one check per line of it.
+check_ledger_consistent() {
+  verify_ledger_sql "$1" >"$TEST_TMP/verify.txt"
+  cat "$TEST_TMP/verify.txt"
+  local missing bad_hash bad_link gaps tip mismatch supply
+  missing=$(sed -n 's/^missing|//p' "$TEST_TMP/verify.txt")
+  bad_hash=$(sed -n 's/^bad_hash|//p' "$TEST_TMP/verify.txt")
+  bad_link=$(sed -n 's/^bad_link|//p' "$TEST_TMP/verify.txt")
+  gaps=$(sed -n 's/^gaps|//p' "$TEST_TMP/verify.txt")
+  tip=$(sed -n 's/^tip|//p' "$TEST_TMP/verify.txt")
+  mismatch=$(sed -n 's/^balance_mismatch|//p' "$TEST_TMP/verify.txt")
+  supply=$(sed -n 's/^supply|//p' "$TEST_TMP/verify.txt")
+  check "every acknowledged transfer is in its block" test "$missing" = 0
+  check "every block hashes to its hash" test "$bad_hash" = 0
+  check "every block links to its parent" test "$bad_link" = 0
+  check "the chain has no gaps" test "$gaps" = 0
+  check "the recorded tip is the last block" test "$tip" = 1
+  check "every balance equals a replay of the blocks" test "$mismatch" = 0
+  check "the balances add up to the supply" test "$supply" = t
+}
+
 finish() {
   echo "$(basename "$0"): $PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

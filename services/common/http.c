@@ -334,7 +334,7 @@ static void dispatch(http_request_t *req)
     }
     unsigned flags = req->route->flags;
     if (!(flags & HTTP_ANYTIME) && !atomic_load(&srv->ready)) {
-        nns_error_set(&err, 503, "Unavailable", "the %s is starting: state not loaded yet",
+        nns_error_set(&err, 503, "Unavailable", "the %s is not ready (starting or stopping)",
                       srv->cfg.service);
         http_respond_error(req, &err);
         return;

@@ -11,7 +11,7 @@ struct round_loop {
     pthread_cond_t wake;
     round_item_t *head, *tail;
     size_t queued, max_batch;
-    bool stopping;
+    bool stopping, joined;
     round_run_fn run;
     round_tick_fn tick;
     unsigned tick_ms;
@@ -108,26 +108,38 @@ round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick
     return l;
 }
 
-void round_loop_destroy(round_loop_t **loop)
+void round_loop_stop(round_loop_t *l)
 {
-    round_loop_t *l = *loop;
-    if (!l)
+    if (!l || l->joined)
         return;
     pthread_mutex_lock(&l->lock);
     l->stopping = true;
     pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
     pthread_join(l->thread, NULL);
+    l->joined = true;
+}
+
+void round_loop_destroy(round_loop_t **loop)
+{
+    round_loop_t *l = *loop;
+    if (!l)
+        return;
+    round_loop_stop(l);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->wake);
     free(l);
     *loop = NULL;
 }
 
-void round_submit(round_loop_t *l, round_item_t *item)
+bool round_submit(round_loop_t *l, round_item_t *item)
 {
     item->next = NULL; /* item->weight is the caller's */
     pthread_mutex_lock(&l->lock);
+    if (l->stopping) {
+        pthread_mutex_unlock(&l->lock);
+        return false;
+    }
     if (l->tail)
         l->tail->next = item;
     else
@@ -136,6 +148,7 @@ void round_submit(round_loop_t *l, round_item_t *item)
     l->queued++;
     pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
+    return true;
 }
 
 void round_stats(round_loop_t *l, round_stats_t *out)

@@ -10,6 +10,7 @@
 #ifndef NNS_ROUND_H
 #define NNS_ROUND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +32,16 @@ typedef struct round_loop round_loop_t;
 round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick_ms,
                              size_t max_batch, void *svc);
 
-/* Stops the thread after the round in progress, then frees the loop. Commands still queued are
- * handed to one last round. */
+/* Stops taking commands, runs every command already queued, and joins the thread. The loop
+ * stays valid (round_submit() then refuses) until round_loop_destroy(). Safe to call twice. */
+void round_loop_stop(round_loop_t *loop);
+
+/* Stops the loop (as round_loop_stop) and frees it. Safe on NULL. */
 void round_loop_destroy(round_loop_t **loop);
 
-/* Queues a command for the next round. Thread-safe; never blocks on a round. */
-void round_submit(round_loop_t *loop, round_item_t *item);
+/* Queues a command for the next round. Thread-safe; never blocks on a round. Returns false,
+ * queuing nothing, once the loop is stopping: the caller answers the command itself. */
+bool round_submit(round_loop_t *loop, round_item_t *item) __attribute__((warn_unused_result));
 
 /* Counters for /metrics. */
 typedef struct {

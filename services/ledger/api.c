@@ -748,6 +748,8 @@ typedef struct {
     write_op_t ops[];
 } ledger_cmd_t;
 
+static void free_cmd(ledger_cmd_t *c);
+
 static void add_fact(write_op_t *op, const principal_t *owner, const uint8_t *sub)
 {
     owner_fact_t *f = &op->facts[op->nfacts++];
@@ -936,7 +938,11 @@ static void submit_single(http_request_t *req, ledger_service_t *svc, write_pars
     cmd->ops[0].expiry_nanos = sig->expiry_nanos;
     cmd->req = req;
     http_defer(req);
-    round_submit(svc->loop, &cmd->item);
+    if (!round_submit(svc->loop, &cmd->item)) {
+        free_cmd(cmd);
+        nns_error_set(&err, 503, "Unavailable", "the ledger is stopping; retry the same request");
+        http_respond_error(req, &err);
+    }
 }
 
 static void post_transfer(http_request_t *req, void *app)
@@ -1072,7 +1078,14 @@ static void post_transfer_batch(http_request_t *req, void *app)
     }
     cmd->item.weight = runnable;
     http_defer(req);
-    round_submit(svc->loop, &cmd->item);
+    if (!round_submit(svc->loop, &cmd->item)) {
+        for (size_t i = 0; i < n; i++)
+            if (cmd->ops[i].replay_item)
+                replay_abandon(http_server_replay(svc->http), cmd->ops[i].key, 503, "", 0);
+        free_cmd(cmd);
+        nns_error_set(&err, 503, "Unavailable", "the ledger is stopping; retry the same request");
+        http_respond_error(req, &err);
+    }
     return;
 fail:
     json_decref(o);
@@ -1525,10 +1538,15 @@ void ledger_service_destroy(ledger_service_t **sp)
     ledger_service_t *svc = *sp;
     if (!svc)
         return;
-    /* stop taking requests, answer every round still queued, then close the connections */
-    http_server_quiesce(svc->http);
-    round_loop_destroy(&svc->loop);
+    /* stop taking connections and commands, answer every round still queued, then close the
+     * connections: no request is left suspended when the HTTP server stops */
+    if (svc->http) {
+        http_server_set_ready(svc->http, false);
+        http_server_quiesce(svc->http);
+    }
+    round_loop_stop(svc->loop);
     http_server_destroy(&svc->http);
+    round_loop_destroy(&svc->loop);
     ledger_store_close(&svc->store);
     ledger_destroy(&svc->ledger);
     auth_destroy(&svc->auth);
