@@ -134,3 +134,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# keep intermediate objects (tests and tools), so a second make rebuilds nothing
+.SECONDARY:
