@@ -4,7 +4,7 @@
 # PostgreSQL, and where the time goes. Figures are printed, never asserted.
 # Knobs (environment): BENCH_SECONDS (default 30), BENCH_CONNECTIONS (256), BENCH_IDENTITIES
 # (256), BENCH_PGBENCH_SCALE (10), BENCH_PERF (1: sample the ledger with perf), BENCH_BATCH
-# (1: also measure POST /v1/transfer-batches).
+# (1: also measure POST /v1/transfer-batches), BENCH_SINGLE (1: measure POST /v1/transfers).
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -12,6 +12,7 @@ ids=${BENCH_IDENTITIES:-256}
 scale=${BENCH_PGBENCH_SCALE:-10}
 use_perf=${BENCH_PERF:-1}
 use_batch=${BENCH_BATCH:-1}
+use_single=${BENCH_SINGLE:-1}
 
 pg_start
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$DATABASE_URL" -Atc 'SHOW server_version')"
@@ -50,6 +51,7 @@ pg_ticks_between() {
 }
 metrics() { curl -fs "http://127.0.0.1:$port/metrics"; }
 metric() { awk -v m="$1" '$1 ~ "^"m {print $2; exit}' "$2"; }
+wal_lsn() { psql "$DATABASE_URL" -Atc "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"; }
 
 # measure LABEL SEED_BASE_OFFSET LOADGEN_FLAGS...: one run, its figures and where the time went.
 measure() {
@@ -61,17 +63,19 @@ measure() {
   # requests are signed before the clock starts: measure from the first request on
   until grep -q "running" "$out.err" 2>/dev/null; do sleep 0.1; done
   metrics >"$out.m0"; pg_snapshot >"$out.pg0"
-  local l0 t0; l0=$(cpu_ticks "$lpid"); t0=$(date +%s.%N)
+  local l0 t0 g0 w0; l0=$(cpu_ticks "$lpid"); g0=$(cpu_ticks "$load"); w0=$(wal_lsn); t0=$(date +%s.%N)
   if [ "$use_perf" = 1 ] && command -v perf >/dev/null; then
     sleep 3
     perf record -F 499 -g -o "$out.perf" -p "$lpid" -- sleep "$((secs / 2))" >/dev/null 2>&1 || true
   fi
+  # the load generator's CPU, read just before it ends (it runs 2 s past the measured window)
+  sleep "$(awk -v t0="$t0" -v s="$secs" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + s - now; print (d > 0 ? d : 0) }')"
+  local l1 t1 g1 w1; l1=$(cpu_ticks "$lpid"); g1=$(cpu_ticks "$load"); w1=$(wal_lsn); t1=$(date +%s.%N)
   wait "$load" || true
-  local l1 t1; l1=$(cpu_ticks "$lpid"); t1=$(date +%s.%N)
   metrics >"$out.m1"; pg_snapshot >"$out.pg1"
   grep -E '^(rate|latency|loadgen:)' "$out.txt" | sed 's/^/  /'
-  awk -v label="$label" -v tpcb="$tpcb" -v l="$((l1 - l0))" -v p="$(pg_ticks_between "$out.pg0" "$out.pg1")" \
-      -v hz="$hz" -v t0="$t0" -v t1="$t1" \
+  awk -v label="$label" -v tpcb="$tpcb" -v cores="$(nproc)" -v l="$((l1 - l0))" -v p="$(pg_ticks_between "$out.pg0" "$out.pg1")" \
+      -v hz="$hz" -v t0="$t0" -v t1="$t1" -v g="$((g1 - g0))" -v wal="$((w1 - w0))" \
       -v rate="$(sed -n 's/.*ok_per_second=\([0-9.]*\).*/\1/p' "$out.txt")" \
       -v rounds="$(( $(metric nns_rounds_total "$out.m1") - $(metric nns_rounds_total "$out.m0") ))" \
       -v cmds="$(( $(metric nns_round_commands_total "$out.m1") - $(metric nns_round_commands_total "$out.m0") ))" \
@@ -79,7 +83,8 @@ measure() {
     wall = t1 - t0; commit = s1 - s0
     printf "%s: %.0f signed transfers/s, durable commit; %.2fx pgbench TPC-B\n", label, rate, (tpcb > 0 ? rate / tpcb : 0)
     printf "  rounds: %d, %.0f commands per round; commit %.2f ms per round, %.0f%% of the state thread\n", rounds, (rounds ? cmds / rounds : 0), (rounds ? commit * 1000 / rounds : 0), commit * 100 / wall
-    printf "  CPU per transfer: ledger %.0f us, PostgreSQL %.0f us; CPU use: ledger %.0f%%, PostgreSQL %.0f%% of one core (2 cores in all; the load generator and the rest use the remainder)\n", (rate ? l / hz / wall / rate * 1e6 : 0), (rate ? p / hz / wall / rate * 1e6 : 0), l / hz * 100 / wall, p / hz * 100 / wall
+    printf "  CPU per transfer: ledger %.0f us, PostgreSQL %.0f us, load generator %.0f us; CPU use: ledger %.0f%%, PostgreSQL %.0f%%, load generator %.0f%% of one core (%d cores in all)\n", (rate ? l / hz / wall / rate * 1e6 : 0), (rate ? p / hz / wall / rate * 1e6 : 0), (rate ? g / hz / wall / rate * 1e6 : 0), l / hz * 100 / wall, p / hz * 100 / wall, g / hz * 100 / wall, cores
+    printf "  WAL per transfer: %.0f bytes\n", (rate ? wal / wall / rate : 0)
   }'
   echo "  commit phases, ms per round:"
   paste -d' ' <(grep '^nns_commit_phase' "$out.m0") <(grep '^nns_commit_phase' "$out.m1") |
@@ -95,7 +100,7 @@ measure() {
 }
 
 echo
-measure single --connections "$conns" --requests "$((30000 * (secs + 2)))"
+[ "$use_single" = 1 ] && measure single --connections "$conns" --requests "$((30000 * (secs + 2)))"
 if [ "$use_batch" = 1 ]; then
   # fresh transfers (other memos): the batch run continues the request numbering
   measure batch --connections 32 --batch 100 \
