@@ -600,8 +600,10 @@ static void get_transaction(http_request_t *req, void *app)
     if (!items)
         goto fail;
     free(blocks);
+    char lower[65];
+    hex_encode(hash, 32, lower); /* the path may be upper case; answers are lower case */
     json_t *o = json_object();
-    json_object_set_new(o, "tx_hash", json_string(h));
+    json_object_set_new(o, "tx_hash", json_string(lower));
     json_object_set_new(o, "items", items);
     http_respond_json(req, 200, o);
     return;

@@ -544,7 +544,7 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
     case OP_MINT:
         if (pool < op->amount) {
             r->purged = purged_before;
-            return nns_error_set(err, 422, "InvalidTransaction",
+            return nns_error_set(err, 400, "InvalidTransaction",
                                  "mint of %llu e8s exceeds the token pool",
                                  (unsigned long long)op->amount);
         }

@@ -14,6 +14,7 @@
  * do not depend on their order and can be rerun against the same ledger.
  */
 #include <check.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -738,6 +739,16 @@ START_TEST(test_legacy_transfer)
             found = true;
     }
     ck_assert_msg(found, "block %" PRIu64 " not among the transaction's blocks", h);
+    resp_free(&r);
+
+    /* an upper-case hash in the path finds it too; the answer names it in lower case */
+    char upper[65];
+    for (size_t k = 0; k < 64; k++)
+        upper[k] = (char)toupper((unsigned char)tx_hash[k]);
+    upper[64] = '\0';
+    snprintf(target, sizeof target, "/v1/transactions/%s", upper);
+    get_ok(target, &r);
+    ck_assert_str_eq(jstr(r.json, "tx_hash"), tx_hash);
     resp_free(&r);
 
     /* supply: the fee is burned, nothing minted */

@@ -314,6 +314,30 @@ START_TEST(test_mint_and_burn_rules)
 }
 END_TEST
 
+/* The supply is u64::MAX at most: a mint beyond the token pool is refused, state unchanged. */
+START_TEST(test_mint_beyond_token_pool)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    uint64_t pool = UINT64_MAX - 100 * 100000000ULL; /* setup minted 100 ICP */
+    transfer_args_t m = legacy(&gov, &bob_acc, pool + 1, 0, 0);
+    ck_assert(!ledger_apply_transfer(L, r, &m, T0, &h, &err));
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.code, "InvalidTransaction");
+    m.amount = pool; /* exactly the pool: the supply reaches u64::MAX */
+    apply_ok(r, &m, T0, NULL);
+    transfer_args_t one = legacy(&gov, &alice_acc, 1, 0, 1);
+    ck_assert(!ledger_apply_transfer(L, r, &one, T0, &h, &err));
+    ck_assert_str_eq(err.code, "InvalidTransaction");
+    ledger_round_commit(L, &r);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.minted, UINT64_MAX);
+    ck_assert(ledger_check(L, &err));
+}
+END_TEST
+
 START_TEST(test_chain_links_and_timestamps)
 {
     ledger_round_t *r = ledger_round_begin(L);
@@ -526,6 +550,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_dedup_window);
     tcase_add_test(tc, test_too_old_and_future);
     tcase_add_test(tc, test_mint_and_burn_rules);
+    tcase_add_test(tc, test_mint_beyond_token_pool);
     tcase_add_test(tc, test_chain_links_and_timestamps);
     tcase_add_test(tc, test_throttle);
     tcase_add_test(tc, test_approve_and_transfer_from);
