@@ -29,16 +29,22 @@ PGconn *db_connect(const char *conninfo, nns_error_t *err)
     return c;
 }
 
+/* The first line of a failed result's message, as err 503. */
+static bool result_error(const PGresult *r, const char *what, nns_error_t *err)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    msg[strcspn(msg, "\n")] = '\0';
+    return nns_error_set(err, 503, "Unavailable", "%s: %s", what, msg);
+}
+
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
                   nns_error_t *err)
 {
     PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        msg[strcspn(msg, "\n")] = '\0';
-        nns_error_set(err, 503, "Unavailable", "database error: %s", msg);
+        result_error(r, "database error", err);
         PQclear(r);
         return NULL;
     }
@@ -234,42 +240,113 @@ void copybuf_bin_numeric(copybuf_t *b, uint64_t v)
     for (int i = n - 1; i >= 0; i--)
         put_be(b, digits[i], 2);
 }
+size_t copybuf_array_begin(copybuf_t *b, uint32_t elem_oid)
+{
+    put_be(b, 1, 4); /* dimensions */
+    put_be(b, 0, 4); /* flags: no null bitmap needed in the binary form */
+    put_be(b, elem_oid, 4);
+    size_t at = b->len;
+    put_be(b, 0, 4); /* element count, set by copybuf_array_end() */
+    put_be(b, 1, 4); /* lower bound */
+    return at;
+}
+
+void copybuf_array_end(copybuf_t *b, size_t at, size_t count)
+{
+    if (b->failed || at + 4 > b->len)
+        return;
+    for (int i = 0; i < 4; i++)
+        b->data[at + (size_t)i] = (char)((uint32_t)count >> (8 * (3 - i)));
+}
+
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *err)
+{
+    if (PQenterPipelineMode(conn) != 1)
+        return nns_error_set(err, 503, "Unavailable", "cannot enter pipeline mode: %s",
+                             PQerrorMessage(conn));
+    bool ok = true;
+    size_t sent = 0;
+    for (; sent < n; sent++) {
+        const db_stmt_t *s = &stmts[sent];
+        if (PQsendQueryParams(conn, s->sql, s->nparams, NULL, s->values, s->lengths, s->formats,
+                              0) != 1) {
+            ok = nns_error_set(err, 503, "Unavailable", "cannot send a statement: %s",
+                               PQerrorMessage(conn));
+            break;
+        }
+    }
+    if (PQpipelineSync(conn) != 1) {
+        /* nothing can be read back: the connection is broken */
+        if (ok)
+            nns_error_set(err, 503, "Unavailable", "cannot send the pipeline: %s",
+                          PQerrorMessage(conn));
+        return false;
+    }
+    /* each statement's results end with a NULL; the sync's result comes last */
+    for (size_t i = 0; i < sent && PQstatus(conn) == CONNECTION_OK; i++) {
+        PGresult *r;
+        while ((r = PQgetResult(conn)) != NULL) {
+            ExecStatusType st = PQresultStatus(r);
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ok)
+                ok = result_error(r, "database error", err);
+            PQclear(r);
+        }
+    }
+    PGresult *sync = PQgetResult(conn);
+    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && ok)
+        ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
+                           PQerrorMessage(conn));
+    PQclear(sync);
+    if (PQexitPipelineMode(conn) != 1 && ok)
+        ok = nns_error_set(err, 503, "Unavailable", "cannot leave pipeline mode: %s",
+                           PQerrorMessage(conn));
+    return ok;
+}
+
 void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }
 void copybuf_endrow(copybuf_t *b) { append(b, "\n", 1); }
 
+bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size_t n,
+               nns_error_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bufs[i]->failed || bufs[i]->len > INT32_MAX)
+            return nns_error_set(err, 503, "Unavailable", "out of memory building COPY data");
+    if (PQsendQuery(conn, sql) != 1)
+        return nns_error_set(err, 503, "Unavailable", "cannot send '%.40s': %s", sql,
+                             PQerrorMessage(conn));
+    bool ok = true;
+    size_t next = 0;
+    PGresult *r;
+    /* one result per statement; a COPY asks for its data (COPY_IN) before its own result */
+    while ((r = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COPY_IN && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ok)
+            ok = result_error(r, "COPY failed", err);
+        PQclear(r);
+        if (st != PGRES_COPY_IN)
+            continue;
+        const copybuf_t *b = next < n && ok ? bufs[next++] : NULL;
+        if (!b) {
+            if (ok)
+                ok = nns_error_set(err, 503, "Unavailable", "more COPYs than buffers");
+            PQputCopyEnd(conn, "aborted");
+        } else if (b->len && PQputCopyData(conn, b->data, (int)b->len) != 1) {
+            ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
+            PQputCopyEnd(conn, "aborted");
+        } else if (PQputCopyEnd(conn, NULL) != 1) {
+            ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
+            break; /* the connection is broken */
+        }
+    }
+    if (ok && next != n)
+        ok = nns_error_set(err, 503, "Unavailable", "the statements ran %zu COPYs, not %zu", next, n);
+    return ok;
+}
+
 bool db_copy(PGconn *conn, const char *copy_sql, const copybuf_t *b, nns_error_t *err)
 {
-    if (b->failed)
-        return nns_error_set(err, 503, "Unavailable", "out of memory building COPY data");
-    PGresult *r = PQexec(conn, copy_sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        nns_error_set(err, 503, "Unavailable", "COPY failed to start: %s",
-                      PQresultErrorMessage(r));
-        PQclear(r);
-        return false;
-    }
-    PQclear(r);
-    if (b->len && PQputCopyData(conn, b->data, (int)b->len) != 1) {
-        nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
-        PQputCopyEnd(conn, "aborted");
-        PQclear(PQgetResult(conn));
-        return false;
-    }
-    if (PQputCopyEnd(conn, NULL) != 1) {
-        nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
-        return false;
-    }
-    bool ok = true;
-    while ((r = PQgetResult(conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-            msg[strcspn(msg, "\n")] = '\0';
-            ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", msg);
-        }
-        PQclear(r);
-    }
-    return ok;
+    return db_copies(conn, copy_sql, &b, 1, err);
 }
 
 void db_bytea_param(const uint8_t *bytes, size_t len, char *out)

@@ -62,7 +62,37 @@ void copybuf_bin_bytes(copybuf_t *b, const void *bytes, size_t len); /* bytea or
 void copybuf_bin_numeric(copybuf_t *b, uint64_t v);                 /* numeric */
 void copybuf_bin_end(copybuf_t *b);
 
-/* Runs copy_sql ("COPY t (cols) FROM STDIN") and sends the buffer. False with err 503. */
+/* A one-dimensional array parameter in binary format (what array_recv reads), built in a
+ * copybuf: copybuf_array_begin() returns where the element count goes; each element is then
+ * appended as a binary COPY field (copybuf_bin_int8, copybuf_bin_bytes, ...); copybuf_array_end()
+ * records the count. Send it with format 1 and a cast in the SQL ("$1::bytea[]"). */
+size_t copybuf_array_begin(copybuf_t *b, uint32_t elem_oid);
+void copybuf_array_end(copybuf_t *b, size_t at, size_t count);
+enum { DB_OID_BYTEA = 17, DB_OID_INT8 = 20, DB_OID_INT4 = 23, DB_OID_TEXT = 25, DB_OID_NUMERIC = 1700 };
+
+/* One statement of a pipeline. lengths and formats may be NULL (all parameters text). */
+typedef struct {
+    const char *sql;
+    int nparams;
+    const char *const *values;
+    const int *lengths;
+    const int *formats;
+} db_stmt_t;
+
+/* Sends every statement, then one sync, in libpq pipeline mode, and reads every result: the
+ * server runs them back to back, so n statements cost one round trip instead of n. After the
+ * first failure the rest are skipped by the server (false with err 503 naming the first error).
+ * COPY cannot take part (run it before). */
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Runs sql, one or more statements in one simple query ("BEGIN; COPY a FROM STDIN; COPY b FROM
+ * STDIN"), sending bufs[i] as the data of its i-th COPY: the server goes from one COPY to the
+ * next without waiting for a new query. False with err 503 on any failure. */
+bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size_t n,
+               nns_error_t *err) __attribute__((warn_unused_result));
+
+/* db_copies() with one COPY ("COPY t (cols) FROM STDIN"). */
 bool db_copy(PGconn *conn, const char *copy_sql, const copybuf_t *b, nns_error_t *err)
     __attribute__((warn_unused_result));
 

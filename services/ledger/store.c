@@ -14,64 +14,30 @@
 
 #define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
 
-enum { PH_BUILD, PH_BLOCKS, PH_HISTORY, PH_BALANCES, PH_OTHER, PH_REPLAY, PH_COMMIT, PH_COUNT };
-static const char *const PHASE_NAMES[PH_COUNT] = {
-    "build", "blocks", "history", "balances", "allowances_chain_owners", "replay", "commit"};
+enum { PH_BUILD, PH_COPY, PH_UPSERT_COMMIT, PH_COUNT };
+static const char *const PHASE_NAMES[PH_COUNT] = {"build", "copy_rows", "upserts_and_commit"};
+
+/* The binary array parameters of a round's multi-row upserts. */
+enum {
+    A_BAL_ACCOUNT, A_BAL_BALANCE, A_BAL_COUNT,              /* balances */
+    A_ALW_OWNER, A_ALW_SPENDER, A_ALW_AMOUNT, A_ALW_EXPIRES, /* allowances */
+    A_OWN_ACCOUNT, A_OWN_OWNER, A_OWN_SUB,                  /* account_owners */
+    A_COUNT
+};
+static const uint32_t ARRAY_OIDS[A_COUNT] = {
+    DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_INT8,                /* balances */
+    DB_OID_BYTEA, DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_NUMERIC, /* allowances */
+    DB_OID_BYTEA, DB_OID_BYTEA, DB_OID_BYTEA,                 /* account_owners */
+};
 
 struct ledger_store {
     PGconn *w;                      /* the state thread's connection */
     uint64_t phase_nanos[PH_COUNT]; /* time spent in each part of committing rounds */
     db_pool_t *pool;
-    copybuf_t blocks, history, replay;
-    char *arr[6]; /* array-literal parameter buffers */
-    size_t arr_cap[6], arr_len[6];
+    copybuf_t blocks, history, replay; /* binary COPY rows */
+    copybuf_t arr[A_COUNT];
+    size_t arr_at[A_COUNT];
 };
-
-/* ---- array-literal parameters: {"v1","v2",...} of hex or digits (no escaping needed) ---- */
-
-static bool arr_reset(ledger_store_t *s, int i)
-{
-    if (!s->arr[i]) {
-        s->arr_cap[i] = 1 << 16;
-        if (!(s->arr[i] = malloc(s->arr_cap[i])))
-            return false;
-    }
-    s->arr[i][0] = '{';
-    s->arr_len[i] = 1;
-    return true;
-}
-
-/* Appends "v" (quoted; hex and digits need no escaping), leaving room for "}" and NUL. */
-static bool arr_add(ledger_store_t *s, int i, const char *v)
-{
-    size_t n = strlen(v);
-    if (s->arr_len[i] + n + 5 > s->arr_cap[i]) {
-        size_t cap = s->arr_cap[i] * 2;
-        while (cap < s->arr_len[i] + n + 5)
-            cap *= 2;
-        char *b = realloc(s->arr[i], cap);
-        if (!b)
-            return false;
-        s->arr[i] = b;
-        s->arr_cap[i] = cap;
-    }
-    char *p = s->arr[i] + s->arr_len[i];
-    if (s->arr_len[i] > 1)
-        *p++ = ',';
-    *p++ = '"';
-    memcpy(p, v, n);
-    p += n;
-    *p++ = '"';
-    s->arr_len[i] = (size_t)(p - s->arr[i]);
-    return true;
-}
-
-static const char *arr_done(ledger_store_t *s, int i)
-{
-    s->arr[i][s->arr_len[i]] = '}';
-    s->arr[i][s->arr_len[i] + 1] = '\0';
-    return s->arr[i];
-}
 
 /* ---- open / close ---- */
 
@@ -114,8 +80,8 @@ void ledger_store_close(ledger_store_t **sp)
     copybuf_free(&s->blocks);
     copybuf_free(&s->history);
     copybuf_free(&s->replay);
-    for (int i = 0; i < 6; i++)
-        free(s->arr[i]);
+    for (int i = 0; i < A_COUNT; i++)
+        copybuf_free(&s->arr[i]);
     free(s);
     *sp = NULL;
 }
@@ -388,134 +354,123 @@ void ledger_store_block_rows(copybuf_t *b, copybuf_t *history, const ledger_bloc
     bin_opt_numeric(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
     copybuf_bin_bytes(b, rec->encoded, rec->encoded_len);
 
-    /* history: every distinct account the block names */
+    if (history) {
+        const account_id_t *named[3];
+        int n = ledger_block_accounts(rec, named);
+        for (int i = 0; i < n; i++) {
+            copybuf_bin_row(history, 2);
+            bin_account(history, named[i]);
+            copybuf_bin_int8(history, (int64_t)rec->height);
+        }
+    }
+}
+
+int ledger_block_accounts(const ledger_block_rec_t *rec, const account_id_t *out[3])
+{
+    const operation_t *op = &rec->block.tx.op;
     const account_id_t *named[3];
-    int n = 0;
-    if (has_from)
+    int n = 0, k = 0;
+    if (op->kind != OP_MINT)
         named[n++] = &op->from;
-    if (has_to)
+    if (op->kind == OP_MINT || op->kind == OP_TRANSFER)
         named[n++] = &op->to;
-    if (has_spender)
+    if (op->kind == OP_APPROVE || op->has_spender)
         named[n++] = &op->spender;
     for (int i = 0; i < n; i++) {
         bool seen = false;
-        for (int j = 0; j < i; j++)
-            seen |= account_id_equal(named[i], named[j]);
-        if (seen)
-            continue;
-        copybuf_bin_row(history, 2);
-        bin_account(history, named[i]);
-        copybuf_bin_int8(history, (int64_t)rec->height);
+        for (int j = 0; j < k; j++)
+            seen |= account_id_equal(named[i], out[j]);
+        if (!seen)
+            out[k++] = named[i];
+    }
+    return k;
+}
+
+/* ---- the round's multi-row statements: binary array parameters, sent in one pipeline ---- */
+
+static void arr_begin(ledger_store_t *s, int first, int last)
+{
+    for (int i = first; i <= last; i++) {
+        copybuf_reset(&s->arr[i]);
+        s->arr_at[i] = copybuf_array_begin(&s->arr[i], ARRAY_OIDS[i]);
     }
 }
 
-static bool write_balances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
+/* Ends arrays first..last (count elements each) and makes them the statement's parameters. */
+static db_stmt_t arr_stmt(ledger_store_t *s, const char *sql, int first, int last, size_t count,
+                          const char **values, int *lengths, int *formats)
 {
-    size_t n = 0;
+    for (int i = first; i <= last; i++) {
+        copybuf_array_end(&s->arr[i], s->arr_at[i], count);
+        values[i] = s->arr[i].data;
+        lengths[i] = (int)s->arr[i].len;
+        formats[i] = 1;
+    }
+    return (db_stmt_t){sql, last - first + 1, values + first, lengths + first, formats + first};
+}
+
+static bool arrays_failed(const ledger_store_t *s)
+{
+    bool failed = s->blocks.failed || s->history.failed || s->replay.failed;
+    for (int i = 0; i < A_COUNT; i++)
+        failed |= s->arr[i].failed || s->arr[i].len > INT32_MAX;
+    return failed;
+}
+
+static bool add_balances(ledger_store_t *s, const ledger_round_t *r, size_t *count)
+{
     ledger_balance_rec_t *bal = NULL;
-    if (!ledger_round_balances(r, &bal, &n))
-        return nns_error_set(err, 503, "Unavailable", "out of memory");
-    if (!n)
-        return true;
-    bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2);
-    for (size_t i = 0; i < n && ok; i++) {
-        char hexa[57], v[24], c[24];
-        hex_encode(bal[i].account.hash, ACCOUNT_HASH_BYTES, hexa);
-        snprintf(v, sizeof v, "%llu", (unsigned long long)bal[i].balance);
-        snprintf(c, sizeof c, "%llu", (unsigned long long)bal[i].tx_count);
-        ok = arr_add(s, 0, hexa) && arr_add(s, 1, v) && arr_add(s, 2, c);
+    if (!ledger_round_balances(r, &bal, count))
+        return false;
+    arr_begin(s, A_BAL_ACCOUNT, A_BAL_COUNT);
+    for (size_t i = 0; i < *count; i++) {
+        bin_account(&s->arr[A_BAL_ACCOUNT], &bal[i].account);
+        copybuf_bin_numeric(&s->arr[A_BAL_BALANCE], bal[i].balance);
+        copybuf_bin_int8(&s->arr[A_BAL_COUNT], (int64_t)bal[i].tx_count);
     }
     free(bal);
-    if (!ok)
-        return nns_error_set(err, 503, "Unavailable", "out of memory");
-    const char *p[3] = {arr_done(s, 0), arr_done(s, 1), arr_done(s, 2)};
-    return db_command(s->w,
-                      "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
-                      "SELECT decode(a, 'hex'), b, c "
-                      "FROM unnest($1::text[], $2::numeric[], $3::bigint[]) AS t(a, b, c) "
-                      "ON CONFLICT (account) DO UPDATE SET balance_e8s = EXCLUDED.balance_e8s, "
-                      "transaction_count = EXCLUDED.transaction_count",
-                      3, p, err);
+    return true;
 }
 
-static bool write_owners(ledger_store_t *s, const owner_fact_t *o, size_t n, nns_error_t *err)
+static bool add_allowances(ledger_store_t *s, const ledger_round_t *r, size_t *count)
 {
-    if (!n)
-        return true;
-    bool ok = arr_reset(s, 3) && arr_reset(s, 4) && arr_reset(s, 5);
-    for (size_t i = 0; i < n && ok; i++) {
-        char a[57], p[2 * PRINCIPAL_MAX_BYTES + 1], sub[65];
-        hex_encode(o[i].account.hash, ACCOUNT_HASH_BYTES, a);
-        hex_encode(o[i].owner.bytes, o[i].owner.len, p);
-        hex_encode(o[i].subaccount, SUBACCOUNT_BYTES, sub);
-        ok = arr_add(s, 3, a) && arr_add(s, 4, p) && arr_add(s, 5, sub);
-    }
-    if (!ok)
-        return nns_error_set(err, 503, "Unavailable", "out of memory");
-    const char *p[3] = {arr_done(s, 3), arr_done(s, 4), arr_done(s, 5)};
-    return db_command(s->w,
-                      "INSERT INTO ledger.account_owners (account, owner, subaccount) "
-                      "SELECT decode(a, 'hex'), decode(o, 'hex'), decode(b, 'hex') "
-                      "FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, o, b) "
-                      "ON CONFLICT (account) DO NOTHING",
-                      3, p, err);
-}
-
-static bool write_allowances(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
-{
-    size_t n = 0;
     ledger_allowance_rec_t *a = NULL;
-    if (!ledger_round_allowances(r, &a, &n))
-        return nns_error_set(err, 503, "Unavailable", "out of memory");
-    if (!n)
-        return true;
-    bool ok = arr_reset(s, 0) && arr_reset(s, 1) && arr_reset(s, 2) && arr_reset(s, 3);
-    for (size_t i = 0; i < n && ok; i++) {
-        char o[57], sp[57], v[24], e[24];
-        hex_encode(a[i].owner.hash, ACCOUNT_HASH_BYTES, o);
-        hex_encode(a[i].spender.hash, ACCOUNT_HASH_BYTES, sp);
-        snprintf(v, sizeof v, "%llu", (unsigned long long)a[i].allowance);
-        snprintf(e, sizeof e, "%llu", (unsigned long long)a[i].expires_at);
-        ok = arr_add(s, 0, o) && arr_add(s, 1, sp) && arr_add(s, 2, v) && arr_add(s, 3, e);
+    if (!ledger_round_allowances(r, &a, count))
+        return false;
+    arr_begin(s, A_ALW_OWNER, A_ALW_EXPIRES);
+    for (size_t i = 0; i < *count; i++) {
+        bin_account(&s->arr[A_ALW_OWNER], &a[i].owner);
+        bin_account(&s->arr[A_ALW_SPENDER], &a[i].spender);
+        copybuf_bin_numeric(&s->arr[A_ALW_AMOUNT], a[i].allowance);
+        copybuf_bin_numeric(&s->arr[A_ALW_EXPIRES], a[i].expires_at);
     }
     free(a);
-    if (!ok)
-        return nns_error_set(err, 503, "Unavailable", "out of memory");
-    const char *p[4] = {arr_done(s, 0), arr_done(s, 1), arr_done(s, 2), arr_done(s, 3)};
-    /* expires_at 0 means "does not expire" (an expiry at or before now is refused) */
-    return db_command(s->w,
-                      "INSERT INTO ledger.allowances (owner_account, spender_account, "
-                      "allowance_e8s, expires_at_nanos) "
-                      "SELECT decode(o, 'hex'), decode(sp, 'hex'), v, nullif(e, 0) "
-                      "FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[]) "
-                      "AS t(o, sp, v, e) "
-                      "ON CONFLICT (owner_account, spender_account) DO UPDATE SET "
-                      "allowance_e8s = EXCLUDED.allowance_e8s, "
-                      "expires_at_nanos = EXCLUDED.expires_at_nanos",
-                      4, p, err);
+    return true;
 }
 
-static bool write_chain(ledger_store_t *s, const ledger_round_t *r, nns_error_t *err)
+static void add_owners(ledger_store_t *s, const owner_fact_t *o, size_t n)
 {
-    ledger_info_t info;
-    ledger_round_info(r, &info);
-    char len[24], tip[2 * 32 + 3], ts[24], minted[24], burned[24], fees[24];
-    snprintf(len, sizeof len, "%llu", (unsigned long long)info.chain_length);
-    db_bytea_param(info.tip_hash, 32, tip);
-    snprintf(ts, sizeof ts, "%llu", (unsigned long long)info.tip_timestamp);
-    snprintf(minted, sizeof minted, "%llu", (unsigned long long)info.minted);
-    snprintf(burned, sizeof burned, "%llu", (unsigned long long)info.burned);
-    snprintf(fees, sizeof fees, "%llu", (unsigned long long)info.fees_burned);
-    const char *p[6] = {len, info.has_tip ? tip : NULL, ts, minted, burned, fees};
-    return db_command(s->w,
-                      "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
-                      "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
-                      "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
-                      "tip_hash = EXCLUDED.tip_hash, "
-                      "tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
-                      "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
-                      "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
-                      6, p, err);
+    arr_begin(s, A_OWN_ACCOUNT, A_OWN_SUB);
+    for (size_t i = 0; i < n; i++) {
+        bin_account(&s->arr[A_OWN_ACCOUNT], &o[i].account);
+        copybuf_bin_bytes(&s->arr[A_OWN_OWNER], o[i].owner.bytes, o[i].owner.len);
+        copybuf_bin_bytes(&s->arr[A_OWN_SUB], o[i].subaccount, SUBACCOUNT_BYTES);
+    }
+}
+
+static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
+{
+    copybuf_reset(b);
+    copybuf_bin_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        copybuf_bin_row(b, 4);
+        copybuf_bin_bytes(b, rp[i].key, 32);
+        copybuf_bin_int8(b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX
+                                                                       : rp[i].expiry_nanos));
+        copybuf_bin_int4(b, rp[i].status);
+        copybuf_bin_bytes(b, rp[i].body, rp[i].len);
+    }
+    copybuf_bin_end(b);
 }
 
 /* Adds the time since t0 to a phase; returns now. */
@@ -534,6 +489,15 @@ void ledger_store_phases(const ledger_store_t *s, const char *const **names, con
     *n = PH_COUNT;
 }
 
+#define COPY_BLOCKS                                                                                \
+    "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary); "                             \
+    "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary);"
+#define COPY_REPLAY                                                                                \
+    " COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary);"
+
+/* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
+ * from one COPY to the next on its own) and one pipeline (the upserts and the COMMIT): a round
+ * trip per COPY and one more, whatever the round's size. */
 bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                const owner_fact_t *owners, size_t nowners,
                                const replay_rec_t *replays, size_t nreplays, bool *fatal,
@@ -541,59 +505,103 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
 {
     *fatal = false;
     uint64_t t = clock_wall_nanos();
-    size_t nblocks;
+    size_t nblocks, nbalances = 0, nallowances = 0;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
     copybuf_reset(&s->blocks);
     copybuf_reset(&s->history);
-    copybuf_reset(&s->replay);
     copybuf_bin_begin(&s->blocks);
     copybuf_bin_begin(&s->history);
-    copybuf_bin_begin(&s->replay);
     for (size_t i = 0; i < nblocks; i++)
         ledger_store_block_rows(&s->blocks, &s->history, &blocks[i]);
-    for (size_t i = 0; i < nreplays; i++) {
-        copybuf_bin_row(&s->replay, 4);
-        copybuf_bin_bytes(&s->replay, replays[i].key, 32);
-        copybuf_bin_int8(
-            &s->replay,
-            (int64_t)(replays[i].expiry_nanos > INT64_MAX ? INT64_MAX : replays[i].expiry_nanos));
-        copybuf_bin_int4(&s->replay, replays[i].status);
-        copybuf_bin_bytes(&s->replay, replays[i].body, replays[i].len);
-    }
     copybuf_bin_end(&s->blocks);
     copybuf_bin_end(&s->history);
-    copybuf_bin_end(&s->replay);
-    t = phase_done(s, PH_BUILD, t);
-    if (!db_command(s->w, "BEGIN", 0, NULL, err))
-        goto fail;
+    add_replays(&s->replay, replays, nreplays);
+    add_owners(s, owners, nowners);
+    if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) ||
+        arrays_failed(s))
+        return nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+
+    const char *values[A_COUNT];
+    int lengths[A_COUNT], formats[A_COUNT];
+    db_stmt_t st[6];
+    size_t n = 0;
+    if (nbalances)
+        st[n++] = arr_stmt(s,
+                           "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
+                           "SELECT * FROM unnest($1::bytea[], $2::numeric[], $3::bigint[]) "
+                           "ON CONFLICT (account) DO UPDATE SET "
+                           "balance_e8s = EXCLUDED.balance_e8s, "
+                           "transaction_count = EXCLUDED.transaction_count",
+                           A_BAL_ACCOUNT, A_BAL_COUNT, nbalances, values, lengths, formats);
+    /* expires_at 0 means "does not expire" (an expiry at or before now is refused) */
+    if (nallowances)
+        st[n++] = arr_stmt(s,
+                           "INSERT INTO ledger.allowances (owner_account, spender_account, "
+                           "allowance_e8s, expires_at_nanos) "
+                           "SELECT o, sp, v, nullif(e, 0) FROM unnest($1::bytea[], $2::bytea[], "
+                           "$3::numeric[], $4::numeric[]) AS t(o, sp, v, e) "
+                           "ON CONFLICT (owner_account, spender_account) DO UPDATE SET "
+                           "allowance_e8s = EXCLUDED.allowance_e8s, "
+                           "expires_at_nanos = EXCLUDED.expires_at_nanos",
+                           A_ALW_OWNER, A_ALW_EXPIRES, nallowances, values, lengths, formats);
+    char chain[6][2 * 32 + 3];
+    const char *chain_params[6];
     if (nblocks) {
-        if (!db_copy(s->w, "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary)",
-                     &s->blocks, err))
-            goto fail;
-        t = phase_done(s, PH_BLOCKS, t);
-        if (!db_copy(s->w, "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary)",
-                     &s->history, err))
-            goto fail;
-        t = phase_done(s, PH_HISTORY, t);
-        if (!write_balances(s, r, err))
-            goto fail;
-        t = phase_done(s, PH_BALANCES, t);
-        if (!write_allowances(s, r, err) || !write_chain(s, r, err))
-            goto fail;
+        ledger_info_t info;
+        ledger_round_info(r, &info);
+        snprintf(chain[0], sizeof chain[0], "%llu", (unsigned long long)info.chain_length);
+        db_bytea_param(info.tip_hash, 32, chain[1]);
+        snprintf(chain[2], sizeof chain[2], "%llu", (unsigned long long)info.tip_timestamp);
+        snprintf(chain[3], sizeof chain[3], "%llu", (unsigned long long)info.minted);
+        snprintf(chain[4], sizeof chain[4], "%llu", (unsigned long long)info.burned);
+        snprintf(chain[5], sizeof chain[5], "%llu", (unsigned long long)info.fees_burned);
+        for (int i = 0; i < 6; i++)
+            chain_params[i] = chain[i];
+        if (!info.has_tip)
+            chain_params[1] = NULL;
+        st[n++] = (db_stmt_t){
+            "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
+            "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
+            "tip_hash = EXCLUDED.tip_hash, tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
+            "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
+            "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
+            6, chain_params, NULL, NULL};
     }
-    if (!write_owners(s, owners, nowners, err))
+    if (nowners)
+        st[n++] = arr_stmt(s,
+                           "INSERT INTO ledger.account_owners (account, owner, subaccount) "
+                           "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
+                           "ON CONFLICT (account) DO NOTHING",
+                           A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
+    st[n++] = (db_stmt_t){"COMMIT", 0, NULL, NULL, NULL};
+    const copybuf_t *copies[3];
+    size_t ncopies = 0;
+    const char *copy_sql = NULL;
+    if (nblocks) {
+        copies[ncopies++] = &s->blocks;
+        copies[ncopies++] = &s->history;
+    }
+    if (nreplays)
+        copies[ncopies++] = &s->replay;
+    if (nblocks && nreplays)
+        copy_sql = "BEGIN; " COPY_BLOCKS COPY_REPLAY;
+    else if (nblocks)
+        copy_sql = "BEGIN; " COPY_BLOCKS;
+    else if (nreplays)
+        copy_sql = "BEGIN;" COPY_REPLAY;
+    t = phase_done(s, PH_BUILD, t);
+
+    if (copy_sql) {
+        if (!db_copies(s->w, copy_sql, copies, ncopies, err))
+            goto fail;
+    } else if (!db_command(s->w, "BEGIN", 0, NULL, err)) {
         goto fail;
-    t = phase_done(s, PH_OTHER, t);
-    if (nreplays &&
-        !db_copy(s->w,
-                 "COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN "
-                 "WITH (FORMAT binary)",
-                 &s->replay, err))
+    }
+    t = phase_done(s, PH_COPY, t);
+    if (!db_pipeline(s->w, st, n, err))
         goto fail;
-    t = phase_done(s, PH_REPLAY, t);
-    if (!db_command(s->w, "COMMIT", 0, NULL, err))
-        goto fail;
-    phase_done(s, PH_COMMIT, t);
+    phase_done(s, PH_UPSERT_COMMIT, t);
     return true;
 fail:
     if (PQstatus(s->w) != CONNECTION_OK) {
