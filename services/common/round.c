@@ -105,6 +105,7 @@ round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick
         free(l);
         return NULL;
     }
+    pthread_setname_np(l->thread, "state"); /* for top and perf */
     return l;
 }
 

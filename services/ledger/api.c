@@ -18,6 +18,7 @@
 #include "log.h"
 #include "round.h"
 #include "store.h"
+#include "workpool.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 500
@@ -35,6 +36,7 @@ struct ledger_service {
     volatile bool ready;
     bool read_only;      /* a replica: point reads go to PostgreSQL, nothing is kept in memory */
     hmap_t known_owners; /* accounts already in ledger.account_owners (state thread only) */
+    workpool_t *verify;  /* spreads a batch's signature checks over every core */
     uint64_t last_replay_purge;
     /* round metrics: the state thread writes, /metrics reads */
     _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
@@ -978,7 +980,8 @@ static void set_op_error(write_op_t *op, const nns_error_t *err)
     op->body = http_problem_text(err, &op->len);
 }
 
-/* Verifies and parses one batch item: the body was signed exactly as a POST /v1/transfers. */
+/* Verifies and parses one batch item: the body was signed exactly as a POST /v1/transfers.
+ * Thread-safe: the items of a batch are checked in parallel (batch_check_item). */
 static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op)
 {
     static const char *const fields[] = {"public_key_der_hex", "expiry_nanos", "signature_hex",
@@ -1014,6 +1017,15 @@ static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op
     }
     memcpy(op->key, v.replay_key, 32);
     op->expiry_nanos = v.expiry_nanos;
+}
+
+/* Enters a checked batch item in the replay cache: items in order, so that of two identical
+ * items the later one is the duplicate. */
+static void begin_batch_item(ledger_service_t *svc, write_op_t *op)
+{
+    nns_error_t err;
+    if (op->skip)
+        return;
     int status = 0;
     char *stored = NULL;
     size_t len = 0;
@@ -1041,6 +1053,18 @@ static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op
 
 #define BATCH_MAX 100
 
+typedef struct {
+    ledger_service_t *svc;
+    json_t *items;
+    ledger_cmd_t *cmd;
+} batch_check_t;
+
+static void batch_check_item(void *ctx, size_t i)
+{
+    batch_check_t *b = ctx;
+    parse_batch_item(b->svc, json_array_get(b->items, i), &b->cmd->ops[i]);
+}
+
 static void post_transfer_batch(http_request_t *req, void *app)
 {
     ledger_service_t *svc = app;
@@ -1067,9 +1091,11 @@ static void post_transfer_batch(http_request_t *req, void *app)
     cmd->batch = true;
     cmd->nops = n;
     cmd->req = req;
+    batch_check_t check = {svc, items, cmd};
+    workpool_run(svc->verify, n, batch_check_item, &check);
     size_t runnable = 0;
     for (size_t i = 0; i < n; i++) {
-        parse_batch_item(svc, json_array_get(items, i), &cmd->ops[i]);
+        begin_batch_item(svc, &cmd->ops[i]);
         runnable += !cmd->ops[i].skip;
     }
     json_decref(o);
@@ -1507,6 +1533,7 @@ ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_err
     }
     if (!(svc->ledger = ledger_new(&lcfg)) ||
         !hmap_init(&svc->known_owners, ACCOUNT_HASH_BYTES, 1024) ||
+        !(svc->verify = workpool_new(threads)) ||
         !(svc->auth = auth_new(cfg->keys_dir))) {
         nns_error_set(err, 503, "Unavailable", "out of memory");
         goto fail;
@@ -1573,6 +1600,7 @@ void ledger_service_destroy(ledger_service_t **sp)
     ledger_store_close(&svc->store);
     ledger_destroy(&svc->ledger);
     auth_destroy(&svc->auth);
+    workpool_destroy(&svc->verify);
     hmap_free(&svc->known_owners);
     free(svc);
     *sp = NULL;

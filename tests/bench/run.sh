@@ -50,6 +50,13 @@ pg_ticks_between() {
   awk 'NR == FNR { before[$1] = $2; next } { t += $2 - ($1 in before ? before[$1] : 0) } END { print t + 0 }' "$1" "$2"
 }
 metrics() { curl -fs "http://127.0.0.1:$port/metrics"; }
+# "tid name ticks" of every ledger thread (names: MHD-worker, workpool, state, nns-ledger)
+thread_ticks() {
+  local t
+  for t in /proc/"$lpid"/task/*; do
+    echo "${t##*/} $(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+  done
+}
 metric() { awk -v m="$1" '$1 ~ "^"m {print $2; exit}' "$2"; }
 wal_lsn() { psql "$DATABASE_URL" -Atc "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"; }
 
@@ -63,6 +70,7 @@ measure() {
   # requests are signed before the clock starts: measure from the first request on
   until grep -q "running" "$out.err" 2>/dev/null; do sleep 0.1; done
   metrics >"$out.m0"; pg_snapshot >"$out.pg0"
+  thread_ticks >"$out.th0"
   local l0 t0 g0 w0; l0=$(cpu_ticks "$lpid"); g0=$(cpu_ticks "$load"); w0=$(wal_lsn); t0=$(date +%s.%N)
   if [ "$use_perf" = 1 ] && command -v perf >/dev/null; then
     sleep 3
@@ -71,6 +79,7 @@ measure() {
   # the load generator's CPU, read just before it ends (it runs 2 s past the measured window)
   sleep "$(awk -v t0="$t0" -v s="$secs" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + s - now; print (d > 0 ? d : 0) }')"
   local l1 t1 g1 w1; l1=$(cpu_ticks "$lpid"); g1=$(cpu_ticks "$load"); w1=$(wal_lsn); t1=$(date +%s.%N)
+  thread_ticks >"$out.th1"
   wait "$load" || true
   metrics >"$out.m1"; pg_snapshot >"$out.pg1"
   grep -E '^(rate|latency|loadgen:)' "$out.txt" | sed 's/^/  /'
@@ -86,6 +95,10 @@ measure() {
     printf "  CPU per transfer: ledger %.0f us, PostgreSQL %.0f us, load generator %.0f us; CPU use: ledger %.0f%%, PostgreSQL %.0f%%, load generator %.0f%% of one core (%d cores in all)\n", (rate ? l / hz / wall / rate * 1e6 : 0), (rate ? p / hz / wall / rate * 1e6 : 0), (rate ? g / hz / wall / rate * 1e6 : 0), l / hz * 100 / wall, p / hz * 100 / wall, g / hz * 100 / wall, cores
     printf "  WAL per transfer: %.0f bytes\n", (rate ? wal / wall / rate : 0)
   }'
+  echo "  ledger threads, % of one core: $(awk -v hz="$hz" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" '
+    NR == FNR { before[$1] = $3; next }
+    { cpu[$2] += $3 - ($1 in before ? before[$1] : 0) }
+    END { for (n in cpu) printf "%s %.0f%%, ", n, cpu[n] / hz * 100 / wall }' "$out.th0" "$out.th1" | sed 's/, $//')"
   echo "  commit phases, ms per round:"
   paste -d' ' <(grep '^nns_commit_phase' "$out.m0") <(grep '^nns_commit_phase' "$out.m1") |
     awk -v rounds="$(( $(metric nns_rounds_total "$out.m1") - $(metric nns_rounds_total "$out.m0") ))" '{

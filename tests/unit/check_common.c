@@ -2,6 +2,8 @@
  * Unit tests of the small shared pieces: hmap, replay cache, JSON wire readers, clock, config.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 #include "hmap.h"
 #include "jsonutil.h"
 #include "replay.h"
+#include "workpool.h"
 
 static void key_of(uint32_t i, uint8_t key[32])
 {
@@ -212,6 +215,83 @@ START_TEST(test_config_table)
 }
 END_TEST
 
+/* ---- workpool ---- */
+
+typedef struct {
+    _Atomic unsigned runs[1000];
+} wp_counts_t;
+
+static void wp_count(void *ctx, size_t i)
+{
+    wp_counts_t *c = ctx;
+    atomic_fetch_add(&c->runs[i], 1);
+}
+
+START_TEST(test_workpool_runs_every_item_once)
+{
+    for (unsigned threads = 0; threads <= 3; threads++) {
+        workpool_t *p = workpool_new(threads);
+        ck_assert_ptr_nonnull(p);
+        size_t sizes[] = {0, 1, 2, 7, 1000};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            wp_counts_t *c = calloc(1, sizeof *c);
+            ck_assert_ptr_nonnull(c);
+            workpool_run(p, sizes[k], wp_count, c);
+            for (size_t i = 0; i < 1000; i++)
+                ck_assert_uint_eq(atomic_load(&c->runs[i]), i < sizes[k] ? 1 : 0);
+            free(c);
+        }
+        workpool_destroy(&p);
+        ck_assert_ptr_null(p);
+    }
+    workpool_t *none = NULL;
+    workpool_destroy(&none); /* safe on NULL */
+}
+END_TEST
+
+typedef struct {
+    workpool_t *pool;
+    int rounds;
+    bool ok;
+} wp_caller_t;
+
+static void *wp_caller(void *arg)
+{
+    wp_caller_t *w = arg;
+    w->ok = true;
+    for (int r = 0; r < w->rounds; r++) {
+        wp_counts_t *c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        size_t n = 1 + (size_t)(r * 37) % 1000;
+        workpool_run(w->pool, n, wp_count, c);
+        for (size_t i = 0; i < 1000; i++)
+            w->ok &= atomic_load(&c->runs[i]) == (i < n ? 1u : 0u);
+        free(c);
+    }
+    return NULL;
+}
+
+/* Several callers at once, each with jobs of every size: every job's items run exactly once and
+ * every call returns only when its own items are done. */
+START_TEST(test_workpool_concurrent_callers)
+{
+    workpool_t *p = workpool_new(2);
+    ck_assert_ptr_nonnull(p);
+    pthread_t t[4];
+    wp_caller_t w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (wp_caller_t){.pool = p, .rounds = 300};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, wp_caller, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(w[i].ok, "caller %d saw an item run other than once", i);
+    }
+    workpool_destroy(&p);
+}
+END_TEST
+
 int main(void)
 {
     if (!crypto_init())
@@ -224,6 +304,8 @@ int main(void)
     tcase_add_test(tc, test_json_wire_rules);
     tcase_add_test(tc, test_test_clock_never_moves_backwards);
     tcase_add_test(tc, test_config_table);
+    tcase_add_test(tc, test_workpool_runs_every_item_once);
+    tcase_add_test(tc, test_workpool_concurrent_callers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
