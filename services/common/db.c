@@ -259,6 +259,16 @@ void copybuf_array_end(copybuf_t *b, size_t at, size_t count)
         b->data[at + (size_t)i] = (char)((uint32_t)count >> (8 * (3 - i)));
 }
 
+bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams, nns_error_t *err)
+{
+    PGresult *r = PQprepare(conn, name, sql, nparams, NULL);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        result_error(r, "cannot prepare a statement", err);
+    PQclear(r);
+    return ok;
+}
+
 bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *err)
 {
     if (PQenterPipelineMode(conn) != 1)
@@ -268,8 +278,11 @@ bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *er
     size_t sent = 0;
     for (; sent < n; sent++) {
         const db_stmt_t *s = &stmts[sent];
-        if (PQsendQueryParams(conn, s->sql, s->nparams, NULL, s->values, s->lengths, s->formats,
-                              0) != 1) {
+        int sent_ok = s->prepared ? PQsendQueryPrepared(conn, s->prepared, s->nparams, s->values,
+                                                        s->lengths, s->formats, 0)
+                                  : PQsendQueryParams(conn, s->sql, s->nparams, NULL, s->values,
+                                                      s->lengths, s->formats, 0);
+        if (sent_ok != 1) {
             ok = nns_error_set(err, 503, "Unavailable", "cannot send a statement: %s",
                                PQerrorMessage(conn));
             break;

@@ -70,9 +70,15 @@ size_t copybuf_array_begin(copybuf_t *b, uint32_t elem_oid);
 void copybuf_array_end(copybuf_t *b, size_t at, size_t count);
 enum { DB_OID_BYTEA = 17, DB_OID_INT8 = 20, DB_OID_INT4 = 23, DB_OID_TEXT = 25, DB_OID_NUMERIC = 1700 };
 
-/* One statement of a pipeline. lengths and formats may be NULL (all parameters text). */
+/* Prepares a named statement on the connection (for db_stmt_t.prepared). False with err 503. */
+bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* One statement of a pipeline: sql, or the name of a statement prepared with db_prepare() (no
+ * parsing or planning per call). lengths and formats may be NULL (all parameters text). */
 typedef struct {
     const char *sql;
+    const char *prepared;
     int nparams;
     const char *const *values;
     const int *lengths;

@@ -30,6 +30,43 @@ static const uint32_t ARRAY_OIDS[A_COUNT] = {
     DB_OID_BYTEA, DB_OID_BYTEA, DB_OID_BYTEA,                 /* account_owners */
 };
 
+/* The round's upserts, prepared once on the write connection. */
+enum { Q_BALANCES, Q_ALLOWANCES, Q_CHAIN, Q_OWNERS, Q_COUNT };
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} ROUND_SQL[Q_COUNT] = {
+    [Q_BALANCES] = {"ledger_balances",
+                    "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
+                    "SELECT * FROM unnest($1::bytea[], $2::numeric[], $3::bigint[]) "
+                    "ON CONFLICT (account) DO UPDATE SET balance_e8s = EXCLUDED.balance_e8s, "
+                    "transaction_count = EXCLUDED.transaction_count",
+                    3},
+    /* expires_at 0 means "does not expire" (an expiry at or before now is refused) */
+    [Q_ALLOWANCES] = {"ledger_allowances",
+                      "INSERT INTO ledger.allowances (owner_account, spender_account, "
+                      "allowance_e8s, expires_at_nanos) "
+                      "SELECT o, sp, v, nullif(e, 0) FROM unnest($1::bytea[], $2::bytea[], "
+                      "$3::numeric[], $4::numeric[]) AS t(o, sp, v, e) "
+                      "ON CONFLICT (owner_account, spender_account) DO UPDATE SET "
+                      "allowance_e8s = EXCLUDED.allowance_e8s, "
+                      "expires_at_nanos = EXCLUDED.expires_at_nanos",
+                      4},
+    [Q_CHAIN] = {"ledger_chain",
+                 "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
+                 "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
+                 "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
+                 "tip_hash = EXCLUDED.tip_hash, tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
+                 "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
+                 "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
+                 6},
+    [Q_OWNERS] = {"ledger_owners",
+                  "INSERT INTO ledger.account_owners (account, owner, subaccount) "
+                  "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
+                  "ON CONFLICT (account) DO NOTHING",
+                  3},
+};
+
 struct ledger_store {
     PGconn *w;                      /* the state thread's connection */
     uint64_t phase_nanos[PH_COUNT]; /* time spent in each part of committing rounds */
@@ -54,6 +91,11 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         ledger_store_close(&s);
         return NULL;
     }
+    for (int q = 0; q < Q_COUNT && !read_only; q++)
+        if (!db_prepare(s->w, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err)) {
+            ledger_store_close(&s);
+            return NULL;
+        }
     PGresult *r =
         read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0, NULL, err)
                   : NULL;
@@ -396,8 +438,9 @@ static void arr_begin(ledger_store_t *s, int first, int last)
     }
 }
 
-/* Ends arrays first..last (count elements each) and makes them the statement's parameters. */
-static db_stmt_t arr_stmt(ledger_store_t *s, const char *sql, int first, int last, size_t count,
+/* Ends arrays first..last (count elements each) and makes them the parameters of prepared
+ * statement q. */
+static db_stmt_t arr_stmt(ledger_store_t *s, int q, int first, int last, size_t count,
                           const char **values, int *lengths, int *formats)
 {
     for (int i = first; i <= last; i++) {
@@ -406,7 +449,8 @@ static db_stmt_t arr_stmt(ledger_store_t *s, const char *sql, int first, int las
         lengths[i] = (int)s->arr[i].len;
         formats[i] = 1;
     }
-    return (db_stmt_t){sql, last - first + 1, values + first, lengths + first, formats + first};
+    return (db_stmt_t){NULL, ROUND_SQL[q].name, last - first + 1, values + first, lengths + first,
+                       formats + first};
 }
 
 static bool arrays_failed(const ledger_store_t *s)
@@ -526,24 +570,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     db_stmt_t st[6];
     size_t n = 0;
     if (nbalances)
-        st[n++] = arr_stmt(s,
-                           "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
-                           "SELECT * FROM unnest($1::bytea[], $2::numeric[], $3::bigint[]) "
-                           "ON CONFLICT (account) DO UPDATE SET "
-                           "balance_e8s = EXCLUDED.balance_e8s, "
-                           "transaction_count = EXCLUDED.transaction_count",
-                           A_BAL_ACCOUNT, A_BAL_COUNT, nbalances, values, lengths, formats);
-    /* expires_at 0 means "does not expire" (an expiry at or before now is refused) */
+        st[n++] = arr_stmt(s, Q_BALANCES, A_BAL_ACCOUNT, A_BAL_COUNT, nbalances, values, lengths,
+                           formats);
     if (nallowances)
-        st[n++] = arr_stmt(s,
-                           "INSERT INTO ledger.allowances (owner_account, spender_account, "
-                           "allowance_e8s, expires_at_nanos) "
-                           "SELECT o, sp, v, nullif(e, 0) FROM unnest($1::bytea[], $2::bytea[], "
-                           "$3::numeric[], $4::numeric[]) AS t(o, sp, v, e) "
-                           "ON CONFLICT (owner_account, spender_account) DO UPDATE SET "
-                           "allowance_e8s = EXCLUDED.allowance_e8s, "
-                           "expires_at_nanos = EXCLUDED.expires_at_nanos",
-                           A_ALW_OWNER, A_ALW_EXPIRES, nallowances, values, lengths, formats);
+        st[n++] = arr_stmt(s, Q_ALLOWANCES, A_ALW_OWNER, A_ALW_EXPIRES, nallowances, values,
+                           lengths, formats);
     char chain[6][2 * 32 + 3];
     const char *chain_params[6];
     if (nblocks) {
@@ -559,22 +590,12 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
             chain_params[i] = chain[i];
         if (!info.has_tip)
             chain_params[1] = NULL;
-        st[n++] = (db_stmt_t){
-            "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
-            "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
-            "tip_hash = EXCLUDED.tip_hash, tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
-            "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
-            "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
-            6, chain_params, NULL, NULL};
+        st[n++] = (db_stmt_t){NULL, ROUND_SQL[Q_CHAIN].name, 6, chain_params, NULL, NULL};
     }
     if (nowners)
-        st[n++] = arr_stmt(s,
-                           "INSERT INTO ledger.account_owners (account, owner, subaccount) "
-                           "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
-                           "ON CONFLICT (account) DO NOTHING",
-                           A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
-    st[n++] = (db_stmt_t){"COMMIT", 0, NULL, NULL, NULL};
+        st[n++] = arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths,
+                           formats);
+    st[n++] = (db_stmt_t){"COMMIT", NULL, 0, NULL, NULL, NULL};
     const copybuf_t *copies[3];
     size_t ncopies = 0;
     const char *copy_sql = NULL;
