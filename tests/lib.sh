@@ -27,6 +27,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The signed-request tool of the e2e suite: sends one signed request, prints an account.
+SIGNED=$ROOT/build/e2e/check_signed_request
+export SIGNED
+
+# require_built FILE...: exits with a message unless every FILE is an executable (make first).
+require_built() {
+  local b
+  for b in "$@"; do
+    [ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 1; }
+  done
+}
+
 pg_start() {
   DATABASE_URL=$(bash "$ROOT/deploy/pg.sh" start "$TEST_TMP/pg" 5432)
   export DATABASE_URL

@@ -6,10 +6,7 @@
 # the ledger's memory, and the same signed bytes run once the failure is gone.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
-SIGNED=$ROOT/build/e2e/check_signed_request
-for b in "$SIGNED" "$BIN/nns-ledger"; do
-  [ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 1; }
-done
+require_built "$SIGNED" "$BIN/nns-ledger"
 
 pg_start
 port=$(free_port)

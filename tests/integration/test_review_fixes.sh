@@ -13,10 +13,7 @@
 # default throttle. Signed requests are sent with build/e2e/check_signed_request.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
-SIGNED=$ROOT/build/e2e/check_signed_request
-for b in "$SIGNED" "$TOOLS/loadgen" "$BIN/nns-ledger"; do
-  [ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 1; }
-done
+require_built "$SIGNED" "$TOOLS/loadgen" "$BIN/nns-ledger"
 
 pg_start
 port=$(free_port)
