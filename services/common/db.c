@@ -269,8 +269,10 @@ bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams, nn
     return ok;
 }
 
-bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *err)
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, bool *unknown,
+                 nns_error_t *err)
 {
+    *unknown = false;
     if (PQenterPipelineMode(conn) != 1)
         return nns_error_set(err, 503, "Unavailable", "cannot enter pipeline mode: %s",
                              PQerrorMessage(conn));
@@ -289,31 +291,43 @@ bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *er
         }
     }
     if (PQpipelineSync(conn) != 1) {
-        /* nothing can be read back: the connection is broken */
+        /* part of what was queued may have reached the server: nothing can be read back */
+        *unknown = true;
         if (ok)
             nns_error_set(err, 503, "Unavailable", "cannot send the pipeline: %s",
                           PQerrorMessage(conn));
         return false;
     }
-    /* each statement's results end with a NULL; the sync's result comes last */
+    /* each statement's results end with a NULL; the sync's result comes last. An error the
+     * server sent carries an SQLSTATE; one libpq made up (a failed read) does not, and then
+     * nobody knows what the server did. */
     for (size_t i = 0; i < sent && PQstatus(conn) == CONNECTION_OK; i++) {
         PGresult *r;
         while ((r = PQgetResult(conn)) != NULL) {
             ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_FATAL_ERROR && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
+                *unknown = true;
             if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ok)
                 ok = result_error(r, "database error", err);
             PQclear(r);
         }
     }
     PGresult *sync = PQgetResult(conn);
-    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && ok)
-        ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
-                           PQerrorMessage(conn));
+    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+        *unknown = true;
+        if (ok)
+            ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
+                               PQerrorMessage(conn));
+    }
     PQclear(sync);
-    if (PQexitPipelineMode(conn) != 1 && ok)
-        ok = nns_error_set(err, 503, "Unavailable", "cannot leave pipeline mode: %s",
-                           PQerrorMessage(conn));
-    return ok;
+    if (PQexitPipelineMode(conn) != 1) {
+        *unknown = true;
+        if (ok)
+            ok = nns_error_set(err, 503, "Unavailable", "cannot leave pipeline mode: %s",
+                               PQerrorMessage(conn));
+    }
+    *unknown |= PQstatus(conn) != CONNECTION_OK;
+    return ok && !*unknown;
 }
 
 void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }
@@ -343,10 +357,12 @@ bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size
         if (!b) {
             if (ok)
                 ok = nns_error_set(err, 503, "Unavailable", "more COPYs than buffers");
-            PQputCopyEnd(conn, "aborted");
+            if (PQputCopyEnd(conn, "aborted") != 1)
+                break; /* libpq could not end the COPY: the caller's status checks take over */
         } else if (b->len && PQputCopyData(conn, b->data, (int)b->len) != 1) {
             ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
-            PQputCopyEnd(conn, "aborted");
+            if (PQputCopyEnd(conn, "aborted") != 1)
+                break;
         } else if (PQputCopyEnd(conn, NULL) != 1) {
             ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
             break; /* the connection is broken */

@@ -88,9 +88,12 @@ typedef struct {
 /* Sends every statement, then one sync, in libpq pipeline mode, and reads every result: the
  * server runs them back to back, so n statements cost one round trip instead of n. After the
  * first failure the rest are skipped by the server (false with err 503 naming the first error).
- * COPY cannot take part (run it before). */
-bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, nns_error_t *err)
-    __attribute__((warn_unused_result));
+ * *unknown is set when it cannot tell what the server did (the connection failed, a result or
+ * the sync is missing, pipeline mode could not be left): a COMMIT among the statements may or
+ * may not have happened, and the connection must not be used again. COPY cannot take part
+ * (run it before). */
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, bool *unknown,
+                 nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Runs sql, one or more statements in one simple query ("BEGIN; COPY a FROM STDIN; COPY b FROM
  * STDIN"), sending bufs[i] as the data of its i-th COPY: the server goes from one COPY to the

@@ -548,6 +548,7 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                nns_error_t *err)
 {
     *fatal = false;
+    bool unknown = false;
     uint64_t t = clock_wall_nanos();
     size_t nblocks, nbalances = 0, nallowances = 0;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
@@ -620,16 +621,20 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
         goto fail;
     }
     t = phase_done(s, PH_COPY, t);
-    if (!db_pipeline(s->w, st, n, err))
+    if (!db_pipeline(s->w, st, n, &unknown, err))
         goto fail;
     phase_done(s, PH_UPSERT_COMMIT, t);
     return true;
 fail:
-    if (PQstatus(s->w) != CONNECTION_OK) {
+    /* the round is not committed only if the connection says so: otherwise the outcome is
+     * unknown, or the connection is unusable, and the caller must reload from the database */
+    if (unknown || PQstatus(s->w) != CONNECTION_OK) {
         *fatal = true;
         return false;
     }
-    PQclear(PQexec(s->w, "ROLLBACK"));
+    PGresult *rb = PQexec(s->w, "ROLLBACK");
+    *fatal = PQresultStatus(rb) != PGRES_COMMAND_OK || PQtransactionStatus(s->w) != PQTRANS_IDLE;
+    PQclear(rb);
     return false;
 }
 

@@ -3,7 +3,9 @@
 # the commit in turn (the blocks COPY, the history COPY, the replay COPY, the upserts of the
 # pipeline, the COMMIT itself through a deferred constraint), and each time the transfer gets
 # 503 with Retry-After, the ledger keeps serving, nothing of the round is in PostgreSQL or in
-# the ledger's memory, and the same signed bytes run once the failure is gone.
+# the ledger's memory, and the same signed bytes run once the failure is gone. Then the write
+# connection dies in the middle of a commit: the ledger exits (the outcome is unknown) and,
+# restarted, runs the same signed bytes once.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$SIGNED" "$BIN/nns-ledger"
@@ -96,6 +98,37 @@ done
 
 failures=$(curl -fs "$url/metrics" | sed -n 's/^nns_commit_failures_total{service="ledger"} //p')
 check "nns_commit_failures_total counts the six failed rounds ($failures)" test "$failures" = 6
+
+echo "== the write connection dies in the middle of a commit"
+# the round stops in the pipeline (a trigger sleeps) and its backend is terminated: the ledger
+# cannot know whether the COMMIT ran, so it must exit and reload, never go on guessing
+sql "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS
+       \$\$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END \$\$;
+     CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON ledger.chain
+       FOR EACH ROW EXECUTE FUNCTION public.slow()"
+memo=$((memo + 1))
+body='{"to":"'$recipient'","amount_e8s":"1000","fee_e8s":"10000","memo":"'$memo'"}'
+exp=$(($(date +%s%N) + 120000000000))
+send cut "$body" "$exp" &
+sender=$!
+for _ in $(seq 1 100); do
+  [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] && break
+  sleep 0.05
+done
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+wait "$sender" || true
+pid=$(cat "$TEST_TMP/ledger.pid")
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+check "the transfer gets 503 ($(status cut))" test "$(status cut)" = 503
+check "the ledger exits instead of going on" sh -c "! kill -0 $pid 2>/dev/null"
+check "its log says why" grep -q "commit outcome unknown" "$TEST_TMP/ledger.log"
+rm -f "$TEST_TMP/ledger.pid"
+sql "DROP TRIGGER slow ON ledger.chain"
+ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
+send cut-again "$body" "$exp"
+check "after the restart the same signed bytes run: 200 ($(status cut-again))" \
+  test "$(status cut-again)" = 200
+echo "$(field block_index cut-again) $memo" >>"$TEST_TMP/acked.txt"
 check_ledger_consistent "$TEST_TMP/acked.txt"
 service_kill ledger TERM
 ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
