@@ -4,7 +4,8 @@
 # PostgreSQL, and where the time goes. Figures are printed, never asserted.
 # Knobs (environment): BENCH_SECONDS (default 30), BENCH_CONNECTIONS (256), BENCH_IDENTITIES
 # (256), BENCH_PGBENCH_SCALE (10), BENCH_PERF (1: sample the ledger with perf), BENCH_BATCH
-# (1: also measure POST /v1/transfer-batches), BENCH_SINGLE (1: measure POST /v1/transfers).
+# (1: also measure POST /v1/transfer-batches), BENCH_SINGLE (1: measure POST /v1/transfers),
+# BENCH_SQL (statements run on the ledger's database first, to try a schema change).
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -39,6 +40,12 @@ port=$(free_port)
 # shellcheck disable=SC2086 # BENCH_LEDGER_FLAGS: extra nns-ledger flags, word-split on purpose
 ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys" ${BENCH_LEDGER_FLAGS:-}
 lpid=$(cat "$TEST_TMP/ledger.pid")
+# BENCH_SQL: statements run on the ledger's database before the measurements (to try a schema
+# change, e.g. another index), printed with the figures
+if [ -n "${BENCH_SQL:-}" ]; then
+  echo "BENCH_SQL: $BENCH_SQL"
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qc "$BENCH_SQL"
+fi
 hz=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
