@@ -1,5 +1,6 @@
 # NNS economics services: ledger, governance, cmc.
-# Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan.
+# Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan,
+# make asan-services.
 
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -38,7 +39,7 @@ TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps run test unit asan integration e2e bench bench-throughput bench-scale lint fmt clean
+.PHONY: all deps run test unit asan asan-services integration e2e bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS)
@@ -98,13 +99,26 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
 
+# The services built with the same sanitizers, under the integration and end-to-end suites: a
+# memory error or undefined behaviour on any path those suites drive aborts the service and
+# fails the suite. Leak checks stay with the unit suites (services end with threads parked).
+SAN_BIN := build/asan/bin
+asan-services: all
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  $(SAN_BIN)/nns-ledger $(SAN_BIN)/nns
+	@NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  bash tests/integration/run.sh
+	@NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  bash tests/e2e/run.sh
+
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all
 	@bash tests/integration/run.sh
 e2e: all
 	@bash tests/e2e/run.sh
 
-test: all unit asan integration e2e
+test: all unit asan integration e2e asan-services
 	@echo "make test: all suites passed"
 
 run: all

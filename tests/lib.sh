@@ -4,7 +4,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/build/bin
+BIN=${NNS_BIN:-$ROOT/build/bin} # NNS_BIN: another build's bin/, e.g. the sanitizer build
 TOOLS=$ROOT/build/tools  # used by the scripts that source this file
 export TOOLS
 TEST_TMP=$(mktemp -d /tmp/nns-test.XXXXXX)
