@@ -1,6 +1,6 @@
 # NNS economics services: ledger, governance, cmc.
 # Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan,
-# make asan-services.
+# make tsan, make asan-services.
 
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -39,7 +39,7 @@ TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps run test unit asan asan-services integration e2e bench bench-throughput bench-scale lint fmt clean
+.PHONY: all deps run test unit asan tsan asan-services integration e2e bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS)
@@ -99,6 +99,13 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
 
+# The suite with threads of its own (the work pool's concurrent callers) under ThreadSanitizer.
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	  build/tsan/tests/check_common
+	@echo "== build/tsan/tests/check_common (ThreadSanitizer)"
+	@CK_FORK=no TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/check_common
+
 # The services built with the same sanitizers, under the integration and end-to-end suites: a
 # memory error or undefined behaviour on any path those suites drive aborts the service and
 # fails the suite. Leak checks stay with the unit suites (services end with threads parked).
@@ -118,7 +125,7 @@ integration: all
 e2e: all
 	@bash tests/e2e/run.sh
 
-test: all unit asan integration e2e asan-services
+test: all unit asan tsan integration e2e asan-services
 	@echo "make test: all suites passed"
 
 run: all
