@@ -95,9 +95,10 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+	@$(ASAN_MAKE) unit
 
 # The suite with threads of its own (the work pool's concurrent callers) under ThreadSanitizer.
 tsan:
@@ -111,13 +112,9 @@ tsan:
 # fails the suite. Leak checks stay with the unit suites (services end with threads parked).
 SAN_BIN := build/asan/bin
 asan-services: all
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  $(SAN_BIN)/nns-ledger $(SAN_BIN)/nns
-	@NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-	  bash tests/integration/run.sh
-	@NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-	  bash tests/e2e/run.sh
+	@$(ASAN_MAKE) $(SAN_BIN)/nns-ledger $(SAN_BIN)/nns
+	@export NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1; \
+	  bash tests/integration/run.sh && bash tests/e2e/run.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all

@@ -84,13 +84,13 @@ workpool_t *workpool_new(unsigned threads)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    for (; p->nthreads < threads; p->nthreads++)
+    for (; p->nthreads < threads; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, helper, p) != 0) {
             workpool_destroy(&p);
             return NULL;
-        } else {
-            pthread_setname_np(p->threads[p->nthreads], "workpool"); /* for top and perf */
         }
+        pthread_setname_np(p->threads[p->nthreads], "workpool"); /* for top and perf */
+    }
     return p;
 }
 

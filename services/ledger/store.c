@@ -396,36 +396,25 @@ void ledger_store_block_rows(copybuf_t *b, copybuf_t *history, const ledger_bloc
     bin_opt_numeric(b, bl->tx.has_created_at_time, bl->tx.created_at_time);
     copybuf_bin_bytes(b, rec->encoded, rec->encoded_len);
 
-    if (history) {
-        const account_id_t *named[3];
-        int n = ledger_block_accounts(rec, named);
-        for (int i = 0; i < n; i++) {
-            copybuf_bin_row(history, 2);
-            bin_account(history, named[i]);
-            copybuf_bin_int8(history, (int64_t)rec->height);
-        }
-    }
-}
-
-int ledger_block_accounts(const ledger_block_rec_t *rec, const account_id_t *out[3])
-{
-    const operation_t *op = &rec->block.tx.op;
+    /* history: every distinct account the block names */
     const account_id_t *named[3];
-    int n = 0, k = 0;
-    if (op->kind != OP_MINT)
+    int n = 0;
+    if (has_from)
         named[n++] = &op->from;
-    if (op->kind == OP_MINT || op->kind == OP_TRANSFER)
+    if (has_to)
         named[n++] = &op->to;
-    if (op->kind == OP_APPROVE || op->has_spender)
+    if (has_spender)
         named[n++] = &op->spender;
     for (int i = 0; i < n; i++) {
         bool seen = false;
-        for (int j = 0; j < k; j++)
-            seen |= account_id_equal(named[i], out[j]);
-        if (!seen)
-            out[k++] = named[i];
+        for (int j = 0; j < i; j++)
+            seen |= account_id_equal(named[i], named[j]);
+        if (seen)
+            continue;
+        copybuf_bin_row(history, 2);
+        bin_account(history, named[i]);
+        copybuf_bin_int8(history, (int64_t)rec->height);
     }
-    return k;
 }
 
 /* ---- the round's multi-row statements: binary array parameters, sent in one pipeline ---- */
@@ -451,6 +440,26 @@ static db_stmt_t arr_stmt(ledger_store_t *s, int q, int first, int last, size_t 
     }
     return (db_stmt_t){NULL, ROUND_SQL[q].name, last - first + 1, values + first, lengths + first,
                        formats + first};
+}
+
+/* The chain row (length, tip, supply counters) after the round, as the text parameters of its
+ * prepared upsert; text and params are the caller's storage. */
+static db_stmt_t chain_stmt(const ledger_round_t *r, char text[6][2 * 32 + 3],
+                            const char *params[6])
+{
+    ledger_info_t info;
+    ledger_round_info(r, &info);
+    snprintf(text[0], sizeof text[0], "%llu", (unsigned long long)info.chain_length);
+    db_bytea_param(info.tip_hash, 32, text[1]);
+    snprintf(text[2], sizeof text[2], "%llu", (unsigned long long)info.tip_timestamp);
+    snprintf(text[3], sizeof text[3], "%llu", (unsigned long long)info.minted);
+    snprintf(text[4], sizeof text[4], "%llu", (unsigned long long)info.burned);
+    snprintf(text[5], sizeof text[5], "%llu", (unsigned long long)info.fees_burned);
+    for (int i = 0; i < 6; i++)
+        params[i] = text[i];
+    if (!info.has_tip)
+        params[1] = NULL;
+    return (db_stmt_t){NULL, ROUND_SQL[Q_CHAIN].name, 6, params, NULL, NULL};
 }
 
 static bool arrays_failed(const ledger_store_t *s)
@@ -578,21 +587,8 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                            lengths, formats);
     char chain[6][2 * 32 + 3];
     const char *chain_params[6];
-    if (nblocks) {
-        ledger_info_t info;
-        ledger_round_info(r, &info);
-        snprintf(chain[0], sizeof chain[0], "%llu", (unsigned long long)info.chain_length);
-        db_bytea_param(info.tip_hash, 32, chain[1]);
-        snprintf(chain[2], sizeof chain[2], "%llu", (unsigned long long)info.tip_timestamp);
-        snprintf(chain[3], sizeof chain[3], "%llu", (unsigned long long)info.minted);
-        snprintf(chain[4], sizeof chain[4], "%llu", (unsigned long long)info.burned);
-        snprintf(chain[5], sizeof chain[5], "%llu", (unsigned long long)info.fees_burned);
-        for (int i = 0; i < 6; i++)
-            chain_params[i] = chain[i];
-        if (!info.has_tip)
-            chain_params[1] = NULL;
-        st[n++] = (db_stmt_t){NULL, ROUND_SQL[Q_CHAIN].name, 6, chain_params, NULL, NULL};
-    }
+    if (nblocks)
+        st[n++] = chain_stmt(r, chain, chain_params);
     if (nowners)
         st[n++] = arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths,
                            formats);

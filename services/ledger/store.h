@@ -3,10 +3,10 @@
  *
  * Writes happen on the state thread over one connection: ledger_store_commit_round() writes
  * everything a round changed (blocks, history rows, balances, account owners, the chain
- * counters, replay-cache entries) in one transaction, in three round trips (a binary COPY of the
- * blocks, then one pipeline of multi-row statements with binary array parameters and the
- * COMMIT), and commits before any answer is given. Reads (lists, history, search) run on the HTTP threads
- * over a small connection pool. Loading at start restores the ledger's committed state and
+ * counters, replay-cache entries) in one transaction, in four round trips whatever its size
+ * (one simple query with the binary COPYs of blocks, history and replay rows; one pipeline of
+ * prepared upserts with binary array parameters and the COMMIT), and commits before any answer
+ * is given. Reads (lists, history, search) run on the HTTP threads over a small connection pool. Loading at start restores the ledger's committed state and
  * verifies the chain's tip.
  */
 #ifndef NNS_LEDGER_STORE_H
@@ -89,14 +89,10 @@ void ledger_store_phases(const ledger_store_t *s, const char *const **names, con
 #define LEDGER_HISTORY_COLUMNS "ledger.account_history (account, height)"
 
 /* Appends one block's ledger.blocks row and its ledger.account_history rows (one per distinct
- * account it names; none when history is NULL) to blocks and history, in binary COPY format
- * (each buffer begun with copybuf_bin_begin()). The one definition of those rows: the dataset generator of the scale
+ * account it names) to blocks and history, in binary COPY format (each buffer begun with
+ * copybuf_bin_begin()). The one definition of those rows: the dataset generator of the scale
  * benchmark uses it too. Cannot fail (a buffer that runs out of memory records it). */
 void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger_block_rec_t *rec);
-
-/* The distinct accounts a block names (sender, recipient, spender; its account_history rows),
- * into out; returns how many. */
-int ledger_block_accounts(const ledger_block_rec_t *rec, const account_id_t *out[3]);
 
 /* Deletes replay entries that expired before wall_now. */
 bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
