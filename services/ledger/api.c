@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "account.h"
 #include "auth.h"
+#include "batch.h"
 #include "clock.h"
 #include "hex.h"
 #include "hmap.h"
@@ -980,43 +982,55 @@ static void set_op_error(write_op_t *op, const nns_error_t *err)
     op->body = http_problem_text(err, &op->len);
 }
 
-/* Verifies and parses one batch item: the body was signed exactly as a POST /v1/transfers.
- * Thread-safe: the items of a batch are checked in parallel (batch_check_item). */
+/* Verifies and parses one batch item given its four strings: the body was signed exactly as a
+ * POST /v1/transfers. parsed is the body already parsed (the fast path), or NULL to parse it
+ * after the signature check. Thread-safe: the items of a batch are checked in parallel. */
+static void check_batch_item(ledger_service_t *svc, const batch_item_t *it, json_t *parsed,
+                             write_op_t *op)
+{
+    nns_error_t err;
+    sign_headers_t h = {it->public_key_der_hex, it->expiry_nanos, it->signature_hex};
+    sign_verified_t v;
+    if (!sign_verify(&h, "POST", "/v1/transfers", strlen("/v1/transfers"),
+                     (const uint8_t *)it->body, it->body_len, clock_wall_nanos(), &v, &err)) {
+        set_op_error(op, &err);
+        return;
+    }
+    principal_t caller;
+    auth_caller(svc->auth, v.der, &caller);
+    bool ok = parsed ? parse_transfer_body(parsed, &caller, op, &err)
+                     : parse_write((const uint8_t *)it->body, it->body_len, parse_transfer_body,
+                                   &caller, op, &err);
+    if (!ok) {
+        set_op_error(op, &err);
+        return;
+    }
+    memcpy(op->key, v.replay_key, 32);
+    op->expiry_nanos = v.expiry_nanos;
+}
+
+/* The general path's item: a member of the batch's array as jansson read it. */
 static void parse_batch_item(ledger_service_t *svc, json_t *item, write_op_t *op)
 {
     static const char *const fields[] = {"public_key_der_hex", "expiry_nanos", "signature_hex",
                                          "body", NULL};
     nns_error_t err;
-    const char *pk, *expiry, *sig, *body;
+    batch_item_t it;
     if (!json_is_object(item)) {
         nns_error_set(&err, 400, "BadRequest", "a batch item must be an object");
         set_op_error(op, &err);
         return;
     }
     if (!json_only_fields(item, fields, &err) ||
-        !json_get_str(item, "public_key_der_hex", true, &pk, NULL, &err) ||
-        !json_get_str(item, "expiry_nanos", true, &expiry, NULL, &err) ||
-        !json_get_str(item, "signature_hex", true, &sig, NULL, &err) ||
-        !json_get_str(item, "body", true, &body, NULL, &err)) {
+        !json_get_str(item, "public_key_der_hex", true, &it.public_key_der_hex, NULL, &err) ||
+        !json_get_str(item, "expiry_nanos", true, &it.expiry_nanos, NULL, &err) ||
+        !json_get_str(item, "signature_hex", true, &it.signature_hex, NULL, &err) ||
+        !json_get_str(item, "body", true, &it.body, NULL, &err)) {
         set_op_error(op, &err);
         return;
     }
-    sign_headers_t h = {pk, expiry, sig};
-    sign_verified_t v;
-    size_t blen = json_string_length(json_object_get(item, "body"));
-    if (!sign_verify(&h, "POST", "/v1/transfers", strlen("/v1/transfers"), (const uint8_t *)body,
-                     blen, clock_wall_nanos(), &v, &err)) {
-        set_op_error(op, &err);
-        return;
-    }
-    principal_t caller;
-    auth_caller(svc->auth, v.der, &caller);
-    if (!parse_write((const uint8_t *)body, blen, parse_transfer_body, &caller, op, &err)) {
-        set_op_error(op, &err);
-        return;
-    }
-    memcpy(op->key, v.replay_key, 32);
-    op->expiry_nanos = v.expiry_nanos;
+    it.body_len = json_string_length(json_object_get(item, "body"));
+    check_batch_item(svc, &it, NULL, op);
 }
 
 /* Enters a checked batch item in the replay cache: items in order, so that of two identical
@@ -1055,14 +1069,92 @@ static void begin_batch_item(ledger_service_t *svc, write_op_t *op)
 
 typedef struct {
     ledger_service_t *svc;
-    json_t *items;
     ledger_cmd_t *cmd;
+    json_t *items;      /* the general path: the array as jansson read it */
+    const batch_t *fast; /* the fast path: the items' strings as batch_read() found them */
+    json_t **bodies;     /* the fast path: each item's body, parsed */
+    atomic_bool body_failed;
 } batch_check_t;
 
 static void batch_check_item(void *ctx, size_t i)
 {
     batch_check_t *b = ctx;
-    parse_batch_item(b->svc, json_array_get(b->items, i), &b->cmd->ops[i]);
+    if (b->fast)
+        check_batch_item(b->svc, &b->fast->items[i], b->bodies[i], &b->cmd->ops[i]);
+    else
+        parse_batch_item(b->svc, json_array_get(b->items, i), &b->cmd->ops[i]);
+}
+
+/* The fast path's first pass: every body must be a JSON object before any signature is checked.
+ * One that is not (malformed, or bytes jansson refuses that yajl let through) sends the whole
+ * batch to the general path, which answers it exactly as it always does. */
+static void batch_parse_body(void *ctx, size_t i)
+{
+    batch_check_t *b = ctx;
+    const batch_item_t *it = &b->fast->items[i];
+    json_error_t jerr;
+    b->bodies[i] = json_loadb(it->body, it->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(b->bodies[i]))
+        atomic_store(&b->body_failed, true);
+}
+
+static void free_bodies(json_t **bodies, size_t n)
+{
+    for (size_t i = 0; bodies && i < n; i++)
+        json_decref(bodies[i]);
+    free(bodies);
+}
+
+/* Checks the items of a batch on every core: the fast path when batch_read() accepts the body
+ * and every item's body parses, the general jansson path otherwise. Returns the command, or
+ * NULL with err for a request that is refused whole. */
+static ledger_cmd_t *check_batch(ledger_service_t *svc, const uint8_t *body, size_t len,
+                                 nns_error_t *err)
+{
+    batch_check_t check = {.svc = svc};
+    batch_t fast;
+    if (batch_read(body, len, BATCH_MAX, &fast)) {
+        check.fast = &fast;
+        check.bodies = calloc(fast.n, sizeof *check.bodies);
+        if (check.bodies) {
+            workpool_run(svc->verify, fast.n, batch_parse_body, &check);
+            if (!atomic_load(&check.body_failed) &&
+                (check.cmd = calloc(1, sizeof *check.cmd + fast.n * sizeof(write_op_t)))) {
+                check.cmd->nops = fast.n;
+                workpool_run(svc->verify, fast.n, batch_check_item, &check);
+            }
+        }
+        free_bodies(check.bodies, fast.n);
+        batch_free(&fast);
+        if (check.cmd)
+            return check.cmd;
+        check.fast = NULL;
+    }
+
+    static const char *const fields[] = {"transfers", NULL};
+    json_t *o = json_parse_object(body, len, err);
+    if (!o || !json_only_fields(o, fields, err)) {
+        json_decref(o);
+        return NULL;
+    }
+    json_t *items = json_object_get(o, "transfers");
+    size_t n = json_array_size(items);
+    if (!json_is_array(items) || n == 0 || n > BATCH_MAX) {
+        json_decref(o);
+        nns_error_set(err, 400, "BadRequest",
+                      "field 'transfers' must be an array of 1 to %d signed transfers", BATCH_MAX);
+        return NULL;
+    }
+    if (!(check.cmd = calloc(1, sizeof *check.cmd + n * sizeof(write_op_t)))) {
+        json_decref(o);
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    check.cmd->nops = n;
+    check.items = items;
+    workpool_run(svc->verify, n, batch_check_item, &check);
+    json_decref(o);
+    return check.cmd;
 }
 
 static void post_transfer_batch(http_request_t *req, void *app)
@@ -1071,34 +1163,18 @@ static void post_transfer_batch(http_request_t *req, void *app)
     nns_error_t err;
     size_t len;
     const uint8_t *body = http_body(req, &len);
-    static const char *const fields[] = {"transfers", NULL};
-    ledger_cmd_t *cmd = NULL;
-    json_t *o = json_parse_object(body, len, &err);
-    json_t *items = o ? json_object_get(o, "transfers") : NULL;
-    if (!o || !json_only_fields(o, fields, &err))
-        goto fail;
-    if (!json_is_array(items) || json_array_size(items) == 0 ||
-        json_array_size(items) > BATCH_MAX) {
-        nns_error_set(&err, 400, "BadRequest",
-                      "field 'transfers' must be an array of 1 to %d signed transfers", BATCH_MAX);
-        goto fail;
-    }
-    size_t n = json_array_size(items);
-    if (!(cmd = calloc(1, sizeof *cmd + n * sizeof(write_op_t)))) {
-        nns_error_set(&err, 503, "Unavailable", "out of memory");
-        goto fail;
+    ledger_cmd_t *cmd = check_batch(svc, body, len, &err);
+    if (!cmd) {
+        http_respond_error(req, &err);
+        return;
     }
     cmd->batch = true;
-    cmd->nops = n;
     cmd->req = req;
-    batch_check_t check = {svc, items, cmd};
-    workpool_run(svc->verify, n, batch_check_item, &check);
-    size_t runnable = 0;
+    size_t n = cmd->nops, runnable = 0;
     for (size_t i = 0; i < n; i++) {
         begin_batch_item(svc, &cmd->ops[i]);
         runnable += !cmd->ops[i].skip;
     }
-    json_decref(o);
     if (runnable == 0) { /* nothing for a round: answer at once */
         answer_batch(cmd);
         free_cmd(cmd);
@@ -1114,11 +1190,6 @@ static void post_transfer_batch(http_request_t *req, void *app)
         nns_error_set(&err, 503, "Unavailable", "the ledger is stopping; retry the same request");
         http_respond_error(req, &err);
     }
-    return;
-fail:
-    json_decref(o);
-    free(cmd);
-    http_respond_error(req, &err);
 }
 
 /* Adds the owner facts of an applied op unless the store already has them or the round

@@ -5,7 +5,9 @@
 # Knobs (environment): BENCH_SECONDS (default 30), BENCH_CONNECTIONS (256), BENCH_IDENTITIES
 # (256), BENCH_PGBENCH_SCALE (10), BENCH_PERF (1: sample the ledger with perf), BENCH_BATCH
 # (1: also measure POST /v1/transfer-batches), BENCH_SINGLE (1: measure POST /v1/transfers),
-# BENCH_SQL (statements run on the ledger's database first, to try a schema change).
+# BENCH_SQL (statements run on the ledger's database first, to try a schema change),
+# BENCH_PERF_SYMBOLS (12: how many functions of the perf profile to print), BENCH_PERF_KEEP
+# (a path prefix: keep the perf data there as PREFIX.single.perf and PREFIX.batch.perf).
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -116,7 +118,12 @@ measure() {
   if [ -f "$out.perf" ]; then
     echo "  ledger CPU by library (perf samples):"
     perf report -i "$out.perf" --stdio --no-children -g none --sort dso 2>/dev/null |
-      grep -E '^ +[0-9.]+%' | head -n 6 | sed 's/^/    /'
+      awk '/^ +[0-9.]+%/ && k++ < 6 { print "    " $0 }'
+    echo "  ledger CPU by function of the ledger and libc, top ${BENCH_PERF_SYMBOLS:-12} (perf samples):"
+    perf report -i "$out.perf" --stdio --no-children -g none --sort dso,symbol \
+        --dsos nns-ledger,libc.so.6 2>/dev/null |
+      awk -v n="${BENCH_PERF_SYMBOLS:-12}" '/^ +[0-9.]+%/ && k++ < n { print "    " $0 }'
+    [ -n "${BENCH_PERF_KEEP:-}" ] && cp "$out.perf" "$BENCH_PERF_KEEP.$label.perf"
   fi
   echo
 }
