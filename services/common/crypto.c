@@ -1,53 +1,75 @@
 #include "crypto.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-_Static_assert(sizeof(sha256_ctx_t) >= sizeof(crypto_hash_sha256_state), "sha256_ctx_t too small");
-
 static const uint8_t ED25519_DER_PREFIX[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
                                                0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
+/* The digests, fetched once: EVP_sha256() would fetch on every EVP_DigestInit_ex, which costs
+ * more than hashing a 100-byte message. */
+static EVP_MD *g_sha256, *g_sha224;
+static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    g_sha224 = EVP_MD_fetch(NULL, "SHA224", NULL);
+}
+
 bool crypto_init(void)
 {
-    return sodium_init() >= 0;
+    pthread_once(&g_fetch_once, fetch_digests);
+    return sodium_init() >= 0 && g_sha256 && g_sha224;
+}
+
+/* A digest context of the calling thread, reused by every one-shot hash it makes. */
+static EVP_MD_CTX *thread_ctx(const EVP_MD *md)
+{
+    static _Thread_local EVP_MD_CTX *ctx;
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
+    if (!ctx || !md || EVP_DigestInit_ex(ctx, md, NULL) != 1)
+        abort(); /* out of memory, or crypto_init() never ran */
+    return ctx;
 }
 
 void sha256(const void *data, size_t len, uint8_t out[32])
 {
-    crypto_hash_sha256(out, data, len);
+    EVP_MD_CTX *ctx = thread_ctx(g_sha256);
+    EVP_DigestUpdate(ctx, data, len);
+    EVP_DigestFinal_ex(ctx, out, NULL);
 }
 
 void sha256_init(sha256_ctx_t *ctx)
 {
-    crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)ctx->opaque);
+    ctx->md = EVP_MD_CTX_new();
+    if (!ctx->md || !g_sha256 || EVP_DigestInit_ex(ctx->md, g_sha256, NULL) != 1)
+        abort();
 }
 
 void sha256_update(sha256_ctx_t *ctx, const void *data, size_t len)
 {
-    crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)ctx->opaque, data, len);
+    EVP_DigestUpdate(ctx->md, data, len);
 }
 
 void sha256_final(sha256_ctx_t *ctx, uint8_t out[32])
 {
-    crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)ctx->opaque, out);
+    EVP_DigestFinal_ex(ctx->md, out, NULL);
+    EVP_MD_CTX_free(ctx->md);
+    ctx->md = NULL;
 }
 
 void sha224_parts(const void *const *parts, const size_t *lens, size_t nparts, uint8_t out[28])
 {
-    /* EVP with a per-thread reusable context: SHA-224 is on the hot path of account parsing. */
-    static _Thread_local EVP_MD_CTX *ctx;
-    if (!ctx)
-        ctx = EVP_MD_CTX_new();
-    unsigned int n = 0;
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha224(), NULL) != 1)
-        abort();
+    EVP_MD_CTX *ctx = thread_ctx(g_sha224);
     for (size_t i = 0; i < nparts; i++)
         EVP_DigestUpdate(ctx, parts[i], lens[i]);
-    EVP_DigestFinal_ex(ctx, out, &n);
+    EVP_DigestFinal_ex(ctx, out, NULL);
 }
 
 void sha224(const void *data, size_t len, uint8_t out[28])

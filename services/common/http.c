@@ -451,8 +451,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->path = url;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared > srv->cfg.max_body)
             req->too_large = true;
+        else if (declared > 0 && (req->body = malloc(declared + 1)) != NULL) {
+            req->body[0] = '\0'; /* the body arrives in pieces: one buffer, no regrowth */
+            req->body_cap = declared + 1;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {

@@ -176,8 +176,10 @@ static const yajl_callbacks CALLBACKS = {
  * as white space, JSON does not). */
 static bool needs_general_path(const uint8_t *body, size_t len)
 {
-    if (memmem(body, len, "\\u", 2))
-        return true;
+    const uint8_t *end = body + len;
+    for (const uint8_t *p = body; (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p += 2)
+        if (p + 1 == end || p[1] == 'u')
+            return true; /* a backslash skips the character it escapes: "\\\\u" is no escape */
     return memchr(body, '\v', len) || memchr(body, '\f', len);
 }
 

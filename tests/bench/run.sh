@@ -20,7 +20,7 @@ use_single=${BENCH_SINGLE:-1}
 pg_start
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$DATABASE_URL" -Atc 'SHOW server_version')"
 # the floor of a signed transfer's CPU on this machine right now (it moves with the host's load)
-echo "Ed25519 verification (libsodium) and SHA-256 of a 300-byte body, this machine now: $("$TOOLS/cryptospeed")"
+echo "Ed25519 verification (libsodium) and SHA-256 (libcrypto) of a 300-byte body, this machine now: $("$TOOLS/cryptospeed")"
 
 # --- pgbench TPC-B on the same cluster, in its own database
 pgurl=${DATABASE_URL/dbname=nns/dbname=pgbench}

@@ -44,6 +44,19 @@ START_TEST(reads_the_canonical_shape)
 }
 END_TEST
 
+/* An escaped backslash before a 'u' is no \u escape: the reader keeps the fast path. */
+START_TEST(an_escaped_backslash_is_no_escape)
+{
+    batch_t b;
+    ck_assert(read_text("{\"transfers\":[{\"public_key_der_hex\":\"00\",\"expiry_nanos\":\"17\","
+                        "\"signature_hex\":\"ab\",\"body\":\"{\\\"a\\\":\\\"\\\\\\\\u\\\"}\"}]}",
+                        100, &b));
+    ck_assert_uint_eq(b.n, 1);
+    ck_assert_str_eq(b.items[0].body, "{\"a\":\"\\\\u\"}");
+    batch_free(&b);
+}
+END_TEST
+
 START_TEST(steps_aside_for_anything_else)
 {
     static const char *const docs[] = {
@@ -215,6 +228,7 @@ static Suite *batch_suite(void)
     TCase *tc = tcase_create("reader");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, reads_the_canonical_shape);
+    tcase_add_test(tc, an_escaped_backslash_is_no_escape);
     tcase_add_test(tc, steps_aside_for_anything_else);
     tcase_add_test(tc, at_most_max_items);
     tcase_add_test(tc, agrees_with_jansson_on_mutations);
