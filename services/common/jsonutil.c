@@ -2,11 +2,172 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 
 #include "hex.h"
 
+bool json_yajl_agrees(const uint8_t *body, size_t len, bool ascii)
+{
+    const uint8_t *end = body + len;
+    for (const uint8_t *p = body; (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p += 2)
+        if (p + 1 == end || p[1] == 'u')
+            return false; /* a backslash skips the character it escapes: "\\\\u" is no escape */
+    if (memchr(body, '\v', len) || memchr(body, '\f', len))
+        return false;
+    if (ascii)
+        for (size_t i = 0; i < len; i++)
+            if (body[i] > 0x7f)
+                return false;
+    return true;
+}
+
+bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const bool *done, const uint8_t *body,
+                    size_t len)
+{
+    yajl_handle h = yajl_alloc(cb, NULL, ctx);
+    if (!h)
+        return false;
+    /* The callbacks stop yajl where the document closes, and only white space may follow: at
+     * the end of the input yajl takes an unterminated string for a complete one. */
+    bool ok = yajl_parse(h, body, len) == yajl_status_client_canceled && *done;
+    for (size_t i = ok ? yajl_get_bytes_consumed(h) : len; i < len && ok; i++)
+        ok = body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r';
+    yajl_free(h);
+    return ok;
+}
+
+/* ---- the fast path: yajl's events build jansson's tree ------------------------------------- */
+
+#define FAST_MAX_DEPTH 32  /* deeper documents take jansson's own parser (it allows 2048) */
+#define FAST_MAX_KEY 128   /* and so do longer member names */
+
+typedef struct {
+    json_t *root;
+    json_t *open[FAST_MAX_DEPTH]; /* the containers being filled, innermost last */
+    int depth;
+    char key[FAST_MAX_KEY];       /* the member name whose value comes next */
+    bool done;                    /* the document's value has closed */
+} builder_t;
+
+/* Attaches a new value (stolen) where the document is; 0 stops yajl, and the caller then takes
+ * jansson's path, which names the error (a duplicate member, here). */
+static int attach(builder_t *b, json_t *v)
+{
+    if (!v)
+        return 0;
+    if (b->depth == 0) {
+        if (b->root) {
+            json_decref(v);
+            return 0;
+        }
+        b->root = v;
+        return 1;
+    }
+    json_t *top = b->open[b->depth - 1];
+    if (json_is_array(top))
+        return json_array_append_new(top, v) == 0;
+    if (json_object_get(top, b->key)) {
+        json_decref(v);
+        return 0;
+    }
+    return json_object_set_new_nocheck(top, b->key, v) == 0;
+}
+
+static int open_container(builder_t *b, json_t *v)
+{
+    if (!v)
+        return 0;
+    if (b->depth == FAST_MAX_DEPTH) {
+        json_decref(v);
+        return 0;
+    }
+    if (!attach(b, v)) /* attach() took v either way */
+        return 0;
+    b->open[b->depth++] = v; /* borrowed: the tree owns it */
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return attach(ctx, json_null());
+}
+
+static int on_boolean(void *ctx, int v)
+{
+    return attach(ctx, json_boolean(v));
+}
+
+/* Numbers are rare in request bodies (u64 amounts are strings): jansson reads the number's own
+ * text, so integers, reals and their limits are exactly jansson's. */
+static int on_number(void *ctx, const char *text, size_t len)
+{
+    return attach(ctx, json_loadb(text, len, JSON_DECODE_ANY, NULL));
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    return attach(ctx, json_stringn_nocheck((const char *)s, len)); /* ASCII: checked before */
+}
+
+static int on_key(void *ctx, const unsigned char *key, size_t len)
+{
+    builder_t *b = ctx;
+    if (len >= FAST_MAX_KEY)
+        return 0;
+    memcpy(b->key, key, len);
+    b->key[len] = '\0';
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, json_object());
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, json_array());
+}
+
+static int on_end(void *ctx)
+{
+    builder_t *b = ctx;
+    b->done = --b->depth == 0;
+    return !b->done; /* stop where the document closes: json_yajl_read() checks what follows */
+}
+
+static const yajl_callbacks BUILDER = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* The object body holds, read by yajl; NULL when jansson must read it (anything yajl and jansson
+ * might read differently, malformed JSON, another top-level value, a duplicate member). */
+static json_t *parse_fast(const uint8_t *body, size_t len)
+{
+    if (!json_yajl_agrees(body, len, true))
+        return NULL;
+    builder_t b = {.root = NULL, .depth = 0, .done = false};
+    bool ok = json_yajl_read(&BUILDER, &b, &b.done, body, len) && json_is_object(b.root);
+    if (!ok) {
+        json_decref(b.root);
+        return NULL;
+    }
+    return b.root;
+}
+
 json_t *json_parse_object(const uint8_t *body, size_t len, nns_error_t *err)
 {
+    json_t *fast = parse_fast(body, len);
+    if (fast)
+        return fast;
     json_error_t jerr;
     json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {

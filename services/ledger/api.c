@@ -1092,9 +1092,9 @@ static void batch_parse_body(void *ctx, size_t i)
 {
     batch_check_t *b = ctx;
     const batch_item_t *it = &b->fast->items[i];
-    json_error_t jerr;
-    b->bodies[i] = json_loadb(it->body, it->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(b->bodies[i]))
+    nns_error_t err;
+    b->bodies[i] = json_parse_object((const uint8_t *)it->body, it->body_len, &err);
+    if (!b->bodies[i])
         atomic_store(&b->body_failed, true);
 }
 

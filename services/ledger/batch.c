@@ -4,6 +4,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "jsonutil.h"
+
 /* Where the reader is in the one shape it accepts. */
 typedef enum {
     AT_START,       /* before the document's object */
@@ -28,6 +30,7 @@ typedef struct {
     unsigned seen;  /* bit per field of the current item */
     size_t used;    /* bytes of the arena in use */
     size_t cap;     /* the arena's size */
+    bool done;      /* the document has closed */
 } reader_t;
 
 static int refuse(void *ctx)
@@ -132,7 +135,8 @@ static int on_end_map(void *ctx)
     reader_t *r = ctx;
     if (r->at == AT_OUTER_END) {
         r->at = AT_DONE;
-        return 1;
+        r->done = true;
+        return 0; /* stop here: json_yajl_read() checks what follows */
     }
     if (r->at != AT_ITEM_KEY || r->seen != (1u << F_COUNT) - 1)
         return 0;
@@ -171,22 +175,10 @@ static const yajl_callbacks CALLBACKS = {
     .yajl_end_array = on_end_array,
 };
 
-/* Bytes that make the reader step aside before parsing: a \u escape (yajl turns a lone
- * surrogate into '?', jansson refuses it) and the vertical tab and form feed (yajl skips them
- * as white space, JSON does not). */
-static bool needs_general_path(const uint8_t *body, size_t len)
-{
-    const uint8_t *end = body + len;
-    for (const uint8_t *p = body; (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p += 2)
-        if (p + 1 == end || p[1] == 'u')
-            return true; /* a backslash skips the character it escapes: "\\\\u" is no escape */
-    return memchr(body, '\v', len) || memchr(body, '\f', len);
-}
-
 bool batch_read(const uint8_t *body, size_t len, size_t max, batch_t *b)
 {
     memset(b, 0, sizeof *b);
-    if (len == 0 || max == 0 || needs_general_path(body, len))
+    if (len == 0 || max == 0 || !json_yajl_agrees(body, len, false))
         return false;
     b->items = calloc(max, sizeof *b->items);
     b->arena = malloc(len);
@@ -195,11 +187,7 @@ bool batch_read(const uint8_t *body, size_t len, size_t max, batch_t *b)
         return false;
     }
     reader_t r = {.b = b, .max = max, .at = AT_START, .cap = len};
-    yajl_handle h = yajl_alloc(&CALLBACKS, NULL, &r);
-    bool ok = h && yajl_parse(h, body, len) == yajl_status_ok &&
-              yajl_complete_parse(h) == yajl_status_ok && r.at == AT_DONE;
-    if (h)
-        yajl_free(h);
+    bool ok = json_yajl_read(&CALLBACKS, &r, &r.done, body, len);
     if (!ok)
         batch_free(b);
     return ok;

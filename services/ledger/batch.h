@@ -10,7 +10,7 @@
  *   {"transfers": [{"public_key_der_hex": s, "expiry_nanos": s, "signature_hex": s,
  *                   "body": s}, ...]}
  * with 1 to max items, each with exactly those four string members once, in any order; the
- * three header fields printable ASCII; and no \u escape anywhere in the document. Anything
+ * three header fields printable ASCII; and nothing json_yajl_agrees() turns away. Anything
  * else (another shape, a duplicate key, malformed JSON, an escape yajl and jansson would read
  * differently) returns false, and the caller takes the general jansson path, which gives every
  * error its usual answer. So for every body this reader accepts, the general path would have

@@ -72,9 +72,19 @@ metric() { awk -v m="$1" '$1 ~ "^"m {print $2; exit}' "$2"; }
 wal_lsn() { psql "$DATABASE_URL" -Atc "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"; }
 
 # measure LABEL SEED_BASE_OFFSET LOADGEN_FLAGS...: one run, its figures and where the time went.
+# Before each measurement, the database is brought to rest as pgbench does before its runs:
+# VACUUM (which autovacuum would otherwise start on the previous run's rows in the middle of
+# this one) and a CHECKPOINT.
+quiesce() {
+  local t0; t0=$(date +%s.%N)
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qc "VACUUM (ANALYZE)" -c "CHECKPOINT"
+  echo "  database at rest first: VACUUM (ANALYZE) and CHECKPOINT in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+}
+
 measure() {
   local label=$1; shift
   local out=$TEST_TMP/$label
+  quiesce
   "$TOOLS/loadgen" --url "http://127.0.0.1:$port" --duration "$((secs + 2))" --warmup 2 \
     --identities "$ids" --seed-base 100000 "$@" >"$out.txt" 2>"$out.err" &
   local load=$!

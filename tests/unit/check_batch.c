@@ -73,6 +73,8 @@ START_TEST(steps_aside_for_anything_else)
         "{\"transfers\":[" ITEM("00", "{}") "]",
         "{\"transfers\":[" ITEM("00", "{}") "]}x",
         "{\"transfers\":[" ITEM("00", "{}") "]}{}",
+        "{\"transfers\":[" ITEM("00", "{}") "]} \"",     /* yajl alone takes it for the end */
+        "{\"transfers\":[" ITEM("00", "{}") "]}\"x}",
         "{\"transfers\":[" ITEM("00", "{}") ",[]]}",
         "{\"transfers\":[" ITEM("00", "{}") ",\"x\"]}",
         "{\"transfers\":[" ITEM("00", "{}") ",{}]}",
@@ -197,11 +199,11 @@ START_TEST(agrees_with_jansson_on_mutations)
         memcpy(doc, seed, len);
         for (int k = 0; k < 1 + round % 3; k++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            size_t at = (size_t)(x >> 8) % len;
+            size_t at = (size_t)(x >> 8) % (len + 1); /* len: an insert at the end */
             char c = alphabet[(x >> 40) % nalpha];
             switch (x % 3) {
             case 0: /* replace */
-                doc[at] = c;
+                doc[at == len ? len - 1 : at] = c;
                 break;
             case 1: /* insert */
                 if (len + 1 < sizeof doc) {
@@ -211,8 +213,10 @@ START_TEST(agrees_with_jansson_on_mutations)
                 }
                 break;
             default: /* delete */
-                memmove(doc + at, doc + at + 1, len - at - 1);
-                len--;
+                if (at < len) {
+                    memmove(doc + at, doc + at + 1, len - at - 1);
+                    len--;
+                }
                 break;
             }
         }
