@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
+#include "hex.h"
 #include "hmap.h"
 #include "jsonutil.h"
 #include "replay.h"
@@ -116,6 +117,35 @@ START_TEST(test_replay_cache_lifecycle)
     ck_assert_uint_eq(replay_count(c), 1);
     replay_cache_destroy(&c);
     ck_assert_ptr_null(c);
+}
+END_TEST
+
+/* Every byte: a hex digit of either case decodes to its value, anything else fails. */
+START_TEST(test_hex_round_trip_and_every_byte)
+{
+    for (int c = 0; c < 256; c++) {
+        char text[3] = {'a', (char)c, '\0'};
+        uint8_t out[1];
+        int v = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        long n = hex_decode(text, 2, out, sizeof out);
+        ck_assert_int_eq(n, v < 0 ? -1 : 1);
+        if (v >= 0)
+            ck_assert_uint_eq(out[0], 0xa0 | v);
+        text[0] = (char)c, text[1] = '0';
+        ck_assert_int_eq(hex_decode(text, 2, out, sizeof out), v < 0 ? -1 : 1);
+    }
+    uint8_t bytes[256], back[256];
+    char text[513];
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (uint8_t)i;
+    hex_encode(bytes, sizeof bytes, text);
+    ck_assert_int_eq(hex_decode(text, 512, back, sizeof back), 256);
+    ck_assert_mem_eq(bytes, back, sizeof bytes);
+    ck_assert_int_eq(hex_decode(text, 511, back, sizeof back), -1); /* odd length */
+    ck_assert_int_eq(hex_decode(text, 512, back, 255), -1);         /* no room */
 }
 END_TEST
 
@@ -300,6 +330,7 @@ int main(void)
     TCase *tc = tcase_create("pieces");
     tcase_add_test(tc, test_hmap_put_get_del_grow);
     tcase_add_test(tc, test_replay_cache_lifecycle);
+    tcase_add_test(tc, test_hex_round_trip_and_every_byte);
     tcase_add_test(tc, test_parse_u64);
     tcase_add_test(tc, test_json_wire_rules);
     tcase_add_test(tc, test_test_clock_never_moves_backwards);
