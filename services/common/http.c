@@ -16,6 +16,10 @@
 #define MAX_PARAMS 4
 #define MAX_HEADERS 8
 #define DEFAULT_MAX_BODY (256 * 1024)
+/* Each connection's memory pool (request line, headers, read and write buffers; bodies are
+ * copied out as they arrive). libmicrohttpd zeroes the whole pool between the requests of a
+ * keep-alive connection: its default 32 KB made that memset 3% of the CPU at 256 connections. */
+#define CONNECTION_POOL_BYTES (16 * 1024)
 
 enum { REQ_RUNNING, REQ_SUSPENDED, REQ_READY };
 
@@ -602,7 +606,8 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
         MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)4096, MHD_OPTION_END);
+        (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_POOL_BYTES,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         nns_error_set(err, 500, "Unavailable", "cannot listen on '%s'", cfg->listen);
         goto fail;
