@@ -12,6 +12,7 @@ typedef struct waiter {
 
 typedef struct entry {
     struct entry *next; /* hash chain */
+    uint64_t hash;      /* key_hash(key): kept so that a rehash and a chain walk need no SipHash */
     uint8_t key[32];
     uint64_t expiry;
     bool committed;
@@ -84,11 +85,6 @@ static uint64_t key_hash(const replay_cache_t *c, const uint8_t key[32])
     return h;
 }
 
-static size_t bucket_of(const replay_cache_t *c, const uint8_t key[32])
-{
-    return (size_t)(key_hash(c, key) & (c->nbuckets - 1));
-}
-
 /* Grows the table when the load factor passes 1. Called with the lock held. */
 static void maybe_grow(replay_cache_t *c)
 {
@@ -101,7 +97,7 @@ static void maybe_grow(replay_cache_t *c)
     for (size_t i = 0; i < c->nbuckets; i++)
         for (entry_t *e = c->buckets[i], *next; e; e = next) {
             next = e->next;
-            size_t b = (size_t)(key_hash(c, e->key) & (n - 1));
+            size_t b = (size_t)(e->hash & (n - 1));
             e->next = nb[b];
             nb[b] = e;
         }
@@ -110,12 +106,25 @@ static void maybe_grow(replay_cache_t *c)
     c->nbuckets = n;
 }
 
-static entry_t **find(replay_cache_t *c, const uint8_t key[32])
+/* Where the entry of key (whose key_hash is h) is, or would be linked in. */
+static entry_t **find(replay_cache_t *c, const uint8_t key[32], uint64_t h)
 {
-    entry_t **p = &c->buckets[bucket_of(c, key)];
-    while (*p && memcmp((*p)->key, key, 32) != 0)
+    entry_t **p = &c->buckets[h & (c->nbuckets - 1)];
+    while (*p && ((*p)->hash != h || memcmp((*p)->key, key, 32) != 0))
         p = &(*p)->next;
     return p;
+}
+
+/* Links a new entry for key at the head of its chain. Called with the lock held. */
+static void link_entry(replay_cache_t *c, entry_t *e, const uint8_t key[32], uint64_t h)
+{
+    memcpy(e->key, key, 32);
+    e->hash = h;
+    entry_t **head = &c->buckets[h & (c->nbuckets - 1)];
+    e->next = *head;
+    *head = e;
+    c->count++;
+    maybe_grow(c);
 }
 
 static char *copy_body(const char *body, size_t len)
@@ -132,8 +141,9 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
                              void *waiter, int *status, char **body, size_t *len)
 {
     replay_lookup_t r = REPLAY_NEW;
+    uint64_t h = key_hash(c, key);
     pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key);
+    entry_t **p = find(c, key, h);
     if (*p && (*p)->committed) {
         /* a committed entry whose body could not be kept (out of memory) still must not run
          * again: it answers "retry later" until it expires */
@@ -157,12 +167,8 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
         r = REPLAY_ERROR;
         if (e) {
             r = REPLAY_NEW;
-            memcpy(e->key, key, 32);
             e->expiry = expiry_nanos;
-            e->next = c->buckets[bucket_of(c, key)];
-            c->buckets[bucket_of(c, key)] = e;
-            c->count++;
-            maybe_grow(c);
+            link_entry(c, e, key, h);
         }
     }
     pthread_mutex_unlock(&c->lock);
@@ -175,8 +181,9 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
                         size_t len, bool committed)
 {
     waiter_t *ws = NULL;
+    uint64_t h = key_hash(c, key);
     pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key);
+    entry_t **p = find(c, key, h);
     entry_t *e = *p;
     if (e) {
         ws = e->waiters;
@@ -222,20 +229,17 @@ void replay_abandon(replay_cache_t *c, const uint8_t key[32], int status, const 
 void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos, int status,
                  const char *body, size_t len)
 {
+    uint64_t h = key_hash(c, key);
     pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key);
+    entry_t **p = find(c, key, h);
     if (!*p) {
         entry_t *e = calloc(1, sizeof *e);
         if (e && (e->body = copy_body(body, len)) != NULL) {
-            memcpy(e->key, key, 32);
             e->expiry = expiry_nanos;
             e->committed = true;
             e->status = status;
             e->len = len;
-            e->next = c->buckets[bucket_of(c, key)];
-            c->buckets[bucket_of(c, key)] = e;
-            c->count++;
-            maybe_grow(c);
+            link_entry(c, e, key, h);
         } else {
             free(e);
         }
