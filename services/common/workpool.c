@@ -13,6 +13,7 @@ typedef struct job {
     _Atomic size_t next_item, done;
     unsigned helpers; /* pool threads inside the job (under the pool's lock) */
     bool queued;      /* still in the pool's queue (under the pool's lock) */
+    bool detached;    /* workpool_submit(): nobody waits; the last helper out frees it */
     pthread_cond_t finished;
 } job_t;
 
@@ -21,6 +22,9 @@ struct workpool {
     pthread_cond_t work;
     job_t *head, *tail;
     bool stopping;
+    bool draining;       /* workpool_drain() ran: submissions run on their callers */
+    size_t detached;     /* submitted functions not yet returned */
+    pthread_cond_t drained;
     unsigned nthreads;
     pthread_t *threads;
 };
@@ -51,6 +55,17 @@ static void unqueue(workpool_t *p, job_t *j)
     j->queued = false;
 }
 
+/* Appends a job to the queue and wakes the helpers. Under the lock. */
+static void enqueue(workpool_t *p, job_t *j)
+{
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_broadcast(&p->work);
+}
+
 static void *helper(void *arg)
 {
     workpool_t *p = arg;
@@ -67,9 +82,15 @@ static void *helper(void *arg)
         pthread_mutex_lock(&p->lock);
         unqueue(p, j); /* every item is taken: nothing more for anyone to start */
         j->helpers--;
-        /* the caller frees the job once its items are done and no helper is inside */
-        if (j->helpers == 0)
+        if (j->helpers > 0)
+            continue;
+        if (j->detached) { /* its one item has returned: the helper that ran it was inside */
+            free(j);
+            if (--p->detached == 0)
+                pthread_cond_broadcast(&p->drained);
+        } else { /* the caller frees the job once its items are done and no helper is inside */
             pthread_cond_signal(&j->finished);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -84,6 +105,7 @@ workpool_t *workpool_new(unsigned threads)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->drained, NULL);
     for (; p->nthreads < threads; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, helper, p) != 0) {
             workpool_destroy(&p);
@@ -106,12 +128,7 @@ void workpool_run(workpool_t *p, size_t n, workpool_fn fn, void *ctx)
     /* the job lives on this stack: it leaves the queue, and every helper leaves it, before
      * this function returns */
     pthread_mutex_lock(&p->lock);
-    if (p->tail)
-        p->tail->next = &j;
-    else
-        p->head = &j; // cppcheck-suppress autoVariables
-    p->tail = &j; // cppcheck-suppress autoVariables
-    pthread_cond_broadcast(&p->work);
+    enqueue(p, &j); // cppcheck-suppress autoVariables
     pthread_mutex_unlock(&p->lock);
 
     run_items(&j);
@@ -124,11 +141,41 @@ void workpool_run(workpool_t *p, size_t n, workpool_fn fn, void *ctx)
     pthread_cond_destroy(&j.finished);
 }
 
+void workpool_submit(workpool_t *p, workpool_fn fn, void *ctx)
+{
+    job_t *j = p->nthreads ? calloc(1, sizeof *j) : NULL;
+    if (j) {
+        *j = (job_t){.fn = fn, .ctx = ctx, .n = 1, .queued = true, .detached = true};
+        pthread_mutex_lock(&p->lock);
+        if (!p->draining) {
+            p->detached++;
+            enqueue(p, j);
+            pthread_mutex_unlock(&p->lock);
+            return;
+        }
+        pthread_mutex_unlock(&p->lock);
+        free(j);
+    }
+    fn(ctx, 0); /* no threads, out of memory, or draining: the caller runs it */
+}
+
+void workpool_drain(workpool_t *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->draining = true;
+    while (p->detached > 0)
+        pthread_cond_wait(&p->drained, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void workpool_destroy(workpool_t **pool)
 {
     workpool_t *p = *pool;
     if (!p)
         return;
+    workpool_drain(p);
     pthread_mutex_lock(&p->lock);
     p->stopping = true;
     pthread_cond_broadcast(&p->work);
@@ -137,6 +184,7 @@ void workpool_destroy(workpool_t **pool)
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->drained);
     free(p->threads);
     free(p);
     *pool = NULL;

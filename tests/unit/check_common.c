@@ -322,6 +322,63 @@ START_TEST(test_workpool_concurrent_callers)
 }
 END_TEST
 
+/* A submitted function: runs a nested job of its own, as a batch does, then counts itself. */
+typedef struct {
+    workpool_t *pool;
+    atomic_uint *done;
+    bool nested_ok;
+} wp_task_t;
+
+static void wp_task(void *ctx, size_t i)
+{
+    wp_task_t *t = ctx;
+    ck_assert_uint_eq(i, 0);
+    wp_counts_t *c = calloc(1, sizeof *c);
+    if (c) {
+        workpool_run(t->pool, 50, wp_count, c);
+        t->nested_ok = true;
+        for (size_t k = 0; k < 1000; k++)
+            t->nested_ok &= atomic_load(&c->runs[k]) == (k < 50 ? 1u : 0u);
+        free(c);
+    }
+    atomic_fetch_add(t->done, 1);
+}
+
+/* Submitted functions run once each, nested jobs included, while callers run jobs of their own;
+ * drain waits for all of them; after it, and in a pool without threads, submit runs the
+ * function before returning. */
+START_TEST(test_workpool_submit_and_drain)
+{
+    for (unsigned threads = 0; threads <= 2; threads++) {
+        workpool_t *p = workpool_new(threads);
+        ck_assert_ptr_nonnull(p);
+        enum { N = 200 };
+        static wp_task_t tasks[N];
+        atomic_uint done = 0;
+        pthread_t caller;
+        wp_caller_t w = {.pool = p, .rounds = 50};
+        ck_assert_int_eq(pthread_create(&caller, NULL, wp_caller, &w), 0);
+        for (int i = 0; i < N; i++) {
+            tasks[i] = (wp_task_t){.pool = p, .done = &done};
+            workpool_submit(p, wp_task, &tasks[i]);
+            if (threads == 0)
+                ck_assert_uint_eq(atomic_load(&done), (unsigned)i + 1);
+        }
+        pthread_join(caller, NULL);
+        ck_assert(w.ok);
+        workpool_drain(p);
+        ck_assert_uint_eq(atomic_load(&done), N);
+        for (int i = 0; i < N; i++)
+            ck_assert_msg(tasks[i].nested_ok, "task %d: a nested item ran other than once", i);
+        wp_task_t after = {.pool = p, .done = &done};
+        workpool_submit(p, wp_task, &after); /* drained: runs here */
+        ck_assert_uint_eq(atomic_load(&done), N + 1);
+        workpool_destroy(&p);
+    }
+    workpool_drain(NULL); /* safe on NULL */
+}
+END_TEST
+
 int main(void)
 {
     if (!crypto_init())
@@ -337,6 +394,7 @@ int main(void)
     tcase_add_test(tc, test_config_table);
     tcase_add_test(tc, test_workpool_runs_every_item_once);
     tcase_add_test(tc, test_workpool_concurrent_callers);
+    tcase_add_test(tc, test_workpool_submit_and_drain);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
