@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "mutate.h"
 
 #define ITEM(pk, body)                                                                           \
     "{\"public_key_der_hex\":\"" pk "\",\"expiry_nanos\":\"17\",\"signature_hex\":\"ab\","     \
@@ -197,29 +198,7 @@ START_TEST(agrees_with_jansson_on_mutations)
     for (int round = 0; round < 200000; round++) {
         size_t len = strlen(seed);
         memcpy(doc, seed, len);
-        for (int k = 0; k < 1 + round % 3; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            size_t at = (size_t)(x >> 8) % (len + 1); /* len: an insert at the end */
-            char c = alphabet[(x >> 40) % nalpha];
-            switch (x % 3) {
-            case 0: /* replace */
-                doc[at == len ? len - 1 : at] = c;
-                break;
-            case 1: /* insert */
-                if (len + 1 < sizeof doc) {
-                    memmove(doc + at + 1, doc + at, len - at);
-                    doc[at] = c;
-                    len++;
-                }
-                break;
-            default: /* delete */
-                if (at < len) {
-                    memmove(doc + at, doc + at + 1, len - at - 1);
-                    len--;
-                }
-                break;
-            }
-        }
+        mutate(doc, &len, sizeof doc, 1 + round % 3, &x, alphabet, nalpha);
         accepted += agrees_with_jansson(doc, len);
     }
     ck_assert_uint_gt(accepted, 1000); /* the test reached documents the reader accepts */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "mutate.h"
 
 /* What jansson alone makes of doc: its compact text, or NULL when it refuses it. */
 static char *jansson_reads(const char *doc, size_t len)
@@ -97,29 +98,7 @@ START_TEST(mutations_read_alike)
         const char *seed = SEEDS[round % (sizeof SEEDS / sizeof SEEDS[0])];
         size_t len = strlen(seed);
         memcpy(doc, seed, len);
-        for (int k = 0; k < 1 + round % 3; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            size_t at = (size_t)(x >> 8) % (len + 1); /* len: an insert at the end */
-            char c = alphabet[(x >> 40) % nalpha];
-            switch (x % 3) {
-            case 0:
-                doc[at == len ? len - 1 : at] = c;
-                break;
-            case 1:
-                if (len + 1 < sizeof doc) {
-                    memmove(doc + at + 1, doc + at, len - at);
-                    doc[at] = c;
-                    len++;
-                }
-                break;
-            default:
-                if (len > 1 && at < len) {
-                    memmove(doc + at, doc + at + 1, len - at - 1);
-                    len--;
-                }
-                break;
-            }
-        }
+        mutate(doc, &len, sizeof doc, 1 + round % 3, &x, alphabet, nalpha);
         objects += reads_alike(doc, len);
     }
     ck_assert_uint_gt(objects, 10000); /* the mutations reached documents both read */
