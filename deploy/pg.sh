@@ -17,7 +17,8 @@ bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 if [ "$(id -u)" -eq 0 ]; then
   owner=postgres
-  as_owner() { runuser -u postgres -- "$@"; }
+  # from /: the caller's folder may be closed to the postgres user (a mktemp clone is 0700)
+  as_owner() { (cd / && runuser -u postgres -- "$@"); }
 else
   owner=$(id -un)
   as_owner() { "$@"; }

@@ -21,7 +21,7 @@ ledger_start ledger "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP
 load=$!
 # the requests are signed before the first is sent: kill once transfers are flowing
 for _ in $(seq 1 600); do
-  [ "$(wc -l <"$TEST_TMP/acked.txt" 2>/dev/null || echo 0)" -ge 2000 ] && break
+  [ "$({ wc -l <"$TEST_TMP/acked.txt"; } 2>/dev/null || echo 0)" -ge 2000 ] && break
   sleep 0.1
 done
 sleep 1
