@@ -8,13 +8,13 @@
 
 /* Where the reader is in the one shape it accepts. */
 typedef enum {
-    AT_START,       /* before the document's object */
-    AT_OUTER_KEY,   /* inside it, before "transfers" */
-    AT_ARRAY,       /* after "transfers", before its array */
-    AT_ITEM,        /* in the array, before an item or its end */
-    AT_ITEM_KEY,    /* in an item, before a member or its end */
-    AT_ITEM_VALUE,  /* after a member's key */
-    AT_OUTER_END,   /* after the array, before the object's end */
+    AT_START,      /* before the document's object */
+    AT_OUTER_KEY,  /* inside it, before "transfers" */
+    AT_ARRAY,      /* after "transfers", before its array */
+    AT_ITEM,       /* in the array, before an item or its end */
+    AT_ITEM_KEY,   /* in an item, before a member or its end */
+    AT_ITEM_VALUE, /* after a member's key */
+    AT_OUTER_END,  /* after the array, before the object's end */
     AT_DONE
 } reader_at_t;
 
@@ -26,11 +26,11 @@ typedef struct {
     batch_t *b;
     size_t max;
     reader_at_t at;
-    int field;      /* the member whose value comes next */
-    unsigned seen;  /* bit per field of the current item */
-    size_t used;    /* bytes of the arena in use */
-    size_t cap;     /* the arena's size */
-    bool done;      /* the document has closed */
+    int field;     /* the member whose value comes next */
+    unsigned seen; /* bit per field of the current item */
+    size_t used;   /* bytes of the arena in use */
+    size_t cap;    /* the arena's size */
+    bool done;     /* the document has closed */
 } reader_t;
 
 static int refuse(void *ctx)

@@ -14,8 +14,8 @@
 #include "batch.h"
 #include "mutate.h"
 
-#define ITEM(pk, body)                                                                           \
-    "{\"public_key_der_hex\":\"" pk "\",\"expiry_nanos\":\"17\",\"signature_hex\":\"ab\","     \
+#define ITEM(pk, body)                                                                             \
+    "{\"public_key_der_hex\":\"" pk "\",\"expiry_nanos\":\"17\",\"signature_hex\":\"ab\","         \
     "\"body\":\"" body "\"}"
 
 static bool read_text(const char *doc, size_t max, batch_t *b)
@@ -26,9 +26,11 @@ static bool read_text(const char *doc, size_t max, batch_t *b)
 START_TEST(reads_the_canonical_shape)
 {
     batch_t b;
-    const char *doc = " {\n \"transfers\" : [ " ITEM("00", "{\\\"a\\\":\\\"x\\/y\\\\\\\\z\\\"}") ",\t"
-                      "{\"body\":\"{}\",\"signature_hex\":\"cd\",\"expiry_nanos\":\"18\","
-                      "\"public_key_der_hex\":\"11\"} ] }\r\n";
+    const char *doc = " {\n \"transfers\" : [ " ITEM(
+        "00", "{\\\"a\\\":\\\"x\\/y\\\\\\\\z\\\"}") ",\t"
+                                                    "{\"body\":\"{}\",\"signature_hex\":\"cd\","
+                                                    "\"expiry_nanos\":\"18\","
+                                                    "\"public_key_der_hex\":\"11\"} ] }\r\n";
     ck_assert(read_text(doc, 100, &b));
     ck_assert_uint_eq(b.n, 2);
     ck_assert_str_eq(b.items[0].public_key_der_hex, "00");
@@ -74,7 +76,7 @@ START_TEST(steps_aside_for_anything_else)
         "{\"transfers\":[" ITEM("00", "{}") "]",
         "{\"transfers\":[" ITEM("00", "{}") "]}x",
         "{\"transfers\":[" ITEM("00", "{}") "]}{}",
-        "{\"transfers\":[" ITEM("00", "{}") "]} \"",     /* yajl alone takes it for the end */
+        "{\"transfers\":[" ITEM("00", "{}") "]} \"", /* yajl alone takes it for the end */
         "{\"transfers\":[" ITEM("00", "{}") "]}\"x}",
         "{\"transfers\":[" ITEM("00", "{}") ",[]]}",
         "{\"transfers\":[" ITEM("00", "{}") ",\"x\"]}",
@@ -82,14 +84,14 @@ START_TEST(steps_aside_for_anything_else)
         "{/**/\"transfers\":[" ITEM("00", "{}") "]}",
         "{\v\"transfers\":[" ITEM("00", "{}") "]}",
         "{\f\"transfers\":[" ITEM("00", "{}") "]}",
-        "{\"transfers\":[" ITEM("00", "\\u007b}") "]}",           /* any \u escape */
+        "{\"transfers\":[" ITEM("00", "\\u007b}") "]}", /* any \u escape */
         "{\"transfers\":[" ITEM("0\\u0030", "{}") "]}",
-        "{\"transfers\":[" ITEM("00", "{\\ud800}") "]}",          /* a lone surrogate */
-        "{\"transfers\":[" ITEM("0\x01", "{}") "]}",              /* raw control character */
+        "{\"transfers\":[" ITEM("00", "{\\ud800}") "]}", /* a lone surrogate */
+        "{\"transfers\":[" ITEM("0\x01", "{}") "]}",     /* raw control character */
         "{\"transfers\":[" ITEM("00", "{\t}") "]}",
-        "{\"transfers\":[" ITEM("0\xc3\xa9", "{}") "]}",          /* header not ASCII */
-        "{\"transfers\":[" ITEM("00", "{\xff}") "]}",             /* not UTF-8 at all */
-        "{\"transfers\":[" ITEM("00", "{}\\x") "]}",              /* unknown escape */
+        "{\"transfers\":[" ITEM("0\xc3\xa9", "{}") "]}", /* header not ASCII */
+        "{\"transfers\":[" ITEM("00", "{\xff}") "]}",    /* not UTF-8 at all */
+        "{\"transfers\":[" ITEM("00", "{}\\x") "]}",     /* unknown escape */
         "{\"transfers\":[{\"public_key_der_hex\":\"00\",\"expiry_nanos\":\"17\","
         "\"signature_hex\":\"ab\"}]}", /* a member missing */
         "{\"transfers\":[{\"public_key_der_hex\":\"00\",\"public_key_der_hex\":\"00\","
@@ -150,8 +152,8 @@ static bool agrees_with_jansson(const char *doc, size_t len)
     if (!batch_read((const uint8_t *)doc, len, 100, &b))
         return false;
     for (size_t i = 0; i < b.n; i++) {
-        json_t *body = json_loadb(b.items[i].body, b.items[i].body_len, JSON_REJECT_DUPLICATES,
-                                  NULL);
+        json_t *body =
+            json_loadb(b.items[i].body, b.items[i].body_len, JSON_REJECT_DUPLICATES, NULL);
         bool object = json_is_object(body);
         json_decref(body);
         if (!object) {
@@ -161,8 +163,8 @@ static bool agrees_with_jansson(const char *doc, size_t len)
     }
     json_error_t jerr;
     json_t *o = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr);
-    ck_assert_msg(o != NULL, "jansson refuses a document the reader accepted (%s): %.*s",
-                  jerr.text, (int)len, doc);
+    ck_assert_msg(o != NULL, "jansson refuses a document the reader accepted (%s): %.*s", jerr.text,
+                  (int)len, doc);
     ck_assert_uint_eq(json_object_size(o), 1);
     json_t *items = json_object_get(o, "transfers");
     ck_assert_uint_eq(json_array_size(items), b.n);
@@ -186,9 +188,12 @@ static bool agrees_with_jansson(const char *doc, size_t len)
 
 START_TEST(agrees_with_jansson_on_mutations)
 {
-    static const char seed[] = "{\"transfers\": [" ITEM("00", "{\\\"to\\\":\\\"a\\\\\\\\b\\\"}") ","
-                               "{\"body\": \"{\\\"x\\\": \\\"\xc3\xa9\\\"}\", \"signature_hex\":\"cd\","
-                               "\"expiry_nanos\":\"18\",\"public_key_der_hex\":\"11\"}]}";
+    static const char seed[] = "{\"transfers\": [" ITEM(
+        "00", "{\\\"to\\\":\\\"a\\\\\\\\b\\\"}") ","
+                                                 "{\"body\": \"{\\\"x\\\": \\\"\xc3\xa9\\\"}\", "
+                                                 "\"signature_hex\":\"cd\","
+                                                 "\"expiry_nanos\":\"18\",\"public_key_der_hex\":"
+                                                 "\"11\"}]}";
     static const char alphabet[] = "\"\\{}[],: \t\n\r\v\fu0a/\x01\x7f\xc3\xa9\xc0\xff\xed";
     const size_t nalpha = sizeof alphabet - 1 + 1; /* and NUL */
     ck_assert(agrees_with_jansson(seed, strlen(seed)));

@@ -49,7 +49,8 @@ static const char *const SEEDS[] = {
     "\"icrc1_memo\":\"0000000000000012\"}",
     "{\"spender\": {\"owner\": \"aaaaa-aa\", \"subaccount\": null}, \"amount_e8s\": \"5\","
     " \"expires_at\": 12, \"flags\": [true, false, null, [], {}], \"x\": -0.5e3}",
-    "{\"n\": [1, -0, 1.5, 1e400, 12345678901234567890123, 9223372036854775807, -9223372036854775808]}",
+    "{\"n\": [1, -0, 1.5, 1e400, 12345678901234567890123, 9223372036854775807, "
+    "-9223372036854775808]}",
     "{\"s\": \"tab\\tnl\\n quote\\\" back\\\\ slash\\/ \\b\\f\\r\", \"e\": \"\xc3\xa9\"}",
     "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":[[[[[[\"deep\"]]]]]]}}}}}",
     " \t\r\n{ } \n",
@@ -60,11 +61,31 @@ START_TEST(seeds_read_alike)
     for (size_t i = 0; i < sizeof SEEDS / sizeof SEEDS[0]; i++)
         reads_alike(SEEDS[i], strlen(SEEDS[i]));
     static const char *const more[] = {
-        "", "[]", "\"s\"", "1", "{\"a\":1,\"a\":2}", "{\"a\":1}{}", "{\"a\":1} x", "{\v}",
-        "{\"a\":\"\\u00e9\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\x01\"}",
-        "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":+1}",
-        "{/*c*/}", "{\"a\":[1,]}", "{\"a\":tru}", "{\"\xc3\xa9\":1}", "{} \"", "{}\"abc}",
-        "{\"a\":{}} \"", "{}\t\r\n ",
+        "",
+        "[]",
+        "\"s\"",
+        "1",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":1}{}",
+        "{\"a\":1} x",
+        "{\v}",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\xc0\xaf\"}",
+        "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":+1}",
+        "{/*c*/}",
+        "{\"a\":[1,]}",
+        "{\"a\":tru}",
+        "{\"\xc3\xa9\":1}",
+        "{} \"",
+        "{}\"abc}",
+        "{\"a\":{}} \"",
+        "{}\t\r\n ",
     };
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
         reads_alike(more[i], strlen(more[i]));
@@ -89,9 +110,10 @@ END_TEST
 
 START_TEST(mutations_read_alike)
 {
-    static const char alphabet[] = "\"\\{}[],: \t\n\r\v\fu0123456789.eE+-/abnrtfl\x01\x7f\xc3\xa9\xc0\xff\xed";
+    static const char alphabet[] =
+        "\"\\{}[],: \t\n\r\v\fu0123456789.eE+-/abnrtfl\x01\x7f\xc3\xa9\xc0\xff\xed";
     const size_t nalpha = sizeof alphabet - 1 + 1; /* and NUL */
-    unsigned long long x = 2463534242ULL; /* xorshift64: the same mutations every run */
+    unsigned long long x = 2463534242ULL;          /* xorshift64: the same mutations every run */
     size_t objects = 0;
     char doc[512];
     for (int round = 0; round < 300000; round++) {
