@@ -21,15 +21,14 @@ bool json_yajl_agrees(const uint8_t *body, size_t len, bool ascii)
     return true;
 }
 
-bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const bool *done, const uint8_t *body,
-                    size_t len)
+bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const uint8_t *body, size_t len)
 {
     yajl_handle h = yajl_alloc(cb, NULL, ctx);
     if (!h)
         return false;
     /* The callbacks stop yajl where the document closes, and only white space may follow: at
      * the end of the input yajl takes an unterminated string for a complete one. */
-    bool ok = yajl_parse(h, body, len) == yajl_status_client_canceled && *done;
+    bool ok = yajl_parse(h, body, len) == yajl_status_client_canceled;
     for (size_t i = ok ? yajl_get_bytes_consumed(h) : len; i < len && ok; i++)
         ok = body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r';
     yajl_free(h);
@@ -155,7 +154,7 @@ static json_t *parse_fast(const uint8_t *body, size_t len)
     if (!json_yajl_agrees(body, len, true))
         return NULL;
     builder_t b = {.root = NULL, .depth = 0, .done = false};
-    bool ok = json_yajl_read(&BUILDER, &b, &b.done, body, len) && json_is_object(b.root);
+    bool ok = json_yajl_read(&BUILDER, &b, body, len) && b.done && json_is_object(b.root);
     if (!ok) {
         json_decref(b.root);
         return NULL;

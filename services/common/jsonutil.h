@@ -32,10 +32,11 @@ json_t *json_parse_object(const uint8_t *body, size_t len, nns_error_t *err)
 bool json_yajl_agrees(const uint8_t *body, size_t len, bool ascii)
     __attribute__((warn_unused_result));
 
-/* Runs yajl over body with callbacks that set *done and return 0 on the event that closes the
- * document. True when that happened and only JSON white space follows. */
-bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const bool *done, const uint8_t *body,
-                    size_t len) __attribute__((warn_unused_result));
+/* Runs yajl over body with callbacks that return 0 on the event that closes the document (and on
+ * anything they refuse). True when a callback stopped yajl and only JSON white space follows;
+ * the caller's own state then tells whether the document closed. */
+bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const uint8_t *body, size_t len)
+    __attribute__((warn_unused_result));
 
 /* Fails with 400 when obj has a member not listed in allowed (NULL-terminated). */
 bool json_only_fields(json_t *obj, const char *const *allowed, nns_error_t *err)

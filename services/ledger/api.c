@@ -737,7 +737,7 @@ typedef struct {
     } u;
     owner_fact_t facts[3]; /* account preimages the request reveals */
     int nfacts;
-    uint8_t key[32]; /* replay-cache key: SHA-256 of the signed message */
+    uint8_t key[32]; /* replay-cache key: SHA-256(DER public key || signed message) */
     uint64_t expiry_nanos;
     bool replay_item; /* a batch item holding its own in-flight replay entry */
     bool skip;        /* a batch item answered before the round (bad input, replay) */
@@ -1086,8 +1086,9 @@ static void batch_check_item(void *ctx, size_t i)
 }
 
 /* The fast path's first pass: every body must be a JSON object before any signature is checked.
- * One that is not (malformed, or bytes jansson refuses that yajl let through) sends the whole
- * batch to the general path, which answers it exactly as it always does. */
+ * One that is not (malformed, another value, or bytes yajl let through in the batch that jansson
+ * refuses) sends the whole batch to the general path, which answers it exactly as it always
+ * does. */
 static void batch_parse_body(void *ctx, size_t i)
 {
     batch_check_t *b = ctx;

@@ -30,7 +30,6 @@ typedef struct {
     unsigned seen; /* bit per field of the current item */
     size_t used;   /* bytes of the arena in use */
     size_t cap;    /* the arena's size */
-    bool done;     /* the document has closed */
 } reader_t;
 
 static int refuse(void *ctx)
@@ -135,7 +134,6 @@ static int on_end_map(void *ctx)
     reader_t *r = ctx;
     if (r->at == AT_OUTER_END) {
         r->at = AT_DONE;
-        r->done = true;
         return 0; /* stop here: json_yajl_read() checks what follows */
     }
     if (r->at != AT_ITEM_KEY || r->seen != (1u << F_COUNT) - 1)
@@ -187,7 +185,7 @@ bool batch_read(const uint8_t *body, size_t len, size_t max, batch_t *b)
         return false;
     }
     reader_t r = {.b = b, .max = max, .at = AT_START, .cap = len};
-    bool ok = json_yajl_read(&CALLBACKS, &r, &r.done, body, len);
+    bool ok = json_yajl_read(&CALLBACKS, &r, body, len) && r.at == AT_DONE;
     if (!ok)
         batch_free(b);
     return ok;
