@@ -10,11 +10,14 @@ struct round_loop {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     round_item_t *head, *tail;
-    size_t queued, max_batch;
+    size_t queued, queued_weight, max_batch;
+    size_t expected;       /* commands announced by round_expect() and not yet settled */
+    bool gathering;        /* the state thread is waiting for them */
     bool stopping, joined;
     round_run_fn run;
     round_tick_fn tick;
-    unsigned tick_ms;
+    unsigned tick_ms, gather_ms;
+    uint64_t last_start_ms; /* when the last round was taken */
     void *svc;
     round_stats_t stats;
 };
@@ -26,26 +29,58 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Waits on l->wake (l->lock held) until signalled or until the monotonic deadline. */
+static void wait_until(round_loop_t *l, uint64_t deadline_ms)
+{
+    uint64_t now = mono_ms();
+    if (now >= deadline_ms)
+        return;
+    uint64_t wait_ms = deadline_ms - now;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&l->wake, &l->lock, &until);
+}
+
+static bool round_full(const round_loop_t *l)
+{
+    return l->max_batch && l->queued_weight >= l->max_batch;
+}
+
+/* Gathering (l->lock held, commands waiting): while announced commands are still on their way
+ * (a batch whose signatures are being checked), the round waits for them, until gather_ms
+ * after the previous round was taken at most, or until a full round is waiting. A commit
+ * costs PostgreSQL a fixed part per round besides its rows, so fewer, larger rounds cost less
+ * CPU per transfer; a commit longer than gather_ms adds no wait at all, and with nothing
+ * announced (single requests only) the round starts at once. */
+static void gather(round_loop_t *l)
+{
+    uint64_t deadline = l->last_start_ms + l->gather_ms;
+    if (!l->gather_ms || !l->expected || mono_ms() >= deadline)
+        return;
+    uint64_t t0 = mono_ms();
+    l->gathering = true;
+    while (l->expected && !l->stopping && !round_full(l) && mono_ms() < deadline)
+        wait_until(l, deadline);
+    l->gathering = false;
+    l->stats.gather_ms += mono_ms() - t0;
+}
+
 static void *state_thread(void *arg)
 {
     round_loop_t *l = arg;
     uint64_t next_tick = mono_ms() + l->tick_ms;
     pthread_mutex_lock(&l->lock);
     for (;;) {
-        while (!l->head && !l->stopping && mono_ms() < next_tick) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            uint64_t wait_ms = next_tick - mono_ms();
-            if (wait_ms > l->tick_ms)
-                wait_ms = l->tick_ms;
-            until.tv_sec += (time_t)(wait_ms / 1000);
-            until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&l->wake, &l->lock, &until);
-        }
+        while (!l->head && !l->stopping && mono_ms() < next_tick)
+            wait_until(l, next_tick);
+        if (l->head)
+            gather(l);
         round_item_t *items = l->head;
         size_t n = 0;
         if (items) {
@@ -66,6 +101,8 @@ static void *state_thread(void *arg)
                 l->tail = NULL;
             last->next = NULL;
             l->queued -= n;
+            l->queued_weight -= weight;
+            l->last_start_ms = mono_ms();
         }
         bool stop = l->stopping && !l->head;
         pthread_mutex_unlock(&l->lock);
@@ -88,18 +125,18 @@ static void *state_thread(void *arg)
     }
 }
 
-round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick_ms,
-                             size_t max_batch, void *svc)
+round_loop_t *round_loop_new(const round_config_t *cfg, void *svc)
 {
     round_loop_t *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
-    l->run = run;
-    l->tick = tick;
-    l->tick_ms = tick_ms ? tick_ms : 1000;
-    l->max_batch = max_batch;
+    l->run = cfg->run;
+    l->tick = cfg->tick;
+    l->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;
+    l->max_batch = cfg->max_batch;
+    l->gather_ms = cfg->gather_ms;
     l->svc = svc;
     if (pthread_create(&l->thread, NULL, state_thread, l) != 0) {
         free(l);
@@ -147,9 +184,23 @@ bool round_submit(round_loop_t *l, round_item_t *item)
         l->head = item;
     l->tail = item;
     l->queued++;
-    pthread_cond_signal(&l->wake);
+    l->queued_weight += item->weight ? item->weight : 1;
+    if (!l->gathering || round_full(l)) /* a gathering round waits for what it expects */
+        pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
     return true;
+}
+
+void round_expect(round_loop_t *l, int delta)
+{
+    pthread_mutex_lock(&l->lock);
+    if (delta < 0 && (size_t)-delta > l->expected)
+        l->expected = 0;
+    else
+        l->expected = (size_t)((ptrdiff_t)l->expected + delta);
+    if (!l->expected && l->gathering)
+        pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
 }
 
 void round_stats(round_loop_t *l, round_stats_t *out)

@@ -27,10 +27,19 @@ typedef void (*round_tick_fn)(void *svc);
 
 typedef struct round_loop round_loop_t;
 
-/* Starts the state thread. max_batch bounds a round's total weight (0 = no bound; a single
- * heavier item still makes a round of its own). Returns NULL on failure. */
-round_loop_t *round_loop_new(round_run_fn run, round_tick_fn tick, unsigned tick_ms,
-                             size_t max_batch, void *svc);
+typedef struct {
+    round_run_fn run;
+    round_tick_fn tick; /* may be NULL */
+    unsigned tick_ms;   /* 0: every second */
+    size_t max_batch;   /* bounds a round's total weight (0: no bound; a single heavier item
+                           still makes a round of its own) */
+    unsigned gather_ms; /* while commands announced by round_expect() are on their way, a round
+                           waits for them until this long after the previous round began
+                           (0: never waits) */
+} round_config_t;
+
+/* Starts the state thread. Returns NULL on failure. */
+round_loop_t *round_loop_new(const round_config_t *cfg, void *svc);
 
 /* Stops taking commands, runs every command already queued, and joins the thread. The loop
  * stays valid (round_submit() then refuses) until round_loop_destroy(). Safe to call twice. */
@@ -43,9 +52,15 @@ void round_loop_destroy(round_loop_t **loop);
  * queuing nothing, once the loop is stopping: the caller answers the command itself. */
 bool round_submit(round_loop_t *loop, round_item_t *item) __attribute__((warn_unused_result));
 
+/* Announces commands on their way to round_submit() (delta > 0: a batch whose signatures are
+ * being checked), or settles them (delta < 0, whether they were submitted or answered at
+ * once). Thread-safe. A round waits for announced commands at most gather_ms. */
+void round_expect(round_loop_t *loop, int delta);
+
 /* Counters for /metrics. */
 typedef struct {
     uint64_t rounds, items, max_round;
+    uint64_t gather_ms; /* time the state thread spent waiting for announced commands */
 } round_stats_t;
 void round_stats(round_loop_t *loop, round_stats_t *out);
 

@@ -653,6 +653,8 @@ static void get_metrics(http_request_t *req, void *app)
         "# TYPE nns_round_commands_total counter\nnns_round_commands_total{service=\"ledger\"} "
         "%llu\n"
         "# TYPE nns_round_max_commands gauge\nnns_round_max_commands{service=\"ledger\"} %llu\n"
+        "# TYPE nns_round_gather_seconds_total counter\n"
+        "nns_round_gather_seconds_total{service=\"ledger\"} %.3f\n"
         "# TYPE nns_commit_seconds summary\nnns_commit_seconds_sum{service=\"ledger\"} %.6f\n"
         "nns_commit_seconds_count{service=\"ledger\"} %llu\n"
         "# TYPE nns_commit_seconds_max gauge\nnns_commit_seconds_max{service=\"ledger\"} %.6f\n"
@@ -664,7 +666,8 @@ static void get_metrics(http_request_t *req, void *app)
         "# TYPE nns_ledger_state_bytes gauge\nnns_ledger_state_bytes %zu\n"
         "# TYPE nns_ledger_total_supply_e8s gauge\nnns_ledger_total_supply_e8s %llu\n",
         (unsigned long long)rs.rounds, (unsigned long long)rs.items,
-        (unsigned long long)rs.max_round, (double)svc->commit_nanos_sum / 1e9,
+        (unsigned long long)rs.max_round, (double)rs.gather_ms / 1e3,
+        (double)svc->commit_nanos_sum / 1e9,
         (unsigned long long)svc->commits, (double)svc->commit_nanos_max / 1e9,
         (unsigned long long)svc->commit_failures, (unsigned long long)info.chain_length,
         (unsigned long long)info.accounts, (unsigned long long)info.remembered_transactions,
@@ -1204,6 +1207,7 @@ static void run_batch(void *ctx, size_t i)
     (void)i;
     batch_job_t *job = ctx;
     check_and_submit_batch(job->svc, job->req);
+    round_expect(job->svc->loop, -1);
     free(job);
 }
 
@@ -1223,6 +1227,7 @@ static void post_transfer_batch(http_request_t *req, void *app)
     }
     *job = (batch_job_t){svc, req};
     http_defer(req);
+    round_expect(svc->loop, 1); /* the next round may wait for it (round.h: gather_ms) */
     workpool_submit(svc->verify, run_batch, job);
 }
 
@@ -1671,7 +1676,12 @@ ledger_service_t *ledger_service_new(const ledger_service_config_t *cfg, nns_err
     ledger_info(svc->ledger, &tip);
     if (clock_is_test() && tip.tip_timestamp > clock_now_nanos() && !clock_set(tip.tip_timestamp))
         log_warn("test clock could not catch up with the last block");
-    if (!(svc->loop = round_loop_new(run_round, tick, TICK_MS, cfg->max_round, svc))) {
+    round_config_t rc = {.run = run_round,
+                         .tick = tick,
+                         .tick_ms = TICK_MS,
+                         .max_batch = cfg->max_round,
+                         .gather_ms = cfg->round_gather_ms};
+    if (!(svc->loop = round_loop_new(&rc, svc))) {
         nns_error_set(err, 503, "Unavailable", "cannot start the state thread");
         goto fail;
     }

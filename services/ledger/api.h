@@ -26,6 +26,7 @@ typedef struct {
     bool read_only;
     unsigned http_threads;    /* 0 = number of cores */
     unsigned max_round;       /* commands per round at most */
+    unsigned round_gather_ms; /* how long a round may wait for batches being checked */
 } ledger_service_config_t;
 
 /* Reads the genesis file (NULL: defaults) into the ledger configuration. Returns false with

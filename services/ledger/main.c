@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     const char *listen = NULL, *database = NULL, *keys = NULL, *genesis = NULL;
     const char *ledger_url = NULL, *governance_url = NULL, *cmc_url = NULL, *log_level = NULL;
     bool test_clock = false, read_only = false;
-    int threads = 0, max_round = 0;
+    int threads = 0, max_round = 0, gather_ms = 0;
     const config_option_t options[] = {
         {"listen", OPT_STRING, &listen, "127.0.0.1:8081", "address to serve HTTP on"},
         {"database", OPT_STRING, &database, NULL,
@@ -44,6 +44,9 @@ int main(int argc, char **argv)
         {"read-only", OPT_BOOL, &read_only, NULL, "serve reads only (for a replica)"},
         {"threads", OPT_INT, &threads, "0", "HTTP threads (0: one per core)"},
         {"max-round", OPT_INT, &max_round, "20000", "commands per round at most"},
+        {"round-gather-ms", OPT_INT, &gather_ms, "40",
+         "while batches are being checked, a round waits for them until this long after the "
+         "previous round began (0: never)"},
         {"log-level", OPT_STRING, &log_level, "info", "debug, info, warn or error"},
         {0},
     };
@@ -69,8 +72,9 @@ int main(int argc, char **argv)
         clock_use_test_clock();
     if (!database)
         database = getenv("DATABASE_URL");
-    if (threads < 0 || max_round < 0) {
-        fprintf(stderr, "nns-ledger: --threads and --max-round must not be negative\n");
+    if (threads < 0 || max_round < 0 || gather_ms < 0 || gather_ms > 1000) {
+        fprintf(stderr, "nns-ledger: --threads and --max-round must not be negative, "
+                        "--round-gather-ms must be 0 to 1000\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -84,7 +88,8 @@ int main(int argc, char **argv)
                                    .genesis_path = genesis,
                                    .read_only = read_only,
                                    .http_threads = (unsigned)threads,
-                                   .max_round = (unsigned)max_round};
+                                   .max_round = (unsigned)max_round,
+                                   .round_gather_ms = (unsigned)gather_ms};
     nns_error_t err;
     nns_error_clear(&err);
     ledger_service_t *svc = ledger_service_new(&cfg, &err);

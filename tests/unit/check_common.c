@@ -14,6 +14,7 @@
 #include "hmap.h"
 #include "jsonutil.h"
 #include "replay.h"
+#include "round.h"
 #include "workpool.h"
 
 static void key_of(uint32_t i, uint8_t key[32])
@@ -379,6 +380,156 @@ START_TEST(test_workpool_submit_and_drain)
 }
 END_TEST
 
+/* ---- round loop ---- */
+
+/* Records each round's size; the first round can be held at a gate so that commands queue
+ * behind it. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    size_t rounds, sizes[16];
+    bool hold_first, held, released;
+} rl_probe_t;
+
+static void rl_run(void *svc, round_item_t *items, size_t n)
+{
+    (void)items;
+    rl_probe_t *p = svc;
+    pthread_mutex_lock(&p->lock);
+    p->held = p->hold_first && p->rounds == 0;
+    pthread_cond_broadcast(&p->changed);
+    while (p->held && !p->released)
+        pthread_cond_wait(&p->changed, &p->lock);
+    if (p->rounds < 16)
+        p->sizes[p->rounds] = n;
+    p->rounds++;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Waits until the probe has seen at least k rounds, or 5 s (a bound far above any wait the
+ * tests expect); returns the count. */
+static size_t rl_wait_rounds(rl_probe_t *p, size_t k)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&p->lock);
+    while (p->rounds < k && pthread_cond_timedwait(&p->changed, &p->lock, &until) == 0)
+        ;
+    size_t n = p->rounds;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+static size_t rl_rounds(rl_probe_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->rounds;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+/* Waits until the first round is held in rl_run. */
+static void rl_wait_held(rl_probe_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (!p->held)
+        pthread_cond_wait(&p->changed, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void rl_release(rl_probe_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->released = true;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+#define RL_PROBE {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, false, false, false}
+
+/* Commands that wait behind a round make the next round together, in weight order up to
+ * max_batch; a heavier command still makes a round of its own. */
+START_TEST(test_round_takes_waiting_commands)
+{
+    rl_probe_t p = RL_PROBE;
+    p.hold_first = true;
+    round_config_t cfg = {.run = rl_run, .max_batch = 3};
+    round_loop_t *l = round_loop_new(&cfg, &p);
+    ck_assert_ptr_nonnull(l);
+    round_item_t items[7] = {{0}};
+    ck_assert(round_submit(l, &items[0]));
+    rl_wait_held(&p);
+    for (int i = 1; i < 6; i++)
+        ck_assert(round_submit(l, &items[i])); /* queue behind the held first round */
+    items[6].weight = 5;
+    ck_assert(round_submit(l, &items[6]));
+    rl_release(&p);
+    ck_assert_uint_eq(rl_wait_rounds(&p, 4), 4);
+    ck_assert_uint_eq(p.sizes[0], 1);
+    ck_assert_uint_eq(p.sizes[1], 3);
+    ck_assert_uint_eq(p.sizes[2], 2);
+    ck_assert_uint_eq(p.sizes[3], 1);
+    round_loop_destroy(&l);
+    ck_assert_ptr_null(l);
+    round_loop_destroy(&l); /* safe on NULL */
+}
+END_TEST
+
+/* A round waits for announced commands (round_expect) and takes them along as soon as they
+ * are settled; without an announcement, or once a full round is waiting, it does not wait;
+ * stopping ends a wait at once. gather_ms is far longer than the test, so any wait it
+ * should not have made shows as a missing round. */
+START_TEST(test_round_gathers_announced_commands)
+{
+    rl_probe_t p = RL_PROBE;
+    round_config_t cfg = {.run = rl_run, .max_batch = 4, .gather_ms = 60000};
+    round_loop_t *l = round_loop_new(&cfg, &p);
+    ck_assert_ptr_nonnull(l);
+    round_item_t items[8] = {{0}};
+
+    /* nothing announced: each command runs at once, however recent the last round */
+    ck_assert(round_submit(l, &items[0]));
+    ck_assert_uint_eq(rl_wait_rounds(&p, 1), 1);
+    ck_assert(round_submit(l, &items[1]));
+    ck_assert_uint_eq(rl_wait_rounds(&p, 2), 2);
+
+    /* one announced: the waiting command is held until the announced one arrives */
+    round_expect(l, 1);
+    ck_assert(round_submit(l, &items[2]));
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+    ck_assert_uint_eq(rl_rounds(&p), 2);
+    ck_assert(round_submit(l, &items[3]));
+    round_expect(l, -1);
+    ck_assert_uint_eq(rl_wait_rounds(&p, 3), 3);
+    ck_assert_uint_eq(p.sizes[2], 2);
+
+    /* still announced, but a full round is waiting: it runs */
+    round_expect(l, 1);
+    items[4].weight = 4;
+    ck_assert(round_submit(l, &items[4]));
+    ck_assert_uint_eq(rl_wait_rounds(&p, 4), 4);
+    ck_assert_uint_eq(p.sizes[3], 1);
+
+    /* still announced, a command waiting: stopping runs it without waiting */
+    ck_assert(round_submit(l, &items[5]));
+    nanosleep(&pause, NULL);
+    ck_assert_uint_eq(rl_rounds(&p), 4);
+    round_loop_stop(l);
+    ck_assert_uint_eq(rl_rounds(&p), 5);
+    ck_assert(!round_submit(l, &items[6]));
+
+    round_stats_t st;
+    round_stats(l, &st);
+    ck_assert_uint_eq(st.rounds, 5);
+    ck_assert_uint_eq(st.items, 6);
+    ck_assert_uint_ge(st.gather_ms, 300); /* two pauses of 200 ms, less timer slack */
+    round_loop_destroy(&l);
+}
+END_TEST
+
 int main(void)
 {
     if (!crypto_init())
@@ -395,6 +546,8 @@ int main(void)
     tcase_add_test(tc, test_workpool_runs_every_item_once);
     tcase_add_test(tc, test_workpool_concurrent_callers);
     tcase_add_test(tc, test_workpool_submit_and_drain);
+    tcase_add_test(tc, test_round_takes_waiting_commands);
+    tcase_add_test(tc, test_round_gathers_announced_commands);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
