@@ -36,8 +36,8 @@ static void wait_until(round_loop_t *l, uint64_t deadline_ms)
     if (now >= deadline_ms)
         return;
     uint64_t wait_ms = deadline_ms - now;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    struct timespec until; /* l->wake waits on CLOCK_MONOTONIC: wall-clock steps do not matter */
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += (time_t)(wait_ms / 1000);
     until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
@@ -115,8 +115,9 @@ static void *state_thread(void *arg)
                 l->stats.max_round = n;
             pthread_mutex_unlock(&l->lock);
         }
-        if (l->tick && mono_ms() >= next_tick) {
-            l->tick(l->svc);
+        if (mono_ms() >= next_tick) { /* without a tick too, or the idle wait would spin */
+            if (l->tick)
+                l->tick(l->svc);
             next_tick = mono_ms() + l->tick_ms;
         }
         if (stop)
@@ -131,7 +132,11 @@ round_loop_t *round_loop_new(const round_config_t *cfg, void *svc)
     if (!l)
         return NULL;
     pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->wake, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->wake, &attr);
+    pthread_condattr_destroy(&attr);
     l->run = cfg->run;
     l->tick = cfg->tick;
     l->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;

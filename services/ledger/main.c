@@ -43,7 +43,8 @@ int main(int argc, char **argv)
          "take domain time from a test clock set with POST /v1/admin/time"},
         {"read-only", OPT_BOOL, &read_only, NULL, "serve reads only (for a replica)"},
         {"threads", OPT_INT, &threads, "0", "HTTP threads (0: one per core)"},
-        {"max-round", OPT_INT, &max_round, "20000", "commands per round at most"},
+        {"max-round", OPT_INT, &max_round, "20000",
+         "transfers per round at most (a batch counts its items)"},
         {"round-gather-ms", OPT_INT, &gather_ms, "40",
          "while batches are being checked, a round waits for them until this long after the "
          "previous round began (0: never)"},

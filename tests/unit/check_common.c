@@ -407,13 +407,14 @@ static void rl_run(void *svc, round_item_t *items, size_t n)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Waits until the probe has seen at least k rounds, or 5 s (a bound far above any wait the
- * tests expect); returns the count. */
+/* Waits until the probe has seen at least k rounds, or 3 s (a bound far above any wait the
+ * tests expect, and below Check's timeout so that a missing round fails an assertion);
+ * returns the count. */
 static size_t rl_wait_rounds(rl_probe_t *p, size_t k)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    until.tv_sec += 3;
     pthread_mutex_lock(&p->lock);
     while (p->rounds < k && pthread_cond_timedwait(&p->changed, &p->lock, &until) == 0)
         ;
@@ -449,8 +450,8 @@ static void rl_release(rl_probe_t *p)
 
 #define RL_PROBE {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, false, false, false}
 
-/* Commands that wait behind a round make the next round together, in weight order up to
- * max_batch; a heavier command still makes a round of its own. */
+/* Commands that wait behind a round make the next round together, in arrival order up to a
+ * total weight of max_batch; a heavier command still makes a round of its own. */
 START_TEST(test_round_takes_waiting_commands)
 {
     rl_probe_t p = RL_PROBE;
@@ -513,19 +514,29 @@ START_TEST(test_round_gathers_announced_commands)
     ck_assert_uint_eq(rl_wait_rounds(&p, 4), 4);
     ck_assert_uint_eq(p.sizes[3], 1);
 
-    /* still announced, a command waiting: stopping runs it without waiting */
+    /* still announced, gathering already: a command that fills the round ends the wait */
     ck_assert(round_submit(l, &items[5]));
     nanosleep(&pause, NULL);
     ck_assert_uint_eq(rl_rounds(&p), 4);
-    round_loop_stop(l);
+    items[6].weight = 3;
+    ck_assert(round_submit(l, &items[6]));
+    ck_assert_uint_eq(rl_wait_rounds(&p, 5), 5);
+    ck_assert_uint_eq(p.sizes[4], 2);
+
+    /* still announced, a command waiting: stopping runs it without waiting */
+    ck_assert(round_submit(l, &items[7]));
+    nanosleep(&pause, NULL);
     ck_assert_uint_eq(rl_rounds(&p), 5);
-    ck_assert(!round_submit(l, &items[6]));
+    round_loop_stop(l);
+    ck_assert_uint_eq(rl_rounds(&p), 6);
+    round_item_t late = {0};
+    ck_assert(!round_submit(l, &late));
 
     round_stats_t st;
     round_stats(l, &st);
-    ck_assert_uint_eq(st.rounds, 5);
-    ck_assert_uint_eq(st.items, 6);
-    ck_assert_uint_ge(st.gather_ms, 300); /* two pauses of 200 ms, less timer slack */
+    ck_assert_uint_eq(st.rounds, 6);
+    ck_assert_uint_eq(st.items, 8);
+    ck_assert_uint_ge(st.gather_ms, 500); /* three pauses of 200 ms, less timer slack */
     round_loop_destroy(&l);
 }
 END_TEST
