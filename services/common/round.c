@@ -11,8 +11,8 @@ struct round_loop {
     pthread_cond_t wake;
     round_item_t *head, *tail;
     size_t queued, queued_weight, max_batch;
-    size_t expected;       /* commands announced by round_expect() and not yet settled */
-    bool gathering;        /* the state thread is waiting for them */
+    size_t expected; /* commands announced by round_expect() and not yet settled */
+    bool gathering;  /* the state thread is waiting for them */
     bool stopping, joined;
     round_run_fn run;
     round_tick_fn tick;

@@ -667,11 +667,11 @@ static void get_metrics(http_request_t *req, void *app)
         "# TYPE nns_ledger_total_supply_e8s gauge\nnns_ledger_total_supply_e8s %llu\n",
         (unsigned long long)rs.rounds, (unsigned long long)rs.items,
         (unsigned long long)rs.max_round, (double)rs.gather_ms / 1e3,
-        (double)svc->commit_nanos_sum / 1e9,
-        (unsigned long long)svc->commits, (double)svc->commit_nanos_max / 1e9,
-        (unsigned long long)svc->commit_failures, (unsigned long long)info.chain_length,
-        (unsigned long long)info.accounts, (unsigned long long)info.remembered_transactions,
-        info.memory_bytes, (unsigned long long)info.total_supply);
+        (double)svc->commit_nanos_sum / 1e9, (unsigned long long)svc->commits,
+        (double)svc->commit_nanos_max / 1e9, (unsigned long long)svc->commit_failures,
+        (unsigned long long)info.chain_length, (unsigned long long)info.accounts,
+        (unsigned long long)info.remembered_transactions, info.memory_bytes,
+        (unsigned long long)info.total_supply);
     const char *const *names;
     const uint64_t *nanos;
     size_t nphases;

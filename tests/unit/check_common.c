@@ -448,7 +448,10 @@ static void rl_release(rl_probe_t *p)
     pthread_mutex_unlock(&p->lock);
 }
 
-#define RL_PROBE {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, false, false, false}
+#define RL_PROBE                                                                                   \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, false, false, false           \
+    }
 
 /* Commands that wait behind a round make the next round together, in arrival order up to a
  * total weight of max_batch; a heavier command still makes a round of its own. */
