@@ -100,7 +100,8 @@ ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-
 asan:
 	@$(ASAN_MAKE) unit
 
-# The suite with threads of its own (the work pool's concurrent callers) under ThreadSanitizer.
+# The suite with threads of its own (the work pool's concurrent callers, the round loop) under
+# ThreadSanitizer.
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  build/tsan/tests/check_common

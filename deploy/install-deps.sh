@@ -3,9 +3,9 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command.
 set -euo pipefail
 
-packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev libsodium-dev
-          check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql postgresql-contrib wrk
-          python3 curl)
+packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
+          libsodium-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
+          postgresql-contrib wrk python3 curl)
 
 missing=()
 for p in "${packages[@]}"; do

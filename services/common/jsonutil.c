@@ -37,15 +37,14 @@ bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const uint8_t *body, si
 
 /* ---- the fast path: yajl's events build jansson's tree ------------------------------------- */
 
-#define FAST_MAX_DEPTH 32  /* deeper documents take jansson's own parser (it allows 2048) */
-#define FAST_MAX_KEY 128   /* and so do longer member names */
+#define FAST_MAX_DEPTH 32 /* deeper documents take jansson's own parser (it allows 2048) */
+#define FAST_MAX_KEY 128  /* and so do longer member names */
 
 typedef struct {
     json_t *root;
     json_t *open[FAST_MAX_DEPTH]; /* the containers being filled, innermost last */
     int depth;
-    char key[FAST_MAX_KEY];       /* the member name whose value comes next */
-    bool done;                    /* the document's value has closed */
+    char key[FAST_MAX_KEY]; /* the member name whose value comes next */
 } builder_t;
 
 /* Attaches a new value (stolen) where the document is; 0 stops yajl, and the caller then takes
@@ -131,8 +130,8 @@ static int on_start_array(void *ctx)
 static int on_end(void *ctx)
 {
     builder_t *b = ctx;
-    b->done = --b->depth == 0;
-    return !b->done; /* stop where the document closes: json_yajl_read() checks what follows */
+    return --b->depth != 0; /* stop where the document closes: json_yajl_read() checks what
+                               follows */
 }
 
 static const yajl_callbacks BUILDER = {
@@ -153,8 +152,10 @@ static json_t *parse_fast(const uint8_t *body, size_t len)
 {
     if (!json_yajl_agrees(body, len, true))
         return NULL;
-    builder_t b = {.root = NULL, .depth = 0, .done = false};
-    bool ok = json_yajl_read(&BUILDER, &b, body, len) && b.done && json_is_object(b.root);
+    builder_t b = {.root = NULL, .depth = 0};
+    /* stopped with nothing open: by the close of the document (every refusal leaves a
+     * container open, and a scalar document never stops yajl) */
+    bool ok = json_yajl_read(&BUILDER, &b, body, len) && b.depth == 0 && json_is_object(b.root);
     if (!ok) {
         json_decref(b.root);
         return NULL;

@@ -10,7 +10,7 @@ struct round_loop {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     round_item_t *head, *tail;
-    size_t queued, queued_weight, max_batch;
+    size_t queued_weight, max_batch;
     size_t expected; /* commands announced by round_expect() and not yet settled */
     bool gathering;  /* the state thread is waiting for them */
     bool stopping, joined;
@@ -47,6 +47,12 @@ static void wait_until(round_loop_t *l, uint64_t deadline_ms)
     pthread_cond_timedwait(&l->wake, &l->lock, &until);
 }
 
+/* What an item counts toward max_batch: its weight, 0 counting as 1. */
+static size_t item_weight(const round_item_t *it)
+{
+    return it->weight ? it->weight : 1;
+}
+
 static bool round_full(const round_loop_t *l)
 {
     return l->max_batch && l->queued_weight >= l->max_batch;
@@ -54,10 +60,10 @@ static bool round_full(const round_loop_t *l)
 
 /* Gathering (l->lock held, commands waiting): while announced commands are still on their way
  * (a batch whose signatures are being checked), the round waits for them, until gather_ms
- * after the previous round was taken at most, or until a full round is waiting. A commit
- * costs PostgreSQL a fixed part per round besides its rows, so fewer, larger rounds cost less
- * CPU per transfer; a commit longer than gather_ms adds no wait at all, and with nothing
- * announced (single requests only) the round starts at once. */
+ * after the previous round was taken at most, or until a full round is waiting. A round
+ * costs PostgreSQL more than its rows, so fewer, larger rounds cost less CPU per transfer; a
+ * round that took longer than gather_ms adds no wait at all, and with nothing announced
+ * (single requests only) the round starts at once. */
 static void gather(round_loop_t *l)
 {
     uint64_t deadline = l->last_start_ms + l->gather_ms;
@@ -86,10 +92,10 @@ static void *state_thread(void *arg)
         if (items) {
             /* take up to max_batch commands, in arrival order */
             round_item_t *last = items;
-            size_t weight = items->weight ? items->weight : 1;
+            size_t weight = item_weight(items);
             n = 1;
             while (last->next) {
-                size_t w = last->next->weight ? last->next->weight : 1;
+                size_t w = item_weight(last->next);
                 if (l->max_batch && weight + w > l->max_batch)
                     break;
                 weight += w;
@@ -100,7 +106,6 @@ static void *state_thread(void *arg)
             if (!l->head)
                 l->tail = NULL;
             last->next = NULL;
-            l->queued -= n;
             l->queued_weight -= weight;
             l->last_start_ms = mono_ms();
         }
@@ -188,8 +193,7 @@ bool round_submit(round_loop_t *l, round_item_t *item)
     else
         l->head = item;
     l->tail = item;
-    l->queued++;
-    l->queued_weight += item->weight ? item->weight : 1;
+    l->queued_weight += item_weight(item);
     if (!l->gathering || round_full(l)) /* a gathering round waits for what it expects */
         pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);

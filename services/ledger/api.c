@@ -923,12 +923,22 @@ static bool parse_write(const uint8_t *body, size_t len, write_parser_fn parse,
     return ok;
 }
 
+/* A command with room for n ops (1 for a single write, a batch's items), or NULL when out of
+ * memory. */
+static ledger_cmd_t *cmd_new(size_t n)
+{
+    ledger_cmd_t *cmd = calloc(1, sizeof *cmd + n * sizeof(write_op_t));
+    if (cmd)
+        cmd->nops = n;
+    return cmd;
+}
+
 /* A signed single write: parse, then hand it to the round. The HTTP layer owns its replay
  * entry; the round answers with http_respond_committed(). */
 static void submit_single(http_request_t *req, ledger_service_t *svc, write_parser_fn parse)
 {
     nns_error_t err;
-    ledger_cmd_t *cmd = calloc(1, sizeof *cmd + sizeof(write_op_t));
+    ledger_cmd_t *cmd = cmd_new(1);
     if (!cmd) {
         nns_error_set(&err, 503, "Unavailable", "out of memory");
         http_respond_error(req, &err);
@@ -936,7 +946,6 @@ static void submit_single(http_request_t *req, ledger_service_t *svc, write_pars
     }
     size_t len;
     const uint8_t *body = http_body(req, &len);
-    cmd->nops = 1;
     if (!parse_write(body, len, parse, http_caller(req), &cmd->ops[0], &err)) {
         free(cmd);
         http_respond_error(req, &err);
@@ -1122,11 +1131,8 @@ static ledger_cmd_t *check_batch(ledger_service_t *svc, const uint8_t *body, siz
         check.bodies = calloc(fast.n, sizeof *check.bodies);
         if (check.bodies) {
             workpool_run(svc->verify, fast.n, batch_parse_body, &check);
-            if (!atomic_load(&check.body_failed) &&
-                (check.cmd = calloc(1, sizeof *check.cmd + fast.n * sizeof(write_op_t)))) {
-                check.cmd->nops = fast.n;
+            if (!atomic_load(&check.body_failed) && (check.cmd = cmd_new(fast.n)))
                 workpool_run(svc->verify, fast.n, batch_check_item, &check);
-            }
         }
         free_bodies(check.bodies, fast.n);
         batch_free(&fast);
@@ -1149,12 +1155,11 @@ static ledger_cmd_t *check_batch(ledger_service_t *svc, const uint8_t *body, siz
                       "field 'transfers' must be an array of 1 to %d signed transfers", BATCH_MAX);
         return NULL;
     }
-    if (!(check.cmd = calloc(1, sizeof *check.cmd + n * sizeof(write_op_t)))) {
+    if (!(check.cmd = cmd_new(n))) {
         json_decref(o);
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    check.cmd->nops = n;
     check.items = items;
     workpool_run(svc->verify, n, batch_check_item, &check);
     json_decref(o);

@@ -6,8 +6,8 @@
  * counters, replay-cache entries) in one transaction, in four round trips whatever its size
  * (one simple query with the binary COPYs of blocks, history and replay rows; one pipeline of
  * prepared upserts with binary array parameters and the COMMIT), and commits before any answer
- * is given. Reads (lists, history, search) run on the HTTP threads over a small connection pool. Loading at start restores the ledger's committed state and
- * verifies the chain's tip.
+ * is given. Reads (lists, history, search) run on the HTTP threads over a small connection
+ * pool. Loading at start restores the ledger's committed state and verifies the chain's tip.
  */
 #ifndef NNS_LEDGER_STORE_H
 #define NNS_LEDGER_STORE_H

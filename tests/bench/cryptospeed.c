@@ -1,8 +1,9 @@
 /*
  * cryptospeed: how long this machine takes, right now, for the work a signed transfer cannot
  * avoid: one Ed25519 verification and the SHA-256 digest of a body, through the services' own
- * wrappers (services/common/crypto.h: libsodium and libcrypto). The throughput benchmark prints it next to its figures, because on a
- * shared host it moves by half from one hour to the next, and with it every transfers/s figure.
+ * wrappers (services/common/crypto.h: libsodium and libcrypto). The throughput benchmark prints
+ * it next to its figures, because on a shared host it moves by half from one hour to the next,
+ * and with it every transfers/s figure.
  * Usage: cryptospeed [--iterations N]  (default 5000). Prints "verify_us=... sha256_us=...".
  */
 #include <sodium.h>

@@ -4,8 +4,9 @@
 # PostgreSQL, and where the time goes. Figures are printed, never asserted.
 # Knobs (environment): BENCH_SECONDS (default 30), BENCH_CONNECTIONS (256), BENCH_IDENTITIES
 # (256), BENCH_PGBENCH_SCALE (10), BENCH_PERF (1: sample the ledger with perf), BENCH_BATCH
-# (1: also measure POST /v1/transfer-batches), BENCH_BATCH_CONNECTIONS (32), BENCH_SINGLE (1: measure POST /v1/transfers),
-# BENCH_SQL (statements run on the ledger's database first, to try a schema change),
+# (1: also measure POST /v1/transfer-batches), BENCH_BATCH_CONNECTIONS (32), BENCH_SINGLE
+# (1: measure POST /v1/transfers), BENCH_SQL (statements run on the ledger's database first, to
+# try a schema change), BENCH_LEDGER_FLAGS (extra nns-ledger flags, e.g. --round-gather-ms 0),
 # BENCH_PERF_SYMBOLS (12: how many functions of the perf profile to print), BENCH_PERF_KEEP
 # (a path prefix: keep the perf data there as PREFIX.single.perf and PREFIX.batch.perf).
 source "$(dirname "$0")/../lib.sh"
