@@ -647,48 +647,32 @@ replay_cache_t *http_server_replay(http_server_t *server)
     return server->replay;
 }
 
-void http_server_metrics(http_server_t *srv, char **buf, size_t *len, size_t *cap)
+bool http_server_is_ready(http_server_t *server)
 {
-    char tmp[4096];
-    int n = 0;
-    const char *svc = srv->cfg.service;
-    n += snprintf(tmp + n, sizeof tmp - (size_t)n,
-                  "# TYPE nns_http_requests_total counter\n");
-    for (int c = 1; c <= 5; c++)
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n,
-                      "nns_http_requests_total{service=\"%s\",class=\"%dxx\"} %llu\n", svc, c,
-                      (unsigned long long)atomic_load(&srv->requests[c]));
-    n += snprintf(tmp + n, sizeof tmp - (size_t)n,
-                  "# TYPE nns_http_replayed_total counter\n"
-                  "nns_http_replayed_total{service=\"%s\"} %llu\n"
-                  "# TYPE nns_http_request_seconds histogram\n",
-                  svc, (unsigned long long)atomic_load(&srv->replayed));
-    for (size_t i = 0; i < NBUCKETS; i++)
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n,
-                      "nns_http_request_seconds_bucket{service=\"%s\",le=\"%g\"} %llu\n", svc,
-                      LATENCY_BUCKETS[i], (unsigned long long)atomic_load(&srv->latency_buckets[i]));
-    uint64_t count = atomic_load(&srv->latency_count);
-    n += snprintf(tmp + n, sizeof tmp - (size_t)n,
-                  "nns_http_request_seconds_bucket{service=\"%s\",le=\"+Inf\"} %llu\n"
-                  "nns_http_request_seconds_sum{service=\"%s\"} %.6f\n"
-                  "nns_http_request_seconds_count{service=\"%s\"} %llu\n"
-                  "# TYPE nns_replay_cache_entries gauge\n"
-                  "nns_replay_cache_entries{service=\"%s\"} %zu\n",
-                  svc, (unsigned long long)count, svc,
-                  (double)atomic_load(&srv->latency_sum_us) / 1e6, svc,
-                  (unsigned long long)count, svc, replay_count(srv->replay));
-    if (n < 0)
-        return;
-    if (*len + (size_t)n + 1 > *cap) {
-        size_t c = (*cap ? *cap : 4096);
-        while (c < *len + (size_t)n + 1)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return;
-        *buf = b;
-        *cap = c;
+    return atomic_load(&server->ready);
+}
+
+void http_server_metrics(http_server_t *srv, metrics_t *m)
+{
+    char labels[32];
+    metrics_family(m, "nns_http_requests_total", "counter", "HTTP requests answered, by class");
+    for (int c = 1; c <= 5; c++) {
+        snprintf(labels, sizeof labels, "class=\"%dxx\"", c);
+        metrics_u64(m, "nns_http_requests_total", labels, atomic_load(&srv->requests[c]));
     }
-    memcpy(*buf + *len, tmp, (size_t)n + 1);
-    *len += (size_t)n;
+    metrics_counter(m, "nns_http_replayed_total", "writes answered from the replay cache",
+                    atomic_load(&srv->replayed));
+    metrics_family(m, "nns_http_request_seconds", "histogram", "time from request to answer");
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        snprintf(labels, sizeof labels, "le=\"%g\"", LATENCY_BUCKETS[i]);
+        metrics_u64(m, "nns_http_request_seconds_bucket", labels,
+                    atomic_load(&srv->latency_buckets[i]));
+    }
+    uint64_t count = atomic_load(&srv->latency_count);
+    metrics_u64(m, "nns_http_request_seconds_bucket", "le=\"+Inf\"", count);
+    metrics_double(m, "nns_http_request_seconds_sum", NULL,
+                   (double)atomic_load(&srv->latency_sum_us) / 1e6);
+    metrics_u64(m, "nns_http_request_seconds_count", NULL, count);
+    metrics_gauge(m, "nns_replay_cache_entries", "entries in the replay cache",
+                  (double)replay_count(srv->replay));
 }

@@ -26,6 +26,7 @@
 
 #include "auth.h"
 #include "error.h"
+#include "metrics.h"
 #include "principal.h"
 #include "replay.h"
 #include "sign.h"
@@ -78,8 +79,11 @@ void http_server_set_ready(http_server_t *server, bool ready);
 /* The server's replay cache (borrowed), for loading committed entries at start. */
 replay_cache_t *http_server_replay(http_server_t *server);
 
-/* Prometheus text of the server's own counters, appended to buf (malloc'd, grown). */
-void http_server_metrics(http_server_t *server, char **buf, size_t *len, size_t *cap);
+/* True between http_server_set_ready(true) and (false): the one readiness flag. */
+bool http_server_is_ready(http_server_t *server);
+
+/* The server's own metric families. */
+void http_server_metrics(http_server_t *server, metrics_t *m);
 
 /* --- reading the request (borrowed pointers, valid until the answer) --- */
 const char *http_method(const http_request_t *req);

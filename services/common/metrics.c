@@ -130,8 +130,7 @@ void metrics_process(metrics_t *m)
         }
         fclose(f);
     }
-    metrics_gauge(m, "process_open_fds", "number of open file descriptors",
-                  (double)open_files());
+    metrics_gauge(m, "process_open_fds", "number of open file descriptors", (double)open_files());
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         metrics_gauge(m, "process_max_fds", "maximum number of open file descriptors",

@@ -16,6 +16,15 @@
 
 typedef struct replay_cache replay_cache_t;
 
+/* A committed answer to a signed write, as a service's store writes it. body is borrowed. */
+typedef struct {
+    uint8_t key[32];
+    uint64_t expiry_nanos;
+    int status;
+    const char *body;
+    size_t len;
+} replay_rec_t;
+
 /* What a lookup found. */
 typedef enum {
     REPLAY_NEW,       /* nothing known: an in-flight entry was created; the caller runs it */

@@ -40,9 +40,9 @@ struct ledger {
 };
 
 struct ledger_round {
-    hmap_t balances; /* overlay of changed accounts */
-    hmap_t dedup;    /* transactions remembered by this round */
-    hmap_t allowances; /* overlay of changed allowances */
+    hmap_t balances;                   /* overlay of changed accounts */
+    hmap_t dedup;                      /* transactions remembered by this round */
+    hmap_t allowances;                 /* overlay of changed allowances */
     ledger_allowance_rec_t *allow_log; /* every allowance change, in order */
     size_t nallow, allow_cap;
     dedup_entry_t *fresh;
@@ -190,7 +190,8 @@ bool ledger_check(ledger_t *l, nns_error_t *err)
     if (l->chain.minted < l->chain.burned || l->chain.minted - l->chain.burned < l->chain.fees)
         return nns_error_set(err, 500, "CorruptState",
                              "supply counters inconsistent: minted %llu, burned %llu, fees %llu",
-                             (unsigned long long)l->chain.minted, (unsigned long long)l->chain.burned,
+                             (unsigned long long)l->chain.minted,
+                             (unsigned long long)l->chain.burned,
                              (unsigned long long)l->chain.fees);
     unsigned __int128 sum = 0;
     for (size_t i = 0; i < l->balances.cap; i++)
@@ -216,8 +217,7 @@ void ledger_balance(ledger_t *l, const account_id_t *id, uint64_t *balance, uint
 }
 
 void ledger_allowance(ledger_t *l, const account_id_t *owner, const account_id_t *spender,
-                      uint64_t now, uint64_t *allowance, bool *has_expires_at,
-                      uint64_t *expires_at)
+                      uint64_t now, uint64_t *allowance, bool *has_expires_at, uint64_t *expires_at)
 {
     pthread_rwlock_rdlock(&l->lock);
     hval_t v = current_allowance(l, NULL, owner, spender, now);
@@ -249,8 +249,7 @@ void ledger_info(ledger_t *l, ledger_info_t *out)
     out->remembered_transactions = l->ring.count;
     out->allowances = l->allowances.count;
     out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->dedup) +
-                        hmap_memory(&l->allowances) +
-                        l->ring.cap * sizeof(dedup_entry_t);
+                        hmap_memory(&l->allowances) + l->ring.cap * sizeof(dedup_entry_t);
     pthread_rwlock_unlock(&l->lock);
 }
 
@@ -325,8 +324,8 @@ static hval_t current_allowance(const ledger_t *l, const ledger_round_t *r,
 }
 
 /* Records an allowance change; room was reserved (reserve()), so it cannot fail. */
-static bool set_allowance(ledger_round_t *r, const account_id_t *owner,
-                          const account_id_t *spender, uint64_t amount, uint64_t expires_at)
+static bool set_allowance(ledger_round_t *r, const account_id_t *owner, const account_id_t *spender,
+                          uint64_t amount, uint64_t expires_at)
 {
     if (r->nallow == r->allow_cap)
         return false;
@@ -337,9 +336,12 @@ static bool set_allowance(ledger_round_t *r, const account_id_t *owner,
         return false;
     v->a = amount;
     v->b = amount ? expires_at : 0;
-    r->allow_log[r->nallow++] = (ledger_allowance_rec_t){
-        .owner = *owner, .spender = *spender, .allowance = amount,
-        .has_expires_at = amount && expires_at != 0, .expires_at = amount ? expires_at : 0};
+    r->allow_log[r->nallow++] =
+        (ledger_allowance_rec_t){.owner = *owner,
+                                 .spender = *spender,
+                                 .allowance = amount,
+                                 .has_expires_at = amount && expires_at != 0,
+                                 .expires_at = amount ? expires_at : 0};
     return true;
 }
 
@@ -356,8 +358,7 @@ static uint64_t window_ts_at(const ledger_t *l, const ledger_round_t *r, size_t 
 }
 
 /* Expires remembered transactions (spec 3.5 step 1) and applies the throttle (step 2). */
-static bool purge_and_throttle(const ledger_t *l, ledger_round_t *r, uint64_t now,
-                               nns_error_t *err)
+static bool purge_and_throttle(const ledger_t *l, ledger_round_t *r, uint64_t now, nns_error_t *err)
 {
     size_t purged_now = 0;
     uint64_t horizon = l->cfg.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
@@ -427,14 +428,14 @@ static bool check_time(const ledger_t *l, const ledger_round_t *r, const transac
 
 static bool insufficient(nns_error_t *err, uint64_t balance, uint64_t needed)
 {
-    nns_error_set(err, 422, "InsufficientFunds", "balance %llu e8s is less than the %llu e8s needed",
-                  (unsigned long long)balance, (unsigned long long)needed);
+    nns_error_set(err, 422, "InsufficientFunds",
+                  "balance %llu e8s is less than the %llu e8s needed", (unsigned long long)balance,
+                  (unsigned long long)needed);
     nns_error_add(err, "balance_e8s", balance);
     return false;
 }
 
-static bool set_balance(ledger_round_t *r, const account_id_t *id, uint64_t balance,
-                        uint64_t count)
+static bool set_balance(ledger_round_t *r, const account_id_t *id, uint64_t balance, uint64_t count)
 {
     hval_t *v = hmap_put(&r->balances, id->hash, NULL);
     if (!v)
@@ -524,8 +525,8 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
         val[i].b++;
 
     /* transfer_from: the spender's allowance covers amount (+ fee) unless it is the owner */
-    bool use_allowance = op->has_spender && op->kind != OP_APPROVE &&
-                         !account_is(&op->from, &op->spender);
+    bool use_allowance =
+        op->has_spender && op->kind != OP_APPROVE && !account_is(&op->from, &op->spender);
     hval_t allowance = {0, 0};
     uint64_t need = op->amount + (op->kind == OP_TRANSFER ? op->fee : 0);
     if (use_allowance) {
@@ -644,8 +645,8 @@ static bool execute(ledger_t *l, ledger_round_t *r, const transaction_t *tx, boo
     return true;
 }
 
-bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t *a,
-                           uint64_t now, uint64_t *height, nns_error_t *err)
+bool ledger_apply_transfer(ledger_t *l, ledger_round_t *r, const transfer_args_t *a, uint64_t now,
+                           uint64_t *height, nns_error_t *err)
 {
     const ledger_config_t *cfg = &l->cfg;
     bool legacy = a->kind == TRANSFER_LEGACY;
@@ -768,8 +769,7 @@ bool ledger_apply_approve(ledger_t *l, ledger_round_t *r, const approve_args_t *
     memset(&tx, 0, sizeof tx);
     account_id_of(&a->caller, a->from_subaccount, &tx.op.from);
     if (account_is(&tx.op.from, &cfg->minting_account))
-        return nns_error_set(err, 400, "InvalidTransaction",
-                             "the minting account cannot approve");
+        return nns_error_set(err, 400, "InvalidTransaction", "the minting account cannot approve");
     if (a->has_fee && a->fee != cfg->fee_e8s) {
         nns_error_set(err, 422, "BadFee", "fee must be %llu e8s", (unsigned long long)cfg->fee_e8s);
         nns_error_add(err, "expected_fee_e8s", cfg->fee_e8s);
@@ -818,8 +818,7 @@ bool ledger_apply_mint(ledger_t *l, ledger_round_t *r, const account_id_t *to, u
                        uint64_t now, uint64_t *height, nns_error_t *err)
 {
     if (account_is(to, &l->cfg.minting_account))
-        return nns_error_set(err, 400, "InvalidTransaction",
-                             "cannot mint to the minting account");
+        return nns_error_set(err, 400, "InvalidTransaction", "cannot mint to the minting account");
     transaction_t tx;
     memset(&tx, 0, sizeof tx);
     tx.op.kind = OP_MINT;

@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,27 @@
 #define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
 
 enum { PH_BUILD, PH_COPY, PH_UPSERT_COMMIT, PH_COUNT };
+_Static_assert(PH_COUNT <= LEDGER_STORE_PHASES, "LEDGER_STORE_PHASES too small");
 static const char *const PHASE_NAMES[PH_COUNT] = {"build", "copy_rows", "upserts_and_commit"};
 
 /* The binary array parameters of a round's multi-row upserts. */
 enum {
-    A_BAL_ACCOUNT, A_BAL_BALANCE, A_BAL_COUNT,              /* balances */
-    A_ALW_OWNER, A_ALW_SPENDER, A_ALW_AMOUNT, A_ALW_EXPIRES, /* allowances */
-    A_OWN_ACCOUNT, A_OWN_OWNER, A_OWN_SUB,                  /* account_owners */
+    A_BAL_ACCOUNT,
+    A_BAL_BALANCE,
+    A_BAL_COUNT, /* balances */
+    A_ALW_OWNER,
+    A_ALW_SPENDER,
+    A_ALW_AMOUNT,
+    A_ALW_EXPIRES, /* allowances */
+    A_OWN_ACCOUNT,
+    A_OWN_OWNER,
+    A_OWN_SUB, /* account_owners */
     A_COUNT
 };
 static const uint32_t ARRAY_OIDS[A_COUNT] = {
-    DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_INT8,                /* balances */
-    DB_OID_BYTEA, DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_NUMERIC, /* allowances */
-    DB_OID_BYTEA, DB_OID_BYTEA, DB_OID_BYTEA,                 /* account_owners */
+    DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_INT8,                    /* balances */
+    DB_OID_BYTEA, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, /* allowances */
+    DB_OID_BYTEA, DB_OID_BYTEA,   DB_OID_BYTEA,                   /* account_owners */
 };
 
 /* The round's upserts, prepared once on the write connection. */
@@ -52,14 +61,15 @@ static const struct {
                       "allowance_e8s = EXCLUDED.allowance_e8s, "
                       "expires_at_nanos = EXCLUDED.expires_at_nanos",
                       4},
-    [Q_CHAIN] = {"ledger_chain",
-                 "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
-                 "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
-                 "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
-                 "tip_hash = EXCLUDED.tip_hash, tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
-                 "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
-                 "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
-                 6},
+    [Q_CHAIN] =
+        {"ledger_chain",
+         "INSERT INTO ledger.chain (id, chain_length, tip_hash, tip_timestamp_nanos, "
+         "minted_e8s, burned_e8s, fees_burned_e8s) VALUES (1, $1, $2, $3, $4, $5, $6) "
+         "ON CONFLICT (id) DO UPDATE SET chain_length = EXCLUDED.chain_length, "
+         "tip_hash = EXCLUDED.tip_hash, tip_timestamp_nanos = EXCLUDED.tip_timestamp_nanos, "
+         "minted_e8s = EXCLUDED.minted_e8s, burned_e8s = EXCLUDED.burned_e8s, "
+         "fees_burned_e8s = EXCLUDED.fees_burned_e8s",
+         6},
     [Q_OWNERS] = {"ledger_owners",
                   "INSERT INTO ledger.account_owners (account, owner, subaccount) "
                   "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) "
@@ -68,8 +78,9 @@ static const struct {
 };
 
 struct ledger_store {
-    PGconn *w;                      /* the state thread's connection */
-    uint64_t phase_nanos[PH_COUNT]; /* time spent in each part of committing rounds */
+    PGconn *w; /* the state thread's connection */
+    /* time spent in each part of committing rounds: the state thread adds, /metrics reads */
+    _Atomic uint64_t phase_nanos[PH_COUNT];
     db_pool_t *pool;
     copybuf_t blocks, history, replay; /* binary COPY rows */
     copybuf_t arr[A_COUNT];
@@ -438,8 +449,8 @@ static db_stmt_t arr_stmt(ledger_store_t *s, int q, int first, int last, size_t 
         lengths[i] = (int)s->arr[i].len;
         formats[i] = 1;
     }
-    return (db_stmt_t){NULL, ROUND_SQL[q].name, last - first + 1, values + first, lengths + first,
-                       formats + first};
+    return (db_stmt_t){NULL,           ROUND_SQL[q].name, last - first + 1,
+                       values + first, lengths + first,   formats + first};
 }
 
 /* The chain row (length, tip, supply counters) after the round, as the text parameters of its
@@ -518,8 +529,8 @@ static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
     for (size_t i = 0; i < n; i++) {
         copybuf_bin_row(b, 4);
         copybuf_bin_bytes(b, rp[i].key, 32);
-        copybuf_bin_int8(b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX
-                                                                       : rp[i].expiry_nanos));
+        copybuf_bin_int8(
+            b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX : rp[i].expiry_nanos));
         copybuf_bin_int4(b, rp[i].status);
         copybuf_bin_bytes(b, rp[i].body, rp[i].len);
     }
@@ -530,16 +541,17 @@ static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
 static uint64_t phase_done(ledger_store_t *s, int phase, uint64_t t0)
 {
     uint64_t t = clock_wall_nanos();
-    s->phase_nanos[phase] += t - t0;
+    atomic_fetch_add_explicit(&s->phase_nanos[phase], t - t0, memory_order_relaxed);
     return t;
 }
 
-void ledger_store_phases(const ledger_store_t *s, const char *const **names, const uint64_t **nanos,
-                         size_t *n)
+size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
+                           uint64_t nanos[LEDGER_STORE_PHASES])
 {
     *names = PHASE_NAMES;
-    *nanos = s->phase_nanos;
-    *n = PH_COUNT;
+    for (int i = 0; i < PH_COUNT; i++)
+        nanos[i] = atomic_load_explicit(&s->phase_nanos[i], memory_order_relaxed);
+    return PH_COUNT;
 }
 
 #define COPY_BLOCKS                                                                                \
@@ -571,8 +583,7 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     copybuf_bin_end(&s->history);
     add_replays(&s->replay, replays, nreplays);
     add_owners(s, owners, nowners);
-    if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) ||
-        arrays_failed(s))
+    if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) || arrays_failed(s))
         return nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
 
     const char *values[A_COUNT];
@@ -590,8 +601,8 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     if (nblocks)
         st[n++] = chain_stmt(r, chain, chain_params);
     if (nowners)
-        st[n++] = arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths,
-                           formats);
+        st[n++] =
+            arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
     st[n++] = (db_stmt_t){"COMMIT", NULL, 0, NULL, NULL, NULL};
     const copybuf_t *copies[3];
     size_t ncopies = 0;

@@ -31,15 +31,6 @@ typedef struct {
     uint8_t subaccount[SUBACCOUNT_BYTES];
 } owner_fact_t;
 
-/* A committed answer to a signed write. body is borrowed. */
-typedef struct {
-    uint8_t key[32];
-    uint64_t expiry_nanos;
-    int status;
-    const char *body;
-    size_t len;
-} replay_rec_t;
-
 /* A block as stored: raw protobuf bytes plus its hashes. */
 typedef struct {
     uint64_t height;
@@ -77,9 +68,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                const replay_rec_t *replays, size_t nreplays, bool *fatal,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Cumulative time spent in each part of committing rounds, for /metrics (borrowed arrays). */
-void ledger_store_phases(const ledger_store_t *s, const char *const **names, const uint64_t **nanos,
-                         size_t *n);
+/* Cumulative time spent in each part of committing rounds, for /metrics: fills nanos (read
+ * atomically: any thread) and *names (static), returns how many phases there are. */
+#define LEDGER_STORE_PHASES 4
+size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
+                           uint64_t nanos[LEDGER_STORE_PHASES]);
 
 /* The columns ledger_store_block_rows() writes, in order. */
 #define LEDGER_BLOCKS_COLUMNS                                                                      \

@@ -592,17 +592,19 @@ int main(int argc, char **argv)
     const char *accounts_s = NULL, *blocks_s = NULL, *recent_s = NULL, *database = NULL,
                *seed_s = NULL, *accounts_file = NULL, *sample_s = NULL;
     const config_option_t options[] = {
-        {"accounts", OPT_STRING, &accounts_s, "10000", "accounts (one Mint block each)"},
-        {"blocks", OPT_STRING, &blocks_s, "100000", "blocks in all (>= accounts)"},
-        {"recent-dedup", OPT_STRING, &recent_s, "100000",
-         "transfers in the last hour, inside the deduplication window (at most blocks - "
-         "accounts)"},
-        {"database", OPT_STRING, &database, NULL,
-         "PostgreSQL connection string or URL (default: $DATABASE_URL)"},
-        {"seed", OPT_STRING, &seed_s, "1", "pseudo-random seed"},
-        {"accounts-file", OPT_STRING, &accounts_file, NULL,
-         "write a sample of the account identifiers (hex), one a line, to this file"},
-        {"sample", OPT_STRING, &sample_s, "200000", "accounts written to --accounts-file"},
+        {CONFIG_OPT("accounts", OPT_STRING, &accounts_s, "10000",
+                    "accounts (one Mint block each)")},
+        {CONFIG_OPT("blocks", OPT_STRING, &blocks_s, "100000", "blocks in all (>= accounts)")},
+        {CONFIG_OPT("recent-dedup", OPT_STRING, &recent_s, "100000",
+                    "transfers in the last hour, inside the deduplication window (at most blocks - "
+                    "accounts)")},
+        {CONFIG_OPT("database", OPT_STRING, &database, NULL,
+                    "PostgreSQL connection string or URL (default: $DATABASE_URL)")},
+        {CONFIG_OPT("seed", OPT_STRING, &seed_s, "1", "pseudo-random seed")},
+        {CONFIG_OPT("accounts-file", OPT_STRING, &accounts_file, NULL,
+                    "write a sample of the account identifiers (hex), one a line, to this file")},
+        {CONFIG_OPT("sample", OPT_STRING, &sample_s, "200000",
+                    "accounts written to --accounts-file")},
         {0},
     };
     switch (config_parse("gendata", "Writes a valid ledger dataset into an empty database.",

@@ -98,8 +98,9 @@ int main(int argc, char **argv)
     const char *listen = NULL;
     int threads = 0;
     const config_option_t options[] = {
-        {"listen", OPT_STRING, &listen, "127.0.0.1:8090", "address to serve HTTP on"},
-        {"threads", OPT_INT, &threads, "0", "HTTP threads (0: one per core)"},
+        {CONFIG_OPT("listen", OPT_STRING, &listen, "127.0.0.1:8090", "address to serve HTTP on")},
+        {CONFIG_OPT("threads", OPT_INT, &threads, "0", "HTTP threads (0: one per core)"),
+         .max = 256},
         {0},
     };
     switch (config_parse("hello", "A bare libmicrohttpd hello server (benchmark baseline).",

@@ -222,9 +222,9 @@ START_TEST(test_config_table)
     bool flag = true;
     int n = 0;
     const config_option_t opts[] = {
-        {"listen", OPT_STRING, &listen, "127.0.0.1:1", "where"},
-        {"flag", OPT_BOOL, &flag, NULL, "a flag"},
-        {"n", OPT_INT, &n, "3", "a number"},
+        {CONFIG_OPT("listen", OPT_STRING, &listen, "127.0.0.1:1", "where")},
+        {CONFIG_OPT("flag", OPT_BOOL, &flag, NULL, "a flag")},
+        {CONFIG_OPT("n", OPT_INT, &n, "3", "a number")},
         {0},
     };
     char *argv1[] = {"x", NULL};
@@ -243,6 +243,46 @@ START_TEST(test_config_table)
     ck_assert_int_eq(config_parse("x", "", opts, 3, argv4), CONFIG_ERROR);
     char *argv5[] = {"x", "--listen", NULL};
     ck_assert_int_eq(config_parse("x", "", opts, 2, argv5), CONFIG_ERROR);
+}
+END_TEST
+
+/* The table validates: ranges, choices and URLs are usage errors, never silent defaults. */
+START_TEST(test_config_validates)
+{
+    static const char *const levels[] = {"debug", "info", "warn", NULL};
+    const char *level = NULL, *url = NULL, *own = NULL;
+    int threads = -1;
+    const config_option_t shared[] = {
+        {CONFIG_OPT("threads", OPT_INT, &threads, "0", "threads"), .max = 8},
+        {CONFIG_OPT("log-level", OPT_CHOICE, &level, "info", "level"), .choices = levels},
+        {CONFIG_OPT("ledger", OPT_URL, &url, "http://127.0.0.1:8081", "url")},
+        {0},
+    };
+    const config_option_t mine[] = {
+        {CONFIG_OPT("genesis", OPT_STRING, &own, NULL, "file")},
+        {0},
+    };
+    char *ok[] = {"x", "--threads", "8", "--log-level=warn", "--ledger", "https://l.example:1/p",
+                  "--genesis", "g.json", NULL};
+    ck_assert_int_eq(config_parse2("x", "", shared, mine, 8, ok), CONFIG_OK);
+    ck_assert_int_eq(threads, 8);
+    ck_assert_str_eq(level, "warn");
+    ck_assert_str_eq(url, "https://l.example:1/p");
+    ck_assert_str_eq(own, "g.json");
+    char *defaults[] = {"x", NULL};
+    ck_assert_int_eq(config_parse2("x", "", shared, mine, 1, defaults), CONFIG_OK);
+    ck_assert_int_eq(threads, 0);
+    ck_assert_str_eq(level, "info");
+    ck_assert_ptr_null(own);
+    char *bad[][3] = {{"x", "--threads", "9"},          {"x", "--threads", "-1"},
+                      {"x", "--log-level", "verbose"},  {"x", "--log-level", "INFO"},
+                      {"x", "--ledger", "ftp://host"},  {"x", "--ledger", "http://"},
+                      {"x", "--ledger", "127.0.0.1:80"}, {"x", "--ledger", "http://a b"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(config_parse2("x", "", shared, mine, 3, bad[i]) == CONFIG_ERROR,
+                      "%s %s accepted", bad[i][1], bad[i][2]);
+    ck_assert(config_is_http_url("http://127.0.0.1:8082"));
+    ck_assert(!config_is_http_url("http:/x"));
 }
 END_TEST
 
@@ -557,6 +597,7 @@ int main(void)
     tcase_add_test(tc, test_json_wire_rules);
     tcase_add_test(tc, test_test_clock_never_moves_backwards);
     tcase_add_test(tc, test_config_table);
+    tcase_add_test(tc, test_config_validates);
     tcase_add_test(tc, test_workpool_runs_every_item_once);
     tcase_add_test(tc, test_workpool_concurrent_callers);
     tcase_add_test(tc, test_workpool_submit_and_drain);

@@ -1,0 +1,760 @@
+#include "service.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "hex.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#define TICK_MS 1000
+#define REPLAY_PURGE_NANOS (30ULL * 1000000000ULL)
+/* The exit status when a commit's outcome is unknown (EX_TEMPFAIL): a supervisor restarts the
+ * service, which reloads what committed. */
+#define EXIT_COMMIT_UNKNOWN 75
+
+struct service_cmd {
+    round_item_t item; /* first: the round loop links commands through it */
+    http_request_t *req;
+    bool batch;
+    size_t nops;
+    max_align_t ops[]; /* nops commands of def->op_size bytes, each beginning with write_t */
+};
+
+struct service {
+    const service_def_t *def;
+    service_config_t cfg;
+    identity_t key;
+    principal_t principal;
+    unsigned threads;
+    auth_t *auth;
+    workpool_t *pool;
+    http_server_t *http;
+    http_route_t *routes;
+    round_loop_t *_Atomic loop; /* set once construction has made it; read by /metrics */
+    void *app;
+    uint64_t last_replay_purge;
+    /* commits: the state thread writes, /metrics reads */
+    _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
+};
+
+/* ---------------------------------------------------------------- the envelope */
+
+void write_fail(write_t *w, const nns_error_t *err, bool skip)
+{
+    free(w->body);
+    w->skip = skip;
+    w->status = err->status;
+    w->body = http_problem_text(err, &w->len);
+    if (!w->body)
+        w->len = 0; /* answered with an empty body: the status still tells */
+}
+
+bool write_succeed(write_t *w, int status, const char *body, size_t len)
+{
+    free(w->body);
+    w->body = malloc(len + 1);
+    if (!w->body) {
+        w->status = 503;
+        w->len = 0;
+        return false;
+    }
+    memcpy(w->body, body, len);
+    w->body[len] = '\0';
+    w->len = len;
+    w->status = status;
+    return true;
+}
+
+service_cmd_t *service_cmd_new(service_t *svc, size_t n)
+{
+    service_cmd_t *cmd = calloc(1, sizeof *cmd + n * svc->def->op_size);
+    if (cmd)
+        cmd->nops = n;
+    return cmd;
+}
+
+write_t *service_cmd_op(service_t *svc, service_cmd_t *cmd, size_t i)
+{
+    return (write_t *)(void *)((char *)cmd->ops + i * svc->def->op_size);
+}
+
+void service_cmd_free(service_t *svc, service_cmd_t **cmdp)
+{
+    service_cmd_t *cmd = *cmdp;
+    if (!cmd)
+        return;
+    for (size_t i = 0; i < cmd->nops; i++)
+        free(service_cmd_op(svc, cmd, i)->body);
+    free(cmd);
+    *cmdp = NULL;
+}
+
+void service_respond_unavailable(http_request_t *req, const char *what)
+{
+    nns_error_t err;
+    nns_error_set(&err, 503, "Unavailable", "%s", what);
+    http_respond_error(req, &err);
+}
+
+void service_submit(service_t *svc, http_request_t *req, service_cmd_t *cmd)
+{
+    const sign_verified_t *sig = http_signature(req);
+    write_t *w = service_cmd_op(svc, cmd, 0);
+    memcpy(w->key, sig->replay_key, 32);
+    w->expiry_nanos = sig->expiry_nanos;
+    cmd->req = req;
+    http_defer(req);
+    if (!round_submit(atomic_load(&svc->loop), &cmd->item)) {
+        service_cmd_free(svc, &cmd);
+        service_respond_unavailable(req, "the service is stopping; retry the same request");
+    }
+}
+
+bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *method,
+                         const char *path, const uint8_t *body, size_t len, principal_t *caller,
+                         write_t *w)
+{
+    nns_error_t err;
+    sign_verified_t v;
+    if (!sign_verify(h, method, path, strlen(path), body, len, clock_wall_nanos(), &v, &err)) {
+        write_fail(w, &err, true);
+        return false;
+    }
+    auth_caller(svc->auth, v.der, caller);
+    memcpy(w->key, v.replay_key, 32);
+    w->expiry_nanos = v.expiry_nanos;
+    return true;
+}
+
+/* Enters a checked batch item in the replay cache. */
+static void begin_batch_item(service_t *svc, write_t *w)
+{
+    nns_error_t err;
+    int status = 0;
+    char *stored = NULL;
+    size_t len = 0;
+    switch (replay_begin(http_server_replay(svc->http), w->key, w->expiry_nanos, NULL, &status,
+                         &stored, &len)) {
+    case REPLAY_COMMITTED:
+        free(w->body);
+        w->skip = true;
+        w->status = status;
+        w->body = stored;
+        w->len = len;
+        break;
+    case REPLAY_WAITING:
+        nns_error_set(&err, 409, "Processing", "an identical request is being processed");
+        write_fail(w, &err, true);
+        break;
+    case REPLAY_ERROR:
+        nns_error_set(&err, 503, "Unavailable", "out of memory; retry the same request");
+        write_fail(w, &err, true);
+        break;
+    case REPLAY_NEW:
+        w->replay_item = true;
+        break;
+    }
+}
+
+/* The batch answer: {"results": [{"status", ...} or a problem body]}. Every body is a JSON
+ * object this service rendered (or stored in the replay cache): a problem carries its "status"
+ * already, a success gets it spliced in as its first member, so a hundred bodies are not parsed
+ * and re-rendered on the state thread. */
+static void answer_batch(service_t *svc, service_cmd_t *cmd)
+{
+    size_t cap = 32;
+    for (size_t i = 0; i < cmd->nops; i++)
+        cap += service_cmd_op(svc, cmd, i)->len + 24;
+    char *out = malloc(cap), *p = out;
+    if (!out) {
+        service_respond_unavailable(cmd->req, "out of memory rendering the response");
+        return;
+    }
+    p += sprintf(p, "{\"results\":[");
+    for (size_t i = 0; i < cmd->nops; i++) {
+        const write_t *w = service_cmd_op(svc, cmd, i);
+        bool object = w->body && w->len >= 2 && w->body[0] == '{';
+        if (i)
+            *p++ = ',';
+        if (object && w->status >= 400) {
+            memcpy(p, w->body, w->len);
+            p += w->len;
+        } else if (object && w->body[1] != '}') {
+            p += sprintf(p, "{\"status\":%d,", w->status);
+            memcpy(p, w->body + 1, w->len - 1);
+            p += w->len - 1;
+        } else {
+            p += sprintf(p, "{\"status\":%d}", w->status);
+        }
+    }
+    p += sprintf(p, "]}");
+    http_respond_raw(cmd->req, 200, "application/json", out, (size_t)(p - out));
+    free(out);
+}
+
+typedef struct {
+    service_t *svc;
+    http_request_t *req;
+    service_batch_check_fn check;
+} batch_job_t;
+
+/* A batch from its check to the round, on a pool thread (or on the HTTP thread when the pool
+ * cannot take it). The request is deferred: it is answered from here or by the round. */
+static void run_batch(void *ctx, size_t i)
+{
+    (void)i;
+    batch_job_t *job = ctx;
+    service_t *svc = job->svc;
+    http_request_t *req = job->req;
+    round_loop_t *loop = atomic_load(&svc->loop);
+    nns_error_t err;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    service_cmd_t *cmd = job->check(svc, body, len, &err);
+    free(job);
+    if (!cmd) {
+        http_respond_error(req, &err);
+        round_expect(loop, -1);
+        return;
+    }
+    cmd->batch = true;
+    cmd->req = req;
+    size_t runnable = 0;
+    for (size_t k = 0; k < cmd->nops; k++) {
+        write_t *w = service_cmd_op(svc, cmd, k);
+        if (!w->skip)
+            begin_batch_item(svc, w);
+        runnable += !w->skip;
+    }
+    if (runnable == 0) { /* nothing for a round: answer at once */
+        answer_batch(svc, cmd);
+        service_cmd_free(svc, &cmd);
+    } else {
+        cmd->item.weight = runnable;
+        if (!round_submit(loop, &cmd->item)) {
+            for (size_t k = 0; k < cmd->nops; k++) {
+                write_t *w = service_cmd_op(svc, cmd, k);
+                if (w->replay_item)
+                    replay_abandon(http_server_replay(svc->http), w->key, 503, "", 0);
+            }
+            service_cmd_free(svc, &cmd);
+            service_respond_unavailable(req, "the service is stopping; retry the same request");
+        }
+    }
+    round_expect(loop, -1);
+}
+
+/* The HTTP thread hands the whole batch to the work pool and goes on serving its other
+ * connections: blocking it for the batch's checks (about 5 ms of CPU for 100 signatures) left
+ * the connections it holds waiting, and cores idle when connections were shared unevenly. */
+void service_submit_batch(service_t *svc, http_request_t *req, service_batch_check_fn check)
+{
+    batch_job_t *job = malloc(sizeof *job);
+    if (!job) {
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    *job = (batch_job_t){svc, req, check};
+    http_defer(req);
+    round_expect(atomic_load(&svc->loop), 1); /* the next round may wait for it (gather_ms) */
+    workpool_submit(svc->pool, run_batch, job);
+}
+
+/* ---------------------------------------------------------------- the round */
+
+/* Outcomes that say "retry later" are not remembered: a resend of the same bytes runs again. */
+static bool transient(int status)
+{
+    return status == 429 || status >= 500;
+}
+
+/* Applies every write of the round and fills its replay rows. False when the round cannot
+ * commit (out of memory after the state changed). */
+static bool apply_round(service_t *svc, void *round, round_item_t *items, replay_rec_t *replays,
+                        size_t *nreplays)
+{
+    uint64_t now = clock_now_nanos();
+    for (round_item_t *it = items; it; it = it->next) {
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        for (size_t i = 0; i < c->nops; i++) {
+            write_t *w = service_cmd_op(svc, c, i);
+            if (w->skip)
+                continue;
+            if (!svc->def->apply(svc->app, round, w, now))
+                return false;
+            if (transient(w->status))
+                continue;
+            replay_rec_t *rec = &replays[(*nreplays)++];
+            memcpy(rec->key, w->key, 32);
+            rec->expiry_nanos = w->expiry_nanos;
+            rec->status = w->status;
+            rec->body = w->body ? w->body : "";
+            rec->len = w->body ? w->len : 0;
+        }
+    }
+    return true;
+}
+
+/* Answers one command after its round: committed outcomes go to the replay cache too. */
+static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
+                       const nns_error_t *unavailable)
+{
+    replay_cache_t *cache = http_server_replay(svc->http);
+    if (!c->batch) {
+        write_t *w = service_cmd_op(svc, c, 0);
+        if (!committed) {
+            http_respond_error(c->req, unavailable);
+        } else if (transient(w->status)) {
+            http_add_header(c->req, "Retry-After", "1");
+            http_respond_raw(c->req, w->status, "application/problem+json", w->body ? w->body : "",
+                             w->body ? w->len : 0);
+        } else {
+            http_respond_committed(c->req, w->status, w->body ? w->body : "", w->body ? w->len : 0);
+        }
+        return;
+    }
+    for (size_t i = 0; i < c->nops; i++) {
+        write_t *w = service_cmd_op(svc, c, i);
+        if (!w->replay_item)
+            continue;
+        if (committed && !transient(w->status))
+            replay_commit(cache, w->key, w->status, w->body ? w->body : "", w->body ? w->len : 0);
+        else
+            replay_abandon(cache, w->key, committed ? w->status : 503, "", 0);
+    }
+    if (committed)
+        answer_batch(svc, c);
+    else
+        http_respond_error(c->req, unavailable);
+}
+
+/* "req=3,4,9 and 12 more": the requests of a round, for its log line. */
+static void name_requests(round_item_t *items, size_t n, char *out, size_t cap)
+{
+    size_t len = (size_t)snprintf(out, cap, "req=");
+    size_t shown = 0;
+    for (round_item_t *it = items; it && shown < 8; it = it->next, shown++) {
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        int m = snprintf(out + len, cap - len, "%s%llu", shown ? "," : "",
+                         (unsigned long long)http_request_id(c->req));
+        if (m < 0 || (size_t)m >= cap - len)
+            return;
+        len += (size_t)m;
+    }
+    if (n > shown)
+        snprintf(out + len, cap - len, " and %zu more", n - shown);
+}
+
+static void run_round(void *ctx, round_item_t *items, size_t n)
+{
+    service_t *svc = ctx;
+    const service_def_t *def = svc->def;
+    size_t nops = 0, nreplays = 0;
+    for (round_item_t *it = items; it; it = it->next)
+        nops += ((service_cmd_t *)(void *)it)->nops;
+    replay_rec_t *replays = calloc(nops, sizeof *replays);
+    void *round = replays ? def->round_begin(svc->app, nops) : NULL;
+    nns_error_t err;
+    bool ok = round && apply_round(svc, round, items, replays, &nreplays);
+    bool fatal = false;
+    if (ok) {
+        uint64_t t0 = clock_wall_nanos();
+        ok = def->commit(svc->app, round, replays, nreplays, &fatal, &err);
+        uint64_t dt = clock_wall_nanos() - t0;
+        if (ok) {
+            atomic_fetch_add(&svc->commits, 1);
+            atomic_fetch_add(&svc->commit_nanos_sum, dt);
+            if (dt > atomic_load(&svc->commit_nanos_max))
+                atomic_store(&svc->commit_nanos_max, dt);
+        }
+    } else {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+    }
+    if (round)
+        def->round_end(svc->app, round, ok);
+    if (!ok) {
+        char names[160];
+        name_requests(items, n, names, sizeof names);
+        atomic_fetch_add(&svc->commit_failures, 1);
+        log_error("round of %zu commands (%s) not committed: %s", n, names, err.detail);
+    }
+    nns_error_t unavailable;
+    nns_error_set(&unavailable, 503, "Unavailable",
+                  "the %s could not commit this request; retry the same signed request", def->name);
+    for (round_item_t *it = items, *next; it; it = next) {
+        next = it->next;
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        answer_cmd(svc, c, ok, &unavailable);
+        service_cmd_free(svc, &c);
+    }
+    free(replays);
+    if (fatal) {
+        log_error("commit outcome unknown: exiting so the restart reloads committed state");
+        usleep(200000); /* let the 503 answers go out */
+        _exit(EXIT_COMMIT_UNKNOWN);
+    }
+}
+
+static void tick(void *ctx)
+{
+    service_t *svc = ctx;
+    uint64_t now = clock_wall_nanos();
+    /* a replica's replay rows are the writer's to purge */
+    if (!svc->cfg.read_only && now - svc->last_replay_purge >= REPLAY_PURGE_NANOS) {
+        svc->last_replay_purge = now;
+        nns_error_t err;
+        replay_purge(http_server_replay(svc->http), now);
+        if (!svc->def->purge_replay(svc->app, now, &err))
+            log_warn("replay cache purge failed: %s", err.detail);
+    }
+    if (svc->def->tick)
+        svc->def->tick(svc->app, now);
+}
+
+/* ---------------------------------------------------------------- routes every service serves */
+
+static void get_identity(http_request_t *req, void *app)
+{
+    service_t *svc = app;
+    char ptext[PRINCIPAL_TEXT_MAX];
+    principal_to_text(&svc->principal, ptext);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "service", svc->def->name, "principal", ptext,
+                          "public_key_der_hex", json_hex(svc->key.der, sizeof svc->key.der),
+                          "now_nanos", json_u64(clock_now_nanos()));
+    http_respond_json(req, 200, o);
+}
+
+static void get_healthz(http_request_t *req, void *app)
+{
+    (void)app;
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void get_readyz(http_request_t *req, void *app)
+{
+    service_t *svc = app;
+    bool ready = http_server_is_ready(svc->http);
+    if (!ready || !svc->def->ping(svc->app)) {
+        service_respond_unavailable(req, ready ? "database unreachable" : "not ready");
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void get_metrics(http_request_t *req, void *app)
+{
+    service_t *svc = app;
+    metrics_t *m = metrics_new(svc->def->name);
+    if (!m) {
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    http_server_metrics(svc->http, m);
+    round_loop_t *loop = atomic_load(&svc->loop);
+    round_stats_t rs = {0};
+    if (loop)
+        round_stats(loop, &rs);
+    metrics_counter(m, "nns_rounds_total", "rounds run by the state thread", rs.rounds);
+    metrics_counter(m, "nns_round_commands_total", "commands run in rounds", rs.items);
+    metrics_gauge(m, "nns_round_max_commands", "the largest round so far, in commands",
+                  (double)rs.max_round);
+    metrics_family(m, "nns_round_gather_seconds_total", "counter",
+                   "time rounds waited for batches being checked");
+    metrics_double(m, "nns_round_gather_seconds_total", NULL, (double)rs.gather_ms / 1e3);
+    metrics_family(m, "nns_commit_seconds", "summary", "time to commit a round");
+    metrics_double(m, "nns_commit_seconds_sum", NULL,
+                   (double)atomic_load(&svc->commit_nanos_sum) / 1e9);
+    metrics_u64(m, "nns_commit_seconds_count", NULL, atomic_load(&svc->commits));
+    metrics_gauge(m, "nns_commit_seconds_max", "the longest commit of a round so far",
+                  (double)atomic_load(&svc->commit_nanos_max) / 1e9);
+    metrics_counter(m, "nns_commit_failures_total", "rounds that did not commit",
+                    atomic_load(&svc->commit_failures));
+    if (svc->app && svc->def->metrics)
+        svc->def->metrics(svc->app, m);
+    metrics_process(m);
+    size_t len = 0;
+    char *text = metrics_detach(m, &len);
+    metrics_destroy(&m);
+    if (!text) {
+        service_respond_unavailable(req, "out of memory rendering the metrics");
+        return;
+    }
+    http_respond_raw(req, 200, "text/plain; version=0.0.4", text, len);
+    free(text);
+}
+
+/* The test clock (DESIGN.md section 4): only under --test-clock; time never moves backwards. */
+static void post_admin_time(http_request_t *req, void *app)
+{
+    (void)app;
+    nns_error_t err;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    static const char *const fields[] = {"now_nanos", NULL};
+    uint64_t t;
+    json_t *o = json_parse_object(body, len, &err);
+    if (!o || !json_only_fields(o, fields, &err) ||
+        !json_get_u64(o, "now_nanos", true, &t, NULL, &err)) {
+        json_decref(o);
+        http_respond_error(req, &err);
+        return;
+    }
+    json_decref(o);
+    if (t > (uint64_t)INT64_MAX / 2) { /* times are PostgreSQL bigints */
+        nns_error_set(&err, 400, "BadRequest", "field 'now_nanos' is too far in the future");
+        http_respond_error(req, &err);
+        return;
+    }
+    if (!clock_set(t)) {
+        nns_error_set(&err, 409, "TimeMovesBackwards",
+                      "the test clock is at %llu and never moves backwards",
+                      (unsigned long long)clock_now_nanos());
+        http_respond_error(req, &err);
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:o}", "now_nanos", json_u64(clock_now_nanos())));
+}
+
+static const http_route_t COMMON_ROUTES[] = {
+    {"GET", "/v1/identity", get_identity, 0},
+    {"GET", "/healthz", get_healthz, HTTP_ANYTIME},
+    {"GET", "/readyz", get_readyz, HTTP_ANYTIME},
+    {"GET", "/metrics", get_metrics, HTTP_ANYTIME},
+};
+static const http_route_t TEST_CLOCK_ROUTE = {"POST", "/v1/admin/time", post_admin_time, 0};
+
+/* The service's routes, then the common ones, then the test clock's ({0}-ended, malloc'd). */
+static http_route_t *route_table(const service_def_t *def, bool test_clock)
+{
+    size_t n = 0, ncommon = sizeof COMMON_ROUTES / sizeof COMMON_ROUTES[0];
+    while (def->routes && def->routes[n].method)
+        n++;
+    http_route_t *t = calloc(n + ncommon + 2, sizeof *t);
+    if (!t)
+        return NULL;
+    memcpy(t, def->routes, n * sizeof *t);
+    memcpy(t + n, COMMON_ROUTES, sizeof COMMON_ROUTES);
+    if (test_clock)
+        t[n + ncommon] = TEST_CLOCK_ROUTE;
+    return t;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+const service_config_t *service_config(const service_t *svc)
+{
+    return &svc->cfg;
+}
+const identity_t *service_key(const service_t *svc)
+{
+    return &svc->key;
+}
+const principal_t *service_principal(const service_t *svc)
+{
+    return &svc->principal;
+}
+auth_t *service_auth(service_t *svc)
+{
+    return svc->auth;
+}
+replay_cache_t *service_replay(service_t *svc)
+{
+    return http_server_replay(svc->http);
+}
+workpool_t *service_workpool(service_t *svc)
+{
+    return svc->pool;
+}
+unsigned service_threads(const service_t *svc)
+{
+    return svc->threads;
+}
+void *service_app(service_t *svc)
+{
+    return svc->app;
+}
+
+/* Stops and frees everything, in the one order that leaves no request suspended: not ready, no
+ * new connections, batches being checked reach the round loop (or are answered), every queued
+ * round runs and answers, the HTTP server closes, then the state goes. Safe on a service that
+ * construction left half-built. */
+static void service_destroy(service_t **sp)
+{
+    service_t *svc = *sp;
+    if (!svc)
+        return;
+    if (svc->http) {
+        http_server_set_ready(svc->http, false);
+        http_server_quiesce(svc->http);
+    }
+    workpool_drain(svc->pool);
+    round_loop_t *loop = atomic_load(&svc->loop);
+    round_loop_stop(loop);
+    http_server_destroy(&svc->http);
+    atomic_store(&svc->loop, NULL);
+    round_loop_destroy(&loop);
+    if (svc->app)
+        svc->def->destroy(svc->app);
+    auth_destroy(&svc->auth);
+    workpool_destroy(&svc->pool);
+    free(svc->routes);
+    sodium_memzero(&svc->key, sizeof svc->key);
+    free(svc);
+    *sp = NULL;
+}
+
+static service_t *service_new(const service_def_t *def, const service_config_t *cfg,
+                              nns_error_t *err)
+{
+    service_t *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    svc->def = def;
+    svc->cfg = *cfg;
+    principal_canister(def->canister, &svc->principal);
+    if (cfg->keys_dir) {
+        if (!identity_load_or_create(cfg->keys_dir, def->name, &svc->key, err))
+            goto fail;
+    } else {
+        identity_generate(&svc->key);
+    }
+    svc->threads = (unsigned)cfg->threads;
+    if (!svc->threads) {
+        long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+        svc->threads = nproc > 0 ? (unsigned)nproc : 1;
+    }
+    if (!(svc->pool = workpool_new(svc->threads)) || !(svc->auth = auth_new(cfg->keys_dir)) ||
+        !(svc->routes = route_table(def, cfg->test_clock))) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
+    http_config_t hc = {.listen = cfg->listen,
+                        .threads = svc->threads,
+                        .max_body = def->max_body,
+                        .read_only = cfg->read_only,
+                        .auth = svc->auth,
+                        .service = def->name};
+    /* the server listens from here on, not ready: /healthz, /readyz and /metrics answer while
+     * the state loads */
+    if (!(svc->http = http_server_new(&hc, svc->routes, svc, err)))
+        goto fail;
+    if (!(svc->app = def->create(svc, err)))
+        goto fail;
+    round_config_t rc = {.run = run_round,
+                         .tick = tick,
+                         .tick_ms = TICK_MS,
+                         .max_batch = (size_t)cfg->max_round,
+                         .gather_ms = (unsigned)cfg->round_gather_ms};
+    round_loop_t *loop = round_loop_new(&rc, svc);
+    if (!loop) {
+        nns_error_set(err, 503, "Unavailable", "cannot start the state thread");
+        goto fail;
+    }
+    atomic_store(&svc->loop, loop);
+    http_server_set_ready(svc->http, true);
+    return svc;
+fail:
+    service_destroy(&svc);
+    return NULL;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL};
+
+int service_main(const service_def_t *def, int argc, char **argv)
+{
+    service_config_t cfg;
+    const config_option_t shared[] = {
+        {CONFIG_OPT("listen", OPT_STRING, &cfg.listen, def->default_listen,
+                    "address to serve HTTP on")},
+        {CONFIG_OPT("database", OPT_STRING, &cfg.database, NULL,
+                    "PostgreSQL connection string or URL (default: $DATABASE_URL)")},
+        {CONFIG_OPT(
+            "keys", OPT_STRING, &cfg.keys_dir, NULL,
+            "folder of service keys: signs with <service>.key, trusts the other services' .pub")},
+        {CONFIG_OPT("ledger", OPT_URL, &cfg.ledger_url, "http://127.0.0.1:8081",
+                    "ledger service URL")},
+        {CONFIG_OPT("governance", OPT_URL, &cfg.governance_url, "http://127.0.0.1:8082",
+                    "governance service URL")},
+        {CONFIG_OPT("cmc", OPT_URL, &cfg.cmc_url, "http://127.0.0.1:8083",
+                    "cycles minting service URL")},
+        {CONFIG_OPT("test-clock", OPT_BOOL, &cfg.test_clock, NULL,
+                    "take domain time from a test clock set with POST /v1/admin/time")},
+        {CONFIG_OPT("read-only", OPT_BOOL, &cfg.read_only, NULL,
+                    "serve reads only (for a replica)")},
+        {CONFIG_OPT("threads", OPT_INT, &cfg.threads, "0", "HTTP threads (0: one per core)"),
+         .max = 256},
+        {CONFIG_OPT("max-round", OPT_INT, &cfg.max_round, "20000",
+                    "writes per round at most (a batch counts its items; 0: no bound)"),
+         .max = 10000000},
+        {CONFIG_OPT(
+             "round-gather-ms", OPT_INT, &cfg.round_gather_ms, "40",
+             "while batches are being checked, a round waits for them until this long after the "
+             "previous round began (0: never)"),
+         .max = 1000},
+        {CONFIG_OPT("log-level", OPT_CHOICE, &cfg.log_level, "info",
+                    "the least important level logged"),
+         .choices = LOG_LEVELS},
+        {CONFIG_OPT("access-log", OPT_STRING, &cfg.access_log, NULL,
+                    "append one line per request (status, duration) to this file")},
+        {0},
+    };
+    char program[64];
+    snprintf(program, sizeof program, "nns-%s", def->name);
+    switch (config_parse2(program, def->summary, shared, def->options, argc, argv)) {
+    case CONFIG_HELP:
+        return 0;
+    case CONFIG_ERROR:
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    log_level_t level = LOG_INFO;
+    for (int i = 0; LOG_LEVELS[i]; i++)
+        if (strcmp(cfg.log_level, LOG_LEVELS[i]) == 0)
+            level = (log_level_t)i;
+    log_init(def->name, level);
+    if (!crypto_init()) {
+        log_error("cannot initialise libsodium");
+        return 1;
+    }
+    if (cfg.test_clock)
+        clock_use_test_clock();
+    if (!cfg.database)
+        cfg.database = getenv("DATABASE_URL");
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    nns_error_t err;
+    nns_error_clear(&err);
+    service_t *svc = service_new(def, &cfg, &err);
+    if (!svc) {
+        log_error("cannot start: %s", err.detail);
+        return 1;
+    }
+    while (!stop_requested)
+        pause();
+    log_info("stopping");
+    service_destroy(&svc);
+    return 0;
+}

@@ -1,0 +1,172 @@
+/*
+ * service: the skeleton every service is built on (DESIGN.md sections 3 to 7).
+ *
+ * A service is its state machine, its store and its routes; everything else lives here, once:
+ * the flags every service shares, logging, the service's key and canister principal, auth, the
+ * work pool, the HTTP server and the routes every service serves (GET /v1/identity, /healthz,
+ * /readyz, /metrics, and POST /v1/admin/time under --test-clock), the round loop and its
+ * commit, the replay cache (loaded by the service's store at start, its rows committed with the
+ * round that made them, purged), readiness, the exit on an unknowable commit outcome, and the
+ * shutdown order.
+ *
+ * A service describes itself with a service_def_t and calls service_main() from main(). The
+ * skeleton then parses the flags, builds its parts, calls def->create (the service opens its
+ * store, loads its state and the committed replay entries, and returns its state: `app`),
+ * starts the round loop, marks the service ready, and serves until SIGINT or SIGTERM. Shutdown
+ * runs in this order: not ready, stop accepting connections, let batches being checked reach
+ * the round loop, run every queued round, close the HTTP server, stop the loop, def->destroy,
+ * free the rest.
+ *
+ * Writes travel in one envelope, write_t: a single signed request, or one item of a batch,
+ * with its replay key, expiry and outcome. A service's own command type embeds write_t as its
+ * first member (def->op_size is that type's size); a service_cmd_t carries one (a single
+ * request) or many (a batch) of them to the round. In a round the skeleton calls
+ * def->round_begin, then def->apply on every write not answered already, builds the replay rows
+ * of the outcomes, calls def->commit once (the service writes its changes and those rows in one
+ * transaction), then def->round_end (committed or not), and only then answers every request.
+ * Outcomes that say "retry later" (429, 5xx) are not remembered: a resend runs again.
+ */
+#ifndef NNS_SERVICE_H
+#define NNS_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "error.h"
+#include "http.h"
+#include "keyfile.h"
+#include "metrics.h"
+#include "principal.h"
+#include "replay.h"
+#include "round.h"
+#include "sign.h"
+#include "workpool.h"
+
+typedef struct service service_t;
+
+/* The envelope of one write: the first member of a service's command type. */
+typedef struct {
+    uint8_t key[32];       /* replay key: SHA-256(DER public key || signed message) */
+    uint64_t expiry_nanos; /* the request's X-Expiry: the replay entry lives until then */
+    bool replay_item;      /* a batch item holding its own in-flight replay entry */
+    bool skip;             /* answered before the round (bad input, a replay) */
+    int status;            /* the outcome: status and body (malloc'd, JSON) */
+    char *body;
+    size_t len;
+} write_t;
+
+/* Sets w's outcome to err as a problem body (skip: the round will not apply it). */
+void write_fail(write_t *w, const nns_error_t *err, bool skip);
+/* Sets w's outcome to status and a copy of body; false (and a 503 outcome) when out of
+ * memory. */
+bool write_succeed(write_t *w, int status, const char *body, size_t len);
+
+/* One command for the round: a single write, or a batch's items, each an op_size-sized service
+ * command beginning with write_t. */
+typedef struct service_cmd service_cmd_t;
+
+/* The shared flags, as parsed (read by services through service_config()). */
+typedef struct {
+    const char *listen, *database, *keys_dir, *access_log;
+    const char *ledger_url, *governance_url, *cmc_url; /* validated http(s) URLs */
+    bool test_clock, read_only;
+    int threads, max_round, round_gather_ms;
+    const char *log_level;
+} service_config_t;
+
+typedef struct {
+    const char *name;           /* "ledger": logs, metrics, the key file DIR/<name>.key */
+    const char *summary;        /* first line of --help */
+    uint64_t canister;          /* canister index: the service's principal (principal.h) */
+    const char *default_listen; /* "127.0.0.1:8081" */
+    const config_option_t *options; /* the service's own flags ({0}-ended), may be NULL */
+    const http_route_t *routes;     /* the service's own routes ({0}-ended) */
+    size_t op_size;                 /* sizeof the service's command type (begins with write_t) */
+    size_t max_body;                /* request bodies at most (0: http.c's default) */
+
+    /* Opens the store, loads committed state (and the replay entries, into
+     * service_replay(svc)), applies a genesis: the service's state, or NULL with err. Runs
+     * before any route but /healthz, /readyz and /metrics is served. */
+    void *(*create)(service_t *svc, nns_error_t *err);
+    /* Frees what create made; the round loop and the HTTP server are stopped already. */
+    void (*destroy)(void *app);
+
+    /* The round (state thread). round_begin returns the round's scratch state for nops writes
+     * (NULL when out of memory: the round fails with 503). apply sets w's outcome with
+     * write_succeed() or write_fail(); it returns false only when the round must not commit
+     * (out of memory after the state changed: every request of the round then gets 503). commit writes the round and its replay rows in one
+     * transaction: false with err when nothing committed, and *fatal when the outcome is
+     * unknowable. round_end keeps (committed) or discards the round's changes in memory and
+     * frees the scratch state; it is called for every round_begin that returned non-NULL. */
+    void *(*round_begin)(void *app, size_t nops);
+    bool (*apply)(void *app, void *round, write_t *w, uint64_t now);
+    bool (*commit)(void *app, void *round, const replay_rec_t *replays, size_t nreplays,
+                   bool *fatal, nns_error_t *err);
+    void (*round_end)(void *app, void *round, bool committed);
+
+    /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. */
+    void (*tick)(void *app, uint64_t wall_now);
+    /* Deletes replay rows that expired before wall_now (the skeleton purges the cache). */
+    bool (*purge_replay)(void *app, uint64_t wall_now, nns_error_t *err);
+    /* True when the database answers (for /readyz). */
+    bool (*ping)(void *app);
+    /* The service's own metric families (HTTP threads: read only what is safe to read). */
+    void (*metrics)(void *app, metrics_t *m);
+} service_def_t;
+
+/* Runs the service: flags, logging, construction, serving until SIGINT/SIGTERM, shutdown.
+ * Returns the process's exit status (0, 1 when it cannot start, 2 on a usage error). */
+int service_main(const service_def_t *def, int argc, char **argv);
+
+/* --- for the service's create and handlers (borrowed pointers, valid for the service's
+ * life) --- */
+const service_config_t *service_config(const service_t *svc);
+const identity_t *service_key(const service_t *svc);
+const principal_t *service_principal(const service_t *svc);
+auth_t *service_auth(service_t *svc);
+replay_cache_t *service_replay(service_t *svc);
+workpool_t *service_workpool(service_t *svc);
+/* HTTP threads: the pool size a store's read connections should match. */
+unsigned service_threads(const service_t *svc);
+/* The service's state (create's result), from a handler's `app` argument, which is the
+ * service_t. */
+void *service_app(service_t *svc);
+
+/* --- writes --- */
+/* A command of n writes (zeroed), or NULL when out of memory. */
+service_cmd_t *service_cmd_new(service_t *svc, size_t n) __attribute__((warn_unused_result));
+void service_cmd_free(service_t *svc, service_cmd_t **cmd);
+/* The i-th write of cmd (the service casts it to its command type). */
+write_t *service_cmd_op(service_t *svc, service_cmd_t *cmd, size_t i);
+
+/* A signed single write, parsed into service_cmd_op(cmd, 0): takes its replay key from the
+ * request's signature, defers the request and queues cmd for the next round, which answers it.
+ * Takes cmd (answers 503 itself, freeing cmd, when the service is stopping). */
+void service_submit(service_t *svc, http_request_t *req, service_cmd_t *cmd);
+
+/* Checks a batch item signed exactly as a request `method path` with body: on success fills
+ * *caller and w's replay key and expiry, otherwise sets w's outcome (skip). Thread-safe. */
+bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *method,
+                         const char *path, const uint8_t *body, size_t len, principal_t *caller,
+                         write_t *w);
+
+/* Turns a request body into a batch command (on a work-pool thread): NULL with err for a
+ * request refused whole. Items answered before the round are marked with write_fail(). */
+typedef service_cmd_t *(*service_batch_check_fn)(service_t *svc, const uint8_t *body,
+                                                 size_t len, nns_error_t *err);
+
+/* A batch: the request is deferred and handed whole to the work pool, which runs check, enters
+ * each checked item in the replay cache (in order: of two identical items the later one is the
+ * duplicate), and queues the command; a round waits for it up to --round-gather-ms. The answer
+ * is {"results": [...]}, one entry per item in order: {"status", ...success body} or a problem
+ * body. */
+void service_submit_batch(service_t *svc, http_request_t *req, service_batch_check_fn check);
+
+/* --- routes every service serves (for a service that wants to extend one) --- */
+/* Answers 503 "Unavailable" with Retry-After (out of memory and the like). */
+void service_respond_unavailable(http_request_t *req, const char *what);
+
+#endif
