@@ -768,7 +768,7 @@ fail:
         size_t pl = strlen(prefix), el = strlen(r->err);
         if (pl + el + 1 < sizeof r->err) {
             memmove(r->err + pl, r->err, el + 1);
-            memcpy(r->err + pl, prefix, pl);
+            memcpy(r->err, prefix, pl);
         }
         if (a.body) {
             size_t n = strlen(r->err);
