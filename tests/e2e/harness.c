@@ -258,8 +258,8 @@ void signed_lines(signed_t *s)
     s->lines[3] = NULL;
 }
 
-void sign_as(const identity_t *id, const char *method, const char *signed_target,
-             const char *body, uint64_t expiry, signed_t *s)
+void sign_as(const identity_t *id, const char *method, const char *signed_target, const char *body,
+             uint64_t expiry, signed_t *s)
 {
     memset(s, 0, sizeof *s);
     hex_encode(id->der, sizeof id->der, s->pk);
@@ -292,8 +292,8 @@ void http_send_ex(const char *method, const char *target, const char *body, size
     ck_assert_msg(ok, "%s", err);
 }
 
-void http_send(const char *method, const char *target, const char *body,
-               const char *const *headers, resp_t *out)
+void http_send(const char *method, const char *target, const char *body, const char *const *headers,
+               resp_t *out)
 {
     http_send_ex(method, target, body, body ? strlen(body) : 0, headers, false, out);
 }

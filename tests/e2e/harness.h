@@ -104,8 +104,8 @@ typedef struct {
 } signed_t;
 
 /* Signs (method, signed_target, body) as id with the given expiry (body NULL: empty). */
-void sign_as(const identity_t *id, const char *method, const char *signed_target,
-             const char *body, uint64_t expiry, signed_t *s);
+void sign_as(const identity_t *id, const char *method, const char *signed_target, const char *body,
+             uint64_t expiry, signed_t *s);
 
 /* Rebuilds s->lines from s->pk, s->expiry and s->sig (after a test changed one of them). */
 void signed_lines(signed_t *s);
@@ -118,15 +118,15 @@ uint64_t u64_of(const char *s); /* asserts decimal digits without overflow */
 
 void http_send_ex(const char *method, const char *target, const char *body, size_t body_len,
                   const char *const *headers, bool chunked, resp_t *out);
-void http_send(const char *method, const char *target, const char *body,
-               const char *const *headers, resp_t *out);
+void http_send(const char *method, const char *target, const char *body, const char *const *headers,
+               resp_t *out);
 void get(const char *target, resp_t *r);
 void get_ok(const char *target, resp_t *r); /* asserts 200 and a JSON object */
 
-json_t *jget(json_t *o, const char *key);           /* asserts the member exists */
-const char *jstr(json_t *o, const char *key);       /* asserts a string */
-uint64_t ju64(json_t *o, const char *key);          /* asserts a u64 string */
-json_t *ju(uint64_t v);                             /* a u64 as a JSON string, new reference */
+json_t *jget(json_t *o, const char *key);     /* asserts the member exists */
+const char *jstr(json_t *o, const char *key); /* asserts a string */
+uint64_t ju64(json_t *o, const char *key);    /* asserts a u64 string */
+json_t *ju(uint64_t v);                       /* a u64 as a JSON string, new reference */
 void assert_absent(json_t *o, const char *key, const char *what);
 json_t *account_obj(const char *ptext, const char *sub_hex); /* {"owner", "subaccount"?} */
 
@@ -150,8 +150,8 @@ uint64_t ledger_now(void);
 uint64_t balance_count(const char *account, uint64_t *count); /* count may be NULL */
 uint64_t balance(const char *account);
 uint64_t chain_length(void);
-json_t *block_at(uint64_t h);      /* GET /v1/blocks/{h}, new reference */
-json_t *block_op(json_t *block);   /* its transaction.operation, borrowed */
+json_t *block_at(uint64_t h);    /* GET /v1/blocks/{h}, new reference */
+json_t *block_op(json_t *block); /* its transaction.operation, borrowed */
 
 typedef struct {
     uint64_t total, minted, burned, fees;
