@@ -166,9 +166,8 @@ static const char *lookup(const run_t *r, const char *name, size_t len)
     const struct {
         const char *field, *value;
     } fields[] = {
-        {"principal", x->principal},     {"account", x->account},
-        {"icrc1", x->icrc1},             {"public_key", x->pubkey},
-        {"subaccount", x->sub_hex},      {"sub.account", x->sub_account},
+        {"principal", x->principal}, {"account", x->account},    {"icrc1", x->icrc1},
+        {"public_key", x->pubkey},   {"subaccount", x->sub_hex}, {"sub.account", x->sub_account},
         {"sub.icrc1", x->sub_icrc1},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -654,8 +653,8 @@ static bool run_step(run_t *r, size_t index, const json_t *step_in)
         body_len = body ? strlen(body) : 0;
     } else if (rawfile) {
         char path[PATH_MAX];
-        body = join_path(path, sizeof path, r->case_dir, rawfile) ? read_file(path, &body_len)
-                                                                  : NULL;
+        body =
+            join_path(path, sizeof path, r->case_dir, rawfile) ? read_file(path, &body_len) : NULL;
         if (!body) {
             fail_msg(r, "cannot read '%s'", path);
             goto fail;
@@ -792,8 +791,8 @@ static bool fund(run_t *r, const ident_t *who, const char *amount)
 {
     const char *bank = json_string_value(json_object_get(r->world, "bank"));
     json_t *step = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "request", "POST /v1/transfers",
-                             "service", "ledger", "as", bank ? bank : "bank", "body",
-                             "to_account", who->icrc1, "amount_e8s", amount);
+                             "service", "ledger", "as", bank ? bank : "bank", "body", "to_account",
+                             who->icrc1, "amount_e8s", amount);
     bool ok = step && run_step(r, 0, step);
     json_decref(step);
     if (!ok) {
@@ -834,8 +833,8 @@ static bool run_case(run_t *r, const char *dir, const char *label)
         r->nids++;
     }
     /* ${now}: the first service's clock when the case starts */
-    json_t *now_step = json_pack("{s:s, s:{s:s}}", "request", "GET /v1/identity", "capture",
-                                 "now", "now_nanos");
+    json_t *now_step =
+        json_pack("{s:s, s:{s:s}}", "request", "GET /v1/identity", "capture", "now", "now_nanos");
     bool now_ok = now_step && run_step(r, 0, now_step);
     json_decref(now_step);
     if (!now_ok)
@@ -950,10 +949,9 @@ static bool world_load(run_t *r, const char *dir)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: runner --genesis WORLD | --services WORLD |\n"
-            "       runner --url NAME=URL... [-v] WORLD [CASE...]\n"
-            "runs the request -> answer cases of WORLD (tests/cases/README.md)\n");
+    fprintf(stderr, "usage: runner --genesis WORLD | --services WORLD |\n"
+                    "       runner --url NAME=URL... [-v] WORLD [CASE...]\n"
+                    "runs the request -> answer cases of WORLD (tests/cases/README.md)\n");
     return 2;
 }
 
@@ -993,8 +991,7 @@ int main(int argc, char **argv)
     if (mode && !strcmp(mode, "--services")) {
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(r.world, "services"), i, v)
-            puts(json_string_value(v));
+        json_array_foreach(json_object_get(r.world, "services"), i, v) puts(json_string_value(v));
         rc = 0;
         goto out;
     }
@@ -1035,8 +1032,7 @@ int main(int argc, char **argv)
         free(names[i]);
     }
     free(names);
-    printf("runner: %s: %zu cases (%zu steps), %zu failed\n", label_world, n, r.steps_run,
-           failed);
+    printf("runner: %s: %zu cases (%zu steps), %zu failed\n", label_world, n, r.steps_run, failed);
     rc = n > 0 && failed == 0 ? 0 : 1;
 out:
     for (size_t k = 0; k < r.nworld_ids; k++)
