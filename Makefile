@@ -39,10 +39,24 @@ TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 DEPS_STAMP := build/.deps-ok
 
+# ---- tests as data (tests/cases/README.md): the shared e2e harness and the cases runner.
+# The runner drives every world folder of tests/cases against live services (run.sh starts
+# them); `make cases` runs them, `make test` and `make asan-services` too.
+E2E_HARNESS  := $(BUILD)/obj/tests/e2e/harness.o
+CASES_RUNNER := $(BUILD)/cases/runner
+$(CASES_RUNNER): $(BUILD)/obj/tests/cases/runner.o $(E2E_HARNESS) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIBS) $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/obj/tests/cases/runner.o: CFLAGS += -Itests/e2e
+.PHONY: cases
+cases: all
+	@bash tests/cases/run.sh
+# ---- end of tests as data
+
 .PHONY: all deps run test unit asan tsan asan-services integration e2e bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
-all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS)
+all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
 
 # Debian packages: installed when root, otherwise the exact apt-get line is printed.
 $(DEPS_STAMP): deploy/install-deps.sh
@@ -80,9 +94,9 @@ $(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_CLIENT) $(LIB_COMMON)
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
-$(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(LIBS)
+$(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(E2E_HARNESS) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIBS) $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
@@ -115,7 +129,7 @@ SAN_BIN := build/asan/bin
 asan-services: all
 	@$(ASAN_MAKE) $(SAN_BIN)/nns-ledger $(SAN_BIN)/nns
 	@export NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1; \
-	  bash tests/integration/run.sh && bash tests/e2e/run.sh
+	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/cases/run.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all
@@ -123,7 +137,7 @@ integration: all
 e2e: all
 	@bash tests/e2e/run.sh
 
-test: all unit asan tsan integration e2e asan-services
+test: all unit asan tsan integration e2e cases asan-services
 	@echo "make test: all suites passed"
 
 run: all

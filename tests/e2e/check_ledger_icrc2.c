@@ -30,85 +30,21 @@
 
 #include "account.h"
 #include "crypto.h"
+#include "harness.h"
 #include "hex.h"
 #include "keyfile.h"
 #include "principal.h"
 #include "sign.h"
 
 #define NIDS 6
-#define FEE 10000ULL
-#define SECOND 1000000000ULL
-#define MINTING_ACCOUNT "082ecf2e3f647ac600f43f38a68342fba5b8e68b085f02592b77f39808a8d2b5"
-#define GOVERNANCE_PRINCIPAL "rrkah-fqaaa-aaaaa-aaaaq-cai"
-#define BODY_MAX 2048
 #define CSV_HEADER                                                                                 \
     "height,timestamp_utc,timestamp_nanos,type,from,to,spender,amount_e8s,fee_e8s,"                \
     "balance_change_e8s,memo,icrc1_memo,tx_hash"
 #define CSV_COLUMNS 13
 
-/* An identity and the names of its default account. */
-typedef struct {
-    identity_t id;
-    char hex[ACCOUNT_HEX_LEN + 1];  /* default account identifier */
-    char text[ICRC1_TEXT_MAX];      /* default account as ICRC-1 text */
-    char ptext[PRINCIPAL_TEXT_MAX]; /* the principal */
-} who_t;
-
-static const char *base_url;
 static who_t ids[NIDS];
 
 /* ================================================================ small utilities */
-
-static uint64_t wall_nanos(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * SECOND + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t fresh_memo(void)
-{
-    uint64_t m;
-    randombytes_buf(&m, sizeof m);
-    return m >> 2;
-}
-
-static void fresh_subaccount(uint8_t sub[SUBACCOUNT_BYTES], char sub_hex[2 * SUBACCOUNT_BYTES + 1])
-{
-    randombytes_buf(sub, SUBACCOUNT_BYTES);
-    sub[0] = 1; /* never the default subaccount */
-    hex_encode(sub, SUBACCOUNT_BYTES, sub_hex);
-}
-
-static void who_init(who_t *w, const identity_t *id)
-{
-    memset(w, 0, sizeof *w);
-    w->id = *id;
-    account_id_t a;
-    account_id_of(&id->principal, NULL, &a);
-    account_id_to_hex(&a, w->hex);
-    icrc1_account_t acc;
-    memset(&acc, 0, sizeof acc);
-    acc.owner = id->principal;
-    icrc1_account_to_text(&acc, w->text);
-    principal_to_text(&id->principal, w->ptext);
-}
-
-static void who_fresh(who_t *w)
-{
-    identity_t id;
-    identity_generate(&id);
-    who_init(w, &id);
-}
-
-static void identity_seeded(int i, identity_t *id)
-{
-    char text[32];
-    uint8_t seed[32];
-    int n = snprintf(text, sizeof text, "e2e-icrc2-%d", i);
-    sha256(text, (size_t)n, seed);
-    identity_from_seed(seed, id);
-}
 
 /* The 64-hex identifier and ICRC-1 text of (owner, sub). */
 static void sub_names(const principal_t *owner, const uint8_t *sub,
@@ -124,284 +60,11 @@ static void sub_names(const principal_t *owner, const uint8_t *sub,
     icrc1_account_to_text(&acc, text_out);
 }
 
-static bool is_digits(const char *s)
-{
-    return s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20;
-}
-
-static bool is_lower_hex(const char *s, size_t len)
-{
-    return s && strlen(s) == len && strspn(s, "0123456789abcdef") == len;
-}
-
-static uint64_t u64_of(const char *s)
-{
-    ck_assert_msg(is_digits(s), "'%s' is not a u64 in decimal digits", s ? s : "(null)");
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        uint64_t d = (uint64_t)(*p - '0');
-        ck_assert_msg(v <= (UINT64_MAX - d) / 10, "'%s' overflows a u64", s);
-        v = v * 10 + d;
-    }
-    return v;
-}
-
 /* ================================================================ HTTP */
-
-typedef struct {
-    char *data;
-    size_t len;
-} buf_t;
-
-typedef struct {
-    long status;
-    char *body; /* NUL-terminated */
-    size_t len;
-    char *headers; /* the header block of the final response */
-    json_t *json;  /* the body parsed as JSON, or NULL */
-} resp_t;
-
-static void buf_append(buf_t *b, const char *p, size_t n)
-{
-    char *d = realloc(b->data, b->len + n + 1);
-    if (!d)
-        abort(); /* inside a libcurl callback: no longjmp out of it */
-    memcpy(d + b->len, p, n);
-    b->len += n;
-    d[b->len] = '\0';
-    b->data = d;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    buf_append(ud, p, size * n);
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    buf_t *b = ud;
-    if (size * n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-        b->len = 0; /* a new response starts (after a 100 Continue) */
-    buf_append(b, p, size * n);
-    return size * n;
-}
-
-static void resp_free(resp_t *r)
-{
-    free(r->body);
-    free(r->headers);
-    json_decref(r->json);
-    memset(r, 0, sizeof *r);
-}
-
-/* Sends `method base_url+target`. body NULL: no body. headers: NULL-terminated "Name: value"
- * lines (NULL for none). */
-static void http_send(const char *method, const char *target, const char *body,
-                      const char *const *headers, resp_t *out)
-{
-    memset(out, 0, sizeof *out);
-    CURL *c = curl_easy_init();
-    ck_assert_ptr_nonnull(c);
-    char *url = NULL;
-    ck_assert_int_ge(asprintf(&url, "%s%s", base_url, target), 0);
-    struct curl_slist *list = NULL;
-    bool has_ctype = false;
-    for (const char *const *h = headers; h && *h; h++) {
-        list = curl_slist_append(list, *h);
-        if (strncasecmp(*h, "Content-Type:", 13) == 0)
-            has_ctype = true;
-    }
-    if (body && !has_ctype)
-        list = curl_slist_append(list, "Content-Type: application/json");
-    buf_t rb = {0}, hb = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rb);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    } else if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    } else {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    }
-    if (list)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    CURLcode rc = curl_easy_perform(c);
-    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, target, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(list);
-    curl_easy_cleanup(c);
-    free(url);
-    out->body = rb.data ? rb.data : strdup("");
-    out->len = rb.len;
-    out->headers = hb.data ? hb.data : strdup("");
-    out->json = json_loadb(out->body, out->len, JSON_DECODE_ANY, NULL);
-}
-
-/* The value of the response header name (case-insensitive), copied to out; false if absent. */
-static bool resp_header(const resp_t *r, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    for (const char *p = r->headers; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
-        if (linelen > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            size_t vl = linelen - (size_t)(v - p);
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-                vl--;
-            snprintf(out, cap, "%.*s", (int)vl, v);
-            return true;
-        }
-        if (!eol)
-            break;
-        p = eol + 2;
-    }
-    return false;
-}
-
-static bool is_replayed(const resp_t *r)
-{
-    char v[32];
-    return resp_header(r, "X-Replayed", v, sizeof v) && strcmp(v, "true") == 0;
-}
-
-static void get(const char *target, resp_t *r)
-{
-    http_send("GET", target, NULL, NULL, r);
-}
-
-/* GET target, asserting 200 and a JSON object body. */
-static void get_ok(const char *target, resp_t *r)
-{
-    get(target, r);
-    ck_assert_msg(r->status == 200, "GET %s answered %ld: %s", target, r->status, r->body);
-    ck_assert_msg(json_is_object(r->json), "GET %s: body is not a JSON object: %s", target,
-                  r->body);
-}
 
 /* ================================================================ JSON */
 
-static json_t *jget(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    ck_assert_msg(v != NULL, "member '%s' missing", key);
-    return v;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    json_t *v = jget(o, key);
-    ck_assert_msg(json_is_string(v), "member '%s' is not a string", key);
-    return json_string_value(v);
-}
-
-/* A u64 member, which the wire rules say is a JSON string of decimal digits. */
-static uint64_t ju64(json_t *o, const char *key)
-{
-    json_t *v = jget(o, key);
-    ck_assert_msg(json_is_string(v), "member '%s' is not a string (u64 values are strings)", key);
-    return u64_of(json_string_value(v));
-}
-
-static void assert_absent(json_t *o, const char *key, const char *what)
-{
-    ck_assert_msg(json_object_get(o, key) == NULL, "%s has a member '%s'", what, key);
-}
-
-/* A u64 as the JSON string the wire rules want (new reference). */
-static json_t *ju(uint64_t v)
-{
-    char s[24];
-    snprintf(s, sizeof s, "%" PRIu64, v);
-    return json_string(s);
-}
-
-/* {"owner": principal, "subaccount": hex} (subaccount NULL: left out). */
-static json_t *account_obj(const char *ptext, const char *sub_hex)
-{
-    json_t *o = json_pack("{s:s}", "owner", ptext);
-    if (sub_hex)
-        json_object_set_new(o, "subaccount", json_string(sub_hex));
-    return o;
-}
-
 /* ================================================================ signing */
-
-typedef struct {
-    char pk[2 * ED25519_DER_BYTES + 1];
-    char expiry[24];
-    char sig[2 * ED25519_SIGNATURE_BYTES + 1];
-    char h_pk[128], h_expiry[64], h_sig[192];
-    const char *lines[4]; /* the three header lines and NULL */
-} signed_t;
-
-static void signed_lines(signed_t *s)
-{
-    snprintf(s->h_pk, sizeof s->h_pk, "X-Public-Key: %s", s->pk);
-    snprintf(s->h_expiry, sizeof s->h_expiry, "X-Expiry: %s", s->expiry);
-    snprintf(s->h_sig, sizeof s->h_sig, "X-Signature: %s", s->sig);
-    s->lines[0] = s->h_pk;
-    s->lines[1] = s->h_expiry;
-    s->lines[2] = s->h_sig;
-    s->lines[3] = NULL;
-}
-
-static void sign_as(const identity_t *id, const char *path, const char *body, uint64_t expiry,
-                    signed_t *s)
-{
-    memset(s, 0, sizeof *s);
-    hex_encode(id->der, sizeof id->der, s->pk);
-    snprintf(s->expiry, sizeof s->expiry, "%" PRIu64, expiry);
-    sign_request(id->sk, "POST", path, expiry, (const uint8_t *)body, strlen(body), s->sig);
-    signed_lines(s);
-}
-
-/* POST path signed by id (expiring in two minutes, wall clock). */
-static void post_signed(const identity_t *id, const char *path, const char *body, resp_t *r)
-{
-    signed_t s;
-    sign_as(id, path, body, wall_nanos() + 120 * SECOND, &s);
-    http_send("POST", path, body, s.lines, r);
-}
-
-/* POST path with body (stolen) as compact JSON, signed by id. */
-static void post_json(const identity_t *id, const char *path, json_t *body, resp_t *r)
-{
-    ck_assert_ptr_nonnull(body);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    ck_assert_ptr_nonnull(text);
-    post_signed(id, path, text, r);
-    free(text);
-}
-
-/* A signed write that must succeed; returns the new block's index. */
-static uint64_t post_json_ok(const identity_t *id, const char *path, json_t *body)
-{
-    char *text = json_dumps(body, JSON_COMPACT);
-    ck_assert_ptr_nonnull(text);
-    resp_t r;
-    post_json(id, path, body, &r);
-    ck_assert_msg(r.status == 200, "POST %s %s answered %ld: %s", path, text, r.status, r.body);
-    ck_assert_msg(json_is_object(r.json), "answer is not an object: %s", r.body);
-    uint64_t h = ju64(r.json, "block_index");
-    ck_assert_msg(json_object_size(r.json) == 1, "answer has more than block_index: %s", r.body);
-    free(text);
-    resp_free(&r);
-    return h;
-}
 
 static void approve(const identity_t *id, json_t *body, resp_t *r)
 {
@@ -435,31 +98,11 @@ static json_t *transfer_from_body(const char *from_text, const char *to_text, ui
     return json_pack("{s:s, s:s, s:o}", "from", from_text, "to", to_text, "amount_e8s", ju(amount));
 }
 
-/* An ICRC-1 transfer of amount from id to the account named by ICRC-1 text. */
-static uint64_t icrc1_send(const identity_t *id, const char *to_text, uint64_t amount)
-{
-    return post_json_ok(id, "/v1/transfers",
-                        json_pack("{s:s, s:o}", "to_account", to_text, "amount_e8s", ju(amount)));
-}
-
-/* Legacy transfer body. created 0: no created_at_time. */
-static void legacy_body(char *out, size_t cap, const char *to, uint64_t amount, uint64_t memo,
-                        uint64_t created)
-{
-    int n = snprintf(out, cap,
-                     "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%" PRIu64
-                     "\",\"memo\":\"%" PRIu64 "\"",
-                     to, amount, (uint64_t)FEE, memo);
-    if (created)
-        n += snprintf(out + n, cap - (size_t)n, ",\"created_at_time\":\"%" PRIu64 "\"", created);
-    snprintf(out + n, cap - (size_t)n, "}");
-}
-
 static uint64_t legacy_send(const identity_t *id, const char *to_hex, uint64_t amount,
                             uint64_t memo)
 {
     char body[BODY_MAX];
-    legacy_body(body, sizeof body, to_hex, amount, memo, 0);
+    legacy_body(body, sizeof body, to_hex, amount, FEE, memo, 0, NULL);
     resp_t r;
     post_signed(id, "/v1/transfers", body, &r);
     ck_assert_msg(r.status == 200, "transfer %s answered %ld: %s", body, r.status, r.body);
@@ -469,67 +112,6 @@ static uint64_t legacy_send(const identity_t *id, const char *to_hex, uint64_t a
 }
 
 /* ================================================================ ledger reads */
-
-static uint64_t ledger_now(void)
-{
-    resp_t r;
-    get_ok("/v1/identity", &r);
-    uint64_t now = ju64(r.json, "now_nanos");
-    resp_free(&r);
-    return now;
-}
-
-static uint64_t balance(const char *account)
-{
-    char target[256];
-    snprintf(target, sizeof target, "/v1/accounts/%s", account);
-    resp_t r;
-    get_ok(target, &r);
-    uint64_t b = ju64(r.json, "balance_e8s");
-    resp_free(&r);
-    return b;
-}
-
-static uint64_t chain_length(void)
-{
-    resp_t r;
-    get_ok("/v1/ledger", &r);
-    uint64_t n = ju64(r.json, "chain_length");
-    resp_free(&r);
-    return n;
-}
-
-typedef struct {
-    uint64_t total, minted, burned, fees;
-} supply_t;
-
-static void supply_of(supply_t *s)
-{
-    resp_t r;
-    get_ok("/v1/supply", &r);
-    s->total = ju64(r.json, "total_supply_e8s");
-    s->minted = ju64(r.json, "minted_e8s");
-    s->burned = ju64(r.json, "burned_e8s");
-    s->fees = ju64(r.json, "fees_burned_e8s");
-    resp_free(&r);
-}
-
-/* GET /v1/blocks/{h} as a JSON object (new reference). */
-static json_t *block_at(uint64_t h)
-{
-    char target[64];
-    snprintf(target, sizeof target, "/v1/blocks/%" PRIu64, h);
-    resp_t r;
-    get_ok(target, &r);
-    json_t *b = json_incref(r.json);
-    resp_free(&r);
-    return b;
-}
-
-static json_t *block_op(json_t *block)
-{
-    return jget(jget(block, "transaction"), "operation");
-}
 
 typedef struct {
     uint64_t allowance;
@@ -562,69 +144,6 @@ static uint64_t allowance(const char *owner, const char *spender)
     allow_t a;
     allowance_of(owner, spender, NULL, NULL, &a);
     return a.allowance;
-}
-
-/* What must not move when a request is refused. */
-typedef struct {
-    uint64_t chain_length, balance, total_supply;
-} state_t;
-
-static void state_of(const char *account, state_t *s)
-{
-    resp_t r;
-    get_ok("/v1/ledger", &r);
-    s->chain_length = ju64(r.json, "chain_length");
-    s->total_supply = ju64(r.json, "total_supply_e8s");
-    resp_free(&r);
-    s->balance = balance(account);
-}
-
-static void assert_state_same(const char *account, const state_t *before, const char *what)
-{
-    state_t after;
-    state_of(account, &after);
-    ck_assert_msg(after.chain_length == before->chain_length,
-                  "%s: chain length moved from %" PRIu64 " to %" PRIu64, what, before->chain_length,
-                  after.chain_length);
-    ck_assert_msg(after.balance == before->balance,
-                  "%s: balance moved from %" PRIu64 " to %" PRIu64, what, before->balance,
-                  after.balance);
-    ck_assert_msg(after.total_supply == before->total_supply, "%s: total supply moved", what);
-}
-
-/* Checks a problem object: status, code (unless NULL), type, title, detail. */
-static void assert_problem_object(json_t *o, long status, const char *code, const char *what,
-                                  const char *text)
-{
-    ck_assert_msg(json_is_object(o), "%s: problem is not a JSON object: %s", what, text);
-    json_t *st = json_object_get(o, "status");
-    ck_assert_msg(json_is_integer(st) && json_integer_value(st) == status,
-                  "%s: problem 'status' is not %ld: %s", what, status, text);
-    const char *fields[] = {"type", "title", "detail", "code"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        json_t *v = json_object_get(o, fields[i]);
-        ck_assert_msg(json_is_string(v) && *json_string_value(v),
-                      "%s: problem member '%s' missing or empty: %s", what, fields[i], text);
-    }
-    const char *c = json_string_value(json_object_get(o, "code"));
-    char type[96];
-    snprintf(type, sizeof type, "urn:nns:problem:%s", c);
-    ck_assert_msg(strcmp(json_string_value(json_object_get(o, "type")), type) == 0,
-                  "%s: problem type is not '%s': %s", what, type, text);
-    if (code)
-        ck_assert_msg(strcmp(c, code) == 0, "%s: code is not '%s': %s", what, code, text);
-}
-
-/* Asserts an application/problem+json answer with status and (unless NULL) code. */
-static void assert_problem(const resp_t *r, long status, const char *code, const char *what)
-{
-    ck_assert_msg(r->status == status, "%s: status %ld, expected %ld: %s", what, r->status, status,
-                  r->body);
-    char ctype[128];
-    ck_assert_msg(resp_header(r, "Content-Type", ctype, sizeof ctype) &&
-                      strncmp(ctype, "application/problem+json", 24) == 0,
-                  "%s: content type is not application/problem+json", what);
-    assert_problem_object(r->json, status, code, what, r->body);
 }
 
 /* ---------------------------------------------------------------- history */
@@ -682,13 +201,11 @@ static void assert_history(const char *account, const char *query, const uint64_
 
 /* ---------------------------------------------------------------- the test clock */
 
-static void set_time(uint64_t t)
+static void set_clock(uint64_t t)
 {
-    char body[96];
-    snprintf(body, sizeof body, "{\"now_nanos\":\"%" PRIu64 "\"}", t);
     resp_t r;
-    http_send("POST", "/v1/admin/time", body, NULL, &r);
-    ck_assert_msg(r.status == 200, "POST /v1/admin/time %s answered %ld: %s", body, r.status,
+    set_time(t, &r);
+    ck_assert_msg(r.status == 200, "POST /v1/admin/time %" PRIu64 " answered %ld: %s", t, r.status,
                   r.body);
     resp_free(&r);
 }
@@ -697,7 +214,7 @@ static void set_time(uint64_t t)
 static uint64_t advance_clock(uint64_t delta)
 {
     uint64_t t = ledger_now() + delta;
-    set_time(t);
+    set_clock(t);
     ck_assert_uint_eq(ledger_now(), t);
     return t;
 }
@@ -710,7 +227,7 @@ static json_t *batch_item_ex(const identity_t *id, const char *body, const char 
                              const char *signed_path)
 {
     signed_t s;
-    sign_as(id, signed_path, body_signed, wall_nanos() + 120 * SECOND, &s);
+    sign_as(id, "POST", signed_path, body_signed, wall_nanos() + 120 * SECOND, &s);
     return json_pack("{s:s, s:s, s:s, s:s}", "public_key_der_hex", s.pk, "expiry_nanos", s.expiry,
                      "signature_hex", s.sig, "body", body);
 }
@@ -1142,7 +659,7 @@ START_TEST(test_icrc2_writes_replay)
     char body[BODY_MAX];
     snprintf(body, sizeof body, "{\"spender\":\"%s\",\"amount_e8s\":\"50000\"}", s.text);
     signed_t sg;
-    sign_as(&a->id, "/v1/approvals", body, wall_nanos() + 120 * SECOND, &sg);
+    sign_as(&a->id, "POST", "/v1/approvals", body, wall_nanos() + 120 * SECOND, &sg);
     resp_t r1, r2;
     http_send("POST", "/v1/approvals", body, sg.lines, &r1);
     ck_assert_msg(r1.status == 200, "approval answered %ld: %s", r1.status, r1.body);
@@ -1158,7 +675,7 @@ START_TEST(test_icrc2_writes_replay)
 
     snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"%s\",\"amount_e8s\":\"1000\"}", a->text,
              rcp.text);
-    sign_as(&s.id, "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
+    sign_as(&s.id, "POST", "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
     http_send("POST", "/v1/transfer-from", body, sg.lines, &r1);
     ck_assert_msg(r1.status == 200, "transfer_from answered %ld: %s", r1.status, r1.body);
     http_send("POST", "/v1/transfer-from", body, sg.lines, &r2);
@@ -1173,7 +690,7 @@ START_TEST(test_icrc2_writes_replay)
     /* a refusal is stored too */
     snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"%s\",\"amount_e8s\":\"40000\"}", a->text,
              rcp.text);
-    sign_as(&s.id, "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
+    sign_as(&s.id, "POST", "/v1/transfer-from", body, wall_nanos() + 120 * SECOND, &sg);
     http_send("POST", "/v1/transfer-from", body, sg.lines, &r1);
     assert_problem(&r1, 422, "InsufficientAllowance", "40000 + fee over 39000");
     ck_assert_str_eq(jstr(r1.json, "allowance_e8s"), "39000");
@@ -1648,7 +1165,8 @@ START_TEST(test_batch_three_signers)
         who_fresh(&rcp[i]);
         b0[i] = balance(ids[2 + i].hex);
         if (i < 2) {
-            legacy_body(body[i], sizeof body[i], rcp[i].hex, 1000 + (uint64_t)i, fresh_memo(), now);
+            legacy_body(body[i], sizeof body[i], rcp[i].hex, 1000 + (uint64_t)i, FEE, fresh_memo(),
+                        now, NULL);
         } else { /* an ICRC-1 body works as well */
             snprintf(body[i], sizeof body[i], "{\"to_account\":\"%s\",\"amount_e8s\":\"1002\"}",
                      rcp[i].text);
@@ -1685,9 +1203,9 @@ START_TEST(test_batch_mixed_items)
     who_fresh(&poor);
     uint64_t now = ledger_now();
     char ok_body[BODY_MAX], other[BODY_MAX], poor_body[BODY_MAX], approval[BODY_MAX];
-    legacy_body(ok_body, sizeof ok_body, rcp.hex, 777, fresh_memo(), now);
-    legacy_body(other, sizeof other, rcp.hex, 888, fresh_memo(), now);
-    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1000, fresh_memo(), now);
+    legacy_body(ok_body, sizeof ok_body, rcp.hex, 777, FEE, fresh_memo(), now, NULL);
+    legacy_body(other, sizeof other, rcp.hex, 888, FEE, fresh_memo(), now, NULL);
+    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1000, FEE, fresh_memo(), now, NULL);
     snprintf(approval, sizeof approval, "{\"spender\":\"%s\",\"amount_e8s\":\"5\"}", rcp.text);
     const char *malformed = "{\"to\":";
     uint64_t b2 = balance(ids[2].hex), b3 = balance(ids[3].hex), b4 = balance(ids[4].hex);
@@ -1737,8 +1255,8 @@ START_TEST(test_batch_same_item_twice_and_replay)
     who_fresh(&rcp);
     who_fresh(&poor);
     char body[BODY_MAX], poor_body[BODY_MAX];
-    legacy_body(body, sizeof body, rcp.hex, 4242, fresh_memo(), ledger_now());
-    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1, fresh_memo(), ledger_now());
+    legacy_body(body, sizeof body, rcp.hex, 4242, FEE, fresh_memo(), ledger_now(), NULL);
+    legacy_body(poor_body, sizeof poor_body, rcp.hex, 1, FEE, fresh_memo(), ledger_now(), NULL);
     json_t *x = batch_item(&ids[3].id, body);
     json_t *y = batch_item(&poor.id, poor_body);
     uint64_t c0 = chain_length(), b0 = balance(ids[3].hex);
@@ -1785,8 +1303,8 @@ START_TEST(test_batch_same_item_twice_and_replay)
     json_decref(y);
 
     /* the other way round: a signed POST /v1/transfers first, then the same bytes as an item */
-    legacy_body(body, sizeof body, rcp.hex, 99, fresh_memo(), ledger_now());
-    sign_as(&ids[3].id, "/v1/transfers", body, wall_nanos() + 120 * SECOND, &s);
+    legacy_body(body, sizeof body, rcp.hex, 99, FEE, fresh_memo(), ledger_now(), NULL);
+    sign_as(&ids[3].id, "POST", "/v1/transfers", body, wall_nanos() + 120 * SECOND, &s);
     http_send("POST", "/v1/transfers", body, s.lines, &r);
     ck_assert_msg(r.status == 200, "transfer answered %ld: %s", r.status, r.body);
     uint64_t h_single = ju64(r.json, "block_index");
@@ -1848,7 +1366,7 @@ START_TEST(test_batch_needs_no_signature)
     who_t rcp;
     who_fresh(&rcp);
     char body[BODY_MAX];
-    legacy_body(body, sizeof body, rcp.hex, 55, fresh_memo(), ledger_now());
+    legacy_body(body, sizeof body, rcp.hex, 55, FEE, fresh_memo(), ledger_now(), NULL);
     json_t *o = json_pack("{s:[o]}", "transfers", batch_item(&ids[4].id, body));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -2136,10 +1654,10 @@ START_TEST(test_approve_expiry_passes)
     ck_assert_msg(al.has_expires_at && al.expires_at == exp_at, "spending changed expires_at");
 
     /* one nanosecond before: still there */
-    set_time(exp_at - 1);
+    set_clock(exp_at - 1);
     ck_assert_uint_eq(allowance(a->hex, s.hex), 100000 - 1000 - FEE);
     /* at expires_at: gone */
-    set_time(exp_at);
+    set_clock(exp_at);
     allowance_of(a->text, s.text, a->hex, s.hex, &al);
     ck_assert_uint_eq(al.allowance, 0);
     ck_assert_msg(!al.has_expires_at, "an expired allowance shows expires_at");
@@ -2235,7 +1753,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < NIDS; i++) {
         identity_t id;
-        identity_seeded(i, &id);
+        identity_seeded("e2e-icrc2-", i, &id);
         who_init(&ids[i], &id);
     }
     if (argc == 2 && strcmp(argv[1], "--print-accounts") == 0) {
@@ -2249,8 +1767,8 @@ int main(int argc, char **argv)
                         "accounts the genesis must fund\n");
         return 2;
     }
-    base_url = getenv("E2E_LEDGER_URL");
-    if (!base_url || !*base_url) {
+    e2e_base_url = getenv("E2E_LEDGER_URL");
+    if (!e2e_base_url || !*e2e_base_url) {
         fprintf(stderr, "check_ledger_icrc2: set E2E_LEDGER_URL to the ledger's base URL\n");
         return 2;
     }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The request -> answer cases (tests/cases/README.md): for every world folder of tests/cases
+# (one holding a world.json), a fresh database on the private PostgreSQL, the services the
+# world names started with --test-clock and the world's genesis, then build/cases/runner over
+# the world's cases. Exits non-zero if any case fails.
+# Knobs (environment): CASES_VERBOSE=1 (every request and answer), KEEP_TEST_TMP (keep logs),
+# NNS_BIN (the services of another build, e.g. the sanitizer build). Arguments: world folders
+# to run (default: all), e.g. tests/cases/ledger.
+# shellcheck disable=SC1091 # the harness, checked on its own
+source "$(dirname "$0")/../lib.sh"
+RUNNER=$ROOT/build/cases/runner
+require_built "$RUNNER" "$BIN/nns-ledger"
+
+worlds=("$@")
+if [ ${#worlds[@]} -eq 0 ]; then
+  for w in "$ROOT"/tests/cases/*/world.json; do worlds+=("$(dirname "$w")"); done
+fi
+verbose=()
+[ -n "${CASES_VERBOSE:-}" ] && verbose=(-v)
+
+pg_start
+base_db=$DATABASE_URL
+for world in "${worlds[@]}"; do
+  name=$(basename "$world")
+  # a database of its own per world: no state leaks from one world to the next
+  sql "CREATE DATABASE cases_${name//-/_}"
+  DATABASE_URL=${base_db/dbname=nns/dbname=cases_${name//-/_}}
+  export DATABASE_URL
+  "$RUNNER" --genesis "$world" >"$TEST_TMP/$name-genesis.json"
+  urls=()
+  while read -r svc; do
+    port=$(free_port)
+    case $svc in
+      ledger)
+        mkdir -p "$TEST_TMP/$name-keys"
+        ledger_start "$name-ledger" "$port" --test-clock --genesis "$TEST_TMP/$name-genesis.json" \
+          --keys "$TEST_TMP/$name-keys" ;;
+      *) echo "world $name: no way to start service '$svc'" >&2; exit 1 ;;
+    esac
+    urls+=(--url "$svc=http://127.0.0.1:$port")
+  done < <("$RUNNER" --services "$world")
+  echo "== cases of $name"
+  check "every case of $name passes" "$RUNNER" "${urls[@]}" "${verbose[@]}" "$world"
+  for svc_pid in "$TEST_TMP/$name"-*.pid; do
+    [ -f "$svc_pid" ] && service_kill "$(basename "$svc_pid" .pid)"
+  done
+  DATABASE_URL=$base_db
+done
+finish
