@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocfail.h"
 #include "clock.h"
 #include "crypto.h"
 #include "hex.h"
@@ -215,6 +216,7 @@ static void run_batch(void *ctx, size_t i)
     batch_job_t *job = ctx;
     service_t *svc = job->svc;
     http_request_t *req = job->req;
+    allocfail_t *prev = allocfail_attach(http_request_allocfail(req));
     round_loop_t *loop = atomic_load(&svc->loop);
     nns_error_t err;
     size_t len;
@@ -224,6 +226,7 @@ static void run_batch(void *ctx, size_t i)
     if (!cmd) {
         http_respond_error(req, &err);
         round_expect(loop, -1);
+        allocfail_attach(prev);
         return;
     }
     cmd->batch = true;
@@ -251,6 +254,7 @@ static void run_batch(void *ctx, size_t i)
         }
     }
     round_expect(loop, -1);
+    allocfail_attach(prev);
 }
 
 /* The HTTP thread hands the whole batch to the work pool and goes on serving its other
@@ -359,8 +363,14 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     service_t *svc = ctx;
     const service_def_t *def = svc->def;
     size_t nops = 0, nreplays = 0;
-    for (round_item_t *it = items; it; it = it->next)
-        nops += ((service_cmd_t *)(void *)it)->nops;
+    allocfail_t *counted = NULL; /* the test build's per-request allocation counter */
+    for (round_item_t *it = items; it; it = it->next) {
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        nops += c->nops;
+        if (!counted)
+            counted = http_request_allocfail(c->req);
+    }
+    allocfail_t *prev = allocfail_attach(counted);
     replay_rec_t *replays = calloc(nops, sizeof *replays);
     void *round = replays ? def->round_begin(svc->app, nops) : NULL;
     nns_error_t err;
@@ -397,6 +407,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         service_cmd_free(svc, &c);
     }
     free(replays);
+    allocfail_attach(prev);
     if (fatal) {
         log_error("commit outcome unknown: exiting so the restart reloads committed state");
         usleep(200000); /* let the 503 answers go out */
