@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "allocfail.h"
 #include "clock.h"
 #include "log.h"
 
@@ -64,6 +65,7 @@ struct http_request {
     char *resp;
     size_t resp_len;
     bool replayed;
+    allocfail_t alloc; /* the test build's allocation counter (allocfail.h) */
     int nheaders;
     char *headers[MAX_HEADERS][2];
 };
@@ -422,6 +424,15 @@ static enum MHD_Result queue_answer(http_request_t *req)
     for (int i = 0; i < req->nheaders; i++)
         if (req->headers[i][0] && req->headers[i][1])
             MHD_add_response_header(resp, req->headers[i][0], req->headers[i][1]);
+#ifdef NNS_ALLOC_FAIL
+    if (req->alloc.fail_at) {
+        char count[24];
+        snprintf(count, sizeof count, "%llu", (unsigned long long)atomic_load(&req->alloc.count));
+        MHD_add_response_header(resp, "X-Alloc-Count", count);
+        MHD_add_response_header(resp, "X-Alloc-Failed",
+                                atomic_load(&req->alloc.failed) ? "yes" : "no");
+    }
+#endif
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
 
@@ -439,10 +450,10 @@ static enum MHD_Result queue_answer(http_request_t *req)
     return r;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
 {
     (void)version;
     http_server_t *srv = cls;
@@ -500,6 +511,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (atomic_load(&req->state) != REQ_READY)
         return MHD_YES;
     return queue_answer(req);
+}
+
+allocfail_t *http_request_allocfail(http_request_t *req)
+{
+    return req && req->alloc.fail_at ? &req->alloc : NULL;
+}
+
+/* Every call for a request runs with the request's allocation counter attached (the test
+ * build; allocfail.h), armed by its X-Fail-Alloc header. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+#ifdef NNS_ALLOC_FAIL
+    http_request_t *req = *req_cls;
+    if (req && !req->started) {
+        const char *n = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Fail-Alloc");
+        req->alloc.fail_at = n ? strtoull(n, NULL, 10) : 0;
+    }
+    allocfail_t *prev = allocfail_attach(http_request_allocfail(req));
+    enum MHD_Result r =
+        handle_request(cls, conn, url, method, version, upload_data, upload_data_size, req_cls);
+    allocfail_attach(prev);
+    return r;
+#else
+    return handle_request(cls, conn, url, method, version, upload_data, upload_data_size, req_cls);
+#endif
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)

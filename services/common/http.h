@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "allocfail.h"
 #include "auth.h"
 #include "error.h"
 #include "metrics.h"
@@ -100,6 +101,9 @@ const sign_verified_t *http_signature(const http_request_t *req);
  * for an unsigned request. */
 const principal_t *http_caller(const http_request_t *req);
 uint64_t http_request_id(const http_request_t *req);
+/* The request's allocation counter in the test build (allocfail.h), or NULL (every other
+ * build, and requests without X-Fail-Alloc). */
+allocfail_t *http_request_allocfail(http_request_t *req);
 
 /* --- answering (exactly once per request; thread-safe) --- */
 /* The handler will answer later; the connection is suspended until then. */
