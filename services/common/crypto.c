@@ -27,12 +27,34 @@ bool crypto_init(void)
     return sodium_init() >= 0 && g_sha256 && g_sha224;
 }
 
+/* The thread's digest context is freed when the thread ends (a key with a destructor); the
+ * thread-local pointer keeps the lookup free. */
+static pthread_key_t g_ctx_key;
+static pthread_once_t g_ctx_key_once = PTHREAD_ONCE_INIT;
+
+static void free_thread_ctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void make_ctx_key(void)
+{
+    if (pthread_key_create(&g_ctx_key, free_thread_ctx) != 0)
+        abort();
+}
+
 /* A digest context of the calling thread, reused by every one-shot hash it makes. */
 static EVP_MD_CTX *thread_ctx(const EVP_MD *md)
 {
     static _Thread_local EVP_MD_CTX *ctx;
-    if (!ctx)
+    if (!ctx) {
+        pthread_once(&g_ctx_key_once, make_ctx_key);
         ctx = EVP_MD_CTX_new();
+        if (ctx && pthread_setspecific(g_ctx_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
     if (!ctx || !md || EVP_DigestInit_ex(ctx, md, NULL) != 1)
         abort(); /* out of memory, or crypto_init() never ran */
     return ctx;

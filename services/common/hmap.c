@@ -12,6 +12,8 @@ static size_t slot_of(const hmap_t *m, const uint8_t *key)
     return (size_t)(h >> 7) & (m->cap - 1);
 }
 
+/* Fresh arrays for cap slots; on failure nothing is allocated and m's arrays are NULL (the
+ * caller restores or frees what it had). */
 static bool alloc_arrays(hmap_t *m, size_t cap)
 {
     m->keys = malloc(cap * m->key_len);
@@ -21,6 +23,10 @@ static bool alloc_arrays(hmap_t *m, size_t cap)
         free(m->keys);
         free(m->vals);
         free(m->used);
+        m->keys = NULL;
+        m->vals = NULL;
+        m->used = NULL;
+        m->cap = 0;
         return false;
     }
     m->cap = cap;

@@ -266,9 +266,12 @@ const principal_t *http_caller(const http_request_t *req)
 
 /* ---- dispatch ---- */
 
-/* Matches path against pattern; fills params (malloc'd) on success. */
-static bool match_route(const char *pattern, const char *path, char **params)
+enum { ROUTE_NO_MATCH, ROUTE_MATCH, ROUTE_NO_MEMORY };
+
+/* Matches path against pattern; fills params (malloc'd) on a match. */
+static int match_route(const char *pattern, const char *path, char **params)
 {
+    int result = ROUTE_NO_MATCH;
     int np = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
@@ -278,8 +281,10 @@ static bool match_route(const char *pattern, const char *path, char **params)
             if (n == 0 || np >= MAX_PARAMS)
                 goto fail;
             params[np] = strndup(s, n);
-            if (!params[np++])
+            if (!params[np++]) {
+                result = ROUTE_NO_MEMORY;
                 goto fail;
+            }
             s += n;
             p += 2;
         } else if (*p == *s) {
@@ -290,13 +295,13 @@ static bool match_route(const char *pattern, const char *path, char **params)
         }
     }
     if (*p == '\0' && *s == '\0')
-        return true;
+        return ROUTE_MATCH;
 fail:
     for (int i = 0; i < np; i++) {
         free(params[i]);
         params[i] = NULL;
     }
-    return false;
+    return result;
 }
 
 static void dispatch(http_request_t *req)
@@ -313,7 +318,13 @@ static void dispatch(http_request_t *req)
     char allow[64] = "";
     for (const http_route_t *r = srv->routes; r->method; r++) {
         char *params[MAX_PARAMS] = {0};
-        if (!match_route(r->pattern, req->path, params))
+        int m = match_route(r->pattern, req->path, params);
+        if (m == ROUTE_NO_MEMORY) {
+            nns_error_set(&err, 503, "Unavailable", "out of memory");
+            http_respond_error(req, &err);
+            return;
+        }
+        if (m == ROUTE_NO_MATCH)
             continue;
         if (strcmp(r->method, req->method) != 0) {
             path_matched = true;

@@ -189,7 +189,10 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
         ws = e->waiters;
         e->waiters = NULL;
         if (committed) {
-            e->body = copy_body(body, len); /* NULL when out of memory: see replay_begin */
+            if (!e->body || e->len != len || memcmp(e->body, body, len) != 0) {
+                free(e->body); /* staged for another answer: keep the one given now */
+                e->body = copy_body(body, len); /* NULL when out of memory: see replay_begin */
+            }
             e->committed = true;
             e->status = status;
             e->len = len;
@@ -212,6 +215,26 @@ static void notify_all(replay_cache_t *c, waiter_t *ws, int status, const char *
         free(ws);
         ws = next;
     }
+}
+
+bool replay_stage(replay_cache_t *c, const uint8_t key[32], const char *body, size_t len)
+{
+    uint64_t h = key_hash(c, key);
+    bool ok = true;
+    pthread_mutex_lock(&c->lock);
+    entry_t *e = *find(c, key, h);
+    if (e && !e->committed) {
+        char *copy = copy_body(body, len);
+        if (copy) {
+            free(e->body);
+            e->body = copy;
+            e->len = len;
+        } else {
+            ok = false;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ok;
 }
 
 void replay_commit(replay_cache_t *c, const uint8_t key[32], int status, const char *body,

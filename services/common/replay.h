@@ -49,7 +49,14 @@ void replay_cache_destroy(replay_cache_t **cache);
 replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos,
                              void *waiter, int *status, char **body, size_t *len);
 
-/* The in-flight entry's round committed: store the answer (copied) and notify waiters. */
+/* Copies the answer of an in-flight entry before its round commits, so that replay_commit()
+ * then needs no memory and a committed answer is never lost. Returns false when out of memory
+ * (the round must then not commit); true also when there is no such entry. */
+bool replay_stage(replay_cache_t *c, const uint8_t key[32], const char *body, size_t len)
+    __attribute__((warn_unused_result));
+
+/* The in-flight entry's round committed: store the answer (the staged copy, or a copy made
+ * now) and notify waiters. */
 void replay_commit(replay_cache_t *c, const uint8_t key[32], int status, const char *body,
                    size_t len);
 

@@ -375,6 +375,11 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     void *round = replays ? def->round_begin(svc->app, nops) : NULL;
     nns_error_t err;
     bool ok = round && apply_round(svc, round, items, replays, &nreplays);
+    /* the answers' copies in the replay cache are made before the commit: once it committed,
+     * remembering an answer needs no memory */
+    for (size_t i = 0; ok && i < nreplays; i++)
+        ok = replay_stage(http_server_replay(svc->http), replays[i].key, replays[i].body,
+                          replays[i].len);
     bool fatal = false;
     if (ok) {
         uint64_t t0 = clock_wall_nanos();

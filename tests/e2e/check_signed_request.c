@@ -7,6 +7,7 @@
  *       prints the default account (64 hex) of the identity of SEED
  *   check_signed_request --url BASE --seed SEED --target TARGET [--signed-target SIGNED]
  *                        [--method POST] [--body TEXT] [--expiry NANOS] [--out PREFIX]
+ *                        [--header 'NAME: VALUE']
  *       signs (METHOD, SIGNED, EXPIRY, BODY) as the identity of SEED, sends METHOD BASE+TARGET
  *       with that body and the X-Public-Key, X-Expiry and X-Signature headers, and prints the
  *       status code on stdout. SIGNED defaults to TARGET; EXPIRY to the wall clock + 120 s. The
@@ -102,9 +103,11 @@ static int usage(void)
     fprintf(stderr, "usage: check_signed_request --print-account SEED\n"
                     "       check_signed_request --url BASE --seed SEED --target TARGET\n"
                     "              [--signed-target SIGNED] [--method POST] [--body TEXT]\n"
-                    "              [--expiry NANOS] [--out PREFIX]\n");
+                    "              [--expiry NANOS] [--out PREFIX] [--header 'NAME: VALUE']\n");
     return 2;
 }
+
+static const char *extra_header; /* --header: one more request header, "Name: value" */
 
 static int send_signed(const char *url_base, const identity_t *id, const char *method,
                        const char *target, const char *signed_target, const char *body,
@@ -138,6 +141,8 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
     if (body)
         list = curl_slist_append(list, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:"); /* no 100 Continue round trip */
+    if (extra_header)
+        list = curl_slist_append(list, extra_header);
     int rc = 1;
     if (c && list) {
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -177,7 +182,8 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
 
 int main(int argc, char **argv)
 {
-    enum { O_PRINT = 1, O_URL, O_SEED, O_TARGET, O_SIGNED, O_METHOD, O_BODY, O_EXPIRY, O_OUT };
+    enum { O_PRINT = 1, O_URL, O_SEED, O_TARGET, O_SIGNED, O_METHOD, O_BODY, O_EXPIRY, O_OUT,
+           O_HEADER };
     static const struct option opts[] = {
         {"print-account", required_argument, NULL, O_PRINT},
         {"url", required_argument, NULL, O_URL},
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
         {"body", required_argument, NULL, O_BODY},
         {"expiry", required_argument, NULL, O_EXPIRY},
         {"out", required_argument, NULL, O_OUT},
+        {"header", required_argument, NULL, O_HEADER},
         {NULL, 0, NULL, 0},
     };
     const char *print = NULL, *url = NULL, *seed = NULL, *target = NULL, *signed_target = NULL;
@@ -221,6 +228,9 @@ int main(int argc, char **argv)
             break;
         case O_OUT:
             out = optarg;
+            break;
+        case O_HEADER:
+            extra_header = optarg;
             break;
         default:
             return usage();
