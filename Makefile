@@ -1,6 +1,6 @@
 # NNS economics services: ledger, governance, cmc.
 # Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan,
-# make tsan, make asan-services.
+# make tsan, make asan-services, make alloc-fail, make cases.
 
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -10,7 +10,10 @@ PKGS    := libpq libmicrohttpd jansson yajl libsodium libcrypto libcurl zlib
 STRICT  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wpointer-arith -Wformat=2 -Wundef -Wvla \
            -Wnull-dereference -Wimplicit-fallthrough
-INCS    := -Iservices/common -Iservices/ledger -Iapi/client
+# Include paths are per file: common code, the client, and tests and tools see services/common and
+# api/client; a service's own files see services/common and services/<name> (set by SERVICE
+# below), so two services' api.h or store.h can never collide.
+INCS    := -Iservices/common -Iapi/client
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  += $(OPT) $(SAN) $(STRICT) $(INCS) $(PKG_CFLAGS)
@@ -21,39 +24,78 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_SRC := $(wildcard services/common/*.c)
-LEDGER_SRC := $(filter-out services/ledger/main.c,$(wildcard services/ledger/*.c))
 CLIENT_SRC := $(filter-out api/client/nns.c,$(wildcard api/client/*.c))
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 E2E_SRC    := $(wildcard tests/e2e/check_*.c)
 TOOL_SRC   := $(wildcard tests/bench/*.c)
 
 LIB_COMMON := $(BUILD)/lib/libnnscommon.a
-LIB_LEDGER := $(BUILD)/lib/libnnsledger.a
 LIB_CLIENT := $(BUILD)/lib/libnnsclient.a
-LIBS       := $(LIB_LEDGER) $(LIB_CLIENT) $(LIB_COMMON)
+DEPS_STAMP := build/.deps-ok
+SERVICE_NAMES :=
+SERVICES      :=
 
-SERVICES   := $(BUILD)/bin/nns-ledger
+# Tests and tools that use a service's own modules, by service: they compile with its include path
+# and link its library (USES_<service> := files).
+USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
+               tests/unit/check_ledger.c tests/bench/gendata.c
+
+# SERVICE(name): build/bin/nns-<name> from services/<name>/*.c (main.c holds the wiring, the rest
+# goes into build/lib/libnns<name>.a with the migrations of schema/<name>/*.sql, embedded as
+# <NAME>_MIGRATIONS), compiled with -Iservices/common -Iservices/<name>, linked with libnnscommon.
+# A new .c file in the folder is picked up by the next make.
+define SERVICE
+$(1)_SRC  := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c))
+$(1)_LIB  := $$(BUILD)/lib/libnns$(1).a
+$(1)_GEN  := $$(BUILD)/gen/$(1)_migrations.c
+$(1)_GOBJ := $$(BUILD)/obj/gen/$(1)_migrations.o
+SERVICE_NAMES += $(1)
+SERVICES += $$(BUILD)/bin/nns-$(1)
+
+$$(call obj,$$($(1)_SRC) services/$(1)/main.c) $$($(1)_GOBJ): INCS := -Iservices/common -Iservices/$(1)
+$$(call obj,$$(USES_$(1))): INCS += -Iservices/$(1)
+
+$$($(1)_GEN): deploy/embed-sql.sh $$(wildcard schema/$(1)/*.sql)
+	@mkdir -p $$(dir $$@)
+	sh deploy/embed-sql.sh $$@ $(1) $$(sort $$(wildcard schema/$(1)/*.sql))
+$$($(1)_GOBJ): $$($(1)_GEN) | $$(DEPS_STAMP)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -MMD -MP -c $$< -o $$@
+$$($(1)_LIB): $$(call obj,$$($(1)_SRC)) $$($(1)_GOBJ)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+$$(BUILD)/bin/nns-$(1): $$(call obj,services/$(1)/main.c) $$($(1)_LIB) $$(LIB_COMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+
+# The services: one line each. A new service adds its line here, e.g. for services/cmc/ and
+# schema/cmc/: $(eval $(call SERVICE,cmc)). See docs/architecture.md, "Schemas and the Makefile".
+$(eval $(call SERVICE,ledger))
+
+# service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
+service_libs = $(foreach s,$(SERVICE_NAMES),$(if $(filter $(1),$(USES_$(s))),$($(s)_LIB)))
+
 CLI        := $(BUILD)/bin/nns
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRC)))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
-DEPS_STAMP := build/.deps-ok
 
 # ---- tests as data (tests/cases/README.md): the shared e2e harness and the cases runner.
 # The runner drives every world folder of tests/cases against live services (run.sh starts
 # them); `make cases` runs them, `make test` and `make asan-services` too.
 E2E_HARNESS  := $(BUILD)/obj/tests/e2e/harness.o
 CASES_RUNNER := $(BUILD)/cases/runner
-$(CASES_RUNNER): $(BUILD)/obj/tests/cases/runner.o $(E2E_HARNESS) $(LIBS)
+$(CASES_RUNNER): $(BUILD)/obj/tests/cases/runner.o $(E2E_HARNESS) $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIBS) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIB_CLIENT) $(LIB_COMMON) $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/obj/tests/cases/runner.o: CFLAGS += -Itests/e2e
 .PHONY: cases
 cases: all
 	@bash tests/cases/run.sh
 # ---- end of tests as data
 
-.PHONY: all deps run test unit asan tsan asan-services integration e2e bench bench-throughput bench-scale lint fmt clean
+.PHONY: all deps run test unit asan tsan asan-services alloc-fail integration e2e bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -68,41 +110,32 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
-$(GEN_MIGRATIONS): deploy/embed-sql.sh $(wildcard schema/*.sql)
+$(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
-	sh deploy/embed-sql.sh $@ $(sort $(wildcard schema/*.sql))
-$(BUILD)/gen/migrations.o: $(GEN_MIGRATIONS)
-	$(CC) $(CFLAGS) -c $< -o $@
-
-$(LIB_COMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/gen/migrations.o
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
-$(LIB_LEDGER): $(call obj,$(LEDGER_SRC))
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 $(LIB_CLIENT): $(call obj,$(CLIENT_SRC))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/bin/nns-ledger: $(call obj,services/ledger/main.c) $(LIB_LEDGER) $(LIB_COMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
+
+# Tests and tools link the libraries of the services they use (in that order), then the client
+# and the common library.
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $$(call service_libs,tests/unit/$$*.c) \
+		  $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(CHECK_LIBS) $(LDLIBS)
-$(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(E2E_HARNESS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(E2E_HARNESS) $$(call service_libs,tests/e2e/$$*.c) \
+		$(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIBS) $(CHECK_LIBS) $(LDLIBS)
-$(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(filter %.a,$^) $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $$(call service_libs,tests/bench/$$*.c) \
+		  $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
-$(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMP)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(LDLIBS)
 
 # Unit suites (Check): pure code, no database, no network.
 unit: $(UNIT_BINS)
@@ -127,9 +160,21 @@ tsan:
 # fails the suite. Leak checks stay with the unit suites (services end with threads parked).
 SAN_BIN := build/asan/bin
 asan-services: all
-	@$(ASAN_MAKE) $(SAN_BIN)/nns-ledger $(SAN_BIN)/nns
+	@$(ASAN_MAKE) $(addprefix $(SAN_BIN)/nns-,$(SERVICE_NAMES)) $(SAN_BIN)/nns
 	@export NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1; \
 	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/cases/run.sh
+
+# Allocation failure on purpose (services/common/allocfail.h): the services built with ASan,
+# UBSan and wrappers around the project's own malloc, calloc, realloc, strdup and strndup; the
+# N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh).
+AF_BIN := build/allocfail/bin
+AF_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+alloc-fail: all
+	@$(MAKE) --no-print-directory BUILD=build/allocfail \
+	  OPT="-O1 -g -fno-omit-frame-pointer -DNNS_ALLOC_FAIL" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all $(AF_WRAP)" \
+	  $(addprefix $(AF_BIN)/nns-,$(SERVICE_NAMES))
+	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all
@@ -137,7 +182,7 @@ integration: all
 e2e: all
 	@bash tests/e2e/run.sh
 
-test: all unit asan tsan integration e2e cases asan-services
+test: all unit asan tsan integration e2e cases asan-services alloc-fail
 	@echo "make test: all suites passed"
 
 run: all
@@ -155,9 +200,14 @@ bench-throughput: all
 bench-scale: all
 	@bash tests/bench/scale.sh
 
+# cppcheck with the include paths of the compile: common code, the client and the unit suites
+# that use no service; then each service with the suites that use it.
+CPPCHECK = cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
+USES_ANY = $(foreach s,$(SERVICE_NAMES),$(USES_$(s)))
 lint:
-	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -Iservices/common -Iservices/ledger -Iapi/client services api tests/unit
+	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC))
+	@$(foreach s,$(SERVICE_NAMES),$(CPPCHECK) -Iservices/common -Iservices/$(s) services/$(s) && \
+	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC),$(USES_$(s))) &&) true
 	@shellcheck -S warning -x deploy/*.sh tests/*.sh tests/*/*.sh .ci/run
 
 fmt:

@@ -59,37 +59,95 @@ bool db_command(PGconn *conn, const char *sql, int nparams, const char *const *p
     return r != NULL;
 }
 
-bool db_migrate(PGconn *conn, nns_error_t *err)
+/* The migration record: one row per applied migration, keyed by (service, name), so a service
+ * reads and writes only its own rows. The columns keep the order of the legacy record (name,
+ * applied_at) with service appended, so a carried-over record and a new one are the same table. */
+static const char RECORD_DDL[] =
+    "CREATE TABLE IF NOT EXISTS public.nns_schema_migrations ("
+    " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), service text NOT NULL,"
+    " PRIMARY KEY (service, name))";
+
+/* Before migrations were per service, the ledger was the only service: its record was
+ * public.nns_schema_migrations (name text PRIMARY KEY, applied_at), and every row of it is the
+ * ledger's, whichever service finds it first. */
+#define LEGACY_SERVICE "ledger"
+
+/* BEGIN and the migration lock. One lock for every service (PostgreSQL scopes advisory locks to
+ * the database): the record table is shared and created or carried over once, and migrations
+ * may touch objects outside their service's schemas (analytics creates the cluster-wide role
+ * analyst), so two services' migrations never interleave. They run only at start: a service
+ * waits at most for another's migrations. */
+static bool begin_locked(PGconn *conn, nns_error_t *err)
 {
-    for (unsigned long i = 0; i < MIGRATIONS_COUNT; i++) {
-        const migration_t *m = &MIGRATIONS[i];
-        const char *params[1] = {m->name};
+    return db_command(conn, "BEGIN", 0, NULL, err) &&
+           db_command(conn, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, err);
+}
+
+/* Inside a locked transaction: creates the record, or carries a legacy one over in place (adds
+ * service, files every row under LEGACY_SERVICE, keys the table by (service, name)); names,
+ * applied_at and grants on the table are kept, nothing is applied again. False with err 503. */
+static bool record_prepare(PGconn *conn, nns_error_t *err)
+{
+    const char *params[1] = {LEGACY_SERVICE};
+    PGresult *r = NULL;
+    if (!db_command(conn, RECORD_DDL, 0, NULL, err) ||
+        !(r = db_exec(conn,
+                      "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                      "'public.nns_schema_migrations'::regclass AND attname = 'service' "
+                      "AND NOT attisdropped",
+                      0, NULL, err)))
+        return false;
+    bool legacy = strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+    PQclear(r);
+    if (!legacy)
+        return true;
+    if (!db_command(conn, "ALTER TABLE public.nns_schema_migrations ADD COLUMN service text", 0,
+                    NULL, err) ||
+        !(r = db_exec(conn, "UPDATE public.nns_schema_migrations SET service = $1", 1, params,
+                      err)))
+        return false;
+    log_info("migration record: carrying %s migrations over from the legacy record as '%s'",
+             PQcmdTuples(r), LEGACY_SERVICE);
+    PQclear(r);
+    return db_command(conn,
+                      "ALTER TABLE public.nns_schema_migrations ALTER COLUMN service SET NOT NULL,"
+                      " DROP CONSTRAINT nns_schema_migrations_pkey,"
+                      " ADD PRIMARY KEY (service, name)",
+                      0, NULL, err);
+}
+
+bool db_migrate(PGconn *conn, const migration_set_t *set, nns_error_t *err)
+{
+    if (!begin_locked(conn, err) || !record_prepare(conn, err) ||
+        !db_command(conn, "COMMIT", 0, NULL, err))
+        goto fail;
+    for (unsigned long i = 0; i < set->count; i++) {
+        const migration_t *m = &set->items[i];
+        const char *params[2] = {set->service, m->name};
         PGresult *r = NULL;
-        if (!db_command(conn, "BEGIN", 0, NULL, err) ||
-            !db_command(conn, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", 0, NULL,
-                        err) ||
-            !db_command(conn,
-                        "CREATE TABLE IF NOT EXISTS public.nns_schema_migrations ("
-                        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                        0, NULL, err) ||
-            !(r = db_exec(conn, "SELECT 1 FROM public.nns_schema_migrations WHERE name = $1", 1,
-                          params, err)))
+        if (!begin_locked(conn, err) ||
+            !(r = db_exec(conn,
+                          "SELECT 1 FROM public.nns_schema_migrations"
+                          " WHERE service = $1 AND name = $2",
+                          2, params, err)))
             goto fail;
         bool applied = PQntuples(r) > 0;
         PQclear(r);
         if (!applied) {
             PGresult *x = PQexec(conn, m->sql); /* embedded, trusted SQL: no values */
             if (PQresultStatus(x) != PGRES_COMMAND_OK && PQresultStatus(x) != PGRES_TUPLES_OK) {
-                nns_error_set(err, 503, "Unavailable", "migration '%s' failed: %s", m->name,
-                              PQresultErrorMessage(x));
+                nns_error_set(err, 503, "Unavailable", "migration '%s/%s' failed: %s", set->service,
+                              m->name, PQresultErrorMessage(x));
                 PQclear(x);
                 goto fail;
             }
             PQclear(x);
-            if (!db_command(conn, "INSERT INTO public.nns_schema_migrations (name) VALUES ($1)",
-                            1, params, err))
+            if (!db_command(conn,
+                            "INSERT INTO public.nns_schema_migrations (service, name)"
+                            " VALUES ($1, $2)",
+                            2, params, err))
                 goto fail;
-            log_info("applied migration '%s'", m->name);
+            log_info("applied migration '%s/%s'", set->service, m->name);
         }
         if (!db_command(conn, "COMMIT", 0, NULL, err))
             goto fail;

@@ -1,7 +1,15 @@
 /*
- * db: PostgreSQL plumbing shared by the services' stores: connecting, applying the embedded
- * migrations (recorded in public.nns_schema_migrations, under an advisory lock so services may
- * start together), running parameterized statements, and COPY FROM STDIN buffers.
+ * db: PostgreSQL plumbing shared by the services' stores: connecting, applying a service's
+ * embedded migrations, running parameterized statements, and COPY FROM STDIN buffers.
+ *
+ * Migrations are per service: each service applies only its own set (migrations.h) and has its
+ * own version record, the rows of public.nns_schema_migrations (service, name, applied_at) keyed
+ * by (service, name); a service reads and writes only the rows filed under its name. Services
+ * may start together: every service's migrations run under one advisory lock, so the shared
+ * record table is created once and two services' migrations never interleave. A database made
+ * before migrations were per service has the legacy record public.nns_schema_migrations (name,
+ * applied_at), written by the ledger alone: the first db_migrate() carries it over in place, every
+ * row filed under 'ledger', and applies nothing again.
  *
  * Every value goes to PostgreSQL as a parameter ($1...) or as COPY data, never pasted into SQL.
  * A copybuf_t accumulates COPY text-format rows; it owns its buffer (copybuf_free).
@@ -15,14 +23,18 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "migrations.h"
 
 /* Connects (conninfo: a libpq string or URL; NULL/"" uses the environment). Returns NULL with
  * err 503 "Unavailable" on failure. */
 PGconn *db_connect(const char *conninfo, nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Applies pending migrations in order, each in its own transaction, under a cluster-wide
- * advisory lock. Returns false with err 503 on failure (the failing migration is rolled back). */
-bool db_migrate(PGconn *conn, nns_error_t *err) __attribute__((warn_unused_result));
+/* Applies the migrations of set that the database has not recorded for set->service, in order,
+ * each in its own transaction (with its record row) under the migration lock; first creates the
+ * record or carries a legacy one over. Returns false with err 503 on failure (the failing
+ * migration is rolled back, the ones before it stay). */
+bool db_migrate(PGconn *conn, const migration_set_t *set, nns_error_t *err)
+    __attribute__((warn_unused_result));
 
 /* Runs a statement with text parameters. Returns the result (caller PQclear()s it) when the
  * status is COMMAND_OK or TUPLES_OK, else NULL with err 503 and the server's message. */

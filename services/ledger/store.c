@@ -97,7 +97,8 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    if (!(s->w = db_connect(conninfo, err)) || (!read_only && !db_migrate(s->w, err)) ||
+    if (!(s->w = db_connect(conninfo, err)) ||
+        (!read_only && !db_migrate(s->w, &LEDGER_MIGRATIONS, err)) ||
         !(s->pool = db_pool_new(conninfo, pool_size, err))) {
         ledger_store_close(&s);
         return NULL;

@@ -46,6 +46,10 @@ typedef struct {
     uint8_t subaccount[SUBACCOUNT_BYTES];
 } owned_account_t;
 
+/* The ledger's migrations, the files schema/ledger/NNN_name.sql, embedded at build time
+ * (deploy/embed-sql.sh). */
+extern const migration_set_t LEDGER_MIGRATIONS;
+
 /* Connects (write connection plus a read pool of pool_size) and applies migrations; read_only
  * (a replica) applies none and only checks that the schema is there. Returns NULL with err 503
  * on failure. */

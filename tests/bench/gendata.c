@@ -650,7 +650,7 @@ int main(int argc, char **argv)
     nns_error_t err;
     nns_error_clear(&err);
     PGconn *c = db_connect(database, &err);
-    if (!c || !db_migrate(c, &err)) {
+    if (!c || !db_migrate(c, &LEDGER_MIGRATIONS, &err)) {
         fail("cannot open the database", &err);
         return 1;
     }
