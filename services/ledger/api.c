@@ -639,8 +639,13 @@ static void get_metrics(http_request_t *req, void *app)
 {
     ledger_service_t *svc = app;
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    http_server_metrics(svc->http, &buf, &len, &cap);
+    size_t len = 0;
+    metrics_t *m = metrics_new("ledger");
+    if (m) {
+        http_server_metrics(svc->http, m);
+        buf = metrics_detach(m, &len);
+        metrics_destroy(&m);
+    }
     ledger_info_t info;
     ledger_info(svc->ledger, &info);
     round_stats_t rs = {0};
