@@ -858,9 +858,8 @@ void http_server_metrics(http_server_t *srv, metrics_t *m)
         row_labels(srv, i, base, sizeof base);
         for (int c = 1; c <= 5; c++) {
             uint64_t v = load(&st->classes[c]);
-            /* every route's 2xx..5xx from the start (rate() needs the zero); unmatched
-             * methods only once seen */
-            if ((i < srv->nroutes && c >= 2) || v) {
+            /* 2xx..5xx of every row from the start: rate() needs the zero */
+            if (c >= 2 || v) {
                 snprintf(labels, sizeof labels, "%s,class=\"%dxx\"", base, c);
                 metrics_u64(m, "nns_http_requests_total", labels, v);
             }
