@@ -98,7 +98,7 @@ static void log_release(capture_t *c)
 
 START_TEST(test_log_storm_is_counted_not_written)
 {
-    capture_t c;
+    capture_t c = {0};
     log_capture(&c, 1000000000ull);
     for (int i = 0; i < 1000; i++)
         log_warn("request %d failed: %s", i, "database unreachable");
@@ -153,7 +153,7 @@ START_TEST(test_log_storm_matches_format_text)
     /* two copies of one format at different addresses (two translation units need not share
      * a literal) are one storm */
     char a[] = "cannot reach '%s'", b[] = "cannot reach '%s'";
-    capture_t c;
+    capture_t c = {0};
     log_capture(&c, 5);
     log_warn(a, "db");
     log_warn(b, "db");
@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(test_log_one_line_per_call_and_many_formats)
 {
-    capture_t c;
+    capture_t c = {0};
     log_capture(&c, 5);
     log_warn("path '%s' refused", "/v1/x\nfake 2026 line\r");
     /* more distinct formats than storm slots: each first line is written */
@@ -216,7 +216,7 @@ static void *storm_thread(void *arg)
 
 START_TEST(test_log_storm_from_many_threads)
 {
-    capture_t c;
+    capture_t c = {0};
     log_capture(&c, 5);
     pthread_t t[LOG_THREADS];
     for (int i = 0; i < LOG_THREADS; i++)
@@ -408,7 +408,7 @@ END_TEST
 
 START_TEST(test_http_access_log_line_per_request)
 {
-    capture_t access, logc;
+    capture_t access = {0}, logc = {0};
     capture_open(&access);
     log_capture(&logc, 5);
     int port = free_port();
@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(test_http_error_storm_is_a_few_lines)
 {
-    capture_t c;
+    capture_t c = {0};
     log_capture(&c, 5);
     int port = free_port();
     http_server_t *srv;
