@@ -147,13 +147,14 @@ ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-
 asan:
 	@$(ASAN_MAKE) unit
 
-# The suite with threads of its own (the work pool's concurrent callers, the round loop) under
-# ThreadSanitizer.
+# The suites with threads of their own (the work pool's concurrent callers, the round loop; the
+# HTTP server and the log) under ThreadSanitizer.
+TSAN_SUITES := check_common check_obs
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
-	  build/tsan/tests/check_common
-	@echo "== build/tsan/tests/check_common (ThreadSanitizer)"
-	@CK_FORK=no TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/check_common
+	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))
+	@set -e; for t in $(TSAN_SUITES); do echo "== build/tsan/tests/$$t (ThreadSanitizer)"; \
+	  CK_FORK=no TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
 
 # The services built with the same sanitizers, under the integration and end-to-end suites: a
 # memory error or undefined behaviour on any path those suites drive aborts the service and

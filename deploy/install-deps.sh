@@ -3,9 +3,10 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command.
 set -euo pipefail
 
+# prometheus: for its promtool, which tests/integration/test_observability.sh runs on /metrics
 packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
           libsodium-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
-          postgresql-contrib wrk python3 curl)
+          postgresql-contrib wrk python3 curl prometheus)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,13 +1,18 @@
 #include "http.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "allocfail.h"
@@ -28,24 +33,45 @@ static const double LATENCY_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
                                          0.1,   0.25,   0.5,   1.0,  2.5};
 #define NBUCKETS (sizeof LATENCY_BUCKETS / sizeof LATENCY_BUCKETS[0])
 
+/* Requests that matched no route are counted by method, from this list ("other" for the rest),
+ * so a client cannot create series at will. */
+static const char *const UNMATCHED_METHODS[] = {"GET",    "HEAD",    "POST",  "PUT",
+                                                "DELETE", "OPTIONS", "PATCH", "other"};
+#define NUNMATCHED (sizeof UNMATCHED_METHODS / sizeof UNMATCHED_METHODS[0])
+/* Longest method and pattern a route may have: its metric labels fit LABEL_BYTES. */
+#define MAX_METHOD_LEN 16
+#define MAX_PATTERN_LEN 200
+#define LABEL_BYTES 320
+
+/* The counters of one route (or of the unmatched requests of one method). Written by the HTTP
+ * threads with relaxed atomic adds, read by a scrape. buckets are not cumulative: a request
+ * counts in the first bucket that holds its latency (NBUCKETS: above the last bound); the scrape
+ * sums them up. */
+typedef struct {
+    _Atomic uint64_t classes[6]; /* index status/100; 0: anything else */
+    _Atomic uint64_t buckets[NBUCKETS + 1];
+    _Atomic uint64_t sum_us;
+} route_stats_t;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     http_config_t cfg;
     const http_route_t *routes;
+    size_t nroutes;
     void *app;
     replay_cache_t *replay;
+    int access_fd; /* -1: no access log */
     _Atomic bool ready;
     _Atomic uint64_t next_id;
-    /* metrics */
-    _Atomic uint64_t requests[6]; /* by status class: index status/100 */
+    /* metrics: nroutes rows for the routes, then NUNMATCHED rows */
+    route_stats_t *stats;
     _Atomic uint64_t replayed;
-    _Atomic uint64_t latency_count, latency_sum_us;
-    _Atomic uint64_t latency_buckets[NBUCKETS];
 };
 
 struct http_request {
     http_server_t *srv;
     struct MHD_Connection *conn;
+    const struct sockaddr *peer; /* libmicrohttpd's, valid for the connection's life */
     uint64_t id, start_ns;
     char *target; /* raw request target, as sent */
     const char *method, *path;
@@ -66,6 +92,7 @@ struct http_request {
     size_t resp_len;
     bool replayed;
     allocfail_t alloc; /* the test build's allocation counter (allocfail.h) */
+    bool logged; /* a 5xx answer already logged with its detail */
     int nheaders;
     char *headers[MAX_HEADERS][2];
 };
@@ -195,6 +222,11 @@ void http_respond_error(http_request_t *req, const nns_error_t *err)
     char *text = http_problem_text(err, &len);
     if (err->status == 503 || err->status == 429)
         http_add_header(req, "Retry-After", "1");
+    if (err->status >= 500) {
+        http_log_warn(req, "answered %d %s: %s", err->status, err->code, err->detail);
+        req->logged = true;
+    } else
+        http_log_debug(req, "answered %d %s: %s", err->status, err->code, err->detail);
     if (!text) {
         static const char oom[] = "{\"status\":503,\"code\":\"Unavailable\"}";
         answer(req, 503, "application/problem+json", oom, sizeof oom - 1, false);
@@ -211,8 +243,11 @@ void http_defer(http_request_t *req)
 
 void http_add_header(http_request_t *req, const char *name, const char *value)
 {
-    if (req->nheaders >= MAX_HEADERS)
+    if (req->nheaders >= MAX_HEADERS) {
+        http_log_error(req, "response header '%s' dropped: more than %d headers", name,
+                       MAX_HEADERS);
         return;
+    }
     req->headers[req->nheaders][0] = strdup(name);
     req->headers[req->nheaders][1] = strdup(value);
     req->nheaders++;
@@ -232,6 +267,43 @@ static void replay_waiter_done(void *waiter, int status, const char *body, size_
 const char *http_method(const http_request_t *req) { return req->method; }
 const char *http_path(const http_request_t *req) { return req->path; }
 uint64_t http_request_id(const http_request_t *req) { return req->id; }
+
+void http_peer(const http_request_t *req, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN];
+    const struct sockaddr *sa = req->peer;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host)) {
+            snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(in->sin_port));
+            return;
+        }
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host)) {
+            snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(in6->sin6_port));
+            return;
+        }
+    }
+    snprintf(out, cap, "-");
+}
+
+void http_log(log_level_t level, const http_request_t *req, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    /* method and path are capped (a path is the client's to choose); log.c turns any control
+     * character into '?' */
+    char peer[INET6_ADDRSTRLEN + 8], context[LABEL_BYTES];
+    http_peer(req, peer, sizeof peer);
+    snprintf(context, sizeof context,
+             "req=%llu %.16s %.200s peer=%s: ", (unsigned long long)req->id,
+             req->method ? req->method : "-", req->path ? req->path : req->target, peer);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite_context(level, context, fmt, ap);
+    va_end(ap);
+}
 
 const char *http_param(const http_request_t *req, int i)
 {
@@ -416,6 +488,32 @@ static void dispatch(http_request_t *req)
     req->route->handler(req, srv->app);
 }
 
+/* The row of srv->stats a request counts in: its route's, else its method's unmatched row. */
+static route_stats_t *stats_of(const http_request_t *req)
+{
+    http_server_t *srv = req->srv;
+    if (req->route)
+        return &srv->stats[req->route - srv->routes];
+    size_t i = 0;
+    while (i + 1 < NUNMATCHED && (!req->method || strcmp(req->method, UNMATCHED_METHODS[i]) != 0))
+        i++;
+    return &srv->stats[srv->nroutes + i];
+}
+
+static void count_answer(const http_request_t *req)
+{
+    route_stats_t *st = stats_of(req);
+    int cls = req->status / 100;
+    atomic_fetch_add_explicit(&st->classes[cls >= 1 && cls <= 5 ? cls : 0], 1,
+                              memory_order_relaxed);
+    double secs = (double)(clock_wall_nanos() - req->start_ns) / 1e9;
+    size_t b = 0;
+    while (b < NBUCKETS && secs > LATENCY_BUCKETS[b])
+        b++;
+    atomic_fetch_add_explicit(&st->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->sum_us, (uint64_t)(secs * 1e6), memory_order_relaxed);
+}
+
 static enum MHD_Result queue_answer(http_request_t *req)
 {
     http_server_t *srv = req->srv;
@@ -447,17 +545,9 @@ static enum MHD_Result queue_answer(http_request_t *req)
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
 
-    int cls = req->status / 100;
-    atomic_fetch_add(&srv->requests[cls >= 1 && cls <= 5 ? cls : 0], 1);
-    double secs = (double)(clock_wall_nanos() - req->start_ns) / 1e9;
-    atomic_fetch_add(&srv->latency_count, 1);
-    atomic_fetch_add(&srv->latency_sum_us, (uint64_t)(secs * 1e6));
-    for (size_t i = 0; i < NBUCKETS; i++)
-        if (secs <= LATENCY_BUCKETS[i])
-            atomic_fetch_add(&srv->latency_buckets[i], 1);
-    if (req->status >= 500)
-        log_warn("request %llu %s '%s' answered %d", (unsigned long long)req->id, req->method,
-                 req->path, req->status);
+    count_answer(req);
+    if (req->status >= 500 && !req->logged)
+        http_log_warn(req, "answered %d", req->status);
     return r;
 }
 
@@ -554,12 +644,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)conn;
     http_server_t *srv = cls;
     http_request_t *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
     req->srv = srv;
+    req->conn = conn;
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    req->peer = ci ? ci->client_addr : NULL;
     req->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     req->start_ns = clock_wall_nanos();
     req->target = strdup(uri ? uri : "");
@@ -568,6 +661,63 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     }
     return req;
+}
+
+/* Appends text to out[*len] (not beyond out[cap - 1]) with the bytes that would break a logfmt
+ * field (space, quote, backslash, control and non-ASCII bytes) percent-encoded; a '%' is
+ * kept as sent. Returns false when it had to stop early. */
+static bool append_field(char *out, size_t *len, size_t cap, const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        bool plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+        if (*len + (plain ? 1 : 3) >= cap)
+            return false;
+        if (plain)
+            out[(*len)++] = (char)*p;
+        else {
+            out[(*len)++] = '%';
+            out[(*len)++] = hex[*p >> 4];
+            out[(*len)++] = hex[*p & 15];
+        }
+    }
+    return true;
+}
+
+/* One access-log line for a request that is over, with one write(2) (O_APPEND: lines from
+ * several threads never interleave). A target too long for the line is cut, marked "...". */
+static void access_log_line(const http_request_t *req)
+{
+    char line[4096], peer[INET6_ADDRSTRLEN + 8];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    http_peer(req, peer, sizeof peer);
+    int n = snprintf(line, sizeof line,
+                     "time=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ req=%llu peer=%s method=",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, (unsigned long long)req->id, peer);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;
+    size_t len = (size_t)n;
+    /* room kept for the rest: " target=", "...", status, bytes, duration, replayed, newline */
+    const size_t tail_room = 160;
+    append_field(line, &len, len + 3 * MAX_METHOD_LEN, req->method ? req->method : "-");
+    memcpy(line + len, " target=", 8);
+    len += 8;
+    if (!append_field(line, &len, sizeof line - tail_room, req->target)) {
+        memcpy(line + len, "...", 3);
+        len += 3;
+    }
+    double ms = (double)(clock_wall_nanos() - req->start_ns) / 1e6;
+    n = snprintf(line + len, sizeof line - len, " status=%d bytes=%zu ms=%.3f replayed=%s\n",
+                 req->status, req->resp_len, ms, req->replayed ? "true" : "false");
+    if (n < 0 || (size_t)n >= sizeof line - len)
+        return; /* cannot happen: tail_room holds the longest tail */
+    len += (size_t)n;
+    ssize_t w = write(req->srv->access_fd, line, len);
+    (void)w; /* a full disk must not fail the request */
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -579,6 +729,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     http_request_t *req = *req_cls;
     if (!req)
         return;
+    if (req->srv->access_fd >= 0)
+        access_log_line(req);
     if (req->replay_owner) {
         /* never answered (connection dropped before the handler answered): the handler still
          * owns the request, so this cannot happen for deferred requests; guard anyway */
@@ -603,7 +755,7 @@ static bool parse_listen(const char *listen, struct sockaddr_storage *ss, sockle
     char host[256];
     const char *colon = strrchr(listen, ':');
     if (!colon || (size_t)(colon - listen) >= sizeof host || !colon[1])
-        return nns_error_set(err, 500, "Unavailable", "listen address '%s' is not HOST:PORT",
+        return nns_error_set(err, 503, "Unavailable", "listen address '%s' is not HOST:PORT",
                              listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
@@ -618,7 +770,7 @@ static bool parse_listen(const char *listen, struct sockaddr_storage *ss, sockle
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE},
                     *res = NULL;
     if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
-        return nns_error_set(err, 500, "Unavailable", "cannot resolve listen address '%s'",
+        return nns_error_set(err, 503, "Unavailable", "cannot resolve listen address '%s'",
                              listen);
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     *sslen = res->ai_addrlen;
@@ -631,7 +783,7 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
 {
     http_server_t *srv = calloc(1, sizeof *srv);
     if (!srv) {
-        nns_error_set(err, 500, "Unavailable", "out of memory");
+        nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
     srv->cfg = *cfg;
@@ -643,10 +795,29 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
     }
     srv->routes = routes;
     srv->app = app;
+    srv->access_fd = -1;
+    for (const http_route_t *r = routes; r->method; r++, srv->nroutes++)
+        if (strlen(r->method) > MAX_METHOD_LEN || strlen(r->pattern) > MAX_PATTERN_LEN) {
+            nns_error_set(err, 503, "Unavailable", "route '%.40s' is longer than %d bytes",
+                          r->pattern, MAX_PATTERN_LEN);
+            goto fail;
+        }
+    srv->stats = calloc(srv->nroutes + NUNMATCHED, sizeof *srv->stats);
     srv->replay = replay_cache_new(replay_waiter_done);
+    if (!srv->stats || !srv->replay) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
+    if (cfg->access_log &&
+        (srv->access_fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) <
+            0) {
+        nns_error_set(err, 503, "Unavailable", "cannot open the access log '%s': %s",
+                      cfg->access_log, strerror(errno));
+        goto fail;
+    }
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
-    if (!srv->replay || !parse_listen(cfg->listen, &ss, &sslen, err))
+    if (!parse_listen(cfg->listen, &ss, &sslen, err))
         goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC |
@@ -659,13 +830,16 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
         (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_POOL_BYTES,
         MHD_OPTION_END);
     if (!srv->daemon) {
-        nns_error_set(err, 500, "Unavailable", "cannot listen on '%s'", cfg->listen);
+        nns_error_set(err, 503, "Unavailable", "cannot listen on '%s'", cfg->listen);
         goto fail;
     }
     log_info("listening on http://%s with %u threads", cfg->listen, srv->cfg.threads);
     return srv;
 fail:
+    if (srv->access_fd >= 0)
+        close(srv->access_fd);
     replay_cache_destroy(&srv->replay);
+    free(srv->stats);
     free(srv);
     return NULL;
 }
@@ -683,6 +857,9 @@ void http_server_destroy(http_server_t **server)
         return;
     MHD_stop_daemon(srv->daemon);
     replay_cache_destroy(&srv->replay);
+    if (srv->access_fd >= 0)
+        close(srv->access_fd);
+    free(srv->stats);
     free(srv);
     *server = NULL;
 }
@@ -692,37 +869,77 @@ void http_server_set_ready(http_server_t *server, bool ready)
     atomic_store(&server->ready, ready);
 }
 
-replay_cache_t *http_server_replay(http_server_t *server)
-{
-    return server->replay;
-}
-
 bool http_server_is_ready(http_server_t *server)
 {
     return atomic_load(&server->ready);
 }
 
+replay_cache_t *http_server_replay(http_server_t *server)
+{
+    return server->replay;
+}
+
+/* Labels of stats row i: method="...",route="..." (patterns and methods are code, checked for
+ * length at start; an unmatched method comes from a fixed list). */
+static void row_labels(const http_server_t *srv, size_t i, char *out, size_t cap)
+{
+    if (i < srv->nroutes)
+        snprintf(out, cap, "method=\"%s\",route=\"%s\"", srv->routes[i].method,
+                 srv->routes[i].pattern);
+    else
+        snprintf(out, cap, "method=\"%s\",route=\"unmatched\"",
+                 UNMATCHED_METHODS[i - srv->nroutes]);
+}
+
+static uint64_t load(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
 void http_server_metrics(http_server_t *srv, metrics_t *m)
 {
-    char labels[32];
-    metrics_family(m, "nns_http_requests_total", "counter", "HTTP requests answered, by class");
-    for (int c = 1; c <= 5; c++) {
-        snprintf(labels, sizeof labels, "class=\"%dxx\"", c);
-        metrics_u64(m, "nns_http_requests_total", labels, atomic_load(&srv->requests[c]));
+    size_t rows = srv->nroutes + NUNMATCHED;
+    char base[LABEL_BYTES], labels[LABEL_BYTES + 32];
+    metrics_family(m, "nns_http_requests_total", "counter",
+                   "answers by route (the matched pattern, or unmatched), method and status "
+                   "class");
+    for (size_t i = 0; i < rows; i++) {
+        route_stats_t *st = &srv->stats[i];
+        row_labels(srv, i, base, sizeof base);
+        for (int c = 1; c <= 5; c++) {
+            uint64_t v = load(&st->classes[c]);
+            /* 2xx..5xx of every row from the start: rate() needs the zero */
+            if (c >= 2 || v) {
+                snprintf(labels, sizeof labels, "%s,class=\"%dxx\"", base, c);
+                metrics_u64(m, "nns_http_requests_total", labels, v);
+            }
+        }
     }
-    metrics_counter(m, "nns_http_replayed_total", "writes answered from the replay cache",
-                    atomic_load(&srv->replayed));
-    metrics_family(m, "nns_http_request_seconds", "histogram", "time from request to answer");
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        snprintf(labels, sizeof labels, "le=\"%g\"", LATENCY_BUCKETS[i]);
-        metrics_u64(m, "nns_http_request_seconds_bucket", labels,
-                    atomic_load(&srv->latency_buckets[i]));
+    metrics_family(m, "nns_http_replayed_total", "counter",
+                   "answers sent from the replay cache (resends of committed writes)");
+    metrics_u64(m, "nns_http_replayed_total", NULL, load(&srv->replayed));
+    metrics_family(m, "nns_http_request_seconds", "histogram",
+                   "time from the request line to the queued answer, by route and method");
+    for (size_t i = 0; i < rows; i++) {
+        route_stats_t *st = &srv->stats[i];
+        uint64_t buckets[NBUCKETS + 1], count = 0; /* read once: +Inf must equal the count */
+        for (size_t b = 0; b <= NBUCKETS; b++)
+            count += buckets[b] = load(&st->buckets[b]);
+        if (i >= srv->nroutes && count == 0)
+            continue;
+        row_labels(srv, i, base, sizeof base);
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cumulative += buckets[b];
+            snprintf(labels, sizeof labels, "%s,le=\"%g\"", base, LATENCY_BUCKETS[b]);
+            metrics_u64(m, "nns_http_request_seconds_bucket", labels, cumulative);
+        }
+        snprintf(labels, sizeof labels, "%s,le=\"+Inf\"", base);
+        metrics_u64(m, "nns_http_request_seconds_bucket", labels, count);
+        metrics_double(m, "nns_http_request_seconds_sum", base, (double)load(&st->sum_us) / 1e6);
+        metrics_u64(m, "nns_http_request_seconds_count", base, count);
     }
-    uint64_t count = atomic_load(&srv->latency_count);
-    metrics_u64(m, "nns_http_request_seconds_bucket", "le=\"+Inf\"", count);
-    metrics_double(m, "nns_http_request_seconds_sum", NULL,
-                   (double)atomic_load(&srv->latency_sum_us) / 1e6);
-    metrics_u64(m, "nns_http_request_seconds_count", NULL, count);
-    metrics_gauge(m, "nns_replay_cache_entries", "entries in the replay cache",
-                  (double)replay_count(srv->replay));
+    metrics_family(m, "nns_replay_cache_entries", "gauge",
+                   "replay-cache entries in memory (committed answers and writes in flight)");
+    metrics_double(m, "nns_replay_cache_entries", NULL, (double)replay_count(srv->replay));
 }

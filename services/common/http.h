@@ -15,6 +15,13 @@
  *
  * Request memory (the request, its body and parameters) belongs to the server and lives until
  * the response has been sent; handlers must not keep pointers to it after answering.
+ *
+ * Observability: every log line about a request goes through http_log_* and so names the
+ * request ("req=42 POST /v1/transfers peer=127.0.0.1:5555: ..."); an answer of 5xx is logged
+ * as a warning (storms are counted by log.c, not written line by line). With access_log set,
+ * one line per request is appended to that file once the request is over. The server counts
+ * answers by route, method and status class, and their latency by route, without locks: the
+ * counters are atomics in arrays sized from the route table at start.
  */
 #ifndef NNS_HTTP_H
 #define NNS_HTTP_H
@@ -27,6 +34,7 @@
 #include "allocfail.h"
 #include "auth.h"
 #include "error.h"
+#include "log.h"
 #include "metrics.h"
 #include "principal.h"
 #include "replay.h"
@@ -58,10 +66,21 @@ typedef struct {
     bool read_only;
     auth_t *auth;              /* borrowed; maps signers to callers */
     const char *service;       /* for logs and metrics */
+    const char *access_log;    /* file to append one line per request to; NULL: none */
 } http_config_t;
 
-/* Starts serving. Returns NULL with err (500 "Unavailable") when the address cannot be bound or
- * memory runs out. routes (ended by a {0} entry) and app are borrowed for the server's life. */
+/* Starts serving. Returns NULL with err (503 "Unavailable") when the address cannot be bound,
+ * the access log cannot be opened, a route's method or pattern is too long to label metrics
+ * with, or memory runs out. routes (ended by a {0} entry) and app are borrowed for the server's
+ * life.
+ *
+ * The access log (opened O_APPEND, created 0640) gets one line per request, in logfmt, written
+ * with one write(2) when the request is over:
+ *   time=2026-01-02T03:04:05.678Z req=42 peer=127.0.0.1:5555 method=POST target=/v1/transfers
+ *   status=200 bytes=312 ms=1.234 replayed=false
+ * target is the raw request target (query included) with spaces, quotes, backslashes and
+ * non-printable bytes percent-encoded; status 0 means the request was never answered (the
+ * client went away first, or libmicrohttpd refused it before the service saw it). */
 http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *routes, void *app,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
@@ -77,13 +96,17 @@ void http_server_destroy(http_server_t **server);
  * starts not ready, so it can listen (and receive replay entries) while the state loads. */
 void http_server_set_ready(http_server_t *server, bool ready);
 
+/* The flag set by http_server_set_ready: what a service's /readyz reports, so that /readyz and
+ * every other route agree (starting, stopping). */
+bool http_server_is_ready(http_server_t *server);
+
 /* The server's replay cache (borrowed), for loading committed entries at start. */
 replay_cache_t *http_server_replay(http_server_t *server);
 
-/* True between http_server_set_ready(true) and (false): the one readiness flag. */
-bool http_server_is_ready(http_server_t *server);
-
-/* The server's own metric families. */
+/* Adds the server's families to m: nns_http_requests_total{method,route,class} (route is the
+ * matched route's pattern, "unmatched" for 404s, 405s and bodies refused before routing),
+ * nns_http_request_seconds{method,route} (histogram), nns_http_replayed_total and
+ * nns_replay_cache_entries. Thread-safe: reads atomics. */
 void http_server_metrics(http_server_t *server, metrics_t *m);
 
 /* --- reading the request (borrowed pointers, valid until the answer) --- */
@@ -104,6 +127,17 @@ uint64_t http_request_id(const http_request_t *req);
 /* The request's allocation counter in the test build (allocfail.h), or NULL (every other
  * build, and requests without X-Fail-Alloc). */
 allocfail_t *http_request_allocfail(http_request_t *req);
+
+/* The client's address as "IP:PORT" ("[IPv6]:PORT"), or "-" when unknown, into out. */
+void http_peer(const http_request_t *req, char *out, size_t cap);
+
+/* --- logging about a request: "req=42 POST /v1/transfers peer=127.0.0.1:5555: <message>" --- */
+void http_log(log_level_t level, const http_request_t *req, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define http_log_debug(req, ...) http_log(LOG_DEBUG, (req), __VA_ARGS__)
+#define http_log_info(req, ...) http_log(LOG_INFO, (req), __VA_ARGS__)
+#define http_log_warn(req, ...) http_log(LOG_WARN, (req), __VA_ARGS__)
+#define http_log_error(req, ...) http_log(LOG_ERROR, (req), __VA_ARGS__)
 
 /* --- answering (exactly once per request; thread-safe) --- */
 /* The handler will answer later; the connection is suspended until then. */

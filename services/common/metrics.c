@@ -136,9 +136,7 @@ void metrics_process(metrics_t *m)
         metrics_gauge(m, "process_max_fds", "maximum number of open file descriptors",
                       (double)rl.rlim_cur);
     metrics_family(m, "nns_build_info", "gauge", "always 1; the labels name the build");
-    char labels[96];
-    snprintf(labels, sizeof labels, "version=\"%s\"", NNS_VERSION);
-    metrics_u64(m, "nns_build_info", labels, 1);
+    metrics_u64(m, "nns_build_info", "version=\"" NNS_VERSION "\"", 1);
 }
 
 char *metrics_detach(metrics_t *m, size_t *len)

@@ -434,6 +434,7 @@ static void tick(void *ctx)
     }
     if (svc->def->tick)
         svc->def->tick(svc->app, now);
+    log_flush(); /* the count of a storm of log lines that has ended */
 }
 
 /* ---------------------------------------------------------------- routes every service serves */
@@ -660,7 +661,8 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
                         .max_body = def->max_body,
                         .read_only = cfg->read_only,
                         .auth = svc->auth,
-                        .service = def->name};
+                        .service = def->name,
+                        .access_log = cfg->access_log};
     /* the server listens from here on, not ready: /healthz, /readyz and /metrics answer while
      * the state loads */
     if (!(svc->http = http_server_new(&hc, svc->routes, svc, err)))
@@ -772,5 +774,6 @@ int service_main(const service_def_t *def, int argc, char **argv)
         pause();
     log_info("stopping");
     service_destroy(&svc);
+    log_flush();
     return 0;
 }

@@ -116,7 +116,7 @@ START_TEST(test_metrics)
     ck_assert_msg(strstr(r.body, "nns_http_requests_total") != NULL, "no nns_http_requests_total");
     ck_assert_msg(strstr(r.body, "nns_rounds_total") != NULL, "no nns_rounds_total");
     uint64_t before =
-        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",class=\"4xx\"}");
+        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",method=\"GET\",route=\"unmatched\",class=\"4xx\"}");
     resp_free(&r);
     /* a 404 is counted */
     get("/v1/no-such-thing", &r);
@@ -124,7 +124,7 @@ START_TEST(test_metrics)
     resp_free(&r);
     get("/metrics", &r);
     uint64_t after =
-        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",class=\"4xx\"}");
+        metric_value(r.body, "nns_http_requests_total{service=\"ledger\",method=\"GET\",route=\"unmatched\",class=\"4xx\"}");
     ck_assert_uint_ge(after, before + 1);
     resp_free(&r);
 }
