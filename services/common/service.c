@@ -495,7 +495,8 @@ static void get_metrics(http_request_t *req, void *app)
                   (double)atomic_load(&svc->commit_nanos_max) / 1e9);
     metrics_counter(m, "nns_commit_failures_total", "rounds that did not commit",
                     atomic_load(&svc->commit_failures));
-    if (svc->app && svc->def->metrics)
+    /* the service's state exists once ready (set after it, with a barrier) */
+    if (http_server_is_ready(svc->http) && svc->def->metrics)
         svc->def->metrics(svc->app, m);
     metrics_process(m);
     size_t len = 0;
