@@ -85,11 +85,6 @@ void nns_client_destroy(nns_client_t **c)
     *c = NULL;
 }
 
-const char *nns_client_base_url(const nns_client_t *c)
-{
-    return c->base_url;
-}
-
 bool nns_client_sign(const nns_client_t *c, const char *method, const char *path_and_query,
                      const char *body, uint64_t expiry_nanos, nns_signature_t *out,
                      nns_error_t *err)

@@ -45,8 +45,6 @@ nns_client_t *nns_client_new(const char *base_url, const identity_t *id)
  * NULL. */
 void nns_client_destroy(nns_client_t **c);
 
-/* The base URL in use (without trailing '/'); borrowed from c. */
-const char *nns_client_base_url(const nns_client_t *c);
 
 /* Signs (method, path_and_query, body, expiry_nanos) with the client's identity, filling out;
  * body may be NULL (empty). Used by nns_client_request, and by callers building

@@ -204,13 +204,6 @@ void copybuf_u64(copybuf_t *b, uint64_t v)
     append(b, tmp, (size_t)n);
 }
 
-void copybuf_i64(copybuf_t *b, int64_t v)
-{
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    append(b, tmp, (size_t)n);
-}
-
 void copybuf_bytea(copybuf_t *b, const uint8_t *bytes, size_t len)
 {
     /* text COPY: the bytea input "\x..." with its backslash escaped */
@@ -223,26 +216,6 @@ void copybuf_bytea(copybuf_t *b, const uint8_t *bytes, size_t len)
     hex_encode(bytes, len, b->data + b->len);
     b->len += 2 * len;
 }
-
-void copybuf_text(copybuf_t *b, const char *s, size_t len)
-{
-    reserve(b, 2 * len);
-    if (b->failed)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
-                        : c == '\r' ? "\\r" : NULL;
-        if (esc) {
-            b->data[b->len++] = esc[0];
-            b->data[b->len++] = esc[1];
-        } else {
-            b->data[b->len++] = c;
-        }
-    }
-}
-
-void copybuf_null(copybuf_t *b) { append(b, "\\N", 2); }
 
 static void put_be(copybuf_t *b, uint64_t v, int bytes)
 {

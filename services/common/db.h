@@ -55,10 +55,7 @@ typedef struct {
 void copybuf_reset(copybuf_t *b);
 void copybuf_free(copybuf_t *b);
 void copybuf_u64(copybuf_t *b, uint64_t v);
-void copybuf_i64(copybuf_t *b, int64_t v);
 void copybuf_bytea(copybuf_t *b, const uint8_t *bytes, size_t len);
-void copybuf_text(copybuf_t *b, const char *s, size_t len);
-void copybuf_null(copybuf_t *b);
 void copybuf_sep(copybuf_t *b);    /* column separator */
 void copybuf_endrow(copybuf_t *b); /* row terminator */
 

@@ -264,8 +264,6 @@ static void replay_waiter_done(void *waiter, int status, const char *body, size_
 
 /* ---- reading ---- */
 
-const char *http_method(const http_request_t *req) { return req->method; }
-const char *http_path(const http_request_t *req) { return req->path; }
 uint64_t http_request_id(const http_request_t *req) { return req->id; }
 
 void http_peer(const http_request_t *req, char *out, size_t cap)

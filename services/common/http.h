@@ -110,8 +110,6 @@ replay_cache_t *http_server_replay(http_server_t *server);
 void http_server_metrics(http_server_t *server, metrics_t *m);
 
 /* --- reading the request (borrowed pointers, valid until the answer) --- */
-const char *http_method(const http_request_t *req);
-const char *http_path(const http_request_t *req);
 /* The i-th "{}" segment of the matched pattern, or NULL. */
 const char *http_param(const http_request_t *req, int i);
 /* A query-string argument (decoded), or NULL. */

@@ -205,14 +205,6 @@ void log_vwrite_context(log_level_t level, const char *context, const char *fmt,
     emit(level, body, NULL);
 }
 
-void log_write_context(log_level_t level, const char *context, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    log_vwrite_context(level, context, fmt, ap);
-    va_end(ap);
-}
-
 void log_write(log_level_t level, const char *fmt, ...)
 {
     va_list ap;

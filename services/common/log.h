@@ -34,11 +34,9 @@ bool log_enabled(log_level_t level);
 
 void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* As log_write, with context put before the message ("req=42 GET /v1/ledger peer=...: "). The
- * storm check looks at fmt only, so lines from the same call site with different context are
- * one storm. context may be NULL. */
-void log_write_context(log_level_t level, const char *context, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* As log_write with a va_list, with context put before the message ("req=42 GET /v1/ledger
+ * peer=...: "). The storm check looks at fmt only, so lines from the same call site with
+ * different context are one storm. context may be NULL. */
 void log_vwrite_context(log_level_t level, const char *context, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

@@ -572,30 +572,27 @@ const service_config_t *service_config(const service_t *svc)
 {
     return &svc->cfg;
 }
+
 const identity_t *service_key(const service_t *svc)
 {
     return &svc->key;
 }
-const principal_t *service_principal(const service_t *svc)
-{
-    return &svc->principal;
-}
-auth_t *service_auth(service_t *svc)
-{
-    return svc->auth;
-}
+
 replay_cache_t *service_replay(service_t *svc)
 {
     return http_server_replay(svc->http);
 }
+
 workpool_t *service_workpool(service_t *svc)
 {
     return svc->pool;
 }
+
 unsigned service_threads(const service_t *svc)
 {
     return svc->threads;
 }
+
 void *service_app(service_t *svc)
 {
     return svc->app;

@@ -125,8 +125,6 @@ int service_main(const service_def_t *def, int argc, char **argv);
  * life) --- */
 const service_config_t *service_config(const service_t *svc);
 const identity_t *service_key(const service_t *svc);
-const principal_t *service_principal(const service_t *svc);
-auth_t *service_auth(service_t *svc);
 replay_cache_t *service_replay(service_t *svc);
 workpool_t *service_workpool(service_t *svc);
 /* HTTP threads: the pool size a store's read connections should match. */
