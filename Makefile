@@ -38,7 +38,7 @@ SERVICES      :=
 # Tests and tools that use a service's own modules, by service: they compile with its include path
 # and link its library (USES_<service> := files).
 USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
-               tests/unit/check_ledger.c tests/bench/gendata.c
+               tests/unit/check_ledger.c tests/unit/check_genesis.c tests/bench/gendata.c
 
 # SERVICE(name): build/bin/nns-<name> from services/<name>/*.c (main.c holds the wiring, the rest
 # goes into build/lib/libnns<name>.a with the migrations of schema/<name>/*.sql, embedded as
@@ -170,11 +170,13 @@ asan-services: all
 # N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh).
 AF_BIN := build/allocfail/bin
 AF_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+AF_UNITS := build/allocfail/tests/check_genesis
 alloc-fail: all
 	@$(MAKE) --no-print-directory BUILD=build/allocfail \
 	  OPT="-O1 -g -fno-omit-frame-pointer -DNNS_ALLOC_FAIL" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all $(AF_WRAP)" \
-	  $(addprefix $(AF_BIN)/nns-,$(SERVICE_NAMES))
+	  $(addprefix $(AF_BIN)/nns-,$(SERVICE_NAMES)) $(AF_UNITS)
+	@set -e; for t in $(AF_UNITS); do echo "== $$t (allocation failure)"; CK_FORK=yes $$t; done
 	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Allocation failure on purpose (STYLE.md 14): the ledger built with ASan, UBSan and the
-# allocation wrappers (make alloc-fail; services/common/allocfail.h). For a signed transfer and
-# for a history read, the N-th of the project's own allocations for that request fails, for
+# allocation wrappers (make alloc-fail; services/common/allocfail.h). For a signed transfer, a
+# signed approval and a history read, the N-th of the project's own allocations for that request fails, for
 # every N up to the request's count. Each time: no crash, a clear answer (the
 # request's own, or a 5xx with a problem body), and afterwards either nothing changed (the
 # chain did not grow) and a resend of the same bytes runs it, or the change committed and a
@@ -83,6 +83,10 @@ drive() {
 transfer_body() { echo "{\"to\": \"$recipient\", \"amount_e8s\": \"1\", \"fee_e8s\": \"10000\", \"memo\": \"$1\"}"; }
 drive /v1/transfers transfer_body
 check "every allocation of a transfer's path failed once: no crash, nothing half-done" test "$bad" = 0
+bad=0
+approve_body() { echo "{\"spender\": \"2vxsx-fae\", \"amount_e8s\": \"$1\"}"; }
+drive /v1/approvals approve_body
+check "every allocation of an approval's path failed once: no crash, nothing half-done" test "$bad" = 0
 
 # A read: each failure is a clean answer and the ledger goes on.
 bad=0
