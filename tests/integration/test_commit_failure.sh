@@ -98,6 +98,8 @@ done
 
 failures=$(curl -fs "$url/metrics" | sed -n 's/^nns_commit_failures_total{service="ledger"} //p')
 check "nns_commit_failures_total counts the six failed rounds ($failures)" test "$failures" = 6
+check "a failed round's log line names its requests" \
+  grep -Eq 'error: round of [0-9]+ commands \(req=[0-9]+(,[0-9]+)*\) not committed' "$TEST_TMP/ledger.log"
 
 echo "== the write connection dies in the middle of a commit"
 # the round stops in the pipeline (a trigger sleeps) and its backend is terminated: the ledger
