@@ -168,3 +168,8 @@ config_result_t config_parse(const char *program, const char *summary,
 {
     return config_parse2(program, summary, options, NULL, argc, argv);
 }
+
+int config_exit_status(config_result_t result)
+{
+    return result == CONFIG_OK ? -1 : result == CONFIG_HELP ? 0 : 2;
+}

@@ -44,6 +44,10 @@ typedef enum { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR } config_result_t;
 config_result_t config_parse(const char *program, const char *summary,
                              const config_option_t *options, int argc, char **argv);
 
+/* What a program does after parsing: -1 to go on (CONFIG_OK), or the exit status to return
+ * from main (0 after --help, 2 after a usage error). */
+int config_exit_status(config_result_t result);
+
 /* The same over two tables (either may be NULL): shared flags and a program's own. A name in
  * both is taken from the first. */
 config_result_t config_parse2(const char *program, const char *summary,

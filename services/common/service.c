@@ -735,14 +735,10 @@ int service_main(const service_def_t *def, int argc, char **argv)
     };
     char program[64];
     snprintf(program, sizeof program, "nns-%s", def->name);
-    switch (config_parse2(program, def->summary, shared, def->options, argc, argv)) {
-    case CONFIG_HELP:
-        return 0;
-    case CONFIG_ERROR:
-        return 2;
-    case CONFIG_OK:
-        break;
-    }
+    int status =
+        config_exit_status(config_parse2(program, def->summary, shared, def->options, argc, argv));
+    if (status >= 0)
+        return status;
     log_level_t level = LOG_INFO;
     for (int i = 0; LOG_LEVELS[i]; i++)
         if (strcmp(cfg.log_level, LOG_LEVELS[i]) == 0)

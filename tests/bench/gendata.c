@@ -607,15 +607,10 @@ int main(int argc, char **argv)
                     "accounts written to --accounts-file")},
         {0},
     };
-    switch (config_parse("gendata", "Writes a valid ledger dataset into an empty database.",
-                         options, argc, argv)) {
-    case CONFIG_HELP:
-        return 0;
-    case CONFIG_ERROR:
-        return 2;
-    case CONFIG_OK:
-        break;
-    }
+    int status = config_exit_status(config_parse(
+        "gendata", "Writes a valid ledger dataset into an empty database.", options, argc, argv));
+    if (status >= 0)
+        return status;
     gen_t *g = calloc(1, sizeof *g);
     uint64_t sample = 0;
     if (!g) {

@@ -103,15 +103,10 @@ int main(int argc, char **argv)
          .max = 256},
         {0},
     };
-    switch (config_parse("hello", "A bare libmicrohttpd hello server (benchmark baseline).",
-                         options, argc, argv)) {
-    case CONFIG_HELP:
-        return 0;
-    case CONFIG_ERROR:
-        return 2;
-    case CONFIG_OK:
-        break;
-    }
+    int status = config_exit_status(config_parse(
+        "hello", "A bare libmicrohttpd hello server (benchmark baseline).", options, argc, argv));
+    if (status >= 0)
+        return status;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;

@@ -282,6 +282,9 @@ START_TEST(test_config_validates)
         ck_assert_msg(config_parse2("x", "", shared, mine, 3, bad[i]) == CONFIG_ERROR,
                       "%s %s accepted", bad[i][1], bad[i][2]);
     ck_assert(config_is_http_url("http://127.0.0.1:8082"));
+    ck_assert_int_eq(config_exit_status(CONFIG_OK), -1);
+    ck_assert_int_eq(config_exit_status(CONFIG_HELP), 0);
+    ck_assert_int_eq(config_exit_status(CONFIG_ERROR), 2);
     ck_assert(!config_is_http_url("http:/x"));
 }
 END_TEST
