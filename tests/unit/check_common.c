@@ -13,6 +13,7 @@
 #include "hex.h"
 #include "hmap.h"
 #include "jsonutil.h"
+#include "metrics.h"
 #include "replay.h"
 #include "round.h"
 #include "workpool.h"
@@ -78,6 +79,75 @@ static void on_waiter(void *waiter, int status, const char *body, size_t len, bo
     notified_committed = committed;
     notified_count++;
 }
+
+/* A staged answer is what a committed entry keeps, and staging an unknown or committed key
+ * changes nothing; a staged entry abandoned is forgotten with its copy (ASan: no leak). */
+START_TEST(test_replay_stage_then_commit)
+{
+    replay_cache_t *c = replay_cache_new(on_waiter);
+    uint8_t k[32], other[32];
+    key_of(21, k);
+    key_of(22, other);
+    int status;
+    char *body = NULL;
+    size_t len;
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    ck_assert(replay_stage(c, k, "{\"a\":1}", 7));
+    ck_assert(replay_stage(c, other, "x", 1)); /* no such entry: nothing to do */
+    /* staged, not committed: an identical request still waits */
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_WAITING);
+    replay_commit(c, k, 200, "{\"a\":1}", 7);
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_COMMITTED);
+    ck_assert_str_eq(body, "{\"a\":1}");
+    free(body);
+    ck_assert(replay_stage(c, k, "{\"b\":2}", 7)); /* committed: left alone */
+    ck_assert_int_eq(replay_begin(c, k, 1000, NULL, &status, &body, &len), REPLAY_COMMITTED);
+    ck_assert_str_eq(body, "{\"a\":1}");
+    free(body);
+    ck_assert_int_eq(replay_begin(c, other, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    ck_assert(replay_stage(c, other, "{}", 2));
+    replay_abandon(c, other, 503, "", 0);
+    ck_assert_int_eq(replay_begin(c, other, 1000, NULL, &status, &body, &len), REPLAY_NEW);
+    replay_cache_destroy(&c);
+}
+END_TEST
+
+/* The metrics builder: HELP and TYPE per family, the service label first on every sample, and
+ * a text of any size whole (no fixed buffer, no truncation). */
+START_TEST(test_metrics_builder)
+{
+    metrics_t *m = metrics_new("svc");
+    ck_assert_ptr_nonnull(m);
+    metrics_counter(m, "a_total", "things", 3);
+    metrics_family(m, "b", "gauge", "many");
+    for (int i = 0; i < 20000; i++) {
+        char labels[32];
+        snprintf(labels, sizeof labels, "i=\"%d\"", i);
+        metrics_u64(m, "b", labels, (uint64_t)i);
+    }
+    size_t len = 0;
+    char *text = metrics_detach(m, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(strlen(text), len);
+    ck_assert(strncmp(text, "# HELP a_total things\n# TYPE a_total counter\n"
+                            "a_total{service=\"svc\"} 3\n",
+                      70) == 0);
+    ck_assert_ptr_nonnull(strstr(text, "# HELP b many\n# TYPE b gauge\n"));
+    ck_assert_ptr_nonnull(strstr(text, "b{service=\"svc\",i=\"19999\"} 19999\n"));
+    size_t lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    ck_assert_uint_eq(lines, 2 + 1 + 2 + 20000);
+    free(text);
+    size_t empty_len = 1;
+    char *empty = metrics_detach(m, &empty_len); /* the builder is empty afterwards */
+    ck_assert_ptr_nonnull(empty);
+    ck_assert_uint_eq(empty_len, 0);
+    free(empty);
+    metrics_destroy(&m);
+    ck_assert_ptr_null(m);
+}
+END_TEST
 
 START_TEST(test_replay_cache_lifecycle)
 {
@@ -595,6 +665,8 @@ int main(void)
     TCase *tc = tcase_create("pieces");
     tcase_add_test(tc, test_hmap_put_get_del_grow);
     tcase_add_test(tc, test_replay_cache_lifecycle);
+    tcase_add_test(tc, test_replay_stage_then_commit);
+    tcase_add_test(tc, test_metrics_builder);
     tcase_add_test(tc, test_hex_round_trip_and_every_byte);
     tcase_add_test(tc, test_parse_u64);
     tcase_add_test(tc, test_json_wire_rules);
