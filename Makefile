@@ -70,7 +70,8 @@ $$(BUILD)/bin/nns-$(1): $$(call obj,services/$(1)/main.c) $$($(1)_LIB) $$(LIB_CO
 endef
 
 # The services: one line each. A new service adds its line here, e.g. for services/cmc/ and
-# schema/cmc/: $(eval $(call SERVICE,cmc)). See docs/architecture.md, "Schemas and the Makefile".
+# schema/cmc/: $(eval $(call SERVICE,cmc)). See docs/architecture.md,
+# "Schemas and the Makefile line".
 $(eval $(call SERVICE,ledger))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
