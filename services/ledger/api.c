@@ -291,23 +291,18 @@ static void get_principal_accounts(http_request_t *req, void *app)
     principal_t p;
     owned_account_t *owned = NULL;
     size_t n = 0;
+    json_t *accounts = NULL;
     const char *text = http_param(req, 0);
     if (!principal_from_text(text ? text : "", &p, &err) ||
-        !ledger_store_owned(lg->store, &p, &owned, &n, &err)) {
-        http_respond_error(req, &err);
-        return;
-    }
+        !ledger_store_owned(lg->store, &p, &owned, &n, &err))
+        goto fail;
     icrc1_account_t def = {.owner = p};
     account_id_t def_id;
     account_id_of(&p, NULL, &def_id);
-    json_t *accounts = json_array();
+    accounts = json_array();
     json_t *d = account_object(lg, &def_id, &def, &err);
-    if (!d) {
-        json_decref(accounts);
-        free(owned);
-        http_respond_error(req, &err);
-        return;
-    }
+    if (!d)
+        goto fail;
     json_array_append_new(accounts, d);
     for (size_t i = 0; i < n; i++) {
         if (subaccount_is_default(owned[i].subaccount))
@@ -315,12 +310,8 @@ static void get_principal_accounts(http_request_t *req, void *app)
         icrc1_account_t a = {.owner = p};
         memcpy(a.subaccount, owned[i].subaccount, SUBACCOUNT_BYTES);
         json_t *o = account_object(lg, &owned[i].account, &a, &err);
-        if (!o) { /* a list that silently drops an account would be wrong, not partial */
-            json_decref(accounts);
-            free(owned);
-            http_respond_error(req, &err);
-            return;
-        }
+        if (!o) /* a list that silently drops an account would be wrong, not partial */
+            goto fail;
         json_object_set_new(o, "subaccount", json_hex(owned[i].subaccount, SUBACCOUNT_BYTES));
         json_array_append_new(accounts, o);
     }
@@ -330,6 +321,11 @@ static void get_principal_accounts(http_request_t *req, void *app)
     json_object_set_new(o, "default_account_identifier", render_account(&def_id));
     json_object_set_new(o, "accounts", accounts);
     http_respond_json(req, 200, o);
+    return;
+fail:
+    json_decref(accounts);
+    free(owned);
+    http_respond_error(req, &err);
 }
 
 static void get_blocks(http_request_t *req, void *app)
