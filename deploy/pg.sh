@@ -3,12 +3,13 @@
 #   deploy/pg.sh start DIR [PORT]  initialise (first time) and start; prints the conninfo
 #   deploy/pg.sh stop DIR          stop (fast shutdown)
 #   deploy/pg.sh url DIR [PORT]    print the conninfo
+#   deploy/pg.sh status DIR        exit 0 when the cluster is running, 3 when not
 # PostgreSQL refuses to run as root: as root the cluster belongs to the 'postgres' system user,
 # which gets its own data folder (mode 0700) and traversable parents.
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-5432}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url DIR [PORT]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url|status DIR [PORT]" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
@@ -70,7 +71,10 @@ stop)
 url)
   conninfo
   ;;
+status)
+  [ -f "$data/PG_VERSION" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1 || exit 3
+  ;;
 *)
-  echo "usage: $0 start|stop|url DIR [PORT]" >&2; exit 2
+  echo "usage: $0 start|stop|url|status DIR [PORT]" >&2; exit 2
   ;;
 esac

@@ -1,81 +1,219 @@
 #!/usr/bin/env bash
 # `make run`: a private PostgreSQL under var/ (unless DATABASE_URL is set), the services with a
-# demo world, their URLs printed. Ctrl-C stops everything it started.
+# demo world, a banner with the demo identities and commands to paste. Ctrl-C (or SIGTERM)
+# stops everything it started.
+#
+# One instance per var/ folder: the instance holds an flock on var/run.lock for its whole life
+# (the kernel releases it when the process dies, even on kill -9); a second start over the same
+# folder exits 1 at once, naming the first, before it touches PostgreSQL or any port.
+#
+# Environment:
+#   NNS_VAR_DIR      state folder (default: var/ in the checkout): keys, demo, logs, PostgreSQL
+#   NNS_LEDGER_PORT  the ledger's port on 127.0.0.1 (default: 8081)
+#   NNS_PG_PORT      the private PostgreSQL's port (default: 5433; it listens only on a unix
+#                    socket under the state folder, the port names the socket)
+#   DATABASE_URL     use this database instead of a private PostgreSQL
 set -euo pipefail
+caller=$(pwd)
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bin=$root/build/bin
-var=$root/var
-mkdir -p "$var/keys" "$var/demo" "$var/log"
-
-started_pg=no
-if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(bash deploy/pg.sh start "$var/pg" 5433)
-  started_pg=yes
-fi
-export DATABASE_URL
-
-# demo identities: two users with funds, their key files under var/demo
-for who in alice bob; do
-  [ -f "$var/demo/$who.pem" ] || "$bin/nns" key generate --out "$var/demo/$who.pem" >/dev/null
+var=${NNS_VAR_DIR:-$root/var}
+case $var in /*) ;; *) var=$caller/$var ;; esac
+ledger_port=${NNS_LEDGER_PORT:-8081}
+pg_port=${NNS_PG_PORT:-5433}
+for p in "$ledger_port" "$pg_port"; do
+  [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] ||
+    { echo "run: bad port '$p'" >&2; exit 2; }
 done
-alice=$("$bin/nns" key show --key "$var/demo/alice.pem" | sed -n 's/.*"account_identifier": *"\([0-9a-f]*\)".*/\1/p')
-bob=$("$bin/nns" key show --key "$var/demo/bob.pem" | sed -n 's/.*"account_identifier": *"\([0-9a-f]*\)".*/\1/p')
-cat >"$var/demo/ledger-genesis.json" <<JSON
-{"initial_balances": [
-   {"account": "$alice", "amount_e8s": "100000000000"},
-   {"account": "$bob", "amount_e8s": "50000000000"}],
- "fee_e8s": "10000", "token_symbol": "ICP", "token_name": "Internet Computer"}
-JSON
+mkdir -p "$var"
+var=$(cd "$var" && pwd)
 
+# services: name, port (more to come: governance 8082, cmc 8083)
+services=(ledger)
+declare -A port=([ledger]=$ledger_port)
+url() { echo "http://127.0.0.1:${port[$1]}"; }
+
+# --- the lock: fd 9 stays open in this process only (children get 9>&-) ------------------------
+exec 9<>"$var/run.lock"
+if ! flock -n 9; then
+  {
+    first=$(sed -n '1s/^pid \([0-9]*\).*/\1/p' "$var/run.lock")
+    echo "run: already running over $var; not starting a second instance:"
+    sed 's/^/  /' "$var/run.lock"
+    echo "Stop it first (Ctrl-C in its terminal, or: kill ${first:-its pid}), or set NNS_VAR_DIR" \
+      "to another folder."
+  } >&2
+  exit 1
+fi
+# locked: what a second start prints (truncating the file keeps the lock, which is on the inode)
+{
+  echo "pid $$, started $(date '+%Y-%m-%d %H:%M:%S')"
+  for s in "${services[@]}"; do printf '%-10s %s\n' "$s" "$(url "$s")"; done
+} >"$var/run.lock"
+
+# --- the ports must be free before anything starts ---------------------------------------------
+port_user() { # what listens on port $1, when ss can tell
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\))).*/ (\1)/p' | head -n 1
+}
+for s in "${services[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port[$s]}") 2>/dev/null; then
+    echo "run: port ${port[$s]} ($s) is already in use$(port_user "${port[$s]}");" \
+      "stop that program or choose another port (NNS_${s^^}_PORT)." >&2
+    exit 1
+  fi
+done
+
+mkdir -p "$var/keys" "$var/demo" "$var/log"
+started_pg=no
 pids=()
 cleanup() {
+  local rc=$?
   trap - INT TERM EXIT
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ "$started_pg" = yes ] && bash deploy/pg.sh stop "$var/pg"
-  echo "stopped"
+  if [ "$started_pg" = yes ]; then bash deploy/pg.sh stop "$var/pg" 9>&- || true; fi
+  : >"$var/run.lock"
+  echo "stopped" >&2
+  exit "$rc"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  started_pg=yes
+  DATABASE_URL=$(bash deploy/pg.sh start "$var/pg" "$pg_port" 9>&-)
+fi
+export DATABASE_URL
+
+# --- demo identities: key files under var/demo, funded by the genesis file ---------------------
+json_field() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p"; }
+demo=(alice bob)
+declare -A funds=([alice]=100000000000 [bob]=50000000000)
+declare -A principal aid icrc1
+for who in "${demo[@]}"; do
+  [ -f "$var/demo/$who.pem" ] || "$bin/nns" key generate --out "$var/demo/$who.pem" >/dev/null
+  principal[$who]=$("$bin/nns" key show --key "$var/demo/$who.pem" | json_field principal)
+  acc=$("$bin/nns" account --principal "${principal[$who]}")
+  aid[$who]=$(json_field account_identifier <<<"$acc")
+  icrc1[$who]=$(json_field icrc1_account <<<"$acc")
+  [ -n "${aid[$who]}" ] && [ -n "${icrc1[$who]}" ] || { echo "run: cannot read $who's account" >&2; exit 1; }
+done
+cat >"$var/demo/ledger-genesis.json" <<JSON
+{"initial_balances": [
+   {"account": "${aid[alice]}", "amount_e8s": "${funds[alice]}"},
+   {"account": "${aid[bob]}", "amount_e8s": "${funds[bob]}"}],
+ "fee_e8s": "10000", "token_symbol": "ICP", "token_name": "Internet Computer"}
+JSON
 
 # Each service runs under a small supervisor: crash-only, so a service that exits on an unknown
-# commit outcome is started again and reloads its committed state.
+# commit outcome (75) or a signal is started again and reloads its committed state. A service
+# that cannot start (1) or is misconfigured (2) is not: the supervisor exits with its code.
 supervise() {
   local name=$1; shift
-  local child=""
+  local child="" rc
   trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
   while true; do
     "$@" >>"$var/log/$name.log" 2>&1 &
     child=$!
-    wait "$child" && break
-    echo "$name exited ($?); restarting" >>"$var/log/$name.log"
+    rc=0; wait "$child" || rc=$?
+    case $rc in
+    0) exit 0 ;;
+    1 | 2) echo "$name could not start (exit $rc)" >>"$var/log/$name.log"; exit "$rc" ;;
+    esac
+    echo "$name exited ($rc); restarting" >>"$var/log/$name.log"
     sleep 1
   done
 }
+declare -A spid
+start_service() {
+  local name=$1; shift
+  echo "---- $(date '+%Y-%m-%d %H:%M:%S') run.sh (pid $$) starts $name" >>"$var/log/$name.log"
+  supervise "$name" "$@" 9>&- &
+  spid[$name]=$!
+  pids+=($!)
+}
+start_service ledger "$bin/nns-ledger" --listen "127.0.0.1:${port[ledger]}" --keys "$var/keys" \
+  --genesis "$var/demo/ledger-genesis.json"
 
-supervise ledger "$bin/nns-ledger" --listen 127.0.0.1:8081 --keys "$var/keys" \
-  --genesis "$var/demo/ledger-genesis.json" &
-pids+=($!)
-
-for _ in $(seq 1 100); do
-  curl -fs http://127.0.0.1:8081/readyz >/dev/null 2>&1 && break
-  sleep 0.1
+# --- every service must answer /readyz before the banner ---------------------------------------
+for s in "${services[@]}"; do
+  ready=no
+  for _ in $(seq 1 300); do
+    if curl -fs --max-time 1 "$(url "$s")/readyz" >/dev/null 2>&1; then ready=yes; break; fi
+    kill -0 "${spid[$s]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ "$ready" = no ]; then
+    {
+      if grep -qi 'address already in use\|cannot listen\|cannot bind' "$var/log/$s.log"; then
+        echo "run: $s cannot listen on 127.0.0.1:${port[$s]}: the port is in use$(port_user "${port[$s]}")."
+      elif kill -0 "${spid[$s]}" 2>/dev/null; then
+        echo "run: $s did not answer $(url "$s")/readyz within 30 s."
+      else
+        echo "run: $s (port ${port[$s]}) could not start."
+      fi
+      echo "---- last lines of $var/log/$s.log:"
+      sed -n "/^---- .* run.sh (pid $$) starts $s\$/,\$p" "$var/log/$s.log" | tail -n 15
+    } >&2
+    exit 1
+  fi
 done
 
-cat <<MSG
-ledger      http://127.0.0.1:8081   (log: var/log/ledger.log)
-database    $DATABASE_URL
+# --- the banner: paths as typed from the checkout's root ---------------------------------------
+rel() { case $1 in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
+nns="$(rel "$bin")/nns --url $(url ledger)"
+key() { rel "$var/demo/$1.pem"; }
+icp() { # e8s -> ICP with the trailing zeros of the fraction dropped
+  local e=$1 f
+  f=$(printf '%08d' $((e % 100000000)) | sed 's/0*$//')
+  echo "$((e / 100000000))${f:+.$f} ICP"
+}
+balance() {
+  "$bin/nns" --url "$(url ledger)" balance "$1" 2>/dev/null | json_field balance_e8s
+}
+{
+  echo
+  echo "NNS services running (run.sh pid $$; state in $(rel "$var"))"
+  for s in "${services[@]}"; do
+    printf '  %-10s %-26s log: %s\n' "$s" "$(url "$s")" "$(rel "$var/log/$s.log")"
+  done
+  printf '  %-10s %s\n' database "$DATABASE_URL"
+  echo
+  echo "demo identities (key files under $(rel "$var/demo")):"
+  for who in "${demo[@]}"; do
+    b=$(balance "${aid[$who]}")
+    echo "  $who  $(key "$who")  balance ${b:+$(icp "$b")}"
+    echo "    principal           ${principal[$who]}"
+    echo "    account identifier  ${aid[$who]}"
+    echo "    ICRC-1 account      ${icrc1[$who]}"
+  done
+  echo
+  echo "try (from $root):"
+  echo "  $nns ledger"
+  if [ -f "$var/demo/me.pem" ]; then
+    echo "  $(rel "$bin")/nns key show --key $(key me)"
+  else
+    echo "  $(rel "$bin")/nns key generate --out $(key me)"
+  fi
+  echo "  $(rel "$bin")/nns key show --key $(key alice)"
+  echo "  $nns balance ${aid[alice]}"
+  echo "  $nns balance ${icrc1[bob]}"
+  echo "  $nns transfer --key $(key alice) --to ${aid[bob]} --amount 100000000"
+  echo "  $nns icrc1-transfer --key $(key alice) --to ${icrc1[bob]} --amount 100000000"
+  echo "  $nns history ${aid[bob]} --limit 20"
+  echo "  $nns approve --key $(key alice) --spender ${icrc1[bob]} --amount 100000000"
+  echo "  $nns transfer-from --key $(key bob) --from ${icrc1[alice]} --to ${icrc1[bob]} --amount 1000"
+  echo "  $nns allowance --from ${icrc1[alice]} --spender ${icrc1[bob]}"
+  echo "  curl -fsS $(url ledger)/v1/ledger"
+  echo "  curl -fsS '$(url ledger)/v1/accounts/${aid[bob]}/transactions?type=transfer&format=csv'"
+  echo
+  echo "Ctrl-C (or kill $$) stops the services$([ "$started_pg" = yes ] && echo " and PostgreSQL")."
+}
 
-demo identities (key files under var/demo):
-  alice  $alice  1000 ICP
-  bob    $bob  500 ICP
-
-try:
-  build/bin/nns ledger
-  build/bin/nns balance $alice
-  build/bin/nns transfer --key var/demo/alice.pem --to $bob --amount 100000000
-  build/bin/nns history $bob
-
-Ctrl-C stops the services$( [ "$started_pg" = yes ] && echo " and PostgreSQL" ).
-MSG
-wait
+# a service whose supervisor gives up stops the whole instance
+rc=0
+wait -n "${pids[@]}" || rc=$?
+echo "run: a service stopped (exit $rc); see $(rel "$var/log")" >&2
+exit 1

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# `make run` (deploy/run.sh) over a temporary state folder and port: the banner shows each demo
+# identity and commands that all work; a second start over the same folder exits at once and
+# leaves the first one and its PostgreSQL alone; SIGTERM stops the first and its PostgreSQL and
+# releases the lock; a port taken by something else fails the start without a banner.
+source "$(dirname "$0")/../lib.sh"
+require_built "$BIN/nns" "$BIN/nns-ledger"
+[ "$BIN" = "$ROOT/build/bin" ] || { echo "skipped: deploy/run.sh runs build/bin only"; exit 0; }
+
+var=$TEST_TMP/var
+port=$(free_port)
+url=http://127.0.0.1:$port
+run_pid=""
+
+# run.sh started here is stopped here (lib.sh's cleanup would kill -9 it, leaving PostgreSQL)
+stop_runs() {
+  local rc=$?
+  if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
+    kill -TERM "$run_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  for d in "$var" "$TEST_TMP/var2"; do bash "$ROOT/deploy/pg.sh" stop "$d/pg" >/dev/null 2>&1 || true; done
+  (exit "$rc")
+  cleanup
+}
+trap stop_runs EXIT
+
+# run_sh NAME VAR PORT: deploy/run.sh in the foreground, bounded; output in NAME.out/.err
+run_sh() {
+  local rc=0
+  NNS_VAR_DIR=$2 NNS_LEDGER_PORT=$3 timeout 60 bash "$ROOT/deploy/run.sh" \
+    >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" </dev/null || rc=$?
+  echo "$rc"
+}
+no_banner() { ! grep -q 'NNS services running' "$TEST_TMP/$1.out"; }
+has() { grep -qF -- "$2" "$TEST_TMP/$1"; }
+
+# --- the first instance ------------------------------------------------------------------------
+NNS_VAR_DIR=$var NNS_LEDGER_PORT=$port bash "$ROOT/deploy/run.sh" \
+  >"$TEST_TMP/run1.log" 2>"$TEST_TMP/run1.err.log" </dev/null &
+run_pid=$!
+for _ in $(seq 1 600); do
+  grep -q '^Ctrl-C (or kill' "$TEST_TMP/run1.log" && break
+  kill -0 "$run_pid" 2>/dev/null || break
+  sleep 0.1
+done
+check "the first instance prints its banner" grep -q '^Ctrl-C (or kill' "$TEST_TMP/run1.log"
+grep -q '^Ctrl-C (or kill' "$TEST_TMP/run1.log" || exit 1
+check "the banner names the ledger URL" has run1.log "$url"
+check "the first instance answers /readyz" curl -fs --max-time 2 "$url/readyz" -o /dev/null
+
+for who in alice bob; do
+  p=$("$BIN/nns" key show --key "$var/demo/$who.pem" | sed -n 's/.*"principal": *"\([^"]*\)".*/\1/p')
+  acc=$("$BIN/nns" account --principal "$p")
+  aid=$(sed -n 's/.*"account_identifier": *"\([^"]*\)".*/\1/p' <<<"$acc")
+  txt=$(sed -n 's/.*"icrc1_account": *"\([^"]*\)".*/\1/p' <<<"$acc")
+  check "the banner shows $who's principal" has run1.log "principal           $p"
+  check "the banner shows $who's account identifier" has run1.log "account identifier  $aid"
+  check "the banner shows $who's ICRC-1 account" has run1.log "ICRC-1 account      $txt"
+done
+
+pg_pid() { head -n 1 "$var/pg/data/postmaster.pid" 2>/dev/null; }
+pg_before=$(pg_pid)
+check "the first instance's PostgreSQL runs" bash "$ROOT/deploy/pg.sh" status "$var/pg"
+
+# --- a second instance over the same folder ----------------------------------------------------
+t0=$(date +%s%N)
+rc=$(run_sh run2 "$var" "$port")
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a second instance over the same folder exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... at once (${ms} ms)" test "$ms" -lt 3000
+check "... saying an instance is already running" has run2.err "already running over $var"
+check "... naming the first one's pid" has run2.err "kill $run_pid"
+check "... and URL" has run2.err "$url"
+check "... without a banner" no_banner run2
+check "the first instance still answers" curl -fs --max-time 2 "$url/readyz" -o /dev/null
+check "the first instance's PostgreSQL still runs" bash "$ROOT/deploy/pg.sh" status "$var/pg"
+check "... the same postmaster" test "$(pg_pid)" = "$pg_before"
+
+# --- every command of the banner works, in order -----------------------------------------------
+n=0
+while IFS= read -r c; do
+  n=$((n + 1))
+  check "banner command: ${c:0:90}" bash -c "cd '$ROOT' && timeout 20 $c >/dev/null" </dev/null
+done < <(sed -n 's/^  \(build\/bin\/nns .*\|curl .*\)$/\1/p' "$TEST_TMP/run1.log")
+check "the banner printed commands ($n)" test "$n" -ge 10
+
+# --- ports taken by something else -------------------------------------------------------------
+rc=$(run_sh run3 "$TEST_TMP/var2" "$port")
+check "a start on a port in use (a listener) exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... naming the port" has run3.err "port $port"
+check "... without a banner" no_banner run3
+check "... before starting PostgreSQL" test ! -e "$TEST_TMP/var2/pg/data"
+
+# a socket bound without listening: only the service's own bind can see it
+bound=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); print("bound", flush=True)
+time.sleep(60)' "$bound" >"$TEST_TMP/binder.log" 2>&1 &
+echo $! >"$TEST_TMP/binder.pid"
+for _ in $(seq 1 50); do grep -q bound "$TEST_TMP/binder.log" && break; sleep 0.1; done
+rc=$(run_sh run4 "$TEST_TMP/var2" "$bound")
+check "a start whose ledger cannot bind exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... naming the port" has run4.err "127.0.0.1:$bound"
+check "... without a banner" no_banner run4
+check "... and stops the PostgreSQL it started" \
+  bash -c "! bash '$ROOT/deploy/pg.sh' status '$TEST_TMP/var2/pg'"
+service_kill binder
+
+# --- stopping the first ------------------------------------------------------------------------
+kill -TERM "$run_pid"
+rc=0
+for _ in $(seq 1 200); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$run_pid" 2>/dev/null; then rc=124; else wait "$run_pid" || rc=$?; fi
+check "SIGTERM stops the first instance (exit $rc)" test "$rc" -eq 0
+check "... and its ledger" bash -c "! curl -fs --max-time 2 '$url/readyz' -o /dev/null"
+check "... and its PostgreSQL" bash -c "! bash '$ROOT/deploy/pg.sh' status '$var/pg'"
+check "... and releases the lock" flock -n "$var/run.lock" true
+finish
