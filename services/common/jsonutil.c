@@ -183,6 +183,18 @@ json_t *json_parse_object(const uint8_t *body, size_t len, nns_error_t *err)
     return v;
 }
 
+void json_drop_nulls(json_t *obj)
+{
+    const char *key;
+    json_t *value;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, value)
+    {
+        if (json_is_null(value))
+            json_object_del(obj, key);
+    }
+}
+
 bool json_only_fields(json_t *obj, const char *const *allowed, nns_error_t *err)
 {
     const char *key;

@@ -39,6 +39,10 @@ bool json_yajl_read(const yajl_callbacks *cb, void *ctx, const uint8_t *body, si
     __attribute__((warn_unused_result));
 
 /* Fails with 400 when obj has a member not listed in allowed (NULL-terminated). */
+/* Removes the members of obj whose value is null: for bodies where null means "left out"
+ * (docs/api.md, wire rules), before their fields are checked. Cannot fail. */
+void json_drop_nulls(json_t *obj);
+
 bool json_only_fields(json_t *obj, const char *const *allowed, nns_error_t *err)
     __attribute__((warn_unused_result));
 

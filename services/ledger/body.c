@@ -61,6 +61,7 @@ bool ledger_body_transfer(json_t *o, const principal_t *caller, ledger_op_t *op,
     transfer_args_t *a = &op->u.transfer;
     op->kind = LEDGER_CMD_TRANSFER;
     a->caller = *caller;
+    json_drop_nulls(o); /* {"to": null, "to_account": ...} is an ICRC-1 transfer */
     json_t *to = json_object_get(o, "to"), *to_account = json_object_get(o, "to_account");
     if (to && to_account)
         return nns_error_set(
@@ -111,6 +112,7 @@ bool ledger_body_approve(json_t *o, const principal_t *caller, ledger_op_t *op, 
     icrc1_account_t spender;
     op->kind = LEDGER_CMD_APPROVE;
     a->caller = *caller;
+    json_drop_nulls(o);
     if (!json_only_fields(o, fields, err) || !parse_icrc1_field(o, "spender", &spender, err) ||
         !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||
         !json_get_u64(o, "expected_allowance_e8s", false, &a->expected_allowance,
@@ -139,6 +141,7 @@ bool ledger_body_transfer_from(json_t *o, const principal_t *caller, ledger_op_t
     icrc1_account_t from, to;
     op->kind = LEDGER_CMD_TRANSFER_FROM;
     a->caller = *caller;
+    json_drop_nulls(o);
     if (!json_only_fields(o, fields, err) || !parse_icrc1_field(o, "from", &from, err) ||
         !parse_icrc1_field(o, "to", &to, err) ||
         !json_get_u64(o, "amount_e8s", true, &a->amount, NULL, err) ||

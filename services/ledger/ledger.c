@@ -402,7 +402,9 @@ static bool check_time(const ledger_t *l, const ledger_round_t *r, const transac
     if (!tx->has_created_at_time)
         return true;
     uint64_t t = tx->created_at_time;
-    if (t + l->cfg.window_nanos < now || t > UINT64_MAX - l->cfg.window_nanos) {
+    /* t + window < now, without the overflow that made a time near u64 max "too old": such a
+     * time is in the future (the check below) */
+    if (t < now && now - t > l->cfg.window_nanos) {
         nns_error_set(err, 422, legacy ? "TxTooOld" : "TooOld",
                       "transaction created at %llu is older than the %llu ns window",
                       (unsigned long long)t, (unsigned long long)l->cfg.window_nanos);

@@ -263,8 +263,15 @@ START_TEST(test_too_old_and_future)
     b.created_at_time = 0;
     ck_assert(!ledger_apply_transfer(L, r, &b, now, &h, &err));
     ck_assert_str_eq(err.code, "TooOld");
-    b.created_at_time = UINT64_MAX; /* no overflow in the window arithmetic */
+    b.created_at_time = UINT64_MAX; /* no overflow in the window arithmetic: the future */
     ck_assert(!ledger_apply_transfer(L, r, &b, now, &h, &err));
+    ck_assert_str_eq(err.code, "CreatedInFuture");
+    a.created_at_time = UINT64_MAX;
+    ck_assert(!ledger_apply_transfer(L, r, &a, now, &h, &err));
+    ck_assert_str_eq(err.code, "TxCreatedInFuture");
+    a.created_at_time = UINT64_MAX - 86400 * SEC + 1;
+    ck_assert(!ledger_apply_transfer(L, r, &a, now, &h, &err));
+    ck_assert_str_eq(err.code, "TxCreatedInFuture");
     ledger_round_commit(L, &r);
 }
 END_TEST
