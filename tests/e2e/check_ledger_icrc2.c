@@ -1,7 +1,8 @@
 /*
  * check_ledger_icrc2: end-to-end Check suite of the ledger's ICRC-2 approvals and transfer-from,
  * transfer batches, history filters and the CSV export, against a live nns-ledger (shared/API.md,
- * Ledger; docs/api.md sections 5 and 6; shared/spec/ledger.md section 3.6).
+ * Ledger; docs/api.md sections 5 and 6; shared/spec/ledger.md section 3.6). The ICRC-2 refusals
+ * are request -> answer cases in tests/cases/ledger.
  *
  * The ledger's base URL comes from E2E_LEDGER_URL. It runs with --test-clock and a genesis that
  * funds this suite's identities, identity i = identity_from_seed(SHA-256("e2e-icrc2-<i>")), with
@@ -593,37 +594,6 @@ START_TEST(test_approve_replace_expected_and_remove)
 }
 END_TEST
 
-START_TEST(test_approve_expires_at_in_the_past)
-{
-    const who_t *a = &ids[0];
-    who_t s;
-    who_fresh(&s);
-    state_t before;
-    state_of(a->hex, &before);
-    uint64_t now = ledger_now();
-    resp_t r;
-
-    json_t *body = approve_body(s.text, 1000);
-    json_object_set_new(body, "expires_at", ju(now - SECOND));
-    approve(&a->id, body, &r);
-    assert_problem(&r, 422, "Expired", "expires_at a second ago");
-    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
-    resp_free(&r);
-
-    /* "must be after the ledger's time": expires_at == now is expired too */
-    body = approve_body(s.text, 1000);
-    json_object_set_new(body, "expires_at", ju(now));
-    approve(&a->id, body, &r);
-    assert_problem(&r, 422, "Expired", "expires_at == ledger time");
-    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
-    resp_free(&r);
-
-    assert_state_same(a->hex, &before, "Expired");
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
-    ck_assert_uint_eq(ledger_now(), now);
-}
-END_TEST
-
 START_TEST(test_approve_future_expiry_is_shown)
 {
     const who_t *a = &ids[0];
@@ -701,168 +671,6 @@ START_TEST(test_icrc2_writes_replay)
     resp_free(&r1);
     resp_free(&r2);
     ck_assert_uint_eq(chain_length(), c0 + 2);
-
-    /* bad accounts in the allowance path */
-    get("/v1/allowances/nothex/nothex", &r1);
-    assert_problem(&r1, 400, "InvalidAccount", "GET /v1/allowances/nothex/nothex");
-    resp_free(&r1);
-    char target[512];
-    snprintf(target, sizeof target, "/v1/allowances/%s/%.63s", a->hex, s.hex);
-    get(target, &r1);
-    assert_problem(&r1, 400, "InvalidAccount", "spender of 63 hex digits");
-    resp_free(&r1);
-}
-END_TEST
-
-START_TEST(test_approve_self_refused)
-{
-    const who_t *a = &ids[0];
-    state_t before;
-    state_of(a->hex, &before);
-    resp_t r;
-    approve(&a->id, approve_body(a->text, 1000), &r);
-    assert_problem(&r, 400, "InvalidTransaction", "self approval");
-    resp_free(&r);
-    /* checked on principals: the caller's own subaccount is refused too */
-    uint8_t sub[SUBACCOUNT_BYTES];
-    char sub_hex[65];
-    fresh_subaccount(sub, sub_hex);
-    approve(
-        &a->id,
-        json_pack("{s:o, s:o}", "spender", account_obj(a->ptext, sub_hex), "amount_e8s", ju(1000)),
-        &r);
-    assert_problem(&r, 400, "InvalidTransaction", "approval of the caller's own subaccount");
-    resp_free(&r);
-    assert_state_same(a->hex, &before, "self approval");
-}
-END_TEST
-
-START_TEST(test_approve_bad_fee)
-{
-    const who_t *a = &ids[0];
-    who_t s;
-    who_fresh(&s);
-    state_t before;
-    state_of(a->hex, &before);
-    resp_t r;
-    const uint64_t bad[] = {1, 0, FEE + 1};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_t *body = approve_body(s.text, 1000);
-        json_object_set_new(body, "fee_e8s", ju(bad[i]));
-        approve(&a->id, body, &r);
-        assert_problem(&r, 422, "BadFee", "approve with a wrong fee");
-        ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "10000");
-        resp_free(&r);
-    }
-    assert_state_same(a->hex, &before, "BadFee");
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
-    /* the right fee, given explicitly */
-    json_t *body = approve_body(s.text, 1000);
-    json_object_set_new(body, "fee_e8s", ju(FEE));
-    approve_ok(&a->id, body);
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000);
-    ck_assert_uint_eq(balance(a->hex), before.balance - FEE);
-}
-END_TEST
-
-START_TEST(test_approve_insufficient_funds)
-{
-    who_t p, s;
-    who_fresh(&p);
-    who_fresh(&s);
-    uint64_t c0 = chain_length();
-    resp_t r;
-    /* no funds at all: an approval needs only the fee, and it has not got it */
-    approve(&p.id, approve_body(s.text, 1), &r);
-    assert_problem(&r, 422, "InsufficientFunds", "approver without funds");
-    ck_assert_str_eq(jstr(r.json, "balance_e8s"), "0");
-    resp_free(&r);
-    ck_assert_uint_eq(chain_length(), c0);
-
-    /* one e8s short of the fee */
-    icrc1_send(&ids[0].id, p.text, FEE - 1);
-    approve(&p.id, approve_body(s.text, 1000000000), &r);
-    assert_problem(&r, 422, "InsufficientFunds", "approver with fee - 1");
-    ck_assert_uint_eq(ju64(r.json, "balance_e8s"), FEE - 1);
-    resp_free(&r);
-    ck_assert_uint_eq(allowance(p.hex, s.hex), 0);
-
-    /* exactly the fee is enough, for any amount: the approver does not need the amount */
-    icrc1_send(&ids[0].id, p.text, 1);
-    approve_ok(&p.id, approve_body(s.text, 1000000000));
-    ck_assert_uint_eq(balance(p.hex), 0);
-    ck_assert_uint_eq(allowance(p.hex, s.hex), 1000000000);
-}
-END_TEST
-
-START_TEST(test_approve_time_rules_and_bounds)
-{
-    const who_t *a = &ids[0];
-    who_t s;
-    who_fresh(&s);
-    uint64_t now = ledger_now();
-    char memo[17];
-    snprintf(memo, sizeof memo, "%016" PRIx64, fresh_memo());
-    json_t *body = approve_body(s.text, 777);
-    json_object_set_new(body, "created_at_time", ju(now));
-    json_object_set_new(body, "icrc1_memo", json_string(memo));
-    uint64_t h = approve_ok(&a->id, json_deep_copy(body));
-    json_t *b = block_at(h);
-    ck_assert_uint_eq(ju64(jget(b, "transaction"), "created_at_time"), now);
-    json_decref(b);
-    /* the same approval signed again (a new request): a duplicate */
-    uint64_t b0 = balance(a->hex);
-    resp_t r;
-    approve(&a->id, body, &r);
-    assert_problem(&r, 409, "Duplicate", "the same approval twice");
-    ck_assert_uint_eq(ju64(r.json, "duplicate_of"), h);
-    resp_free(&r);
-    ck_assert_uint_eq(balance(a->hex), b0);
-
-    /* the ICRC-1 time rules apply to approvals and transfer-froms too */
-    const uint64_t window = 86400ULL * SECOND;
-    body = approve_body(s.text, 1);
-    json_object_set_new(body, "created_at_time", ju(now - window - SECOND));
-    approve(&a->id, body, &r);
-    assert_problem(&r, 422, "TooOld", "approval created before the window");
-    ck_assert_uint_eq(ju64(r.json, "allowed_window_nanos"), window);
-    resp_free(&r);
-    body = approve_body(s.text, 1);
-    json_object_set_new(body, "created_at_time", ju(now + 120 * SECOND));
-    approve(&a->id, body, &r);
-    assert_problem(&r, 422, "CreatedInFuture", "approval created 2 minutes ahead");
-    ck_assert_uint_eq(ju64(r.json, "ledger_time_nanos"), now);
-    resp_free(&r);
-    body = transfer_from_body(a->text, s.text, 1);
-    json_object_set_new(body, "created_at_time", ju(now - window - SECOND));
-    transfer_from(&s.id, body, &r);
-    assert_problem(&r, 422, "TooOld", "transfer_from created before the window");
-    resp_free(&r);
-    ck_assert_uint_eq(balance(a->hex), b0);
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 777);
-
-    /* amounts are u64: the largest is an allowance, one more is a 400 */
-    approve_ok(&a->id, approve_body(s.text, UINT64_MAX));
-    allow_t al;
-    allowance_of(a->hex, s.hex, a->hex, s.hex, &al);
-    ck_assert_uint_eq(al.allowance, UINT64_MAX);
-    approve(&a->id,
-            json_pack("{s:s, s:s}", "spender", s.text, "amount_e8s", "18446744073709551616"), &r);
-    assert_problem(&r, 400, "BadRequest", "amount above u64");
-    resp_free(&r);
-    approve(&a->id, json_pack("{s:s, s:i}", "spender", s.text, "amount_e8s", 5), &r);
-    assert_problem(&r, 400, "BadRequest", "amount as a JSON number");
-    resp_free(&r);
-    ck_assert_uint_eq(allowance(a->hex, s.hex), UINT64_MAX);
-
-    /* writes must be signed */
-    http_send("POST", "/v1/approvals",
-              "{\"spender\":\"" GOVERNANCE_PRINCIPAL "\",\"amount_e8s\":\"1\"}", NULL, &r);
-    assert_problem(&r, 401, "Unauthenticated", "unsigned approval");
-    resp_free(&r);
-    http_send("POST", "/v1/transfer-from", "{}", NULL, &r);
-    assert_problem(&r, 401, "Unauthenticated", "unsigned transfer-from");
-    resp_free(&r);
 }
 END_TEST
 
@@ -935,45 +743,6 @@ START_TEST(test_transfer_from_moves_and_debits_allowance)
 }
 END_TEST
 
-START_TEST(test_transfer_from_not_approved)
-{
-    const who_t *a = &ids[1];
-    who_t c, s, rcp;
-    who_fresh(&c);
-    who_fresh(&s);
-    who_fresh(&rcp);
-    state_t before;
-    state_of(a->hex, &before);
-    resp_t r;
-    /* a caller the owner never approved */
-    transfer_from(&c.id, transfer_from_body(a->text, rcp.text, 1), &r);
-    assert_problem(&r, 422, "InsufficientAllowance", "caller without approval");
-    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
-    resp_free(&r);
-    assert_state_same(a->hex, &before, "transfer_from without approval");
-
-    /* the allowance is per spender account: approving S's subaccount does not let S's default
-     * account spend */
-    uint8_t sub[SUBACCOUNT_BYTES];
-    char sub_hex[65], s_sub_hex[65], s_sub_text[ICRC1_TEXT_MAX];
-    fresh_subaccount(sub, sub_hex);
-    sub_names(&s.id.principal, sub, s_sub_hex, s_sub_text);
-    approve_ok(&a->id, approve_body(s_sub_text, 50000));
-    transfer_from(&s.id, transfer_from_body(a->text, rcp.text, 1000), &r);
-    assert_problem(&r, 422, "InsufficientAllowance", "spender's default account");
-    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "0");
-    resp_free(&r);
-    json_t *body = transfer_from_body(a->text, rcp.text, 1000);
-    json_object_set_new(body, "spender_subaccount", json_string(sub_hex));
-    uint64_t h = transfer_from_ok(&s.id, body);
-    ck_assert_uint_eq(allowance(a->hex, s_sub_hex), 50000 - 1000 - FEE);
-    json_t *b = block_at(h);
-    ck_assert_str_eq(jstr(block_op(b), "spender"), s_sub_hex);
-    json_decref(b);
-    ck_assert_uint_eq(balance(rcp.hex), 1000);
-}
-END_TEST
-
 START_TEST(test_transfer_from_owner_subaccount)
 {
     const who_t *a = &ids[1];
@@ -1035,30 +804,6 @@ START_TEST(test_transfer_from_burn)
     assert_absent(op, "to", "a burn");
     assert_absent(op, "fee_e8s", "a burn");
     json_decref(b);
-
-    /* a burn takes fee 0 */
-    state_t before;
-    state_of(a->hex, &before);
-    resp_t r;
-    json_t *body = transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 20000);
-    json_object_set_new(body, "fee_e8s", ju(FEE));
-    transfer_from(&s.id, body, &r);
-    assert_problem(&r, 422, "BadFee", "burn via transfer_from with a fee");
-    ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "0");
-    resp_free(&r);
-    /* beyond the allowance */
-    transfer_from(&s.id, transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 30001), &r);
-    assert_problem(&r, 422, "InsufficientAllowance", "burn of 30001 over 30000");
-    ck_assert_str_eq(jstr(r.json, "allowance_e8s"), "30000");
-    resp_free(&r);
-    assert_state_same(a->hex, &before, "refused burns");
-
-    /* the rest of the allowance, with fee 0 given explicitly */
-    body = transfer_from_body(a->text, GOVERNANCE_PRINCIPAL, 30000);
-    json_object_set_new(body, "fee_e8s", ju(0));
-    transfer_from_ok(&s.id, body);
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 0);
-    ck_assert_uint_eq(balance(a->hex), before.balance - 30000);
 }
 END_TEST
 
@@ -1077,78 +822,6 @@ START_TEST(test_transfer_from_own_account)
     ck_assert_str_eq(jstr(block_op(b), "from"), a->hex);
     ck_assert_str_eq(jstr(block_op(b), "spender"), a->hex);
     json_decref(b);
-}
-END_TEST
-
-START_TEST(test_transfer_from_insufficient_funds)
-{
-    who_t f, s, rcp;
-    who_fresh(&f);
-    who_fresh(&s);
-    who_fresh(&rcp);
-    icrc1_send(&ids[1].id, f.text, 50000);
-    approve_ok(&f.id, approve_body(s.text, 1000000));
-    ck_assert_uint_eq(balance(f.hex), 40000);
-    state_t before;
-    state_of(f.hex, &before);
-    resp_t r;
-    transfer_from(&s.id, transfer_from_body(f.text, rcp.text, 35000), &r);
-    assert_problem(&r, 422, "InsufficientFunds", "allowance enough, balance not");
-    ck_assert_str_eq(jstr(r.json, "balance_e8s"), "40000");
-    resp_free(&r);
-    assert_state_same(f.hex, &before, "transfer_from InsufficientFunds");
-    ck_assert_uint_eq(allowance(f.hex, s.hex), 1000000);
-    transfer_from_ok(&s.id, transfer_from_body(f.text, rcp.text, 30000));
-    ck_assert_uint_eq(balance(f.hex), 0);
-    ck_assert_uint_eq(allowance(f.hex, s.hex), 1000000 - 40000);
-}
-END_TEST
-
-START_TEST(test_transfer_from_refusals)
-{
-    const who_t *a = &ids[1];
-    who_t s, rcp;
-    who_fresh(&s);
-    who_fresh(&rcp);
-    approve_ok(&a->id, approve_body(s.text, 1000000));
-    state_t before;
-    state_of(a->hex, &before);
-    resp_t r;
-    json_t *body = transfer_from_body(a->text, rcp.text, 1000);
-    json_object_set_new(body, "fee_e8s", ju(1));
-    transfer_from(&s.id, body, &r);
-    assert_problem(&r, 422, "BadFee", "transfer_from fee 1");
-    ck_assert_str_eq(jstr(r.json, "expected_fee_e8s"), "10000");
-    resp_free(&r);
-    /* the minting account cannot delegate mints */
-    transfer_from(&s.id, transfer_from_body(GOVERNANCE_PRINCIPAL, rcp.text, 1000), &r);
-    assert_problem(&r, 400, "InvalidTransaction", "transfer_from the minting account");
-    resp_free(&r);
-    /* a bad account */
-    transfer_from(&s.id, transfer_from_body("not-an-account", rcp.text, 1000), &r);
-    ck_assert_msg(r.status == 400, "bad 'from' answered %ld: %s", r.status, r.body);
-    resp_free(&r);
-    assert_state_same(a->hex, &before, "refused transfer_from");
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000000);
-
-    /* deduplication, as for ICRC-1 */
-    uint64_t now = ledger_now();
-    char memo[17];
-    snprintf(memo, sizeof memo, "%016" PRIx64, fresh_memo());
-    body = transfer_from_body(a->text, rcp.text, 1000);
-    json_object_set_new(body, "created_at_time", ju(now));
-    json_object_set_new(body, "icrc1_memo", json_string(memo));
-    uint64_t h = transfer_from_ok(&s.id, json_deep_copy(body));
-    json_t *b = block_at(h);
-    ck_assert_str_eq(jstr(jget(b, "transaction"), "icrc1_memo"), memo);
-    ck_assert_uint_eq(ju64(jget(b, "transaction"), "created_at_time"), now);
-    json_decref(b);
-    transfer_from(&s.id, body, &r);
-    assert_problem(&r, 409, "Duplicate", "the same transfer_from twice");
-    ck_assert_uint_eq(ju64(r.json, "duplicate_of"), h);
-    resp_free(&r);
-    ck_assert_uint_eq(balance(rcp.hex), 1000);
-    ck_assert_uint_eq(allowance(a->hex, s.hex), 1000000 - 1000 - FEE);
 }
 END_TEST
 
@@ -1701,24 +1374,16 @@ static Suite *ledger_icrc2_suite(void)
     tcase_add_test(tc, test_approve_text_spender);
     tcase_add_test(tc, test_approve_object_spender);
     tcase_add_test(tc, test_approve_replace_expected_and_remove);
-    tcase_add_test(tc, test_approve_expires_at_in_the_past);
     tcase_add_test(tc, test_approve_future_expiry_is_shown);
     tcase_add_test(tc, test_icrc2_writes_replay);
-    tcase_add_test(tc, test_approve_self_refused);
-    tcase_add_test(tc, test_approve_bad_fee);
-    tcase_add_test(tc, test_approve_insufficient_funds);
-    tcase_add_test(tc, test_approve_time_rules_and_bounds);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("transfer_from");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_transfer_from_moves_and_debits_allowance);
-    tcase_add_test(tc, test_transfer_from_not_approved);
     tcase_add_test(tc, test_transfer_from_owner_subaccount);
     tcase_add_test(tc, test_transfer_from_burn);
     tcase_add_test(tc, test_transfer_from_own_account);
-    tcase_add_test(tc, test_transfer_from_insufficient_funds);
-    tcase_add_test(tc, test_transfer_from_refusals);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("batches");
