@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -221,13 +222,15 @@ static char *expand(run_t *r, const char *text)
                 goto fail;
             }
             const char *q = name + nlen;
+            const char *bar = memchr(q, '|', (size_t)(end - q));
+            const char *terms_end = bar ? bar : end;
             if (q < end) {
                 uint64_t acc;
                 if (!parse_u64(value, strlen(value), &acc)) {
                     fail_msg(r, "'%.*s': '%s' is not a u64", (int)(end - p + 1), p, value);
                     goto fail;
                 }
-                while (q < end) {
+                while (q < terms_end) {
                     char op = *q++;
                     size_t dl = strspn(q, "0123456789");
                     uint64_t term;
@@ -240,6 +243,17 @@ static char *expand(run_t *r, const char *text)
                     q += dl;
                 }
                 snprintf(num, sizeof num, "%" PRIu64, acc);
+                if (bar) {
+                    /* |utc: nanoseconds since the epoch as 2006-01-02T15:04:05Z */
+                    time_t secs = (time_t)(acc / 1000000000u);
+                    struct tm tm;
+                    if ((size_t)(end - bar) != 4 || strncmp(bar, "|utc", 4) != 0 ||
+                        !gmtime_r(&secs, &tm) ||
+                        strftime(num, sizeof num, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+                        fail_msg(r, "bad format in '%.*s' (only |utc)", (int)(end - p + 1), p);
+                        goto fail;
+                    }
+                }
                 value = num;
             }
             vlen = strlen(value);
@@ -534,9 +548,46 @@ static bool match_headers(run_t *r, const json_t *exp, const resp_t *a)
     return true;
 }
 
-/* The value at path ("a.b.0.c", or "header:Name") of an answer, as text (malloc'd). */
+/* The lines of a text answer as a JSON array of strings (new reference), for "text_lines".
+ * With line_end ("\r\n" or "\n"), every line must end with exactly it, the last one too, and
+ * no line may hold another CR or LF; without it, lines are split at LF and a CR before the LF is
+ * dropped. NULL with r->err when the text breaks the line_end rule. */
+static json_t *text_lines(run_t *r, const resp_t *a, const char *line_end)
+{
+    json_t *lines = json_array();
+    const char *p = a->body ? a->body : "", *stop = p + a->len;
+    size_t n = 0;
+    while (lines && p < stop) {
+        const char *lf = memchr(p, '\n', (size_t)(stop - p));
+        const char *eol = lf ? lf : stop;
+        size_t len = (size_t)(eol - p);
+        bool cr = len > 0 && p[len - 1] == '\r';
+        if (line_end) {
+            bool crlf = strcmp(line_end, "\r\n") == 0;
+            if (!lf || cr != crlf || memchr(p, '\r', len - (cr ? 1 : 0))) {
+                fail_msg(r, "text line %zu does not end with %s alone", n + 1,
+                         crlf ? "CRLF" : "LF");
+                json_decref(lines);
+                return NULL;
+            }
+        }
+        if (cr)
+            len--;
+        json_array_append_new(lines, json_stringn(p, len));
+        p = lf ? lf + 1 : stop;
+        n++;
+    }
+    if (!lines)
+        fail_msg(r, "out of memory");
+    return lines;
+}
+
+/* The value at path ("a.b.0.c", "header:Name", or "$text" for the whole body) of an answer, as
+ * text (malloc'd). */
 static char *capture_value(run_t *r, const resp_t *a, const char *path)
 {
+    if (strcmp(path, "$text") == 0)
+        return strndup(a->body ? a->body : "", a->len);
     if (strncmp(path, "header:", 7) == 0) {
         char value[1024];
         if (resp_header(a, path + 7, value, sizeof value))
@@ -742,6 +793,19 @@ static bool run_step(run_t *r, size_t index, const json_t *step_in)
         json_t *t = json_stringn(a.body, a.len);
         bool same = t && match(r, e, t, "text");
         json_decref(t);
+        if (!same)
+            goto fail;
+    }
+    json_t *le = json_object_get(exp, "line_end");
+    if (le && (!json_is_string(le) || (strcmp(json_string_value(le), "\r\n") != 0 &&
+                                       strcmp(json_string_value(le), "\n") != 0))) {
+        fail_msg(r, "'line_end' must be \"\\r\\n\" or \"\\n\"");
+        goto fail;
+    }
+    if ((e = json_object_get(exp, "text_lines")) || le) {
+        json_t *tl = text_lines(r, &a, le ? json_string_value(le) : NULL);
+        bool same = tl && (!e || match(r, e, tl, "text_lines"));
+        json_decref(tl);
         if (!same)
             goto fail;
     }
