@@ -748,7 +748,7 @@ START_TEST(test_signature_refused)
         lines = only;
         break;
     case SIG_WRONG_KEY:
-        hex_encode(ids[1].der, sizeof ids[1].der, s.pk);
+        hex_encode(ids[1].der, ids[1].der_len, s.pk);
         signed_lines(&s);
         break;
     case SIG_BAD_SIGNATURE:
