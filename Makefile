@@ -5,7 +5,7 @@
 BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
-PKGS    := libpq libmicrohttpd jansson yajl libsodium libcrypto libcurl zlib
+PKGS    := libpq libmicrohttpd jansson yajl libsodium libsecp256k1 libcrypto libcurl zlib
 
 STRICT  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wpointer-arith -Wformat=2 -Wundef -Wvla \

@@ -5,7 +5,7 @@ set -euo pipefail
 
 # prometheus: for its promtool, which tests/integration/test_observability.sh runs on /metrics
 packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
-          libsodium-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
+          libsodium-dev libsecp256k1-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
           postgresql-contrib wrk python3 curl prometheus)
 
 missing=()

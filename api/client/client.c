@@ -94,10 +94,10 @@ bool nns_client_sign(const nns_client_t *c, const char *method, const char *path
                              "cannot sign '%s %s': the client has no identity", method,
                              path_and_query);
     const char *b = body ? body : "";
-    hex_encode(c->identity.der, sizeof c->identity.der, out->public_key_hex);
+    hex_encode(c->identity.der, c->identity.der_len, out->public_key_hex);
     snprintf(out->expiry, sizeof out->expiry, "%" PRIu64, expiry_nanos);
-    sign_request(c->identity.sk, method, path_and_query, expiry_nanos, (const uint8_t *)b,
-                 strlen(b), out->signature_hex);
+    identity_sign_request(&c->identity, method, path_and_query, expiry_nanos, (const uint8_t *)b,
+                          strlen(b), out->signature_hex);
     return true;
 }
 

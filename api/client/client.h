@@ -29,8 +29,8 @@ typedef struct nns_client nns_client_t;
 
 /* The three signature headers' values for one request. */
 typedef struct {
-    char public_key_hex[2 * ED25519_DER_BYTES + 1];
-    char expiry[21]; /* decimal nanoseconds since the epoch */
+    char public_key_hex[2 * PUBLIC_KEY_DER_MAX + 1]; /* Ed25519: 88 digits, secp256k1: 176 */
+    char expiry[21];                                 /* decimal nanoseconds since the epoch */
     char signature_hex[2 * ED25519_SIGNATURE_BYTES + 1];
 } nns_signature_t;
 
@@ -44,7 +44,6 @@ nns_client_t *nns_client_new(const char *base_url, const identity_t *id)
 /* Closes the connection, wipes the identity copy, frees *c and sets it to NULL. *c may be
  * NULL. */
 void nns_client_destroy(nns_client_t **c);
-
 
 /* Signs (method, path_and_query, body, expiry_nanos) with the client's identity, filling out;
  * body may be NULL (empty). Used by nns_client_request, and by callers building

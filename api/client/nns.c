@@ -31,8 +31,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* Every option value, as typed; NULL when not given. */
 typedef struct {
     const char *url, *key, *out, *pem, *principal, *subaccount, *to, *amount, *fee, *memo,
-        *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start, *spender,
-        *from, *expected_allowance, *expires_at, *spender_subaccount;
+        *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start, *spender, *from,
+        *expected_allowance, *expires_at, *spender_subaccount, *type;
     const char *positional;
 } cli_args_t;
 
@@ -331,17 +331,18 @@ static int get_list(const char *base)
 
 static json_t *identity_json(const identity_t *id, const char *key_file)
 {
-    char principal[PRINCIPAL_TEXT_MAX], der[2 * ED25519_DER_BYTES + 1],
+    char principal[PRINCIPAL_TEXT_MAX], der[2 * PUBLIC_KEY_DER_MAX + 1],
         account[ACCOUNT_HEX_LEN + 1];
     account_id_t aid;
     principal_to_text(&id->principal, principal);
-    hex_encode(id->der, sizeof id->der, der);
+    hex_encode(id->der, id->der_len, der);
     account_id_of(&id->principal, NULL, &aid);
     account_id_to_hex(&aid, account);
     json_t *j = json_object();
     bool ok = true;
     if (key_file)
         set_member(j, "key_file", json_string(key_file), &ok);
+    set_member(j, "key_type", json_string(key_type_name(id->type)), &ok);
     set_member(j, "principal", json_string(principal), &ok);
     set_member(j, "public_key_der_hex", json_string(der), &ok);
     set_member(j, "account_identifier", json_string(account), &ok);
@@ -356,7 +357,13 @@ static int cmd_key_generate(void)
 {
     identity_t id;
     nns_error_t err;
-    identity_generate(&id);
+    if (!args.type || strcmp(args.type, "ed25519") == 0)
+        identity_generate(&id);
+    else if (strcmp(args.type, "secp256k1") == 0)
+        identity_generate_secp256k1(&id);
+    else
+        return usage_error("bad value '%s' for --type: expected 'ed25519' or 'secp256k1'",
+                           args.type);
     bool saved = identity_save(args.out, &id, false, &err);
     int rc = saved ? print_json(identity_json(&id, args.out)) : failure("%s", err.detail);
     OPENSSL_cleanse(&id, sizeof id);
@@ -660,15 +667,18 @@ static const cli_command_t COMMANDS[] = {
      NULL,
      false,
      cmd_key_generate,
-     "create a new Ed25519 key file (PKCS#8 PEM, mode 0600) and print its principal",
+     "create a new key file (mode 0600) and print its principal",
      {{"out", "FILE", &args.out, true,
        "where to write the key; an existing file is never "
-       "overwritten"}}},
+       "overwritten"},
+      {"type", "TYPE", &args.type, false,
+       "ed25519 (default; PKCS#8 PEM) or secp256k1 (dfx's default; SEC1 PEM as dfx writes it)"}}},
     {"key import",
      NULL,
      false,
      cmd_key_import,
-     "check a dfx Ed25519 PEM identity and copy it as a PKCS#8 key file (mode 0600)",
+     "check a dfx PEM identity (Ed25519, or secp256k1 as SEC1 or PKCS#8) and copy it as a key "
+     "file (mode 0600)",
      {{"pem", "PEM_FILE", &args.pem, true, "the PEM to import (`dfx identity export NAME`)"},
       {"out", "FILE", &args.out, true,
        "where to write the key; an existing file is never "

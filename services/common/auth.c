@@ -67,25 +67,29 @@ void auth_destroy(auth_t **auth)
     *auth = NULL;
 }
 
-static int match(const auth_t *a, const uint8_t der[ED25519_DER_BYTES])
+static int match(const auth_t *a, const uint8_t *der, size_t der_len)
 {
+    if (der_len != ED25519_DER_BYTES) /* service keys are Ed25519 */
+        return -1;
     for (size_t i = 0; i < NSERVICES; i++)
         if (a->known[i] && memcmp(a->der[i], der, ED25519_DER_BYTES) == 0)
             return (int)i;
     return -1;
 }
 
-void auth_caller(auth_t *a, const uint8_t der[ED25519_DER_BYTES], principal_t *caller)
+void auth_caller(auth_t *a, const uint8_t *der, size_t der_len, principal_t *caller)
 {
     pthread_mutex_lock(&a->lock);
-    int i = match(a, der);
-    if (i < 0 && a->dir && clock_wall_nanos() - a->last_read >= 1000000000ULL) {
+    int i = match(a, der, der_len);
+    /* A secp256k1 key is never a service key: no point re-reading the .pub files for it. */
+    if (i < 0 && der_len == ED25519_DER_BYTES && a->dir &&
+        clock_wall_nanos() - a->last_read >= 1000000000ULL) {
         read_keys(a);
-        i = match(a, der);
+        i = match(a, der, der_len);
     }
     pthread_mutex_unlock(&a->lock);
     if (i >= 0)
         principal_canister(SERVICES[i].canister, caller);
     else
-        principal_self_authenticating(der, ED25519_DER_BYTES, caller);
+        principal_self_authenticating(der, der_len, caller);
 }

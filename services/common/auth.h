@@ -10,6 +10,7 @@
 #ifndef NNS_AUTH_H
 #define NNS_AUTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -21,7 +22,8 @@ typedef struct auth auth_t;
 auth_t *auth_new(const char *keys_dir);
 void auth_destroy(auth_t **auth);
 
-/* The caller principal of a request signed with der. Cannot fail. */
-void auth_caller(auth_t *auth, const uint8_t der[ED25519_DER_BYTES], principal_t *caller);
+/* The caller principal of a request signed with the der_len-byte DER public key der (any key
+ * type; only Ed25519 keys can be service keys). Cannot fail. */
+void auth_caller(auth_t *auth, const uint8_t *der, size_t der_len, principal_t *caller);
 
 #endif

@@ -458,7 +458,7 @@ static void dispatch(http_request_t *req)
             return;
         }
         req->signed_ok = true;
-        auth_caller(srv->cfg.auth, req->sig.der, &req->caller);
+        auth_caller(srv->cfg.auth, req->sig.der, req->sig.der_len, &req->caller);
     }
     if ((flags & HTTP_WRITE) && req->signed_ok) {
         int status = 0;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -17,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "hex.h"
+#include "sign.h"
 
 /* Key files are a few hundred bytes; anything much larger is not a key file. */
 #define KEYFILE_MAX_BYTES (64 * 1024)
@@ -29,14 +32,69 @@ typedef struct {
     size_t private_key_len;
     const uint8_t *attributes; /* [0] attributes, whole TLV, or NULL */
     size_t attributes_len;
-    const uint8_t *public_key; /* v2 [1] public key: the 32 raw bytes, or NULL */
+    const uint8_t *public_key; /* v2 [1] public key: the BIT STRING's key bytes, or NULL */
+    size_t public_key_len;
 } pkcs8_fields_t;
+
+/* What dfx writes for a secp256k1 identity: the EC PARAMETERS block (the curve's OID), then the
+ * SEC1 ECPrivateKey { version 1, privateKey, [0] secp256k1, [1] uncompressed point }. */
+static const uint8_t SECP256K1_PARAMETERS_DER[7] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+static const uint8_t SEC1_HEAD[7] = {0x30, 0x74, 0x02, 0x01, 0x01, 0x04, 0x20};
+static const uint8_t SEC1_MIDDLE[14] = {0xa0, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04,
+                                        0x00, 0x0a, 0xa1, 0x44, 0x03, 0x42, 0x00};
+#define SEC1_BYTES                                                                                 \
+    (sizeof SEC1_HEAD + SECP256K1_SECRET_KEY_BYTES + sizeof SEC1_MIDDLE + SECP256K1_POINT_BYTES)
+_Static_assert(SEC1_BYTES == 2 + 0x74, "SEC1 length field");
 
 void identity_from_seed(const uint8_t seed[32], identity_t *id)
 {
+    memset(id, 0, sizeof *id);
+    id->type = KEY_ED25519;
     ed25519_keypair_from_seed(seed, id->pk, id->sk);
     ed25519_der_from_raw(id->pk, id->der);
-    principal_self_authenticating(id->der, sizeof id->der, &id->principal);
+    id->der_len = ED25519_DER_BYTES;
+    principal_self_authenticating(id->der, id->der_len, &id->principal);
+}
+
+bool identity_from_secp256k1_secret(const uint8_t sk[32], identity_t *id)
+{
+    uint8_t point[SECP256K1_POINT_BYTES];
+    if (!ecdsa_secp256k1_point_from_secret(sk, point))
+        return false;
+    memset(id, 0, sizeof *id);
+    id->type = KEY_SECP256K1;
+    memcpy(id->sk, sk, SECP256K1_SECRET_KEY_BYTES);
+    ecdsa_secp256k1_der_from_point(point, id->der);
+    id->der_len = SECP256K1_DER_BYTES;
+    principal_self_authenticating(id->der, id->der_len, &id->principal);
+    return true;
+}
+
+void identity_generate_secp256k1(identity_t *id)
+{
+    if (!crypto_init())
+        abort(); /* as identity_generate */
+    uint8_t sk[SECP256K1_SECRET_KEY_BYTES], point[SECP256K1_POINT_BYTES];
+    ecdsa_secp256k1_keypair_random(sk, point);
+    if (!identity_from_secp256k1_secret(sk, id))
+        abort(); /* keypair_random returns valid keys only */
+    OPENSSL_cleanse(sk, sizeof sk);
+}
+
+void identity_sign_request(const identity_t *id, const char *method, const char *path_and_query,
+                           uint64_t expiry_nanos, const uint8_t *body, size_t body_len,
+                           char sig_hex[129])
+{
+    if (id->type == KEY_SECP256K1)
+        sign_request_secp256k1(id->sk, method, path_and_query, expiry_nanos, body, body_len,
+                               sig_hex);
+    else
+        sign_request(id->sk, method, path_and_query, expiry_nanos, body, body_len, sig_hex);
+}
+
+const char *key_type_name(key_type_t type)
+{
+    return type == KEY_SECP256K1 ? "secp256k1" : "ed25519";
 }
 
 void identity_generate(identity_t *id)
@@ -161,10 +219,11 @@ static bool pkcs8_split(const uint8_t *der, size_t len, pkcs8_fields_t *f)
         } else if (tag != 0x81) {
             return false;
         }
-        /* BIT STRING content: 0 unused bits, then the 32-byte key */
-        if (v_len != 1 + ED25519_PUBLIC_KEY_BYTES || v[0] != 0)
+        /* BIT STRING content: 0 unused bits, then the key */
+        if (v_len < 2 || v[0] != 0)
             return false;
         f->public_key = v + 1;
+        f->public_key_len = v_len - 1;
     }
     return p == end;
 }
@@ -204,16 +263,112 @@ static size_t pkcs8_v1_encode(const pkcs8_fields_t *f, uint8_t *out, size_t cap)
     return n;
 }
 
-/* Extracts the Ed25519 seed from the DER of a PKCS#8 private key. */
-static bool seed_from_pkcs8(const char *path, const uint8_t *der, size_t der_len,
-                            uint8_t seed[ED25519_SEED_BYTES], nns_error_t *err)
+/* Fills id from an EC key, which must be on secp256k1. public_key: the public key the file
+ * holds besides the one OpenSSL parsed (PKCS#8 v2), or NULL. */
+static bool identity_from_ec_pkey(const char *path, EVP_PKEY *pkey, const uint8_t *public_key,
+                                  size_t public_key_len, identity_t *id, nns_error_t *err)
+{
+    bool ok = false;
+    BIGNUM *secret = NULL;
+    char group[64];
+    uint8_t sk[SECP256K1_SECRET_KEY_BYTES], encoded[SECP256K1_POINT_BYTES];
+    size_t encoded_len = 0;
+    identity_t made;
+
+    if (EVP_PKEY_get_group_name(pkey, group, sizeof group, NULL) != 1)
+        group[0] = '\0';
+    if (strcmp(group, "secp256k1") != 0) {
+        nns_error_set(err, 400, "BadKey",
+                      "key file '%s' holds an 'EC' key on curve '%s', expected an Ed25519 or "
+                      "secp256k1 private key",
+                      path, group[0] ? group : "unknown");
+        goto fail;
+    }
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &secret) != 1 ||
+        BN_bn2binpad(secret, sk, sizeof sk) != (int)sizeof sk ||
+        !identity_from_secp256k1_secret(sk, &made)) {
+        nns_error_set(err, 400, "BadKey", "key file '%s' holds a malformed secp256k1 key", path);
+        goto fail;
+    }
+    /* The point OpenSSL read from the file (or derived, when the file has none), and the one
+     * of a PKCS#8 v2 wrapper: each must be the secret key's, compressed or not. */
+    const uint8_t *point = made.der + SECP256K1_DER_BYTES - SECP256K1_POINT_BYTES;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, encoded, sizeof encoded,
+                                        &encoded_len) != 1)
+        encoded_len = 0;
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *k = i == 0 ? encoded : public_key;
+        size_t k_len = i == 0 ? encoded_len : public_key_len;
+        if (!k || k_len == 0)
+            continue;
+        bool same =
+            (k_len == SECP256K1_POINT_BYTES && memcmp(k, point, k_len) == 0) ||
+            (k_len == 33 && k[0] == (0x02 | (point[64] & 1)) && memcmp(k + 1, point + 1, 32) == 0);
+        if (!same) {
+            nns_error_set(err, 400, "BadKey",
+                          "key file '%s' holds a public key that does not match its private key",
+                          path);
+            goto fail;
+        }
+    }
+    *id = made;
+    ok = true;
+fail:
+    OPENSSL_cleanse(sk, sizeof sk);
+    OPENSSL_cleanse(&made, sizeof made);
+    BN_clear_free(secret);
+    return ok;
+}
+
+/* Fills id from a parsed private key: Ed25519, or EC on secp256k1. public_key as for
+ * identity_from_ec_pkey. */
+static bool identity_from_pkey(const char *path, EVP_PKEY *pkey, const uint8_t *public_key,
+                               size_t public_key_len, identity_t *id, nns_error_t *err)
+{
+    if (EVP_PKEY_get_id(pkey) == EVP_PKEY_EC)
+        return identity_from_ec_pkey(path, pkey, public_key, public_key_len, id, err);
+    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        const char *type = EVP_PKEY_get0_type_name(pkey);
+        return nns_error_set(err, 400, "BadKey",
+                             "key file '%s' holds a '%s' key, expected an Ed25519 or secp256k1 "
+                             "private key",
+                             path, type ? type : "unknown");
+    }
+    bool ok = false;
+    uint8_t seed[ED25519_SEED_BYTES];
+    size_t seed_len = ED25519_SEED_BYTES;
+    if (EVP_PKEY_get_raw_private_key(pkey, seed, &seed_len) != 1 ||
+        seed_len != ED25519_SEED_BYTES) {
+        nns_error_set(err, 400, "BadKey", "key file '%s' holds a malformed Ed25519 key", path);
+        goto fail;
+    }
+    identity_t made;
+    identity_from_seed(seed, &made);
+    if (public_key && (public_key_len != ED25519_PUBLIC_KEY_BYTES ||
+                       memcmp(made.pk, public_key, ED25519_PUBLIC_KEY_BYTES) != 0)) {
+        OPENSSL_cleanse(&made, sizeof made);
+        nns_error_set(err, 400, "BadKey",
+                      "key file '%s' holds a public key that does not match its private key", path);
+        goto fail;
+    }
+    *id = made;
+    OPENSSL_cleanse(&made, sizeof made);
+    ok = true;
+fail:
+    OPENSSL_cleanse(seed, sizeof seed);
+    return ok;
+}
+
+/* Fills id from the DER of a PKCS#8 private key. */
+static bool identity_from_pkcs8(const char *path, const uint8_t *der, size_t der_len,
+                                identity_t *id, nns_error_t *err)
 {
     bool ok = false;
     uint8_t *v1 = NULL;
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
     EVP_PKEY *pkey = NULL;
     pkcs8_fields_t f;
-    size_t v1_len, seed_len = ED25519_SEED_BYTES;
+    size_t v1_len;
 
     if (!pkcs8_split(der, der_len, &f)) {
         nns_error_set(err, 400, "BadKey", "key file '%s' is not a well-formed PKCS#8 key", path);
@@ -232,39 +387,30 @@ static bool seed_from_pkcs8(const char *path, const uint8_t *der, size_t der_len
         nns_error_set(err, 400, "BadKey", "key file '%s' holds a key OpenSSL cannot read", path);
         goto fail;
     }
-    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-        const char *type = EVP_PKEY_get0_type_name(pkey);
-        nns_error_set(err, 400, "BadKey",
-                      "key file '%s' holds a '%s' key, expected an Ed25519 private key", path,
-                      type ? type : "unknown");
-        goto fail;
-    }
-    if (EVP_PKEY_get_raw_private_key(pkey, seed, &seed_len) != 1 ||
-        seed_len != ED25519_SEED_BYTES) {
-        nns_error_set(err, 400, "BadKey", "key file '%s' holds a malformed Ed25519 key", path);
-        goto fail;
-    }
-    if (f.public_key) {
-        uint8_t pk[ED25519_PUBLIC_KEY_BYTES], sk[ED25519_SECRET_KEY_BYTES];
-        ed25519_keypair_from_seed(seed, pk, sk);
-        OPENSSL_cleanse(sk, sizeof sk);
-        if (memcmp(pk, f.public_key, sizeof pk) != 0) {
-            nns_error_set(err, 400, "BadKey",
-                          "key file '%s' holds a public key that does not match its private key",
-                          path);
-            goto fail;
-        }
-    }
-    ok = true;
+    ok = identity_from_pkey(path, pkey, f.public_key, f.public_key_len, id, err);
 fail:
-    if (!ok)
-        OPENSSL_cleanse(seed, ED25519_SEED_BYTES);
     EVP_PKEY_free(pkey);
     PKCS8_PRIV_KEY_INFO_free(p8);
     if (v1) {
         OPENSSL_cleanse(v1, der_len + 4);
         free(v1);
     }
+    return ok;
+}
+
+/* Fills id from the DER of a SEC1 ECPrivateKey ("EC PRIVATE KEY", dfx's secp256k1 form). */
+static bool identity_from_sec1(const char *path, const uint8_t *der, size_t der_len, identity_t *id,
+                               nns_error_t *err)
+{
+    const unsigned char *cursor = der;
+    EVP_PKEY *pkey = d2i_PrivateKey(EVP_PKEY_EC, NULL, &cursor, (long)der_len);
+    if (!pkey)
+        return nns_error_set(err, 400, "BadKey",
+                             "key file '%s' holds an 'EC PRIVATE KEY' OpenSSL cannot read (the "
+                             "curve must be named in the key)",
+                             path);
+    bool ok = identity_from_pkey(path, pkey, NULL, 0, id, err);
+    EVP_PKEY_free(pkey);
     return ok;
 }
 
@@ -277,7 +423,6 @@ bool identity_load(const char *path, identity_t *id, nns_error_t *err)
     char *name = NULL, *header = NULL, *first_label = NULL;
     unsigned char *der = NULL;
     long der_len = 0;
-    uint8_t seed[ED25519_SEED_BYTES];
 
     file = read_small_file(path, &file_len);
     if (!file) {
@@ -292,12 +437,13 @@ bool identity_load(const char *path, identity_t *id, nns_error_t *err)
     }
     /* PEM_read_bio only decodes base64, so nothing here can prompt for a pass phrase: an
      * encrypted key ("ENCRYPTED PRIVATE KEY", or Proc-Type headers) is simply refused.
-     * Take the first "PRIVATE KEY" block; other blocks (EC PARAMETERS, certificates) are
-     * skipped, and the first label seen names what the file is when there is none. */
+     * Take the first "PRIVATE KEY" or "EC PRIVATE KEY" block; other blocks (EC PARAMETERS,
+     * certificates) are skipped, and the first label seen names what the file is when there
+     * is none. */
     for (;;) {
         if (PEM_read_bio(bio, &name, &header, &der, &der_len) != 1)
             break;
-        if (strcmp(name, "PRIVATE KEY") == 0)
+        if (strcmp(name, "PRIVATE KEY") == 0 || strcmp(name, "EC PRIVATE KEY") == 0)
             break;
         if (!first_label)
             first_label = OPENSSL_strdup(name);
@@ -312,7 +458,7 @@ bool identity_load(const char *path, identity_t *id, nns_error_t *err)
         if (first_label)
             nns_error_set(err, 400, "BadKey",
                           "key file '%s' holds a '%s' PEM block, expected an unencrypted Ed25519 "
-                          "'PRIVATE KEY' (PKCS#8)",
+                          "or secp256k1 'PRIVATE KEY' (PKCS#8) or 'EC PRIVATE KEY' (SEC1)",
                           path, first_label);
         else
             nns_error_set(err, 400, "BadKey", "key file '%s' is not a PEM file", path);
@@ -322,13 +468,12 @@ bool identity_load(const char *path, identity_t *id, nns_error_t *err)
         nns_error_set(err, 400, "BadKey", "key file '%s' has PEM headers, expected none", path);
         goto fail;
     }
-    if (!seed_from_pkcs8(path, der, (size_t)der_len, seed, err))
-        goto fail;
-    identity_from_seed(seed, id);
-    ok = true;
+    if (strcmp(name, "EC PRIVATE KEY") == 0)
+        ok = identity_from_sec1(path, der, (size_t)der_len, id, err);
+    else
+        ok = identity_from_pkcs8(path, der, (size_t)der_len, id, err);
 fail:
     ERR_clear_error(); /* failed parses leave entries that would confuse later OpenSSL users */
-    OPENSSL_cleanse(seed, sizeof seed);
     OPENSSL_free(name);
     OPENSSL_free(header);
     OPENSSL_free(first_label);
@@ -408,17 +553,39 @@ bool identity_save(const char *path, const identity_t *id, bool overwrite, nns_e
     char *pem = NULL;
     long pem_len;
 
+    uint8_t sec1[SEC1_BYTES];
+
     if (!overwrite && access(path, F_OK) == 0)
         return nns_error_set(err, 500, "Io", "file '%s' already exists", path);
-    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, id->sk, ED25519_SEED_BYTES);
     bio = BIO_new(BIO_s_secmem());
-    if (!pkey || !bio || PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
-        (pem_len = BIO_get_mem_data(bio, &pem)) <= 0) {
+    bool encoded;
+    if (id->type == KEY_SECP256K1) {
+        /* Byte for byte what dfx writes, so the file can go back to dfx too. */
+        size_t n = 0;
+        memcpy(sec1 + n, SEC1_HEAD, sizeof SEC1_HEAD);
+        n += sizeof SEC1_HEAD;
+        memcpy(sec1 + n, id->sk, SECP256K1_SECRET_KEY_BYTES);
+        n += SECP256K1_SECRET_KEY_BYTES;
+        memcpy(sec1 + n, SEC1_MIDDLE, sizeof SEC1_MIDDLE);
+        n += sizeof SEC1_MIDDLE;
+        memcpy(sec1 + n, id->der + SECP256K1_DER_BYTES - SECP256K1_POINT_BYTES,
+               SECP256K1_POINT_BYTES);
+        encoded = bio &&
+                  PEM_write_bio(bio, "EC PARAMETERS", "", SECP256K1_PARAMETERS_DER,
+                                sizeof SECP256K1_PARAMETERS_DER) > 0 &&
+                  PEM_write_bio(bio, "EC PRIVATE KEY", "", sec1, sizeof sec1) > 0;
+    } else {
+        pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, id->sk, ED25519_SEED_BYTES);
+        encoded =
+            pkey && bio && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1;
+    }
+    if (!encoded || (pem_len = BIO_get_mem_data(bio, &pem)) <= 0) {
         nns_error_set(err, 500, "Io", "cannot encode the key for '%s'", path);
         goto fail;
     }
     ok = write_file_atomically(path, pem, (size_t)pem_len, 0600, overwrite, err);
 fail:
+    OPENSSL_cleanse(sec1, sizeof sec1);
     BIO_free(bio); /* a secure-memory BIO cleanses its buffer */
     EVP_PKEY_free(pkey);
     return ok;
@@ -484,6 +651,13 @@ bool identity_load_or_create(const char *dir, const char *name, identity_t *id, 
             return false;
     } else if (!identity_load(key_path, id, err)) {
         return false;
+    }
+    if (id->type != KEY_ED25519) {
+        OPENSSL_cleanse(id, sizeof *id);
+        return nns_error_set(err, 400, "BadKey",
+                             "key file '%s' holds a secp256k1 key, expected an Ed25519 key "
+                             "(service keys are Ed25519)",
+                             key_path);
     }
 
     /* (Re)write the public key when it is missing or does not match the secret key. */

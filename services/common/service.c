@@ -130,7 +130,7 @@ bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *me
         write_fail(w, &err, true);
         return false;
     }
-    auth_caller(svc->auth, v.der, caller);
+    auth_caller(svc->auth, v.der, v.der_len, caller);
     memcpy(w->key, v.replay_key, 32);
     w->expiry_nanos = v.expiry_nanos;
     return true;
@@ -445,7 +445,7 @@ static void get_identity(http_request_t *req, void *app)
     char ptext[PRINCIPAL_TEXT_MAX];
     principal_to_text(&svc->principal, ptext);
     json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "service", svc->def->name, "principal", ptext,
-                          "public_key_der_hex", json_hex(svc->key.der, sizeof svc->key.der),
+                          "public_key_der_hex", json_hex(svc->key.der, svc->key.der_len),
                           "now_nanos", json_u64(clock_now_nanos()));
     http_respond_json(req, 200, o);
 }

@@ -2,8 +2,8 @@
  * sign: building and verifying signed requests (DESIGN.md section 5).
  *
  * The canonical string is hashed incrementally, so nothing is allocated and the path and body
- * are never copied. Verification runs every cheap check before the Ed25519 verification, so a
- * malformed or stale request costs no signature check.
+ * are never copied. Verification runs every cheap check before the signature verification
+ * (Ed25519 or secp256k1 ECDSA), so a malformed or stale request costs no signature check.
  */
 #include "sign.h"
 
@@ -13,12 +13,15 @@
 #include "hex.h"
 
 #define UNAUTHENTICATED "Unauthenticated"
-#define PUBLIC_KEY_HEX_LEN (2 * ED25519_DER_BYTES)
+#define ED25519_KEY_HEX_LEN (2 * ED25519_DER_BYTES)
+#define SECP256K1_KEY_HEX_LEN (2 * SECP256K1_DER_BYTES)
 #define SIGNATURE_HEX_LEN (2 * ED25519_SIGNATURE_BYTES)
+
+_Static_assert(ED25519_SIGNATURE_BYTES == SECP256K1_SIGNATURE_BYTES, "one signature length");
 
 /* Domain separator: length byte 0x10, then "icp-rest-request" (no NUL). */
 static const uint8_t SIGN_DOMAIN[17] = {0x10, 'i', 'c', 'p', '-', 'r', 'e', 's', 't',
-                                        '-', 'r', 'e', 'q', 'u', 'e', 's', 't'};
+                                        '-',  'r', 'e', 'q', 'u', 'e', 's', 't'};
 
 _Static_assert(sizeof SIGN_DOMAIN + 32 == SIGN_MESSAGE_BYTES, "message is domain || sha256");
 
@@ -50,10 +53,20 @@ void sign_request(const uint8_t sk[64], const char *method, const char *path_and
                   uint64_t expiry_nanos, const uint8_t *body, size_t body_len, char sig_hex[129])
 {
     uint8_t msg[SIGN_MESSAGE_BYTES];
-    sign_message(method, path_and_query, strlen(path_and_query), expiry_nanos, body, body_len,
-                 msg);
+    sign_message(method, path_and_query, strlen(path_and_query), expiry_nanos, body, body_len, msg);
     uint8_t sig[ED25519_SIGNATURE_BYTES];
     ed25519_sign(sk, msg, sizeof msg, sig);
+    hex_encode(sig, sizeof sig, sig_hex);
+}
+
+void sign_request_secp256k1(const uint8_t sk[32], const char *method, const char *path_and_query,
+                            uint64_t expiry_nanos, const uint8_t *body, size_t body_len,
+                            char sig_hex[129])
+{
+    uint8_t msg[SIGN_MESSAGE_BYTES];
+    sign_message(method, path_and_query, strlen(path_and_query), expiry_nanos, body, body_len, msg);
+    uint8_t sig[SECP256K1_SIGNATURE_BYTES];
+    ecdsa_secp256k1_sign(sk, msg, sizeof msg, sig);
     hex_encode(sig, sizeof sig, sig_hex);
 }
 
@@ -89,16 +102,27 @@ bool sign_verify(const sign_headers_t *h, const char *method, const char *path_a
     if (!h->signature_hex)
         return nns_error_set(err, 401, UNAUTHENTICATED, "missing header 'X-Signature'");
 
-    uint8_t der[ED25519_DER_BYTES];
-    uint8_t pk[ED25519_PUBLIC_KEY_BYTES];
-    if (strlen(h->public_key_hex) != PUBLIC_KEY_HEX_LEN ||
-        hex_decode(h->public_key_hex, PUBLIC_KEY_HEX_LEN, der, sizeof der) != ED25519_DER_BYTES)
+    uint8_t der[PUBLIC_KEY_DER_MAX];
+    size_t key_hex_len = strlen(h->public_key_hex);
+    size_t der_len = key_hex_len / 2;
+    if ((key_hex_len != ED25519_KEY_HEX_LEN && key_hex_len != SECP256K1_KEY_HEX_LEN) ||
+        hex_decode(h->public_key_hex, key_hex_len, der, sizeof der) != (long)der_len)
         return nns_error_set(err, 401, UNAUTHENTICATED,
-                             "malformed header 'X-Public-Key': expected %d hex digits",
-                             PUBLIC_KEY_HEX_LEN);
-    if (!ed25519_raw_from_der(der, sizeof der, pk))
+                             "malformed header 'X-Public-Key': expected %d hex digits (Ed25519) "
+                             "or %d (secp256k1)",
+                             ED25519_KEY_HEX_LEN, SECP256K1_KEY_HEX_LEN);
+    int key_type = key_type_of_der(der, der_len);
+    if (key_type == 0)
         return nns_error_set(err, 401, UNAUTHENTICATED,
-                             "header 'X-Public-Key' is not an Ed25519 DER public key");
+                             "header 'X-Public-Key' is not an Ed25519 or secp256k1 DER public "
+                             "key");
+    /* Both key types carry their raw key at the end of the DER: 32 bytes, or a 65-byte point. */
+    const uint8_t *raw =
+        der + der_len -
+        (key_type == KEY_ED25519 ? ED25519_PUBLIC_KEY_BYTES : SECP256K1_POINT_BYTES);
+    if (key_type == KEY_SECP256K1 && !ecdsa_secp256k1_point_valid(raw))
+        return nns_error_set(err, 401, UNAUTHENTICATED,
+                             "header 'X-Public-Key' is not a point on secp256k1");
 
     uint64_t expiry;
     if (!parse_u64_strict(h->expiry, &expiry))
@@ -112,23 +136,25 @@ bool sign_verify(const sign_headers_t *h, const char *method, const char *path_a
 
     uint8_t sig[ED25519_SIGNATURE_BYTES];
     if (strlen(h->signature_hex) != SIGNATURE_HEX_LEN ||
-        hex_decode(h->signature_hex, SIGNATURE_HEX_LEN, sig, sizeof sig) !=
-            ED25519_SIGNATURE_BYTES)
+        hex_decode(h->signature_hex, SIGNATURE_HEX_LEN, sig, sizeof sig) != ED25519_SIGNATURE_BYTES)
         return nns_error_set(err, 401, UNAUTHENTICATED,
                              "malformed header 'X-Signature': expected %d hex digits",
                              SIGNATURE_HEX_LEN);
 
     uint8_t msg[SIGN_MESSAGE_BYTES];
     sign_message(method, path_and_query, path_len, expiry, body, body_len, msg);
-    if (!ed25519_verify(pk, msg, sizeof msg, sig))
+    if (!(key_type == KEY_ED25519 ? ed25519_verify(raw, msg, sizeof msg, sig)
+                                  : ecdsa_secp256k1_verify(raw, msg, sizeof msg, sig)))
         return nns_error_set(err, 401, UNAUTHENTICATED, "bad signature");
 
-    memcpy(out->der, der, sizeof der);
-    principal_self_authenticating(der, sizeof der, &out->signer);
+    out->key_type = (key_type_t)key_type;
+    out->der_len = der_len;
+    memcpy(out->der, der, der_len);
+    principal_self_authenticating(der, der_len, &out->signer);
     out->expiry_nanos = expiry;
     sha256_ctx_t key;
     sha256_init(&key);
-    sha256_update(&key, der, sizeof der);
+    sha256_update(&key, der, der_len);
     sha256_update(&key, msg, sizeof msg);
     sha256_final(&key, out->replay_key);
     return true;

@@ -4,8 +4,18 @@
  * wrappers (services/common/crypto.h: libsodium and libcrypto). The throughput benchmark prints
  * it next to its figures, because on a shared host it moves by half from one hour to the next,
  * and with it every transfers/s figure.
- * Usage: cryptospeed [--iterations N]  (default 5000). Prints "verify_us=... sha256_us=...".
+ * It also times one secp256k1 request verification (SHA-256 of the 49-byte message, then
+ * ECDSA) both ways it could be done: with libsecp256k1 as the services do it (static context,
+ * parse the 65-byte point and the r || s signature, normalise, verify: no allocation), and with
+ * OpenSSL's libcrypto as a service would have to (d2i_PUBKEY of the 88-byte DER, r || s
+ * re-encoded as a DER ECDSA-Sig-Value, EVP_PKEY_verify), plus OpenSSL's verify alone with the
+ * key parsed once (its floor: a cache of parsed keys could not go below it).
+ * Usage: cryptospeed [--iterations N]  (default 5000). Prints "verify_us=... sha256_us=...
+ * k1_libsecp256k1_us=... k1_openssl_us=... k1_openssl_parsed_us=...".
  */
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +29,84 @@ static double now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* One secp256k1 verification through OpenSSL, from the request's bytes: returns 1 when valid. */
+static int openssl_verify(const uint8_t der[SECP256K1_DER_BYTES], const uint8_t *msg, size_t len,
+                          const uint8_t sig[64])
+{
+    int ok = 0;
+    const unsigned char *p = der;
+    uint8_t digest[32], dersig[80], *q = dersig;
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, SECP256K1_DER_BYTES);
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+    EVP_PKEY_CTX *ctx = NULL;
+    if (!pkey || !s || !r || !sv || ECDSA_SIG_set0(s, r, sv) != 1)
+        goto done;
+    r = sv = NULL; /* owned by s */
+    int dlen = i2d_ECDSA_SIG(s, &q);
+    sha256(msg, len, digest);
+    ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    ok = dlen > 0 && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+         EVP_PKEY_verify(ctx, dersig, (size_t)dlen, digest, sizeof digest) == 1;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    ECDSA_SIG_free(s);
+    BN_free(r);
+    BN_free(sv);
+    return ok;
+}
+
+/* Times n secp256k1 verifications of msg: out[0] libsecp256k1 (the services' path), out[1]
+ * OpenSSL from the request's bytes, out[2] OpenSSL's EVP_PKEY_verify alone with the key and
+ * the DER signature prepared once. Returns false when a valid signature fails either way. */
+static bool secp256k1_speeds(long n, const uint8_t msg[49], double out[3])
+{
+    uint8_t sk[32], point[SECP256K1_POINT_BYTES], der[SECP256K1_DER_BYTES], sig[64];
+    ecdsa_secp256k1_keypair_random(sk, point);
+    ecdsa_secp256k1_der_from_point(point, der);
+    ecdsa_secp256k1_sign(sk, msg, 49, sig);
+    long ok = 0;
+    double t0 = now_us();
+    for (long i = 0; i < n; i++)
+        ok += ecdsa_secp256k1_verify(point, msg, 49, sig);
+    out[0] = (now_us() - t0) / (double)n;
+    t0 = now_us();
+    for (long i = 0; i < n; i++)
+        ok += openssl_verify(der, msg, 49, sig);
+    out[1] = (now_us() - t0) / (double)n;
+
+    const unsigned char *p = der;
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, sizeof der);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    uint8_t digest[32], dersig[80], *q = dersig;
+    sha256(msg, 49, digest);
+    int dlen = -1;
+    if (s && ECDSA_SIG_set0(s, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)) == 1)
+        dlen = i2d_ECDSA_SIG(s, &q);
+    if (!ctx || dlen <= 0 || EVP_PKEY_verify_init(ctx) != 1) {
+        fprintf(stderr, "cryptospeed: OpenSSL cannot read a secp256k1 key\n");
+        return false;
+    }
+    t0 = now_us();
+    for (long i = 0; i < n; i++) {
+        uint8_t d[32];
+        sha256(msg, 49, d);
+        ok += EVP_PKEY_verify(ctx, dersig, (size_t)dlen, d, sizeof d) == 1;
+    }
+    out[2] = (now_us() - t0) / (double)n;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    ECDSA_SIG_free(s);
+    OPENSSL_cleanse(sk, sizeof sk);
+    if (ok != 3 * n) {
+        fprintf(stderr, "cryptospeed: a valid secp256k1 signature did not verify\n");
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -53,6 +141,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "cryptospeed: a valid signature did not verify\n");
         return 1;
     }
-    printf("verify_us=%.1f sha256_us=%.2f\n", verify, sha);
+    double k1[3];
+    if (!secp256k1_speeds(n, msg, k1))
+        return 1;
+    printf("verify_us=%.1f sha256_us=%.2f k1_libsecp256k1_us=%.1f k1_openssl_us=%.1f "
+           "k1_openssl_parsed_us=%.1f\n",
+           verify, sha, k1[0], k1[1], k1[2]);
     return 0;
 }

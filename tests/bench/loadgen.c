@@ -582,7 +582,7 @@ static void make_identity(uint64_t n, lg_identity_t *out)
     uint8_t seed[32];
     sha256(text, (size_t)len, seed);
     identity_from_seed(seed, &out->id);
-    hex_encode(out->id.der, sizeof out->id.der, out->pk_hex);
+    hex_encode(out->id.der, out->id.der_len, out->pk_hex);
     account_id_t acc;
     account_id_of(&out->id.principal, NULL, &acc);
     account_id_to_hex(&acc, out->account_hex);

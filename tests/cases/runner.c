@@ -43,7 +43,7 @@ typedef struct {
     identity_t id;
     nns_client_t *signer; /* signs only; the runner sends */
     char principal[PRINCIPAL_TEXT_MAX], account[ACCOUNT_HEX_LEN + 1], icrc1[ICRC1_TEXT_MAX];
-    char pubkey[2 * ED25519_DER_BYTES + 1];
+    char pubkey[2 * PUBLIC_KEY_DER_MAX + 1];
     char sub_hex[2 * SUBACCOUNT_BYTES + 1], sub_account[ACCOUNT_HEX_LEN + 1],
         sub_icrc1[ICRC1_TEXT_MAX];
 } ident_t;
@@ -95,7 +95,7 @@ static bool ident_init(ident_t *x, const char *name, const identity_t *id, const
     principal_to_text(&id->principal, x->principal);
     account_hex_of(&id->principal, NULL, x->account);
     icrc1_text_of(&id->principal, NULL, x->icrc1);
-    hex_encode(id->der, sizeof id->der, x->pubkey);
+    hex_encode(id->der, id->der_len, x->pubkey);
     uint8_t sub[SUBACCOUNT_BYTES];
     fresh_subaccount(sub, x->sub_hex);
     account_hex_of(&id->principal, sub, x->sub_account);
@@ -737,7 +737,7 @@ static bool run_step(run_t *r, size_t index, const json_t *step_in)
         nlines++;
     }
     const char *as = json_string_value(json_object_get(step, "as"));
-    char h_pk[128], h_exp[64], h_sig[192];
+    char h_pk[16 + 2 * PUBLIC_KEY_DER_MAX], h_exp[64], h_sig[192];
     if (as) {
         const ident_t *x = ident_find(r, as, strlen(as));
         if (!x) {

@@ -2,8 +2,9 @@
  * check_ledger_api: end-to-end Check suite against a live nns-ledger (shared/API.md, Ledger).
  *
  * The ledger's base URL comes from E2E_LEDGER_URL. It runs with --test-clock and a genesis that
- * funds four identities, identity i = identity_from_seed(SHA-256("e2e-<i>")), with
- * GENESIS_E8S each; `check_ledger_api --print-genesis [ACCOUNT...]` prints that genesis (the
+ * funds four Ed25519 identities, identity i = identity_from_seed(SHA-256("e2e-<i>")), and one
+ * secp256k1 identity (dfx's default key type), identity_from_secp256k1_secret(SHA-256("e2e-k1")),
+ * with GENESIS_E8S each; `check_ledger_api --print-genesis [ACCOUNT...]` prints that genesis (the
  * extra accounts, 64-hex or ICRC-1 text, are funded the same way). When E2E_RESTART_CMD is set,
  * the replay test runs it with system() to restart the ledger between two identical requests.
  *
@@ -44,6 +45,7 @@
 #define GENESIS_E8S 1000000000000ULL
 
 static identity_t ids[NIDS];
+static identity_t k1; /* secp256k1 */
 
 /* ================================================================ local helpers */
 
@@ -198,6 +200,64 @@ static json_t *principal_account(json_t *list, const char *account_hex)
     }
     return NULL;
 }
+
+/* A secp256k1 identity (88-byte DER key, r || s ECDSA signatures) transfers like an Ed25519 one:
+ * alone, and as an item of POST /v1/transfer-batches. */
+START_TEST(test_secp256k1_transfer)
+{
+    identity_t to;
+    identity_generate(&to);
+    char from_hex[65], to_hex[65], body[BODY_MAX];
+    account_hex_of(&k1.principal, NULL, from_hex);
+    account_hex_of(&to.principal, NULL, to_hex);
+    uint64_t from0 = balance(from_hex), amount = 5000000;
+
+    legacy_body(body, sizeof body, to_hex, amount, FEE, fresh_memo(), ledger_now(), NULL);
+    uint64_t h = transfer_ok(&k1, body);
+    ck_assert_uint_eq(balance(from_hex), from0 - amount - FEE);
+    ck_assert_uint_eq(balance(to_hex), amount);
+    char target[64];
+    resp_t r;
+    snprintf(target, sizeof target, "/v1/blocks/%" PRIu64, h);
+    get_ok(target, &r);
+    ck_assert_msg(strstr(r.body, from_hex) != NULL, "block %" PRIu64 " lacks the sender: %s", h,
+                  r.body);
+    resp_free(&r);
+
+    /* a batch of one item signed by the secp256k1 key */
+    signed_t sg;
+    legacy_body(body, sizeof body, to_hex, amount, FEE, fresh_memo(), ledger_now(), NULL);
+    sign_as(&k1, "POST", "/v1/transfers", body, wall_nanos() + 120 * SECOND, &sg);
+    ck_assert_uint_eq(strlen(sg.pk), 2 * SECP256K1_DER_BYTES);
+    json_t *item = json_pack("{s:s, s:s, s:s, s:s}", "public_key_der_hex", sg.pk, "expiry_nanos",
+                             sg.expiry, "signature_hex", sg.sig, "body", body);
+    json_t *o = json_pack("{s:[o]}", "transfers", item);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ck_assert_ptr_nonnull(text);
+    http_send("POST", "/v1/transfer-batches", text, NULL, &r);
+    free(text);
+    ck_assert_msg(r.status == 200, "batch answered %ld: %s", r.status, r.body);
+    json_t *res = json_array_get(jget(r.json, "results"), 0);
+    ck_assert_msg(json_is_object(res) &&
+                      json_integer_value(json_object_get(res, "status")) == 200,
+                  "batch item refused: %s", r.body);
+    resp_free(&r);
+    ck_assert_uint_eq(balance(from_hex), from0 - 2 * (amount + FEE));
+    ck_assert_uint_eq(balance(to_hex), 2 * amount);
+
+    /* a wrong signature from the same key is refused with 401 */
+    legacy_body(body, sizeof body, to_hex, amount, FEE, fresh_memo(), ledger_now(), NULL);
+    sign_as(&k1, "POST", "/v1/transfers", body, wall_nanos() + 120 * SECOND, &sg);
+    sg.sig[5] = sg.sig[5] == '0' ? '1' : '0';
+    signed_lines(&sg);
+    http_send("POST", "/v1/transfers", body, sg.lines, &r);
+    ck_assert_msg(r.status == 401, "tampered secp256k1 signature answered %ld: %s", r.status,
+                  r.body);
+    resp_free(&r);
+    ck_assert_uint_eq(balance(from_hex), from0 - 2 * (amount + FEE));
+}
+END_TEST
 
 START_TEST(test_legacy_transfer)
 {
@@ -748,7 +808,7 @@ START_TEST(test_signature_refused)
         lines = only;
         break;
     case SIG_WRONG_KEY:
-        hex_encode(ids[1].der, sizeof ids[1].der, s.pk);
+        hex_encode(ids[1].der, ids[1].der_len, s.pk);
         signed_lines(&s);
         break;
     case SIG_BAD_SIGNATURE:
@@ -1041,6 +1101,7 @@ static Suite *ledger_api_suite(void)
 
     tc = tcase_create("transfers");
     tcase_add_test(tc, test_legacy_transfer);
+    tcase_add_test(tc, test_secp256k1_transfer);
     tcase_add_test(tc, test_self_transfer_costs_the_fee);
     tcase_add_test(tc, test_u64_extremes);
     tcase_add_test(tc, test_icrc1_transfer);
@@ -1089,6 +1150,10 @@ static int print_genesis(int argc, char **argv)
         json_array_append_new(
             balances, json_pack("{s:s, s:s}", "account", account, "amount_e8s", "1000000000000"));
     }
+    char k1_account[65];
+    account_hex_of(&k1.principal, NULL, k1_account);
+    json_array_append_new(balances, json_pack("{s:s, s:s}", "account", k1_account, "amount_e8s",
+                                              "1000000000000"));
     for (int i = 0; i < argc; i++) {
         account_id_t id;
         nns_error_t err;
@@ -1119,6 +1184,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < NIDS; i++)
         identity_seeded("e2e-", i, &ids[i]);
+    uint8_t k1_secret[32];
+    sha256("e2e-k1", 6, k1_secret);
+    if (!identity_from_secp256k1_secret(k1_secret, &k1)) {
+        fprintf(stderr, "check_ledger_api: SHA-256(\"e2e-k1\") is not a secp256k1 key\n");
+        return 1;
+    }
     if (argc >= 2 && strcmp(argv[1], "--print-genesis") == 0)
         return print_genesis(argc - 2, argv + 2);
     if (argc >= 2) {

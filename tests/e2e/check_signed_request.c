@@ -113,12 +113,12 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
                        const char *target, const char *signed_target, const char *body,
                        uint64_t expiry, const char *out_prefix)
 {
-    char pk[2 * ED25519_DER_BYTES + 1], sig[129];
-    hex_encode(id->der, sizeof id->der, pk);
+    char pk[2 * PUBLIC_KEY_DER_MAX + 1], sig[129];
+    hex_encode(id->der, id->der_len, pk);
     size_t body_len = body ? strlen(body) : 0;
-    sign_request(id->sk, method, signed_target, expiry, (const uint8_t *)(body ? body : ""),
-                 body_len, sig);
-    char h_pk[160], h_expiry[64], h_sig[192], *url = NULL;
+    identity_sign_request(id, method, signed_target, expiry, (const uint8_t *)(body ? body : ""),
+                          body_len, sig);
+    char h_pk[16 + 2 * PUBLIC_KEY_DER_MAX], h_expiry[64], h_sig[192], *url = NULL;
     snprintf(h_pk, sizeof h_pk, "X-Public-Key: %s", pk);
     snprintf(h_expiry, sizeof h_expiry, "X-Expiry: %" PRIu64, expiry);
     snprintf(h_sig, sizeof h_sig, "X-Signature: %s", sig);

@@ -262,10 +262,10 @@ void sign_as(const identity_t *id, const char *method, const char *signed_target
              uint64_t expiry, signed_t *s)
 {
     memset(s, 0, sizeof *s);
-    hex_encode(id->der, sizeof id->der, s->pk);
+    hex_encode(id->der, id->der_len, s->pk);
     snprintf(s->expiry, sizeof s->expiry, "%" PRIu64, expiry);
-    sign_request(id->sk, method, signed_target, expiry, (const uint8_t *)body,
-                 body ? strlen(body) : 0, s->sig);
+    identity_sign_request(id, method, signed_target, expiry, (const uint8_t *)body,
+                          body ? strlen(body) : 0, s->sig);
     signed_lines(s);
 }
 

@@ -96,10 +96,10 @@ bool is_lower_hex(const char *s, size_t len);
 
 /* The three signature headers of one request, and the lines to send them. */
 typedef struct {
-    char pk[2 * ED25519_DER_BYTES + 1];
+    char pk[2 * PUBLIC_KEY_DER_MAX + 1];
     char expiry[24];
     char sig[2 * ED25519_SIGNATURE_BYTES + 1];
-    char h_pk[128], h_expiry[64], h_sig[192];
+    char h_pk[16 + 2 * PUBLIC_KEY_DER_MAX], h_expiry[64], h_sig[192];
     const char *lines[4]; /* the three header lines and NULL */
 } signed_t;
 

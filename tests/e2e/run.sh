@@ -70,6 +70,41 @@ cli key generate --out "$TEST_TMP/bob.pem"
 bob_principal=$(out principal)
 bob_account=$(out account_identifier)
 
+# secp256k1, dfx's default key type: kim's key is generated (and funded by the genesis), the
+# dfx PEM of shared/spec/secp256k1-vectors.json (identity 0) is imported.
+cli key generate --type secp256k1 --out "$TEST_TMP/kim.pem"
+check "nns key generate --type secp256k1 succeeds" cli_exited 0
+check "nns key generate --type secp256k1 writes dfx's EC PARAMETERS and SEC1 PEM" \
+  grep -q -- '-----BEGIN EC PRIVATE KEY-----' "$TEST_TMP/kim.pem"
+kim_principal=$(out principal)
+kim_account=$(out account_identifier)
+kim_der=$(out public_key_der_hex)
+check "a secp256k1 key has an 88-byte DER public key" \
+  test "$(out key_type)" = secp256k1 -a ${#kim_der} -eq 176 -a ${#kim_account} -eq 64
+cli key generate --type rsa --out "$TEST_TMP/rsa.pem"
+check "nns key generate --type rsa is a usage error" cli_exited 2
+cat >"$TEST_TMP/dfx-secp256k1.pem" <<'PEM'
+-----BEGIN EC PARAMETERS-----
+BgUrgQQACg==
+-----END EC PARAMETERS-----
+-----BEGIN EC PRIVATE KEY-----
+MHQCAQEEIB4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9oAcGBSuBBAAK
+oUQDQgAE8lW6WPConEQ9DFZA0F6hVtrjZfJCuoXBdbdpTzsleQgSb2vw9pYkEZHQ
++1ROMezFrTX6jNu1YwhIvDagYnkTUQ==
+-----END EC PRIVATE KEY-----
+PEM
+cli key import --pem "$TEST_TMP/dfx-secp256k1.pem" --out "$TEST_TMP/imported-k1.pem"
+check "nns key import takes dfx's secp256k1 PEM" cli_exited 0
+check "the imported secp256k1 principal and account are the reference library's" \
+  test "$(out principal)" = gzz6w-6mgxc-ljs46-rd4db-abceu-zxzup-gdg3k-7d4pe-n7ukc-s5s7r-3ae \
+  -a "$(out account_identifier)" = 92a6cfad5b0d9c4537c9abe5418bba70e2b73080295955da6ee68875e07292f0
+check "the imported secp256k1 key file is byte for byte what dfx wrote" \
+  cmp -s "$TEST_TMP/dfx-secp256k1.pem" "$TEST_TMP/imported-k1.pem"
+sed -n '/BEGIN EC PRIVATE KEY/,$p' "$TEST_TMP/dfx-secp256k1.pem" >"$TEST_TMP/sec1-only.pem"
+cli key import --pem "$TEST_TMP/sec1-only.pem" --out "$TEST_TMP/imported-k1b.pem"
+check "nns key import takes the SEC1 key without its EC PARAMETERS block" \
+  test "$(cli_rc)" = 0 -a "$(out principal)" = gzz6w-6mgxc-ljs46-rd4db-abceu-zxzup-gdg3k-7d4pe-n7ukc-s5s7r-3ae
+
 # The ICRC-2 CLI checks: carol approves (funded by the genesis), dave spends (empty), erin
 # receives (empty).
 for who in carol dave erin; do
@@ -90,7 +125,7 @@ check "nns key generate makes the ICRC-2 keys" \
 mapfile -t icrc2_accounts <"$TEST_TMP/icrc2-accounts.txt"
 check "check_ledger_icrc2 --print-accounts prints accounts" test "${#icrc2_accounts[@]}" -gt 0
 
-"$CHECK_BIN" --print-genesis "$alice_account" "$carol_account" "${icrc2_accounts[@]}" \
+"$CHECK_BIN" --print-genesis "$alice_account" "$carol_account" "$kim_account" "${icrc2_accounts[@]}" \
   >"$TEST_TMP/genesis.json"
 ledger_flags=(--test-clock --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys")
 ledger_start ledger "$port" "${ledger_flags[@]}"
@@ -190,6 +225,19 @@ cursor=$(out next_cursor)
 check "nns history --limit 1 gives a cursor" test -n "$cursor" -a "$cursor" != null
 cli history "$bob_account" --limit 1 --cursor "$cursor"
 check "nns history --cursor gives the next page" test "$(out items 0 height)" = "$legacy_block"
+
+cli key generate --out "$TEST_TMP/lee.pem"
+lee_principal=$(out principal)
+lee_account=$(out account_identifier)
+cli transfer --key "$TEST_TMP/kim.pem" --to "$lee_account" --amount 777 --memo 9
+check "nns transfer signed with a secp256k1 key succeeds" cli_exited 0
+cli icrc1-transfer --key "$TEST_TMP/kim.pem" --to "$lee_principal" --amount 23
+check "nns icrc1-transfer signed with a secp256k1 key succeeds" cli_exited 0
+cli balance "$lee_account"
+check "the secp256k1 key's recipient has both amounts" test "$(out balance_e8s)" = 800
+cli balance "$kim_principal"
+check "the secp256k1 sender paid amounts and fees" \
+  test "$(out balance_e8s)" = $((genesis_e8s - 800 - 2 * fee))
 
 cli transfer --key "$TEST_TMP/bob.pem" --to "$alice_account" --amount 1000000
 check "an insufficient-funds transfer exits 1" cli_exited 1

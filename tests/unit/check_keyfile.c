@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "account.h"
 #include "hex.h"
 #include "keyfile.h"
 
@@ -35,6 +36,53 @@ static const char OPENSSL_PEM_DER_HEX[] =
     "302a300506032b65700321009743607e4dd51df1df280ae87f3da06428ba1577d561444b3679b8ac7779efa4";
 static const char OPENSSL_PEM_PRINCIPAL[] =
     "vdzq3-rp5bj-ff6kg-lqqcq-wovjk-uvmny-trlp2-p56nk-jcamx-uzak5-vae";
+
+/* shared/spec/secp256k1-vectors.json: secp256k1 identities made with
+ * @dfinity/identity-secp256k1, the PEM dfx writes for each, and their default accounts. */
+static const struct {
+    const char *secret_hex, *der_hex, *principal, *account_hex, *dfx_pem;
+} K1[] = {
+    {"1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d",
+     "3056301006072a8648ce3d020106052b8104000a03420004f255ba58f0a89c443d0c5640d05ea156dae365f2"
+     "42ba85c175b7694f3b257908126f6bf0f696241191d0fb544e31ecc5ad35fa8cdbb5630848bc36a062791351",
+     "gzz6w-6mgxc-ljs46-rd4db-abceu-zxzup-gdg3k-7d4pe-n7ukc-s5s7r-3ae",
+     "92a6cfad5b0d9c4537c9abe5418bba70e2b73080295955da6ee68875e07292f0",
+     "-----BEGIN EC PARAMETERS-----\n"
+     "BgUrgQQACg==\n"
+     "-----END EC PARAMETERS-----\n"
+     "-----BEGIN EC PRIVATE KEY-----\n"
+     "MHQCAQEEIB4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9oAcGBSuBBAAK\n"
+     "oUQDQgAE8lW6WPConEQ9DFZA0F6hVtrjZfJCuoXBdbdpTzsleQgSb2vw9pYkEZHQ\n"
+     "+1ROMezFrTX6jNu1YwhIvDagYnkTUQ==\n"
+     "-----END EC PRIVATE KEY-----\n"},
+    {"292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748",
+     "3056301006072a8648ce3d020106052b8104000a03420004b16b9419011ff7e2257c6dc44511ed9c355a1306"
+     "3300a5b8eaa83c95542c9b36cdc3347a9f53fa4d804c9aa3a25e82bbae2336f24bdb580f8346f9784d047dea",
+     "5ulfd-uirmv-igek6-3txsc-a2btf-ybusd-n7m6o-vbxyx-q6f6b-vkcaq-lae",
+     "433a2e2483ba09c9fc4ce9ba474d3973398c6227b005fd3af8e70c1fce44ee92",
+     "-----BEGIN EC PARAMETERS-----\n"
+     "BgUrgQQACg==\n"
+     "-----END EC PARAMETERS-----\n"
+     "-----BEGIN EC PRIVATE KEY-----\n"
+     "MHQCAQEEICkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdIoAcGBSuBBAAK\n"
+     "oUQDQgAEsWuUGQEf9+IlfG3ERRHtnDVaEwYzAKW46qg8lVQsmzbNwzR6n1P6TYBM\n"
+     "mqOiXoK7riM28kvbWA+DRvl4TQR96g==\n"
+     "-----END EC PRIVATE KEY-----\n"},
+    {"3435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f50515253",
+     "3056301006072a8648ce3d020106052b8104000a0342000498bf5e209712e9ed38a400bddce0f73aff59ada0"
+     "7d83ae269cca57fee26956aa4f0a3a1d9e29ce4a435180c512e6366f3736450061473e315d93a297d29d0d5b",
+     "uuw5o-izccp-y7thc-v6c6r-4f253-zbzbe-oabg5-sfhif-zzbpt-f4xf6-xae",
+     "131a61e70b53740a39f057133fc24b5a6c8e6f93fc12b879b31b993eb18a9ee5",
+     "-----BEGIN EC PARAMETERS-----\n"
+     "BgUrgQQACg==\n"
+     "-----END EC PARAMETERS-----\n"
+     "-----BEGIN EC PRIVATE KEY-----\n"
+     "MHQCAQEEIDQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJToAcGBSuBBAAK\n"
+     "oUQDQgAEmL9eIJcS6e04pAC93OD3Ov9ZraB9g64mnMpX/uJpVqpPCjodninOSkNR\n"
+     "gMUS5jZvNzZFAGFHPjFdk6KX0p0NWw==\n"
+     "-----END EC PRIVATE KEY-----\n"},
+};
+#define NK1 (sizeof K1 / sizeof K1[0])
 
 static char dir[64];
 
@@ -81,8 +129,8 @@ static void seed_from_hex(const char *hex, uint8_t seed[32])
 
 static void assert_der_hex(const identity_t *id, const char *expected)
 {
-    char hex[2 * ED25519_DER_BYTES + 1];
-    hex_encode(id->der, sizeof id->der, hex);
+    char hex[2 * PUBLIC_KEY_DER_MAX + 1];
+    hex_encode(id->der, id->der_len, hex);
     ck_assert_str_eq(hex, expected);
 }
 
@@ -95,9 +143,11 @@ static void assert_principal(const identity_t *id, const char *expected)
 
 static void assert_same_identity(const identity_t *a, const identity_t *b)
 {
+    ck_assert_int_eq(a->type, b->type);
+    ck_assert_uint_eq(a->der_len, b->der_len);
     ck_assert_mem_eq(a->sk, b->sk, sizeof a->sk);
     ck_assert_mem_eq(a->pk, b->pk, sizeof a->pk);
-    ck_assert_mem_eq(a->der, b->der, sizeof a->der);
+    ck_assert_mem_eq(a->der, b->der, a->der_len);
     ck_assert(principal_equal(&a->principal, &b->principal));
 }
 
@@ -317,10 +367,6 @@ START_TEST(rejects_other_key_types)
     write_pkey(path, EVP_PKEY_Q_keygen(NULL, NULL, "ED448"), false);
     assert_rejected(path, "'ED448' key");
 
-    /* dfx's secp256k1 identities use the traditional EC form */
-    write_pkey(path, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"), true);
-    assert_rejected(path, "'EC PRIVATE KEY'");
-
     write_pkey(path, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), true);
     assert_rejected(path, "'RSA PRIVATE KEY'");
 }
@@ -434,6 +480,160 @@ START_TEST(load_or_create_makes_the_folder)
 }
 END_TEST
 
+/* ---- secp256k1 ------------------------------------------------------------------------------ */
+
+static void k1_expected(size_t i, identity_t *id)
+{
+    uint8_t sk[32];
+    ck_assert_int_eq(hex_decode(K1[i].secret_hex, 64, sk, sizeof sk), 32);
+    ck_assert(identity_from_secp256k1_secret(sk, id));
+}
+
+START_TEST(secp256k1_vector_identity)
+{
+    identity_t id;
+    k1_expected((size_t)_i, &id);
+    ck_assert_int_eq(id.type, KEY_SECP256K1);
+    ck_assert_uint_eq(id.der_len, SECP256K1_DER_BYTES);
+    assert_der_hex(&id, K1[_i].der_hex);
+    assert_principal(&id, K1[_i].principal);
+    account_id_t aid;
+    char hex[ACCOUNT_HEX_LEN + 1], text[ICRC1_TEXT_MAX];
+    account_id_of(&id.principal, NULL, &aid);
+    account_id_to_hex(&aid, hex);
+    ck_assert_str_eq(hex, K1[_i].account_hex);
+    icrc1_account_t acc = {.owner = id.principal};
+    icrc1_account_to_text(&acc, text);
+    ck_assert_str_eq(text, K1[_i].principal); /* icrc1_text: default subaccount */
+}
+END_TEST
+
+START_TEST(secp256k1_imports_dfx_pem)
+{
+    char path[512];
+    identity_t want, id;
+    nns_error_t err;
+    k1_expected((size_t)_i, &want);
+
+    /* as dfx writes it: EC PARAMETERS, then EC PRIVATE KEY */
+    path_in_dir("dfx.pem", path);
+    write_text(path, K1[_i].dfx_pem);
+    ck_assert_msg(identity_load(path, &id, &err), "%s", err.detail);
+    assert_same_identity(&id, &want);
+    assert_principal(&id, K1[_i].principal);
+
+    /* without the EC PARAMETERS block */
+    const char *sec1 = strstr(K1[_i].dfx_pem, "-----BEGIN EC PRIVATE KEY-----");
+    ck_assert_ptr_nonnull(sec1);
+    write_text(path, sec1);
+    ck_assert_msg(identity_load(path, &id, &err), "%s", err.detail);
+    assert_same_identity(&id, &want);
+
+    /* the same key as PKCS#8 ("PRIVATE KEY"), as `openssl pkcs8 -topk8 -nocrypt` writes it */
+    BIO *in = BIO_new_mem_buf(K1[_i].dfx_pem, -1);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+    BIO_free(in);
+    path_in_dir("pkcs8.pem", path);
+    write_pkey(path, pkey, false);
+    ck_assert_msg(identity_load(path, &id, &err), "%s", err.detail);
+    assert_same_identity(&id, &want);
+}
+END_TEST
+
+START_TEST(secp256k1_saves_what_dfx_writes)
+{
+    char path[512], text[1024];
+    identity_t id, loaded;
+    nns_error_t err;
+    k1_expected((size_t)_i, &id);
+    path_in_dir("saved.pem", path);
+    ck_assert(identity_save(path, &id, false, &err));
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    ck_assert_str_eq(text, K1[_i].dfx_pem);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert(identity_load(path, &loaded, &err));
+    assert_same_identity(&loaded, &id);
+}
+END_TEST
+
+START_TEST(secp256k1_generate_round_trip)
+{
+    char path[512];
+    identity_t id, loaded;
+    nns_error_t err;
+    identity_generate_secp256k1(&id);
+    ck_assert_int_eq(id.type, KEY_SECP256K1);
+    path_in_dir("fresh.pem", path);
+    ck_assert(identity_save(path, &id, false, &err));
+    ck_assert_msg(identity_load(path, &loaded, &err), "%s", err.detail);
+    assert_same_identity(&loaded, &id);
+}
+END_TEST
+
+START_TEST(secp256k1_rejects_bad_keys)
+{
+    char path[512];
+    path_in_dir("bad.pem", path);
+
+    /* another curve, in both forms */
+    write_pkey(path, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), true);
+    assert_rejected(path, "curve 'prime256v1'");
+    write_pkey(path, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), false);
+    assert_rejected(path, "curve 'prime256v1'");
+
+    /* a public key that is not the secret key's: identity 1's point in identity 0's file */
+    uint8_t sec1[118], other[SECP256K1_DER_BYTES];
+    BIO *in = BIO_new_mem_buf(K1[0].dfx_pem, -1);
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long len = 0;
+    for (;;) {
+        ck_assert_int_eq(PEM_read_bio(in, &name, &header, &der, &len), 1);
+        if (strcmp(name, "EC PRIVATE KEY") == 0)
+            break;
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+    }
+    ck_assert_int_eq(len, (long)sizeof sec1);
+    memcpy(sec1, der, sizeof sec1);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(in);
+    ck_assert_int_eq(hex_decode(K1[1].der_hex, strlen(K1[1].der_hex), other, sizeof other),
+                     SECP256K1_DER_BYTES);
+    memcpy(sec1 + sizeof sec1 - 65, other + SECP256K1_DER_BYTES - 65, 65);
+    write_pem_block(path, "EC PRIVATE KEY", sec1, sizeof sec1);
+    assert_rejected(path, "does not match its private key");
+
+    /* a secret key of zero */
+    memset(sec1 + 7, 0, 32);
+    write_pem_block(path, "EC PRIVATE KEY", sec1, sizeof sec1);
+    assert_rejected(path, "key file");
+}
+END_TEST
+
+START_TEST(secp256k1_is_never_a_service_key)
+{
+    char path[512];
+    identity_t id;
+    nns_error_t err;
+    path_in_dir("ledger.key", path);
+    write_text(path, K1[0].dfx_pem);
+    nns_error_clear(&err);
+    ck_assert(!identity_load_or_create(dir, "ledger", &id, &err));
+    ck_assert_str_eq(err.code, "BadKey");
+    ck_assert_msg(strstr(err.detail, "service keys are Ed25519") != NULL, "%s", err.detail);
+}
+END_TEST
+
 static Suite *keyfile_suite(void)
 {
     Suite *s = suite_create("keyfile");
@@ -451,6 +651,16 @@ static Suite *keyfile_suite(void)
     tcase_add_test(tc, public_key_files);
     tcase_add_test(tc, load_or_create);
     tcase_add_test(tc, load_or_create_makes_the_folder);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("secp256k1");
+    tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, secp256k1_vector_identity, 0, (int)NK1);
+    tcase_add_loop_test(tc, secp256k1_imports_dfx_pem, 0, (int)NK1);
+    tcase_add_loop_test(tc, secp256k1_saves_what_dfx_writes, 0, (int)NK1);
+    tcase_add_test(tc, secp256k1_generate_round_trip);
+    tcase_add_test(tc, secp256k1_rejects_bad_keys);
+    tcase_add_test(tc, secp256k1_is_never_a_service_key);
     suite_add_tcase(s, tc);
     return s;
 }
