@@ -150,7 +150,7 @@ asan:
 
 # The suites with threads of their own (the work pool's concurrent callers, the round loop; the
 # HTTP server and the log) under ThreadSanitizer.
-TSAN_SUITES := check_common check_obs
+TSAN_SUITES := check_common check_obs check_budget
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))
