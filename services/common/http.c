@@ -325,6 +325,8 @@ static void replay_waiter_done(void *waiter, int status, const char *body, size_
 
 uint64_t http_request_id(const http_request_t *req) { return req->id; }
 
+http_server_t *http_request_server(const http_request_t *req) { return req->srv; }
+
 void http_peer(const http_request_t *req, char *out, size_t cap)
 {
     char host[INET6_ADDRSTRLEN];
@@ -1250,6 +1252,11 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
     socklen_t sslen = 0;
     if (!parse_listen(cfg->listen, &ss, &sslen, err))
         goto fail;
+    if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
+        nns_error_set(err, 503, "Unavailable", "cannot start the connection reaper");
+        goto fail;
+    }
+    srv->reaper_started = true;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC |
                      MHD_USE_TURBO | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
@@ -1267,16 +1274,18 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
         nns_error_set(err, 503, "Unavailable", "cannot listen on '%s'", cfg->listen);
         goto fail;
     }
-    if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
-        nns_error_set(err, 503, "Unavailable", "cannot start the connection reaper");
-        goto fail;
-    }
-    srv->reaper_started = true;
     log_info("listening on http://%s with %u threads, at most %u connections (%u per address)",
              cfg->listen, srv->cfg.threads, srv->connection_limit,
              cfg->max_connections_per_address);
     return srv;
 fail:
+    if (srv->reaper_started) {
+        pthread_mutex_lock(&srv->reaper_lock);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->reaper_wake);
+        pthread_mutex_unlock(&srv->reaper_lock);
+        pthread_join(srv->reaper, NULL);
+    }
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     if (srv->access_fd >= 0)

@@ -147,6 +147,9 @@ const sign_verified_t *http_signature(const http_request_t *req);
  * for an unsigned request. */
 const principal_t *http_caller(const http_request_t *req);
 uint64_t http_request_id(const http_request_t *req);
+/* The server the request came to (borrowed): what a handler that runs before the service has
+ * its own pointer to the server (health, readiness, metrics) must use. */
+http_server_t *http_request_server(const http_request_t *req);
 /* The request's allocation counter in the test build (allocfail.h), or NULL (every other
  * build, and requests without X-Fail-Alloc). */
 allocfail_t *http_request_allocfail(http_request_t *req);

@@ -496,7 +496,8 @@ static void get_healthz(http_request_t *req, void *app)
 static void get_readyz(http_request_t *req, void *app)
 {
     service_t *svc = app;
-    bool ready = http_server_is_ready(svc->http);
+    /* the request's server, not svc->http: served while service_new has not stored it yet */
+    bool ready = http_server_is_ready(http_request_server(req));
     if (!ready || !svc->def->ping(svc->app)) {
         service_respond_unavailable(req, ready ? "database unreachable" : "not ready");
         return;
@@ -512,7 +513,8 @@ static void get_metrics(http_request_t *req, void *app)
         service_respond_unavailable(req, "out of memory");
         return;
     }
-    http_server_metrics(svc->http, m);
+    http_server_t *http = http_request_server(req); /* see get_readyz */
+    http_server_metrics(http, m);
     round_loop_t *loop = atomic_load(&svc->loop);
     round_stats_t rs = {0};
     if (loop)
@@ -533,7 +535,7 @@ static void get_metrics(http_request_t *req, void *app)
     metrics_counter(m, "nns_commit_failures_total", "rounds that did not commit",
                     atomic_load(&svc->commit_failures));
     /* the service's state exists once ready (set after it, with a barrier) */
-    if (http_server_is_ready(svc->http) && svc->def->metrics)
+    if (http_server_is_ready(http) && svc->def->metrics)
         svc->def->metrics(svc->app, m);
     metrics_process(m);
     size_t len = 0;
