@@ -1265,7 +1265,9 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
         MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(srv->header_timeout_ns / 1000000000ULL), MHD_OPTION_CONNECTION_LIMIT,
+        /* a backstop: the reaper closes connections at their deadlines first */
+        (unsigned)((srv->header_timeout_ns + srv->body_timeout_ns) / 1000000000ULL),
+        MHD_OPTION_CONNECTION_LIMIT,
         srv->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->max_connections_per_address, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_POOL_BYTES,
