@@ -1,6 +1,6 @@
 # NNS economics services: ledger, governance, cmc.
 # Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan,
-# make tsan, make asan-services, make alloc-fail, make cases.
+# make tsan, make asan-services, make alloc-fail, make cases, make browser.
 
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -96,7 +96,7 @@ cases: all
 	@bash tests/cases/run.sh
 # ---- end of tests as data
 
-.PHONY: all deps run test unit asan tsan asan-services alloc-fail integration e2e bench bench-throughput bench-scale lint fmt clean
+.PHONY: all deps run test unit asan tsan asan-services alloc-fail integration e2e browser bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -150,7 +150,7 @@ asan:
 
 # The suites with threads of their own (the work pool's concurrent callers, the round loop; the
 # HTTP server and the log) under ThreadSanitizer.
-TSAN_SUITES := check_common check_obs
+TSAN_SUITES := check_common check_obs check_budget
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))
@@ -186,7 +186,11 @@ integration: all
 e2e: all
 	@bash tests/e2e/run.sh
 
-test: all unit asan tsan integration e2e cases asan-services alloc-fail
+# A wallet page in headless Chromium calling the ledger on another origin (CORS).
+browser: all
+	@set -e; for t in tests/browser/test_*.sh; do echo "== $$t"; bash $$t; done
+
+test: all unit asan tsan integration e2e cases browser asan-services alloc-fail
 	@echo "make test: all suites passed"
 
 run: all

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "allocfail.h"
+#include "budget.h"
 #include "clock.h"
 #include "log.h"
 
@@ -27,7 +30,37 @@
  * keep-alive connection: its default 32 KB made that memset 3% of the CPU at 256 connections. */
 #define CONNECTION_POOL_BYTES (16 * 1024)
 
+#define DEFAULT_HEADER_TIMEOUT_S 10
+#define DEFAULT_BODY_TIMEOUT_S 10
+/* Subjects the refusal budget remembers at most (budget.h): about 64 bytes each. */
+#define BUDGET_SLOTS (64 * 1024)
+/* How often the reaper looks for connections past their deadline. */
+#define REAPER_PERIOD_MS 200
+#define TRACK_SHARDS 16
+
+/* The headers a browser may send on a cross-origin request, and the ones it may read. */
+#define CORS_ALLOW_HEADERS "Content-Type, X-Public-Key, X-Expiry, X-Signature"
+#define CORS_EXPOSE_HEADERS "ETag, X-Replayed, X-Next-Cursor, Retry-After, X-Request-Id"
+#define CORS_MAX_AGE "600"
+#define MAX_CORS_ORIGINS 32
+
 enum { REQ_RUNNING, REQ_SUSPENDED, REQ_READY };
+
+/* One open connection, for the header and body deadlines: created when libmicrohttpd accepts
+ * it, linked in a shard's list (a mutex per shard, taken on open and close only), freed when it
+ * closes. Its deadline is an atomic the HTTP thread that owns the connection moves (headers due,
+ * body due, none while a request runs) and the reaper reads. */
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    unsigned shard;
+    _Atomic uint64_t deadline; /* wall nanos; 0: none */
+} conn_track_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    conn_track_t *head;
+} track_shard_t;
 
 static const double LATENCY_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                          0.1,   0.25,   0.5,   1.0,  2.5};
@@ -66,6 +99,23 @@ struct http_server {
     /* metrics: nroutes rows for the routes, then NUNMATCHED rows */
     route_stats_t *stats;
     _Atomic uint64_t replayed;
+    /* hostile clients */
+    budget_t *budget; /* NULL: no refusal budget */
+    uint64_t header_timeout_ns, body_timeout_ns;
+    unsigned connection_limit;
+    track_shard_t tracks[TRACK_SHARDS];
+    _Atomic unsigned next_track_shard;
+    pthread_t reaper;
+    bool reaper_started;
+    pthread_mutex_t reaper_lock;
+    pthread_cond_t reaper_wake;
+    bool reaper_stop;
+    _Atomic uint64_t timed_out, budget_refused, replay_full, refusals_charged;
+    /* CORS: any origin, or the listed ones (pointers into cors_text) */
+    bool cors_any;
+    char *cors_text;
+    const char *cors[MAX_CORS_ORIGINS];
+    size_t ncors;
 };
 
 struct http_request {
@@ -79,6 +129,10 @@ struct http_request {
     char *body;
     size_t body_len, body_cap;
     const http_route_t *route;
+    conn_track_t *track; /* the connection's deadlines; NULL when unknown */
+    const char *early_code; /* refused from its headers alone: code, status, detail */
+    int early_status;
+    char early_detail[96];
     char *params[MAX_PARAMS];
     bool signed_ok;
     sign_verified_t sig;
@@ -148,6 +202,8 @@ void http_respond_raw(http_request_t *req, int status, const char *content_type,
 
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len)
 {
+    if (status >= 400 && status < 500 && status != 429)
+        http_charge_refusals(req, NULL, 1);
     answer(req, status, status >= 400 ? "application/problem+json" : "application/json", body,
            len, true);
 }
@@ -220,7 +276,10 @@ void http_respond_error(http_request_t *req, const nns_error_t *err)
 {
     size_t len = 0;
     char *text = http_problem_text(err, &len);
-    if (err->status == 503 || err->status == 429)
+    bool has_retry_after = false;
+    for (int i = 0; i < req->nheaders; i++)
+        has_retry_after |= req->headers[i][0] && strcmp(req->headers[i][0], "Retry-After") == 0;
+    if ((err->status == 503 || err->status == 429) && !has_retry_after)
         http_add_header(req, "Retry-After", "1");
     if (err->status >= 500) {
         http_log_warn(req, "answered %d %s: %s", err->status, err->code, err->detail);
@@ -265,6 +324,8 @@ static void replay_waiter_done(void *waiter, int status, const char *body, size_
 /* ---- reading ---- */
 
 uint64_t http_request_id(const http_request_t *req) { return req->id; }
+
+http_server_t *http_request_server(const http_request_t *req) { return req->srv; }
 
 void http_peer(const http_request_t *req, char *out, size_t cap)
 {
@@ -334,6 +395,97 @@ const principal_t *http_caller(const http_request_t *req)
     return req->signed_ok ? &req->caller : NULL;
 }
 
+/* ---- refusal budget ---- */
+
+/* The budget key of a client address: an IPv4 address (also when mapped into IPv6), or the /64
+ * of an IPv6 address (one host may hold a whole /64). Returns its length; 0 when unknown. */
+static size_t address_key(const struct sockaddr *sa, uint8_t out[16])
+{
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        memcpy(out, &in->sin_addr, 4);
+        return 4;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            memcpy(out, in6->sin6_addr.s6_addr + 12, 4);
+            return 4;
+        }
+        memcpy(out, in6->sin6_addr.s6_addr, 8);
+        return 8;
+    }
+    return 0;
+}
+
+static uint64_t monotonic_nanos(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void http_charge_refusals(http_request_t *req, const principal_t *signer, unsigned n)
+{
+    budget_t *b = req->srv->budget;
+    if (!b || n == 0)
+        return;
+    uint64_t now = monotonic_nanos();
+    if (!signer && req->signed_ok)
+        signer = &req->caller;
+    if (signer)
+        budget_charge(b, BUDGET_SIGNER, signer->bytes, signer->len, n, now);
+    uint8_t addr[16];
+    size_t alen = address_key(req->peer, addr);
+    if (alen)
+        budget_charge(b, BUDGET_ADDRESS, addr, alen, n, now);
+    atomic_fetch_add_explicit(&req->srv->refusals_charged, n, memory_order_relaxed);
+}
+
+bool http_refusals_admit(http_request_t *req, const principal_t *signer, unsigned *retry_after_s)
+{
+    budget_t *b = req->srv->budget;
+    if (!b)
+        return true;
+    uint64_t now = monotonic_nanos();
+    if (!signer && req->signed_ok)
+        signer = &req->caller;
+    unsigned wait_signer = 0, wait_address = 0;
+    bool ok = !signer ||
+              budget_admit(b, BUDGET_SIGNER, signer->bytes, signer->len, now, &wait_signer);
+    uint8_t addr[16];
+    size_t alen = address_key(req->peer, addr);
+    ok = (alen == 0 || budget_admit(b, BUDGET_ADDRESS, addr, alen, now, &wait_address)) && ok;
+    if (!ok && retry_after_s)
+        *retry_after_s = wait_signer > wait_address ? wait_signer : wait_address;
+    return ok;
+}
+
+/* Answers a write that may not run now (a refusal budget spent, the replay cache full): 429
+ * TemporarilyUnavailable with Retry-After, or, when the same bytes were answered and committed
+ * before, that answer (it costs nothing new). */
+static void refuse_for_now(http_request_t *req, unsigned retry_after_s, const char *why)
+{
+    int status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    if (replay_peek(req->srv->replay, req->sig.replay_key, &status, &body, &len) ==
+        REPLAY_COMMITTED) {
+        req->replayed = true;
+        answer(req, status, status >= 400 ? "application/problem+json" : "application/json", body,
+               len, false);
+        free(body);
+        return;
+    }
+    free(body);
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", retry_after_s ? retry_after_s : 1);
+    http_add_header(req, "Retry-After", secs);
+    nns_error_t err;
+    nns_error_set(&err, 429, "TemporarilyUnavailable", "%s; retry in %s s", why, secs);
+    http_respond_error(req, &err);
+}
+
 /* ---- dispatch ---- */
 
 enum { ROUTE_NO_MATCH, ROUTE_MATCH, ROUTE_NO_MEMORY };
@@ -374,10 +526,41 @@ fail:
     return result;
 }
 
+/* The value of Access-Control-Allow-Origin for this request's Origin, or NULL. */
+static const char *allowed_origin(const http_request_t *req)
+{
+    const http_server_t *srv = req->srv;
+    if (srv->cors_any)
+        return "*";
+    const char *origin = http_header(req, "Origin");
+    for (size_t i = 0; origin && i < srv->ncors; i++)
+        if (strcmp(origin, srv->cors[i]) == 0)
+            return origin;
+    return NULL;
+}
+
+/* OPTIONS on a routed path: 204 with Allow, and for a browser's preflight from an allowed
+ * origin the methods and headers it may use (queue_answer adds the origin). allow lists the
+ * path's methods. */
+static void answer_preflight(http_request_t *req, const char *allow)
+{
+    char methods[80];
+    snprintf(methods, sizeof methods, "%s, OPTIONS", allow);
+    http_add_header(req, "Allow", methods);
+    if (allowed_origin(req) && http_header(req, "Access-Control-Request-Method")) {
+        http_add_header(req, "Access-Control-Allow-Methods", methods);
+        http_add_header(req, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        http_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE);
+    }
+    http_respond_raw(req, 204, "text/plain", "", 0);
+}
+
 static void dispatch(http_request_t *req)
 {
     http_server_t *srv = req->srv;
     nns_error_t err;
+    if (req->track)
+        atomic_store_explicit(&req->track->deadline, 0, memory_order_relaxed);
     if (req->too_large) {
         nns_error_set(&err, 413, "PayloadTooLarge", "request body larger than %zu bytes",
                       srv->cfg.max_body);
@@ -408,6 +591,10 @@ static void dispatch(http_request_t *req)
         req->route = r;
         memcpy(req->params, params, sizeof params);
         break;
+    }
+    if (!req->route && path_matched && strcmp(req->method, "OPTIONS") == 0) {
+        answer_preflight(req, allow);
+        return;
     }
     if (!req->route) {
         if (path_matched) {
@@ -461,6 +648,13 @@ static void dispatch(http_request_t *req)
         auth_caller(srv->cfg.auth, req->sig.der, req->sig.der_len, &req->caller);
     }
     if ((flags & HTTP_WRITE) && req->signed_ok) {
+        unsigned retry_after = 0;
+        if (!http_refusals_admit(req, NULL, &retry_after)) {
+            atomic_fetch_add_explicit(&srv->budget_refused, 1, memory_order_relaxed);
+            refuse_for_now(req, retry_after,
+                           "too many refused writes from this signer or address");
+            return;
+        }
         int status = 0;
         char *body = NULL;
         size_t len = 0;
@@ -477,6 +671,10 @@ static void dispatch(http_request_t *req)
         case REPLAY_ERROR:
             nns_error_set(&err, 503, "Unavailable", "out of memory; retry the same request");
             http_respond_error(req, &err);
+            return;
+        case REPLAY_FULL:
+            atomic_fetch_add_explicit(&srv->replay_full, 1, memory_order_relaxed);
+            refuse_for_now(req, 1, "the replay cache is full");
             return;
         case REPLAY_NEW:
             req->replay_owner = true;
@@ -528,6 +726,13 @@ static enum MHD_Result queue_answer(http_request_t *req)
         MHD_add_response_header(resp, "X-Replayed", "true");
         atomic_fetch_add(&srv->replayed, 1);
     }
+    const char *origin = allowed_origin(req);
+    if (origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+    }
+    if (!srv->cors_any)
+        MHD_add_response_header(resp, "Vary", "Origin");
     for (int i = 0; i < req->nheaders; i++)
         if (req->headers[i][0] && req->headers[i][1])
             MHD_add_response_header(resp, req->headers[i][0], req->headers[i][1]);
@@ -549,6 +754,71 @@ static enum MHD_Result queue_answer(http_request_t *req)
     return r;
 }
 
+/* What the framing headers of a request say, gathered in one pass over its headers. */
+typedef struct {
+    int content_lengths;   /* Content-Length headers */
+    bool conflicting;      /* two of them differ */
+    const char *first_length;
+    const char *transfer_encoding;
+} framing_t;
+
+static enum MHD_Result on_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    (void)kind;
+    framing_t *f = cls;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (f->content_lengths++ && strcmp(value, f->first_length) != 0)
+            f->conflicting = true;
+        else if (!f->first_length)
+            f->first_length = value;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0 && !f->transfer_encoding) {
+        f->transfer_encoding = value;
+    }
+    return MHD_YES;
+}
+
+/* Refuses a request from its headers alone, before any of its body is read, so that a body
+ * that will never come holds nothing (request smuggling behind a proxy, an impossible length, an
+ * encoding libmicrohttpd cannot read). Returns false and fills req->early_* to refuse. */
+static bool check_framing(http_request_t *req)
+{
+    framing_t f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, on_framing_header, &f);
+    if (f.conflicting) {
+        req->early_status = 400;
+        req->early_code = "BadRequest";
+        snprintf(req->early_detail, sizeof req->early_detail,
+                 "conflicting Content-Length headers");
+        return false;
+    }
+    if (f.transfer_encoding && strcasecmp(f.transfer_encoding, "chunked") != 0) {
+        req->early_status = 501;
+        req->early_code = "NotImplemented";
+        snprintf(req->early_detail, sizeof req->early_detail,
+                 "transfer encoding '%.40s' is not supported", f.transfer_encoding);
+        return false;
+    }
+    if (f.transfer_encoding && f.content_lengths) {
+        req->early_status = 400;
+        req->early_code = "BadRequest";
+        snprintf(req->early_detail, sizeof req->early_detail,
+                 "both Content-Length and Transfer-Encoding");
+        return false;
+    }
+    unsigned long long declared = f.first_length ? strtoull(f.first_length, NULL, 10) : 0;
+    if (declared > req->srv->cfg.max_body) {
+        req->early_status = 413;
+        req->early_code = "PayloadTooLarge";
+        snprintf(req->early_detail, sizeof req->early_detail,
+                 "request body larger than %zu bytes", req->srv->cfg.max_body);
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -564,11 +834,22 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         req->conn = conn;
         req->method = method;
         req->path = url;
+        if (req->track) /* the headers are in: the body is due */
+            atomic_store_explicit(&req->track->deadline, req->start_ns + srv->body_timeout_ns,
+                                  memory_order_relaxed);
+        if (!check_framing(req)) {
+            /* answered at once; libmicrohttpd closes the connection, the body unread */
+            nns_error_t err;
+            nns_error_set(&err, req->early_status, req->early_code, "%s", req->early_detail);
+            req->dispatched = true;
+            if (req->track)
+                atomic_store_explicit(&req->track->deadline, 0, memory_order_relaxed);
+            http_respond_error(req, &err);
+            return queue_answer(req);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared > srv->cfg.max_body)
-            req->too_large = true;
-        else if (declared > 0 && (req->body = malloc(declared + 1)) != NULL) {
+        if (declared > 0 && (req->body = malloc(declared + 1)) != NULL) {
             req->body[0] = '\0'; /* the body arrives in pieces: one buffer, no regrowth */
             req->body_cap = declared + 1;
         }
@@ -651,6 +932,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci =
         conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
     req->peer = ci ? ci->client_addr : NULL;
+    const union MHD_ConnectionInfo *sc =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    req->track = sc ? sc->socket_context : NULL;
     req->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     req->start_ns = clock_wall_nanos();
     req->target = strdup(uri ? uri : "");
@@ -729,6 +1013,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     if (req->srv->access_fd >= 0)
         access_log_line(req);
+    if (req->track) /* the next request's headers are due */
+        atomic_store_explicit(&req->track->deadline,
+                              clock_wall_nanos() + req->srv->header_timeout_ns,
+                              memory_order_relaxed);
     if (req->replay_owner) {
         /* never answered (connection dropped before the handler answered): the handler still
          * owns the request, so this cannot happen for deferred requests; guard anyway */
@@ -745,6 +1033,133 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(req->resp);
     free(req);
     *req_cls = NULL;
+}
+
+/* libmicrohttpd opened or closed a connection: track it for its deadlines. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server_t *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_track_t *t = ci ? calloc(1, sizeof *t) : NULL;
+        if (!t)
+            return; /* untracked: libmicrohttpd's idle time-out still applies */
+        t->fd = ci->connect_fd;
+        t->shard = atomic_fetch_add_explicit(&srv->next_track_shard, 1, memory_order_relaxed) %
+                   TRACK_SHARDS;
+        atomic_init(&t->deadline, clock_wall_nanos() + srv->header_timeout_ns);
+        track_shard_t *sh = &srv->tracks[t->shard];
+        pthread_mutex_lock(&sh->lock);
+        t->next = sh->head;
+        if (sh->head)
+            sh->head->prev = t;
+        sh->head = t;
+        pthread_mutex_unlock(&sh->lock);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        /* called before libmicrohttpd closes the socket: once unlinked (under the lock the
+         * reaper holds while it shuts sockets down), its descriptor is never touched again */
+        conn_track_t *t = *socket_context;
+        track_shard_t *sh = &srv->tracks[t->shard];
+        pthread_mutex_lock(&sh->lock);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            sh->head = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&sh->lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* The reaper: every REAPER_PERIOD_MS, shuts down the sockets of connections past their
+ * deadline (headers or body too slow, or idle too long); libmicrohttpd sees the end of the
+ * stream and closes them on its own thread. libmicrohttpd's idle time-out cannot do this: a
+ * client sending a byte now and then (slowloris) keeps resetting it. */
+static void *reaper_main(void *arg)
+{
+    http_server_t *srv = arg;
+    pthread_mutex_lock(&srv->reaper_lock);
+    while (!srv->reaper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += REAPER_PERIOD_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->reaper_wake, &srv->reaper_lock, &until);
+        if (srv->reaper_stop)
+            break;
+        uint64_t now = clock_wall_nanos();
+        uint64_t reaped = 0;
+        for (size_t i = 0; i < TRACK_SHARDS; i++) {
+            track_shard_t *sh = &srv->tracks[i];
+            pthread_mutex_lock(&sh->lock);
+            for (conn_track_t *t = sh->head; t; t = t->next) {
+                uint64_t d = atomic_load_explicit(&t->deadline, memory_order_relaxed);
+                if (d && d < now) {
+                    atomic_store_explicit(&t->deadline, 0, memory_order_relaxed);
+                    shutdown(t->fd, SHUT_RDWR);
+                    reaped++;
+                }
+            }
+            pthread_mutex_unlock(&sh->lock);
+        }
+        if (reaped) {
+            atomic_fetch_add_explicit(&srv->timed_out, reaped, memory_order_relaxed);
+            log_debug("closed %llu connections past their header, body or idle deadline",
+                      (unsigned long long)reaped);
+        }
+    }
+    pthread_mutex_unlock(&srv->reaper_lock);
+    return NULL;
+}
+
+/* The connection limit: the one configured, at most the open-file limit less a reserve for
+ * everything else the process opens (database connections, logs, key files, epoll and pipes). */
+static unsigned connection_limit(unsigned configured)
+{
+    struct rlimit rl;
+    rlim_t files = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        files = rl.rlim_cur;
+    else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        files = 1 << 20;
+    rlim_t reserve = files / 10 > 64 ? files / 10 : 64;
+    rlim_t cap = files > 2 * reserve ? files - reserve : files / 2;
+    if (cap < 1)
+        cap = 1;
+    if (configured && configured < cap)
+        return configured;
+    if (configured)
+        log_warn("--max-connections %u is above the open-file limit %llu less a reserve: using "
+                 "%llu",
+                 configured, (unsigned long long)files, (unsigned long long)cap);
+    return (unsigned)(cap < 1000000 ? cap : 1000000);
+}
+
+/* Parses the CORS setting: "*" (or none) for any origin, else a comma-separated list. */
+static bool parse_cors(http_server_t *srv, const char *origins, nns_error_t *err)
+{
+    if (!origins || strcmp(origins, "*") == 0) {
+        srv->cors_any = true;
+        return true;
+    }
+    if (!(srv->cors_text = strdup(origins)))
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    char *save = NULL;
+    for (char *o = strtok_r(srv->cors_text, ", ", &save); o; o = strtok_r(NULL, ", ", &save)) {
+        if (srv->ncors == MAX_CORS_ORIGINS)
+            return nns_error_set(err, 503, "Unavailable", "more than %d CORS origins",
+                                 MAX_CORS_ORIGINS);
+        srv->cors[srv->ncors++] = o;
+    }
+    return true;
 }
 
 static bool parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -794,6 +1209,22 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
     srv->routes = routes;
     srv->app = app;
     srv->access_fd = -1;
+    srv->header_timeout_ns =
+        (uint64_t)(cfg->header_timeout_s ? cfg->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S) *
+        1000000000ULL;
+    srv->body_timeout_ns =
+        (uint64_t)(cfg->body_timeout_s ? cfg->body_timeout_s : DEFAULT_BODY_TIMEOUT_S) *
+        1000000000ULL;
+    for (size_t i = 0; i < TRACK_SHARDS; i++)
+        pthread_mutex_init(&srv->tracks[i].lock, NULL);
+    pthread_mutex_init(&srv->reaper_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->reaper_wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!parse_cors(srv, cfg->cors_origins, err))
+        goto fail;
     for (const http_route_t *r = routes; r->method; r++, srv->nroutes++)
         if (strlen(r->method) > MAX_METHOD_LEN || strlen(r->pattern) > MAX_PATTERN_LEN) {
             nns_error_set(err, 503, "Unavailable", "route '%.40s' is longer than %d bytes",
@@ -802,10 +1233,14 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
         }
     srv->stats = calloc(srv->nroutes + NUNMATCHED, sizeof *srv->stats);
     srv->replay = replay_cache_new(replay_waiter_done);
-    if (!srv->stats || !srv->replay) {
+    if (cfg->refusal_budget)
+        srv->budget = budget_new(cfg->refusal_budget, BUDGET_SLOTS);
+    if (!srv->stats || !srv->replay || (cfg->refusal_budget && !srv->budget)) {
         nns_error_set(err, 503, "Unavailable", "out of memory");
         goto fail;
     }
+    replay_set_ceiling(srv->replay, cfg->replay_max_bytes);
+    srv->connection_limit = connection_limit(cfg->max_connections);
     if (cfg->access_log &&
         (srv->access_fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) <
             0) {
@@ -817,26 +1252,49 @@ http_server_t *http_server_new(const http_config_t *cfg, const http_route_t *rou
     socklen_t sslen = 0;
     if (!parse_listen(cfg->listen, &ss, &sslen, err))
         goto fail;
+    if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
+        nns_error_set(err, 503, "Unavailable", "cannot start the connection reaper");
+        goto fail;
+    }
+    srv->reaper_started = true;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC |
                      MHD_USE_TURBO | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        /* a backstop: the reaper closes connections at their deadlines first */
+        (unsigned)((srv->header_timeout_ns + srv->body_timeout_ns) / 1000000000ULL),
+        MHD_OPTION_CONNECTION_LIMIT,
+        srv->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->max_connections_per_address, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_POOL_BYTES,
         MHD_OPTION_END);
     if (!srv->daemon) {
         nns_error_set(err, 503, "Unavailable", "cannot listen on '%s'", cfg->listen);
         goto fail;
     }
-    log_info("listening on http://%s with %u threads", cfg->listen, srv->cfg.threads);
+    log_info("listening on http://%s with %u threads, at most %u connections (%u per address)",
+             cfg->listen, srv->cfg.threads, srv->connection_limit,
+             cfg->max_connections_per_address);
     return srv;
 fail:
+    if (srv->reaper_started) {
+        pthread_mutex_lock(&srv->reaper_lock);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->reaper_wake);
+        pthread_mutex_unlock(&srv->reaper_lock);
+        pthread_join(srv->reaper, NULL);
+    }
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
     if (srv->access_fd >= 0)
         close(srv->access_fd);
     replay_cache_destroy(&srv->replay);
+    budget_destroy(&srv->budget);
+    free(srv->cors_text);
     free(srv->stats);
     free(srv);
     return NULL;
@@ -853,10 +1311,19 @@ void http_server_destroy(http_server_t **server)
     http_server_t *srv = *server;
     if (!srv)
         return;
+    if (srv->reaper_started) {
+        pthread_mutex_lock(&srv->reaper_lock);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->reaper_wake);
+        pthread_mutex_unlock(&srv->reaper_lock);
+        pthread_join(srv->reaper, NULL);
+    }
     MHD_stop_daemon(srv->daemon);
     replay_cache_destroy(&srv->replay);
+    budget_destroy(&srv->budget);
     if (srv->access_fd >= 0)
         close(srv->access_fd);
+    free(srv->cors_text);
     free(srv->stats);
     free(srv);
     *server = NULL;
@@ -940,4 +1407,22 @@ void http_server_metrics(http_server_t *srv, metrics_t *m)
     metrics_family(m, "nns_replay_cache_entries", "gauge",
                    "replay-cache entries in memory (committed answers and writes in flight)");
     metrics_double(m, "nns_replay_cache_entries", NULL, (double)replay_count(srv->replay));
+    metrics_family(m, "nns_replay_cache_bytes", "gauge",
+                   "memory the replay cache's entries and answers hold");
+    metrics_double(m, "nns_replay_cache_bytes", NULL, (double)replay_bytes(srv->replay));
+    metrics_counter(m, "nns_http_replay_cache_full_total",
+                    "writes answered 429 because the replay cache was at its memory ceiling",
+                    load(&srv->replay_full));
+    metrics_counter(m, "nns_http_refusal_budget_total",
+                    "writes answered 429 because their signer or address had no refusal budget",
+                    load(&srv->budget_refused));
+    metrics_counter(m, "nns_http_refusals_charged_total",
+                    "committed refusals of writes charged to refusal budgets",
+                    load(&srv->refusals_charged));
+    metrics_counter(m, "nns_http_connections_timed_out_total",
+                    "connections closed for headers or a body too slow, or idle too long",
+                    load(&srv->timed_out));
+    metrics_gauge(m, "nns_http_connection_limit",
+                  "connections served at most (below the open-file limit)",
+                  (double)srv->connection_limit);
 }

@@ -16,6 +16,24 @@
  * Request memory (the request, its body and parameters) belongs to the server and lives until
  * the response has been sent; handlers must not keep pointers to it after answering.
  *
+ * Hostile clients (issue 9): connections are bounded per client address and in all (below the
+ * process's open-file limit, read at start); a request must finish its headers within
+ * header_timeout_s of the connection opening or of the previous answer (so an idle keep-alive
+ * connection is closed then too) and its body within body_timeout_s of its request line. A body
+ * declared larger than max_body is refused with 413 at once, a Transfer-Encoding other than
+ * chunked with 501, conflicting duplicate Content-Length headers (or Content-Length with
+ * Transfer-Encoding) with 400; the connection is then closed. A signed write is admitted only
+ * while its signer and its client address have refusal budget left (budget.h): committed 4xx
+ * answers of writes are charged to both (http_respond_committed does it for single writes;
+ * batches call http_charge_refusals per item). Past it, or when the replay cache is at its memory
+ * ceiling, the answer is 429 TemporarilyUnavailable with Retry-After, except that a byte-identical
+ * resend of a committed answer still gets that answer.
+ *
+ * Browsers (CORS): every answer carries Access-Control-Allow-Origin for the allowed origins
+ * ("*", or a comma-separated list: the request's Origin echoed when listed, with Vary: Origin)
+ * and exposes ETag, X-Replayed, X-Next-Cursor, Retry-After and X-Request-Id; OPTIONS on a
+ * routed path is a preflight answer (204) allowing the path's methods and the signing headers.
+ *
  * Observability: every log line about a request goes through http_log_* and so names the
  * request ("req=42 POST /v1/transfers peer=127.0.0.1:5555: ..."); an answer of 5xx is logged
  * as a warning (storms are counted by log.c, not written line by line). With access_log set,
@@ -67,6 +85,13 @@ typedef struct {
     auth_t *auth;              /* borrowed; maps signers to callers */
     const char *service;       /* for logs and metrics */
     const char *access_log;    /* file to append one line per request to; NULL: none */
+    const char *cors_origins;  /* "*" (NULL too) or a comma-separated list of origins */
+    unsigned max_connections;  /* in all; 0: the open-file limit less a reserve */
+    unsigned max_connections_per_address; /* 0: no limit */
+    unsigned header_timeout_s; /* 0: 10 */
+    unsigned body_timeout_s;   /* 0: 10 */
+    unsigned refusal_budget;   /* refused writes per minute per signer and per address; 0: none */
+    size_t replay_max_bytes;   /* the replay cache's memory ceiling; 0: none */
 } http_config_t;
 
 /* Starts serving. Returns NULL with err (503 "Unavailable") when the address cannot be bound,
@@ -122,6 +147,9 @@ const sign_verified_t *http_signature(const http_request_t *req);
  * for an unsigned request. */
 const principal_t *http_caller(const http_request_t *req);
 uint64_t http_request_id(const http_request_t *req);
+/* The server the request came to (borrowed): what a handler that runs before the service has
+ * its own pointer to the server (health, readiness, metrics) must use. */
+http_server_t *http_request_server(const http_request_t *req);
 /* The request's allocation counter in the test build (allocfail.h), or NULL (every other
  * build, and requests without X-Fail-Alloc). */
 allocfail_t *http_request_allocfail(http_request_t *req);
@@ -152,6 +180,17 @@ void http_respond_raw(http_request_t *req, int status, const char *content_type,
 /* A write's answer that was committed with its round: stored in the replay cache too. body is a
  * JSON text (copied). */
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len);
+
+/* Charges n committed refusals (4xx answers of writes) to signer (NULL: the request's caller,
+ * when signed) and to the request's client address. Thread-safe; nothing when there is no
+ * refusal budget. */
+void http_charge_refusals(http_request_t *req, const principal_t *signer, unsigned n);
+
+/* Whether a write signed by signer (NULL: the request's caller) from the request's client
+ * address may run now: false, with the seconds to wait in *retry_after_s, when either's refusal
+ * budget is spent. Thread-safe; always true without a budget. */
+bool http_refusals_admit(http_request_t *req, const principal_t *signer,
+                         unsigned *retry_after_s);
 
 /* Renders err as the problem+json text (malloc'd; the caller frees). NULL on allocation
  * failure. The one place where errors become JSON. */

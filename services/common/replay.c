@@ -27,6 +27,7 @@ struct replay_cache {
     uint8_t seed[crypto_shorthash_KEYBYTES]; /* keys the bucket hash: keys are chosen by clients */
     entry_t **buckets;
     size_t nbuckets, count;
+    size_t bytes, max_bytes; /* entries and their answers; max_bytes 0: no ceiling */
     replay_waiter_fn notify;
 };
 
@@ -45,6 +46,12 @@ replay_cache_t *replay_cache_new(replay_waiter_fn notify)
     randombytes_buf(c->seed, sizeof c->seed);
     c->notify = notify;
     return c;
+}
+
+/* The memory an entry holds: itself and its answer (a waiter is the waiting request's). */
+static size_t entry_bytes(const entry_t *e)
+{
+    return sizeof *e + (e->body ? e->len + 1 : 0);
 }
 
 static void entry_free(entry_t *e)
@@ -124,6 +131,7 @@ static void link_entry(replay_cache_t *c, entry_t *e, const uint8_t key[32], uin
     e->next = *head;
     *head = e;
     c->count++;
+    c->bytes += entry_bytes(e);
     maybe_grow(c);
 }
 
@@ -162,6 +170,8 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
             (*p)->waiters = w;
             r = REPLAY_WAITING;
         }
+    } else if (c->max_bytes && c->bytes + sizeof(entry_t) > c->max_bytes) {
+        r = REPLAY_FULL;
     } else {
         entry_t *e = calloc(1, sizeof *e);
         r = REPLAY_ERROR;
@@ -188,6 +198,7 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
     if (e) {
         ws = e->waiters;
         e->waiters = NULL;
+        c->bytes -= entry_bytes(e);
         if (committed) {
             if (!e->body || e->len != len || memcmp(e->body, body, len) != 0) {
                 free(e->body); /* staged for another answer: keep the one given now */
@@ -196,6 +207,7 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
             e->committed = true;
             e->status = status;
             e->len = len;
+            c->bytes += entry_bytes(e);
         } else {
             *p = e->next;
             c->count--;
@@ -226,9 +238,11 @@ bool replay_stage(replay_cache_t *c, const uint8_t key[32], const char *body, si
     if (e && !e->committed) {
         char *copy = copy_body(body, len);
         if (copy) {
+            c->bytes -= entry_bytes(e);
             free(e->body);
             e->body = copy;
             e->len = len;
+            c->bytes += entry_bytes(e);
         } else {
             ok = false;
         }
@@ -280,6 +294,7 @@ size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos)
             entry_t *e = *p;
             if (e->committed && e->expiry < wall_now_nanos) {
                 *p = e->next;
+                c->bytes -= entry_bytes(e);
                 entry_free(e);
                 c->count--;
                 n++;
@@ -296,6 +311,40 @@ size_t replay_count(replay_cache_t *c)
 {
     pthread_mutex_lock(&c->lock);
     size_t n = c->count;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+replay_lookup_t replay_peek(replay_cache_t *c, const uint8_t key[32], int *status, char **body,
+                            size_t *len)
+{
+    replay_lookup_t r = REPLAY_NEW;
+    uint64_t h = key_hash(c, key);
+    pthread_mutex_lock(&c->lock);
+    entry_t *e = *find(c, key, h);
+    if (e && e->committed) {
+        *status = e->status;
+        *body = e->body ? copy_body(e->body, e->len) : NULL;
+        *len = e->len;
+        r = *body ? REPLAY_COMMITTED : REPLAY_ERROR;
+    } else if (e) {
+        r = REPLAY_WAITING;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+void replay_set_ceiling(replay_cache_t *c, size_t max_bytes)
+{
+    pthread_mutex_lock(&c->lock);
+    c->max_bytes = max_bytes;
+    pthread_mutex_unlock(&c->lock);
+}
+
+size_t replay_bytes(replay_cache_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->bytes;
     pthread_mutex_unlock(&c->lock);
     return n;
 }

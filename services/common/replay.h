@@ -6,6 +6,13 @@
  * are answered to every byte-identical resend until the request's expiry, by the wall clock).
  * Committed entries are mirrored to PostgreSQL by the service's round and loaded back at start.
  * The cache is thread-safe; it owns copies of the bodies it stores.
+ *
+ * Memory ceiling: the cache counts the bytes its entries and their answers hold. Past the
+ * ceiling (replay_set_ceiling), replay_begin creates no new entry and answers REPLAY_FULL, so a
+ * flood of distinct writes makes the service answer 429 instead of growing without limit;
+ * committed entries are still answered, in-flight ones still finish (an answer staged or
+ * committed may take the total a little past the ceiling), and entries loaded at start are
+ * always kept (they must not run again). Purging expired entries makes room again.
  */
 #ifndef NNS_REPLAY_H
 #define NNS_REPLAY_H
@@ -31,6 +38,8 @@ typedef enum {
     REPLAY_WAITING,   /* an identical request is in flight: waiter was queued */
     REPLAY_COMMITTED, /* answered before: *status and *body (a malloc'd copy) are filled */
     REPLAY_ERROR,     /* out of memory: nothing may run; the caller answers 503 */
+    REPLAY_FULL,      /* new, but the cache is at its ceiling: nothing may run; the caller
+                       * answers 429 TemporarilyUnavailable with Retry-After */
 } replay_lookup_t;
 
 /* Called for each waiter when the in-flight entry finishes: committed (status/body valid, and
@@ -73,5 +82,18 @@ void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos
 size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos);
 
 size_t replay_count(replay_cache_t *c);
+
+/* Looks key up without creating anything: REPLAY_COMMITTED (*status and *body, a malloc'd copy
+ * the caller frees, are filled), REPLAY_WAITING (in flight), REPLAY_NEW (unknown) or
+ * REPLAY_ERROR (out of memory copying the body). For a write refused before it may run (a
+ * refusal budget spent): a byte-identical resend of a committed answer still gets it. */
+replay_lookup_t replay_peek(replay_cache_t *c, const uint8_t key[32], int *status, char **body,
+                            size_t *len);
+
+/* Sets the memory ceiling in bytes (0: none, the default). */
+void replay_set_ceiling(replay_cache_t *c, size_t max_bytes);
+
+/* The bytes the entries and their answers hold now. */
+size_t replay_bytes(replay_cache_t *c);
 
 #endif

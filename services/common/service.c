@@ -131,18 +131,50 @@ bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *me
         return false;
     }
     auth_caller(svc->auth, v.der, v.der_len, caller);
+    w->signer = *caller;
+    w->has_signer = true;
     memcpy(w->key, v.replay_key, 32);
     w->expiry_nanos = v.expiry_nanos;
     return true;
 }
 
-/* Enters a checked batch item in the replay cache. */
-static void begin_batch_item(service_t *svc, write_t *w)
+/* A batch item that may not run now (its signer's or the batch's address's refusal budget is
+ * spent, or the replay cache is full): its committed answer when the same bytes ran before,
+ * else 429. */
+static void refuse_batch_item(service_t *svc, write_t *w, unsigned retry_after_s, const char *why)
+{
+    int status = 0;
+    char *stored = NULL;
+    size_t len = 0;
+    if (replay_peek(http_server_replay(svc->http), w->key, &status, &stored, &len) ==
+        REPLAY_COMMITTED) {
+        free(w->body);
+        w->skip = true;
+        w->status = status;
+        w->body = stored;
+        w->len = len;
+        return;
+    }
+    free(stored);
+    nns_error_t err;
+    nns_error_set(&err, 429, "TemporarilyUnavailable", "%s; retry in %u s", why,
+                  retry_after_s ? retry_after_s : 1);
+    write_fail(w, &err, true);
+}
+
+/* Enters a checked batch item in the replay cache, when its refusal budgets allow. */
+static void begin_batch_item(service_t *svc, http_request_t *req, write_t *w)
 {
     nns_error_t err;
     int status = 0;
     char *stored = NULL;
     size_t len = 0;
+    unsigned retry_after = 0;
+    if (!http_refusals_admit(req, w->has_signer ? &w->signer : NULL, &retry_after)) {
+        refuse_batch_item(svc, w, retry_after,
+                          "too many refused writes from this signer or address");
+        return;
+    }
     switch (replay_begin(http_server_replay(svc->http), w->key, w->expiry_nanos, NULL, &status,
                          &stored, &len)) {
     case REPLAY_COMMITTED:
@@ -159,6 +191,9 @@ static void begin_batch_item(service_t *svc, write_t *w)
     case REPLAY_ERROR:
         nns_error_set(&err, 503, "Unavailable", "out of memory; retry the same request");
         write_fail(w, &err, true);
+        break;
+    case REPLAY_FULL:
+        refuse_batch_item(svc, w, 1, "the replay cache is full");
         break;
     case REPLAY_NEW:
         w->replay_item = true;
@@ -235,7 +270,7 @@ static void run_batch(void *ctx, size_t i)
     for (size_t k = 0; k < cmd->nops; k++) {
         write_t *w = service_cmd_op(svc, cmd, k);
         if (!w->skip)
-            begin_batch_item(svc, w);
+            begin_batch_item(svc, req, w);
         runnable += !w->skip;
     }
     if (runnable == 0) { /* nothing for a round: answer at once */
@@ -330,9 +365,11 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         write_t *w = service_cmd_op(svc, c, i);
         if (!w->replay_item)
             continue;
-        if (committed && !transient(w->status))
+        if (committed && !transient(w->status)) {
             replay_commit(cache, w->key, w->status, w->body ? w->body : "", w->body ? w->len : 0);
-        else
+            if (w->status >= 400 && w->status < 500) /* a committed refusal: charged */
+                http_charge_refusals(c->req, w->has_signer ? &w->signer : NULL, 1);
+        } else
             replay_abandon(cache, w->key, committed ? w->status : 503, "", 0);
     }
     if (committed)
@@ -459,7 +496,8 @@ static void get_healthz(http_request_t *req, void *app)
 static void get_readyz(http_request_t *req, void *app)
 {
     service_t *svc = app;
-    bool ready = http_server_is_ready(svc->http);
+    /* the request's server, not svc->http: served while service_new has not stored it yet */
+    bool ready = http_server_is_ready(http_request_server(req));
     if (!ready || !svc->def->ping(svc->app)) {
         service_respond_unavailable(req, ready ? "database unreachable" : "not ready");
         return;
@@ -475,7 +513,8 @@ static void get_metrics(http_request_t *req, void *app)
         service_respond_unavailable(req, "out of memory");
         return;
     }
-    http_server_metrics(svc->http, m);
+    http_server_t *http = http_request_server(req); /* see get_readyz */
+    http_server_metrics(http, m);
     round_loop_t *loop = atomic_load(&svc->loop);
     round_stats_t rs = {0};
     if (loop)
@@ -496,7 +535,7 @@ static void get_metrics(http_request_t *req, void *app)
     metrics_counter(m, "nns_commit_failures_total", "rounds that did not commit",
                     atomic_load(&svc->commit_failures));
     /* the service's state exists once ready (set after it, with a barrier) */
-    if (http_server_is_ready(svc->http) && svc->def->metrics)
+    if (http_server_is_ready(http) && svc->def->metrics)
         svc->def->metrics(svc->app, m);
     metrics_process(m);
     size_t len = 0;
@@ -660,7 +699,14 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
                         .read_only = cfg->read_only,
                         .auth = svc->auth,
                         .service = def->name,
-                        .access_log = cfg->access_log};
+                        .access_log = cfg->access_log,
+                        .cors_origins = cfg->cors_origins,
+                        .max_connections = (unsigned)cfg->max_connections,
+                        .max_connections_per_address = (unsigned)cfg->max_connections_per_address,
+                        .header_timeout_s = (unsigned)cfg->header_timeout_s,
+                        .body_timeout_s = (unsigned)cfg->body_timeout_s,
+                        .refusal_budget = (unsigned)cfg->refusal_budget,
+                        .replay_max_bytes = (size_t)cfg->replay_cache_mb * 1024 * 1024};
     /* the server listens from here on, not ready: /healthz, /readyz and /metrics answer while
      * the state loads */
     if (!(svc->http = http_server_new(&hc, svc->routes, svc, err)))
@@ -731,6 +777,31 @@ int service_main(const service_def_t *def, int argc, char **argv)
          .choices = LOG_LEVELS},
         {CONFIG_OPT("access-log", OPT_STRING, &cfg.access_log, NULL,
                     "append one line per request (status, duration) to this file")},
+        {CONFIG_OPT("cors-origins", OPT_STRING, &cfg.cors_origins, "*",
+                    "origins browsers may call the API from: * (any), or a comma-separated list "
+                    "such as https://wallet.example,http://localhost:3000")},
+        {CONFIG_OPT("max-connections", OPT_INT, &cfg.max_connections, "0",
+                    "connections served at once (0: the open-file limit less a tenth; a larger "
+                    "value is lowered to that)"),
+         .max = 1000000},
+        {CONFIG_OPT("max-connections-per-address", OPT_INT, &cfg.max_connections_per_address,
+                    "512", "connections one client address may hold at once (0: no limit)"),
+         .max = 1000000},
+        {CONFIG_OPT("header-timeout", OPT_INT, &cfg.header_timeout_s, "10",
+                    "seconds a connection may take to send a request's headers, counted from "
+                    "its opening or the previous answer (so also the keep-alive idle time)"),
+         .min = 1, .max = 300},
+        {CONFIG_OPT("body-timeout", OPT_INT, &cfg.body_timeout_s, "10",
+                    "seconds a request may take to send its body, from its request line"),
+         .min = 1, .max = 300},
+        {CONFIG_OPT("refusal-budget", OPT_INT, &cfg.refusal_budget, "600",
+                    "refused writes (committed 4xx) per minute allowed per signer and per client "
+                    "address, in bursts of as many; past it writes get 429 (0: no budget)"),
+         .max = 10000000},
+        {CONFIG_OPT("replay-cache-mb", OPT_INT, &cfg.replay_cache_mb, "1024",
+                    "memory ceiling of the replay cache in MiB; past it new writes get 429 "
+                    "(0: no ceiling)"),
+         .max = 1048576},
         {0},
     };
     char program[64];

@@ -52,6 +52,8 @@ typedef struct {
     uint8_t key[32];       /* replay key: SHA-256(DER public key || signed message) */
     uint64_t expiry_nanos; /* the request's X-Expiry: the replay entry lives until then */
     bool replay_item;      /* a batch item holding its own in-flight replay entry */
+    bool has_signer;       /* signer is set (a batch item: service_verify_item sets it) */
+    principal_t signer;    /* whose refusal budget a refused outcome is charged to */
     bool skip;             /* answered before the round (bad input, a replay) */
     int status;            /* the outcome: status and body (malloc'd, JSON) */
     char *body;
@@ -75,6 +77,9 @@ typedef struct {
     bool test_clock, read_only;
     int threads, max_round, round_gather_ms;
     const char *log_level;
+    const char *cors_origins;
+    int max_connections, max_connections_per_address, header_timeout_s, body_timeout_s;
+    int refusal_budget, replay_cache_mb;
 } service_config_t;
 
 typedef struct {

@@ -14,6 +14,11 @@
  *       target goes out exactly as given (no normalisation, no percent-decoding), and the same
  *       arguments always make the same bytes (Ed25519 signatures are deterministic). With
  *       --out, the response's header block goes to PREFIX.headers and its body to PREFIX.body.
+ *       --source ADDR sends from that local address (127.0.0.2: another client address).
+ *   check_signed_request --print-headers --seed SEED --target TARGET [--method POST]
+ *                        [--body TEXT] [--expiry NANOS]
+ *       signs as above and sends nothing: prints {"X-Public-Key", "X-Expiry", "X-Signature"}
+ *       as one JSON object (for a browser page that sends the request itself).
  *
  * The identity of SEED is identity_from_seed(SHA-256(SEED)). Exit status: 0 when a response
  * came (whatever its status), 1 when none did, 2 on a usage error.
@@ -103,11 +108,16 @@ static int usage(void)
     fprintf(stderr, "usage: check_signed_request --print-account SEED\n"
                     "       check_signed_request --url BASE --seed SEED --target TARGET\n"
                     "              [--signed-target SIGNED] [--method POST] [--body TEXT]\n"
-                    "              [--expiry NANOS] [--out PREFIX] [--header 'NAME: VALUE']\n");
+                    "              [--expiry NANOS] [--out PREFIX] [--header 'NAME: VALUE']\n"
+                    "              [--source ADDR]\n"
+                    "       check_signed_request --print-headers --seed SEED --target TARGET\n"
+                    "              [--method POST] [--body TEXT] [--expiry NANOS]\n");
     return 2;
 }
 
 static const char *extra_header; /* --header: one more request header, "Name: value" */
+static const char *source_address; /* --source: the local address to send from */
+static bool print_headers;         /* --print-headers: sign, print the headers, send nothing */
 
 static int send_signed(const char *url_base, const identity_t *id, const char *method,
                        const char *target, const char *signed_target, const char *body,
@@ -122,6 +132,12 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
     snprintf(h_pk, sizeof h_pk, "X-Public-Key: %s", pk);
     snprintf(h_expiry, sizeof h_expiry, "X-Expiry: %" PRIu64, expiry);
     snprintf(h_sig, sizeof h_sig, "X-Signature: %s", sig);
+    if (print_headers) {
+        printf("{\"X-Public-Key\": \"%s\", \"X-Expiry\": \"%" PRIu64
+               "\", \"X-Signature\": \"%s\"}\n",
+               pk, expiry, sig);
+        return 0;
+    }
     if (asprintf(&url, "%s%s", url_base, target) < 0)
         return 1;
 
@@ -154,6 +170,8 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &hs);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+        if (source_address)
+            curl_easy_setopt(c, CURLOPT_INTERFACE, source_address);
         if (body) {
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -183,7 +201,7 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
 int main(int argc, char **argv)
 {
     enum { O_PRINT = 1, O_URL, O_SEED, O_TARGET, O_SIGNED, O_METHOD, O_BODY, O_EXPIRY, O_OUT,
-           O_HEADER };
+           O_HEADER, O_SOURCE, O_PRINT_HEADERS };
     static const struct option opts[] = {
         {"print-account", required_argument, NULL, O_PRINT},
         {"url", required_argument, NULL, O_URL},
@@ -195,6 +213,8 @@ int main(int argc, char **argv)
         {"expiry", required_argument, NULL, O_EXPIRY},
         {"out", required_argument, NULL, O_OUT},
         {"header", required_argument, NULL, O_HEADER},
+        {"source", required_argument, NULL, O_SOURCE},
+        {"print-headers", no_argument, NULL, O_PRINT_HEADERS},
         {NULL, 0, NULL, 0},
     };
     const char *print = NULL, *url = NULL, *seed = NULL, *target = NULL, *signed_target = NULL;
@@ -232,6 +252,12 @@ int main(int argc, char **argv)
         case O_HEADER:
             extra_header = optarg;
             break;
+        case O_SOURCE:
+            source_address = optarg;
+            break;
+        case O_PRINT_HEADERS:
+            print_headers = true;
+            break;
         default:
             return usage();
         }
@@ -252,7 +278,7 @@ int main(int argc, char **argv)
         puts(hex);
         return 0;
     }
-    if (!url || !seed || !target)
+    if ((!url && !print_headers) || !seed || !target)
         return usage();
     uint64_t expiry = wall_nanos() + 120 * SECOND;
     if (expiry_text && !parse_u64(expiry_text, &expiry)) {
