@@ -743,7 +743,7 @@ static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL}
 
 int service_main(const service_def_t *def, int argc, char **argv)
 {
-    service_config_t cfg;
+    service_config_t cfg = {0}; /* config_parse2() sets every field from the table */
     const config_option_t shared[] = {
         {CONFIG_OPT("listen", OPT_STRING, &cfg.listen, def->default_listen,
                     "address to serve HTTP on")},

@@ -40,7 +40,7 @@ note() { echo "  $*"; bad=$((bad + 1)); }
 
 # drive TARGET MAKE_BODY: every N for one kind of write
 drive() {
-  local target=$1 make_body=$2 n=1 before after body rstatus runs=0 failed
+  local target=$1 make_body=$2 n=1 before after body runs=0 failed status_first
   while :; do
     expiry=$(( $(date +%s%N) + 200000000000 ))
     body=$($make_body "$n")
