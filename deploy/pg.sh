@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster in a folder, reachable only through a unix socket in that folder.
 #   deploy/pg.sh start DIR [PORT]  initialise (first time) and start; prints the conninfo
-#   deploy/pg.sh stop DIR          stop (fast shutdown)
+#   deploy/pg.sh stop DIR [MODE]   stop: MODE fast (default: clients are disconnected, open
+#                                  transactions rolled back, a clean checkpoint), immediate
+#                                  (every server process quits at once, recovery at the next
+#                                  start: a crash) or smart (waits for clients to leave)
 #   deploy/pg.sh url DIR [PORT]    print the conninfo
 #   deploy/pg.sh status DIR        exit 0 when the cluster is running, 3 when not
 # PostgreSQL refuses to run as root: as root the cluster belongs to the 'postgres' system user,
@@ -9,7 +12,7 @@
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}; port=${3:-5432}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url|status DIR [PORT]" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|url|status DIR [PORT|MODE]" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
@@ -64,8 +67,10 @@ CONF
   conninfo
   ;;
 stop)
+  mode=${3:-fast}
+  case $mode in fast|immediate|smart) ;; *) echo "$0: stop mode '$mode' is not fast, immediate or smart" >&2; exit 2 ;; esac
   if [ -f "$data/PG_VERSION" ]; then
-    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    as_owner "$bindir/pg_ctl" -D "$data" -m "$mode" -w stop >/dev/null 2>&1 || true
   fi
   ;;
 url)
@@ -75,6 +80,6 @@ status)
   [ -f "$data/PG_VERSION" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1 || exit 3
   ;;
 *)
-  echo "usage: $0 start|stop|url|status DIR [PORT]" >&2; exit 2
+  echo "usage: $0 start|stop|url|status DIR [PORT|MODE]" >&2; exit 2
   ;;
 esac

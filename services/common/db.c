@@ -18,7 +18,14 @@ static void quiet_notice(void *arg, const char *message)
 
 PGconn *db_connect(const char *conninfo, nns_error_t *err)
 {
-    PGconn *c = PQconnectdb(conninfo ? conninfo : "");
+    /* connect_timeout first: a connect_timeout in conninfo (expanded from dbname) overrides it */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {DB_CONNECT_TIMEOUT, conninfo ? conninfo : "", NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    if (!c) {
+        nns_error_set(err, 503, "Unavailable", "cannot connect to PostgreSQL: out of memory");
+        return NULL;
+    }
     PQsetNoticeProcessor(c, quiet_notice, NULL);
     if (PQstatus(c) != CONNECTION_OK) {
         nns_error_set(err, 503, "Unavailable", "cannot connect to PostgreSQL: %s",
@@ -28,6 +35,9 @@ PGconn *db_connect(const char *conninfo, nns_error_t *err)
     }
     return c;
 }
+
+static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
+                         db_pipeline_outcome_t *out, nns_error_t *err);
 
 /* The first line of a failed result's message, as err 503. */
 static bool result_error(const PGresult *r, const char *what, nns_error_t *err)
@@ -300,65 +310,107 @@ bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams, nn
     return ok;
 }
 
-bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, bool *unknown,
+/* A notice receiver for the length of a pipeline: notes a message by which the server says it
+ * is ending the session. libpq hands an error that arrives between two statements' results
+ * to the notice receiver, not to a result, and a shutdown's warning always comes that way. */
+static void note_session_end(void *arg, const PGresult *r)
+{
+    bool *ended = arg;
+    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if ((sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) ||
+        (state && (strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0)))
+        *ended = true;
+    quiet_notice(NULL, PQresultErrorMessage(r));
+}
+
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
                  nns_error_t *err)
 {
-    *unknown = false;
-    if (PQenterPipelineMode(conn) != 1)
+    *out = (db_pipeline_outcome_t){0};
+    bool ended = false;
+    PQnoticeReceiver previous = PQsetNoticeReceiver(conn, note_session_end, &ended);
+    bool ok = pipeline_run(conn, stmts, n, out, err);
+    /* The server sent its last words (a FATAL error or a shutdown warning) and closed the
+     * connection before it answered statement `succeeded`: it ran nothing after that statement
+     * (the byte stream is ordered, and the server process exits after such a message), like
+     * an error result of that statement ending the session. */
+    if (!ok && ended && !out->server_error && PQstatus(conn) != CONNECTION_OK) {
+        out->server_error = true;
+        out->session_ended = true;
+    }
+    PQsetNoticeReceiver(conn, previous, NULL); /* libpq's default receiver takes no argument */
+    return ok;
+}
+
+static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
+                         db_pipeline_outcome_t *out, nns_error_t *err)
+{
+    if (PQenterPipelineMode(conn) != 1) {
+        out->broken = true;
         return nns_error_set(err, 503, "Unavailable", "cannot enter pipeline mode: %s",
                              PQerrorMessage(conn));
-    bool ok = true;
-    size_t sent = 0;
-    for (; sent < n; sent++) {
-        const db_stmt_t *s = &stmts[sent];
+    }
+    for (; out->sent < n; out->sent++) {
+        const db_stmt_t *s = &stmts[out->sent];
         int sent_ok = s->prepared ? PQsendQueryPrepared(conn, s->prepared, s->nparams, s->values,
                                                         s->lengths, s->formats, 0)
                                   : PQsendQueryParams(conn, s->sql, s->nparams, NULL, s->values,
                                                       s->lengths, s->formats, 0);
         if (sent_ok != 1) {
-            ok = nns_error_set(err, 503, "Unavailable", "cannot send a statement: %s",
-                               PQerrorMessage(conn));
-            break;
+            /* part of it may be queued: no sync that would flush it, and no reading back */
+            out->broken = true;
+            return nns_error_set(err, 503, "Unavailable", "cannot send a statement: %s",
+                                 PQerrorMessage(conn));
         }
     }
     if (PQpipelineSync(conn) != 1) {
         /* part of what was queued may have reached the server: nothing can be read back */
-        *unknown = true;
-        if (ok)
-            nns_error_set(err, 503, "Unavailable", "cannot send the pipeline: %s",
-                          PQerrorMessage(conn));
-        return false;
+        out->broken = true;
+        return nns_error_set(err, 503, "Unavailable", "cannot send the pipeline: %s",
+                             PQerrorMessage(conn));
     }
     /* each statement's results end with a NULL; the sync's result comes last. An error the
      * server sent carries an SQLSTATE; one libpq made up (a failed read) does not, and then
-     * nobody knows what the server did. */
-    for (size_t i = 0; i < sent && PQstatus(conn) == CONNECTION_OK; i++) {
+     * nobody knows what the server did with that statement and the ones after it. */
+    bool ok = true, answered = true; /* answered: every result so far came from the server */
+    for (size_t i = 0; i < n && PQstatus(conn) == CONNECTION_OK; i++) {
         PGresult *r;
+        bool stmt_ok = true;
         while ((r = PQgetResult(conn)) != NULL) {
             ExecStatusType st = PQresultStatus(r);
-            if (st == PGRES_FATAL_ERROR && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
-                *unknown = true;
-            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && ok)
-                ok = result_error(r, "database error", err);
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                if (ok)
+                    ok = result_error(r, "database error", err);
+                if (stmt_ok && answered && out->succeeded == i && st == PGRES_FATAL_ERROR &&
+                    PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
+                    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+                    out->server_error = true;
+                    out->session_ended = !sev || strcmp(sev, "ERROR") != 0;
+                }
+                if (st == PGRES_FATAL_ERROR && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
+                    answered = false;
+                stmt_ok = false;
+            }
             PQclear(r);
         }
+        if (stmt_ok && ok && answered)
+            out->succeeded = i + 1;
     }
-    PGresult *sync = PQgetResult(conn);
-    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
-        *unknown = true;
-        if (ok)
-            ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
-                               PQerrorMessage(conn));
-    }
+    PGresult *sync = PQstatus(conn) == CONNECTION_OK ? PQgetResult(conn) : NULL;
+    out->synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
-    if (PQexitPipelineMode(conn) != 1) {
-        *unknown = true;
+    if (!out->synced && ok)
+        ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
+                           PQerrorMessage(conn));
+    if (!out->synced || PQexitPipelineMode(conn) != 1) {
+        out->broken = true;
         if (ok)
             ok = nns_error_set(err, 503, "Unavailable", "cannot leave pipeline mode: %s",
                                PQerrorMessage(conn));
     }
-    *unknown |= PQstatus(conn) != CONNECTION_OK;
-    return ok && !*unknown;
+    out->broken |= PQstatus(conn) != CONNECTION_OK;
+    return ok && !out->broken;
 }
 
 void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }

@@ -25,8 +25,10 @@
 #include "error.h"
 #include "migrations.h"
 
-/* Connects (conninfo: a libpq string or URL; NULL/"" uses the environment). Returns NULL with
+/* Connects (conninfo: a libpq string or URL; NULL/"" uses the environment), giving up after
+ * DB_CONNECT_TIMEOUT seconds unless conninfo sets its own connect_timeout. Returns NULL with
  * err 503 "Unavailable" on failure. */
+#define DB_CONNECT_TIMEOUT "5"
 PGconn *db_connect(const char *conninfo, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Applies the migrations of set that the database has not recorded for set->service, in order,
@@ -94,14 +96,31 @@ typedef struct {
     const int *formats;
 } db_stmt_t;
 
+/* What came back from a pipeline: enough for a caller whose last statement is a COMMIT to
+ * tell "committed", "nothing committed" and "nobody knows" apart (ledger store). */
+typedef struct {
+    size_t sent;      /* statements libpq accepted; statement `sent` (when < n) was refused and
+                         may lie half-queued in libpq's buffer, the later ones were never given */
+    size_t succeeded; /* leading statements whose success the server reported */
+    bool server_error;  /* statement `succeeded` failed with an error the server sent (it has an
+                           SQLSTATE), or the server ended the session before answering it: the
+                           server ran none of the statements after it */
+    bool session_ended; /* that error ended the server's session (severity FATAL or PANIC) */
+    bool synced;        /* the sync came back: the server answered every statement */
+    bool broken;        /* the connection must not be used again (closed, or left in pipeline
+                           mode or a bad state) */
+} db_pipeline_outcome_t;
+
 /* Sends every statement, then one sync, in libpq pipeline mode, and reads every result: the
  * server runs them back to back, so n statements cost one round trip instead of n. After the
- * first failure the rest are skipped by the server (false with err 503 naming the first error).
- * *unknown is set when it cannot tell what the server did (the connection failed, a result or
- * the sync is missing, pipeline mode could not be left): a COMMIT among the statements may or
- * may not have happened, and the connection must not be used again. COPY cannot take part
+ * first failure the rest are skipped by the server. Returns true when every statement
+ * succeeded and the sync came back; otherwise false with err 503 naming the first error, and
+ * *out says what is known (an error libpq made up itself, without an SQLSTATE, means a result
+ * never came: the server may or may not have run that statement and the ones after it, unless
+ * the server's last words before it closed the connection were a FATAL error or a shutdown
+ * warning, which counts as that statement's error ending the session). COPY cannot take part
  * (run it before). */
-bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, bool *unknown,
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
                  nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Runs sql, one or more statements in one simple query ("BEGIN; COPY a FROM STDIN; COPY b FROM

@@ -2,9 +2,14 @@
  * db_pool: a small fixed pool of PostgreSQL connections for the HTTP threads' reads (lists,
  * history, search), so the state thread's write connection never waits for a reader.
  *
- * db_pool_get() blocks until a connection is free (the pool has one per HTTP thread plus one,
- * so this is rare); every connection taken must be given back with db_pool_put(). A connection
- * found broken on return is reset. Thread-safe.
+ * db_pool_exec() takes a free connection (waiting when every one is taken, which is rare: the
+ * pool has one per HTTP thread plus one), runs one statement and gives the connection back.
+ * The pool outlives a database outage: a connection found broken is closed, and the slot is
+ * reconnected on its next use; a statement that failed because its connection had gone stale
+ * (the server restarted since) runs once more on a new connection, since a read can safely run
+ * twice. While the database cannot be reached, connection attempts back off (50 ms doubling to
+ * 2 s, for the whole pool) and a statement that needs one fails at once instead of waiting.
+ * Thread-safe.
  */
 #ifndef NNS_DB_POOL_H
 #define NNS_DB_POOL_H
@@ -15,12 +20,17 @@
 
 typedef struct db_pool db_pool_t;
 
-/* Opens size connections. Returns NULL with err 503 when any cannot be opened. */
+/* Opens size connections to conninfo (copied). Returns NULL with err 503 when any cannot be
+ * opened. */
 db_pool_t *db_pool_new(const char *conninfo, unsigned size, nns_error_t *err)
     __attribute__((warn_unused_result));
 void db_pool_destroy(db_pool_t **pool);
 
-PGconn *db_pool_get(db_pool_t *pool);
-void db_pool_put(db_pool_t *pool, PGconn *conn);
+/* db_exec() on a pool connection: the result (the caller PQclear()s it) when the status is
+ * COMMAND_OK or TUPLES_OK, else NULL with err 503 (the server's message, or "database
+ * unreachable" while connecting fails or backs off). Never blocks on a connect longer than
+ * db_connect() does. */
+PGresult *db_pool_exec(db_pool_t *pool, const char *sql, int nparams, const char *const *params,
+                       nns_error_t *err) __attribute__((warn_unused_result));
 
 #endif

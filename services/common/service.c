@@ -21,6 +21,10 @@
 /* The exit status when a commit's outcome is unknown (EX_TEMPFAIL): a supervisor restarts the
  * service, which reloads what committed. */
 #define EXIT_COMMIT_UNKNOWN 75
+/* While the database is down, def->reconnect is retried after this long, doubling up to the
+ * maximum. */
+#define RECONNECT_MIN_NANOS (50ULL * 1000000ULL)
+#define RECONNECT_MAX_NANOS (2000ULL * 1000000ULL)
 
 struct service_cmd {
     round_item_t item; /* first: the round loop links commands through it */
@@ -45,6 +49,11 @@ struct service {
     uint64_t last_replay_purge;
     /* commits: the state thread writes, /metrics reads */
     _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
+    /* the database: down while def->reconnect fails (state thread writes, /readyz and
+     * /metrics read); the back-off is the state thread's alone */
+    _Atomic bool db_down;
+    _Atomic uint64_t db_outages, rounds_refused;
+    uint64_t db_down_since, db_retry_at, db_backoff;
 };
 
 /* ---------------------------------------------------------------- the envelope */
@@ -395,10 +404,68 @@ static void name_requests(round_item_t *items, size_t n, char *out, size_t cap)
         snprintf(out + len, cap - len, " and %zu more", n - shown);
 }
 
+/* Whether the state thread's database connection is usable, repairing it through
+ * def->reconnect: at once when the database is up, and while it is down no sooner than the
+ * back-off allows (false meanwhile). State thread. */
+static bool database_usable(service_t *svc)
+{
+    const service_def_t *def = svc->def;
+    if (!def->reconnect)
+        return true;
+    uint64_t now = clock_wall_nanos();
+    bool down = atomic_load(&svc->db_down);
+    if (down && now < svc->db_retry_at && now + RECONNECT_MAX_NANOS >= svc->db_retry_at)
+        return false; /* (a wall clock set back does not stall the retries) */
+    nns_error_t err;
+    nns_error_clear(&err);
+    if (def->reconnect(svc->app, &err)) {
+        if (down) {
+            atomic_store(&svc->db_down, false);
+            log_info("database reachable again after %.1f s: serving writes",
+                     (double)(now - svc->db_down_since) / 1e9);
+        }
+        return true;
+    }
+    if (!down) {
+        svc->db_down_since = now;
+        svc->db_backoff = RECONNECT_MIN_NANOS;
+        atomic_fetch_add(&svc->db_outages, 1);
+        atomic_store(&svc->db_down, true);
+        log_error("database unreachable: writes answer 503 until it is back: %s", err.detail);
+    } else {
+        svc->db_backoff = svc->db_backoff * 2 > RECONNECT_MAX_NANOS ? RECONNECT_MAX_NANOS
+                                                                    : svc->db_backoff * 2;
+        log_warn("database still unreachable (next attempt in %llu ms): %s",
+                 (unsigned long long)(svc->db_backoff / 1000000), err.detail);
+    }
+    svc->db_retry_at = now + svc->db_backoff;
+    return false;
+}
+
+/* Answers every command of a round 503 at once, applying nothing (the database is down). */
+static void refuse_round(service_t *svc, round_item_t *items)
+{
+    nns_error_t down;
+    nns_error_set(&down, 503, "Unavailable",
+                  "the %s cannot reach its database; retry the same signed request",
+                  svc->def->name);
+    atomic_fetch_add(&svc->rounds_refused, 1);
+    for (round_item_t *it = items, *next; it; it = next) {
+        next = it->next;
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        answer_cmd(svc, c, false, &down);
+        service_cmd_free(svc, &c);
+    }
+}
+
 static void run_round(void *ctx, round_item_t *items, size_t n)
 {
     service_t *svc = ctx;
     const service_def_t *def = svc->def;
+    if (!database_usable(svc)) {
+        refuse_round(svc, items);
+        return;
+    }
     size_t nops = 0, nreplays = 0;
     allocfail_t *counted = NULL; /* the test build's per-request allocation counter */
     for (round_item_t *it = items; it; it = it->next) {
@@ -455,14 +522,18 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         usleep(200000); /* let the 503 answers go out */
         _exit(EXIT_COMMIT_UNKNOWN);
     }
+    if (!ok)
+        (void)database_usable(svc); /* a lost connection: reconnect now, or begin backing off */
 }
 
 static void tick(void *ctx)
 {
     service_t *svc = ctx;
+    /* finds a connection the server closed while idle, and retries while the database is down */
+    bool db = database_usable(svc);
     uint64_t now = clock_wall_nanos();
     /* a replica's replay rows are the writer's to purge */
-    if (!svc->cfg.read_only && now - svc->last_replay_purge >= REPLAY_PURGE_NANOS) {
+    if (db && !svc->cfg.read_only && now - svc->last_replay_purge >= REPLAY_PURGE_NANOS) {
         svc->last_replay_purge = now;
         nns_error_t err;
         replay_purge(http_server_replay(svc->http), now);
@@ -498,7 +569,7 @@ static void get_readyz(http_request_t *req, void *app)
     service_t *svc = app;
     /* the request's server, not svc->http: served while service_new has not stored it yet */
     bool ready = http_server_is_ready(http_request_server(req));
-    if (!ready || !svc->def->ping(svc->app)) {
+    if (!ready || atomic_load(&svc->db_down) || !svc->def->ping(svc->app)) {
         service_respond_unavailable(req, ready ? "database unreachable" : "not ready");
         return;
     }
@@ -534,6 +605,14 @@ static void get_metrics(http_request_t *req, void *app)
                   (double)atomic_load(&svc->commit_nanos_max) / 1e9);
     metrics_counter(m, "nns_commit_failures_total", "rounds that did not commit",
                     atomic_load(&svc->commit_failures));
+    metrics_gauge(m, "nns_database_up", "1 when the state thread's database connection works",
+                  atomic_load(&svc->db_down) ? 0 : 1);
+    metrics_counter(m, "nns_database_outages_total",
+                    "times the database became unreachable for the state thread",
+                    atomic_load(&svc->db_outages));
+    metrics_counter(m, "nns_rounds_refused_total",
+                    "rounds answered 503 at once because the database was unreachable",
+                    atomic_load(&svc->rounds_refused));
     /* the service's state exists once ready (set after it, with a barrier) */
     if (http_server_is_ready(http) && svc->def->metrics)
         svc->def->metrics(svc->app, m);

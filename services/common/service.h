@@ -25,6 +25,14 @@
  * of the outcomes, calls def->commit once (the service writes its changes and those rows in one
  * transaction), then def->round_end (committed or not), and only then answers every request.
  * Outcomes that say "retry later" (429, 5xx) are not remembered: a resend runs again.
+ *
+ * Database failures (DESIGN.md section 3): a commit whose outcome is unknowable (*fatal) makes
+ * the process exit with 75, and the restart reloads what committed. A commit known to have
+ * committed nothing is a clean failure: its requests get 503 with Retry-After and the service
+ * keeps serving. If the database is unreachable (def->reconnect fails) the service stays up in
+ * a "database down" state: writes get 503 at once, point reads keep answering from committed
+ * memory, /readyz answers 503, and def->reconnect is retried with back-off until the database
+ * is back, after which everything resumes by itself.
  */
 #ifndef NNS_SERVICE_H
 #define NNS_SERVICE_H
@@ -112,12 +120,24 @@ typedef struct {
                    bool *fatal, nns_error_t *err);
     void (*round_end)(void *app, void *round, bool committed);
 
-    /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. */
+    /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while
+     * the database is down too. */
     void (*tick)(void *app, uint64_t wall_now);
     /* Deletes replay rows that expired before wall_now (the skeleton purges the cache). */
     bool (*purge_replay)(void *app, uint64_t wall_now, nns_error_t *err);
     /* True when the database answers (for /readyz). */
     bool (*ping)(void *app);
+    /* Makes the state thread's database connection usable (may be NULL: nothing to repair):
+     * true at once when it is, without a round trip (e.g. libpq's PQconsumeInput, then
+     * PQstatus and PQtransactionStatus); otherwise it opens a new connection (and prepares
+     * what the service prepares) and returns true, or false with err when the database cannot
+     * be reached. Only the connection is repaired: nothing is reloaded, since a commit that
+     * failed committed nothing (or was fatal). The skeleton calls it on the state thread
+     * before every round, after a round that did not commit, and from the tick. While it
+     * fails the database is down: rounds are answered 503 "Unavailable" with Retry-After at
+     * once (apply and commit are not called), replay rows are not purged, /readyz answers 503,
+     * and it is called again with back-off (50 ms doubling to 2 s) until it succeeds. */
+    bool (*reconnect)(void *app, nns_error_t *err);
     /* The service's own metric families (HTTP threads: read only what is safe to read). */
     void (*metrics)(void *app, metrics_t *m);
 } service_def_t;

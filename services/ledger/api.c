@@ -655,6 +655,12 @@ static bool ping(void *app)
     return ledger_store_ping(lg->store);
 }
 
+static bool reconnect(void *app, nns_error_t *err)
+{
+    ledger_app_t *lg = app;
+    return ledger_store_reconnect(lg->store, err);
+}
+
 static void metrics(void *app, metrics_t *m)
 {
     ledger_app_t *lg = app;
@@ -812,5 +818,6 @@ const service_def_t LEDGER_SERVICE = {
     .round_end = round_end,
     .purge_replay = purge_replay,
     .ping = ping,
+    .reconnect = reconnect,
     .metrics = metrics,
 };

@@ -78,7 +78,9 @@ static const struct {
 };
 
 struct ledger_store {
-    PGconn *w; /* the state thread's connection */
+    PGconn *w; /* the state thread's connection; NULL after it was lost, until reconnected */
+    char *conninfo;
+    bool read_only;
     /* time spent in each part of committing rounds: the state thread adds, /metrics reads */
     _Atomic uint64_t phase_nanos[PH_COUNT];
     db_pool_t *pool;
@@ -89,11 +91,19 @@ struct ledger_store {
 
 /* ---- open / close ---- */
 
+static bool prepare_round(ledger_store_t *s, nns_error_t *err);
+
 ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
                                   nns_error_t *err)
 {
     ledger_store_t *s = calloc(1, sizeof *s);
     if (!s) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    s->read_only = read_only;
+    if (!(s->conninfo = strdup(conninfo ? conninfo : ""))) {
+        free(s);
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
@@ -103,11 +113,10 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         ledger_store_close(&s);
         return NULL;
     }
-    for (int q = 0; q < Q_COUNT && !read_only; q++)
-        if (!db_prepare(s->w, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err)) {
-            ledger_store_close(&s);
-            return NULL;
-        }
+    if (!prepare_round(s, err)) {
+        ledger_store_close(&s);
+        return NULL;
+    }
     PGresult *r =
         read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0, NULL, err)
                   : NULL;
@@ -131,6 +140,7 @@ void ledger_store_close(ledger_store_t **sp)
     if (s->w)
         PQfinish(s->w);
     db_pool_destroy(&s->pool);
+    free(s->conninfo);
     copybuf_free(&s->blocks);
     copybuf_free(&s->history);
     copybuf_free(&s->replay);
@@ -142,12 +152,48 @@ void ledger_store_close(ledger_store_t **sp)
 
 bool ledger_store_ping(ledger_store_t *s)
 {
-    PGconn *c = db_pool_get(s->pool);
-    PGresult *r = PQexec(c, "SELECT 1");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    nns_error_t err;
+    PGresult *r = db_pool_exec(s->pool, "SELECT 1", 0, NULL, &err);
     PQclear(r);
-    db_pool_put(s->pool, c);
-    return ok;
+    return r != NULL;
+}
+
+/* Closes the write connection: the next ledger_store_reconnect() opens a new one. */
+static void drop_writer(ledger_store_t *s)
+{
+    if (s->w)
+        PQfinish(s->w);
+    s->w = NULL;
+}
+
+/* Prepares the round's statements on the write connection (a writer's only). */
+static bool prepare_round(ledger_store_t *s, nns_error_t *err)
+{
+    for (int q = 0; q < Q_COUNT && !s->read_only; q++)
+        if (!db_prepare(s->w, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
+            return false;
+    return true;
+}
+
+bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
+{
+    if (s->w) {
+        /* reads what the server may have sent while the connection was idle (the notice of a
+         * shutdown, end of file), so a connection the server closed is seen as closed */
+        (void)PQconsumeInput(s->w);
+        if (PQstatus(s->w) == CONNECTION_OK && PQtransactionStatus(s->w) == PQTRANS_IDLE &&
+            PQpipelineStatus(s->w) == PQ_PIPELINE_OFF)
+            return true;
+        log_warn("write connection lost: %s", PQerrorMessage(s->w));
+        drop_writer(s);
+    }
+    if (!(s->w = db_connect(s->conninfo, err)))
+        return false;
+    if (!prepare_round(s, err)) {
+        drop_writer(s);
+        return false;
+    }
+    return true;
 }
 
 /* ---- loading ---- */
@@ -561,6 +607,24 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
 #define COPY_REPLAY                                                                                \
     " COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary);"
 
+/* After a failure known to have committed nothing: rolls the transaction back, or closes the
+ * connection when it cannot be used again (the next ledger_store_reconnect() opens another).
+ * Returns false (the round did not commit). */
+static bool not_committed(ledger_store_t *s, nns_error_t *err)
+{
+    if (PQstatus(s->w) == CONNECTION_OK && PQpipelineStatus(s->w) == PQ_PIPELINE_OFF) {
+        PGresult *rb = PQexec(s->w, "ROLLBACK");
+        bool clean = PQresultStatus(rb) == PGRES_COMMAND_OK &&
+                     PQtransactionStatus(s->w) == PQTRANS_IDLE;
+        PQclear(rb);
+        if (clean)
+            return false;
+    }
+    log_warn("write connection unusable after a round that did not commit: %s", err->detail);
+    drop_writer(s);
+    return false;
+}
+
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
  * from one COPY to the next on its own) and one pipeline (the upserts and the COMMIT): a round
  * trip per COPY and one more, whatever the round's size. */
@@ -570,7 +634,8 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                nns_error_t *err)
 {
     *fatal = false;
-    bool unknown = false;
+    if (!s->w)
+        return nns_error_set(err, 503, "Unavailable", "database unreachable");
     uint64_t t = clock_wall_nanos();
     size_t nblocks, nbalances = 0, nallowances = 0;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
@@ -622,27 +687,36 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
         copy_sql = "BEGIN;" COPY_REPLAY;
     t = phase_done(s, PH_BUILD, t);
 
-    if (copy_sql) {
-        if (!db_copies(s->w, copy_sql, copies, ncopies, err))
-            goto fail;
-    } else if (!db_command(s->w, "BEGIN", 0, NULL, err)) {
-        goto fail;
-    }
+    /* Phase 1, the simple query "BEGIN; COPY...": it holds no COMMIT, so whatever becomes of it
+     * nothing of the round can commit (a transaction left open on a connection that is then
+     * closed is rolled back by the server). */
+    if (copy_sql ? !db_copies(s->w, copy_sql, copies, ncopies, err)
+                 : !db_command(s->w, "BEGIN", 0, NULL, err))
+        return not_committed(s, err);
     t = phase_done(s, PH_COPY, t);
-    if (!db_pipeline(s->w, st, n, &unknown, err))
-        goto fail;
-    phase_done(s, PH_UPSERT_COMMIT, t);
-    return true;
-fail:
-    /* the round is not committed only if the connection says so: otherwise the outcome is
-     * unknown, or the connection is unusable, and the caller must reload from the database */
-    if (unknown || PQstatus(s->w) != CONNECTION_OK) {
-        *fatal = true;
-        return false;
+    /* Phase 2, the pipeline of upserts ending in COMMIT (statement n - 1) */
+    db_pipeline_outcome_t out;
+    if (db_pipeline(s->w, st, n, &out, err)) {
+        phase_done(s, PH_UPSERT_COMMIT, t);
+        return true;
     }
-    PGresult *rb = PQexec(s->w, "ROLLBACK");
-    *fatal = PQresultStatus(rb) != PGRES_COMMAND_OK || PQtransactionStatus(s->w) != PQTRANS_IDLE;
-    PQclear(rb);
+    if (out.succeeded == n) {
+        /* the server answered the COMMIT: committed, only the connection is lost after it */
+        log_warn("write connection lost after a committed round: %s", err->detail);
+        drop_writer(s);
+        phase_done(s, PH_UPSERT_COMMIT, t);
+        return true;
+    }
+    /* Known to have committed nothing: the COMMIT was never handed to libpq (a statement
+     * before it could not be queued), or the server reported an error for a statement before
+     * the COMMIT (it runs nothing after an error, and a FATAL one ends its session), or the
+     * COMMIT itself failed with an ERROR (the transaction rolled back, e.g. a deferred
+     * constraint). Anything else (the COMMIT refused half-queued, no answer to it or to a
+     * statement before it, a FATAL answer to the COMMIT) may have committed. */
+    if (out.sent + 1 < n || (out.server_error && (out.succeeded + 1 < n || !out.session_ended)))
+        return not_committed(s, err);
+    *fatal = true;
+    drop_writer(s);
     return false;
 }
 
@@ -651,6 +725,8 @@ bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
     const char *p[1] = {now};
+    if (!s->w)
+        return nns_error_set(err, 503, "Unavailable", "database unreachable");
     return db_command(s->w, "DELETE FROM ledger.replay_cache WHERE expiry_nanos < $1", 1, p, err);
 }
 
@@ -666,9 +742,7 @@ static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const c
     *n = 0;
     if (has_extra)
         *has_extra = false;
-    PGconn *c = db_pool_get(s->pool);
-    PGresult *r = db_exec(c, sql, nparams, p, err);
-    db_pool_put(s->pool, c);
+    PGresult *r = db_pool_exec(s->pool, sql, nparams, p, err);
     if (!r)
         return false;
     int rows = PQntuples(r);
@@ -786,12 +860,10 @@ bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_
     char a[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     const char *p[1] = {a};
-    PGconn *c = db_pool_get(s->pool);
-    PGresult *r = db_exec(c,
-                          "SELECT height FROM ledger.account_history WHERE account = $1 "
-                          "ORDER BY height LIMIT 1",
-                          1, p, err);
-    db_pool_put(s->pool, c);
+    PGresult *r = db_pool_exec(s->pool,
+                               "SELECT height FROM ledger.account_history WHERE account = $1 "
+                               "ORDER BY height LIMIT 1",
+                               1, p, err);
     if (!r)
         return false;
     *found = PQntuples(r) == 1 && value_u64(r, 0, 0, height);
@@ -815,10 +887,7 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
 static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
                             nns_error_t *err)
 {
-    PGconn *c = db_pool_get(s->pool);
-    PGresult *r = db_exec(c, sql, nparams, p, err);
-    db_pool_put(s->pool, c);
-    return r;
+    return db_pool_exec(s->pool, sql, nparams, p, err);
 }
 
 bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,
@@ -900,12 +969,10 @@ bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_accou
     char o[2 * PRINCIPAL_MAX_BYTES + 3];
     db_bytea_param(owner->bytes, owner->len, o);
     const char *p[1] = {o};
-    PGconn *c = db_pool_get(s->pool);
-    PGresult *r = db_exec(c,
-                          "SELECT account, subaccount FROM ledger.account_owners WHERE owner = $1 "
-                          "ORDER BY subaccount LIMIT 1000",
-                          1, p, err);
-    db_pool_put(s->pool, c);
+    PGresult *r = db_pool_exec(s->pool,
+                               "SELECT account, subaccount FROM ledger.account_owners "
+                               "WHERE owner = $1 ORDER BY subaccount LIMIT 1000",
+                               1, p, err);
     if (!r)
         return false;
     int rows = PQntuples(r);

@@ -64,9 +64,12 @@ void ledger_store_close(ledger_store_t **s);
 bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
                        uint64_t wall_now, nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Writes a round in one transaction. On failure returns false with err 503; *fatal tells that
- * the outcome is unknown (the connection broke, possibly during COMMIT): the caller must then
- * stop and reload from the database rather than guess. */
+/* Writes a round in one transaction. On failure returns false with err 503: nothing committed,
+ * unless *fatal, which tells that the outcome is unknown (the COMMIT was sent and no answer to
+ * it came): the caller must then stop and reload from the database rather than guess. A
+ * connection that cannot be used again is closed; ledger_store_reconnect() opens another.
+ * A round whose COMMIT the server confirmed counts as committed even when the connection
+ * breaks just after. */
 bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
                                const owner_fact_t *owners, size_t nowners,
                                const replay_rec_t *replays, size_t nreplays, bool *fatal,
@@ -95,8 +98,14 @@ void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger
 bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
     __attribute__((warn_unused_result));
 
-/* True when the database answers (for /readyz). */
+/* True when the database answers a read connection (for /readyz). */
 bool ledger_store_ping(ledger_store_t *s);
+
+/* Makes the write connection usable (state thread): true at once when it is (no round trip:
+ * what the server sent while it was idle is read, so a connection the server closed is seen
+ * as closed); otherwise closes it, connects again and prepares the round's statements: true,
+ * or false with err 503 when the database cannot be reached. */
+bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* --- reads (HTTP threads); each fills a malloc'd array the caller frees --- */
 /* Blocks by height: descending from below `before` (UINT64_MAX = from the tip), or ascending

@@ -4,8 +4,9 @@
 # pipeline, the COMMIT itself through a deferred constraint), and each time the transfer gets
 # 503 with Retry-After, the ledger keeps serving, nothing of the round is in PostgreSQL or in
 # the ledger's memory, and the same signed bytes run once the failure is gone. Then the write
-# connection dies in the middle of a commit: the ledger exits (the outcome is unknown) and,
-# restarted, runs the same signed bytes once.
+# connection dies in the middle of a round: before the COMMIT was sent the failure is clean
+# (503, the ledger reconnects and keeps serving); during the COMMIT the ledger exits (the
+# outcome is unknown) and, restarted, runs the same signed bytes once.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$SIGNED" "$BIN/nns-ledger"
@@ -101,23 +102,52 @@ check "nns_commit_failures_total counts the six failed rounds ($failures)" test 
 check "a failed round's log line names its requests" \
   grep -Eq 'error: round of [0-9]+ commands \(req=[0-9]+(,[0-9]+)*\) not committed' "$TEST_TMP/ledger.log"
 
-echo "== the write connection dies in the middle of a commit"
-# the round stops in the pipeline (a trigger sleeps) and its backend is terminated: the ledger
-# cannot know whether the COMMIT ran, so it must exit and reload, never go on guessing
+# kill_sleeper: terminates the backend sleeping in public.slow(), waiting for it (bounded)
+kill_sleeper() {
+  for _ in $(seq 1 100); do
+    [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] && break
+    sleep 0.05
+  done
+  sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+}
 sql "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS
-       \$\$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END \$\$;
-     CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON ledger.chain
+       \$\$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END \$\$"
+
+echo "== the write connection dies before the COMMIT was sent"
+# the round stops in an upsert of the pipeline, before its COMMIT, and its backend is
+# terminated: the server ran nothing after that statement, so nothing committed. A clean
+# failure: 503, the ledger reconnects and keeps serving, nothing is reloaded
+sql "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON ledger.chain
        FOR EACH ROW EXECUTE FUNCTION public.slow()"
+memo=$((memo + 1))
+body='{"to":"'$recipient'","amount_e8s":"1000","fee_e8s":"10000","memo":"'$memo'"}'
+exp=$(($(date +%s%N) + 120000000000))
+api0=$(api_state)
+send cut "$body" "$exp" &
+sender=$!
+kill_sleeper
+wait "$sender" || true
+sql "DROP TRIGGER slow ON ledger.chain"
+check "the transfer gets 503 ($(status cut))" test "$(status cut)" = 503
+check "the ledger keeps running" kill -0 "$(cat "$TEST_TMP/ledger.pid")"
+check "its memory is unchanged" test "$(api_state)" = "$api0"
+send cut-again "$body" "$exp"
+check "the same signed bytes then run on a new connection: 200 ($(status cut-again))" \
+  test "$(status cut-again)" = 200
+echo "$(field block_index cut-again) $memo" >>"$TEST_TMP/acked.txt"
+check "nothing was reloaded" test "$(grep -c 'ledger ready:' "$TEST_TMP/ledger.log")" = 1
+
+echo "== the write connection dies during the COMMIT"
+# a deferred constraint trigger sleeps inside the COMMIT and its backend is terminated: the
+# ledger cannot know whether the COMMIT ran, so it must exit and reload, never go on guessing
+sql "CREATE CONSTRAINT TRIGGER slow AFTER INSERT OR UPDATE ON ledger.chain
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.slow()"
 memo=$((memo + 1))
 body='{"to":"'$recipient'","amount_e8s":"1000","fee_e8s":"10000","memo":"'$memo'"}'
 exp=$(($(date +%s%N) + 120000000000))
 send cut "$body" "$exp" &
 sender=$!
-for _ in $(seq 1 100); do
-  [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] && break
-  sleep 0.05
-done
-sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+kill_sleeper
 wait "$sender" || true
 pid=$(cat "$TEST_TMP/ledger.pid")
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
