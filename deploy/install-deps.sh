@@ -4,9 +4,11 @@
 set -euo pipefail
 
 # prometheus: for its promtool, which tests/integration/test_observability.sh runs on /metrics
+# clang, libclang-rt-14-dev: the libFuzzer targets of `make fuzz` and `make test` (the normal build
+# uses cc)
 packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
           libsodium-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
-          postgresql-contrib wrk python3 curl prometheus)
+          postgresql-contrib wrk python3 curl prometheus clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
