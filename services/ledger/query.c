@@ -81,7 +81,7 @@ bool query_blocks_position(const char *start, const char *cursor, bool *ascendin
 
 size_t query_blocks_cursor(bool ascending, uint64_t from, char out[QUERY_CURSOR_MAX])
 {
-    int n = snprintf(out, QUERY_CURSOR_MAX, "%c%llu", ascending ? 'a' : 'd',
-                     (unsigned long long)from);
+    int n =
+        snprintf(out, QUERY_CURSOR_MAX, "%c%llu", ascending ? 'a' : 'd', (unsigned long long)from);
     return n > 0 ? (size_t)n : 0;
 }
