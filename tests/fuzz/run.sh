@@ -4,14 +4,14 @@
 # (the repository's corpus does not grow unless FUZZ_MERGE=1, which merges the new inputs back,
 # minimised). Arguments: target names (default: all). Prints one line per target (executions,
 # coverage, corpus) and fails when a target finds anything; the findings, the logs and a
-# summary stay in build/fuzz/run/.
+# summary stay in FUZZ_OUT (default build/fuzz/run/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 seconds=${FUZZ_SECONDS:-60}
 merge=${FUZZ_MERGE:-0}
 bins=build/fuzz/fuzzers
-out=build/fuzz/run
+out=${FUZZ_OUT:-build/fuzz/run}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.c; do
