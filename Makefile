@@ -39,7 +39,8 @@ SERVICES      :=
 # Tests and tools that use a service's own modules, by service: they compile with its include path
 # and link its library (USES_<service> := files).
 USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
-               tests/unit/check_ledger.c tests/unit/check_genesis.c tests/bench/gendata.c \
+               tests/unit/check_ledger.c tests/unit/check_genesis.c tests/unit/check_request.c \
+               tests/bench/gendata.c \
                tests/fuzz/fuzz_batch.c tests/fuzz/fuzz_body.c tests/fuzz/fuzz_block.c \
                tests/fuzz/fuzz_genesis.c tests/fuzz/fuzz_query.c
 
