@@ -234,13 +234,13 @@ bench-scale: all
 	@bash tests/bench/scale.sh
 
 # cppcheck with the include paths of the compile: common code, the client and the unit suites
-# that use no service; then each service with the suites that use it.
+# and fuzz targets that use no service; then each service with the suites and targets that use it.
 CPPCHECK = cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
 USES_ANY = $(foreach s,$(SERVICE_NAMES),$(USES_$(s)))
 lint:
-	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC))
+	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC) $(FUZZ_SRC))
 	@$(foreach s,$(SERVICE_NAMES),$(CPPCHECK) -Iservices/common -Iservices/$(s) services/$(s) && \
-	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC),$(USES_$(s))) &&) true
+	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC) $(FUZZ_SRC),$(USES_$(s))) &&) true
 	@shellcheck -S warning -x deploy/*.sh tests/*.sh tests/*/*.sh .ci/run
 
 fmt:
