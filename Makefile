@@ -1,6 +1,6 @@
 # NNS economics services: ledger, governance, cmc.
 # Entry points: make (build), make run, make test, make bench, make lint, make fmt, make asan,
-# make tsan, make asan-services, make alloc-fail, make cases, make browser.
+# make tsan, make asan-services, make alloc-fail, make cases, make browser, make fuzz.
 
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -28,6 +28,7 @@ CLIENT_SRC := $(filter-out api/client/nns.c,$(wildcard api/client/*.c))
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 E2E_SRC    := $(wildcard tests/e2e/check_*.c)
 TOOL_SRC   := $(wildcard tests/bench/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_COMMON := $(BUILD)/lib/libnnscommon.a
 LIB_CLIENT := $(BUILD)/lib/libnnsclient.a
@@ -38,7 +39,10 @@ SERVICES      :=
 # Tests and tools that use a service's own modules, by service: they compile with its include path
 # and link its library (USES_<service> := files).
 USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
-               tests/unit/check_ledger.c tests/unit/check_genesis.c tests/bench/gendata.c
+               tests/unit/check_ledger.c tests/unit/check_genesis.c tests/unit/check_request.c \
+               tests/bench/gendata.c \
+               tests/fuzz/fuzz_batch.c tests/fuzz/fuzz_body.c tests/fuzz/fuzz_block.c \
+               tests/fuzz/fuzz_genesis.c tests/fuzz/fuzz_query.c
 
 # SERVICE(name): build/bin/nns-<name> from services/<name>/*.c (main.c holds the wiring, the rest
 # goes into build/lib/libnns<name>.a with the migrations of schema/<name>/*.sql, embedded as
@@ -96,7 +100,8 @@ cases: all
 	@bash tests/cases/run.sh
 # ---- end of tests as data
 
-.PHONY: all deps run test unit asan tsan asan-services alloc-fail integration e2e browser bench bench-throughput bench-scale lint fmt clean
+.PHONY: all deps run test unit asan tsan asan-services alloc-fail fuzz fuzz-build fuzz-smoke \
+	integration e2e browser bench bench-throughput bench-scale lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -133,6 +138,10 @@ $(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(E2E_HARNESS) $$(call service_libs,te
 		$(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(filter %.a,$^) $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/fuzzers/%: $(call obj,tests/fuzz/%.c) $$(call service_libs,tests/fuzz/$$*.c) \
+		    $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.a,$^) $(LDLIBS)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $$(call service_libs,tests/bench/$$*.c) \
 		  $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
@@ -190,7 +199,27 @@ e2e: all
 browser: all
 	@set -e; for t in tests/browser/test_*.sh; do echo "== $$t"; bash $$t; done
 
-test: all unit asan tsan integration e2e cases browser asan-services alloc-fail
+# libFuzzer targets (tests/fuzz/README.md), one per parser of outside bytes, built by clang with
+# ASan and UBSan in build/fuzz (the normal build does not need clang). `make fuzz` runs each for
+# FUZZ_SECONDS from a copy of its seed corpus (tests/fuzz/corpus/<name>; FUZZ_MERGE=1 merges what
+# it found back, minimised; FUZZ_TARGETS="batch body" runs only those); `make test` runs each
+# for FUZZ_SMOKE seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE   ?= 3
+FUZZ_MERGE   ?= 0
+FUZZ_TARGETS ?=
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_MAKE = $(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
+	    OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
+fuzz-build: $(DEPS_STAMP)
+	@$(FUZZ_MAKE) $(patsubst %,build/fuzz/fuzzers/fuzz_%,$(FUZZ_NAMES))
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SMOKE) FUZZ_MERGE=0 bash tests/fuzz/run.sh
+
+test: all unit asan tsan integration e2e cases browser asan-services alloc-fail fuzz-smoke
 	@echo "make test: all suites passed"
 
 run: all
@@ -209,13 +238,13 @@ bench-scale: all
 	@bash tests/bench/scale.sh
 
 # cppcheck with the include paths of the compile: common code, the client and the unit suites
-# that use no service; then each service with the suites that use it.
+# and fuzz targets that use no service; then each service with the suites and targets that use it.
 CPPCHECK = cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
 USES_ANY = $(foreach s,$(SERVICE_NAMES),$(USES_$(s)))
 lint:
-	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC))
+	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC) $(FUZZ_SRC))
 	@$(foreach s,$(SERVICE_NAMES),$(CPPCHECK) -Iservices/common -Iservices/$(s) services/$(s) && \
-	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC),$(USES_$(s))) &&) true
+	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC) $(FUZZ_SRC),$(USES_$(s))) &&) true
 	@shellcheck -S warning -x deploy/*.sh tests/*.sh tests/*/*.sh .ci/run
 
 fmt:

@@ -5,9 +5,12 @@ set -euo pipefail
 
 # prometheus: for its promtool, which tests/integration/test_observability.sh runs on /metrics
 # chromium, chromium-driver: the headless browser of tests/browser (make browser, CORS)
+# clang, libclang-rt-14-dev: the libFuzzer targets of `make fuzz` and `make test` (the normal build
+# uses cc)
 packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
           libsodium-dev libsecp256k1-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
-          postgresql-contrib wrk python3 curl prometheus chromium chromium-driver)
+          postgresql-contrib wrk python3 curl prometheus chromium chromium-driver clang
+          libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

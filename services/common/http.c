@@ -555,6 +555,24 @@ static void answer_preflight(http_request_t *req, const char *allow)
     http_respond_raw(req, 204, "text/plain", "", 0);
 }
 
+const char *http_signed_target(const char *target, const char *path)
+{
+    /* The signed target runs from "/v1/" in the path (a proxy may strip a prefix) to the end,
+     * query included. Its path must be exactly the path that was routed: no percent-encoding,
+     * so one signed request cannot be routed as another. */
+    size_t path_end = strcspn(target, "?");
+    const char *pq = target;
+    for (size_t i = 0; i + 4 <= path_end; i++)
+        if (memcmp(target + i, "/v1/", 4) == 0) {
+            pq = target + i;
+            break;
+        }
+    size_t signed_path_len = path_end - (size_t)(pq - target);
+    if (strlen(path) != signed_path_len || memcmp(pq, path, signed_path_len) != 0)
+        return NULL;
+    return pq;
+}
+
 static void dispatch(http_request_t *req)
 {
     http_server_t *srv = req->srv;
@@ -622,18 +640,8 @@ static void dispatch(http_request_t *req)
                         http_header(req, "X-Signature")};
     bool present = h.public_key_hex || h.expiry || h.signature_hex;
     if ((flags & HTTP_SIGNED) || ((flags & HTTP_SIGNED_OPTIONAL) && present)) {
-        /* The signed target runs from "/v1/" in the path (a proxy may strip a prefix) to the
-         * end, query included. Its path must be exactly the path that was routed: no
-         * percent-encoding, so one signed request cannot be routed as another. */
-        size_t path_end = strcspn(req->target, "?");
-        const char *pq = req->target;
-        for (size_t i = 0; i + 4 <= path_end; i++)
-            if (memcmp(req->target + i, "/v1/", 4) == 0) {
-                pq = req->target + i;
-                break;
-            }
-        size_t signed_path_len = path_end - (size_t)(pq - req->target);
-        if (strlen(req->path) != signed_path_len || memcmp(pq, req->path, signed_path_len) != 0) {
+        const char *pq = http_signed_target(req->target, req->path);
+        if (!pq) {
             nns_error_set(&err, 401, "Unauthenticated",
                           "the request path of a signed request must not be percent-encoded");
             http_respond_error(req, &err);

@@ -134,6 +134,14 @@ replay_cache_t *http_server_replay(http_server_t *server);
  * nns_replay_cache_entries. Thread-safe: reads atomics. */
 void http_server_metrics(http_server_t *server, metrics_t *m);
 
+/* The signed-path rule: the part of target (the raw request target, query included) that a
+ * signed request signs, from the first "/v1/" of its path (a proxy may strip a prefix) to the
+ * end; without a "/v1/", the whole target. Returns a pointer into target, or NULL when the
+ * path of that part is not exactly path (the decoded path that was routed: a percent-encoded
+ * path is refused, so one signed request cannot be routed as another). Both NUL-terminated;
+ * cannot fail otherwise. Exposed for the fuzz target (tests/fuzz/fuzz_signed_path.c). */
+const char *http_signed_target(const char *target, const char *path);
+
 /* --- reading the request (borrowed pointers, valid until the answer) --- */
 /* The i-th "{}" segment of the matched pattern, or NULL. */
 const char *http_param(const http_request_t *req, int i);

@@ -92,7 +92,8 @@ static void append_clean(char *line, size_t *len, size_t cap, const char *text)
 }
 
 /* Formats context and message into body (NUL-terminated, possibly truncated). */
-static void format_body(char *body, size_t cap, const char *context, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+format_body(char *body, size_t cap, const char *context, const char *fmt, va_list ap)
 {
     int n = context ? snprintf(body, cap, "%s", context) : 0;
     size_t used = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
@@ -150,7 +151,8 @@ void log_flush(void)
 }
 
 /* A warn or error line: written, or counted when its format was written within the second. */
-static void write_checked(log_level_t level, const char *context, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+write_checked(log_level_t level, const char *context, const char *fmt, va_list ap)
 {
     uint64_t now = now_nanos();
     pthread_mutex_lock(&storm_lock);

@@ -13,12 +13,11 @@
 #include "hmap.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "query.h"
 #include "render.h"
 #include "service.h"
 #include "store.h"
 
-#define LIMIT_DEFAULT 50
-#define LIMIT_MAX 500
 #define CSV_LIMIT_MAX 10000
 
 /* The ledger's state, plugged into the service skeleton (service.h). Handlers get the
@@ -49,15 +48,7 @@ static void sign_tip(const ledger_app_t *lg, const ledger_info_t *info, char out
 
 static bool parse_limit(http_request_t *req, unsigned *limit, nns_error_t *err)
 {
-    const char *l = http_query(req, "limit");
-    uint64_t v = LIMIT_DEFAULT;
-    if (l && !parse_u64(l, &v))
-        return nns_error_set(err, 400, "BadRequest",
-                             "query 'limit' must be a whole number (0 counts as 1)");
-    if (v == 0)
-        v = 1;
-    *limit = v > LIMIT_MAX ? LIMIT_MAX : (unsigned)v;
-    return true;
+    return query_limit(http_query(req, "limit"), limit, err);
 }
 
 static bool parse_account_param(http_request_t *req, int i, account_id_t *id,
@@ -172,36 +163,9 @@ static void get_account(http_request_t *req, void *app)
  * from_time / to_time (ns, [from, to)), counterparty (an account). */
 static bool parse_history_filter(http_request_t *req, history_filter_t *f, nns_error_t *err)
 {
-    memset(f, 0, sizeof *f);
-    const char *type = http_query(req, "type"), *from = http_query(req, "from_time"),
-               *to = http_query(req, "to_time"), *cp = http_query(req, "counterparty");
-    if (type) {
-        const char *p = type;
-        while (*p) {
-            size_t len = strcspn(p, ",");
-            int k = OP_BURN;
-            for (; k <= OP_APPROVE; k++)
-                if (strlen(op_kind_name((op_kind_t)k)) == len &&
-                    strncmp(op_kind_name((op_kind_t)k), p, len) == 0)
-                    break;
-            if (k > OP_APPROVE)
-                return nns_error_set(err, 400, "BadRequest",
-                                     "query 'type' takes transfer, mint, burn or approve, "
-                                     "comma-separated");
-            f->op_types |= 1u << k;
-            p += len + (p[len] == ',');
-        }
-    }
-    if (from && !(f->has_from_time = parse_u64(from, &f->from_time)))
-        return nns_error_set(err, 400, "BadRequest", "query 'from_time' must be nanoseconds");
-    if (to && !(f->has_to_time = parse_u64(to, &f->to_time)))
-        return nns_error_set(err, 400, "BadRequest", "query 'to_time' must be nanoseconds");
-    if (cp) {
-        f->has_counterparty = true;
-        if (!account_parse_any(cp, &f->counterparty, NULL, NULL, err))
-            return false;
-    }
-    return true;
+    return query_history_filter(http_query(req, "type"), http_query(req, "from_time"),
+                                http_query(req, "to_time"), http_query(req, "counterparty"), f,
+                                err);
 }
 
 static bool wants_csv(http_request_t *req)
@@ -210,17 +174,14 @@ static bool wants_csv(http_request_t *req)
     return (format && strcmp(format, "csv") == 0) || (accept && strstr(accept, "text/csv"));
 }
 
-#define CSV_LIMIT_MAX 10000
-
 static void get_account_transactions(http_request_t *req, void *app)
 {
     ledger_app_t *lg = service_app(app);
     nns_error_t err;
     account_id_t id;
     unsigned limit;
-    uint64_t before = UINT64_MAX;
+    uint64_t before;
     history_filter_t filter;
-    const char *cursor = http_query(req, "cursor");
     bool csv = wants_csv(req);
     stored_block_t *blocks = NULL;
     size_t n = 0;
@@ -235,10 +196,8 @@ static void get_account_transactions(http_request_t *req, void *app)
         else if (!l)
             limit = CSV_LIMIT_MAX;
     }
-    if (cursor && !parse_u64(cursor, &before)) {
-        nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list");
+    if (!query_history_cursor(http_query(req, "cursor"), &before, &err))
         goto fail;
-    }
     uint64_t oldest = 0;
     bool has_oldest = false;
     if (!ledger_store_history(lg->store, &id, before, limit, &filter, &blocks, &n, &oldest,
@@ -335,26 +294,12 @@ static void get_blocks(http_request_t *req, void *app)
     unsigned limit;
     stored_block_t *blocks = NULL;
     size_t n = 0;
-    const char *start = http_query(req, "start"), *cursor = http_query(req, "cursor");
-    bool ascending = false;
-    uint64_t from = UINT64_MAX;
-    if (!parse_limit(req, &limit, &err))
+    bool ascending;
+    uint64_t from;
+    if (!parse_limit(req, &limit, &err) ||
+        !query_blocks_position(http_query(req, "start"), http_query(req, "cursor"), &ascending,
+                               &from, &err))
         goto fail;
-    if (start) {
-        ascending = true;
-        if (!parse_u64(start, &from)) {
-            nns_error_set(&err, 400, "BadRequest", "query 'start' must be a block height");
-            goto fail;
-        }
-    }
-    if (cursor) {
-        /* "a<height>" continues an ascending list, "d<height>" a descending one */
-        if ((cursor[0] != 'a' && cursor[0] != 'd') || !parse_u64(cursor + 1, &from)) {
-            nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list");
-            goto fail;
-        }
-        ascending = cursor[0] == 'a';
-    }
     if (!ledger_store_blocks(lg->store, ascending, from, limit, &blocks, &n, &err))
         goto fail;
     json_t *items = render_blocks(blocks, n, &err);
@@ -368,12 +313,12 @@ static void get_blocks(http_request_t *req, void *app)
     json_t *o = json_object();
     json_object_set_new(o, "items", items);
     json_t *next = json_null();
-    char c[32];
+    char c[QUERY_CURSOR_MAX];
     if (n == limit && !ascending && blocks[n - 1].height > 0) {
-        snprintf(c, sizeof c, "d%llu", (unsigned long long)blocks[n - 1].height);
+        query_blocks_cursor(false, blocks[n - 1].height, c);
         next = json_string(c);
     } else if (n == limit && ascending && blocks[n - 1].height + 1 < info.chain_length) {
-        snprintf(c, sizeof c, "a%llu", (unsigned long long)blocks[n - 1].height + 1);
+        query_blocks_cursor(true, blocks[n - 1].height + 1, c);
         next = json_string(c);
     }
     json_object_set_new(o, "next_cursor", next);
