@@ -1,8 +1,8 @@
 /*
  * fuzz_keyfile: key files. The first byte picks the reader: a secret key PEM (identity_load:
- * PKCS#8 v1 and v2 through OpenSSL's PEM routines and the project's own DER checks) or a public
- * key file (public_key_load: hex of the DER key); the rest is the file. A loaded identity is the
- * one its seed makes (public key, DER and principal included); a loaded public key is an Ed25519
+ * Ed25519 PKCS#8 v1 and v2, or secp256k1 as dfx writes it, SEC1 or PKCS#8) or a public key
+ * file (public_key_load: hex of the DER key); the rest is the file. A loaded identity is the one
+ * its secret key makes (type, public key, DER and principal); a loaded public key is an Ed25519
  * DER key.
  */
 #include "crypto.h"
@@ -29,8 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         identity_t id, again;
         if (identity_load(path, &id, &err)) {
-            identity_from_seed(id.sk, &again);
-            FUZZ_CHECK(memcmp(&id, &again, sizeof id) == 0, "the identity is not its seed's");
+            if (id.type == KEY_ED25519)
+                identity_from_seed(id.sk, &again);
+            else
+                FUZZ_CHECK(identity_from_secp256k1_secret(id.sk, &again), "a bad secret key");
+            FUZZ_CHECK(id.type == again.type && id.der_len == again.der_len &&
+                           memcmp(id.der, again.der, id.der_len) == 0 &&
+                           memcmp(id.pk, again.pk, sizeof id.pk) == 0 &&
+                           principal_equal(&id.principal, &again.principal),
+                       "the identity is not its secret key's");
         } else {
             FUZZ_CHECK(err.status == 400, "error %d %s", err.status, err.code);
         }

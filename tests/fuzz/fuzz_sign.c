@@ -5,7 +5,8 @@
  *    checked at a fixed clock (the request-signing vector's expiry is 120 s ahead of it, so its
  *    seed verifies); a refusal is a 401 Unauthenticated.
  *  - signed: the input gives the expiry text, path and body ("expiry\npath\nbody"); the target
- *    signs them with a fixed Ed25519 key (sign_request) and verifies at a clock just before the
+ *    signs them with a fixed key, Ed25519 or secp256k1 as the first byte's bit 3 says
+ *    (identity_sign_request), and verifies at a clock just before the
  *    expiry. The request verifies exactly when the expiry text is canonical decimal, and then
  *    proves the key, its principal and the expiry; the same headers over another method or a
  *    changed body are refused.
@@ -21,7 +22,7 @@
 
 #define RAW_NOW 1764000000000000000ULL
 
-static identity_t key;
+static identity_t keys[2]; /* Ed25519, secp256k1 */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -32,7 +33,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     uint8_t seed[32];
     for (int i = 0; i < 32; i++)
         seed[i] = (uint8_t)(0x1f + i);
-    identity_from_seed(seed, &key);
+    identity_from_seed(seed, &keys[0]);
+    if (!identity_from_secp256k1_secret(seed, &keys[1]))
+        abort();
     return 0;
 }
 
@@ -93,9 +96,10 @@ static void signed_request(const uint8_t *data, size_t size, unsigned flags)
     size_t body_len = f[2] ? size - (size_t)(f[2] - copy) : 0; /* NULs included */
     uint64_t expiry = 0;
     bool canonical = canonical_u64(expiry_text, &expiry);
-    char pk_hex[2 * ED25519_DER_BYTES + 1], sig_hex[129];
-    hex_encode(key.der, sizeof key.der, pk_hex);
-    sign_request(key.sk, "POST", path, expiry, (const uint8_t *)body, body_len, sig_hex);
+    const identity_t *key = &keys[(flags >> 3) & 1];
+    char pk_hex[2 * PUBLIC_KEY_DER_MAX + 1], sig_hex[129];
+    hex_encode(key->der, key->der_len, pk_hex);
+    identity_sign_request(key, "POST", path, expiry, (const uint8_t *)body, body_len, sig_hex);
     if (flags & 2)
         upper(pk_hex);
     if (flags & 4)
@@ -109,8 +113,9 @@ static void signed_request(const uint8_t *data, size_t size, unsigned flags)
     FUZZ_CHECK(ok == canonical, "expiry '%s' %s: %s", expiry_text, ok ? "accepted" : "refused",
                ok ? "" : err.detail);
     if (ok) {
-        FUZZ_CHECK(memcmp(out.der, key.der, sizeof key.der) == 0, "another key");
-        FUZZ_CHECK(principal_equal(&out.signer, &key.principal), "another principal");
+        FUZZ_CHECK(out.der_len == key->der_len && memcmp(out.der, key->der, key->der_len) == 0,
+                   "another key");
+        FUZZ_CHECK(principal_equal(&out.signer, &key->principal), "another principal");
         FUZZ_CHECK(out.expiry_nanos == expiry, "another expiry");
         FUZZ_CHECK(!sign_verify(&h, "PUT", path, strlen(path), (const uint8_t *)body, body_len, now,
                                 &out, &err),
