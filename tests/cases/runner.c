@@ -32,6 +32,7 @@
 #include "client.h"
 #include "harness.h"
 #include "hex.h"
+#include "jsonutil.h"
 
 #define MAX_IDS 32
 #define MAX_VARS 128
@@ -177,21 +178,15 @@ static const char *lookup(const run_t *r, const char *name, size_t len)
     return NULL;
 }
 
-static bool parse_u64(const char *s, size_t len, uint64_t *out)
+/* parse_u64 (jsonutil.h) of len bytes that need not be NUL-terminated. */
+static bool parse_u64_len(const char *s, size_t len, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (len == 0 || len > 20)
+    char text[21];
+    if (len == 0 || len >= sizeof text)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    return parse_u64(text, out);
 }
 
 /* Fills every ${...} of text: ${name}, ${name+N}, ${name-N} (terms may repeat). Returns a
@@ -226,7 +221,7 @@ static char *expand(run_t *r, const char *text)
             const char *terms_end = bar ? bar : end;
             if (q < end) {
                 uint64_t acc;
-                if (!parse_u64(value, strlen(value), &acc)) {
+                if (!parse_u64_len(value, strlen(value), &acc)) {
                     fail_msg(r, "'%.*s': '%s' is not a u64", (int)(end - p + 1), p, value);
                     goto fail;
                 }
@@ -234,7 +229,7 @@ static char *expand(run_t *r, const char *text)
                     char op = *q++;
                     size_t dl = strspn(q, "0123456789");
                     uint64_t term;
-                    if ((op != '+' && op != '-') || !parse_u64(q, dl, &term) ||
+                    if ((op != '+' && op != '-') || !parse_u64_len(q, dl, &term) ||
                         (op == '+' && acc > UINT64_MAX - term) || (op == '-' && acc < term)) {
                         fail_msg(r, "bad arithmetic in '%.*s'", (int)(end - p + 1), p);
                         goto fail;
@@ -341,10 +336,10 @@ static bool mismatch(run_t *r, const char *path, const json_t *exp, const json_t
 }
 
 /* A u64 from a JSON string of digits or a non-negative integer. */
-static bool json_u64(const json_t *v, uint64_t *out)
+static bool case_u64(const json_t *v, uint64_t *out)
 {
     if (json_is_string(v))
-        return parse_u64(json_string_value(v), strlen(json_string_value(v)), out);
+        return parse_u64_len(json_string_value(v), strlen(json_string_value(v)), out);
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v);
         return true;
@@ -383,9 +378,9 @@ static bool match_operator(run_t *r, const char *op, const json_t *arg, const js
                mismatch(r, path, arg, act, "must differ");
     if (!strcmp(op, "$ge") || !strcmp(op, "$gt") || !strcmp(op, "$le") || !strcmp(op, "$lt")) {
         uint64_t a, b;
-        if (!json_u64(act, &a))
+        if (!case_u64(act, &a))
             return mismatch(r, path, arg, act, "not a u64");
-        if (!json_u64(arg, &b))
+        if (!case_u64(arg, &b))
             return mismatch(r, path, arg, act, "the bound is not a u64");
         bool ok = !strcmp(op, "$ge")   ? a >= b
                   : !strcmp(op, "$gt") ? a > b
@@ -600,7 +595,7 @@ static char *capture_value(run_t *r, const resp_t *a, const char *path)
     for (char *seg = copy ? strtok_r(copy, ".", &save) : NULL; seg && v;
          seg = strtok_r(NULL, ".", &save)) {
         uint64_t idx;
-        v = json_is_array(v) && parse_u64(seg, strlen(seg), &idx) ? json_array_get(v, idx)
+        v = json_is_array(v) && parse_u64_len(seg, strlen(seg), &idx) ? json_array_get(v, idx)
                                                                   : json_object_get(v, seg);
     }
     free(copy);
