@@ -147,6 +147,17 @@ bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *me
     return true;
 }
 
+/* Sets w's outcome to a committed answer from the replay cache (body: taken), answered before
+ * the round. */
+static void write_replayed(write_t *w, int status, char *body, size_t len)
+{
+    free(w->body);
+    w->skip = true;
+    w->status = status;
+    w->body = body;
+    w->len = len;
+}
+
 /* A batch item that may not run now (its signer's or the batch's address's refusal budget is
  * spent, or the replay cache is full): its committed answer when the same bytes ran before,
  * else 429. */
@@ -157,11 +168,7 @@ static void refuse_batch_item(service_t *svc, write_t *w, unsigned retry_after_s
     size_t len = 0;
     if (replay_peek(http_server_replay(svc->http), w->key, &status, &stored, &len) ==
         REPLAY_COMMITTED) {
-        free(w->body);
-        w->skip = true;
-        w->status = status;
-        w->body = stored;
-        w->len = len;
+        write_replayed(w, status, stored, len);
         return;
     }
     free(stored);
@@ -187,11 +194,7 @@ static void begin_batch_item(service_t *svc, http_request_t *req, write_t *w)
     switch (replay_begin(http_server_replay(svc->http), w->key, w->expiry_nanos, NULL, &status,
                          &stored, &len)) {
     case REPLAY_COMMITTED:
-        free(w->body);
-        w->skip = true;
-        w->status = status;
-        w->body = stored;
-        w->len = len;
+        write_replayed(w, status, stored, len);
         break;
     case REPLAY_WAITING:
         nns_error_set(&err, 409, "Processing", "an identical request is being processed");
@@ -442,6 +445,18 @@ static bool database_usable(service_t *svc)
     return false;
 }
 
+/* Answers every command of a round (committed, or with unavailable) and frees it. */
+static void answer_round(service_t *svc, round_item_t *items, bool committed,
+                         const nns_error_t *unavailable)
+{
+    for (round_item_t *it = items, *next; it; it = next) {
+        next = it->next;
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        answer_cmd(svc, c, committed, unavailable);
+        service_cmd_free(svc, &c);
+    }
+}
+
 /* Answers every command of a round 503 at once, applying nothing (the database is down). */
 static void refuse_round(service_t *svc, round_item_t *items)
 {
@@ -450,12 +465,7 @@ static void refuse_round(service_t *svc, round_item_t *items)
                   "the %s cannot reach its database; retry the same signed request",
                   svc->def->name);
     atomic_fetch_add(&svc->rounds_refused, 1);
-    for (round_item_t *it = items, *next; it; it = next) {
-        next = it->next;
-        service_cmd_t *c = (service_cmd_t *)(void *)it;
-        answer_cmd(svc, c, false, &down);
-        service_cmd_free(svc, &c);
-    }
+    answer_round(svc, items, false, &down);
 }
 
 static void run_round(void *ctx, round_item_t *items, size_t n)
@@ -509,12 +519,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     nns_error_t unavailable;
     nns_error_set(&unavailable, 503, "Unavailable",
                   "the %s could not commit this request; retry the same signed request", def->name);
-    for (round_item_t *it = items, *next; it; it = next) {
-        next = it->next;
-        service_cmd_t *c = (service_cmd_t *)(void *)it;
-        answer_cmd(svc, c, ok, &unavailable);
-        service_cmd_free(svc, &c);
-    }
+    answer_round(svc, items, ok, &unavailable);
     free(replays);
     allocfail_attach(prev);
     if (fatal) {
