@@ -138,7 +138,11 @@ lpid=$(cat "$TEST_TMP/ledger.pid")
 echo "restart 1 (process start to /readyz 200): $restart1 s"
 grep "ledger ready" "$TEST_TMP/ledger.log" | tail -n 1 | sed 's/^/  /'
 
-metric() { awk -v m="$1" '$1 == m {print $2; exit}' "$TEST_TMP/metrics.txt"; }
+# metric NAME: a sample's value, with or without labels, as a whole number ("%.9g" may have
+# written it with an exponent)
+metric() {
+  awk -v m="$1" '$1 == m || index($1, m "{") == 1 {printf "%.0f\n", $2; exit}' "$TEST_TMP/metrics.txt"
+}
 curl -fs "http://127.0.0.1:$port/metrics" >"$TEST_TMP/metrics.txt"
 m_chain=$(metric nns_ledger_chain_length)
 m_accounts=$(metric nns_ledger_accounts)
