@@ -36,8 +36,6 @@ PGconn *db_connect(const char *conninfo, nns_error_t *err)
     return c;
 }
 
-static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
-                         db_pipeline_outcome_t *out, nns_error_t *err);
 
 /* The first line of a failed result's message, as err 503. */
 static bool result_error(const PGresult *r, const char *what, nns_error_t *err)
@@ -324,28 +322,10 @@ static void note_session_end(void *arg, const PGresult *r)
     quiet_notice(NULL, PQresultErrorMessage(r));
 }
 
-bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
-                 nns_error_t *err)
+bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
+                      db_pipeline_outcome_t *out, nns_error_t *err)
 {
     *out = (db_pipeline_outcome_t){0};
-    bool ended = false;
-    PQnoticeReceiver previous = PQsetNoticeReceiver(conn, note_session_end, &ended);
-    bool ok = pipeline_run(conn, stmts, n, out, err);
-    /* The server sent its last words (a FATAL error or a shutdown warning) and closed the
-     * connection before it answered statement `succeeded`: it ran nothing after that statement
-     * (the byte stream is ordered, and the server process exits after such a message), like
-     * an error result of that statement ending the session. */
-    if (!ok && ended && !out->server_error && PQstatus(conn) != CONNECTION_OK) {
-        out->server_error = true;
-        out->session_ended = true;
-    }
-    PQsetNoticeReceiver(conn, previous, NULL); /* libpq's default receiver takes no argument */
-    return ok;
-}
-
-static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
-                         db_pipeline_outcome_t *out, nns_error_t *err)
-{
     if (PQenterPipelineMode(conn) != 1) {
         out->broken = true;
         return nns_error_set(err, 503, "Unavailable", "cannot enter pipeline mode: %s",
@@ -367,39 +347,57 @@ static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
     if (PQpipelineSync(conn) != 1) {
         /* part of what was queued may have reached the server: nothing can be read back */
         out->broken = true;
+        out->sync_failed = true;
         return nns_error_set(err, 503, "Unavailable", "cannot send the pipeline: %s",
                              PQerrorMessage(conn));
     }
-    /* each statement's results end with a NULL; the sync's result comes last. An error the
-     * server sent carries an SQLSTATE; one libpq made up (a failed read) does not, and then
-     * nobody knows what the server did with that statement and the ones after it. */
-    bool ok = true, answered = true; /* answered: every result so far came from the server */
-    for (size_t i = 0; i < n && PQstatus(conn) == CONNECTION_OK; i++) {
-        PGresult *r;
-        bool stmt_ok = true;
-        while ((r = PQgetResult(conn)) != NULL) {
-            ExecStatusType st = PQresultStatus(r);
-            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                if (ok)
-                    ok = result_error(r, "database error", err);
-                if (stmt_ok && answered && out->succeeded == i && st == PGRES_FATAL_ERROR &&
-                    PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
-                    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
-                    out->server_error = true;
-                    out->session_ended = !sev || strcmp(sev, "ERROR") != 0;
-                }
-                if (st == PGRES_FATAL_ERROR && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
-                    answered = false;
-                stmt_ok = false;
-            }
-            PQclear(r);
+    return true;
+}
+
+/* Reads results until the pipeline's are all in (true), or, when !block, until the next one
+ * has not arrived yet (false: call again). Each statement's results end with a NULL; the
+ * sync's result comes last. An error the server sent carries an SQLSTATE; one libpq made up
+ * (a failed read) does not, and then nobody knows what the server did with that statement and
+ * the ones after it. */
+static bool pipeline_step(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_outcome_t *out,
+                          nns_error_t *err, bool block)
+{
+    while (rd->next < rd->n && PQstatus(conn) == CONNECTION_OK) {
+        if (!block && (PQconsumeInput(conn), PQisBusy(conn)) && PQstatus(conn) == CONNECTION_OK)
+            return false;
+        PGresult *r = PQgetResult(conn);
+        if (!r) { /* the end of statement `next`'s results */
+            if (!rd->failed_stmt && !rd->failed && rd->answered)
+                out->succeeded = rd->next + 1;
+            rd->next++;
+            rd->failed_stmt = false;
+            continue;
         }
-        if (stmt_ok && ok && answered)
-            out->succeeded = i + 1;
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!rd->failed) {
+                result_error(r, "database error", err);
+                rd->failed = true;
+            }
+            if (!rd->failed_stmt && rd->answered && out->succeeded == rd->next &&
+                st == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
+                const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+                out->server_error = true;
+                out->session_ended = !sev || strcmp(sev, "ERROR") != 0;
+            }
+            if (st == PGRES_FATAL_ERROR && !PQresultErrorField(r, PG_DIAG_SQLSTATE))
+                rd->answered = false;
+            rd->failed_stmt = true;
+        }
+        PQclear(r);
     }
+    if (!block && PQstatus(conn) == CONNECTION_OK && (PQconsumeInput(conn), PQisBusy(conn)) &&
+        PQstatus(conn) == CONNECTION_OK)
+        return false;
     PGresult *sync = PQstatus(conn) == CONNECTION_OK ? PQgetResult(conn) : NULL;
     out->synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
+    bool ok = !rd->failed;
     if (!out->synced && ok)
         ok = nns_error_set(err, 503, "Unavailable", "pipeline not completed: %s",
                            PQerrorMessage(conn));
@@ -410,7 +408,105 @@ static bool pipeline_run(PGconn *conn, const db_stmt_t *stmts, size_t n,
                                PQerrorMessage(conn));
     }
     out->broken |= PQstatus(conn) != CONNECTION_OK;
-    return ok && !out->broken;
+    rd->failed = !ok || out->broken;
+    rd->done = true;
+    return true;
+}
+
+bool db_pipeline_poll(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_outcome_t *out,
+                      nns_error_t *err, bool block)
+{
+    if (rd->done)
+        return true;
+    bool ended = false;
+    PQnoticeReceiver previous = PQsetNoticeReceiver(conn, note_session_end, &ended);
+    bool done = pipeline_step(conn, rd, out, err, block);
+    /* The server sent its last words (a FATAL error or a shutdown warning) and closed the
+     * connection before it answered statement `succeeded`: it ran nothing after that statement
+     * (the byte stream is ordered, and the server process exits after such a message), like
+     * an error result of that statement ending the session. */
+    if (done && rd->failed && ended && !out->server_error && PQstatus(conn) != CONNECTION_OK) {
+        out->server_error = true;
+        out->session_ended = true;
+    }
+    PQsetNoticeReceiver(conn, previous, NULL); /* libpq's default receiver takes no argument */
+    return done;
+}
+
+bool db_pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_error_t *err)
+{
+    db_pipeline_reader_t rd = {.n = n, .answered = true};
+    (void)db_pipeline_poll(conn, &rd, out, err, true);
+    return !rd.failed;
+}
+
+bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
+                 nns_error_t *err)
+{
+    return db_pipeline_send(conn, stmts, n, out, err) && db_pipeline_read(conn, n, out, err);
+}
+
+db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n)
+{
+    if (out->succeeded == n)
+        return DB_COMMITTED; /* the server answered the COMMIT */
+    /* Known to have committed nothing: the COMMIT was never handed to libpq (a statement
+     * before it could not be queued), or the server reported an error for a statement before
+     * the COMMIT (it runs nothing after an error, and a FATAL one ends its session), or the
+     * COMMIT itself failed with an ERROR (the transaction rolled back, e.g. a deferred
+     * constraint). Anything else (the COMMIT refused half-queued or its sync not flushed, no
+     * answer to it or to a statement before it, a FATAL answer to the COMMIT) may have
+     * committed. */
+    if (out->sent + 1 < n ||
+        (out->server_error && (out->succeeded + 1 < n || !out->session_ended)))
+        return DB_NOT_COMMITTED;
+    return DB_UNKNOWN;
+}
+
+/* ---- the round record ---- */
+
+/* public.nns_rounds: each service's count of committed rounds. nns_round_advance(service, n)
+ * moves it from n to n + 1 and raises unless it said n: a round's transaction calls it just
+ * before its COMMIT, so a round written while the previous one was still committing waits for
+ * that one's row lock and fails unless it committed. */
+static const char ROUNDS_DDL[] =
+    "CREATE TABLE IF NOT EXISTS public.nns_rounds ("
+    " service text PRIMARY KEY, committed_rounds bigint NOT NULL);"
+    "CREATE OR REPLACE FUNCTION public.nns_round_advance(svc text, n bigint) RETURNS void"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    " UPDATE public.nns_rounds SET committed_rounds = n + 1"
+    " WHERE service = svc AND committed_rounds = n;"
+    " IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '40001',"
+    " MESSAGE = format('round %s of %s does not follow a committed round %s', n + 1, svc, n);"
+    " END IF; END $f$";
+
+bool db_rounds_load(PGconn *conn, const char *service, uint64_t *committed, nns_error_t *err)
+{
+    const char *p[1] = {service};
+    PGresult *r = NULL;
+    if (!begin_locked(conn, err))
+        goto fail;
+    PGresult *x = PQexec(conn, ROUNDS_DDL); /* constant SQL: no values */
+    if (PQresultStatus(x) != PGRES_COMMAND_OK) {
+        result_error(x, "cannot create the round record", err);
+        PQclear(x);
+        goto fail;
+    }
+    PQclear(x);
+    if (!db_command(conn,
+                    "INSERT INTO public.nns_rounds (service, committed_rounds) VALUES ($1, 0)"
+                    " ON CONFLICT (service) DO NOTHING",
+                    1, p, err) ||
+        !(r = db_exec(conn, "SELECT committed_rounds FROM public.nns_rounds WHERE service = $1",
+                      1, p, err)))
+        goto fail;
+    *committed = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (db_command(conn, "COMMIT", 0, NULL, err))
+        return true;
+fail:
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return false;
 }
 
 void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }

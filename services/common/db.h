@@ -107,6 +107,8 @@ typedef struct {
                            server ran none of the statements after it */
     bool session_ended; /* that error ended the server's session (severity FATAL or PANIC) */
     bool synced;        /* the sync came back: the server answered every statement */
+    bool sync_failed;   /* the sync could not be sent: what was queued may have reached the
+                           server or not */
     bool broken;        /* the connection must not be used again (closed, or left in pipeline
                            mode or a bad state) */
 } db_pipeline_outcome_t;
@@ -122,6 +124,40 @@ typedef struct {
  * (run it before). */
 bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
                  nns_error_t *err) __attribute__((warn_unused_result));
+
+/* db_pipeline() in two halves, for a caller that works while the server runs the statements:
+ * db_pipeline_send() queues them and the sync (false with *out and err when that failed: then
+ * nothing can be read back), db_pipeline_read() reads the n results and the sync. */
+bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
+                      db_pipeline_outcome_t *out, nns_error_t *err)
+    __attribute__((warn_unused_result));
+bool db_pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* Reading a pipeline's results in steps, without blocking (a state thread that does other work
+ * meanwhile). Begin with {.n = statements, .answered = true}. */
+typedef struct {
+    size_t n, next;   /* statements; the one whose results are being read */
+    bool answered;    /* every result so far came from the server */
+    bool failed_stmt; /* statement `next` failed */
+    bool failed;      /* a statement failed, or (once done) the pipeline did */
+    bool done;        /* every result and the sync were read: *out is final */
+} db_pipeline_reader_t;
+/* Reads what has arrived (everything, waiting for it, when block). True once done: the
+ * pipeline succeeded unless rd->failed (with err and *out as db_pipeline() sets them). */
+bool db_pipeline_poll(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_outcome_t *out,
+                      nns_error_t *err, bool block);
+
+/* What a failed pipeline whose last (n-th) statement is a COMMIT did (architecture.md section
+ * 4): committed (the server answered the COMMIT), committed nothing, or nobody knows. */
+typedef enum { DB_COMMITTED, DB_NOT_COMMITTED, DB_UNKNOWN } db_outcome_t;
+db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n);
+
+/* The round record (dbwriter.h): creates public.nns_rounds and public.nns_round_advance() if
+ * missing, the service's row if missing (0 rounds), and reads its count of committed rounds.
+ * False with err 503. */
+bool db_rounds_load(PGconn *conn, const char *service, uint64_t *committed, nns_error_t *err)
+    __attribute__((warn_unused_result));
 
 /* Runs sql, one or more statements in one simple query ("BEGIN; COPY a FROM STDIN; COPY b FROM
  * STDIN"), sending bufs[i] as the data of its i-th COPY: the server goes from one COPY to the

@@ -16,6 +16,7 @@ struct round_loop {
     bool stopping, joined;
     round_run_fn run;
     round_tick_fn tick;
+    round_idle_fn idle;
     unsigned tick_ms, gather_ms;
     uint64_t last_start_ms; /* when the last round was taken */
     void *svc;
@@ -83,6 +84,11 @@ static void *state_thread(void *arg)
     uint64_t next_tick = mono_ms() + l->tick_ms;
     pthread_mutex_lock(&l->lock);
     for (;;) {
+        if (!l->head && l->idle) {
+            pthread_mutex_unlock(&l->lock);
+            l->idle(l->svc);
+            pthread_mutex_lock(&l->lock);
+        }
         while (!l->head && !l->stopping && mono_ms() < next_tick)
             wait_until(l, next_tick);
         if (l->head)
@@ -125,8 +131,11 @@ static void *state_thread(void *arg)
                 l->tick(l->svc);
             next_tick = mono_ms() + l->tick_ms;
         }
-        if (stop)
+        if (stop) {
+            if (l->idle)
+                l->idle(l->svc);
             return NULL;
+        }
         pthread_mutex_lock(&l->lock);
     }
 }
@@ -144,6 +153,7 @@ round_loop_t *round_loop_new(const round_config_t *cfg, void *svc)
     pthread_condattr_destroy(&attr);
     l->run = cfg->run;
     l->tick = cfg->tick;
+    l->idle = cfg->idle;
     l->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;
     l->max_batch = cfg->max_batch;
     l->gather_ms = cfg->gather_ms;
@@ -217,4 +227,12 @@ void round_stats(round_loop_t *l, round_stats_t *out)
     pthread_mutex_lock(&l->lock);
     *out = l->stats;
     pthread_mutex_unlock(&l->lock);
+}
+
+bool round_pending(round_loop_t *l)
+{
+    pthread_mutex_lock(&l->lock);
+    bool pending = l->head != NULL;
+    pthread_mutex_unlock(&l->lock);
+    return pending;
 }

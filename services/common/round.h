@@ -24,12 +24,16 @@ typedef struct round_item {
 typedef void (*round_run_fn)(void *svc, round_item_t *items, size_t n);
 /* Periodic work on the state thread (may be NULL). */
 typedef void (*round_tick_fn)(void *svc);
+/* Runs on the state thread whenever no command is waiting, and before it exits (may be NULL):
+ * finishing rounds still in flight. */
+typedef void (*round_idle_fn)(void *svc);
 
 typedef struct round_loop round_loop_t;
 
 typedef struct {
     round_run_fn run;
     round_tick_fn tick; /* may be NULL */
+    round_idle_fn idle; /* may be NULL */
     unsigned tick_ms;   /* 0: every second */
     size_t max_batch;   /* bounds a round's total weight (0: no bound; a single heavier item
                            still makes a round of its own) */
@@ -56,6 +60,9 @@ bool round_submit(round_loop_t *loop, round_item_t *item) __attribute__((warn_un
  * being checked), or settles them (delta < 0, whether they were submitted or answered at
  * once). Thread-safe. A round waits for announced commands at most gather_ms. */
 void round_expect(round_loop_t *loop, int delta);
+
+/* True when a command is waiting for a round (the idle callback returns to run it). */
+bool round_pending(round_loop_t *loop);
 
 /* Counters for /metrics. */
 typedef struct {

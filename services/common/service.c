@@ -34,6 +34,19 @@ struct service_cmd {
     max_align_t ops[]; /* nops commands of def->op_size bytes, each beginning with write_t */
 };
 
+/* A round whose COMMIT was sent and whose outcome is not yet read (state thread). */
+typedef struct {
+    round_item_t *items;
+    size_t n;
+    void *round;
+    replay_rec_t *replays;
+    allocfail_t *counted;
+    uint64_t sent_at;
+    nns_error_t err; /* why it did not commit */
+} flight_t;
+
+#define MAX_FLIGHT 8 /* --pipeline-depth at most */
+
 struct service {
     const service_def_t *def;
     service_config_t cfg;
@@ -54,6 +67,9 @@ struct service {
     _Atomic bool db_down;
     _Atomic uint64_t db_outages, rounds_refused;
     uint64_t db_down_since, db_retry_at, db_backoff;
+    /* rounds in flight, oldest first (state thread) */
+    flight_t flight[MAX_FLIGHT];
+    size_t flight_head, nflight, depth;
 };
 
 /* ---------------------------------------------------------------- the envelope */
@@ -468,67 +484,160 @@ static void refuse_round(service_t *svc, round_item_t *items)
     answer_round(svc, items, false, &down);
 }
 
+/* Exits after an unknowable commit outcome, every request in flight answered 503 (a resend
+ * after the restart gets the committed answer, or runs). */
+static void exit_commit_unknown(service_t *svc, const nns_error_t *why)
+{
+    nns_error_t unavailable;
+    nns_error_set(&unavailable, 503, "Unavailable",
+                  "the %s could not tell whether this request committed; retry the same signed "
+                  "request",
+                  svc->def->name);
+    for (size_t k = 0; k < svc->nflight; k++)
+        answer_round(svc, svc->flight[(svc->flight_head + k) % MAX_FLIGHT].items, false,
+                     &unavailable);
+    log_error("commit outcome unknown (%s): exiting so the restart reloads committed state",
+              why->detail);
+    usleep(200000); /* let the 503 answers go out */
+    _exit(EXIT_COMMIT_UNKNOWN);
+}
+
+/* Ends a round that did not commit: discards it, answers its requests 503, logs it. */
+static void fail_round(service_t *svc, flight_t *f, const nns_error_t *err)
+{
+    const service_def_t *def = svc->def;
+    allocfail_t *prev = allocfail_attach(f->counted);
+    if (f->round)
+        def->round_end(svc->app, f->round, false);
+    char names[160];
+    name_requests(f->items, f->n, names, sizeof names);
+    atomic_fetch_add(&svc->commit_failures, 1);
+    log_error("round of %zu commands (%s) not committed: %s", f->n, names, err->detail);
+    nns_error_t unavailable;
+    nns_error_set(&unavailable, 503, "Unavailable",
+                  "the %s could not commit this request; retry the same signed request", def->name);
+    answer_round(svc, f->items, false, &unavailable);
+    free(f->replays);
+    allocfail_attach(prev);
+}
+
+/* Waits for the oldest round in flight and ends it: committed, its changes are kept and its
+ * requests answered. If it did not commit, no later round in flight can have (the guard,
+ * dbwriter.h): every one of them is waited for and discarded, newest first. */
+static void finish_oldest(service_t *svc)
+{
+    const service_def_t *def = svc->def;
+    nns_error_t err;
+    nns_error_clear(&err);
+    db_outcome_t o = def->commit_wait(svc->app, &err);
+    if (o == DB_UNKNOWN)
+        exit_commit_unknown(svc, &err);
+    if (o == DB_COMMITTED) {
+        flight_t *f = &svc->flight[svc->flight_head];
+        svc->flight_head = (svc->flight_head + 1) % MAX_FLIGHT;
+        svc->nflight--;
+        uint64_t dt = clock_wall_nanos() - f->sent_at;
+        atomic_fetch_add(&svc->commits, 1);
+        atomic_fetch_add(&svc->commit_nanos_sum, dt);
+        if (dt > atomic_load(&svc->commit_nanos_max))
+            atomic_store(&svc->commit_nanos_max, dt);
+        allocfail_t *prev = allocfail_attach(f->counted);
+        def->round_end(svc->app, f->round, true);
+        answer_round(svc, f->items, true, NULL);
+        free(f->replays);
+        allocfail_attach(prev);
+        return;
+    }
+    /* every later round fails too: collect their outcomes (an unknowable one ends the
+     * process), then discard from the newest */
+    svc->flight[svc->flight_head].err = err;
+    for (size_t k = 1; k < svc->nflight; k++) {
+        flight_t *later = &svc->flight[(svc->flight_head + k) % MAX_FLIGHT];
+        if (def->commit_wait(svc->app, &later->err) == DB_UNKNOWN)
+            exit_commit_unknown(svc, &later->err);
+    }
+    while (svc->nflight) {
+        svc->nflight--;
+        flight_t *f = &svc->flight[(svc->flight_head + svc->nflight) % MAX_FLIGHT];
+        fail_round(svc, f, &f->err);
+    }
+    (void)database_usable(svc); /* a lost connection: reconnect now, or begin backing off */
+}
+
+/* Ends every round in flight. */
+static void drain(service_t *svc)
+{
+    while (svc->nflight)
+        finish_oldest(svc);
+}
+
+/* The state thread has no command waiting: ends the rounds in flight as their outcomes arrive,
+ * but returns as soon as a command is waiting, so that the next round is applied and written
+ * while these commit. When the loop is stopping nothing more comes: it ends them all. */
+static void finish_when_idle(void *ctx)
+{
+    service_t *svc = ctx;
+    while (svc->nflight) {
+        if (svc->def->commit_ready(svc->app, 2)) {
+            finish_oldest(svc);
+            continue;
+        }
+        round_loop_t *loop = atomic_load(&svc->loop);
+        if (loop && round_pending(loop))
+            return;
+    }
+}
+
 static void run_round(void *ctx, round_item_t *items, size_t n)
 {
     service_t *svc = ctx;
     const service_def_t *def = svc->def;
     if (!database_usable(svc)) {
+        drain(svc);
         refuse_round(svc, items);
         return;
     }
+    while (svc->nflight && def->commit_ready(svc->app, 0))
+        finish_oldest(svc); /* answers that are ready go out before this round's work */
+    flight_t f = {.items = items, .n = n};
     size_t nops = 0, nreplays = 0;
-    allocfail_t *counted = NULL; /* the test build's per-request allocation counter */
     for (round_item_t *it = items; it; it = it->next) {
         service_cmd_t *c = (service_cmd_t *)(void *)it;
         nops += c->nops;
-        if (!counted)
-            counted = http_request_allocfail(c->req);
+        if (!f.counted) /* the test build's per-request allocation counter */
+            f.counted = http_request_allocfail(c->req);
     }
-    allocfail_t *prev = allocfail_attach(counted);
-    replay_rec_t *replays = calloc(nops, sizeof *replays);
-    void *round = replays ? def->round_begin(svc->app, nops) : NULL;
+    allocfail_t *prev = allocfail_attach(f.counted);
+    f.replays = calloc(nops, sizeof *f.replays);
+    f.round = f.replays ? def->round_begin(svc->app, nops) : NULL;
     nns_error_t err;
-    bool ok = round && apply_round(svc, round, items, replays, &nreplays);
+    nns_error_clear(&err);
+    bool ok = f.round && apply_round(svc, f.round, items, f.replays, &nreplays);
     /* the answers' copies in the replay cache are made before the commit: once it committed,
      * remembering an answer needs no memory */
     for (size_t i = 0; ok && i < nreplays; i++)
-        ok = replay_stage(http_server_replay(svc->http), replays[i].key, replays[i].body,
-                          replays[i].len);
-    bool fatal = false;
-    if (ok) {
-        uint64_t t0 = clock_wall_nanos();
-        ok = def->commit(svc->app, round, replays, nreplays, &fatal, &err);
-        uint64_t dt = clock_wall_nanos() - t0;
-        if (ok) {
-            atomic_fetch_add(&svc->commits, 1);
-            atomic_fetch_add(&svc->commit_nanos_sum, dt);
-            if (dt > atomic_load(&svc->commit_nanos_max))
-                atomic_store(&svc->commit_nanos_max, dt);
-        }
-    } else {
+        ok = replay_stage(http_server_replay(svc->http), f.replays[i].key, f.replays[i].body,
+                          f.replays[i].len);
+    db_outcome_t o = DB_NOT_COMMITTED;
+    f.sent_at = clock_wall_nanos();
+    if (ok)
+        o = def->commit_send(svc->app, f.round, f.replays, nreplays, &err);
+    else
         nns_error_set(&err, 503, "Unavailable", "out of memory");
-    }
-    if (round)
-        def->round_end(svc->app, round, ok);
-    if (!ok) {
-        char names[160];
-        name_requests(items, n, names, sizeof names);
-        atomic_fetch_add(&svc->commit_failures, 1);
-        log_error("round of %zu commands (%s) not committed: %s", n, names, err.detail);
-    }
-    nns_error_t unavailable;
-    nns_error_set(&unavailable, 503, "Unavailable",
-                  "the %s could not commit this request; retry the same signed request", def->name);
-    answer_round(svc, items, ok, &unavailable);
-    free(replays);
     allocfail_attach(prev);
-    if (fatal) {
-        log_error("commit outcome unknown: exiting so the restart reloads committed state");
-        usleep(200000); /* let the 503 answers go out */
-        _exit(EXIT_COMMIT_UNKNOWN);
+    if (o == DB_UNKNOWN) {
+        svc->flight[(svc->flight_head + svc->nflight++) % MAX_FLIGHT] = f;
+        exit_commit_unknown(svc, &err);
     }
-    if (!ok)
-        (void)database_usable(svc); /* a lost connection: reconnect now, or begin backing off */
+    if (o == DB_NOT_COMMITTED) {
+        /* the newest round: discarded at once; the rounds before it are not affected */
+        fail_round(svc, &f, &err);
+        (void)database_usable(svc);
+        return;
+    }
+    svc->flight[(svc->flight_head + svc->nflight++) % MAX_FLIGHT] = f;
+    while (svc->nflight >= svc->depth)
+        finish_oldest(svc);
 }
 
 static void tick(void *ctx)
@@ -797,8 +906,10 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
         goto fail;
     if (!(svc->app = def->create(svc, err)))
         goto fail;
+    svc->depth = (size_t)cfg->pipeline_depth;
     round_config_t rc = {.run = run_round,
                          .tick = tick,
+                         .idle = finish_when_idle,
                          .tick_ms = TICK_MS,
                          .max_batch = (size_t)cfg->max_round,
                          .gather_ms = (unsigned)cfg->round_gather_ms};
@@ -855,6 +966,14 @@ int service_main(const service_def_t *def, int argc, char **argv)
              "round-gather-ms", OPT_INT, &cfg.round_gather_ms, "40",
              "while batches are being checked, a round waits for them until this long after the "
              "previous round began (0: never)"),
+         .max = 1000},
+        {CONFIG_OPT("pipeline-depth", OPT_INT, &cfg.pipeline_depth, "2",
+                    "rounds in flight at most: round N+1 is applied and written while round N "
+                    "commits (1: one at a time)"),
+         .min = 1, .max = MAX_FLIGHT},
+        {CONFIG_OPT("commit-delay-ms", OPT_INT, &cfg.commit_delay_ms, "0",
+                    "benchmarks: sleep this long inside every round's transaction before its "
+                    "COMMIT, as a slow disk would"),
          .max = 1000},
         {CONFIG_OPT("log-level", OPT_CHOICE, &cfg.log_level, "info",
                     "the least important level logged"),

@@ -43,6 +43,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "db.h"
 #include "error.h"
 #include "http.h"
 #include "keyfile.h"
@@ -84,6 +85,8 @@ typedef struct {
     const char *ledger_url, *governance_url, *cmc_url; /* validated http(s) URLs */
     bool test_clock, read_only;
     int threads, max_round, round_gather_ms;
+    int pipeline_depth;  /* rounds in flight at most (dbwriter.h) */
+    int commit_delay_ms; /* benchmarks: a sleep before every COMMIT (dbwriter.h) */
     const char *log_level;
     const char *cors_origins;
     int max_connections, max_connections_per_address, header_timeout_s, body_timeout_s;
@@ -107,17 +110,27 @@ typedef struct {
     /* Frees what create made; the round loop and the HTTP server are stopped already. */
     void (*destroy)(void *app);
 
-    /* The round (state thread). round_begin returns the round's scratch state for nops writes
-     * (NULL when out of memory: the round fails with 503). apply sets w's outcome with
-     * write_succeed() or write_fail(); it returns false only when the round must not commit
-     * (out of memory after the state changed: every request of the round then gets 503). commit writes the round and its replay rows in one
-     * transaction: false with err when nothing committed, and *fatal when the outcome is
-     * unknowable. round_end keeps (committed) or discards the round's changes in memory and
-     * frees the scratch state; it is called for every round_begin that returned non-NULL. */
+    /* The round (state thread). Rounds overlap: round N+1 begins, is applied and is written
+     * while round N's COMMIT is being flushed (up to --pipeline-depth rounds in flight), so
+     * round_begin must open a round on top of every round begun and not yet ended.
+     * round_begin returns the round's scratch state for nops writes (NULL when out of memory:
+     * the round fails with 503). apply sets w's outcome with write_succeed() or write_fail();
+     * it returns false only when the round must not commit (out of memory after the state
+     * changed: every request of the round then gets 503). commit_send writes the round and its
+     * replay rows in one transaction and sends its COMMIT without waiting (a db_writer_t does
+     * this, with the guard that keeps a round from committing on top of one that did not):
+     * DB_COMMITTED for "sent", DB_NOT_COMMITTED with err when nothing can commit, DB_UNKNOWN
+     * when the COMMIT may have reached the server. commit_wait waits for the oldest round sent
+     * and returns its outcome; commit_ready says whether it has arrived. round_end keeps (committed) or discards the round's changes in
+     * memory and frees the scratch state; it is called for every round_begin that returned
+     * non-NULL, committed rounds in the order they began, discarded ones newest first. */
     void *(*round_begin)(void *app, size_t nops);
     bool (*apply)(void *app, void *round, write_t *w, uint64_t now);
-    bool (*commit)(void *app, void *round, const replay_rec_t *replays, size_t nreplays,
-                   bool *fatal, nns_error_t *err);
+    db_outcome_t (*commit_send)(void *app, void *round, const replay_rec_t *replays,
+                                size_t nreplays, nns_error_t *err);
+    db_outcome_t (*commit_wait)(void *app, nns_error_t *err);
+    /* True when commit_wait would not block, after waiting up to timeout_ms for it. */
+    bool (*commit_ready)(void *app, int timeout_ms);
     void (*round_end)(void *app, void *round, bool committed);
 
     /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while

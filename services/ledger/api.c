@@ -566,13 +566,25 @@ static bool apply(void *app, void *round, write_t *w, uint64_t now)
     return write_succeed(w, 200, buf, (size_t)m);
 }
 
-static bool commit(void *app, void *round, const replay_rec_t *replays, size_t nreplays,
-                   bool *fatal, nns_error_t *err)
+static db_outcome_t commit_send(void *app, void *round, const replay_rec_t *replays,
+                                size_t nreplays, nns_error_t *err)
 {
     ledger_app_t *lg = app;
     ledger_scratch_t *s = round;
-    return ledger_store_commit_round(lg->store, s->r, s->owners, s->nowners, replays, nreplays,
-                                     fatal, err);
+    return ledger_store_send_round(lg->store, s->r, s->owners, s->nowners, replays, nreplays,
+                                   err);
+}
+
+static db_outcome_t commit_wait(void *app, nns_error_t *err)
+{
+    ledger_app_t *lg = app;
+    return ledger_store_wait_round(lg->store, err);
+}
+
+static bool commit_ready(void *app, int timeout_ms)
+{
+    ledger_app_t *lg = app;
+    return ledger_store_round_ready(lg->store, timeout_ms);
 }
 
 static void round_end(void *app, void *round, bool committed)
@@ -698,7 +710,9 @@ static void *create(service_t *svc, nns_error_t *err)
     lg->svc = svc;
     lg->read_only = cfg->read_only;
     if (!(lg->store =
-              ledger_store_open(cfg->database, service_threads(svc) + 1, cfg->read_only, err)))
+              ledger_store_open(cfg->database, service_threads(svc) + 1, cfg->read_only,
+                                (unsigned)cfg->pipeline_depth, (unsigned)cfg->commit_delay_ms,
+                                err)))
         goto fail;
     uint64_t now = clock_now_nanos();
     uint64_t horizon = g.config.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
@@ -759,7 +773,9 @@ const service_def_t LEDGER_SERVICE = {
     .destroy = destroy,
     .round_begin = round_begin,
     .apply = apply,
-    .commit = commit,
+    .commit_send = commit_send,
+    .commit_wait = commit_wait,
+    .commit_ready = commit_ready,
     .round_end = round_end,
     .purge_replay = purge_replay,
     .ping = ping,

@@ -37,9 +37,13 @@ struct ledger {
     hmap_t allowances;     /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
     dedup_ring_t ring;
     chain_t chain;
+    ledger_round_t *newest; /* the last round begun and not yet committed or discarded */
 };
 
+/* A round sees committed state through the rounds begun before it and not yet committed (its
+ * parent, the parent's parent...): the state thread applies round N+1 while N commits. */
 struct ledger_round {
+    ledger_round_t *parent, *child;
     hmap_t balances;                   /* overlay of changed accounts */
     hmap_t dedup;                      /* transactions remembered by this round */
     hmap_t allowances;                 /* overlay of changed allowances */
@@ -267,7 +271,11 @@ ledger_round_t *ledger_round_begin(ledger_t *l)
         free(r);
         return NULL;
     }
-    r->chain = l->chain;
+    r->parent = l->newest;
+    if (r->parent)
+        r->parent->child = r;
+    r->chain = r->parent ? r->parent->chain : l->chain;
+    l->newest = r;
     return r;
 }
 
@@ -286,10 +294,13 @@ static void round_free(ledger_round_t **rp)
     *rp = NULL;
 }
 
-/* The balance of id as of this round: the round's change if any, else the committed value. */
+/* The balance of id as of this round: the latest change of this round or an earlier pending
+ * one, else the committed value. */
 static hval_t current(const ledger_t *l, const ledger_round_t *r, const account_id_t *id)
 {
-    const hval_t *v = hmap_get(&r->balances, id->hash);
+    const hval_t *v = NULL;
+    for (; r && !v; r = r->parent)
+        v = hmap_get(&r->balances, id->hash);
     if (!v)
         v = hmap_get(&l->balances, id->hash);
     return v ? *v : (hval_t){0, 0};
@@ -315,7 +326,9 @@ static hval_t current_allowance(const ledger_t *l, const ledger_round_t *r,
 {
     uint8_t key[32];
     allowance_key(owner, spender, key);
-    const hval_t *v = r ? hmap_get(&r->allowances, key) : NULL;
+    const hval_t *v = NULL;
+    for (; r && !v; r = r->parent)
+        v = hmap_get(&r->allowances, key);
     if (!v)
         v = hmap_get(&l->allowances, key);
     if (!v || v->a == 0 || (v->b != 0 && v->b <= now))
@@ -345,16 +358,28 @@ static bool set_allowance(ledger_round_t *r, const account_id_t *owner, const ac
     return true;
 }
 
-/* Remembered entries of the round's combined window, by position (oldest first). */
+/* Remembered entries of the round's combined window, by position (oldest first): the window
+ * the round started from (its parent's, or the committed ring), less the entries it expired,
+ * plus the ones it added. */
+static size_t window_count(const ledger_t *l, const ledger_round_t *r);
+
+static size_t base_count(const ledger_t *l, const ledger_round_t *r)
+{
+    return r->parent ? window_count(l, r->parent) : l->ring.count;
+}
+
 static size_t window_count(const ledger_t *l, const ledger_round_t *r)
 {
-    return l->ring.count - r->purged + r->nfresh;
+    return base_count(l, r) - r->purged + r->nfresh;
 }
 
 static uint64_t window_ts_at(const ledger_t *l, const ledger_round_t *r, size_t i)
 {
-    size_t old = l->ring.count - r->purged;
-    return i < old ? ring_at(&l->ring, r->purged + i)->timestamp : r->fresh[i - old].timestamp;
+    size_t old = base_count(l, r) - r->purged;
+    if (i >= old)
+        return r->fresh[i - old].timestamp;
+    return r->parent ? window_ts_at(l, r->parent, r->purged + i)
+                     : ring_at(&l->ring, r->purged + i)->timestamp;
 }
 
 /* Expires remembered transactions (spec 3.5 step 1) and applies the throttle (step 2). */
@@ -387,7 +412,9 @@ static bool purge_and_throttle(const ledger_t *l, ledger_round_t *r, uint64_t no
 static bool remembered(const ledger_t *l, const ledger_round_t *r, const uint8_t hash[32],
                        uint64_t *height)
 {
-    const hval_t *v = hmap_get(&r->dedup, hash);
+    const hval_t *v = NULL;
+    for (; r && !v; r = r->parent)
+        v = hmap_get(&r->dedup, hash);
     if (!v)
         v = hmap_get(&l->dedup, hash);
     if (!v)
@@ -895,6 +922,8 @@ void ledger_round_info(const ledger_round_t *r, ledger_info_t *out)
 void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
 {
     ledger_round_t *r = *rp;
+    if (r->parent)
+        abort(); /* rounds commit in the order they began */
     pthread_rwlock_wrlock(&l->lock);
     for (size_t i = 0; i < r->balances.cap; i++) {
         if (!r->balances.used[i])
@@ -931,11 +960,23 @@ void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
     }
     l->chain = r->chain;
     pthread_rwlock_unlock(&l->lock);
+    if (r->child)
+        r->child->parent = NULL; /* it now starts from committed state, which equals r's */
+    if (l->newest == r)
+        l->newest = NULL;
     round_free(rp);
 }
 
 void ledger_round_discard(ledger_t *l, ledger_round_t **rp)
 {
-    (void)l;
+    ledger_round_t *r = *rp;
+    if (!r)
+        return;
+    if (r->child)
+        abort(); /* a later round was built on this one: it is discarded first */
+    if (r->parent)
+        r->parent->child = NULL;
+    if (l->newest == r)
+        l->newest = r->parent;
     round_free(rp);
 }

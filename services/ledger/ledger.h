@@ -9,7 +9,10 @@
  * command against committed state plus the round's earlier changes and, on success, records the
  * new block in the round. The round is then either merged with ledger_round_commit() (after the
  * store committed it to PostgreSQL) or dropped with ledger_round_discard(); committed state never
- * holds anything that was not committed. Only the state thread opens rounds and commits;
+ * holds anything that was not committed. A round may begin while earlier ones are still being
+ * committed: it then sees their changes (it is applied on top of them), they are merged in the
+ * order they began, and a discarded round takes every later one with it (the later ones are
+ * discarded first). Only the state thread opens rounds and commits;
  * readers (ledger_balance, ledger_info) may run on any thread at any time (rwlock).
  *
  * Life cycle: ledger_new() -> [ledger_load_*() while loading] -> rounds -> ledger_destroy(&l).
@@ -169,7 +172,8 @@ void ledger_allowance(ledger_t *l, const account_id_t *owner, const account_id_t
                       uint64_t *expires_at);
 
 /* --- rounds (state thread) --- */
-/* Returns NULL on allocation failure. */
+/* Opens a round on top of committed state and every round begun before it and not yet merged
+ * or dropped. Returns NULL on allocation failure. */
 ledger_round_t *ledger_round_begin(ledger_t *l);
 
 /* Applies a transfer at domain time now. On success returns true with *height the new block's
@@ -209,10 +213,11 @@ bool ledger_round_allowances(const ledger_round_t *r, ledger_allowance_rec_t **o
 /* The round's resulting counters. */
 void ledger_round_info(const ledger_round_t *r, ledger_info_t *out);
 
-/* Merges the round into committed state and frees it. Aborts the process if memory runs out
- * half-way (crash-only: the restart reloads the committed state from PostgreSQL). */
+/* Merges the round, which must be the oldest open one, into committed state and frees it.
+ * Aborts the process if memory runs out half-way (crash-only: the restart reloads the
+ * committed state from PostgreSQL). */
 void ledger_round_commit(ledger_t *l, ledger_round_t **r);
-/* Drops the round; committed state is untouched. */
+/* Drops the round, which must be the newest open one; committed state is untouched. */
 void ledger_round_discard(ledger_t *l, ledger_round_t **r);
 
 #endif

@@ -15,9 +15,10 @@
 
 #define VERIFY_TAIL_TEXT "1000" /* blocks re-hashed and re-linked at every start */
 
-enum { PH_BUILD, PH_COPY, PH_UPSERT_COMMIT, PH_COUNT };
+enum { PH_BUILD, PH_COPY, PH_SEND, PH_WAIT, PH_COUNT };
 _Static_assert(PH_COUNT <= LEDGER_STORE_PHASES, "LEDGER_STORE_PHASES too small");
-static const char *const PHASE_NAMES[PH_COUNT] = {"build", "copy_rows", "upserts_and_commit"};
+static const char *const PHASE_NAMES[PH_COUNT] = {"build", "copy_rows", "send_upserts_and_commit",
+                                                   "wait_for_commit"};
 
 /* The binary array parameters of a round's multi-row upserts. */
 enum {
@@ -78,7 +79,8 @@ static const struct {
 };
 
 struct ledger_store {
-    PGconn *w; /* the state thread's connection; NULL after it was lost, until reconnected */
+    PGconn *w;        /* migrations and loading at start (a writer closes it after loading) */
+    db_writer_t *wr;  /* a writer's round connections (dbwriter.h) */
     char *conninfo;
     bool read_only;
     /* time spent in each part of committing rounds: the state thread adds, /metrics reads */
@@ -91,10 +93,17 @@ struct ledger_store {
 
 /* ---- open / close ---- */
 
-static bool prepare_round(ledger_store_t *s, nns_error_t *err);
+static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
+{
+    (void)ctx;
+    for (int q = 0; q < Q_COUNT; q++)
+        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
+            return false;
+    return true;
+}
 
 ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
-                                  nns_error_t *err)
+                                  unsigned depth, unsigned commit_delay_ms, nns_error_t *err)
 {
     ledger_store_t *s = calloc(1, sizeof *s);
     if (!s) {
@@ -113,7 +122,12 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         ledger_store_close(&s);
         return NULL;
     }
-    if (!prepare_round(s, err)) {
+    db_writer_config_t wc = {.conninfo = conninfo,
+                             .service = "ledger",
+                             .depth = depth,
+                             .commit_delay_ms = commit_delay_ms,
+                             .prepare = prepare_conn};
+    if (!read_only && !(s->wr = db_writer_open(&wc, err))) {
         ledger_store_close(&s);
         return NULL;
     }
@@ -139,6 +153,7 @@ void ledger_store_close(ledger_store_t **sp)
         return;
     if (s->w)
         PQfinish(s->w);
+    db_writer_close(&s->wr);
     db_pool_destroy(&s->pool);
     free(s->conninfo);
     copybuf_free(&s->blocks);
@@ -158,42 +173,9 @@ bool ledger_store_ping(ledger_store_t *s)
     return r != NULL;
 }
 
-/* Closes the write connection: the next ledger_store_reconnect() opens a new one. */
-static void drop_writer(ledger_store_t *s)
-{
-    if (s->w)
-        PQfinish(s->w);
-    s->w = NULL;
-}
-
-/* Prepares the round's statements on the write connection (a writer's only). */
-static bool prepare_round(ledger_store_t *s, nns_error_t *err)
-{
-    for (int q = 0; q < Q_COUNT && !s->read_only; q++)
-        if (!db_prepare(s->w, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
-            return false;
-    return true;
-}
-
 bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
 {
-    if (s->w) {
-        /* reads what the server may have sent while the connection was idle (the notice of a
-         * shutdown, end of file), so a connection the server closed is seen as closed */
-        (void)PQconsumeInput(s->w);
-        if (PQstatus(s->w) == CONNECTION_OK && PQtransactionStatus(s->w) == PQTRANS_IDLE &&
-            PQpipelineStatus(s->w) == PQ_PIPELINE_OFF)
-            return true;
-        log_warn("write connection lost: %s", PQerrorMessage(s->w));
-        drop_writer(s);
-    }
-    if (!(s->w = db_connect(s->conninfo, err)))
-        return false;
-    if (!prepare_round(s, err)) {
-        drop_writer(s);
-        return false;
-    }
-    return true;
+    return !s->wr || db_writer_reconnect(s->wr, err); /* a replica reads through its pool */
 }
 
 /* ---- loading ---- */
@@ -389,8 +371,13 @@ bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint6
     } else {
         PQclear(r);
     }
-    return load_balances(s, l, err) && ledger_check(l, err) && load_allowances(s, l, err) &&
-           load_dedup(s, l, dedup_from, err) && load_replay(s, rc, wall_now, err);
+    bool ok = load_balances(s, l, err) && ledger_check(l, err) && load_allowances(s, l, err) &&
+              load_dedup(s, l, dedup_from, err) && load_replay(s, rc, wall_now, err);
+    if (ok && s->wr) { /* loaded: a writer's rounds have connections of their own */
+        PQfinish(s->w);
+        s->w = NULL;
+    }
+    return ok;
 }
 
 /* ---- writing a round ---- */
@@ -607,35 +594,20 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
 #define COPY_REPLAY                                                                                \
     " COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary);"
 
-/* After a failure known to have committed nothing: rolls the transaction back, or closes the
- * connection when it cannot be used again (the next ledger_store_reconnect() opens another).
- * Returns false (the round did not commit). */
-static bool not_committed(ledger_store_t *s, nns_error_t *err)
-{
-    if (PQstatus(s->w) == CONNECTION_OK && PQpipelineStatus(s->w) == PQ_PIPELINE_OFF) {
-        PGresult *rb = PQexec(s->w, "ROLLBACK");
-        bool clean = PQresultStatus(rb) == PGRES_COMMAND_OK &&
-                     PQtransactionStatus(s->w) == PQTRANS_IDLE;
-        PQclear(rb);
-        if (clean)
-            return false;
-    }
-    log_warn("write connection unusable after a round that did not commit: %s", err->detail);
-    drop_writer(s);
-    return false;
-}
-
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
- * from one COPY to the next on its own) and one pipeline (the upserts and the COMMIT): a round
- * trip per COPY and one more, whatever the round's size. */
-bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
-                               const owner_fact_t *owners, size_t nowners,
-                               const replay_rec_t *replays, size_t nreplays, bool *fatal,
-                               nns_error_t *err)
+ * from one COPY to the next on its own) and one pipeline (the upserts, then the writer's guard
+ * and COMMIT), sent without waiting for the COMMIT: a round trip per COPY and one more,
+ * whatever the round's size. */
+db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
+                                     const owner_fact_t *owners, size_t nowners,
+                                     const replay_rec_t *replays, size_t nreplays,
+                                     nns_error_t *err)
 {
-    *fatal = false;
-    if (!s->w)
-        return nns_error_set(err, 503, "Unavailable", "database unreachable");
+    PGconn *w = s->wr ? db_writer_conn(s->wr) : NULL;
+    if (!w) {
+        nns_error_set(err, 503, "Unavailable", "database unreachable");
+        return DB_NOT_COMMITTED;
+    }
     uint64_t t = clock_wall_nanos();
     size_t nblocks, nbalances = 0, nallowances = 0;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
@@ -649,12 +621,15 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     copybuf_bin_end(&s->history);
     add_replays(&s->replay, replays, nreplays);
     add_owners(s, owners, nowners);
-    if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) || arrays_failed(s))
-        return nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+    if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) ||
+        arrays_failed(s)) {
+        nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+        return DB_NOT_COMMITTED;
+    }
 
     const char *values[A_COUNT];
     int lengths[A_COUNT], formats[A_COUNT];
-    db_stmt_t st[6];
+    db_stmt_t st[4];
     size_t n = 0;
     if (nbalances)
         st[n++] = arr_stmt(s, Q_BALANCES, A_BAL_ACCOUNT, A_BAL_COUNT, nbalances, values, lengths,
@@ -669,7 +644,6 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     if (nowners)
         st[n++] =
             arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
-    st[n++] = (db_stmt_t){"COMMIT", NULL, 0, NULL, NULL, NULL};
     const copybuf_t *copies[3];
     size_t ncopies = 0;
     const char *copy_sql = NULL;
@@ -690,34 +664,41 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     /* Phase 1, the simple query "BEGIN; COPY...": it holds no COMMIT, so whatever becomes of it
      * nothing of the round can commit (a transaction left open on a connection that is then
      * closed is rolled back by the server). */
-    if (copy_sql ? !db_copies(s->w, copy_sql, copies, ncopies, err)
-                 : !db_command(s->w, "BEGIN", 0, NULL, err))
-        return not_committed(s, err);
+    if (copy_sql ? !db_copies(w, copy_sql, copies, ncopies, err)
+                 : !db_command(w, "BEGIN", 0, NULL, err)) {
+        db_writer_abandon(s->wr, err);
+        return DB_NOT_COMMITTED;
+    }
     t = phase_done(s, PH_COPY, t);
-    /* Phase 2, the pipeline of upserts ending in COMMIT (statement n - 1) */
-    db_pipeline_outcome_t out;
-    if (db_pipeline(s->w, st, n, &out, err)) {
-        phase_done(s, PH_UPSERT_COMMIT, t);
-        return true;
-    }
-    if (out.succeeded == n) {
-        /* the server answered the COMMIT: committed, only the connection is lost after it */
-        log_warn("write connection lost after a committed round: %s", err->detail);
-        drop_writer(s);
-        phase_done(s, PH_UPSERT_COMMIT, t);
-        return true;
-    }
-    /* Known to have committed nothing: the COMMIT was never handed to libpq (a statement
-     * before it could not be queued), or the server reported an error for a statement before
-     * the COMMIT (it runs nothing after an error, and a FATAL one ends its session), or the
-     * COMMIT itself failed with an ERROR (the transaction rolled back, e.g. a deferred
-     * constraint). Anything else (the COMMIT refused half-queued, no answer to it or to a
-     * statement before it, a FATAL answer to the COMMIT) may have committed. */
-    if (out.sent + 1 < n || (out.server_error && (out.succeeded + 1 < n || !out.session_ended)))
-        return not_committed(s, err);
-    *fatal = true;
-    drop_writer(s);
-    return false;
+    /* Phase 2, the pipeline of upserts ending in the guard and COMMIT, not waited for */
+    db_outcome_t o = db_writer_send(s->wr, st, n, err);
+    phase_done(s, PH_SEND, t);
+    return o;
+}
+
+db_outcome_t ledger_store_wait_round(ledger_store_t *s, nns_error_t *err)
+{
+    uint64_t t = clock_wall_nanos();
+    db_outcome_t o = db_writer_wait(s->wr, err);
+    phase_done(s, PH_WAIT, t);
+    return o;
+}
+
+bool ledger_store_round_ready(ledger_store_t *s, int timeout_ms)
+{
+    return s->wr && db_writer_ready(s->wr, timeout_ms);
+}
+
+bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
+                               const owner_fact_t *owners, size_t nowners,
+                               const replay_rec_t *replays, size_t nreplays, bool *fatal,
+                               nns_error_t *err)
+{
+    db_outcome_t o = ledger_store_send_round(s, r, owners, nowners, replays, nreplays, err);
+    if (o == DB_COMMITTED)
+        o = ledger_store_wait_round(s, err);
+    *fatal = o == DB_UNKNOWN;
+    return o == DB_COMMITTED;
 }
 
 bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
@@ -725,9 +706,10 @@ bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
     const char *p[1] = {now};
-    if (!s->w)
+    if (!s->wr)
         return nns_error_set(err, 503, "Unavailable", "database unreachable");
-    return db_command(s->w, "DELETE FROM ledger.replay_cache WHERE expiry_nanos < $1", 1, p, err);
+    return db_writer_command(s->wr, "DELETE FROM ledger.replay_cache WHERE expiry_nanos < $1", 1,
+                             p, err);
 }
 
 /* ---- reads ---- */

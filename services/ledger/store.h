@@ -1,12 +1,13 @@
 /*
  * store: the ledger's PostgreSQL mirror. The only file of the ledger with SQL.
  *
- * Writes happen on the state thread over one connection: ledger_store_commit_round() writes
- * everything a round changed (blocks, history rows, balances, account owners, the chain
- * counters, replay-cache entries) in one transaction, in four round trips whatever its size
- * (one simple query with the binary COPYs of blocks, history and replay rows; one pipeline of
- * prepared upserts with binary array parameters and the COMMIT), and commits before any answer
- * is given. Reads (lists, history, search) run on the HTTP threads over a small connection
+ * Writes happen on the state thread over the round connections of a db_writer_t (dbwriter.h):
+ * ledger_store_send_round() writes everything a round changed (blocks, history rows, balances,
+ * account owners, the chain counters, replay-cache entries) in one transaction, in four round
+ * trips whatever its size (one simple query with the binary COPYs of blocks, history and replay
+ * rows; one pipeline of prepared upserts with binary array parameters, the round guard and the
+ * COMMIT), and ledger_store_wait_round() reads the oldest round's outcome; the next round is
+ * written while one commits, and nothing is answered before its commit. Reads (lists, history, search) run on the HTTP threads over a small connection
  * pool. Loading at start restores the ledger's committed state and verifies the chain's tip.
  */
 #ifndef NNS_LEDGER_STORE_H
@@ -18,6 +19,7 @@
 
 #include "account.h"
 #include "db.h"
+#include "dbwriter.h"
 #include "error.h"
 #include "ledger.h"
 #include "replay.h"
@@ -50,11 +52,13 @@ typedef struct {
  * (deploy/embed-sql.sh). */
 extern const migration_set_t LEDGER_MIGRATIONS;
 
-/* Connects (write connection plus a read pool of pool_size) and applies migrations; read_only
- * (a replica) applies none and only checks that the schema is there. Returns NULL with err 503
- * on failure. */
+/* Connects (depth round connections plus a read pool of pool_size) and applies migrations;
+ * read_only (a replica) applies none, has no round connections and only checks that the
+ * schema is there. commit_delay_ms: dbwriter.h (benchmarks). Returns NULL with err 503 on
+ * failure. */
 ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
-                                  nns_error_t *err) __attribute__((warn_unused_result));
+                                  unsigned depth, unsigned commit_delay_ms, nns_error_t *err)
+    __attribute__((warn_unused_result));
 void ledger_store_close(ledger_store_t **s);
 
 /* Loads committed state into l and committed replay entries (unexpired at wall_now) into rc;
@@ -64,7 +68,19 @@ void ledger_store_close(ledger_store_t **s);
 bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
                        uint64_t wall_now, nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Writes a round in one transaction. On failure returns false with err 503: nothing committed,
+/* Writes a round and sends its COMMIT without waiting: DB_COMMITTED means "sent" (wait for it
+ * with ledger_store_wait_round()); DB_NOT_COMMITTED with err 503 when nothing can commit;
+ * DB_UNKNOWN when the COMMIT may have reached the server (the caller must stop and reload). */
+db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
+                                     const owner_fact_t *owners, size_t nowners,
+                                     const replay_rec_t *replays, size_t nreplays,
+                                     nns_error_t *err);
+/* The outcome of the oldest round sent (dbwriter.h: db_writer_wait). */
+db_outcome_t ledger_store_wait_round(ledger_store_t *s, nns_error_t *err);
+/* Whether that outcome has arrived, waiting up to timeout_ms (dbwriter.h: db_writer_ready). */
+bool ledger_store_round_ready(ledger_store_t *s, int timeout_ms);
+
+/* Sends a round and waits for it (the genesis). On failure returns false with err 503: nothing committed,
  * unless *fatal, which tells that the outcome is unknown (the COMMIT was sent and no answer to
  * it came): the caller must then stop and reload from the database rather than guess. A
  * connection that cannot be used again is closed; ledger_store_reconnect() opens another.

@@ -544,6 +544,109 @@ START_TEST(test_approve_rules)
 }
 END_TEST
 
+/* Round 2 begins while round 1 is still being committed: it is applied on top of round 1. */
+START_TEST(test_overlapping_rounds_commit_in_order)
+{
+    nns_error_t err;
+    uint64_t h1, h2, h;
+    ledger_round_t *r1 = ledger_round_begin(L);
+    transfer_args_t a = icrc1(&alice, &bob_acc, 30 * 100000000ULL);
+    a.has_created_at_time = true;
+    a.created_at_time = T0;
+    apply_ok(r1, &a, T0 + SEC, &h1);
+    ledger_round_t *r2 = ledger_round_begin(L);
+    /* round 1's debit is seen: 70 ICP less the fee is left, not 100 */
+    transfer_args_t big = icrc1(&alice, &bob_acc, 80 * 100000000ULL);
+    ck_assert(!ledger_apply_transfer(L, r2, &big, T0 + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "InsufficientFunds");
+    ck_assert_uint_eq(err.payload[0].value, 70 * 100000000ULL - FEE);
+    /* round 1's transaction is remembered */
+    ck_assert(!ledger_apply_transfer(L, r2, &a, T0 + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "Duplicate");
+    ck_assert_uint_eq(err.payload[0].value, h1);
+    /* the chain continues from round 1's tip */
+    transfer_args_t back = icrc1(&bob, &alice_acc, 10 * 100000000ULL);
+    apply_ok(r2, &back, T0 + 2 * SEC, &h2);
+    ck_assert_uint_eq(h2, h1 + 1);
+    /* readers see neither round until it is merged, then each in turn */
+    ck_assert_uint_eq(balance(&bob_acc), 0);
+    ledger_round_commit(L, &r1);
+    ck_assert_uint_eq(balance(&bob_acc), 30 * 100000000ULL);
+    ledger_round_commit(L, &r2);
+    ck_assert_uint_eq(balance(&bob_acc), 20 * 100000000ULL - FEE);
+    ck_assert_uint_eq(balance(&alice_acc), 80 * 100000000ULL - FEE);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.chain_length, 3);
+    ck_assert(ledger_check(L, &err));
+}
+END_TEST
+
+/* A round that does not commit takes the rounds built on it along: newest first. */
+START_TEST(test_overlapping_rounds_discarded_newest_first)
+{
+    uint64_t h;
+    ledger_round_t *r1 = ledger_round_begin(L);
+    transfer_args_t a = legacy(&alice, &bob_acc, 1000, FEE, 1);
+    apply_ok(r1, &a, T0 + SEC, &h);
+    ledger_round_t *r2 = ledger_round_begin(L);
+    transfer_args_t b = legacy(&bob, &alice_acc, 500, FEE, 2);
+    ck_assert(!ledger_apply_transfer(L, r2, &b, T0 + SEC, &h, &(nns_error_t){0}));
+    transfer_args_t c = legacy(&alice, &bob_acc, 2000, FEE, 3);
+    apply_ok(r2, &c, T0 + SEC, &h);
+    ck_assert_uint_eq(h, 2);
+    ledger_round_discard(L, &r2);
+    ledger_round_discard(L, &r1);
+    ck_assert_uint_eq(balance(&bob_acc), 0);
+    /* the next round starts from committed state again */
+    ledger_round_t *r = ledger_round_begin(L);
+    apply_ok(r, &a, T0 + SEC, &h);
+    ck_assert_uint_eq(h, 1);
+    ledger_round_commit(L, &r);
+    ck_assert_uint_eq(balance(&bob_acc), 1000);
+}
+END_TEST
+
+/* The deduplication window through overlapping rounds: round 2 expires what round 1 added and
+ * what was committed before, and the merged window is the same either way. */
+START_TEST(test_overlapping_rounds_expire_the_window)
+{
+    ledger_round_t *r = ledger_round_begin(L);
+    transfer_args_t old = icrc1(&alice, &bob_acc, 1);
+    old.has_created_at_time = true;
+    old.created_at_time = T0;
+    apply_ok(r, &old, T0, NULL);
+    ledger_round_commit(L, &r);
+    uint64_t later = T0 + 86400ULL * SEC + LEDGER_PERMITTED_DRIFT_NANOS + SEC;
+    ledger_round_t *r1 = ledger_round_begin(L);
+    transfer_args_t mid = icrc1(&alice, &bob_acc, 2);
+    mid.has_created_at_time = true;
+    mid.created_at_time = T0 + SEC;
+    apply_ok(r1, &mid, T0 + SEC, NULL);
+    ledger_round_t *r2 = ledger_round_begin(L);
+    transfer_args_t fresh = icrc1(&alice, &bob_acc, 3);
+    fresh.has_created_at_time = true;
+    fresh.created_at_time = later;
+    apply_ok(r2, &fresh, later + SEC, NULL); /* expires `old` (committed) and `mid` (round 1) */
+    ledger_round_commit(L, &r1);
+    ledger_info_t info;
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.remembered_transactions, 2);
+    ledger_round_commit(L, &r2);
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.remembered_transactions, 1);
+    /* what expired may be sent again */
+    r = ledger_round_begin(L);
+    nns_error_t err;
+    uint64_t h;
+    ck_assert(!ledger_apply_transfer(L, r, &mid, later + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "TooOld");
+    ck_assert(!ledger_apply_transfer(L, r, &fresh, later + 2 * SEC, &h, &err));
+    ck_assert_str_eq(err.code, "Duplicate");
+    ledger_round_discard(L, &r);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -562,6 +665,9 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_throttle);
     tcase_add_test(tc, test_approve_and_transfer_from);
     tcase_add_test(tc, test_approve_rules);
+    tcase_add_test(tc, test_overlapping_rounds_commit_in_order);
+    tcase_add_test(tc, test_overlapping_rounds_discarded_newest_first);
+    tcase_add_test(tc, test_overlapping_rounds_expire_the_window);
     suite_add_tcase(s, tc);
     return s;
 }

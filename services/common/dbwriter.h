@@ -1,0 +1,89 @@
+/*
+ * dbwriter: the state thread's write connections, and rounds that commit while the next one is
+ * written (architecture.md section 3, "Overlapping commits").
+ *
+ * A round's transaction is BEGIN and the store's COPYs (run by the store on db_writer_conn()),
+ * then one pipeline: the store's statements, the round guard, the optional commit delay and
+ * COMMIT, sent by db_writer_send() without waiting for the answers. While PostgreSQL flushes
+ * round N's COMMIT, the state thread applies round N+1 and writes it on the next connection
+ * (there are `depth` of them, used in turn). db_writer_wait() reads the oldest round's outcome;
+ * the skeleton answers a round's requests only after its own commit and every earlier one.
+ *
+ * The guard: public.nns_rounds holds each service's count of committed rounds, and every
+ * round's pipeline calls public.nns_round_advance(service, k) just before its COMMIT, which
+ * moves the count from k to k + 1 and raises unless it said k. Round N+1's call waits for
+ * round N's lock on that row, so it runs after N's COMMIT or rollback, and fails unless N
+ * committed: N+1 can never commit on top of an N that did not. Statements of N+1 that touch
+ * N's rows (a balance both rounds change) wait for N the same way, and then write N+1's values,
+ * which were computed on top of N's.
+ *
+ * One thread (the state thread) uses a writer. Reads have their own connections (db_pool.h).
+ */
+#ifndef NNS_DBWRITER_H
+#define NNS_DBWRITER_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "error.h"
+
+typedef struct db_writer db_writer_t;
+
+/* Prepares what the store's rounds use on a new connection. False with err. */
+typedef bool (*db_writer_prepare_fn)(PGconn *conn, void *ctx, nns_error_t *err);
+
+typedef struct {
+    const char *conninfo;
+    const char *service;      /* its row of public.nns_rounds */
+    unsigned depth;           /* rounds in flight at most, and connections (1: every round
+                                 commits before the next is written) */
+    unsigned commit_delay_ms; /* benchmarks: SELECT pg_sleep() before every COMMIT, holding the
+                                 round's locks, as a slow disk would (0: none) */
+    db_writer_prepare_fn prepare;
+    void *ctx;
+} db_writer_config_t;
+
+/* Connects every connection, prepares them, and loads the round count (creating the record
+ * if missing). NULL with err 503 when the database cannot be reached. */
+db_writer_t *db_writer_open(const db_writer_config_t *cfg, nns_error_t *err);
+/* Closes every connection (a round still in flight is rolled back by the server). */
+void db_writer_close(db_writer_t **w);
+
+/* The connection the next round writes on: idle, or NULL when it was dropped (call
+ * db_writer_reconnect() first). */
+PGconn *db_writer_conn(db_writer_t *w);
+/* Makes the next round's connection usable: true at once when it is (no round trip),
+ * otherwise connects again and prepares; false with err when the database cannot be reached. */
+bool db_writer_reconnect(db_writer_t *w, nns_error_t *err);
+
+/* Rounds sent and not yet waited for. */
+size_t db_writer_inflight(const db_writer_t *w);
+
+/* After BEGIN and the round's COPYs on db_writer_conn(): sends stmts, the guard, the delay and
+ * COMMIT, and moves to the next connection. On failure returns the outcome: DB_NOT_COMMITTED
+ * with err (the connection is rolled back, or dropped when it cannot be used again), or
+ * DB_UNKNOWN when the COMMIT may have reached the server. DB_COMMITTED means "sent". */
+db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nns_error_t *err);
+
+/* After a failure of BEGIN or the COPYs on db_writer_conn() (nothing of the round can commit):
+ * rolls the transaction back, or drops the connection when it cannot be used again. */
+void db_writer_abandon(db_writer_t *w, const nns_error_t *why);
+
+/* Waits for the oldest round in flight and returns its outcome: DB_COMMITTED,
+ * DB_NOT_COMMITTED with err (also for every round sent after one that did not commit), or
+ * DB_UNKNOWN with err. */
+db_outcome_t db_writer_wait(db_writer_t *w, nns_error_t *err);
+
+/* True when the oldest round's outcome has arrived (db_writer_wait() will not block), after
+ * waiting for it up to timeout_ms; false when nothing is in flight. */
+bool db_writer_ready(db_writer_t *w, int timeout_ms);
+
+/* Runs a statement on the next round's connection (replay purges and the like; nothing in
+ * flight on it). False with err. */
+bool db_writer_command(db_writer_t *w, const char *sql, int nparams, const char *const *params,
+                       nns_error_t *err) __attribute__((warn_unused_result));
+
+#endif
