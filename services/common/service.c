@@ -34,6 +34,26 @@ struct service_cmd {
     max_align_t ops[]; /* nops commands of def->op_size bytes, each beginning with write_t */
 };
 
+/* A request whose write waits for other services (write_suspend()), until a later round
+ * resumes it (service_resume()) or its deadline passes (state thread). */
+typedef struct suspended {
+    struct suspended *next;
+    uint64_t token;
+    http_request_t *req;
+    uint8_t key[32];
+    uint64_t expiry_nanos, deadline;
+    bool resuming; /* a round in flight answers it */
+} suspended_t;
+
+/* An answer for a suspended request, given by a round's apply (service_resume()). */
+typedef struct resumption {
+    struct resumption *next;
+    suspended_t *s;
+    int status;
+    char *body;
+    size_t len;
+} resumption_t;
+
 /* A round whose COMMIT was sent and whose outcome is not yet read (state thread). */
 typedef struct {
     round_item_t *items;
@@ -42,7 +62,8 @@ typedef struct {
     replay_rec_t *replays;
     allocfail_t *counted;
     uint64_t sent_at;
-    nns_error_t err; /* why it did not commit */
+    nns_error_t err;       /* why it did not commit */
+    resumption_t *resumed; /* suspended requests it answers */
 } flight_t;
 
 #define MAX_FLIGHT 8 /* --pipeline-depth at most */
@@ -70,6 +91,9 @@ struct service {
     /* rounds in flight, oldest first (state thread) */
     flight_t flight[MAX_FLIGHT];
     size_t flight_head, nflight, depth;
+    /* suspended requests, and the resumptions of the round being applied (state thread) */
+    suspended_t *suspended;
+    resumption_t *resuming;
 };
 
 /* ---------------------------------------------------------------- the envelope */
@@ -143,6 +167,96 @@ void service_submit(service_t *svc, http_request_t *req, service_cmd_t *cmd)
         service_cmd_free(svc, &cmd);
         service_respond_unavailable(req, "the service is stopping; retry the same request");
     }
+}
+
+void write_suspend(write_t *w, uint64_t token)
+{
+    w->suspend = true;
+    w->suspend_token = token;
+}
+
+static suspended_t *find_suspended(service_t *svc, uint64_t token)
+{
+    for (suspended_t *s = svc->suspended; s; s = s->next)
+        if (s->token == token && !s->resuming)
+            return s;
+    return NULL;
+}
+
+bool service_resume(service_t *svc, uint64_t token, int status, const char *body, size_t len)
+{
+    suspended_t *s = find_suspended(svc, token);
+    if (!s)
+        return true; /* it timed out, or the process restarted: a later request reads the result */
+    resumption_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->body = malloc(len + 1))) {
+        free(r);
+        return false;
+    }
+    memcpy(r->body, body, len);
+    r->body[len] = '\0';
+    r->len = len;
+    r->status = status;
+    r->s = s;
+    s->resuming = true;
+    r->next = svc->resuming;
+    svc->resuming = r;
+    return true;
+}
+
+static void free_resumptions(resumption_t **list, bool answered)
+{
+    for (resumption_t *r = *list, *next; r; r = next) {
+        next = r->next;
+        if (!answered)
+            r->s->resuming = false; /* the round did not commit: it waits on */
+        free(r->body);
+        free(r);
+    }
+    *list = NULL;
+}
+
+/* Answers the requests a committed round resumed. */
+static void answer_resumed(service_t *svc, resumption_t *list)
+{
+    for (resumption_t *r = list; r; r = r->next) {
+        suspended_t *s = r->s, **pp = &svc->suspended;
+        http_respond_committed(s->req, r->status, r->body, r->len);
+        while (*pp != s)
+            pp = &(*pp)->next;
+        *pp = s->next;
+        free(s);
+    }
+}
+
+/* Answers suspended requests whose deadline passed (all of them when stopping) 503: the work
+ * goes on, and the same request sent again reads its result. */
+static void expire_suspended(service_t *svc, bool all)
+{
+    uint64_t now = clock_wall_nanos();
+    nns_error_t err;
+    nns_error_set(&err, 503, "Unavailable",
+                  "the %s is still waiting for another service; send the same request again "
+                  "later for its result",
+                  svc->def->name);
+    for (suspended_t **pp = &svc->suspended; *pp;) {
+        suspended_t *s = *pp;
+        if (s->resuming || (!all && now < s->deadline)) {
+            pp = &s->next;
+            continue;
+        }
+        *pp = s->next;
+        http_respond_error(s->req, &err);
+        free(s);
+    }
+}
+
+void service_submit_internal(service_t *svc, service_cmd_t *cmd)
+{
+    cmd->req = NULL;
+    round_loop_t *loop = atomic_load(&svc->loop);
+    if (!loop || !round_submit(loop, &cmd->item))
+        service_cmd_free(svc, &cmd); /* stopping: the work resumes after the restart */
 }
 
 bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *method,
@@ -358,8 +472,8 @@ static bool apply_round(service_t *svc, void *round, round_item_t *items, replay
                 continue;
             if (!svc->def->apply(svc->app, round, w, now))
                 return false;
-            if (transient(w->status))
-                continue;
+            if (!c->req || w->suspend || transient(w->status))
+                continue; /* no answer to remember: internal, or given by a later round */
             replay_rec_t *rec = &replays[(*nreplays)++];
             memcpy(rec->key, w->key, 32);
             rec->expiry_nanos = w->expiry_nanos;
@@ -371,13 +485,53 @@ static bool apply_round(service_t *svc, void *round, round_item_t *items, replay
     return true;
 }
 
+/* Adds the replay rows of the suspended requests the round answers (*replays grows). */
+static bool add_resumed_rows(resumption_t *list, replay_rec_t **replays, size_t *nreplays)
+{
+    size_t n = 0;
+    for (resumption_t *r = list; r; r = r->next)
+        n++;
+    if (!n)
+        return true;
+    replay_rec_t *grown = realloc(*replays, (*nreplays + n) * sizeof *grown);
+    if (!grown)
+        return false;
+    *replays = grown;
+    for (resumption_t *r = list; r; r = r->next) {
+        replay_rec_t *rec = &grown[(*nreplays)++];
+        memcpy(rec->key, r->s->key, 32);
+        rec->expiry_nanos = r->s->expiry_nanos;
+        rec->status = r->status;
+        rec->body = r->body;
+        rec->len = r->len;
+    }
+    return true;
+}
+
 /* Answers one command after its round: committed outcomes go to the replay cache too. */
 static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
                        const nns_error_t *unavailable)
 {
     replay_cache_t *cache = http_server_replay(svc->http);
+    if (!c->req)
+        return; /* internal: nobody waits for it */
     if (!c->batch) {
         write_t *w = service_cmd_op(svc, c, 0);
+        if (committed && w->suspend && !transient(w->status)) {
+            suspended_t *s = calloc(1, sizeof *s);
+            if (s) {
+                s->token = w->suspend_token;
+                s->req = c->req;
+                memcpy(s->key, w->key, 32);
+                s->expiry_nanos = w->expiry_nanos;
+                s->deadline = clock_wall_nanos() +
+                              (uint64_t)svc->cfg.suspend_seconds * 1000000000ULL;
+                s->next = svc->suspended;
+                svc->suspended = s;
+                return;
+            }
+            committed = false; /* out of memory: 503, and a resend reads the result */
+        }
         if (!committed) {
             http_respond_error(c->req, unavailable);
         } else if (transient(w->status)) {
@@ -413,8 +567,9 @@ static void name_requests(round_item_t *items, size_t n, char *out, size_t cap)
     size_t shown = 0;
     for (round_item_t *it = items; it && shown < 8; it = it->next, shown++) {
         service_cmd_t *c = (service_cmd_t *)(void *)it;
-        int m = snprintf(out + len, cap - len, "%s%llu", shown ? "," : "",
-                         (unsigned long long)http_request_id(c->req));
+        int m = c->req ? snprintf(out + len, cap - len, "%s%llu", shown ? "," : "",
+                                  (unsigned long long)http_request_id(c->req))
+                       : snprintf(out + len, cap - len, "%sinternal", shown ? "," : "");
         if (m < 0 || (size_t)m >= cap - len)
             return;
         len += (size_t)m;
@@ -517,6 +672,7 @@ static void fail_round(service_t *svc, flight_t *f, const nns_error_t *err)
     nns_error_set(&unavailable, 503, "Unavailable",
                   "the %s could not commit this request; retry the same signed request", def->name);
     answer_round(svc, f->items, false, &unavailable);
+    free_resumptions(&f->resumed, false);
     free(f->replays);
     allocfail_attach(prev);
 }
@@ -544,6 +700,8 @@ static void finish_oldest(service_t *svc)
         allocfail_t *prev = allocfail_attach(f->counted);
         def->round_end(svc->app, f->round, true);
         answer_round(svc, f->items, true, NULL);
+        answer_resumed(svc, f->resumed);
+        free_resumptions(&f->resumed, true);
         free(f->replays);
         allocfail_attach(prev);
         return;
@@ -605,7 +763,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         service_cmd_t *c = (service_cmd_t *)(void *)it;
         nops += c->nops;
         if (!f.counted) /* the test build's per-request allocation counter */
-            f.counted = http_request_allocfail(c->req);
+            f.counted = c->req ? http_request_allocfail(c->req) : NULL;
     }
     allocfail_t *prev = allocfail_attach(f.counted);
     f.replays = calloc(nops, sizeof *f.replays);
@@ -613,6 +771,9 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     nns_error_t err;
     nns_error_clear(&err);
     bool ok = f.round && apply_round(svc, f.round, items, f.replays, &nreplays);
+    f.resumed = svc->resuming;
+    svc->resuming = NULL;
+    ok = ok && add_resumed_rows(f.resumed, &f.replays, &nreplays);
     /* the answers' copies in the replay cache are made before the commit: once it committed,
      * remembering an answer needs no memory */
     for (size_t i = 0; ok && i < nreplays; i++)
@@ -654,6 +815,7 @@ static void tick(void *ctx)
         if (!svc->def->purge_replay(svc->app, now, &err))
             log_warn("replay cache purge failed: %s", err.detail);
     }
+    expire_suspended(svc, false);
     if (svc->def->tick)
         svc->def->tick(svc->app, now);
     log_flush(); /* the count of a storm of log lines that has ended */
@@ -846,6 +1008,8 @@ static void service_destroy(service_t **sp)
     workpool_drain(svc->pool);
     round_loop_t *loop = atomic_load(&svc->loop);
     round_loop_stop(loop);
+    if (svc->http)
+        expire_suspended(svc, true); /* the state thread has ended: nothing resumes them */
     http_server_destroy(&svc->http);
     atomic_store(&svc->loop, NULL);
     round_loop_destroy(&loop);
@@ -971,6 +1135,10 @@ int service_main(const service_def_t *def, int argc, char **argv)
                     "rounds in flight at most: round N+1 is applied and written while round N "
                     "commits (1: one at a time)"),
          .min = 1, .max = MAX_FLIGHT},
+        {CONFIG_OPT("suspend-seconds", OPT_INT, &cfg.suspend_seconds, "20",
+                    "how long a write that waits for another service keeps its request open; "
+                    "then 503, and the same request sent again reads the result"),
+         .min = 1, .max = 600},
         {CONFIG_OPT("commit-delay-ms", OPT_INT, &cfg.commit_delay_ms, "0",
                     "benchmarks: sleep this long inside every round's transaction before its "
                     "COMMIT, as a slow disk would"),

@@ -64,6 +64,8 @@ typedef struct {
     bool has_signer;       /* signer is set (a batch item: service_verify_item sets it) */
     principal_t signer;    /* whose refusal budget a refused outcome is charged to */
     bool skip;             /* answered before the round (bad input, a replay) */
+    bool suspend;          /* write_suspend(): answered by a later round */
+    uint64_t suspend_token;
     int status;            /* the outcome: status and body (malloc'd, JSON) */
     char *body;
     size_t len;
@@ -74,6 +76,13 @@ void write_fail(write_t *w, const nns_error_t *err, bool skip);
 /* Sets w's outcome to status and a copy of body; false (and a 503 outcome) when out of
  * memory. */
 bool write_succeed(write_t *w, int status, const char *body, size_t len);
+/* In apply, for a single request whose answer depends on calls to other services: once this
+ * round commits the request is not answered but waits (up to --suspend-seconds) until a later
+ * round's apply calls service_resume() with the same token; the answer and its replay record
+ * are committed with that round. Past the deadline it gets 503 with Retry-After (the work
+ * goes on; the service must answer the same request sent again from its state: the stored
+ * result, or "Processing"). */
+void write_suspend(write_t *w, uint64_t token);
 
 /* One command for the round: a single write, or a batch's items, each an op_size-sized service
  * command beginning with write_t. */
@@ -86,6 +95,7 @@ typedef struct {
     bool test_clock, read_only;
     int threads, max_round, round_gather_ms;
     int pipeline_depth;  /* rounds in flight at most (dbwriter.h) */
+    int suspend_seconds; /* write_suspend(): how long a request waits */
     int commit_delay_ms; /* benchmarks: a sleep before every COMMIT (dbwriter.h) */
     const char *log_level;
     const char *cors_origins;
@@ -200,6 +210,18 @@ typedef service_cmd_t *(*service_batch_check_fn)(service_t *svc, const uint8_t *
  * is {"results": [...]}, one entry per item in order: {"status", ...success body} or a problem
  * body. */
 void service_submit_batch(service_t *svc, http_request_t *req, service_batch_check_fn check);
+
+/* --- work that waits for other services (architecture.md section 14) --- */
+/* In apply (state thread): the answer of the request suspended with token, if it still waits;
+ * it is answered, and its replay record committed, with this round. False when out of
+ * memory (the round must then not commit). */
+bool service_resume(service_t *svc, uint64_t token, int status, const char *body, size_t len)
+    __attribute__((warn_unused_result));
+/* From any thread: queues a command that no request waits for (a call's answer coming back to
+ * the state machine). apply runs it like any write; nothing is answered or remembered for it.
+ * Takes cmd (freed at once when the service is stopping: the service's committed state must
+ * let the work resume after a restart). */
+void service_submit_internal(service_t *svc, service_cmd_t *cmd);
 
 /* --- routes every service serves (for a service that wants to extend one) --- */
 /* Answers 503 "Unavailable" with Retry-After (out of memory and the like). */
