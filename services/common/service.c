@@ -1070,7 +1070,7 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
         goto fail;
     if (!(svc->app = def->create(svc, err)))
         goto fail;
-    svc->depth = (size_t)cfg->pipeline_depth;
+    svc->depth = def->one_round_at_a_time ? 1 : (size_t)cfg->pipeline_depth;
     round_config_t rc = {.run = run_round,
                          .tick = tick,
                          .idle = finish_when_idle,

@@ -112,6 +112,8 @@ typedef struct {
     const http_route_t *routes;     /* the service's own routes ({0}-ended) */
     size_t op_size;                 /* sizeof the service's command type (begins with write_t) */
     size_t max_body;                /* request bodies at most (0: http.c's default) */
+    bool one_round_at_a_time;       /* the state machine cannot open a round on top of one that
+                                       is still committing: --pipeline-depth is 1 for it */
 
     /* Opens the store, loads committed state (and the replay entries, into
      * service_replay(svc)), applies a genesis: the service's state, or NULL with err. Runs
