@@ -465,20 +465,27 @@ db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n)
 
 /* ---- the round record ---- */
 
-/* public.nns_rounds: each service's count of committed rounds. nns_round_advance(service, n)
- * moves it from n to n + 1 and raises unless it said n: a round's transaction calls it just
- * before its COMMIT, so a round written while the previous one was still committing waits for
- * that one's row lock and fails unless it committed. */
+/* public.nns_rounds: each service's count of committed rounds. Round k (k rounds committed
+ * before it) first takes the advisory lock (hashtext(service), k) (dbwriter.c, before the
+ * state thread starts the next round), and its last statement before COMMIT is
+ * nns_round_advance(service, k): that waits for round k - 1's transaction to end (the shared
+ * lock (hashtext(service), k - 1)), then moves the count from k to k + 1 and raises unless it
+ * said k. So round k commits only on top of a committed round k - 1, whichever backend runs
+ * first. The count is read with FOR UPDATE, the latest committed version. */
 static const char ROUNDS_DDL[] =
     "CREATE TABLE IF NOT EXISTS public.nns_rounds ("
     " service text PRIMARY KEY, committed_rounds bigint NOT NULL);"
     "CREATE OR REPLACE FUNCTION public.nns_round_advance(svc text, n bigint) RETURNS void"
-    " LANGUAGE plpgsql AS $f$ BEGIN"
-    " UPDATE public.nns_rounds SET committed_rounds = n + 1"
-    " WHERE service = svc AND committed_rounds = n;"
-    " IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '40001',"
+    " LANGUAGE plpgsql AS $f$ DECLARE cur bigint; BEGIN"
+    " IF n > 0 THEN"
+    " PERFORM pg_advisory_xact_lock_shared(hashtext(svc), ((n - 1) % 2147483647)::int);"
+    " END IF;"
+    " SELECT committed_rounds INTO cur FROM public.nns_rounds WHERE service = svc FOR UPDATE;"
+    " IF cur IS DISTINCT FROM n THEN RAISE EXCEPTION USING ERRCODE = '40001',"
     " MESSAGE = format('round %s of %s does not follow a committed round %s', n + 1, svc, n);"
-    " END IF; END $f$";
+    " END IF;"
+    " UPDATE public.nns_rounds SET committed_rounds = n + 1 WHERE service = svc;"
+    " END $f$";
 
 bool db_rounds_load(PGconn *conn, const char *service, uint64_t *committed, nns_error_t *err)
 {

@@ -9,6 +9,7 @@
 
 #define MAX_DEPTH 8
 #define GUARD_STMT "nns_round_guard"
+#define BEGIN_STMT "nns_round_begin"
 
 typedef struct {
     PGconn *conn;
@@ -40,6 +41,9 @@ static void drop(slot_t *s)
 static bool prepare_slot(db_writer_t *w, slot_t *s, nns_error_t *err)
 {
     if (!db_prepare(s->conn, GUARD_STMT, "SELECT public.nns_round_advance($1, $2)", 2, err) ||
+        !db_prepare(s->conn, BEGIN_STMT,
+                    "SELECT pg_advisory_xact_lock(hashtext($1), ($2::bigint % 2147483647)::int)",
+                    2, err) ||
         (w->prepare && !w->prepare(s->conn, w->ctx, err))) {
         drop(s);
         return false;
@@ -128,6 +132,23 @@ static void settle(slot_t *s, const char *why)
     drop(s);
 }
 
+bool db_writer_begin(db_writer_t *w, nns_error_t *err)
+{
+    slot_t *s = &w->slot[w->next];
+    if (!s->conn)
+        return nns_error_set(err, 503, "Unavailable", "database unreachable");
+    char round[24];
+    snprintf(round, sizeof round, "%llu", (unsigned long long)w->sent);
+    const char *p[2] = {w->service, round};
+    db_stmt_t st[2] = {{"BEGIN", NULL, 0, NULL, NULL, NULL},
+                       {NULL, BEGIN_STMT, 2, p, NULL, NULL}};
+    db_pipeline_outcome_t out;
+    if (db_pipeline(s->conn, st, 2, &out, err))
+        return true;
+    settle(s, err->detail);
+    return false;
+}
+
 void db_writer_abandon(db_writer_t *w, const nns_error_t *why) { settle(&w->slot[w->next], why->detail); }
 
 db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nns_error_t *err)
@@ -139,13 +160,16 @@ db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nn
         settle(s, err->detail);
         return DB_NOT_COMMITTED;
     }
-    memcpy(all, stmts, n * sizeof *all);
     char round[24], delay[24];
     snprintf(round, sizeof round, "%llu", (unsigned long long)w->sent);
     snprintf(delay, sizeof delay, "%u.%03u", w->commit_delay_ms / 1000, w->commit_delay_ms % 1000);
     const char *guard[2] = {w->service, round}, *sleep[1] = {delay};
-    size_t k = n;
+    /* the guard first: the round's upserts run only once the round before it has ended, so
+     * they never overtake that round's writes to the same rows */
+    size_t k = 0;
     all[k++] = (db_stmt_t){NULL, GUARD_STMT, 2, guard, NULL, NULL};
+    memcpy(all + k, stmts, n * sizeof *all);
+    k += n;
     if (w->commit_delay_ms)
         all[k++] = (db_stmt_t){"SELECT pg_sleep($1)", NULL, 1, sleep, NULL, NULL};
     all[k++] = (db_stmt_t){"COMMIT", NULL, 0, NULL, NULL, NULL};

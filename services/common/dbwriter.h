@@ -2,20 +2,24 @@
  * dbwriter: the state thread's write connections, and rounds that commit while the next one is
  * written (architecture.md section 3, "Overlapping commits").
  *
- * A round's transaction is BEGIN and the store's COPYs (run by the store on db_writer_conn()),
- * then one pipeline: the store's statements, the round guard, the optional commit delay and
- * COMMIT, sent by db_writer_send() without waiting for the answers. While PostgreSQL flushes
- * round N's COMMIT, the state thread applies round N+1 and writes it on the next connection
- * (there are `depth` of them, used in turn). db_writer_wait() reads the oldest round's outcome;
- * the skeleton answers a round's requests only after its own commit and every earlier one.
+ * A round's transaction is BEGIN with the round's lock (db_writer_begin()), the store's COPYs
+ * (run by the store on db_writer_conn()), then one pipeline: the round guard, the store's
+ * statements, the optional commit delay and COMMIT, sent by db_writer_send() without waiting
+ * for the answers. While PostgreSQL flushes round N's COMMIT, the state thread applies round
+ * N+1 and writes its new rows (the COPYs, most of a round's work in PostgreSQL) on the next
+ * connection (there are `depth` of them, used in turn). db_writer_wait() reads the oldest
+ * round's outcome; the skeleton answers a round's requests only after its own commit and every
+ * earlier one.
  *
- * The guard: public.nns_rounds holds each service's count of committed rounds, and every
- * round's pipeline calls public.nns_round_advance(service, k) just before its COMMIT, which
- * moves the count from k to k + 1 and raises unless it said k. Round N+1's call waits for
- * round N's lock on that row, so it runs after N's COMMIT or rollback, and fails unless N
- * committed: N+1 can never commit on top of an N that did not. Statements of N+1 that touch
- * N's rows (a balance both rounds change) wait for N the same way, and then write N+1's values,
- * which were computed on top of N's.
+ * The guard: public.nns_rounds holds each service's count of committed rounds. Round N (N
+ * rounds committed before it) takes the advisory lock (service, N) when it begins, before the
+ * state thread starts round N+1; the first statement of its pipeline,
+ * public.nns_round_advance(service, N), waits for round N-1's lock (the end of its
+ * transaction), then moves the count from N to N + 1 and raises unless it said N. So round
+ * N+1's upserts run only after round N has ended (they never overtake N's writes to the same
+ * rows, which would deadlock or lose N's update), and N+1 fails unless N committed: it can
+ * never commit on top of an N that did not. New rows (COPY: blocks, history, replay rows) take
+ * no lock another round waits for, so they are written while the round before commits.
  *
  * One thread (the state thread) uses a writer. Reads have their own connections (db_pool.h).
  */
@@ -62,7 +66,12 @@ bool db_writer_reconnect(db_writer_t *w, nns_error_t *err);
 /* Rounds sent and not yet waited for. */
 size_t db_writer_inflight(const db_writer_t *w);
 
-/* After BEGIN and the round's COPYs on db_writer_conn(): sends stmts, the guard, the delay and
+/* Opens the next round's transaction on db_writer_conn(): BEGIN, and the round's lock, which
+ * the next round's guard waits for. False with err (the connection is rolled back or dropped)
+ * when it cannot. */
+bool db_writer_begin(db_writer_t *w, nns_error_t *err) __attribute__((warn_unused_result));
+
+/* After db_writer_begin() and the round's COPYs on db_writer_conn(): sends stmts, the guard, the delay and
  * COMMIT, and moves to the next connection. On failure returns the outcome: DB_NOT_COMMITTED
  * with err (the connection is rolled back, or dropped when it cannot be used again), or
  * DB_UNKNOWN when the COMMIT may have reached the server. DB_COMMITTED means "sent". */

@@ -654,18 +654,19 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
     if (nreplays)
         copies[ncopies++] = &s->replay;
     if (nblocks && nreplays)
-        copy_sql = "BEGIN; " COPY_BLOCKS COPY_REPLAY;
+        copy_sql = COPY_BLOCKS COPY_REPLAY;
     else if (nblocks)
-        copy_sql = "BEGIN; " COPY_BLOCKS;
+        copy_sql = COPY_BLOCKS;
     else if (nreplays)
-        copy_sql = "BEGIN;" COPY_REPLAY;
+        copy_sql = COPY_REPLAY;
     t = phase_done(s, PH_BUILD, t);
 
-    /* Phase 1, the simple query "BEGIN; COPY...": it holds no COMMIT, so whatever becomes of it
-     * nothing of the round can commit (a transaction left open on a connection that is then
-     * closed is rolled back by the server). */
-    if (copy_sql ? !db_copies(w, copy_sql, copies, ncopies, err)
-                 : !db_command(w, "BEGIN", 0, NULL, err)) {
+    /* Phase 1, BEGIN with the round's lock, then the simple query "COPY...; COPY...": it holds
+     * no COMMIT, so whatever becomes of it nothing of the round can commit (a transaction left
+     * open on a connection that is then closed is rolled back by the server). */
+    if (!db_writer_begin(s->wr, err))
+        return DB_NOT_COMMITTED;
+    if (copy_sql && !db_copies(w, copy_sql, copies, ncopies, err)) {
         db_writer_abandon(s->wr, err);
         return DB_NOT_COMMITTED;
     }
