@@ -38,6 +38,7 @@ SERVICES      :=
 # Tests and tools that use a service's own modules, by service: they compile with its include path
 # and link its library (USES_<service> := files).
 USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
+               tests/unit/check_call.c \
                tests/unit/check_ledger.c tests/unit/check_genesis.c tests/unit/check_request.c \
                tests/bench/gendata.c \
                tests/fuzz/fuzz_batch.c tests/fuzz/fuzz_body.c tests/fuzz/fuzz_block.c \
@@ -154,8 +155,8 @@ asan:
 	@$(ASAN_MAKE) unit
 
 # The suites with threads of their own (the work pool's concurrent callers, the round loop; the
-# HTTP server and the log) under ThreadSanitizer.
-TSAN_SUITES := check_common check_obs check_budget
+# HTTP server and the log; the call runner's workers) under ThreadSanitizer.
+TSAN_SUITES := check_common check_obs check_budget check_call
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))

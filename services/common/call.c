@@ -512,7 +512,7 @@ bool call_runner_submit(call_runner_t *r, const call_intent_t *in)
 {
     nns_error_t err;
     if (!call_intent_check(in, &err)) {
-        log_warn("%s", err.detail);
+        log_warn("call %" PRIu64 " not submitted: %s", in->id, err.detail);
         return false;
     }
     bool ok = false;
