@@ -42,21 +42,24 @@ static bool path_is_well_formed(const char *p)
 bool call_intent_check(const call_intent_t *in, nns_error_t *err)
 {
     size_t ulen = strnlen(in->base_url, sizeof in->base_url);
-    if (ulen == sizeof in->base_url || (strncmp(in->base_url, "http://", 7) != 0 &&
-                                        strncmp(in->base_url, "https://", 8) != 0))
-        return nns_error_set(err, 400, "BadRequest", "call %" PRIu64 ": target '%.80s' is not an "
-                             "http(s) URL", in->id, in->base_url);
+    if (ulen == sizeof in->base_url ||
+        (strncmp(in->base_url, "http://", 7) != 0 && strncmp(in->base_url, "https://", 8) != 0))
+        return nns_error_set(err, 400, "BadRequest",
+                             "call %" PRIu64 ": target '%.80s' is not an "
+                             "http(s) URL",
+                             in->id, in->base_url);
     for (size_t i = 0; i < ulen; i++)
         if (in->base_url[i] <= ' ' || in->base_url[i] > '~')
             return nns_error_set(err, 400, "BadRequest",
                                  "call %" PRIu64 ": target URL holds a space or a non-printable "
-                                 "character", in->id);
+                                 "character",
+                                 in->id);
     if (in->kind == CALL_GET) {
-        if (strnlen(in->path, sizeof in->path) == sizeof in->path ||
-            !path_is_well_formed(in->path))
+        if (strnlen(in->path, sizeof in->path) == sizeof in->path || !path_is_well_formed(in->path))
             return nns_error_set(err, 400, "BadRequest",
                                  "call %" PRIu64 ": path '%.80s' must start with '/v1/' and be "
-                                 "printable ASCII without spaces", in->id, in->path);
+                                 "printable ASCII without spaces",
+                                 in->id, in->path);
         return true;
     }
     if (in->kind == CALL_TRANSFER) {
@@ -257,8 +260,8 @@ struct call_runner {
     long connect_ms, total_ms;
     uint32_t backoff_min_ms, backoff_max_ms;
 
-    pthread_mutex_t mu; /* guards slots, pending */
-    pthread_cond_t cv;  /* a slot became due or the runner stops */
+    pthread_mutex_t mu;      /* guards slots, pending */
+    pthread_cond_t cv;       /* a slot became due or the runner stops */
     pthread_mutex_t done_mu; /* one answer delivered at a time */
     slot_t *slots;
     size_t pending;
@@ -332,8 +335,8 @@ static void perform(worker_t *w, const slot_t *s, long *status, char **body)
     int rc = nns_client_request(c, method, path, send_body, true, status, body, &err);
     (void)rc;
     if (*status == 0)
-        log_warn("call %" PRIu64 ": '%s %s%s' got no answer: %s", s->in.id, method,
-                 s->in.base_url, path, err.detail);
+        log_warn("call %" PRIu64 ": '%s %s%s' got no answer: %s", s->in.id, method, s->in.base_url,
+                 path, err.detail);
 }
 
 /* The next back-off: uniform in [d/2, d], d doubling from min to max. */
@@ -462,8 +465,8 @@ call_runner_t *call_runner_new(const identity_t *key, call_done_fn done, void *c
     r->caller = o.caller ? *o.caller : key->principal;
     r->done = done;
     r->ctx = ctx;
-    r->nworkers = o.workers > 0 ? (o.workers < MAX_WORKERS ? o.workers : MAX_WORKERS)
-                                : DEFAULT_WORKERS;
+    r->nworkers =
+        o.workers > 0 ? (o.workers < MAX_WORKERS ? o.workers : MAX_WORKERS) : DEFAULT_WORKERS;
     r->cap = o.max_pending ? o.max_pending : DEFAULT_MAX_PENDING;
     r->connect_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : DEFAULT_CONNECT_MS;
     r->total_ms = o.total_timeout_ms > 0 ? o.total_timeout_ms : DEFAULT_TOTAL_MS;

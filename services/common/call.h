@@ -74,8 +74,8 @@ typedef struct {
     uint64_t id;                 /* chosen by the caller, unique among pending intents */
     char base_url[CALL_URL_MAX]; /* the target service, e.g. the --ledger URL */
     call_kind_t kind;
-    char path[CALL_PATH_MAX];  /* CALL_GET: path and query from /v1/ on */
-    call_transfer_t transfer;  /* CALL_TRANSFER */
+    char path[CALL_PATH_MAX]; /* CALL_GET: path and query from /v1/ on */
+    call_transfer_t transfer; /* CALL_TRANSFER */
 } call_intent_t;
 
 typedef enum { CALL_RESOLVED = 1, CALL_REFUSED = 2 } call_outcome_t;
@@ -85,15 +85,15 @@ typedef struct {
     uint64_t id;
     call_kind_t kind;
     call_outcome_t outcome;
-    long http_status;      /* of the answer that decided (the lookup's for a TxTooOld) */
-    bool has_block_index;  /* a resolved transfer */
+    long http_status;     /* of the answer that decided (the lookup's for a TxTooOld) */
+    bool has_block_index; /* a resolved transfer */
     uint64_t block_index;
-    bool duplicate;        /* resolved through 409 TxDuplicate */
-    bool looked_up;        /* TxTooOld, then looked up by hash */
-    const char *error;     /* refused: the problem's code ("HttpError" without one); "" otherwise */
-    const char *body;      /* the raw body of that answer, NUL-terminated ("" when none) */
+    bool duplicate;    /* resolved through 409 TxDuplicate */
+    bool looked_up;    /* TxTooOld, then looked up by hash */
+    const char *error; /* refused: the problem's code ("HttpError" without one); "" otherwise */
+    const char *body;  /* the raw body of that answer, NUL-terminated ("" when none) */
     size_t body_len;
-    uint32_t attempts;     /* requests sent for this intent, lookups included */
+    uint32_t attempts; /* requests sent for this intent, lookups included */
 } call_answer_t;
 
 typedef void (*call_done_fn)(void *ctx, const call_answer_t *a);
@@ -132,8 +132,7 @@ size_t call_transfer_body(const call_transfer_t *t, char *out, size_t cap);
  * burn (neither records a fee), otherwise a transfer. Cannot fail. */
 void call_transfer_transaction(const call_transfer_t *t, const principal_t *caller,
                                transaction_t *out);
-void call_transfer_tx_hash(const call_transfer_t *t, const principal_t *caller,
-                           uint8_t out[32]);
+void call_transfer_tx_hash(const call_transfer_t *t, const principal_t *caller, uint8_t out[32]);
 
 typedef enum {
     CALL_STEP_RESOLVED = 1, /* done: resolved (block_index for a transfer) */

@@ -67,8 +67,11 @@ static call_runner_t *runner;
 
 static void runner_start(void)
 {
-    call_runner_opts_t o = {.caller = &cmc_principal, .backoff_min_ms = 20, .backoff_max_ms = 500,
-                            .connect_timeout_ms = 1000, .total_timeout_ms = 20000};
+    call_runner_opts_t o = {.caller = &cmc_principal,
+                            .backoff_min_ms = 20,
+                            .backoff_max_ms = 500,
+                            .connect_timeout_ms = 1000,
+                            .total_timeout_ms = 20000};
     runner = call_runner_new(&cmc_key, on_done, &got, &o);
     ck_assert_ptr_nonnull(runner);
 }

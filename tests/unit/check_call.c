@@ -50,8 +50,8 @@ static void address_of(const principal_t *p, const uint8_t *sub, uint8_t out[32]
 
 static call_transfer_t sample_transfer(void)
 {
-    call_transfer_t t = {.amount_e8s = 123456789, .fee_e8s = FEE, .memo = 42,
-                         .created_at_time = T0 + 5};
+    call_transfer_t t = {
+        .amount_e8s = 123456789, .fee_e8s = FEE, .memo = 42, .created_at_time = T0 + 5};
     principal_t to;
     uint8_t der[44] = {0};
     der[43] = 7;
@@ -89,9 +89,9 @@ START_TEST(test_body_is_what_the_ledger_reads)
     memset(&op, 0, sizeof op);
     nns_error_t err;
     nns_error_clear(&err);
-    ck_assert_msg(ledger_body_parse((const uint8_t *)body, n, ledger_body_transfer, &me.principal,
-                                    &op, &err),
-                  "refused: %s %s", err.code, err.detail);
+    ck_assert_msg(
+        ledger_body_parse((const uint8_t *)body, n, ledger_body_transfer, &me.principal, &op, &err),
+        "refused: %s %s", err.code, err.detail);
     const transfer_args_t *a = &op.u.transfer;
     ck_assert_int_eq(a->kind, TRANSFER_LEGACY);
     ck_assert_uint_eq(a->amount, UINT64_MAX);
@@ -115,8 +115,10 @@ END_TEST
 static void ledger_block_of(const call_transfer_t *t, const principal_t *caller,
                             uint8_t tx_hash[32], op_kind_t *kind)
 {
-    ledger_config_t cfg = {.fee_e8s = FEE, .window_nanos = 86400ULL * SEC,
-                           .max_in_window = 3000000, .minting_account = mint_acc};
+    ledger_config_t cfg = {.fee_e8s = FEE,
+                           .window_nanos = 86400ULL * SEC,
+                           .max_in_window = 3000000,
+                           .minting_account = mint_acc};
     ledger_t *l = ledger_new(&cfg);
     ck_assert_ptr_nonnull(l);
     nns_error_t err;
@@ -209,10 +211,11 @@ START_TEST(test_classify_transfer_answers)
     ck_assert_int_eq(k.step, CALL_STEP_REFUSED);
     ck_assert_str_eq(k.error, "BadResponse");
 
-    call_classify(CALL_TRANSFER, 409,
-                  "{\"type\":\"urn:nns:problem:TxDuplicate\",\"status\":409,\"code\":\"TxDuplicate\","
-                  "\"duplicate_of\":\"18446744073709551615\"}",
-                  &k);
+    call_classify(
+        CALL_TRANSFER, 409,
+        "{\"type\":\"urn:nns:problem:TxDuplicate\",\"status\":409,\"code\":\"TxDuplicate\","
+        "\"duplicate_of\":\"18446744073709551615\"}",
+        &k);
     ck_assert_int_eq(k.step, CALL_STEP_RESOLVED);
     ck_assert(k.duplicate);
     ck_assert(k.has_block_index);
@@ -367,7 +370,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return *con_cls ? MHD_YES : MHD_NO;
     }
     if (*data_size) {
-        size_t n = *data_size < sizeof u->body - 1 - u->len ? *data_size : sizeof u->body - 1 - u->len;
+        size_t n =
+            *data_size < sizeof u->body - 1 - u->len ? *data_size : sizeof u->body - 1 - u->len;
         memcpy(u->body + u->len, data, n);
         u->len += n;
         *data_size = 0;
@@ -425,11 +429,11 @@ static void fake_start(void)
     srv.nscript = srv.next = srv.nreq = 0;
     pthread_mutex_unlock(&srv.mu);
     atomic_store(&srv.hold, false);
-    struct sockaddr_in loopback = {.sin_family = AF_INET, .sin_port = 0,
-                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in loopback = {
+        .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     fake = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-                            NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, NULL, MHD_OPTION_SOCK_ADDR, &loopback, MHD_OPTION_END);
+                            NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                            NULL, MHD_OPTION_SOCK_ADDR, &loopback, MHD_OPTION_END);
     ck_assert_ptr_nonnull(fake);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(fake, MHD_DAEMON_INFO_BIND_PORT);
     ck_assert_ptr_nonnull(info);
@@ -488,8 +492,8 @@ static call_intent_t transfer_intent(uint64_t id)
     return in;
 }
 
-static const call_runner_opts_t FAST = {.backoff_min_ms = 5, .backoff_max_ms = 20,
-                                        .connect_timeout_ms = 500, .total_timeout_ms = 5000};
+static const call_runner_opts_t FAST = {
+    .backoff_min_ms = 5, .backoff_max_ms = 20, .connect_timeout_ms = 500, .total_timeout_ms = 5000};
 
 START_TEST(test_runner_retries_then_resolves)
 {
@@ -536,8 +540,8 @@ START_TEST(test_runner_too_old_looked_up)
     char hx[65], found[512], path[128];
     call_transfer_tx_hash(&in.transfer, &me.principal, h);
     hex_encode(h, 32, hx);
-    snprintf(found, sizeof found, "{\"tx_hash\":\"%s\",\"items\":[{\"height\":\"31\",\"tx_hash\":\"%s\"}]}",
-             hx, hx);
+    snprintf(found, sizeof found,
+             "{\"tx_hash\":\"%s\",\"items\":[{\"height\":\"31\",\"tx_hash\":\"%s\"}]}", hx, hx);
     snprintf(path, sizeof path, "/v1/transactions/%s", hx);
     script(422, "{\"code\":\"TxTooOld\"}");
     script(503, "{\"code\":\"Unavailable\"}");
@@ -642,7 +646,7 @@ START_TEST(test_runner_unreachable_retries_until_stopped)
     usleep(400000);
     call_runner_stats_t st;
     call_runner_stats(r, &st);
-    ck_assert_uint_ge(st.retries, 5); /* at most 40 ms apart */
+    ck_assert_uint_ge(st.retries, 5);  /* at most 40 ms apart */
     ck_assert_uint_le(st.retries, 40); /* and at least 10 ms apart */
     ck_assert_uint_eq(call_runner_pending(r), 1);
     double t0 = now_s();
