@@ -394,13 +394,14 @@ static void deliver(call_runner_t *r, const slot_t *s, const call_class_t *k, lo
         .body_len = body ? strlen(body) : 0,
         .attempts = s->attempts,
     };
-    atomic_fetch_add(a.outcome == CALL_RESOLVED ? &r->n_resolved : &r->n_refused, 1);
-    if (a.outcome == CALL_REFUSED)
-        log_info("call %" PRIu64 " to '%s' refused: HTTP %ld %s", a.id, s->in.base_url, status,
-                 a.error);
     pthread_mutex_lock(&r->done_mu);
-    if (!atomic_load(&r->stop))
+    if (!atomic_load(&r->stop)) { /* stopping: the answer is dropped with the intent */
+        atomic_fetch_add(a.outcome == CALL_RESOLVED ? &r->n_resolved : &r->n_refused, 1);
+        if (a.outcome == CALL_REFUSED)
+            log_info("call %" PRIu64 " to '%s' refused: HTTP %ld %s", a.id, s->in.base_url, status,
+                     a.error);
         r->done(r->ctx, &a);
+    }
     pthread_mutex_unlock(&r->done_mu);
 }
 
