@@ -10,10 +10,11 @@ PKGS    := libpq libmicrohttpd jansson yajl libsodium libsecp256k1 libcrypto lib
 STRICT  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wcast-qual -Wpointer-arith -Wformat=2 -Wundef -Wvla \
            -Wnull-dereference -Wimplicit-fallthrough
-# Include paths are per file: common code, the client, and tests and tools see services/common and
-# api/client; a service's own files see services/common and services/<name> (set by SERVICE
+# Include paths are per file: common code, the CLI, and tests and tools see services/common (which
+# also holds the signing HTTP client, client.h, shared by the CLI and the services' calls to one
+# another); a service's own files see services/common and services/<name> (set by SERVICE
 # below), so two services' api.h or store.h can never collide.
-INCS    := -Iservices/common -Iapi/client
+INCS    := -Iservices/common
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  += $(OPT) $(SAN) $(STRICT) $(INCS) $(PKG_CFLAGS)
@@ -24,14 +25,12 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_SRC := $(wildcard services/common/*.c)
-CLIENT_SRC := $(filter-out api/client/nns.c,$(wildcard api/client/*.c))
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 E2E_SRC    := $(wildcard tests/e2e/check_*.c)
 TOOL_SRC   := $(wildcard tests/bench/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_COMMON := $(BUILD)/lib/libnnscommon.a
-LIB_CLIENT := $(BUILD)/lib/libnnsclient.a
 DEPS_STAMP := build/.deps-ok
 SERVICE_NAMES :=
 SERVICES      :=
@@ -39,6 +38,7 @@ SERVICES      :=
 # Tests and tools that use a service's own modules, by service: they compile with its include path
 # and link its library (USES_<service> := files).
 USES_ledger := tests/unit/check_batch.c tests/unit/check_block.c tests/unit/check_icrc3.c \
+               tests/unit/check_call.c \
                tests/unit/check_ledger.c tests/unit/check_genesis.c tests/unit/check_request.c \
                tests/bench/gendata.c \
                tests/fuzz/fuzz_batch.c tests/fuzz/fuzz_body.c tests/fuzz/fuzz_block.c \
@@ -91,9 +91,9 @@ E2E_BINS   := $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRC))
 # them); `make cases` runs them, `make test` and `make asan-services` too.
 E2E_HARNESS  := $(BUILD)/obj/tests/e2e/harness.o
 CASES_RUNNER := $(BUILD)/cases/runner
-$(CASES_RUNNER): $(BUILD)/obj/tests/cases/runner.o $(E2E_HARNESS) $(LIB_CLIENT) $(LIB_COMMON)
+$(CASES_RUNNER): $(BUILD)/obj/tests/cases/runner.o $(E2E_HARNESS) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIB_CLIENT) $(LIB_COMMON) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(LIB_COMMON) $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/obj/tests/cases/runner.o: CFLAGS += -Itests/e2e
 .PHONY: cases
 cases: all
@@ -119,23 +119,20 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
-$(LIB_CLIENT): $(call obj,$(CLIENT_SRC))
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_CLIENT) $(LIB_COMMON)
+$(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Tests and tools link the libraries of the services they use (in that order), then the client
-# and the common library.
+# Tests and tools link the libraries of the services they use (in that order), then the common
+# library.
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $$(call service_libs,tests/unit/$$*.c) \
-		  $(LIB_CLIENT) $(LIB_COMMON)
+		  $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/e2e/%: $(call obj,tests/e2e/%.c) $(E2E_HARNESS) $$(call service_libs,tests/e2e/$$*.c) \
-		$(LIB_CLIENT) $(LIB_COMMON)
+		$(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(E2E_HARNESS) $(filter %.a,$^) $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/fuzzers/%: $(call obj,tests/fuzz/%.c) $$(call service_libs,tests/fuzz/$$*.c) \
@@ -143,7 +140,7 @@ $(BUILD)/fuzzers/%: $(call obj,tests/fuzz/%.c) $$(call service_libs,tests/fuzz/$
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.a,$^) $(LDLIBS)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $$(call service_libs,tests/bench/$$*.c) \
-		  $(LIB_CLIENT) $(LIB_COMMON)
+		  $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(LDLIBS)
 
@@ -158,8 +155,8 @@ asan:
 	@$(ASAN_MAKE) unit
 
 # The suites with threads of their own (the work pool's concurrent callers, the round loop; the
-# HTTP server and the log) under ThreadSanitizer.
-TSAN_SUITES := check_common check_obs check_budget
+# HTTP server and the log; the call runner's workers) under ThreadSanitizer.
+TSAN_SUITES := check_common check_obs check_budget check_call
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))
@@ -237,7 +234,7 @@ bench-throughput: all
 bench-scale: all
 	@bash tests/bench/scale.sh
 
-# cppcheck with the include paths of the compile: common code, the client and the unit suites
+# cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.
 CPPCHECK = cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
 USES_ANY = $(foreach s,$(SERVICE_NAMES),$(USES_$(s)))

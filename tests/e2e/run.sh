@@ -10,8 +10,9 @@
 source "$(dirname "$0")/../lib.sh"
 CHECK_BIN=$ROOT/build/e2e/check_ledger_api
 ICRC2_BIN=$ROOT/build/e2e/check_ledger_icrc2
+CALLS_BIN=$ROOT/build/e2e/check_calls
 NNS=$BIN/nns
-for b in "$CHECK_BIN" "$ICRC2_BIN" "$NNS" "$BIN/nns-ledger"; do
+for b in "$CHECK_BIN" "$ICRC2_BIN" "$CALLS_BIN" "$NNS" "$BIN/nns-ledger"; do
   [ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 1; }
 done
 
@@ -417,5 +418,56 @@ cli transfer-from --key "$TEST_TMP/erin.pem" --from "$carol_principal" --to "$da
 check "the restored allowance can be spent to the last e8s" cli_exited 0
 cli allowance --from "$carol_principal" --spender "$erin_principal"
 check "and is then 0" test "$(out allowance_e8s)" = 0
+
+# Calls from one service to another (services/common/call.h): a second ledger on its own
+# database (the suite moves its test clock a day ahead and stops and starts it), trusting the
+# cmc key that check_calls --print-genesis creates and funds.
+echo "== check_calls against a second ledger"
+sql "CREATE DATABASE nns_calls" >/dev/null
+calls_db=${DATABASE_URL/dbname=nns/dbname=nns_calls}
+calls_port=$(free_port)
+calls_url=http://127.0.0.1:$calls_port
+mkdir -p "$TEST_TMP/calls-keys"
+"$CALLS_BIN" --print-genesis "$TEST_TMP/calls-keys" >"$TEST_TMP/calls-genesis.json"
+calls_flags=(--test-clock --genesis "$TEST_TMP/calls-genesis.json" --keys "$TEST_TMP/calls-keys")
+DATABASE_URL=$calls_db ledger_start calls "$calls_port" "${calls_flags[@]}"
+# The stop and start commands run in a child of the test binary, so they are self-contained.
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -euo pipefail'
+  printf 'tmp=%q\n' "$TEST_TMP"
+  cat <<'EOF'
+pid=$(cat "$tmp/calls.pid")
+kill -KILL "$pid" 2>/dev/null || true
+# gone, or a zombie its parent (run.sh, busy running the suite) has not reaped yet
+while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; do
+  sleep 0.05
+done
+EOF
+} >"$TEST_TMP/calls-stop.sh"
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -euo pipefail'
+  printf 'tmp=%q\nbin=%q\nport=%q\ndb=%q\n' "$TEST_TMP" "$BIN" "$calls_port" "$calls_db"
+  printf 'flags=(%s)\n' "$(printf '%q ' "${calls_flags[@]}")"
+  cat <<'EOF'
+setsid "$bin/nns-ledger" --listen "127.0.0.1:$port" --database "$db" "${flags[@]}" \
+  >>"$tmp/calls.log" 2>&1 </dev/null &
+echo $! >"$tmp/calls.pid"
+for _ in $(seq 1 400); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && exit 0
+  kill -0 "$(cat "$tmp/calls.pid")" 2>/dev/null || { echo "ledger exited on start" >&2; exit 1; }
+  sleep 0.05
+done
+echo "ledger not ready 20 s after the start" >&2
+exit 1
+EOF
+} >"$TEST_TMP/calls-start.sh"
+calls_rc=0
+E2E_LEDGER_URL=$calls_url E2E_KEYS_DIR=$TEST_TMP/calls-keys \
+  E2E_STOP_CMD="bash $TEST_TMP/calls-stop.sh" E2E_START_CMD="bash $TEST_TMP/calls-start.sh" \
+  CK_FORK=${CK_FORK:-no} "$CALLS_BIN" || calls_rc=$?
+check "check_calls: every Check test passes" test "$calls_rc" -eq 0
+check "the second ledger still serves after the calls suite" curl -fs "$calls_url/readyz" -o /dev/null
 
 finish

@@ -25,6 +25,8 @@ struct nns_client {
     char *base_url;
     bool has_identity;
     identity_t identity;
+    long connect_timeout_ms, request_timeout_ms;
+    const atomic_bool *cancel;
 };
 
 /* A growing response buffer, always NUL-terminated once data arrived. */
@@ -67,6 +69,8 @@ nns_client_t *nns_client_new(const char *base_url, const identity_t *id)
         c->identity = *id;
         c->has_identity = true;
     }
+    c->connect_timeout_ms = CONNECT_TIMEOUT_MS;
+    c->request_timeout_ms = REQUEST_TIMEOUT_MS;
     return c;
 fail:
     nns_client_destroy(&c);
@@ -83,6 +87,26 @@ void nns_client_destroy(nns_client_t **c)
     OPENSSL_cleanse(&(*c)->identity, sizeof(*c)->identity);
     free(*c);
     *c = NULL;
+}
+
+void nns_client_set_timeouts(nns_client_t *c, long connect_ms, long total_ms)
+{
+    c->connect_timeout_ms = connect_ms > 0 ? connect_ms : CONNECT_TIMEOUT_MS;
+    c->request_timeout_ms = total_ms > 0 ? total_ms : REQUEST_TIMEOUT_MS;
+}
+
+void nns_client_set_cancel(nns_client_t *c, const atomic_bool *cancel)
+{
+    c->cancel = cancel;
+}
+
+/* libcurl's progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const atomic_bool *cancel = user;
+    return atomic_load(cancel) ? 1 : 0;
 }
 
 bool nns_client_sign(const nns_client_t *c, const char *method, const char *path_and_query,
@@ -239,12 +263,16 @@ int nns_client_request(nns_client_t *c, const char *method, const char *path_and
               curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->request_timeout_ms) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_USERAGENT, "nns-client/1") == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_response_data) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, &response) == CURLE_OK;
+    if (ok && c->cancel)
+        ok = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)(uintptr_t)c->cancel) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
     if (ok && body) {
         ok = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) ==
                  CURLE_OK &&

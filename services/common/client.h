@@ -11,10 +11,16 @@
  * Life cycle: nns_client_new() ... nns_client_request() any number of times ...
  * nns_client_destroy(&c), which wipes the identity copy. A client is not thread-safe: use one
  * per thread. Redirects are not followed (they would change the signed path).
+ *
+ * The same client serves the nns CLI and the services' calls to one another (call.h), which is
+ * why it lives in services/common: a service links only the common library. A service sets its
+ * own time-outs (nns_client_set_timeouts) and a cancel flag (nns_client_set_cancel) so that
+ * stopping does not wait for a request in flight.
  */
 #ifndef NNS_CLIENT_H
 #define NNS_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,6 +50,16 @@ nns_client_t *nns_client_new(const char *base_url, const identity_t *id)
 /* Closes the connection, wipes the identity copy, frees *c and sets it to NULL. *c may be
  * NULL. */
 void nns_client_destroy(nns_client_t **c);
+
+/* Sets the connect and total time-outs of the following requests, in milliseconds (0 keeps the
+ * default: 10 s to connect, 60 s in all). Cannot fail. */
+void nns_client_set_timeouts(nns_client_t *c, long connect_ms, long total_ms);
+
+/* While *cancel is true, a request in flight is abandoned (within about a second, libcurl's
+ * progress interval on an idle connection, and at once while data moves) and answers as "no
+ * response" (503 "Unavailable"). cancel is borrowed and must outlive the client; NULL removes
+ * it. Cannot fail. */
+void nns_client_set_cancel(nns_client_t *c, const atomic_bool *cancel);
 
 /* Signs (method, path_and_query, body, expiry_nanos) with the client's identity, filling out;
  * body may be NULL (empty). Used by nns_client_request, and by callers building
