@@ -68,7 +68,8 @@ static void keep_intents(cmc_round_t *r)
 {
     const cmc_intent_t *in = cmc_round_intents(r, &nlast);
     ck_assert_uint_le(nlast, 8);
-    memcpy(last_intents, in, nlast * sizeof *in);
+    if (nlast)
+        memcpy(last_intents, in, nlast * sizeof *in);
 }
 
 /* ---- commands, each in a committed round ---- */
