@@ -168,6 +168,7 @@ void cmc_load_info(cmc_t *c, const cmc_info_t *info)
     c->core.total_minted = info->total_cycles_minted;
     c->core.held = info->held_cycles;
     c->core.next_intent_id = info->next_intent_id ? info->next_intent_id : 1;
+    c->core.last_created_at = info->last_created_at;
     c->core.cycles_ledger_blocks = info->cycles_ledger_blocks;
     c->core.limiter_rejects = info->limiter_rejects;
     c->subnets.next_range = info->next_range ? info->next_range : 1;
@@ -258,6 +259,7 @@ static void info_of(const cmc_t *c, const core_t *k, const subnets_t *s, cmc_inf
     out->total_cycles_minted = k->total_minted;
     out->held_cycles = k->held;
     out->next_intent_id = k->next_intent_id;
+    out->last_created_at = k->last_created_at;
     out->cycles_ledger_blocks = k->cycles_ledger_blocks;
     out->next_range = s->next_range;
     out->limiter_rejects = k->limiter_rejects;

@@ -296,8 +296,10 @@ typedef enum {
 } cmc_purpose_t;
 
 /* Work for the service layer, fixed at intent time. A TRANSFER is a legacy transfer from
- * (cmc_id, from_subaccount) to `to`, with amount, fee (0 for burns), memo and created_at_time
- * (the round's time + the intent's sequence number in the round). */
+ * (cmc_id, from_subaccount) to `to`, with amount, fee (0 for burns), memo and created_at_time:
+ * the round's time + the intent's sequence number in the round, raised above the previous
+ * intent's when the clock did not move, so that no two transfers are ever the ledger's
+ * duplicates. */
 typedef struct {
     uint64_t id;
     cmc_intent_kind_t kind;
@@ -392,6 +394,7 @@ typedef struct {
     cmc_cycles_t total_cycles_minted;
     cmc_cycles_t held_cycles; /* minted, not yet deposited (reused before minting more) */
     uint64_t next_intent_id;
+    uint64_t last_created_at; /* created_at_time of the last intent */
     uint64_t cycles_ledger_blocks;
     uint64_t next_range;
     uint64_t limiter_rejects;
@@ -501,7 +504,9 @@ bool cmc_apply_change_subnet_type_assignment(cmc_t *c, cmc_round_t *r, bool add,
 /* --- what the round changed, for the store (borrowed; valid until commit/discard) --- */
 /* Status records written (status NONE: removed), in order of change. */
 const cmc_notification_t *cmc_round_notifications(const cmc_round_t *r, size_t *n);
-/* Purge horizon: true when the round raised it (the store deletes statuses <= *horizon). */
+/* Purge horizon: true when the round raised it. The store writes the round's statuses first,
+ * then deletes every status <= *horizon (a status the round wrote may be purged by a later
+ * notify of the same round), and saves the horizon with the counters (cmc_round_info). */
 bool cmc_round_purged(const cmc_round_t *r, uint64_t *horizon);
 /* Notifications in flight written; removed[i] tells a finished one. */
 const cmc_pending_t *cmc_round_pending(const cmc_round_t *r, const bool **removed, size_t *n);

@@ -24,7 +24,7 @@ typedef struct {
     cmc_rate_t cache[CMC_CACHE_SLOTS];
     uint64_t last_purged;
     cmc_cycles_t total_minted, held;
-    uint64_t next_intent_id, cycles_ledger_blocks, limiter_rejects;
+    uint64_t next_intent_id, last_created_at, cycles_ledger_blocks, limiter_rejects;
     cmc_limiter_t base, src;
 } core_t;
 

@@ -191,11 +191,14 @@ static bool emit(cmc_round_t *r, cmc_intent_t *i, uint64_t now)
     }
     i->id = k->next_intent_id;
     i->created_at_time = now + r->seq;
+    if (i->created_at_time <= k->last_created_at)
+        i->created_at_time = k->last_created_at + 1;
     uint8_t key[8];
     u64_key(i->id, key);
     if (!overlay_set(&r->intents, key, i, false))
         return false;
     k->next_intent_id++;
+    k->last_created_at = i->created_at_time;
     r->seq++;
     r->fresh[r->nfresh++] = *i;
     return true;
