@@ -579,7 +579,7 @@ static bool process(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t now,
 }
 
 /* The cycles go where the notification said (after the burn): the canister, a new canister or
- * the cycles-ledger account. */
+ * the cycles-ledger account. They left the cmc's held balance when the block was processed. */
 static bool credit(cmc_t *c, cmc_round_t *r, const cmc_pending_t *p, uint64_t now,
                    cmc_result_t *res)
 {
@@ -588,7 +588,6 @@ static bool credit(cmc_t *c, cmc_round_t *r, const cmc_pending_t *p, uint64_t no
         return false;
     const cmc_notify_args_t *a = &p->args;
     memset(res, 0, sizeof *res);
-    k->held = k->held > p->cycles ? k->held - p->cycles : 0;
     uint8_t key[32];
     switch (a->kind) {
     case CMC_NOTIFY_TOP_UP: {
@@ -774,6 +773,12 @@ bool cmc_apply_block_fetched(cmc_t *c, cmc_round_t *r, uint64_t intent_id,
         return oom(err);
     if (fail)
         return start_refund(c, r, &p, refund_fee(p.args.kind), text, now, out, err);
+    /* the cycles leave the cmc's balance with the deposit or creation call (they are this
+     * notification's now, whatever becomes of the burn); on a failure above they stayed */
+    core_t *held = round_core(r);
+    if (!held)
+        return oom(err);
+    held->held -= p.cycles; /* ensure_balance made held >= cycles */
     bool emitted;
     p.phase = CMC_PHASE_BURN;
     if (!burn(c, r, &p, CMC_PURPOSE_BURN, p.amount, now, &emitted, &p.intent_id))

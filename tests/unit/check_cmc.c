@@ -1238,6 +1238,11 @@ START_TEST(test_intents_carry_distinct_created_at_times)
     ck_assert_uint_eq(in[0].created_at_time, T0 + 100);
     ck_assert_uint_eq(in[1].created_at_time, T0 + 101);
     ck_assert_uint_ne(in[0].id, in[1].id);
+    /* two notifications in flight: each minted its own cycles (none reused from the other) */
+    cmc_info_t info;
+    cmc_round_info(r, &info);
+    ck_assert(info.total_cycles_minted == 200000000000000ULL);
+    ck_assert(info.held_cycles == 0);
     cmc_round_commit(C, &r);
     /* a later round at the same time (a stopped test clock) still gets later times */
     r = cmc_round_begin(C);
