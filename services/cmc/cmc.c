@@ -2,6 +2,7 @@
  * cmc: state, rounds, rates, reads and loads of the cycles minting state machine (cmc.h). The
  * notify flows are in notify.c, the subnet lists and canister ids in subnets.c.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,21 @@ char *u128_text(cmc_cycles_t v, char out[40])
     return out;
 }
 
+/* A status is stored up to the end of its reason text: most results have none, and a million
+ * statuses are kept (CMC_MAX_NOTIFY_HISTORY). The reason is the last field of the record. */
+_Static_assert(offsetof(cmc_notification_t, result) + sizeof(cmc_result_t) ==
+                   sizeof(cmc_notification_t),
+               "result is the last field of a status");
+_Static_assert(offsetof(cmc_result_t, reason) + CMC_REASON_MAX <= sizeof(cmc_result_t),
+               "reason is the last field of a result");
+
+static size_t note_stored_size(const void *rec)
+{
+    const cmc_notification_t *n = rec;
+    return offsetof(cmc_notification_t, result.reason) +
+           strnlen(n->result.reason, CMC_REASON_MAX - 1) + 1;
+}
+
 /* ---- life cycle ---- */
 
 cmc_t *cmc_new(const cmc_config_t *cfg)
@@ -77,11 +93,11 @@ cmc_t *cmc_new(const cmc_config_t *cfg)
     if (!c)
         return NULL;
     c->cfg = *cfg;
-    if (!table_init(&c->notes, 8, sizeof(cmc_notification_t)) ||
-        !table_init(&c->pending, 8, sizeof(cmc_pending_t)) ||
-        !table_init(&c->intents, 8, sizeof(cmc_intent_t)) ||
-        !table_init(&c->canisters, 32, sizeof(cmc_canister_t)) ||
-        !table_init(&c->accounts, 32, sizeof(cmc_cycles_account_t))) {
+    if (!table_init(&c->notes, 8, sizeof(cmc_notification_t), note_stored_size) ||
+        !table_init(&c->pending, 8, sizeof(cmc_pending_t), NULL) ||
+        !table_init(&c->intents, 8, sizeof(cmc_intent_t), NULL) ||
+        !table_init(&c->canisters, 32, sizeof(cmc_canister_t), NULL) ||
+        !table_init(&c->accounts, 32, sizeof(cmc_cycles_account_t), NULL)) {
         table_free(&c->notes);
         table_free(&c->pending);
         table_free(&c->intents);
@@ -196,6 +212,8 @@ bool cmc_load_notification(cmc_t *c, const cmc_notification_t *n)
 {
     if (n->status == CMC_STATUS_NONE)
         return false;
+    if (n->block_index <= c->core.last_purged)
+        return true; /* purged already: no status is kept at or below the horizon */
     uint8_t key[8];
     u64_key(n->block_index, key);
     return table_put(&c->notes, key, n);
@@ -318,11 +336,9 @@ bool cmc_notification(cmc_t *c, uint64_t block_index, cmc_notification_t *out)
     uint8_t key[8];
     u64_key(block_index, key);
     pthread_rwlock_rdlock(&c->lock);
-    const cmc_notification_t *n = table_get(&c->notes, key);
-    if (n)
-        *out = *n;
+    bool found = table_read(&c->notes, key, out);
     pthread_rwlock_unlock(&c->lock);
-    return n != NULL;
+    return found;
 }
 
 bool cmc_canister(cmc_t *c, const principal_t *id, cmc_canister_t *out)
@@ -451,10 +467,40 @@ void cmc_round_discard(cmc_t *c, cmc_round_t **rp)
     round_free(rp);
 }
 
+/* Deletes the committed statuses in (old_horizon, horizon] (none is kept at or below
+ * old_horizon): by key when the range is short, else by a scan of the map. */
+static void purge_committed(cmc_t *c, uint64_t old_horizon, uint64_t horizon)
+{
+    if (horizon - old_horizon <= c->notes.map.count) {
+        for (uint64_t b = old_horizon + 1; b <= horizon && b != 0; b++) {
+            uint8_t key[8];
+            u64_key(b, key);
+            table_del(&c->notes, key);
+        }
+        return;
+    }
+    size_t n = 0;
+    uint64_t *gone = malloc((c->notes.map.count + 1) * sizeof *gone);
+    if (!gone)
+        abort();
+    for (size_t i = 0; i < c->notes.map.cap; i++) {
+        const cmc_notification_t *rec = table_slot(&c->notes, i);
+        if (rec && rec->block_index <= horizon)
+            gone[n++] = rec->block_index;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[8];
+        u64_key(gone[i], key);
+        table_del(&c->notes, key);
+    }
+    free(gone);
+}
+
 void cmc_round_commit(cmc_t *c, cmc_round_t **rp)
 {
     cmc_round_t *r = *rp;
     pthread_rwlock_wrlock(&c->lock);
+    uint64_t old_horizon = c->core.last_purged;
     if (r->core)
         c->core = *r->core;
     if (r->subnets) {
@@ -464,25 +510,8 @@ void cmc_round_commit(cmc_t *c, cmc_round_t **rp)
         r->subnets = NULL;
     }
     overlay_merge(&r->notes, &c->notes);
-    if (r->purged) {
-        /* every status at or below the horizon goes (the smallest ones, 3.3 step 3) */
-        uint64_t h = c->core.last_purged;
-        size_t n = 0;
-        uint64_t *gone = malloc((c->notes.map.count + 1) * sizeof *gone);
-        if (!gone)
-            abort();
-        for (size_t i = 0; i < c->notes.map.cap; i++) {
-            const cmc_notification_t *rec = table_slot(&c->notes, i);
-            if (rec && rec->block_index <= h)
-                gone[n++] = rec->block_index;
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint8_t key[8];
-            u64_key(gone[i], key);
-            table_del(&c->notes, key);
-        }
-        free(gone);
-    }
+    if (r->purged)
+        purge_committed(c, old_horizon, c->core.last_purged);
     overlay_merge(&r->pending, &c->pending);
     overlay_merge(&r->intents, &c->intents);
     overlay_merge(&r->canisters, &c->canisters);

@@ -418,6 +418,7 @@ void cmc_load_info(cmc_t *c, const cmc_info_t *info);
 bool cmc_load_history_day(cmc_t *c, const cmc_rate_day_t *d) __attribute__((warn_unused_result));
 /* which: 0 base, 1 Subnet Rental. */
 void cmc_load_limiter(cmc_t *c, int which, const cmc_limiter_t *l);
+/* Load the counters (cmc_load_info) first: a status at or below the purge horizon is dropped. */
 bool cmc_load_notification(cmc_t *c, const cmc_notification_t *n)
     __attribute__((warn_unused_result));
 bool cmc_load_pending(cmc_t *c, const cmc_pending_t *p) __attribute__((warn_unused_result));

@@ -124,10 +124,7 @@ static bool note_get(const cmc_t *c, const cmc_round_t *r, uint64_t block,
         return false;
     uint8_t key[8];
     u64_key(block, key);
-    const cmc_notification_t *n = lookup(&c->notes, &r->notes, key);
-    if (n)
-        *out = *n;
-    return n != NULL;
+    return lookup_read(&c->notes, &r->notes, key, out);
 }
 
 /* Writes (or, with status NONE, removes) a status; keeps the round's count. Statuses at or
@@ -138,7 +135,8 @@ static bool note_put(const cmc_t *c, cmc_round_t *r, const cmc_notification_t *n
         return true;
     uint8_t key[8];
     u64_key(n->block_index, key);
-    bool existed = lookup(&c->notes, &r->notes, key) != NULL;
+    long o = overlay_find(&r->notes, key);
+    bool existed = o >= 0 ? !r->notes.removed[o] : table_get(&c->notes, key) != NULL;
     bool removing = n->status == CMC_STATUS_NONE;
     if (!overlay_set(&r->notes, key, n, removing))
         return false;
@@ -338,6 +336,30 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static bool note_live(const cmc_t *c, const cmc_round_t *r, uint64_t block)
+{
+    uint8_t key[8];
+    u64_key(block, key);
+    long o = overlay_find(&r->notes, key);
+    return o >= 0 ? !r->notes.removed[o] : table_get(&c->notes, key) != NULL;
+}
+
+/* The k-th smallest status above the horizon, found by walking up the block indexes: cheap in
+ * the steady state (a full map purges one status per notify, and notified blocks are not far
+ * apart); false when the walk gives up. */
+static bool walk_to_kth(const cmc_t *c, const cmc_round_t *r, uint64_t horizon, size_t k,
+                        uint64_t *kth)
+{
+    uint64_t budget = 4096 + 64 * (uint64_t)k;
+    size_t found = 0;
+    for (uint64_t b = horizon + 1; b != 0 && budget > 0; b++, budget--)
+        if (note_live(c, r, b) && ++found == k) {
+            *kth = b;
+            return true;
+        }
+    return false;
+}
+
 /* main.rs State::purge_old_notifications: while more than max statuses are kept, drop the
  * smallest block index, at most max_purge per call; the horizon only grows. */
 static bool purge_old_notifications(cmc_t *c, cmc_round_t *r)
@@ -346,6 +368,18 @@ static bool purge_old_notifications(cmc_t *c, cmc_round_t *r)
     if (r->notes_live <= max)
         return true;
     uint64_t horizon = core_of(c, r)->last_purged;
+    size_t want = r->notes_live - max < c->cfg.max_purge ? r->notes_live - max
+                                                         : c->cfg.max_purge;
+    uint64_t kth;
+    if (want > 0 && walk_to_kth(c, r, horizon, want, &kth)) {
+        core_t *core = round_core(r);
+        if (!core)
+            return false;
+        core->last_purged = kth;
+        r->purged = true;
+        r->notes_live -= want;
+        return true;
+    }
     uint64_t *keys = malloc(r->notes_live * sizeof *keys);
     if (!keys)
         return false;

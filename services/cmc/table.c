@@ -3,9 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool table_init(table_t *t, size_t key_len, size_t rec_size)
+bool table_init(table_t *t, size_t key_len, size_t rec_size, stored_size_fn stored_size)
 {
     t->rec_size = rec_size;
+    t->stored_size = stored_size;
     return hmap_init(&t->map, key_len, 64);
 }
 
@@ -28,24 +29,45 @@ const void *table_slot(const table_t *t, size_t i)
     return t->map.used[i] ? (const void *)(uintptr_t)t->map.vals[i].a : NULL;
 }
 
+bool table_read(const table_t *t, const uint8_t *key, void *out)
+{
+    const hval_t *v = hmap_get(&t->map, key);
+    if (!v)
+        return false;
+    memcpy(out, (const void *)(uintptr_t)v->a, (size_t)v->b);
+    memset((uint8_t *)out + v->b, 0, t->rec_size - (size_t)v->b);
+    return true;
+}
+
 bool table_put(table_t *t, const uint8_t *key, const void *rec)
 {
+    size_t size = t->stored_size ? t->stored_size(rec) : t->rec_size;
+    if (size > t->rec_size)
+        size = t->rec_size;
     hval_t *v = hmap_get(&t->map, key);
     if (v) {
-        memcpy((void *)(uintptr_t)v->a, rec, t->rec_size);
+        void *p = (void *)(uintptr_t)v->a;
+        if (v->b != size) {
+            p = realloc(p, size);
+            if (!p)
+                return false;
+            v->a = (uint64_t)(uintptr_t)p;
+            v->b = size;
+        }
+        memcpy(p, rec, size);
         return true;
     }
-    void *copy = malloc(t->rec_size);
+    void *copy = malloc(size);
     if (!copy)
         return false;
-    memcpy(copy, rec, t->rec_size);
-    bool created;
-    v = hmap_put(&t->map, key, &created);
+    memcpy(copy, rec, size);
+    v = hmap_put(&t->map, key, NULL);
     if (!v) {
         free(copy);
         return false;
     }
     v->a = (uint64_t)(uintptr_t)copy;
+    v->b = size;
     return true;
 }
 
@@ -124,6 +146,18 @@ const void *lookup(const table_t *t, const overlay_t *o, const uint8_t *key)
     if (i >= 0)
         return o->removed[i] ? NULL : overlay_rec(o, (size_t)i);
     return table_get(t, key);
+}
+
+bool lookup_read(const table_t *t, const overlay_t *o, const uint8_t *key, void *out)
+{
+    long i = overlay_find(o, key);
+    if (i >= 0) {
+        if (o->removed[i])
+            return false;
+        memcpy(out, overlay_rec(o, (size_t)i), o->rec_size);
+        return true;
+    }
+    return table_read(t, key, out);
 }
 
 void overlay_merge(const overlay_t *o, table_t *t)

@@ -14,9 +14,13 @@
 
 #include "hmap.h"
 
+/* The bytes of a record worth storing (a prefix of rec_size bytes; the rest reads as zero). */
+typedef size_t (*stored_size_fn)(const void *rec);
+
 typedef struct {
-    hmap_t map; /* key -> {a: record pointer} */
+    hmap_t map; /* key -> {a: record pointer, b: bytes stored} */
     size_t rec_size;
+    stored_size_fn stored_size; /* NULL: whole records */
 } table_t;
 
 typedef struct {
@@ -28,12 +32,18 @@ typedef struct {
     size_t n, cap;
 } overlay_t;
 
-/* False on allocation failure (nothing to free then). */
-bool table_init(table_t *t, size_t key_len, size_t rec_size) __attribute__((warn_unused_result));
+/* False on allocation failure (nothing to free then). With stored_size, records are stored
+ * truncated: read them whole with table_read / lookup_read only (table_get and table_slot then
+ * give the stored prefix). */
+bool table_init(table_t *t, size_t key_len, size_t rec_size, stored_size_fn stored_size)
+    __attribute__((warn_unused_result));
 /* Frees the records and the map. */
 void table_free(table_t *t);
 /* The committed record of key (borrowed until the next change), or NULL. */
 const void *table_get(const table_t *t, const uint8_t *key);
+/* Copies the record of key into out (rec_size bytes, zero past the stored prefix); false when
+ * absent. */
+bool table_read(const table_t *t, const uint8_t *key, void *out);
 /* Stores a copy of rec under key (replacing any). False on allocation failure (unchanged). */
 bool table_put(table_t *t, const uint8_t *key, const void *rec) __attribute__((warn_unused_result));
 void table_del(table_t *t, const uint8_t *key);
@@ -53,8 +63,11 @@ static inline const void *overlay_rec(const overlay_t *o, size_t i)
     return o->recs + i * o->rec_size;
 }
 
-/* The record of key as of the round (overlay over table), or NULL when absent or removed. */
+/* The record of key as of the round (overlay over table), or NULL when absent or removed. For
+ * tables of whole records only. */
 const void *lookup(const table_t *t, const overlay_t *o, const uint8_t *key);
+/* The same as a copy into out (any table); false when absent or removed. */
+bool lookup_read(const table_t *t, const overlay_t *o, const uint8_t *key, void *out);
 
 /* Applies the overlay to the table: aborts the process on allocation failure (crash-only). */
 void overlay_merge(const overlay_t *o, table_t *t);

@@ -896,11 +896,14 @@ START_TEST(test_unknown_memo_refunded_less_one_fee)
     ck_assert(cmc_notification(C, 90, &n));
     ck_assert_int_eq(n.status, CMC_STATUS_NOT_MEANINGFUL_MEMO);
     ck_assert_uint_eq(n.result.refund_block_index, 91);
+    ck_assert_str_eq(n.result.reason, out.error.detail); /* stored up to its reason's end */
+    ck_assert(n.has_block && n.memo == 0);
     /* any method with the same subaccount gets the same answer again, refunded once */
     nns_error_t err;
     ck_assert(!notify(&a, T0, &out, &err));
     ck_assert_str_eq(err.code, "Refunded");
     ck_assert_uint_eq(err.payload[0].value, 91);
+    ck_assert_str_eq(err.detail, n.result.reason);
     cmc_notify_args_t m = mint_args(90, &can);
     ck_assert(!notify(&m, T0, &out, &err));
     ck_assert_str_eq(err.code, "Refunded");
