@@ -48,9 +48,10 @@ bool table_put(table_t *t, const uint8_t *key, const void *rec)
     if (v) {
         void *p = (void *)(uintptr_t)v->a;
         if (v->b != size) {
-            p = realloc(p, size);
-            if (!p)
-                return false;
+            void *grown = realloc(p, size);
+            if (!grown)
+                return false; /* p is still the record */
+            p = grown;
             v->a = (uint64_t)(uintptr_t)p;
             v->b = size;
         }
