@@ -651,6 +651,38 @@ START_TEST(test_v23_purge_keeps_newest)
 }
 END_TEST
 
+START_TEST(test_v23_purge_sparse_blocks)
+{
+    /* statuses far apart: the purge cannot walk up to the horizon and sorts them instead */
+    cmc_destroy(&C);
+    CFG.max_notifications = 30;
+    make_cmc();
+    for (uint64_t i = 1; i <= 100; i++) {
+        cmc_notification_t n;
+        memset(&n, 0, sizeof n);
+        n.block_index = i * 100000;
+        n.status = CMC_STATUS_NOT_MEANINGFUL_MEMO;
+        strcpy(n.result.reason, "r");
+        n.result.refunded = true;
+        ck_assert(cmc_load_notification(C, &n));
+    }
+    principal_t can;
+    principal_canister(5000, &can);
+    cmc_notify_args_t a = top_up_args(20000000, &alice, &can);
+    cmc_outcome_t out;
+    nns_error_t err;
+    ck_assert(notify(&a, T0, &out, &err));
+    cmc_info_t info;
+    cmc_info(C, &info);
+    ck_assert_uint_eq(info.last_purged_notification, 7000000);
+    ck_assert_uint_eq(info.notifications, 31);
+    cmc_notification_t n;
+    ck_assert(!cmc_notification(C, 7000000, &n));
+    ck_assert(cmc_notification(C, 7100000, &n));
+    ck_assert_str_eq(n.result.reason, "r");
+}
+END_TEST
+
 START_TEST(test_v24_canister_id_texts)
 {
     struct {
@@ -1392,6 +1424,7 @@ static Suite *cmc_suite(void)
     tcase_add_test(v, test_v21_limiter_sequence);
     tcase_add_test(v, test_v22_limits_in_icp);
     tcase_add_test(v, test_v23_purge_keeps_newest);
+    tcase_add_test(v, test_v23_purge_sparse_blocks);
     tcase_add_test(v, test_v24_canister_id_texts);
     tcase_add_test(v, test_v25_v26_v27_deposit_accounts);
     tcase_add_test(v, test_v28_memos_and_garbage_memo_refund);
