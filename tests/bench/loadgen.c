@@ -1531,10 +1531,12 @@ typedef enum { END_DURATION, END_REQUESTS, END_SIGNAL, END_FAILURE } end_reason_
  * connections idle and opening, more are opened up to the cap. */
 static void open_dispatch(void)
 {
-    if (g_now < g_sched_end) {
-        uint64_t due = (uint64_t)((double)(g_now - g_sched_start) / g_ns_per_req) + 1;
+    /* every request of the schedule falls due before g_sched_end */
+    uint64_t due = g_now < g_sched_end
+                       ? (uint64_t)((double)(g_now - g_sched_start) / g_ns_per_req) + 1
+                       : g_sched_total;
+    if (!stopping())
         g_open_due = due < g_sched_total ? due : g_sched_total;
-    }
     while (g_open_next < g_open_due && g_next_k < g_nreq && g_nidle) {
         conn_t *c = &g_conns[g_idle[--g_nidle]];
         c->in_idle = false;
@@ -1560,11 +1562,14 @@ static void open_dispatch(void)
 /* --rate: when the next request falls due (UINT64_MAX: none will). */
 static uint64_t open_next_due(void)
 {
-    if (g_open_due >= g_sched_total || g_now >= g_sched_end)
-        return UINT64_MAX;
-    if (g_open_next < g_open_due) /* a queue: it moves when a connection frees or opens */
-        return g_now < g_open_gate && g_nopen < g_opt.connections ? g_open_gate : UINT64_MAX;
-    return g_sched_start + (uint64_t)((double)g_open_due * g_ns_per_req);
+    uint64_t w = UINT64_MAX;
+    if (g_open_due < g_sched_total && g_now < g_sched_end)
+        w = g_sched_start + (uint64_t)((double)g_open_due * g_ns_per_req);
+    /* a queue moves when a connection frees (an event) or opens (after a failure, the gate) */
+    if (g_open_next < g_open_due && g_nopen < g_opt.connections && g_now < g_open_gate &&
+        g_open_gate < w)
+        w = g_open_gate;
+    return w;
 }
 
 static end_reason_t run_loop(uint64_t start, uint64_t end)
@@ -1587,13 +1592,13 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
         if (stopping())
             return END_SIGNAL;
         if (g_open) {
+            open_dispatch();
             /* past --duration: what is due (queued or in flight) may still finish */
             bool all_due = g_now >= end || g_open_due >= g_sched_total;
             if (all_due && g_open_next >= g_open_due && g_inflight == 0)
                 return g_now >= end ? END_DURATION : END_REQUESTS;
             if (g_now >= hard_end)
                 return END_DURATION;
-            open_dispatch();
         } else {
             if (g_now >= end)
                 return END_DURATION;
@@ -1774,8 +1779,8 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
     if (batch) {
         printf("rate:               %.2f transfers/s (%" PRIu64 " in %.2f s), %.2f requests/s\n",
                rate, ok_window, window, req_rate);
-        printf("latency 2xx requests (ms): p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n",
-               p50, p90, p99, pmax, nlat);
+        printf("latency 2xx requests (ms): p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")%s\n",
+               p50, p90, p99, pmax, nlat, g_open ? ", from the due time" : "");
     } else {
         printf("rate:               %.2f 2xx/s (%" PRIu64 " in %.2f s)\n", rate, ok_window, window);
         printf("latency 2xx (ms):   p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")%s\n", p50,
