@@ -72,17 +72,17 @@
 
 #define NS_PER_SEC 1000000000ULL
 #define NS_PER_MS 1000000ULL
-#define MAX_REQUESTS 4000000ULL     /* cap on --requests and on the estimate */
-#define REQS_PER_CONN_SEC 200ULL    /* estimate of a connection's rate, to size the pool */
-#define BATCH_REQS_PER_CONN_SEC 4ULL  /* the same for --batch requests */
-#define CHUNK 4096ULL               /* requests signed together (one expiry per chunk) */
+#define MAX_REQUESTS 4000000ULL      /* cap on --requests and on the estimate */
+#define REQS_PER_CONN_SEC 200ULL     /* estimate of a connection's rate, to size the pool */
+#define BATCH_REQS_PER_CONN_SEC 4ULL /* the same for --batch requests */
+#define CHUNK 4096ULL                /* requests signed together (one expiry per chunk) */
 #define SIG_BYTES ED25519_SIGNATURE_BYTES
 #define BODY_CAP 512
 #define WBUF_CAP 2048
 #define RBUF_INIT 4096
-#define RBUF_KEEP 16384             /* a buffer grown past this is shrunk after the response */
-#define RBUF_MAX (1024 * 1024)      /* largest response accepted */
-#define HEAD_MAX (64 * 1024)        /* largest response head accepted */
+#define RBUF_KEEP 16384        /* a buffer grown past this is shrunk after the response */
+#define RBUF_MAX (1024 * 1024) /* largest response accepted */
+#define HEAD_MAX (64 * 1024)   /* largest response head accepted */
 #define BACKOFF_MIN_MS 5
 #define BACKOFF_MAX_MS 200
 #define MAX_EVENTS 512
@@ -94,10 +94,10 @@
 #define ITEM_CAP (128 + 2 * ED25519_DER_BYTES + 2 * SIG_BYTES + 6 * BODY_CAP)
 #define LAT_INIT (64 * 1024) /* latencies kept at first in --get-accounts mode */
 #define HISTORY_LIMIT 20
-#define OPEN_MAX_CONNECTIONS 2048   /* --rate: cap and default of --connections */
-#define OPEN_MAX_RATE 1000000.0     /* --rate: requests per second at most */
-#define DRAIN_SECONDS 5             /* --rate: wait for answers this long after --duration */
-#define CONNS_PER_SOURCE 256        /* --rate: connections per loopback source address */
+#define OPEN_MAX_CONNECTIONS 2048 /* --rate: cap and default of --connections */
+#define OPEN_MAX_RATE 1000000.0   /* --rate: requests per second at most */
+#define DRAIN_SECONDS 5           /* --rate: wait for answers this long after --duration */
+#define CONNS_PER_SOURCE 256      /* --rate: connections per loopback source address */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -124,7 +124,7 @@ typedef struct {
     bool history;      /* with get_accounts: GET /v1/accounts/{id}/transactions?limit=20 */
     double rate;       /* requests per second, open loop; 0: closed loop */
     bool connections_set;
-    run_kind_t kind;   /* derived from the three above */
+    run_kind_t kind; /* derived from the three above */
 } options_t;
 
 typedef struct {
@@ -152,8 +152,8 @@ typedef struct {
     uint32_t backoff_ms;
     uint32_t served; /* responses completed on the current TCP connection */
     bool in_flight;
-    uint64_t k;  /* the (first) request or transfer carried */
-    uint32_t nk; /* transfers carried: 1 unless --batch */
+    uint64_t k;       /* the (first) request or transfer carried */
+    uint32_t nk;      /* transfers carried: 1 unless --batch */
     uint64_t sent_ns; /* the latency's origin: sent, or with --rate due */
     bool measured;    /* --rate: due after the warmup */
     bool in_idle;     /* --rate: on the idle stack */
@@ -219,18 +219,18 @@ static unsigned g_error_samples;
 
 /* --rate (open loop) */
 static bool g_open;
-static uint64_t g_sched_start;     /* request j is due at g_sched_start + j * g_ns_per_req */
+static uint64_t g_sched_start; /* request j is due at g_sched_start + j * g_ns_per_req */
 static double g_ns_per_req;
-static uint64_t g_sched_total;     /* requests in the schedule */
-static uint64_t g_open_due;        /* requests due so far (frozen once --duration elapsed) */
-static uint64_t g_open_next;       /* the next request to send */
-static uint64_t g_sched_end;       /* no request falls due from then on */
+static uint64_t g_sched_total; /* requests in the schedule */
+static uint64_t g_open_due;    /* requests due so far (frozen once --duration elapsed) */
+static uint64_t g_open_next;   /* the next request to send */
+static uint64_t g_sched_end;   /* no request falls due from then on */
 static uint64_t g_measure_end = UINT64_MAX; /* answers after it are out of the rate */
-static unsigned *g_idle;           /* stack of idle connected connections (indexes) */
+static unsigned *g_idle;                    /* stack of idle connected connections (indexes) */
 static unsigned g_nidle;
 static unsigned g_nopen, g_nconnecting;
-static unsigned g_scan;            /* where the search for a closed connection resumes */
-static uint64_t g_open_gate;       /* no new connection before (after a connect failure) */
+static unsigned g_scan;      /* where the search for a closed connection resumes */
+static uint64_t g_open_gate; /* no new connection before (after a connect failure) */
 static uint32_t g_gate_ms = BACKOFF_MIN_MS;
 
 static void on_signal(int sig)
@@ -680,9 +680,8 @@ static void *sign_worker(void *arg)
             const lg_identity_t *from = &g_ids[k % g_opt.identities];
             sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
                          sig_hex);
-            if (blen == 0 ||
-                hex_decode(sig_hex, 2 * SIG_BYTES, g_sigs + k * SIG_BYTES, SIG_BYTES) !=
-                    SIG_BYTES) {
+            if (blen == 0 || hex_decode(sig_hex, 2 * SIG_BYTES, g_sigs + k * SIG_BYTES,
+                                        SIG_BYTES) != SIG_BYTES) {
                 atomic_store(&g_sign_failed, 1);
                 return NULL;
             }
@@ -746,8 +745,7 @@ static uint64_t transfer_signature(uint64_t k, const char *body, size_t blen,
     if (expiry < g_wall + g_expiry_margin_ns) {
         /* signed too long ago: sign again with a fresh expiry */
         expiry = g_wall + g_expiry_ns;
-        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
-                     sig_hex);
+        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen, sig_hex);
         g_st.resigned++;
     } else {
         hex_encode(g_sigs + k * SIG_BYTES, SIG_BYTES, sig_hex);
@@ -765,18 +763,18 @@ static size_t build_request(uint64_t k, char *out, size_t cap)
     const lg_identity_t *from = &g_ids[k % g_opt.identities];
     char sig_hex[2 * SIG_BYTES + 1];
     uint64_t expiry = transfer_signature(k, body, blen, sig_hex);
-    int n = snprintf(out, cap,
-                     "POST %s" SIGN_PATH " HTTP/1.1\r\n"
-                     "Host: %s\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n"
-                     "X-Public-Key: %s\r\n"
-                     "X-Expiry: %" PRIu64 "\r\n"
-                     "X-Signature: %s\r\n"
-                     "\r\n"
-                     "%s",
-                     g_target.prefix, g_target.host_header, blen, from->pk_hex, expiry, sig_hex,
-                     body);
+    int n =
+        snprintf(out, cap,
+                 "POST %s" SIGN_PATH " HTTP/1.1\r\n"
+                 "Host: %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n"
+                 "X-Public-Key: %s\r\n"
+                 "X-Expiry: %" PRIu64 "\r\n"
+                 "X-Signature: %s\r\n"
+                 "\r\n"
+                 "%s",
+                 g_target.prefix, g_target.host_header, blen, from->pk_hex, expiry, sig_hex, body);
     if (n < 0 || (size_t)n >= cap)
         return 0;
     return (size_t)n;
@@ -1640,9 +1638,14 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
             if (!g_opt.quiet) {
                 uint64_t errs = g_st.s409 + g_st.s4xx + g_st.s5xx + g_st.sother +
                                 g_st.tx_malformed + g_st.connect_failed + g_st.tx_lost;
-                char reqs[48] = "";
+                char reqs[96] = "";
+                int rl = 0;
                 if (g_opt.kind == RUN_BATCH)
-                    snprintf(reqs, sizeof reqs, " requests=%" PRIu64, g_st.sent);
+                    rl = snprintf(reqs, sizeof reqs, " requests=%" PRIu64, g_st.sent);
+                if (g_open && rl >= 0 && (size_t)rl < sizeof reqs)
+                    snprintf(reqs + rl, sizeof reqs - (size_t)rl,
+                             " queued=%" PRIu64 " open_connections=%u", g_open_due - g_open_next,
+                             g_nopen);
                 fprintf(stderr,
                         "loadgen: t=%.1fs%s sent=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
                         " in_flight=%" PRIu64 " last_second_ok=%" PRIu64 "%s\n",
@@ -1725,8 +1728,7 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
         printf(" batch=%u", g_opt.batch);
     printf("\n");
     printf("run:                %.2f s (%s); measured window %.2f s after %.2f s warmup\n",
-           (double)(stop - start) / 1e9, reason, window,
-           (double)(measure_from - start) / 1e9);
+           (double)(stop - start) / 1e9, reason, window, (double)(measure_from - start) / 1e9);
     if (batch) {
         printf("transfers prepared: %" PRIu64 "\n", g_nreq);
         printf("requests sent:      %" PRIu64 " (%" PRIu64 " transfers, up to %u per request)\n",
@@ -1793,18 +1795,18 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
         printf("open loop:          %.2f requests/s due (%" PRIu64 " due in all, %" PRIu64
                " after the warmup and sent); latency from the due time\n",
                g_opt.rate, g_open_due, g_st.measured_sent);
-        printf("  connections:      at most %u, %" PRIu64 " open at the peak\n",
-               g_opt.connections, g_st.peak_open);
-        printf("  queue:            %" PRIu64 " requests waiting for a connection at the peak, %" PRIu64
-               " when the run stopped\n",
+        printf("  connections:      at most %u, %" PRIu64 " open at the peak\n", g_opt.connections,
+               g_st.peak_open);
+        printf("  queue:            %" PRIu64
+               " requests waiting for a connection at the peak, %" PRIu64 " when the run stopped\n",
                g_st.peak_queue, queued);
         printf("  sent rate:        %.2f requests/s over the run\n",
                stop > start ? (double)g_st.sent / ((double)(stop - start) / 1e9) : 0.0);
         printf("loadgen: open rate=%.2f due=%" PRIu64 " sent=%" PRIu64 " ok=%" PRIu64
                " non2xx=%" PRIu64 " unanswered=%" PRIu64 " achieved_per_second=%.2f p50_ms=%.3f"
                " p90_ms=%.3f p99_ms=%.3f max_ms=%.3f n=%" PRIu64 "\n",
-               g_opt.rate, g_open_due, g_st.sent, g_st.ok, failed, unanswered, rate, p50, p90,
-               p99, pmax, nlat);
+               g_opt.rate, g_open_due, g_st.sent, g_st.ok, failed, unanswered, rate, p50, p90, p99,
+               pmax, nlat);
     }
     printf("loadgen: ok_per_second=%.2f ok=%" PRIu64 " errors=%" PRIu64
            " p50_ms=%.3f p99_ms=%.3f requests_per_second=%.2f\n",
@@ -1874,18 +1876,37 @@ static void usage(FILE *f)
             "                        idle connection, else queued while more connections open\n"
             "                        (up to --connections, default and at most 2048); latency\n"
             "                        counts from the due time. After --duration nothing more\n"
-            "                        falls due; the queue and the answers get up to "
-            STR(DRAIN_SECONDS) " s more.\n"
-            "                        Adds a line \"loadgen: open rate= due= sent= ok= non2xx=\n"
-            "                        unanswered= achieved_per_second= p50_ms= p90_ms= p99_ms=\n"
-            "                        max_ms= n=\"\n");
+            "                        falls due; the queue and the answers get up to " STR(
+                DRAIN_SECONDS) " s more.\n"
+                               "                        Adds a line \"loadgen: open rate= due= "
+                               "sent= ok= non2xx=\n"
+                               "                        unanswered= achieved_per_second= p50_ms= "
+                               "p90_ms= p99_ms=\n"
+                               "                        max_ms= n=\"\n");
 }
 
 static bool parse_options(int argc, char **argv)
 {
     enum {
-        O_URL = 256, O_CONN, O_DUR, O_REQ, O_IDS, O_SEED, O_AMOUNT, O_MODE, O_ACKED, O_WARMUP,
-        O_EXPIRY, O_TIME, O_QUIET, O_PRINT, O_HELP, O_BATCH, O_GET, O_HISTORY, O_RATE
+        O_URL = 256,
+        O_CONN,
+        O_DUR,
+        O_REQ,
+        O_IDS,
+        O_SEED,
+        O_AMOUNT,
+        O_MODE,
+        O_ACKED,
+        O_WARMUP,
+        O_EXPIRY,
+        O_TIME,
+        O_QUIET,
+        O_PRINT,
+        O_HELP,
+        O_BATCH,
+        O_GET,
+        O_HISTORY,
+        O_RATE
     };
     static const struct option longopts[] = {
         {"url", required_argument, NULL, O_URL},
@@ -2126,8 +2147,8 @@ int main(int argc, char **argv)
         double units = sched * (double)unit;
         if (units > cap) {
             if (!g_opt.requests)
-                info("the schedule needs %.0f requests; prepared %.0f (the run ends early)",
-                     units, cap);
+                info("the schedule needs %.0f requests; prepared %.0f (the run ends early)", units,
+                     cap);
             units = cap;
         }
         g_nreq = (uint64_t)units;

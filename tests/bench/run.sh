@@ -275,7 +275,7 @@ open_verdict() {
   if [ "${f[0]}" -gt 0 ] && [ "${f[1]}" = "${f[0]}" ] && [ "${f[2]}" = 0 ] && [ "${f[3]}" = 0 ] &&
      [ "$(verdict "${R_P99[$1]}" "<=" 100)" = PASS ]; then echo PASS; else echo MISS; fi
 }
-row() { printf '| %-13s | %11s | %13s | %9s | %5s | %-44s | %-6s |\n' "$@"; }
+row() { printf '| %-13s | %11s | %17s | %9s | %5s | %-44s | %-6s |\n' "$@"; }
 echo "Summary (figures of one run on a shared host: noisy; 'share' = transfers/s x one verification / $cores cores)"
 row mode transfers/s "p50 / p99 ms" "verify us" share target result
 for label in single batch single+delay open open+delay; do
