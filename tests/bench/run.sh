@@ -128,13 +128,19 @@ measure() {
   if [ "$want_perf" = 1 ] && [ "$use_perf" = 1 ] && command -v perf >/dev/null; then
     psecs=$((secs / 2 < 10 ? secs / 2 : 10))
   fi
+  # The open loop's schedule runs 5 s past the window and the load generator ends by itself
+  # (its counts then cover every request due). The closed loop's generator has requests for 4 s
+  # past the window and perf, and is stopped (SIGTERM: it prints its summary) once they are
+  # done, so that a slow start of the window on a busy host cannot outlast it.
+  local stop_load=0
   if [ "$kind" = open ]; then
     wsecs=$open_secs
-    dur=$((2 + open_secs + 3))
+    dur=$((2 + open_secs + 5))
     sizing=(--rate "$rate" --connections "$open_conns")
   else
-    dur=$((2 + secs + psecs + 4))
-    sizing=(--requests "$((per_second * dur))")
+    dur=$((2 + secs + psecs + 60))
+    sizing=(--requests "$((per_second * (2 + secs + psecs + 4)))")
+    stop_load=1
   fi
   "$TOOLS/loadgen" --url "http://127.0.0.1:$port" --duration "$dur" --warmup 2 \
     --identities "$ids" --seed-base 100000 "${sizing[@]}" "$@" \
@@ -159,10 +165,11 @@ measure() {
   local l1 t1 g1 w1; l1=$(cpu_ticks "$lpid"); g1=$(cpu_ticks "$load"); w1=$(wal_lsn); t1=$(date +%s.%N)
   thread_ticks >"$out.th1"
   kill -0 "$load" 2>/dev/null ||
-    echo "  warning: the load generator stopped inside the window; the rate is low"
+    echo "  warning: the load generator stopped inside the window (out of requests?); the rate is low"
   if [ "$psecs" -gt 0 ]; then
     perf record -F 499 -g -o "$out.perf" -p "$lpid" -- sleep "$psecs" >/dev/null 2>&1 || true
   fi
+  if [ "$stop_load" = 1 ]; then kill -TERM "$load" 2>/dev/null || true; fi
   wait "$load" || true
   local rate_w verify share
   rate_w=$(awk -v a="$(metric nns_ledger_chain_length "$out.m0")" -v b="$(metric nns_ledger_chain_length "$out.m1")" \
