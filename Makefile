@@ -236,8 +236,10 @@ test: all unit asan tsan integration e2e cases browser asan-services alloc-fail 
 run: all
 	@bash deploy/run.sh
 
-# Throughput (signed transfers, single and batched, vs pgbench) and scale (SCALE_ACCOUNTS,
-# SCALE_BLOCKS: reads, history pages, memory, restart time on a generated dataset).
+# Throughput (signed transfers vs pgbench: closed loop single and batched, single with every
+# commit delayed, open loop at BENCH_RATE with and without the delay; about 8 minutes, BENCH_*
+# knobs in tests/bench/run.sh) and scale (SCALE_ACCOUNTS, SCALE_BLOCKS: reads, history pages,
+# memory, restart time on a generated dataset).
 bench: all
 	@bash tests/bench/run.sh
 	@bash tests/bench/scale.sh

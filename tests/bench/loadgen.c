@@ -25,12 +25,25 @@
  * --get-accounts (with --history: their transaction pages) is a read benchmark: request k is a
  * GET of the default account of a pseudo-random identity (a pure function of k), nothing is
  * signed and the run lasts --duration (or --requests GETs).
+ *
+ * --rate R is an open loop: request j is due at start + j/R whatever the answers (R requests per
+ * second; with --batch each carries N transfers). A due request goes out on an idle keep-alive
+ * connection; when none is idle, connections are opened (no more than the requests waiting,
+ * at most --connections, 2,048 at most and by default) and the request waits in the queue for
+ * the first connection free. Its latency counts from the time it was due, not from the time it
+ * was sent, so a queue on the generator's side shows in the latency (no coordinated omission).
+ * When --duration has elapsed no more requests fall due; the queue is still sent and the
+ * answers awaited for up to DRAIN_SECONDS. Latencies and the measured counts are those of the
+ * requests due after the warmup. Connection i > 255 binds to the source address
+ * 127.0.0.(1 + i/256), so that a server's per-address connection limit does not turn a large
+ * pool into refused connections.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -59,17 +72,17 @@
 
 #define NS_PER_SEC 1000000000ULL
 #define NS_PER_MS 1000000ULL
-#define MAX_REQUESTS 4000000ULL     /* cap on --requests and on the estimate */
-#define REQS_PER_CONN_SEC 200ULL    /* estimate of a connection's rate, to size the pool */
-#define BATCH_REQS_PER_CONN_SEC 4ULL  /* the same for --batch requests */
-#define CHUNK 4096ULL               /* requests signed together (one expiry per chunk) */
+#define MAX_REQUESTS 4000000ULL      /* cap on --requests and on the estimate */
+#define REQS_PER_CONN_SEC 200ULL     /* estimate of a connection's rate, to size the pool */
+#define BATCH_REQS_PER_CONN_SEC 4ULL /* the same for --batch requests */
+#define CHUNK 4096ULL                /* requests signed together (one expiry per chunk) */
 #define SIG_BYTES ED25519_SIGNATURE_BYTES
 #define BODY_CAP 512
 #define WBUF_CAP 2048
 #define RBUF_INIT 4096
-#define RBUF_KEEP 16384             /* a buffer grown past this is shrunk after the response */
-#define RBUF_MAX (1024 * 1024)      /* largest response accepted */
-#define HEAD_MAX (64 * 1024)        /* largest response head accepted */
+#define RBUF_KEEP 16384        /* a buffer grown past this is shrunk after the response */
+#define RBUF_MAX (1024 * 1024) /* largest response accepted */
+#define HEAD_MAX (64 * 1024)   /* largest response head accepted */
 #define BACKOFF_MIN_MS 5
 #define BACKOFF_MAX_MS 200
 #define MAX_EVENTS 512
@@ -81,6 +94,10 @@
 #define ITEM_CAP (128 + 2 * ED25519_DER_BYTES + 2 * SIG_BYTES + 6 * BODY_CAP)
 #define LAT_INIT (64 * 1024) /* latencies kept at first in --get-accounts mode */
 #define HISTORY_LIMIT 20
+#define OPEN_MAX_CONNECTIONS 2048 /* --rate: cap and default of --connections */
+#define OPEN_MAX_RATE 1000000.0   /* --rate: requests per second at most */
+#define DRAIN_SECONDS 5           /* --rate: wait for answers this long after --duration */
+#define CONNS_PER_SOURCE 256      /* --rate: connections per loopback source address */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -105,7 +122,9 @@ typedef struct {
     unsigned batch;    /* 0: one transfer per POST /v1/transfers */
     bool get_accounts; /* GET /v1/accounts/{id} instead of transfers */
     bool history;      /* with get_accounts: GET /v1/accounts/{id}/transactions?limit=20 */
-    run_kind_t kind;   /* derived from the three above */
+    double rate;       /* requests per second, open loop; 0: closed loop */
+    bool connections_set;
+    run_kind_t kind; /* derived from the three above */
 } options_t;
 
 typedef struct {
@@ -123,7 +142,7 @@ typedef struct {
     char principal_text[PRINCIPAL_TEXT_MAX];
 } lg_identity_t;
 
-typedef enum { C_DOWN, C_WAIT_RETRY, C_CONNECTING, C_WRITING, C_READING, C_DONE } cstate_t;
+typedef enum { C_DOWN, C_WAIT_RETRY, C_CONNECTING, C_WRITING, C_READING, C_IDLE, C_DONE } cstate_t;
 
 typedef struct {
     int fd;
@@ -133,9 +152,11 @@ typedef struct {
     uint32_t backoff_ms;
     uint32_t served; /* responses completed on the current TCP connection */
     bool in_flight;
-    uint64_t k;  /* the (first) request or transfer carried */
-    uint32_t nk; /* transfers carried: 1 unless --batch */
-    uint64_t sent_ns;
+    uint64_t k;       /* the (first) request or transfer carried */
+    uint32_t nk;      /* transfers carried: 1 unless --batch */
+    uint64_t sent_ns; /* the latency's origin: sent, or with --rate due */
+    bool measured;    /* --rate: due after the warmup */
+    bool in_idle;     /* --rate: on the idle stack */
     size_t wlen, woff;
     char *rbuf;
     size_t rcap, rlen;
@@ -151,6 +172,8 @@ typedef struct {
     uint64_t tx_sent, tx_lost, tx_malformed;   /* transfers: sent, lost in flight, unreadable */
     uint64_t req_ok, req_ok_measured, req_err; /* HTTP requests answered 2xx / otherwise */
     uint64_t req_malformed;                    /* 2xx batch answers without proper results */
+    uint64_t measured_sent;                    /* --rate: requests due after the warmup, sent */
+    uint64_t peak_open, peak_queue;            /* --rate: most connections open, most waiting */
 } stats_t;
 
 enum { PARSE_MORE = 0, PARSE_DONE = 1, PARSE_ERROR = -1 };
@@ -193,6 +216,22 @@ static uint64_t g_lat_measured_from = UINT64_MAX; /* index of the first one afte
 static FILE *g_acked;
 static bool g_acked_dirty;
 static unsigned g_error_samples;
+
+/* --rate (open loop) */
+static bool g_open;
+static uint64_t g_sched_start; /* request j is due at g_sched_start + j * g_ns_per_req */
+static double g_ns_per_req;
+static uint64_t g_sched_total; /* requests in the schedule */
+static uint64_t g_open_due;    /* requests due so far (frozen once --duration elapsed) */
+static uint64_t g_open_next;   /* the next request to send */
+static uint64_t g_sched_end;   /* no request falls due from then on */
+static uint64_t g_measure_end = UINT64_MAX; /* answers after it are out of the rate */
+static unsigned *g_idle;                    /* stack of idle connected connections (indexes) */
+static unsigned g_nidle;
+static unsigned g_nopen, g_nconnecting;
+static unsigned g_scan;      /* where the search for a closed connection resumes */
+static uint64_t g_open_gate; /* no new connection before (after a connect failure) */
+static uint32_t g_gate_ms = BACKOFF_MIN_MS;
 
 static void on_signal(int sig)
 {
@@ -641,9 +680,8 @@ static void *sign_worker(void *arg)
             const lg_identity_t *from = &g_ids[k % g_opt.identities];
             sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
                          sig_hex);
-            if (blen == 0 ||
-                hex_decode(sig_hex, 2 * SIG_BYTES, g_sigs + k * SIG_BYTES, SIG_BYTES) !=
-                    SIG_BYTES) {
+            if (blen == 0 || hex_decode(sig_hex, 2 * SIG_BYTES, g_sigs + k * SIG_BYTES,
+                                        SIG_BYTES) != SIG_BYTES) {
                 atomic_store(&g_sign_failed, 1);
                 return NULL;
             }
@@ -707,8 +745,7 @@ static uint64_t transfer_signature(uint64_t k, const char *body, size_t blen,
     if (expiry < g_wall + g_expiry_margin_ns) {
         /* signed too long ago: sign again with a fresh expiry */
         expiry = g_wall + g_expiry_ns;
-        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen,
-                     sig_hex);
+        sign_request(from->id.sk, "POST", SIGN_PATH, expiry, (const uint8_t *)body, blen, sig_hex);
         g_st.resigned++;
     } else {
         hex_encode(g_sigs + k * SIG_BYTES, SIG_BYTES, sig_hex);
@@ -726,18 +763,18 @@ static size_t build_request(uint64_t k, char *out, size_t cap)
     const lg_identity_t *from = &g_ids[k % g_opt.identities];
     char sig_hex[2 * SIG_BYTES + 1];
     uint64_t expiry = transfer_signature(k, body, blen, sig_hex);
-    int n = snprintf(out, cap,
-                     "POST %s" SIGN_PATH " HTTP/1.1\r\n"
-                     "Host: %s\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n"
-                     "X-Public-Key: %s\r\n"
-                     "X-Expiry: %" PRIu64 "\r\n"
-                     "X-Signature: %s\r\n"
-                     "\r\n"
-                     "%s",
-                     g_target.prefix, g_target.host_header, blen, from->pk_hex, expiry, sig_hex,
-                     body);
+    int n =
+        snprintf(out, cap,
+                 "POST %s" SIGN_PATH " HTTP/1.1\r\n"
+                 "Host: %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n"
+                 "X-Public-Key: %s\r\n"
+                 "X-Expiry: %" PRIu64 "\r\n"
+                 "X-Signature: %s\r\n"
+                 "\r\n"
+                 "%s",
+                 g_target.prefix, g_target.host_header, blen, from->pk_hex, expiry, sig_hex, body);
     if (n < 0 || (size_t)n >= cap)
         return 0;
     return (size_t)n;
@@ -971,8 +1008,13 @@ static void conn_set_events(conn_t *c, uint32_t ev)
 
 static void conn_close(conn_t *c)
 {
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         close(c->fd); /* also leaves the epoll set */
+        g_nopen--;
+    }
+    if (c->state == C_CONNECTING)
+        g_nconnecting--;
+    c->state = C_DOWN;
     c->fd = -1;
     c->events = 0;
     c->rlen = 0;
@@ -995,6 +1037,13 @@ static void conn_close(conn_t *c)
 
 static void schedule_retry(conn_t *c)
 {
+    if (g_open) {
+        /* the open loop reopens connections as requests wait: only new ones are delayed */
+        c->state = C_DOWN;
+        g_open_gate = g_now + (uint64_t)g_gate_ms * NS_PER_MS;
+        g_gate_ms = g_gate_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : g_gate_ms * 2;
+        return;
+    }
     c->state = C_WAIT_RETRY;
     c->retry_at = g_now + (uint64_t)c->backoff_ms * NS_PER_MS;
     if (c->retry_at < g_next_retry)
@@ -1032,13 +1081,42 @@ static void do_write(conn_t *c)
     conn_set_events(c, EPOLLIN);
 }
 
+/* --rate: a connected connection with nothing to send waits on the idle stack. */
+static void conn_idle(conn_t *c)
+{
+    c->state = C_IDLE;
+    conn_set_events(c, EPOLLIN); /* a close by the server, or data nobody asked for */
+    if (!c->in_idle) {
+        c->in_idle = true;
+        g_idle[g_nidle++] = (unsigned)(c - g_conns);
+    }
+}
+
+/* A connection whose answer ended it (or asked for its close): reconnect at once in the
+ * closed loop; in the open loop, when a request waits for it. */
+static void conn_recycle(conn_t *c)
+{
+    conn_close(c);
+    if (!g_open)
+        start_connect(c);
+}
+
 /* Sends the next request on a connected, idle connection (or retires it). */
 static void send_next(conn_t *c)
 {
-    if (g_next_k >= g_nreq) {
+    if (g_next_k >= g_nreq && !g_open) {
         conn_close(c);
         c->state = C_DONE;
         return;
+    }
+    uint64_t origin = 0;
+    if (g_open) {
+        if (g_open_next >= g_open_due || g_next_k >= g_nreq) {
+            conn_idle(c);
+            return;
+        }
+        origin = g_sched_start + (uint64_t)((double)g_open_next * g_ns_per_req);
+        g_open_next++;
     }
     uint64_t k = g_next_k;
     uint32_t nk = 1;
@@ -1062,7 +1140,10 @@ static void send_next(conn_t *c)
     c->k = k;
     c->nk = nk;
     c->in_flight = true;
-    c->sent_ns = mono_ns();
+    c->sent_ns = g_open ? origin : mono_ns();
+    c->measured = g_open && origin >= g_measure_start;
+    if (c->measured)
+        g_st.measured_sent++;
     g_inflight++;
     g_st.sent++;
     g_st.tx_sent += nk;
@@ -1075,7 +1156,21 @@ static void on_connected(conn_t *c)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->served = 0;
+    g_gate_ms = BACKOFF_MIN_MS;
     send_next(c);
+}
+
+/* --rate: connection i > 255 of an IPv4 target leaves from 127.0.0.(1 + i/256). */
+static bool bind_source(conn_t *c)
+{
+    unsigned i = (unsigned)(c - g_conns);
+    if (!g_open || g_target.family != AF_INET || i < CONNS_PER_SOURCE)
+        return true;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = 0};
+    src.sin_addr.s_addr = htonl((127u << 24) | (1u + i / CONNS_PER_SOURCE));
+    return bind(c->fd, (const struct sockaddr *)&src, sizeof src) == 0;
 }
 
 static void start_connect(conn_t *c)
@@ -1090,7 +1185,15 @@ static void start_connect(conn_t *c)
         schedule_retry(c);
         return;
     }
+    g_nopen++;
+    if (g_nopen > g_st.peak_open)
+        g_st.peak_open = g_nopen;
     c->events = 0;
+    if (!bind_source(c)) {
+        g_st.connect_failed++;
+        conn_fail(c);
+        return;
+    }
     int rc = connect(c->fd, (const struct sockaddr *)&g_target.addr, g_target.addrlen);
     if (rc == 0) {
         on_connected(c);
@@ -1098,6 +1201,7 @@ static void start_connect(conn_t *c)
     }
     if (errno == EINPROGRESS) {
         c->state = C_CONNECTING;
+        g_nconnecting++;
         conn_set_events(c, EPOLLOUT);
         if (c->events == 0) { /* epoll_ctl failed */
             g_st.connect_failed++;
@@ -1237,16 +1341,18 @@ static void record_response(conn_t *c, const http_resp_t *r)
     c->served++;
     c->backoff_ms = BACKOFF_MIN_MS;
     int s = r->status;
-    bool measured = now >= g_measure_start;
+    /* the rate counts answers inside the window */
+    bool measured = now >= g_measure_start && now < g_measure_end;
     if (s >= 200 && s < 300) {
         g_st.req_ok++;
-        if (measured) {
+        if (measured)
             g_st.req_ok_measured++;
-            if (g_lat_measured_from == UINT64_MAX)
-                g_lat_measured_from = g_nlat;
-        }
+        if (measured && !g_open && g_lat_measured_from == UINT64_MAX)
+            g_lat_measured_from = g_nlat;
+        /* --rate: latencies of the requests due after the warmup only, from their due time */
         uint64_t us = (now - c->sent_ns) / 1000;
-        lat_push(us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+        if (!g_open || c->measured)
+            lat_push(us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
         if (g_opt.kind == RUN_BATCH) {
             record_batch_results(c, r, measured);
             return;
@@ -1313,10 +1419,12 @@ static void do_read(conn_t *c)
         } else if (eof || broken) {
             bool had_success = c->served > 0;
             conn_close(c);
-            if (had_success)
-                start_connect(c);
-            else
+            if (had_success) {
+                if (!g_open) /* the open loop reconnects when a request waits */
+                    start_connect(c);
+            } else {
                 schedule_retry(c);
+            }
         }
         return;
     }
@@ -1343,8 +1451,7 @@ static void do_read(conn_t *c)
         g_st.unsolicited++;
     c->rlen = 0;
     if (r.close || eof || broken || leftover || c->woff < c->wlen) {
-        conn_close(c);
-        start_connect(c);
+        conn_recycle(c);
         return;
     }
     if (c->rcap > RBUF_KEEP) {
@@ -1366,6 +1473,8 @@ static void on_event(conn_t *c, uint32_t ev)
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
             err = errno;
         if (err == 0 && (ev & EPOLLOUT) && !(ev & EPOLLERR)) {
+            g_nconnecting--;
+            c->state = C_DOWN; /* connected: no longer counted as connecting */
             on_connected(c);
         } else if (err != 0 || (ev & (EPOLLERR | EPOLLHUP))) {
             g_st.connect_failed++;
@@ -1383,6 +1492,7 @@ static void on_event(conn_t *c, uint32_t ev)
             do_write(c);
         break;
     case C_READING:
+    case C_IDLE:
         do_read(c);
         break;
     case C_DOWN:
@@ -1415,6 +1525,51 @@ static void flush_acked(void)
 
 typedef enum { END_DURATION, END_REQUESTS, END_SIGNAL, END_FAILURE } end_reason_t;
 
+/* --rate: the requests due by now, each sent on an idle connection; when they outnumber the
+ * connections idle and opening, more are opened up to the cap. */
+static void open_dispatch(void)
+{
+    /* every request of the schedule falls due before g_sched_end */
+    uint64_t due = g_now < g_sched_end
+                       ? (uint64_t)((double)(g_now - g_sched_start) / g_ns_per_req) + 1
+                       : g_sched_total;
+    if (!stopping())
+        g_open_due = due < g_sched_total ? due : g_sched_total;
+    while (g_open_next < g_open_due && g_next_k < g_nreq && g_nidle) {
+        conn_t *c = &g_conns[g_idle[--g_nidle]];
+        c->in_idle = false;
+        if (c->state == C_IDLE && c->fd >= 0)
+            send_next(c);
+    }
+    uint64_t queued = g_open_due - g_open_next;
+    if (queued > g_st.peak_queue)
+        g_st.peak_queue = queued;
+    unsigned scanned = 0;
+    while (queued > g_nconnecting && g_nopen < g_opt.connections && g_now >= g_open_gate &&
+           scanned < g_opt.connections) {
+        conn_t *c = &g_conns[g_scan];
+        g_scan = (g_scan + 1) % g_opt.connections;
+        scanned++;
+        if (c->state != C_DOWN || c->fd >= 0)
+            continue;
+        start_connect(c); /* connected at once, it takes a request itself */
+        queued = g_open_due - g_open_next;
+    }
+}
+
+/* --rate: when the next request falls due (UINT64_MAX: none will). */
+static uint64_t open_next_due(void)
+{
+    uint64_t w = UINT64_MAX;
+    if (g_open_due < g_sched_total && g_now < g_sched_end)
+        w = g_sched_start + (uint64_t)((double)g_open_due * g_ns_per_req);
+    /* a queue moves when a connection frees (an event) or opens (after a failure, the gate) */
+    if (g_open_next < g_open_due && g_nopen < g_opt.connections && g_now < g_open_gate &&
+        g_open_gate < w)
+        w = g_open_gate;
+    return w;
+}
+
 static end_reason_t run_loop(uint64_t start, uint64_t end)
 {
     struct epoll_event evs[MAX_EVENTS];
@@ -1423,17 +1578,36 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
     uint64_t last_ok = 0;
     g_now = start;
     g_wall = wall_ns();
-    g_next_retry = 0; /* connect everything on the first turn */
+    /* the closed loop connects everything on the first turn; the open loop as requests wait */
+    g_next_retry = g_open ? UINT64_MAX : 0;
+    uint64_t hard_end = end;
+    if (g_open) {
+        g_sched_start = start;
+        g_sched_end = end;
+        hard_end = end + DRAIN_SECONDS * NS_PER_SEC;
+    }
     for (;;) {
         if (stopping())
             return END_SIGNAL;
-        if (g_now >= end)
-            return END_DURATION;
-        if (g_next_k >= g_nreq && g_inflight == 0)
-            return END_REQUESTS;
+        if (g_open) {
+            open_dispatch();
+            /* past --duration: what is due (queued or in flight) may still finish */
+            bool all_due = g_now >= end || g_open_due >= g_sched_total;
+            if (all_due && g_open_next >= g_open_due && g_inflight == 0)
+                return g_now >= end ? END_DURATION : END_REQUESTS;
+            if (g_now >= hard_end)
+                return END_DURATION;
+        } else {
+            if (g_now >= end)
+                return END_DURATION;
+            if (g_next_k >= g_nreq && g_inflight == 0)
+                return END_REQUESTS;
+        }
         if (g_now >= g_next_retry)
             run_retries();
-        uint64_t wake = end;
+        uint64_t wake = g_open ? open_next_due() : end;
+        if (wake > hard_end)
+            wake = g_open && g_now < end ? end : hard_end;
         if (g_next_retry < wake)
             wake = g_next_retry;
         if (next_flush < wake)
@@ -1464,9 +1638,14 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
             if (!g_opt.quiet) {
                 uint64_t errs = g_st.s409 + g_st.s4xx + g_st.s5xx + g_st.sother +
                                 g_st.tx_malformed + g_st.connect_failed + g_st.tx_lost;
-                char reqs[48] = "";
+                char reqs[96] = "";
+                int rl = 0;
                 if (g_opt.kind == RUN_BATCH)
-                    snprintf(reqs, sizeof reqs, " requests=%" PRIu64, g_st.sent);
+                    rl = snprintf(reqs, sizeof reqs, " requests=%" PRIu64, g_st.sent);
+                if (g_open && rl >= 0 && (size_t)rl < sizeof reqs)
+                    snprintf(reqs + rl, sizeof reqs - (size_t)rl,
+                             " queued=%" PRIu64 " open_connections=%u", g_open_due - g_open_next,
+                             g_nopen);
                 fprintf(stderr,
                         "loadgen: t=%.1fs%s sent=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
                         " in_flight=%" PRIu64 " last_second_ok=%" PRIu64 "%s\n",
@@ -1507,14 +1686,15 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
 {
     bool windowed = g_measure_start < stop;
     uint64_t measure_from = windowed ? g_measure_start : start;
+    uint64_t measure_to = stop < g_measure_end ? stop : g_measure_end; /* --rate: the schedule */
     uint64_t ok_window = windowed ? g_st.ok_measured : g_st.ok;
     uint64_t req_window = windowed ? g_st.req_ok_measured : g_st.req_ok;
-    double window = (double)(stop - measure_from) / 1e9;
+    double window = measure_to > measure_from ? (double)(measure_to - measure_from) / 1e9 : 0.0;
     double rate = window > 0 ? (double)ok_window / window : 0.0;
     double req_rate = window > 0 ? (double)req_window / window : 0.0;
     /* latencies of the measured window, or of the whole run when it ended in the warmup */
     uint64_t from = 0;
-    if (windowed)
+    if (windowed && !g_open) /* --rate keeps the latencies of the measured requests only */
         from = g_lat_measured_from < g_nlat ? g_lat_measured_from : g_nlat;
     uint32_t *lat = g_lat_us ? g_lat_us + from : NULL;
     uint64_t nlat = g_nlat - from;
@@ -1548,8 +1728,7 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
         printf(" batch=%u", g_opt.batch);
     printf("\n");
     printf("run:                %.2f s (%s); measured window %.2f s after %.2f s warmup\n",
-           (double)(stop - start) / 1e9, reason, window,
-           (double)(measure_from - start) / 1e9);
+           (double)(stop - start) / 1e9, reason, window, (double)(measure_from - start) / 1e9);
     if (batch) {
         printf("transfers prepared: %" PRIu64 "\n", g_nreq);
         printf("requests sent:      %" PRIu64 " (%" PRIu64 " transfers, up to %u per request)\n",
@@ -1602,12 +1781,32 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
     if (batch) {
         printf("rate:               %.2f transfers/s (%" PRIu64 " in %.2f s), %.2f requests/s\n",
                rate, ok_window, window, req_rate);
-        printf("latency 2xx requests (ms): p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n",
-               p50, p90, p99, pmax, nlat);
+        printf("latency 2xx requests (ms): p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")%s\n",
+               p50, p90, p99, pmax, nlat, g_open ? ", from the due time" : "");
     } else {
         printf("rate:               %.2f 2xx/s (%" PRIu64 " in %.2f s)\n", rate, ok_window, window);
-        printf("latency 2xx (ms):   p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")\n", p50,
-               p90, p99, pmax, nlat);
+        printf("latency 2xx (ms):   p50=%.3f p90=%.3f p99=%.3f max=%.3f (n=%" PRIu64 ")%s\n", p50,
+               p90, p99, pmax, nlat, g_open ? ", from the due time" : "");
+    }
+    if (g_open) {
+        /* due but never sent (queued when the run stopped) and sent but never answered */
+        uint64_t queued = g_open_due - g_open_next;
+        uint64_t unanswered = queued + g_inflight + g_st.lost;
+        printf("open loop:          %.2f requests/s due (%" PRIu64 " due in all, %" PRIu64
+               " after the warmup and sent); latency from the due time\n",
+               g_opt.rate, g_open_due, g_st.measured_sent);
+        printf("  connections:      at most %u, %" PRIu64 " open at the peak\n", g_opt.connections,
+               g_st.peak_open);
+        printf("  queue:            %" PRIu64
+               " requests waiting for a connection at the peak, %" PRIu64 " when the run stopped\n",
+               g_st.peak_queue, queued);
+        printf("  sent rate:        %.2f requests/s over the run\n",
+               stop > start ? (double)g_st.sent / ((double)(stop - start) / 1e9) : 0.0);
+        printf("loadgen: open rate=%.2f due=%" PRIu64 " sent=%" PRIu64 " ok=%" PRIu64
+               " non2xx=%" PRIu64 " unanswered=%" PRIu64 " achieved_per_second=%.2f p50_ms=%.3f"
+               " p90_ms=%.3f p99_ms=%.3f max_ms=%.3f n=%" PRIu64 "\n",
+               g_opt.rate, g_open_due, g_st.sent, g_st.ok, failed, unanswered, rate, p50, p90, p99,
+               pmax, nlat);
     }
     printf("loadgen: ok_per_second=%.2f ok=%" PRIu64 " errors=%" PRIu64
            " p50_ms=%.3f p99_ms=%.3f requests_per_second=%.2f\n",
@@ -1626,6 +1825,7 @@ static void usage(FILE *f)
             "               [--mode legacy|icrc1] [--acked FILE] [--warmup 2]\n"
             "               [--expiry-seconds 240] [--created-at-time-from-server] [--quiet]\n"
             "               [--batch N]\n"
+            "       loadgen --rate R [--connections 2048] [--duration S] [--batch N] [...]\n"
             "       loadgen --get-accounts [--history] --url URL --connections N --duration S\n"
             "               [--requests N] [--identities 64] [--seed-base 1000] [--warmup 2]\n"
             "               [--quiet]\n"
@@ -1670,14 +1870,43 @@ static void usage(FILE *f)
             "                        /v1/accounts/<id> for the default account of a\n"
             "                        pseudo-random identity (a function of k and --seed-base)\n"
             "  --history             with --get-accounts (implies it): GET\n"
-            "                        /v1/accounts/<id>/transactions?limit=20\n");
+            "                        /v1/accounts/<id>/transactions?limit=20\n"
+            "  --rate R              open loop: request j is due at j/R s (R per second, with\n"
+            "                        --batch N R*N transfers/s) whatever the answers; sent on an\n"
+            "                        idle connection, else queued while more connections open\n"
+            "                        (up to --connections, default and at most 2048); latency\n"
+            "                        counts from the due time. After --duration nothing more\n"
+            "                        falls due; the queue and the answers get up to " STR(
+                DRAIN_SECONDS) " s more.\n"
+                               "                        Adds a line \"loadgen: open rate= due= "
+                               "sent= ok= non2xx=\n"
+                               "                        unanswered= achieved_per_second= p50_ms= "
+                               "p90_ms= p99_ms=\n"
+                               "                        max_ms= n=\"\n");
 }
 
 static bool parse_options(int argc, char **argv)
 {
     enum {
-        O_URL = 256, O_CONN, O_DUR, O_REQ, O_IDS, O_SEED, O_AMOUNT, O_MODE, O_ACKED, O_WARMUP,
-        O_EXPIRY, O_TIME, O_QUIET, O_PRINT, O_HELP, O_BATCH, O_GET, O_HISTORY
+        O_URL = 256,
+        O_CONN,
+        O_DUR,
+        O_REQ,
+        O_IDS,
+        O_SEED,
+        O_AMOUNT,
+        O_MODE,
+        O_ACKED,
+        O_WARMUP,
+        O_EXPIRY,
+        O_TIME,
+        O_QUIET,
+        O_PRINT,
+        O_HELP,
+        O_BATCH,
+        O_GET,
+        O_HISTORY,
+        O_RATE
     };
     static const struct option longopts[] = {
         {"url", required_argument, NULL, O_URL},
@@ -1698,6 +1927,7 @@ static bool parse_options(int argc, char **argv)
         {"batch", required_argument, NULL, O_BATCH},
         {"get-accounts", no_argument, NULL, O_GET},
         {"history", no_argument, NULL, O_HISTORY},
+        {"rate", required_argument, NULL, O_RATE},
         {NULL, 0, NULL, 0},
     };
     g_opt = (options_t){
@@ -1726,6 +1956,7 @@ static bool parse_options(int argc, char **argv)
             if (!parse_u64_arg(optarg, &v) || v < 1 || v > 60000)
                 goto bad;
             g_opt.connections = (unsigned)v;
+            g_opt.connections_set = true;
             break;
         case O_DUR:
             if (!parse_seconds_arg(optarg, &g_opt.duration) || g_opt.duration <= 0)
@@ -1790,6 +2021,15 @@ static bool parse_options(int argc, char **argv)
             g_opt.get_accounts = true;
             g_opt.history = true;
             break;
+        case O_RATE: {
+            char *end = NULL;
+            errno = 0;
+            double r = strtod(optarg, &end);
+            if (errno || !end || *end || end == optarg || !(r > 0.0) || r > OPEN_MAX_RATE)
+                goto bad;
+            g_opt.rate = r;
+            break;
+        }
         case 'h':
         case O_HELP:
             usage(stdout);
@@ -1817,6 +2057,20 @@ static bool parse_options(int argc, char **argv)
         return false;
     }
     g_opt.kind = g_opt.get_accounts ? RUN_GET : g_opt.batch ? RUN_BATCH : RUN_SINGLE;
+    if (g_opt.rate > 0) {
+        if (!g_opt.connections_set)
+            g_opt.connections = OPEN_MAX_CONNECTIONS;
+        if (g_opt.connections > OPEN_MAX_CONNECTIONS) {
+            fprintf(stderr, "loadgen: --rate drives at most %d connections\n",
+                    OPEN_MAX_CONNECTIONS);
+            return false;
+        }
+        if (g_opt.acked) {
+            fprintf(stderr, "loadgen: --rate takes no --acked\n");
+            return false;
+        }
+        g_open = true;
+    }
     return true;
 }
 
@@ -1884,7 +2138,23 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    if (g_opt.requests) {
+    uint64_t unit = g_opt.kind == RUN_BATCH ? g_opt.batch : 1;
+    if (g_open) {
+        /* request j is due at j / rate for every j / rate < duration, each of unit transfers */
+        double sched = ceil(g_opt.rate * g_opt.duration);
+        double cap = g_opt.requests ? (double)g_opt.requests
+                                    : (g_opt.kind == RUN_GET ? 1e18 : (double)MAX_REQUESTS);
+        double units = sched * (double)unit;
+        if (units > cap) {
+            if (!g_opt.requests)
+                info("the schedule needs %.0f requests; prepared %.0f (the run ends early)", units,
+                     cap);
+            units = cap;
+        }
+        g_nreq = (uint64_t)units;
+        g_sched_total = (g_nreq + unit - 1) / unit;
+        g_ns_per_req = 1e9 / g_opt.rate;
+    } else if (g_opt.requests) {
         g_nreq = g_opt.requests;
     } else if (g_opt.kind == RUN_GET) {
         g_nreq = UINT64_MAX; /* the duration ends the run */
@@ -1944,7 +2214,8 @@ int main(int argc, char **argv)
     }
     g_lat_us = malloc((size_t)g_lat_cap * sizeof *g_lat_us);
     g_conns = calloc(g_opt.connections, sizeof *g_conns);
-    if (!g_lat_us || !g_conns || (g_opt.kind == RUN_BATCH && !g_batch_body)) {
+    g_idle = calloc(g_opt.connections, sizeof *g_idle);
+    if (!g_lat_us || !g_conns || !g_idle || (g_opt.kind == RUN_BATCH && !g_batch_body)) {
         fprintf(stderr, "loadgen: out of memory for %" PRIu64 " requests\n", g_nreq);
         return 1;
     }
@@ -1971,10 +2242,18 @@ int main(int argc, char **argv)
             perror("loadgen: epoll_create1");
             return 1;
         }
-        info("running %u connection(s) for %.2f s against http://%s%s", g_opt.connections,
-             g_opt.duration, g_target.host_header, g_target.prefix);
+        if (g_open)
+            info("running open loop, %.2f requests/s over at most %u connection(s), for %.2f s "
+                 "against http://%s%s",
+                 g_opt.rate, g_opt.connections, g_opt.duration, g_target.host_header,
+                 g_target.prefix);
+        else
+            info("running %u connection(s) for %.2f s against http://%s%s", g_opt.connections,
+                 g_opt.duration, g_target.host_header, g_target.prefix);
         start = mono_ns();
         g_measure_start = start + (uint64_t)(g_opt.warmup * 1e9);
+        if (g_open)
+            g_measure_end = start + (uint64_t)(g_opt.duration * 1e9);
         why = run_loop(start, start + (uint64_t)(g_opt.duration * 1e9));
         stop = mono_ns();
         if (stop < g_measure_start)
@@ -2005,6 +2284,7 @@ int main(int argc, char **argv)
         free(g_conns[i].wbuf);
     }
     free(g_conns);
+    free(g_idle);
     free(g_batch_body);
     free(g_lat_us);
     free(g_chunk_expiry);
