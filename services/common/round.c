@@ -16,7 +16,7 @@ struct round_loop {
     bool stopping, joined;
     round_run_fn run;
     round_tick_fn tick;
-    round_idle_fn idle;
+    round_gate_fn gate;
     unsigned tick_ms, gather_ms;
     uint64_t last_start_ms; /* when the last round was taken */
     void *svc;
@@ -84,9 +84,9 @@ static void *state_thread(void *arg)
     uint64_t next_tick = mono_ms() + l->tick_ms;
     pthread_mutex_lock(&l->lock);
     for (;;) {
-        if (!l->head && l->idle) {
+        if (l->gate) {
             pthread_mutex_unlock(&l->lock);
-            l->idle(l->svc);
+            l->gate(l->svc);
             pthread_mutex_lock(&l->lock);
         }
         while (!l->head && !l->stopping && mono_ms() < next_tick)
@@ -132,8 +132,8 @@ static void *state_thread(void *arg)
             next_tick = mono_ms() + l->tick_ms;
         }
         if (stop) {
-            if (l->idle)
-                l->idle(l->svc);
+            if (l->gate)
+                l->gate(l->svc);
             return NULL;
         }
         pthread_mutex_lock(&l->lock);
@@ -153,7 +153,7 @@ round_loop_t *round_loop_new(const round_config_t *cfg, void *svc)
     pthread_condattr_destroy(&attr);
     l->run = cfg->run;
     l->tick = cfg->tick;
-    l->idle = cfg->idle;
+    l->gate = cfg->gate;
     l->tick_ms = cfg->tick_ms ? cfg->tick_ms : 1000;
     l->max_batch = cfg->max_batch;
     l->gather_ms = cfg->gather_ms;
@@ -229,10 +229,10 @@ void round_stats(round_loop_t *l, round_stats_t *out)
     pthread_mutex_unlock(&l->lock);
 }
 
-bool round_pending(round_loop_t *l)
+size_t round_queued(round_loop_t *l)
 {
     pthread_mutex_lock(&l->lock);
-    bool pending = l->head != NULL;
+    size_t w = l->queued_weight;
     pthread_mutex_unlock(&l->lock);
-    return pending;
+    return w;
 }

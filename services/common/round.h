@@ -24,16 +24,17 @@ typedef struct round_item {
 typedef void (*round_run_fn)(void *svc, round_item_t *items, size_t n);
 /* Periodic work on the state thread (may be NULL). */
 typedef void (*round_tick_fn)(void *svc);
-/* Runs on the state thread whenever no command is waiting, and before it exits (may be NULL):
- * finishing rounds still in flight. */
-typedef void (*round_idle_fn)(void *svc);
+/* Runs on the state thread before each round is taken (whether commands are waiting or not)
+ * and before the thread exits (may be NULL): the service finishes rounds still in flight, and
+ * may hold the next round back meanwhile (round_queued() tells what waits). */
+typedef void (*round_gate_fn)(void *svc);
 
 typedef struct round_loop round_loop_t;
 
 typedef struct {
     round_run_fn run;
     round_tick_fn tick; /* may be NULL */
-    round_idle_fn idle; /* may be NULL */
+    round_gate_fn gate; /* may be NULL */
     unsigned tick_ms;   /* 0: every second */
     size_t max_batch;   /* bounds a round's total weight (0: no bound; a single heavier item
                            still makes a round of its own) */
@@ -61,8 +62,8 @@ bool round_submit(round_loop_t *loop, round_item_t *item) __attribute__((warn_un
  * once). Thread-safe. A round waits for announced commands at most gather_ms. */
 void round_expect(round_loop_t *loop, int delta);
 
-/* True when a command is waiting for a round (the idle callback returns to run it). */
-bool round_pending(round_loop_t *loop);
+/* The weight of the commands waiting for a round (0: none). */
+size_t round_queued(round_loop_t *loop);
 
 /* Counters for /metrics. */
 typedef struct {

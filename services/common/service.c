@@ -62,6 +62,7 @@ typedef struct {
     replay_rec_t *replays;
     allocfail_t *counted;
     uint64_t sent_at;
+    size_t weight;         /* its commands' weight (round.h) */
     nns_error_t err;       /* why it did not commit */
     resumption_t *resumed; /* suspended requests it answers */
 } flight_t;
@@ -729,19 +730,25 @@ static void drain(service_t *svc)
         finish_oldest(svc);
 }
 
-/* The state thread has no command waiting: ends the rounds in flight as their outcomes arrive,
- * but returns as soon as a command is waiting, so that the next round is applied and written
- * while these commit. When the loop is stopping nothing more comes: it ends them all. */
-static void finish_when_idle(void *ctx)
+/* Before each round (round.h: the gate). Rounds in flight are ended as their outcomes arrive.
+ * The next round waits meanwhile, until the rounds in flight have ended (it then starts with
+ * everything that queued up, as without overlap), or until as many commands wait as the newest
+ * round in flight holds: the load has outgrown one round at a time, and a round of that size
+ * is worth writing while the other commits. Starting every waiting command at once instead made
+ * rounds of a dozen transfers, and PostgreSQL's cost per round (the transaction, its
+ * statements, the flush) then dominated (docs/benchmarks.md). When the loop stops nothing more
+ * comes: every round in flight is ended. */
+static void gate(void *ctx)
 {
     service_t *svc = ctx;
     while (svc->nflight) {
-        if (svc->def->commit_ready(svc->app, 2)) {
+        if (svc->def->commit_ready(svc->app, 1)) {
             finish_oldest(svc);
             continue;
         }
+        const flight_t *newest = &svc->flight[(svc->flight_head + svc->nflight - 1) % MAX_FLIGHT];
         round_loop_t *loop = atomic_load(&svc->loop);
-        if (loop && round_pending(loop))
+        if (loop && round_queued(loop) >= (newest->weight ? newest->weight : 1))
             return;
     }
 }
@@ -762,6 +769,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     for (round_item_t *it = items; it; it = it->next) {
         service_cmd_t *c = (service_cmd_t *)(void *)it;
         nops += c->nops;
+        f.weight += it->weight ? it->weight : 1;
         if (!f.counted) /* the test build's per-request allocation counter */
             f.counted = c->req ? http_request_allocfail(c->req) : NULL;
     }
@@ -1073,7 +1081,7 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
     svc->depth = def->one_round_at_a_time ? 1 : (size_t)cfg->pipeline_depth;
     round_config_t rc = {.run = run_round,
                          .tick = tick,
-                         .idle = finish_when_idle,
+                         .gate = gate,
                          .tick_ms = TICK_MS,
                          .max_batch = (size_t)cfg->max_round,
                          .gather_ms = (unsigned)cfg->round_gather_ms};
