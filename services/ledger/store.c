@@ -942,11 +942,34 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
     return read_blocks(s, &TX_HASH_STMT, NULL, 1, p, out, n, NULL, NULL, err);
 }
 
-/* Runs a one-row query on a pool connection; the caller PQclear()s the result. */
-static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
+/* The point reads of a read-only ledger (it has no state in memory to answer from), prepared
+ * like the reads above; their rows come back as text. */
+static const db_pool_stmt_t BALANCE_STMT = {
+    "ledger_balance",
+    "SELECT balance_e8s, transaction_count FROM ledger.balances WHERE account = $1", 1};
+static const db_pool_stmt_t CHAIN_STMT = {
+    "ledger_chain",
+    "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, burned_e8s, "
+    "fees_burned_e8s FROM ledger.chain WHERE id = 1",
+    0};
+static const db_pool_stmt_t ALLOWANCE_STMT = {
+    "ledger_allowance",
+    "SELECT allowance_e8s, expires_at_nanos FROM ledger.allowances "
+    "WHERE owner_account = $1 AND spender_account = $2 "
+    "AND (expires_at_nanos IS NULL OR expires_at_nanos > $3::numeric)",
+    3};
+static const db_pool_stmt_t OWNED_STMT = {
+    "ledger_owned",
+    "SELECT account, subaccount FROM ledger.account_owners WHERE owner = $1 "
+    "ORDER BY subaccount LIMIT 1000",
+    1};
+
+/* Runs a prepared statement on a pool connection, text rows; the caller PQclear()s the
+ * result. */
+static PGresult *pool_query(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *const *p,
                             nns_error_t *err)
 {
-    return db_pool_exec(s->pool, sql, nparams, p, err);
+    return db_pool_exec_prepared(s->pool, stmt, p, 0, err);
 }
 
 bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,
@@ -955,10 +978,7 @@ bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64
     char a[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     const char *p[1] = {a};
-    PGresult *r = pool_query(s,
-                             "SELECT balance_e8s, transaction_count FROM ledger.balances "
-                             "WHERE account = $1",
-                             1, p, err);
+    PGresult *r = pool_query(s, &BALANCE_STMT, p, err);
     if (!r)
         return false;
     *balance = *count = 0;
@@ -972,10 +992,7 @@ bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64
 
 bool ledger_store_chain(ledger_store_t *s, ledger_info_t *out, nns_error_t *err)
 {
-    PGresult *r = pool_query(s,
-                             "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, "
-                             "burned_e8s, fees_burned_e8s FROM ledger.chain WHERE id = 1",
-                             0, NULL, err);
+    PGresult *r = pool_query(s, &CHAIN_STMT, NULL, err);
     if (!r)
         return false;
     memset(out, 0, sizeof *out);
@@ -1002,11 +1019,7 @@ bool ledger_store_allowance(ledger_store_t *s, const account_id_t *owner,
     db_bytea_param(spender->hash, ACCOUNT_HASH_BYTES, sp);
     snprintf(t, sizeof t, "%llu", (unsigned long long)now);
     const char *p[3] = {o, sp, t};
-    PGresult *r = pool_query(s,
-                             "SELECT allowance_e8s, expires_at_nanos FROM ledger.allowances "
-                             "WHERE owner_account = $1 AND spender_account = $2 "
-                             "AND (expires_at_nanos IS NULL OR expires_at_nanos > $3::numeric)",
-                             3, p, err);
+    PGresult *r = pool_query(s, &ALLOWANCE_STMT, p, err);
     if (!r)
         return false;
     *allowance = *expires_at = 0;
@@ -1028,10 +1041,7 @@ bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_accou
     char o[2 * PRINCIPAL_MAX_BYTES + 3];
     db_bytea_param(owner->bytes, owner->len, o);
     const char *p[1] = {o};
-    PGresult *r = db_pool_exec(s->pool,
-                               "SELECT account, subaccount FROM ledger.account_owners "
-                               "WHERE owner = $1 ORDER BY subaccount LIMIT 1000",
-                               1, p, err);
+    PGresult *r = pool_query(s, &OWNED_STMT, p, err);
     if (!r)
         return false;
     int rows = PQntuples(r);
