@@ -805,7 +805,7 @@ static bool block_rows(PGresult *r, int format, stored_block_t **out, size_t *n,
         ok = nns_error_set(err, 503, "Unavailable", "out of memory");
     for (int i = 0; i < rows && ok; i++) {
         stored_block_t *b = &(*out)[i];
-        long rawlen;
+        long rawlen = -1;
         bool good;
         if (format)
             good = bin_u64(r, i, 0, &b->height) && bin_bytea(r, i, 1, b->hash, 32) == 32 &&
