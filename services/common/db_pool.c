@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,12 +14,19 @@
 #define BACKOFF_MIN_NANOS (50ULL * 1000000ULL)
 #define BACKOFF_MAX_NANOS (2000ULL * 1000000ULL)
 
+/* A connection and the statements prepared on it (by db_pool_exec_prepared). */
+typedef struct {
+    PGconn *conn; /* NULL: to reconnect */
+    const db_pool_stmt_t *prepared[DB_POOL_PREPARED_MAX];
+    unsigned nprepared;
+} slot_t;
+
 struct db_pool {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     char *conninfo;
     unsigned size, nfree;
-    PGconn **conns;    /* conns[0..nfree) are free; a free slot may be NULL (to reconnect) */
+    slot_t *conns;     /* conns[0..nfree) are free */
     uint64_t retry_at; /* monotonic: no connect attempt before (after a failed one) */
     uint64_t backoff;
 };
@@ -46,7 +54,7 @@ db_pool_t *db_pool_new(const char *conninfo, unsigned size, nns_error_t *err)
     p->size = size;
     p->backoff = BACKOFF_MIN_NANOS;
     for (unsigned i = 0; i < size; i++) {
-        if (!(p->conns[i] = db_connect(conninfo, err))) {
+        if (!(p->conns[i].conn = db_connect(conninfo, err))) {
             p->nfree = i;
             db_pool_destroy(&p);
             return NULL;
@@ -62,8 +70,8 @@ void db_pool_destroy(db_pool_t **pool)
     if (!p)
         return;
     for (unsigned i = 0; i < p->nfree; i++)
-        if (p->conns[i])
-            PQfinish(p->conns[i]);
+        if (p->conns[i].conn)
+            PQfinish(p->conns[i].conn);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->freed);
     free(p->conns);
@@ -72,26 +80,28 @@ void db_pool_destroy(db_pool_t **pool)
     *pool = NULL;
 }
 
-/* Takes a free slot's connection (NULL: the slot must reconnect). */
-static PGconn *take(db_pool_t *p)
+/* Takes a free slot (its conn NULL: the slot must reconnect). */
+static slot_t take(db_pool_t *p)
 {
     pthread_mutex_lock(&p->lock);
     while (p->nfree == 0)
         pthread_cond_wait(&p->freed, &p->lock);
-    PGconn *c = p->conns[--p->nfree];
+    slot_t sl = p->conns[--p->nfree];
     pthread_mutex_unlock(&p->lock);
-    return c;
+    return sl;
 }
 
 /* Gives a slot back; a broken connection is closed and the slot left to reconnect. */
-static void give(db_pool_t *p, PGconn *c)
+static void give(db_pool_t *p, slot_t sl)
 {
-    if (c && PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
-        c = NULL;
+    if (sl.conn && PQstatus(sl.conn) != CONNECTION_OK) {
+        PQfinish(sl.conn);
+        sl.conn = NULL;
     }
+    if (!sl.conn)
+        sl.nprepared = 0;
     pthread_mutex_lock(&p->lock);
-    p->conns[p->nfree++] = c;
+    p->conns[p->nfree++] = sl;
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&p->lock);
 }
@@ -119,25 +129,70 @@ static PGconn *reconnect(db_pool_t *p, nns_error_t *err)
     return c;
 }
 
+/* Runs stmt on sl's connection, in text (sql) or prepared form (preparing it first on a
+ * connection that has not yet, when there is room for one more). */
+static PGresult *run(slot_t *sl, const char *sql, const db_pool_stmt_t *stmt, int nparams,
+                     const char *const *params, int result_format, nns_error_t *err)
+{
+    if (!stmt)
+        return db_exec(sl->conn, sql, nparams, params, err);
+    bool ready = false;
+    for (unsigned i = 0; i < sl->nprepared && !ready; i++)
+        ready = sl->prepared[i] == stmt;
+    if (!ready && sl->nprepared < DB_POOL_PREPARED_MAX) {
+        if (!db_prepare(sl->conn, stmt->name, stmt->sql, stmt->nparams, err))
+            return NULL;
+        sl->prepared[sl->nprepared++] = stmt;
+        ready = true;
+    }
+    PGresult *r = ready ? PQexecPrepared(sl->conn, stmt->name, nparams, params, NULL, NULL,
+                                         result_format)
+                        : PQexecParams(sl->conn, stmt->sql, nparams, NULL, params, NULL, NULL,
+                                       result_format);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        msg[strcspn(msg, "\n")] = '\0';
+        nns_error_set(err, 503, "Unavailable", "database error: %s", msg);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static PGresult *pool_run(db_pool_t *p, const char *sql, const db_pool_stmt_t *stmt, int nparams,
+                          const char *const *params, int result_format, nns_error_t *err)
+{
+    slot_t sl = take(p);
+    bool fresh = !sl.conn;
+    if (!sl.conn && !(sl.conn = reconnect(p, err))) {
+        give(p, sl);
+        return NULL;
+    }
+    PGresult *r = run(&sl, sql, stmt, nparams, params, result_format, err);
+    if (!r && !fresh && PQstatus(sl.conn) != CONNECTION_OK) {
+        /* the connection had gone stale (the server restarted or went away since): once more on
+         * a new one, where nothing is prepared yet */
+        log_debug("read connection lost: reconnecting");
+        PQfinish(sl.conn);
+        sl.nprepared = 0;
+        sl.conn = reconnect(p, err);
+        if (sl.conn)
+            r = run(&sl, sql, stmt, nparams, params, result_format, err);
+    }
+    give(p, sl);
+    return r;
+}
+
 PGresult *db_pool_exec(db_pool_t *p, const char *sql, int nparams, const char *const *params,
                        nns_error_t *err)
 {
-    PGconn *c = take(p);
-    bool fresh = !c;
-    if (!c && !(c = reconnect(p, err))) {
-        give(p, NULL);
-        return NULL;
-    }
-    PGresult *r = db_exec(c, sql, nparams, params, err);
-    if (!r && !fresh && PQstatus(c) != CONNECTION_OK) {
-        /* the connection had gone stale (the server restarted or went away since): once more on
-         * a new one */
-        log_debug("read connection lost: reconnecting");
-        PQfinish(c);
-        c = reconnect(p, err);
-        if (c)
-            r = db_exec(c, sql, nparams, params, err);
-    }
-    give(p, c);
-    return r;
+    return pool_run(p, sql, NULL, nparams, params, 0, err);
+}
+
+PGresult *db_pool_exec_prepared(db_pool_t *p, const db_pool_stmt_t *stmt,
+                                const char *const *params, int result_format, nns_error_t *err)
+{
+    return pool_run(p, NULL, stmt, stmt->nparams, params, result_format, err);
 }

@@ -33,4 +33,23 @@ void db_pool_destroy(db_pool_t **pool);
 PGresult *db_pool_exec(db_pool_t *pool, const char *sql, int nparams, const char *const *params,
                        nns_error_t *err) __attribute__((warn_unused_result));
 
+/* A statement the pool prepares on each of its connections at its first use there (a
+ * connection made again prepares it again): parsed and planned once per connection, not once
+ * per call. name must be unique among a pool's statements; the struct must outlive the pool
+ * (a static). */
+typedef struct {
+    const char *name;
+    const char *sql;
+    int nparams;
+} db_pool_stmt_t;
+
+/* At most this many statements are kept prepared on a connection; further ones run unprepared. */
+#define DB_POOL_PREPARED_MAX 16
+
+/* db_pool_exec() of a prepared statement (stmt->nparams text parameters). result_format 0 asks
+ * for text results, 1 for binary ones (PQexecPrepared). */
+PGresult *db_pool_exec_prepared(db_pool_t *pool, const db_pool_stmt_t *stmt,
+                                const char *const *params, int result_format, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -715,31 +715,91 @@ bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t
 
 /* ---- reads ---- */
 
-/* Runs a query whose rows are (height, hash, tx_hash, raw[, extra]) on a pool connection.
- * extra (may be NULL) receives the fifth column of the first row, when there is one. */
-static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
-                        stored_block_t **out, size_t *n, uint64_t *extra, bool *has_extra,
-                        nns_error_t *err)
+/* The reads the HTTP threads run most often, prepared on each pool connection at its first use
+ * (parsed and planned once per connection: planning the history join cost as much as running
+ * it) and answered in binary (bytea as bytes, bigint as 8 bytes big-endian: nothing to format as
+ * hex and parse back). The filtered history keeps a plan per call: which filters are present
+ * changes the best plan. */
+static const db_pool_stmt_t HISTORY_STMT = {
+    "ledger_history",
+    /* keyset pagination on the history key: an index-only scan backward over (account,
+     * height), the first `limit` rows joined to their blocks by primary key, no sort; the oldest
+     * block naming the account is the same index's first entry */
+    "SELECT b.height, b.hash, b.tx_hash, b.raw, "
+    "(SELECT min(height) FROM ledger.account_history WHERE account = $1) "
+    "FROM ledger.account_history h JOIN ledger.blocks b ON b.height = h.height "
+    "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
+    3};
+static const db_pool_stmt_t OLDEST_STMT = {
+    "ledger_oldest",
+    "SELECT height FROM ledger.account_history WHERE account = $1 ORDER BY height LIMIT 1", 1};
+static const db_pool_stmt_t BLOCKS_UP_STMT = {
+    "ledger_blocks_up",
+    "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height >= $1 ORDER BY height "
+    "LIMIT $2",
+    2};
+static const db_pool_stmt_t BLOCKS_DOWN_STMT = {
+    "ledger_blocks_down",
+    "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height < $1 ORDER BY height DESC "
+    "LIMIT $2",
+    2};
+static const db_pool_stmt_t BLOCK_STMT = {
+    "ledger_block", "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height = $1", 1};
+static const db_pool_stmt_t TX_HASH_STMT = {
+    "ledger_by_tx_hash",
+    "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE tx_hash = $1 ORDER BY height", 1};
+
+/* A binary bigint column as a u64: false when NULL, not 8 bytes, or negative. */
+static bool bin_u64(const PGresult *r, int row, int col, uint64_t *out)
 {
-    *out = NULL;
-    *n = 0;
-    if (has_extra)
-        *has_extra = false;
-    PGresult *r = db_pool_exec(s->pool, sql, nparams, p, err);
-    if (!r)
+    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
         return false;
+    const uint8_t *v = (const uint8_t *)PQgetvalue(r, row, col);
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | v[i];
+    if (x > (uint64_t)INT64_MAX)
+        return false;
+    *out = x;
+    return true;
+}
+
+/* A binary bytea column into out (cap bytes): its length, or -1 when NULL or longer than cap. */
+static long bin_bytea(const PGresult *r, int row, int col, uint8_t *out, size_t cap)
+{
+    int len = PQgetlength(r, row, col);
+    if (PQgetisnull(r, row, col) || len < 0 || (size_t)len > cap)
+        return -1;
+    memcpy(out, PQgetvalue(r, row, col), (size_t)len);
+    return len;
+}
+
+/* Fills *out from a result whose rows are (height, hash, tx_hash, raw[, extra]) in the given
+ * format (0 text, 1 binary); extra (may be NULL) receives the fifth column of the first row,
+ * when there is one. Clears r. */
+static bool block_rows(PGresult *r, int format, stored_block_t **out, size_t *n, uint64_t *extra,
+                       bool *has_extra, nns_error_t *err)
+{
     int rows = PQntuples(r);
     bool ok = true;
     if (extra && rows > 0 && PQnfields(r) > 4)
-        *has_extra = value_u64(r, 0, 4, extra);
+        *has_extra = format ? bin_u64(r, 0, 4, extra) : value_u64(r, 0, 4, extra);
     if (rows > 0 && !(*out = calloc((size_t)rows, sizeof **out)))
         ok = nns_error_set(err, 503, "Unavailable", "out of memory");
     for (int i = 0; i < rows && ok; i++) {
         stored_block_t *b = &(*out)[i];
-        long rawlen = db_bytea_value(PQgetvalue(r, i, 3), b->raw, sizeof b->raw);
-        if (!value_u64(r, i, 0, &b->height) ||
-            db_bytea_value(PQgetvalue(r, i, 1), b->hash, 32) != 32 ||
-            db_bytea_value(PQgetvalue(r, i, 2), b->tx_hash, 32) != 32 || rawlen < 0)
+        long rawlen = -1;
+        bool good;
+        if (format)
+            good = bin_u64(r, i, 0, &b->height) && bin_bytea(r, i, 1, b->hash, 32) == 32 &&
+                   bin_bytea(r, i, 2, b->tx_hash, 32) == 32 &&
+                   (rawlen = bin_bytea(r, i, 3, b->raw, sizeof b->raw)) >= 0;
+        else
+            good = value_u64(r, i, 0, &b->height) &&
+                   db_bytea_value(PQgetvalue(r, i, 1), b->hash, 32) == 32 &&
+                   db_bytea_value(PQgetvalue(r, i, 2), b->tx_hash, 32) == 32 &&
+                   (rawlen = db_bytea_value(PQgetvalue(r, i, 3), b->raw, sizeof b->raw)) >= 0;
+        if (!good)
             ok = nns_error_set(err, 500, "CorruptState", "malformed block row");
         else
             b->raw_len = (size_t)rawlen;
@@ -754,6 +814,21 @@ static bool read_blocks(ledger_store_t *s, const char *sql, int nparams, const c
     return true;
 }
 
+/* Runs a query whose rows are (height, hash, tx_hash, raw[, extra]) on a pool connection: the
+ * prepared stmt (binary rows) when given, else sql (text rows). */
+static bool read_blocks(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *sql,
+                        int nparams, const char *const *p, stored_block_t **out, size_t *n,
+                        uint64_t *extra, bool *has_extra, nns_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (has_extra)
+        *has_extra = false;
+    PGresult *r = stmt ? db_pool_exec_prepared(s->pool, stmt, p, 1, err)
+                       : db_pool_exec(s->pool, sql, nparams, p, err);
+    return r && block_rows(r, stmt ? 1 : 0, out, n, extra, has_extra, err);
+}
+
 bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsigned limit,
                          stored_block_t **out, size_t *n, nns_error_t *err)
 {
@@ -761,12 +836,8 @@ bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsig
     snprintf(f, sizeof f, "%lld", (long long)(from > INT64_MAX ? INT64_MAX : from));
     snprintf(l, sizeof l, "%u", limit);
     const char *p[2] = {f, l};
-    return read_blocks(s,
-                       ascending ? "SELECT height, hash, tx_hash, raw FROM ledger.blocks "
-                                   "WHERE height >= $1 ORDER BY height LIMIT $2"
-                                 : "SELECT height, hash, tx_hash, raw FROM ledger.blocks "
-                                   "WHERE height < $1 ORDER BY height DESC LIMIT $2",
-                       2, p, out, n, NULL, NULL, err);
+    return read_blocks(s, ascending ? &BLOCKS_UP_STMT : &BLOCKS_DOWN_STMT, NULL, 2, p, out, n,
+                       NULL, NULL, err);
 }
 
 bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,
@@ -775,11 +846,10 @@ bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out
     char h[24];
     snprintf(h, sizeof h, "%lld", (long long)(height > INT64_MAX ? INT64_MAX : height));
     const char *p[1] = {h};
-    return read_blocks(s, "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE height = $1",
-                       1, p, out, n, NULL, NULL, err);
+    return read_blocks(s, &BLOCK_STMT, NULL, 1, p, out, n, NULL, NULL, err);
 }
 
-/* The oldest block naming account $1, as a fifth column of a history page. */
+/* The oldest block naming account $1, as a fifth column of a filtered history page. */
 #define OLDEST_SQL "(SELECT min(height) FROM ledger.account_history WHERE account = $1)"
 
 bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64_t before,
@@ -817,13 +887,8 @@ bool ledger_store_history(ledger_store_t *s, const account_id_t *account, uint64
         p[6] = cp;
     }
     if (!p[3] && !p[4] && !p[5] && !p[6])
-        return read_blocks(s,
-                           "SELECT b.height, b.hash, b.tx_hash, b.raw, " OLDEST_SQL
-                           " FROM ledger.account_history h "
-                           "JOIN ledger.blocks b ON b.height = h.height "
-                           "WHERE h.account = $1 AND h.height < $2 ORDER BY h.height DESC LIMIT $3",
-                           3, p, out, n, oldest, has_oldest, err);
-    return read_blocks(s,
+        return read_blocks(s, &HISTORY_STMT, NULL, 3, p, out, n, oldest, has_oldest, err);
+    return read_blocks(s, NULL,
                        "SELECT b.height, b.hash, b.tx_hash, b.raw, " OLDEST_SQL
                        " FROM ledger.account_history h "
                        "JOIN ledger.blocks b ON b.height = h.height "
@@ -843,13 +908,10 @@ bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_
     char a[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     const char *p[1] = {a};
-    PGresult *r = db_pool_exec(s->pool,
-                               "SELECT height FROM ledger.account_history WHERE account = $1 "
-                               "ORDER BY height LIMIT 1",
-                               1, p, err);
+    PGresult *r = db_pool_exec_prepared(s->pool, &OLDEST_STMT, p, 1, err);
     if (!r)
         return false;
-    *found = PQntuples(r) == 1 && value_u64(r, 0, 0, height);
+    *found = PQntuples(r) == 1 && bin_u64(r, 0, 0, height);
     PQclear(r);
     return true;
 }
@@ -860,17 +922,37 @@ bool ledger_store_by_tx_hash(ledger_store_t *s, const uint8_t tx_hash[32], store
     char h[2 * 32 + 3];
     db_bytea_param(tx_hash, 32, h);
     const char *p[1] = {h};
-    return read_blocks(s,
-                       "SELECT height, hash, tx_hash, raw FROM ledger.blocks WHERE tx_hash = $1 "
-                       "ORDER BY height",
-                       1, p, out, n, NULL, NULL, err);
+    return read_blocks(s, &TX_HASH_STMT, NULL, 1, p, out, n, NULL, NULL, err);
 }
 
-/* Runs a one-row query on a pool connection; the caller PQclear()s the result. */
-static PGresult *pool_query(ledger_store_t *s, const char *sql, int nparams, const char *const *p,
+/* The point reads of a read-only ledger (it has no state in memory to answer from), prepared
+ * like the reads above; their rows come back as text. */
+static const db_pool_stmt_t BALANCE_STMT = {
+    "ledger_balance",
+    "SELECT balance_e8s, transaction_count FROM ledger.balances WHERE account = $1", 1};
+static const db_pool_stmt_t CHAIN_STMT = {
+    "ledger_chain",
+    "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, burned_e8s, "
+    "fees_burned_e8s FROM ledger.chain WHERE id = 1",
+    0};
+static const db_pool_stmt_t ALLOWANCE_STMT = {
+    "ledger_allowance",
+    "SELECT allowance_e8s, expires_at_nanos FROM ledger.allowances "
+    "WHERE owner_account = $1 AND spender_account = $2 "
+    "AND (expires_at_nanos IS NULL OR expires_at_nanos > $3::numeric)",
+    3};
+static const db_pool_stmt_t OWNED_STMT = {
+    "ledger_owned",
+    "SELECT account, subaccount FROM ledger.account_owners WHERE owner = $1 "
+    "ORDER BY subaccount LIMIT 1000",
+    1};
+
+/* Runs a prepared statement on a pool connection, text rows; the caller PQclear()s the
+ * result. */
+static PGresult *pool_query(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *const *p,
                             nns_error_t *err)
 {
-    return db_pool_exec(s->pool, sql, nparams, p, err);
+    return db_pool_exec_prepared(s->pool, stmt, p, 0, err);
 }
 
 bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,
@@ -879,10 +961,7 @@ bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64
     char a[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     const char *p[1] = {a};
-    PGresult *r = pool_query(s,
-                             "SELECT balance_e8s, transaction_count FROM ledger.balances "
-                             "WHERE account = $1",
-                             1, p, err);
+    PGresult *r = pool_query(s, &BALANCE_STMT, p, err);
     if (!r)
         return false;
     *balance = *count = 0;
@@ -896,10 +975,7 @@ bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64
 
 bool ledger_store_chain(ledger_store_t *s, ledger_info_t *out, nns_error_t *err)
 {
-    PGresult *r = pool_query(s,
-                             "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, "
-                             "burned_e8s, fees_burned_e8s FROM ledger.chain WHERE id = 1",
-                             0, NULL, err);
+    PGresult *r = pool_query(s, &CHAIN_STMT, NULL, err);
     if (!r)
         return false;
     memset(out, 0, sizeof *out);
@@ -926,11 +1002,7 @@ bool ledger_store_allowance(ledger_store_t *s, const account_id_t *owner,
     db_bytea_param(spender->hash, ACCOUNT_HASH_BYTES, sp);
     snprintf(t, sizeof t, "%llu", (unsigned long long)now);
     const char *p[3] = {o, sp, t};
-    PGresult *r = pool_query(s,
-                             "SELECT allowance_e8s, expires_at_nanos FROM ledger.allowances "
-                             "WHERE owner_account = $1 AND spender_account = $2 "
-                             "AND (expires_at_nanos IS NULL OR expires_at_nanos > $3::numeric)",
-                             3, p, err);
+    PGresult *r = pool_query(s, &ALLOWANCE_STMT, p, err);
     if (!r)
         return false;
     *allowance = *expires_at = 0;
@@ -952,10 +1024,7 @@ bool ledger_store_owned(ledger_store_t *s, const principal_t *owner, owned_accou
     char o[2 * PRINCIPAL_MAX_BYTES + 3];
     db_bytea_param(owner->bytes, owner->len, o);
     const char *p[1] = {o};
-    PGresult *r = db_pool_exec(s->pool,
-                               "SELECT account, subaccount FROM ledger.account_owners "
-                               "WHERE owner = $1 ORDER BY subaccount LIMIT 1000",
-                               1, p, err);
+    PGresult *r = pool_query(s, &OWNED_STMT, p, err);
     if (!r)
         return false;
     int rows = PQntuples(r);

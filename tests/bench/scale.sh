@@ -182,15 +182,41 @@ function request()
 end
 LUA
 
-# run_wrk NAME URL [SUFFIX]: a warm-up, then the measured run into $TEST_TMP/wrk-NAME.txt.
+# ticks PID...: the CPU time (user + system, clock ticks) the processes have used so far.
+ticks() {
+  local p
+  for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'
+}
+# the private cluster's processes (postmaster and its children: the ledger's backends among them)
+pg_pids() {
+  local pm
+  pm=$(head -n 1 "$TEST_TMP/pg/data/postmaster.pid")
+  echo "$pm" $(pgrep -P "$pm")
+}
+
+# run_wrk NAME URL [SUFFIX [PID]]: a warm-up, then the measured run into $TEST_TMP/wrk-NAME.txt,
+# and the CPU the server PID (when given) and PostgreSQL used in it, in $TEST_TMP/cpu-NAME.txt
+# ("server_ticks postgres_ticks"): a shared host's other loads move requests/s and latencies,
+# far less the CPU each request costs.
 run_wrk() {
-  local name=$1 url=$2 suffix=${3-} script=(-s "$TEST_TMP/pick.lua")
+  local name=$1 url=$2 suffix=${3-} pid=${4-} script=(-s "$TEST_TMP/pick.lua") s0 p0 pids
   export SCALE_ACCOUNTS_FILE="$TEST_TMP/accounts.txt" SCALE_PATH_PREFIX=/v1/accounts/ SCALE_PATH_SUFFIX="$suffix"
   if [ "$warmup" -gt 0 ]; then
     wrk -t "$wthreads" -c "$conns" -d "${warmup}s" "${script[@]}" "$url" >/dev/null 2>&1 || true
   fi
+  pids=$(pg_pids)
+  # shellcheck disable=SC2086
+  s0=$(ticks $pid) p0=$(ticks $pids)
   wrk -t "$wthreads" -c "$conns" -d "${secs}s" --latency "${script[@]}" "$url" >"$TEST_TMP/wrk-$name.txt" 2>&1 ||
     { cat "$TEST_TMP/wrk-$name.txt" >&2; return 1; }
+  # shellcheck disable=SC2086
+  echo "$(($(ticks $pid) - s0)) $(($(ticks $pids) - p0))" >"$TEST_TMP/cpu-$name.txt"
+}
+# cpu NAME: microseconds of server and of PostgreSQL CPU per request of the run
+cpu() {
+  awk -v r="$(rps "$1")" -v s="$secs" -v hz="$(getconf CLK_TCK)" '{
+    n = r * s
+    printf "%.0f us server + %.0f us PostgreSQL", (n ? $1 / hz / n * 1e6 : 0), (n ? $2 / hz / n * 1e6 : 0) }' "$TEST_TMP/cpu-$1.txt"
 }
 rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$TEST_TMP/wrk-$1.txt"; }
 # pct NAME 50|99: the latency percentile in ms
@@ -208,12 +234,12 @@ errors() {
        END {print n + 0}' "$TEST_TMP/wrk-$1.txt"
 }
 show() {
-  echo "$1: $(rps "$1") requests/s, p50 $(pct "$1" 50) ms, p99 $(pct "$1" 99) ms, errors $(errors "$1") ($conns connections, $wthreads wrk threads, ${secs}s)"
+  echo "$1: $(rps "$1") requests/s, p50 $(pct "$1" 50) ms, p99 $(pct "$1" 99) ms, errors $(errors "$1") ($conns connections, $wthreads wrk threads, ${secs}s); CPU per request $(cpu "$1")"
 }
 
 echo
 echo "== load (wrk, $conns connections, $wthreads threads, ${secs}s each after a ${warmup}s warm-up; accounts picked at random among $(wc -l <"$TEST_TMP/accounts.txt"))"
-run_wrk balance "http://127.0.0.1:$port"
+run_wrk balance "http://127.0.0.1:$port" "" "$lpid"
 show balance
 hport=$(free_port)
 "$TOOLS/hello" --listen "127.0.0.1:$hport" >>"$TEST_TMP/hello.log" 2>&1 &
@@ -221,10 +247,10 @@ echo $! >"$TEST_TMP/hello.pid"
 disown $!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$hport/" && break; sleep 0.05; done
 # the same wrk script (the same paths): hello answers every GET alike
-run_wrk hello "http://127.0.0.1:$hport"
+run_wrk hello "http://127.0.0.1:$hport" "" "$(cat "$TEST_TMP/hello.pid")"
 show hello
 service_kill hello
-run_wrk history "http://127.0.0.1:$port" "/transactions?limit=20"
+run_wrk history "http://127.0.0.1:$port" "/transactions?limit=20" "$lpid"
 show history
 ratio=$(awk -v a="$(rps balance)" -v b="$(rps hello)" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 echo "balance reads / hello: ${ratio}x"
@@ -280,10 +306,10 @@ gendata:              $gen_secs s ($(awk -v n="$blocks" -v s="$gen_secs" 'BEGIN 
 database:             $(human "$db_bytes") ($db_per_block bytes/block)
 restart (first):      $restart1 s
 restart (second):     $restart2 s
-balance reads:        $(rps balance)/s, p50 $(pct balance 50) ms, p99 $(pct balance 99) ms, errors $(errors balance)
-hello baseline:       $(rps hello)/s, p50 $(pct hello 50) ms, p99 $(pct hello 99) ms
+balance reads:        $(rps balance)/s, p50 $(pct balance 50) ms, p99 $(pct balance 99) ms, errors $(errors balance); CPU per request $(cpu balance)
+hello baseline:       $(rps hello)/s, p50 $(pct hello 50) ms, p99 $(pct hello 99) ms; CPU per request $(cpu hello)
 balance / hello:      ${ratio}x
-history pages (20):   $(rps history)/s, p50 $(pct history 50) ms, p99 $(pct history 99) ms, errors $(errors history)
+history pages (20):   $(rps history)/s, p50 $(pct history 50) ms, p99 $(pct history 99) ms, errors $(errors history); CPU per request $(cpu history)
 nns_ledger_state_bytes $state; accounts $m_accounts; remembered $m_remembered
 $(mem_line)
 RSS after a restart:  $(awk -v k="$rss2_kb" -v a="$m_accounts" 'BEGIN {printf "%.1f MiB (%.1f bytes/account)", k / 1024, (a ? k * 1024 / a : 0)}')
