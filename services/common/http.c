@@ -948,73 +948,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 #endif
 }
 
-/* Request structs are recycled on the HTTP thread that made them: libmicrohttpd calls on_uri
- * and on_completed on the thread that owns the connection. With every connection's request
- * waiting for its round at once, allocating each one afresh (about 700 bytes) regularly found
- * malloc's per-thread cache empty and made it consolidate its fast bins (1.6% of the ledger's
- * CPU under single transfers). Sanitizer builds allocate every request afresh, so a use after
- * free is still caught; a thread's cache is freed when the thread exits. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(NNS_ALLOC_FAIL)
-#define REQUEST_CACHE 0
-#else
-#define REQUEST_CACHE 64
-#endif
-
-#if REQUEST_CACHE
-static _Thread_local http_request_t *request_cache[REQUEST_CACHE];
-static _Thread_local size_t request_cached;
-static pthread_key_t request_cache_key;
-static pthread_once_t request_cache_once = PTHREAD_ONCE_INIT;
-static bool request_cache_ok;
-
-static void request_cache_drain(void *unused)
-{
-    (void)unused;
-    while (request_cached)
-        free(request_cache[--request_cached]);
-}
-
-static void request_cache_init(void)
-{
-    request_cache_ok = pthread_key_create(&request_cache_key, request_cache_drain) == 0;
-}
-#endif
-
-/* A zeroed request, or NULL when out of memory. */
-static http_request_t *request_alloc(void)
-{
-#if REQUEST_CACHE
-    if (request_cached) {
-        http_request_t *req = request_cache[--request_cached];
-        memset(req, 0, sizeof *req);
-        return req;
-    }
-#endif
-    return calloc(1, sizeof(http_request_t));
-}
-
-/* Frees req itself (its members are freed already), into this thread's cache when it has room
- * and its exit will drain it. */
-static void request_release(http_request_t *req)
-{
-#if REQUEST_CACHE
-    if (request_cached < REQUEST_CACHE) {
-        pthread_once(&request_cache_once, request_cache_init);
-        /* the key's value only makes the thread's exit drain the cache */
-        if (request_cache_ok && (request_cached > 0 ||
-                                 pthread_setspecific(request_cache_key, request_cache) == 0)) {
-            request_cache[request_cached++] = req;
-            return;
-        }
-    }
-#endif
-    free(req);
-}
-
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     http_server_t *srv = cls;
-    http_request_t *req = request_alloc();
+    http_request_t *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
     req->srv = srv;
@@ -1029,7 +966,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     req->start_ns = clock_wall_nanos();
     req->target = strdup(uri ? uri : "");
     if (!req->target) {
-        request_release(req);
+        free(req);
         return NULL;
     }
     return req;
@@ -1121,7 +1058,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(req->target);
     free(req->body);
     free(req->resp);
-    request_release(req);
+    free(req);
     *req_cls = NULL;
 }
 
