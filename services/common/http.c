@@ -126,6 +126,7 @@ struct http_request {
     char *target; /* raw request target, as sent */
     const char *method, *path;
     bool started, dispatched, too_large;
+    unsigned long long declared; /* the body's Content-Length; 0: none */
     char *body;
     size_t body_len, body_cap;
     const http_route_t *route;
@@ -174,8 +175,10 @@ static char *dup_bytes(const char *body, size_t len)
     return b;
 }
 
-static void answer(http_request_t *req, int status, const char *ctype, const char *body,
-                   size_t len, bool committed)
+/* Answers req with body: owned (malloc'd, len + 1 bytes with a final NUL) is taken as the
+ * answer's own copy, else body is copied. */
+static void answer_owned(http_request_t *req, int status, const char *ctype, const char *body,
+                         size_t len, bool committed, char *owned)
 {
     if (req->replay_owner) {
         req->replay_owner = false;
@@ -184,7 +187,7 @@ static void answer(http_request_t *req, int status, const char *ctype, const cha
         else
             replay_abandon(req->srv->replay, req->sig.replay_key, status, body, len);
     }
-    char *copy = dup_bytes(body, len);
+    char *copy = owned ? owned : dup_bytes(body, len);
     if (!copy) {
         static const char oom[] = "{\"status\":503,\"code\":\"Unavailable\"}";
         set_answer(req, 503, "application/problem+json", dup_bytes(oom, sizeof oom - 1),
@@ -192,6 +195,12 @@ static void answer(http_request_t *req, int status, const char *ctype, const cha
         return;
     }
     set_answer(req, status, ctype, copy, len);
+}
+
+static void answer(http_request_t *req, int status, const char *ctype, const char *body,
+                   size_t len, bool committed)
+{
+    answer_owned(req, status, ctype, body, len, committed, NULL);
 }
 
 void http_respond_raw(http_request_t *req, int status, const char *content_type,
@@ -208,6 +217,18 @@ void http_respond_committed(http_request_t *req, int status, const char *body, s
            len, true);
 }
 
+void http_respond_committed_take(http_request_t *req, int status, char *body, size_t len)
+{
+    if (!body) {
+        http_respond_committed(req, status, "", 0);
+        return;
+    }
+    if (status >= 400 && status < 500 && status != 429)
+        http_charge_refusals(req, NULL, 1);
+    answer_owned(req, status, status >= 400 ? "application/problem+json" : "application/json",
+                 body, len, true, body);
+}
+
 void http_respond_json(http_request_t *req, int status, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -218,8 +239,7 @@ void http_respond_json(http_request_t *req, int status, json_t *body)
         http_respond_error(req, &err);
         return;
     }
-    answer(req, status, "application/json", text, strlen(text), false);
-    free(text);
+    answer_owned(req, status, "application/json", text, strlen(text), false, text);
 }
 
 static const char *status_title(int status)
@@ -291,8 +311,7 @@ void http_respond_error(http_request_t *req, const nns_error_t *err)
         answer(req, 503, "application/problem+json", oom, sizeof oom - 1, false);
         return;
     }
-    answer(req, err->status, "application/problem+json", text, len, false);
-    free(text);
+    answer_owned(req, err->status, "application/problem+json", text, len, false, text);
 }
 
 void http_defer(http_request_t *req)
@@ -817,6 +836,7 @@ static bool check_framing(http_request_t *req)
         return false;
     }
     unsigned long long declared = f.first_length ? strtoull(f.first_length, NULL, 10) : 0;
+    req->declared = declared;
     if (declared > req->srv->cfg.max_body) {
         req->early_status = 413;
         req->early_code = "PayloadTooLarge";
@@ -855,11 +875,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
             http_respond_error(req, &err);
             return queue_answer(req);
         }
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared > 0 && (req->body = malloc(declared + 1)) != NULL) {
+        /* the length check_framing read (a second lookup walked the headers again) */
+        if (req->declared > 0 && (req->body = malloc(req->declared + 1)) != NULL) {
             req->body[0] = '\0'; /* the body arrives in pieces: one buffer, no regrowth */
-            req->body_cap = declared + 1;
+            req->body_cap = req->declared + 1;
         }
         return MHD_YES;
     }

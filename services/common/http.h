@@ -188,6 +188,9 @@ void http_respond_raw(http_request_t *req, int status, const char *content_type,
 /* A write's answer that was committed with its round: stored in the replay cache too. body is a
  * JSON text (copied). */
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len);
+/* The same, taking body (malloc'd, len bytes followed by a NUL; NULL: an empty body) as the
+ * answer's own copy instead of copying it: the caller no longer owns it. */
+void http_respond_committed_take(http_request_t *req, int status, char *body, size_t len);
 
 /* Charges n committed refusals (4xx answers of writes) to signer (NULL: the request's caller,
  * when signed) and to the request's client address. Thread-safe; nothing when there is no

@@ -540,7 +540,9 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
             http_respond_raw(c->req, w->status, "application/problem+json", w->body ? w->body : "",
                              w->body ? w->len : 0);
         } else {
-            http_respond_committed(c->req, w->status, w->body ? w->body : "", w->body ? w->len : 0);
+            /* the answer keeps the round's body: no copy on the state thread */
+            http_respond_committed_take(c->req, w->status, w->body, w->body ? w->len : 0);
+            w->body = NULL;
         }
         return;
     }
