@@ -120,6 +120,9 @@ struct http_server {
 
 struct http_request {
     http_server_t *srv;
+    void *attached; /* http_request_attach(): freed with the request */
+    void (*attached_free)(void *ctx, void *p);
+    void *attached_ctx;
     struct MHD_Connection *conn;
     const struct sockaddr *peer; /* libmicrohttpd's, valid for the connection's life */
     uint64_t id, start_ns;
@@ -215,6 +218,14 @@ void http_respond_committed(http_request_t *req, int status, const char *body, s
         http_charge_refusals(req, NULL, 1);
     answer(req, status, status >= 400 ? "application/problem+json" : "application/json", body,
            len, true);
+}
+
+void http_request_attach(http_request_t *req, void *p, void (*free_fn)(void *ctx, void *p),
+                         void *ctx)
+{
+    req->attached = p;
+    req->attached_free = free_fn;
+    req->attached_ctx = ctx;
 }
 
 void http_respond_committed_take(http_request_t *req, int status, char *body, size_t len)
@@ -1049,6 +1060,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
          * owns the request, so this cannot happen for deferred requests; guard anyway */
         replay_abandon(req->srv->replay, req->sig.replay_key, 503, "", 0);
     }
+    if (req->attached_free)
+        req->attached_free(req->attached_ctx, req->attached);
     for (int i = 0; i < MAX_PARAMS; i++)
         free(req->params[i]);
     for (int i = 0; i < req->nheaders; i++) {

@@ -188,6 +188,12 @@ void http_respond_raw(http_request_t *req, int status, const char *content_type,
 /* A write's answer that was committed with its round: stored in the replay cache too. body is a
  * JSON text (copied). */
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len);
+/* Hands p to the request: free_fn(ctx, p) runs when the request is over, on the HTTP thread
+ * that served it. Call it before the request is answered (the answer may end the request at
+ * once). Memory allocated on that thread and freed there stays out of malloc's cross-thread
+ * path (a state thread freeing what HTTP threads allocated made malloc consolidate its bins). */
+void http_request_attach(http_request_t *req, void *p, void (*free_fn)(void *ctx, void *p),
+                         void *ctx);
 /* The same, taking body (malloc'd, len bytes followed by a NUL; NULL: an empty body) as the
  * answer's own copy instead of copying it: the caller no longer owns it. */
 void http_respond_committed_take(http_request_t *req, int status, char *body, size_t len);

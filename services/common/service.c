@@ -509,13 +509,20 @@ static bool add_resumed_rows(resumption_t *list, replay_rec_t **replays, size_t 
     return true;
 }
 
-/* Answers one command after its round: committed outcomes go to the replay cache too. */
-static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
+static void free_attached_cmd(void *ctx, void *p)
+{
+    service_cmd_t *c = p;
+    service_cmd_free(ctx, &c);
+}
+
+/* Answers one command after its round: committed outcomes go to the replay cache too. True
+ * when the command went with its request (http_request_attach): the caller must not free it. */
+static bool answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
                        const nns_error_t *unavailable)
 {
     replay_cache_t *cache = http_server_replay(svc->http);
     if (!c->req)
-        return; /* internal: nobody waits for it */
+        return false; /* internal: nobody waits for it */
     if (!c->batch) {
         write_t *w = service_cmd_op(svc, c, 0);
         if (committed && w->suspend && !transient(w->status)) {
@@ -529,22 +536,30 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
                               (uint64_t)svc->cfg.suspend_seconds * 1000000000ULL;
                 s->next = svc->suspended;
                 svc->suspended = s;
-                return;
+                return false;
             }
             committed = false; /* out of memory: 503, and a resend reads the result */
         }
+        /* the command goes with its request, freed on the HTTP thread that made it; from the
+         * answer on, c and w may be gone */
+        http_request_t *req = c->req;
+        int status = w->status;
+        char *body = w->body;
+        size_t len = body ? w->len : 0;
+        w->body = NULL;
+        http_request_attach(req, c, free_attached_cmd, svc);
         if (!committed) {
-            http_respond_error(c->req, unavailable);
-        } else if (transient(w->status)) {
-            http_add_header(c->req, "Retry-After", "1");
-            http_respond_raw(c->req, w->status, "application/problem+json", w->body ? w->body : "",
-                             w->body ? w->len : 0);
+            http_respond_error(req, unavailable);
+            free(body);
+        } else if (transient(status)) {
+            http_add_header(req, "Retry-After", "1");
+            http_respond_raw(req, status, "application/problem+json", body ? body : "", len);
+            free(body);
         } else {
             /* the answer keeps the round's body: no copy on the state thread */
-            http_respond_committed_take(c->req, w->status, w->body, w->body ? w->len : 0);
-            w->body = NULL;
+            http_respond_committed_take(req, status, body, len);
         }
-        return;
+        return true;
     }
     for (size_t i = 0; i < c->nops; i++) {
         write_t *w = service_cmd_op(svc, c, i);
@@ -561,6 +576,7 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         answer_batch(svc, c);
     else
         http_respond_error(c->req, unavailable);
+    return false;
 }
 
 /* "req=3,4,9 and 12 more": the requests of a round, for its log line. */
@@ -626,8 +642,8 @@ static void answer_round(service_t *svc, round_item_t *items, bool committed,
     for (round_item_t *it = items, *next; it; it = next) {
         next = it->next;
         service_cmd_t *c = (service_cmd_t *)(void *)it;
-        answer_cmd(svc, c, committed, unavailable);
-        service_cmd_free(svc, &c);
+        if (!answer_cmd(svc, c, committed, unavailable))
+            service_cmd_free(svc, &c);
     }
 }
 
