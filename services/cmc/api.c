@@ -1514,9 +1514,8 @@ static void *create(service_t *svc, nns_error_t *err)
         }
     free(intents);
     intents = NULL;
-    uint64_t wall = clock_wall_nanos();
-    for (size_t i = 0; i < a->nout; i++)
-        submit_entry(a, &a->outbox[i], wall);
+    /* the loaded intents are submitted by the first tick: an answer that came back before
+     * the round loop runs would have nowhere to go */
     cmc_info_t info;
     cmc_info(a->cmc, &info);
     log_info("cmc ready: rate %" PRIu64 " at %" PRIu64 ", %zu notifications, %zu in flight, %zu "
