@@ -1091,6 +1091,8 @@ static bool apply_notify(cmc_app_t *a, scratch_t *s, cmc_cmd_t *op, uint64_t now
     if (!cmc_apply_notify(a->cmc, s->r, &op->u.notify, now, &out, &err)) {
         s->outcomes[outcome_index(&err)]++;
         write_fail(&op->w, &err, false);
+        if (err.status == 409 && strcmp(err.code, "Processing") == 0)
+            write_forget(&op->w); /* the same bytes sent later get the stored result */
         return err.status != 500 || strcmp(err.code, "OutOfMemory") != 0;
     }
     if (out.finished)
