@@ -749,7 +749,7 @@ bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_
 
 static const char *b_u64_array(batch_t *b, const uint64_t *v, size_t n, size_t stride)
 {
-    size_t cap = 2 + n * 22;
+    size_t cap = 3 + n * 21; /* "{", n values of at most 20 digits and their commas, "}", NUL */
     char *s = malloc(cap), *p = s;
     if (s) {
         *p++ = '{';
@@ -805,7 +805,7 @@ static void add_limiter(batch_t *b, int which, const cmc_limiter_t *l)
     v[2] = b_u64(b, l->max_age);
     v[3] = b_u128(b, l->total);
     v[4] = b_u64_array(b, &l->w[0].window, l->n, sizeof l->w[0]);
-    size_t cap = 2 + l->n * 41;
+    size_t cap = 3 + l->n * 40; /* "{", n values of at most 39 digits and commas, "}", NUL */
     char *s = malloc(cap), *p = s;
     if (s) {
         *p++ = '{';
