@@ -17,16 +17,16 @@ while [ "$cport" = "$lport" ]; do cport=$(free_port); done
 L=http://127.0.0.1:$lport
 C=http://127.0.0.1:$cport
 field() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
+declare -A P A # each identity's principal and default account identifier
 for who in alice bob oracle; do
   "$BIN/nns" key generate --out "$TEST_TMP/$who.pem" >/dev/null
-  declare "p_$who=$("$BIN/nns" key show --key "$TEST_TMP/$who.pem" | field principal)"
-  declare "a_$who=$("$BIN/nns" key show --key "$TEST_TMP/$who.pem" | field account_identifier)"
+  P[$who]=$("$BIN/nns" key show --key "$TEST_TMP/$who.pem" | field principal)
+  A[$who]=$("$BIN/nns" key show --key "$TEST_TMP/$who.pem" | field account_identifier)
 done
-# shellcheck disable=SC2154 # p_* and a_* are declared above
 {
   cat >"$TEST_TMP/ledger-genesis.json" <<JSON
-{"initial_balances": [{"account": "$a_alice", "amount_e8s": "10000000000"},
-                      {"account": "$a_bob", "amount_e8s": "1000000000"}],
+{"initial_balances": [{"account": "${A[alice]}", "amount_e8s": "10000000000"},
+                      {"account": "${A[bob]}", "amount_e8s": "1000000000"}],
  "fee_e8s": "10000", "token_symbol": "ICP", "token_name": "Internet Computer"}
 JSON
   subnet=pzp6e-ekpqk-3c5x7-2h6so-njoeq-mt45d-h3h6c-q3mxf-vpeq5-fk5o7-yae
@@ -38,7 +38,7 @@ JSON
 ledger_start ledger "$lport" --keys "$keys" --genesis "$TEST_TMP/ledger-genesis.json"
 cmc_start() {
   "$BIN/nns-cmc" --listen "127.0.0.1:$cport" --database "$DATABASE_URL" --keys "$keys" \
-    --ledger "$L" --rate-oracle "$p_oracle" --genesis "$TEST_TMP/cmc-genesis.json" \
+    --ledger "$L" --rate-oracle "${P[oracle]}" --genesis "$TEST_TMP/cmc-genesis.json" \
     >>"$TEST_TMP/cmc.log" 2>&1 &
   echo $! >"$TEST_TMP/cmc.pid"
   disown $!
@@ -96,30 +96,30 @@ rc=$(cli rate2 cycles rate)
 check "the rate is now 50000" grep -q '"xdr_permyriad_per_icp": *"50000"' "$TEST_TMP/rate2.out"
 
 # --- create-canister: 1 ICP at 5 XDR/ICP = 5T cycles, less the 500B creation fee -----------------
-before=$(balance "$a_alice")
+before=$(balance "${A[alice]}")
 rc=$(cli create cycles create-canister --key "$TEST_TMP/alice.pem" --amount 100000000)
 check "cycles create-canister succeeds (exit $rc)" test "$rc" -eq 0
 record_cli POST /v1/cycles/notify-create-canister "$TEST_TMP/create.out"
 canister=$(out create | field canister_id)
 check "... prints the new canister ($canister)" test -n "$canister"
 check "... and the block index before notifying" err_has create "block "
-after=$(balance "$a_alice")
+after=$(balance "${A[alice]}")
 check "... alice paid 1 ICP and the fee ($before -> $after)" \
   test "$((before - after))" -eq 100010000
 rc=$(cli canister cycles canister "${canister:-none}")
 check "cycles canister shows it (exit $rc)" test "$rc" -eq 0
 record_cli GET "/v1/canisters/{canister_id}" "$TEST_TMP/canister.out"
-check "... controlled by alice" grep -qF "$p_alice" "$TEST_TMP/canister.out"
+check "... controlled by alice" grep -qF "${P[alice]}" "$TEST_TMP/canister.out"
 check "... with 4.5T cycles" test "$(cycles_of "$canister")" = 4500000000000
 
 rc=$(cli create2 cycles create-canister --key "$TEST_TMP/alice.pem" --amount 20000000 \
-  --controller "$p_bob" --controller "$p_oracle")
+  --controller "${P[bob]}" --controller "${P[oracle]}")
 check "create-canister with two --controller succeeds (exit $rc)" test "$rc" -eq 0
 canister2=$(out create2 | field canister_id)
 "${N[@]}" cycles canister "${canister2:-none}" >"$TEST_TMP/canister2.out" 2>&1 || true
 check "... the canister has both controllers" \
-  bash -c "grep -qF '$p_bob' '$TEST_TMP/canister2.out' && grep -qF '$p_oracle' '$TEST_TMP/canister2.out'"
-check "... and not alice" bash -c "! grep -qF '$p_alice' '$TEST_TMP/canister2.out'"
+  bash -c "grep -qF '${P[bob]}' '$TEST_TMP/canister2.out' && grep -qF '${P[oracle]}' '$TEST_TMP/canister2.out'"
+check "... and not alice" bash -c "! grep -qF '${P[alice]}' '$TEST_TMP/canister2.out'"
 
 # --- top-up by another payer: 0.5 ICP = 2.5T -------------------------------------------------------
 rc=$(cli topup cycles top-up --key "$TEST_TMP/bob.pem" --canister "${canister:-none}" --amount 50000000)
@@ -167,7 +167,7 @@ rc=$(cli mint cycles mint --key "$TEST_TMP/alice.pem" --amount 100000000 --depos
 check "cycles mint succeeds (exit $rc)" test "$rc" -eq 0
 record_cli POST /v1/cycles/notify-mint-cycles "$TEST_TMP/mint.out"
 check "... balance 4.9999T" grep -q '"balance": *"4999900000000"' "$TEST_TMP/mint.out"
-record GET "/v1/cycles/accounts/{account}" "$C/v1/cycles/accounts/$p_alice"
+record GET "/v1/cycles/accounts/{account}" "$C/v1/cycles/accounts/${P[alice]}"
 check "the cycles-ledger account holds it" \
   grep -q '4999900000000' "$TEST_TMP/answer.body"
 
@@ -191,19 +191,19 @@ record GET /v1/identity "$C/v1/identity"
 record GET /v1/identity "$L/v1/identity"
 record GET /v1/ledger "$L/v1/ledger"
 record GET /v1/supply "$L/v1/supply"
-record GET "/v1/accounts/{account}" "$L/v1/accounts/$a_alice"
+record GET "/v1/accounts/{account}" "$L/v1/accounts/${A[alice]}"
 record GET /v1/blocks "$L/v1/blocks?limit=3"
 record GET "/v1/blocks/{height}" "$L/v1/blocks/1"
 record GET /v1/cycles/conversion-rate "$C/v1/cycles/conversion-rate"
 record GET /v1/cycles/average-conversion-rate "$C/v1/cycles/average-conversion-rate"
 for purpose in top-up create mint; do
-  record GET /v1/cycles/deposit-account "$C/v1/cycles/deposit-account?purpose=$purpose&principal=$p_alice"
+  record GET /v1/cycles/deposit-account "$C/v1/cycles/deposit-account?purpose=$purpose&principal=${P[alice]}"
 done
-record GET /v1/cycles/deposit-account "$C/v1/cycles/deposit-account?purpose=other&principal=$p_alice"
+record GET /v1/cycles/deposit-account "$C/v1/cycles/deposit-account?purpose=other&principal=${P[alice]}"
 record GET "/v1/canisters/{canister_id}" "$C/v1/canisters/$canister2"
 record GET "/v1/canisters/{canister_id}" "$C/v1/canisters/rrkah-fqaaa-aaaaa-aaaaq-cai"
 record GET "/v1/canisters/{canister_id}" "$C/v1/canisters/nonsense"
-record GET "/v1/cycles/accounts/{account}" "$C/v1/cycles/accounts/$p_bob"
+record GET "/v1/cycles/accounts/{account}" "$C/v1/cycles/accounts/${P[bob]}"
 record GET /v1/subnets "$C/v1/subnets"
 record GET /v1/cycles/minting-limit "$C/v1/cycles/minting-limit"
 record GET "/v1/cycles/notifications/{block_index}" "$C/v1/cycles/notifications/999999"
