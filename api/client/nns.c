@@ -992,7 +992,8 @@ static int cycles_notify(nns_client_t *cmc, const cycles_flow_t *flow, uint64_t 
             rc = request_failure("POST", flow->notify_path, status, text, &err);
             break;
         }
-        if (monotonic_ms() + delay > deadline) {
+        uint64_t now = monotonic_ms();
+        if (now >= deadline) {
             fprintf(stderr,
                     "nns %s: the notification of block %" PRIu64 " is not finished (%s%s%s) "
                     "after %" PRIu64 " s; the ICP is at the cmc, nothing is lost; resume with:\n",
@@ -1004,7 +1005,8 @@ static int cycles_notify(nns_client_t *cmc, const cycles_flow_t *flow, uint64_t 
         }
         free(text);
         text = NULL;
-        sleep_ms(delay);
+        sleep_ms(deadline - now < delay ? deadline - now
+                                        : delay); /* the last try at the deadline */
         delay = delay * 2 > 4000 ? 4000 : delay * 2;
     }
     json_decref(json);
