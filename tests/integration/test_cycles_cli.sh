@@ -180,7 +180,8 @@ rc=$(cli stuck cycles top-up --key "$TEST_TMP/bob.pem" --canister "$canister" --
 check "a notify the cmc cannot finish ends with exit 3 (exit $rc)" test "$rc" -eq 3
 check "... printing the resume command" err_has stuck "--block $block"
 ledger_start ledger "$lport" --keys "$keys" --genesis "$TEST_TMP/ledger-genesis.json"
-resume=$(grep -- "--block $block" "$TEST_TMP/stuck.err" | sed 's/^ *nns //')
+# the cmc retries the block read with its own back-off: give the resumed notify time for it
+resume=$(grep -- "--block $block" "$TEST_TMP/stuck.err" | sed 's/^ *nns //; s/--wait 3/--wait 60/')
 rc=0
 eval "timeout 120 \"\$BIN/nns\" $resume" >"$TEST_TMP/resumed.out" 2>"$TEST_TMP/resumed.err" || rc=$?
 check "the printed resume command finishes it (exit $rc)" test "$rc" -eq 0
