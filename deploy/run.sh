@@ -233,7 +233,7 @@ balance() {
     echo "    account identifier  ${aid[$who]}"
     echo "    ICRC-1 account      ${icrc1[$who]}"
   done
-  echo "  oracle $(key oracle)  the cmc's rate oracle (--rate-oracle), principal $oracle"
+  echo "  oracle  $(key oracle)  the cmc's rate oracle (--rate-oracle), principal $oracle"
   echo
   echo "demo canisters (created with 'nns cycles create-canister', alice: 2, bob: 1):"
   for id in "${demo_canisters[@]}"; do echo "  $id"; done
