@@ -36,8 +36,11 @@ def resolve(spec, node, seen=()):
             target = target[part]
         return resolve(spec, target, seen + (ref,))
     out = {key: resolve(spec, value, seen) for key, value in node.items()}
-    if out.pop("nullable", False) and "type" in out:
-        out["type"] = [out["type"], "null"]
+    if out.pop("nullable", False):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
     out.pop("example", None)
     out.pop("examples", None)
     return out

@@ -6,7 +6,7 @@
 # then works; the rate can be read and set by the oracle only. Every answer seen, ledger and cmc,
 # is checked against api/openapi.yaml (openapi_check.py).
 source "$(dirname "$0")/../lib.sh"
-require_built "$BIN/nns" "$BIN/nns-ledger" "$BIN/nns-cmc"
+require_built "$BIN/nns" "$BIN/nns-ledger" "$BIN/nns-cmc" "$SIGNED"
 pg_start
 
 keys=$TEST_TMP/keys
@@ -63,6 +63,15 @@ record_cli() {
   [ -n "$status" ] && ctype=application/problem+json
   jq -cn --arg m "$1" --arg t "$2" --argjson s "${status:-200}" --arg c "$ctype" \
     --rawfile b "$3" '{method: $m, template: $t, status: $s, content_type: $c, body: $b}' >>"$answers"
+}
+# record_signed TEMPLATE TARGET BODY: a POST signed by a throw-away identity, kept likewise
+record_signed() {
+  "$SIGNED" --url "$C" --seed "openapi-check" --method POST --target "$2" --body "$3" \
+    --out "$TEST_TMP/signed" >"$TEST_TMP/signed.status"
+  jq -cn --arg t "$1" --argjson s "$(cat "$TEST_TMP/signed.status")" \
+    --arg c "$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' "$TEST_TMP/signed.headers" | head -n 1)" \
+    --rawfile b "$TEST_TMP/signed.body" \
+    '{method: "POST", template: $t, status: $s, content_type: $c, body: $b}' >>"$answers"
 }
 # cli NAME ARGS...: runs the CLI, stdout in NAME.out, stderr in NAME.err; prints the exit status
 cli() {
@@ -156,6 +165,18 @@ check "a block that does not exist fails (exit $rc)" test "$rc" -eq 1
 check "... InvalidTransaction" err_has noblock InvalidTransaction
 cp "$TEST_TMP/noblock.err" "$TEST_TMP/noblock.problem"
 record_cli POST /v1/cycles/notify-top-up "$TEST_TMP/noblock.problem"
+# a transfer to the deposit account whose memo means nothing is refunded less one fee
+block=$("$BIN/nns" --url "$L" transfer --key "$TEST_TMP/alice.pem" --to "$to" --amount 10000000 \
+  --memo 12345 | field block_index)
+before=$(balance "${A[alice]}")
+rc=$(cli refund cycles top-up --key "$TEST_TMP/alice.pem" --canister "$canister" --block "$block")
+check "a notify of a transfer with a meaningless memo fails (exit $rc)" test "$rc" -eq 1
+check "... Refunded" err_has refund '"code": "Refunded"'
+check "... alice got the amount back less one fee" \
+  test "$(($(balance "${A[alice]}") - before))" -eq 9990000
+cp "$TEST_TMP/refund.err" "$TEST_TMP/refund.problem"
+record_cli POST /v1/cycles/notify-top-up "$TEST_TMP/refund.problem"
+record GET "/v1/cycles/notifications/{block_index}" "$C/v1/cycles/notifications/$block"
 rc=$(cli badcan cycles top-up --key "$TEST_TMP/alice.pem" --canister not-a-principal --amount 1)
 check "a bad canister id is a usage error (exit $rc)" test "$rc" -eq 2
 rc=$(cli badmemo cycles mint --key "$TEST_TMP/alice.pem" --amount 1 --deposit-memo "$(printf '%066d' 0)")
@@ -210,6 +231,15 @@ record GET /v1/cycles/minting-limit "$C/v1/cycles/minting-limit"
 record GET "/v1/cycles/notifications/{block_index}" "$C/v1/cycles/notifications/999999"
 record GET /v1/cycles/maturity-modulation "$C/v1/cycles/maturity-modulation"
 record GET /v1/cycles/rate-history "$C/v1/cycles/rate-history"
+record_signed /v1/subnets/types /v1/subnets/types '{"add":"fiduciary"}'
+record_signed /v1/subnets/authorized /v1/subnets/authorized '{"subnets":[]}'
+record_signed /v1/subnets/type-assignments /v1/subnets/type-assignments \
+  '{"add":{"subnets":[],"subnet_type":"fiduciary"}}'
+record_signed /v1/cycles/notify-create-canister /v1/cycles/notify-create-canister \
+  "{\"block_index\":\"1\",\"controller\":\"${P[alice]}\"}"
+record_signed /v1/cycles/notify-mint-cycles /v1/cycles/notify-mint-cycles \
+  "{\"block_index\":\"1\",\"deposit_memo\":\"$(printf '%066d' 0)\"}"
+record_signed /v1/cycles/notify-top-up /v1/cycles/notify-top-up '{"block_index":1,"canister_id":"x"}'
 check "every answer is as api/openapi.yaml documents it" \
   python3 "$ROOT/tests/integration/openapi_check.py" "$ROOT/api/openapi.yaml" "$answers"
 finish
