@@ -1030,11 +1030,12 @@ static int cycles_run(cycles_flow_t *flow)
         rc = failure("out of memory");
         goto done;
     }
+    if (!args.block && !args.amount) {
+        usage_error("missing option '--amount E8S' (or --block N to resume a notification)");
+        goto done;
+    }
     if (args.block ? !parse_u64_arg("--block", args.block, &block)
-                   : (!args.amount ? (usage_error("missing option '--amount E8S' (or --block N "
-                                                  "to resume a notification)"),
-                                      true)
-                                   : !parse_u64_arg("--amount", args.amount, &amount)))
+                   : !parse_u64_arg("--amount", args.amount, &amount))
         goto done;
     if (args.block && args.amount)
         fprintf(stderr,

@@ -131,11 +131,16 @@ check "... the canister has both controllers" \
 check "... and not alice" bash -c "! grep -qF '${P[alice]}' '$TEST_TMP/canister2.out'"
 
 # --- top-up by another payer: 0.5 ICP = 2.5T -------------------------------------------------------
+supply() { curl -fs --max-time 10 "$L/v1/supply" | field total_supply_e8s; }
+supply_before=$(supply)
 rc=$(cli topup cycles top-up --key "$TEST_TMP/bob.pem" --canister "${canister:-none}" --amount 50000000)
 check "cycles top-up succeeds (exit $rc)" test "$rc" -eq 0
 record_cli POST /v1/cycles/notify-top-up "$TEST_TMP/topup.out"
 check "... answers 2.5T cycles" grep -q '"cycles": *"2500000000000"' "$TEST_TMP/topup.out"
 check "... the canister holds 7T" test "$(cycles_of "$canister")" = 7000000000000
+supply_after=$(supply)
+check "... the cmc burned the ICP: the supply fell by the amount and the fee ($supply_before -> $supply_after)" \
+  test "$((supply_before - supply_after))" -eq 50010000
 
 # --- resume: a transfer made by hand, then --block (twice: the second is the stored answer) ------
 dep=$(curl -fs "$C/v1/cycles/deposit-account?purpose=top-up&principal=$canister")

@@ -58,7 +58,7 @@ check "the first instance answers /readyz" curl -fs --max-time 2 "$url/readyz" -
 # --- the cmc beside it -------------------------------------------------------------------------
 check "the banner names the cmc URL" has run1.log "$cmc_url"
 check "the cmc answers /readyz" curl -fs --max-time 2 "$cmc_url/readyz" -o /dev/null
-rate=$(curl -fs --max-time 2 "$cmc_url/v1/cycles/conversion-rate")
+rate=$(curl -fs --max-time 10 "$cmc_url/v1/cycles/conversion-rate")
 check "the cmc holds the genesis rate (40000 permyriad)" \
   grep -q '"xdr_permyriad_per_icp": *"40000"' <<<"$rate"
 check "the cmc's canister principal is rkp4c-7iaaa-aaaaa-aaaca-cai" \
@@ -84,9 +84,11 @@ c0=$(cycles_of "${canisters[0]:-none}")
 c2=$(cycles_of "${canisters[2]:-none}")
 check "the topped-up canister holds 1T cycles more than the other 1-ICP one ($c0, $c2)" \
   test "${c0:-0}" -eq $((${c2:-0} + 1000000000000)) -a "${c2:-0}" -gt 0
-supply=$(curl -fs --max-time 2 "$url/v1/supply")
-check "the ledger burned the demo's ICP (the cmc's burns)" \
-  grep -q '"burned_e8s": *"[1-9]' <<<"$supply"
+field_of() { sed -n "s/.*\"$1\": *\"\([0-9]*\)\".*/\1/p"; }
+supply=$(curl -fs --max-time 10 "$url/v1/supply")
+# four demo payments burned: 1 + 0.5 + 1 + 0.25 ICP
+check "the ledger burned the demo's ICP (the cmc's burns: $(field_of burned_e8s <<<"$supply"))" \
+  test "$(field_of burned_e8s <<<"$supply")" = 275000000
 
 for who in alice bob; do
   p=$("$BIN/nns" key show --key "$var/demo/$who.pem" | sed -n 's/.*"principal": *"\([^"]*\)".*/\1/p')
