@@ -10,6 +10,7 @@
 # Environment:
 #   NNS_VAR_DIR      state folder (default: var/ in the checkout): keys, demo, logs, PostgreSQL
 #   NNS_LEDGER_PORT  the ledger's port on 127.0.0.1 (default: 8081)
+#   NNS_CMC_PORT     the cycles minting service's port on 127.0.0.1 (default: 8083)
 #   NNS_PG_PORT      the private PostgreSQL's port (default: 5433; it listens only on a unix
 #                    socket under the state folder, the port names the socket)
 #   DATABASE_URL     use this database instead of a private PostgreSQL
@@ -21,17 +22,18 @@ bin=$root/build/bin
 var=${NNS_VAR_DIR:-$root/var}
 case $var in /*) ;; *) var=$caller/$var ;; esac
 ledger_port=${NNS_LEDGER_PORT:-8081}
+cmc_port=${NNS_CMC_PORT:-8083}
 pg_port=${NNS_PG_PORT:-5433}
-for p in "$ledger_port" "$pg_port"; do
+for p in "$ledger_port" "$cmc_port" "$pg_port"; do
   [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] ||
     { echo "run: bad port '$p'" >&2; exit 2; }
 done
 mkdir -p "$var"
 var=$(cd "$var" && pwd)
 
-# services: name, port (more to come: governance 8082, cmc 8083)
-services=(ledger)
-declare -A port=([ledger]=$ledger_port)
+# services: name, port (more to come: governance 8082)
+services=(ledger cmc)
+declare -A port=([ledger]=$ledger_port [cmc]=$cmc_port)
 url() { echo "http://127.0.0.1:${port[$1]}"; }
 
 # --- the lock: fd 9 stays open in this process only (children get 9>&-) ------------------------
@@ -90,6 +92,10 @@ export DATABASE_URL
 # --- demo identities: key files under var/demo, funded by the genesis file ---------------------
 json_field() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p"; }
 demo=(alice bob)
+# the demo rate oracle: the one principal (besides governance) allowed to post ICP/XDR rates
+[ -f "$var/demo/oracle.pem" ] || "$bin/nns" key generate --out "$var/demo/oracle.pem" >/dev/null
+oracle=$("$bin/nns" key show --key "$var/demo/oracle.pem" | json_field principal)
+[ -n "$oracle" ] || { echo "run: cannot read the rate oracle's key" >&2; exit 1; }
 declare -A funds=([alice]=100000000000 [bob]=50000000000)
 declare -A principal aid icrc1
 for who in "${demo[@]}"; do
@@ -105,6 +111,14 @@ cat >"$var/demo/ledger-genesis.json" <<JSON
    {"account": "${aid[alice]}", "amount_e8s": "${funds[alice]}"},
    {"account": "${aid[bob]}", "amount_e8s": "${funds[bob]}"}],
  "fee_e8s": "10000", "token_symbol": "ICP", "token_name": "Internet Computer"}
+JSON
+# the cmc's genesis (used only on its first start): one default subnet and an initial rate of
+# 4 XDR per ICP, so 1 ICP buys 4T cycles (cycles = e8s x xdr_permyriad_per_icp)
+demo_rate=40000
+demo_subnet=pzp6e-ekpqk-3c5x7-2h6so-njoeq-mt45d-h3h6c-q3mxf-vpeq5-fk5o7-yae # a mainnet subnet's id
+cat >"$var/demo/cmc-genesis.json" <<JSON
+{"default_subnets": ["$demo_subnet"],
+ "rate": {"timestamp_seconds": "$(date +%s)", "xdr_permyriad_per_icp": "$demo_rate"}}
 JSON
 
 # Each service runs under a small supervisor: crash-only, so a service that exits on an unknown
@@ -136,6 +150,10 @@ start_service() {
 }
 start_service ledger "$bin/nns-ledger" --listen "127.0.0.1:${port[ledger]}" --keys "$var/keys" \
   --genesis "$var/demo/ledger-genesis.json"
+# the same --keys folder: the ledger trusts cmc.pub, so the cmc's burns and refunds are signed
+# as the cmc's canister principal
+start_service cmc "$bin/nns-cmc" --listen "127.0.0.1:${port[cmc]}" --keys "$var/keys" \
+  --ledger "$(url ledger)" --rate-oracle "$oracle" --genesis "$var/demo/cmc-genesis.json"
 
 # --- every service must answer /readyz before the banner ---------------------------------------
 for s in "${services[@]}"; do
@@ -161,9 +179,35 @@ for s in "${services[@]}"; do
   fi
 done
 
+# --- the demo canisters: created through the real flow (ICP transfer, then notify) -------------
+# Once per state folder: var/demo/canisters lists them; a canister the cmc does not know (a fresh
+# database under an old folder) is created again.
+cycles() { "$bin/nns" --ledger "$(url ledger)" --cmc "$(url cmc)" cycles "$@"; }
+demo_canister_ok() { [ -n "$1" ] && cycles canister "$1" >/dev/null 2>&1; }
+create_demo_canister() { # who, e8s -> the new canister's id
+  cycles create-canister --key "$var/demo/$1.pem" --amount "$2" 2>>"$var/log/demo.log" |
+    json_field canister_id
+}
+demo_canisters=()
+if [ -f "$var/demo/canisters" ]; then mapfile -t demo_canisters <"$var/demo/canisters"; fi
+if [ "${#demo_canisters[@]}" -ne 3 ] || ! demo_canister_ok "${demo_canisters[0]}" ||
+  ! demo_canister_ok "${demo_canisters[1]}" || ! demo_canister_ok "${demo_canisters[2]}"; then
+  demo_canisters=()
+  for spec in alice:100000000 alice:50000000 bob:100000000; do
+    id=$(create_demo_canister "${spec%%:*}" "${spec#*:}")
+    [ -n "$id" ] || { echo "run: cannot create the demo canisters; see $var/log/demo.log" >&2; exit 1; }
+    demo_canisters+=("$id")
+  done
+  # and one top-up, so a canister's cycles show both paths
+  cycles top-up --key "$var/demo/bob.pem" --canister "${demo_canisters[0]}" --amount 25000000 \
+    >/dev/null 2>>"$var/log/demo.log" || { echo "run: the demo top-up failed; see $var/log/demo.log" >&2; exit 1; }
+  printf '%s\n' "${demo_canisters[@]}" >"$var/demo/canisters"
+fi
+
 # --- the banner: paths as typed from the checkout's root ---------------------------------------
 rel() { case $1 in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
 nns="$(rel "$bin")/nns --url $(url ledger)"
+nnsc="$(rel "$bin")/nns --ledger $(url ledger) --cmc $(url cmc)"
 key() { rel "$var/demo/$1.pem"; }
 icp() { # e8s -> ICP with the trailing zeros of the fraction dropped
   local e=$1 f
@@ -189,6 +233,10 @@ balance() {
     echo "    account identifier  ${aid[$who]}"
     echo "    ICRC-1 account      ${icrc1[$who]}"
   done
+  echo "  oracle  $(key oracle)  the cmc's rate oracle (--rate-oracle), principal $oracle"
+  echo
+  echo "demo canisters (created with 'nns cycles create-canister', alice: 2, bob: 1):"
+  for id in "${demo_canisters[@]}"; do echo "  $id"; done
   echo
   echo "try (from $root):"
   echo "  $nns ledger"
@@ -206,7 +254,12 @@ balance() {
   echo "  $nns approve --key $(key alice) --spender ${icrc1[bob]} --amount 100000000"
   echo "  $nns transfer-from --key $(key bob) --from ${icrc1[alice]} --to ${icrc1[bob]} --amount 1000"
   echo "  $nns allowance --from ${icrc1[alice]} --spender ${icrc1[bob]}"
+  echo "  $nnsc cycles canister ${demo_canisters[0]}"
+  echo "  $nnsc cycles top-up --key $(key alice) --canister ${demo_canisters[1]} --amount 100000000"
+  echo "  $nnsc cycles create-canister --key $(key bob) --amount 100000000"
+  echo "  $nnsc cycles rate"
   echo "  curl -fsS $(url ledger)/v1/ledger"
+  echo "  curl -fsS $(url cmc)/v1/cycles/conversion-rate"
   echo "  curl -fsS '$(url ledger)/v1/accounts/${aid[bob]}/transactions?type=transfer&format=csv'"
   echo
   echo "Ctrl-C (or kill $$) stops the services$([ "$started_pg" = yes ] && echo " and PostgreSQL")."

@@ -1,5 +1,5 @@
 /*
- * nns: the command-line client of the ledger service.
+ * nns: the command-line client of the ledger and cycles minting services.
  *
  * Commands are a table ({name, positional argument, options, summary, handler}); the same table
  * parses the command line and prints --help. Every value a user types is checked here before
@@ -7,12 +7,14 @@
  * a typo is a usage error (exit 2), never a request the service has to refuse. Responses are
  * printed as indented JSON: 2xx on stdout (exit 0), anything else on stderr (exit 1).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -21,18 +23,28 @@
 #include "hex.h"
 #include "keyfile.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNFINISHED = 3 };
 
 #define DEFAULT_URL "http://127.0.0.1:8081"
 #define URL_ENV "NNS_LEDGER_URL"
+#define DEFAULT_CMC_URL "http://127.0.0.1:8083"
+#define CMC_URL_ENV "NNS_CMC_URL"
 #define DEFAULT_FEE_E8S 10000
 #define MAX_OPTIONS 12
+#define MAX_CONTROLLERS 10      /* a canister's controllers (cmc.h CMC_MAX_CONTROLLERS) */
+#define DEFAULT_WAIT_SECONDS 60 /* how long a notify is retried while Processing or 503 */
+#define DEPOSIT_MEMO_MAX 32     /* notify_mint_cycles' deposit_memo, bytes */
 
 /* Every option value, as typed; NULL when not given. */
 typedef struct {
     const char *url, *key, *out, *pem, *principal, *subaccount, *to, *amount, *fee, *memo,
         *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start, *spender, *from,
         *expected_allowance, *expires_at, *spender_subaccount, *type;
+    /* cycles commands */
+    const char *ledger, *cmc, *canister, *block, *subnet_type, *subnet, *to_subaccount,
+        *deposit_memo, *set, *timestamp, *wait;
+    const char *controllers[MAX_CONTROLLERS];
+    size_t ncontrollers;
     const char *positional;
 } cli_args_t;
 
@@ -46,20 +58,55 @@ typedef struct {
     const char *help;
 } cli_option_t;
 
+/* Options that may repeat: their target is an array of max values, *count of them given. */
+static const struct {
+    const char **target;
+    size_t max;
+    size_t *count;
+} REPEATABLE[] = {{args.controllers, MAX_CONTROLLERS, &args.ncontrollers}};
+
+/* The repeatable entry of option o, or NULL. */
+static size_t repeat_max(const cli_option_t *o, size_t **count)
+{
+    for (size_t k = 0; k < sizeof REPEATABLE / sizeof REPEATABLE[0]; k++)
+        if (REPEATABLE[k].target == o->target) {
+            if (count)
+                *count = REPEATABLE[k].count;
+            return REPEATABLE[k].max;
+        }
+    return 0;
+}
+
+/* Which services a command talks to, so which URL options it takes. */
+enum {
+    LOCAL = 0,         /* no service */
+    REMOTE_URL = 1,    /* the ledger, through --url (the ledger commands) */
+    REMOTE_LEDGER = 2, /* the ledger, through --ledger (the cycles commands) */
+    REMOTE_CMC = 4,    /* the cycles minting service, through --cmc */
+};
+
 typedef struct {
     const char *name;       /* one or two words: "balance", "key generate" */
     const char *positional; /* metavar of the one positional argument, or NULL */
-    bool remote;            /* talks to the service: accepts --url */
+    int remote;             /* REMOTE_* bits: the URL options it accepts */
     int (*run)(void);
     const char *summary;
     cli_option_t options[MAX_OPTIONS]; /* ended by an entry with a NULL name */
 } cli_command_t;
 
 static const cli_command_t *command; /* the command being run, for messages */
+static int saved_argc;               /* the command line, for the resume hint */
+static char **saved_argv;
 
 static const cli_option_t URL_OPTION = {"url", "URL", &args.url, false,
                                         "service base URL (default: $" URL_ENV ", else " DEFAULT_URL
                                         ")"};
+static const cli_option_t LEDGER_OPTION = {"ledger", "URL", &args.ledger, false,
+                                           "ledger base URL (default: --url, $" URL_ENV
+                                           ", else " DEFAULT_URL ")"};
+static const cli_option_t CMC_OPTION = {"cmc", "URL", &args.cmc, false,
+                                        "cycles minting service base URL (default: $" CMC_URL_ENV
+                                        ", else " DEFAULT_CMC_URL ")"};
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
@@ -241,23 +288,36 @@ static json_t *hex_string(const uint8_t *bytes, size_t len)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
+/* The ledger's base URL: --ledger, else --url, else $NNS_LEDGER_URL, else the default. */
 static const char *service_url(void)
 {
+    if (args.ledger)
+        return args.ledger;
     if (args.url)
         return args.url;
     const char *env = getenv(URL_ENV);
     return env && *env ? env : DEFAULT_URL;
 }
 
-/* Sends one request and prints its answer. id NULL: unsigned. */
-static int call(const char *method, const char *path, const char *body, const identity_t *id)
+/* The cycles minting service's base URL: --cmc, else $NNS_CMC_URL, else the default. */
+static const char *cmc_url(void)
 {
-    nns_client_t *client = nns_client_new(service_url(), id);
+    if (args.cmc)
+        return args.cmc;
+    const char *env = getenv(CMC_URL_ENV);
+    return env && *env ? env : DEFAULT_CMC_URL;
+}
+
+/* Sends one request to the service at base and prints its answer. id NULL: unsigned. */
+static int call_at(const char *base, const char *method, const char *path, const char *body,
+                   const identity_t *id)
+{
+    nns_client_t *client = nns_client_new(base, id);
     long status = 0;
     char *response = NULL;
     nns_error_t err;
     if (!client)
-        return failure("cannot create a client for '%s'", service_url());
+        return failure("cannot create a client for '%s'", base);
     int rc = nns_client_request(client, method, path, body, id != NULL, &status, &response, &err);
     nns_client_destroy(&client);
     if (rc == 0) {
@@ -274,6 +334,12 @@ static int call(const char *method, const char *path, const char *body, const id
     if (status != 0)
         return failure("'%s %s' answered HTTP %ld", method, path, status);
     return failure("%s", err.detail);
+}
+
+/* call_at the ledger. */
+static int call(const char *method, const char *path, const char *body, const identity_t *id)
+{
+    return call_at(service_url(), method, path, body, id);
 }
 
 /* GET of a fixed path. */
@@ -662,10 +728,528 @@ static int cmd_allowance(void)
     return get(path);
 }
 
+/* ---- cycles: the two-step payment to the cycles minting service ------------------------------
+ *
+ * top-up, create-canister and mint each (1) ask the cmc for the deposit account and memo of the
+ * purpose (GET /v1/cycles/deposit-account), (2) transfer the ICP there on the ledger with a
+ * legacy transfer carrying that memo and a created_at_time from the ledger's domain time, and
+ * (3) notify the cmc with the block index. The block index is printed (stderr) before the
+ * notify, so an interrupted run is resumed with --block N, which does step 3 only: the cmc keeps
+ * each block's status, so a repeated notify answers the stored result and never credits twice
+ * (spec/cmc.md 3.3). A notify answered Processing (409), 429, 503 or not at all is sent again
+ * with back-off for --wait seconds; the transfer is sent again (same body, so the ledger's
+ * deduplication answers TxDuplicate with the block of the first one) only when no answer came.
+ */
+
+/* Milliseconds on a monotonic clock. */
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Sends one request on client; on a 2xx answer *json holds the parsed body (an object). Returns
+ * 0 on 2xx with a JSON object; -1 otherwise, with *status (0 when no answer came), *text (the
+ * answer's body, malloc'd, or NULL) and err as nns_client_request fills them. */
+static int request_json(nns_client_t *client, const char *method, const char *path,
+                        const char *body, bool sign, long *status, char **text, json_t **json,
+                        nns_error_t *err)
+{
+    *json = NULL;
+    *text = NULL;
+    if (nns_client_request(client, method, path, body, sign, status, text, err) != 0)
+        return -1;
+    *json = json_loads(*text, 0, NULL);
+    if (!json_is_object(*json)) {
+        json_decref(*json);
+        *json = NULL;
+        nns_error_set(err, 502, "BadResponse",
+                      "'%s %s' answered something that is not a JSON "
+                      "object",
+                      method, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reports a failed request: the problem body when there is one, else err's detail. */
+static int request_failure(const char *method, const char *path, long status, const char *text,
+                           const nns_error_t *err)
+{
+    if (status != 0 && text && *text) {
+        print_body(stderr, text);
+        return EXIT_FAIL;
+    }
+    if (status != 0)
+        return failure("'%s %s' answered HTTP %ld", method, path, status);
+    return failure("%s", err->detail);
+}
+
+/* A u64 member given as a string of decimal digits; false when missing or malformed. */
+static bool json_u64_member(const json_t *obj, const char *name, uint64_t *out)
+{
+    const char *text = json_string_value(json_object_get(obj, name));
+    uint64_t v = 0;
+    if (!text || !*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 20)
+        return false;
+    for (const char *p = text; *p; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* GET path on client and one u64 member of the answer; prints the failure. */
+static int get_u64(nns_client_t *client, const char *path, const char *member, uint64_t *out)
+{
+    long status = 0;
+    char *text = NULL;
+    json_t *json = NULL;
+    nns_error_t err;
+    int rc = EXIT_OK;
+    if (request_json(client, "GET", path, NULL, false, &status, &text, &json, &err) != 0)
+        rc = request_failure("GET", path, status, text, &err);
+    else if (!json_u64_member(json, member, out))
+        rc = failure("'GET %s' answered without a valid '%s'", path, member);
+    json_decref(json);
+    free(text);
+    return rc;
+}
+
+/* Prints the command line again, with --block N added (or replaced), quoted for a shell. */
+static void print_resume_command(FILE *f, uint64_t block)
+{
+    fprintf(f, "  nns");
+    for (int i = 1; i < saved_argc; i++) {
+        const char *a = saved_argv[i];
+        if (strcmp(a, "--block") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--block=", 8) == 0)
+            continue;
+        if (*a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            "-_./:=@,+") == strlen(a)) {
+            fprintf(f, " %s", a);
+        } else {
+            fputs(" '", f);
+            for (const char *p = a; *p; p++)
+                fputs(*p == '\'' ? "'\\''" : (char[]){*p, '\0'}, f);
+            fputc('\'', f);
+        }
+    }
+    fprintf(f, " --block %" PRIu64 "\n", block);
+}
+
+/* What one cycles command sends: the deposit-account purpose and whose account, the notify
+ * path and its body (without block_index). */
+typedef struct {
+    const char *purpose;     /* top-up, create or mint */
+    const char *principal;   /* text: the canister (top-up) or the caller (create, mint) */
+    const char *notify_path; /* /v1/cycles/notify-... */
+    json_t *notify_body;     /* owned */
+} cycles_flow_t;
+
+/* Steps 1 and 2: the deposit account, then the ledger transfer of amount to it. Returns EXIT_OK
+ * with *block set, or the failure's exit status (printed). */
+static int cycles_transfer(nns_client_t *ledger, nns_client_t *cmc, const cycles_flow_t *flow,
+                           uint64_t amount, uint64_t *block)
+{
+    char *path = NULL, *body_text = NULL, *text = NULL, to_hex[ACCOUNT_HEX_LEN + 1];
+    json_t *json = NULL, *body = NULL;
+    long status = 0;
+    nns_error_t err;
+    uint64_t memo, fee, now_nanos;
+    account_id_t to;
+    int rc = EXIT_FAIL;
+    bool ok = true;
+
+    /* 1. where to send the ICP, and with which memo */
+    path = strdup("/v1/cycles/deposit-account");
+    if (!path || !append_query(&path, "purpose", flow->purpose) ||
+        !append_query(&path, "principal", flow->principal)) {
+        rc = failure("out of memory");
+        goto done;
+    }
+    if (request_json(cmc, "GET", path, NULL, false, &status, &text, &json, &err) != 0) {
+        rc = request_failure("GET", path, status, text, &err);
+        goto done;
+    }
+    const char *aid = json_string_value(json_object_get(json, "account_identifier"));
+    if (!aid || strlen(aid) != ACCOUNT_HEX_LEN ||
+        !account_id_from_hex(aid, strlen(aid), &to, &err) ||
+        !json_u64_member(json, "memo", &memo)) {
+        rc = failure("'GET %s' answered without a valid account_identifier and memo", path);
+        goto done;
+    }
+    account_id_to_hex(&to, to_hex);
+    json_decref(json);
+    json = NULL;
+    free(text);
+    text = NULL;
+
+    /* the ledger's fee, and created_at_time from its domain time (the test clock in tests) */
+    if ((rc = get_u64(ledger, "/v1/ledger", "fee_e8s", &fee)) != EXIT_OK ||
+        (rc = get_u64(ledger, "/v1/identity", "now_nanos", &now_nanos)) != EXIT_OK)
+        goto done;
+    rc = EXIT_FAIL;
+
+    /* 2. the transfer, sent again with the same body only while no answer comes */
+    body = json_object();
+    set_member(body, "to", json_string(to_hex), &ok);
+    set_member(body, "amount_e8s", u64_string(amount), &ok);
+    set_member(body, "fee_e8s", u64_string(fee), &ok);
+    set_member(body, "memo", u64_string(memo), &ok);
+    set_member(body, "created_at_time", u64_string(now_nanos), &ok);
+    if (!ok || !(body_text = json_dumps(body, JSON_COMPACT))) {
+        rc = failure("out of memory");
+        goto done;
+    }
+    for (int attempt = 0;; attempt++) {
+        if (request_json(ledger, "POST", "/v1/transfers", body_text, true, &status, &text, &json,
+                         &err) == 0) {
+            if (!json_u64_member(json, "block_index", block)) {
+                rc = failure("'POST /v1/transfers' answered without a valid block_index");
+                goto done;
+            }
+            break;
+        }
+        /* a resend found the first one committed: its block is the payment */
+        if (attempt > 0 && status == 409 && strcmp(err.code, "TxDuplicate") == 0) {
+            bool found = false;
+            for (int k = 0; k < err.npayload; k++)
+                if (strcmp(err.payload[k].name, "duplicate_of") == 0) {
+                    *block = err.payload[k].value;
+                    found = true;
+                }
+            if (found)
+                break;
+        }
+        if (status != 0 || attempt >= 4) {
+            if (status == 0)
+                fprintf(stderr,
+                        "nns %s: no answer from the ledger: the transfer of %" PRIu64
+                        " e8s to %s may or may not have happened; look for it in the sender's "
+                        "history ('nns history'), then resume with --block N if it did\n",
+                        command->name, amount, to_hex);
+            rc = request_failure("POST", "/v1/transfers", status, text, &err);
+            goto done;
+        }
+        free(text);
+        text = NULL;
+        sleep_ms(500u << attempt);
+    }
+    fprintf(stderr,
+            "nns %s: block %" PRIu64 ": sent %" PRIu64 " e8s (fee %" PRIu64
+            ") to the cmc's deposit account %s with memo %" PRIu64 "; notifying\n",
+            command->name, *block, amount, fee, to_hex, memo);
+    rc = EXIT_OK;
+done:
+    json_decref(json);
+    json_decref(body);
+    free(body_text);
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* Step 3: the notify, retried while the cmc answers Processing, 429, 503 or nothing, for at
+ * most wait_seconds. Prints the answer. */
+static int cycles_notify(nns_client_t *cmc, const cycles_flow_t *flow, uint64_t block,
+                         uint64_t wait_seconds)
+{
+    char *body_text = NULL, *text = NULL;
+    json_t *json = NULL;
+    long status = 0;
+    nns_error_t err;
+    int rc = EXIT_FAIL;
+    uint64_t deadline = monotonic_ms() + wait_seconds * 1000u, delay = 250;
+
+    if (json_object_set_new(flow->notify_body, "block_index", u64_string(block)) != 0 ||
+        !(body_text = json_dumps(flow->notify_body, JSON_COMPACT)))
+        return failure("out of memory");
+    for (;;) {
+        if (request_json(cmc, "POST", flow->notify_path, body_text, true, &status, &text, &json,
+                         &err) == 0) {
+            rc = print_json(json);
+            json = NULL;
+            break;
+        }
+        bool again = status == 0 || status == 429 || status == 503 ||
+                     (status == 409 && strcmp(err.code, "Processing") == 0);
+        if (!again) {
+            rc = request_failure("POST", flow->notify_path, status, text, &err);
+            break;
+        }
+        uint64_t now = monotonic_ms();
+        if (now >= deadline) {
+            fprintf(stderr,
+                    "nns %s: the notification of block %" PRIu64 " is not finished (%s%s%s) "
+                    "after %" PRIu64 " s; the ICP is at the cmc, nothing is lost; resume with:\n",
+                    command->name, block, status ? err.code : "", status ? ": " : "", err.detail,
+                    wait_seconds);
+            print_resume_command(stderr, block);
+            rc = EXIT_UNFINISHED;
+            break;
+        }
+        free(text);
+        text = NULL;
+        sleep_ms(deadline - now < delay ? deadline - now
+                                        : delay); /* the last try at the deadline */
+        delay = delay * 2 > 4000 ? 4000 : delay * 2;
+    }
+    json_decref(json);
+    free(text);
+    free(body_text);
+    return rc;
+}
+
+/* The whole flow for the key in --key: steps 1-3, or step 3 alone with --block. Takes
+ * flow->notify_body. */
+static int cycles_run(cycles_flow_t *flow)
+{
+    identity_t id;
+    nns_error_t err;
+    nns_client_t *ledger = NULL, *cmc = NULL;
+    uint64_t amount = 0, block = 0, wait_seconds = DEFAULT_WAIT_SECONDS;
+    int rc = EXIT_USAGE;
+    bool have_id = false;
+
+    if (!flow->notify_body) {
+        rc = failure("out of memory");
+        goto done;
+    }
+    if (!args.block && !args.amount) {
+        usage_error("missing option '--amount E8S' (or --block N to resume a notification)");
+        goto done;
+    }
+    if (args.block ? !parse_u64_arg("--block", args.block, &block)
+                   : !parse_u64_arg("--amount", args.amount, &amount))
+        goto done;
+    if (args.block && args.amount)
+        fprintf(stderr,
+                "nns %s: --block given: notifying block %" PRIu64 " only; --amount is not used\n",
+                command->name, block);
+    if (args.wait && !parse_u64_arg("--wait", args.wait, &wait_seconds))
+        goto done;
+    if (wait_seconds > 86400) {
+        usage_error("bad value '%s' for --wait: at most 86400 seconds", args.wait);
+        goto done;
+    }
+    if (!identity_load(args.key, &id, &err)) {
+        rc = failure("%s", err.detail);
+        goto done;
+    }
+    have_id = true;
+    if (!(ledger = nns_client_new(service_url(), &id)) || !(cmc = nns_client_new(cmc_url(), &id))) {
+        rc = failure("cannot create a client for '%s'", ledger ? cmc_url() : service_url());
+        goto done;
+    }
+    if (!args.block && (rc = cycles_transfer(ledger, cmc, flow, amount, &block)) != EXIT_OK)
+        goto done;
+    rc = cycles_notify(cmc, flow, block, wait_seconds);
+done:
+    nns_client_destroy(&ledger);
+    nns_client_destroy(&cmc);
+    if (have_id)
+        OPENSSL_cleanse(&id, sizeof id);
+    json_decref(flow->notify_body);
+    flow->notify_body = NULL;
+    return rc;
+}
+
+/* The text of the principal whose key is in --key (for create and mint, the caller). */
+static int key_principal(char out[PRINCIPAL_TEXT_MAX])
+{
+    identity_t id;
+    nns_error_t err;
+    if (!identity_load(args.key, &id, &err))
+        return failure("%s", err.detail);
+    principal_to_text(&id.principal, out);
+    OPENSSL_cleanse(&id, sizeof id);
+    return EXIT_OK;
+}
+
+/* A principal option, checked and rewritten canonically. */
+static bool parse_principal_arg(const char *option, const char *text, char out[PRINCIPAL_TEXT_MAX])
+{
+    principal_t p;
+    nns_error_t err;
+    if (!principal_from_text(text, &p, &err)) {
+        usage_error("bad value '%s' for %s: %s (expected a principal such as "
+                    "rrkah-fqaaa-aaaaa-aaaaq-cai)",
+                    text, option, err.detail);
+        return false;
+    }
+    principal_to_text(&p, out);
+    return true;
+}
+
+static int cmd_cycles_top_up(void)
+{
+    char canister[PRINCIPAL_TEXT_MAX];
+    bool ok = true;
+    if (!parse_principal_arg("--canister", args.canister, canister))
+        return EXIT_USAGE;
+    cycles_flow_t flow = {"top-up", canister, "/v1/cycles/notify-top-up", json_object()};
+    set_member(flow.notify_body, "canister_id", json_string(canister), &ok);
+    if (!ok) {
+        json_decref(flow.notify_body);
+        return failure("out of memory");
+    }
+    return cycles_run(&flow);
+}
+
+static int cmd_cycles_create_canister(void)
+{
+    char caller[PRINCIPAL_TEXT_MAX], subnet[PRINCIPAL_TEXT_MAX], controller[PRINCIPAL_TEXT_MAX];
+    bool ok = true;
+    int rc;
+    if (args.subnet_type && args.subnet)
+        return usage_error("give --subnet-type or --subnet, not both");
+    if (args.subnet_type && (!*args.subnet_type || strlen(args.subnet_type) > 63))
+        return usage_error("bad value '%s' for --subnet-type: expected 1 to 63 characters",
+                           args.subnet_type);
+    if (args.subnet && !parse_principal_arg("--subnet", args.subnet, subnet))
+        return EXIT_USAGE;
+    if ((rc = key_principal(caller)) != EXIT_OK)
+        return rc;
+    json_t *body = json_object(), *controllers = NULL;
+    /* the cmc accepts a create notify only from the controller it names (spec/cmc.md 3.3,
+     * Other 5), so the controller is the caller; --controller sets the canister's settings */
+    set_member(body, "controller", json_string(caller), &ok);
+    if (args.subnet_type)
+        set_member(body, "subnet_type", json_string(args.subnet_type), &ok);
+    if (args.subnet) {
+        json_t *selection = json_object();
+        set_member(selection, "subnet", json_string(subnet), &ok);
+        set_member(body, "subnet_selection", selection, &ok);
+    }
+    if (args.ncontrollers > 0) {
+        json_t *settings = json_object();
+        controllers = json_array();
+        for (size_t k = 0; k < args.ncontrollers; k++) {
+            if (!parse_principal_arg("--controller", args.controllers[k], controller)) {
+                json_decref(settings);
+                json_decref(controllers);
+                json_decref(body);
+                return EXIT_USAGE;
+            }
+            if (json_array_append_new(controllers, json_string(controller)) != 0)
+                ok = false;
+        }
+        set_member(settings, "controllers", controllers, &ok);
+        set_member(body, "settings", settings, &ok);
+    }
+    if (!ok) {
+        json_decref(body);
+        return failure("out of memory");
+    }
+    cycles_flow_t flow = {"create", caller, "/v1/cycles/notify-create-canister", body};
+    return cycles_run(&flow);
+}
+
+static int cmd_cycles_mint(void)
+{
+    char caller[PRINCIPAL_TEXT_MAX];
+    uint8_t sub[SUBACCOUNT_BYTES], memo[DEPOSIT_MEMO_MAX];
+    size_t memo_len = 0;
+    bool ok = true;
+    int rc;
+    if ((args.to_subaccount &&
+         !parse_hex_arg("--to-subaccount", args.to_subaccount, sub, sizeof sub, true, NULL)) ||
+        (args.deposit_memo &&
+         !parse_hex_arg("--deposit-memo", args.deposit_memo, memo, sizeof memo, false, &memo_len)))
+        return EXIT_USAGE;
+    if ((rc = key_principal(caller)) != EXIT_OK)
+        return rc;
+    json_t *body = json_object();
+    if (args.to_subaccount)
+        set_member(body, "to_subaccount", hex_string(sub, sizeof sub), &ok);
+    if (args.deposit_memo)
+        set_member(body, "deposit_memo", hex_string(memo, memo_len), &ok);
+    if (!ok) {
+        json_decref(body);
+        return failure("out of memory");
+    }
+    cycles_flow_t flow = {"mint", caller, "/v1/cycles/notify-mint-cycles", body};
+    return cycles_run(&flow);
+}
+
+static int cmd_cycles_rate(void)
+{
+    uint64_t rate, timestamp = 0;
+    if (!args.set) {
+        if (args.key || args.timestamp)
+            return usage_error("--key and --timestamp go with --set");
+        return call_at(cmc_url(), "GET", "/v1/cycles/conversion-rate", NULL, NULL);
+    }
+    if (!args.key)
+        return usage_error("missing option '--key FILE' (--set needs the rate oracle's or "
+                           "governance's key)");
+    if (!parse_u64_arg("--set", args.set, &rate) ||
+        (args.timestamp && !parse_u64_arg("--timestamp", args.timestamp, &timestamp)))
+        return EXIT_USAGE;
+    if (rate == 0)
+        return usage_error("bad value '%s' for --set: the rate must be greater than 0", args.set);
+    if (!args.timestamp) {
+        /* the cmc's domain time (its test clock in tests), in seconds */
+        nns_client_t *client = nns_client_new(cmc_url(), NULL);
+        uint64_t now_nanos = 0;
+        if (!client)
+            return failure("cannot create a client for '%s'", cmc_url());
+        int rc = get_u64(client, "/v1/identity", "now_nanos", &now_nanos);
+        nns_client_destroy(&client);
+        if (rc != EXIT_OK)
+            return rc;
+        timestamp = now_nanos / 1000000000u;
+    }
+    identity_t id;
+    nns_error_t err;
+    char *text = NULL;
+    bool ok = true;
+    json_t *body = json_object();
+    set_member(body, "timestamp_seconds", u64_string(timestamp), &ok);
+    set_member(body, "xdr_permyriad_per_icp", u64_string(rate), &ok);
+    if (!ok || !(text = json_dumps(body, JSON_COMPACT))) {
+        json_decref(body);
+        return failure("out of memory");
+    }
+    json_decref(body);
+    if (!identity_load(args.key, &id, &err)) {
+        free(text);
+        return failure("%s", err.detail);
+    }
+    int rc = call_at(cmc_url(), "POST", "/v1/cycles/conversion-rate", text, &id);
+    OPENSSL_cleanse(&id, sizeof id);
+    free(text);
+    return rc;
+}
+
+static int cmd_cycles_canister(void)
+{
+    char canister[PRINCIPAL_TEXT_MAX], path[32 + PRINCIPAL_TEXT_MAX];
+    if (!parse_principal_arg("CANISTER_ID", args.positional, canister))
+        return EXIT_USAGE;
+    snprintf(path, sizeof path, "/v1/canisters/%s", canister);
+    return call_at(cmc_url(), "GET", path, NULL, NULL);
+}
+
 static const cli_command_t COMMANDS[] = {
     {"key generate",
      NULL,
-     false,
+     LOCAL,
      cmd_key_generate,
      "create a new key file (mode 0600) and print its principal",
      {{"out", "FILE", &args.out, true,
@@ -675,7 +1259,7 @@ static const cli_command_t COMMANDS[] = {
        "ed25519 (default; PKCS#8 PEM) or secp256k1 (dfx's default; SEC1 PEM as dfx writes it)"}}},
     {"key import",
      NULL,
-     false,
+     LOCAL,
      cmd_key_import,
      "check a dfx PEM identity (Ed25519, or secp256k1 as SEC1 or PKCS#8) and copy it as a key "
      "file (mode 0600)",
@@ -685,26 +1269,26 @@ static const cli_command_t COMMANDS[] = {
        "overwritten"}}},
     {"key show",
      NULL,
-     false,
+     LOCAL,
      cmd_key_show,
      "print a key file's principal, public key and default account identifier",
      {{"key", "FILE", &args.key, true, "the key file"}}},
     {"account",
      NULL,
-     false,
+     LOCAL,
      cmd_account,
      "print the account identifier and ICRC-1 text of a principal's (sub)account",
      {{"principal", "PRINCIPAL", &args.principal, true, "the account owner"},
       {"subaccount", "HEX", &args.subaccount, false, "64 hex digits (default: all zero)"}}},
     {"balance",
      "ACCOUNT",
-     true,
+     REMOTE_URL,
      cmd_balance,
      "GET /v1/accounts/ACCOUNT: balance of a 64-hex account identifier or ICRC-1 account",
      {{0}}},
     {"transfer",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_transfer,
      "signed POST /v1/transfers: legacy ICP transfer to an account identifier",
      {{"key", "FILE", &args.key, true, "key file of the sender"},
@@ -718,7 +1302,7 @@ static const cli_command_t COMMANDS[] = {
        "created_at_time in ns since the epoch, for deduplication"}}},
     {"icrc1-transfer",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_icrc1_transfer,
      "signed POST /v1/transfers: ICRC-1 transfer to an ICRC-1 account",
      {{"key", "FILE", &args.key, true, "key file of the sender"},
@@ -732,7 +1316,7 @@ static const cli_command_t COMMANDS[] = {
        "created_at_time in ns since the epoch, for deduplication"}}},
     {"approve",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_approve,
      "signed POST /v1/approvals: ICRC-2 approve a spender",
      {{"key", "FILE", &args.key, true, "key file of the approver"},
@@ -746,7 +1330,7 @@ static const cli_command_t COMMANDS[] = {
       {"from-subaccount", "HEX", &args.from_subaccount, false, "approver's subaccount"}}},
     {"transfer-from",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_transfer_from,
      "signed POST /v1/transfer-from: ICRC-2 spend from an account that approved you",
      {{"key", "FILE", &args.key, true, "key file of the spender"},
@@ -760,22 +1344,22 @@ static const cli_command_t COMMANDS[] = {
        "created_at_time in ns since the epoch, for deduplication"}}},
     {"allowance",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_allowance,
      "GET /v1/allowances/OWNER/SPENDER: the current ICRC-2 allowance",
      {{"from", "ACCOUNT", &args.from, true, "the approver (owner) account"},
       {"spender", "ACCOUNT", &args.spender, true, "the spender account"}}},
     {"history",
      "ACCOUNT",
-     true,
+     REMOTE_URL,
      cmd_history,
      "GET /v1/accounts/ACCOUNT/transactions: an account's blocks, newest first",
      {{"limit", "N", &args.limit, false, "page size (the service clamps it to 1..500)"},
       {"cursor", "CURSOR", &args.cursor, false, "next_cursor of the previous page"}}},
-    {"block", "HEIGHT", true, cmd_block, "GET /v1/blocks/HEIGHT: one block", {{0}}},
+    {"block", "HEIGHT", REMOTE_URL, cmd_block, "GET /v1/blocks/HEIGHT: one block", {{0}}},
     {"blocks",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_blocks,
      "GET /v1/blocks: the chain, newest first",
      {{"limit", "N", &args.limit, false, "page size (the service clamps it to 1..500)"},
@@ -783,15 +1367,69 @@ static const cli_command_t COMMANDS[] = {
       {"start", "HEIGHT", &args.start, false, "ascending from this height instead"}}},
     {"ledger",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_ledger,
      "GET /v1/ledger: token, fee, minting account, supply, chain length and tip",
      {{0}}},
     {"identity",
      NULL,
-     true,
+     REMOTE_URL,
      cmd_identity,
      "GET /v1/identity: the service's principal, public key and time",
+     {{0}}},
+    {"cycles top-up",
+     NULL,
+     REMOTE_LEDGER | REMOTE_CMC,
+     cmd_cycles_top_up,
+     "turn ICP into cycles for a canister: the transfer to the cmc, then notify-top-up",
+     {{"key", "FILE", &args.key, true, "key file of the payer"},
+      {"canister", "ID", &args.canister, true, "the canister to top up"},
+      {"amount", "E8S", &args.amount, false, "ICP to convert, in e8s (the ledger fee is extra)"},
+      {"block", "N", &args.block, false, "resume: notify the transfer in block N, send nothing"},
+      {"wait", "SECONDS", &args.wait, false,
+       "retry the notify while it is Processing or 503 (default: 60)"}}},
+    {"cycles create-canister",
+     NULL,
+     REMOTE_LEDGER | REMOTE_CMC,
+     cmd_cycles_create_canister,
+     "create a canister paid in ICP: the transfer to the cmc, then notify-create-canister",
+     {{"key", "FILE", &args.key, true, "key file of the creator (the notify's controller)"},
+      {"amount", "E8S", &args.amount, false, "ICP to convert, in e8s (the ledger fee is extra)"},
+      {"subnet-type", "TYPE", &args.subnet_type, false, "a subnet of this type"},
+      {"subnet", "SUBNET", &args.subnet, false, "this subnet (principal)"},
+      {"controller", "PRINCIPAL", args.controllers, false,
+       "a controller of the new canister (default: the creator); repeatable, up to 10"},
+      {"block", "N", &args.block, false, "resume: notify the transfer in block N, send nothing"},
+      {"wait", "SECONDS", &args.wait, false,
+       "retry the notify while it is Processing or 503 (default: 60)"}}},
+    {"cycles mint",
+     NULL,
+     REMOTE_LEDGER | REMOTE_CMC,
+     cmd_cycles_mint,
+     "mint cycles to your cycles-ledger account: the transfer to the cmc, then notify-mint-cycles",
+     {{"key", "FILE", &args.key, true, "key file of the payer, who owns the cycles account"},
+      {"amount", "E8S", &args.amount, false, "ICP to convert, in e8s (the ledger fee is extra)"},
+      {"to-subaccount", "HEX", &args.to_subaccount, false,
+       "cycles-ledger subaccount, 64 hex digits (default: all zero)"},
+      {"deposit-memo", "HEX", &args.deposit_memo, false, "memo of the deposit, at most 32 bytes"},
+      {"block", "N", &args.block, false, "resume: notify the transfer in block N, send nothing"},
+      {"wait", "SECONDS", &args.wait, false,
+       "retry the notify while it is Processing or 503 (default: 60)"}}},
+    {"cycles rate",
+     NULL,
+     REMOTE_CMC,
+     cmd_cycles_rate,
+     "GET /v1/cycles/conversion-rate: the signed ICP/XDR rate; with --set, post a new one",
+     {{"set", "XDR_PERMYRIAD", &args.set, false,
+       "signed POST of this rate (1/10000 XDR per ICP): rate oracle or governance only"},
+      {"key", "FILE", &args.key, false, "key file that signs --set"},
+      {"timestamp", "SECONDS", &args.timestamp, false,
+       "the rate's timestamp (default: the cmc's time)"}}},
+    {"cycles canister",
+     "ID",
+     REMOTE_CMC,
+     cmd_cycles_canister,
+     "GET /v1/canisters/ID: a canister's controllers, cycles and subnet",
      {{0}}},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -808,8 +1446,10 @@ static void print_synopsis(FILE *f, const cli_command_t *c, int column)
         column += fprintf(f, " %s", c->positional);
     for (const cli_option_t *o = c->options; o->name; o++) {
         char word[64];
-        int n =
-            snprintf(word, sizeof word, o->required ? "--%s %s" : "[--%s %s]", o->name, o->metavar);
+        int n = snprintf(word, sizeof word,
+                         o->required ? "--%s %s"
+                                     : (repeat_max(o, NULL) > 0 ? "[--%s %s ...]" : "[--%s %s]"),
+                         o->name, o->metavar);
         if (column + 1 + n > 79)
             column = fprintf(f, "\n%*s", indent, "") - 1;
         else
@@ -833,17 +1473,23 @@ static void print_command_help(const cli_command_t *c)
     printf("\n%s\n\noptions:\n", c->summary);
     for (const cli_option_t *o = c->options; o->name; o++)
         print_option(stdout, o);
-    if (c->remote)
+    if (c->remote & REMOTE_URL)
         print_option(stdout, &URL_OPTION);
+    if (c->remote & REMOTE_LEDGER)
+        print_option(stdout, &LEDGER_OPTION);
+    if (c->remote & REMOTE_CMC)
+        print_option(stdout, &CMC_OPTION);
     printf("  %-26s %s\n", "--help", "print this help and exit");
 }
 
 /* Help for every command whose name starts with prefix ("" for all). */
 static void print_help(const char *prefix)
 {
-    printf("usage: nns [--url URL] COMMAND [ARGUMENTS]\n\n"
-           "Client of the NNS ledger service: keys, accounts, balances, transfers, blocks.\n\n"
-           "commands:\n");
+    printf(
+        "usage: nns [--url URL] [--ledger URL] [--cmc URL] COMMAND [ARGUMENTS]\n\n"
+        "Client of the NNS ledger and cycles minting services: keys, accounts, balances,\n"
+        "transfers, blocks; cycles for canisters (top-up, create, mint) and the ICP/XDR rate.\n\n"
+        "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strncmp(COMMANDS[i].name, prefix, strlen(prefix)) != 0)
             continue;
@@ -853,11 +1499,13 @@ static void print_help(const char *prefix)
     }
     printf("\nglobal options:\n");
     print_option(stdout, &URL_OPTION);
+    print_option(stdout, &LEDGER_OPTION);
+    print_option(stdout, &CMC_OPTION);
     printf("  %-26s %s\n", "--help", "print this help, or a command's with 'nns COMMAND --help'");
     printf("\nAmounts are whole e8s in decimal digits (1 ICP = 100000000 e8s). ACCOUNT is a\n"
            "64-hex account identifier or ICRC-1 account text. Responses are printed as JSON.\n"
            "Exit status: 0 success, 1 request refused or failed (problem printed on stderr),\n"
-           "2 usage error.\n");
+           "2 usage error, 3 a cycles notification not finished yet (resume with --block N).\n");
 }
 
 /* ---- parsing ----------------------------------------------------------------------------- */
@@ -896,6 +1544,15 @@ static int parse_option(const cli_option_t *const *options, size_t noptions, int
             }
             value = argv[++*i];
         }
+        size_t *count = NULL, max = repeat_max(o, &count);
+        if (max > 0) {
+            if (*count >= max) {
+                usage_error("option '--%s' given more than %zu times", o->name, max);
+                return -1;
+            }
+            o->target[(*count)++] = value;
+            return 1;
+        }
         if (*o->target) {
             usage_error("option '--%s' given twice", o->name);
             return -1;
@@ -904,6 +1561,11 @@ static int parse_option(const cli_option_t *const *options, size_t noptions, int
         return 1;
     }
     return 0;
+}
+
+static bool is_http_url(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
 }
 
 static bool is_help(const char *arg)
@@ -944,15 +1606,17 @@ static bool is_group(const char *word)
 
 int main(int argc, char **argv)
 {
-    const cli_option_t *global[] = {&URL_OPTION};
+    const cli_option_t *global[] = {&URL_OPTION, &LEDGER_OPTION, &CMC_OPTION};
     int i = 1, words = 0;
 
+    saved_argc = argc;
+    saved_argv = argv;
     while (i < argc && strncmp(argv[i], "-", 1) == 0) {
         if (is_help(argv[i])) {
             print_help("");
             return EXIT_OK;
         }
-        int matched = parse_option(global, 1, argc, argv, &i);
+        int matched = parse_option(global, 3, argc, argv, &i);
         if (matched < 0)
             return EXIT_USAGE;
         if (matched == 0)
@@ -987,12 +1651,16 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    const cli_option_t *options[MAX_OPTIONS + 1];
+    const cli_option_t *options[MAX_OPTIONS + 3];
     size_t noptions = 0;
     for (const cli_option_t *o = command->options; o->name; o++)
         options[noptions++] = o;
-    if (command->remote)
+    if (command->remote & REMOTE_URL)
         options[noptions++] = &URL_OPTION;
+    if (command->remote & REMOTE_LEDGER)
+        options[noptions++] = &LEDGER_OPTION;
+    if (command->remote & REMOTE_CMC)
+        options[noptions++] = &CMC_OPTION;
     for (i += words; i < argc; i++) {
         if (is_help(argv[i]) && strcmp(argv[i], "help") != 0) {
             print_command_help(command);
@@ -1015,10 +1683,13 @@ int main(int argc, char **argv)
     for (const cli_option_t *o = command->options; o->name; o++)
         if (o->required && !*o->target)
             return usage_error("missing option '--%s %s'", o->name, o->metavar);
-    if (command->remote && strncmp(service_url(), "http://", 7) != 0 &&
-        strncmp(service_url(), "https://", 8) != 0)
+    if ((command->remote & (REMOTE_URL | REMOTE_LEDGER)) && !is_http_url(service_url()))
         return usage_error("bad service URL '%s': expected http://HOST:PORT or https://...",
                            service_url());
+    if ((command->remote & REMOTE_CMC) && !is_http_url(cmc_url()))
+        return usage_error("bad cycles minting service URL '%s': expected http://HOST:PORT or "
+                           "https://...",
+                           cmc_url());
     if (!crypto_init())
         return failure("cannot initialise libsodium");
     return command->run();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "keyfile.h"
@@ -24,10 +25,35 @@ struct auth {
     bool known[NSERVICES];
     uint8_t der[NSERVICES][ED25519_DER_BYTES];
     uint64_t last_read;
+    bool has_dir_mtime;
+    struct timespec dir_mtime; /* the folder's mtime when the keys were last read */
 };
+
+/* The folder's mtime; false when it cannot be read. */
+static bool dir_mtime(const auth_t *a, struct timespec *out)
+{
+    struct stat st;
+    if (stat(a->dir, &st) != 0)
+        return false;
+    *out = st.st_mtim;
+    return true;
+}
+
+/* True when a file was added to, removed from or renamed in the folder since the last read:
+ * a service started after this one has just written its key. */
+static bool dir_changed(const auth_t *a)
+{
+    struct timespec now;
+    if (!dir_mtime(a, &now))
+        return false;
+    return !a->has_dir_mtime || now.tv_sec != a->dir_mtime.tv_sec ||
+           now.tv_nsec != a->dir_mtime.tv_nsec;
+}
 
 static void read_keys(auth_t *a)
 {
+    /* the mtime first: a key written while the files are read is read again next time */
+    a->has_dir_mtime = dir_mtime(a, &a->dir_mtime);
     for (size_t i = 0; i < NSERVICES; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.pub", a->dir, SERVICES[i].name);
@@ -81,9 +107,12 @@ void auth_caller(auth_t *a, const uint8_t *der, size_t der_len, principal_t *cal
 {
     pthread_mutex_lock(&a->lock);
     int i = match(a, der, der_len);
-    /* A secp256k1 key is never a service key: no point re-reading the .pub files for it. */
+    /* A secp256k1 key is never a service key: no point re-reading the .pub files for it. An
+     * unknown Ed25519 key re-reads them when the folder changed (one stat: a service that
+     * started just after this one and wrote its key is trusted from its first request, not up
+     * to a second later) and otherwise at most once a second (a key rewritten in place). */
     if (i < 0 && der_len == ED25519_DER_BYTES && a->dir &&
-        clock_wall_nanos() - a->last_read >= 1000000000ULL) {
+        (dir_changed(a) || clock_wall_nanos() - a->last_read >= 1000000000ULL)) {
         read_keys(a);
         i = match(a, der, der_len);
     }

@@ -3,8 +3,9 @@
  *
  * A request signed by one of the trusted service keys (DIR/ledger.pub, DIR/governance.pub,
  * DIR/cmc.pub) has that service's canister principal as caller; any other key has its
- * self-authenticating principal. The .pub files are read at start and again, at most once a
- * second, when a key arrives that is not known, so services can start in any order.
+ * self-authenticating principal. The .pub files are read at start and again when a key
+ * arrives that is not known, so services can start in any order: at once when a file was
+ * added to or renamed in the folder since the last read, otherwise at most once a second.
  * Thread-safe.
  */
 #ifndef NNS_AUTH_H

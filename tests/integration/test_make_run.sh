@@ -2,14 +2,19 @@
 # `make run` (deploy/run.sh) over a temporary state folder and port: the banner shows each demo
 # identity and commands that all work; a second start over the same folder exits at once and
 # leaves the first one and its PostgreSQL alone; SIGTERM stops the first and its PostgreSQL and
-# releases the lock; a port taken by something else fails the start without a banner.
+# releases the lock; a port taken by something else fails the start without a banner. The cmc
+# runs beside the ledger, wired to it: it answers, holds the genesis rate, and the demo canisters
+# the banner lists exist, created and topped up through the real flow.
 source "$(dirname "$0")/../lib.sh"
-require_built "$BIN/nns" "$BIN/nns-ledger"
+require_built "$BIN/nns" "$BIN/nns-ledger" "$BIN/nns-cmc"
 [ "$BIN" = "$ROOT/build/bin" ] || { echo "skipped: deploy/run.sh runs build/bin only"; exit 0; }
 
 var=$TEST_TMP/var
 port=$(free_port)
 url=http://127.0.0.1:$port
+cmc_port=$(free_port)
+while [ "$cmc_port" = "$port" ]; do cmc_port=$(free_port); done
+cmc_url=http://127.0.0.1:$cmc_port
 run_pid=""
 
 # run.sh started here is stopped here (lib.sh's cleanup would kill -9 it, leaving PostgreSQL)
@@ -25,10 +30,11 @@ stop_runs() {
 }
 trap stop_runs EXIT
 
-# run_sh NAME VAR PORT: deploy/run.sh in the foreground, bounded; output in NAME.out/.err
+# run_sh NAME VAR PORT [CMC_PORT]: deploy/run.sh in the foreground, bounded; output in
+# NAME.out/.err; the cmc's port defaults to a free one
 run_sh() {
   local rc=0
-  NNS_VAR_DIR=$2 NNS_LEDGER_PORT=$3 timeout 60 bash "$ROOT/deploy/run.sh" \
+  NNS_VAR_DIR=$2 NNS_LEDGER_PORT=$3 NNS_CMC_PORT=${4:-$(free_port)} timeout 60 bash "$ROOT/deploy/run.sh" \
     >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" </dev/null || rc=$?
   echo "$rc"
 }
@@ -36,10 +42,10 @@ no_banner() { ! grep -q 'NNS services running' "$TEST_TMP/$1.out"; }
 has() { grep -qF -- "$2" "$TEST_TMP/$1"; }
 
 # --- the first instance ------------------------------------------------------------------------
-NNS_VAR_DIR=$var NNS_LEDGER_PORT=$port bash "$ROOT/deploy/run.sh" \
+NNS_VAR_DIR=$var NNS_LEDGER_PORT=$port NNS_CMC_PORT=$cmc_port bash "$ROOT/deploy/run.sh" \
   >"$TEST_TMP/run1.log" 2>"$TEST_TMP/run1.err.log" </dev/null &
 run_pid=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1200); do
   grep -q '^Ctrl-C (or kill' "$TEST_TMP/run1.log" && break
   kill -0 "$run_pid" 2>/dev/null || break
   sleep 0.1
@@ -48,6 +54,41 @@ check "the first instance prints its banner" grep -q '^Ctrl-C (or kill' "$TEST_T
 grep -q '^Ctrl-C (or kill' "$TEST_TMP/run1.log" || exit 1
 check "the banner names the ledger URL" has run1.log "$url"
 check "the first instance answers /readyz" curl -fs --max-time 2 "$url/readyz" -o /dev/null
+
+# --- the cmc beside it -------------------------------------------------------------------------
+check "the banner names the cmc URL" has run1.log "$cmc_url"
+check "the cmc answers /readyz" curl -fs --max-time 2 "$cmc_url/readyz" -o /dev/null
+rate=$(curl -fs --max-time 10 "$cmc_url/v1/cycles/conversion-rate")
+check "the cmc holds the genesis rate (40000 permyriad)" \
+  grep -q '"xdr_permyriad_per_icp": *"40000"' <<<"$rate"
+check "the cmc's canister principal is rkp4c-7iaaa-aaaaa-aaaca-cai" \
+  bash -c "curl -fs --max-time 2 '$cmc_url/v1/identity' | grep -q rkp4c-7iaaa-aaaaa-aaaca-cai"
+mapfile -t canisters <"$var/demo/canisters"
+check "three demo canisters were created (${#canisters[@]})" test "${#canisters[@]}" -eq 3
+alice=$("$BIN/nns" key show --key "$var/demo/alice.pem" | sed -n 's/.*"principal": *"\([^"]*\)".*/\1/p')
+bob=$("$BIN/nns" key show --key "$var/demo/bob.pem" | sed -n 's/.*"principal": *"\([^"]*\)".*/\1/p')
+owners=("$alice" "$alice" "$bob")
+for k in 0 1 2; do
+  id=${canisters[$k]:-none}
+  answer=$("$BIN/nns" --cmc "$cmc_url" cycles canister "$id" 2>&1) || answer=""
+  check "demo canister $id exists in the cmc" test -n "$answer"
+  check "... controlled by its creator" grep -qF "${owners[$k]}" <<<"$answer"
+  check "... listed in the banner" has run1.log "  $id"
+done
+# created with 1 ICP at 4 XDR/ICP = 4T cycles less the creation fee; the first was topped up
+# with 0.25 ICP (1T) more
+cycles_of() {
+  "$BIN/nns" --cmc "$cmc_url" cycles canister "$1" | sed -n 's/.*"cycles": *"\([0-9]*\)".*/\1/p'
+}
+c0=$(cycles_of "${canisters[0]:-none}")
+c2=$(cycles_of "${canisters[2]:-none}")
+check "the topped-up canister holds 1T cycles more than the other 1-ICP one ($c0, $c2)" \
+  test "${c0:-0}" -eq $((${c2:-0} + 1000000000000)) -a "${c2:-0}" -gt 0
+field_of() { sed -n "s/.*\"$1\": *\"\([0-9]*\)\".*/\1/p"; }
+supply=$(curl -fs --max-time 10 "$url/v1/supply")
+# four demo payments burned: 1 + 0.5 + 1 + 0.25 ICP
+check "the ledger burned the demo's ICP (the cmc's burns: $(field_of burned_e8s <<<"$supply"))" \
+  test "$(field_of burned_e8s <<<"$supply")" = 275000000
 
 for who in alice bob; do
   p=$("$BIN/nns" key show --key "$var/demo/$who.pem" | sed -n 's/.*"principal": *"\([^"]*\)".*/\1/p')
@@ -65,7 +106,7 @@ check "the first instance's PostgreSQL runs" bash "$ROOT/deploy/pg.sh" status "$
 
 # --- a second instance over the same folder ----------------------------------------------------
 t0=$(date +%s%N)
-rc=$(run_sh run2 "$var" "$port")
+rc=$(run_sh run2 "$var" "$port" "$cmc_port")
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "a second instance over the same folder exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
 check "... at once (${ms} ms)" test "$ms" -lt 3000
@@ -84,6 +125,7 @@ while IFS= read -r c; do
   check "banner command: ${c:0:90}" bash -c "cd '$ROOT' && timeout 20 $c >/dev/null" </dev/null
 done < <(sed -n 's/^  \(build\/bin\/nns .*\|curl .*\)$/\1/p' "$TEST_TMP/run1.log")
 check "the banner printed commands ($n)" test "$n" -ge 10
+check "the banner printed cycles commands" grep -q '^  build/bin/nns --ledger .* cycles ' "$TEST_TMP/run1.log"
 
 # --- ports taken by something else -------------------------------------------------------------
 rc=$(run_sh run3 "$TEST_TMP/var2" "$port")
@@ -91,6 +133,10 @@ check "a start on a port in use (a listener) exits non-zero" test "$rc" -ne 0 -a
 check "... naming the port" has run3.err "port $port"
 check "... without a banner" no_banner run3
 check "... before starting PostgreSQL" test ! -e "$TEST_TMP/var2/pg/data"
+rc=$(run_sh run5 "$TEST_TMP/var2" "$(free_port)" "$cmc_port")
+check "a start whose cmc port is in use exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... naming the port and the cmc" has run5.err "port $cmc_port (cmc)"
+check "... without a banner" no_banner run5
 
 # a socket bound without listening: only the service's own bind can see it
 bound=$(free_port)
@@ -114,6 +160,7 @@ for _ in $(seq 1 200); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; do
 if kill -0 "$run_pid" 2>/dev/null; then rc=124; else wait "$run_pid" || rc=$?; fi
 check "SIGTERM stops the first instance (exit $rc)" test "$rc" -eq 0
 check "... and its ledger" bash -c "! curl -fs --max-time 2 '$url/readyz' -o /dev/null"
+check "... and its cmc" bash -c "! curl -fs --max-time 2 '$cmc_url/readyz' -o /dev/null"
 check "... and its PostgreSQL" bash -c "! bash '$ROOT/deploy/pg.sh' status '$var/pg'"
 check "... and releases the lock" flock -n "$var/run.lock" true
 finish

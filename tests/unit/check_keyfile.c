@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "account.h"
+#include "auth.h"
 #include "hex.h"
 #include "keyfile.h"
 
@@ -634,6 +635,30 @@ START_TEST(secp256k1_is_never_a_service_key)
 }
 END_TEST
 
+/* The sequence of `make run`: the ledger reads the folder, the cmc starts a moment later and
+ * writes its key, and the cmc's first request (a burn) must already have the cmc's principal
+ * as caller; with a one-second re-read throttle alone it had the key's own principal. */
+START_TEST(service_key_written_after_start_is_trusted_at_once)
+{
+    identity_t cmc, user;
+    nns_error_t err;
+    principal_t caller, want;
+    auth_t *a = auth_new(dir);
+    ck_assert_ptr_nonnull(a);
+    identity_generate(&user);
+    auth_caller(a, user.der, user.der_len, &caller);
+    ck_assert(principal_equal(&caller, &user.principal));
+    ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
+    auth_caller(a, cmc.der, cmc.der_len, &caller);
+    principal_canister(CANISTER_CMC, &want);
+    ck_assert_msg(principal_equal(&caller, &want), "a key written after the last read is trusted");
+    auth_caller(a, user.der, user.der_len, &caller);
+    ck_assert(principal_equal(&caller, &user.principal));
+    auth_destroy(&a);
+    ck_assert_ptr_null(a);
+}
+END_TEST
+
 static Suite *keyfile_suite(void)
 {
     Suite *s = suite_create("keyfile");
@@ -651,6 +676,7 @@ static Suite *keyfile_suite(void)
     tcase_add_test(tc, public_key_files);
     tcase_add_test(tc, load_or_create);
     tcase_add_test(tc, load_or_create_makes_the_folder);
+    tcase_add_test(tc, service_key_written_after_start_is_trusted_at_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("secp256k1");
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
