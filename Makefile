@@ -184,7 +184,8 @@ SAN_BIN := build/asan/bin
 asan-services: all
 	@$(ASAN_MAKE) $(addprefix $(SAN_BIN)/nns-,$(SERVICE_NAMES)) $(SAN_BIN)/nns
 	@export NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1; \
-	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/cases/run.sh
+	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/e2e/cmc.sh && \
+	  bash tests/cases/run.sh
 
 # Allocation failure on purpose (services/common/allocfail.h): the services built with ASan,
 # UBSan and wrappers around the project's own malloc, calloc, realloc, strdup and strndup; the
@@ -205,6 +206,7 @@ integration: all
 	@bash tests/integration/run.sh
 e2e: all
 	@bash tests/e2e/run.sh
+	@bash tests/e2e/cmc.sh
 
 # A wallet page in headless Chromium calling the ledger on another origin (CORS).
 browser: all
