@@ -115,7 +115,7 @@ cases: all
 # ---- end of tests as data
 
 .PHONY: all deps run test unit asan tsan asan-services alloc-fail fuzz fuzz-build fuzz-smoke \
-	integration e2e browser bench bench-throughput bench-scale lint fmt clean
+	integration e2e browser bench bench-throughput bench-scale bench-cmc lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -245,12 +245,17 @@ run: all
 bench: all
 	@bash tests/bench/run.sh
 	@bash tests/bench/scale.sh
+	@bash tests/bench/cmc.sh
 
 bench-throughput: all
 	@bash tests/bench/run.sh
 
 bench-scale: all
 	@bash tests/bench/scale.sh
+
+# Top-up notifications per second through the cycles minting service (tests/bench/cmc.sh).
+bench-cmc: all
+	@bash tests/bench/cmc.sh
 
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.
