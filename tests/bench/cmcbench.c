@@ -159,22 +159,22 @@ static bool run_all(const char *base, req_t *reqs, size_t n, unsigned conns)
     size_t next = 0, done = 0;
     char url[512];
     /* start: hands request k to connection c */
-#define START(c)                                                                                  \
-    do {                                                                                          \
-        req_t *r_ = &reqs[next];                                                                  \
-        snprintf(url, sizeof url, "%s%s", base, r_->target);                                     \
-        curl_easy_setopt(easy[c], CURLOPT_URL, url);                                              \
-        curl_easy_setopt(easy[c], CURLOPT_CUSTOMREQUEST, r_->method);                             \
-        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDS, r_->body);                                  \
-        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDSIZE, (long)strlen(r_->body));                 \
-        curl_easy_setopt(easy[c], CURLOPT_HTTPHEADER, r_->headers);                               \
-        curl_easy_setopt(easy[c], CURLOPT_WRITEFUNCTION, on_data);                                \
-        curl_easy_setopt(easy[c], CURLOPT_WRITEDATA, r_);                                         \
-        curl_easy_setopt(easy[c], CURLOPT_TIMEOUT, 60L);                                          \
-        curl_easy_setopt(easy[c], CURLOPT_PRIVATE, (void *)(uintptr_t)(c));                       \
-        slot[c] = next++;                                                                         \
-        started[c] = mono_ns();                                                                   \
-        curl_multi_add_handle(m, easy[c]);                                                        \
+#define START(c)                                                                                   \
+    do {                                                                                           \
+        req_t *r_ = &reqs[next];                                                                   \
+        snprintf(url, sizeof url, "%s%s", base, r_->target);                                       \
+        curl_easy_setopt(easy[c], CURLOPT_URL, url);                                               \
+        curl_easy_setopt(easy[c], CURLOPT_CUSTOMREQUEST, r_->method);                              \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDS, r_->body);                                   \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDSIZE, (long)strlen(r_->body));                  \
+        curl_easy_setopt(easy[c], CURLOPT_HTTPHEADER, r_->headers);                                \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEFUNCTION, on_data);                                 \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEDATA, r_);                                          \
+        curl_easy_setopt(easy[c], CURLOPT_TIMEOUT, 60L);                                           \
+        curl_easy_setopt(easy[c], CURLOPT_PRIVATE, (void *)(uintptr_t)(c));                        \
+        slot[c] = next++;                                                                          \
+        started[c] = mono_ns();                                                                    \
+        curl_multi_add_handle(m, easy[c]);                                                         \
     } while (0)
     for (unsigned c = 0; ok && c < conns && next < n; c++)
         START(c);
@@ -245,8 +245,8 @@ static bool json_u64_member(json_t *o, const char *key, uint64_t *out)
 static bool deposit_account(const char *cmc, const char *purpose, const char *who, char out[65])
 {
     char target[160];
-    snprintf(target, sizeof target, "/v1/cycles/deposit-account?purpose=%s&principal=%s",
-             purpose, who);
+    snprintf(target, sizeof target, "/v1/cycles/deposit-account?purpose=%s&principal=%s", purpose,
+             who);
     json_t *o = get_json(cmc, target);
     const char *a = json_string_value(json_object_get(o, "account_identifier"));
     bool ok = a && strlen(a) == 64;
@@ -445,7 +445,8 @@ int main(int argc, char **argv)
     }
     if (!ledger || !cmc || optind != argc)
         return usage();
-    if (strncmp(ledger, "http://127.0.0.1:", 17) != 0 || strncmp(cmc, "http://127.0.0.1:", 17) != 0) {
+    if (strncmp(ledger, "http://127.0.0.1:", 17) != 0 ||
+        strncmp(cmc, "http://127.0.0.1:", 17) != 0) {
         fprintf(stderr, "cmcbench: loopback targets only\n");
         return 2;
     }
@@ -453,8 +454,8 @@ int main(int argc, char **argv)
         return 1;
     int rc = 1;
     req_t *reqs = calloc(notifies, sizeof *reqs);
-    char (*cans)[PRINCIPAL_TEXT_MAX] = calloc(canisters_n, sizeof *cans);
-    char (*deps)[65] = calloc(canisters_n, sizeof *deps);
+    char(*cans)[PRINCIPAL_TEXT_MAX] = calloc(canisters_n, sizeof *cans);
+    char(*deps)[65] = calloc(canisters_n, sizeof *deps);
     double *lat = calloc(notifies, sizeof *lat);
     uint64_t *blocks = calloc(notifies, sizeof *blocks); /* the block of each transfer */
     if (!reqs || !cans || !deps || !lat || !blocks)
@@ -471,7 +472,8 @@ int main(int argc, char **argv)
         }
         if (!make_post(&t, u, "/v1/transfers", transfer_body(dep, 100000000ULL, CREA)) ||
             !run_one(ledger, &t)) {
-            fprintf(stderr, "cmcbench: CREA transfer: %ld %s\n", t.status, t.answer ? t.answer : "");
+            fprintf(stderr, "cmcbench: CREA transfer: %ld %s\n", t.status,
+                    t.answer ? t.answer : "");
             req_free(&t);
             goto out;
         }
@@ -559,13 +561,13 @@ int main(int argc, char **argv)
            "(%" PRIu64 " ok, %" PRIu64 " failed)\n",
            notifies, conns, secs, (double)ok / secs, ok, notifies - ok);
     if (nlat)
-        printf("cmcbench: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-               lat[nlat / 2] * 1e3, lat[nlat * 99 / 100] * 1e3, lat[nlat - 1] * 1e3);
+        printf("cmcbench: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", lat[nlat / 2] * 1e3,
+               lat[nlat * 99 / 100] * 1e3, lat[nlat - 1] * 1e3);
     long hz = sysconf(_SC_CLK_TCK);
     for (size_t i = 0; i < ncpu; i++) {
         double cpu_s = (double)(cpus[i].after - cpus[i].before) / (double)hz;
-        printf("cmcbench: CPU %-10s %.2f s in the window, %.0f us per notification\n",
-               cpus[i].name, cpu_s, ok ? cpu_s * 1e6 / (double)ok : 0.0);
+        printf("cmcbench: CPU %-10s %.2f s in the window, %.0f us per notification\n", cpus[i].name,
+               cpu_s, ok ? cpu_s * 1e6 / (double)ok : 0.0);
     }
     printf("cmcbench: the ledger grew by %" PRIu64 " blocks for %" PRIu64 " successful notifies "
            "(one burn each)\n",

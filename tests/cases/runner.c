@@ -606,7 +606,7 @@ static char *capture_value(run_t *r, const resp_t *a, const char *path)
          seg = strtok_r(NULL, ".", &save)) {
         uint64_t idx;
         v = json_is_array(v) && parse_u64_len(seg, strlen(seg), &idx) ? json_array_get(v, idx)
-                                                                  : json_object_get(v, seg);
+                                                                      : json_object_get(v, seg);
     }
     free(copy);
     if (!v || json_is_null(v)) {

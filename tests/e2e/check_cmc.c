@@ -119,10 +119,10 @@ static void set_rate(uint64_t rate)
     uint64_t ts;
     current_rate(&ts, NULL);
     resp_t r;
-    cmc_post(&oracle, "/v1/cycles/conversion-rate",
-             json_pack("{s:o, s:o}", "timestamp_seconds", ju(ts + 1), "xdr_permyriad_per_icp",
-                       ju(rate)),
-             &r);
+    cmc_post(
+        &oracle, "/v1/cycles/conversion-rate",
+        json_pack("{s:o, s:o}", "timestamp_seconds", ju(ts + 1), "xdr_permyriad_per_icp", ju(rate)),
+        &r);
     ck_assert_msg(r.status == 200, "set rate %" PRIu64 ": %ld %s", rate, r.status, r.body);
     resp_free(&r);
 }
@@ -260,8 +260,7 @@ START_TEST(test_create_canister_controlled_by_caller)
     cmc_get_ok("/v1/subnets", &r);
     json_t *defaults = jget(r.json, "default_subnets");
     bool found = false;
-    for (size_t i = 0; i < json_array_size(defaults); i++)
-    {
+    for (size_t i = 0; i < json_array_size(defaults); i++) {
         const char *d = json_string_value(json_array_get(defaults, i));
         found |= d && strcmp(d, subnet) == 0;
     }
@@ -419,8 +418,8 @@ static void *notify_thread(void *arg)
     notify_job_t *j = arg;
     signed_t s;
     /* each its own expiry: 100 different requests, not replays of one */
-    sign_as(j->id, "POST", "/v1/cycles/notify-top-up", j->body,
-            wall_nanos() + 120 * SECOND + j->n, &s);
+    sign_as(j->id, "POST", "/v1/cycles/notify-top-up", j->body, wall_nanos() + 120 * SECOND + j->n,
+            &s);
     resp_t r;
     char err[256];
     if (!http_exchange(cmc_url, "POST", "/v1/cycles/notify-top-up", j->body, strlen(j->body),
@@ -450,8 +449,7 @@ static void notify_storm(const identity_t *id, const char *body, int *ok, int *r
         pthread_join(th[i], NULL);
     for (int i = 0; i < CONCURRENT; i++) {
         const notify_job_t *j = &jobs[i];
-        ck_assert_msg(j->status == 200 || j->status == 409 || j->status == 422 ||
-                          j->status == 503,
+        ck_assert_msg(j->status == 200 || j->status == 409 || j->status == 422 || j->status == 503,
                       "notify %d: %ld %s", i, j->status, j->answer);
         if (j->status == 409)
             ck_assert_msg(strstr(j->answer, "Processing") != NULL, "409: %s", j->answer);
@@ -488,7 +486,8 @@ START_TEST(test_concurrent_notifies_burn_once)
     uint64_t blk = pay(u, dep, 2 * ICP, TPUP);
     uint64_t len0 = chain_length();
     char body[256];
-    snprintf(body, sizeof body, "{\"block_index\":\"%" PRIu64 "\",\"canister_id\":\"%s\"}", blk, can);
+    snprintf(body, sizeof body, "{\"block_index\":\"%" PRIu64 "\",\"canister_id\":\"%s\"}", blk,
+             can);
     int ok, refunded;
     notify_storm(u, body, &ok, &refunded);
     ck_assert_msg(refunded == 0, "%d refunded", refunded);
@@ -563,8 +562,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < USERS; i++) {
             char a[ACCOUNT_HEX_LEN + 1];
             account_hex_of(&users[i].principal, NULL, a);
-            printf("%s{\"account\": \"%s\", \"amount_e8s\": \"%llu\"}", i ? ", " : "", a,
-                   USER_E8S);
+            printf("%s{\"account\": \"%s\", \"amount_e8s\": \"%llu\"}", i ? ", " : "", a, USER_E8S);
         }
         printf("], \"fee_e8s\": \"10000\", \"token_symbol\": \"ICP\", "
                "\"token_name\": \"Internet Computer\"}\n");

@@ -117,7 +117,7 @@ static int usage(void)
     return 2;
 }
 
-static const char *extra_header; /* --header: one more request header, "Name: value" */
+static const char *extra_header;   /* --header: one more request header, "Name: value" */
 static const char *source_address; /* --source: the local address to send from */
 static bool print_headers;         /* --print-headers: sign, print the headers, send nothing */
 
@@ -202,8 +202,21 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
 
 int main(int argc, char **argv)
 {
-    enum { O_PRINT = 1, O_URL, O_SEED, O_TARGET, O_SIGNED, O_METHOD, O_BODY, O_EXPIRY, O_OUT,
-           O_HEADER, O_SOURCE, O_PRINT_HEADERS, O_PRINT_PRINCIPAL };
+    enum {
+        O_PRINT = 1,
+        O_URL,
+        O_SEED,
+        O_TARGET,
+        O_SIGNED,
+        O_METHOD,
+        O_BODY,
+        O_EXPIRY,
+        O_OUT,
+        O_HEADER,
+        O_SOURCE,
+        O_PRINT_HEADERS,
+        O_PRINT_PRINCIPAL
+    };
     static const struct option opts[] = {
         {"print-account", required_argument, NULL, O_PRINT},
         {"url", required_argument, NULL, O_URL},
@@ -220,7 +233,8 @@ int main(int argc, char **argv)
         {"print-principal", required_argument, NULL, O_PRINT_PRINCIPAL},
         {NULL, 0, NULL, 0},
     };
-    const char *print = NULL, *print_principal = NULL, *url = NULL, *seed = NULL, *target = NULL, *signed_target = NULL;
+    const char *print = NULL, *print_principal = NULL, *url = NULL, *seed = NULL, *target = NULL,
+               *signed_target = NULL;
     const char *method = "POST", *body = NULL, *expiry_text = NULL, *out = NULL;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
