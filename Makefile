@@ -78,22 +78,11 @@ endef
 # "Schemas and the Makefile line".
 $(eval $(call SERVICE,ledger))
 
-# until services/cmc has its main.c and schema: the cmc's state machine (every services/cmc/*.c
-# but main, api and store) as build/lib/libnnscmc.a for its unit suite; replace these lines with
-# the SERVICE line then. CORE_ONLY lists such services for service_libs and lint.
-cmc_SRC  := $(filter-out services/cmc/main.c services/cmc/api.c services/cmc/store.c, \
-	      $(wildcard services/cmc/*.c))
-cmc_LIB  := $(BUILD)/lib/libnnscmc.a
 USES_cmc := tests/unit/check_cmc.c
-CORE_ONLY := cmc
-$(call obj,$(cmc_SRC)): INCS := -Iservices/common -Iservices/cmc
-$(call obj,$(USES_cmc)): INCS += -Iservices/cmc
-$(cmc_LIB): $(call obj,$(cmc_SRC))
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+$(eval $(call SERVICE,cmc))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
-service_libs = $(foreach s,$(SERVICE_NAMES) $(CORE_ONLY),$(if $(filter $(1),$(USES_$(s))),$($(s)_LIB)))
+service_libs = $(foreach s,$(SERVICE_NAMES),$(if $(filter $(1),$(USES_$(s))),$($(s)_LIB)))
 
 CLI        := $(BUILD)/bin/nns
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -260,10 +249,10 @@ bench-cmc: all
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.
 CPPCHECK = cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
-USES_ANY = $(foreach s,$(SERVICE_NAMES) $(CORE_ONLY),$(USES_$(s)))
+USES_ANY = $(foreach s,$(SERVICE_NAMES),$(USES_$(s)))
 lint:
 	@$(CPPCHECK) $(INCS) services/common api $(filter-out $(USES_ANY),$(UNIT_SRC) $(FUZZ_SRC))
-	@$(foreach s,$(SERVICE_NAMES) $(CORE_ONLY),$(CPPCHECK) -Iservices/common -Iservices/$(s) services/$(s) && \
+	@$(foreach s,$(SERVICE_NAMES),$(CPPCHECK) -Iservices/common -Iservices/$(s) services/$(s) && \
 	  $(CPPCHECK) $(INCS) -Iservices/$(s) $(filter $(UNIT_SRC) $(FUZZ_SRC),$(USES_$(s))) &&) true
 	@shellcheck -S warning -x deploy/*.sh tests/*.sh tests/*/*.sh .ci/run
 

@@ -40,7 +40,9 @@ EXCEPTION
 END
 $$;
 
-CREATE SCHEMA analytics;
+-- IF NOT EXISTS: another service (the cmc) may have created it first in this database. Editing
+-- this applied migration is safe: migrations are recorded by name and never run twice.
+CREATE SCHEMA IF NOT EXISTS analytics;
 COMMENT ON SCHEMA analytics IS
     'Read-only views over the ledger mirror for analysts (role analyst); see docs/analytics.md';
 

@@ -175,6 +175,11 @@ void write_suspend(write_t *w, uint64_t token)
     w->suspend_token = token;
 }
 
+void write_forget(write_t *w)
+{
+    w->forget = true;
+}
+
 static suspended_t *find_suspended(service_t *svc, uint64_t token)
 {
     for (suspended_t *s = svc->suspended; s; s = s->next)
@@ -472,8 +477,8 @@ static bool apply_round(service_t *svc, void *round, round_item_t *items, replay
                 continue;
             if (!svc->def->apply(svc->app, round, w, now))
                 return false;
-            if (!c->req || w->suspend || transient(w->status))
-                continue; /* no answer to remember: internal, or given by a later round */
+            if (!c->req || w->suspend || w->forget || transient(w->status))
+                continue; /* no answer to remember: internal, forgotten, or given later */
             replay_rec_t *rec = &replays[(*nreplays)++];
             memcpy(rec->key, w->key, 32);
             rec->expiry_nanos = w->expiry_nanos;
@@ -534,7 +539,7 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         }
         if (!committed) {
             http_respond_error(c->req, unavailable);
-        } else if (transient(w->status)) {
+        } else if (transient(w->status) || w->forget) {
             http_add_header(c->req, "Retry-After", "1");
             http_respond_raw(c->req, w->status, "application/problem+json", w->body ? w->body : "",
                              w->body ? w->len : 0);
@@ -547,7 +552,7 @@ static void answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         write_t *w = service_cmd_op(svc, c, i);
         if (!w->replay_item)
             continue;
-        if (committed && !transient(w->status)) {
+        if (committed && !transient(w->status) && !w->forget) {
             replay_commit(cache, w->key, w->status, w->body ? w->body : "", w->body ? w->len : 0);
             if (w->status >= 400 && w->status < 500) /* a committed refusal: charged */
                 http_charge_refusals(c->req, w->has_signer ? &w->signer : NULL, 1);

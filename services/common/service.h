@@ -65,6 +65,7 @@ typedef struct {
     principal_t signer;    /* whose refusal budget a refused outcome is charged to */
     bool skip;             /* answered before the round (bad input, a replay) */
     bool suspend;          /* write_suspend(): answered by a later round */
+    bool forget;           /* write_forget(): answered, but the answer is not remembered */
     uint64_t suspend_token;
     int status;            /* the outcome: status and body (malloc'd, JSON) */
     char *body;
@@ -83,6 +84,12 @@ bool write_succeed(write_t *w, int status, const char *body, size_t len);
  * goes on; the service must answer the same request sent again from its state: the stored
  * result, or "Processing"). */
 void write_suspend(write_t *w, uint64_t token);
+
+/* In apply, after the outcome is set: the answer is given but not remembered in the replay
+ * cache, because it will change by itself ("Processing" while calls to another service are in
+ * flight): the same signed bytes sent again run again and get the answer of that moment, e.g.
+ * the stored result once the work is done. */
+void write_forget(write_t *w);
 
 /* One command for the round: a single write, or a batch's items, each an op_size-sized service
  * command beginning with write_t. */

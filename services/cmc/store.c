@@ -1,0 +1,1101 @@
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_pool.h"
+#include "jsonutil.h"
+#include "log.h"
+
+/* The round's statements, prepared once on each write connection; every value a parameter. */
+enum {
+    Q_STATE,
+    Q_HISTORY,
+    Q_RATE,
+    Q_LIMITER,
+    Q_NOTIFICATION,
+    Q_NOTIFICATION_DEL,
+    Q_PURGE,
+    Q_PENDING,
+    Q_PENDING_DEL,
+    Q_INTENT,
+    Q_INTENT_DONE,
+    Q_CANISTER,
+    Q_CYCLES,
+    Q_SUBNET_ROWS_CLEAR,
+    Q_SUBNET_RANGES_CLEAR,
+    Q_SUBNET_ROW,
+    Q_SUBNET_RANGE,
+    Q_MINTED,
+    Q_COUNT
+};
+
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} ROUND_SQL[Q_COUNT] = {
+    [Q_STATE] = {"cmc_state",
+                 "INSERT INTO cmc.state (id, rate_timestamp_seconds, xdr_permyriad_per_icp, "
+                 "has_average, average_timestamp_seconds, average_xdr_permyriad_per_icp, "
+                 "maturity_modulation, cache_timestamps, cache_rates, last_purged_notification, "
+                 "total_cycles_minted, held_cycles, next_intent_id, last_created_at, "
+                 "cycles_ledger_blocks, next_range, limiter_rejects, updated_at_nanos) VALUES "
+                 "(1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+                 "ON CONFLICT (id) DO UPDATE SET "
+                 "rate_timestamp_seconds = EXCLUDED.rate_timestamp_seconds, "
+                 "xdr_permyriad_per_icp = EXCLUDED.xdr_permyriad_per_icp, "
+                 "has_average = EXCLUDED.has_average, "
+                 "average_timestamp_seconds = EXCLUDED.average_timestamp_seconds, "
+                 "average_xdr_permyriad_per_icp = EXCLUDED.average_xdr_permyriad_per_icp, "
+                 "maturity_modulation = EXCLUDED.maturity_modulation, "
+                 "cache_timestamps = EXCLUDED.cache_timestamps, "
+                 "cache_rates = EXCLUDED.cache_rates, "
+                 "last_purged_notification = EXCLUDED.last_purged_notification, "
+                 "total_cycles_minted = EXCLUDED.total_cycles_minted, "
+                 "held_cycles = EXCLUDED.held_cycles, next_intent_id = EXCLUDED.next_intent_id, "
+                 "last_created_at = EXCLUDED.last_created_at, "
+                 "cycles_ledger_blocks = EXCLUDED.cycles_ledger_blocks, "
+                 "next_range = EXCLUDED.next_range, limiter_rejects = EXCLUDED.limiter_rejects, "
+                 "updated_at_nanos = EXCLUDED.updated_at_nanos",
+                 17},
+    [Q_HISTORY] = {"cmc_history",
+                   "INSERT INTO cmc.rate_history (day, timestamp_seconds, xdr_permyriad_per_icp) "
+                   "VALUES ($1, $2, $3) ON CONFLICT (day) DO NOTHING",
+                   3},
+    [Q_RATE] = {"cmc_rate",
+                "INSERT INTO cmc.rates (timestamp_seconds, xdr_permyriad_per_icp, source, "
+                "set_at_nanos) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                4},
+    [Q_LIMITER] = {"cmc_limiter",
+                   "INSERT INTO cmc.limiters (which, resolution, max_age, total, windows, counts) "
+                   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (which) DO UPDATE SET "
+                   "resolution = EXCLUDED.resolution, max_age = EXCLUDED.max_age, "
+                   "total = EXCLUDED.total, windows = EXCLUDED.windows, counts = EXCLUDED.counts",
+                   6},
+    [Q_NOTIFICATION] =
+        {"cmc_notification",
+         "INSERT INTO cmc.notifications (block_index, status, kind, to_account, memo, refunded, "
+         "cycles, canister_id, mint_block_index, minted, balance, refund_block_index, reason, "
+         "updated_at_nanos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+         "ON CONFLICT (block_index) DO UPDATE SET status = EXCLUDED.status, "
+         "kind = EXCLUDED.kind, to_account = EXCLUDED.to_account, memo = EXCLUDED.memo, "
+         "refunded = EXCLUDED.refunded, cycles = EXCLUDED.cycles, "
+         "canister_id = EXCLUDED.canister_id, mint_block_index = EXCLUDED.mint_block_index, "
+         "minted = EXCLUDED.minted, balance = EXCLUDED.balance, "
+         "refund_block_index = EXCLUDED.refund_block_index, reason = EXCLUDED.reason, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         14},
+    [Q_NOTIFICATION_DEL] = {"cmc_notification_del",
+                            "DELETE FROM cmc.notifications WHERE block_index = $1", 1},
+    [Q_PURGE] = {"cmc_purge", "DELETE FROM cmc.notifications WHERE block_index <= $1", 1},
+    [Q_PENDING] = {"cmc_pending",
+                   "INSERT INTO cmc.pending (block_index, kind, phase, intent_id, amount_e8s, "
+                   "record) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (block_index) DO UPDATE "
+                   "SET kind = EXCLUDED.kind, phase = EXCLUDED.phase, "
+                   "intent_id = EXCLUDED.intent_id, amount_e8s = EXCLUDED.amount_e8s, "
+                   "record = EXCLUDED.record",
+                   6},
+    [Q_PENDING_DEL] = {"cmc_pending_del", "DELETE FROM cmc.pending WHERE block_index = $1", 1},
+    [Q_INTENT] = {"cmc_intent",
+                  "INSERT INTO cmc.intents (id, kind, purpose, block_index, from_subaccount, "
+                  "to_account, amount_e8s, fee_e8s, memo, created_at_time, recorded_at_nanos) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                  11},
+    [Q_INTENT_DONE] = {"cmc_intent_done",
+                       "UPDATE cmc.intents SET resolved_at_nanos = $2, ok = $3, "
+                       "ledger_block_index = $4 WHERE id = $1",
+                       4},
+    [Q_CANISTER] = {"cmc_canister",
+                    "INSERT INTO cmc.canisters (canister_id, subnet, controllers, cycles, "
+                    "created_at_nanos) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (canister_id) DO "
+                    "UPDATE SET subnet = EXCLUDED.subnet, controllers = EXCLUDED.controllers, "
+                    "cycles = EXCLUDED.cycles",
+                    5},
+    [Q_CYCLES] = {"cmc_cycles",
+                  "INSERT INTO cmc.cycles_accounts (owner, subaccount, balance) VALUES ($1, $2, "
+                  "$3) ON CONFLICT (owner, subaccount) DO UPDATE SET balance = EXCLUDED.balance",
+                  3},
+    [Q_SUBNET_ROWS_CLEAR] = {"cmc_subnet_rows_clear", "DELETE FROM cmc.subnet_rows", 0},
+    [Q_SUBNET_RANGES_CLEAR] = {"cmc_subnet_ranges_clear", "DELETE FROM cmc.subnet_ranges", 0},
+    [Q_SUBNET_ROW] = {"cmc_subnet_row",
+                      "INSERT INTO cmc.subnet_rows (position, kind, who, type, subnet) VALUES "
+                      "($1, $2, $3, $4, $5)",
+                      5},
+    [Q_SUBNET_RANGE] = {"cmc_subnet_range",
+                        "INSERT INTO cmc.subnet_ranges (subnet, range, next) VALUES ($1, $2, $3)",
+                        3},
+    [Q_MINTED] = {"cmc_minted", "INSERT INTO cmc.minted (at_nanos, cycles) VALUES ($1, $2)", 2},
+};
+
+/* The parameters of a round's statements: strings owned until the round is sent. */
+typedef struct {
+    char **strs;
+    size_t n, cap;
+    db_stmt_t *st;
+    size_t nst, capst;
+    bool failed;
+} batch_t;
+
+struct cmc_store {
+    PGconn *w; /* migrations and loading at start */
+    db_writer_t *wr;
+    db_pool_t *pool;
+    copybuf_t replay;
+    batch_t b;
+};
+
+static const char *const STATUS_NAMES[] = {
+    [CMC_STATUS_PROCESSING] = "processing",
+    [CMC_STATUS_NOTIFIED_TOP_UP] = "notified_top_up",
+    [CMC_STATUS_NOTIFIED_CREATE_CANISTER] = "notified_create_canister",
+    [CMC_STATUS_NOTIFIED_MINT] = "notified_mint",
+    [CMC_STATUS_NOT_MEANINGFUL_MEMO] = "not_meaningful_memo",
+};
+static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
+                                         [CMC_NOTIFY_CREATE_CANISTER] = "create_canister",
+                                         [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
+static const char *const PHASE_NAMES[] = {
+    [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund"};
+static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
+                                            [CMC_PURPOSE_BURN] = "burn",
+                                            [CMC_PURPOSE_REFUND] = "refund",
+                                            [CMC_PURPOSE_BURN_REST] = "burn_rest"};
+static const char *const ROW_KIND_NAMES[] = {[CMC_SUBNET_DEFAULT] = "default",
+                                             [CMC_SUBNET_AUTHORIZED] = "authorized",
+                                             [CMC_SUBNET_TYPED] = "typed",
+                                             [CMC_SUBNET_TYPE_DECL] = "type"};
+
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 1; i < n; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return i;
+    return 0;
+}
+#define NAME_INDEX(names, name) name_index(names, (int)(sizeof names / sizeof names[0]), name)
+
+/* ---- parameters ---- */
+
+static void batch_reset(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->strs[i]);
+    b->n = 0;
+    b->nst = 0;
+    b->failed = false;
+}
+
+static void batch_free(batch_t *b)
+{
+    batch_reset(b);
+    free(b->strs);
+    free(b->st);
+    memset(b, 0, sizeof *b);
+}
+
+static void *batch_keep(batch_t *b, void *p)
+{
+    if (!p) {
+        b->failed = true;
+        return NULL;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        char **s = realloc(b->strs, cap * sizeof *s);
+        if (!s) {
+            free(p);
+            b->failed = true;
+            return NULL;
+        }
+        b->strs = s;
+        b->cap = cap;
+    }
+    b->strs[b->n++] = p;
+    return p;
+}
+
+static const char *b_fmt(batch_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *b_fmt(batch_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return batch_keep(b, n < 0 ? NULL : s);
+}
+
+static const char *b_u64(batch_t *b, uint64_t v)
+{
+    return b_fmt(b, "%llu", (unsigned long long)v);
+}
+
+static void u128_text(cmc_cycles_t v, char out[40])
+{
+    char tmp[40];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
+static const char *b_u128(batch_t *b, cmc_cycles_t v)
+{
+    char t[40];
+    u128_text(v, t);
+    return batch_keep(b, strdup(t));
+}
+
+static const char *b_bytes(batch_t *b, const uint8_t *bytes, size_t len)
+{
+    char *s = malloc(2 * len + 3);
+    if (s)
+        db_bytea_param(bytes, len, s);
+    return batch_keep(b, s);
+}
+
+static const char *b_principal(batch_t *b, const principal_t *p)
+{
+    return b_bytes(b, p->bytes, p->len);
+}
+
+static const char *b_bool(bool v)
+{
+    return v ? "t" : "f";
+}
+
+/* A statement with n parameter slots, to be filled by the caller (NULL: SQL NULL). */
+static const char **b_stmt(batch_t *b, int q)
+{
+    int n = ROUND_SQL[q].nparams;
+    const char **vals = n ? batch_keep(b, calloc((size_t)n, sizeof *vals)) : NULL;
+    if (n && !vals)
+        return NULL;
+    if (b->nst == b->capst) {
+        size_t cap = b->capst ? 2 * b->capst : 64;
+        db_stmt_t *st = realloc(b->st, cap * sizeof *st);
+        if (!st) {
+            b->failed = true;
+            return NULL;
+        }
+        b->st = st;
+        b->capst = cap;
+    }
+    b->st[b->nst++] = (db_stmt_t){NULL, ROUND_SQL[q].name, n, vals, NULL, NULL};
+    return vals;
+}
+
+/* ---- open / close ---- */
+
+static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
+{
+    (void)ctx;
+    for (int q = 0; q < Q_COUNT; q++)
+        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
+            return false;
+    return true;
+}
+
+cmc_store_t *cmc_store_open(const char *conninfo, unsigned pool_size, unsigned depth,
+                            unsigned commit_delay_ms, nns_error_t *err)
+{
+    cmc_store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    db_writer_config_t wc = {.conninfo = conninfo,
+                             .service = "cmc",
+                             .depth = depth,
+                             .commit_delay_ms = commit_delay_ms,
+                             .prepare = prepare_conn};
+    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, &CMC_MIGRATIONS, err) ||
+        !(s->pool = db_pool_new(conninfo, pool_size, err)) || !(s->wr = db_writer_open(&wc, err))) {
+        cmc_store_close(&s);
+        return NULL;
+    }
+    return s;
+}
+
+void cmc_store_close(cmc_store_t **sp)
+{
+    cmc_store_t *s = *sp;
+    if (!s)
+        return;
+    if (s->w)
+        PQfinish(s->w);
+    db_writer_close(&s->wr);
+    db_pool_destroy(&s->pool);
+    copybuf_free(&s->replay);
+    batch_free(&s->b);
+    free(s);
+    *sp = NULL;
+}
+
+bool cmc_store_ping(cmc_store_t *s)
+{
+    nns_error_t err;
+    PGresult *r = db_pool_exec(s->pool, "SELECT 1", 0, NULL, &err);
+    PQclear(r);
+    return r != NULL;
+}
+
+bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err)
+{
+    return db_writer_reconnect(s->wr, err);
+}
+
+/* ---- loading ---- */
+
+static bool v_u64(const PGresult *r, int row, int col, uint64_t *out)
+{
+    return !PQgetisnull(r, row, col) && parse_u64(PQgetvalue(r, row, col), out);
+}
+
+static bool parse_u128(const char *t, cmc_cycles_t *out)
+{
+    cmc_cycles_t v = 0;
+    if (!*t)
+        return false;
+    for (; *t; t++) {
+        if (*t < '0' || *t > '9')
+            return false;
+        cmc_cycles_t next = v * 10 + (cmc_cycles_t)(*t - '0');
+        if (next / 10 != v)
+            return false;
+        v = next;
+    }
+    *out = v;
+    return true;
+}
+
+static bool v_u128(const PGresult *r, int row, int col, cmc_cycles_t *out)
+{
+    return !PQgetisnull(r, row, col) && parse_u128(PQgetvalue(r, row, col), out);
+}
+
+static bool v_principal(const PGresult *r, int row, int col, principal_t *p)
+{
+    uint8_t buf[PRINCIPAL_MAX_BYTES];
+    nns_error_t e;
+    if (PQgetisnull(r, row, col))
+        return false;
+    long n = db_bytea_value(PQgetvalue(r, row, col), buf, sizeof buf);
+    return n >= 0 && principal_from_bytes(buf, (size_t)n, p, &e);
+}
+
+/* Splits a text array "{a,b,c}" (elements without quotes: digits or principal texts) into
+ * at most max elements of at most cap-1 characters each. Returns the count or -1. */
+static long split_array(const char *t, char (*out)[PRINCIPAL_TEXT_MAX], size_t max)
+{
+    size_t len = strlen(t);
+    if (len < 2 || t[0] != '{' || t[len - 1] != '}')
+        return -1;
+    if (len == 2)
+        return 0;
+    size_t n = 0;
+    const char *p = t + 1, *end = t + len - 1;
+    while (p < end) {
+        const char *q = memchr(p, ',', (size_t)(end - p));
+        if (!q)
+            q = end;
+        size_t l = (size_t)(q - p);
+        if (n == max || l == 0 || l >= PRINCIPAL_TEXT_MAX)
+            return -1;
+        memcpy(out[n], p, l);
+        out[n][l] = '\0';
+        n++;
+        p = q + 1;
+    }
+    return (long)n;
+}
+
+static bool corrupt(nns_error_t *err, const char *what)
+{
+    return nns_error_set(err, 500, "CorruptState", "malformed %s row", what);
+}
+
+static PGresult *query(cmc_store_t *s, const char *sql, nns_error_t *err)
+{
+    return db_exec(s->w, sql, 0, NULL, err);
+}
+
+static bool load_state(cmc_store_t *s, cmc_t *c, bool *fresh, nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT rate_timestamp_seconds, xdr_permyriad_per_icp, has_average, "
+                        "average_timestamp_seconds, average_xdr_permyriad_per_icp, "
+                        "maturity_modulation, cache_timestamps, cache_rates, "
+                        "last_purged_notification, total_cycles_minted, held_cycles, "
+                        "next_intent_id, last_created_at, cycles_ledger_blocks, next_range, "
+                        "limiter_rejects FROM cmc.state WHERE id = 1",
+                        err);
+    if (!r)
+        return false;
+    *fresh = PQntuples(r) == 0;
+    if (*fresh) {
+        PQclear(r);
+        return true;
+    }
+    cmc_info_t in;
+    memset(&in, 0, sizeof in);
+    static char ts[CMC_CACHE_SLOTS][PRINCIPAL_TEXT_MAX], rs[CMC_CACHE_SLOTS][PRINCIPAL_TEXT_MAX];
+    bool ok = v_u64(r, 0, 0, &in.rate.timestamp_seconds) &&
+              v_u64(r, 0, 1, &in.rate.xdr_permyriad_per_icp) &&
+              v_u64(r, 0, 3, &in.average.timestamp_seconds) &&
+              v_u64(r, 0, 4, &in.average.xdr_permyriad_per_icp) &&
+              split_array(PQgetvalue(r, 0, 6), ts, CMC_CACHE_SLOTS) == CMC_CACHE_SLOTS &&
+              split_array(PQgetvalue(r, 0, 7), rs, CMC_CACHE_SLOTS) == CMC_CACHE_SLOTS &&
+              v_u64(r, 0, 8, &in.last_purged_notification) &&
+              v_u128(r, 0, 9, &in.total_cycles_minted) && v_u128(r, 0, 10, &in.held_cycles) &&
+              v_u64(r, 0, 11, &in.next_intent_id) && v_u64(r, 0, 12, &in.last_created_at) &&
+              v_u64(r, 0, 13, &in.cycles_ledger_blocks) && v_u64(r, 0, 14, &in.next_range) &&
+              v_u64(r, 0, 15, &in.limiter_rejects);
+    for (int i = 0; ok && i < CMC_CACHE_SLOTS; i++)
+        ok = parse_u64(ts[i], &in.cache[i].timestamp_seconds) &&
+             parse_u64(rs[i], &in.cache[i].xdr_permyriad_per_icp);
+    in.has_average = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+    in.maturity_modulation = atoi(PQgetvalue(r, 0, 5));
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "cmc.state");
+    cmc_load_info(c, &in);
+    return true;
+}
+
+static bool load_history(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT day, timestamp_seconds, xdr_permyriad_per_icp FROM "
+                        "cmc.rate_history ORDER BY day DESC LIMIT 1000",
+                        err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = PQntuples(r) - 1; ok && i >= 0; i--) {
+        cmc_rate_day_t d;
+        ok = v_u64(r, i, 0, &d.day) && v_u64(r, i, 1, &d.timestamp_seconds) &&
+             v_u64(r, i, 2, &d.xdr_permyriad_per_icp) && cmc_load_history_day(c, &d);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.rate_history");
+}
+
+static bool load_limiters(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT which, resolution, max_age, total, windows, counts FROM "
+                        "cmc.limiters ORDER BY which",
+                        err);
+    if (!r)
+        return false;
+    bool ok = true;
+    char(*ws)[PRINCIPAL_TEXT_MAX] = malloc(CMC_LIMITER_MAX_WINDOWS * sizeof *ws);
+    char(*cs)[PRINCIPAL_TEXT_MAX] = malloc(CMC_LIMITER_MAX_WINDOWS * sizeof *cs);
+    cmc_limiter_t *l = malloc(sizeof *l);
+    if (!ws || !cs || !l) {
+        free(ws);
+        free(cs);
+        free(l);
+        PQclear(r);
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        memset(l, 0, sizeof *l);
+        int which = atoi(PQgetvalue(r, i, 0));
+        long nw = split_array(PQgetvalue(r, i, 4), ws, CMC_LIMITER_MAX_WINDOWS);
+        long nc = split_array(PQgetvalue(r, i, 5), cs, CMC_LIMITER_MAX_WINDOWS);
+        ok = (which == 0 || which == 1) && v_u64(r, i, 1, &l->resolution) &&
+             v_u64(r, i, 2, &l->max_age) && v_u128(r, i, 3, &l->total) && nw >= 0 && nw == nc;
+        for (long k = 0; ok && k < nw; k++)
+            ok = parse_u64(ws[k], &l->w[k].window) && parse_u128(cs[k], &l->w[k].count);
+        if (ok) {
+            l->n = (size_t)nw;
+            cmc_load_limiter(c, which, l);
+        }
+    }
+    free(ws);
+    free(cs);
+    free(l);
+    PQclear(r);
+    return ok || corrupt(err, "cmc.limiters");
+}
+
+static bool load_notifications(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT block_index, status, kind, to_account, memo, refunded, cycles, "
+                        "canister_id, mint_block_index, minted, balance, refund_block_index, "
+                        "reason FROM cmc.notifications ORDER BY block_index",
+                        err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_notification_t n;
+        memset(&n, 0, sizeof n);
+        n.status = (cmc_status_t)NAME_INDEX(STATUS_NAMES, PQgetvalue(r, i, 1));
+        n.kind = (cmc_notify_kind_t)NAME_INDEX(KIND_NAMES, PQgetvalue(r, i, 2));
+        ok = v_u64(r, i, 0, &n.block_index) && n.status && n.kind;
+        if (ok && !PQgetisnull(r, i, 3)) {
+            n.has_block = true;
+            ok = db_bytea_value(PQgetvalue(r, i, 3), n.to.hash, ACCOUNT_HASH_BYTES) ==
+                     ACCOUNT_HASH_BYTES &&
+                 v_u64(r, i, 4, &n.memo);
+        }
+        cmc_result_t *res = &n.result;
+        res->refunded = strcmp(PQgetvalue(r, i, 5), "t") == 0;
+        if (ok && !PQgetisnull(r, i, 6))
+            ok = v_u128(r, i, 6, &res->cycles);
+        if (ok && !PQgetisnull(r, i, 7))
+            ok = v_principal(r, i, 7, &res->canister_id);
+        if (ok && !PQgetisnull(r, i, 8))
+            ok = v_u64(r, i, 8, &res->mint_block_index);
+        if (ok && !PQgetisnull(r, i, 9))
+            ok = v_u128(r, i, 9, &res->minted);
+        if (ok && !PQgetisnull(r, i, 10))
+            ok = v_u128(r, i, 10, &res->balance);
+        if (ok && !PQgetisnull(r, i, 11)) {
+            res->has_refund_block = true;
+            ok = v_u64(r, i, 11, &res->refund_block_index);
+        }
+        snprintf(res->reason, sizeof res->reason, "%s", PQgetvalue(r, i, 12));
+        ok = ok && cmc_load_notification(c, &n);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.notifications");
+}
+
+static bool load_pending(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s, "SELECT record FROM cmc.pending ORDER BY block_index", err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_pending_t p;
+        ok = db_bytea_value(PQgetvalue(r, i, 0), (uint8_t *)&p, sizeof p) == (long)sizeof p &&
+             cmc_load_pending(c, &p);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.pending (a record of another layout?)");
+}
+
+static bool load_intents(cmc_store_t *s, cmc_t *c, cmc_intent_t **out, size_t *nout,
+                         nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT id, kind, purpose, block_index, from_subaccount, to_account, "
+                        "amount_e8s, fee_e8s, memo, created_at_time FROM cmc.intents "
+                        "WHERE resolved_at_nanos IS NULL ORDER BY id",
+                        err);
+    if (!r)
+        return false;
+    size_t n = (size_t)PQntuples(r);
+    cmc_intent_t *v = n ? calloc(n, sizeof *v) : NULL;
+    if (n && !v) {
+        PQclear(r);
+        return nns_error_set(err, 503, "Unavailable", "out of memory");
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        cmc_intent_t *in = &v[i];
+        int row = (int)i;
+        in->kind = strcmp(PQgetvalue(r, row, 1), "transfer") == 0 ? CMC_INTENT_TRANSFER
+                                                                  : CMC_INTENT_FETCH_BLOCK;
+        in->purpose = (cmc_purpose_t)NAME_INDEX(PURPOSE_NAMES, PQgetvalue(r, row, 2));
+        ok = v_u64(r, row, 0, &in->id) && v_u64(r, row, 3, &in->block_index) &&
+             db_bytea_value(PQgetvalue(r, row, 4), in->from_subaccount, SUBACCOUNT_BYTES) ==
+                 SUBACCOUNT_BYTES &&
+             db_bytea_value(PQgetvalue(r, row, 5), in->to.hash, ACCOUNT_HASH_BYTES) ==
+                 ACCOUNT_HASH_BYTES &&
+             v_u64(r, row, 6, &in->amount) && v_u64(r, row, 7, &in->fee) &&
+             v_u64(r, row, 8, &in->memo) && v_u64(r, row, 9, &in->created_at_time) &&
+             cmc_load_intent(c, in);
+    }
+    PQclear(r);
+    if (!ok) {
+        free(v);
+        return corrupt(err, "cmc.intents");
+    }
+    *out = v;
+    *nout = n;
+    return true;
+}
+
+static bool load_canisters(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s,
+                        "SELECT canister_id, subnet, controllers, cycles, created_at_nanos FROM "
+                        "cmc.canisters",
+                        err);
+    if (!r)
+        return false;
+    bool ok = true;
+    char names[CMC_MAX_CONTROLLERS][PRINCIPAL_TEXT_MAX];
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_canister_t k;
+        memset(&k, 0, sizeof k);
+        long nc = split_array(PQgetvalue(r, i, 2), names, CMC_MAX_CONTROLLERS);
+        ok = v_principal(r, i, 0, &k.canister_id) && v_principal(r, i, 1, &k.subnet) && nc >= 0 &&
+             v_u128(r, i, 3, &k.cycles) && v_u64(r, i, 4, &k.created_at);
+        nns_error_t e;
+        for (long j = 0; ok && j < nc; j++)
+            ok = principal_from_text(names[j], &k.controllers[j], &e);
+        k.ncontrollers = (uint8_t)(nc > 0 ? nc : 0);
+        ok = ok && cmc_load_canister(c, &k);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.canisters");
+}
+
+static bool load_cycles_accounts(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r = query(s, "SELECT owner, subaccount, balance FROM cmc.cycles_accounts", err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_cycles_account_t a;
+        memset(&a, 0, sizeof a);
+        ok = v_principal(r, i, 0, &a.account.owner) &&
+             db_bytea_value(PQgetvalue(r, i, 1), a.account.subaccount, SUBACCOUNT_BYTES) ==
+                 SUBACCOUNT_BYTES &&
+             v_u128(r, i, 2, &a.balance) && cmc_load_cycles_account(c, &a);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.cycles_accounts");
+}
+
+static bool load_subnets(cmc_store_t *s, cmc_t *c, nns_error_t *err)
+{
+    PGresult *r =
+        query(s, "SELECT kind, who, type, subnet FROM cmc.subnet_rows ORDER BY position", err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_subnet_row_t row;
+        memset(&row, 0, sizeof row);
+        row.kind = (cmc_subnet_row_kind_t)NAME_INDEX(ROW_KIND_NAMES, PQgetvalue(r, i, 0));
+        ok = row.kind != 0 && (PQgetisnull(r, i, 1) || v_principal(r, i, 1, &row.who)) &&
+             (PQgetisnull(r, i, 3) || v_principal(r, i, 3, &row.subnet)) &&
+             strlen(PQgetvalue(r, i, 2)) < sizeof row.type;
+        if (ok)
+            snprintf(row.type, sizeof row.type, "%s", PQgetvalue(r, i, 2));
+        ok = ok && cmc_load_subnet_row(c, &row);
+    }
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "cmc.subnet_rows");
+    if (!(r = query(s, "SELECT subnet, range, next FROM cmc.subnet_ranges ORDER BY range", err)))
+        return false;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        cmc_subnet_range_t g;
+        ok = v_principal(r, i, 0, &g.subnet) && v_u64(r, i, 1, &g.range) &&
+             v_u64(r, i, 2, &g.next) && cmc_load_subnet_range(c, &g);
+    }
+    PQclear(r);
+    return ok || corrupt(err, "cmc.subnet_ranges");
+}
+
+static bool load_replay(cmc_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    PGresult *r = db_exec(s->w,
+                          "SELECT key, expiry_nanos, status, body FROM cmc.replay_cache "
+                          "WHERE expiry_nanos >= $1",
+                          1, p, err);
+    if (!r)
+        return false;
+    for (int i = 0; i < PQntuples(r); i++) {
+        uint8_t key[32];
+        uint64_t expiry;
+        if (db_bytea_value(PQgetvalue(r, i, 0), key, 32) != 32 || !v_u64(r, i, 1, &expiry))
+            continue;
+        replay_load(rc, key, expiry, atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
+                    (size_t)PQgetlength(r, i, 3));
+    }
+    PQclear(r);
+    return true;
+}
+
+bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
+                    cmc_intent_t **intents, size_t *nintents, nns_error_t *err)
+{
+    *intents = NULL;
+    *nintents = 0;
+    bool ok = load_state(s, c, fresh, err) && load_history(s, c, err) && load_limiters(s, c, err) &&
+              load_notifications(s, c, err) && load_pending(s, c, err) &&
+              load_canisters(s, c, err) && load_cycles_accounts(s, c, err) &&
+              load_subnets(s, c, err) && load_replay(s, rc, wall_now, err) &&
+              load_intents(s, c, intents, nintents, err);
+    if (ok) { /* loaded: the rounds have connections of their own */
+        PQfinish(s->w);
+        s->w = NULL;
+    }
+    return ok;
+}
+
+/* ---- writing a round ---- */
+
+static const char *b_u64_array(batch_t *b, const uint64_t *v, size_t n, size_t stride)
+{
+    size_t cap = 2 + n * 22;
+    char *s = malloc(cap), *p = s;
+    if (s) {
+        *p++ = '{';
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x;
+            memcpy(&x, (const uint8_t *)v + i * stride, sizeof x);
+            p += snprintf(p, cap - (size_t)(p - s), "%s%llu", i ? "," : "", (unsigned long long)x);
+        }
+        *p++ = '}';
+        *p = '\0';
+    }
+    return batch_keep(b, s);
+}
+
+static void add_state(batch_t *b, const cmc_round_t *r, uint64_t now)
+{
+    cmc_info_t in;
+    cmc_round_info(r, &in);
+    const char **v = b_stmt(b, Q_STATE);
+    if (!v)
+        return;
+    uint64_t ts[CMC_CACHE_SLOTS], rs[CMC_CACHE_SLOTS];
+    for (int i = 0; i < CMC_CACHE_SLOTS; i++) {
+        ts[i] = in.cache[i].timestamp_seconds;
+        rs[i] = in.cache[i].xdr_permyriad_per_icp;
+    }
+    v[0] = b_u64(b, in.rate.timestamp_seconds);
+    v[1] = b_u64(b, in.rate.xdr_permyriad_per_icp);
+    v[2] = b_bool(in.has_average);
+    v[3] = b_u64(b, in.average.timestamp_seconds);
+    v[4] = b_u64(b, in.average.xdr_permyriad_per_icp);
+    v[5] = b_fmt(b, "%d", (int)in.maturity_modulation);
+    v[6] = b_u64_array(b, ts, CMC_CACHE_SLOTS, sizeof ts[0]);
+    v[7] = b_u64_array(b, rs, CMC_CACHE_SLOTS, sizeof rs[0]);
+    v[8] = b_u64(b, in.last_purged_notification);
+    v[9] = b_u128(b, in.total_cycles_minted);
+    v[10] = b_u128(b, in.held_cycles);
+    v[11] = b_u64(b, in.next_intent_id);
+    v[12] = b_u64(b, in.last_created_at);
+    v[13] = b_u64(b, in.cycles_ledger_blocks);
+    v[14] = b_u64(b, in.next_range);
+    v[15] = b_u64(b, in.limiter_rejects);
+    v[16] = b_u64(b, now);
+}
+
+static void add_limiter(batch_t *b, int which, const cmc_limiter_t *l)
+{
+    const char **v = b_stmt(b, Q_LIMITER);
+    if (!v)
+        return;
+    v[0] = which ? "1" : "0";
+    v[1] = b_u64(b, l->resolution);
+    v[2] = b_u64(b, l->max_age);
+    v[3] = b_u128(b, l->total);
+    v[4] = b_u64_array(b, &l->w[0].window, l->n, sizeof l->w[0]);
+    size_t cap = 2 + l->n * 41;
+    char *s = malloc(cap), *p = s;
+    if (s) {
+        *p++ = '{';
+        for (size_t i = 0; i < l->n; i++) {
+            char t[40];
+            u128_text(l->w[i].count, t);
+            p += snprintf(p, cap - (size_t)(p - s), "%s%s", i ? "," : "", t);
+        }
+        *p++ = '}';
+        *p = '\0';
+    }
+    v[5] = batch_keep(b, s);
+}
+
+static void add_notification(batch_t *b, const cmc_notification_t *n, uint64_t now)
+{
+    if (n->status == CMC_STATUS_NONE) {
+        const char **v = b_stmt(b, Q_NOTIFICATION_DEL);
+        if (v)
+            v[0] = b_u64(b, n->block_index);
+        return;
+    }
+    const char **v = b_stmt(b, Q_NOTIFICATION);
+    if (!v)
+        return;
+    const cmc_result_t *res = &n->result;
+    bool done = n->status != CMC_STATUS_PROCESSING;
+    v[0] = b_u64(b, n->block_index);
+    v[1] = STATUS_NAMES[n->status];
+    v[2] = KIND_NAMES[n->kind];
+    v[3] = n->has_block ? b_bytes(b, n->to.hash, ACCOUNT_HASH_BYTES) : NULL;
+    v[4] = n->has_block ? b_u64(b, n->memo) : NULL;
+    v[5] = b_bool(done && res->refunded);
+    bool ok = done && !res->refunded;
+    v[6] = ok && n->status == CMC_STATUS_NOTIFIED_TOP_UP ? b_u128(b, res->cycles) : NULL;
+    v[7] = ok && n->status == CMC_STATUS_NOTIFIED_CREATE_CANISTER
+               ? b_principal(b, &res->canister_id)
+               : NULL;
+    v[8] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u64(b, res->mint_block_index) : NULL;
+    v[9] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u128(b, res->minted) : NULL;
+    v[10] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u128(b, res->balance) : NULL;
+    v[11] =
+        done && res->refunded && res->has_refund_block ? b_u64(b, res->refund_block_index) : NULL;
+    v[12] = done && res->refunded ? batch_keep(b, strdup(res->reason)) : NULL;
+    v[13] = b_u64(b, now);
+}
+
+static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
+{
+    const char **v = b_stmt(b, removed ? Q_PENDING_DEL : Q_PENDING);
+    if (!v)
+        return;
+    v[0] = b_u64(b, p->block_index);
+    if (removed)
+        return;
+    v[1] = KIND_NAMES[p->args.kind];
+    v[2] = PHASE_NAMES[p->phase];
+    v[3] = b_u64(b, p->intent_id);
+    v[4] = b_u64(b, p->amount);
+    v[5] = b_bytes(b, (const uint8_t *)p, sizeof *p);
+}
+
+static void add_intent(batch_t *b, const cmc_intent_t *in, uint64_t now)
+{
+    const char **v = b_stmt(b, Q_INTENT);
+    if (!v)
+        return;
+    v[0] = b_u64(b, in->id);
+    v[1] = in->kind == CMC_INTENT_TRANSFER ? "transfer" : "fetch_block";
+    v[2] = PURPOSE_NAMES[in->purpose];
+    v[3] = b_u64(b, in->block_index);
+    v[4] = b_bytes(b, in->from_subaccount, SUBACCOUNT_BYTES);
+    v[5] = b_bytes(b, in->to.hash, ACCOUNT_HASH_BYTES);
+    v[6] = b_u64(b, in->amount);
+    v[7] = b_u64(b, in->fee);
+    v[8] = b_u64(b, in->memo);
+    v[9] = b_u64(b, in->created_at_time);
+    v[10] = b_u64(b, now);
+}
+
+static void add_intent_done(batch_t *b, uint64_t id, const cmc_store_extras_t *x)
+{
+    const char **v = b_stmt(b, Q_INTENT_DONE);
+    if (!v)
+        return;
+    const cmc_resolved_t *res = NULL;
+    for (size_t i = 0; i < x->nresolved && !res; i++)
+        if (x->resolved[i].intent_id == id)
+            res = &x->resolved[i];
+    v[0] = b_u64(b, id);
+    v[1] = b_u64(b, x->now);
+    v[2] = res && res->is_transfer ? b_bool(res->ok) : NULL;
+    v[3] = res && res->is_transfer && res->has_block ? b_u64(b, res->block_index) : NULL;
+}
+
+static const char *b_controllers(batch_t *b, const cmc_canister_t *k)
+{
+    size_t cap = 3 + (size_t)k->ncontrollers * PRINCIPAL_TEXT_MAX;
+    char *s = malloc(cap), *p = s;
+    if (s) {
+        *p++ = '{';
+        for (int i = 0; i < k->ncontrollers; i++) {
+            if (i)
+                *p++ = ',';
+            p += principal_to_text(&k->controllers[i], p);
+        }
+        *p++ = '}';
+        *p = '\0';
+    }
+    return batch_keep(b, s);
+}
+
+static void add_canister(batch_t *b, const cmc_canister_t *k)
+{
+    const char **v = b_stmt(b, Q_CANISTER);
+    if (!v)
+        return;
+    v[0] = b_principal(b, &k->canister_id);
+    v[1] = b_principal(b, &k->subnet);
+    v[2] = b_controllers(b, k);
+    v[3] = b_u128(b, k->cycles);
+    v[4] = b_u64(b, k->created_at);
+}
+
+static void add_subnets(batch_t *b, const cmc_subnet_row_t *rows, size_t nrows,
+                        const cmc_subnet_range_t *ranges, size_t nranges)
+{
+    b_stmt(b, Q_SUBNET_ROWS_CLEAR);
+    b_stmt(b, Q_SUBNET_RANGES_CLEAR);
+    for (size_t i = 0; i < nrows; i++) {
+        const cmc_subnet_row_t *row = &rows[i];
+        const char **v = b_stmt(b, Q_SUBNET_ROW);
+        if (!v)
+            return;
+        v[0] = b_u64(b, i);
+        v[1] = ROW_KIND_NAMES[row->kind];
+        v[2] = row->kind == CMC_SUBNET_AUTHORIZED ? b_principal(b, &row->who) : NULL;
+        v[3] = row->kind == CMC_SUBNET_TYPED || row->kind == CMC_SUBNET_TYPE_DECL
+                   ? batch_keep(b, strdup(row->type))
+                   : NULL;
+        v[4] = row->kind != CMC_SUBNET_TYPE_DECL ? b_principal(b, &row->subnet) : NULL;
+    }
+    for (size_t i = 0; i < nranges; i++) {
+        const char **v = b_stmt(b, Q_SUBNET_RANGE);
+        if (!v)
+            return;
+        v[0] = b_principal(b, &ranges[i].subnet);
+        v[1] = b_u64(b, ranges[i].range);
+        v[2] = b_u64(b, ranges[i].next);
+    }
+}
+
+static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
+{
+    copybuf_reset(b);
+    copybuf_bin_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        copybuf_bin_row(b, 4);
+        copybuf_bin_bytes(b, rp[i].key, 32);
+        copybuf_bin_int8(
+            b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX : rp[i].expiry_nanos));
+        copybuf_bin_int4(b, rp[i].status);
+        copybuf_bin_bytes(b, rp[i].body, rp[i].len);
+    }
+    copybuf_bin_end(b);
+}
+
+/* Builds the round's statements in s->b (the order matters: statuses before the purge). */
+static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x)
+{
+    batch_t *b = &s->b;
+    batch_reset(b);
+    size_t n;
+    add_state(b, r, x->now);
+    const cmc_rate_day_t *days = cmc_round_history(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char **v = b_stmt(b, Q_HISTORY);
+        if (!v)
+            return;
+        v[0] = b_u64(b, days[i].day);
+        v[1] = b_u64(b, days[i].timestamp_seconds);
+        v[2] = b_u64(b, days[i].xdr_permyriad_per_icp);
+    }
+    for (size_t i = 0; i < x->nrates; i++) {
+        const char **v = b_stmt(b, Q_RATE);
+        if (!v)
+            return;
+        v[0] = b_u64(b, x->rates[i].rate.timestamp_seconds);
+        v[1] = b_u64(b, x->rates[i].rate.xdr_permyriad_per_icp);
+        v[2] = x->rates[i].source;
+        v[3] = b_u64(b, x->now);
+    }
+    for (int which = 0; which < 2; which++) {
+        const cmc_limiter_t *l;
+        if (cmc_round_limiter(r, which, &l))
+            add_limiter(b, which, l);
+    }
+    const cmc_notification_t *ns = cmc_round_notifications(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_notification(b, &ns[i], x->now);
+    uint64_t horizon;
+    if (cmc_round_purged(r, &horizon)) {
+        const char **v = b_stmt(b, Q_PURGE);
+        if (v)
+            v[0] = b_u64(b, horizon);
+    }
+    const bool *removed;
+    const cmc_pending_t *ps = cmc_round_pending(r, &removed, &n);
+    for (size_t i = 0; i < n; i++)
+        add_pending(b, &ps[i], removed[i]);
+    const cmc_intent_t *ins = cmc_round_intents(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_intent(b, &ins[i], x->now);
+    const uint64_t *done = cmc_round_finished_intents(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_intent_done(b, done[i], x);
+    const cmc_canister_t *ks = cmc_round_canisters(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_canister(b, &ks[i]);
+    const cmc_cycles_account_t *as = cmc_round_cycles_accounts(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char **v = b_stmt(b, Q_CYCLES);
+        if (!v)
+            return;
+        v[0] = b_principal(b, &as[i].account.owner);
+        v[1] = b_bytes(b, as[i].account.subaccount, SUBACCOUNT_BYTES);
+        v[2] = b_u128(b, as[i].balance);
+    }
+    const cmc_subnet_row_t *rows;
+    const cmc_subnet_range_t *ranges;
+    size_t nrows, nranges;
+    if (cmc_round_subnets(r, &rows, &nrows, &ranges, &nranges))
+        add_subnets(b, rows, nrows, ranges, nranges);
+    if (x->minted) {
+        const char **v = b_stmt(b, Q_MINTED);
+        if (v) {
+            v[0] = b_u64(b, x->now);
+            v[1] = b_u128(b, x->minted);
+        }
+    }
+}
+
+#define COPY_REPLAY                                                                                \
+    "COPY cmc.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary)"
+
+db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x,
+                                  const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
+{
+    PGconn *w = db_writer_conn(s->wr);
+    if (!w) {
+        nns_error_set(err, 503, "Unavailable", "database unreachable");
+        return DB_NOT_COMMITTED;
+    }
+    build_round(s, r, x);
+    add_replays(&s->replay, replays, nreplays);
+    if (s->b.failed || s->replay.failed) {
+        batch_reset(&s->b);
+        nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+        return DB_NOT_COMMITTED;
+    }
+    if (!db_writer_begin(s->wr, err)) {
+        batch_reset(&s->b);
+        return DB_NOT_COMMITTED;
+    }
+    const copybuf_t *copies[1] = {&s->replay};
+    if (nreplays && !db_copies(w, COPY_REPLAY, copies, 1, err)) {
+        db_writer_abandon(s->wr, err);
+        batch_reset(&s->b);
+        return DB_NOT_COMMITTED;
+    }
+    db_outcome_t o = db_writer_send(s->wr, s->b.st, s->b.nst, err);
+    batch_reset(&s->b);
+    return o;
+}
+
+db_outcome_t cmc_store_wait_round(cmc_store_t *s, nns_error_t *err)
+{
+    return db_writer_wait(s->wr, err);
+}
+
+bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms)
+{
+    return db_writer_ready(s->wr, timeout_ms);
+}
+
+bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    return db_writer_command(s->wr, "DELETE FROM cmc.replay_cache WHERE expiry_nanos < $1", 1, p,
+                             err);
+}
