@@ -25,9 +25,10 @@ mkdir -p "$keys"
 "$TOOLS/cmcbench" --print-genesis --users "$users" >"$TEST_TMP/genesis.json"
 lport=$(free_port)
 cport=$(free_port)
-ledger_start ledger "$lport" --genesis "$TEST_TMP/genesis.json" --keys "$keys"
+# the cmc first: its new cmc.key is then known to the ledger from the ledger's start
 # shellcheck disable=SC2086 # the extra flags are words
 cmc_start cmc "$cport" --ledger "http://127.0.0.1:$lport" --keys "$keys" ${CMC_BENCH_CMC_FLAGS:-}
+ledger_start ledger "$lport" --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 pg_pid=$(head -n 1 "$TEST_TMP/pg/data/postmaster.pid")
 
 rc=0

@@ -48,7 +48,7 @@ for world in "${worlds[@]}"; do
       *) echo "world $name: no way to start service '$svc'" >&2; exit 1 ;;
     esac
     urls+=(--url "$svc=http://127.0.0.1:$port")
-  done < <("$RUNNER" --services "$world")
+  done < <("$RUNNER" --keys "$keys" --services "$world")
   echo "== cases of $name"
   check "every case of $name passes" "$RUNNER" --keys "$keys" "${urls[@]}" "${verbose[@]}" "$world"
   for svc_pid in "$TEST_TMP/$name"-*.pid; do

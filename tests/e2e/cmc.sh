@@ -16,10 +16,13 @@ mkdir -p "$keys"
 "$CHECK_BIN" --print-genesis >"$TEST_TMP/genesis.json"
 oracle=$("$CHECK_BIN" --print-oracle)
 ledger_port=$(free_port)
-ledger_start ledger "$ledger_port" --test-clock --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 cmc_port=$(free_port)
+# the cmc first: it creates cmc.key, which the ledger then reads at its start (the ledger
+# re-reads the keys folder at most once a second, so a key made after its start may be taken
+# for an ordinary user's for up to a second)
 cmc_start cmc "$cmc_port" --test-clock --ledger "http://127.0.0.1:$ledger_port" --keys "$keys" \
   --rate-oracle "$oracle"
+ledger_start ledger "$ledger_port" --test-clock --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 
 echo "== check_cmc against ledger :$ledger_port and cmc :$cmc_port"
 rc=0

@@ -11,7 +11,7 @@
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-cmc" "$SIGNED"
-CRASH_POINT=${CMC_CRASH_POINT:-after-transfer-answer}
+CRASH_POINT=${CMC_CRASH_POINT:-after-ledger-answer}
 ICP=100000000
 FEE=10000
 TPUP=1347768404
@@ -31,9 +31,10 @@ lport=$(free_port)
 cport=$(free_port)
 L=http://127.0.0.1:$lport
 C=http://127.0.0.1:$cport
-ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 cmc_flags=(--test-clock --ledger "$L" --keys "$keys")
+# the cmc first: its new cmc.key is then known to the ledger from the ledger's start
 cmc_start cmc "$cport" "${cmc_flags[@]}"
+ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 
 # j FILE KEY...: a member of a JSON file; empty when absent
 j() {
