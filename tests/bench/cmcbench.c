@@ -266,15 +266,28 @@ static bool make_post(req_t *r, const user_t *u, const char *target, char *body)
     return body && sign_req(r, u);
 }
 
-static char *transfer_body(const char *to, uint64_t amount, uint64_t memo)
+/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
+ * deduplication. */
+static char *transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
 {
     char *b = NULL;
     if (asprintf(&b,
                  "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
-                 "\"memo\":\"%" PRIu64 "\"}",
-                 to, amount, FEE, memo) < 0)
+                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
+                 to, amount, FEE, memo, created) < 0)
         return NULL;
     return b;
+}
+
+/* The ledger's now_nanos, 0 on failure. */
+static uint64_t ledger_now(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/identity");
+    uint64_t t = 0;
+    if (!json_u64_member(o, "now_nanos", &t))
+        t = 0;
+    json_decref(o);
+    return t;
 }
 
 static uint64_t ledger_chain_length(const char *ledger)
@@ -461,6 +474,13 @@ int main(int argc, char **argv)
     if (!reqs || !cans || !deps || !lat || !blocks)
         goto out;
 
+    /* every transfer's created_at_time: distinct, and a little behind the ledger's clock */
+    uint64_t base = ledger_now(ledger);
+    if (base < 1000000000ULL * 60) {
+        fprintf(stderr, "cmcbench: no clock from %s\n", ledger);
+        goto out;
+    }
+    base -= 1000000000ULL * 60;
     /* 1. canisters: a CREA transfer and its notify each */
     for (unsigned c = 0; c < canisters_n; c++) {
         const user_t *u = &users[c % users_n];
@@ -470,7 +490,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "cmcbench: no deposit account from %s\n", cmc);
             goto out;
         }
-        if (!make_post(&t, u, "/v1/transfers", transfer_body(dep, 100000000ULL, CREA)) ||
+        if (!make_post(&t, u, "/v1/transfers", transfer_body(dep, 100000000ULL, CREA, base + c)) ||
             !run_one(ledger, &t)) {
             fprintf(stderr, "cmcbench: CREA transfer: %ld %s\n", t.status,
                     t.answer ? t.answer : "");
@@ -504,8 +524,9 @@ int main(int argc, char **argv)
     /* 2. the users' ICP transfers, before the window */
     uint64_t t0 = mono_ns();
     for (uint64_t k = 0; k < notifies; k++)
-        if (!make_post(&reqs[k], &users[k % users_n], "/v1/transfers",
-                       transfer_body(deps[k % canisters_n], amount, TPUP)))
+        if (!make_post(
+                &reqs[k], &users[k % users_n], "/v1/transfers",
+                transfer_body(deps[k % canisters_n], amount, TPUP, base + MAX_CANISTERS + k)))
             goto out;
     if (!run_all(ledger, reqs, notifies, conns))
         goto out;

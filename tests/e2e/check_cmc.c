@@ -141,11 +141,15 @@ static void deposit_account(const char *purpose, const char *principal, char out
     resp_free(&r);
 }
 
-/* A legacy transfer of amount with memo from id to the account; returns its block. */
+/* A legacy transfer of amount with memo from id to the account; returns its block. Each one
+ * gets its own created_at_time (the ledger's now plus a counter): under the frozen test clock
+ * two equal transfers would otherwise be the ledger's duplicates. */
 static uint64_t pay(const identity_t *id, const char *to, uint64_t amount, uint64_t memo)
 {
+    static uint64_t seq;
     char body[BODY_MAX];
-    legacy_body(body, sizeof body, to, amount, FEE, memo, 0, NULL);
+    at_ledger();
+    legacy_body(body, sizeof body, to, amount, FEE, memo, ledger_now() - 1000000 + ++seq, NULL);
     at_ledger();
     return transfer_ok(id, body);
 }
@@ -254,7 +258,8 @@ START_TEST(test_create_canister_controlled_by_caller)
     ck_assert_msg(json_array_size(ctl) == 1 && json_is_string(json_array_get(ctl, 0)) &&
                       strcmp(json_string_value(json_array_get(ctl, 0)), me) == 0,
                   "controllers of %s: %s", can, r.body);
-    const char *subnet = jstr(r.json, "subnet");
+    char subnet[PRINCIPAL_TEXT_MAX];
+    snprintf(subnet, sizeof subnet, "%s", jstr(r.json, "subnet"));
     resp_free(&r);
     /* created on a default subnet: the caller has no authorized list */
     cmc_get_ok("/v1/subnets", &r);
