@@ -73,10 +73,12 @@ notify_final() {
     case $(status "$3") in 409|503|none) sleep 0.1 ;; *) return 0 ;; esac
   done
 }
-# crash_and_restart TARGET BODY: arms the crash point, notifies (no answer: the cmc dies), waits
-# for the process to end, restarts it on the same database
+# crash_and_restart TARGET BODY LEN: arms the crash point, notifies (no answer: the cmc dies),
+# waits for the process to end, checks that the ledger already holds the transfer the cmc died
+# without committing (its chain is LEN long: the crash is between the ledger's commit and the
+# cmc's, not before the transfer was sent), restarts the cmc on the same database
 crash_and_restart() {
-  local pid code
+  local pid code len
   pid=$(cat "$TEST_TMP/cmc.pid")
   code=$(curl -s -o "$TEST_TMP/arm.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d "{\"point\": \"$CRASH_POINT\"}" "$C/v1/admin/crash-point" || true)
@@ -86,6 +88,10 @@ crash_and_restart() {
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   check "the cmc died at the crash point" bash -c "! kill -0 $pid 2>/dev/null"
   check "the notify got no success answer (got $(status crashed))" test "$(status crashed)" != 200
+  len=$(ledger_field chain_length)
+  check "at the crash the ledger already holds the cmc's transfer (chain $len, expected $3)" \
+    test "$len" = "$3"
+  grep 'crash point' "$TEST_TMP/cmc.log" | tail -n 1
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$TEST_TMP/cmc.pid"
   cmc_start cmc "$cport" "${cmc_flags[@]}"
@@ -107,7 +113,7 @@ bt=$(pay "$dt" $((2 * ICP)) "$TPUP")
 len0=$(ledger_field chain_length)
 sup0=$(ledger_field total_supply_e8s)
 burns0=$(burns)
-crash_and_restart /v1/cycles/notify-top-up "{\"block_index\":\"$bt\",\"canister_id\":\"$can\"}"
+crash_and_restart /v1/cycles/notify-top-up "{\"block_index\":\"$bt\",\"canister_id\":\"$can\"}" $((len0 + 1))
 notify_final /v1/cycles/notify-top-up "{\"block_index\":\"$bt\",\"canister_id\":\"$can\"}" topup
 check "after the restart the notify succeeds (got $(status topup) $(head -c 300 "$TEST_TMP/topup.body"))" \
   test "$(status topup)" = 200
@@ -132,7 +138,7 @@ echo "== a memo that means nothing: crash after the ledger answered the refund"
 user_before=$(curl -s "$L/v1/accounts/$user_account" | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance_e8s"])')
 bx=$(pay "$dt" "$ICP" 77)
 len1=$(ledger_field chain_length)
-crash_and_restart /v1/cycles/notify-top-up "{\"block_index\":\"$bx\",\"canister_id\":\"$can\"}"
+crash_and_restart /v1/cycles/notify-top-up "{\"block_index\":\"$bx\",\"canister_id\":\"$can\"}" $((len1 + 1))
 notify_final /v1/cycles/notify-top-up "{\"block_index\":\"$bx\",\"canister_id\":\"$can\"}" refund
 check "after the restart the notify answers Refunded (got $(status refund))" \
   test "$(status refund)" = 422 -a "$(body refund code)" = Refunded
