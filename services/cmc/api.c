@@ -1393,13 +1393,15 @@ static bool apply_genesis(cmc_app_t *a, nns_error_t *err)
     if (ok && types) {
         json_object_foreach(types, key, v)
         {
-            if (!ok)
-                break;
-            ok = strlen(key) < CMC_SUBNET_TYPE_MAX &&
+            ok = (strlen(key) < CMC_SUBNET_TYPE_MAX ||
+                  nns_error_set(err, 400, "InvalidGenesis", "subnet type '%.64s' is too long",
+                                key)) &&
                  cmc_apply_update_subnet_type(a->cmc, r, true, key, err) &&
                  genesis_subnets(v, key, subnets, &n, err) &&
                  (n == 0 ||
                   cmc_apply_change_subnet_type_assignment(a->cmc, r, true, subnets, n, key, err));
+            if (!ok)
+                break;
         }
     }
     json_t *auth = g ? json_object_get(g, "authorized_subnets") : NULL;
@@ -1410,15 +1412,17 @@ static bool apply_genesis(cmc_app_t *a, nns_error_t *err)
         json_object_foreach(auth, key, v)
         {
             principal_t who;
-            if (!ok)
-                break;
             ok = principal_from_text(key, &who, err) && genesis_subnets(v, key, subnets, &n, err) &&
                  cmc_apply_set_authorized_subnets(a->cmc, r, &who, subnets, n, err);
+            if (!ok)
+                break;
         }
     }
     json_t *rate = g ? json_object_get(g, "rate") : NULL;
     if (ok && rate) {
-        ok = json_is_object(rate) &&
+        ok = (json_is_object(rate) ||
+              nns_error_set(err, 400, "InvalidGenesis",
+                            "'rate' must be {timestamp_seconds, xdr_permyriad_per_icp}")) &&
              json_get_u64(rate, "timestamp_seconds", true, &rate_set.rate.timestamp_seconds, NULL,
                           err) &&
              json_get_u64(rate, "xdr_permyriad_per_icp", true, &rate_set.rate.xdr_permyriad_per_icp,
