@@ -926,7 +926,16 @@ static bool run_case(run_t *r, const char *dir, const char *label)
     }
     json_array_foreach(steps, i, v)
     {
-        if (!run_step(r, i, v))
+        /* "retry": N re-runs a failing step up to N times, 100 ms apart, for an effect that
+         * lands after the answer that caused it */
+        json_int_t retries = json_integer_value(json_object_get(v, "retry"));
+        bool step_ok = run_step(r, i, v);
+        for (json_int_t k = 0; !step_ok && k < retries && k < 600; k++) {
+            struct timespec pause = {0, 100000000};
+            nanosleep(&pause, NULL);
+            step_ok = run_step(r, i, v);
+        }
+        if (!step_ok)
             goto done;
         r->steps_run++;
     }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "hex.h"
@@ -348,6 +349,22 @@ START_TEST(test_unknown_memo_refunded_less_one_fee)
 }
 END_TEST
 
+/* Waits (up to 10 s) for block h to exist, then asserts it burns amount from account from. */
+static void assert_burn_lands(uint64_t h, const char *from, uint64_t amount)
+{
+    for (int i = 0; i < 100 && chain_length() <= h; i++) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(chain_length() > h, "no block %" PRIu64 " (the burn) after 10 s", h);
+    json_t *b = block_at(h);
+    json_t *op = block_op(b);
+    ck_assert_str_eq(jstr(op, "type"), "burn");
+    ck_assert_str_eq(jstr(op, "from"), from);
+    ck_assert_uint_eq(ju64(op, "amount_e8s"), amount);
+    json_decref(b);
+}
+
 /* minted_in_window of GET /v1/cycles/minting-limit */
 static uint64_t minted_in_window(void)
 {
@@ -388,10 +405,13 @@ START_TEST(test_limiter_refuses_and_refunds)
     ck_assert_msg(strstr(r.body, "please try again later") != NULL, "limiter text: %s", r.body);
     uint64_t refund = ju64(r.json, "refund_block_index");
     resp_free(&r);
-    /* refunded less the top-up refund fee (20 000) and the ledger fee; 20 000 burned */
+    /* refunded less the top-up refund fee (20 000) and the ledger fee; then the 20 000 are
+     * burned from the deposit account (refund_icp). The Refunded answer does not wait for that
+     * burn, so it is looked for until it lands. */
     json_t *b = block_at(refund);
     ck_assert_uint_eq(ju64(block_op(b), "amount_e8s"), ICP - 30000);
     json_decref(b);
+    assert_burn_lands(refund + 1, dep, 20000);
     ck_assert_uint_eq(balance(acct), b0 - ICP - FEE + (ICP - 30000));
     ck_assert_uint_eq(canister_cycles(can), c0 + 100000000000000000ULL);
     ck_assert_uint_eq(minted_in_window(), 100000000000000000ULL);
