@@ -89,7 +89,7 @@ typedef struct {
     outbox_entry_t *outbox;
     size_t nout, capout;
     _Atomic size_t outbox_size;
-    _Atomic bool crash_armed; /* --test-clock only: the next call answer exits the process */
+    _Atomic int crash_armed; /* --test-clock only: CRASH_ANY or CRASH_TRANSFER */
     _Atomic uint64_t outcomes[OUT_N];
     _Atomic uint64_t answers_lost; /* answers whose round did not commit */
 } cmc_app_t;
@@ -107,6 +107,9 @@ typedef struct {
     uint64_t now;
     uint64_t outcomes[OUT_N];
 } scratch_t;
+
+/* Crash points (--test-clock only): the next answer of a call, or of a transfer, exits. */
+enum { CRASH_NONE = 0, CRASH_ANY, CRASH_TRANSFER };
 
 static const char *rate_oracle_text;
 static const char *genesis_path;
@@ -815,9 +818,10 @@ static void post_assignments(http_request_t *req, void *svc)
     submit(req, svc, parse_assignment);
 }
 
-/* POST /v1/admin/crash-point {"point": "after-ledger-answer"} (--test-clock only): the next
- * answer of a call to the ledger makes the process exit with 137 before its command reaches a
- * round, as a crash between the ledger's commit and the cmc's would. */
+/* POST /v1/admin/crash-point {"point": "after-ledger-answer" | "after-transfer-answer"}
+ * (--test-clock only): the next answer of a call to the ledger (of a transfer, for the second)
+ * makes the process exit with 137 before its command reaches a round, as a crash between the
+ * ledger's commit and the cmc's would. */
 static void post_crash_point(http_request_t *req, void *svc)
 {
     cmc_app_t *a = service_app(svc);
@@ -831,19 +835,26 @@ static void post_crash_point(http_request_t *req, void *svc)
     const uint8_t *body = http_body(req, &len);
     json_t *o = json_parse_object(body, len, &err);
     const char *p = NULL;
-    if (!o || !json_get_str(o, "point", true, &p, NULL, &err) ||
-        strcmp(p, "after-ledger-answer") != 0) {
+    int point = CRASH_NONE;
+    if (o)
+        nns_error_clear(&err);
+    if (o && json_get_str(o, "point", true, &p, NULL, &err))
+        point = strcmp(p, "after-ledger-answer") == 0     ? CRASH_ANY
+                : strcmp(p, "after-transfer-answer") == 0 ? CRASH_TRANSFER
+                                                          : CRASH_NONE;
+    if (point == CRASH_NONE) {
         if (o && !nns_error_is_set(&err))
-            nns_error_set(&err, 400, "BadRequest", "'point' must be \"after-ledger-answer\"");
+            nns_error_set(&err, 400, "BadRequest",
+                          "'point' must be \"after-ledger-answer\" or \"after-transfer-answer\"");
         json_decref(o);
         http_respond_error(req, &err);
         return;
     }
-    json_decref(o);
-    atomic_store(&a->crash_armed, true);
-    log_warn("crash point armed: after-ledger-answer");
+    atomic_store(&a->crash_armed, point);
+    log_warn("crash point armed: %s", p);
     json_t *r = json_object();
-    json_object_set_new(r, "armed", json_string("after-ledger-answer"));
+    json_object_set_new(r, "armed", json_string(p));
+    json_decref(o);
     http_respond_json(req, 200, r);
 }
 
@@ -904,9 +915,9 @@ static bool parse_block(const char *body, size_t len, cmc_fetched_block_t *b)
 static void call_done(void *ctx, const call_answer_t *ans)
 {
     cmc_app_t *a = ctx;
-    if (atomic_load(&a->crash_armed) && ans->kind != CALL_GET) { /* the ledger committed it */
-        log_warn("crash point after-ledger-answer: exiting with 137 before intent %" PRIu64
-                 " is applied",
+    int crash = atomic_load(&a->crash_armed);
+    if (crash == CRASH_ANY || (crash == CRASH_TRANSFER && ans->kind == CALL_TRANSFER)) {
+        log_warn("crash point: exiting with 137 before the answer to intent %" PRIu64 " is applied",
                  ans->id);
         log_flush();
         _exit(137);
@@ -1322,7 +1333,7 @@ static void metrics(void *app, metrics_t *m)
                     atomic_load(&a->answers_lost));
     metrics_gauge(m, "nns_cmc_notifications_in_flight", "notifications waiting for the ledger",
                   (double)info.in_flight);
-    metrics_gauge(m, "nns_cmc_cycles_minted_total", "cycles minted since genesis",
+    metrics_gauge(m, "nns_cmc_cycles_minted", "cycles minted since genesis",
                   (double)info.total_cycles_minted);
     metrics_gauge(m, "nns_cmc_canisters", "canisters in the registry", (double)info.canisters);
     metrics_gauge(m, "nns_cmc_xdr_permyriad_per_icp", "the current ICP/XDR rate",
@@ -1499,7 +1510,8 @@ static void *create(service_t *svc, nns_error_t *err)
     account_id_of(&a->governance, NULL, &cc.minting_account);
     principal_t self;
     principal_canister(CANISTER_CMC, &self);
-    call_runner_opts_t opts = {.caller = &self};
+    /* a notify makes two or three calls, each a blocking request on a worker */
+    call_runner_opts_t opts = {.caller = &self, .workers = 8, .max_pending = 8192};
     if (!(a->cmc = cmc_new(&cc)) ||
         !(a->runner = call_runner_new(service_key(svc), call_done, a, &opts))) {
         nns_error_set(err, 503, "Unavailable", "out of memory starting the cmc");

@@ -11,7 +11,7 @@
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-cmc" "$SIGNED"
-CRASH_POINT=${CMC_CRASH_POINT:-after-ledger-answer}
+CRASH_POINT=${CMC_CRASH_POINT:-after-transfer-answer}
 ICP=100000000
 FEE=10000
 TPUP=1347768404
