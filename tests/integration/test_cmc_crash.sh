@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Crash between the ledger's answer and the cmc's own commit (issue 11, "Calls to other
-# services"): under --test-clock the cmc has a crash point, armed by
-# POST /v1/admin/crash-point {"point": "$CRASH_POINT"}, that kills the process after the ledger
-# answered a transfer intent (the burn of a top-up, the refund of a memo that means nothing) and
+# services"): under --test-clock the cmc has a crash point, armed by POST /v1/admin/crash-point
+# {"point": "after-transfer-answer"}, that kills the process after the ledger answered a
+# transfer intent (the burn of a top-up, the refund of a memo that means nothing) and
 # before the command carrying that answer commits. The ledger then holds the burn (or refund)
 # and the cmc still holds the intent. After a restart the cmc resends the same transaction (same
 # created_at_time and memo), the ledger answers TxDuplicate with the same block, and the
