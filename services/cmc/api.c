@@ -1033,9 +1033,9 @@ static void *round_begin(void *app, size_t nops)
     scratch_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->resolved = calloc(nops, sizeof *s->resolved);
-    s->answered = calloc(nops, sizeof *s->answered);
-    s->rates = calloc(nops, sizeof *s->rates);
+    s->resolved = calloc(nops + 1, sizeof *s->resolved); /* at most one per write */
+    s->answered = calloc(nops + 1, sizeof *s->answered);
+    s->rates = calloc(nops + 1, sizeof *s->rates);
     s->r = cmc_round_begin(a->cmc);
     if (!s->resolved || !s->answered || !s->rates || !s->r) {
         cmc_round_discard(a->cmc, &s->r);
