@@ -749,7 +749,7 @@ bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_
 
 static const char *b_u64_array(batch_t *b, const uint64_t *v, size_t n, size_t stride)
 {
-    size_t cap = 2 + n * 22;
+    size_t cap = 3 + n * 22; /* "{", "}" and the NUL even when n is 0 */
     char *s = malloc(cap), *p = s;
     if (s) {
         *p++ = '{';
