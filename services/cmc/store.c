@@ -805,7 +805,7 @@ static void add_limiter(batch_t *b, int which, const cmc_limiter_t *l)
     v[2] = b_u64(b, l->max_age);
     v[3] = b_u128(b, l->total);
     v[4] = b_u64_array(b, &l->w[0].window, l->n, sizeof l->w[0]);
-    size_t cap = 2 + l->n * 41;
+    size_t cap = 3 + l->n * 41; /* "{", "}" and the NUL even when n is 0 */
     char *s = malloc(cap), *p = s;
     if (s) {
         *p++ = '{';
