@@ -104,7 +104,7 @@ cases: all
 # ---- end of tests as data
 
 .PHONY: all deps run test unit asan tsan asan-services alloc-fail fuzz fuzz-build fuzz-smoke \
-	integration e2e browser bench bench-throughput bench-scale lint fmt clean
+	integration e2e browser bench bench-throughput bench-scale bench-cmc lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -173,7 +173,8 @@ SAN_BIN := build/asan/bin
 asan-services: all
 	@$(ASAN_MAKE) $(addprefix $(SAN_BIN)/nns-,$(SERVICE_NAMES)) $(SAN_BIN)/nns
 	@export NNS_BIN=$(CURDIR)/$(SAN_BIN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1; \
-	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/cases/run.sh
+	  bash tests/integration/run.sh && bash tests/e2e/run.sh && bash tests/e2e/cmc.sh && \
+	  bash tests/cases/run.sh
 
 # Allocation failure on purpose (services/common/allocfail.h): the services built with ASan,
 # UBSan and wrappers around the project's own malloc, calloc, realloc, strdup and strndup; the
@@ -194,6 +195,7 @@ integration: all
 	@bash tests/integration/run.sh
 e2e: all
 	@bash tests/e2e/run.sh
+	@bash tests/e2e/cmc.sh
 
 # A wallet page in headless Chromium calling the ledger on another origin (CORS).
 browser: all
@@ -232,12 +234,17 @@ run: all
 bench: all
 	@bash tests/bench/run.sh
 	@bash tests/bench/scale.sh
+	@bash tests/bench/cmc.sh
 
 bench-throughput: all
 	@bash tests/bench/run.sh
 
 bench-scale: all
 	@bash tests/bench/scale.sh
+
+# Top-up notifications per second through the cycles minting service (tests/bench/cmc.sh).
+bench-cmc: all
+	@bash tests/bench/cmc.sh
 
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.

@@ -10,6 +10,7 @@
 source "$(dirname "$0")/../lib.sh"
 RUNNER=$ROOT/build/cases/runner
 require_built "$RUNNER" "$BIN/nns-ledger"
+[ -x "$BIN/nns-cmc" ] || echo "cases: $BIN/nns-cmc not built: the worlds that need it fail" >&2
 
 worlds=("$@")
 if [ ${#worlds[@]} -eq 0 ]; then
@@ -26,21 +27,30 @@ for world in "${worlds[@]}"; do
   sql "CREATE DATABASE cases_${name//-/_}"
   DATABASE_URL=${base_db/dbname=nns/dbname=cases_${name//-/_}}
   export DATABASE_URL
-  "$RUNNER" --genesis "$world" >"$TEST_TMP/$name-genesis.json"
+  # one keys folder per world, shared by its services; the runner makes the service keys the
+  # world signs with (world.json "service_keys", e.g. governance) before any service starts
+  keys=$TEST_TMP/$name-keys
+  mkdir -p "$keys"
+  "$RUNNER" --keys "$keys" --genesis "$world" >"$TEST_TMP/$name-genesis.json"
   urls=()
+  ledger_url=
   while read -r svc; do
     port=$(free_port)
+    mapfile -t extra < <("$RUNNER" --keys "$keys" --flags "$world" "$svc")
     case $svc in
       ledger)
-        mkdir -p "$TEST_TMP/$name-keys"
         ledger_start "$name-ledger" "$port" --test-clock --genesis "$TEST_TMP/$name-genesis.json" \
-          --keys "$TEST_TMP/$name-keys" ;;
+          --keys "$keys" "${extra[@]}"
+        ledger_url=http://127.0.0.1:$port ;;
+      cmc)
+        [ -n "$ledger_url" ] || { echo "world $name: start the ledger before the cmc" >&2; exit 1; }
+        cmc_start "$name-cmc" "$port" --test-clock --ledger "$ledger_url" --keys "$keys" "${extra[@]}" ;;
       *) echo "world $name: no way to start service '$svc'" >&2; exit 1 ;;
     esac
     urls+=(--url "$svc=http://127.0.0.1:$port")
-  done < <("$RUNNER" --services "$world")
+  done < <("$RUNNER" --keys "$keys" --services "$world")
   echo "== cases of $name"
-  check "every case of $name passes" "$RUNNER" "${urls[@]}" "${verbose[@]}" "$world"
+  check "every case of $name passes" "$RUNNER" --keys "$keys" "${urls[@]}" "${verbose[@]}" "$world"
   for svc_pid in "$TEST_TMP/$name"-*.pid; do
     [ -f "$svc_pid" ] && service_kill "$(basename "$svc_pid" .pid)"
   done

@@ -238,14 +238,24 @@ static char *expand(run_t *r, const char *text)
                     q += dl;
                 }
                 snprintf(num, sizeof num, "%" PRIu64, acc);
-                if (bar) {
+                size_t flen = bar ? (size_t)(end - bar) : 0;
+                if (bar && flen == 8 && strncmp(bar, "|seconds", 8) == 0) {
+                    /* |seconds: nanoseconds as whole seconds (a rate's timestamp_seconds) */
+                    snprintf(num, sizeof num, "%" PRIu64, acc / 1000000000u);
+                } else if (bar && flen == 4 && strncmp(bar, "|day", 4) == 0) {
+                    /* |day: nanoseconds as the UTC day number (seconds / 86400) */
+                    snprintf(num, sizeof num, "%" PRIu64, acc / 1000000000u / 86400u);
+                } else if (bar && flen == 9 && strncmp(bar, "|midnight", 9) == 0) {
+                    /* |midnight: the seconds of that UTC day's start (a 30-day average's time) */
+                    snprintf(num, sizeof num, "%" PRIu64, acc / 1000000000u / 86400u * 86400u);
+                } else if (bar) {
                     /* |utc: nanoseconds since the epoch as 2006-01-02T15:04:05Z */
                     time_t secs = (time_t)(acc / 1000000000u);
                     struct tm tm;
-                    if ((size_t)(end - bar) != 4 || strncmp(bar, "|utc", 4) != 0 ||
-                        !gmtime_r(&secs, &tm) ||
+                    if (flen != 4 || strncmp(bar, "|utc", 4) != 0 || !gmtime_r(&secs, &tm) ||
                         strftime(num, sizeof num, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-                        fail_msg(r, "bad format in '%.*s' (only |utc)", (int)(end - p + 1), p);
+                        fail_msg(r, "bad format in '%.*s' (|utc, |seconds, |day or |midnight)",
+                                 (int)(end - p + 1), p);
                         goto fail;
                     }
                 }
@@ -596,7 +606,7 @@ static char *capture_value(run_t *r, const resp_t *a, const char *path)
          seg = strtok_r(NULL, ".", &save)) {
         uint64_t idx;
         v = json_is_array(v) && parse_u64_len(seg, strlen(seg), &idx) ? json_array_get(v, idx)
-                                                                  : json_object_get(v, seg);
+                                                                      : json_object_get(v, seg);
     }
     free(copy);
     if (!v || json_is_null(v)) {
@@ -916,7 +926,16 @@ static bool run_case(run_t *r, const char *dir, const char *label)
     }
     json_array_foreach(steps, i, v)
     {
-        if (!run_step(r, i, v))
+        /* "retry": N re-runs a failing step up to N times, 100 ms apart, for an effect that
+         * lands after the answer that caused it */
+        json_int_t retries = json_integer_value(json_object_get(v, "retry"));
+        bool step_ok = run_step(r, i, v);
+        for (json_int_t k = 0; !step_ok && k < retries && k < 600; k++) {
+            struct timespec pause = {0, 100000000};
+            nanosleep(&pause, NULL);
+            step_ok = run_step(r, i, v);
+        }
+        if (!step_ok)
             goto done;
         r->steps_run++;
     }
@@ -968,8 +987,11 @@ static size_t list_cases(const char *world_dir, char ***out)
     return n;
 }
 
-/* Loads world.json and makes the world's identities. */
-static bool world_load(run_t *r, const char *dir)
+/* Loads world.json and makes the world's identities: the seeded ones of "identities", and,
+ * when keys_dir is given, the service keys of "service_keys" (keys_dir/<name>.key, created
+ * with its .pub when missing, as a service does at start), so that a case can sign as
+ * governance, whose key the services trust as the governance canister. */
+static bool world_load(run_t *r, const char *dir, const char *keys_dir)
 {
     char path[PATH_MAX];
     json_error_t jerr;
@@ -1003,13 +1025,41 @@ static bool world_load(run_t *r, const char *dir)
         }
         r->nworld_ids++;
     }
+    json_t *service_keys = json_object_get(r->world, "service_keys");
+    if (service_keys && !keys_dir) {
+        fprintf(stderr, "runner: %s names service_keys: give --keys DIR\n", path);
+        return false;
+    }
+    json_array_foreach(service_keys, i, v)
+    {
+        identity_t id;
+        nns_error_t e;
+        if (!json_is_string(v) || r->nworld_ids == MAX_IDS) {
+            fprintf(stderr, "runner: %s: bad service_keys\n", path);
+            return false;
+        }
+        if (!identity_load_or_create(keys_dir, json_string_value(v), &id, &e)) {
+            fprintf(stderr, "runner: key '%s' in '%s': %s\n", json_string_value(v), keys_dir,
+                    e.detail);
+            return false;
+        }
+        bool made = ident_init(&r->world_ids[r->nworld_ids], json_string_value(v), &id,
+                               url ? url : "http://127.0.0.1:1");
+        sodium_memzero(&id, sizeof id);
+        if (!made) {
+            fprintf(stderr, "runner: cannot make a client\n");
+            return false;
+        }
+        r->nworld_ids++;
+    }
     return true;
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: runner --genesis WORLD | --services WORLD |\n"
-                    "       runner --url NAME=URL... [-v] WORLD [CASE...]\n"
+    fprintf(stderr, "usage: runner [--keys DIR] --genesis WORLD | --services WORLD |\n"
+                    "       runner [--keys DIR] --flags WORLD SERVICE |\n"
+                    "       runner [--keys DIR] --url NAME=URL... [-v] WORLD [CASE...]\n"
                     "runs the request -> answer cases of WORLD (tests/cases/README.md)\n");
     return 2;
 }
@@ -1022,12 +1072,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "runner: cannot initialise libsodium\n");
         return 1;
     }
-    const char *mode = NULL, *world = NULL;
+    const char *mode = NULL, *world = NULL, *keys_dir = NULL, *flags_of = NULL;
     int first_case = argc;
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "--genesis") || !strcmp(argv[i], "--services")) && i + 1 < argc) {
             mode = argv[i];
             world = argv[++i];
+        } else if (!strcmp(argv[i], "--flags") && i + 2 < argc) {
+            mode = argv[i];
+            world = argv[++i];
+            flags_of = argv[++i];
+        } else if (!strcmp(argv[i], "--keys") && i + 1 < argc) {
+            keys_dir = argv[++i];
         } else if (!strcmp(argv[i], "--url") && i + 1 < argc) {
             char *eq = strchr(argv[++i], '=');
             if (!eq || r.nservices == MAX_SERVICES || (size_t)(eq - argv[i]) >= 32)
@@ -1045,8 +1101,26 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (!world || !world_load(&r, world))
+    if (!world || !world_load(&r, world, keys_dir))
         return world ? 1 : usage();
+    if (mode && !strcmp(mode, "--flags")) {
+        /* the extra flags world.json gives one service ("flags": {"cmc": [...]}), expanded */
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(json_object_get(r.world, "flags"), flags_of), i, v)
+        {
+            char *f = json_is_string(v) ? expand(&r, json_string_value(v)) : NULL;
+            if (!f) {
+                fprintf(stderr, "runner: flags of %s: %s\n", flags_of,
+                        json_is_string(v) ? r.err : "not a string");
+                goto out;
+            }
+            puts(f);
+            free(f);
+        }
+        rc = 0;
+        goto out;
+    }
     if (mode && !strcmp(mode, "--services")) {
         size_t i;
         json_t *v;

@@ -5,6 +5,8 @@
  *
  *   check_signed_request --print-account SEED
  *       prints the default account (64 hex) of the identity of SEED
+ *   check_signed_request --print-principal SEED
+ *       prints the principal (text) of the identity of SEED
  *   check_signed_request --url BASE --seed SEED --target TARGET [--signed-target SIGNED]
  *                        [--method POST] [--body TEXT] [--expiry NANOS] [--out PREFIX]
  *                        [--header 'NAME: VALUE']
@@ -105,7 +107,7 @@ static FILE *open_out(const char *prefix, const char *suffix)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: check_signed_request --print-account SEED\n"
+    fprintf(stderr, "usage: check_signed_request --print-account SEED | --print-principal SEED\n"
                     "       check_signed_request --url BASE --seed SEED --target TARGET\n"
                     "              [--signed-target SIGNED] [--method POST] [--body TEXT]\n"
                     "              [--expiry NANOS] [--out PREFIX] [--header 'NAME: VALUE']\n"
@@ -115,7 +117,7 @@ static int usage(void)
     return 2;
 }
 
-static const char *extra_header; /* --header: one more request header, "Name: value" */
+static const char *extra_header;   /* --header: one more request header, "Name: value" */
 static const char *source_address; /* --source: the local address to send from */
 static bool print_headers;         /* --print-headers: sign, print the headers, send nothing */
 
@@ -200,8 +202,21 @@ static int send_signed(const char *url_base, const identity_t *id, const char *m
 
 int main(int argc, char **argv)
 {
-    enum { O_PRINT = 1, O_URL, O_SEED, O_TARGET, O_SIGNED, O_METHOD, O_BODY, O_EXPIRY, O_OUT,
-           O_HEADER, O_SOURCE, O_PRINT_HEADERS };
+    enum {
+        O_PRINT = 1,
+        O_URL,
+        O_SEED,
+        O_TARGET,
+        O_SIGNED,
+        O_METHOD,
+        O_BODY,
+        O_EXPIRY,
+        O_OUT,
+        O_HEADER,
+        O_SOURCE,
+        O_PRINT_HEADERS,
+        O_PRINT_PRINCIPAL
+    };
     static const struct option opts[] = {
         {"print-account", required_argument, NULL, O_PRINT},
         {"url", required_argument, NULL, O_URL},
@@ -215,9 +230,11 @@ int main(int argc, char **argv)
         {"header", required_argument, NULL, O_HEADER},
         {"source", required_argument, NULL, O_SOURCE},
         {"print-headers", no_argument, NULL, O_PRINT_HEADERS},
+        {"print-principal", required_argument, NULL, O_PRINT_PRINCIPAL},
         {NULL, 0, NULL, 0},
     };
-    const char *print = NULL, *url = NULL, *seed = NULL, *target = NULL, *signed_target = NULL;
+    const char *print = NULL, *print_principal = NULL, *url = NULL, *seed = NULL, *target = NULL,
+               *signed_target = NULL;
     const char *method = "POST", *body = NULL, *expiry_text = NULL, *out = NULL;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -258,6 +275,9 @@ int main(int argc, char **argv)
         case O_PRINT_HEADERS:
             print_headers = true;
             break;
+        case O_PRINT_PRINCIPAL:
+            print_principal = optarg;
+            break;
         default:
             return usage();
         }
@@ -269,6 +289,13 @@ int main(int argc, char **argv)
         return 1;
     }
     identity_t id;
+    if (print_principal) {
+        char text[PRINCIPAL_TEXT_MAX];
+        identity_of_seed(print_principal, &id);
+        principal_to_text(&id.principal, text);
+        puts(text);
+        return 0;
+    }
     if (print) {
         char hex[ACCOUNT_HEX_LEN + 1];
         account_id_t account;

@@ -1,0 +1,611 @@
+/*
+ * cmcbench: top-up notifications per second end to end, against a running nns-ledger and
+ * nns-cmc (tests/bench/cmc.sh starts them). Issue 11, "Speed".
+ *
+ *   cmcbench --print-genesis [--users U]       the ledger genesis funding the bench's users
+ *   cmcbench --ledger URL --cmc URL [--users U] [--notifies N] [--connections K]
+ *            [--amount E8S] [--canisters C] [--cpu NAME=PID | NAME=PID+]...
+ *
+ * User i is identity_from_seed(SHA-256("cmcbench-<i>")). Before the timed window: C canisters
+ * are created (a CREA transfer and its notify each), then N TPUP transfers of --amount e8s are
+ * made (transfer k: user k % U to the deposit account of canister k % C), and N notify-top-up
+ * requests are signed (notify k by user k % U, for transfer k's block). The timed window sends
+ * those N notifies over K keep-alive connections (closed loop: one request outstanding per
+ * connection) and ends with the last answer; each notify is the cmc's whole flow: the block
+ * read from the ledger, the burn through the ledger, the commit. The rate is the successful
+ * notifies divided by the window.
+ *
+ * --cpu NAME=PID samples the user+system CPU time of PID (NAME=PID+: PID and its children, for
+ * the PostgreSQL postmaster and its backends) from /proc before and after the window, and the
+ * report gives each one's CPU per notification. Afterwards the ledger's chain must have grown by
+ * one burn per successful notify, and the report says so. Loopback targets only.
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "crypto.h"
+#include "hex.h"
+#include "jsonutil.h"
+#include "keyfile.h"
+#include "principal.h"
+
+#define CREA 0x41455243ULL
+#define TPUP 0x50555054ULL
+#define FEE 10000ULL
+#define USER_E8S 100000000000000ULL /* 1,000,000 ICP each */
+#define MAX_CPU 8
+#define MAX_CANISTERS 64
+
+typedef struct {
+    identity_t id;
+    char principal[PRINCIPAL_TEXT_MAX];
+    char account[ACCOUNT_HEX_LEN + 1];
+} user_t;
+
+typedef struct {
+    char name[32];
+    int pid;
+    bool children;
+    uint64_t before, after; /* clock ticks */
+} cpu_t;
+
+/* One request of a phase: method, target, body, the signature headers; the answer. */
+typedef struct {
+    const char *method;
+    char target[160];
+    char *body;
+    struct curl_slist *headers;
+    long status;
+    char *answer;
+    size_t answer_len;
+    double seconds; /* latency */
+} req_t;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void user_init(user_t *u, unsigned i)
+{
+    char text[48];
+    uint8_t seed[32];
+    int n = snprintf(text, sizeof text, "cmcbench-%u", i);
+    sha256(text, (size_t)n, seed);
+    identity_from_seed(seed, &u->id);
+    principal_to_text(&u->id.principal, u->principal);
+    account_id_t a;
+    account_id_of(&u->id.principal, NULL, &a);
+    account_id_to_hex(&a, u->account);
+}
+
+/* Signs r as u (expiry: the wall clock + 4 minutes, under the 5-minute bound, so a run of a few
+ * minutes keeps its requests valid) and
+ * builds its header list. Returns false when out of memory. */
+static bool sign_req(req_t *r, const user_t *u)
+{
+    char pk[2 * PUBLIC_KEY_DER_MAX + 1], sig[129], line[256];
+    uint64_t expiry = wall_ns() + 240ULL * 1000000000ULL;
+    hex_encode(u->id.der, u->id.der_len, pk);
+    identity_sign_request(&u->id, r->method, r->target, expiry, (const uint8_t *)r->body,
+                          strlen(r->body), sig);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(line, sizeof line, "X-Public-Key: %s", pk);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "X-Expiry: %" PRIu64, expiry);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "X-Signature: %s", sig);
+    h = h ? curl_slist_append(h, line) : NULL;
+    r->headers = h;
+    return h != NULL;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+    req_t *r = ctx;
+    size_t len = size * n;
+    char *g = realloc(r->answer, r->answer_len + len + 1);
+    if (!g)
+        return 0;
+    memcpy(g + r->answer_len, p, len);
+    r->answer = g;
+    r->answer_len += len;
+    r->answer[r->answer_len] = '\0';
+    return len;
+}
+
+static void req_free(req_t *r)
+{
+    free(r->body);
+    free(r->answer);
+    curl_slist_free_all(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* Sends every request of reqs to base over at most conns keep-alive connections, one request
+ * outstanding per connection; fills status, answer and latency. Returns false on a curl setup
+ * failure (a request that got no answer has status 0). */
+static bool run_all(const char *base, req_t *reqs, size_t n, unsigned conns)
+{
+    CURLM *m = curl_multi_init();
+    CURL **easy = calloc(conns, sizeof *easy);
+    size_t *slot = calloc(conns, sizeof *slot);
+    uint64_t *started = calloc(conns, sizeof *started);
+    bool ok = m && easy && slot && started;
+    if (ok) {
+        curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conns);
+    }
+    for (unsigned i = 0; ok && i < conns; i++)
+        ok = (easy[i] = curl_easy_init()) != NULL;
+    size_t next = 0, done = 0;
+    char url[512];
+    /* start: hands request k to connection c */
+#define START(c)                                                                                   \
+    do {                                                                                           \
+        req_t *r_ = &reqs[next];                                                                   \
+        snprintf(url, sizeof url, "%s%s", base, r_->target);                                       \
+        curl_easy_setopt(easy[c], CURLOPT_URL, url);                                               \
+        curl_easy_setopt(easy[c], CURLOPT_CUSTOMREQUEST, r_->method);                              \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDS, r_->body);                                   \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDSIZE, (long)strlen(r_->body));                  \
+        curl_easy_setopt(easy[c], CURLOPT_HTTPHEADER, r_->headers);                                \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEFUNCTION, on_data);                                 \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEDATA, r_);                                          \
+        curl_easy_setopt(easy[c], CURLOPT_TIMEOUT, 60L);                                           \
+        curl_easy_setopt(easy[c], CURLOPT_PRIVATE, (void *)(uintptr_t)(c));                        \
+        slot[c] = next++;                                                                          \
+        started[c] = mono_ns();                                                                    \
+        curl_multi_add_handle(m, easy[c]);                                                         \
+    } while (0)
+    for (unsigned c = 0; ok && c < conns && next < n; c++)
+        START(c);
+    while (ok && done < n) {
+        int running = 0, numfds = 0;
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            ok = false;
+            break;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            void *priv = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            unsigned c = (unsigned)(uintptr_t)priv;
+            req_t *r = &reqs[slot[c]];
+            r->status = 0;
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
+            r->seconds = (double)(mono_ns() - started[c]) / 1e9;
+            curl_multi_remove_handle(m, msg->easy_handle);
+            done++;
+            if (next < n)
+                START(c);
+        }
+        if (done < n)
+            curl_multi_poll(m, NULL, 0, 100, &numfds);
+    }
+#undef START
+    for (unsigned i = 0; easy && i < conns; i++)
+        if (easy[i])
+            curl_easy_cleanup(easy[i]);
+    if (m)
+        curl_multi_cleanup(m);
+    free(easy);
+    free(slot);
+    free(started);
+    return ok;
+}
+
+/* One request, sent alone; true when it answered 200. */
+static bool run_one(const char *base, req_t *r)
+{
+    return run_all(base, r, 1, 1) && r->status == 200;
+}
+
+/* GET base+target; the answer parsed (NULL on failure). */
+static json_t *get_json(const char *base, const char *target)
+{
+    req_t r = {.method = "GET", .body = strdup("")};
+    snprintf(r.target, sizeof r.target, "%s", target);
+    json_t *out = NULL;
+    if (r.body && run_one(base, &r) && r.answer)
+        out = json_loads(r.answer, 0, NULL);
+    req_free(&r);
+    return out;
+}
+
+static bool json_u64_member(json_t *o, const char *key, uint64_t *out)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && parse_u64(s, out);
+}
+
+/* The deposit account of purpose for who, into out; false on failure. */
+static bool deposit_account(const char *cmc, const char *purpose, const char *who, char out[65])
+{
+    char target[160];
+    snprintf(target, sizeof target, "/v1/cycles/deposit-account?purpose=%s&principal=%s", purpose,
+             who);
+    json_t *o = get_json(cmc, target);
+    const char *a = json_string_value(json_object_get(o, "account_identifier"));
+    bool ok = a && strlen(a) == 64;
+    if (ok)
+        memcpy(out, a, 65);
+    json_decref(o);
+    return ok;
+}
+
+/* A signed POST request of body by u (body is taken over). */
+static bool make_post(req_t *r, const user_t *u, const char *target, char *body)
+{
+    memset(r, 0, sizeof *r);
+    r->method = "POST";
+    snprintf(r->target, sizeof r->target, "%s", target);
+    r->body = body;
+    return body && sign_req(r, u);
+}
+
+/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
+ * deduplication. */
+static char *transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
+{
+    char *b = NULL;
+    if (asprintf(&b,
+                 "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
+                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
+                 to, amount, FEE, memo, created) < 0)
+        return NULL;
+    return b;
+}
+
+/* The ledger's now_nanos, 0 on failure. */
+static uint64_t ledger_now(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/identity");
+    uint64_t t = 0;
+    if (!json_u64_member(o, "now_nanos", &t))
+        t = 0;
+    json_decref(o);
+    return t;
+}
+
+static uint64_t ledger_chain_length(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/ledger");
+    uint64_t len = 0;
+    if (!json_u64_member(o, "chain_length", &len))
+        len = 0;
+    json_decref(o);
+    return len;
+}
+
+/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
+static uint64_t proc_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+static int proc_ppid(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    int ppid = -1;
+    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+static uint64_t cpu_ticks(const cpu_t *c)
+{
+    uint64_t t = proc_ticks(c->pid);
+    if (!c->children)
+        return t;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid > 0 && proc_ppid(pid) == c->pid)
+            t += proc_ticks(pid);
+    }
+    if (d)
+        closedir(d);
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: cmcbench --print-genesis [--users U]\n"
+            "       cmcbench --ledger URL --cmc URL [--users U] [--notifies N] [--connections K]\n"
+            "                [--amount E8S] [--canisters C] [--cpu NAME=PID[+]]...\n"
+            "top-up notifications per second end to end (tests/bench/cmc.sh)\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *ledger = NULL, *cmc = NULL;
+    unsigned users_n = 16, conns = 64, canisters_n = 8;
+    uint64_t notifies = 20000, amount = 100000;
+    bool print_genesis = false;
+    cpu_t cpus[MAX_CPU];
+    size_t ncpu = 0;
+    enum { O_GENESIS = 1, O_LEDGER, O_CMC, O_USERS, O_NOTIFIES, O_CONNS, O_AMOUNT, O_CANS, O_CPU };
+    static const struct option opts[] = {
+        {"print-genesis", no_argument, NULL, O_GENESIS},
+        {"ledger", required_argument, NULL, O_LEDGER},
+        {"cmc", required_argument, NULL, O_CMC},
+        {"users", required_argument, NULL, O_USERS},
+        {"notifies", required_argument, NULL, O_NOTIFIES},
+        {"connections", required_argument, NULL, O_CONNS},
+        {"amount", required_argument, NULL, O_AMOUNT},
+        {"canisters", required_argument, NULL, O_CANS},
+        {"cpu", required_argument, NULL, O_CPU},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    uint64_t v;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case O_GENESIS:
+            print_genesis = true;
+            break;
+        case O_LEDGER:
+            ledger = optarg;
+            break;
+        case O_CMC:
+            cmc = optarg;
+            break;
+        case O_USERS:
+        case O_CONNS:
+        case O_CANS:
+            if (!parse_u64(optarg, &v) || v == 0 || v > 4096)
+                return usage();
+            if (o == O_USERS)
+                users_n = (unsigned)v;
+            else if (o == O_CONNS)
+                conns = (unsigned)v;
+            else
+                canisters_n = (unsigned)v;
+            break;
+        case O_NOTIFIES:
+        case O_AMOUNT:
+            if (!parse_u64(optarg, &v) || v == 0)
+                return usage();
+            *(o == O_NOTIFIES ? &notifies : &amount) = v;
+            break;
+        case O_CPU: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || ncpu == MAX_CPU || (size_t)(eq - optarg) >= sizeof cpus[0].name)
+                return usage();
+            cpu_t *c = &cpus[ncpu++];
+            memset(c, 0, sizeof *c);
+            memcpy(c->name, optarg, (size_t)(eq - optarg));
+            c->pid = atoi(eq + 1);
+            c->children = strchr(eq + 1, '+') != NULL;
+            break;
+        }
+        default:
+            return usage();
+        }
+    }
+    if (canisters_n > MAX_CANISTERS)
+        return usage();
+    if (!crypto_init()) {
+        fprintf(stderr, "cmcbench: cannot initialise libsodium\n");
+        return 1;
+    }
+    user_t *users = calloc(users_n, sizeof *users);
+    if (!users)
+        return 1;
+    for (unsigned i = 0; i < users_n; i++)
+        user_init(&users[i], i);
+    if (print_genesis) {
+        printf("{\"initial_balances\": [");
+        for (unsigned i = 0; i < users_n; i++)
+            printf("%s{\"account\": \"%s\", \"amount_e8s\": \"%llu\"}", i ? ", " : "",
+                   users[i].account, USER_E8S);
+        printf("], \"fee_e8s\": \"10000\", \"token_symbol\": \"ICP\", "
+               "\"token_name\": \"Internet Computer\"}\n");
+        free(users);
+        return 0;
+    }
+    if (!ledger || !cmc || optind != argc)
+        return usage();
+    if (strncmp(ledger, "http://127.0.0.1:", 17) != 0 ||
+        strncmp(cmc, "http://127.0.0.1:", 17) != 0) {
+        fprintf(stderr, "cmcbench: loopback targets only\n");
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    int rc = 1;
+    req_t *reqs = calloc(notifies, sizeof *reqs);
+    char(*cans)[PRINCIPAL_TEXT_MAX] = calloc(canisters_n, sizeof *cans);
+    char(*deps)[65] = calloc(canisters_n, sizeof *deps);
+    double *lat = calloc(notifies, sizeof *lat);
+    uint64_t *blocks = calloc(notifies, sizeof *blocks); /* the block of each transfer */
+    if (!reqs || !cans || !deps || !lat || !blocks)
+        goto out;
+
+    /* every transfer's created_at_time: distinct, and a little behind the ledger's clock */
+    uint64_t base = ledger_now(ledger);
+    if (base < 1000000000ULL * 60) {
+        fprintf(stderr, "cmcbench: no clock from %s\n", ledger);
+        goto out;
+    }
+    base -= 1000000000ULL * 60;
+    /* 1. canisters: a CREA transfer and its notify each */
+    for (unsigned c = 0; c < canisters_n; c++) {
+        const user_t *u = &users[c % users_n];
+        char dep[65];
+        req_t t, nt;
+        if (!deposit_account(cmc, "create", u->principal, dep)) {
+            fprintf(stderr, "cmcbench: no deposit account from %s\n", cmc);
+            goto out;
+        }
+        if (!make_post(&t, u, "/v1/transfers", transfer_body(dep, 100000000ULL, CREA, base + c)) ||
+            !run_one(ledger, &t)) {
+            fprintf(stderr, "cmcbench: CREA transfer: %ld %s\n", t.status,
+                    t.answer ? t.answer : "");
+            req_free(&t);
+            goto out;
+        }
+        json_t *tj = json_loads(t.answer, 0, NULL);
+        uint64_t b = 0;
+        bool got = json_u64_member(tj, "block_index", &b);
+        json_decref(tj);
+        req_free(&t);
+        char *body = NULL;
+        if (!got || asprintf(&body, "{\"block_index\":\"%" PRIu64 "\",\"controller\":\"%s\"}", b,
+                             u->principal) < 0)
+            goto out;
+        if (!make_post(&nt, u, "/v1/cycles/notify-create-canister", body) || !run_one(cmc, &nt)) {
+            fprintf(stderr, "cmcbench: notify-create-canister: %ld %s\n", nt.status,
+                    nt.answer ? nt.answer : "");
+            req_free(&nt);
+            goto out;
+        }
+        json_t *cj = json_loads(nt.answer, 0, NULL);
+        const char *id = json_string_value(json_object_get(cj, "canister_id"));
+        snprintf(cans[c], PRINCIPAL_TEXT_MAX, "%s", id ? id : "");
+        json_decref(cj);
+        req_free(&nt);
+        if (!cans[c][0] || !deposit_account(cmc, "top-up", cans[c], deps[c]))
+            goto out;
+    }
+
+    /* 2. the users' ICP transfers, before the window */
+    uint64_t t0 = mono_ns();
+    for (uint64_t k = 0; k < notifies; k++)
+        if (!make_post(
+                &reqs[k], &users[k % users_n], "/v1/transfers",
+                transfer_body(deps[k % canisters_n], amount, TPUP, base + MAX_CANISTERS + k)))
+            goto out;
+    if (!run_all(ledger, reqs, notifies, conns))
+        goto out;
+    for (uint64_t k = 0; k < notifies; k++) {
+        json_t *j = reqs[k].answer ? json_loads(reqs[k].answer, 0, NULL) : NULL;
+        bool got = reqs[k].status == 200 && json_u64_member(j, "block_index", &blocks[k]);
+        json_decref(j);
+        if (!got) {
+            fprintf(stderr, "cmcbench: transfer %" PRIu64 ": %ld %s\n", k, reqs[k].status,
+                    reqs[k].answer ? reqs[k].answer : "");
+            goto out;
+        }
+        req_free(&reqs[k]);
+    }
+    printf("cmcbench: %" PRIu64 " TPUP transfers of %" PRIu64 " e8s to %u canisters in %.1f s "
+           "(before the window)\n",
+           notifies, amount, canisters_n, (double)(mono_ns() - t0) / 1e9);
+
+    /* 3. the notifies, signed before the window */
+    for (uint64_t k = 0; k < notifies; k++) {
+        char *body = NULL;
+        if (asprintf(&body, "{\"block_index\":\"%" PRIu64 "\",\"canister_id\":\"%s\"}", blocks[k],
+                     cans[k % canisters_n]) < 0 ||
+            !make_post(&reqs[k], &users[k % users_n], "/v1/cycles/notify-top-up", body))
+            goto out;
+    }
+    uint64_t len0 = ledger_chain_length(ledger);
+
+    /* 4. the window */
+    for (size_t i = 0; i < ncpu; i++)
+        cpus[i].before = cpu_ticks(&cpus[i]);
+    uint64_t w0 = mono_ns();
+    if (!run_all(cmc, reqs, notifies, conns))
+        goto out;
+    double secs = (double)(mono_ns() - w0) / 1e9;
+    for (size_t i = 0; i < ncpu; i++)
+        cpus[i].after = cpu_ticks(&cpus[i]);
+
+    uint64_t ok = 0, nlat = 0;
+    unsigned shown = 0;
+    for (uint64_t k = 0; k < notifies; k++) {
+        if (reqs[k].status == 200) {
+            ok++;
+            lat[nlat++] = reqs[k].seconds;
+        } else if (shown++ < 5) {
+            fprintf(stderr, "cmcbench: notify %" PRIu64 ": %ld %.300s\n", k, reqs[k].status,
+                    reqs[k].answer ? reqs[k].answer : "");
+        }
+    }
+    qsort(lat, nlat, sizeof *lat, cmp_double);
+    uint64_t len1 = ledger_chain_length(ledger);
+    printf("cmcbench: %" PRIu64 " top-up notifies over %u connections in %.2f s: %.0f/s "
+           "(%" PRIu64 " ok, %" PRIu64 " failed)\n",
+           notifies, conns, secs, (double)ok / secs, ok, notifies - ok);
+    if (nlat)
+        printf("cmcbench: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", lat[nlat / 2] * 1e3,
+               lat[nlat * 99 / 100] * 1e3, lat[nlat - 1] * 1e3);
+    long hz = sysconf(_SC_CLK_TCK);
+    for (size_t i = 0; i < ncpu; i++) {
+        double cpu_s = (double)(cpus[i].after - cpus[i].before) / (double)hz;
+        printf("cmcbench: CPU %-10s %.2f s in the window, %.0f us per notification\n", cpus[i].name,
+               cpu_s, ok ? cpu_s * 1e6 / (double)ok : 0.0);
+    }
+    printf("cmcbench: the ledger grew by %" PRIu64 " blocks for %" PRIu64 " successful notifies "
+           "(one burn each)\n",
+           len1 - len0, ok);
+    rc = ok == notifies && len1 - len0 == ok ? 0 : 1;
+out:
+    for (uint64_t k = 0; reqs && k < notifies; k++)
+        req_free(&reqs[k]);
+    free(reqs);
+    free(cans);
+    free(deps);
+    free(lat);
+    free(blocks);
+    for (unsigned i = 0; i < users_n; i++)
+        sodium_memzero(&users[i].id, sizeof users[i].id);
+    free(users);
+    curl_global_cleanup();
+    return rc;
+}
