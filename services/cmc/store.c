@@ -707,25 +707,7 @@ static bool load_subnets(cmc_store_t *s, cmc_t *c, nns_error_t *err)
 
 static bool load_replay(cmc_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *p[1] = {now};
-    PGresult *r = db_exec(s->w,
-                          "SELECT key, expiry_nanos, status, body FROM cmc.replay_cache "
-                          "WHERE expiry_nanos >= $1",
-                          1, p, err);
-    if (!r)
-        return false;
-    for (int i = 0; i < PQntuples(r); i++) {
-        uint8_t key[32];
-        uint64_t expiry;
-        if (db_bytea_value(PQgetvalue(r, i, 0), key, 32) != 32 || !v_u64(r, i, 1, &expiry))
-            continue;
-        replay_load(rc, key, expiry, atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
-                    (size_t)PQgetlength(r, i, 3));
-    }
-    PQclear(r);
-    return true;
+    return db_replay_load(s->w, DB_REPLAY_LOAD_SQL("cmc.replay_cache"), rc, wall_now, err);
 }
 
 bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
@@ -958,21 +940,6 @@ static void add_subnets(batch_t *b, const cmc_subnet_row_t *rows, size_t nrows,
     }
 }
 
-static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
-{
-    copybuf_reset(b);
-    copybuf_bin_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        copybuf_bin_row(b, 4);
-        copybuf_bin_bytes(b, rp[i].key, 32);
-        copybuf_bin_int8(
-            b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX : rp[i].expiry_nanos));
-        copybuf_bin_int4(b, rp[i].status);
-        copybuf_bin_bytes(b, rp[i].body, rp[i].len);
-    }
-    copybuf_bin_end(b);
-}
-
 /* Builds the round's statements in s->b (the order matters: statuses before the purge). */
 static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x)
 {
@@ -1049,7 +1016,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
 }
 
 #define COPY_REPLAY                                                                                \
-    "COPY cmc.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary)"
+    DB_REPLAY_COPY_SQL("cmc.replay_cache")
 
 db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x,
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
@@ -1060,7 +1027,7 @@ db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cm
         return DB_NOT_COMMITTED;
     }
     build_round(s, r, x);
-    add_replays(&s->replay, replays, nreplays);
+    db_replay_rows(&s->replay, replays, nreplays);
     if (s->b.failed || s->replay.failed) {
         batch_reset(&s->b);
         nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
@@ -1096,6 +1063,6 @@ bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, nns_error_t *err)
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
     const char *p[1] = {now};
-    return db_writer_command(s->wr, "DELETE FROM cmc.replay_cache WHERE expiry_nanos < $1", 1, p,
+    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p,
                              err);
 }

@@ -463,6 +463,46 @@ db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n)
     return DB_UNKNOWN;
 }
 
+/* ---- replay rows ---- */
+
+bool db_replay_load(PGconn *conn, const char *load_sql, replay_cache_t *rc, uint64_t wall_now,
+                    nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    PGresult *r = db_exec(conn, load_sql, 1, p, err);
+    if (!r)
+        return false;
+    for (int i = 0; i < PQntuples(r); i++) {
+        uint8_t key[32];
+        char *end;
+        const char *e = PQgetvalue(r, i, 1);
+        unsigned long long expiry = strtoull(e, &end, 10);
+        if (db_bytea_value(PQgetvalue(r, i, 0), key, 32) != 32 || end == e || *end)
+            continue;
+        replay_load(rc, key, expiry, atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
+                    (size_t)PQgetlength(r, i, 3));
+    }
+    PQclear(r);
+    return true;
+}
+
+void db_replay_rows(copybuf_t *b, const replay_rec_t *rp, size_t n)
+{
+    copybuf_reset(b);
+    copybuf_bin_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        copybuf_bin_row(b, 4);
+        copybuf_bin_bytes(b, rp[i].key, 32);
+        copybuf_bin_int8(
+            b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX : rp[i].expiry_nanos));
+        copybuf_bin_int4(b, rp[i].status);
+        copybuf_bin_bytes(b, rp[i].body, rp[i].len);
+    }
+    copybuf_bin_end(b);
+}
+
 /* ---- the round record ---- */
 
 /* public.nns_rounds: each service's count of committed rounds. Round k (k rounds committed

@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "migrations.h"
+#include "replay.h"
 
 /* Connects (conninfo: a libpq string or URL; NULL/"" uses the environment), giving up after
  * DB_CONNECT_TIMEOUT seconds unless conninfo sets its own connect_timeout. Returns NULL with
@@ -152,6 +153,20 @@ bool db_pipeline_poll(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_outcom
  * 4): committed (the server answered the COMMIT), committed nothing, or nobody knows. */
 typedef enum { DB_COMMITTED, DB_NOT_COMMITTED, DB_UNKNOWN } db_outcome_t;
 db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n);
+
+/* --- a service's replay rows: its table <schema>.replay_cache (key bytea, expiry_nanos bigint,
+ * status int, body bytea), written with the round that made the answers (replay.h) --- */
+#define DB_REPLAY_LOAD_SQL(table)                                                                  \
+    "SELECT key, expiry_nanos, status, body FROM " table " WHERE expiry_nanos >= $1"
+#define DB_REPLAY_PURGE_SQL(table) "DELETE FROM " table " WHERE expiry_nanos < $1"
+#define DB_REPLAY_COPY_SQL(table)                                                                  \
+    "COPY " table " (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary)"
+/* Loads the rows still unexpired at wall_now into rc (load_sql: DB_REPLAY_LOAD_SQL(table));
+ * a malformed row is skipped. False with err 503. */
+bool db_replay_load(PGconn *conn, const char *load_sql, replay_cache_t *rc, uint64_t wall_now,
+                    nns_error_t *err) __attribute__((warn_unused_result));
+/* Resets b to the binary COPY data of n replay rows (for DB_REPLAY_COPY_SQL). */
+void db_replay_rows(copybuf_t *b, const replay_rec_t *rp, size_t n);
 
 /* The round record (dbwriter.h): creates public.nns_rounds and public.nns_round_advance() if
  * missing, the service's row if missing (0 rounds), and reads its count of committed rounds.

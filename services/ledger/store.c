@@ -325,25 +325,7 @@ static bool load_allowances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
 
 static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *p[1] = {now};
-    PGresult *r = db_exec(s->w,
-                          "SELECT key, expiry_nanos, status, body FROM ledger.replay_cache "
-                          "WHERE expiry_nanos >= $1",
-                          1, p, err);
-    if (!r)
-        return false;
-    for (int i = 0; i < PQntuples(r); i++) {
-        uint8_t key[32];
-        uint64_t expiry;
-        if (db_bytea_value(PQgetvalue(r, i, 0), key, 32) != 32 || !value_u64(r, i, 1, &expiry))
-            continue;
-        replay_load(rc, key, expiry, atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
-                    (size_t)PQgetlength(r, i, 3));
-    }
-    PQclear(r);
-    return true;
+    return db_replay_load(s->w, DB_REPLAY_LOAD_SQL("ledger.replay_cache"), rc, wall_now, err);
 }
 
 bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
@@ -556,21 +538,6 @@ static void add_owners(ledger_store_t *s, const owner_fact_t *o, size_t n)
     }
 }
 
-static void add_replays(copybuf_t *b, const replay_rec_t *rp, size_t n)
-{
-    copybuf_reset(b);
-    copybuf_bin_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        copybuf_bin_row(b, 4);
-        copybuf_bin_bytes(b, rp[i].key, 32);
-        copybuf_bin_int8(
-            b, (int64_t)(rp[i].expiry_nanos > INT64_MAX ? INT64_MAX : rp[i].expiry_nanos));
-        copybuf_bin_int4(b, rp[i].status);
-        copybuf_bin_bytes(b, rp[i].body, rp[i].len);
-    }
-    copybuf_bin_end(b);
-}
-
 /* Adds the time since t0 to a phase; returns now. */
 static uint64_t phase_done(ledger_store_t *s, int phase, uint64_t t0)
 {
@@ -592,7 +559,7 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
     "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary); "                             \
     "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary);"
 #define COPY_REPLAY                                                                                \
-    " COPY ledger.replay_cache (key, expiry_nanos, status, body) FROM STDIN WITH (FORMAT binary);"
+    " " DB_REPLAY_COPY_SQL("ledger.replay_cache") ";"
 
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
  * from one COPY to the next on its own) and one pipeline (the upserts, then the writer's guard
@@ -619,7 +586,7 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
         ledger_store_block_rows(&s->blocks, &s->history, &blocks[i]);
     copybuf_bin_end(&s->blocks);
     copybuf_bin_end(&s->history);
-    add_replays(&s->replay, replays, nreplays);
+    db_replay_rows(&s->replay, replays, nreplays);
     add_owners(s, owners, nowners);
     if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) ||
         arrays_failed(s)) {
@@ -709,7 +676,7 @@ bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t
     const char *p[1] = {now};
     if (!s->wr)
         return nns_error_set(err, 503, "Unavailable", "database unreachable");
-    return db_writer_command(s->wr, "DELETE FROM ledger.replay_cache WHERE expiry_nanos < $1", 1,
+    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("ledger.replay_cache"), 1,
                              p, err);
 }
 
