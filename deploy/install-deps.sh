@@ -7,10 +7,12 @@ set -euo pipefail
 # chromium, chromium-driver: the headless browser of tests/browser (make browser, CORS)
 # clang, libclang-rt-14-dev: the libFuzzer targets of `make fuzz` and `make test` (the normal build
 # uses cc)
+# python3-jsonschema, python3-yaml: tests/integration/openapi_check.py (live answers against
+# api/openapi.yaml)
 packages=(build-essential pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libyajl-dev
           libsodium-dev libsecp256k1-dev check libssl-dev libcurl4-openssl-dev zlib1g-dev postgresql
           postgresql-contrib wrk python3 curl prometheus chromium chromium-driver clang
-          libclang-rt-14-dev)
+          libclang-rt-14-dev python3-jsonschema python3-yaml)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,8 @@
 
     openapi_check.py SPEC RECORDS
 
-SPEC is api/openapi.yaml; it must be a valid OpenAPI 3.0 document (openapi-spec-validator).
+SPEC is api/openapi.yaml; it must be a valid OpenAPI 3.0 document (openapi-spec-validator, when
+installed: pip has it, Debian 12 does not; without it only the version and paths are checked).
 RECORDS holds one JSON object per line, an answer the test received:
     {"method": "GET", "template": "/v1/canisters/{canister_id}", "status": 200,
      "content_type": "application/json", "body": "<the body as text>"}
@@ -18,7 +19,11 @@ import sys
 
 import jsonschema
 import yaml
-from openapi_spec_validator import validate as validate_spec
+
+try:  # pip's openapi-spec-validator; Debian 12 does not package it
+    from openapi_spec_validator import validate as validate_spec
+except ImportError:
+    validate_spec = None
 
 
 def resolve(spec, node, seen=()):
@@ -92,11 +97,20 @@ def main(argv):
         return 2
     with open(argv[1]) as f:
         spec = yaml.safe_load(f)
-    try:
-        validate_spec(spec)
-    except Exception as e:  # the validator raises several kinds
-        print(f"FAIL the spec is not valid OpenAPI: {e}", file=sys.stderr)
-        return 2
+    if validate_spec is None:
+        # without the validator: the version and the paths; each answer's $refs are still
+        # resolved and its schema applied below
+        if not str(spec.get("openapi", "")).startswith("3.0") or not spec.get("paths"):
+            print("FAIL the spec is not an OpenAPI 3.0 document with paths", file=sys.stderr)
+            return 2
+        print("note: openapi-spec-validator is not installed: the document itself is checked "
+              "for its version and paths only")
+    else:
+        try:
+            validate_spec(spec)
+        except Exception as e:  # the validator raises several kinds
+            print(f"FAIL the spec is not valid OpenAPI: {e}", file=sys.stderr)
+            return 2
     failed = 0
     count = 0
     with open(argv[2]) as f:
