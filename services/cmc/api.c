@@ -274,11 +274,11 @@ static void get_rate_history(http_request_t *req, void *svc)
         http_respond_error(req, &err);
         return;
     }
-    if (limit == 0 || limit > RATE_HISTORY_LIMIT) {
-        nns_error_set(&err, 400, "BadRequest", "query 'limit' must be 1 to %d", RATE_HISTORY_LIMIT);
-        http_respond_error(req, &err);
-        return;
-    }
+    /* as the ledger's lists (query.c): 0 counts as 1, more than the most is the most */
+    if (limit == 0)
+        limit = 1;
+    if (limit > RATE_HISTORY_LIMIT)
+        limit = RATE_HISTORY_LIMIT;
     if (cursor > from)
         from = cursor;
     cmc_rate_day_t *days = malloc((size_t)limit * sizeof *days);
