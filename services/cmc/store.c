@@ -230,8 +230,8 @@ static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
                                          [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
 static const char *const PHASE_NAMES[] = {
     [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund"};
-static const char *const SELECT_NAMES[] = {[CMC_SELECT_SUBNET] = "subnet",
-                                           [CMC_SELECT_FILTER] = "filter"};
+static const char *const SELECT_NAMES[] = {
+    [CMC_SELECT_SUBNET] = "subnet", [CMC_SELECT_FILTER] = "filter"};
 static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
                                             [CMC_PURPOSE_BURN] = "burn",
                                             [CMC_PURPOSE_REFUND] = "refund",
@@ -698,38 +698,40 @@ static int pending_row(const PGresult *r, int i, cmc_pending_t *p)
     } while (0)
     NEED(PC_BLOCK_INDEX, v_u64(r, i, PC_BLOCK_INDEX, &p->block_index));
     a->block_index = p->block_index;
-    a->kind = (cmc_notify_kind_t)(NUL(PC_KIND) ? 0 : NAME_INDEX(KIND_NAMES, PQgetvalue(r, i, PC_KIND)));
+    a->kind =
+        (cmc_notify_kind_t)(NUL(PC_KIND) ? 0 : NAME_INDEX(KIND_NAMES, PQgetvalue(r, i, PC_KIND)));
     NEED(PC_KIND, a->kind != 0);
-    p->phase = (cmc_phase_t)(NUL(PC_PHASE) ? 0 : NAME_INDEX(PHASE_NAMES, PQgetvalue(r, i, PC_PHASE)));
+    p->phase =
+        (cmc_phase_t)(NUL(PC_PHASE) ? 0 : NAME_INDEX(PHASE_NAMES, PQgetvalue(r, i, PC_PHASE)));
     NEED(PC_PHASE, p->phase != 0);
     bool top_up = a->kind == CMC_NOTIFY_TOP_UP, create = a->kind == CMC_NOTIFY_CREATE_CANISTER,
          mint = a->kind == CMC_NOTIFY_MINT_CYCLES, fetched = p->phase != CMC_PHASE_FETCH;
     NEED(PC_INTENT_ID, v_u64(r, i, PC_INTENT_ID, &p->intent_id));
     NEED(PC_CALLER, v_principal(r, i, PC_CALLER, &a->caller));
-    NEED(PC_CANISTER_ID, top_up ? v_principal(r, i, PC_CANISTER_ID, &a->canister_id)
-                                : NUL(PC_CANISTER_ID));
+    NEED(PC_CANISTER_ID,
+         top_up ? v_principal(r, i, PC_CANISTER_ID, &a->canister_id) : NUL(PC_CANISTER_ID));
     NEED(PC_CONTROLLER,
          create ? v_principal(r, i, PC_CONTROLLER, &a->controller) : NUL(PC_CONTROLLER));
-    NEED(PC_SUBNET_TYPE, v_text(r, i, PC_SUBNET_TYPE, a->subnet_type, sizeof a->subnet_type,
-                                &a->has_subnet_type) &&
-                             (create || !a->has_subnet_type));
+    NEED(PC_SUBNET_TYPE,
+         v_text(r, i, PC_SUBNET_TYPE, a->subnet_type, sizeof a->subnet_type, &a->has_subnet_type) &&
+             (create || !a->has_subnet_type));
     if (!NUL(PC_SUBNET_SELECTION)) {
-        a->select = (cmc_select_kind_t)NAME_INDEX(SELECT_NAMES, PQgetvalue(r, i, PC_SUBNET_SELECTION));
+        a->select =
+            (cmc_select_kind_t)NAME_INDEX(SELECT_NAMES, PQgetvalue(r, i, PC_SUBNET_SELECTION));
         NEED(PC_SUBNET_SELECTION, create && a->select != CMC_SELECT_NONE);
     }
     NEED(PC_SELECTION_SUBNET, a->select == CMC_SELECT_SUBNET
                                   ? v_principal(r, i, PC_SELECTION_SUBNET, &a->select_subnet)
                                   : NUL(PC_SELECTION_SUBNET));
-    NEED(PC_SELECTION_SUBNET_TYPE,
-         v_text(r, i, PC_SELECTION_SUBNET_TYPE, a->select_type, sizeof a->select_type,
-                &a->select_has_type) &&
-             (a->select == CMC_SELECT_FILTER || !a->select_has_type));
+    NEED(PC_SELECTION_SUBNET_TYPE, v_text(r, i, PC_SELECTION_SUBNET_TYPE, a->select_type,
+                                          sizeof a->select_type, &a->select_has_type) &&
+                                       (a->select == CMC_SELECT_FILTER || !a->select_has_type));
     NEED(PC_HAS_SETTINGS,
          v_bool(r, i, PC_HAS_SETTINGS, &a->has_settings) && (create || !a->has_settings));
     if (!NUL(PC_SETTINGS_CONTROLLERS)) {
         char names[CMC_MAX_CONTROLLERS][PRINCIPAL_TEXT_MAX];
-        long nc = split_array(PQgetvalue(r, i, PC_SETTINGS_CONTROLLERS), names,
-                              CMC_MAX_CONTROLLERS);
+        long nc =
+            split_array(PQgetvalue(r, i, PC_SETTINGS_CONTROLLERS), names, CMC_MAX_CONTROLLERS);
         NEED(PC_SETTINGS_CONTROLLERS, a->has_settings && nc >= 0);
         nns_error_t e;
         for (long j = 0; j < nc; j++)
@@ -745,21 +747,21 @@ static int pending_row(const PGresult *r, int i, cmc_pending_t *p)
     NEED(PC_DEPOSIT_MEMO,
          !a->has_deposit_memo || (mint && v_bytes(r, i, PC_DEPOSIT_MEMO, a->deposit_memo, 0,
                                                   CMC_DEPOSIT_MEMO_MAX, &a->deposit_memo_len)));
-    NEED(PC_FROM_ACCOUNT, fetched ? v_bytes(r, i, PC_FROM_ACCOUNT, p->from.hash,
-                                            ACCOUNT_HASH_BYTES, 0, NULL)
-                                  : NUL(PC_FROM_ACCOUNT));
-    NEED(PC_TO_ACCOUNT, fetched ? v_bytes(r, i, PC_TO_ACCOUNT, p->to.hash, ACCOUNT_HASH_BYTES,
-                                          0, NULL)
-                                : NUL(PC_TO_ACCOUNT));
+    NEED(PC_FROM_ACCOUNT,
+         fetched ? v_bytes(r, i, PC_FROM_ACCOUNT, p->from.hash, ACCOUNT_HASH_BYTES, 0, NULL)
+                 : NUL(PC_FROM_ACCOUNT));
+    NEED(PC_TO_ACCOUNT, fetched
+                            ? v_bytes(r, i, PC_TO_ACCOUNT, p->to.hash, ACCOUNT_HASH_BYTES, 0, NULL)
+                            : NUL(PC_TO_ACCOUNT));
     NEED(PC_MEMO, fetched ? v_u64(r, i, PC_MEMO, &p->memo) : NUL(PC_MEMO));
     NEED(PC_AMOUNT, fetched ? v_u64(r, i, PC_AMOUNT, &p->amount) : NUL(PC_AMOUNT));
     NEED(PC_EXTRA_FEE, v_u64(r, i, PC_EXTRA_FEE, &p->extra_fee));
     NEED(PC_AUTO_REFUND, v_bool(r, i, PC_AUTO_REFUND, &p->auto_refund));
     NEED(PC_CYCLES, v_u128(r, i, PC_CYCLES, &p->cycles));
-    NEED(PC_SUBNET, NUL(PC_SUBNET) || (create && v_principal(r, i, PC_SUBNET, &p->subnet) &&
-                                       p->subnet.len > 0));
-    NEED(PC_REASON, v_text(r, i, PC_REASON, p->reason, sizeof p->reason, &has) &&
-                        (!has || p->reason[0]));
+    NEED(PC_SUBNET, NUL(PC_SUBNET) ||
+                        (create && v_principal(r, i, PC_SUBNET, &p->subnet) && p->subnet.len > 0));
+    NEED(PC_REASON,
+         v_text(r, i, PC_REASON, p->reason, sizeof p->reason, &has) && (!has || p->reason[0]));
 #undef NEED
 #undef NUL
     return -1;
@@ -1074,10 +1076,9 @@ static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
     v[PC_CALLER] = b_principal(b, &a->caller);
     v[PC_CANISTER_ID] = a->kind == CMC_NOTIFY_TOP_UP ? b_principal(b, &a->canister_id) : NULL;
     v[PC_CONTROLLER] = create ? b_principal(b, &a->controller) : NULL;
-    v[PC_SUBNET_TYPE] =
-        create && a->has_subnet_type ? batch_keep(b, strdup(a->subnet_type)) : NULL;
-    v[PC_SUBNET_SELECTION] = create && a->select != CMC_SELECT_NONE ? SELECT_NAMES[a->select]
-                                                                    : NULL;
+    v[PC_SUBNET_TYPE] = create && a->has_subnet_type ? batch_keep(b, strdup(a->subnet_type)) : NULL;
+    v[PC_SUBNET_SELECTION] =
+        create && a->select != CMC_SELECT_NONE ? SELECT_NAMES[a->select] : NULL;
     v[PC_SELECTION_SUBNET] =
         create && a->select == CMC_SELECT_SUBNET ? b_principal(b, &a->select_subnet) : NULL;
     v[PC_SELECTION_SUBNET_TYPE] = create && a->select == CMC_SELECT_FILTER && a->select_has_type
@@ -1089,12 +1090,12 @@ static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
                                      : NULL;
     v[PC_TO_SUBACCOUNT] =
         mint && a->has_to_subaccount ? b_bytes(b, a->to_subaccount, SUBACCOUNT_BYTES) : NULL;
-    v[PC_DEPOSIT_MEMO] = mint && a->has_deposit_memo
-                             ? b_bytes(b, a->deposit_memo,
-                                       a->deposit_memo_len < CMC_DEPOSIT_MEMO_MAX
-                                           ? a->deposit_memo_len
-                                           : CMC_DEPOSIT_MEMO_MAX)
-                             : NULL;
+    v[PC_DEPOSIT_MEMO] =
+        mint && a->has_deposit_memo
+            ? b_bytes(b, a->deposit_memo,
+                      a->deposit_memo_len < CMC_DEPOSIT_MEMO_MAX ? a->deposit_memo_len
+                                                                 : CMC_DEPOSIT_MEMO_MAX)
+            : NULL;
     v[PC_FROM_ACCOUNT] = fetched ? b_bytes(b, p->from.hash, ACCOUNT_HASH_BYTES) : NULL;
     v[PC_TO_ACCOUNT] = fetched ? b_bytes(b, p->to.hash, ACCOUNT_HASH_BYTES) : NULL;
     v[PC_MEMO] = fetched ? b_u64(b, p->memo) : NULL;
