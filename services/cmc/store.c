@@ -777,7 +777,7 @@ static bool load_pending(cmc_store_t *s, cmc_t *c, nns_error_t *err)
         int bad = pending_row(r, i, &p);
         if (bad >= 0) {
             nns_error_set(err, 500, "CorruptState",
-                          "cmc.pending row of block_index %s: bad value in column %s",
+                          "cmc.pending row of block_index %s: bad value in column '%s'",
                           PQgetvalue(r, i, PC_BLOCK_INDEX), PENDING_COLUMN_NAMES[bad]);
             PQclear(r);
             return false;

@@ -190,14 +190,14 @@ rc=0
 timeout 30 "$BIN/nns-cmc" "${cmc_flags[@]}" >"$TEST_TMP/corrupt.log" 2>&1 || rc=$?
 check "a cycles count above 2^128 stops the start (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 check "naming the column ($(grep -m1 "cannot start" "$TEST_TMP/corrupt.log"))" \
-  grep -q "cmc.pending row of block_index $bm2: bad value in column cycles" "$TEST_TMP/corrupt.log"
+  grep -q "cmc.pending row of block_index $bm2: bad value in column 'cycles'" "$TEST_TMP/corrupt.log"
 sql "UPDATE cmc.pending SET cycles = 0, caller = decode(repeat('ff', 30), 'hex')
   WHERE block_index = $bm2" >/dev/null
 rc=0
 timeout 30 "$BIN/nns-cmc" "${cmc_flags[@]}" >"$TEST_TMP/corrupt.log" 2>&1 || rc=$?
 check "a caller of 30 bytes stops the start (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 check "naming that column ($(grep -m1 "cannot start" "$TEST_TMP/corrupt.log"))" \
-  grep -q "cmc.pending row of block_index $bm2: bad value in column caller" "$TEST_TMP/corrupt.log"
+  grep -q "cmc.pending row of block_index $bm2: bad value in column 'caller'" "$TEST_TMP/corrupt.log"
 sql "UPDATE cmc.pending SET caller = decode('$user_hex', 'hex') WHERE block_index = $bm2" >/dev/null
 start_cmc
 notify_final /v1/cycles/notify-mint-cycles "$mint2" mint2
