@@ -72,15 +72,51 @@ CREATE TABLE cmc.notifications (
     updated_at_nanos   numeric(20,0) NOT NULL
 );
 
--- Notifications in flight: the state machine's cmc_pending_t, the columns for reading and
--- `record` for loading (its layout is checked by its size at start).
+-- Notifications in flight: every field of the state machine's cmc_pending_t (cmc.h) and of the
+-- notify arguments it carries, one column each, read back field by field at start.
+-- The arguments: caller; canister_id (top_up); controller, subnet_type (the deprecated argument),
+-- subnet_selection ('subnet' with selection_subnet, or 'filter' with an optional
+-- selection_subnet_type), has_settings and settings_controllers (principal texts; NULL when the
+-- settings named no controllers) (create_canister); to_subaccount and deposit_memo (mint_cycles).
+-- The block (NULL while phase = 'fetch'): from_account, to_account (28-byte hashes), memo (the
+-- effective memo), amount_e8s. Then extra_fee_e8s (burned after a refund), auto_refund (the
+-- refund of a memo that means nothing), cycles, subnet (create_canister: the chosen subnet, NULL
+-- until chosen) and reason (a refund's reason, NULL when none).
 CREATE TABLE cmc.pending (
-    block_index  numeric(20,0) PRIMARY KEY,
-    kind         text NOT NULL,
-    phase        text NOT NULL CHECK (phase IN ('fetch', 'burn', 'refund')),
-    intent_id    numeric(20,0) NOT NULL,
-    amount_e8s   numeric(20,0) NOT NULL,
-    record       bytea NOT NULL
+    block_index           numeric(20,0) PRIMARY KEY,
+    kind                  text NOT NULL CHECK (kind IN ('top_up', 'create_canister', 'mint_cycles')),
+    phase                 text NOT NULL CHECK (phase IN ('fetch', 'burn', 'refund')),
+    intent_id             numeric(20,0) NOT NULL,
+    caller                bytea NOT NULL,
+    canister_id           bytea,
+    controller            bytea,
+    subnet_type           text,
+    subnet_selection      text CHECK (subnet_selection IN ('subnet', 'filter')),
+    selection_subnet      bytea,
+    selection_subnet_type text,
+    has_settings          boolean NOT NULL,
+    settings_controllers  text[],
+    to_subaccount         bytea CHECK (length(to_subaccount) = 32),
+    deposit_memo          bytea CHECK (length(deposit_memo) <= 32),
+    from_account          bytea CHECK (length(from_account) = 28),
+    to_account            bytea CHECK (length(to_account) = 28),
+    memo                  numeric(20,0),
+    amount_e8s            numeric(20,0),
+    extra_fee_e8s         numeric(20,0) NOT NULL,
+    auto_refund           boolean NOT NULL,
+    cycles                numeric(39,0) NOT NULL,
+    subnet                bytea,
+    reason                text,
+    CHECK ((kind = 'top_up') = (canister_id IS NOT NULL)),
+    CHECK ((kind = 'create_canister') = (controller IS NOT NULL)),
+    CHECK (kind = 'create_canister' OR (subnet_type IS NULL AND subnet_selection IS NULL
+                                        AND NOT has_settings AND subnet IS NULL)),
+    CHECK ((subnet_selection IS NOT DISTINCT FROM 'subnet') = (selection_subnet IS NOT NULL)),
+    CHECK (selection_subnet_type IS NULL OR subnet_selection = 'filter'),
+    CHECK (settings_controllers IS NULL OR has_settings),
+    CHECK (kind = 'mint_cycles' OR (to_subaccount IS NULL AND deposit_memo IS NULL)),
+    CHECK ((phase = 'fetch') = (from_account IS NULL) AND (phase = 'fetch') = (to_account IS NULL)
+           AND (phase = 'fetch') = (memo IS NULL) AND (phase = 'fetch') = (amount_e8s IS NULL))
 );
 
 -- The outbox: calls to the ledger, every field fixed when the round recorded them. Unresolved

@@ -9,6 +9,66 @@
 #include "jsonutil.h"
 #include "log.h"
 
+/* The columns of cmc.pending, in the order of the round's INSERT and of the load's SELECT. */
+enum {
+    PC_BLOCK_INDEX,
+    PC_KIND,
+    PC_PHASE,
+    PC_INTENT_ID,
+    PC_CALLER,
+    PC_CANISTER_ID,
+    PC_CONTROLLER,
+    PC_SUBNET_TYPE,
+    PC_SUBNET_SELECTION,
+    PC_SELECTION_SUBNET,
+    PC_SELECTION_SUBNET_TYPE,
+    PC_HAS_SETTINGS,
+    PC_SETTINGS_CONTROLLERS,
+    PC_TO_SUBACCOUNT,
+    PC_DEPOSIT_MEMO,
+    PC_FROM_ACCOUNT,
+    PC_TO_ACCOUNT,
+    PC_MEMO,
+    PC_AMOUNT,
+    PC_EXTRA_FEE,
+    PC_AUTO_REFUND,
+    PC_CYCLES,
+    PC_SUBNET,
+    PC_REASON,
+    PENDING_NCOLUMNS
+};
+static const char *const PENDING_COLUMN_NAMES[PENDING_NCOLUMNS] = {
+    "block_index",
+    "kind",
+    "phase",
+    "intent_id",
+    "caller",
+    "canister_id",
+    "controller",
+    "subnet_type",
+    "subnet_selection",
+    "selection_subnet",
+    "selection_subnet_type",
+    "has_settings",
+    "settings_controllers",
+    "to_subaccount",
+    "deposit_memo",
+    "from_account",
+    "to_account",
+    "memo",
+    "amount_e8s",
+    "extra_fee_e8s",
+    "auto_refund",
+    "cycles",
+    "subnet",
+    "reason",
+};
+#define PENDING_COLUMNS                                                                            \
+    "block_index, kind, phase, intent_id, caller, canister_id, controller, subnet_type, "          \
+    "subnet_selection, selection_subnet, selection_subnet_type, has_settings, "                    \
+    "settings_controllers, to_subaccount, deposit_memo, from_account, to_account, memo, "          \
+    "amount_e8s, extra_fee_e8s, auto_refund, cycles, subnet, reason"
+
 /* The round's statements, prepared once on each write connection; every value a parameter. */
 enum {
     Q_STATE,
@@ -91,12 +151,24 @@ static const struct {
                             "DELETE FROM cmc.notifications WHERE block_index = $1", 1},
     [Q_PURGE] = {"cmc_purge", "DELETE FROM cmc.notifications WHERE block_index <= $1", 1},
     [Q_PENDING] = {"cmc_pending",
-                   "INSERT INTO cmc.pending (block_index, kind, phase, intent_id, amount_e8s, "
-                   "record) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (block_index) DO UPDATE "
-                   "SET kind = EXCLUDED.kind, phase = EXCLUDED.phase, "
-                   "intent_id = EXCLUDED.intent_id, amount_e8s = EXCLUDED.amount_e8s, "
-                   "record = EXCLUDED.record",
-                   6},
+                   "INSERT INTO cmc.pending (" PENDING_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, "
+                   "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
+                   "$23, $24) ON CONFLICT (block_index) DO UPDATE SET kind = EXCLUDED.kind, "
+                   "phase = EXCLUDED.phase, intent_id = EXCLUDED.intent_id, "
+                   "caller = EXCLUDED.caller, canister_id = EXCLUDED.canister_id, "
+                   "controller = EXCLUDED.controller, subnet_type = EXCLUDED.subnet_type, "
+                   "subnet_selection = EXCLUDED.subnet_selection, "
+                   "selection_subnet = EXCLUDED.selection_subnet, "
+                   "selection_subnet_type = EXCLUDED.selection_subnet_type, "
+                   "has_settings = EXCLUDED.has_settings, "
+                   "settings_controllers = EXCLUDED.settings_controllers, "
+                   "to_subaccount = EXCLUDED.to_subaccount, "
+                   "deposit_memo = EXCLUDED.deposit_memo, from_account = EXCLUDED.from_account, "
+                   "to_account = EXCLUDED.to_account, memo = EXCLUDED.memo, "
+                   "amount_e8s = EXCLUDED.amount_e8s, extra_fee_e8s = EXCLUDED.extra_fee_e8s, "
+                   "auto_refund = EXCLUDED.auto_refund, cycles = EXCLUDED.cycles, "
+                   "subnet = EXCLUDED.subnet, reason = EXCLUDED.reason",
+                   PENDING_NCOLUMNS},
     [Q_PENDING_DEL] = {"cmc_pending_del", "DELETE FROM cmc.pending WHERE block_index = $1", 1},
     [Q_INTENT] = {"cmc_intent",
                   "INSERT INTO cmc.intents (id, kind, purpose, block_index, from_subaccount, "
@@ -158,6 +230,8 @@ static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
                                          [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
 static const char *const PHASE_NAMES[] = {
     [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund"};
+static const char *const SELECT_NAMES[] = {
+    [CMC_SELECT_SUBNET] = "subnet", [CMC_SELECT_FILTER] = "filter"};
 static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
                                             [CMC_PURPOSE_BURN] = "burn",
                                             [CMC_PURPOSE_REFUND] = "refund",
@@ -572,19 +646,149 @@ static bool load_notifications(cmc_store_t *s, cmc_t *c, nns_error_t *err)
     return ok || corrupt(err, "cmc.notifications");
 }
 
+/* A text value of at most cap-1 bytes into out; NULL reads as absent (*has false). */
+static bool v_text(const PGresult *r, int row, int col, char *out, size_t cap, bool *has)
+{
+    *has = !PQgetisnull(r, row, col);
+    if (!*has)
+        return true;
+    size_t len = (size_t)PQgetlength(r, row, col);
+    if (len >= cap || memchr(PQgetvalue(r, row, col), '\0', len))
+        return false;
+    memcpy(out, PQgetvalue(r, row, col), len + 1);
+    return true;
+}
+
+static bool v_bool(const PGresult *r, int row, int col, bool *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    const char *t = PQgetvalue(r, row, col);
+    *out = t[0] == 't';
+    return (t[0] == 't' || t[0] == 'f') && t[1] == '\0';
+}
+
+/* A bytea of exactly len bytes (len 0: any length up to cap, the count into *got). */
+static bool v_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len, size_t cap,
+                    size_t *got)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    long n = db_bytea_value(PQgetvalue(r, row, col), out, len ? len : cap);
+    if (n < 0 || (len && (size_t)n != len))
+        return false;
+    if (got)
+        *got = (size_t)n;
+    return true;
+}
+
+/* Reads one row of cmc.pending into p, field by field; on a bad value returns the index of the
+ * column that holds it, else -1. A column the kind or the phase does not use must be NULL, one
+ * it uses must hold a valid value (as add_pending() writes them). */
+static int pending_row(const PGresult *r, int i, cmc_pending_t *p)
+{
+    cmc_notify_args_t *a = &p->args;
+    bool has;
+    memset(p, 0, sizeof *p);
+#define NUL(col) PQgetisnull(r, i, col)
+#define NEED(col, cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return col;                                                                            \
+    } while (0)
+    NEED(PC_BLOCK_INDEX, v_u64(r, i, PC_BLOCK_INDEX, &p->block_index));
+    a->block_index = p->block_index;
+    a->kind =
+        (cmc_notify_kind_t)(NUL(PC_KIND) ? 0 : NAME_INDEX(KIND_NAMES, PQgetvalue(r, i, PC_KIND)));
+    NEED(PC_KIND, a->kind != 0);
+    p->phase =
+        (cmc_phase_t)(NUL(PC_PHASE) ? 0 : NAME_INDEX(PHASE_NAMES, PQgetvalue(r, i, PC_PHASE)));
+    NEED(PC_PHASE, p->phase != 0);
+    bool top_up = a->kind == CMC_NOTIFY_TOP_UP, create = a->kind == CMC_NOTIFY_CREATE_CANISTER,
+         mint = a->kind == CMC_NOTIFY_MINT_CYCLES, fetched = p->phase != CMC_PHASE_FETCH;
+    NEED(PC_INTENT_ID, v_u64(r, i, PC_INTENT_ID, &p->intent_id));
+    NEED(PC_CALLER, v_principal(r, i, PC_CALLER, &a->caller));
+    NEED(PC_CANISTER_ID,
+         top_up ? v_principal(r, i, PC_CANISTER_ID, &a->canister_id) : NUL(PC_CANISTER_ID));
+    NEED(PC_CONTROLLER,
+         create ? v_principal(r, i, PC_CONTROLLER, &a->controller) : NUL(PC_CONTROLLER));
+    NEED(PC_SUBNET_TYPE,
+         v_text(r, i, PC_SUBNET_TYPE, a->subnet_type, sizeof a->subnet_type, &a->has_subnet_type) &&
+             (create || !a->has_subnet_type));
+    if (!NUL(PC_SUBNET_SELECTION)) {
+        a->select =
+            (cmc_select_kind_t)NAME_INDEX(SELECT_NAMES, PQgetvalue(r, i, PC_SUBNET_SELECTION));
+        NEED(PC_SUBNET_SELECTION, create && a->select != CMC_SELECT_NONE);
+    }
+    NEED(PC_SELECTION_SUBNET, a->select == CMC_SELECT_SUBNET
+                                  ? v_principal(r, i, PC_SELECTION_SUBNET, &a->select_subnet)
+                                  : NUL(PC_SELECTION_SUBNET));
+    NEED(PC_SELECTION_SUBNET_TYPE, v_text(r, i, PC_SELECTION_SUBNET_TYPE, a->select_type,
+                                          sizeof a->select_type, &a->select_has_type) &&
+                                       (a->select == CMC_SELECT_FILTER || !a->select_has_type));
+    NEED(PC_HAS_SETTINGS,
+         v_bool(r, i, PC_HAS_SETTINGS, &a->has_settings) && (create || !a->has_settings));
+    if (!NUL(PC_SETTINGS_CONTROLLERS)) {
+        char names[CMC_MAX_CONTROLLERS][PRINCIPAL_TEXT_MAX];
+        long nc =
+            split_array(PQgetvalue(r, i, PC_SETTINGS_CONTROLLERS), names, CMC_MAX_CONTROLLERS);
+        NEED(PC_SETTINGS_CONTROLLERS, a->has_settings && nc >= 0);
+        nns_error_t e;
+        for (long j = 0; j < nc; j++)
+            NEED(PC_SETTINGS_CONTROLLERS, principal_from_text(names[j], &a->controllers[j], &e));
+        a->has_controllers = true;
+        a->ncontrollers = (uint8_t)nc;
+    }
+    a->has_to_subaccount = !NUL(PC_TO_SUBACCOUNT);
+    NEED(PC_TO_SUBACCOUNT,
+         !a->has_to_subaccount || (mint && v_bytes(r, i, PC_TO_SUBACCOUNT, a->to_subaccount,
+                                                   SUBACCOUNT_BYTES, 0, NULL)));
+    a->has_deposit_memo = !NUL(PC_DEPOSIT_MEMO);
+    NEED(PC_DEPOSIT_MEMO,
+         !a->has_deposit_memo || (mint && v_bytes(r, i, PC_DEPOSIT_MEMO, a->deposit_memo, 0,
+                                                  CMC_DEPOSIT_MEMO_MAX, &a->deposit_memo_len)));
+    NEED(PC_FROM_ACCOUNT,
+         fetched ? v_bytes(r, i, PC_FROM_ACCOUNT, p->from.hash, ACCOUNT_HASH_BYTES, 0, NULL)
+                 : NUL(PC_FROM_ACCOUNT));
+    NEED(PC_TO_ACCOUNT, fetched
+                            ? v_bytes(r, i, PC_TO_ACCOUNT, p->to.hash, ACCOUNT_HASH_BYTES, 0, NULL)
+                            : NUL(PC_TO_ACCOUNT));
+    NEED(PC_MEMO, fetched ? v_u64(r, i, PC_MEMO, &p->memo) : NUL(PC_MEMO));
+    NEED(PC_AMOUNT, fetched ? v_u64(r, i, PC_AMOUNT, &p->amount) : NUL(PC_AMOUNT));
+    NEED(PC_EXTRA_FEE, v_u64(r, i, PC_EXTRA_FEE, &p->extra_fee));
+    NEED(PC_AUTO_REFUND, v_bool(r, i, PC_AUTO_REFUND, &p->auto_refund));
+    NEED(PC_CYCLES, v_u128(r, i, PC_CYCLES, &p->cycles));
+    NEED(PC_SUBNET, NUL(PC_SUBNET) ||
+                        (create && v_principal(r, i, PC_SUBNET, &p->subnet) && p->subnet.len > 0));
+    NEED(PC_REASON,
+         v_text(r, i, PC_REASON, p->reason, sizeof p->reason, &has) && (!has || p->reason[0]));
+#undef NEED
+#undef NUL
+    return -1;
+}
+
 static bool load_pending(cmc_store_t *s, cmc_t *c, nns_error_t *err)
 {
-    PGresult *r = query(s, "SELECT record FROM cmc.pending ORDER BY block_index", err);
+    PGresult *r = query(s, "SELECT " PENDING_COLUMNS " FROM cmc.pending ORDER BY block_index", err);
     if (!r)
         return false;
-    bool ok = true;
-    for (int i = 0; ok && i < PQntuples(r); i++) {
+    for (int i = 0; i < PQntuples(r); i++) {
         cmc_pending_t p;
-        ok = db_bytea_value(PQgetvalue(r, i, 0), (uint8_t *)&p, sizeof p) == (long)sizeof p &&
-             cmc_load_pending(c, &p);
+        int bad = pending_row(r, i, &p);
+        if (bad >= 0) {
+            nns_error_set(err, 500, "CorruptState",
+                          "cmc.pending row of block_index %s: bad value in column '%s'",
+                          PQgetvalue(r, i, PC_BLOCK_INDEX), PENDING_COLUMN_NAMES[bad]);
+            PQclear(r);
+            return false;
+        }
+        if (!cmc_load_pending(c, &p)) {
+            PQclear(r);
+            return nns_error_set(err, 503, "Unavailable", "out of memory loading cmc.pending");
+        }
     }
     PQclear(r);
-    return ok || corrupt(err, "cmc.pending (a record of another layout?)");
+    return true;
 }
 
 static bool load_intents(cmc_store_t *s, cmc_t *c, cmc_intent_t **out, size_t *nout,
@@ -835,19 +1039,72 @@ static void add_notification(batch_t *b, const cmc_notification_t *n, uint64_t n
     v[13] = b_u64(b, now);
 }
 
+/* A text array of principal texts ("{a,b}"; "{}" when n = 0). */
+static const char *b_principal_texts(batch_t *b, const principal_t *ps, size_t n)
+{
+    size_t cap = 3 + n * PRINCIPAL_TEXT_MAX;
+    char *s = malloc(cap), *p = s;
+    if (s) {
+        *p++ = '{';
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *p++ = ',';
+            p += principal_to_text(&ps[i], p);
+        }
+        *p++ = '}';
+        *p = '\0';
+    }
+    return batch_keep(b, s);
+}
+
+/* Every field of the notification in flight, one column each (PENDING_COLUMN_NAMES). Fields the
+ * kind or the phase does not use are NULL; load_pending() reads them back as zero. */
 static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
 {
     const char **v = b_stmt(b, removed ? Q_PENDING_DEL : Q_PENDING);
     if (!v)
         return;
-    v[0] = b_u64(b, p->block_index);
+    v[PC_BLOCK_INDEX] = b_u64(b, p->block_index);
     if (removed)
         return;
-    v[1] = KIND_NAMES[p->args.kind];
-    v[2] = PHASE_NAMES[p->phase];
-    v[3] = b_u64(b, p->intent_id);
-    v[4] = b_u64(b, p->amount);
-    v[5] = b_bytes(b, (const uint8_t *)p, sizeof *p);
+    const cmc_notify_args_t *a = &p->args;
+    bool create = a->kind == CMC_NOTIFY_CREATE_CANISTER, mint = a->kind == CMC_NOTIFY_MINT_CYCLES;
+    bool fetched = p->phase != CMC_PHASE_FETCH;
+    v[PC_KIND] = KIND_NAMES[a->kind];
+    v[PC_PHASE] = PHASE_NAMES[p->phase];
+    v[PC_INTENT_ID] = b_u64(b, p->intent_id);
+    v[PC_CALLER] = b_principal(b, &a->caller);
+    v[PC_CANISTER_ID] = a->kind == CMC_NOTIFY_TOP_UP ? b_principal(b, &a->canister_id) : NULL;
+    v[PC_CONTROLLER] = create ? b_principal(b, &a->controller) : NULL;
+    v[PC_SUBNET_TYPE] = create && a->has_subnet_type ? batch_keep(b, strdup(a->subnet_type)) : NULL;
+    v[PC_SUBNET_SELECTION] =
+        create && a->select != CMC_SELECT_NONE ? SELECT_NAMES[a->select] : NULL;
+    v[PC_SELECTION_SUBNET] =
+        create && a->select == CMC_SELECT_SUBNET ? b_principal(b, &a->select_subnet) : NULL;
+    v[PC_SELECTION_SUBNET_TYPE] = create && a->select == CMC_SELECT_FILTER && a->select_has_type
+                                      ? batch_keep(b, strdup(a->select_type))
+                                      : NULL;
+    v[PC_HAS_SETTINGS] = b_bool(create && a->has_settings);
+    v[PC_SETTINGS_CONTROLLERS] = create && a->has_settings && a->has_controllers
+                                     ? b_principal_texts(b, a->controllers, a->ncontrollers)
+                                     : NULL;
+    v[PC_TO_SUBACCOUNT] =
+        mint && a->has_to_subaccount ? b_bytes(b, a->to_subaccount, SUBACCOUNT_BYTES) : NULL;
+    v[PC_DEPOSIT_MEMO] =
+        mint && a->has_deposit_memo
+            ? b_bytes(b, a->deposit_memo,
+                      a->deposit_memo_len < CMC_DEPOSIT_MEMO_MAX ? a->deposit_memo_len
+                                                                 : CMC_DEPOSIT_MEMO_MAX)
+            : NULL;
+    v[PC_FROM_ACCOUNT] = fetched ? b_bytes(b, p->from.hash, ACCOUNT_HASH_BYTES) : NULL;
+    v[PC_TO_ACCOUNT] = fetched ? b_bytes(b, p->to.hash, ACCOUNT_HASH_BYTES) : NULL;
+    v[PC_MEMO] = fetched ? b_u64(b, p->memo) : NULL;
+    v[PC_AMOUNT] = fetched ? b_u64(b, p->amount) : NULL;
+    v[PC_EXTRA_FEE] = b_u64(b, p->extra_fee);
+    v[PC_AUTO_REFUND] = b_bool(p->auto_refund);
+    v[PC_CYCLES] = b_u128(b, p->cycles);
+    v[PC_SUBNET] = create && p->subnet.len ? b_principal(b, &p->subnet) : NULL;
+    v[PC_REASON] = p->reason[0] ? batch_keep(b, strdup(p->reason)) : NULL;
 }
 
 static void add_intent(batch_t *b, const cmc_intent_t *in, uint64_t now)
@@ -883,23 +1140,6 @@ static void add_intent_done(batch_t *b, uint64_t id, const cmc_store_extras_t *x
     v[3] = res && res->is_transfer && res->has_block ? b_u64(b, res->block_index) : NULL;
 }
 
-static const char *b_controllers(batch_t *b, const cmc_canister_t *k)
-{
-    size_t cap = 3 + (size_t)k->ncontrollers * PRINCIPAL_TEXT_MAX;
-    char *s = malloc(cap), *p = s;
-    if (s) {
-        *p++ = '{';
-        for (int i = 0; i < k->ncontrollers; i++) {
-            if (i)
-                *p++ = ',';
-            p += principal_to_text(&k->controllers[i], p);
-        }
-        *p++ = '}';
-        *p = '\0';
-    }
-    return batch_keep(b, s);
-}
-
 static void add_canister(batch_t *b, const cmc_canister_t *k)
 {
     const char **v = b_stmt(b, Q_CANISTER);
@@ -907,7 +1147,7 @@ static void add_canister(batch_t *b, const cmc_canister_t *k)
         return;
     v[0] = b_principal(b, &k->canister_id);
     v[1] = b_principal(b, &k->subnet);
-    v[2] = b_controllers(b, k);
+    v[2] = b_principal_texts(b, k->controllers, k->ncontrollers);
     v[3] = b_u128(b, k->cycles);
     v[4] = b_u64(b, k->created_at);
 }
