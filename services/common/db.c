@@ -366,13 +366,15 @@ static bool pipeline_step(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_ou
         if (!block && (PQconsumeInput(conn), PQisBusy(conn)) && PQstatus(conn) == CONNECTION_OK)
             return false;
         PGresult *r = PQgetResult(conn);
-        if (!r) { /* the end of statement `next`'s results */
-            if (!rd->failed_stmt && !rd->failed && rd->answered)
+        if (!r) { /* the end of statement `next`'s results: it succeeded if the server said so */
+            if (rd->got_result && !rd->failed_stmt && !rd->failed && rd->answered)
                 out->succeeded = rd->next + 1;
             rd->next++;
             rd->failed_stmt = false;
+            rd->got_result = false;
             continue;
         }
+        rd->got_result = true;
         ExecStatusType st = PQresultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             if (!rd->failed) {

@@ -141,6 +141,7 @@ typedef struct {
     size_t n, next;   /* statements; the one whose results are being read */
     bool answered;    /* every result so far came from the server */
     bool failed_stmt; /* statement `next` failed */
+    bool got_result;  /* statement `next` gave a result */
     bool failed;      /* a statement failed, or (once done) the pipeline did */
     bool done;        /* every result and the sync were read: *out is final */
 } db_pipeline_reader_t;

@@ -104,14 +104,14 @@ check "a failed round's log line names its requests" \
 
 # kill_sleeper: terminates the backend sleeping in public.slow(), waiting for it (bounded)
 kill_sleeper() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 1200); do
     [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] && break
     sleep 0.05
   done
   sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
 }
 sql "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS
-       \$\$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END \$\$"
+       \$\$ BEGIN PERFORM pg_sleep(120); RETURN NEW; END \$\$"
 
 echo "== the write connection dies before the COMMIT was sent"
 # the round stops in an upsert of the pipeline, before its COMMIT, and its backend is
@@ -150,7 +150,7 @@ sender=$!
 kill_sleeper
 wait "$sender" || true
 pid=$(cat "$TEST_TMP/ledger.pid")
-for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 1 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 check "the transfer gets 503 ($(status cut))" test "$(status cut)" = 503
 check "the ledger exits instead of going on" sh -c "! kill -0 $pid 2>/dev/null"
 check "its log says why" grep -q "commit outcome unknown" "$TEST_TMP/ledger.log"
