@@ -412,13 +412,7 @@ void cmc_store_close(cmc_store_t **sp)
     *sp = NULL;
 }
 
-bool cmc_store_ping(cmc_store_t *s)
-{
-    nns_error_t err;
-    PGresult *r = db_pool_exec(s->pool, "SELECT 1", 0, NULL, &err);
-    PQclear(r);
-    return r != NULL;
-}
+bool cmc_store_ping(cmc_store_t *s) { return db_pool_ping(s->pool); }
 
 bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err)
 {

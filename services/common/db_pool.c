@@ -196,3 +196,11 @@ PGresult *db_pool_exec_prepared(db_pool_t *p, const db_pool_stmt_t *stmt,
 {
     return pool_run(p, NULL, stmt, stmt->nparams, params, result_format, err);
 }
+
+bool db_pool_ping(db_pool_t *p)
+{
+    nns_error_t err;
+    PGresult *r = db_pool_exec(p, "SELECT 1", 0, NULL, &err);
+    PQclear(r);
+    return r != NULL;
+}

@@ -30,6 +30,9 @@ void db_pool_destroy(db_pool_t **pool);
  * COMMAND_OK or TUPLES_OK, else NULL with err 503 (the server's message, or "database
  * unreachable" while connecting fails or backs off). Never blocks on a connect longer than
  * db_connect() does. */
+/* True when the database answers a pool connection (a service's /readyz). */
+bool db_pool_ping(db_pool_t *pool);
+
 PGresult *db_pool_exec(db_pool_t *pool, const char *sql, int nparams, const char *const *params,
                        nns_error_t *err) __attribute__((warn_unused_result));
 

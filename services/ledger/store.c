@@ -165,13 +165,7 @@ void ledger_store_close(ledger_store_t **sp)
     *sp = NULL;
 }
 
-bool ledger_store_ping(ledger_store_t *s)
-{
-    nns_error_t err;
-    PGresult *r = db_pool_exec(s->pool, "SELECT 1", 0, NULL, &err);
-    PQclear(r);
-    return r != NULL;
-}
+bool ledger_store_ping(ledger_store_t *s) { return db_pool_ping(s->pool); }
 
 bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
 {
