@@ -17,6 +17,7 @@
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-cmc" "$SIGNED"
 ICP=100000000
+# shellcheck disable=SC2034 # used by cmc_helpers.sh
 FEE=10000
 CREA=1095062083
 MINT=1414416717
@@ -55,39 +56,8 @@ start_cmc() {
 start_cmc
 ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/genesis.json" --keys "$keys"
 
-# j FILE KEY...: a member of a JSON file; empty when absent
-j() {
-  python3 - "$@" <<'PY' 2>/dev/null || true
-import json, sys
-try:
-    v = json.load(open(sys.argv[1]))
-    for k in sys.argv[2:]:
-        v = v[int(k)] if isinstance(v, list) else v[k]
-    print(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) or v is None else v)
-except Exception:
-    pass
-PY
-}
-get() { curl -s "$1" -o "$TEST_TMP/$2.json" || true; }
-# signed BASE TARGET BODY NAME: a POST signed as the user; status into $TEST_TMP/NAME.status
-signed() {
-  "$SIGNED" --url "$1" --seed "$user_seed" --target "$2" --body "$3" --out "$TEST_TMP/$4" \
-    >"$TEST_TMP/$4.status" 2>/dev/null || echo none >"$TEST_TMP/$4.status"
-}
-status() { cat "$TEST_TMP/$1.status"; }
-body() { j "$TEST_TMP/$1.body" "${@:2}"; }
-# pay TO AMOUNT MEMO: a legacy transfer by the user; prints the block index
-pay() {
-  signed "$L" /v1/transfers "{\"to\":\"$1\",\"amount_e8s\":\"$2\",\"fee_e8s\":\"$FEE\",\"memo\":\"$3\"}" pay
-  body pay block_index
-}
-# notify_final TARGET BODY NAME: notifies until the answer is final, at most 30 s
-notify_final() {
-  for _ in $(seq 1 300); do
-    signed "$C" "$1" "$2" "$3"
-    case $(status "$3") in 409 | 503 | none) sleep 0.1 ;; *) return 0 ;; esac
-  done
-}
+# shellcheck disable=SC1091 # the helpers, checked on their own
+source "$(dirname "$0")/cmc_helpers.sh"
 # crash POINT TARGET BODY: arms the crash point, notifies (the cmc dies before its round with
 # the ledger's answer commits) and waits for the process to end
 crash() {
