@@ -435,7 +435,7 @@ bool db_pipeline_poll(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_outcom
     return done;
 }
 
-bool db_pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_error_t *err)
+static bool pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_error_t *err)
 {
     db_pipeline_reader_t rd = {.n = n, .answered = true};
     (void)db_pipeline_poll(conn, &rd, out, err, true);
@@ -445,7 +445,7 @@ bool db_pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_er
 bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
                  nns_error_t *err)
 {
-    return db_pipeline_send(conn, stmts, n, out, err) && db_pipeline_read(conn, n, out, err);
+    return db_pipeline_send(conn, stmts, n, out, err) && pipeline_read(conn, n, out, err);
 }
 
 db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n)

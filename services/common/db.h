@@ -128,11 +128,9 @@ bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_out
 
 /* db_pipeline() in two halves, for a caller that works while the server runs the statements:
  * db_pipeline_send() queues them and the sync (false with *out and err when that failed: then
- * nothing can be read back), db_pipeline_read() reads the n results and the sync. */
+ * nothing can be read back), db_pipeline_poll() reads the results as they arrive. */
 bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
                       db_pipeline_outcome_t *out, nns_error_t *err)
-    __attribute__((warn_unused_result));
-bool db_pipeline_read(PGconn *conn, size_t n, db_pipeline_outcome_t *out, nns_error_t *err)
     __attribute__((warn_unused_result));
 
 /* Reading a pipeline's results in steps, without blocking (a state thread that does other work

@@ -99,8 +99,6 @@ void db_writer_close(db_writer_t **wp)
 
 PGconn *db_writer_conn(db_writer_t *w) { return w->slot[w->next].conn; }
 
-size_t db_writer_inflight(const db_writer_t *w) { return w->inflight; }
-
 bool db_writer_reconnect(db_writer_t *w, nns_error_t *err)
 {
     slot_t *s = &w->slot[w->next];

@@ -63,9 +63,6 @@ PGconn *db_writer_conn(db_writer_t *w);
  * otherwise connects again and prepares; false with err when the database cannot be reached. */
 bool db_writer_reconnect(db_writer_t *w, nns_error_t *err);
 
-/* Rounds sent and not yet waited for. */
-size_t db_writer_inflight(const db_writer_t *w);
-
 /* Opens the next round's transaction on db_writer_conn(): BEGIN, and the round's lock, which
  * the next round's guard waits for. False with err (the connection is rolled back or dropped)
  * when it cannot. */
