@@ -15,7 +15,8 @@ typedef unsigned __int128 u128;
 uint64_t gov_max_dissolve_delay(gov_rules_t rules)
 {
     /* governance.rs MAX_DISSOLVE_DELAY_SECONDS_PRE_MISSION_70 / _POST_MISSION_70 */
-    return rules == GOV_RULES_LEGACY ? GOV_MAX_DISSOLVE_DELAY_LEGACY : GOV_MAX_DISSOLVE_DELAY_CURRENT;
+    return rules == GOV_RULES_LEGACY ? GOV_MAX_DISSOLVE_DELAY_LEGACY
+                                     : GOV_MAX_DISSOLVE_DELAY_CURRENT;
 }
 
 /* ---- dissolve state and age: neuron/dissolve_state_and_age.rs (DissolveStateAndAge) ---- */
@@ -33,7 +34,8 @@ uint64_t gov_dissolve_delay(const gov_dissolve_t *d, uint64_t now)
     /* DissolveStateAndAge::dissolve_delay_seconds */
     if (!d->dissolving)
         return d->dissolve_delay_seconds;
-    return d->when_dissolved_timestamp_seconds > now ? d->when_dissolved_timestamp_seconds - now : 0;
+    return d->when_dissolved_timestamp_seconds > now ? d->when_dissolved_timestamp_seconds - now
+                                                     : 0;
 }
 
 uint64_t gov_age(const gov_dissolve_t *d, uint64_t now)
@@ -70,7 +72,8 @@ bool gov_start_dissolving(gov_dissolve_t *d, uint64_t now, nns_error_t *err)
     /* DissolveStateAndAge::start_dissolving: only from NotDissolving; when = now + delay, the age
      * is lost. (The M70 reset of the 8-year-gang base belongs to the neuron, types.rs.) */
     if (d->dissolving)
-        return nns_error_set(err, 422, "RequiresNotDissolving", "neuron is already dissolving or dissolved");
+        return nns_error_set(err, 422, "RequiresNotDissolving",
+                             "neuron is already dissolving or dissolved");
     set_dissolving(d, sat_add(now, d->dissolve_delay_seconds));
     return true;
 }
@@ -93,7 +96,8 @@ bool gov_increase_dissolve_delay(gov_dissolve_t *d, uint64_t now, uint32_t addit
     /* DissolveStateAndAge::increase_dissolve_delay (a zero increase is refused by the caller in
      * types.rs, InvalidCommand). */
     if (additional == 0)
-        return nns_error_set(err, 400, "InvalidCommand", "additional dissolve delay must be greater than 0");
+        return nns_error_set(err, 400, "InvalidCommand",
+                             "additional dissolve delay must be greater than 0");
     if (!d->dissolving) {
         uint64_t delay = sat_add(d->dissolve_delay_seconds, additional);
         d->dissolve_delay_seconds = delay < max ? delay : max;
@@ -118,9 +122,10 @@ bool gov_set_dissolve_timestamp(gov_dissolve_t *d, uint64_t now, uint64_t ts, ui
                              (unsigned long long)ts, (unsigned long long)now);
     uint64_t desired = ts - now, current = gov_dissolve_delay(d, now);
     if (desired <= current)
-        return nns_error_set(err, 400, "InvalidCommand",
-                             "dissolve timestamp %llu does not increase the dissolve delay of %llu seconds",
-                             (unsigned long long)ts, (unsigned long long)current);
+        return nns_error_set(
+            err, 400, "InvalidCommand",
+            "dissolve timestamp %llu does not increase the dissolve delay of %llu seconds",
+            (unsigned long long)ts, (unsigned long long)current);
     if (desired - current > UINT32_MAX)
         return nns_error_set(err, 400, "InvalidCommand",
                              "dissolve delay increase of %llu seconds does not fit in 32 bits",
@@ -171,7 +176,8 @@ static uint64_t u256_to_u64_saturating(u256_t a)
     return (a.w[1] | a.w[2] | a.w[3]) ? UINT64_MAX : a.w[0];
 }
 
-/* ---- voting power: neuron/voting_power.rs, neuron/types.rs potential_and_deciding_voting_power ---- */
+/* ---- voting power: neuron/voting_power.rs, neuron/types.rs potential_and_deciding_voting_power
+ * ---- */
 
 uint64_t gov_potential_voting_power(gov_rules_t rules, uint64_t stake_e8s, uint64_t dissolve_delay,
                                     uint64_t age, uint64_t eight_year_gang_base_e8s)
@@ -193,7 +199,8 @@ uint64_t gov_potential_voting_power(gov_rules_t rules, uint64_t stake_e8s, uint6
          * Numerator < 2^68 * 2^54 * 2^30 = 2^152; every factor of the denominator fits 64 bits. */
         const uint64_t dmax = GOV_MAX_DISSOLVE_DELAY_CURRENT;
         uint64_t d = dissolve_delay < dmax ? dissolve_delay : dmax;
-        uint64_t bonus = eight_year_gang_base_e8s < stake_e8s ? eight_year_gang_base_e8s : stake_e8s;
+        uint64_t bonus =
+            eight_year_gang_base_e8s < stake_e8s ? eight_year_gang_base_e8s : stake_e8s;
         u128 stake10 = (u128)stake_e8s * 10 + bonus;
         uint64_t dfactor = dmax * dmax + 2 * d * d; /* <= 3 * 2^52 */
         v = u256_mul(u256_mul(u256_of(stake10), dfactor), 4 * amax + a);
@@ -222,8 +229,9 @@ void gov_combine_aged_stakes(uint64_t x, uint64_t ax, uint64_t y, uint64_t ay, u
                              uint64_t *age)
 {
     /* neuron/mod.rs combine_aged_stakes: floor((x ax + y ay) / (x + y)). x ax + y ay may reach
-     * 2^129, so it is written as lo (x + y) + hi_weight (hi - lo), which is exact: the mean is lo
-     * plus floor(hi_weight (hi - lo) / (x + y)) < 2^128 / 1. */
+     * 2^129, so with lo = min(ax, ay) it is rewritten exactly as
+     * lo (x + y) + w (hi - lo), w the stake of the older side: the mean is then
+     * lo + floor(w (hi - lo) / (x + y)), with w (hi - lo) < 2^128 and the quotient <= hi - lo. */
     *sum = sat_add(x, y);
     if (x == 0 && y == 0) {
         *age = 0;
@@ -296,7 +304,8 @@ bool gov_m70_modulation(const gov_rate_day_t *days, size_t n, uint64_t today, bo
         full = days[i].day + (GOV_MODULATION_REFERENCE_DAYS - 1) <= today;
     uint64_t recent, reference;
     if (!full || !window_average(days, n, today, GOV_MODULATION_RECENT_DAYS, &recent) ||
-        !window_average(days, n, today, GOV_MODULATION_REFERENCE_DAYS, &reference) || reference == 0)
+        !window_average(days, n, today, GOV_MODULATION_REFERENCE_DAYS, &reference) ||
+        reference == 0)
         return false;
     /* |recent - reference| < 2^64 and sensitivity 2500 < 2^12: the product fits in i128. */
     __int128 diff = (__int128)recent - (__int128)reference;
@@ -320,7 +329,8 @@ bool gov_m70_modulation(const gov_rate_day_t *days, size_t n, uint64_t today, bo
 }
 
 /* ---- subaccounts: rs/nervous_system/common/src/ledger.rs compute_neuron_domain_subaccount_bytes
- * (SHA-256 of the domain length byte, the domain, the principal bytes, the nonce big-endian) ---- */
+ * (SHA-256 of the domain length byte, the domain, the principal bytes, the nonce big-endian) ----
+ */
 
 static void domain_subaccount(const char *domain, const principal_t *p, uint64_t nonce,
                               uint8_t out[32])

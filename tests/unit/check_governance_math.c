@@ -25,9 +25,7 @@ static void setup(void)
     ck_assert(crypto_init());
 }
 
-static void teardown(void)
-{
-}
+static void teardown(void) {}
 
 static void sub_hex(const uint8_t sub[32], char out[65])
 {
@@ -119,8 +117,8 @@ static bn_t bn_prod3(uint64_t a, uint64_t b, uint64_t c)
 /* The exact value num/den of a potential voting power, straight from the spec's formula with
  * rational factors (section 3): legacy S * (1 + d/Dmax) * (1 + a/Amax/4); M70
  * (S + min(B,S)/10) * (1 + 2 (d/Dmax)^2) * (1 + a/Amax/4). */
-static void vp_rational(gov_rules_t rules, uint64_t s, uint64_t d, uint64_t a, uint64_t b, bn_t *num,
-                        bn_t *den)
+static void vp_rational(gov_rules_t rules, uint64_t s, uint64_t d, uint64_t a, uint64_t b,
+                        bn_t *num, bn_t *den)
 {
     const uint64_t amax = 4 * Y;
     if (a > amax)
@@ -224,7 +222,8 @@ END_TEST
 
 /* The split and disburse-to-neuron subaccounts: the same generic form with their own domains,
  * checked against the parts hashed incrementally. */
-static void expect_domain(void (*fn)(const principal_t *, uint64_t, uint8_t[32]), const char *domain)
+static void expect_domain(void (*fn)(const principal_t *, uint64_t, uint8_t[32]),
+                          const char *domain)
 {
     static const uint8_t raw[] = {0x12, 0x31, 0x23, 0x12, 0x30};
     principal_t c = raw_principal(raw, sizeof raw);
@@ -271,9 +270,9 @@ START_TEST(test_v03_legacy_dissolve_delay_bonus)
     struct {
         uint64_t d, want;
     } v[] = {
-        {0, 10000000000ULL},      {Y, 11250000000ULL},      {2 * Y, 12500000000ULL},
-        {3 * Y, 13750000000ULL},  {4 * Y, 15000000000ULL},  {5 * Y, 16250000000ULL},
-        {6 * Y, 17500000000ULL},  {7 * Y, 18750000000ULL},  {8 * Y, 20000000000ULL},
+        {0, 10000000000ULL},      {Y, 11250000000ULL},          {2 * Y, 12500000000ULL},
+        {3 * Y, 13750000000ULL},  {4 * Y, 15000000000ULL},      {5 * Y, 16250000000ULL},
+        {6 * Y, 17500000000ULL},  {7 * Y, 18750000000ULL},      {8 * Y, 20000000000ULL},
         {15 * Y, 20000000000ULL}, {UINT64_MAX, 20000000000ULL},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -288,8 +287,10 @@ START_TEST(test_v04_m70_dissolve_delay_bonus)
     const uint64_t s = 100 * ICP;
     ck_assert_uint_eq(gov_max_dissolve_delay(GOV_RULES_CURRENT), 63115200);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 0, 0, 0), 10000000000ULL);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 2 * Y, 0, 0), 30000000000ULL);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 8 * Y, 0, 0), 30000000000ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 2 * Y, 0, 0),
+                      30000000000ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 8 * Y, 0, 0),
+                      30000000000ULL);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, Y, 0, 0), 15000000000ULL);
     /* strictly increasing and convex month by month (a stake large enough that the floors cannot
      * hide the curvature: the second difference is 4 S M^2 / Dmax^2 = S/144) */
@@ -314,14 +315,15 @@ START_TEST(test_v05_age_bonus)
     struct {
         uint64_t a, want;
     } v[] = {
-        {0, 10000000000ULL},     {Y, 10625000000ULL},     {2 * Y, 11250000000ULL},
-        {3 * Y, 11875000000ULL}, {4 * Y, 12500000000ULL}, {5 * Y, 12500000000ULL},
+        {0, 10000000000ULL},          {Y, 10625000000ULL},     {2 * Y, 11250000000ULL},
+        {3 * Y, 11875000000ULL},      {4 * Y, 12500000000ULL}, {5 * Y, 12500000000ULL},
         {UINT64_MAX, 12500000000ULL},
     };
     ck_assert_uint_eq(GOV_AGE_SATURATION, 126230400);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, 0, v[i].a, 0), v[i].want);
-        ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 0, v[i].a, 0), v[i].want);
+        ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 0, v[i].a, 0),
+                          v[i].want);
     }
 }
 END_TEST
@@ -548,7 +550,8 @@ END_TEST
 START_TEST(test_v10_legacy_potential_voting_power)
 {
     const uint64_t s = 100 * ICP;
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, 8 * Y, 4 * Y, 0), 25000000000ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, 8 * Y, 4 * Y, 0),
+                      25000000000ULL);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, 6 * M, 0, 0), 10625000000ULL);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, Y, 2 * Y, 0), 12656250000ULL);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s, 4 * Y, Y, 0), 15937500000ULL);
@@ -558,16 +561,20 @@ END_TEST
 START_TEST(test_v11_m70_potential_voting_power)
 {
     const uint64_t s = 100 * ICP;
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 2 * Y, 4 * Y, s), 41250000000ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 2 * Y, 4 * Y, s),
+                      41250000000ULL);
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, Y, 0, 0), 15000000000ULL);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 6 * M, 2 * Y, 0), 12656250000ULL);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 1209600, 0, 0), 10007345910ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 6 * M, 2 * Y, 0),
+                      12656250000ULL);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 1209600, 0, 0),
+                      10007345910ULL);
     /* the bonus base counts up to the stake: min(B, S) / 10, exact (not floored on its own) */
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, s, 2 * Y, 4 * Y, 10 * s),
                       41250000000ULL);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 1, 0, 0, 1), 1);  /* 1.1 */
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 1, 0, 0, 1), 1);   /* 1.1 */
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 10, 0, 0, 5), 10); /* 10.5 */
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 10, 2 * Y, 0, 5), 31); /* 31.5 */
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 10, 2 * Y, 0, 5),
+                      31); /* 31.5 */
 }
 END_TEST
 
@@ -576,15 +583,19 @@ START_TEST(test_potential_voting_power_saturates)
     /* u64 overflow of huge stakes: the exact value is computed, then saturated */
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, UINT64_MAX, 8 * Y, 4 * Y, 0),
                       UINT64_MAX);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, UINT64_MAX, 2 * Y, 4 * Y, UINT64_MAX),
+    ck_assert_uint_eq(
+        gov_potential_voting_power(GOV_RULES_CURRENT, UINT64_MAX, 2 * Y, 4 * Y, UINT64_MAX),
+        UINT64_MAX);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, UINT64_MAX, 0, 0, 0),
                       UINT64_MAX);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, UINT64_MAX, 0, 0, 0), UINT64_MAX);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, UINT64_MAX, 0, 0, 0), UINT64_MAX);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, UINT64_MAX, 0, 0, 0),
+                      UINT64_MAX);
     /* just below and above the edge: S * 2.5 around 2^64 */
     uint64_t s = UINT64_MAX / 5 * 2; /* 2.5 s = UINT64_MAX exactly (UINT64_MAX = 5 * odd) */
     uint64_t p = gov_potential_voting_power(GOV_RULES_LEGACY, s, 8 * Y, 4 * Y, 0);
     ck_assert_uint_eq(p, s / 2 * 5);
-    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s + 2, 8 * Y, 4 * Y, 0), UINT64_MAX);
+    ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_LEGACY, s + 2, 8 * Y, 4 * Y, 0),
+                      UINT64_MAX);
     /* zero stake */
     ck_assert_uint_eq(gov_potential_voting_power(GOV_RULES_CURRENT, 0, 2 * Y, 4 * Y, 99), 0);
 }
@@ -628,7 +639,8 @@ START_TEST(test_v12_deciding_voting_power)
     /* a refresh in the future counts as now */
     ck_assert_uint_eq(gov_deciding_voting_power(p, t0 + 100, t0, r, c), p);
     /* the largest potential does not overflow */
-    ck_assert_uint_eq(gov_deciding_voting_power(UINT64_MAX, t0, t0 + 17093700, r, c), UINT64_MAX / 2);
+    ck_assert_uint_eq(gov_deciding_voting_power(UINT64_MAX, t0, t0 + 17093700, r, c),
+                      UINT64_MAX / 2);
     /* C = 0: a cliff at R */
     ck_assert_uint_eq(gov_deciding_voting_power(p, t0, t0 + r, r, 0), p);
     ck_assert_uint_eq(gov_deciding_voting_power(p, t0, t0 + r + 1, r, 0), 0);
