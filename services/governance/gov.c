@@ -39,9 +39,9 @@ void gov_economics_default(gov_rules_t rules, gov_economics_t *out)
     out->neuron_creation_spike = GOV_MAX_NEURON_CREATION_SPIKE;
     out->start_reducing_voting_power_after_seconds = GOV_START_REDUCING_VOTING_POWER_AFTER;
     out->clear_following_after_seconds = GOV_CLEAR_FOLLOWING_AFTER;
-    out->neuron_minimum_dissolve_delay_to_vote_seconds = rules == GOV_RULES_LEGACY
-                                                             ? GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY
-                                                             : GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT;
+    out->neuron_minimum_dissolve_delay_to_vote_seconds =
+        rules == GOV_RULES_LEGACY ? GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY
+                                  : GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT;
 }
 
 bool rules_valid(gov_rules_t rules)
@@ -369,8 +369,8 @@ void gov_load_info(gov_t *g, const gov_info_t *info)
     c->eco = info->economics;
     c->mm = info->modulation;
     c->lim = info->limiter;
-    c->next_intent_id = info->next_intent_id > c->next_intent_id ? info->next_intent_id
-                                                                    : c->next_intent_id;
+    c->next_intent_id =
+        info->next_intent_id > c->next_intent_id ? info->next_intent_id : c->next_intent_id;
     c->next_flow_id = info->next_flow_id > c->next_flow_id ? info->next_flow_id : c->next_flow_id;
     c->last_created_at = info->last_created_at;
 }
@@ -693,8 +693,7 @@ bool gov_tick_due(gov_t *g, uint64_t now)
 size_t gov_memory(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
-    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs.map) +
-                   hmap_memory(&g->ctrl);
+    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs.map) + hmap_memory(&g->ctrl);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
         const nrec_t *rec = gtab_slot(&g->neurons, i);
         if (rec)
@@ -932,8 +931,7 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
     gext_t *round_ext = pos >= 0 && rec.round_ext ? rec.ext : NULL;
     rec.ext = NULL;
     rec.round_ext = false;
-    if (!gover_set(&r->subs, rec.n.subaccount, &id, true) ||
-        !gover_set(&r->neurons, k, &rec, true))
+    if (!gover_set(&r->subs, rec.n.subaccount, &id, true) || !gover_set(&r->neurons, k, &rec, true))
         return oom(err);
     r->core.neurons--;
     free(round_ext);
@@ -969,8 +967,7 @@ bool rlock(gov_round_t *r, uint64_t id, uint64_t flow, nns_error_t *err)
     return gover_set(&r->locks, k, &flow, false) || oom(err);
 }
 
-bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow,
-              nns_error_t *err)
+bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow, nns_error_t *err)
 {
     return gover_set(&r->sublocks, sub, &flow, false) || oom(err);
 }

@@ -118,8 +118,9 @@ static void set_topic(gov_neuron_full_t *f, int32_t topic, const uint64_t *ids, 
  * rule (CHANGELOG 2025-10-17): a private followee only when both have the same controller or the
  * follower's controller is a hot key of the followee; NeuronManagement is exempt. The rule's
  * error type is not in the spec: PreconditionFailed. */
-static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f, const principal_t *caller,
-                         const gov_follow_list_t *l, gov_neuron_full_t *tmp, nns_error_t *err)
+static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f,
+                         const principal_t *caller, const gov_follow_list_t *l,
+                         gov_neuron_full_t *tmp, nns_error_t *err)
 {
     if (!gov_topic_valid(l->topic))
         return nns_error_set(err, 400, "InvalidCommand", "topic %d is not a known topic",
@@ -135,8 +136,7 @@ static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f, const
         if (!rget(r, l->ids[i], tmp))
             return nns_error_set(err, 404, "NotFound", "followee neuron '%llu' not found",
                                  (unsigned long long)l->ids[i]);
-        if (l->topic == GOV_TOPIC_NEURON_MANAGEMENT ||
-            tmp->n.visibility == GOV_VISIBILITY_PUBLIC)
+        if (l->topic == GOV_TOPIC_NEURON_MANAGEMENT || tmp->n.visibility == GOV_VISIBILITY_PUBLIC)
             continue;
         if (principal_equal(&tmp->n.controller, &f->n.controller) ||
             is_hot_key(tmp, &f->n.controller))
@@ -178,10 +178,10 @@ static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_fu
     uint64_t fee = c->eco.transaction_fee_e8s;
     uint64_t fees = f->n.neuron_fees_e8s;
     uint64_t minted = minted_stake(&f->n);
-    uint64_t amount = cmd->u.disburse.has_amount
-                          ? (cmd->u.disburse.amount_e8s > fees ? cmd->u.disburse.amount_e8s - fees
-                                                               : 0)
-                          : minted;
+    uint64_t amount =
+        cmd->u.disburse.has_amount
+            ? (cmd->u.disburse.amount_e8s > fees ? cmd->u.disburse.amount_e8s - fees : 0)
+            : minted;
     if (amount > fee)
         amount -= fee;
     if (cmd->u.disburse.has_amount && amount + fee > minted) {
@@ -242,8 +242,8 @@ static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_fu
 }
 
 /* governance.rs split_neuron, governance/split_neuron.rs. */
-static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
-                      uint64_t now, gov_outcome_t *out, nns_error_t *err)
+static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f, uint64_t now,
+                      gov_outcome_t *out, nns_error_t *err)
 {
     core_t *c = &r->core;
     const gov_economics_t *e = &c->eco;
@@ -349,12 +349,11 @@ static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     account_id_of(&r->g->cfg.governance_id, sub, &in.to);
     in.amount = amount - e->transaction_fee_e8s;
     in.fee = e->transaction_fee_e8s;
-    if (!rput(r, f, false, err) || !rput(r, child, true, err) ||
-        !rintent(r, &fl, &in, now, err) || !rflow_put(r, &fl, err) ||
-        !rlock(r, f->n.id, fl.id, err) || !rlock(r, child_id, fl.id, err) ||
-        !revent(r, f->n.id, "split", now, amount, child_id, err,
-                "split %llu e8s into neuron %llu", (unsigned long long)amount,
-                (unsigned long long)child_id) ||
+    if (!rput(r, f, false, err) || !rput(r, child, true, err) || !rintent(r, &fl, &in, now, err) ||
+        !rflow_put(r, &fl, err) || !rlock(r, f->n.id, fl.id, err) ||
+        !rlock(r, child_id, fl.id, err) ||
+        !revent(r, f->n.id, "split", now, amount, child_id, err, "split %llu e8s into neuron %llu",
+                (unsigned long long)amount, (unsigned long long)child_id) ||
         !revent(r, child_id, "split_child", now, amount - e->transaction_fee_e8s, f->n.id, err,
                 "created by a split of neuron %llu", (unsigned long long)f->n.id))
         return false;
@@ -414,9 +413,11 @@ static bool cmd_merge(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     if (source->n.neuron_type != target->n.neuron_type)
         return precondition(err, "neuron_type of source and target does not match");
     if (!is_controller(source, &cmd->caller))
-        return nns_error_set(err, 403, "NotAuthorized", "source neuron must be owned by the caller");
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "source neuron must be owned by the caller");
     if (!is_controller(target, &cmd->caller))
-        return nns_error_set(err, 403, "NotAuthorized", "target neuron must be owned by the caller");
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "target neuron must be owned by the caller");
     if (rlocked(r, source_id))
         return locked_error(err, source_id);
 
@@ -456,8 +457,8 @@ static bool cmd_merge(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
 
 /* governance.rs spawn_neuron. Decision (spec open point 7): the worst-case check keeps
  * upstream's 5 % (0.95) under both rule sets. */
-static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
-                      uint64_t now, gov_outcome_t *out, nns_error_t *err)
+static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f, uint64_t now,
+                      gov_outcome_t *out, nns_error_t *err)
 {
     core_t *c = &r->core;
     const gov_economics_t *e = &c->eco;
@@ -546,8 +547,8 @@ static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_
                              "neuron '%llu' already has %d maturity disbursements in progress",
                              (unsigned long long)f->n.id, GOV_DISBURSEMENTS_MAX);
     uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
-    int32_t worst_mm = r->core.rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN
-                                                         : GOV_MODULATION_CURRENT_MIN;
+    int32_t worst_mm =
+        r->core.rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN : GOV_MODULATION_CURRENT_MIN;
     uint64_t worst = gov_apply_maturity_modulation(amount, worst_mm);
     if (worst < GOV_MINIMUM_DISBURSEMENT_E8S) {
         nns_error_set(err, 422, "PreconditionFailed",
@@ -571,9 +572,8 @@ static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_
     char hex[ACCOUNT_HEX_LEN + 1];
     account_id_to_hex(&d->to, hex);
     if (!rput(r, f, true, err) ||
-        !revent(r, f->n.id, "maturity_disbursed", now, amount, 0, err,
-                "to %s, finalized at %llu", hex,
-                (unsigned long long)d->finalize_disbursement_timestamp_seconds))
+        !revent(r, f->n.id, "maturity_disbursed", now, amount, 0, err, "to %s, finalized at %llu",
+                hex, (unsigned long long)d->finalize_disbursement_timestamp_seconds))
         return false;
     finished(out, cmd);
     out->amount_disbursed_e8s = amount;
@@ -618,8 +618,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         if (!gov_set_dissolve_timestamp(&f->n.dissolve, now, ts, max, err))
             return false;
         if (!rput(r, f, false, err) ||
-            !revent(r, id, "dissolve_timestamp_set", now, 0, 0, err,
-                    "dissolve delay %llu seconds",
+            !revent(r, id, "dissolve_timestamp_set", now, 0, 0, err, "dissolve delay %llu seconds",
                     (unsigned long long)gov_dissolve_delay(&f->n.dissolve, now)))
             return false;
         break;
@@ -672,8 +671,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         f->nhot_keys--;
         char text[PRINCIPAL_TEXT_MAX];
         principal_to_text(k, text);
-        if (!rput(r, f, true, err) ||
-            !revent(r, id, "hot_key_removed", now, 0, 0, err, "%s", text))
+        if (!rput(r, f, true, err) || !revent(r, id, "hot_key_removed", now, 0, 0, err, "%s", text))
             return false;
         break;
     }
@@ -696,9 +694,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
         f->n.maturity_e8s_equivalent -= amount;
         f->n.staked_maturity_e8s_equivalent += amount;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "maturity_staked", now, amount, 0, err, "%u%% of the maturity",
-                    (unsigned)pct))
+        if (!rput(r, f, false, err) || !revent(r, id, "maturity_staked", now, amount, 0, err,
+                                               "%u%% of the maturity", (unsigned)pct))
             return false;
         finished(out, cmd);
         out->maturity_e8s = f->n.maturity_e8s_equivalent;
@@ -711,8 +708,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         bool on = cmd->u.auto_stake_maturity.requested_setting_for_auto_stake_maturity;
         f->n.auto_stake_maturity = on;
         if (!rput(r, f, false, err) ||
-            !revent(r, id, "auto_stake_maturity_changed", now, 0, 0, err, "%s",
-                    on ? "on" : "off"))
+            !revent(r, id, "auto_stake_maturity_changed", now, 0, 0, err, "%s", on ? "on" : "off"))
             return false;
         break;
     }
@@ -722,9 +718,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         set_topic(f, l->topic, l->ids, l->n);
         f->n.voting_power_refreshed_timestamp_seconds = now; /* following refreshes (spec 3) */
-        if (!rput(r, f, true, err) ||
-            !revent(r, id, "following_changed", now, 0, 0, err, "topic %d: %zu followees",
-                    (int)l->topic, l->n))
+        if (!rput(r, f, true, err) || !revent(r, id, "following_changed", now, 0, 0, err,
+                                              "topic %d: %zu followees", (int)l->topic, l->n))
             return false;
         break;
     }
@@ -753,9 +748,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
     }
     case GOV_CMD_REFRESH_VOTING_POWER:
         f->n.voting_power_refreshed_timestamp_seconds = now;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "voting_power_refreshed", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "voting_power_refreshed", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
     case GOV_CMD_SET_VISIBILITY: {
@@ -764,9 +758,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return nns_error_set(err, 400, "InvalidCommand",
                                  "visibility must be private or public");
         f->n.visibility = v;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "visibility_changed", now, 0, 0, err, "%s",
-                    v == GOV_VISIBILITY_PUBLIC ? "public" : "private"))
+        if (!rput(r, f, false, err) || !revent(r, id, "visibility_changed", now, 0, 0, err, "%s",
+                                               v == GOV_VISIBILITY_PUBLIC ? "public" : "private"))
             return false;
         break;
     }
@@ -777,9 +770,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
                                  (unsigned long long)id);
         f->n.has_joined_community_fund = true;
         f->n.joined_community_fund_timestamp_seconds = now;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "community_fund_joined", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "community_fund_joined", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
     case GOV_CMD_LEAVE_COMMUNITY_FUND:
@@ -789,9 +781,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
                                  (unsigned long long)id);
         f->n.has_joined_community_fund = false;
         f->n.joined_community_fund_timestamp_seconds = 0;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "community_fund_left", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "community_fund_left", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
     }

@@ -134,8 +134,7 @@ static bool claim(const principal_t *caller, const principal_t *controller, uint
     return ok;
 }
 
-static void balance(uint64_t intent_id, bool ok, uint64_t amount, uint64_t now,
-                    gov_outcome_t *out)
+static void balance(uint64_t intent_id, bool ok, uint64_t amount, uint64_t now, gov_outcome_t *out)
 {
     gov_balance_result_t res;
     memset(&res, 0, sizeof res);
@@ -145,8 +144,7 @@ static void balance(uint64_t intent_id, bool ok, uint64_t amount, uint64_t now,
         snprintf(res.error, sizeof res.error, "ledger unreachable");
     gov_round_t *r = gov_round_begin(G);
     nns_error_t err;
-    ck_assert_msg(gov_apply_balance_read(G, r, intent_id, &res, now, out, &err), "%s",
-                  err.detail);
+    ck_assert_msg(gov_apply_balance_read(G, r, intent_id, &res, now, out, &err), "%s", err.detail);
     keep_round(r);
     gov_round_commit(G, &r);
 }
@@ -163,8 +161,7 @@ static void transfer_done(uint64_t intent_id, bool ok, uint64_t now, gov_outcome
     }
     gov_round_t *r = gov_round_begin(G);
     nns_error_t err;
-    ck_assert_msg(gov_apply_transfer_done(G, r, intent_id, &res, now, out, &err), "%s",
-                  err.detail);
+    ck_assert_msg(gov_apply_transfer_done(G, r, intent_id, &res, now, out, &err), "%s", err.detail);
     keep_round(r);
     gov_round_commit(G, &r);
 }
@@ -530,12 +527,18 @@ START_TEST(test_permission_table)
     hk.u.add_hot_key.new_hot_key = bob;
     run_ok(&hk, T0);
     static const gov_command_kind_t controller_only[] = {
-        GOV_CMD_INCREASE_DISSOLVE_DELAY, GOV_CMD_SET_DISSOLVE_TIMESTAMP,
-        GOV_CMD_START_DISSOLVING,        GOV_CMD_STOP_DISSOLVING,
-        GOV_CMD_ADD_HOT_KEY,             GOV_CMD_DISBURSE,
-        GOV_CMD_SPLIT,                   GOV_CMD_MERGE,
-        GOV_CMD_SPAWN,                   GOV_CMD_STAKE_MATURITY,
-        GOV_CMD_DISBURSE_MATURITY,       GOV_CMD_AUTO_STAKE_MATURITY,
+        GOV_CMD_INCREASE_DISSOLVE_DELAY,
+        GOV_CMD_SET_DISSOLVE_TIMESTAMP,
+        GOV_CMD_START_DISSOLVING,
+        GOV_CMD_STOP_DISSOLVING,
+        GOV_CMD_ADD_HOT_KEY,
+        GOV_CMD_DISBURSE,
+        GOV_CMD_SPLIT,
+        GOV_CMD_MERGE,
+        GOV_CMD_SPAWN,
+        GOV_CMD_STAKE_MATURITY,
+        GOV_CMD_DISBURSE_MATURITY,
+        GOV_CMD_AUTO_STAKE_MATURITY,
         GOV_CMD_SET_VISIBILITY,
     };
     for (size_t i = 0; i < sizeof controller_only / sizeof controller_only[0]; i++) {
@@ -732,8 +735,8 @@ START_TEST(test_disburse_flow_with_fee_burn)
     nns_error_t err;
     ck_assert(!gov_apply_transfer_done(G, r, burn.id, &res, now, &out, &err));
     ck_assert_str_eq(err.code, "UnknownIntent");
-    ck_assert(!gov_apply_balance_read(G, r, tr.id, &(gov_balance_result_t){.ok = true}, now, &out,
-                                      &err));
+    ck_assert(
+        !gov_apply_balance_read(G, r, tr.id, &(gov_balance_result_t){.ok = true}, now, &out, &err));
     ck_assert_str_eq(err.code, "WrongIntent");
     size_t nfl;
     const bool *removed;
@@ -1189,8 +1192,8 @@ START_TEST(test_tick_staked_maturity_and_pruning)
     load(&f);
     gov_economics_t e;
     gov_economics(G, &e);
-    uint64_t prune_at = T0 + e.start_reducing_voting_power_after_seconds +
-                        e.clear_following_after_seconds;
+    uint64_t prune_at =
+        T0 + e.start_reducing_voting_power_after_seconds + e.clear_following_after_seconds;
     ck_assert(!gov_tick_due(G, now));
     ck_assert(gov_tick_due(G, now + 100));
     bool work;
