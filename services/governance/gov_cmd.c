@@ -153,20 +153,26 @@ static uint64_t percent_of(uint64_t v, uint32_t pct)
     return (uint64_t)((unsigned __int128)v * pct / 100);
 }
 
-static bool pct_valid(uint32_t pct, const char *what, nns_error_t *err)
+/* Spawn and stake-maturity refuse a percentage outside 1..100 with PreconditionFailed
+ * (governance.rs spawn_neuron, stake_maturity_of_neuron), disburse-maturity with InvalidCommand
+ * (disburse_maturity.rs InvalidPercentage). */
+static bool pct_valid(uint32_t pct, const char *what, bool invalid_command, nns_error_t *err)
 {
     if (pct >= 1 && pct <= 100)
         return true;
-    return nns_error_set(err, 400, "InvalidCommand", "%s must be between 1 and 100, not %u", what,
-                         (unsigned)pct);
+    if (invalid_command)
+        return nns_error_set(err, 400, "InvalidCommand", "%s must be between 1 and 100, not %u",
+                             what, (unsigned)pct);
+    return nns_error_set(err, 422, "PreconditionFailed", "%s must be between 1 and 100, not %u",
+                         what, (unsigned)pct);
 }
 
 /* ---- the commands ---- */
 
 /* governance.rs disburse_neuron: controller, Dissolved, kyc; fees burned first (when above the
- * transaction fee), then the transfer. Decision: a requested amount above the minted stake less
- * the fee is refused at once (422 InsufficientFunds) instead of burning the fees and then failing
- * on the ledger as upstream would (an audit finding). */
+ * transaction fee), then the transfer. Decision: an amount the stake cannot pay with the fee (or
+ * nothing at all) is refused at once (422 InsufficientFunds) instead of burning the fees and then
+ * failing on the ledger as upstream would (an audit finding). */
 static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
                          uint64_t now, gov_outcome_t *out, nns_error_t *err)
 {
@@ -184,7 +190,7 @@ static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_fu
             : minted;
     if (amount > fee)
         amount -= fee;
-    if (cmd->u.disburse.has_amount && amount + fee > minted) {
+    if (amount == 0 || amount + fee > minted) {
         nns_error_set(err, 422, "InsufficientFunds",
                       "cannot disburse %llu e8s (and the %llu e8s fee) from a stake of %llu e8s",
                       (unsigned long long)amount, (unsigned long long)fee,
@@ -465,7 +471,7 @@ static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     if (state_of(f, now) == GOV_STATE_SPAWNING)
         return precondition(err, "neuron is spawning");
     uint32_t pct = cmd->u.spawn.has_percentage ? cmd->u.spawn.percentage_to_spawn : 100;
-    if (!pct_valid(pct, "percentage_to_spawn", err))
+    if (!pct_valid(pct, "percentage_to_spawn", false, err))
         return false;
     uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
     uint64_t worst = (uint64_t)((unsigned __int128)amount * 95 / 100);
@@ -531,21 +537,18 @@ static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     return true;
 }
 
-/* governance/disburse_maturity.rs initiate_maturity_disbursement. Decision: the worst case is
- * the lower end of the rule set's modulation range (-500 legacy, -1000 current); the error types
- * the spec leaves open are PreconditionFailed (too small) and ResourceExhausted (too many). */
+/* governance/disburse_maturity.rs initiate_maturity_disbursement, its checks in its order and
+ * with its error types: the percentage (InvalidCommand), the worst case after modulation
+ * (PreconditionFailed; the lower end of the rule set's range: -500 legacy, -1000 current), a
+ * spawning neuron (InvalidCommand), at most 10 in progress (PreconditionFailed). Decision: a
+ * caller other than the controller gets NotAuthorized like every controller-only command
+ * (upstream answers InvalidCommand there). */
 static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
                                   uint64_t now, gov_outcome_t *out, nns_error_t *err)
 {
-    if (state_of(f, now) == GOV_STATE_SPAWNING)
-        return precondition(err, "neuron is spawning");
     uint32_t pct = cmd->u.disburse_maturity.percentage_to_disburse;
-    if (!pct_valid(pct, "percentage_to_disburse", err))
+    if (!pct_valid(pct, "percentage_to_disburse", true, err))
         return false;
-    if (f->ndisbursements >= GOV_DISBURSEMENTS_MAX)
-        return nns_error_set(err, 422, "ResourceExhausted",
-                             "neuron '%llu' already has %d maturity disbursements in progress",
-                             (unsigned long long)f->n.id, GOV_DISBURSEMENTS_MAX);
     uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
     int32_t worst_mm =
         r->core.rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN : GOV_MODULATION_CURRENT_MIN;
@@ -559,6 +562,13 @@ static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_
         nns_error_add(err, "maturity_e8s", f->n.maturity_e8s_equivalent);
         return false;
     }
+    if (state_of(f, now) == GOV_STATE_SPAWNING)
+        return nns_error_set(err, 400, "InvalidCommand",
+                             "neuron is spawning and cannot be disbursed");
+    if (f->ndisbursements >= GOV_DISBURSEMENTS_MAX)
+        return nns_error_set(err, 422, "PreconditionFailed",
+                             "too many disbursements in progress (at most %d)",
+                             GOV_DISBURSEMENTS_MAX);
     gov_disbursement_t *d = &f->disbursements[f->ndisbursements++];
     memset(d, 0, sizeof *d);
     d->amount_e8s = amount;
@@ -689,7 +699,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return precondition(err, "neuron is spawning");
         uint32_t pct =
             cmd->u.stake_maturity.has_percentage ? cmd->u.stake_maturity.percentage_to_stake : 100;
-        if (!pct_valid(pct, "percentage_to_stake", err))
+        if (!pct_valid(pct, "percentage_to_stake", false, err))
             return false;
         uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
         f->n.maturity_e8s_equivalent -= amount;

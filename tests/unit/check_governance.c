@@ -659,7 +659,7 @@ START_TEST(test_auto_stake_and_stake_maturity)
     c = command(GOV_CMD_STAKE_MATURITY, &alice, 5);
     c.u.stake_maturity.has_percentage = true;
     c.u.stake_maturity.percentage_to_stake = 101;
-    run_err(&c, T0, "InvalidCommand", 400);
+    run_err(&c, T0, "PreconditionFailed", 422);
     c.u.stake_maturity.percentage_to_stake = 33;
     gov_outcome_t out = run_ok(&c, T0);
     ck_assert_uint_eq(out.staked_maturity_e8s, 330);
@@ -785,6 +785,14 @@ START_TEST(test_disburse_refused_and_small_fees)
     gov_neuron_full_t *n = get(9, now);
     ck_assert_uint_eq(n->n.cached_neuron_stake_e8s, 10 * ICP - 5000);
     ck_assert(!n->locked);
+    /* nothing to disburse: refused before any transfer */
+    gov_destroy(&G);
+    G = gov_new(&CFG);
+    genesis_with(GOV_RULES_CURRENT, NULL, true, 0, NULL, 0, T0);
+    dissolved_neuron(&f, 9, &alice, FEE, now);
+    load(&f);
+    c.u.disburse.has_amount = false;
+    run_err(&c, now, "InsufficientFunds", 422);
     /* kyc is required */
     gov_destroy(&G);
     G = gov_new(&CFG);
@@ -1014,7 +1022,7 @@ START_TEST(test_spawn_flow_with_modulation)
     c.u.spawn.percentage_to_spawn = 50; /* 1 ICP: 0.95 ICP worst case < 1 ICP */
     run_err(&c, T0, "InsufficientFunds", 422);
     c.u.spawn.percentage_to_spawn = 0;
-    run_err(&c, T0, "InvalidCommand", 400);
+    run_err(&c, T0, "PreconditionFailed", 422);
     c.u.spawn.has_percentage = false;
     c.u.spawn.has_new_controller = true;
     c.u.spawn.new_controller = bob;
@@ -1037,6 +1045,16 @@ START_TEST(test_spawn_flow_with_modulation)
     /* spawning neurons refuse split, spawn and maturity commands */
     gov_command_t s = command(GOV_CMD_STAKE_MATURITY, &bob, 51);
     run_err(&s, T0, "PreconditionFailed", 422);
+    s = command(GOV_CMD_SPAWN, &bob, 51);
+    s.u.spawn.candidate_id = 52;
+    run_err(&s, T0, "PreconditionFailed", 422);
+    s = command(GOV_CMD_SPLIT, &bob, 51);
+    s.u.split.candidate_id = 52;
+    s.u.split.amount_e8s = 2 * ICP;
+    run_err(&s, T0, "PreconditionFailed", 422);
+    s = command(GOV_CMD_DISBURSE_MATURITY, &bob, 51);
+    s.u.disburse_maturity.percentage_to_disburse = 100;
+    run_err(&s, T0, "InvalidCommand", 400);
 
     /* before spawn_at: nothing due */
     ck_assert(!gov_tick_due(G, T0 + 7 * DAY - 1));
@@ -1148,7 +1166,7 @@ START_TEST(test_disburse_maturity_flow)
     /* nine more, then the eleventh is refused */
     for (int i = 0; i < 9; i++)
         run_ok(&c, T0 + 1 + (uint64_t)i);
-    run_err(&c, T0 + 20, "ResourceExhausted", 422);
+    run_err(&c, T0 + 20, "PreconditionFailed", 422);
     ck_assert(!gov_tick_due(G, T0 + 7 * DAY - 1));
     gov_round_t *r = gov_round_begin(G);
     bool work;
