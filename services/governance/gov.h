@@ -557,7 +557,9 @@ gov_round_t *gov_round_begin(gov_t *g);
 /* Genesis (once; 422 PreconditionFailed when done): rule set, economics, modulation, genesis
  * neurons (each with a mint intent of its stake to its staking account; its neuron is locked
  * until the mint finishes). 400 BadRequest on a bad neuron (duplicate id or subaccount, id 0,
- * stake below the minimum, more hot keys or followees than allowed, an unknown topic). */
+ * stake below the minimum, more hot keys or followees than allowed, an unknown topic), a
+ * modulation outside the rule set's range or zero minimum stake: the round is then partly
+ * written and must be discarded. */
 bool gov_apply_genesis(gov_t *g, gov_round_t *r, const gov_genesis_t *gen, uint64_t now,
                        nns_error_t *err) __attribute__((warn_unused_result));
 

@@ -58,7 +58,7 @@ struct gov {
     pthread_rwlock_t lock;
     core_t core;
     gtab_t neurons;  /* id -> nrec_t */
-    gtab_t subs;     /* subaccount -> uint64 id */
+    hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
     gtab_t flows;    /* flow id -> gov_inflight_t */
     gtab_t intents;  /* intent id -> gov_intent_t */
     gtab_t locks;    /* neuron id -> uint64 flow id */
