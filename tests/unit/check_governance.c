@@ -1692,6 +1692,116 @@ START_TEST(test_views_and_voting_power)
 }
 END_TEST
 
+START_TEST(test_claim_of_a_locked_neuron_and_merge_without_transfers)
+{
+    gov_neuron_full_t f;
+    uint64_t now = T0 + 100;
+    uint64_t id = stake(&alice, 4, 3 * ICP, T0);
+    /* start a disburse of another neuron... and lock this one with a split */
+    gov_command_t c = command(GOV_CMD_SPLIT, &alice, id);
+    c.u.split.candidate_id = 4242;
+    memset(c.u.split.candidate_subaccount, 0x42, 32);
+    c.u.split.amount_e8s = ICP + FEE;
+    gov_outcome_t out = run_ok(&c, now);
+    ck_assert(!out.finished);
+    nns_error_t err;
+    ck_assert(!claim(&alice, &alice, 4, now, &out, &err));
+    ck_assert_str_eq(err.code, "LedgerUpdateOngoing");
+    ck_assert_int_eq(err.status, 409);
+
+    /* a merge whose source has nothing to move finishes at once: maturity only */
+    base_neuron(&f, 90, &bob, 5 * ICP, YEAR, T0);
+    load(&f);
+    base_neuron(&f, 91, &bob, FEE, 2 * YEAR, T0);
+    f.n.maturity_e8s_equivalent = 1234;
+    load(&f);
+    c = command(GOV_CMD_MERGE, &bob, 90);
+    c.u.merge.source_neuron_id = 91;
+    out = run_ok(&c, now);
+    ck_assert(out.finished && out.ok);
+    ck_assert_uint_eq(out.source_neuron_id, 91);
+    ck_assert_uint_eq(nlast, 0);
+    gov_neuron_full_t *n = get(90, now);
+    ck_assert_uint_eq(n->n.maturity_e8s_equivalent, 1234);
+    ck_assert_uint_eq(n->n.cached_neuron_stake_e8s, 5 * ICP);
+    ck_assert_uint_eq(n->d.dissolve_delay_seconds, 2 * YEAR);
+    ck_assert(!n->locked && !get(91, now)->locked);
+    ck_assert_uint_eq(get(91, now)->n.maturity_e8s_equivalent, 0);
+}
+END_TEST
+
+/* spec 2.9: at most 100 neurons' staked maturity returned per run; the rest at the next run. */
+START_TEST(test_tick_batches_staked_maturity_returns)
+{
+    gov_neuron_full_t f;
+    uint64_t now = T0 + 1000;
+    for (uint64_t i = 1; i <= 150; i++) {
+        dissolved_neuron(&f, 500 + i, &alice, ICP, now);
+        f.n.staked_maturity_e8s_equivalent = 10;
+        load(&f);
+    }
+    bool work;
+    nns_error_t err;
+    size_t counts[3];
+    for (int pass = 0; pass < 3; pass++) {
+        ck_assert(gov_tick_due(G, now) == (pass < 2));
+        gov_round_t *r = gov_round_begin(G);
+        ck_assert(gov_apply_tick(G, r, now, &work, &err));
+        counts[pass] = gov_round_neuron_count(r);
+        gov_round_commit(G, &r);
+    }
+    ck_assert_uint_eq(counts[0], 100);
+    ck_assert_uint_eq(counts[1], 50);
+    ck_assert_uint_eq(counts[2], 0);
+    gov_info_t info;
+    gov_info(G, now, &info);
+    ck_assert_uint_eq(info.total_staked_maturity_e8s, 0);
+    ck_assert_uint_eq(info.total_maturity_e8s, 1500);
+}
+END_TEST
+
+START_TEST(test_disburse_maturity_default_destination_and_events)
+{
+    gov_neuron_full_t f;
+    base_neuron(&f, 60, &alice, 5 * ICP, YEAR, T0);
+    f.n.maturity_e8s_equivalent = 10 * ICP;
+    load(&f);
+    gov_command_t c = command(GOV_CMD_DISBURSE_MATURITY, &alice, 60);
+    c.u.disburse_maturity.percentage_to_disburse = 50;
+    gov_outcome_t out = run_ok(&c, T0);
+    ck_assert_uint_eq(out.amount_disbursed_e8s, 5 * ICP);
+    ck_assert_uint_eq(nevents, 1);
+    ck_assert_str_eq(last_events[0].kind, "maturity_disbursed");
+    ck_assert_uint_eq(last_events[0].neuron_id, 60);
+    ck_assert_uint_eq(last_events[0].amount_e8s, 5 * ICP);
+    ck_assert_uint_eq(last_events[0].at_seconds, T0);
+    gov_neuron_full_t *n = get(60, T0);
+    ck_assert(account_id_equal(&n->disbursements[0].to, &alice_acc));
+    ck_assert_uint_eq(n->disbursements[0].timestamp_of_disbursement_seconds, T0);
+    /* the store sees the changed parts */
+    gov_round_t *r = gov_round_begin(G);
+    nns_error_t err;
+    ck_assert(gov_apply_command(G, r, &c, T0 + 1, &out, &err));
+    gov_neuron_full_t rn;
+    bool removed, parts;
+    gov_round_neuron(r, 0, &rn, &removed, &parts);
+    ck_assert(parts && !removed);
+    ck_assert_uint_eq(rn.ndisbursements, 2);
+    gov_round_discard(G, &r);
+    /* a command that does not touch the parts says so */
+    r = gov_round_begin(G);
+    gov_command_t v = command(GOV_CMD_SET_VISIBILITY, &alice, 60);
+    v.u.set_visibility.visibility = GOV_VISIBILITY_PUBLIC;
+    ck_assert(gov_apply_command(G, r, &v, T0, &out, &err));
+    gov_round_neuron(r, 0, &rn, &removed, &parts);
+    ck_assert(!parts);
+    ck_assert_uint_eq(rn.ndisbursements, 1); /* still a full copy */
+    gov_round_commit(G, &r);
+    ck_assert_int_eq(get(60, T0)->n.visibility, GOV_VISIBILITY_PUBLIC);
+    ck_assert_uint_eq(get(60, T0)->ndisbursements, 1);
+}
+END_TEST
+
 /* Memory per neuron without hot keys, followees or disbursements (the benchmark's figure). */
 START_TEST(test_memory_per_neuron)
 {
@@ -1745,10 +1855,13 @@ static Suite *governance_suite(void)
     tcase_add_test(f, test_spawn_mint_refused_then_retried);
     tcase_add_test(f, test_disburse_maturity_flow);
     tcase_add_test(f, test_genesis_neurons_minted);
+    tcase_add_test(f, test_claim_of_a_locked_neuron_and_merge_without_transfers);
+    tcase_add_test(f, test_disburse_maturity_default_destination_and_events);
     suite_add_tcase(s, f);
     TCase *p = tcase_create("periodic");
     tcase_add_checked_fixture(p, setup, teardown);
     tcase_add_test(p, test_tick_staked_maturity_and_pruning);
+    tcase_add_test(p, test_tick_batches_staked_maturity_returns);
     tcase_add_test(p, test_modulation_legacy_from_cmc);
     tcase_add_test(p, test_modulation_current_from_rate_history);
     suite_add_tcase(s, p);
