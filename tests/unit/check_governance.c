@@ -1457,6 +1457,7 @@ START_TEST(test_genesis_neurons_minted)
         ck_assert(get(gn[i].id, T0)->locked);
     }
     ck_assert_uint_lt(last_intents[0].created_at_time, last_intents[1].created_at_time);
+    uint64_t first_mint = last_intents[0].id;
     gov_neuron_full_t *n = get(1, T0);
     ck_assert_uint_eq(n->nfollowees, 2);
     ck_assert_int_eq(n->followees[0].topic, 0); /* ascending topics */
@@ -1466,7 +1467,21 @@ START_TEST(test_genesis_neurons_minted)
     ck_assert_int_eq(n->n.visibility, GOV_VISIBILITY_PUBLIC);
     gov_outcome_t out;
     uint64_t i1 = last_intents[1].id;
-    transfer_done(last_intents[0].id, true, T0, &out);
+    /* a TxTooOld refusal: the same mint again as a new intent, the neuron still locked */
+    gov_transfer_result_t old = {.ok = false, .error_code = 422};
+    snprintf(old.error, sizeof old.error, "TxTooOld: the transaction is too old");
+    r = gov_round_begin(G);
+    ck_assert(gov_apply_transfer_done(G, r, i1, &old, T0 + 2 * DAY, &out, &err));
+    keep_round(r);
+    gov_round_commit(G, &r);
+    ck_assert(!out.finished);
+    ck_assert_uint_eq(nlast, 1);
+    ck_assert_uint_ne(last_intents[0].id, i1);
+    ck_assert_uint_eq(last_intents[0].amount, gn[1].stake_e8s);
+    ck_assert_uint_ge(last_intents[0].created_at_time, (T0 + 2 * DAY) * 1000000000ULL);
+    ck_assert(get(2, T0)->locked);
+    i1 = last_intents[0].id;
+    transfer_done(first_mint, true, T0, &out);
     ck_assert(!out.has_request && out.ok);
     ck_assert(!get(1, T0)->locked);
     transfer_done(i1, true, T0, &out);
