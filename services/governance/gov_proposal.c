@@ -1205,7 +1205,27 @@ static bool compute_vp_map(gov_round_t *r, uint64_t now, collect_t *c, nns_error
     c->v = malloc(c->cap * sizeof *c->v);
     if (!c->v)
         return oom(err);
-    rforeach(r, collect_neuron, c);
+    /* the committed neurons (those the round changed are taken from the round), then the
+     * round's */
+    const gov_t *g = r->g;
+    bool overlay = r->neurons.n > 0;
+    size_t cap = g->neurons.map.cap;
+    for (size_t i = 0; i < cap && !c->failed; i++) {
+        /* records are scattered in memory: fetch a few slots ahead */
+        if (i + 16 < cap && g->neurons.map.used[i + 16]) {
+            const uint8_t *ahead = (const uint8_t *)(uintptr_t)g->neurons.map.vals[i + 16].a;
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+            __builtin_prefetch(ahead + 128);
+        }
+        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        if (!rec || (overlay && gover_find(&r->neurons, hmap_key_at(&g->neurons.map, i)) >= 0))
+            continue;
+        collect_neuron(r, rec, c);
+    }
+    for (size_t i = 0; i < r->neurons.n && !c->failed; i++)
+        if (!r->neurons.removed[i])
+            collect_neuron(r, gover_rec(&r->neurons, i), c);
     if (c->failed || !sort_idvp(c->v, c->n)) {
         free(c->v);
         c->v = NULL;
