@@ -463,8 +463,8 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 
 bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
 {
-    if (i->id == 0 || (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER &&
-                       i->kind != GOV_INTENT_POST))
+    if (i->id == 0 ||
+        (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER && i->kind != GOV_INTENT_POST))
         return corrupt(err, "bad intent", i->id);
     uint8_t k[8];
     key_u64(i->id, k);
@@ -702,8 +702,7 @@ void modulation_source_default(const gov_config_t *cfg, gov_rules_t rules, gov_m
 bool gov_tick_due(gov_t *g, uint64_t now)
 {
     pthread_rwlock_rdlock(&g->lock);
-    bool due =
-        g->core.next_due <= now || modulation_due(&g->core, now) || proposals_due(g, now);
+    bool due = g->core.next_due <= now || modulation_due(&g->core, now) || proposals_due(g, now);
     pthread_rwlock_unlock(&g->lock);
     return due;
 }

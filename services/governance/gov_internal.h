@@ -68,10 +68,10 @@ typedef struct {
 /* A round's version of a proposal. */
 typedef struct {
     prop_t p;
-    bool created;   /* new in the round: everything belongs to the round */
-    bool forgotten; /* dropped from memory by the round */
-    bool own_votes; /* p.bvote belongs to the round */
-    bool own_blob;  /* p.blob belongs to the round (created, or texts rewritten) */
+    bool created;         /* new in the round: everything belongs to the round */
+    bool forgotten;       /* dropped from memory by the round */
+    bool own_votes;       /* p.bvote belongs to the round */
+    bool own_blob;        /* p.blob belongs to the round (created, or texts rewritten) */
     bool settled_ballots; /* the round released the ballots (committed arrays freed at commit) */
     uint8_t *changed;     /* bitmap of ballots changed by the round (nb bits), NULL: none */
     size_t nchanged;
@@ -146,7 +146,7 @@ struct gov_round {
     size_t nevents, capevents;
     uint64_t seq; /* transfer intents emitted in this round */
     /* proposals */
-    bool pdirty; /* proposal counters changed */
+    bool pdirty;      /* proposal counters changed */
     rprop_t **rprops; /* in order of first change */
     size_t nrprops, caprprops;
     gov_tally_change_t *tallies;

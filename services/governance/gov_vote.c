@@ -239,7 +239,7 @@ typedef struct {
     size_t nwords, lo, count;
     const gext_t **exts; /* per ballot index: the follower's committed followees, if known */
     bool lookup;         /* the round changed followees: look every follower up */
-    uint64_t *stack; /* neurons whose followers are to be added */
+    uint64_t *stack;     /* neurons whose followers are to be added */
     size_t nstack, capstack;
     const nrec_t **dirty; /* the round's neurons with changed followees */
     size_t ndirty;
@@ -386,8 +386,8 @@ static void add_followers(cascade_t *c, uint64_t voter)
     const gov_t *g = c->r->g;
     int32_t topics[2] = {c->topic, GOV_TOPIC_UNSPECIFIED};
     /* the catch-all is not used for Governance and SnsAndCommunityFund (spec 5) */
-    int nt = c->topic == GOV_TOPIC_GOVERNANCE || c->topic == GOV_TOPIC_SNS_AND_COMMUNITY_FUND ? 1
-                                                                                             : 2;
+    int nt =
+        c->topic == GOV_TOPIC_GOVERNANCE || c->topic == GOV_TOPIC_SNS_AND_COMMUNITY_FUND ? 1 : 2;
     for (int t = 0; t < nt; t++) {
         uint8_t k[FKEY];
         fkey(voter, topics[t], k);
@@ -513,7 +513,8 @@ void wait_for_quiet(gov_proposal_t *p, const gov_tally_t *old, uint64_t now)
     if (t->yes >= t->total / 2 + 1 || t->no >= (t->total + 1) / 2 ||
         now > p->wait_for_quiet_deadline_seconds)
         return;
-    bool turned = (old->yes > old->no && t->yes <= t->no) || (old->yes <= old->no && t->yes > t->no);
+    bool turned =
+        (old->yes > old->no && t->yes <= t->no) || (old->yes <= old->no && t->yes > t->no);
     if (!turned)
         return;
     uint64_t elapsed = now - p->proposal_timestamp_seconds;
@@ -593,13 +594,11 @@ bool gov_apply_vote(gov_t *g, gov_round_t *r, const gov_vote_args_t *a, uint64_t
     if (idx < 0)
         return nns_error_set(err, 403, "NotAuthorized",
                              "neuron '%llu' is not authorized to vote on proposal %llu",
-                             (unsigned long long)a->neuron_id,
-                             (unsigned long long)a->proposal_id);
+                             (unsigned long long)a->neuron_id, (unsigned long long)a->proposal_id);
     if (cp->bvote[idx] != GOV_VOTE_UNSPECIFIED)
         return nns_error_set(err, 409, "NeuronAlreadyVoted",
                              "neuron '%llu' already voted on proposal %llu",
-                             (unsigned long long)a->neuron_id,
-                             (unsigned long long)a->proposal_id);
+                             (unsigned long long)a->neuron_id, (unsigned long long)a->proposal_id);
     rprop_t *rp = rprop_edit(r, a->proposal_id, true, err);
     if (!rp)
         return false;
