@@ -234,6 +234,9 @@ void props_destroy(gov_t *g);
 size_t props_memory(const gov_t *g);
 /* Takes the daily voting-power snapshot (4.5) in the round, dropping stale and surplus ones. */
 bool rsnapshot_take(gov_round_t *r, uint64_t now, nns_error_t *err);
+/* Settles a proposal for rewards (spec 6, for gov_reward.c): reward_event_round set, its ballots
+ * released (the mirror keeps them). Read the ballots first with rprop_get (bid, bvp, bvote). */
+bool rprop_settle(gov_round_t *r, uint64_t id, uint64_t reward_event_round, nns_error_t *err);
 /* Releases a proposal's ballots in the round (settlement: preward; forgetting) */
 bool rprop_release_ballots(gov_round_t *r, uint64_t id, nns_error_t *err);
 

@@ -2008,7 +2008,8 @@ static int rprop_cmp(const void *a, const void *b)
 size_t gov_round_proposal_count(const gov_round_t *r)
 {
     /* ascending ids for the store */
-    qsort(r->rprops, r->nrprops, sizeof *r->rprops, rprop_cmp);
+    if (r->nrprops > 1)
+        qsort(r->rprops, r->nrprops, sizeof *r->rprops, rprop_cmp);
     return r->nrprops;
 }
 
@@ -2123,6 +2124,17 @@ bool rprop_release_ballots(gov_round_t *r, uint64_t id, nns_error_t *err)
     rprop_t *rp = rprop_edit(r, id, false, err);
     if (!rp)
         return false;
+    rp->p.f.p.ballots_held = false;
+    rp->settled_ballots = true;
+    return true;
+}
+
+bool rprop_settle(gov_round_t *r, uint64_t id, uint64_t reward_event_round, nns_error_t *err)
+{
+    rprop_t *rp = rprop_edit(r, id, false, err);
+    if (!rp)
+        return false;
+    rp->p.f.p.reward_event_round = reward_event_round;
     rp->p.f.p.ballots_held = false;
     rp->settled_ballots = true;
     return true;
