@@ -103,6 +103,8 @@ typedef struct {
     uint64_t now_nanos;    /* and nanoseconds */
     uint64_t *answered;    /* intents whose answer the round applied */
     size_t nanswered;
+    gov_resolved_t *resolved; /* how the intents the round's answers finished ended */
+    size_t nresolved;
     bool ticked;           /* the round applied a tick command */
     hmap_t index;          /* neuron id -> its position among the round's changed neurons */
     size_t indexed;        /* positions indexed so far */
@@ -303,17 +305,49 @@ static void get_neuron_events(http_request_t *req, void *svc)
     gov_app_t *a = service_app(svc);
     nns_error_t err;
     uint64_t id;
-    size_t limit;
+    size_t limit, n = 0;
+    uint64_t before = 0;
+    bool more = false;
     const char *cursor = http_query(req, "cursor");
-    if (!path_neuron_id(req, &id, &err) || !query_limit(req, EVENTS_DEFAULT, &limit, &err)) {
+    if (!path_neuron_id(req, &id, &err) || !query_limit(req, EVENTS_DEFAULT, &limit, &err) ||
+        (cursor && (!parse_u64(cursor, &before) || before == 0) &&
+         !nns_error_set(&err, 400, "BadRequest", "query 'cursor' is not a cursor of this list"))) {
         respond_error(req, &err);
         return;
     }
-    json_t *o = NULL;
-    if (!gov_store_neuron_events(a->store, id, cursor, limit, &o, &err)) {
+    if (limit > GOV_STORE_EVENTS_MAX)
+        limit = GOV_STORE_EVENTS_MAX;
+    gov_store_event_t *ev = malloc(limit * sizeof *ev);
+    if (!ev) {
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    if (!gov_store_events(a->store, id, before, limit, ev, &n, &more, &err)) {
+        free(ev);
         respond_error(req, &err);
         return;
     }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const gov_event_t *e = &ev[i].e;
+        json_t *x = json_object();
+        json_object_set_new(x, "neuron_id", json_u64(e->neuron_id));
+        json_object_set_new(x, "kind", json_string(e->kind));
+        json_object_set_new(x, "at_seconds", json_u64(e->at_seconds));
+        json_object_set_new(x, "amount_e8s", json_u64(e->amount_e8s));
+        json_object_set_new(x, "other_neuron_id", json_u64(e->other_neuron_id));
+        json_object_set_new(x, "detail", json_string(e->detail));
+        json_array_append_new(arr, x);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "events", arr);
+    if (more && n > 0) {
+        char c[24];
+        snprintf(c, sizeof c, "%" PRIu64, ev[n - 1].seq);
+        json_object_set_new(o, "next_cursor", json_string(c));
+        http_add_header(req, "X-Next-Cursor", c);
+    }
+    free(ev);
     http_respond_json(req, 200, o);
 }
 
@@ -634,6 +668,7 @@ static void scratch_free(gov_app_t *a, scratch_t *s)
     gov_round_discard(a->gov, &s->r); /* a no-op once committed */
     hmap_free(&s->index);
     free(s->answered);
+    free(s->resolved);
     free(s);
 }
 
@@ -644,9 +679,10 @@ static void *round_begin(void *app, size_t nops)
     if (!s)
         return NULL;
     s->answered = calloc(nops + 1, sizeof *s->answered);
+    s->resolved = calloc(nops + 1, sizeof *s->resolved); /* at most one per answer */
     bool index_ok = hmap_init(&s->index, sizeof(uint64_t), 2 * nops + 16);
     s->r = gov_round_begin(a->gov);
-    if (!s->answered || !index_ok || !s->r) {
+    if (!s->answered || !s->resolved || !index_ok || !s->r) {
         if (!index_ok)
             memset(&s->index, 0, sizeof s->index);
         scratch_free(a, s);
@@ -891,6 +927,14 @@ static bool apply_answer(gov_app_t *a, scratch_t *s, gov_op_t *op)
         log_info("answer to intent %" PRIu64 " ignored: %s (%s)", id, err.code, err.detail);
         return true;
     }
+    gov_resolved_t *res = &s->resolved[s->nresolved++];
+    res->intent_id = id;
+    res->is_transfer = op->kind == OP_TRANSFER_DONE;
+    res->ok = op->kind == OP_TRANSFER_DONE  ? op->u.transfer.res.ok
+              : op->kind == OP_BALANCE_READ ? op->u.balance.res.ok
+                                            : op->u.modulation.res.ok;
+    res->has_block = res->is_transfer && res->ok;
+    res->block_index = res->has_block ? op->u.transfer.res.block_index : 0;
     if (!write_succeed(&op->w, 200, "{}", 2))
         return false;
     if (out.finished && out.has_request && out.flow_id)
@@ -935,8 +979,10 @@ static db_outcome_t commit_send(void *app, void *round, const replay_rec_t *repl
 {
     gov_app_t *a = app;
     scratch_t *s = round;
-    uint64_t now = s->now_nanos ? s->now_nanos : clock_now_nanos();
-    return gov_store_send_round(a->store, s->r, now, replays, nreplays, err);
+    gov_store_extras_t x = {.now = s->now_nanos ? s->now_nanos : clock_now_nanos(),
+                            .resolved = s->resolved,
+                            .nresolved = s->nresolved};
+    return gov_store_send_round(a->store, s->r, &x, replays, nreplays, err);
 }
 
 static db_outcome_t commit_wait(void *app, nns_error_t *err)
@@ -1112,7 +1158,8 @@ static bool apply_genesis(gov_app_t *a, nns_error_t *err)
         }
     }
     if (ok) {
-        db_outcome_t o = gov_store_send_round(a->store, r, now * NANOS, NULL, 0, err);
+        gov_store_extras_t x = {.now = now * NANOS};
+        db_outcome_t o = gov_store_send_round(a->store, r, &x, NULL, 0, err);
         if (o == DB_COMMITTED)
             o = gov_store_wait_round(a->store, err);
         ok = o == DB_COMMITTED;
