@@ -851,6 +851,11 @@ static bool refuse(scratch_t *s, write_t *w, const nns_error_t *err)
     write_fail(w, err, false);
     if (err->status == 409 && strcmp(err->code, "LedgerUpdateOngoing") == 0)
         write_forget(w); /* it changes by itself: the same bytes sent later run again */
+    for (int i = 0; i < err->npayload; i++)
+        if (strcmp(err->payload[i].name, "retry_after_seconds") == 0)
+            write_retry_after(w, err->payload[i].value > UINT32_MAX
+                                     ? UINT32_MAX
+                                     : (uint32_t)err->payload[i].value);
     return !(err->status == 500 && strcmp(err->code, "OutOfMemory") == 0);
 }
 
