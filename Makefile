@@ -126,7 +126,9 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_COMMON)
+# the CLI: every file of api/client (nns.c: the parser, ledger and cycles commands; neuron.c:
+# the governance commands)
+$(BUILD)/bin/nns: $(call obj,$(wildcard api/client/*.c)) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
