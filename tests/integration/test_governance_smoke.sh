@@ -38,15 +38,8 @@ G=http://127.0.0.1:$gport
 C=$G # cmc_helpers.sh names the second service C
 gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
 
-governance_start() {
-  "$BIN/nns-governance" --listen "127.0.0.1:$gport" --database "$DATABASE_URL" "${gov_flags[@]}" \
-    >>"$TEST_TMP/governance.log" 2>&1 &
-  echo $! >"$TEST_TMP/governance.pid"
-  disown $!
-  wait_ready "$gport" governance
-}
 # governance first: the ledger then trusts governance.pub (the minting account's principal)
-governance_start
+governance_start governance "$gport" "${gov_flags[@]}"
 ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys"
 
 # shellcheck disable=SC1091 # the helpers, checked on their own
@@ -185,7 +178,7 @@ check "the disburse got no success answer (got $(status crashed))" test "$(statu
 check "the ledger already made the transfer" test "$(balance "$user_account")" = $((before + 4 * ICP - FEE))
 kill -9 "$pid" 2>/dev/null || true
 rm -f "$TEST_TMP/governance.pid"
-governance_start
+governance_start governance "$gport" "${gov_flags[@]}"
 set_time $((when3 + 2))
 done_ok=no
 for _ in $(seq 1 100); do
