@@ -21,7 +21,6 @@ user_seed=gov-smoke-user
 user_account=$("$SIGNED" --print-account "$user_seed")
 user=$("$SIGNED" --print-principal "$user_seed")
 other_seed=gov-smoke-other
-other=$("$SIGNED" --print-principal "$other_seed")
 cat >"$TEST_TMP/ledger-genesis.json" <<JSON
 {"initial_balances": [{"account": "$user_account", "amount_e8s": "$((1000 * ICP))"}],
  "fee_e8s": "$FEE", "token_symbol": "ICP", "token_name": "Internet Computer"}
@@ -35,7 +34,6 @@ gport=$(free_port)
 while [ "$gport" = "$lport" ]; do gport=$(free_port); done
 L=http://127.0.0.1:$lport
 G=http://127.0.0.1:$gport
-C=$G # cmc_helpers.sh names the second service C
 gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
 
 # governance first: the ledger then trusts governance.pub (the minting account's principal)
