@@ -758,13 +758,23 @@ static bool round_neuron(gov_app_t *a, scratch_t *s, uint64_t id, gov_neuron_ful
     return true;
 }
 
-/* The neuron's full view as the round leaves it; NULL when out of memory or gone. */
+/* The neuron's full view as the round leaves it; NULL when out of memory. A neuron the round
+ * removed (it cannot be one a finished command names) is shown as its id alone, so that an
+ * answer never fails the whole round. */
 static json_t *round_view(gov_app_t *a, scratch_t *s, uint64_t id)
 {
     gov_neuron_full_t *n = malloc(sizeof *n);
-    json_t *o = NULL;
-    if (n && round_neuron(a, s, id, n))
+    if (!n)
+        return NULL;
+    json_t *o;
+    if (round_neuron(a, s, id, n)) {
         o = gov_render_neuron(n, &a->governance, true);
+    } else {
+        log_warn("neuron %" PRIu64 " to show in an answer is gone", id);
+        o = json_object();
+        if (o)
+            json_object_set_new(o, "id", json_u64(id));
+    }
     free(n);
     return o;
 }
@@ -824,11 +834,8 @@ static bool finish(gov_app_t *a, scratch_t *s, write_t *w, const gov_outcome_t *
     if (out->ok) {
         status = 200;
         body = outcome_json(a, s, out);
-        if (!body) {
-            /* the neuron to show is gone (it cannot be: the outcome names what it changed) or
-             * memory ran out: either way nothing trustworthy to answer */
-            return false;
-        }
+        if (!body)
+            return false; /* out of memory */
         len = strlen(body);
     } else {
         status = out->error.status;
