@@ -335,6 +335,11 @@ typedef struct {
     uint64_t disbursement_timestamp_seconds; /* maturity mint: which disbursement */
     int32_t modulation_permyriad;            /* mints of maturity: the modulation applied */
     uint64_t started_at_seconds;
+    /* merge: the effect computed at command time (merge_neurons.rs
+     * calculate_merge_neurons_effect), applied when the transfers are done */
+    uint64_t merge_source_aging_since_seconds;
+    uint64_t merge_target_aging_since_seconds;
+    uint64_t merge_target_dissolve_delay_seconds;
 } gov_inflight_t;
 
 /* ---- intents (the outbox) ---- */
@@ -455,6 +460,7 @@ typedef struct {
     bool computed;              /* RATE_HISTORY: a value was computed (the speed limit applies) */
     uint64_t computed_day;      /* the day of the last computation / read */
     uint64_t requested_day;     /* the day of the last read intent (one per day) */
+    uint64_t retry_at_seconds;  /* after a failed read: the next try (an hour later) */
 } gov_modulation_t;
 
 /* ---- events (the mirror's history) ---- */
@@ -498,7 +504,10 @@ typedef struct gov gov_t;
 typedef struct gov_round gov_round_t;
 
 /* Returns NULL on allocation failure. cfg is copied. Before genesis or gov_load_info the rule
- * set is GOV_RULES_CURRENT with its default economics. */
+ * set is GOV_RULES_CURRENT with its default economics and the modulation comes from the cmc's
+ * rate history (cfg.has_cmc) or is 0. Commands work before genesis; the service applies genesis
+ * (the file's, or an empty one: gov_genesis_t with the default economics and no neurons) when
+ * it starts without stored state, so that the rule set and genesis time are recorded. */
 gov_t *gov_new(const gov_config_t *cfg);
 void gov_destroy(gov_t **g);
 const gov_config_t *gov_config(const gov_t *g);
@@ -544,7 +553,7 @@ size_t gov_memory(gov_t *g);
 /* Returns NULL on allocation failure. */
 gov_round_t *gov_round_begin(gov_t *g);
 
-/* Genesis (once; 409 PreconditionFailed when done): rule set, economics, modulation, genesis
+/* Genesis (once; 422 PreconditionFailed when done): rule set, economics, modulation, genesis
  * neurons (each with a mint intent of its stake to its staking account; its neuron is locked
  * until the mint finishes). 400 BadRequest on a bad neuron (duplicate id or subaccount, id 0,
  * stake below the minimum, more hot keys or followees than allowed, an unknown topic). */

@@ -52,11 +52,11 @@ typedef enum {
 #define GOV_STAKED_MATURITY_RETURN_BATCH 100
 #define GOV_DEFAULT_VOTING_POWER_REFRESHED_TIMESTAMP_SECONDS 1725148800ULL
 /* Minimum dissolve delay to vote (VotingPowerEconomics defaults and allowed ranges). */
-#define GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY (6ULL * GOV_ONE_MONTH)  /* 15 778 800 */
-#define GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT (14ULL * GOV_ONE_DAY)  /* 1 209 600 */
-#define GOV_MIN_DISSOLVE_DELAY_TO_PROPOSE (6ULL * GOV_ONE_MONTH)      /* M70 constant */
-#define GOV_START_REDUCING_VOTING_POWER_AFTER (6ULL * GOV_ONE_MONTH)  /* R, 15 778 800 */
-#define GOV_CLEAR_FOLLOWING_AFTER GOV_ONE_MONTH                       /* C, 2 629 800 */
+#define GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY (6ULL * GOV_ONE_MONTH) /* 15 778 800 */
+#define GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT (14ULL * GOV_ONE_DAY) /* 1 209 600 */
+#define GOV_MIN_DISSOLVE_DELAY_TO_PROPOSE (6ULL * GOV_ONE_MONTH)     /* M70 constant */
+#define GOV_START_REDUCING_VOTING_POWER_AFTER (6ULL * GOV_ONE_MONTH) /* R, 15 778 800 */
+#define GOV_CLEAR_FOLLOWING_AFTER GOV_ONE_MONTH                      /* C, 2 629 800 */
 /* Topics: 0 (Unspecified) .. 18 (ServiceNervousSystemManagement). */
 #define GOV_TOPIC_COUNT 19
 #define GOV_TOPIC_NEURON_MANAGEMENT 1
@@ -81,7 +81,8 @@ uint64_t gov_max_dissolve_delay(gov_rules_t rules);
  * kept at 0 by the functions below. */
 typedef struct {
     bool dissolving;
-    uint64_t dissolve_delay_seconds, aging_since_timestamp_seconds, when_dissolved_timestamp_seconds;
+    uint64_t dissolve_delay_seconds, aging_since_timestamp_seconds,
+        when_dissolved_timestamp_seconds;
 } gov_dissolve_t;
 
 gov_neuron_state_t gov_dissolve_state(const gov_dissolve_t *d, uint64_t now); /* never SPAWNING */
@@ -98,7 +99,8 @@ bool gov_set_dissolve_timestamp(gov_dissolve_t *d, uint64_t now, uint64_t ts, ui
                                 nns_error_t *err);
 
 /* ---- voting power (spec section 3). The potential voting power is the floor of the exact
- * rational value; the deciding one is f(t) * potential, truncated. */
+ * rational value (UINT64_MAX when that exceeds 64 bits); the deciding one is f(t) * potential,
+ * truncated. Neither can fail. */
 uint64_t gov_potential_voting_power(gov_rules_t rules, uint64_t stake_e8s, uint64_t dissolve_delay,
                                     uint64_t age, uint64_t eight_year_gang_base_e8s);
 uint64_t gov_deciding_voting_power(uint64_t potential, uint64_t refreshed_ts, uint64_t now,
@@ -113,7 +115,8 @@ void gov_update_stake_adjust_age(gov_dissolve_t *d, uint64_t *cached_stake_e8s,
 void gov_combine_aged_stakes(uint64_t x, uint64_t ax, uint64_t y, uint64_t ay, uint64_t *sum,
                              uint64_t *age);
 
-/* spec 2.7 floor(amount * (10000 + mm) / 10000); mm below -10000 gives 0. */
+/* spec 2.7 floor(amount * (10000 + mm) / 10000); mm at or below -10000 gives 0, a result beyond 64
+ * bits UINT64_MAX. */
 uint64_t gov_apply_maturity_modulation(uint64_t amount_e8s, int32_t mm_permyriad);
 
 /* spec 2.11 M70: days = the cmc's daily rates (day number = unix seconds / 86400, xdr permyriad
@@ -121,7 +124,9 @@ uint64_t gov_apply_maturity_modulation(uint64_t amount_e8s, int32_t mm_permyriad
  * of the days in (today-7, today], reference = mean of the days in (today-365, today]; returns
  * false (out untouched) when no day <= today-364 is present or no recent day exists (history too
  * short). has_prev/prev/elapsed_days: the speed limit (30 permyriad per elapsed day), skipped
- * when !has_prev; clamp [-1000, 200]. floor_toward_zero for the target. */
+ * when !has_prev; clamp [-1000, 200]. floor_toward_zero for the target. As upstream, both means
+ * are floored integer means, an elapsed_days of 0 counts as 1, and a reference mean of 0 (rates of
+ * zero) cannot be used: false then too. */
 typedef struct {
     uint64_t day;
     uint64_t xdr_permyriad_per_icp;
@@ -138,8 +143,10 @@ void gov_disburse_to_neuron_subaccount(const principal_t *new_controller, uint64
                                        uint8_t out[32]); /* "neuron-split" */
 
 /* ---- topics (spec "Topics" table) */
-bool gov_topic_valid(int32_t topic);       /* 0..18 */
-const char *gov_topic_name(int32_t topic); /* "Unspecified", "NeuronManagement", ...; NULL when invalid */
+/* gov_topic_valid: 0..18. gov_topic_name: "Unspecified", "NeuronManagement", ... (a static
+ * string); NULL when invalid. */
+bool gov_topic_valid(int32_t topic);
+const char *gov_topic_name(int32_t topic);
 
 /* ---- the neuron creation rate limiter (governance.rs neuron_rate_limits,
  * MAX_SUSTAINED_NEURONS_PER_HOUR, MAX_NEURON_CREATION_SPIKE): plain data. */
@@ -149,9 +156,12 @@ typedef struct {
 } gov_creation_limiter_t;
 void gov_creation_limiter_init(gov_creation_limiter_t *l, uint64_t spike, uint64_t now);
 /* Refills at sustained_per_hour up to spike, then takes one; false (nothing taken) with
- * *retry_after_seconds when none is available. */
+ * *retry_after_seconds (when not NULL) when none is available. One unit comes back every
+ * 3600 / sustained_per_hour whole seconds (at least 1); a rate of 0 never refills (retry after
+ * 3600). */
 bool gov_creation_limiter_take(gov_creation_limiter_t *l, uint64_t sustained_per_hour,
                                uint64_t spike, uint64_t now, uint64_t *retry_after_seconds);
-void gov_creation_limiter_give_back(gov_creation_limiter_t *l, uint64_t spike); /* a creation that failed */
+/* Gives back the unit of a creation that failed (never beyond spike). */
+void gov_creation_limiter_give_back(gov_creation_limiter_t *l, uint64_t spike);
 
 #endif
