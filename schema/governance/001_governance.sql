@@ -19,6 +19,7 @@ CREATE TABLE governance.state (
     modulation_computed         boolean NOT NULL,  -- rate-history: a value was computed
     modulation_computed_day     numeric(20,0) NOT NULL,
     modulation_requested_day    numeric(20,0) NOT NULL,
+    modulation_retry_at_seconds numeric(20,0) NOT NULL,  -- after a failed read: the next try
     limiter_available           numeric(20,0) NOT NULL,
     limiter_last_refill_seconds numeric(20,0) NOT NULL,
     next_intent_id              numeric(20,0) NOT NULL,
@@ -149,7 +150,11 @@ CREATE TABLE governance.in_flight (
     moved_gang_base_e8s            numeric(20,0) NOT NULL,
     disbursement_timestamp_seconds numeric(20,0) NOT NULL,
     modulation_permyriad           int NOT NULL,
-    started_at_seconds             numeric(20,0) NOT NULL
+    started_at_seconds             numeric(20,0) NOT NULL,
+    -- merge: the effect computed at command time, applied when the transfers are done
+    merge_source_aging_since_seconds    numeric(20,0) NOT NULL,
+    merge_target_aging_since_seconds    numeric(20,0) NOT NULL,
+    merge_target_dissolve_delay_seconds numeric(20,0) NOT NULL
 );
 
 -- The outbox: calls to the ledger and the cmc, every field fixed when the round recorded them.
