@@ -144,8 +144,7 @@ GROUP BY 1;
 COMMENT ON VIEW analytics.governance_neurons_created_daily IS
     'governance: neurons created per UTC day, and their stake now';
 
--- Every neuron event, with the neuron as its round left it (NULL when the round did not write
--- the neuron; stake 0 once it was removed).
+-- Every neuron event.
 CREATE VIEW analytics.governance_neuron_events AS
 SELECT e.seq,
        e.neuron_id,
@@ -155,15 +154,28 @@ SELECT e.seq,
        e.at_seconds,
        e.amount_e8s,
        e.other_neuron_id,
-       e.detail,
-       e.stake_e8s,
-       e.dissolving,
-       e.dissolve_delay_seconds,
-       e.when_dissolved_timestamp_seconds
+       e.detail
 FROM governance.neuron_events e;
 COMMENT ON VIEW analytics.governance_neuron_events IS
     'governance: the neuron event history (created, refreshed, dissolve changes, disbursed, '
     'split, merged, spawned, maturity events, ...)';
+
+-- Every change of a neuron's stake or dissolve state: the neuron as each round that wrote it
+-- left it.
+CREATE VIEW analytics.governance_neuron_history AS
+SELECT h.seq,
+       h.neuron_id,
+       to_timestamp((h.at_nanos / 1000)::double precision / 1e6) AT TIME ZONE 'UTC' AS time,
+       (to_timestamp((h.at_nanos / 1000)::double precision / 1e6) AT TIME ZONE 'UTC')::date
+           AS day,
+       h.removed,
+       h.stake_e8s,
+       h.dissolving,
+       h.dissolve_delay_seconds,
+       h.when_dissolved_timestamp_seconds
+FROM governance.neuron_history h;
+COMMENT ON VIEW analytics.governance_neuron_history IS
+    'governance: each neuron as every round that wrote it left it (stake, dissolve state)';
 
 -- Events per UTC day and kind.
 CREATE VIEW analytics.governance_events_daily AS
@@ -177,23 +189,24 @@ GROUP BY 1, 2;
 COMMENT ON VIEW analytics.governance_events_daily IS
     'governance: neuron events per UTC day and kind (count, distinct neurons, amounts)';
 
--- Stake by dissolve delay over time, from the events: at the end of each UTC day from the first
--- event on, the stake and the neurons of each bucket, every neuron counted in the bucket of
--- its last event so far. A neuron that is dissolving is counted in the bucket 'dissolving'
--- (its remaining delay shrinks every day without an event); a removed or empty neuron in none.
+-- Stake by dissolve delay over time, from the stake history: at the end of each UTC day from the
+-- first round on, the stake and the neurons of each bucket, every neuron counted in the bucket
+-- of the last round that wrote it so far. A neuron that is dissolving is counted in the bucket
+-- 'dissolving' (its remaining delay shrinks every day without a round); a removed or empty
+-- neuron in none.
 CREATE VIEW analytics.governance_stake_by_dissolve_delay_daily AS
 WITH snaps AS (
-    SELECT e.seq,
-           e.neuron_id,
-           (to_timestamp(e.at_seconds::double precision) AT TIME ZONE 'UTC')::date AS day,
-           e.stake_e8s,
-           CASE WHEN e.stake_e8s = 0 THEN NULL
-                WHEN e.dissolving THEN 'dissolving'
+    SELECT h.seq,
+           h.neuron_id,
+           (to_timestamp((h.at_nanos / 1000)::double precision / 1e6) AT TIME ZONE 'UTC')::date
+               AS day,
+           h.stake_e8s,
+           CASE WHEN h.stake_e8s = 0 THEN NULL
+                WHEN h.dissolving THEN 'dissolving'
                 ELSE (SELECT b.bucket FROM analytics.governance_dissolve_delay_buckets b
-                      WHERE e.dissolve_delay_seconds >= b.min_seconds
-                        AND e.dissolve_delay_seconds < b.max_seconds) END AS bucket
-    FROM governance.neuron_events e
-    WHERE e.stake_e8s IS NOT NULL
+                      WHERE h.dissolve_delay_seconds >= b.min_seconds
+                        AND h.dissolve_delay_seconds < b.max_seconds) END AS bucket
+    FROM governance.neuron_history h
 ), steps AS (
     SELECT day, bucket, stake_e8s,
            lag(bucket) OVER w AS prev_bucket,
@@ -236,5 +249,6 @@ GRANT USAGE ON SCHEMA analytics TO analyst;
 GRANT SELECT ON analytics.governance_dissolve_delay_buckets, analytics.governance_neurons,
     analytics.governance_stake_by_dissolve_delay, analytics.governance_stake_by_state,
     analytics.governance_maturity_totals, analytics.governance_neurons_created_daily,
-    analytics.governance_neuron_events, analytics.governance_events_daily,
+    analytics.governance_neuron_events, analytics.governance_neuron_history,
+    analytics.governance_events_daily,
     analytics.governance_stake_by_dissolve_delay_daily TO analyst;

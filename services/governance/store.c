@@ -173,9 +173,10 @@ static void put_principal(copybuf_t *b, const principal_t *p)
 #define INTENT_COLUMNS                                                                             \
     "id, flow_id, kind, purpose, target, path, account, from_day, to_day, from_subaccount, "       \
     "to_account, amount_e8s, fee_e8s, memo, created_at_time"
-#define EVENT_COLUMNS                                                                              \
-    "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail, stake_e8s, dissolving, "    \
-    "dissolve_delay_seconds, when_dissolved_timestamp_seconds"
+#define EVENT_COLUMNS "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail"
+#define HISTORY_COLUMNS                                                                            \
+    "neuron_id, at_nanos, removed, stake_e8s, dissolving, dissolve_delay_seconds, "                \
+    "when_dissolved_timestamp_seconds"
 
 enum {
     STATE_NPARAMS = 15,
@@ -183,7 +184,8 @@ enum {
     NEURON_NCOLS = 21,
     INFLIGHT_NCOLS = 26,
     INTENT_NCOLS = 16,
-    EVENT_NCOLS = 10
+    EVENT_NCOLS = 6,
+    HISTORY_NCOLS = 7
 };
 _Static_assert(NEURON_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
@@ -385,24 +387,16 @@ static const db_pool_stmt_t EVENTS_STMT = {
     "WITH (FORMAT binary)"
 #define COPY_EVENTS                                                                                \
     "COPY governance.neuron_events (" EVENT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_HISTORY                                                                               \
+    "COPY governance.neuron_history (" HISTORY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
 #define COPY_REPLAY DB_REPLAY_COPY_SQL("governance.replay_cache")
-
-/* A neuron as the round left it, for its events' columns. */
-typedef struct {
-    uint64_t id;
-    bool removed;
-    uint64_t stake;
-    gov_dissolve_t dissolve;
-} snap_t;
 
 struct gov_store {
     PGconn *w; /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
-    copybuf_t intents, events, replay; /* binary COPY rows */
+    copybuf_t intents, events, history, replay; /* binary COPY rows */
     multirow_t m[M_COUNT];
-    snap_t *snaps;
-    size_t nsnaps, capsnaps;
     gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
 };
 
@@ -459,10 +453,10 @@ void gov_store_close(gov_store_t **sp)
     db_pool_destroy(&s->pool);
     copybuf_free(&s->intents);
     copybuf_free(&s->events);
+    copybuf_free(&s->history);
     copybuf_free(&s->replay);
     for (int i = 0; i < M_COUNT; i++)
         mr_free(&s->m[i]);
-    free(s->snaps);
     free(s->nbuf);
     free(s);
     *sp = NULL;
@@ -688,18 +682,8 @@ static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
     put_u64(b, now);
 }
 
-static int snap_cmp(const void *a, const void *b)
+static void add_event_row(copybuf_t *b, const gov_event_t *e)
 {
-    uint64_t x = ((const snap_t *)a)->id, y = ((const snap_t *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-static void add_event_row(gov_store_t *s, const gov_event_t *e)
-{
-    copybuf_t *b = &s->events;
-    snap_t key = {.id = e->neuron_id};
-    const snap_t *sn =
-        s->nsnaps ? bsearch(&key, s->snaps, s->nsnaps, sizeof *s->snaps, snap_cmp) : NULL;
     copybuf_bin_row(b, EVENT_NCOLS);
     put_u64(b, e->neuron_id);
     copybuf_bin_bytes(b, e->kind, strnlen(e->kind, GOV_EVENT_KIND_MAX - 1));
@@ -707,31 +691,21 @@ static void add_event_row(gov_store_t *s, const gov_event_t *e)
     put_u64(b, e->amount_e8s);
     put_opt_u64(b, e->other_neuron_id != 0, e->other_neuron_id);
     copybuf_bin_bytes(b, e->detail, strnlen(e->detail, GOV_EVENT_DETAIL_MAX - 1));
-    if (!sn) {
-        for (int i = 0; i < 4; i++)
-            copybuf_bin_null(b);
-        return;
-    }
-    put_u64(b, sn->removed ? 0 : sn->stake);
-    put_bool(b, !sn->removed && sn->dissolve.dissolving);
-    bool nd = !sn->removed && !sn->dissolve.dissolving;
-    put_opt_u64(b, !sn->removed, nd ? sn->dissolve.dissolve_delay_seconds : 0);
-    put_opt_u64(b, !sn->removed && sn->dissolve.dissolving,
-                sn->dissolve.when_dissolved_timestamp_seconds);
 }
 
-static bool snap_push(gov_store_t *s, const snap_t *sn)
+/* The neuron as the round left it (removed: stake 0, not dissolving, no delay). */
+static void add_history_row(copybuf_t *b, const gov_neuron_t *n, bool removed, uint64_t now)
 {
-    if (s->nsnaps == s->capsnaps) {
-        size_t cap = s->capsnaps ? 2 * s->capsnaps : 64;
-        snap_t *v = realloc(s->snaps, cap * sizeof *v);
-        if (!v)
-            return false;
-        s->snaps = v;
-        s->capsnaps = cap;
-    }
-    s->snaps[s->nsnaps++] = *sn;
-    return true;
+    const gov_dissolve_t *d = &n->dissolve;
+    bool dissolving = !removed && d->dissolving;
+    copybuf_bin_row(b, HISTORY_NCOLS);
+    put_u64(b, n->id);
+    copybuf_bin_int8(b, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+    put_bool(b, removed);
+    put_u64(b, removed ? 0 : neuron_stake(n));
+    put_bool(b, dissolving);
+    put_opt_u64(b, !removed && !d->dissolving, d->dissolve_delay_seconds);
+    put_opt_u64(b, dissolving, d->when_dissolved_timestamp_seconds);
 }
 
 /* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
@@ -740,30 +714,28 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     uint64_t now = x ? x->now : 0;
     for (int i = 0; i < M_COUNT; i++)
         mr_reset(&s->m[i]);
-    s->nsnaps = 0;
-    bool ok = true;
+    copybuf_reset(&s->history);
     size_t n = gov_round_neuron_count(r);
-    for (size_t i = 0; i < n && ok; i++) {
+    if (n)
+        copybuf_bin_begin(&s->history);
+    for (size_t i = 0; i < n; i++) {
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
-        snap_t sn = {.id = f->n.id, .removed = removed};
+        add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
             add_id(&s->m[M_PARTS_DEL], f->n.id);
         } else {
-            sn.stake = neuron_stake(&f->n);
-            sn.dissolve = f->n.dissolve;
             add_neuron_row(&s->m[M_NEURONS], &f->n);
             if (parts) {
                 add_id(&s->m[M_PARTS_DEL], f->n.id);
                 add_parts(s, f);
             }
         }
-        ok = snap_push(s, &sn);
     }
-    if (s->nsnaps > 1)
-        qsort(s->snaps, s->nsnaps, sizeof *s->snaps, snap_cmp);
+    if (n)
+        copybuf_bin_end(&s->history);
     const bool *fremoved;
     const gov_inflight_t *fl = gov_round_inflight(r, &fremoved, &n);
     for (size_t i = 0; i < n; i++) {
@@ -803,12 +775,13 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     if (n) {
         copybuf_bin_begin(&s->events);
         for (size_t i = 0; i < n; i++)
-            add_event_row(s, &ev[i]);
+            add_event_row(&s->events, &ev[i]);
         copybuf_bin_end(&s->events);
     }
+    bool ok = !s->intents.failed && !s->events.failed && !s->history.failed;
     for (int i = 0; i < M_COUNT; i++)
         ok = ok && !mr_failed(&s->m[i]);
-    return ok && !s->intents.failed && !s->events.failed;
+    return ok;
 }
 
 /* A statement of the pipeline from a multi-row set (prefix: leading text parameters). */
@@ -840,6 +813,8 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     db_stmt_t st[Q_COUNT];
     size_t nst = 0;
     textrow_t state, econ;
+    memset(&state, 0, sizeof state);
+    memset(&econ, 0, sizeof econ);
     gov_info_t in;
     if (gov_round_info(r, &in)) {
         state_row(&in, now, &state);
@@ -887,9 +862,10 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
     /* one simple query for the new rows: the server goes from one COPY to the next by itself */
-    const copybuf_t *copies[3];
+    const copybuf_t *copies[4];
     size_t ncopies = 0;
-    char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_REPLAY + 4];
+    char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_HISTORY + sizeof COPY_REPLAY +
+             4];
     sql[0] = '\0';
     if (s->intents.len) {
         copies[ncopies++] = &s->intents;
@@ -898,6 +874,10 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     if (s->events.len) {
         copies[ncopies++] = &s->events;
         strcat(sql, COPY_EVENTS ";");
+    }
+    if (s->history.len) {
+        copies[ncopies++] = &s->history;
+        strcat(sql, COPY_HISTORY ";");
     }
     if (nreplays) {
         copies[ncopies++] = &s->replay;
