@@ -85,6 +85,7 @@ USES_governance := tests/unit/check_governance.c tests/unit/check_governance_mat
 # the API layer's suite and fuzz targets (body.c, render.c, genesis.c)
 USES_governance += tests/unit/check_governance_api.c tests/fuzz/fuzz_gov_body.c \
                    tests/fuzz/fuzz_gov_genesis.c
+USES_governance += tests/bench/govstore.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
