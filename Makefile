@@ -81,6 +81,9 @@ $(eval $(call SERVICE,ledger))
 USES_cmc := tests/unit/check_cmc.c
 $(eval $(call SERVICE,cmc))
 
+USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c
+$(eval $(call SERVICE,governance))
+
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
 service_libs = $(foreach s,$(SERVICE_NAMES),$(if $(filter $(1),$(USES_$(s))),$($(s)_LIB)))
 

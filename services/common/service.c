@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -179,6 +180,11 @@ void write_suspend(write_t *w, uint64_t token)
 void write_forget(write_t *w)
 {
     w->forget = true;
+}
+
+void write_retry_after(write_t *w, uint32_t seconds)
+{
+    w->retry_after_s = seconds;
 }
 
 static suspended_t *find_suspended(service_t *svc, uint64_t token)
@@ -550,6 +556,7 @@ static bool answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         http_request_t *req = c->req;
         int status = w->status;
         bool forget = w->forget;
+        uint32_t retry_after = w->retry_after_s ? w->retry_after_s : 1;
         char *body = w->body;
         size_t len = body ? w->len : 0;
         w->body = NULL;
@@ -558,7 +565,9 @@ static bool answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
             http_respond_error(req, unavailable);
             free(body);
         } else if (transient(status) || forget) {
-            http_add_header(req, "Retry-After", "1");
+            char secs[16];
+            snprintf(secs, sizeof secs, "%" PRIu32, retry_after);
+            http_add_header(req, "Retry-After", secs);
             http_respond_raw(req, status, "application/problem+json", body ? body : "", len);
             free(body);
         } else {

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The governance service end to end with the real ledger, PostgreSQL and the test clock: stake (a
+# transfer to the staking account, then POST /v1/neurons), read the neuron (full view signed, the
+# public view unsigned), increase the delay, dissolve, move both clocks past the dissolve time,
+# disburse (the ledger balance checked); a split (the child's stake on its own account); a kill -9
+# at the crash point, after the ledger answered a disburse's transfer and before governance
+# committed the answer: after the restart the transfer is sent again, deduplicated by the ledger,
+# and the neurons and the ledger agree (one transfer, every neuron account holding exactly the
+# neuron's stake). Also: bad input answers a clear 4xx and changes nothing.
+# shellcheck disable=SC1091 # the harness, checked on its own
+source "$(dirname "$0")/../lib.sh"
+require_built "$BIN/nns-ledger" "$BIN/nns-governance" "$SIGNED"
+ICP=100000000
+FEE=10000
+DAY=86400
+
+pg_start
+keys=$TEST_TMP/keys
+mkdir -p "$keys"
+user_seed=gov-smoke-user
+user_account=$("$SIGNED" --print-account "$user_seed")
+user=$("$SIGNED" --print-principal "$user_seed")
+other_seed=gov-smoke-other
+other=$("$SIGNED" --print-principal "$other_seed")
+cat >"$TEST_TMP/ledger-genesis.json" <<JSON
+{"initial_balances": [{"account": "$user_account", "amount_e8s": "$((1000 * ICP))"}],
+ "fee_e8s": "$FEE", "token_symbol": "ICP", "token_name": "Internet Computer"}
+JSON
+# a fixed maturity modulation: no cmc is needed
+cat >"$TEST_TMP/gov-genesis.json" <<JSON
+{"rule_set": "current", "maturity_modulation_permyriad": 0}
+JSON
+lport=$(free_port)
+gport=$(free_port)
+while [ "$gport" = "$lport" ]; do gport=$(free_port); done
+L=http://127.0.0.1:$lport
+G=http://127.0.0.1:$gport
+C=$G # cmc_helpers.sh names the second service C
+gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
+
+# governance first: the ledger then trusts governance.pub (the minting account's principal)
+governance_start governance "$gport" "${gov_flags[@]}"
+ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys"
+
+# shellcheck disable=SC1091 # the helpers, checked on their own
+source "$(dirname "$0")/cmc_helpers.sh"
+# gsigned TARGET BODY NAME: a signed POST to governance as the user
+gsigned() { signed "$G" "$@"; }
+# signed_get BASE TARGET NAME SEED: a signed GET
+signed_get() {
+  "$SIGNED" --url "$1" --seed "$4" --method GET --target "$2" --out "$TEST_TMP/$3" \
+    >"$TEST_TMP/$3.status" 2>/dev/null || echo none >"$TEST_TMP/$3.status"
+}
+balance() { curl -s "$L/v1/accounts/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance_e8s"])'; }
+neuron() { get "$G/v1/neurons/$1" "n$1"; j "$TEST_TMP/n$1.json" "${@:2}"; }
+now_nanos=$(($(date +%s) * 1000000000))
+# set_time SECONDS: both services' test clocks (never backwards)
+set_time() {
+  local t=$(($1 * 1000000000))
+  for u in "$L" "$G"; do
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+      -d "{\"now_nanos\": \"$t\"}" "$u/v1/admin/time"
+  done
+}
+now=$((now_nanos / 1000000000))
+set_time "$now"
+
+# stake MEMO E8S NAME: the transfer to the staking account, then the claim; prints the id
+stake() {
+  get "$G/v1/neurons/staking-account?controller=$user&memo=$1" "sa$1"
+  local acc
+  acc=$(j "$TEST_TMP/sa$1.json" account_identifier)
+  pay "$acc" "$2" "$1" >/dev/null
+  gsigned /v1/neurons "{\"memo\":\"$1\"}" "$3"
+  body "$3" id
+}
+# agree ID: the neuron's staking account holds exactly its cached stake on the ledger
+agree() {
+  local acc stake
+  acc=$(neuron "$1" account_identifier)
+  stake=$(neuron "$1" cached_neuron_stake_e8s)
+  [ -n "$acc" ] && [ "$(balance "$acc")" = "$stake" ]
+}
+
+echo "== stake and claim"
+id=$(stake 1 $((10 * ICP)) claim1)
+check "the claim answers 200 (got $(status claim1): $(head -c 200 "$TEST_TMP/claim1.body"))" \
+  test "$(status claim1)" = 200
+check "the neuron holds the 10 ICP" test "$(body claim1 cached_neuron_stake_e8s)" = $((10 * ICP))
+check "it is not dissolving, with the 7-day initial delay" \
+  test "$(body claim1 state)" = NotDissolving -a "$(body claim1 dissolve_delay_seconds)" = $((7 * DAY))
+check "the answer is the full view (controller $(body claim1 controller))" \
+  test "$(body claim1 controller)" = "$user"
+check "the staking account holds the stake on the ledger" agree "$id"
+get "$G/v1/neurons/$id" pub
+check "an unsigned read is the public view (no kyc_verified)" \
+  test -z "$(j "$TEST_TMP/pub.json" kyc_verified)" -a "$(j "$TEST_TMP/pub.json" id)" = "$id"
+signed_get "$G" "/v1/neurons/$id" mine "$user_seed"
+check "a read signed by the controller is the full view" \
+  test "$(status mine)" = 200 -a "$(body mine kyc_verified)" = True
+signed_get "$G" "/v1/neurons/$id" theirs "$other_seed"
+check "a read signed by someone else is the public view" \
+  test "$(status theirs)" = 200 -a -z "$(body theirs kyc_verified)"
+get "$G/v1/neurons?controller=$user" list
+check "the controller's list holds the neuron" test "$(j "$TEST_TMP/list.json" neurons 0 id)" = "$id"
+gsigned /v1/neurons "{\"memo\":\"1\"}" refresh
+check "claiming again refreshes the same neuron" test "$(status refresh)" = 200 -a "$(body refresh id)" = "$id"
+gsigned /v1/neurons "{\"memo\":\"99\"}" empty
+check "a claim of an empty staking account is 422 InsufficientFunds (got $(status empty) $(body empty code))" \
+  test "$(status empty)" = 422 -a "$(body empty code)" = InsufficientFunds
+
+echo "== bad input: a clear 4xx, nothing changed"
+gsigned "/v1/neurons/$id/increase-dissolve-delay" '{"additional_dissolve_delay_seconds":1,"x":1}' bad1
+check "an unknown field is 400 BadRequest" test "$(status bad1)" = 400 -a "$(body bad1 code)" = BadRequest
+gsigned "/v1/neurons/$id/split" '{"amount_e8s":100000000}' bad2
+check "a u64 as a JSON number is 400" test "$(status bad2)" = 400
+gsigned "/v1/neurons/$id/no-such-command" '{}' bad3
+check "an unknown command is 404 NotFound" test "$(status bad3)" = 404 -a "$(body bad3 code)" = NotFound
+gsigned "/v1/neurons/123/start-dissolving" '{}' bad4
+check "an unknown neuron is 404 NotFound" test "$(status bad4)" = 404 -a "$(body bad4 code)" = NotFound
+"$SIGNED" --url "$G" --seed "$other_seed" --target "/v1/neurons/$id/start-dissolving" --body '{}' \
+  --out "$TEST_TMP/bad5" >"$TEST_TMP/bad5.status" 2>/dev/null || echo none >"$TEST_TMP/bad5.status"
+check "someone else's command is 403 NotAuthorized" test "$(status bad5)" = 403 -a "$(body bad5 code)" = NotAuthorized
+gsigned "/v1/neurons/$id/disburse" '{}' bad6
+check "a disburse of a neuron that is not dissolved is 422 (got $(status bad6) $(body bad6 code))" \
+  test "$(status bad6)" = 422
+check "the neuron did not change" test "$(neuron "$id" state)" = NotDissolving -a \
+  "$(neuron "$id" cached_neuron_stake_e8s)" = $((10 * ICP))
+
+echo "== increase the delay, dissolve, wait, disburse"
+gsigned "/v1/neurons/$id/increase-dissolve-delay" '{"additional_dissolve_delay_seconds":2592000}' inc
+check "the delay grows by 30 days (got $(status inc) $(body inc dissolve_delay_seconds))" \
+  test "$(status inc)" = 200 -a "$(body inc dissolve_delay_seconds)" = $((37 * DAY))
+gsigned "/v1/neurons/$id/start-dissolving" '{}' dis
+check "start-dissolving makes it Dissolving" test "$(status dis)" = 200 -a "$(body dis state)" = Dissolving
+when=$(body dis when_dissolved_timestamp_seconds)
+check "dissolving when the delay ends" test "$when" = $((now + 37 * DAY))
+set_time $((when + 1))
+check "after the delay the neuron is Dissolved" test "$(neuron "$id" state)" = Dissolved
+before=$(balance "$user_account")
+gsigned "/v1/neurons/$id/disburse" '{}' disb
+check "disburse answers the block (got $(status disb): $(head -c 200 "$TEST_TMP/disb.body"))" \
+  test "$(status disb)" = 200 -a -n "$(body disb transfer_block_height)"
+check "the user got the stake less the fee" test "$(balance "$user_account")" = $((before + 10 * ICP - FEE))
+check "the neuron's stake is 0" test "$(neuron "$id" cached_neuron_stake_e8s)" = 0
+check "the neuron and its account agree" agree "$id"
+
+echo "== split"
+sid=$(stake 2 $((5 * ICP)) claim2)
+check "a second neuron is claimed" test "$(status claim2)" = 200
+gsigned "/v1/neurons/$sid/split" "{\"amount_e8s\":\"$((2 * ICP))\"}" split
+child=$(body split created_neuron_id)
+check "the split answers the child's id (got $(status split): $(head -c 200 "$TEST_TMP/split.body"))" \
+  test "$(status split)" = 200 -a -n "$child"
+check "the parent keeps 3 ICP" test "$(neuron "$sid" cached_neuron_stake_e8s)" = $((3 * ICP))
+check "the child holds 2 ICP less the fee" test "$(neuron "$child" cached_neuron_stake_e8s)" = $((2 * ICP - FEE))
+check "the parent and its account agree" agree "$sid"
+check "the child and its account agree" agree "$child"
+gsigned "/v1/neurons/$sid/split" "{\"amount_e8s\":\"$((ICP / 2))\"}" split_small
+check "a split below the minimum stake is refused (got $(status split_small) $(body split_small code))" \
+  test "$(status split_small)" = 422 -o "$(status split_small)" = 400
+
+echo "== kill -9 after the ledger answered a disburse's transfer"
+cid=$(stake 3 $((4 * ICP)) claim3)
+gsigned "/v1/neurons/$cid/start-dissolving" '{}' dis3
+when3=$(body dis3 when_dissolved_timestamp_seconds)
+set_time $((when3 + 1))
+pid=$(cat "$TEST_TMP/governance.pid")
+code=$(curl -s -o "$TEST_TMP/arm.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  -d '{"point": "after-ledger-answer"}' "$G/v1/admin/crash-point" || true)
+check "the crash point is armed (answer $code)" test "$code" = 200
+before=$(balance "$user_account")
+blocks_before=$(curl -s "$L/v1/ledger" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_length"])')
+gsigned "/v1/neurons/$cid/disburse" '{}' crashed
+for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "governance died at the crash point" bash -c "! kill -0 $pid 2>/dev/null"
+check "the disburse got no success answer (got $(status crashed))" test "$(status crashed)" != 200
+check "the ledger already made the transfer" test "$(balance "$user_account")" = $((before + 4 * ICP - FEE))
+kill -9 "$pid" 2>/dev/null || true
+rm -f "$TEST_TMP/governance.pid"
+governance_start governance "$gport" "${gov_flags[@]}"
+set_time $((when3 + 2))
+done_ok=no
+for _ in $(seq 1 100); do
+  if [ "$(neuron "$cid" cached_neuron_stake_e8s)" = 0 ] && [ "$(neuron "$cid" locked)" != True ]; then
+    done_ok=yes
+    break
+  fi
+  sleep 0.1
+done
+check "after the restart the disburse completes (stake 0)" test "$done_ok" = yes
+check "the user got the ICP once" test "$(balance "$user_account")" = $((before + 4 * ICP - FEE))
+blocks_after=$(curl -s "$L/v1/ledger" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_length"])')
+check "the ledger holds one transfer for it, not two ($blocks_before -> $blocks_after)" \
+  test "$blocks_after" = $((blocks_before + 1))
+gsigned "/v1/neurons/$cid/disburse" '{}' again
+check "a second disburse moves nothing (got $(status again) $(body again code))" \
+  test "$(status again)" != 200 -o "$(balance "$user_account")" = $((before + 4 * ICP - FEE))
+for n in "$id" "$sid" "$child" "$cid"; do
+  check "neuron $n and its account agree after the restart" agree "$n"
+done
+check "governance lists the user's four neurons" \
+  test "$(curl -s "$G/v1/neurons?controller=$user" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["neurons"]))')" = 4
+get "$G/v1/neurons/$cid/events" events
+check "the neuron's history names its creation and its disburse" \
+  bash -c "grep -q '\"created\"' '$TEST_TMP/events.json' && grep -q '\"disbursed\"' '$TEST_TMP/events.json'"
+get "$G/v1/governance" info
+check "GET /v1/governance counts the neurons" test "$(j "$TEST_TMP/info.json" metrics neurons)" = 4
+: >"$TEST_TMP/acked.txt"
+check_ledger_consistent "$TEST_TMP/acked.txt"
+finish
