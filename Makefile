@@ -111,7 +111,8 @@ cases: all
 # ---- end of tests as data
 
 .PHONY: all deps run test unit asan tsan asan-services alloc-fail fuzz fuzz-build fuzz-smoke \
-	integration e2e browser bench bench-throughput bench-scale bench-cmc lint fmt clean
+	integration e2e browser bench bench-throughput bench-scale bench-cmc bench-governance lint fmt \
+	clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -244,6 +245,7 @@ bench: all
 	@bash tests/bench/run.sh
 	@bash tests/bench/scale.sh
 	@bash tests/bench/cmc.sh
+	@bash tests/bench/governance.sh
 
 bench-throughput: all
 	@bash tests/bench/run.sh
@@ -254,6 +256,11 @@ bench-scale: all
 # Top-up notifications per second through the cycles minting service (tests/bench/cmc.sh).
 bench-cmc: all
 	@bash tests/bench/cmc.sh
+
+# Governance at scale (tests/bench/governance.sh): GOV_BENCH_NEURONS (400,000) genesis neurons,
+# then claims/s end to end, neuron reads/s and lists/s with p99, memory per neuron, restart time.
+bench-governance: all
+	@bash tests/bench/governance.sh
 
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.
