@@ -85,6 +85,7 @@ typedef struct {
     pthread_mutex_t out_mu;
     outbox_entry_t *outbox;
     size_t nout, capout;
+    hmap_t outbox_index; /* outbox_key(intent id) -> position in outbox (under out_mu) */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
     uint64_t tick_sent_at; /* state thread: a tick command waits for its round (0: none) */
@@ -455,18 +456,35 @@ static void post_crash_point(http_request_t *req, void *svc)
 
 /* ---------------------------------------------------------------- calls */
 
+/* The outbox index's key of an intent id: the id through splitmix64's finalizer, a bijection
+ * that spreads consecutive ids over the map (hmap.h hashes a key by its first 8 bytes). */
+static void outbox_key(uint64_t id, uint8_t key[8])
+{
+    uint64_t z = id + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    memcpy(key, &z, 8);
+}
+
+/* The outbox entry of intent id, or NULL (the caller holds out_mu, or is the state thread,
+ * the only writer). */
+static outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id)
+{
+    uint8_t key[8];
+    outbox_key(id, key);
+    hval_t *v = hmap_get(&a->outbox_index, key);
+    return v ? &a->outbox[v->a] : NULL;
+}
+
 static bool outbox_purpose(gov_app_t *a, uint64_t id, gov_purpose_t *purpose)
 {
-    bool found = false;
     pthread_mutex_lock(&a->out_mu);
-    for (size_t i = 0; i < a->nout; i++)
-        if (a->outbox[i].in.id == id) {
-            *purpose = a->outbox[i].in.purpose;
-            found = true;
-            break;
-        }
+    outbox_entry_t *e = outbox_find(a, id);
+    if (e)
+        *purpose = e->in.purpose;
     pthread_mutex_unlock(&a->out_mu);
-    return found;
+    return e != NULL;
 }
 
 static bool u64_member(json_t *o, const char *name, uint64_t *out)
@@ -633,29 +651,36 @@ static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
             ok = false;
         }
     }
-    if (ok) {
+    uint8_t key[8];
+    outbox_key(in->id, key);
+    bool created = false;
+    hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
+    if (v && created) {
+        v->a = a->nout;
         a->outbox[a->nout++] = (outbox_entry_t){.in = *in};
         atomic_store(&a->outbox_size, a->nout);
     }
+    ok = v != NULL; /* an id already in the outbox is kept once */
     pthread_mutex_unlock(&a->out_mu);
     return ok;
-}
-
-/* State thread only (the only writer): no lock needed to read. */
-static outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id)
-{
-    for (size_t i = 0; i < a->nout; i++)
-        if (a->outbox[i].in.id == id)
-            return &a->outbox[i];
-    return NULL;
 }
 
 static void outbox_remove(gov_app_t *a, uint64_t id)
 {
     pthread_mutex_lock(&a->out_mu);
-    outbox_entry_t *e = outbox_find(a, id);
-    if (e) {
-        *e = a->outbox[--a->nout];
+    uint8_t key[8];
+    outbox_key(id, key);
+    hval_t *v = hmap_get(&a->outbox_index, key);
+    if (v) {
+        size_t at = (size_t)v->a, last = --a->nout;
+        hmap_del(&a->outbox_index, key);
+        if (at != last) {
+            a->outbox[at] = a->outbox[last];
+            outbox_key(a->outbox[at].in.id, key);
+            hval_t *moved = hmap_get(&a->outbox_index, key);
+            if (moved)
+                moved->a = at;
+        }
         atomic_store(&a->outbox_size, a->nout);
     }
     pthread_mutex_unlock(&a->out_mu);
@@ -1050,7 +1075,9 @@ static void round_end(void *app, void *round, bool committed)
             log_flush();
             abort();
         }
-        submit_entry(a, &a->outbox[a->nout - 1], wall);
+        outbox_entry_t *e = outbox_find(a, copy[i].id);
+        if (e && !e->submitted)
+            submit_entry(a, e, wall);
     }
     free(copy);
     scratch_free(a, s);
@@ -1201,6 +1228,7 @@ static void destroy(void *app)
     gov_store_close(&a->store);
     gov_destroy(&a->gov);
     free(a->outbox);
+    hmap_free(&a->outbox_index);
     free(a->rate_days);
     pthread_mutex_destroy(&a->out_mu);
     pthread_mutex_destroy(&a->days_mu);
@@ -1230,6 +1258,11 @@ static void *create(service_t *svc, nns_error_t *err)
     pthread_mutex_init(&a->out_mu, NULL);
     pthread_mutex_init(&a->days_mu, NULL);
     a->svc = svc;
+    if (!hmap_init(&a->outbox_index, 8, 1024)) {
+        memset(&a->outbox_index, 0, sizeof a->outbox_index);
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
     principal_canister(CANISTER_GOVERNANCE, &a->governance);
     gov_config_t gc;
     gov_config_default(&gc);
