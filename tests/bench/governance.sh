@@ -14,14 +14,14 @@
 # /readyz; target under 5 s). Figures are printed, never asserted (the cores are shared: noisy);
 # the script exits non-zero only when the run itself failed (a refused claim, a wrong read). The
 # data (the private PostgreSQL and the genesis files) is removed at the end.
-# Knobs (environment): GOV_BENCH_NEURONS (400000), GOV_BENCH_CLAIMS (2000), GOV_BENCH_READS
+# Knobs (environment): GOV_BENCH_NEURONS (400000), GOV_BENCH_CLAIMS (5000), GOV_BENCH_READS
 # (50000), GOV_BENCH_LISTS (5000), GOV_BENCH_CONNECTIONS (32), GOV_BENCH_USERS (16),
 # GOV_BENCH_GENESIS_TIMEOUT (seconds to wait for the genesis mints, 3600).
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-governance" "$TOOLS/govbench"
 neurons=${GOV_BENCH_NEURONS:-400000}
-claims=${GOV_BENCH_CLAIMS:-2000}
+claims=${GOV_BENCH_CLAIMS:-5000}
 reads=${GOV_BENCH_READS:-50000}
 lists=${GOV_BENCH_LISTS:-5000}
 conns=${GOV_BENCH_CONNECTIONS:-32}
@@ -31,6 +31,21 @@ per=50
 ICP=100000000
 USER_E8S=100000000000000
 
+# gov_start NAME PORT TIMEOUT [flags...]: governance_start with TIMEOUT seconds to get ready (a
+# genesis of 400,000 neurons takes longer than lib.sh's 10 s)
+gov_start() {
+  local name=$1 port=$2 timeout=$3; shift 3
+  "$BIN/nns-governance" --listen "127.0.0.1:$port" --database "$DATABASE_URL" "$@" \
+    >>"$TEST_TMP/$name.log" 2>&1 &
+  echo $! >"$TEST_TMP/$name.pid"
+  disown $!
+  local deadline=$((SECONDS + timeout))
+  until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+    kill -0 "$(cat "$TEST_TMP/$name.pid")" 2>/dev/null || { echo "$name exited" >&2; tail -n 20 "$TEST_TMP/$name.log" >&2; return 1; }
+    [ "$SECONDS" -lt "$deadline" ] || { echo "$name not ready after $timeout s" >&2; return 1; }
+    sleep 0.02
+  done
+}
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 ms_now() { date +%s%3N; }
 
@@ -42,7 +57,7 @@ mkdir -p "$keys"
 "$TOOLS/govbench" --print-gov-genesis --neurons "$neurons" --per-controller "$per" \
   >"$TEST_TMP/gov-genesis.json"
 echo "genesis file: $(du -h "$TEST_TMP/gov-genesis.json" | cut -f1)"
-printf '{"rule_set": "current", "genesis_timestamp_seconds": "1700000000", "neurons": []}\n' \
+printf '{"rule_set": "current", "genesis_timestamp_seconds": "1700000000", "maturity_modulation_permyriad": 0, "neurons": []}\n' \
   >"$TEST_TMP/gov-empty.json"
 lport=$(free_port)
 gport=$(free_port)
@@ -63,9 +78,10 @@ echo "governance with no neurons: RSS $rss_base kB"
 # governance first: its new governance.key is then known to the ledger from the ledger's start;
 # its genesis mints wait for the ledger
 t0=$(ms_now)
-governance_start governance "$gport" --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json"
+gov_start governance "$gport" "$genesis_timeout" --ledger "$L" --keys "$keys" \
+  --genesis "$TEST_TMP/gov-genesis.json"
 t1=$(ms_now)
-echo "governance started from the genesis of $neurons neurons in $(((t1 - t0)))ms"
+echo "governance started from the genesis of $neurons neurons in $((t1 - t0)) ms (file read, applied, committed)"
 ledger_start ledger "$lport" --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys"
 supply_target=$((users * USER_E8S + neurons * ICP))
 supply() { curl -fs "$L/v1/ledger" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_supply_e8s"])'; }
@@ -91,7 +107,7 @@ rc=0
 rss_run=$(rss_kb "$(cat "$TEST_TMP/governance.pid")")
 service_kill governance TERM
 t3=$(ms_now)
-governance_start governance "$gport" --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json"
+gov_start governance "$gport" 600 --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json"
 t4=$(ms_now)
 restart_ms=$((t4 - t3))
 sleep 1
