@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -31,6 +32,8 @@
 #define EVENTS_DEFAULT 50
 #define ID_ATTEMPTS 4 /* random ids drawn for one command before IdInUse is answered */
 #define RATE_DAYS_MAX 1000 /* days in one rate-history answer (the cmc's page) */
+#define CALLS_MAX 16384    /* calls pending in the runner at most (a genesis of many neurons
+                              records a mint each: the rest wait in the outbox) */
 
 /* ---------------------------------------------------------------- commands */
 
@@ -1090,10 +1093,16 @@ static void round_end(void *app, void *round, bool committed)
 static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
-    for (size_t i = 0; i < a->nout; i++) {
+    /* the runner holds CALLS_MAX at most: past that a submit is refused, so the scan stops
+     * there (a genesis of 400,000 neurons leaves as many mints in the outbox) */
+    size_t pending = call_runner_pending(a->runner);
+    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
+    for (size_t i = 0; i < a->nout && room > 0; i++) {
         outbox_entry_t *e = &a->outbox[i];
-        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS)
+        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
             submit_entry(a, e, wall_now);
+            room--;
+        }
     }
     if (a->tick_sent_at && wall_now - a->tick_sent_at < TICK_RETRY_NANOS)
         return;
@@ -1218,6 +1227,9 @@ static bool apply_genesis(gov_app_t *a, nns_error_t *err)
     }
     gov_round_discard(a->gov, &r);
     gov_genesis_free(&gen);
+    /* a genesis of many neurons parsed a large file and held a large round: give the freed
+     * heap back (glibc), so the service's memory is its state's */
+    malloc_trim(0);
     return ok;
 }
 
@@ -1270,7 +1282,7 @@ static void *create(service_t *svc, nns_error_t *err)
     gc.has_cmc = cfg->cmc_url != NULL;
     /* claims read a balance, disburses make one or two transfers: blocking requests on a
      * worker each; a burst of claims keeps several workers busy */
-    call_runner_opts_t opts = {.caller = &a->governance, .workers = 8, .max_pending = 16384};
+    call_runner_opts_t opts = {.caller = &a->governance, .workers = 8, .max_pending = CALLS_MAX};
     if (!(a->gov = gov_new(&gc)) ||
         !(a->runner = call_runner_new(service_key(svc), call_done, a, &opts))) {
         nns_error_set(err, 503, "Unavailable", "out of memory starting governance");
