@@ -24,16 +24,19 @@
 #include "store.h"
 
 #define NANOS 1000000000ULL
-#define RESUBMIT_NANOS (30ULL * NANOS) /* an intent submitted and not answered this long is
-                                          submitted again (the runner refuses a duplicate) */
-#define TICK_RETRY_NANOS (5ULL * NANOS) /* a tick command not through a round this long (the
-                                           database was down, the round failed) is sent again */
+#define RESUBMIT_NANOS                                                                             \
+    (30ULL * NANOS) /* an intent submitted and not answered this long is                           \
+                       submitted again (the runner refuses a duplicate) */
+#define TICK_RETRY_NANOS                                                                           \
+    (5ULL * NANOS) /* a tick command not through a round this long (the                            \
+                      database was down, the round failed) is sent again */
 #define LIST_DEFAULT 50
 #define EVENTS_DEFAULT 50
-#define ID_ATTEMPTS 4 /* random ids drawn for one command before IdInUse is answered */
+#define ID_ATTEMPTS 4      /* random ids drawn for one command before IdInUse is answered */
 #define RATE_DAYS_MAX 1000 /* days in one rate-history answer (the cmc's page) */
-#define CALLS_MAX 16384    /* calls pending in the runner at most (a genesis of many neurons
-                              records a mint each: the rest wait in the outbox) */
+#define CALLS_MAX                                                                                  \
+    16384 /* calls pending in the runner at most (a genesis of many neurons                        \
+             records a mint each: the rest wait in the outbox) */
 
 /* ---------------------------------------------------------------- commands */
 
@@ -103,15 +106,15 @@ typedef struct {
 /* The round's scratch state. */
 typedef struct {
     gov_round_t *r;
-    uint64_t now;          /* the round's time, seconds */
-    uint64_t now_nanos;    /* and nanoseconds */
-    uint64_t *answered;    /* intents whose answer the round applied */
+    uint64_t now;       /* the round's time, seconds */
+    uint64_t now_nanos; /* and nanoseconds */
+    uint64_t *answered; /* intents whose answer the round applied */
     size_t nanswered;
     gov_resolved_t *resolved; /* how the intents the round's answers finished ended */
     size_t nresolved;
-    bool ticked;           /* the round applied a tick command */
-    hmap_t index;          /* neuron id -> its position among the round's changed neurons */
-    size_t indexed;        /* positions indexed so far */
+    bool ticked;    /* the round applied a tick command */
+    hmap_t index;   /* neuron id -> its position among the round's changed neurons */
+    size_t indexed; /* positions indexed so far */
     uint64_t claims, commands, refusals;
 } scratch_t;
 
@@ -162,8 +165,7 @@ static bool path_neuron_id(http_request_t *req, uint64_t *id, nns_error_t *err)
 {
     const char *t = http_param(req, 0);
     if (!t || !parse_u64(t, id))
-        return nns_error_set(err, 400, "BadRequest", "neuron id '%.40s' is not a u64",
-                             t ? t : "");
+        return nns_error_set(err, 400, "BadRequest", "neuron id '%.40s' is not a u64", t ? t : "");
     return true;
 }
 
@@ -246,14 +248,14 @@ static void get_neurons(http_request_t *req, void *svc)
         return;
     }
     bool more = false;
-    size_t n = gov_neurons_by_controller(a->gov, &controller, after, now_seconds(), ns, limit,
-                                         &more);
+    size_t n =
+        gov_neurons_by_controller(a->gov, &controller, after, now_seconds(), ns, limit, &more);
     const principal_t *caller = http_caller(req);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, gov_render_neuron(&ns[i], &a->governance,
-                                                     caller && gov_is_controller_or_hot_key(
-                                                                   &ns[i], caller)));
+        json_array_append_new(
+            arr, gov_render_neuron(&ns[i], &a->governance,
+                                   caller && gov_is_controller_or_hot_key(&ns[i], caller)));
     json_t *o = json_object();
     json_object_set_new(o, "neurons", arr);
     if (more && n > 0) {
@@ -440,8 +442,8 @@ static void post_crash_point(http_request_t *req, void *svc)
     const uint8_t *body = http_body(req, &len);
     json_t *o = json_parse_object(body, len, &err);
     const char *p = NULL;
-    bool ok = o && json_only_fields(o, fields, &err) &&
-              json_get_str(o, "point", true, &p, NULL, &err);
+    bool ok =
+        o && json_only_fields(o, fields, &err) && json_get_str(o, "point", true, &p, NULL, &err);
     if (ok && strcmp(p, "after-ledger-answer") != 0)
         ok = nns_error_set(&err, 400, "BadRequest", "'point' must be \"after-ledger-answer\"");
     if (!ok) {
@@ -899,16 +901,17 @@ static bool apply_request(gov_app_t *a, scratch_t *s, gov_op_t *op)
     gov_outcome_t out;
     nns_error_t err;
     bool ok = false;
+    if (op->kind == OP_CLAIM)
+        s->claims++;
+    else
+        s->commands++;
     for (int attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
         memset(&out, 0, sizeof out);
         nns_error_clear(&err);
-        if (op->kind == OP_CLAIM) {
-            s->claims++;
+        if (op->kind == OP_CLAIM)
             ok = gov_apply_claim(a->gov, s->r, &op->u.claim, s->now, &out, &err);
-        } else {
-            s->commands++;
+        else
             ok = gov_apply_command(a->gov, s->r, &op->u.cmd, s->now, &out, &err);
-        }
         if (ok || strcmp(err.code, "IdInUse") != 0)
             break;
         /* a random id collided with an existing neuron: draw again (nothing changed) */
@@ -1294,8 +1297,8 @@ static void *create(service_t *svc, nns_error_t *err)
                                     (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
     bool fresh = false;
-    if (!gov_store_load(a->store, a->gov, service_replay(svc), clock_wall_nanos(), &fresh,
-                        &intents, &nintents, err) ||
+    if (!gov_store_load(a->store, a->gov, service_replay(svc), clock_wall_nanos(), &fresh, &intents,
+                        &nintents, err) ||
         (fresh && !apply_genesis(a, err)))
         goto fail;
     for (size_t i = 0; i < nintents; i++)
