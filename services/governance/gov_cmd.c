@@ -3,6 +3,18 @@
  * Each command: the neuron (404 NotFound), the caller's permission (spec 2.12, types.rs
  * is_authorized_to_configure_or_err; 403 NotAuthorized), the lock (409 LedgerUpdateOngoing),
  * then the command's own rules. A refused command leaves the round unchanged.
+ *
+ * Decisions where the spec leaves a point open:
+ * - the private-neuron following rule refuses with PreconditionFailed;
+ * - disburse refuses an amount the stake cannot pay with the fee (InsufficientFunds) before any
+ *   transfer, instead of burning the fees and failing on the ledger;
+ * - spawn keeps upstream's 5 % worst case under both rule sets (open point 7); merge keeps the
+ *   larger dissolve delay without re-capping it (upstream; both are within the rule set's
+ *   maximum anyway, as every delay is capped when set);
+ * - the split child copies the parent's visibility and voting-power refresh time besides what
+ *   the spec lists; the spawned child is private, refreshed at its creation;
+ * - every controller-only command answers NotAuthorized to other callers (disburse-maturity
+ *   included, where upstream answers InvalidCommand).
  */
 #include "gov_internal.h"
 
@@ -612,7 +624,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
     uint64_t max = gov_max_dissolve_delay(c->rules);
     const uint64_t id = f->n.id;
     switch (cmd->kind) {
-    case GOV_CMD_INCREASE_DISSOLVE_DELAY: {
+    case GOV_CMD_INCREASE_DISSOLVE_DELAY: { /* dissolve_state_and_age.rs, via gov_math */
         uint32_t add = cmd->u.increase_dissolve_delay.additional_dissolve_delay_seconds;
         if (!gov_increase_dissolve_delay(&f->n.dissolve, now, add, max, err))
             return false;
@@ -623,7 +635,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     }
-    case GOV_CMD_SET_DISSOLVE_TIMESTAMP: {
+    case GOV_CMD_SET_DISSOLVE_TIMESTAMP: { /* types.rs configure SetDissolveTimestamp */
         uint64_t ts = cmd->u.set_dissolve_timestamp.dissolve_timestamp_seconds;
         if (!gov_set_dissolve_timestamp(&f->n.dissolve, now, ts, max, err))
             return false;
@@ -651,7 +663,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     case GOV_CMD_ADD_HOT_KEY: {
-        /* types.rs add_hot_key: a duplicate first, then the limit */
+        /* types.rs configure / add_hot_key: a duplicate first, then the limit */
         const principal_t *k = &cmd->u.add_hot_key.new_hot_key;
         if (k->len == 0)
             return nns_error_set(err, 400, "InvalidPrincipal", "the new hot key is empty");
@@ -715,6 +727,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
     case GOV_CMD_DISBURSE_MATURITY:
         return cmd_disburse_maturity(r, cmd, f, now, out, err);
     case GOV_CMD_AUTO_STAKE_MATURITY: {
+        /* types.rs configure ChangeAutoStakeMaturity */
         bool on = cmd->u.auto_stake_maturity.requested_setting_for_auto_stake_maturity;
         f->n.auto_stake_maturity = on;
         if (!rput(r, f, false, err) ||
@@ -723,6 +736,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         break;
     }
     case GOV_CMD_FOLLOW: {
+        /* governance.rs follow */
         const gov_follow_list_t *l = &cmd->u.follow;
         if (!check_follow(r, f, &cmd->caller, l, &buf[1], err))
             return false;
@@ -734,6 +748,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         break;
     }
     case GOV_CMD_SET_FOLLOWING: {
+        /* governance.rs set_following */
         size_t n = cmd->u.set_following.n;
         if (n > GOV_TOPICS)
             return nns_error_set(err, 400, "InvalidCommand", "a topic is given more than once");
@@ -756,13 +771,14 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     }
-    case GOV_CMD_REFRESH_VOTING_POWER:
+    case GOV_CMD_REFRESH_VOTING_POWER: /* governance.rs refresh_voting_power */
         f->n.voting_power_refreshed_timestamp_seconds = now;
         if (!rput(r, f, false, err) || !revent(r, id, "voting_power_refreshed", now, 0, 0, err,
                                                "at %llu", (unsigned long long)now))
             return false;
         break;
     case GOV_CMD_SET_VISIBILITY: {
+        /* types.rs set_visibility (known neurons are issue 13's) */
         int32_t v = cmd->u.set_visibility.visibility;
         if (v != GOV_VISIBILITY_PRIVATE && v != GOV_VISIBILITY_PUBLIC)
             return nns_error_set(err, 400, "InvalidCommand",
@@ -773,7 +789,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     }
-    case GOV_CMD_JOIN_COMMUNITY_FUND:
+    case GOV_CMD_JOIN_COMMUNITY_FUND: /* types.rs join_community_fund */
         if (f->n.has_joined_community_fund)
             return nns_error_set(err, 409, "AlreadyJoinedCommunityFund",
                                  "neuron '%llu' already joined the Neurons' Fund",
@@ -784,7 +800,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
                                                "at %llu", (unsigned long long)now))
             return false;
         break;
-    case GOV_CMD_LEAVE_COMMUNITY_FUND:
+    case GOV_CMD_LEAVE_COMMUNITY_FUND: /* types.rs leave_community_fund */
         if (!f->n.has_joined_community_fund)
             return nns_error_set(err, 409, "NotInTheCommunityFund",
                                  "neuron '%llu' is not in the Neurons' Fund",

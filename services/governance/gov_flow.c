@@ -409,6 +409,16 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
         outcome_done(out, &f);
         return true;
     case GOV_FLOW_GENESIS_MINT:
+        if (!res->ok && strncmp(res->error, "TxTooOld", 8) == 0) {
+            /* never executed and never will be (call.h): the same mint with a new
+             * created_at_time, the neuron still locked */
+            account_id_t to = f.to;
+            if (!transfer_intent(r, &f, GOV_PURPOSE_MINT, NULL, &to, f.amount_e8s, 0, now, err) ||
+                !rflow_put(r, &f, err))
+                return false;
+            outcome_pending(out, &f);
+            return true;
+        }
         if (!rflow_end(r, &f, err))
             return false;
         if (!res->ok) {
@@ -528,7 +538,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
     full_from_rec(rec, &n);
     const gov_economics_t *e = &r->core.eco;
     bool changed = false, parts = false;
-    /* staked maturity back to maturity when dissolved (spec 2.9) */
+    /* staked maturity back to maturity when dissolved (spec 2.9; governance.rs
+     * unstake_maturity_of_dissolved_neurons) */
     if (n.n.staked_maturity_e8s_equivalent > 0 && !n.n.has_spawn_at &&
         gov_dissolve_state(&n.n.dissolve, now) == GOV_STATE_DISSOLVED &&
         t->returns < GOV_STAKED_MATURITY_RETURNS_PER_TICK) {
@@ -541,7 +552,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
                     "the neuron is dissolved"))
             goto fail;
     }
-    /* prune_following (spec 3): all followees but NeuronManagement after R + C */
+    /* following pruned (spec 3; neuron_store prune_some_following): all followees but
+     * NeuronManagement once the voting power was not refreshed for R + C */
     uint64_t limit = n.n.voting_power_refreshed_timestamp_seconds +
                      e->start_reducing_voting_power_after_seconds +
                      e->clear_following_after_seconds;
@@ -634,6 +646,8 @@ bool gov_apply_tick(gov_t *g, gov_round_t *r, uint64_t now, bool *work, nns_erro
         t.work = true;
     }
     if (modulation_due(&r->core, now)) {
+        /* the daily modulation read: timer_tasks/update_icp_xdr_rate_related_data.rs (current),
+         * governance.rs update maturity modulation from the cmc (legacy) */
         gov_inflight_t f;
         memset(&f, 0, sizeof f);
         f.id = flow_new_id(r);
