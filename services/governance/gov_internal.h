@@ -42,9 +42,9 @@ typedef struct {
     gov_modulation_t mm;
     gov_creation_limiter_t lim;
     uint64_t next_intent_id, next_flow_id, last_created_at;
-    uint64_t next_due;  /* periodic work: earliest due time, UINT64_MAX = none */
-    uint64_t mm_flow;   /* the modulation read in flight, 0 = none */
-    uint64_t neurons;   /* count */
+    uint64_t next_due; /* periodic work: earliest due time, UINT64_MAX = none */
+    uint64_t mm_flow;  /* the modulation read in flight, 0 = none */
+    uint64_t neurons;  /* count */
 } core_t;
 
 /* A controller's ids: count 1 -> b is the id; more -> b points to a cvec_t. */
@@ -58,7 +58,7 @@ struct gov {
     pthread_rwlock_t lock;
     core_t core;
     gtab_t neurons;  /* id -> nrec_t */
-    gtab_t subs;     /* subaccount -> uint64 id */
+    hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
     gtab_t flows;    /* flow id -> gov_inflight_t */
     gtab_t intents;  /* intent id -> gov_intent_t */
     gtab_t locks;    /* neuron id -> uint64 flow id */
@@ -95,8 +95,7 @@ bool rsub(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t *i
 uint64_t rlocked(const gov_round_t *r, uint64_t id);
 uint64_t rsublocked(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES]);
 bool rlock(gov_round_t *r, uint64_t id, uint64_t flow, nns_error_t *err);
-bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow,
-              nns_error_t *err);
+bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow, nns_error_t *err);
 bool rflow(const gov_round_t *r, uint64_t id, gov_inflight_t *out);
 /* Writes a flow (its locks are set by the caller). */
 bool rflow_put(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err);
