@@ -674,6 +674,7 @@ static int run_rounds(size_t n)
     commit(s, g, &r, t0, NULL, 0);
     double claims = mono() - t;
 
+    static gov_resolved_t resolved[sizeof balance / sizeof balance[0]];
     t = mono();
     r = gov_round_begin(g);
     for (size_t i = 0; i < nin; i++) {
@@ -681,9 +682,10 @@ static int run_rounds(size_t n)
         gov_outcome_t out;
         if (!gov_apply_balance_read(g, r, balance[i].id, &br, t0 + 1, &out, &err))
             die("balance answer", &err);
+        resolved[i] = (gov_resolved_t){balance[i].id, false, true, false, 0};
     }
     noutbox = 0;
-    commit(s, g, &r, t0 + 1, NULL, 0);
+    commit(s, g, &r, t0 + 1, resolved, nin);
     double answers = mono() - t;
     gov_info_t info;
     gov_info(g, t0 + 1, &info);

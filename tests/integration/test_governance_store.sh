@@ -15,6 +15,10 @@ as_analyst() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atqc "SET ROLE analyst; 
 check "rounds written through the store reload into the same state" \
   "$TOOLS/govstore" check
 
+check "the outbox records the outcomes: the 20 mints answered with their blocks, the split's transfer" \
+  eq "$(sql "SELECT count(*) FILTER (WHERE purpose = 'mint' AND ok AND ledger_block_index BETWEEN 100 AND 119) || ' ' || count(*) FILTER (WHERE purpose = 'transfer' AND ok AND ledger_block_index = 999)  FROM governance.intents")" \
+  "20 1"
+
 # The analytics views over the check's neurons (all of them at the check's last time: its
 # genesis is 2026-01-01, so the database's clock decides "now" here).
 check "every neuron is in one dissolve-delay bucket" \
@@ -50,8 +54,8 @@ rounds_url=${DATABASE_URL/dbname=nns/dbname=gov_rounds}
 out=$(DATABASE_URL=$rounds_url "$TOOLS/govstore" rounds 10000)
 echo "$out (2-core shared machine: timings are noisy)"
 check "10,000 claims and their answers create 10,000 neurons in two rounds" \
-  eq "$(psql "$rounds_url" -Atqc "SELECT count(*) || ' ' || (SELECT count(*) FROM governance.in_flight) || ' ' || (SELECT count(*) FROM governance.intents WHERE resolved_at_nanos IS NULL) FROM governance.neurons")" \
-  "10000 0 0"
+  eq "$(psql "$rounds_url" -Atqc "SELECT count(*) || ' ' || (SELECT count(*) FROM governance.in_flight) || ' ' || (SELECT count(*) FROM governance.intents WHERE resolved_at_nanos IS NULL) || ' ' || (SELECT count(*) FROM governance.intents WHERE ok) FROM governance.neurons")" \
+  "10000 0 0 10000"
 
 # The restart with a generated table: neurons with random-looking 20-digit ids, staking
 # subaccounts, 100,000 controllers, a quarter dissolving, 5 % with a hot key, 10 % following
