@@ -57,6 +57,14 @@ check "10,000 claims and their answers create 10,000 neurons in two rounds" \
   eq "$(psql "$rounds_url" -Atqc "SELECT count(*) || ' ' || (SELECT count(*) FROM governance.in_flight) || ' ' || (SELECT count(*) FROM governance.intents WHERE resolved_at_nanos IS NULL) || ' ' || (SELECT count(*) FROM governance.intents WHERE ok) FROM governance.neurons")" \
   "10000 0 0 10000"
 
+# A row the neurons do not explain stops the start with CorruptState naming its table.
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.hot_keys VALUES (42, 0, '\\x04')"
+check "a hot key of a neuron that does not exist is CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.hot_keys'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.hot_keys WHERE neuron_id = 42"
+check "and once it is gone the same database loads" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 >/dev/null"
+
 # The restart with a generated table: neurons with random-looking 20-digit ids, staking
 # subaccounts, 100,000 controllers, a quarter dissolving, 5 % with a hot key, 10 % following
 # three neurons on topic 0.
