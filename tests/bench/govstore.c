@@ -16,10 +16,10 @@
  *                    database, so that neurons generated straight into the tables can be loaded.
  *   govstore load N  loads the committed state and prints the load time, the neurons loaded
  *                    (must be N) and the state machine's bytes per neuron.
- *   govstore rounds N  on a fresh database: a genesis with the creation limit raised, one round
- *                    of N claims, then one round of their N balance answers (N neurons
- *                    created); prints each round's time through the store (apply, build, COPY,
- *                    pipeline, COMMIT).
+ *   govstore rounds N [R]  on a fresh database: a genesis with the creation limit raised, then R
+ *                    times (default 1) a round of N claims and a round of their N balance
+ *                    answers (N neurons created); prints the rounds' mean times through the
+ *                    store (apply, build, COPY, pipeline, COMMIT).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,7 +621,7 @@ static int run_load(unsigned long long expect)
     return in.neurons == expect ? 0 : 1;
 }
 
-static int run_rounds(size_t n)
+static int run_rounds(size_t n, size_t reps)
 {
     nns_error_t err;
     gov_store_t *s = open_store();
@@ -648,55 +648,59 @@ static int run_rounds(size_t n)
     commit(s, g, &r, t0, NULL, 0);
     noutbox = 0;
 
-    double t = mono();
-    r = gov_round_begin(g);
-    for (size_t i = 0; i < n; i++) {
-        gov_claim_args_t a;
-        memset(&a, 0, sizeof a);
-        principal_canister(100000 + (uint64_t)i, &a.controller);
-        a.caller = a.controller;
-        a.memo = (uint64_t)i;
-        a.candidate_id = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
-        gov_outcome_t out;
-        if (!gov_apply_claim(g, r, &a, t0, &out, &err))
-            die("claim", &err);
-    }
-    size_t nin;
-    const gov_intent_t *in = gov_round_intents(r, &nin);
     static gov_intent_t balance[MAX_INTENTS * 16];
-    if (nin > sizeof balance / sizeof balance[0]) {
-        fprintf(stderr, "govstore rounds: at most %zu claims\n",
+    static gov_resolved_t resolved[sizeof balance / sizeof balance[0]];
+    if (n > sizeof balance / sizeof balance[0]) {
+        fprintf(stderr, "govstore rounds: at most %zu claims a round\n",
                 sizeof balance / sizeof balance[0]);
         return 2;
     }
-    memcpy(balance, in, nin * sizeof *in);
-    noutbox = 0;
-    commit(s, g, &r, t0, NULL, 0);
-    double claims = mono() - t;
+    double claims = 0, answers = 0;
+    for (size_t rep = 0; rep < reps; rep++) {
+        double t = mono();
+        r = gov_round_begin(g);
+        for (size_t i = 0; i < n; i++) {
+            gov_claim_args_t a;
+            memset(&a, 0, sizeof a);
+            principal_canister(100000 + (uint64_t)(rep * n + i), &a.controller);
+            a.caller = a.controller;
+            a.memo = (uint64_t)i;
+            a.candidate_id = 0x9e3779b97f4a7c15ULL * (uint64_t)(rep * n + i + 1);
+            gov_outcome_t out;
+            if (!gov_apply_claim(g, r, &a, t0, &out, &err))
+                die("claim", &err);
+        }
+        size_t nin;
+        const gov_intent_t *in = gov_round_intents(r, &nin);
+        memcpy(balance, in, nin * sizeof *in);
+        noutbox = 0;
+        commit(s, g, &r, t0, NULL, 0);
+        claims += mono() - t;
 
-    static gov_resolved_t resolved[sizeof balance / sizeof balance[0]];
-    t = mono();
-    r = gov_round_begin(g);
-    for (size_t i = 0; i < nin; i++) {
-        gov_balance_result_t br = {.ok = true, .balance_e8s = 10 * GOV_E8};
-        gov_outcome_t out;
-        if (!gov_apply_balance_read(g, r, balance[i].id, &br, t0 + 1, &out, &err))
-            die("balance answer", &err);
-        resolved[i] = (gov_resolved_t){balance[i].id, false, true, false, 0};
+        t = mono();
+        r = gov_round_begin(g);
+        for (size_t i = 0; i < nin; i++) {
+            gov_balance_result_t br = {.ok = true, .balance_e8s = 10 * GOV_E8};
+            gov_outcome_t out;
+            if (!gov_apply_balance_read(g, r, balance[i].id, &br, t0 + 1, &out, &err))
+                die("balance answer", &err);
+            resolved[i] = (gov_resolved_t){balance[i].id, false, true, false, 0};
+        }
+        noutbox = 0;
+        commit(s, g, &r, t0 + 1, resolved, nin);
+        answers += mono() - t;
     }
-    noutbox = 0;
-    commit(s, g, &r, t0 + 1, resolved, nin);
-    double answers = mono() - t;
     gov_info_t info;
     gov_info(g, t0 + 1, &info);
-    printf("round of %zu claims: %.3f s (%.1f us a claim); round of their %zu balance answers: "
-           "%.3f s (%.1f us a neuron created); neurons %llu\n",
-           n, claims, claims * 1e6 / (double)n, nin, answers, answers * 1e6 / (double)nin,
-           (unsigned long long)info.neurons);
+    double total = (double)(n * reps);
+    printf("%zu rounds of %zu claims: %.3f s a round (%.1f us a claim); the rounds of their "
+           "balance answers: %.3f s a round (%.1f us a neuron created); neurons %llu\n",
+           reps, n, claims / (double)reps, claims * 1e6 / total, answers / (double)reps,
+           answers * 1e6 / total, (unsigned long long)info.neurons);
     gov_store_close(&s);
     gov_destroy(&g);
     replay_cache_destroy(&rc);
-    return info.neurons == n ? 0 : 1;
+    return info.neurons == n * reps ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -711,10 +715,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return run_init();
     if (argc >= 3 && strcmp(argv[1], "rounds") == 0)
-        return run_rounds(strtoull(argv[2], NULL, 10));
+        return run_rounds(strtoull(argv[2], NULL, 10), argc >= 4 ? strtoull(argv[3], NULL, 10) : 1);
     if (argc >= 3 && strcmp(argv[1], "load") == 0)
         return run_load(strtoull(argv[2], NULL, 10));
     fprintf(stderr,
-            "usage: govstore check | init | load N | rounds N   (database: $DATABASE_URL)\n");
+            "usage: govstore check | init | load N | rounds N [R]   (database: $DATABASE_URL)\n");
     return 2;
 }
