@@ -340,8 +340,8 @@ static int run_check(void)
                          .nneurons = NGENESIS,
                          .neurons = gn};
     gov_economics_default(GOV_RULES_LEGACY, &gen.economics);
-    gen.economics.max_sustained_neurons_per_hour = 1000000;
-    gen.economics.neuron_creation_spike = 1000000;
+    gen.economics.max_sustained_neurons_per_hour = UINT64_MAX; /* the extremes of the columns */
+    gen.economics.neuron_creation_spike = UINT64_MAX;
     gen.economics.reject_cost_e8s = 7 * GOV_E8;
     gov_round_t *r = gov_round_begin(g);
     if (!r || !gov_apply_genesis(g, r, &gen, t0, &err))
