@@ -4,7 +4,8 @@
  *
  * A round is written on the state thread over a db_writer_t (dbwriter.h, depth 1: the state
  * machine's rounds do not chain): BEGIN with the round's lock, one simple query with the COPYs of
- * the round's new rows (intents, neuron events, replay rows), then one pipeline of prepared
+ * the round's new rows (intents, neuron events, the stake history row of every neuron written,
+ * replay rows), then one pipeline of prepared
  * statements with binary array parameters (the state row and the economics; the neurons
  * upserted and removed; their hot keys, followees and maturity disbursements replaced; the
  * operations in flight upserted and removed; the intents the round finished), the round guard
