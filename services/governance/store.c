@@ -397,6 +397,8 @@ struct gov_store {
     db_pool_t *pool;
     copybuf_t intents, events, history, replay; /* binary COPY rows */
     multirow_t m[M_COUNT];
+    gov_resolved_t *sorted; /* the round's outcomes by intent id */
+    size_t capsorted;
     gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
 };
 
@@ -458,6 +460,7 @@ void gov_store_close(gov_store_t **sp)
     for (int i = 0; i < M_COUNT; i++)
         mr_free(&s->m[i]);
     free(s->nbuf);
+    free(s->sorted);
     free(s);
     *sp = NULL;
 }
@@ -708,6 +711,12 @@ static void add_history_row(copybuf_t *b, const gov_neuron_t *n, bool removed, u
     put_opt_u64(b, dissolving, d->when_dissolved_timestamp_seconds);
 }
 
+static int resolved_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const gov_resolved_t *)a)->intent_id, y = ((const gov_resolved_t *)b)->intent_id;
+    return x < y ? -1 : x > y;
+}
+
 /* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
 static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
 {
@@ -744,13 +753,29 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         else
             add_inflight_row(&s->m[M_INFLIGHT], &fl[i]);
     }
+    /* the outcomes the service gave, sorted by intent id for the lookups */
+    size_t nsorted = x && x->resolved ? x->nresolved : 0;
+    bool ok = true;
+    if (nsorted > s->capsorted) {
+        gov_resolved_t *v = realloc(s->sorted, nsorted * sizeof *v);
+        if (v) {
+            s->sorted = v;
+            s->capsorted = nsorted;
+        } else {
+            ok = false;
+            nsorted = 0;
+        }
+    }
+    if (nsorted) {
+        memcpy(s->sorted, x->resolved, nsorted * sizeof *s->sorted);
+        qsort(s->sorted, nsorted, sizeof *s->sorted, resolved_cmp);
+    }
     const uint64_t *done = gov_round_finished_intents(r, &n);
     multirow_t *res = &s->m[M_RESOLVED];
     for (size_t i = 0; i < n; i++) {
-        const gov_resolved_t *rs = NULL;
-        for (size_t k = 0; x && k < x->nresolved && !rs; k++)
-            if (x->resolved[k].intent_id == done[i])
-                rs = &x->resolved[k];
+        gov_resolved_t key = {.intent_id = done[i]};
+        const gov_resolved_t *rs =
+            nsorted ? bsearch(&key, s->sorted, nsorted, sizeof key, resolved_cmp) : NULL;
         put_u64(&res->col[0], done[i]);
         if (rs)
             put_bool(&res->col[1], rs->ok);
@@ -778,7 +803,7 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
             add_event_row(&s->events, &ev[i]);
         copybuf_bin_end(&s->events);
     }
-    bool ok = !s->intents.failed && !s->events.failed && !s->history.failed;
+    ok = ok && !s->intents.failed && !s->events.failed && !s->history.failed;
     for (int i = 0; i < M_COUNT; i++)
         ok = ok && !mr_failed(&s->m[i]);
     return ok;

@@ -4,7 +4,7 @@
 # (build/tools/govstore check, tests/bench/govstore.c); the analytics views over what they
 # wrote, as the role analyst; then the restart time with a generated table of
 # GOV_STORE_NEURONS neurons (default 400,000; target: under 5 s) and the mirror's bytes per
-# neuron.
+# neuron; the time of a round of 10,000 claims and of the round of their answers.
 source "$(dirname "$0")/../lib.sh"
 require_built "$TOOLS/govstore"
 pg_start
@@ -14,6 +14,14 @@ as_analyst() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atqc "SET ROLE analyst; 
 
 check "rounds written through the store reload into the same state" \
   "$TOOLS/govstore" check
+
+check "the outbox records the outcomes: the 20 mints answered with their blocks, the split's transfer" \
+  eq "$(sql "SELECT count(*) FILTER (WHERE purpose = 'mint' AND ok AND ledger_block_index BETWEEN 100 AND 119) || ' ' || count(*) FILTER (WHERE purpose = 'transfer' AND ok AND ledger_block_index = 999)  FROM governance.intents")" \
+  "20 1"
+
+sql "CREATE DATABASE gov_fail" >/dev/null
+check "a round PostgreSQL refuses half-way commits nothing; its retry commits; a restart agrees" \
+  env DATABASE_URL="${DATABASE_URL/dbname=nns/dbname=gov_fail}" "$TOOLS/govstore" fail
 
 # The analytics views over the check's neurons (all of them at the check's last time: its
 # genesis is 2026-01-01, so the database's clock decides "now" here).
@@ -43,6 +51,23 @@ check "the stake history has a row per neuron written, the last one as the neuro
   "$(sql "SELECT count(*) || ' ' || sum(greatest(cached_neuron_stake_e8s - neuron_fees_e8s, 0) + staked_maturity_e8s_equivalent) FROM governance.neurons")"
 check "analyst cannot read the governance tables" \
   bash -c '! psql "$DATABASE_URL" -Atqc "SET ROLE analyst; SELECT count(*) FROM governance.neurons" 2>/dev/null'
+
+# A round of 10,000 claims and the round of their balance answers, through the store.
+sql "CREATE DATABASE gov_rounds" >/dev/null
+rounds_url=${DATABASE_URL/dbname=nns/dbname=gov_rounds}
+out=$(DATABASE_URL=$rounds_url "$TOOLS/govstore" rounds 10000)
+echo "$out (2-core shared machine: timings are noisy)"
+check "10,000 claims and their answers create 10,000 neurons in two rounds" \
+  eq "$(psql "$rounds_url" -Atqc "SELECT count(*) || ' ' || (SELECT count(*) FROM governance.in_flight) || ' ' || (SELECT count(*) FROM governance.intents WHERE resolved_at_nanos IS NULL) || ' ' || (SELECT count(*) FROM governance.intents WHERE ok) FROM governance.neurons")" \
+  "10000 0 0 10000"
+
+# A row the neurons do not explain stops the start with CorruptState naming its table.
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.hot_keys VALUES (42, 0, '\\x04')"
+check "a hot key of a neuron that does not exist is CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.hot_keys'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.hot_keys WHERE neuron_id = 42"
+check "and once it is gone the same database loads" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 >/dev/null"
 
 # The restart with a generated table: neurons with random-looking 20-digit ids, staking
 # subaccounts, 100,000 controllers, a quarter dissolving, 5 % with a hot key, 10 % following
