@@ -345,6 +345,20 @@ check "the CLI's spawned neuron got the modulated 4.5 ICP" \
 nj d4 neuron show "$cn6" --key "$cli_key"
 check "the neuron keeps 1 ICP" test "$(j "$TEST_TMP/d4.json" cached_neuron_stake_e8s)" = $((ICP))
 
+# usage errors: exit 2 before anything is sent
+usage_exit() { local rc=0; "${nns[@]}" "$@" >/dev/null 2>&1 || rc=$?; test "$rc" = 2; }
+check "a usage error: --amount with 9 decimals" usage_exit neuron stake --key "$cli_key" --amount 1.123456789 --memo 1
+check "a usage error: --amount and --amount-e8s" usage_exit neuron stake --key "$cli_key" --amount 1 --amount-e8s 5 --memo 1
+check "a usage error: an id that is not a u64" usage_exit neuron show 18446744073709551616
+check "a usage error: topic 19" usage_exit neuron follow "$cn" --key "$cli_key" --topic 19 --followees 1
+check "a usage error: a followee that is not a number" usage_exit neuron follow "$cn" --key "$cli_key" --topic 4 --followees 1,x
+check "a usage error: auto-stake-maturity maybe" usage_exit neuron auto-stake-maturity "$cn" maybe --key "$cli_key"
+check "a usage error: --percent 0" usage_exit neuron spawn "$cn" --percent 0 --key "$cli_key"
+check "a usage error: --days and --seconds" usage_exit neuron increase-dissolve-delay "$cn" --days 1 --seconds 1 --key "$cli_key"
+check "a usage error: a bad --hot-key" usage_exit neuron add-hot-key "$cn" --hot-key nope --key "$cli_key"
+check "a usage error: a bad --to" usage_exit neuron disburse "$cn" --to 1234 --key "$cli_key"
+check "a usage error: set-following without =" usage_exit neuron set-following "$cn" --topic 4 --key "$cli_key"
+
 echo "== 6. kill -9 between the ledger's commit and governance's"
 # crash_at ACTION...: arms the crash point, runs ACTION (which makes one ledger transfer), waits
 # for governance to die, checks the ledger already holds the transfer, restarts governance
