@@ -82,6 +82,10 @@ USES_cmc := tests/unit/check_cmc.c
 $(eval $(call SERVICE,cmc))
 
 USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c
+# the API layer's suite and fuzz targets (body.c, render.c, genesis.c)
+USES_governance += tests/unit/check_governance_api.c tests/fuzz/fuzz_gov_body.c \
+                   tests/fuzz/fuzz_gov_genesis.c
+USES_governance += tests/bench/govstore.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).

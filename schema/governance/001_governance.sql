@@ -19,6 +19,7 @@ CREATE TABLE governance.state (
     modulation_computed         boolean NOT NULL,  -- rate-history: a value was computed
     modulation_computed_day     numeric(20,0) NOT NULL,
     modulation_requested_day    numeric(20,0) NOT NULL,
+    modulation_retry_at_seconds numeric(20,0) NOT NULL,  -- after a failed read: the next try
     limiter_available           numeric(20,0) NOT NULL,
     limiter_last_refill_seconds numeric(20,0) NOT NULL,
     next_intent_id              numeric(20,0) NOT NULL,
@@ -149,7 +150,11 @@ CREATE TABLE governance.in_flight (
     moved_gang_base_e8s            numeric(20,0) NOT NULL,
     disbursement_timestamp_seconds numeric(20,0) NOT NULL,
     modulation_permyriad           int NOT NULL,
-    started_at_seconds             numeric(20,0) NOT NULL
+    started_at_seconds             numeric(20,0) NOT NULL,
+    -- merge: the effect computed at command time, applied when the transfers are done
+    merge_source_aging_since_seconds    numeric(20,0) NOT NULL,
+    merge_target_aging_since_seconds    numeric(20,0) NOT NULL,
+    merge_target_dissolve_delay_seconds numeric(20,0) NOT NULL
 );
 
 -- The outbox: calls to the ledger and the cmc, every field fixed when the round recorded them.
@@ -181,25 +186,34 @@ CREATE TABLE governance.intents (
 CREATE INDEX intents_unresolved ON governance.intents (id) WHERE resolved_at_nanos IS NULL;
 
 -- The neuron event history (gov_event_t), appended with the round that made each event; seq
--- orders the whole history (the keyset cursor of GET /v1/neurons/{id}/events). The neuron as
--- the round left it rides along, so that analysts can chart stake over time without replaying
--- commands: stake_e8s (cached - fees + staked maturity, 0 once removed), dissolving, and
--- dissolve_delay_seconds (not dissolving) or when_dissolved_timestamp_seconds (dissolving);
--- all NULL for an event of a neuron the round did not write.
+-- orders the whole history (the keyset cursor of GET /v1/neurons/{id}/events).
 CREATE TABLE governance.neuron_events (
-    seq                              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    neuron_id                        numeric(20,0) NOT NULL,
-    kind                             text NOT NULL,
-    at_seconds                       numeric(20,0) NOT NULL,
-    amount_e8s                       numeric(20,0) NOT NULL,
-    other_neuron_id                  numeric(20,0),  -- NULL when none
-    detail                           text NOT NULL,
-    stake_e8s                        numeric(20,0),
-    dissolving                       boolean,
-    dissolve_delay_seconds           numeric(20,0),
-    when_dissolved_timestamp_seconds numeric(20,0)
+    seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    neuron_id       numeric(20,0) NOT NULL,
+    kind            text NOT NULL,
+    at_seconds      numeric(20,0) NOT NULL,
+    amount_e8s      numeric(20,0) NOT NULL,
+    other_neuron_id numeric(20,0),  -- NULL when none
+    detail          text NOT NULL
 );
 -- A neuron's history, newest first.
 CREATE INDEX neuron_events_neuron ON governance.neuron_events (neuron_id, seq);
 -- Charting by time: rows arrive in time order, so a BRIN index is a few pages.
 CREATE INDEX neuron_events_at ON governance.neuron_events USING brin (at_seconds);
+
+-- The stake history: a row for every neuron a round wrote, as the round left it (at_nanos: the
+-- round's time; seq orders rows, also those of rounds at the same time under a test clock), so
+-- that analysts can chart stake by dissolve delay over time without replaying
+-- commands: stake_e8s (cached - fees + staked maturity; 0 once removed), dissolving, and
+-- dissolve_delay_seconds (not dissolving) or when_dissolved_timestamp_seconds (dissolving).
+CREATE TABLE governance.neuron_history (
+    seq                              bigint GENERATED ALWAYS AS IDENTITY,
+    neuron_id                        numeric(20,0) NOT NULL,
+    at_nanos                         bigint NOT NULL,
+    removed                          boolean NOT NULL,
+    stake_e8s                        numeric(20,0) NOT NULL,
+    dissolving                       boolean NOT NULL,
+    dissolve_delay_seconds           numeric(20,0),
+    when_dissolved_timestamp_seconds numeric(20,0)
+);
+CREATE INDEX neuron_history_at ON governance.neuron_history USING brin (at_nanos);

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -31,6 +32,8 @@
 #define EVENTS_DEFAULT 50
 #define ID_ATTEMPTS 4 /* random ids drawn for one command before IdInUse is answered */
 #define RATE_DAYS_MAX 1000 /* days in one rate-history answer (the cmc's page) */
+#define CALLS_MAX 16384    /* calls pending in the runner at most (a genesis of many neurons
+                              records a mint each: the rest wait in the outbox) */
 
 /* ---------------------------------------------------------------- commands */
 
@@ -85,6 +88,7 @@ typedef struct {
     pthread_mutex_t out_mu;
     outbox_entry_t *outbox;
     size_t nout, capout;
+    hmap_t outbox_index; /* outbox_key(intent id) -> position in outbox (under out_mu) */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
     uint64_t tick_sent_at; /* state thread: a tick command waits for its round (0: none) */
@@ -455,18 +459,35 @@ static void post_crash_point(http_request_t *req, void *svc)
 
 /* ---------------------------------------------------------------- calls */
 
+/* The outbox index's key of an intent id: the id through splitmix64's finalizer, a bijection
+ * that spreads consecutive ids over the map (hmap.h hashes a key by its first 8 bytes). */
+static void outbox_key(uint64_t id, uint8_t key[8])
+{
+    uint64_t z = id + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    memcpy(key, &z, 8);
+}
+
+/* The outbox entry of intent id, or NULL (the caller holds out_mu, or is the state thread,
+ * the only writer). */
+static outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id)
+{
+    uint8_t key[8];
+    outbox_key(id, key);
+    hval_t *v = hmap_get(&a->outbox_index, key);
+    return v ? &a->outbox[v->a] : NULL;
+}
+
 static bool outbox_purpose(gov_app_t *a, uint64_t id, gov_purpose_t *purpose)
 {
-    bool found = false;
     pthread_mutex_lock(&a->out_mu);
-    for (size_t i = 0; i < a->nout; i++)
-        if (a->outbox[i].in.id == id) {
-            *purpose = a->outbox[i].in.purpose;
-            found = true;
-            break;
-        }
+    outbox_entry_t *e = outbox_find(a, id);
+    if (e)
+        *purpose = e->in.purpose;
     pthread_mutex_unlock(&a->out_mu);
-    return found;
+    return e != NULL;
 }
 
 static bool u64_member(json_t *o, const char *name, uint64_t *out)
@@ -633,29 +654,36 @@ static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
             ok = false;
         }
     }
-    if (ok) {
+    uint8_t key[8];
+    outbox_key(in->id, key);
+    bool created = false;
+    hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
+    if (v && created) {
+        v->a = a->nout;
         a->outbox[a->nout++] = (outbox_entry_t){.in = *in};
         atomic_store(&a->outbox_size, a->nout);
     }
+    ok = v != NULL; /* an id already in the outbox is kept once */
     pthread_mutex_unlock(&a->out_mu);
     return ok;
-}
-
-/* State thread only (the only writer): no lock needed to read. */
-static outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id)
-{
-    for (size_t i = 0; i < a->nout; i++)
-        if (a->outbox[i].in.id == id)
-            return &a->outbox[i];
-    return NULL;
 }
 
 static void outbox_remove(gov_app_t *a, uint64_t id)
 {
     pthread_mutex_lock(&a->out_mu);
-    outbox_entry_t *e = outbox_find(a, id);
-    if (e) {
-        *e = a->outbox[--a->nout];
+    uint8_t key[8];
+    outbox_key(id, key);
+    hval_t *v = hmap_get(&a->outbox_index, key);
+    if (v) {
+        size_t at = (size_t)v->a, last = --a->nout;
+        hmap_del(&a->outbox_index, key);
+        if (at != last) {
+            a->outbox[at] = a->outbox[last];
+            outbox_key(a->outbox[at].in.id, key);
+            hval_t *moved = hmap_get(&a->outbox_index, key);
+            if (moved)
+                moved->a = at;
+        }
         atomic_store(&a->outbox_size, a->nout);
     }
     pthread_mutex_unlock(&a->out_mu);
@@ -758,13 +786,23 @@ static bool round_neuron(gov_app_t *a, scratch_t *s, uint64_t id, gov_neuron_ful
     return true;
 }
 
-/* The neuron's full view as the round leaves it; NULL when out of memory or gone. */
+/* The neuron's full view as the round leaves it; NULL when out of memory. A neuron the round
+ * removed (it cannot be one a finished command names) is shown as its id alone, so that an
+ * answer never fails the whole round. */
 static json_t *round_view(gov_app_t *a, scratch_t *s, uint64_t id)
 {
     gov_neuron_full_t *n = malloc(sizeof *n);
-    json_t *o = NULL;
-    if (n && round_neuron(a, s, id, n))
+    if (!n)
+        return NULL;
+    json_t *o;
+    if (round_neuron(a, s, id, n)) {
         o = gov_render_neuron(n, &a->governance, true);
+    } else {
+        log_warn("neuron %" PRIu64 " to show in an answer is gone", id);
+        o = json_object();
+        if (o)
+            json_object_set_new(o, "id", json_u64(id));
+    }
     free(n);
     return o;
 }
@@ -824,11 +862,8 @@ static bool finish(gov_app_t *a, scratch_t *s, write_t *w, const gov_outcome_t *
     if (out->ok) {
         status = 200;
         body = outcome_json(a, s, out);
-        if (!body) {
-            /* the neuron to show is gone (it cannot be: the outcome names what it changed) or
-             * memory ran out: either way nothing trustworthy to answer */
-            return false;
-        }
+        if (!body)
+            return false; /* out of memory */
         len = strlen(body);
     } else {
         status = out->error.status;
@@ -1043,7 +1078,9 @@ static void round_end(void *app, void *round, bool committed)
             log_flush();
             abort();
         }
-        submit_entry(a, &a->outbox[a->nout - 1], wall);
+        outbox_entry_t *e = outbox_find(a, copy[i].id);
+        if (e && !e->submitted)
+            submit_entry(a, e, wall);
     }
     free(copy);
     scratch_free(a, s);
@@ -1056,10 +1093,16 @@ static void round_end(void *app, void *round, bool committed)
 static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
-    for (size_t i = 0; i < a->nout; i++) {
+    /* the runner holds CALLS_MAX at most: past that a submit is refused, so the scan stops
+     * there (a genesis of 400,000 neurons leaves as many mints in the outbox) */
+    size_t pending = call_runner_pending(a->runner);
+    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
+    for (size_t i = 0; i < a->nout && room > 0; i++) {
         outbox_entry_t *e = &a->outbox[i];
-        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS)
+        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
             submit_entry(a, e, wall_now);
+            room--;
+        }
     }
     if (a->tick_sent_at && wall_now - a->tick_sent_at < TICK_RETRY_NANOS)
         return;
@@ -1184,6 +1227,9 @@ static bool apply_genesis(gov_app_t *a, nns_error_t *err)
     }
     gov_round_discard(a->gov, &r);
     gov_genesis_free(&gen);
+    /* a genesis of many neurons parsed a large file and held a large round: give the freed
+     * heap back (glibc), so the service's memory is its state's */
+    malloc_trim(0);
     return ok;
 }
 
@@ -1194,6 +1240,7 @@ static void destroy(void *app)
     gov_store_close(&a->store);
     gov_destroy(&a->gov);
     free(a->outbox);
+    hmap_free(&a->outbox_index);
     free(a->rate_days);
     pthread_mutex_destroy(&a->out_mu);
     pthread_mutex_destroy(&a->days_mu);
@@ -1223,6 +1270,11 @@ static void *create(service_t *svc, nns_error_t *err)
     pthread_mutex_init(&a->out_mu, NULL);
     pthread_mutex_init(&a->days_mu, NULL);
     a->svc = svc;
+    if (!hmap_init(&a->outbox_index, 8, 1024)) {
+        memset(&a->outbox_index, 0, sizeof a->outbox_index);
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
     principal_canister(CANISTER_GOVERNANCE, &a->governance);
     gov_config_t gc;
     gov_config_default(&gc);
@@ -1230,7 +1282,7 @@ static void *create(service_t *svc, nns_error_t *err)
     gc.has_cmc = cfg->cmc_url != NULL;
     /* claims read a balance, disburses make one or two transfers: blocking requests on a
      * worker each; a burst of claims keeps several workers busy */
-    call_runner_opts_t opts = {.caller = &a->governance, .workers = 8, .max_pending = 16384};
+    call_runner_opts_t opts = {.caller = &a->governance, .workers = 8, .max_pending = CALLS_MAX};
     if (!(a->gov = gov_new(&gc)) ||
         !(a->runner = call_runner_new(service_key(svc), call_done, a, &opts))) {
         nns_error_set(err, 503, "Unavailable", "out of memory starting governance");

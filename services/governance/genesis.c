@@ -215,16 +215,13 @@ static bool read_file(json_t *g, uint64_t now, gov_genesis_t *out, nns_error_t *
         return false;
     json_t *mm = json_object_get(g, "maturity_modulation_permyriad");
     if (mm) {
+        /* the rule set's range ([-1000, 200] current, [-500, 500] legacy) is the state
+         * machine's check (gov_apply_genesis); here only the shape */
         json_int_t v = json_is_integer(mm) ? json_integer_value(mm) : INT32_MAX;
-        int32_t lo = out->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN
-                                                    : GOV_MODULATION_CURRENT_MIN;
-        int32_t hi = out->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MAX
-                                                    : GOV_MODULATION_CURRENT_MAX;
-        if (v < lo || v > hi)
+        if (v < -10000 || v > 10000)
             return nns_error_set(err, 400, "BadRequest",
-                                 "'maturity_modulation_permyriad' must be an integer in [%d, %d] "
-                                 "for the %s rule set",
-                                 lo, hi, out->rules == GOV_RULES_LEGACY ? "legacy" : "current");
+                                 "'maturity_modulation_permyriad' must be an integer in "
+                                 "[-10000, 10000]");
         out->has_modulation = true;
         out->maturity_modulation_permyriad = (int32_t)v;
     }

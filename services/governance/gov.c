@@ -39,9 +39,9 @@ void gov_economics_default(gov_rules_t rules, gov_economics_t *out)
     out->neuron_creation_spike = GOV_MAX_NEURON_CREATION_SPIKE;
     out->start_reducing_voting_power_after_seconds = GOV_START_REDUCING_VOTING_POWER_AFTER;
     out->clear_following_after_seconds = GOV_CLEAR_FOLLOWING_AFTER;
-    out->neuron_minimum_dissolve_delay_to_vote_seconds = rules == GOV_RULES_LEGACY
-                                                             ? GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY
-                                                             : GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT;
+    out->neuron_minimum_dissolve_delay_to_vote_seconds =
+        rules == GOV_RULES_LEGACY ? GOV_MIN_DISSOLVE_DELAY_TO_VOTE_LEGACY
+                                  : GOV_MIN_DISSOLVE_DELAY_TO_VOTE_CURRENT;
 }
 
 bool rules_valid(gov_rules_t rules)
@@ -128,12 +128,18 @@ bool oom(nns_error_t *err)
     return nns_error_set(err, 500, "OutOfMemory", "out of memory");
 }
 
-static void ctrl_key(const principal_t *p, uint8_t out[32])
+/* The controller index's key: the first CTRL_KEY bytes of SHA-256(len || principal). A
+ * collision would only put two controllers' ids under one key: listings check each neuron's
+ * controller. */
+#define CTRL_KEY 16
+
+static void ctrl_key(const principal_t *p, uint8_t out[CTRL_KEY])
 {
-    uint8_t buf[1 + PRINCIPAL_MAX_BYTES];
+    uint8_t buf[1 + PRINCIPAL_MAX_BYTES], digest[32];
     buf[0] = p->len;
     memcpy(buf + 1, p->bytes, p->len);
-    sha256(buf, 1u + p->len, out);
+    sha256(buf, 1u + p->len, digest);
+    memcpy(out, digest, CTRL_KEY);
 }
 
 /* ---- variable parts ---- */
@@ -207,7 +213,7 @@ void full_from_rec(const nrec_t *rec, gov_neuron_full_t *out)
 
 static bool ctrl_add(gov_t *g, const principal_t *p, uint64_t id)
 {
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(p, k);
     bool created = false;
     hval_t *v = hmap_put(&g->ctrl, k, &created);
@@ -251,7 +257,7 @@ static bool ctrl_add(gov_t *g, const principal_t *p, uint64_t id)
 
 static void ctrl_del(gov_t *g, const principal_t *p, uint64_t id)
 {
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(p, k);
     hval_t *v = hmap_get(&g->ctrl, k);
     if (!v)
@@ -305,14 +311,14 @@ gov_t *gov_new(const gov_config_t *cfg)
         return NULL;
     g->cfg = *cfg;
     if (!gtab_init(&g->neurons, 8, sizeof(nrec_t), NULL) ||
-        !gtab_init(&g->subs, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
+        !hmap_init(&g->subs, SUBACCOUNT_BYTES, 64) ||
         !gtab_init(&g->flows, 8, sizeof(gov_inflight_t), NULL) ||
         !gtab_init(&g->intents, 8, sizeof(gov_intent_t), NULL) ||
         !gtab_init(&g->locks, 8, sizeof(uint64_t), NULL) ||
         !gtab_init(&g->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
-        !hmap_init(&g->ctrl, 32, 64)) {
+        !hmap_init(&g->ctrl, CTRL_KEY, 64)) {
         gtab_free(&g->neurons);
-        gtab_free(&g->subs);
+        hmap_free(&g->subs);
         gtab_free(&g->flows);
         gtab_free(&g->intents);
         gtab_free(&g->locks);
@@ -342,7 +348,7 @@ void gov_destroy(gov_t **gp)
             free(rec->ext);
     }
     gtab_free(&g->neurons);
-    gtab_free(&g->subs);
+    hmap_free(&g->subs);
     gtab_free(&g->flows);
     gtab_free(&g->intents);
     gtab_free(&g->locks);
@@ -369,8 +375,8 @@ void gov_load_info(gov_t *g, const gov_info_t *info)
     c->eco = info->economics;
     c->mm = info->modulation;
     c->lim = info->limiter;
-    c->next_intent_id = info->next_intent_id > c->next_intent_id ? info->next_intent_id
-                                                                    : c->next_intent_id;
+    c->next_intent_id =
+        info->next_intent_id > c->next_intent_id ? info->next_intent_id : c->next_intent_id;
     c->next_flow_id = info->next_flow_id > c->next_flow_id ? info->next_flow_id : c->next_flow_id;
     c->last_created_at = info->last_created_at;
 }
@@ -403,7 +409,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
     key_u64(f->n.id, k);
     if (gtab_get(&g->neurons, k))
         return corrupt(err, "duplicate neuron", f->n.id);
-    if (gtab_get(&g->subs, f->n.subaccount))
+    if (hmap_get(&g->subs, f->n.subaccount))
         return corrupt(err, "duplicate subaccount of neuron", f->n.id);
     nrec_t rec;
     memset(&rec, 0, sizeof rec);
@@ -414,8 +420,12 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
         free(rec.ext);
         return oom(err);
     }
-    if (!gtab_put(&g->subs, f->n.subaccount, &f->n.id) || !ctrl_add(g, &f->n.controller, f->n.id))
+    hval_t *sv = hmap_put(&g->subs, f->n.subaccount, NULL);
+    if (!sv)
         return oom(err); /* the caller gives up loading: gov_destroy frees what was put */
+    sv->a = f->n.id;
+    if (!ctrl_add(g, &f->n.controller, f->n.id))
+        return oom(err);
     g->core.neurons++;
     return true;
 }
@@ -610,9 +620,9 @@ bool gov_neuron(gov_t *g, uint64_t id, uint64_t now, gov_neuron_full_t *out)
 bool gov_find_by_subaccount(gov_t *g, const uint8_t subaccount[SUBACCOUNT_BYTES], uint64_t *id)
 {
     pthread_rwlock_rdlock(&g->lock);
-    const uint64_t *v = gtab_get(&g->subs, subaccount);
+    const hval_t *v = hmap_get(&g->subs, subaccount);
     if (v)
-        *id = *v;
+        *id = v->a;
     pthread_rwlock_unlock(&g->lock);
     return v != NULL;
 }
@@ -623,7 +633,7 @@ size_t gov_neurons_by_controller(gov_t *g, const principal_t *controller, uint64
     *more = false;
     if (max > GOV_LIST_MAX)
         max = GOV_LIST_MAX;
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(controller, k);
     size_t n = 0;
     pthread_rwlock_rdlock(&g->lock);
@@ -644,7 +654,8 @@ size_t gov_neurons_by_controller(gov_t *g, const principal_t *controller, uint64
                 *more = true;
                 break;
             }
-            if (neuron_locked(g, ids[i], now, &out[n]))
+            if (neuron_locked(g, ids[i], now, &out[n]) &&
+                principal_equal(&out[n].n.controller, controller))
                 n++;
         }
     }
@@ -693,14 +704,12 @@ bool gov_tick_due(gov_t *g, uint64_t now)
 size_t gov_memory(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
-    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs.map) +
-                   hmap_memory(&g->ctrl);
+    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
         const nrec_t *rec = gtab_slot(&g->neurons, i);
         if (rec)
             bytes += sizeof *rec + ext_size(rec->ext);
     }
-    bytes += g->subs.map.count * sizeof(uint64_t);
     for (size_t i = 0; i < g->ctrl.cap; i++)
         if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
             bytes += sizeof(cvec_t) +
@@ -786,7 +795,17 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         if (!gtab_put(&g->neurons, k, &rec))
             abort();
     }
-    gover_merge(&r->subs, &g->subs);
+    for (size_t i = 0; i < r->subs.n; i++) {
+        const uint8_t *k = r->subs.keys + i * SUBACCOUNT_BYTES;
+        if (r->subs.removed[i]) {
+            hmap_del(&g->subs, k);
+            continue;
+        }
+        hval_t *v = hmap_put(&g->subs, k, NULL);
+        if (!v)
+            abort();
+        v->a = *(const uint64_t *)gover_rec(&r->subs, i);
+    }
     gover_merge(&r->flows, &g->flows);
     gover_merge(&r->intents, &g->intents);
     gover_merge(&r->locks, &g->locks);
@@ -932,8 +951,7 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
     gext_t *round_ext = pos >= 0 && rec.round_ext ? rec.ext : NULL;
     rec.ext = NULL;
     rec.round_ext = false;
-    if (!gover_set(&r->subs, rec.n.subaccount, &id, true) ||
-        !gover_set(&r->neurons, k, &rec, true))
+    if (!gover_set(&r->subs, rec.n.subaccount, &id, true) || !gover_set(&r->neurons, k, &rec, true))
         return oom(err);
     r->core.neurons--;
     free(round_ext);
@@ -942,9 +960,16 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
 
 bool rsub(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t *id)
 {
-    const uint64_t *v = glookup(&r->g->subs, &r->subs, sub);
+    long pos = gover_find(&r->subs, sub);
+    if (pos >= 0) {
+        if (r->subs.removed[pos])
+            return false;
+        *id = *(const uint64_t *)gover_rec(&r->subs, (size_t)pos);
+        return true;
+    }
+    const hval_t *v = hmap_get(&r->g->subs, sub);
     if (v)
-        *id = *v;
+        *id = v->a;
     return v != NULL;
 }
 
@@ -969,8 +994,7 @@ bool rlock(gov_round_t *r, uint64_t id, uint64_t flow, nns_error_t *err)
     return gover_set(&r->locks, k, &flow, false) || oom(err);
 }
 
-bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow,
-              nns_error_t *err)
+bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow, nns_error_t *err)
 {
     return gover_set(&r->sublocks, sub, &flow, false) || oom(err);
 }

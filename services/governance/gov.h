@@ -58,11 +58,11 @@
 #include "principal.h"
 
 /* ---- limits of this state machine (the spec's constants are gov_math.h's GOV_...) ---- */
-#define GOV_HOT_KEYS_MAX GOV_MAX_HOT_KEYS                     /* hot keys per neuron */
-#define GOV_FOLLOWEES_MAX GOV_MAX_FOLLOWEES_PER_TOPIC         /* followees per topic */
-#define GOV_TOPICS GOV_TOPIC_COUNT                            /* topic ids 0..18 */
+#define GOV_HOT_KEYS_MAX GOV_MAX_HOT_KEYS                       /* hot keys per neuron */
+#define GOV_FOLLOWEES_MAX GOV_MAX_FOLLOWEES_PER_TOPIC           /* followees per topic */
+#define GOV_TOPICS GOV_TOPIC_COUNT                              /* topic ids 0..18 */
 #define GOV_DISBURSEMENTS_MAX GOV_MAX_DISBURSEMENTS_IN_PROGRESS /* per neuron */
-#define GOV_NEURONS_MAX 500000 /* neurons at most (ResourceExhausted beyond) */
+#define GOV_NEURONS_MAX 500000   /* neurons at most (ResourceExhausted beyond) */
 #define GOV_EVENT_KIND_MAX 32    /* bytes of an event kind, NUL included */
 #define GOV_EVENT_DETAIL_MAX 160 /* bytes of an event detail, NUL included */
 #define GOV_PATH_MAX 192         /* bytes of an intent's GET path, NUL included */
@@ -148,8 +148,8 @@ typedef struct {
 
 /* What a read derives at a time `now` (types.rs). */
 typedef struct {
-    gov_neuron_state_t state; /* SPAWNING when has_spawn_at */
-    uint64_t stake_e8s;       /* cached - fees + staked maturity (saturating) */
+    gov_neuron_state_t state;  /* SPAWNING when has_spawn_at */
+    uint64_t stake_e8s;        /* cached - fees + staked maturity (saturating) */
     uint64_t minted_stake_e8s; /* cached - fees (saturating) */
     uint64_t dissolve_delay_seconds;
     uint64_t age_seconds;
@@ -182,7 +182,7 @@ typedef struct {
     principal_t caller;
     principal_t controller; /* the caller, or the body's controller (MemoAndController) */
     uint64_t memo;
-    uint64_t candidate_id;  /* random, non-zero: the id of a new neuron */
+    uint64_t candidate_id; /* random, non-zero: the id of a new neuron */
 } gov_claim_args_t;
 
 typedef enum {
@@ -252,7 +252,7 @@ typedef struct {
             uint64_t amount_e8s;
             bool has_memo;
             uint64_t memo;
-            uint64_t candidate_id; /* random, non-zero: the child's id */
+            uint64_t candidate_id;                          /* random, non-zero: the child's id */
             uint8_t candidate_subaccount[SUBACCOUNT_BYTES]; /* random: used without a memo */
         } split;
         struct {
@@ -328,9 +328,9 @@ typedef struct {
     uint64_t memo;                        /* claim */
     uint64_t candidate_id;                /* claim: the new neuron's id */
     account_id_t to;                      /* disburse, maturity mint: destination */
-    uint64_t amount_e8s;  /* disburse/split/merge: the transfer amount; mints: the minted amount */
-    uint64_t fee_e8s;     /* the transfer's fee */
-    uint64_t burn_e8s;    /* disburse/merge: the fees being burned */
+    uint64_t amount_e8s; /* disburse/split/merge: the transfer amount; mints: the minted amount */
+    uint64_t fee_e8s;    /* the transfer's fee */
+    uint64_t burn_e8s;   /* disburse/merge: the fees being burned */
     uint64_t moved_maturity_e8s, moved_staked_maturity_e8s, moved_gang_base_e8s; /* split */
     uint64_t disbursement_timestamp_seconds; /* maturity mint: which disbursement */
     int32_t modulation_permyriad;            /* mints of maturity: the modulation applied */
@@ -351,12 +351,12 @@ typedef enum {
 typedef enum { GOV_TARGET_LEDGER = 1, GOV_TARGET_CMC } gov_target_t;
 
 typedef enum {
-    GOV_PURPOSE_BALANCE = 1,     /* GET ledger /v1/accounts/{hex}: gov_apply_balance_read */
-    GOV_PURPOSE_MODULATION,      /* GET cmc /v1/cycles/maturity-modulation */
-    GOV_PURPOSE_RATE_HISTORY,    /* GET cmc /v1/cycles/rate-history?from_day=&to_day=&limit=1000 */
-    GOV_PURPOSE_BURN,            /* to the minting account, fee 0 */
-    GOV_PURPOSE_TRANSFER,        /* a neuron's stake out, or between neurons */
-    GOV_PURPOSE_MINT,            /* from governance's default account, fee 0 */
+    GOV_PURPOSE_BALANCE = 1,  /* GET ledger /v1/accounts/{hex}: gov_apply_balance_read */
+    GOV_PURPOSE_MODULATION,   /* GET cmc /v1/cycles/maturity-modulation */
+    GOV_PURPOSE_RATE_HISTORY, /* GET cmc /v1/cycles/rate-history?from_day=&to_day=&limit=1000 */
+    GOV_PURPOSE_BURN,         /* to the minting account, fee 0 */
+    GOV_PURPOSE_TRANSFER,     /* a neuron's stake out, or between neurons */
+    GOV_PURPOSE_MINT,         /* from governance's default account, fee 0 */
 } gov_purpose_t;
 
 /* Work for the service layer, fixed at intent time. A TRANSFER is a legacy transfer from
@@ -371,7 +371,7 @@ typedef struct {
     gov_purpose_t purpose;
     gov_target_t target;
     char path[GOV_PATH_MAX];
-    account_id_t account; /* BALANCE: the account read */
+    account_id_t account;      /* BALANCE: the account read */
     uint64_t from_day, to_day; /* RATE_HISTORY */
     uint8_t from_subaccount[SUBACCOUNT_BYTES];
     account_id_t to;
@@ -395,7 +395,10 @@ typedef struct {
     char error[160];
 } gov_modulation_result_t;
 
-/* How a transfer intent ended: ok with the block, or the ledger's refusal. */
+/* How a transfer intent ended: ok with the block, or the ledger's refusal. error starts with the
+ * refusal's error name (call.h: "TxTooOld" when the transfer never happened and never will:
+ * a genesis mint is then sent again as a new intent; spawn and maturity mints are retried by
+ * the next tick in any case). */
 typedef struct {
     bool ok;
     uint64_t block_index;
@@ -405,19 +408,19 @@ typedef struct {
 
 /* What a command or an answer decided, for the request waiting on it. */
 typedef struct {
-    bool finished;    /* false: the request waits for flow_id */
-    uint64_t flow_id; /* 0 when no flow was involved */
-    bool has_request; /* the flow's request waits (false for tick and genesis flows) */
+    bool finished;              /* false: the request waits for flow_id */
+    uint64_t flow_id;           /* 0 when no flow was involved */
+    bool has_request;           /* the flow's request waits (false for tick and genesis flows) */
     gov_command_kind_t command; /* 0: a claim (or an internal flow) */
-    bool ok;          /* finished: ok -> the fields below; else error */
+    bool ok;                    /* finished: ok -> the fields below; else error */
     nns_error_t error;
     uint64_t neuron_id;             /* the neuron whose full view answers (merge: the target) */
     uint64_t created_neuron_id;     /* split, spawn */
     uint64_t source_neuron_id;      /* merge */
     uint64_t transfer_block_height; /* disburse */
     uint64_t maturity_e8s, staked_maturity_e8s; /* stake-maturity */
-    uint64_t amount_disbursed_e8s;  /* disburse-maturity */
-    bool created;                   /* claim: a new neuron (false: refreshed) */
+    uint64_t amount_disbursed_e8s;              /* disburse-maturity */
+    bool created;                               /* claim: a new neuron (false: refreshed) */
 } gov_outcome_t;
 
 /* ---- genesis ---- */
@@ -448,28 +451,29 @@ typedef struct {
 
 /* ---- maturity modulation ---- */
 typedef enum {
-    GOV_MM_NONE = 0,         /* no source: 0 */
-    GOV_MM_GENESIS,          /* fixed by genesis */
-    GOV_MM_CMC,              /* legacy: the cmc's value */
-    GOV_MM_RATE_HISTORY,     /* current: spec 2.11 from the cmc's rate history */
+    GOV_MM_NONE = 0,     /* no source: 0 */
+    GOV_MM_GENESIS,      /* fixed by genesis */
+    GOV_MM_CMC,          /* legacy: the cmc's value */
+    GOV_MM_RATE_HISTORY, /* current: spec 2.11 from the cmc's rate history */
 } gov_mm_source_t;
 
 typedef struct {
     gov_mm_source_t source;
-    int32_t permyriad;          /* the value in force */
-    bool computed;              /* RATE_HISTORY: a value was computed (the speed limit applies) */
-    uint64_t computed_day;      /* the day of the last computation / read */
-    uint64_t requested_day;     /* the day of the last read intent (one per day) */
-    uint64_t retry_at_seconds;  /* after a failed read: the next try (an hour later) */
+    int32_t permyriad;         /* the value in force */
+    bool computed;             /* RATE_HISTORY: a value was computed (the speed limit applies) */
+    uint64_t computed_day;     /* the day of the last computation / read */
+    uint64_t requested_day;    /* the day of the last read intent (one per day) */
+    uint64_t retry_at_seconds; /* after a failed read: the next try (an hour later) */
 } gov_modulation_t;
 
 /* ---- events (the mirror's history) ---- */
 /* kinds: created, refreshed, dissolve_delay_increased, dissolve_timestamp_set,
- * dissolving_started, dissolving_stopped, fees_burned, disbursed, split, split_child, split_reverted,
- * merged, merged_into, spawned, spawn_minted, maturity_staked, auto_stake_maturity_changed,
- * maturity_disbursed, maturity_disbursement_finalized, staked_maturity_returned,
- * following_pruned, hot_key_added, hot_key_removed, following_changed, voting_power_refreshed,
- * visibility_changed, community_fund_joined, community_fund_left, genesis. */
+ * dissolving_started, dissolving_stopped, fees_burned, disbursed, split, split_child,
+ * split_reverted, merged, merged_into, spawned, spawn_minted, maturity_staked,
+ * auto_stake_maturity_changed, maturity_disbursed, maturity_disbursement_finalized,
+ * staked_maturity_returned, following_pruned, hot_key_added, hot_key_removed, following_changed,
+ * voting_power_refreshed, visibility_changed, community_fund_joined, community_fund_left, genesis,
+ * genesis_minted, genesis_mint_failed. */
 typedef struct {
     uint64_t neuron_id;
     char kind[GOV_EVENT_KIND_MAX];
@@ -492,12 +496,12 @@ typedef struct {
     uint64_t last_created_at; /* created_at_time of the last transfer intent (nanoseconds) */
     /* metrics (reads only; ignored by gov_load_info): */
     uint64_t neurons;
-    uint64_t total_staked_e8s;          /* sum of cached - fees */
+    uint64_t total_staked_e8s; /* sum of cached - fees */
     uint64_t total_maturity_e8s;
     uint64_t total_staked_maturity_e8s;
-    uint64_t neurons_by_state[5];       /* indexed by gov_neuron_state_t at the read's now */
+    uint64_t neurons_by_state[5]; /* indexed by gov_neuron_state_t at the read's now */
     uint64_t in_flight, intents, locked_neurons;
-    uint64_t next_due_seconds;          /* periodic work: the earliest due time (0 = none) */
+    uint64_t next_due_seconds; /* periodic work: the earliest due time (0 = none) */
 } gov_info_t;
 
 typedef struct gov gov_t;
@@ -556,7 +560,9 @@ gov_round_t *gov_round_begin(gov_t *g);
 /* Genesis (once; 422 PreconditionFailed when done): rule set, economics, modulation, genesis
  * neurons (each with a mint intent of its stake to its staking account; its neuron is locked
  * until the mint finishes). 400 BadRequest on a bad neuron (duplicate id or subaccount, id 0,
- * stake below the minimum, more hot keys or followees than allowed, an unknown topic). */
+ * stake below the minimum, more hot keys or followees than allowed, an unknown topic), a
+ * modulation outside the rule set's range or zero minimum stake: the round is then partly
+ * written and must be discarded. */
 bool gov_apply_genesis(gov_t *g, gov_round_t *r, const gov_genesis_t *gen, uint64_t now,
                        nns_error_t *err) __attribute__((warn_unused_result));
 
@@ -583,9 +589,8 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
                              const gov_transfer_result_t *res, uint64_t now, gov_outcome_t *out,
                              nns_error_t *err) __attribute__((warn_unused_result));
 bool gov_apply_modulation_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
-                               const gov_modulation_result_t *res, uint64_t now,
-                               gov_outcome_t *out, nns_error_t *err)
-    __attribute__((warn_unused_result));
+                               const gov_modulation_result_t *res, uint64_t now, gov_outcome_t *out,
+                               nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Periodic work at now (spec 10), pure and idempotent: spawns due (mint intents), maturity
  * disbursements due (mint intents), staked maturity back to maturity for dissolved neurons (at

@@ -3,6 +3,18 @@
  * Each command: the neuron (404 NotFound), the caller's permission (spec 2.12, types.rs
  * is_authorized_to_configure_or_err; 403 NotAuthorized), the lock (409 LedgerUpdateOngoing),
  * then the command's own rules. A refused command leaves the round unchanged.
+ *
+ * Decisions where the spec leaves a point open:
+ * - the private-neuron following rule refuses with PreconditionFailed;
+ * - disburse refuses an amount the stake cannot pay with the fee (InsufficientFunds) before any
+ *   transfer, instead of burning the fees and failing on the ledger;
+ * - spawn keeps upstream's 5 % worst case under both rule sets (open point 7); merge keeps the
+ *   larger dissolve delay without re-capping it (upstream; both are within the rule set's
+ *   maximum anyway, as every delay is capped when set);
+ * - the split child copies the parent's visibility and voting-power refresh time besides what
+ *   the spec lists; the spawned child is private, refreshed at its creation;
+ * - every controller-only command answers NotAuthorized to other callers (disburse-maturity
+ *   included, where upstream answers InvalidCommand).
  */
 #include "gov_internal.h"
 
@@ -118,8 +130,9 @@ static void set_topic(gov_neuron_full_t *f, int32_t topic, const uint64_t *ids, 
  * rule (CHANGELOG 2025-10-17): a private followee only when both have the same controller or the
  * follower's controller is a hot key of the followee; NeuronManagement is exempt. The rule's
  * error type is not in the spec: PreconditionFailed. */
-static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f, const principal_t *caller,
-                         const gov_follow_list_t *l, gov_neuron_full_t *tmp, nns_error_t *err)
+static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f,
+                         const principal_t *caller, const gov_follow_list_t *l,
+                         gov_neuron_full_t *tmp, nns_error_t *err)
 {
     if (!gov_topic_valid(l->topic))
         return nns_error_set(err, 400, "InvalidCommand", "topic %d is not a known topic",
@@ -135,8 +148,7 @@ static bool check_follow(const gov_round_t *r, const gov_neuron_full_t *f, const
         if (!rget(r, l->ids[i], tmp))
             return nns_error_set(err, 404, "NotFound", "followee neuron '%llu' not found",
                                  (unsigned long long)l->ids[i]);
-        if (l->topic == GOV_TOPIC_NEURON_MANAGEMENT ||
-            tmp->n.visibility == GOV_VISIBILITY_PUBLIC)
+        if (l->topic == GOV_TOPIC_NEURON_MANAGEMENT || tmp->n.visibility == GOV_VISIBILITY_PUBLIC)
             continue;
         if (principal_equal(&tmp->n.controller, &f->n.controller) ||
             is_hot_key(tmp, &f->n.controller))
@@ -153,20 +165,26 @@ static uint64_t percent_of(uint64_t v, uint32_t pct)
     return (uint64_t)((unsigned __int128)v * pct / 100);
 }
 
-static bool pct_valid(uint32_t pct, const char *what, nns_error_t *err)
+/* Spawn and stake-maturity refuse a percentage outside 1..100 with PreconditionFailed
+ * (governance.rs spawn_neuron, stake_maturity_of_neuron), disburse-maturity with InvalidCommand
+ * (disburse_maturity.rs InvalidPercentage). */
+static bool pct_valid(uint32_t pct, const char *what, bool invalid_command, nns_error_t *err)
 {
     if (pct >= 1 && pct <= 100)
         return true;
-    return nns_error_set(err, 400, "InvalidCommand", "%s must be between 1 and 100, not %u", what,
-                         (unsigned)pct);
+    if (invalid_command)
+        return nns_error_set(err, 400, "InvalidCommand", "%s must be between 1 and 100, not %u",
+                             what, (unsigned)pct);
+    return nns_error_set(err, 422, "PreconditionFailed", "%s must be between 1 and 100, not %u",
+                         what, (unsigned)pct);
 }
 
 /* ---- the commands ---- */
 
 /* governance.rs disburse_neuron: controller, Dissolved, kyc; fees burned first (when above the
- * transaction fee), then the transfer. Decision: a requested amount above the minted stake less
- * the fee is refused at once (422 InsufficientFunds) instead of burning the fees and then failing
- * on the ledger as upstream would (an audit finding). */
+ * transaction fee), then the transfer. Decision: an amount the stake cannot pay with the fee (or
+ * nothing at all) is refused at once (422 InsufficientFunds) instead of burning the fees and then
+ * failing on the ledger as upstream would (an audit finding). */
 static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
                          uint64_t now, gov_outcome_t *out, nns_error_t *err)
 {
@@ -178,13 +196,13 @@ static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_fu
     uint64_t fee = c->eco.transaction_fee_e8s;
     uint64_t fees = f->n.neuron_fees_e8s;
     uint64_t minted = minted_stake(&f->n);
-    uint64_t amount = cmd->u.disburse.has_amount
-                          ? (cmd->u.disburse.amount_e8s > fees ? cmd->u.disburse.amount_e8s - fees
-                                                               : 0)
-                          : minted;
+    uint64_t amount =
+        cmd->u.disburse.has_amount
+            ? (cmd->u.disburse.amount_e8s > fees ? cmd->u.disburse.amount_e8s - fees : 0)
+            : minted;
     if (amount > fee)
         amount -= fee;
-    if (cmd->u.disburse.has_amount && amount + fee > minted) {
+    if (amount == 0 || amount + fee > minted) {
         nns_error_set(err, 422, "InsufficientFunds",
                       "cannot disburse %llu e8s (and the %llu e8s fee) from a stake of %llu e8s",
                       (unsigned long long)amount, (unsigned long long)fee,
@@ -242,8 +260,8 @@ static bool cmd_disburse(gov_round_t *r, const gov_command_t *cmd, gov_neuron_fu
 }
 
 /* governance.rs split_neuron, governance/split_neuron.rs. */
-static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
-                      uint64_t now, gov_outcome_t *out, nns_error_t *err)
+static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f, uint64_t now,
+                      gov_outcome_t *out, nns_error_t *err)
 {
     core_t *c = &r->core;
     const gov_economics_t *e = &c->eco;
@@ -349,12 +367,11 @@ static bool cmd_split(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     account_id_of(&r->g->cfg.governance_id, sub, &in.to);
     in.amount = amount - e->transaction_fee_e8s;
     in.fee = e->transaction_fee_e8s;
-    if (!rput(r, f, false, err) || !rput(r, child, true, err) ||
-        !rintent(r, &fl, &in, now, err) || !rflow_put(r, &fl, err) ||
-        !rlock(r, f->n.id, fl.id, err) || !rlock(r, child_id, fl.id, err) ||
-        !revent(r, f->n.id, "split", now, amount, child_id, err,
-                "split %llu e8s into neuron %llu", (unsigned long long)amount,
-                (unsigned long long)child_id) ||
+    if (!rput(r, f, false, err) || !rput(r, child, true, err) || !rintent(r, &fl, &in, now, err) ||
+        !rflow_put(r, &fl, err) || !rlock(r, f->n.id, fl.id, err) ||
+        !rlock(r, child_id, fl.id, err) ||
+        !revent(r, f->n.id, "split", now, amount, child_id, err, "split %llu e8s into neuron %llu",
+                (unsigned long long)amount, (unsigned long long)child_id) ||
         !revent(r, child_id, "split_child", now, amount - e->transaction_fee_e8s, f->n.id, err,
                 "created by a split of neuron %llu", (unsigned long long)f->n.id))
         return false;
@@ -414,9 +431,11 @@ static bool cmd_merge(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     if (source->n.neuron_type != target->n.neuron_type)
         return precondition(err, "neuron_type of source and target does not match");
     if (!is_controller(source, &cmd->caller))
-        return nns_error_set(err, 403, "NotAuthorized", "source neuron must be owned by the caller");
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "source neuron must be owned by the caller");
     if (!is_controller(target, &cmd->caller))
-        return nns_error_set(err, 403, "NotAuthorized", "target neuron must be owned by the caller");
+        return nns_error_set(err, 403, "NotAuthorized",
+                             "target neuron must be owned by the caller");
     if (rlocked(r, source_id))
         return locked_error(err, source_id);
 
@@ -456,15 +475,15 @@ static bool cmd_merge(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
 
 /* governance.rs spawn_neuron. Decision (spec open point 7): the worst-case check keeps
  * upstream's 5 % (0.95) under both rule sets. */
-static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
-                      uint64_t now, gov_outcome_t *out, nns_error_t *err)
+static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f, uint64_t now,
+                      gov_outcome_t *out, nns_error_t *err)
 {
     core_t *c = &r->core;
     const gov_economics_t *e = &c->eco;
     if (state_of(f, now) == GOV_STATE_SPAWNING)
         return precondition(err, "neuron is spawning");
     uint32_t pct = cmd->u.spawn.has_percentage ? cmd->u.spawn.percentage_to_spawn : 100;
-    if (!pct_valid(pct, "percentage_to_spawn", err))
+    if (!pct_valid(pct, "percentage_to_spawn", false, err))
         return false;
     uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
     uint64_t worst = (uint64_t)((unsigned __int128)amount * 95 / 100);
@@ -530,24 +549,21 @@ static bool cmd_spawn(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
     return true;
 }
 
-/* governance/disburse_maturity.rs initiate_maturity_disbursement. Decision: the worst case is
- * the lower end of the rule set's modulation range (-500 legacy, -1000 current); the error types
- * the spec leaves open are PreconditionFailed (too small) and ResourceExhausted (too many). */
+/* governance/disburse_maturity.rs initiate_maturity_disbursement, its checks in its order and
+ * with its error types: the percentage (InvalidCommand), the worst case after modulation
+ * (PreconditionFailed; the lower end of the rule set's range: -500 legacy, -1000 current), a
+ * spawning neuron (InvalidCommand), at most 10 in progress (PreconditionFailed). Decision: a
+ * caller other than the controller gets NotAuthorized like every controller-only command
+ * (upstream answers InvalidCommand there). */
 static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_t *f,
                                   uint64_t now, gov_outcome_t *out, nns_error_t *err)
 {
-    if (state_of(f, now) == GOV_STATE_SPAWNING)
-        return precondition(err, "neuron is spawning");
     uint32_t pct = cmd->u.disburse_maturity.percentage_to_disburse;
-    if (!pct_valid(pct, "percentage_to_disburse", err))
+    if (!pct_valid(pct, "percentage_to_disburse", true, err))
         return false;
-    if (f->ndisbursements >= GOV_DISBURSEMENTS_MAX)
-        return nns_error_set(err, 422, "ResourceExhausted",
-                             "neuron '%llu' already has %d maturity disbursements in progress",
-                             (unsigned long long)f->n.id, GOV_DISBURSEMENTS_MAX);
     uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
-    int32_t worst_mm = r->core.rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN
-                                                         : GOV_MODULATION_CURRENT_MIN;
+    int32_t worst_mm =
+        r->core.rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN : GOV_MODULATION_CURRENT_MIN;
     uint64_t worst = gov_apply_maturity_modulation(amount, worst_mm);
     if (worst < GOV_MINIMUM_DISBURSEMENT_E8S) {
         nns_error_set(err, 422, "PreconditionFailed",
@@ -558,6 +574,13 @@ static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_
         nns_error_add(err, "maturity_e8s", f->n.maturity_e8s_equivalent);
         return false;
     }
+    if (state_of(f, now) == GOV_STATE_SPAWNING)
+        return nns_error_set(err, 400, "InvalidCommand",
+                             "neuron is spawning and cannot be disbursed");
+    if (f->ndisbursements >= GOV_DISBURSEMENTS_MAX)
+        return nns_error_set(err, 422, "PreconditionFailed",
+                             "too many disbursements in progress (at most %d)",
+                             GOV_DISBURSEMENTS_MAX);
     gov_disbursement_t *d = &f->disbursements[f->ndisbursements++];
     memset(d, 0, sizeof *d);
     d->amount_e8s = amount;
@@ -571,9 +594,8 @@ static bool cmd_disburse_maturity(gov_round_t *r, const gov_command_t *cmd, gov_
     char hex[ACCOUNT_HEX_LEN + 1];
     account_id_to_hex(&d->to, hex);
     if (!rput(r, f, true, err) ||
-        !revent(r, f->n.id, "maturity_disbursed", now, amount, 0, err,
-                "to %s, finalized at %llu", hex,
-                (unsigned long long)d->finalize_disbursement_timestamp_seconds))
+        !revent(r, f->n.id, "maturity_disbursed", now, amount, 0, err, "to %s, finalized at %llu",
+                hex, (unsigned long long)d->finalize_disbursement_timestamp_seconds))
         return false;
     finished(out, cmd);
     out->amount_disbursed_e8s = amount;
@@ -602,7 +624,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
     uint64_t max = gov_max_dissolve_delay(c->rules);
     const uint64_t id = f->n.id;
     switch (cmd->kind) {
-    case GOV_CMD_INCREASE_DISSOLVE_DELAY: {
+    case GOV_CMD_INCREASE_DISSOLVE_DELAY: { /* dissolve_state_and_age.rs, via gov_math */
         uint32_t add = cmd->u.increase_dissolve_delay.additional_dissolve_delay_seconds;
         if (!gov_increase_dissolve_delay(&f->n.dissolve, now, add, max, err))
             return false;
@@ -613,13 +635,12 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     }
-    case GOV_CMD_SET_DISSOLVE_TIMESTAMP: {
+    case GOV_CMD_SET_DISSOLVE_TIMESTAMP: { /* types.rs configure SetDissolveTimestamp */
         uint64_t ts = cmd->u.set_dissolve_timestamp.dissolve_timestamp_seconds;
         if (!gov_set_dissolve_timestamp(&f->n.dissolve, now, ts, max, err))
             return false;
         if (!rput(r, f, false, err) ||
-            !revent(r, id, "dissolve_timestamp_set", now, 0, 0, err,
-                    "dissolve delay %llu seconds",
+            !revent(r, id, "dissolve_timestamp_set", now, 0, 0, err, "dissolve delay %llu seconds",
                     (unsigned long long)gov_dissolve_delay(&f->n.dissolve, now)))
             return false;
         break;
@@ -642,7 +663,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     case GOV_CMD_ADD_HOT_KEY: {
-        /* types.rs add_hot_key: a duplicate first, then the limit */
+        /* types.rs configure / add_hot_key: a duplicate first, then the limit */
         const principal_t *k = &cmd->u.add_hot_key.new_hot_key;
         if (k->len == 0)
             return nns_error_set(err, 400, "InvalidPrincipal", "the new hot key is empty");
@@ -672,8 +693,7 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         f->nhot_keys--;
         char text[PRINCIPAL_TEXT_MAX];
         principal_to_text(k, text);
-        if (!rput(r, f, true, err) ||
-            !revent(r, id, "hot_key_removed", now, 0, 0, err, "%s", text))
+        if (!rput(r, f, true, err) || !revent(r, id, "hot_key_removed", now, 0, 0, err, "%s", text))
             return false;
         break;
     }
@@ -691,14 +711,13 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return precondition(err, "neuron is spawning");
         uint32_t pct =
             cmd->u.stake_maturity.has_percentage ? cmd->u.stake_maturity.percentage_to_stake : 100;
-        if (!pct_valid(pct, "percentage_to_stake", err))
+        if (!pct_valid(pct, "percentage_to_stake", false, err))
             return false;
         uint64_t amount = percent_of(f->n.maturity_e8s_equivalent, pct);
         f->n.maturity_e8s_equivalent -= amount;
         f->n.staked_maturity_e8s_equivalent += amount;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "maturity_staked", now, amount, 0, err, "%u%% of the maturity",
-                    (unsigned)pct))
+        if (!rput(r, f, false, err) || !revent(r, id, "maturity_staked", now, amount, 0, err,
+                                               "%u%% of the maturity", (unsigned)pct))
             return false;
         finished(out, cmd);
         out->maturity_e8s = f->n.maturity_e8s_equivalent;
@@ -708,27 +727,28 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
     case GOV_CMD_DISBURSE_MATURITY:
         return cmd_disburse_maturity(r, cmd, f, now, out, err);
     case GOV_CMD_AUTO_STAKE_MATURITY: {
+        /* types.rs configure ChangeAutoStakeMaturity */
         bool on = cmd->u.auto_stake_maturity.requested_setting_for_auto_stake_maturity;
         f->n.auto_stake_maturity = on;
         if (!rput(r, f, false, err) ||
-            !revent(r, id, "auto_stake_maturity_changed", now, 0, 0, err, "%s",
-                    on ? "on" : "off"))
+            !revent(r, id, "auto_stake_maturity_changed", now, 0, 0, err, "%s", on ? "on" : "off"))
             return false;
         break;
     }
     case GOV_CMD_FOLLOW: {
+        /* governance.rs follow */
         const gov_follow_list_t *l = &cmd->u.follow;
         if (!check_follow(r, f, &cmd->caller, l, &buf[1], err))
             return false;
         set_topic(f, l->topic, l->ids, l->n);
         f->n.voting_power_refreshed_timestamp_seconds = now; /* following refreshes (spec 3) */
-        if (!rput(r, f, true, err) ||
-            !revent(r, id, "following_changed", now, 0, 0, err, "topic %d: %zu followees",
-                    (int)l->topic, l->n))
+        if (!rput(r, f, true, err) || !revent(r, id, "following_changed", now, 0, 0, err,
+                                              "topic %d: %zu followees", (int)l->topic, l->n))
             return false;
         break;
     }
     case GOV_CMD_SET_FOLLOWING: {
+        /* governance.rs set_following */
         size_t n = cmd->u.set_following.n;
         if (n > GOV_TOPICS)
             return nns_error_set(err, 400, "InvalidCommand", "a topic is given more than once");
@@ -751,47 +771,44 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
             return false;
         break;
     }
-    case GOV_CMD_REFRESH_VOTING_POWER:
+    case GOV_CMD_REFRESH_VOTING_POWER: /* governance.rs refresh_voting_power */
         f->n.voting_power_refreshed_timestamp_seconds = now;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "voting_power_refreshed", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "voting_power_refreshed", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
     case GOV_CMD_SET_VISIBILITY: {
+        /* types.rs set_visibility (known neurons are issue 13's) */
         int32_t v = cmd->u.set_visibility.visibility;
         if (v != GOV_VISIBILITY_PRIVATE && v != GOV_VISIBILITY_PUBLIC)
             return nns_error_set(err, 400, "InvalidCommand",
                                  "visibility must be private or public");
         f->n.visibility = v;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "visibility_changed", now, 0, 0, err, "%s",
-                    v == GOV_VISIBILITY_PUBLIC ? "public" : "private"))
+        if (!rput(r, f, false, err) || !revent(r, id, "visibility_changed", now, 0, 0, err, "%s",
+                                               v == GOV_VISIBILITY_PUBLIC ? "public" : "private"))
             return false;
         break;
     }
-    case GOV_CMD_JOIN_COMMUNITY_FUND:
+    case GOV_CMD_JOIN_COMMUNITY_FUND: /* types.rs join_community_fund */
         if (f->n.has_joined_community_fund)
             return nns_error_set(err, 409, "AlreadyJoinedCommunityFund",
                                  "neuron '%llu' already joined the Neurons' Fund",
                                  (unsigned long long)id);
         f->n.has_joined_community_fund = true;
         f->n.joined_community_fund_timestamp_seconds = now;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "community_fund_joined", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "community_fund_joined", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
-    case GOV_CMD_LEAVE_COMMUNITY_FUND:
+    case GOV_CMD_LEAVE_COMMUNITY_FUND: /* types.rs leave_community_fund */
         if (!f->n.has_joined_community_fund)
             return nns_error_set(err, 409, "NotInTheCommunityFund",
                                  "neuron '%llu' is not in the Neurons' Fund",
                                  (unsigned long long)id);
         f->n.has_joined_community_fund = false;
         f->n.joined_community_fund_timestamp_seconds = 0;
-        if (!rput(r, f, false, err) ||
-            !revent(r, id, "community_fund_left", now, 0, 0, err, "at %llu",
-                    (unsigned long long)now))
+        if (!rput(r, f, false, err) || !revent(r, id, "community_fund_left", now, 0, 0, err,
+                                               "at %llu", (unsigned long long)now))
             return false;
         break;
     }

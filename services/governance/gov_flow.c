@@ -96,12 +96,10 @@ static bool merge_effects(gov_round_t *r, gov_inflight_t *f, uint64_t now, gov_o
     if (!rput(r, &src, false, err) || !rput(r, &tgt, false, err) || !rflow_end(r, f, err) ||
         !revent(r, src.n.id, "merged_into", now, moved, tgt.n.id, err,
                 "stake %llu e8s and maturity %llu e8s moved to neuron %llu",
-                (unsigned long long)moved, (unsigned long long)mat,
-                (unsigned long long)tgt.n.id) ||
+                (unsigned long long)moved, (unsigned long long)mat, (unsigned long long)tgt.n.id) ||
         !revent(r, tgt.n.id, "merged", now, moved, src.n.id, err,
                 "neuron %llu merged in: stake %llu e8s, maturity %llu e8s",
-                (unsigned long long)src.n.id, (unsigned long long)moved,
-                (unsigned long long)mat))
+                (unsigned long long)src.n.id, (unsigned long long)moved, (unsigned long long)mat))
         return false;
     outcome_done(out, f);
     out->source_neuron_id = src.n.id;
@@ -144,8 +142,8 @@ bool merge_next(gov_round_t *r, gov_inflight_t *f, uint64_t now, gov_outcome_t *
             return nns_error_set(err, 500, "CorruptState", "the target neuron is gone");
         account_id_of(&r->g->cfg.governance_id, tgt->n.subaccount, &to);
         f->step = GOV_STEP_TRANSFER;
-        if (!transfer_intent(r, f, GOV_PURPOSE_TRANSFER, from, &to, f->amount_e8s, f->fee_e8s,
-                             now, err) ||
+        if (!transfer_intent(r, f, GOV_PURPOSE_TRANSFER, from, &to, f->amount_e8s, f->fee_e8s, now,
+                             err) ||
             !rflow_put(r, f, err))
             return false;
         outcome_pending(out, f);
@@ -229,8 +227,8 @@ bool gov_apply_balance_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
         n.n.visibility = GOV_VISIBILITY_PRIVATE;
         n.n.voting_power_refreshed_timestamp_seconds = now;
         if (!rput(r, &n, true, err) ||
-            !revent(r, n.n.id, "created", now, res->balance_e8s, 0, err,
-                    "claimed with memo %llu", (unsigned long long)f.memo))
+            !revent(r, n.n.id, "created", now, res->balance_e8s, 0, err, "claimed with memo %llu",
+                    (unsigned long long)f.memo))
             return false;
         outcome_done(out, &f);
         out->neuron_id = n.n.id;
@@ -241,8 +239,8 @@ bool gov_apply_balance_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
         return nns_error_set(err, 500, "CorruptState", "the refreshed neuron is gone");
     if (res->balance_e8s != n.n.cached_neuron_stake_e8s) {
         uint64_t before = n.n.cached_neuron_stake_e8s;
-        gov_update_stake_adjust_age(&n.n.dissolve, &n.n.cached_neuron_stake_e8s,
-                                    res->balance_e8s, now);
+        gov_update_stake_adjust_age(&n.n.dissolve, &n.n.cached_neuron_stake_e8s, res->balance_e8s,
+                                    now);
         if (!rput(r, &n, false, err) ||
             !revent(r, n.n.id, "refreshed", now, res->balance_e8s, 0, err,
                     "stake %llu e8s -> %llu e8s", (unsigned long long)before,
@@ -319,8 +317,8 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
             char hex[ACCOUNT_HEX_LEN + 1];
             account_id_to_hex(&f.to, hex);
             if (!rput(r, &n, false, err) || !rflow_end(r, &f, err) ||
-                !revent(r, n.n.id, "disbursed", now, f.amount_e8s, 0, err, "to %s, block %llu",
-                        hex, (unsigned long long)res->block_index))
+                !revent(r, n.n.id, "disbursed", now, f.amount_e8s, 0, err, "to %s, block %llu", hex,
+                        (unsigned long long)res->block_index))
                 return false;
             outcome_done(out, &f);
             out->transfer_block_height = res->block_index;
@@ -411,6 +409,16 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
         outcome_done(out, &f);
         return true;
     case GOV_FLOW_GENESIS_MINT:
+        if (!res->ok && strncmp(res->error, "TxTooOld", 8) == 0) {
+            /* never executed and never will be (call.h): the same mint with a new
+             * created_at_time, the neuron still locked */
+            account_id_t to = f.to;
+            if (!transfer_intent(r, &f, GOV_PURPOSE_MINT, NULL, &to, f.amount_e8s, 0, now, err) ||
+                !rflow_put(r, &f, err))
+                return false;
+            outcome_pending(out, &f);
+            return true;
+        }
         if (!rflow_end(r, &f, err))
             return false;
         if (!res->ok) {
@@ -440,8 +448,8 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
 /* timer_tasks/update_icp_xdr_rate_related_data.rs (current) or the cmc's
  * neuron_maturity_modulation (legacy, VALID_MATURITY_MODULATION_BASIS_POINTS_RANGE). */
 bool gov_apply_modulation_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
-                               const gov_modulation_result_t *res, uint64_t now,
-                               gov_outcome_t *out, nns_error_t *err)
+                               const gov_modulation_result_t *res, uint64_t now, gov_outcome_t *out,
+                               nns_error_t *err)
 {
     (void)g;
     nns_error_clear(err);
@@ -475,9 +483,8 @@ bool gov_apply_modulation_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
         }
     } else {
         int32_t v = 0;
-        uint64_t elapsed = c->mm.computed && today > c->mm.computed_day
-                               ? today - c->mm.computed_day
-                               : 0;
+        uint64_t elapsed =
+            c->mm.computed && today > c->mm.computed_day ? today - c->mm.computed_day : 0;
         if (gov_m70_modulation(res->days, res->ndays, today, c->mm.computed, c->mm.permyriad,
                                elapsed, &v)) {
             c->mm.permyriad = v;
@@ -531,7 +538,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
     full_from_rec(rec, &n);
     const gov_economics_t *e = &r->core.eco;
     bool changed = false, parts = false;
-    /* staked maturity back to maturity when dissolved (spec 2.9) */
+    /* staked maturity back to maturity when dissolved (spec 2.9; governance.rs
+     * unstake_maturity_of_dissolved_neurons) */
     if (n.n.staked_maturity_e8s_equivalent > 0 && !n.n.has_spawn_at &&
         gov_dissolve_state(&n.n.dissolve, now) == GOV_STATE_DISSOLVED &&
         t->returns < GOV_STAKED_MATURITY_RETURNS_PER_TICK) {
@@ -544,7 +552,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
                     "the neuron is dissolved"))
             goto fail;
     }
-    /* prune_following (spec 3): all followees but NeuronManagement after R + C */
+    /* following pruned (spec 3; neuron_store prune_some_following): all followees but
+     * NeuronManagement once the voting power was not refreshed for R + C */
     uint64_t limit = n.n.voting_power_refreshed_timestamp_seconds +
                      e->start_reducing_voting_power_after_seconds +
                      e->clear_following_after_seconds;
@@ -571,8 +580,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
     /* spawning (governance.rs maybe_spawn_neurons) */
     if (n.n.has_spawn_at && n.n.spawn_at_timestamp_seconds <= now &&
         t->spawns < GOV_SPAWNS_PER_TICK) {
-        uint64_t stake = gov_apply_maturity_modulation(n.n.maturity_e8s_equivalent,
-                                                       r->core.mm.permyriad);
+        uint64_t stake =
+            gov_apply_maturity_modulation(n.n.maturity_e8s_equivalent, r->core.mm.permyriad);
         t->spawns++;
         t->work = true;
         if (stake == 0) {
@@ -601,9 +610,8 @@ static bool tick_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
             memmove(&n.disbursements[0], &n.disbursements[1],
                     (size_t)(n.ndisbursements - 1) * sizeof n.disbursements[0]);
             n.ndisbursements--;
-            if (!rput(r, &n, true, t->err) ||
-                !revent(r, n.n.id, "maturity_disbursement_finalized", now, 0, 0, t->err,
-                        "nothing to mint"))
+            if (!rput(r, &n, true, t->err) || !revent(r, n.n.id, "maturity_disbursement_finalized",
+                                                      now, 0, 0, t->err, "nothing to mint"))
                 goto fail;
         } else {
             if (!start_mint(r, GOV_FLOW_MATURITY_MINT, &n, &d->to, amount,
@@ -638,6 +646,8 @@ bool gov_apply_tick(gov_t *g, gov_round_t *r, uint64_t now, bool *work, nns_erro
         t.work = true;
     }
     if (modulation_due(&r->core, now)) {
+        /* the daily modulation read: timer_tasks/update_icp_xdr_rate_related_data.rs (current),
+         * governance.rs update maturity modulation from the cmc (legacy) */
         gov_inflight_t f;
         memset(&f, 0, sizeof f);
         f.id = flow_new_id(r);
@@ -684,8 +694,7 @@ static bool genesis_neuron_valid(const gov_round_t *r, const gov_genesis_t *gen,
     if (rexists(r, gn->id))
         return nns_error_set(err, 400, "BadRequest", "genesis neuron '%llu' is given twice", id);
     if (gn->controller.len == 0)
-        return nns_error_set(err, 400, "BadRequest", "genesis neuron '%llu' has no controller",
-                             id);
+        return nns_error_set(err, 400, "BadRequest", "genesis neuron '%llu' has no controller", id);
     if (gn->stake_e8s < gen->economics.neuron_minimum_stake_e8s)
         return nns_error_set(err, 400, "BadRequest",
                              "genesis neuron '%llu' has a stake below the minimum", id);
@@ -701,8 +710,7 @@ static bool genesis_neuron_valid(const gov_round_t *r, const gov_genesis_t *gen,
                 return nns_error_set(err, 400, "BadRequest",
                                      "genesis neuron '%llu' has a duplicate hot key", id);
     for (uint8_t i = 0; i < gn->nfollowees; i++) {
-        if (!gov_topic_valid(gn->followees[i].topic) ||
-            gn->followees[i].n > GOV_FOLLOWEES_MAX)
+        if (!gov_topic_valid(gn->followees[i].topic) || gn->followees[i].n > GOV_FOLLOWEES_MAX)
             return nns_error_set(err, 400, "BadRequest",
                                  "genesis neuron '%llu' has a bad followee list", id);
         for (uint8_t j = 0; j < i; j++)
@@ -731,10 +739,10 @@ bool gov_apply_genesis(gov_t *g, gov_round_t *r, const gov_genesis_t *gen, uint6
                              "neuron_minimum_stake_e8s and max_proposals_to_keep_per_topic must "
                              "be positive");
     if (gen->has_modulation) {
-        int32_t lo = gen->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN
-                                                    : GOV_MODULATION_CURRENT_MIN;
-        int32_t hi = gen->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MAX
-                                                    : GOV_MODULATION_CURRENT_MAX;
+        int32_t lo =
+            gen->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MIN : GOV_MODULATION_CURRENT_MIN;
+        int32_t hi =
+            gen->rules == GOV_RULES_LEGACY ? GOV_MODULATION_LEGACY_MAX : GOV_MODULATION_CURRENT_MAX;
         if (gen->maturity_modulation_permyriad < lo || gen->maturity_modulation_permyriad > hi)
             return nns_error_set(err, 400, "BadRequest",
                                  "maturity_modulation_permyriad must be in [%d, %d]", (int)lo,
@@ -801,8 +809,8 @@ bool gov_apply_genesis(gov_t *g, gov_round_t *r, const gov_genesis_t *gen, uint6
         account_id_t to;
         account_id_of(&g->cfg.governance_id, n.n.subaccount, &to);
         if (!rput(r, &n, true, err) ||
-            !revent(r, n.n.id, "genesis", now, gn->stake_e8s, 0, err,
-                    "genesis neuron, memo %llu", (unsigned long long)gn->memo) ||
+            !revent(r, n.n.id, "genesis", now, gn->stake_e8s, 0, err, "genesis neuron, memo %llu",
+                    (unsigned long long)gn->memo) ||
             !start_mint(r, GOV_FLOW_GENESIS_MINT, &n, &to, gn->stake_e8s, 0, now, err))
             return false;
     }

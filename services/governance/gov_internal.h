@@ -9,8 +9,8 @@
  * on its first change (copy-on-write); when a change touches the variable parts the round builds
  * a new gext_t (round_ext) and commit frees the replaced one, discard frees the round's. The
  * counters (core_t) are copied into the round at its start. The controller index (committed
- * state only) maps SHA-256(controller) to the controller's neuron ids in ascending order: one id
- * inline, or a malloc'd sorted vector.
+ * state only) maps a 16-byte prefix of SHA-256(controller) to the controller's neuron ids in
+ * ascending order: one id inline, or a malloc'd sorted vector.
  */
 #ifndef NNS_GOV_INTERNAL_H
 #define NNS_GOV_INTERNAL_H
@@ -42,9 +42,9 @@ typedef struct {
     gov_modulation_t mm;
     gov_creation_limiter_t lim;
     uint64_t next_intent_id, next_flow_id, last_created_at;
-    uint64_t next_due;  /* periodic work: earliest due time, UINT64_MAX = none */
-    uint64_t mm_flow;   /* the modulation read in flight, 0 = none */
-    uint64_t neurons;   /* count */
+    uint64_t next_due; /* periodic work: earliest due time, UINT64_MAX = none */
+    uint64_t mm_flow;  /* the modulation read in flight, 0 = none */
+    uint64_t neurons;  /* count */
 } core_t;
 
 /* A controller's ids: count 1 -> b is the id; more -> b points to a cvec_t. */
@@ -58,12 +58,12 @@ struct gov {
     pthread_rwlock_t lock;
     core_t core;
     gtab_t neurons;  /* id -> nrec_t */
-    gtab_t subs;     /* subaccount -> uint64 id */
+    hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
     gtab_t flows;    /* flow id -> gov_inflight_t */
     gtab_t intents;  /* intent id -> gov_intent_t */
     gtab_t locks;    /* neuron id -> uint64 flow id */
     gtab_t sublocks; /* subaccount -> uint64 flow id */
-    hmap_t ctrl;     /* SHA-256(controller) -> {a: count, b: id or cvec_t *} */
+    hmap_t ctrl;     /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
 };
 
 struct gov_round {
@@ -95,8 +95,7 @@ bool rsub(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t *i
 uint64_t rlocked(const gov_round_t *r, uint64_t id);
 uint64_t rsublocked(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES]);
 bool rlock(gov_round_t *r, uint64_t id, uint64_t flow, nns_error_t *err);
-bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow,
-              nns_error_t *err);
+bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow, nns_error_t *err);
 bool rflow(const gov_round_t *r, uint64_t id, gov_inflight_t *out);
 /* Writes a flow (its locks are set by the caller). */
 bool rflow_put(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err);

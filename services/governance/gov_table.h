@@ -1,9 +1,9 @@
 /*
  * gov_table: keyed records for the governance state (internal to services/governance; the same
- * design as the cmc's table.h). A gtab_t holds committed records (each malloc'd, owned by the table) in an hmap keyed by a digest or a u64; an
- * gover_t holds a round's changes to one table: a copy of each changed record (contiguous, in
- * order of first change) and whether it was removed. Lookups consult the overlay first. Not
- * thread-safe: the state machine locks.
+ * design as the cmc's table.h). A gtab_t holds committed records (each malloc'd, owned by the
+ * table) in an hmap keyed by a digest or a u64; an gover_t holds a round's changes to one table: a
+ * copy of each changed record (contiguous, in order of first change) and whether it was removed.
+ * Lookups consult the overlay first. Not thread-safe: the state machine locks.
  */
 #ifndef NNS_GOV_TABLE_H
 #define NNS_GOV_TABLE_H
@@ -50,8 +50,7 @@ void gtab_del(gtab_t *t, const uint8_t *key);
 /* Record i of the table's slots, or NULL when the slot is empty (for i < t->map.cap). */
 const void *gtab_slot(const gtab_t *t, size_t i);
 
-bool gover_init(gover_t *o, size_t key_len, size_t rec_size)
-    __attribute__((warn_unused_result));
+bool gover_init(gover_t *o, size_t key_len, size_t rec_size) __attribute__((warn_unused_result));
 void gover_free(gover_t *o);
 /* Position of key in the overlay, or -1. */
 long gover_find(const gover_t *o, const uint8_t *key);

@@ -189,6 +189,8 @@ json_t *gov_render_info(const gov_info_t *info, const gov_modulation_t *mm)
     json_object_set_new(m, "total_maturity_e8s", json_u64(info->total_maturity_e8s));
     json_object_set_new(m, "total_staked_maturity_e8s", json_u64(info->total_staked_maturity_e8s));
     json_object_set_new(m, "neurons_by_state", by_state);
+    json_object_set_new(m, "operations_in_flight", json_u64(info->in_flight));
+    json_object_set_new(m, "locked_neurons", json_u64(info->locked_neurons));
     json_t *o = json_object();
     json_object_set_new(o, "rule_set",
                         json_string(info->rules == GOV_RULES_LEGACY ? "legacy" : "current"));

@@ -13,8 +13,8 @@
 enum { OID_BOOL = 16, OID_INT2 = 21 };
 
 /* ---- names of the enums in the tables (index = the enum's value; NULL = none) ---- */
-static const char *const RULE_NAMES[] = {[GOV_RULES_CURRENT] = "current",
-                                         [GOV_RULES_LEGACY] = "legacy"};
+static const char *const RULE_NAMES[] = {
+    [GOV_RULES_CURRENT] = "current", [GOV_RULES_LEGACY] = "legacy"};
 static const char *const MM_NAMES[] = {[GOV_MM_NONE] = "none",
                                        [GOV_MM_GENESIS] = "genesis",
                                        [GOV_MM_CMC] = "cmc",
@@ -32,16 +32,14 @@ static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
                                          [GOV_STEP_TRANSFER] = "transfer",
                                          [GOV_STEP_MINT] = "mint",
                                          [GOV_STEP_READ] = "read"};
-static const char *const INTENT_KIND_NAMES[] = {[GOV_INTENT_GET] = "get",
-                                                [GOV_INTENT_TRANSFER] = "transfer"};
-static const char *const PURPOSE_NAMES[] = {[GOV_PURPOSE_BALANCE] = "balance",
-                                            [GOV_PURPOSE_MODULATION] = "modulation",
-                                            [GOV_PURPOSE_RATE_HISTORY] = "rate_history",
-                                            [GOV_PURPOSE_BURN] = "burn",
-                                            [GOV_PURPOSE_TRANSFER] = "transfer",
-                                            [GOV_PURPOSE_MINT] = "mint"};
-static const char *const TARGET_NAMES[] = {[GOV_TARGET_LEDGER] = "ledger",
-                                           [GOV_TARGET_CMC] = "cmc"};
+static const char *const INTENT_KIND_NAMES[] = {
+    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer"};
+static const char *const PURPOSE_NAMES[] = {
+    [GOV_PURPOSE_BALANCE] = "balance",           [GOV_PURPOSE_MODULATION] = "modulation",
+    [GOV_PURPOSE_RATE_HISTORY] = "rate_history", [GOV_PURPOSE_BURN] = "burn",
+    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint"};
+static const char *const TARGET_NAMES[] = {
+    [GOV_TARGET_LEDGER] = "ledger", [GOV_TARGET_CMC] = "cmc"};
 
 /* The index of name in names, -1 when absent. */
 static int name_index(const char *const *names, int n, const char *name)
@@ -57,7 +55,7 @@ static int name_index(const char *const *names, int n, const char *name)
 
 /* ---- multi-row statements: one binary array parameter per column ---- */
 
-#define MR_MAX_COLS 24
+#define MR_MAX_COLS 32
 
 /* The rows of one statement, column by column (unnest($1::type[], ...) in the SQL). */
 typedef struct {
@@ -113,7 +111,10 @@ static void mr_finish(multirow_t *m)
     }
 }
 
-static void put_u64(copybuf_t *b, uint64_t v) { copybuf_bin_numeric(b, v); }
+static void put_u64(copybuf_t *b, uint64_t v)
+{
+    copybuf_bin_numeric(b, v);
+}
 static void put_opt_u64(copybuf_t *b, bool has, uint64_t v)
 {
     if (has)
@@ -131,7 +132,10 @@ static void put_i2(copybuf_t *b, int v)
     uint8_t x[2] = {(uint8_t)((unsigned)v >> 8), (uint8_t)v};
     copybuf_bin_bytes(b, x, 2);
 }
-static void put_text(copybuf_t *b, const char *s) { copybuf_bin_bytes(b, s, strlen(s)); }
+static void put_text(copybuf_t *b, const char *s)
+{
+    copybuf_bin_bytes(b, s, strlen(s));
+}
 static void put_principal(copybuf_t *b, const principal_t *p)
 {
     copybuf_bin_bytes(b, p->bytes, p->len);
@@ -142,7 +146,8 @@ static void put_principal(copybuf_t *b, const principal_t *p)
 #define STATE_COLUMNS                                                                              \
     "genesis_done, rule_set, genesis_timestamp_seconds, modulation_source, "                       \
     "modulation_permyriad, modulation_computed, modulation_computed_day, "                         \
-    "modulation_requested_day, limiter_available, limiter_last_refill_seconds, next_intent_id, "   \
+    "modulation_requested_day, modulation_retry_at_seconds, limiter_available, "                   \
+    "limiter_last_refill_seconds, next_intent_id, "                                                \
     "next_flow_id, last_created_at, updated_at_nanos"
 #define ECONOMICS_COLUMNS                                                                          \
     "reject_cost_e8s, neuron_minimum_stake_e8s, neuron_management_fee_per_proposal_e8s, "          \
@@ -162,15 +167,27 @@ static void put_principal(copybuf_t *b, const principal_t *p)
     "id, kind, step, intent_id, has_request, command, caller, neuron_id, other_neuron_id, "        \
     "subaccount, controller, memo, candidate_id, to_account, amount_e8s, fee_e8s, burn_e8s, "      \
     "moved_maturity_e8s, moved_staked_maturity_e8s, moved_gang_base_e8s, "                         \
-    "disbursement_timestamp_seconds, modulation_permyriad, started_at_seconds"
+    "disbursement_timestamp_seconds, modulation_permyriad, started_at_seconds, "                   \
+    "merge_source_aging_since_seconds, merge_target_aging_since_seconds, "                         \
+    "merge_target_dissolve_delay_seconds"
 #define INTENT_COLUMNS                                                                             \
     "id, flow_id, kind, purpose, target, path, account, from_day, to_day, from_subaccount, "       \
     "to_account, amount_e8s, fee_e8s, memo, created_at_time"
-#define EVENT_COLUMNS                                                                              \
-    "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail, stake_e8s, dissolving, "    \
-    "dissolve_delay_seconds, when_dissolved_timestamp_seconds"
+#define EVENT_COLUMNS "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail"
+#define HISTORY_COLUMNS                                                                            \
+    "neuron_id, at_nanos, removed, stake_e8s, dissolving, dissolve_delay_seconds, "                \
+    "when_dissolved_timestamp_seconds"
 
-enum { NEURON_NCOLS = 21, INFLIGHT_NCOLS = 23, INTENT_NCOLS = 16, EVENT_NCOLS = 10 };
+enum {
+    STATE_NPARAMS = 15,
+    ECONOMICS_NPARAMS = 14,
+    NEURON_NCOLS = 21,
+    INFLIGHT_NCOLS = 26,
+    INTENT_NCOLS = 16,
+    EVENT_NCOLS = 6,
+    HISTORY_NCOLS = 7
+};
+_Static_assert(NEURON_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
 /* Column types of the multi-row statements, in NEURON_COLUMNS / INFLIGHT_COLUMNS order. */
 static const uint32_t NEURON_OIDS[NEURON_NCOLS] = {
@@ -182,7 +199,8 @@ static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
     DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_NUMERIC, OID_BOOL,       OID_INT2,
     DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_NUMERIC};
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC};
 static const uint32_t IDS_OIDS[1] = {DB_OID_NUMERIC};
 static const uint32_t HOT_KEY_OIDS[3] = {DB_OID_NUMERIC, OID_INT2, DB_OID_BYTEA};
 static const uint32_t FOLLOWEE_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
@@ -192,9 +210,9 @@ static const uint32_t RESOLVED_OIDS[3] = {DB_OID_NUMERIC, OID_BOOL, DB_OID_NUMER
 
 /* The round's multi-row parameter sets. */
 enum {
-    M_NEURONS,        /* upserted neurons */
-    M_NEURONS_DEL,    /* removed neurons' ids */
-    M_PARTS_DEL,      /* ids whose hot keys, followees and disbursements are replaced */
+    M_NEURONS,     /* upserted neurons */
+    M_NEURONS_DEL, /* removed neurons' ids */
+    M_PARTS_DEL,   /* ids whose hot keys, followees and disbursements are replaced */
     M_HOT_KEYS,
     M_FOLLOWEES,
     M_DISBURSEMENTS,
@@ -227,7 +245,7 @@ static const struct {
 } ROUND_SQL[Q_COUNT] = {
     [Q_STATE] = {"gov_state",
                  "INSERT INTO governance.state (id, " STATE_COLUMNS ") VALUES (1, $1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET "
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO UPDATE SET "
                  "genesis_done = EXCLUDED.genesis_done, rule_set = EXCLUDED.rule_set, "
                  "genesis_timestamp_seconds = EXCLUDED.genesis_timestamp_seconds, "
                  "modulation_source = EXCLUDED.modulation_source, "
@@ -235,20 +253,22 @@ static const struct {
                  "modulation_computed = EXCLUDED.modulation_computed, "
                  "modulation_computed_day = EXCLUDED.modulation_computed_day, "
                  "modulation_requested_day = EXCLUDED.modulation_requested_day, "
+                 "modulation_retry_at_seconds = EXCLUDED.modulation_retry_at_seconds, "
                  "limiter_available = EXCLUDED.limiter_available, "
                  "limiter_last_refill_seconds = EXCLUDED.limiter_last_refill_seconds, "
                  "next_intent_id = EXCLUDED.next_intent_id, "
                  "next_flow_id = EXCLUDED.next_flow_id, "
                  "last_created_at = EXCLUDED.last_created_at, "
                  "updated_at_nanos = EXCLUDED.updated_at_nanos",
-                 14},
+                 STATE_NPARAMS},
     [Q_ECONOMICS] =
         {"gov_economics",
          "INSERT INTO governance.economics (id, " ECONOMICS_COLUMNS ") VALUES (1, $1, $2, $3, $4, "
          "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET "
          "reject_cost_e8s = EXCLUDED.reject_cost_e8s, "
          "neuron_minimum_stake_e8s = EXCLUDED.neuron_minimum_stake_e8s, "
-         "neuron_management_fee_per_proposal_e8s = EXCLUDED.neuron_management_fee_per_proposal_e8s, "
+         "neuron_management_fee_per_proposal_e8s = "
+         "EXCLUDED.neuron_management_fee_per_proposal_e8s, "
          "minimum_icp_xdr_rate = EXCLUDED.minimum_icp_xdr_rate, "
          "neuron_spawn_dissolve_delay_seconds = EXCLUDED.neuron_spawn_dissolve_delay_seconds, "
          "maximum_node_provider_rewards_e8s = EXCLUDED.maximum_node_provider_rewards_e8s, "
@@ -262,7 +282,7 @@ static const struct {
          "neuron_minimum_dissolve_delay_to_vote_seconds = "
          "EXCLUDED.neuron_minimum_dissolve_delay_to_vote_seconds, "
          "updated_at_nanos = EXCLUDED.updated_at_nanos",
-         14},
+         ECONOMICS_NPARAMS},
     [Q_NEURONS_DEL] = {"gov_neurons_del",
                        "DELETE FROM governance.neurons WHERE id = ANY($1::numeric[])", 1},
     [Q_HOT_KEYS_DEL] = {"gov_hot_keys_del",
@@ -328,7 +348,8 @@ static const struct {
          "$7::bytea[], $8::numeric[], $9::numeric[], $10::bytea[], $11::bytea[], $12::numeric[], "
          "$13::numeric[], $14::bytea[], $15::numeric[], $16::numeric[], $17::numeric[], "
          "$18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::int[], "
-         "$23::numeric[]) ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, "
+         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[]) ON CONFLICT (id) DO "
+         "UPDATE SET kind = EXCLUDED.kind, "
          "step = EXCLUDED.step, intent_id = EXCLUDED.intent_id, "
          "has_request = EXCLUDED.has_request, command = EXCLUDED.command, "
          "caller = EXCLUDED.caller, neuron_id = EXCLUDED.neuron_id, "
@@ -341,7 +362,10 @@ static const struct {
          "moved_gang_base_e8s = EXCLUDED.moved_gang_base_e8s, "
          "disbursement_timestamp_seconds = EXCLUDED.disbursement_timestamp_seconds, "
          "modulation_permyriad = EXCLUDED.modulation_permyriad, "
-         "started_at_seconds = EXCLUDED.started_at_seconds",
+         "started_at_seconds = EXCLUDED.started_at_seconds, "
+         "merge_source_aging_since_seconds = EXCLUDED.merge_source_aging_since_seconds, "
+         "merge_target_aging_since_seconds = EXCLUDED.merge_target_aging_since_seconds, "
+         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds",
          INFLIGHT_NCOLS},
     [Q_INTENTS_DONE] = {"gov_intents_done",
                         "UPDATE governance.intents i SET resolved_at_nanos = $4, ok = x.ok, "
@@ -361,25 +385,20 @@ static const db_pool_stmt_t EVENTS_STMT = {
 #define COPY_INTENTS                                                                               \
     "COPY governance.intents (" INTENT_COLUMNS ", recorded_at_nanos) FROM STDIN "                  \
     "WITH (FORMAT binary)"
-#define COPY_EVENTS "COPY governance.neuron_events (" EVENT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_EVENTS                                                                                \
+    "COPY governance.neuron_events (" EVENT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_HISTORY                                                                               \
+    "COPY governance.neuron_history (" HISTORY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
 #define COPY_REPLAY DB_REPLAY_COPY_SQL("governance.replay_cache")
-
-/* A neuron as the round left it, for its events' columns. */
-typedef struct {
-    uint64_t id;
-    bool removed;
-    uint64_t stake;
-    gov_dissolve_t dissolve;
-} snap_t;
 
 struct gov_store {
     PGconn *w; /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
-    copybuf_t intents, events, replay; /* binary COPY rows */
+    copybuf_t intents, events, history, replay; /* binary COPY rows */
     multirow_t m[M_COUNT];
-    snap_t *snaps;
-    size_t nsnaps, capsnaps;
+    gov_resolved_t *sorted; /* the round's outcomes by intent id */
+    size_t capsorted;
     gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
 };
 
@@ -436,16 +455,20 @@ void gov_store_close(gov_store_t **sp)
     db_pool_destroy(&s->pool);
     copybuf_free(&s->intents);
     copybuf_free(&s->events);
+    copybuf_free(&s->history);
     copybuf_free(&s->replay);
     for (int i = 0; i < M_COUNT; i++)
         mr_free(&s->m[i]);
-    free(s->snaps);
     free(s->nbuf);
+    free(s->sorted);
     free(s);
     *sp = NULL;
 }
 
-bool gov_store_ping(gov_store_t *s) { return db_pool_ping(s->pool); }
+bool gov_store_ping(gov_store_t *s)
+{
+    return db_pool_ping(s->pool);
+}
 
 bool gov_store_reconnect(gov_store_t *s, nns_error_t *err)
 {
@@ -464,8 +487,8 @@ bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, nns_error_t *err)
 
 /* The text parameters of the state and economics rows (owned by the caller's buffers). */
 typedef struct {
-    char v[14][24];
-    const char *p[14];
+    char v[STATE_NPARAMS][24];
+    const char *p[STATE_NPARAMS];
 } textrow_t;
 
 static void tr_u64(textrow_t *t, int i, uint64_t v)
@@ -478,8 +501,14 @@ static void tr_i64(textrow_t *t, int i, int64_t v)
     snprintf(t->v[i], sizeof t->v[i], "%lld", (long long)v);
     t->p[i] = t->v[i];
 }
-static void tr_str(textrow_t *t, int i, const char *v) { t->p[i] = v; }
-static void tr_bool(textrow_t *t, int i, bool v) { t->p[i] = v ? "t" : "f"; }
+static void tr_str(textrow_t *t, int i, const char *v)
+{
+    t->p[i] = v;
+}
+static void tr_bool(textrow_t *t, int i, bool v)
+{
+    t->p[i] = v ? "t" : "f";
+}
 
 static void state_row(const gov_info_t *in, uint64_t now, textrow_t *t)
 {
@@ -491,12 +520,13 @@ static void state_row(const gov_info_t *in, uint64_t now, textrow_t *t)
     tr_bool(t, 5, in->modulation.computed);
     tr_u64(t, 6, in->modulation.computed_day);
     tr_u64(t, 7, in->modulation.requested_day);
-    tr_u64(t, 8, in->limiter.available);
-    tr_u64(t, 9, in->limiter.last_refill_seconds);
-    tr_u64(t, 10, in->next_intent_id);
-    tr_u64(t, 11, in->next_flow_id);
-    tr_u64(t, 12, in->last_created_at);
-    tr_u64(t, 13, now);
+    tr_u64(t, 8, in->modulation.retry_at_seconds);
+    tr_u64(t, 9, in->limiter.available);
+    tr_u64(t, 10, in->limiter.last_refill_seconds);
+    tr_u64(t, 11, in->next_intent_id);
+    tr_u64(t, 12, in->next_flow_id);
+    tr_u64(t, 13, in->last_created_at);
+    tr_u64(t, 14, now);
 }
 
 static void economics_row(const gov_economics_t *e, uint64_t now, textrow_t *t)
@@ -520,8 +550,9 @@ static void economics_row(const gov_economics_t *e, uint64_t now, textrow_t *t)
 /* stake_e8s of spec 2.1: cached - fees + staked maturity, saturating. */
 static uint64_t neuron_stake(const gov_neuron_t *n)
 {
-    uint64_t minted =
-        n->cached_neuron_stake_e8s > n->neuron_fees_e8s ? n->cached_neuron_stake_e8s - n->neuron_fees_e8s : 0;
+    uint64_t minted = n->cached_neuron_stake_e8s > n->neuron_fees_e8s
+                          ? n->cached_neuron_stake_e8s - n->neuron_fees_e8s
+                          : 0;
     uint64_t s = minted + n->staked_maturity_e8s_equivalent;
     return s < minted ? UINT64_MAX : s;
 }
@@ -627,6 +658,9 @@ static void add_inflight_row(multirow_t *m, const gov_inflight_t *f)
     put_u64(&c[20], f->disbursement_timestamp_seconds);
     copybuf_bin_int4(&c[21], f->modulation_permyriad);
     put_u64(&c[22], f->started_at_seconds);
+    put_u64(&c[23], f->merge_source_aging_since_seconds);
+    put_u64(&c[24], f->merge_target_aging_since_seconds);
+    put_u64(&c[25], f->merge_target_dissolve_delay_seconds);
     m->rows++;
 }
 
@@ -651,18 +685,8 @@ static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
     put_u64(b, now);
 }
 
-static int snap_cmp(const void *a, const void *b)
+static void add_event_row(copybuf_t *b, const gov_event_t *e)
 {
-    uint64_t x = ((const snap_t *)a)->id, y = ((const snap_t *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-static void add_event_row(gov_store_t *s, const gov_event_t *e)
-{
-    copybuf_t *b = &s->events;
-    snap_t key = {.id = e->neuron_id};
-    const snap_t *sn = s->nsnaps ? bsearch(&key, s->snaps, s->nsnaps, sizeof *s->snaps, snap_cmp)
-                                 : NULL;
     copybuf_bin_row(b, EVENT_NCOLS);
     put_u64(b, e->neuron_id);
     copybuf_bin_bytes(b, e->kind, strnlen(e->kind, GOV_EVENT_KIND_MAX - 1));
@@ -670,31 +694,27 @@ static void add_event_row(gov_store_t *s, const gov_event_t *e)
     put_u64(b, e->amount_e8s);
     put_opt_u64(b, e->other_neuron_id != 0, e->other_neuron_id);
     copybuf_bin_bytes(b, e->detail, strnlen(e->detail, GOV_EVENT_DETAIL_MAX - 1));
-    if (!sn) {
-        for (int i = 0; i < 4; i++)
-            copybuf_bin_null(b);
-        return;
-    }
-    put_u64(b, sn->removed ? 0 : sn->stake);
-    put_bool(b, !sn->removed && sn->dissolve.dissolving);
-    bool nd = !sn->removed && !sn->dissolve.dissolving;
-    put_opt_u64(b, !sn->removed, nd ? sn->dissolve.dissolve_delay_seconds : 0);
-    put_opt_u64(b, !sn->removed && sn->dissolve.dissolving,
-                sn->dissolve.when_dissolved_timestamp_seconds);
 }
 
-static bool snap_push(gov_store_t *s, const snap_t *sn)
+/* The neuron as the round left it (removed: stake 0, not dissolving, no delay). */
+static void add_history_row(copybuf_t *b, const gov_neuron_t *n, bool removed, uint64_t now)
 {
-    if (s->nsnaps == s->capsnaps) {
-        size_t cap = s->capsnaps ? 2 * s->capsnaps : 64;
-        snap_t *v = realloc(s->snaps, cap * sizeof *v);
-        if (!v)
-            return false;
-        s->snaps = v;
-        s->capsnaps = cap;
-    }
-    s->snaps[s->nsnaps++] = *sn;
-    return true;
+    const gov_dissolve_t *d = &n->dissolve;
+    bool dissolving = !removed && d->dissolving;
+    copybuf_bin_row(b, HISTORY_NCOLS);
+    put_u64(b, n->id);
+    copybuf_bin_int8(b, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+    put_bool(b, removed);
+    put_u64(b, removed ? 0 : neuron_stake(n));
+    put_bool(b, dissolving);
+    put_opt_u64(b, !removed && !d->dissolving, d->dissolve_delay_seconds);
+    put_opt_u64(b, dissolving, d->when_dissolved_timestamp_seconds);
+}
+
+static int resolved_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const gov_resolved_t *)a)->intent_id, y = ((const gov_resolved_t *)b)->intent_id;
+    return x < y ? -1 : x > y;
 }
 
 /* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
@@ -703,30 +723,28 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     uint64_t now = x ? x->now : 0;
     for (int i = 0; i < M_COUNT; i++)
         mr_reset(&s->m[i]);
-    s->nsnaps = 0;
-    bool ok = true;
+    copybuf_reset(&s->history);
     size_t n = gov_round_neuron_count(r);
-    for (size_t i = 0; i < n && ok; i++) {
+    if (n)
+        copybuf_bin_begin(&s->history);
+    for (size_t i = 0; i < n; i++) {
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
-        snap_t sn = {.id = f->n.id, .removed = removed};
+        add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
             add_id(&s->m[M_PARTS_DEL], f->n.id);
         } else {
-            sn.stake = neuron_stake(&f->n);
-            sn.dissolve = f->n.dissolve;
             add_neuron_row(&s->m[M_NEURONS], &f->n);
             if (parts) {
                 add_id(&s->m[M_PARTS_DEL], f->n.id);
                 add_parts(s, f);
             }
         }
-        ok = snap_push(s, &sn);
     }
-    if (s->nsnaps > 1)
-        qsort(s->snaps, s->nsnaps, sizeof *s->snaps, snap_cmp);
+    if (n)
+        copybuf_bin_end(&s->history);
     const bool *fremoved;
     const gov_inflight_t *fl = gov_round_inflight(r, &fremoved, &n);
     for (size_t i = 0; i < n; i++) {
@@ -735,20 +753,35 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         else
             add_inflight_row(&s->m[M_INFLIGHT], &fl[i]);
     }
+    /* the outcomes the service gave, sorted by intent id for the lookups */
+    size_t nsorted = x && x->resolved ? x->nresolved : 0;
+    bool ok = true;
+    if (nsorted > s->capsorted) {
+        gov_resolved_t *v = realloc(s->sorted, nsorted * sizeof *v);
+        if (v) {
+            s->sorted = v;
+            s->capsorted = nsorted;
+        } else {
+            ok = false;
+            nsorted = 0;
+        }
+    }
+    if (nsorted) {
+        memcpy(s->sorted, x->resolved, nsorted * sizeof *s->sorted);
+        qsort(s->sorted, nsorted, sizeof *s->sorted, resolved_cmp);
+    }
     const uint64_t *done = gov_round_finished_intents(r, &n);
     multirow_t *res = &s->m[M_RESOLVED];
     for (size_t i = 0; i < n; i++) {
-        const gov_resolved_t *rs = NULL;
-        for (size_t k = 0; x && k < x->nresolved && !rs; k++)
-            if (x->resolved[k].intent_id == done[i])
-                rs = &x->resolved[k];
+        gov_resolved_t key = {.intent_id = done[i]};
+        const gov_resolved_t *rs =
+            nsorted ? bsearch(&key, s->sorted, nsorted, sizeof key, resolved_cmp) : NULL;
         put_u64(&res->col[0], done[i]);
         if (rs)
             put_bool(&res->col[1], rs->ok);
         else
             copybuf_bin_null(&res->col[1]);
-        put_opt_u64(&res->col[2], rs && rs->is_transfer && rs->has_block,
-                    rs ? rs->block_index : 0);
+        put_opt_u64(&res->col[2], rs && rs->is_transfer && rs->has_block, rs ? rs->block_index : 0);
         res->rows++;
     }
     for (int i = 0; i < M_COUNT; i++)
@@ -767,12 +800,13 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     if (n) {
         copybuf_bin_begin(&s->events);
         for (size_t i = 0; i < n; i++)
-            add_event_row(s, &ev[i]);
+            add_event_row(&s->events, &ev[i]);
         copybuf_bin_end(&s->events);
     }
+    ok = ok && !s->intents.failed && !s->events.failed && !s->history.failed;
     for (int i = 0; i < M_COUNT; i++)
         ok = ok && !mr_failed(&s->m[i]);
-    return ok && !s->intents.failed && !s->events.failed;
+    return ok;
 }
 
 /* A statement of the pipeline from a multi-row set (prefix: leading text parameters). */
@@ -781,9 +815,8 @@ static db_stmt_t mr_stmt(int q, const multirow_t *m)
     return (db_stmt_t){NULL, ROUND_SQL[q].name, m->ncols, m->values, m->lengths, m->formats};
 }
 
-db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r,
-                                  const gov_store_extras_t *x, const replay_rec_t *replays,
-                                  size_t nreplays, nns_error_t *err)
+db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x,
+                                  const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
     PGconn *w = db_writer_conn(s->wr);
     if (!w) {
@@ -805,12 +838,15 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r,
     db_stmt_t st[Q_COUNT];
     size_t nst = 0;
     textrow_t state, econ;
+    memset(&state, 0, sizeof state);
+    memset(&econ, 0, sizeof econ);
     gov_info_t in;
     if (gov_round_info(r, &in)) {
         state_row(&in, now, &state);
         economics_row(&in.economics, now, &econ);
-        st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_STATE].name, 14, state.p, NULL, NULL};
-        st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_ECONOMICS].name, 14, econ.p, NULL, NULL};
+        st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_STATE].name, STATE_NPARAMS, state.p, NULL, NULL};
+        st[nst++] =
+            (db_stmt_t){NULL, ROUND_SQL[Q_ECONOMICS].name, ECONOMICS_NPARAMS, econ.p, NULL, NULL};
     }
     const multirow_t *m = s->m;
     if (m[M_NEURONS_DEL].rows)
@@ -851,9 +887,10 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r,
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
     /* one simple query for the new rows: the server goes from one COPY to the next by itself */
-    const copybuf_t *copies[3];
+    const copybuf_t *copies[4];
     size_t ncopies = 0;
-    char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_REPLAY + 4];
+    char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_HISTORY + sizeof COPY_REPLAY +
+             4];
     sql[0] = '\0';
     if (s->intents.len) {
         copies[ncopies++] = &s->intents;
@@ -862,6 +899,10 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r,
     if (s->events.len) {
         copies[ncopies++] = &s->events;
         strcat(sql, COPY_EVENTS ";");
+    }
+    if (s->history.len) {
+        copies[ncopies++] = &s->history;
+        strcat(sql, COPY_HISTORY ";");
     }
     if (nreplays) {
         copies[ncopies++] = &s->replay;
@@ -952,8 +993,8 @@ static bool t_name(const PGresult *r, int row, int col, const char *const *names
 
 static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w, "SELECT " STATE_COLUMNS " FROM governance.state WHERE id = 1", 0,
-                          NULL, err);
+    PGresult *r =
+        db_exec(s->w, "SELECT " STATE_COLUMNS " FROM governance.state WHERE id = 1", 0, NULL, err);
     if (!r)
         return false;
     if (PQntuples(r) == 0) {
@@ -964,16 +1005,15 @@ static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
     gov_info_t in;
     memset(&in, 0, sizeof in);
     int rules = 0, mm = 0;
-    bool ok = t_bool(r, 0, 0, &in.genesis_done) && T_NAME(r, 0, 1, RULE_NAMES, &rules) &&
-              rules > 0 && t_u64(r, 0, 2, &in.genesis_timestamp_seconds) &&
-              T_NAME(r, 0, 3, MM_NAMES, &mm) && t_i32(r, 0, 4, &in.modulation.permyriad) &&
-              t_bool(r, 0, 5, &in.modulation.computed) &&
-              t_u64(r, 0, 6, &in.modulation.computed_day) &&
-              t_u64(r, 0, 7, &in.modulation.requested_day) &&
-              t_u64(r, 0, 8, &in.limiter.available) &&
-              t_u64(r, 0, 9, &in.limiter.last_refill_seconds) &&
-              t_u64(r, 0, 10, &in.next_intent_id) && t_u64(r, 0, 11, &in.next_flow_id) &&
-              t_u64(r, 0, 12, &in.last_created_at);
+    bool ok =
+        t_bool(r, 0, 0, &in.genesis_done) && T_NAME(r, 0, 1, RULE_NAMES, &rules) && rules > 0 &&
+        t_u64(r, 0, 2, &in.genesis_timestamp_seconds) && T_NAME(r, 0, 3, MM_NAMES, &mm) &&
+        t_i32(r, 0, 4, &in.modulation.permyriad) && t_bool(r, 0, 5, &in.modulation.computed) &&
+        t_u64(r, 0, 6, &in.modulation.computed_day) &&
+        t_u64(r, 0, 7, &in.modulation.requested_day) &&
+        t_u64(r, 0, 8, &in.modulation.retry_at_seconds) && t_u64(r, 0, 9, &in.limiter.available) &&
+        t_u64(r, 0, 10, &in.limiter.last_refill_seconds) && t_u64(r, 0, 11, &in.next_intent_id) &&
+        t_u64(r, 0, 12, &in.next_flow_id) && t_u64(r, 0, 13, &in.last_created_at);
     PQclear(r);
     if (!ok)
         return corrupt(err, "governance.state", NULL);
@@ -992,8 +1032,8 @@ static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
          t_u64(r, 0, 3, &e->minimum_icp_xdr_rate) &&
          t_u64(r, 0, 4, &e->neuron_spawn_dissolve_delay_seconds) &&
          t_u64(r, 0, 5, &e->maximum_node_provider_rewards_e8s) &&
-         t_u64(r, 0, 6, &e->transaction_fee_e8s) && t_u64(r, 0, 7, &keep) &&
-         keep <= UINT32_MAX && t_u64(r, 0, 8, &e->max_sustained_neurons_per_hour) &&
+         t_u64(r, 0, 6, &e->transaction_fee_e8s) && t_u64(r, 0, 7, &keep) && keep <= UINT32_MAX &&
+         t_u64(r, 0, 8, &e->max_sustained_neurons_per_hour) &&
          t_u64(r, 0, 9, &e->neuron_creation_spike) &&
          t_u64(r, 0, 10, &e->start_reducing_voting_power_after_seconds) &&
          t_u64(r, 0, 11, &e->clear_following_after_seconds) &&
@@ -1124,7 +1164,10 @@ static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 /* The next field: its bytes and length (-1: NULL); false when the row is cut short. */
 static bool rd_field(rd_t *rd, const uint8_t **v, int32_t *len)
@@ -1323,9 +1366,8 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t
 
 static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
-    PGresult *r =
-        db_exec(s->w, "SELECT " INFLIGHT_COLUMNS " FROM governance.in_flight ORDER BY id", 0,
-                NULL, err);
+    PGresult *r = db_exec(s->w, "SELECT " INFLIGHT_COLUMNS " FROM governance.in_flight ORDER BY id",
+                          0, NULL, err);
     if (!r)
         return false;
     bool ok = true;
@@ -1347,7 +1389,10 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
              t_u64(r, i, 18, &f.moved_staked_maturity_e8s) &&
              t_u64(r, i, 19, &f.moved_gang_base_e8s) &&
              t_u64(r, i, 20, &f.disbursement_timestamp_seconds) &&
-             t_i32(r, i, 21, &f.modulation_permyriad) && t_u64(r, i, 22, &f.started_at_seconds);
+             t_i32(r, i, 21, &f.modulation_permyriad) && t_u64(r, i, 22, &f.started_at_seconds) &&
+             t_u64(r, i, 23, &f.merge_source_aging_since_seconds) &&
+             t_u64(r, i, 24, &f.merge_target_aging_since_seconds) &&
+             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds);
         if (!ok) {
             corrupt(err, "governance.in_flight", PQgetvalue(r, i, 0));
             break;
@@ -1425,9 +1470,9 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     parts_t parts[3];
     memset(parts, 0, sizeof parts);
     bool ok =
-        load_parts(s,
-                   "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
-                   &parts[0], "governance.hot_keys", err) &&
+        load_parts(
+            s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
+            &parts[0], "governance.hot_keys", err) &&
         load_parts(s,
                    "SELECT neuron_id, topic, followees FROM governance.followees "
                    "ORDER BY neuron_id, topic",
@@ -1469,9 +1514,9 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
         max = GOV_STORE_EVENTS_MAX;
     char id[24], before[24], limit[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)neuron_id);
-    snprintf(before, sizeof before, "%llu",
-             (unsigned long long)(before_seq == 0 || before_seq > INT64_MAX ? INT64_MAX
-                                                                             : before_seq));
+    snprintf(
+        before, sizeof before, "%llu",
+        (unsigned long long)(before_seq == 0 || before_seq > INT64_MAX ? INT64_MAX : before_seq));
     snprintf(limit, sizeof limit, "%zu", max + 1);
     const char *p[3] = {id, before, limit};
     PGresult *r = db_pool_exec_prepared(s->pool, &EVENTS_STMT, p, 0, err);

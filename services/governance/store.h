@@ -70,9 +70,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
 /* Writes a round and sends its COMMIT without waiting: DB_COMMITTED means "sent";
  * DB_NOT_COMMITTED with err when nothing can commit; DB_UNKNOWN when the COMMIT may have
  * reached the server. x may be NULL only when the round finished no intent and now is 0. */
-db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r,
-                                  const gov_store_extras_t *x, const replay_rec_t *replays,
-                                  size_t nreplays, nns_error_t *err);
+db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x,
+                                  const replay_rec_t *replays, size_t nreplays, nns_error_t *err);
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err);
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms);
 

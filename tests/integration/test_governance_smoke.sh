@@ -21,7 +21,6 @@ user_seed=gov-smoke-user
 user_account=$("$SIGNED" --print-account "$user_seed")
 user=$("$SIGNED" --print-principal "$user_seed")
 other_seed=gov-smoke-other
-other=$("$SIGNED" --print-principal "$other_seed")
 cat >"$TEST_TMP/ledger-genesis.json" <<JSON
 {"initial_balances": [{"account": "$user_account", "amount_e8s": "$((1000 * ICP))"}],
  "fee_e8s": "$FEE", "token_symbol": "ICP", "token_name": "Internet Computer"}
@@ -35,7 +34,6 @@ gport=$(free_port)
 while [ "$gport" = "$lport" ]; do gport=$(free_port); done
 L=http://127.0.0.1:$lport
 G=http://127.0.0.1:$gport
-C=$G # cmc_helpers.sh names the second service C
 gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
 
 # governance first: the ledger then trusts governance.pub (the minting account's principal)
@@ -50,9 +48,28 @@ gsigned() { signed "$G" "$@"; }
 signed_get() {
   "$SIGNED" --url "$1" --seed "$4" --method GET --target "$2" --out "$TEST_TMP/$3" \
     >"$TEST_TMP/$3.status" 2>/dev/null || echo none >"$TEST_TMP/$3.status"
+  : >"$TEST_TMP/$3.get"
 }
 balance() { curl -s "$L/v1/accounts/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance_e8s"])'; }
 neuron() { get "$G/v1/neurons/$1" "n$1"; j "$TEST_TMP/n$1.json" "${@:2}"; }
+answers=$TEST_TMP/answers.jsonl
+# keep TEMPLATE NAME: the answer of the signed request NAME (signed/signed_get), for the OpenAPI
+# check; keep_get TEMPLATE URL: one unsigned GET, likewise
+keep() {
+  local method=POST
+  [ -f "$TEST_TMP/$2.get" ] && method=GET
+  jq -cn --arg m "$method" --arg t "$1" --argjson s "$(cat "$TEST_TMP/$2.status")" \
+    --arg c "$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' "$TEST_TMP/$2.headers" | head -n 1)" \
+    --rawfile b "$TEST_TMP/$2.body" \
+    '{method: $m, template: $t, status: $s, content_type: $c, body: $b}' >>"$answers"
+}
+keep_get() {
+  local meta
+  meta=$(curl -s -o "$TEST_TMP/answer.body" -w '%{http_code} %{content_type}' "$2")
+  jq -cn --arg t "$1" --argjson s "${meta%% *}" --arg c "${meta#* }" \
+    --rawfile b "$TEST_TMP/answer.body" \
+    '{method: "GET", template: $t, status: $s, content_type: $c, body: $b}' >>"$answers"
+}
 now_nanos=$(($(date +%s) * 1000000000))
 # set_time SECONDS: both services' test clocks (never backwards)
 set_time() {
@@ -92,6 +109,7 @@ check "it is not dissolving, with the 7-day initial delay" \
 check "the answer is the full view (controller $(body claim1 controller))" \
   test "$(body claim1 controller)" = "$user"
 check "the staking account holds the stake on the ledger" agree "$id"
+keep /v1/neurons claim1
 get "$G/v1/neurons/$id" pub
 check "an unsigned read is the public view (no kyc_verified)" \
   test -z "$(j "$TEST_TMP/pub.json" kyc_verified)" -a "$(j "$TEST_TMP/pub.json" id)" = "$id"
@@ -101,6 +119,14 @@ check "a read signed by the controller is the full view" \
 signed_get "$G" "/v1/neurons/$id" theirs "$other_seed"
 check "a read signed by someone else is the public view" \
   test "$(status theirs)" = 200 -a -z "$(body theirs kyc_verified)"
+keep "/v1/neurons/{neuron_id}" mine
+keep "/v1/neurons/{neuron_id}" theirs
+keep_get "/v1/neurons/{neuron_id}" "$G/v1/neurons/$id"
+keep_get "/v1/neurons/{neuron_id}" "$G/v1/neurons/123"
+keep_get /v1/neurons/staking-account "$G/v1/neurons/staking-account?controller=$user&memo=1"
+keep_get /v1/neurons/staking-account "$G/v1/neurons/staking-account?controller=$user"
+keep_get /v1/neurons "$G/v1/neurons?controller=$user&limit=1"
+keep_get /v1/neurons "$G/v1/neurons"
 get "$G/v1/neurons?controller=$user" list
 check "the controller's list holds the neuron" test "$(j "$TEST_TMP/list.json" neurons 0 id)" = "$id"
 gsigned /v1/neurons "{\"memo\":\"1\"}" refresh
@@ -108,6 +134,7 @@ check "claiming again refreshes the same neuron" test "$(status refresh)" = 200 
 gsigned /v1/neurons "{\"memo\":\"99\"}" empty
 check "a claim of an empty staking account is 422 InsufficientFunds (got $(status empty) $(body empty code))" \
   test "$(status empty)" = 422 -a "$(body empty code)" = InsufficientFunds
+keep /v1/neurons empty
 
 echo "== bad input: a clear 4xx, nothing changed"
 gsigned "/v1/neurons/$id/increase-dissolve-delay" '{"additional_dissolve_delay_seconds":1,"x":1}' bad1
@@ -124,6 +151,7 @@ check "someone else's command is 403 NotAuthorized" test "$(status bad5)" = 403 
 gsigned "/v1/neurons/$id/disburse" '{}' bad6
 check "a disburse of a neuron that is not dissolved is 422 (got $(status bad6) $(body bad6 code))" \
   test "$(status bad6)" = 422
+for k in bad1 bad2 bad3 bad4 bad5 bad6; do keep "/v1/neurons/{neuron_id}/{command}" "$k"; done
 check "the neuron did not change" test "$(neuron "$id" state)" = NotDissolving -a \
   "$(neuron "$id" cached_neuron_stake_e8s)" = $((10 * ICP))
 
@@ -136,6 +164,8 @@ check "start-dissolving makes it Dissolving" test "$(status dis)" = 200 -a "$(bo
 when=$(body dis when_dissolved_timestamp_seconds)
 check "dissolving when the delay ends" test "$when" = $((now + 37 * DAY))
 set_time $((when + 1))
+keep "/v1/neurons/{neuron_id}/{command}" inc
+keep "/v1/neurons/{neuron_id}/{command}" dis
 check "after the delay the neuron is Dissolved" test "$(neuron "$id" state)" = Dissolved
 before=$(balance "$user_account")
 gsigned "/v1/neurons/$id/disburse" '{}' disb
@@ -144,6 +174,7 @@ check "disburse answers the block (got $(status disb): $(head -c 200 "$TEST_TMP/
 check "the user got the stake less the fee" test "$(balance "$user_account")" = $((before + 10 * ICP - FEE))
 check "the neuron's stake is 0" test "$(neuron "$id" cached_neuron_stake_e8s)" = 0
 check "the neuron and its account agree" agree "$id"
+keep "/v1/neurons/{neuron_id}/{command}" disb
 
 echo "== split"
 sid=$(stake 2 $((5 * ICP)) claim2)
@@ -156,6 +187,7 @@ check "the parent keeps 3 ICP" test "$(neuron "$sid" cached_neuron_stake_e8s)" =
 check "the child holds 2 ICP less the fee" test "$(neuron "$child" cached_neuron_stake_e8s)" = $((2 * ICP - FEE))
 check "the parent and its account agree" agree "$sid"
 check "the child and its account agree" agree "$child"
+keep "/v1/neurons/{neuron_id}/{command}" split
 gsigned "/v1/neurons/$sid/split" "{\"amount_e8s\":\"$((ICP / 2))\"}" split_small
 check "a split below the minimum stake is refused (got $(status split_small) $(body split_small code))" \
   test "$(status split_small)" = 422 -o "$(status split_small)" = 400
@@ -206,6 +238,11 @@ check "the neuron's history names its creation and its disburse" \
   bash -c "grep -q '\"created\"' '$TEST_TMP/events.json' && grep -q '\"disbursed\"' '$TEST_TMP/events.json'"
 get "$G/v1/governance" info
 check "GET /v1/governance counts the neurons" test "$(j "$TEST_TMP/info.json" metrics neurons)" = 4
+keep_get /v1/governance "$G/v1/governance"
+keep_get "/v1/neurons/{neuron_id}/events" "$G/v1/neurons/$cid/events?limit=1"
+keep "/v1/neurons/{neuron_id}/{command}" again
+check "every answer is as api/openapi.yaml documents it" \
+  python3 "$ROOT/tests/integration/openapi_check.py" "$ROOT/api/openapi.yaml" "$answers"
 : >"$TEST_TMP/acked.txt"
 check_ledger_consistent "$TEST_TMP/acked.txt"
 finish
