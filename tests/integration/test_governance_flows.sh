@@ -31,6 +31,7 @@ user_account=$("$SIGNED" --print-account "$user_seed")
 user=$("$SIGNED" --print-principal "$user_seed")
 hot_seed=gov-flows-hot
 hot=$("$SIGNED" --print-principal "$hot_seed")
+hot_account=$("$SIGNED" --print-account "$hot_seed")
 # the CLI's own key file
 cli_key=$TEST_TMP/cli.pem
 "$BIN/nns" key generate --out "$cli_key" >"$TEST_TMP/cli-key.json"
@@ -42,8 +43,8 @@ cat >"$TEST_TMP/ledger-genesis.json" <<JSON
                       {"account": "$cli_account", "amount_e8s": "10000000000"}],
  "fee_e8s": "10000", "token_symbol": "ICP", "token_name": "Internet Computer"}
 JSON
-# two genesis neurons of the user with maturity: 9001 for the spawn flow, 9002 for the spawn
-# crash
+# genesis neurons with maturity: the user's 9001 for the spawn flow and 9002 for the spawn crash,
+# the CLI key's 9003 for the CLI's maturity commands
 cat >"$TEST_TMP/gov-genesis.json" <<JSON
 {"rule_set": "current", "genesis_timestamp_seconds": "1700000000",
  "economics": {"max_sustained_neurons_per_hour": 100000, "neuron_creation_spike": 100000},
@@ -52,7 +53,9 @@ cat >"$TEST_TMP/gov-genesis.json" <<JSON
   {"id": "9001", "controller": "$user", "memo": "9001", "stake_e8s": "1000000000",
    "dissolve_delay_seconds": "31557600", "maturity_e8s_equivalent": "2000000000"},
   {"id": "9002", "controller": "$user", "memo": "9002", "stake_e8s": "1000000000",
-   "dissolve_delay_seconds": "31557600", "maturity_e8s_equivalent": "3000000000"}]}
+   "dissolve_delay_seconds": "31557600", "maturity_e8s_equivalent": "3000000000"},
+  {"id": "9003", "controller": "$cli_principal", "memo": "9003", "stake_e8s": "1000000000",
+   "dissolve_delay_seconds": "31557600", "maturity_e8s_equivalent": "1000000000"}]}
 JSON
 lport=$(free_port)
 gport=$(free_port)
@@ -254,8 +257,8 @@ rc=0
 "${nns[@]}" neuron stake --key "$cli_key" --amount 0.5 --memo 7 >/dev/null 2>"$TEST_TMP/cli4.err" || rc=$?
 check "below the minimum stake the CLI refuses before sending (exit $rc)" test "$rc" = 1 -a "$(balance "$(staking_account "$cli_principal" 7)")" = 0
 "${nns[@]}" neuron list --controller "$cli_principal" --key "$cli_key" >"$TEST_TMP/cli-list.json" || true
-check "nns neuron list: two neurons, full views" \
-  test "$(j "$TEST_TMP/cli-list.json" neurons | python3 -c 'import json,sys; n=json.load(sys.stdin); print(len(n), all("controller" in x for x in n))')" = "2 True"
+check "nns neuron list: three neurons (two staked, genesis 9003), full views" \
+  test "$(j "$TEST_TMP/cli-list.json" neurons | python3 -c 'import json,sys; n=json.load(sys.stdin); print(len(n), all("controller" in x for x in n))')" = "3 True"
 cn=$(j "$TEST_TMP/cli1.json" neuron id)
 "${nns[@]}" neuron increase-dissolve-delay "$cn" --key "$cli_key" --days 30 >"$TEST_TMP/cli5.json" || true
 check "nns neuron increase-dissolve-delay --days 30" test "$(j "$TEST_TMP/cli5.json" dissolve_delay_seconds)" = $((604800 + 30 * DAY))
@@ -274,6 +277,87 @@ check "nns governance: the rule set and the modulation" \
   test "$(j "$TEST_TMP/cli8.json" rule_set)" = current -a "$(j "$TEST_TMP/cli8.json" maturity_modulation_permyriad)" = $MODULATION
 "${nns[@]}" neuron disburse "$cn" --key "$cli_key" >/dev/null 2>"$TEST_TMP/cli9.err" || true
 check "nns neuron disburse of a neuron that is not dissolved fails with PreconditionFailed" grep -q PreconditionFailed "$TEST_TMP/cli9.err"
+# nj NAME ARGS...: an nns command's JSON answer into $TEST_TMP/NAME.json
+nj() { local name=$1; shift; "${nns[@]}" "$@" >"$TEST_TMP/$name.json" 2>"$TEST_TMP/$name.err" || true; }
+nj e1 neuron events "$cn"
+check "nns neuron events: newest first, the creation last ($(head -c 100 "$TEST_TMP/e1.err"))" \
+  test "$(j "$TEST_TMP/e1.json" events 0 kind)" = following_changed -a \
+  "$(j "$TEST_TMP/e1.json" events | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["kind"])')" = created
+nj v1 neuron set-visibility "$cn" public --key "$cli_key"
+check "nns neuron set-visibility public" test "$(j "$TEST_TMP/v1.json" visibility)" = public
+nj v2 neuron show "$cn"
+check "then everyone sees the controller" test "$(j "$TEST_TMP/v2.json" controller)" = "$cli_principal"
+nj a1 neuron auto-stake-maturity "$cn" on --key "$cli_key"
+check "nns neuron auto-stake-maturity on" test "$(j "$TEST_TMP/a1.json" auto_stake_maturity)" = True
+nj f1 neuron join-community-fund "$cn" --key "$cli_key"
+nj f2 neuron leave-community-fund "$cn" --key "$cli_key"
+check "nns neuron join-community-fund, leave-community-fund" \
+  test -n "$(j "$TEST_TMP/f1.json" joined_community_fund_timestamp_seconds)" -a \
+  -z "$(j "$TEST_TMP/f2.json" joined_community_fund_timestamp_seconds)"
+nj h1 neuron add-hot-key "$cn" --hot-key "$hot" --key "$cli_key"
+nj h2 neuron remove-hot-key "$cn" --hot-key "$hot" --key "$cli_key"
+check "nns neuron add-hot-key, remove-hot-key" \
+  test "$(j "$TEST_TMP/h1.json" hot_keys 0)" = "$hot" -a "$(j "$TEST_TMP/h2.json" hot_keys)" = "[]"
+nj r1 neuron refresh-voting-power "$cn" --key "$cli_key"
+check "nns neuron refresh-voting-power" test "$(j "$TEST_TMP/r1.json" voting_power_refreshed_timestamp_seconds)" = $((T / SEC))
+nj t1 neuron set-dissolve-timestamp "$cn" --timestamp $((T / SEC + 100 * DAY)) --key "$cli_key"
+check "nns neuron set-dissolve-timestamp: 100 days" test "$(j "$TEST_TMP/t1.json" dissolve_delay_seconds)" = $((100 * DAY))
+nj s1 neuron split "$cn" --amount 1.5 --memo 77 --key "$cli_key"
+child=$(j "$TEST_TMP/s1.json" created_neuron_id)
+check "nns neuron split --amount 1.5 (${child:-none}: $(head -c 200 "$TEST_TMP/s1.err"))" test -n "$child"
+nj s2 neuron show "$child" --key "$cli_key"
+check "the child holds 1.5 ICP - fee" test "$(j "$TEST_TMP/s2.json" cached_neuron_stake_e8s)" = $((3 * ICP / 2 - FEE))
+nj m1 neuron merge "$cn" --source "$child" --key "$cli_key"
+check "nns neuron merge --source: the target holds 4 ICP - 2 fees" \
+  test "$(j "$TEST_TMP/m1.json" target_neuron cached_neuron_stake_e8s)" = $((4 * ICP - 2 * FEE))
+wait_for "9003's genesis mint" balance_is "$(staking_account "$cli_principal" 9003)" 1000000000
+nj x1 neuron stake-maturity 9003 --percent 10 --key "$cli_key"
+check "nns neuron stake-maturity --percent 10 of 10 ICP" \
+  test "$(j "$TEST_TMP/x1.json" staked_maturity_e8s)" = $((ICP)) -a "$(j "$TEST_TMP/x1.json" maturity_e8s)" = $((9 * ICP))
+nj x2 neuron disburse-maturity 9003 --percent 50 --to "$hot_account" --key "$cli_key"
+check "nns neuron disburse-maturity --percent 50: 4.5 ICP" test "$(j "$TEST_TMP/x2.json" amount_disbursed_e8s)" = $((9 * ICP / 2))
+nj x3 neuron spawn 9003 --nonce 7 --key "$cli_key"
+spawned=$(j "$TEST_TMP/x3.json" created_neuron_id)
+nj x4 neuron show "$spawned" --key "$cli_key"
+check "nns neuron spawn --nonce 7: a Spawning neuron with the other 4.5 ICP" \
+  test "$(j "$TEST_TMP/x4.json" state)" = Spawning -a "$(j "$TEST_TMP/x4.json" maturity_e8s_equivalent)" = $((9 * ICP / 2))
+nj d0 neuron start-dissolving "$cn6" --key "$cli_key"
+nj d1 neuron stop-dissolving "$cn6" --key "$cli_key"
+nj d2 neuron start-dissolving "$cn6" --key "$cli_key"
+check "nns neuron start-dissolving, stop-dissolving" \
+  test "$(j "$TEST_TMP/d0.json" state)" = Dissolving -a "$(j "$TEST_TMP/d1.json" state)" = NotDissolving \
+  -a "$(j "$TEST_TMP/d2.json" state)" = Dissolving
+advance $((604800 + 10))
+cb1=$(balance "$cli_account")
+nj d3 neuron disburse "$cn6" --amount 1 --to "$cli_account" --key "$cli_key"
+check "nns neuron disburse --amount 1 --to: a block ($(head -c 200 "$TEST_TMP/d3.err"))" test -n "$(j "$TEST_TMP/d3.json" transfer_block_height)"
+check "1 ICP - fee arrived" test "$(balance "$cli_account")" = $((cb1 + ICP - FEE))
+matured=$((9 * ICP / 2 * (10000 + MODULATION) / 10000))
+wait_for "the maturity disbursement" balance_is "$hot_account" "$matured"
+check "7 days after disburse-maturity, 4.5 ICP with the modulation ($matured) minted to its destination" \
+  test "$(balance "$hot_account")" = "$matured"
+nj x5 neuron show 9003 --key "$cli_key"
+check "and no disbursement is in progress any more" test "$(j "$TEST_TMP/x5.json" maturity_disbursements_in_progress)" = "[]"
+# the spawn of 9003 came due with the same advance: its mint lands before the crash tests below
+wait_for "the CLI's spawn" balance_is "$(j "$TEST_TMP/x4.json" account_identifier)" "$matured"
+check "the CLI's spawned neuron got the modulated 4.5 ICP" \
+  test "$(balance "$(j "$TEST_TMP/x4.json" account_identifier)")" = "$matured"
+nj d4 neuron show "$cn6" --key "$cli_key"
+check "the neuron keeps 1 ICP" test "$(j "$TEST_TMP/d4.json" cached_neuron_stake_e8s)" = $((ICP))
+
+# usage errors: exit 2 before anything is sent
+usage_exit() { local rc=0; "${nns[@]}" "$@" >/dev/null 2>&1 || rc=$?; test "$rc" = 2; }
+check "a usage error: --amount with 9 decimals" usage_exit neuron stake --key "$cli_key" --amount 1.123456789 --memo 1
+check "a usage error: --amount and --amount-e8s" usage_exit neuron stake --key "$cli_key" --amount 1 --amount-e8s 5 --memo 1
+check "a usage error: an id that is not a u64" usage_exit neuron show 18446744073709551616
+check "a usage error: topic 19" usage_exit neuron follow "$cn" --key "$cli_key" --topic 19 --followees 1
+check "a usage error: a followee that is not a number" usage_exit neuron follow "$cn" --key "$cli_key" --topic 4 --followees 1,x
+check "a usage error: auto-stake-maturity maybe" usage_exit neuron auto-stake-maturity "$cn" maybe --key "$cli_key"
+check "a usage error: --percent 0" usage_exit neuron spawn "$cn" --percent 0 --key "$cli_key"
+check "a usage error: --days and --seconds" usage_exit neuron increase-dissolve-delay "$cn" --days 1 --seconds 1 --key "$cli_key"
+check "a usage error: a bad --hot-key" usage_exit neuron add-hot-key "$cn" --hot-key nope --key "$cli_key"
+check "a usage error: a bad --to" usage_exit neuron disburse "$cn" --to 1234 --key "$cli_key"
+check "a usage error: set-following without =" usage_exit neuron set-following "$cn" --topic 4 --key "$cli_key"
 
 echo "== 6. kill -9 between the ledger's commit and governance's"
 # crash_at ACTION...: arms the crash point, runs ACTION (which makes one ledger transfer), waits
@@ -359,6 +443,7 @@ sys.exit(1 if bad or not ns else 0)
 PY
 }
 check "every neuron of the user: account balance = cached stake ($(agree "$user" u 2>&1 | tail -n 1))" agree "$user" u
+check "every neuron of the CLI's key too" agree "$cli_principal" c
 : >"$TEST_TMP/acked.txt"
 check_ledger_consistent "$TEST_TMP/acked.txt"
 service_kill governance TERM
