@@ -132,6 +132,15 @@ keep_get /v1/neurons "$G/v1/neurons?controller=$user&limit=1"
 keep_get /v1/neurons "$G/v1/neurons"
 get "$G/v1/neurons?controller=$user" list
 check "the controller's list holds the neuron" test "$(j "$TEST_TMP/list.json" neurons 0 id)" = "$id"
+exp=$(($(date +%s%N) + 120000000000))
+for k in same1 same2; do
+  "$SIGNED" --url "$G" --seed "$user_seed" --target /v1/neurons --body '{"memo":"1"}' \
+    --expiry "$exp" --out "$TEST_TMP/$k" >"$TEST_TMP/$k.status" 2>/dev/null || echo none >"$TEST_TMP/$k.status"
+done
+check "the same signed claim twice: the second is the first's committed answer (X-Replayed)" \
+  test "$(status same1)" = 200 -a "$(status same2)" = 200
+check "... marked X-Replayed" grep -qi '^x-replayed: *true' "$TEST_TMP/same2.headers"
+check "... with the same body" cmp -s "$TEST_TMP/same1.body" "$TEST_TMP/same2.body"
 gsigned /v1/neurons "{\"memo\":\"1\"}" refresh
 check "claiming again refreshes the same neuron" test "$(status refresh)" = 200 -a "$(body refresh id)" = "$id"
 gsigned /v1/neurons "{\"memo\":\"99\"}" empty
