@@ -34,9 +34,10 @@
 #define EVENTS_DEFAULT 50
 #define ID_ATTEMPTS 4      /* random ids drawn for one command before IdInUse is answered */
 #define RATE_DAYS_MAX 1000 /* days in one rate-history answer (the cmc's page) */
-#define CALLS_MAX                                                                                  \
-    16384 /* calls pending in the runner at most (a genesis of many neurons                        \
-             records a mint each: the rest wait in the outbox) */
+/* Calls pending in the runner at most. A genesis of many neurons records a mint each: the rest
+ * wait in the outbox and go out as answers make room. Kept moderate: the runner scans its
+ * slots to take and to submit a call. */
+#define CALLS_MAX 1024
 
 /* ---------------------------------------------------------------- commands */
 
@@ -92,6 +93,7 @@ typedef struct {
     outbox_entry_t *outbox;
     size_t nout, capout;
     hmap_t outbox_index; /* outbox_key(intent id) -> position in outbox (under out_mu) */
+    size_t scan_at;      /* where refill's scan of the outbox resumes */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
     uint64_t tick_sent_at; /* state thread: a tick command waits for its round (0: none) */
@@ -691,6 +693,26 @@ static void outbox_remove(gov_app_t *a, uint64_t id)
     pthread_mutex_unlock(&a->out_mu);
 }
 
+/* Submits the outbox entries not in flight (new ones, those whose answer a failed round lost,
+ * and any submitted more than RESUBMIT_NANOS ago), as many as the runner has room for (state
+ * thread). The runner holds CALLS_MAX at most, and a genesis of 400,000 neurons leaves as many
+ * mints in the outbox: the scan resumes where the last one stopped and ends when the runner is
+ * full, so it costs about the calls it submits. */
+static void refill(gov_app_t *a, uint64_t wall_now)
+{
+    size_t pending = call_runner_pending(a->runner);
+    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
+    for (size_t k = 0; k < a->nout && room > 0; k++) {
+        if (a->scan_at >= a->nout)
+            a->scan_at = 0;
+        outbox_entry_t *e = &a->outbox[a->scan_at++];
+        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
+            submit_entry(a, e, wall_now);
+            room--;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- the round */
 
 static void scratch_free(gov_app_t *a, scratch_t *s)
@@ -1073,7 +1095,6 @@ static void round_end(void *app, void *round, bool committed)
     atomic_fetch_add(&a->refusals, s->refusals);
     if (s->ticked)
         atomic_fetch_add(&a->ticks, 1);
-    uint64_t wall = clock_wall_nanos();
     for (size_t i = 0; i < nnew; i++) {
         if (!copy || !outbox_add(a, &copy[i])) {
             /* committed, but not in memory: crash-only, the restart loads it from the store */
@@ -1081,12 +1102,10 @@ static void round_end(void *app, void *round, bool committed)
             log_flush();
             abort();
         }
-        outbox_entry_t *e = outbox_find(a, copy[i].id);
-        if (e && !e->submitted)
-            submit_entry(a, e, wall);
     }
     free(copy);
     scratch_free(a, s);
+    refill(a, clock_wall_nanos());
 }
 
 /* Periodic work (state thread): submits the outbox entries not in flight (new after a failed
@@ -1096,17 +1115,7 @@ static void round_end(void *app, void *round, bool committed)
 static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
-    /* the runner holds CALLS_MAX at most: past that a submit is refused, so the scan stops
-     * there (a genesis of 400,000 neurons leaves as many mints in the outbox) */
-    size_t pending = call_runner_pending(a->runner);
-    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
-    for (size_t i = 0; i < a->nout && room > 0; i++) {
-        outbox_entry_t *e = &a->outbox[i];
-        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
-            submit_entry(a, e, wall_now);
-            room--;
-        }
-    }
+    refill(a, wall_now);
     if (a->tick_sent_at && wall_now - a->tick_sent_at < TICK_RETRY_NANOS)
         return;
     if (!gov_tick_due(a->gov, now_seconds()))
