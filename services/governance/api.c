@@ -1108,10 +1108,10 @@ static void round_end(void *app, void *round, bool committed)
     refill(a, clock_wall_nanos());
 }
 
-/* Periodic work (state thread): submits the outbox entries not in flight (new after a failed
- * submit or a lost answer, or submitted long ago: the runner refuses one still pending, and an
- * answer that arrives twice finds its intent finished and is ignored), and a tick command when
- * the state machine has periodic work due at the service's time. */
+/* Periodic work (state thread): refills the runner from the outbox (refill: the runner refuses
+ * an intent still pending, and an answer that arrives twice finds its intent finished and is
+ * ignored), and queues a tick command when the state machine has periodic work due at the
+ * service's time. */
 static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
