@@ -335,16 +335,35 @@ static void get_neuron_events(http_request_t *req, void *svc)
         respond_error(req, &err);
         return;
     }
+    /* the history of a private neuron names its hot keys and followees, which only its
+     * controller and hot keys may see (the views' rule): for anyone else those details are
+     * withheld */
+    bool owner_view = true;
+    gov_neuron_full_t *nv = malloc(sizeof *nv);
+    if (!nv) {
+        free(ev);
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    const principal_t *caller = http_caller(req);
+    if (!gov_neuron(a->gov, id, now_seconds(), nv))
+        owner_view = false;
+    else if (nv->n.visibility != GOV_VISIBILITY_PUBLIC)
+        owner_view = caller && gov_is_controller_or_hot_key(nv, caller);
+    free(nv);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const gov_event_t *e = &ev[i].e;
+        bool private_detail =
+            strncmp(e->kind, "hot_key_", 8) == 0 || strncmp(e->kind, "following_", 10) == 0;
         json_t *x = json_object();
         json_object_set_new(x, "neuron_id", json_u64(e->neuron_id));
         json_object_set_new(x, "kind", json_string(e->kind));
         json_object_set_new(x, "at_seconds", json_u64(e->at_seconds));
         json_object_set_new(x, "amount_e8s", json_u64(e->amount_e8s));
         json_object_set_new(x, "other_neuron_id", json_u64(e->other_neuron_id));
-        json_object_set_new(x, "detail", json_string(e->detail));
+        json_object_set_new(x, "detail",
+                            json_string(private_detail && !owner_view ? "" : e->detail));
         json_array_append_new(arr, x);
     }
     json_t *o = json_object();
@@ -1343,7 +1362,7 @@ static const http_route_t ROUTES[] = {
     {"POST", "/v1/neurons", post_claim, HTTP_SIGNED | HTTP_WRITE},
     {"GET", "/v1/neurons/staking-account", get_staking_account, 0},
     {"GET", "/v1/neurons/{}", get_neuron, HTTP_SIGNED_OPTIONAL},
-    {"GET", "/v1/neurons/{}/events", get_neuron_events, 0},
+    {"GET", "/v1/neurons/{}/events", get_neuron_events, HTTP_SIGNED_OPTIONAL},
     {"POST", "/v1/neurons/{}/{}", post_command, HTTP_SIGNED | HTTP_WRITE},
     {"POST", "/v1/admin/crash-point", post_crash_point, 0},
     {0},

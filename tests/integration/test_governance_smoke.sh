@@ -269,6 +269,14 @@ for n in "$id" "$sid" "$child" "$cid"; do
 done
 check "governance lists the user's five neurons" \
   test "$(curl -s "$G/v1/neurons?controller=$user" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["neurons"]))')" = 5
+gsigned "/v1/neurons/$sid/add-hot-key" "{\"new_hot_key\":\"$("$SIGNED" --print-principal gov-smoke-other)\"}" hk
+check "a hot key is added to the (private) parent (got $(status hk))" test "$(status hk)" = 200
+get "$G/v1/neurons/$sid/events" hkpub
+check "its history shows the event to anyone, without the key" \
+  test "$(j "$TEST_TMP/hkpub.json" events 0 kind)" = hot_key_added -a -z "$(j "$TEST_TMP/hkpub.json" events 0 detail)"
+signed_get "$G" "/v1/neurons/$sid/events" hkmine "$user_seed"
+check "the controller's signed read names the key" \
+  test "$(body hkmine events 0 detail)" = "$("$SIGNED" --print-principal gov-smoke-other)"
 get "$G/v1/neurons/$cid/events" events
 check "the neuron's history names its creation and its disburse" \
   bash -c "grep -q '\"created\"' '$TEST_TMP/events.json' && grep -q '\"disbursed\"' '$TEST_TMP/events.json'"
