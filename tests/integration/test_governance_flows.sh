@@ -359,6 +359,44 @@ check "a usage error: a bad --hot-key" usage_exit neuron add-hot-key "$cn" --hot
 check "a usage error: a bad --to" usage_exit neuron disburse "$cn" --to 1234 --key "$cli_key"
 check "a usage error: set-following without =" usage_exit neuron set-following "$cn" --topic 4 --key "$cli_key"
 
+echo "== 7. a neuron locked while its ledger operation is in flight"
+# the ledger stopped (SIGSTOP): governance's transfer waits, the neuron stays locked, and every
+# other command on it answers 409 LedgerUpdateOngoing; a claim of a staking account whose
+# balance read is in flight locks that account the same way
+n8=$(stake 80 $((3 * ICP)))
+manage "$n8" start-dissolving '{}' d8
+advance $((604800 + 10))
+sa81=$(staking_account "$user" 81)
+pay "$sa81" $((2 * ICP)) 81 >/dev/null
+lpid=$(cat "$TEST_TMP/ledger.pid")
+kill -STOP "$lpid"
+manage "$n8" disburse '{}' disb8 &
+bg_disburse=$!
+signed "$G" /v1/neurons '{"memo":"81"}' claim81 &
+bg_claim=$!
+sleep 1
+check "the disbursing neuron is locked" test "$(neuron "$n8" locked)" = True
+manage "$n8" increase-dissolve-delay '{"additional_dissolve_delay_seconds": 100}' busy1
+check "another command on it: 409 LedgerUpdateOngoing (got $(status busy1) $(body busy1 code))" \
+  test "$(status busy1)" = 409 -a "$(body busy1 code)" = LedgerUpdateOngoing
+manage "$n8" disburse '{}' busy2
+check "a second disburse: 409 LedgerUpdateOngoing (got $(status busy2) $(body busy2 code))" \
+  test "$(status busy2)" = 409 -a "$(body busy2 code)" = LedgerUpdateOngoing
+signed "$G" /v1/neurons '{"memo":"81"}' busy3
+check "a second claim of the same staking account: 409 LedgerUpdateOngoing (got $(status busy3) $(body busy3 code))" \
+  test "$(status busy3)" = 409 -a "$(body busy3 code)" = LedgerUpdateOngoing
+kill -CONT "$lpid"
+wait "$bg_disburse" "$bg_claim" || true
+wait_for "the disburse after the ledger came back" unlocked "$n8"
+check "then the disburse finished once: stake 0, account empty" \
+  test "$(neuron "$n8" cached_neuron_stake_e8s)" = 0 -a "$(balance "$(neuron "$n8" account_identifier)")" = 0
+signed "$G" /v1/neurons '{"memo":"81"}' claim81b
+check "and the claim: one neuron of 2 ICP (status $(status claim81b))" \
+  test "$(status claim81b)" = 200 -a "$(body claim81b cached_neuron_stake_e8s)" = $((2 * ICP))
+ids "$user" l81 >/dev/null
+check "the user holds one neuron on memo 81's staking account, not two" \
+  test "$(python3 -c 'import json,sys; print(sum(1 for n in json.load(open(sys.argv[1]))["neurons"] if n["account_identifier"] == sys.argv[2]))' "$TEST_TMP/l81.body" "$sa81")" = 1
+
 echo "== 6. kill -9 between the ledger's commit and governance's"
 # crash_at ACTION...: arms the crash point, runs ACTION (which makes one ledger transfer), waits
 # for governance to die, checks the ledger already holds the transfer, restarts governance
