@@ -128,12 +128,18 @@ bool oom(nns_error_t *err)
     return nns_error_set(err, 500, "OutOfMemory", "out of memory");
 }
 
-static void ctrl_key(const principal_t *p, uint8_t out[32])
+/* The controller index's key: the first CTRL_KEY bytes of SHA-256(len || principal). A
+ * collision would only put two controllers' ids under one key: listings check each neuron's
+ * controller. */
+#define CTRL_KEY 16
+
+static void ctrl_key(const principal_t *p, uint8_t out[CTRL_KEY])
 {
-    uint8_t buf[1 + PRINCIPAL_MAX_BYTES];
+    uint8_t buf[1 + PRINCIPAL_MAX_BYTES], digest[32];
     buf[0] = p->len;
     memcpy(buf + 1, p->bytes, p->len);
-    sha256(buf, 1u + p->len, out);
+    sha256(buf, 1u + p->len, digest);
+    memcpy(out, digest, CTRL_KEY);
 }
 
 /* ---- variable parts ---- */
@@ -207,7 +213,7 @@ void full_from_rec(const nrec_t *rec, gov_neuron_full_t *out)
 
 static bool ctrl_add(gov_t *g, const principal_t *p, uint64_t id)
 {
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(p, k);
     bool created = false;
     hval_t *v = hmap_put(&g->ctrl, k, &created);
@@ -251,7 +257,7 @@ static bool ctrl_add(gov_t *g, const principal_t *p, uint64_t id)
 
 static void ctrl_del(gov_t *g, const principal_t *p, uint64_t id)
 {
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(p, k);
     hval_t *v = hmap_get(&g->ctrl, k);
     if (!v)
@@ -310,7 +316,7 @@ gov_t *gov_new(const gov_config_t *cfg)
         !gtab_init(&g->intents, 8, sizeof(gov_intent_t), NULL) ||
         !gtab_init(&g->locks, 8, sizeof(uint64_t), NULL) ||
         !gtab_init(&g->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
-        !hmap_init(&g->ctrl, 32, 64)) {
+        !hmap_init(&g->ctrl, CTRL_KEY, 64)) {
         gtab_free(&g->neurons);
         hmap_free(&g->subs);
         gtab_free(&g->flows);
@@ -627,7 +633,7 @@ size_t gov_neurons_by_controller(gov_t *g, const principal_t *controller, uint64
     *more = false;
     if (max > GOV_LIST_MAX)
         max = GOV_LIST_MAX;
-    uint8_t k[32];
+    uint8_t k[CTRL_KEY];
     ctrl_key(controller, k);
     size_t n = 0;
     pthread_rwlock_rdlock(&g->lock);
@@ -648,7 +654,8 @@ size_t gov_neurons_by_controller(gov_t *g, const principal_t *controller, uint64
                 *more = true;
                 break;
             }
-            if (neuron_locked(g, ids[i], now, &out[n]))
+            if (neuron_locked(g, ids[i], now, &out[n]) &&
+                principal_equal(&out[n].n.controller, controller))
                 n++;
         }
     }

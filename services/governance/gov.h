@@ -395,7 +395,10 @@ typedef struct {
     char error[160];
 } gov_modulation_result_t;
 
-/* How a transfer intent ended: ok with the block, or the ledger's refusal. */
+/* How a transfer intent ended: ok with the block, or the ledger's refusal. error starts with the
+ * refusal's error name (call.h: "TxTooOld" when the transfer never happened and never will:
+ * a genesis mint is then sent again as a new intent; spawn and maturity mints are retried by
+ * the next tick in any case). */
 typedef struct {
     bool ok;
     uint64_t block_index;

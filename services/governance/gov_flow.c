@@ -409,6 +409,16 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
         outcome_done(out, &f);
         return true;
     case GOV_FLOW_GENESIS_MINT:
+        if (!res->ok && strncmp(res->error, "TxTooOld", 8) == 0) {
+            /* never executed and never will be (call.h): the same mint with a new
+             * created_at_time, the neuron still locked */
+            account_id_t to = f.to;
+            if (!transfer_intent(r, &f, GOV_PURPOSE_MINT, NULL, &to, f.amount_e8s, 0, now, err) ||
+                !rflow_put(r, &f, err))
+                return false;
+            outcome_pending(out, &f);
+            return true;
+        }
         if (!rflow_end(r, &f, err))
             return false;
         if (!res->ok) {

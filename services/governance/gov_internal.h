@@ -9,8 +9,8 @@
  * on its first change (copy-on-write); when a change touches the variable parts the round builds
  * a new gext_t (round_ext) and commit frees the replaced one, discard frees the round's. The
  * counters (core_t) are copied into the round at its start. The controller index (committed
- * state only) maps SHA-256(controller) to the controller's neuron ids in ascending order: one id
- * inline, or a malloc'd sorted vector.
+ * state only) maps a 16-byte prefix of SHA-256(controller) to the controller's neuron ids in
+ * ascending order: one id inline, or a malloc'd sorted vector.
  */
 #ifndef NNS_GOV_INTERNAL_H
 #define NNS_GOV_INTERNAL_H
@@ -63,7 +63,7 @@ struct gov {
     gtab_t intents;  /* intent id -> gov_intent_t */
     gtab_t locks;    /* neuron id -> uint64 flow id */
     gtab_t sublocks; /* subaccount -> uint64 flow id */
-    hmap_t ctrl;     /* SHA-256(controller) -> {a: count, b: id or cvec_t *} */
+    hmap_t ctrl;     /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
 };
 
 struct gov_round {

@@ -1457,6 +1457,7 @@ START_TEST(test_genesis_neurons_minted)
         ck_assert(get(gn[i].id, T0)->locked);
     }
     ck_assert_uint_lt(last_intents[0].created_at_time, last_intents[1].created_at_time);
+    uint64_t first_mint = last_intents[0].id;
     gov_neuron_full_t *n = get(1, T0);
     ck_assert_uint_eq(n->nfollowees, 2);
     ck_assert_int_eq(n->followees[0].topic, 0); /* ascending topics */
@@ -1466,7 +1467,21 @@ START_TEST(test_genesis_neurons_minted)
     ck_assert_int_eq(n->n.visibility, GOV_VISIBILITY_PUBLIC);
     gov_outcome_t out;
     uint64_t i1 = last_intents[1].id;
-    transfer_done(last_intents[0].id, true, T0, &out);
+    /* a TxTooOld refusal: the same mint again as a new intent, the neuron still locked */
+    gov_transfer_result_t old = {.ok = false, .error_code = 422};
+    snprintf(old.error, sizeof old.error, "TxTooOld: the transaction is too old");
+    r = gov_round_begin(G);
+    ck_assert(gov_apply_transfer_done(G, r, i1, &old, T0 + 2 * DAY, &out, &err));
+    keep_round(r);
+    gov_round_commit(G, &r);
+    ck_assert(!out.finished);
+    ck_assert_uint_eq(nlast, 1);
+    ck_assert_uint_ne(last_intents[0].id, i1);
+    ck_assert_uint_eq(last_intents[0].amount, gn[1].stake_e8s);
+    ck_assert_uint_ge(last_intents[0].created_at_time, (T0 + 2 * DAY) * 1000000000ULL);
+    ck_assert(get(2, T0)->locked);
+    i1 = last_intents[0].id;
+    transfer_done(first_mint, true, T0, &out);
     ck_assert(!out.has_request && out.ok);
     ck_assert(!get(1, T0)->locked);
     transfer_done(i1, true, T0, &out);
@@ -1802,6 +1817,290 @@ START_TEST(test_disburse_maturity_default_destination_and_events)
 }
 END_TEST
 
+/* ---- a random walk: every committed round's accessors describe it completely ---- */
+
+typedef struct {
+    gov_neuron_full_t *neurons;
+    size_t nneurons;
+    gov_inflight_t flows[256];
+    size_t nflows;
+    gov_intent_t intents[256];
+    size_t nintents;
+    gov_info_t info;
+} mirror_t;
+
+static void mirror_round(mirror_t *m, const gov_round_t *r)
+{
+    gov_neuron_full_t f;
+    for (size_t i = 0; i < gov_round_neuron_count(r); i++) {
+        bool removed, parts;
+        gov_round_neuron(r, i, &f, &removed, &parts);
+        size_t j = 0;
+        while (j < m->nneurons && m->neurons[j].n.id != f.n.id)
+            j++;
+        if (removed) {
+            if (j < m->nneurons)
+                m->neurons[j] = m->neurons[--m->nneurons];
+            continue;
+        }
+        if (j == m->nneurons) {
+            ck_assert(parts); /* a new neuron comes whole */
+            m->nneurons++;
+        } else if (!parts) {
+            /* the parts did not change: the mirror's copy of them must be the same */
+            ck_assert_uint_eq(f.nhot_keys, m->neurons[j].nhot_keys);
+            ck_assert_uint_eq(f.nfollowees, m->neurons[j].nfollowees);
+            ck_assert_uint_eq(f.ndisbursements, m->neurons[j].ndisbursements);
+        }
+        m->neurons[j] = f;
+    }
+    const bool *removed;
+    size_t n;
+    const gov_inflight_t *fl = gov_round_inflight(r, &removed, &n);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < m->nflows && m->flows[j].id != fl[i].id)
+            j++;
+        if (removed[i]) {
+            if (j < m->nflows)
+                m->flows[j] = m->flows[--m->nflows];
+        } else {
+            if (j == m->nflows)
+                m->nflows++;
+            ck_assert_uint_lt(m->nflows, 256);
+            m->flows[j] = fl[i];
+        }
+    }
+    const gov_intent_t *in = gov_round_intents(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_lt(m->nintents, 256);
+        m->intents[m->nintents++] = in[i];
+    }
+    const uint64_t *done = gov_round_finished_intents(r, &n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m->nintents; j++)
+            if (m->intents[j].id == done[i]) {
+                m->intents[j] = m->intents[--m->nintents];
+                break;
+            }
+    gov_info_t info;
+    if (gov_round_info(r, &info))
+        m->info = info;
+}
+
+static uint64_t rnd_state = 88172645463325252ULL;
+static uint64_t rnd(uint64_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return n ? rnd_state % n : 0;
+}
+
+START_TEST(test_random_walk_mirror_and_reload)
+{
+    mirror_t *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    m->neurons = calloc(512, sizeof *m->neurons);
+    ck_assert_ptr_nonnull(m->neurons);
+    gov_info(G, T0, &m->info);
+    principal_t users[3] = {alice, bob, carol};
+    uint64_t now = T0;
+    /* neurons with maturity, hot keys and followees, in both */
+    for (uint64_t i = 0; i < 12; i++) {
+        gov_neuron_full_t *f = &m->neurons[m->nneurons++];
+        base_neuron(f, 7000 + i, &users[i % 3], (2 + i) * ICP, i * DAY * 30, T0);
+        f->n.maturity_e8s_equivalent = (i + 1) * 3 * ICP;
+        if (i % 2) {
+            f->nhot_keys = 1;
+            user((uint8_t)(60 + i), &f->hot_keys[0], NULL);
+            f->nfollowees = 1;
+            f->followees[0].topic = 4;
+            f->followees[0].n = 1;
+            f->followees[0].ids[0] = 7000;
+        }
+        if (i % 4 == 3) {
+            f->n.dissolve.dissolving = true;
+            f->n.dissolve.dissolve_delay_seconds = 0;
+            f->n.dissolve.aging_since_timestamp_seconds = 0;
+            f->n.dissolve.when_dissolved_timestamp_seconds = T0 + i * DAY;
+            f->n.staked_maturity_e8s_equivalent = ICP;
+        }
+        load(f);
+    }
+    uint64_t ids[512];
+    for (int step = 0; step < 3000; step++) {
+        now += rnd(4) == 0 ? rnd(3 * DAY) : rnd(100);
+        size_t nids = 0;
+        for (size_t i = 0; i < m->nneurons && nids < 512; i++)
+            ids[nids++] = m->neurons[i].n.id;
+        gov_round_t *r = gov_round_begin(G);
+        ck_assert_ptr_nonnull(r);
+        gov_outcome_t out;
+        nns_error_t err;
+        bool work;
+        uint64_t kind = rnd(10);
+        if (kind == 0 && m->nneurons < 400) {
+            gov_claim_args_t a;
+            memset(&a, 0, sizeof a);
+            a.caller = a.controller = users[rnd(3)];
+            a.memo = rnd(6);
+            a.candidate_id = next_id++;
+            if (!gov_apply_claim(G, r, &a, now, &out, &err))
+                ck_assert_int_lt(err.status, 500);
+        } else if (kind <= 3 && m->nintents > 0) {
+            const gov_intent_t *in = &m->intents[rnd(m->nintents)];
+            bool ok = rnd(5) != 0;
+            if (in->kind == GOV_INTENT_TRANSFER) {
+                gov_transfer_result_t res = {.ok = ok, .block_index = next_block++};
+                ck_assert(gov_apply_transfer_done(G, r, in->id, &res, now, &out, &err));
+            } else if (in->purpose == GOV_PURPOSE_BALANCE) {
+                gov_balance_result_t res = {.ok = ok, .balance_e8s = rnd(20) * ICP / 2};
+                ck_assert(gov_apply_balance_read(G, r, in->id, &res, now, &out, &err));
+            } else {
+                gov_modulation_result_t res = {.ok = ok, .permyriad = (int32_t)rnd(900) - 450};
+                ck_assert(gov_apply_modulation_read(G, r, in->id, &res, now, &out, &err));
+            }
+        } else if (kind == 4) {
+            ck_assert(gov_apply_tick(G, r, now, &work, &err));
+        } else if (nids > 0) {
+            size_t pick = rnd(nids);
+            gov_command_t c = command((gov_command_kind_t)(1 + rnd(GOV_CMD_LEAVE_COMMUNITY_FUND)),
+                                      &users[rnd(3)], ids[pick]);
+            if (rnd(4) != 0) /* mostly the controller */
+                c.caller = m->neurons[pick].n.controller;
+            switch (c.kind) {
+            case GOV_CMD_INCREASE_DISSOLVE_DELAY:
+                c.u.increase_dissolve_delay.additional_dissolve_delay_seconds = (uint32_t)rnd(YEAR);
+                break;
+            case GOV_CMD_STAKE_MATURITY:
+                c.u.stake_maturity.has_percentage = rnd(2);
+                c.u.stake_maturity.percentage_to_stake = (uint32_t)rnd(120);
+                break;
+            case GOV_CMD_SET_DISSOLVE_TIMESTAMP:
+                c.u.set_dissolve_timestamp.dissolve_timestamp_seconds = now + rnd(3 * YEAR);
+                break;
+            case GOV_CMD_ADD_HOT_KEY:
+            case GOV_CMD_REMOVE_HOT_KEY:
+                user((uint8_t)(60 + rnd(12)), &c.u.add_hot_key.new_hot_key, NULL);
+                break;
+            case GOV_CMD_SPLIT:
+                c.u.split.amount_e8s = rnd(6) * ICP / 2 + FEE;
+                c.u.split.candidate_id = next_id++;
+                memcpy(c.u.split.candidate_subaccount, &c.u.split.candidate_id, 8);
+                break;
+            case GOV_CMD_MERGE:
+                c.u.merge.source_neuron_id = ids[rnd(nids)];
+                break;
+            case GOV_CMD_SPAWN:
+                c.u.spawn.has_percentage = rnd(2);
+                c.u.spawn.percentage_to_spawn = (uint32_t)rnd(101);
+                c.u.spawn.candidate_id = next_id++;
+                memcpy(c.u.spawn.candidate_subaccount, &c.u.spawn.candidate_id, 8);
+                c.u.spawn.candidate_subaccount[9] = 1;
+                break;
+            case GOV_CMD_DISBURSE_MATURITY:
+                c.u.disburse_maturity.percentage_to_disburse = (uint32_t)rnd(101);
+                break;
+            case GOV_CMD_FOLLOW:
+                c.u.follow.topic = (int32_t)rnd(20);
+                c.u.follow.n = rnd(3);
+                for (size_t i = 0; i < c.u.follow.n; i++)
+                    c.u.follow.ids[i] = ids[rnd(nids)];
+                break;
+            case GOV_CMD_SET_VISIBILITY:
+                c.u.set_visibility.visibility = (int32_t)rnd(3);
+                break;
+            case GOV_CMD_SET_FOLLOWING:
+                c.u.set_following.n = rnd(3);
+                for (size_t i = 0; i < c.u.set_following.n; i++) {
+                    c.u.set_following.topics[i].topic = (int32_t)rnd(19);
+                    c.u.set_following.topics[i].n = rnd(2);
+                    c.u.set_following.topics[i].ids[0] = ids[rnd(nids)];
+                }
+                break;
+            case GOV_CMD_DISBURSE:
+                c.u.disburse.has_amount = rnd(2);
+                c.u.disburse.amount_e8s = rnd(10) * ICP / 2;
+                break;
+            default:
+                break;
+            }
+            if (!gov_apply_command(G, r, &c, now, &out, &err)) {
+                /* a refusal changes nothing */
+                ck_assert_msg(err.status < 500, "%s %s", err.code, err.detail);
+                ck_assert_uint_eq(gov_round_neuron_count(r), 0);
+                size_t nin;
+                gov_round_intents(r, &nin);
+                ck_assert_uint_eq(nin, 0);
+            }
+        }
+        if (rnd(6) == 0) {
+            gov_round_discard(G, &r);
+        } else {
+            mirror_round(m, r);
+            gov_round_commit(G, &r);
+        }
+    }
+    /* the mirror loaded into a new state machine equals the state machine */
+    gov_t *g2 = gov_new(&CFG);
+    ck_assert_ptr_nonnull(g2);
+    gov_load_info(g2, &m->info);
+    nns_error_t err;
+    for (size_t i = 0; i < m->nneurons; i++)
+        ck_assert_msg(gov_load_neuron(g2, &m->neurons[i], &err), "%s", err.detail);
+    for (size_t i = 0; i < m->nflows; i++)
+        ck_assert_msg(gov_load_inflight(g2, &m->flows[i], &err), "%s", err.detail);
+    for (size_t i = 0; i < m->nintents; i++)
+        ck_assert_msg(gov_load_intent(g2, &m->intents[i], &err), "%s", err.detail);
+    gov_load_done(g2);
+    gov_info_t a, b;
+    gov_info(G, now, &a);
+    gov_info(g2, now, &b);
+    ck_assert_uint_eq(a.neurons, m->nneurons);
+    ck_assert_uint_eq(a.neurons, b.neurons);
+    ck_assert_uint_eq(a.total_staked_e8s, b.total_staked_e8s);
+    ck_assert_uint_eq(a.total_maturity_e8s, b.total_maturity_e8s);
+    ck_assert_uint_eq(a.in_flight, b.in_flight);
+    ck_assert_uint_eq(a.intents, b.intents);
+    ck_assert_uint_eq(a.locked_neurons, b.locked_neurons);
+    ck_assert_uint_eq(a.next_intent_id, b.next_intent_id);
+    ck_assert_uint_eq(a.next_flow_id, b.next_flow_id);
+    ck_assert_uint_eq(a.last_created_at, b.last_created_at);
+    ck_assert_uint_gt(a.neurons, 5);
+    static gov_neuron_full_t x, y;
+    for (size_t i = 0; i < m->nneurons; i++) {
+        uint64_t id = m->neurons[i].n.id;
+        ck_assert(gov_neuron(G, id, now, &x));
+        ck_assert(gov_neuron(g2, id, now, &y));
+        ck_assert(memcmp(&x.n, &y.n, sizeof x.n) == 0);
+        ck_assert_uint_eq(x.nhot_keys, y.nhot_keys);
+        ck_assert(memcmp(x.hot_keys, y.hot_keys, x.nhot_keys * sizeof x.hot_keys[0]) == 0);
+        ck_assert_uint_eq(x.nfollowees, y.nfollowees);
+        ck_assert(memcmp(x.followees, y.followees, x.nfollowees * sizeof x.followees[0]) == 0);
+        ck_assert_uint_eq(x.ndisbursements, y.ndisbursements);
+        ck_assert(memcmp(x.disbursements, y.disbursements,
+                         x.ndisbursements * sizeof x.disbursements[0]) == 0);
+        ck_assert(x.locked == y.locked);
+    }
+    for (int u = 0; u < 3; u++) {
+        static gov_neuron_full_t la[GOV_LIST_MAX], lb[GOV_LIST_MAX];
+        bool ma, mb;
+        size_t na = gov_neurons_by_controller(G, &users[u], 0, now, la, GOV_LIST_MAX, &ma);
+        size_t nb = gov_neurons_by_controller(g2, &users[u], 0, now, lb, GOV_LIST_MAX, &mb);
+        ck_assert_uint_eq(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            ck_assert_uint_eq(la[i].n.id, lb[i].n.id);
+            if (i > 0)
+                ck_assert_uint_gt(la[i].n.id, la[i - 1].n.id);
+        }
+    }
+    gov_destroy(&g2);
+    free(m->neurons);
+    free(m);
+}
+END_TEST
+
 /* Memory per neuron without hot keys, followees or disbursements (the benchmark's figure). */
 START_TEST(test_memory_per_neuron)
 {
@@ -1871,6 +2170,7 @@ static Suite *governance_suite(void)
     tcase_add_test(r, test_load_roundtrip_and_finish_in_flight);
     tcase_add_test(r, test_intents_created_at_strictly_increasing);
     tcase_add_test(r, test_memory_per_neuron);
+    tcase_add_test(r, test_random_walk_mirror_and_reload);
     tcase_set_timeout(r, 60);
     suite_add_tcase(s, r);
     return s;
