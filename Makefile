@@ -188,7 +188,8 @@ asan-services: all
 
 # Allocation failure on purpose (services/common/allocfail.h): the services built with ASan,
 # UBSan and wrappers around the project's own malloc, calloc, realloc, strdup and strndup; the
-# N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh).
+# N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh, and
+# alloc_fail_governance.sh for governance's commands and reads).
 AF_BIN := build/allocfail/bin
 AF_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 AF_UNITS := build/allocfail/tests/check_genesis
@@ -199,6 +200,7 @@ alloc-fail: all
 	  $(addprefix $(AF_BIN)/nns-,$(SERVICE_NAMES)) $(AF_UNITS)
 	@set -e; for t in $(AF_UNITS); do echo "== $$t (allocation failure)"; CK_FORK=yes $$t; done
 	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail.sh
+	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail_governance.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all

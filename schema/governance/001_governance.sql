@@ -42,8 +42,8 @@ CREATE TABLE governance.economics (
     transaction_fee_e8s                       numeric(20,0) NOT NULL DEFAULT 10000,
     max_proposals_to_keep_per_topic           bigint NOT NULL DEFAULT 100
                                                   CHECK (max_proposals_to_keep_per_topic > 0),
-    max_sustained_neurons_per_hour            bigint NOT NULL DEFAULT 15,
-    neuron_creation_spike                     bigint NOT NULL DEFAULT 300,
+    max_sustained_neurons_per_hour            numeric(20,0) NOT NULL DEFAULT 15,
+    neuron_creation_spike                     numeric(20,0) NOT NULL DEFAULT 300,
     start_reducing_voting_power_after_seconds numeric(20,0) NOT NULL DEFAULT 15778800,
     clear_following_after_seconds             numeric(20,0) NOT NULL DEFAULT 2629800,
     neuron_minimum_dissolve_delay_to_vote_seconds numeric(20,0) NOT NULL DEFAULT 1209600,

@@ -68,7 +68,7 @@ typedef struct {
     bool forget;           /* write_forget(): answered, but the answer is not remembered */
     uint64_t suspend_token;
     uint32_t retry_after_s; /* write_retry_after(): the Retry-After of a transient answer */
-    int status;            /* the outcome: status and body (malloc'd, JSON) */
+    int status;             /* the outcome: status and body (malloc'd, JSON) */
     char *body;
     size_t len;
 } write_t;

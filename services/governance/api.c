@@ -24,16 +24,20 @@
 #include "store.h"
 
 #define NANOS 1000000000ULL
-#define RESUBMIT_NANOS (30ULL * NANOS) /* an intent submitted and not answered this long is
-                                          submitted again (the runner refuses a duplicate) */
-#define TICK_RETRY_NANOS (5ULL * NANOS) /* a tick command not through a round this long (the
-                                           database was down, the round failed) is sent again */
+#define RESUBMIT_NANOS                                                                             \
+    (30ULL * NANOS) /* an intent submitted and not answered this long is                           \
+                       submitted again (the runner refuses a duplicate) */
+#define TICK_RETRY_NANOS                                                                           \
+    (5ULL * NANOS) /* a tick command not through a round this long (the                            \
+                      database was down, the round failed) is sent again */
 #define LIST_DEFAULT 50
 #define EVENTS_DEFAULT 50
-#define ID_ATTEMPTS 4 /* random ids drawn for one command before IdInUse is answered */
+#define ID_ATTEMPTS 4      /* random ids drawn for one command before IdInUse is answered */
 #define RATE_DAYS_MAX 1000 /* days in one rate-history answer (the cmc's page) */
-#define CALLS_MAX 16384    /* calls pending in the runner at most (a genesis of many neurons
-                              records a mint each: the rest wait in the outbox) */
+/* Calls pending in the runner at most. A genesis of many neurons records a mint each: the rest
+ * wait in the outbox and go out as answers make room. Kept moderate: the runner scans its
+ * slots to take and to submit a call. */
+#define CALLS_MAX 1024
 
 /* ---------------------------------------------------------------- commands */
 
@@ -89,6 +93,7 @@ typedef struct {
     outbox_entry_t *outbox;
     size_t nout, capout;
     hmap_t outbox_index; /* outbox_key(intent id) -> position in outbox (under out_mu) */
+    size_t scan_at;      /* where refill's scan of the outbox resumes */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
     uint64_t tick_sent_at; /* state thread: a tick command waits for its round (0: none) */
@@ -103,15 +108,15 @@ typedef struct {
 /* The round's scratch state. */
 typedef struct {
     gov_round_t *r;
-    uint64_t now;          /* the round's time, seconds */
-    uint64_t now_nanos;    /* and nanoseconds */
-    uint64_t *answered;    /* intents whose answer the round applied */
+    uint64_t now;       /* the round's time, seconds */
+    uint64_t now_nanos; /* and nanoseconds */
+    uint64_t *answered; /* intents whose answer the round applied */
     size_t nanswered;
     gov_resolved_t *resolved; /* how the intents the round's answers finished ended */
     size_t nresolved;
-    bool ticked;           /* the round applied a tick command */
-    hmap_t index;          /* neuron id -> its position among the round's changed neurons */
-    size_t indexed;        /* positions indexed so far */
+    bool ticked;    /* the round applied a tick command */
+    hmap_t index;   /* neuron id -> its position among the round's changed neurons */
+    size_t indexed; /* positions indexed so far */
     uint64_t claims, commands, refusals;
 } scratch_t;
 
@@ -162,8 +167,7 @@ static bool path_neuron_id(http_request_t *req, uint64_t *id, nns_error_t *err)
 {
     const char *t = http_param(req, 0);
     if (!t || !parse_u64(t, id))
-        return nns_error_set(err, 400, "BadRequest", "neuron id '%.40s' is not a u64",
-                             t ? t : "");
+        return nns_error_set(err, 400, "BadRequest", "neuron id '%.40s' is not a u64", t ? t : "");
     return true;
 }
 
@@ -246,14 +250,14 @@ static void get_neurons(http_request_t *req, void *svc)
         return;
     }
     bool more = false;
-    size_t n = gov_neurons_by_controller(a->gov, &controller, after, now_seconds(), ns, limit,
-                                         &more);
+    size_t n =
+        gov_neurons_by_controller(a->gov, &controller, after, now_seconds(), ns, limit, &more);
     const principal_t *caller = http_caller(req);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, gov_render_neuron(&ns[i], &a->governance,
-                                                     caller && gov_is_controller_or_hot_key(
-                                                                   &ns[i], caller)));
+        json_array_append_new(
+            arr, gov_render_neuron(&ns[i], &a->governance,
+                                   caller && gov_is_controller_or_hot_key(&ns[i], caller)));
     json_t *o = json_object();
     json_object_set_new(o, "neurons", arr);
     if (more && n > 0) {
@@ -331,16 +335,35 @@ static void get_neuron_events(http_request_t *req, void *svc)
         respond_error(req, &err);
         return;
     }
+    /* the history of a private neuron names its hot keys and followees, which only its
+     * controller and hot keys may see (the views' rule): for anyone else those details are
+     * withheld */
+    bool owner_view = true;
+    gov_neuron_full_t *nv = malloc(sizeof *nv);
+    if (!nv) {
+        free(ev);
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    const principal_t *caller = http_caller(req);
+    if (!gov_neuron(a->gov, id, now_seconds(), nv))
+        owner_view = false;
+    else if (nv->n.visibility != GOV_VISIBILITY_PUBLIC)
+        owner_view = caller && gov_is_controller_or_hot_key(nv, caller);
+    free(nv);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const gov_event_t *e = &ev[i].e;
+        bool private_detail =
+            strncmp(e->kind, "hot_key_", 8) == 0 || strncmp(e->kind, "following_", 10) == 0;
         json_t *x = json_object();
         json_object_set_new(x, "neuron_id", json_u64(e->neuron_id));
         json_object_set_new(x, "kind", json_string(e->kind));
         json_object_set_new(x, "at_seconds", json_u64(e->at_seconds));
         json_object_set_new(x, "amount_e8s", json_u64(e->amount_e8s));
         json_object_set_new(x, "other_neuron_id", json_u64(e->other_neuron_id));
-        json_object_set_new(x, "detail", json_string(e->detail));
+        json_object_set_new(x, "detail",
+                            json_string(private_detail && !owner_view ? "" : e->detail));
         json_array_append_new(arr, x);
     }
     json_t *o = json_object();
@@ -440,8 +463,8 @@ static void post_crash_point(http_request_t *req, void *svc)
     const uint8_t *body = http_body(req, &len);
     json_t *o = json_parse_object(body, len, &err);
     const char *p = NULL;
-    bool ok = o && json_only_fields(o, fields, &err) &&
-              json_get_str(o, "point", true, &p, NULL, &err);
+    bool ok =
+        o && json_only_fields(o, fields, &err) && json_get_str(o, "point", true, &p, NULL, &err);
     if (ok && strcmp(p, "after-ledger-answer") != 0)
         ok = nns_error_set(&err, 400, "BadRequest", "'point' must be \"after-ledger-answer\"");
     if (!ok) {
@@ -689,6 +712,26 @@ static void outbox_remove(gov_app_t *a, uint64_t id)
     pthread_mutex_unlock(&a->out_mu);
 }
 
+/* Submits the outbox entries not in flight (new ones, those whose answer a failed round lost,
+ * and any submitted more than RESUBMIT_NANOS ago), as many as the runner has room for (state
+ * thread). The runner holds CALLS_MAX at most, and a genesis of 400,000 neurons leaves as many
+ * mints in the outbox: the scan resumes where the last one stopped and ends when the runner is
+ * full, so it costs about the calls it submits. */
+static void refill(gov_app_t *a, uint64_t wall_now)
+{
+    size_t pending = call_runner_pending(a->runner);
+    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
+    for (size_t k = 0; k < a->nout && room > 0; k++) {
+        if (a->scan_at >= a->nout)
+            a->scan_at = 0;
+        outbox_entry_t *e = &a->outbox[a->scan_at++];
+        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
+            submit_entry(a, e, wall_now);
+            room--;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- the round */
 
 static void scratch_free(gov_app_t *a, scratch_t *s)
@@ -899,16 +942,17 @@ static bool apply_request(gov_app_t *a, scratch_t *s, gov_op_t *op)
     gov_outcome_t out;
     nns_error_t err;
     bool ok = false;
+    if (op->kind == OP_CLAIM)
+        s->claims++;
+    else
+        s->commands++;
     for (int attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
         memset(&out, 0, sizeof out);
         nns_error_clear(&err);
-        if (op->kind == OP_CLAIM) {
-            s->claims++;
+        if (op->kind == OP_CLAIM)
             ok = gov_apply_claim(a->gov, s->r, &op->u.claim, s->now, &out, &err);
-        } else {
-            s->commands++;
+        else
             ok = gov_apply_command(a->gov, s->r, &op->u.cmd, s->now, &out, &err);
-        }
         if (ok || strcmp(err.code, "IdInUse") != 0)
             break;
         /* a random id collided with an existing neuron: draw again (nothing changed) */
@@ -1070,7 +1114,6 @@ static void round_end(void *app, void *round, bool committed)
     atomic_fetch_add(&a->refusals, s->refusals);
     if (s->ticked)
         atomic_fetch_add(&a->ticks, 1);
-    uint64_t wall = clock_wall_nanos();
     for (size_t i = 0; i < nnew; i++) {
         if (!copy || !outbox_add(a, &copy[i])) {
             /* committed, but not in memory: crash-only, the restart loads it from the store */
@@ -1078,32 +1121,20 @@ static void round_end(void *app, void *round, bool committed)
             log_flush();
             abort();
         }
-        outbox_entry_t *e = outbox_find(a, copy[i].id);
-        if (e && !e->submitted)
-            submit_entry(a, e, wall);
     }
     free(copy);
     scratch_free(a, s);
+    refill(a, clock_wall_nanos());
 }
 
-/* Periodic work (state thread): submits the outbox entries not in flight (new after a failed
- * submit or a lost answer, or submitted long ago: the runner refuses one still pending, and an
- * answer that arrives twice finds its intent finished and is ignored), and a tick command when
- * the state machine has periodic work due at the service's time. */
+/* Periodic work (state thread): refills the runner from the outbox (refill: the runner refuses
+ * an intent still pending, and an answer that arrives twice finds its intent finished and is
+ * ignored), and queues a tick command when the state machine has periodic work due at the
+ * service's time. */
 static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
-    /* the runner holds CALLS_MAX at most: past that a submit is refused, so the scan stops
-     * there (a genesis of 400,000 neurons leaves as many mints in the outbox) */
-    size_t pending = call_runner_pending(a->runner);
-    size_t room = pending < CALLS_MAX ? CALLS_MAX - pending : 0;
-    for (size_t i = 0; i < a->nout && room > 0; i++) {
-        outbox_entry_t *e = &a->outbox[i];
-        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
-            submit_entry(a, e, wall_now);
-            room--;
-        }
-    }
+    refill(a, wall_now);
     if (a->tick_sent_at && wall_now - a->tick_sent_at < TICK_RETRY_NANOS)
         return;
     if (!gov_tick_due(a->gov, now_seconds()))
@@ -1294,8 +1325,8 @@ static void *create(service_t *svc, nns_error_t *err)
                                     (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
     bool fresh = false;
-    if (!gov_store_load(a->store, a->gov, service_replay(svc), clock_wall_nanos(), &fresh,
-                        &intents, &nintents, err) ||
+    if (!gov_store_load(a->store, a->gov, service_replay(svc), clock_wall_nanos(), &fresh, &intents,
+                        &nintents, err) ||
         (fresh && !apply_genesis(a, err)))
         goto fail;
     for (size_t i = 0; i < nintents; i++)
@@ -1331,7 +1362,7 @@ static const http_route_t ROUTES[] = {
     {"POST", "/v1/neurons", post_claim, HTTP_SIGNED | HTTP_WRITE},
     {"GET", "/v1/neurons/staking-account", get_staking_account, 0},
     {"GET", "/v1/neurons/{}", get_neuron, HTTP_SIGNED_OPTIONAL},
-    {"GET", "/v1/neurons/{}/events", get_neuron_events, 0},
+    {"GET", "/v1/neurons/{}/events", get_neuron_events, HTTP_SIGNED_OPTIONAL},
     {"POST", "/v1/neurons/{}/{}", post_command, HTTP_SIGNED | HTTP_WRITE},
     {"POST", "/v1/admin/crash-point", post_crash_point, 0},
     {0},

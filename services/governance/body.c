@@ -39,8 +39,7 @@ static bool get_topic(json_t *o, const char *name, int32_t *out, nns_error_t *er
 
 /* A followee list {topic, followees: ["id", ...]} (or the members of the follow body itself):
  * the first GOV_FOLLOWEES_MAX ids and the real count. */
-static bool get_follow_list(json_t *o, const char *where, gov_follow_list_t *out,
-                            nns_error_t *err)
+static bool get_follow_list(json_t *o, const char *where, gov_follow_list_t *out, nns_error_t *err)
 {
     if (!get_topic(o, "topic", &out->topic, err))
         return false;
@@ -103,8 +102,8 @@ static bool parse_command(json_t *o, gov_command_t *c, nns_error_t *err)
     case GOV_CMD_REMOVE_HOT_KEY: {
         static const char *const f[] = {"hot_key_to_remove", NULL};
         return json_only_fields(o, f, err) &&
-               get_principal(o, "hot_key_to_remove", true,
-                             &c->u.remove_hot_key.hot_key_to_remove, NULL, err);
+               get_principal(o, "hot_key_to_remove", true, &c->u.remove_hot_key.hot_key_to_remove,
+                             NULL, err);
     }
     case GOV_CMD_DISBURSE: {
         static const char *const f[] = {"to_account", "amount_e8s", NULL};
@@ -201,7 +200,8 @@ static bool parse_command(json_t *o, gov_command_t *c, nns_error_t *err)
             json_drop_nulls(v);
             gov_follow_list_t scratch;
             if (!json_only_fields(v, item_f, err) ||
-                !get_follow_list(v, "topic_following[].", i < GOV_TOPICS ? &c->u.set_following.topics[i] : &scratch, err))
+                !get_follow_list(v, "topic_following[].",
+                                 i < GOV_TOPICS ? &c->u.set_following.topics[i] : &scratch, err))
                 return false;
         }
         c->u.set_following.n = json_array_size(arr);
@@ -259,8 +259,8 @@ bool gov_body_claim(const uint8_t *body, size_t len, const principal_t *caller,
     return ok;
 }
 
-bool gov_body_command(gov_command_kind_t kind, uint64_t neuron_id, const uint8_t *body,
-                      size_t len, const principal_t *caller, gov_command_t *out, nns_error_t *err)
+bool gov_body_command(gov_command_kind_t kind, uint64_t neuron_id, const uint8_t *body, size_t len,
+                      const principal_t *caller, gov_command_t *out, nns_error_t *err)
 {
     memset(out, 0, sizeof *out);
     out->kind = kind;

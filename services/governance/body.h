@@ -30,8 +30,8 @@ bool gov_body_claim(const uint8_t *body, size_t len, const principal_t *caller,
                     gov_claim_args_t *out, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* POST /v1/neurons/{neuron_id}/{kind}: the body of the command kind (a known command). */
-bool gov_body_command(gov_command_kind_t kind, uint64_t neuron_id, const uint8_t *body,
-                      size_t len, const principal_t *caller, gov_command_t *out,
-                      nns_error_t *err) __attribute__((warn_unused_result));
+bool gov_body_command(gov_command_kind_t kind, uint64_t neuron_id, const uint8_t *body, size_t len,
+                      const principal_t *caller, gov_command_t *out, nns_error_t *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -147,8 +147,7 @@ static bool read_neuron(json_t *o, gov_genesis_neuron_t *n, nns_error_t *err)
         !json_get_u64(o, "memo", true, &n->memo, NULL, err) ||
         !json_get_u64(o, "stake_e8s", true, &n->stake_e8s, NULL, err) ||
         !get_u64_loose(o, "dissolve_delay_seconds", &n->dissolve_delay_seconds, &has_delay, err) ||
-        !json_get_u64(o, "maturity_e8s_equivalent", false, &n->maturity_e8s_equivalent, NULL,
-                      err))
+        !json_get_u64(o, "maturity_e8s_equivalent", false, &n->maturity_e8s_equivalent, NULL, err))
         return false;
     if (!has_delay)
         return nns_error_set(err, 400, "BadRequest", "'dissolve_delay_seconds' is required");
@@ -252,8 +251,7 @@ static bool read_file(json_t *g, uint64_t now, gov_genesis_t *out, nns_error_t *
     return true;
 }
 
-bool gov_genesis_read(const char *path, uint64_t now_seconds, gov_genesis_t *out,
-                      nns_error_t *err)
+bool gov_genesis_read(const char *path, uint64_t now_seconds, gov_genesis_t *out, nns_error_t *err)
 {
     memset(out, 0, sizeof *out);
     out->rules = GOV_RULES_CURRENT;

@@ -27,8 +27,8 @@
 /* Reads path (NULL: the default genesis, the current rule set at now with no neurons) into
  * *out; out->neurons is malloc'd (the caller frees it with gov_genesis_free). False with err
  * 400 "InvalidGenesis" naming the file and the member, or 503 when out of memory. */
-bool gov_genesis_read(const char *path, uint64_t now_seconds, gov_genesis_t *out,
-                      nns_error_t *err) __attribute__((warn_unused_result));
+bool gov_genesis_read(const char *path, uint64_t now_seconds, gov_genesis_t *out, nns_error_t *err)
+    __attribute__((warn_unused_result));
 void gov_genesis_free(gov_genesis_t *g);
 
 #endif

@@ -58,8 +58,7 @@ static json_t *hot_keys_json(const gov_neuron_full_t *n)
     return arr;
 }
 
-json_t *gov_render_neuron(const gov_neuron_full_t *full_n, const principal_t *governance,
-                          bool full)
+json_t *gov_render_neuron(const gov_neuron_full_t *full_n, const principal_t *governance, bool full)
 {
     const gov_neuron_t *n = &full_n->n;
     const gov_derived_t *d = &full_n->d;

@@ -4,15 +4,15 @@
  *
  * A round is written on the state thread over a db_writer_t (dbwriter.h, depth 1: the state
  * machine's rounds do not chain): BEGIN with the round's lock, one simple query with the COPYs of
- * the round's new rows (intents, neuron events, replay rows), then one pipeline of prepared
- * statements with binary array parameters (the state row and the economics; the neurons
- * upserted and removed; their hot keys, followees and maturity disbursements replaced; the
- * operations in flight upserted and removed; the intents the round finished), the round guard
- * and COMMIT. The number of statements and round trips is the same for a round of one command
- * or of thousands. Nothing is read back while serving, except the neuron event history
- * (gov_store_events, on the read pool). Loading at start restores the state machine's committed
- * state (the neurons with one binary COPY) and returns the unresolved intents, which the service
- * submits again.
+ * the round's new rows (intents, neuron events, the stake history row of every neuron written,
+ * replay rows), then one pipeline of prepared statements with binary array parameters (the state
+ * row and the economics; the neurons upserted and removed; their hot keys, followees and maturity
+ * disbursements replaced; the operations in flight upserted and removed; the intents the round
+ * finished), the round guard and COMMIT. The number of statements and round trips is the same for a
+ * round of one command or of thousands. Nothing is read back while serving, except the neuron event
+ * history (gov_store_events, on the read pool). Loading at start restores the state machine's
+ * committed state (the neurons with one binary COPY) and returns the unresolved intents, which the
+ * service submits again.
  */
 #ifndef NNS_GOV_STORE_H
 #define NNS_GOV_STORE_H

@@ -12,14 +12,17 @@
  *                    modulation and economics; the operations in flight; the unresolved
  *                    intents, field by field), and the event history pages newest first.
  *                    Exit 0 when every check passed.
+ *   govstore fail    on a fresh database: a round PostgreSQL refuses half-way (a trigger the
+ *                    test installs raises on the neurons' upsert) commits nothing and is
+ *                    discarded; the same answers commit in the next round; a restart agrees.
  *   govstore init    applies an empty genesis (the current rule set's defaults) on a fresh
  *                    database, so that neurons generated straight into the tables can be loaded.
  *   govstore load N  loads the committed state and prints the load time, the neurons loaded
  *                    (must be N) and the state machine's bytes per neuron.
- *   govstore rounds N  on a fresh database: a genesis with the creation limit raised, one round
- *                    of N claims, then one round of their N balance answers (N neurons
- *                    created); prints each round's time through the store (apply, build, COPY,
- *                    pipeline, COMMIT).
+ *   govstore rounds N [R]  on a fresh database: a genesis with the creation limit raised, then R
+ *                    times (default 1) a round of N claims and a round of their N balance
+ *                    answers (N neurons created); prints the rounds' mean times through the
+ *                    store (apply, build, COPY, pipeline, COMMIT).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "db.h"
 #include "gov.h"
 #include "principal.h"
 #include "replay.h"
@@ -340,8 +344,8 @@ static int run_check(void)
                          .nneurons = NGENESIS,
                          .neurons = gn};
     gov_economics_default(GOV_RULES_LEGACY, &gen.economics);
-    gen.economics.max_sustained_neurons_per_hour = 1000000;
-    gen.economics.neuron_creation_spike = 1000000;
+    gen.economics.max_sustained_neurons_per_hour = UINT64_MAX; /* the extremes of the columns */
+    gen.economics.neuron_creation_spike = UINT64_MAX;
     gen.economics.reject_cost_e8s = 7 * GOV_E8;
     gov_round_t *r = gov_round_begin(g);
     if (!r || !gov_apply_genesis(g, r, &gen, t0, &err))
@@ -570,6 +574,110 @@ static int run_check(void)
     return failures ? 1 : 0;
 }
 
+/* Runs fixed SQL on a connection of its own (the test's triggers). */
+static void test_sql(const char *sql)
+{
+    nns_error_t err;
+    PGconn *c = db_connect(db, &err);
+    if (!c)
+        die("connect", &err);
+    if (!db_command(c, sql, 0, NULL, &err))
+        die(sql, &err);
+    PQfinish(c);
+}
+
+/* A round that PostgreSQL refuses half-way (a trigger raises on the neurons' upsert) commits
+ * nothing; the round is discarded; the same answers in the next round commit; a restart sees
+ * exactly that. */
+static int run_fail(void)
+{
+    nns_error_t err;
+    gov_store_t *s = open_store();
+    gov_t *g = new_gov();
+    replay_cache_t *rc = replay_cache_new(NULL);
+    bool fresh;
+    gov_intent_t *loaded;
+    size_t nloaded;
+    if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
+        die("load", &err);
+    free(loaded);
+    const uint64_t t0 = 1767225600;
+    gov_genesis_t gen = {.rules = GOV_RULES_CURRENT, .genesis_timestamp_seconds = t0};
+    gov_economics_default(GOV_RULES_CURRENT, &gen.economics);
+    gov_round_t *r = gov_round_begin(g);
+    if (!fresh || !r || !gov_apply_genesis(g, r, &gen, t0, &err))
+        die("genesis on a fresh database", &err);
+    commit(s, g, &r, t0, NULL, 0);
+    noutbox = 0;
+    r = gov_round_begin(g);
+    for (int i = 0; i < 5; i++) {
+        gov_claim_args_t a;
+        memset(&a, 0, sizeof a);
+        controller_of(i, &a.controller);
+        a.caller = a.controller;
+        a.candidate_id = 500 + (uint64_t)i;
+        gov_outcome_t out;
+        if (!gov_apply_claim(g, r, &a, t0, &out, &err))
+            die("claim", &err);
+    }
+    commit(s, g, &r, t0, NULL, 0);
+    CHECK(noutbox == 5, "5 balance reads in the outbox");
+
+    test_sql("CREATE FUNCTION governance.test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+             "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$");
+    test_sql("CREATE TRIGGER test_refuse BEFORE INSERT ON governance.neurons "
+             "FOR EACH ROW EXECUTE FUNCTION governance.test_refuse()");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        r = gov_round_begin(g);
+        gov_resolved_t res[5];
+        for (size_t i = 0; i < noutbox; i++) {
+            gov_balance_result_t br = {.ok = true, .balance_e8s = 2 * GOV_E8};
+            gov_outcome_t out;
+            if (!gov_apply_balance_read(g, r, outbox[i].id, &br, t0 + 1, &out, &err))
+                die("balance answer", &err);
+            res[i] = (gov_resolved_t){outbox[i].id, false, true, false, 0};
+        }
+        gov_store_extras_t x = {
+            .now = (t0 + 1) * 1000000000ULL, .resolved = res, .nresolved = noutbox};
+        db_outcome_t o = gov_store_send_round(s, r, &x, NULL, 0, &err);
+        if (o == DB_COMMITTED)
+            o = gov_store_wait_round(s, &err);
+        if (attempt == 0) {
+            CHECK(o == DB_NOT_COMMITTED && strstr(err.detail, "refused by the test"),
+                  "the refused round did not commit (%d: %s)", (int)o, err.detail);
+            gov_round_discard(g, &r);
+            if (!gov_store_reconnect(s, &err))
+                die("reconnect", &err);
+            test_sql("DROP TRIGGER test_refuse ON governance.neurons");
+            test_sql("DROP FUNCTION governance.test_refuse()");
+        } else {
+            CHECK(o == DB_COMMITTED, "the same answers commit in the next round (%s)", err.detail);
+            outbox_update(r);
+            gov_round_commit(g, &r);
+        }
+    }
+    gov_store_close(&s);
+
+    s = open_store();
+    gov_t *g2 = new_gov();
+    if (!gov_store_load(s, g2, rc, 0, &fresh, &loaded, &nloaded, &err))
+        die("reload", &err);
+    free(loaded);
+    gov_info_t ia, ib;
+    gov_info(g, t0 + 1, &ia);
+    gov_info(g2, t0 + 1, &ib);
+    CHECK(same_info(&ia, &ib) && ib.neurons == 5 && ib.in_flight == 0 && nloaded == 0,
+          "after the refused round and its retry: %llu neurons, %llu in flight, %zu intents",
+          (unsigned long long)ib.neurons, (unsigned long long)ib.in_flight, nloaded);
+    compare_neurons(g, g2, 5, t0 + 1);
+    gov_store_close(&s);
+    gov_destroy(&g);
+    gov_destroy(&g2);
+    replay_cache_destroy(&rc);
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
+
 static int run_init(void)
 {
     nns_error_t err;
@@ -621,7 +729,7 @@ static int run_load(unsigned long long expect)
     return in.neurons == expect ? 0 : 1;
 }
 
-static int run_rounds(size_t n)
+static int run_rounds(size_t n, size_t reps)
 {
     nns_error_t err;
     gov_store_t *s = open_store();
@@ -648,55 +756,59 @@ static int run_rounds(size_t n)
     commit(s, g, &r, t0, NULL, 0);
     noutbox = 0;
 
-    double t = mono();
-    r = gov_round_begin(g);
-    for (size_t i = 0; i < n; i++) {
-        gov_claim_args_t a;
-        memset(&a, 0, sizeof a);
-        principal_canister(100000 + (uint64_t)i, &a.controller);
-        a.caller = a.controller;
-        a.memo = (uint64_t)i;
-        a.candidate_id = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
-        gov_outcome_t out;
-        if (!gov_apply_claim(g, r, &a, t0, &out, &err))
-            die("claim", &err);
-    }
-    size_t nin;
-    const gov_intent_t *in = gov_round_intents(r, &nin);
     static gov_intent_t balance[MAX_INTENTS * 16];
-    if (nin > sizeof balance / sizeof balance[0]) {
-        fprintf(stderr, "govstore rounds: at most %zu claims\n",
+    static gov_resolved_t resolved[sizeof balance / sizeof balance[0]];
+    if (n > sizeof balance / sizeof balance[0]) {
+        fprintf(stderr, "govstore rounds: at most %zu claims a round\n",
                 sizeof balance / sizeof balance[0]);
         return 2;
     }
-    memcpy(balance, in, nin * sizeof *in);
-    noutbox = 0;
-    commit(s, g, &r, t0, NULL, 0);
-    double claims = mono() - t;
+    double claims = 0, answers = 0;
+    for (size_t rep = 0; rep < reps; rep++) {
+        double t = mono();
+        r = gov_round_begin(g);
+        for (size_t i = 0; i < n; i++) {
+            gov_claim_args_t a;
+            memset(&a, 0, sizeof a);
+            principal_canister(100000 + (uint64_t)(rep * n + i), &a.controller);
+            a.caller = a.controller;
+            a.memo = (uint64_t)i;
+            a.candidate_id = 0x9e3779b97f4a7c15ULL * (uint64_t)(rep * n + i + 1);
+            gov_outcome_t out;
+            if (!gov_apply_claim(g, r, &a, t0, &out, &err))
+                die("claim", &err);
+        }
+        size_t nin;
+        const gov_intent_t *in = gov_round_intents(r, &nin);
+        memcpy(balance, in, nin * sizeof *in);
+        noutbox = 0;
+        commit(s, g, &r, t0, NULL, 0);
+        claims += mono() - t;
 
-    static gov_resolved_t resolved[sizeof balance / sizeof balance[0]];
-    t = mono();
-    r = gov_round_begin(g);
-    for (size_t i = 0; i < nin; i++) {
-        gov_balance_result_t br = {.ok = true, .balance_e8s = 10 * GOV_E8};
-        gov_outcome_t out;
-        if (!gov_apply_balance_read(g, r, balance[i].id, &br, t0 + 1, &out, &err))
-            die("balance answer", &err);
-        resolved[i] = (gov_resolved_t){balance[i].id, false, true, false, 0};
+        t = mono();
+        r = gov_round_begin(g);
+        for (size_t i = 0; i < nin; i++) {
+            gov_balance_result_t br = {.ok = true, .balance_e8s = 10 * GOV_E8};
+            gov_outcome_t out;
+            if (!gov_apply_balance_read(g, r, balance[i].id, &br, t0 + 1, &out, &err))
+                die("balance answer", &err);
+            resolved[i] = (gov_resolved_t){balance[i].id, false, true, false, 0};
+        }
+        noutbox = 0;
+        commit(s, g, &r, t0 + 1, resolved, nin);
+        answers += mono() - t;
     }
-    noutbox = 0;
-    commit(s, g, &r, t0 + 1, resolved, nin);
-    double answers = mono() - t;
     gov_info_t info;
     gov_info(g, t0 + 1, &info);
-    printf("round of %zu claims: %.3f s (%.1f us a claim); round of their %zu balance answers: "
-           "%.3f s (%.1f us a neuron created); neurons %llu\n",
-           n, claims, claims * 1e6 / (double)n, nin, answers, answers * 1e6 / (double)nin,
-           (unsigned long long)info.neurons);
+    double total = (double)(n * reps);
+    printf("%zu rounds of %zu claims: %.3f s a round (%.1f us a claim); the rounds of their "
+           "balance answers: %.3f s a round (%.1f us a neuron created); neurons %llu\n",
+           reps, n, claims / (double)reps, claims * 1e6 / total, answers / (double)reps,
+           answers * 1e6 / total, (unsigned long long)info.neurons);
     gov_store_close(&s);
     gov_destroy(&g);
     replay_cache_destroy(&rc);
-    return info.neurons == n ? 0 : 1;
+    return info.neurons == n * reps ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -708,13 +820,15 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return run_check();
+    if (argc >= 2 && strcmp(argv[1], "fail") == 0)
+        return run_fail();
     if (argc >= 2 && strcmp(argv[1], "init") == 0)
         return run_init();
     if (argc >= 3 && strcmp(argv[1], "rounds") == 0)
-        return run_rounds(strtoull(argv[2], NULL, 10));
+        return run_rounds(strtoull(argv[2], NULL, 10), argc >= 4 ? strtoull(argv[3], NULL, 10) : 1);
     if (argc >= 3 && strcmp(argv[1], "load") == 0)
         return run_load(strtoull(argv[2], NULL, 10));
-    fprintf(stderr,
-            "usage: govstore check | init | load N | rounds N   (database: $DATABASE_URL)\n");
+    fprintf(stderr, "usage: govstore check | fail | init | load N | rounds N [R]   (database: "
+                    "$DATABASE_URL)\n");
     return 2;
 }

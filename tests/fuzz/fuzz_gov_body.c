@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(principal_equal(&a.caller, &caller), "the claim's caller");
             FUZZ_CHECK(a.candidate_id == 0, "the parser drew an id");
         } else {
-            FUZZ_CHECK(err.status == 400 && body_code(&err), "claim refused with %d %s",
-                       err.status, err.code);
+            FUZZ_CHECK(err.status == 400 && body_code(&err), "claim refused with %d %s", err.status,
+                       err.code);
         }
     } else {
         gov_command_kind_t kind = (gov_command_kind_t)pick;

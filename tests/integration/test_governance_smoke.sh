@@ -6,7 +6,9 @@
 # at the crash point, after the ledger answered a disburse's transfer and before governance
 # committed the answer: after the restart the transfer is sent again, deduplicated by the ledger,
 # and the neurons and the ledger agree (one transfer, every neuron account holding exactly the
-# neuron's stake). Also: bad input answers a clear 4xx and changes nothing.
+# neuron's stake). Also: bad input answers a clear 4xx and changes nothing; with the ledger away a
+# claim answers 503 after --suspend-seconds (409 LedgerUpdateOngoing to the same claim meanwhile)
+# and completes once the ledger is back.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-governance" "$SIGNED"
@@ -34,7 +36,8 @@ gport=$(free_port)
 while [ "$gport" = "$lport" ]; do gport=$(free_port); done
 L=http://127.0.0.1:$lport
 G=http://127.0.0.1:$gport
-gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
+gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json"
+  --suspend-seconds 2)
 
 # governance first: the ledger then trusts governance.pub (the minting account's principal)
 governance_start governance "$gport" "${gov_flags[@]}"
@@ -129,6 +132,15 @@ keep_get /v1/neurons "$G/v1/neurons?controller=$user&limit=1"
 keep_get /v1/neurons "$G/v1/neurons"
 get "$G/v1/neurons?controller=$user" list
 check "the controller's list holds the neuron" test "$(j "$TEST_TMP/list.json" neurons 0 id)" = "$id"
+exp=$(($(date +%s%N) + 120000000000))
+for k in same1 same2; do
+  "$SIGNED" --url "$G" --seed "$user_seed" --target /v1/neurons --body '{"memo":"1"}' \
+    --expiry "$exp" --out "$TEST_TMP/$k" >"$TEST_TMP/$k.status" 2>/dev/null || echo none >"$TEST_TMP/$k.status"
+done
+check "the same signed claim twice: the second is the first's committed answer (X-Replayed)" \
+  test "$(status same1)" = 200 -a "$(status same2)" = 200
+check "... marked X-Replayed" grep -qi '^x-replayed: *true' "$TEST_TMP/same2.headers"
+check "... with the same body" cmp -s "$TEST_TMP/same1.body" "$TEST_TMP/same2.body"
 gsigned /v1/neurons "{\"memo\":\"1\"}" refresh
 check "claiming again refreshes the same neuron" test "$(status refresh)" = 200 -a "$(body refresh id)" = "$id"
 gsigned /v1/neurons "{\"memo\":\"99\"}" empty
@@ -175,6 +187,30 @@ check "the user got the stake less the fee" test "$(balance "$user_account")" = 
 check "the neuron's stake is 0" test "$(neuron "$id" cached_neuron_stake_e8s)" = 0
 check "the neuron and its account agree" agree "$id"
 keep "/v1/neurons/{neuron_id}/{command}" disb
+
+echo "== the ledger away: a claim waits, answers 503, and completes once the ledger is back"
+get "$G/v1/neurons/staking-account?controller=$user&memo=5" sa5
+pay "$(j "$TEST_TMP/sa5.json" account_identifier)" $((2 * ICP)) 5 >/dev/null
+service_kill ledger TERM
+gsigned /v1/neurons '{"memo":"5"}' away
+check "the claim answers 503 after --suspend-seconds (got $(status away))" test "$(status away)" = 503
+check "... with Retry-After" grep -qi '^retry-after' "$TEST_TMP/away.headers"
+gsigned /v1/neurons '{"memo":"5"}' away2
+check "the same claim again while its balance read waits is 409 LedgerUpdateOngoing (got $(status away2) $(body away2 code))" \
+  test "$(status away2)" = 409 -a "$(body away2 code)" = LedgerUpdateOngoing
+ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys"
+set_time "$((when + 1))"
+back=none
+for _ in $(seq 1 100); do
+  gsigned /v1/neurons '{"memo":"5"}' back
+  back=$(status back)
+  [ "$back" = 409 ] || break
+  sleep 0.1
+done
+check "once the ledger is back the claim has completed: the neuron (got $back $(body back code))" \
+  test "$back" = 200 -a "$(body back cached_neuron_stake_e8s)" = $((2 * ICP))
+keep /v1/neurons away
+keep /v1/neurons away2
 
 echo "== split"
 sid=$(stake 2 $((5 * ICP)) claim2)
@@ -231,13 +267,21 @@ check "a second disburse moves nothing (got $(status again) $(body again code))"
 for n in "$id" "$sid" "$child" "$cid"; do
   check "neuron $n and its account agree after the restart" agree "$n"
 done
-check "governance lists the user's four neurons" \
-  test "$(curl -s "$G/v1/neurons?controller=$user" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["neurons"]))')" = 4
+check "governance lists the user's five neurons" \
+  test "$(curl -s "$G/v1/neurons?controller=$user" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["neurons"]))')" = 5
+gsigned "/v1/neurons/$sid/add-hot-key" "{\"new_hot_key\":\"$("$SIGNED" --print-principal gov-smoke-other)\"}" hk
+check "a hot key is added to the (private) parent (got $(status hk))" test "$(status hk)" = 200
+get "$G/v1/neurons/$sid/events" hkpub
+check "its history shows the event to anyone, without the key" \
+  test "$(j "$TEST_TMP/hkpub.json" events 0 kind)" = hot_key_added -a -z "$(j "$TEST_TMP/hkpub.json" events 0 detail)"
+signed_get "$G" "/v1/neurons/$sid/events" hkmine "$user_seed"
+check "the controller's signed read names the key" \
+  test "$(body hkmine events 0 detail)" = "$("$SIGNED" --print-principal gov-smoke-other)"
 get "$G/v1/neurons/$cid/events" events
 check "the neuron's history names its creation and its disburse" \
   bash -c "grep -q '\"created\"' '$TEST_TMP/events.json' && grep -q '\"disbursed\"' '$TEST_TMP/events.json'"
 get "$G/v1/governance" info
-check "GET /v1/governance counts the neurons" test "$(j "$TEST_TMP/info.json" metrics neurons)" = 4
+check "GET /v1/governance counts the neurons" test "$(j "$TEST_TMP/info.json" metrics neurons)" = 5
 keep_get /v1/governance "$G/v1/governance"
 keep_get "/v1/neurons/{neuron_id}/events" "$G/v1/neurons/$cid/events?limit=1"
 keep "/v1/neurons/{neuron_id}/{command}" again

@@ -19,6 +19,10 @@ check "the outbox records the outcomes: the 20 mints answered with their blocks,
   eq "$(sql "SELECT count(*) FILTER (WHERE purpose = 'mint' AND ok AND ledger_block_index BETWEEN 100 AND 119) || ' ' || count(*) FILTER (WHERE purpose = 'transfer' AND ok AND ledger_block_index = 999)  FROM governance.intents")" \
   "20 1"
 
+sql "CREATE DATABASE gov_fail" >/dev/null
+check "a round PostgreSQL refuses half-way commits nothing; its retry commits; a restart agrees" \
+  env DATABASE_URL="${DATABASE_URL/dbname=nns/dbname=gov_fail}" "$TOOLS/govstore" fail
+
 # The analytics views over the check's neurons (all of them at the check's last time: its
 # genesis is 2026-01-01, so the database's clock decides "now" here).
 check "every neuron is in one dissolve-delay bucket" \

@@ -79,7 +79,7 @@ START_TEST(test_claim_bodies)
                                       "[1]",
                                       "",
                                       "{\"memo\":\"1\",\"controller\":\"not a principal\"}"};
-    static const char *const codes[] = {"BadRequest", "BadRequest", "BadRequest", "BadRequest",
+    static const char *const codes[] = {"BadRequest", "BadRequest", "BadRequest",      "BadRequest",
                                         "BadRequest", "BadRequest", "InvalidPrincipal"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         nns_error_clear(&err);
@@ -93,14 +93,25 @@ END_TEST
 
 START_TEST(test_command_names)
 {
-    static const char *const names[] = {
-        "increase-dissolve-delay", "set-dissolve-timestamp", "start-dissolving",
-        "stop-dissolving",         "add-hot-key",            "remove-hot-key",
-        "disburse",                "split",                  "merge",
-        "spawn",                   "stake-maturity",         "disburse-maturity",
-        "auto-stake-maturity",     "follow",                 "set-following",
-        "refresh-voting-power",    "set-visibility",         "join-community-fund",
-        "leave-community-fund"};
+    static const char *const names[] = {"increase-dissolve-delay",
+                                        "set-dissolve-timestamp",
+                                        "start-dissolving",
+                                        "stop-dissolving",
+                                        "add-hot-key",
+                                        "remove-hot-key",
+                                        "disburse",
+                                        "split",
+                                        "merge",
+                                        "spawn",
+                                        "stake-maturity",
+                                        "disburse-maturity",
+                                        "auto-stake-maturity",
+                                        "follow",
+                                        "set-following",
+                                        "refresh-voting-power",
+                                        "set-visibility",
+                                        "join-community-fund",
+                                        "leave-community-fund"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         gov_command_kind_t k = gov_command_from_name(names[i]);
         ck_assert_msg(k != 0, "%s", names[i]);
@@ -115,15 +126,15 @@ START_TEST(test_dissolve_and_simple_commands)
 {
     gov_command_t c;
     nns_error_t err;
-    ck_assert(cmd("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":86400}", &c,
-                  &err));
+    ck_assert(
+        cmd("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":86400}", &c, &err));
     ck_assert_int_eq(c.kind, GOV_CMD_INCREASE_DISSOLVE_DELAY);
     ck_assert_uint_eq(c.neuron_id, 7);
     ck_assert(principal_equal(&c.caller, &alice));
     ck_assert_uint_eq(c.u.increase_dissolve_delay.additional_dissolve_delay_seconds, 86400);
     /* a u32 may be a digit string too */
-    ck_assert(cmd("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":\"5\"}", &c,
-                  &err));
+    ck_assert(
+        cmd("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":\"5\"}", &c, &err));
     ck_assert_uint_eq(c.u.increase_dissolve_delay.additional_dissolve_delay_seconds, 5);
     refused("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":4294967296}", 400,
             "BadRequest");
@@ -134,8 +145,8 @@ START_TEST(test_dissolve_and_simple_commands)
     refused("increase-dissolve-delay", "{}", 400, "BadRequest");
     refused("increase-dissolve-delay", "{\"additional_dissolve_delay_seconds\":1,\"x\":1}", 400,
             "BadRequest");
-    ck_assert(cmd("set-dissolve-timestamp", "{\"dissolve_timestamp_seconds\":\"1800000000\"}", &c,
-                  &err));
+    ck_assert(
+        cmd("set-dissolve-timestamp", "{\"dissolve_timestamp_seconds\":\"1800000000\"}", &c, &err));
     ck_assert_uint_eq(c.u.set_dissolve_timestamp.dissolve_timestamp_seconds, 1800000000);
     refused("set-dissolve-timestamp", "{\"dissolve_timestamp_seconds\":1800000000}", 400,
             "BadRequest");
@@ -203,9 +214,10 @@ START_TEST(test_hot_keys_and_accounts)
              hex);
     ck_assert(cmd("disburse-maturity", body, &c, &err));
     ck_assert(account_id_equal(&c.u.disburse_maturity.to_account, &bob_acc));
-    snprintf(body, sizeof body,
-             "{\"percentage_to_disburse\":50,\"to_account\":\"%s\",\"to_account_identifier\":\"%s\"}",
-             bob_text, hex);
+    snprintf(
+        body, sizeof body,
+        "{\"percentage_to_disburse\":50,\"to_account\":\"%s\",\"to_account_identifier\":\"%s\"}",
+        bob_text, hex);
     refused("disburse-maturity", body, 400, "InvalidCommand");
     ck_assert(cmd("disburse-maturity", "{\"percentage_to_disburse\":100}", &c, &err));
     ck_assert(!c.u.disburse_maturity.has_to_account);
@@ -223,8 +235,7 @@ START_TEST(test_neuron_moving_commands)
     ck_assert(c.u.split.has_memo && c.u.split.memo == 9);
     ck_assert_uint_eq(c.u.split.candidate_id, 0);
     refused("split", "{\"amount_e8s\":200000000}", 400, "BadRequest");
-    refused("split", "{\"amount_e8s\":\"2\",\"memo\":\"18446744073709551616\"}", 400,
-            "BadRequest");
+    refused("split", "{\"amount_e8s\":\"2\",\"memo\":\"18446744073709551616\"}", 400, "BadRequest");
     ck_assert(cmd("merge", "{\"source_neuron_id\":\"8\"}", &c, &err));
     ck_assert_uint_eq(c.u.merge.source_neuron_id, 8);
     refused("merge", "{\"source_neuron_id\":\"1.5\"}", 400, "BadRequest");
@@ -348,8 +359,7 @@ START_TEST(test_neuron_views)
                                            "maturity_disbursements_in_progress",
                                            "locked"};
     for (size_t i = 0; i < sizeof withheld / sizeof withheld[0]; i++) {
-        ck_assert_msg(json_object_get(pub, withheld[i]) == NULL, "public view has %s",
-                      withheld[i]);
+        ck_assert_msg(json_object_get(pub, withheld[i]) == NULL, "public view has %s", withheld[i]);
         ck_assert_msg(json_object_get(full, withheld[i]) != NULL, "full view lacks %s",
                       withheld[i]);
     }
