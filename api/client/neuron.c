@@ -14,9 +14,11 @@
  * moves; (2) a legacy ledger transfer of the amount there, with the neuron's memo; (3) the
  * claim, POST /v1/neurons. It is resumable: when the staking account already holds ICP that is
  * not in a neuron (a transfer made earlier, whose claim never happened), step 2 is skipped and
- * only the claim is sent. "Not in a neuron" is the account's ledger balance minus the cached
- * stake of the neuron with that account, if one exists, so a second stake with the same memo
- * tops the neuron up (a new transfer, then a refresh).
+ * only the claim is sent, unless that ICP could not make a neuron on its own (less than the
+ * minimum stake and no neuron yet): then the new transfer adds to it. "Not in a neuron" is the
+ * account's ledger balance minus the cached stake of the neuron with that account, if one
+ * exists, so a second stake with the same memo tops the neuron up (a new transfer, then a
+ * refresh).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -367,7 +369,8 @@ static int claimed_stake(nns_client_t *gov, const char *controller, const char *
     int rc = EXIT_OK;
     *stake = 0;
     *found = false;
-    for (int page = 0; page < MAX_LIST_PAGES && rc == EXIT_OK && !*found; page++) {
+    bool last = false;
+    for (int page = 0; page < MAX_LIST_PAGES && rc == EXIT_OK && !*found && !last; page++) {
         char *path = strdup("/v1/neurons"), *text = NULL;
         json_t *json = NULL;
         long status = 0;
@@ -399,8 +402,7 @@ static int claimed_stake(nns_client_t *gov, const char *controller, const char *
             cursor = next && *next ? strdup(next) : NULL;
             if (!json_is_array(neurons))
                 rc = failure("'GET %s' answered without a neurons list", path);
-            else if (!cursor)
-                page = MAX_LIST_PAGES; /* the last page */
+            last = cursor == NULL;
         }
         json_decref(json);
         free(text);
@@ -627,24 +629,26 @@ static int cmd_neuron_stake(void)
         (rc = claimed_stake(gov, controller_text, aid, &stake, &found)) != EXIT_OK)
         goto done;
 
-    if (balance > stake) {
-        /* a transfer made earlier and never claimed: claim it, send nothing */
+    /* ICP on the account that no neuron holds yet: a transfer made earlier whose claim never
+     * happened. It is claimed without a new transfer, unless it could not make a neuron (less
+     * than the minimum stake and no neuron yet): then the new transfer adds to it. */
+    uint64_t unclaimed = balance > stake ? balance - stake : 0;
+    if (!found && (rc = minimum_stake(gov, &min_stake)) != EXIT_OK)
+        goto done;
+    if (unclaimed > 0 && (found || unclaimed >= min_stake)) {
         fprintf(stderr,
                 "nns %s: the staking account %s already holds %" PRIu64 " e8s that %s; "
                 "claiming them without a new transfer (--amount not used)\n",
-                command->name, aid, balance - stake,
+                command->name, aid, unclaimed,
                 found ? "the neuron does not hold yet" : "no neuron holds");
     } else {
         /* 2. the transfer, after checking that it can make (or top up) a neuron */
-        if (!found) {
-            if ((rc = minimum_stake(gov, &min_stake)) != EXIT_OK)
-                goto done;
-            if (amount < min_stake) {
-                rc = failure("%" PRIu64 " e8s is below the minimum stake of a new neuron, %" PRIu64
-                             " e8s; no ICP was sent",
-                             amount, min_stake);
-                goto done;
-            }
+        if (!found && unclaimed + amount < min_stake) {
+            rc = failure("%" PRIu64 " e8s%s is below the minimum stake of a new neuron, %" PRIu64
+                         " e8s; no ICP was sent",
+                         unclaimed + amount, unclaimed ? " (with what the account holds)" : "",
+                         min_stake);
+            goto done;
         }
         if ((rc = stake_transfer(ledger, aid, amount, memo, &block, &fee)) != EXIT_OK)
             goto done;
@@ -679,7 +683,7 @@ static int cmd_neuron_stake(void)
         set_member(out, "transfer", transfer, &ok);
     } else if (ok) {
         set_member(out, "transfer", json_null(), &ok);
-        set_member(out, "resumed_unclaimed_e8s", u64_string(balance - stake), &ok);
+        set_member(out, "resumed_unclaimed_e8s", u64_string(unclaimed), &ok);
     }
     if (ok)
         set_member(out, "action", json_string(found ? "refreshed" : "created"), &ok);

@@ -256,9 +256,18 @@ check "the same memo again tops the neuron up to 4 ICP" \
 rc=0
 "${nns[@]}" neuron stake --key "$cli_key" --amount 0.5 --memo 7 >/dev/null 2>"$TEST_TMP/cli4.err" || rc=$?
 check "below the minimum stake the CLI refuses before sending (exit $rc)" test "$rc" = 1 -a "$(balance "$(staking_account "$cli_principal" 7)")" = 0
+sa8=$(staking_account "$cli_principal" 8)
+"${nns[@]}" transfer --key "$cli_key" --to "$sa8" --amount $((ICP / 2)) --memo 8 >/dev/null || true
+"${nns[@]}" neuron stake --key "$cli_key" --amount 0.4 --memo 8 >/dev/null 2>"$TEST_TMP/cli4b.err" || true
+check "0.5 ICP already there + 0.4 ICP is still below the minimum: refused, nothing sent" \
+  test "$(balance "$sa8")" = $((ICP / 2))
+"${nns[@]}" neuron stake --key "$cli_key" --amount 0.6 --memo 8 >"$TEST_TMP/cli4c.json" 2>"$TEST_TMP/cli4c.err" || true
+check "0.5 ICP already there (not enough for a neuron) + 0.6 ICP: transferred, then a neuron of 1.1 ICP" \
+  test "$(j "$TEST_TMP/cli4c.json" transfer amount_e8s)" = 60000000 -a \
+  "$(j "$TEST_TMP/cli4c.json" neuron cached_neuron_stake_e8s)" = 110000000
 "${nns[@]}" neuron list --controller "$cli_principal" --key "$cli_key" >"$TEST_TMP/cli-list.json" || true
-check "nns neuron list: three neurons (two staked, genesis 9003), full views" \
-  test "$(j "$TEST_TMP/cli-list.json" neurons | python3 -c 'import json,sys; n=json.load(sys.stdin); print(len(n), all("controller" in x for x in n))')" = "3 True"
+check "nns neuron list: four neurons (three staked, genesis 9003), full views" \
+  test "$(j "$TEST_TMP/cli-list.json" neurons | python3 -c 'import json,sys; n=json.load(sys.stdin); print(len(n), all("controller" in x for x in n))')" = "4 True"
 cn=$(j "$TEST_TMP/cli1.json" neuron id)
 "${nns[@]}" neuron increase-dissolve-delay "$cn" --key "$cli_key" --days 30 >"$TEST_TMP/cli5.json" || true
 check "nns neuron increase-dissolve-delay --days 30" test "$(j "$TEST_TMP/cli5.json" dissolve_delay_seconds)" = $((604800 + 30 * DAY))
