@@ -66,6 +66,10 @@ psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.hot_keys VAL
 check "a hot key of a neuron that does not exist is CorruptState" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.hot_keys'"
 psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.hot_keys WHERE neuron_id = 42"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.neurons SELECT 43, subaccount, controller, dissolving, dissolve_delay_seconds, aging_since_timestamp_seconds, when_dissolved_timestamp_seconds, cached_neuron_stake_e8s, neuron_fees_e8s, created_timestamp_seconds, spawn_at_timestamp_seconds, kyc_verified, maturity_e8s_equivalent, staked_maturity_e8s_equivalent, auto_stake_maturity, not_for_profit, joined_community_fund_timestamp_seconds, neuron_type, visibility, voting_power_refreshed_timestamp_seconds, eight_year_gang_bonus_base_e8s FROM governance.neurons LIMIT 1"
+check "two neurons with one subaccount are CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*subaccount'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.neurons WHERE id = 43"
 check "and once it is gone the same database loads" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 >/dev/null"
 
