@@ -19,6 +19,8 @@ check "the outbox records the outcomes: the 20 mints answered with their blocks,
   eq "$(sql "SELECT count(*) FILTER (WHERE purpose = 'mint' AND ok AND ledger_block_index BETWEEN 100 AND 119) || ' ' || count(*) FILTER (WHERE purpose = 'transfer' AND ok AND ledger_block_index = 999)  FROM governance.intents")" \
   "20 1"
 
+check "the purge removed the expired replay row and kept the other" \
+  eq "$(sql "SELECT count(*) || ' ' || min(status) FROM governance.replay_cache")" "1 409"
 sql "CREATE DATABASE gov_fail" >/dev/null
 check "a round PostgreSQL refuses half-way commits nothing; its retry commits; a restart agrees" \
   env DATABASE_URL="${DATABASE_URL/dbname=nns/dbname=gov_fail}" "$TOOLS/govstore" fail
