@@ -51,6 +51,16 @@ check "the daily stake by dissolve delay ends at the neurons' stake" \
 check "the stake history has a row per neuron written, the last one as the neuron is" \
   eq "$(as_analyst "SELECT count(DISTINCT neuron_id) || ' ' || sum(stake_e8s) FILTER (WHERE last) FROM (SELECT neuron_id, stake_e8s, seq = max(seq) OVER (PARTITION BY neuron_id) AS last FROM analytics.governance_neuron_history) h")" \
   "$(sql "SELECT count(*) || ' ' || sum(greatest(cached_neuron_stake_e8s - neuron_fees_e8s, 0) + staked_maturity_e8s_equivalent) FROM governance.neurons")"
+check "principal texts: self-authenticating ones read back as 29 bytes, and round trip" \
+  eq "$(as_analyst "SELECT string_agg(length(analytics.governance_principal_bytes(t))::text || ':' || (analytics.governance_principal_text(analytics.governance_principal_bytes(t)) = t)::text, ' ') FROM (VALUES ('276yo-aswbr-igv6b-r747t-l2p5r-o7nmm-umo2n-otjkp-b5fru-3llue-rqe'), ('3qy5g-mhi5n-ni3hu-f7iie-juvhn-quvoz-s6mlu-fklxx-idb26-j3qyr-mae'), ('2vxsx-fae'), ('rrkah-fqaaa-aaaaa-aaaaq-cai')) AS v(t)")" \
+  "29:true 29:true 1:true 10:true"
+check "every controller's text reads back as its bytes" \
+  eq "$(as_analyst "SELECT count(*) FILTER (WHERE analytics.governance_principal_bytes(controller_text) <> controller) FROM analytics.governance_neurons")" 0
+check "a bad principal text is refused" \
+  bash -c '! psql "$DATABASE_URL" -Atqc "SET ROLE analyst; SELECT analytics.governance_principal_bytes('"'"'rrkah-fqaaa-aaaaa-aaaaq-caj'"'"')" 2>/dev/null'
+check "a controller's neurons by its principal text" \
+  eq "$(as_analyst "SELECT count(*) FROM analytics.governance_neurons WHERE controller = analytics.governance_principal_bytes((SELECT controller_text FROM analytics.governance_neurons ORDER BY neuron_id LIMIT 1))")" \
+  "$(sql "SELECT count(*) FROM governance.neurons WHERE controller = (SELECT controller FROM governance.neurons ORDER BY id LIMIT 1)")"
 check "analyst cannot read the governance tables" \
   bash -c '! psql "$DATABASE_URL" -Atqc "SET ROLE analyst; SELECT count(*) FROM governance.neurons" 2>/dev/null'
 
