@@ -354,6 +354,14 @@ check "the CLI's spawned neuron got the modulated 4.5 ICP" \
 nj d4 neuron show "$cn6" --key "$cli_key"
 check "the neuron keeps 1 ICP" test "$(j "$TEST_TMP/d4.json" cached_neuron_stake_e8s)" = $((ICP))
 
+nj k1 neuron add-hot-key "$cn6" --hot-key "$hot" --key "$cli_key"
+nj k2 neuron events "$cn6"
+nj k3 neuron events "$cn6" --key "$cli_key"
+check "nns neuron events of a private neuron: the hot key withheld from others, shown with --key" \
+  test "$(j "$TEST_TMP/k2.json" events 0 kind)" = hot_key_added -a -z "$(j "$TEST_TMP/k2.json" events 0 detail)" \
+  -a "$(j "$TEST_TMP/k3.json" events 0 detail)" = "$hot"
+nj k4 neuron remove-hot-key "$cn6" --hot-key "$hot" --key "$cli_key"
+
 # usage errors: exit 2 before anything is sent
 usage_exit() { local rc=0; "${nns[@]}" "$@" >/dev/null 2>&1 || rc=$?; test "$rc" = 2; }
 check "a usage error: --amount with 9 decimals" usage_exit neuron stake --key "$cli_key" --amount 1.123456789 --memo 1
