@@ -54,10 +54,12 @@ CREATE TABLE governance.economics (
 -- dissolve_delay_seconds and aging_since_timestamp_seconds; DissolvingOrDissolved (dissolving
 -- true) keeps when_dissolved_timestamp_seconds; the other columns of the pair are NULL.
 -- Optional fields are NULL when absent. Hot keys, followees and maturity disbursements, which
--- most neurons do not have, are tables of their own.
+-- most neurons do not have, are tables of their own. Subaccounts are unique: the state machine
+-- keeps them so and checks it again when it loads the table (a duplicate is CorruptState), so
+-- no index enforces it here (it would cost about 77 bytes a neuron).
 CREATE TABLE governance.neurons (
     id                                      numeric(20,0) PRIMARY KEY,
-    subaccount                              bytea NOT NULL UNIQUE CHECK (length(subaccount) = 32),
+    subaccount                              bytea NOT NULL CHECK (length(subaccount) = 32),
     controller                              bytea NOT NULL,
     dissolving                              boolean NOT NULL,
     dissolve_delay_seconds                  numeric(20,0),

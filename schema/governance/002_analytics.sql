@@ -22,6 +22,88 @@ $$;
 
 CREATE SCHEMA IF NOT EXISTS analytics;
 
+-- Principals in their text form (the IC's: base32 of the CRC-32 of the bytes, big-endian,
+-- followed by the bytes, lower case, in groups of five joined by '-'), and back: so that an
+-- analyst can show controllers as users know them and find a controller's neurons through the
+-- index on (controller, id):
+--   SELECT * FROM analytics.governance_neurons
+--   WHERE controller = analytics.governance_principal_bytes('rrkah-fqaaa-aaaaa-aaaaq-cai');
+-- CRC-32 is the IEEE one (as zlib), bit by bit: principals are at most 29 bytes.
+CREATE FUNCTION analytics.governance_principal_text(p bytea) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+    alphabet constant text := 'abcdefghijklmnopqrstuvwxyz234567';
+    crc bigint := 4294967295;
+    data bytea;
+    bits bigint := 0;
+    nbits int := 0;
+    b32 text := '';
+    res text := '';
+BEGIN
+    FOR i IN 0 .. length(p) - 1 LOOP
+        crc := crc # get_byte(p, i);
+        FOR k IN 1 .. 8 LOOP
+            crc := CASE WHEN crc & 1 = 1 THEN (crc >> 1) # 3988292384 ELSE crc >> 1 END;
+        END LOOP;
+    END LOOP;
+    crc := crc # 4294967295;
+    data := decode(lpad(to_hex(crc), 8, '0'), 'hex') || p;
+    FOR i IN 0 .. length(data) - 1 LOOP
+        bits := (bits << 8) | get_byte(data, i);
+        nbits := nbits + 8;
+        WHILE nbits >= 5 LOOP
+            b32 := b32 || substr(alphabet, ((bits >> (nbits - 5)) & 31)::int + 1, 1);
+            nbits := nbits - 5;
+        END LOOP;
+        bits := bits & ((1::bigint << nbits) - 1);
+    END LOOP;
+    IF nbits > 0 THEN
+        b32 := b32 || substr(alphabet, ((bits << (5 - nbits)) & 31)::int + 1, 1);
+    END IF;
+    FOR i IN 0 .. (length(b32) - 1) / 5 LOOP
+        res := res || CASE WHEN i > 0 THEN '-' ELSE '' END || substr(b32, i * 5 + 1, 5);
+    END LOOP;
+    RETURN res;
+END
+$$;
+
+-- The bytes of a principal's text; an error when the text is not one (bad characters, wrong
+-- check sum, more than 29 bytes).
+CREATE FUNCTION analytics.governance_principal_bytes(t text) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+    alphabet constant text := 'abcdefghijklmnopqrstuvwxyz234567';
+    s text := replace(lower(t), '-', '');
+    bits bigint := 0;
+    nbits int := 0;
+    hex text := '';
+    v int;
+    data bytea;
+BEGIN
+    FOR i IN 1 .. length(s) LOOP
+        v := strpos(alphabet, substr(s, i, 1)) - 1;
+        IF v < 0 THEN
+            RAISE EXCEPTION 'not a principal: %', t;
+        END IF;
+        bits := (bits << 5) | v;
+        nbits := nbits + 5;
+        IF nbits >= 8 THEN
+            hex := hex || lpad(to_hex((bits >> (nbits - 8)) & 255), 2, '0');
+            nbits := nbits - 8;
+            bits := bits & ((1::bigint << nbits) - 1);
+        END IF;
+    END LOOP;
+    data := decode(hex, 'hex');
+    IF length(data) < 4 OR length(data) > 33 OR
+       analytics.governance_principal_text(substr(data, 5)) <> lower(t) THEN
+        RAISE EXCEPTION 'not a principal: %', t;
+    END IF;
+    RETURN substr(data, 5);
+END
+$$;
+
 -- The dissolve-delay buckets: [min_seconds, max_seconds), in order. 14 days is the current
 -- minimum to vote, 6 months the legacy one and the minimum to propose, 2 years the current
 -- maximum, 8 years the legacy maximum (ONE_MONTH = 2 629 800 s, ONE_YEAR = 31 557 600 s).
@@ -48,6 +130,8 @@ WITH clock AS (
                AS now_seconds
 )
 SELECT n.id AS neuron_id,
+       n.controller,
+       analytics.governance_principal_text(n.controller) AS controller_text,
        encode(n.controller, 'hex') AS controller_hex,
        CASE WHEN n.spawn_at_timestamp_seconds IS NOT NULL THEN 'spawning'
             WHEN NOT n.dissolving THEN 'not_dissolving'
@@ -246,6 +330,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA governance FROM analyst;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA governance FROM analyst;
 REVOKE ALL ON SCHEMA analytics FROM PUBLIC;
 GRANT USAGE ON SCHEMA analytics TO analyst;
+GRANT EXECUTE ON FUNCTION analytics.governance_principal_text(bytea),
+    analytics.governance_principal_bytes(text) TO analyst;
 GRANT SELECT ON analytics.governance_dissolve_delay_buckets, analytics.governance_neurons,
     analytics.governance_stake_by_dissolve_delay, analytics.governance_stake_by_state,
     analytics.governance_maturity_totals, analytics.governance_neurons_created_daily,

@@ -92,7 +92,7 @@ typedef struct {
     pthread_mutex_t out_mu;
     outbox_entry_t *outbox;
     size_t nout, capout;
-    hmap_t outbox_index; /* outbox_key(intent id) -> position in outbox (under out_mu) */
+    hmap_t outbox_index; /* id_key(intent id) -> position in outbox (under out_mu) */
     size_t scan_at;      /* where refill's scan of the outbox resumes */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
@@ -482,9 +482,10 @@ static void post_crash_point(http_request_t *req, void *svc)
 
 /* ---------------------------------------------------------------- calls */
 
-/* The outbox index's key of an intent id: the id through splitmix64's finalizer, a bijection
- * that spreads consecutive ids over the map (hmap.h hashes a key by its first 8 bytes). */
-static void outbox_key(uint64_t id, uint8_t key[8])
+/* The hash map key of an id (an intent's, a neuron's): the id through splitmix64's finalizer, a
+ * bijection that spreads ids over the map however they were chosen (hmap.h takes a key's first 8
+ * bytes as its hash: ids like 1000, 2000, ... or multiples of a power of two would crowd). */
+static void id_key(uint64_t id, uint8_t key[8])
 {
     uint64_t z = id + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -498,7 +499,7 @@ static void outbox_key(uint64_t id, uint8_t key[8])
 static outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id)
 {
     uint8_t key[8];
-    outbox_key(id, key);
+    id_key(id, key);
     hval_t *v = hmap_get(&a->outbox_index, key);
     return v ? &a->outbox[v->a] : NULL;
 }
@@ -678,7 +679,7 @@ static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
         }
     }
     uint8_t key[8];
-    outbox_key(in->id, key);
+    id_key(in->id, key);
     bool created = false;
     hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
     if (v && created) {
@@ -695,14 +696,14 @@ static void outbox_remove(gov_app_t *a, uint64_t id)
 {
     pthread_mutex_lock(&a->out_mu);
     uint8_t key[8];
-    outbox_key(id, key);
+    id_key(id, key);
     hval_t *v = hmap_get(&a->outbox_index, key);
     if (v) {
         size_t at = (size_t)v->a, last = --a->nout;
         hmap_del(&a->outbox_index, key);
         if (at != last) {
             a->outbox[at] = a->outbox[last];
-            outbox_key(a->outbox[at].in.id, key);
+            id_key(a->outbox[at].in.id, key);
             hval_t *moved = hmap_get(&a->outbox_index, key);
             if (moved)
                 moved->a = at;
@@ -771,7 +772,7 @@ static bool index_round(scratch_t *s, gov_neuron_full_t *tmp)
         gov_round_neuron(s->r, s->indexed, tmp, &removed, &parts);
         bool created;
         uint8_t key[8];
-        memcpy(key, &tmp->n.id, sizeof key);
+        id_key(tmp->n.id, key);
         hval_t *v = hmap_put(&s->index, key, &created);
         if (!v)
             return false;
@@ -804,7 +805,7 @@ static bool round_neuron(gov_app_t *a, scratch_t *s, uint64_t id, gov_neuron_ful
     if (!index_round(s, out))
         return false;
     uint8_t key[8];
-    memcpy(key, &id, sizeof key);
+    id_key(id, key);
     hval_t *v = hmap_get(&s->index, key);
     bool committed_locked = false;
     if (v) {

@@ -485,6 +485,28 @@ static int run_check(void)
     commit(s, g, &r, now, NULL, 0);
     CHECK(work, "the tick had work");
 
+    /* a round of refusals only: its answers go to the replay cache; the purge keeps the ones
+     * not yet expired (test_governance_store.sh counts them: 1) */
+    {
+        replay_rec_t rp[2];
+        memset(rp, 0, sizeof rp);
+        memset(rp[0].key, 1, sizeof rp[0].key);
+        memset(rp[1].key, 2, sizeof rp[1].key);
+        rp[0].expiry_nanos = 5000;
+        rp[1].expiry_nanos = UINT64_MAX; /* stored as the largest bigint */
+        rp[0].status = rp[1].status = 409;
+        rp[0].body = rp[1].body = "{\"code\":\"LedgerUpdateOngoing\"}";
+        rp[0].len = rp[1].len = strlen(rp[0].body);
+        r = gov_round_begin(g);
+        gov_store_extras_t x = {.now = now * 1000000000ULL};
+        if (!r || gov_store_send_round(s, r, &x, rp, 2, &err) != DB_COMMITTED ||
+            gov_store_wait_round(s, &err) != DB_COMMITTED)
+            die("round of refusals", &err);
+        gov_round_commit(g, &r);
+        if (!gov_store_purge_replay(s, 6000, &err))
+            die("replay purge", &err);
+    }
+
     /* the events, newest first, one page at a time */
     gov_store_event_t ev[GOV_STORE_EVENTS_MAX];
     size_t nev = 0, total = 0;

@@ -19,6 +19,8 @@ check "the outbox records the outcomes: the 20 mints answered with their blocks,
   eq "$(sql "SELECT count(*) FILTER (WHERE purpose = 'mint' AND ok AND ledger_block_index BETWEEN 100 AND 119) || ' ' || count(*) FILTER (WHERE purpose = 'transfer' AND ok AND ledger_block_index = 999)  FROM governance.intents")" \
   "20 1"
 
+check "the purge removed the expired replay row and kept the other" \
+  eq "$(sql "SELECT count(*) || ' ' || min(status) FROM governance.replay_cache")" "1 409"
 sql "CREATE DATABASE gov_fail" >/dev/null
 check "a round PostgreSQL refuses half-way commits nothing; its retry commits; a restart agrees" \
   env DATABASE_URL="${DATABASE_URL/dbname=nns/dbname=gov_fail}" "$TOOLS/govstore" fail
@@ -49,6 +51,16 @@ check "the daily stake by dissolve delay ends at the neurons' stake" \
 check "the stake history has a row per neuron written, the last one as the neuron is" \
   eq "$(as_analyst "SELECT count(DISTINCT neuron_id) || ' ' || sum(stake_e8s) FILTER (WHERE last) FROM (SELECT neuron_id, stake_e8s, seq = max(seq) OVER (PARTITION BY neuron_id) AS last FROM analytics.governance_neuron_history) h")" \
   "$(sql "SELECT count(*) || ' ' || sum(greatest(cached_neuron_stake_e8s - neuron_fees_e8s, 0) + staked_maturity_e8s_equivalent) FROM governance.neurons")"
+check "principal texts: self-authenticating ones read back as 29 bytes, and round trip" \
+  eq "$(as_analyst "SELECT string_agg(length(analytics.governance_principal_bytes(t))::text || ':' || (analytics.governance_principal_text(analytics.governance_principal_bytes(t)) = t)::text, ' ') FROM (VALUES ('276yo-aswbr-igv6b-r747t-l2p5r-o7nmm-umo2n-otjkp-b5fru-3llue-rqe'), ('3qy5g-mhi5n-ni3hu-f7iie-juvhn-quvoz-s6mlu-fklxx-idb26-j3qyr-mae'), ('2vxsx-fae'), ('rrkah-fqaaa-aaaaa-aaaaq-cai')) AS v(t)")" \
+  "29:true 29:true 1:true 10:true"
+check "every controller's text reads back as its bytes" \
+  eq "$(as_analyst "SELECT count(*) FILTER (WHERE analytics.governance_principal_bytes(controller_text) <> controller) FROM analytics.governance_neurons")" 0
+check "a bad principal text is refused" \
+  bash -c '! psql "$DATABASE_URL" -Atqc "SET ROLE analyst; SELECT analytics.governance_principal_bytes('"'"'rrkah-fqaaa-aaaaa-aaaaq-caj'"'"')" 2>/dev/null'
+check "a controller's neurons by its principal text" \
+  eq "$(as_analyst "SELECT count(*) FROM analytics.governance_neurons WHERE controller = analytics.governance_principal_bytes((SELECT controller_text FROM analytics.governance_neurons ORDER BY neuron_id LIMIT 1))")" \
+  "$(sql "SELECT count(*) FROM governance.neurons WHERE controller = (SELECT controller FROM governance.neurons ORDER BY id LIMIT 1)")"
 check "analyst cannot read the governance tables" \
   bash -c '! psql "$DATABASE_URL" -Atqc "SET ROLE analyst; SELECT count(*) FROM governance.neurons" 2>/dev/null'
 
@@ -66,6 +78,10 @@ psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.hot_keys VAL
 check "a hot key of a neuron that does not exist is CorruptState" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.hot_keys'"
 psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.hot_keys WHERE neuron_id = 42"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.neurons SELECT 43, subaccount, controller, dissolving, dissolve_delay_seconds, aging_since_timestamp_seconds, when_dissolved_timestamp_seconds, cached_neuron_stake_e8s, neuron_fees_e8s, created_timestamp_seconds, spawn_at_timestamp_seconds, kyc_verified, maturity_e8s_equivalent, staked_maturity_e8s_equivalent, auto_stake_maturity, not_for_profit, joined_community_fund_timestamp_seconds, neuron_type, visibility, voting_power_refreshed_timestamp_seconds, eight_year_gang_bonus_base_e8s FROM governance.neurons LIMIT 1"
+check "two neurons with one subaccount are CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*subaccount'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.neurons WHERE id = 43"
 check "and once it is gone the same database loads" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 >/dev/null"
 
