@@ -9,8 +9,13 @@
 #      the spawn delay on the test clock;
 #   4. hot-key limits and permissions;
 #   5. the CLI: `nns neuron stake` in one step, resuming a half-done stake (the transfer made,
-#      the claim not), topping up with the same memo;
-#   6. kill -9 at the crash point (POST /v1/admin/crash-point {"point":"after-ledger-answer"}:
+#      the claim not), topping up with the same memo, adding to ICP too little for a neuron,
+#      and every other neuron command of the CLI, its usage errors;
+#   6. a neuron locked while its ledger transfer is in flight (the ledger stopped): 409
+#      LedgerUpdateOngoing to other commands and to a second claim of the same account;
+#   7. 20 concurrent claims of one staking account (one neuron), 10 concurrent disburses (one
+#      transfer);
+#   8. kill -9 at the crash point (POST /v1/admin/crash-point {"point":"after-ledger-answer"}:
 #      the ledger committed the transfer, governance dies before its own commit) during a
 #      disburse, a split and a spawn; after the restart nothing is lost or doubled: one ledger
 #      block each, and every neuron's account holds exactly its stake.
@@ -354,6 +359,14 @@ check "the CLI's spawned neuron got the modulated 4.5 ICP" \
 nj d4 neuron show "$cn6" --key "$cli_key"
 check "the neuron keeps 1 ICP" test "$(j "$TEST_TMP/d4.json" cached_neuron_stake_e8s)" = $((ICP))
 
+nj k1 neuron add-hot-key "$cn6" --hot-key "$hot" --key "$cli_key"
+nj k2 neuron events "$cn6"
+nj k3 neuron events "$cn6" --key "$cli_key"
+check "nns neuron events of a private neuron: the hot key withheld from others, shown with --key" \
+  test "$(j "$TEST_TMP/k2.json" events 0 kind)" = hot_key_added -a -z "$(j "$TEST_TMP/k2.json" events 0 detail)" \
+  -a "$(j "$TEST_TMP/k3.json" events 0 detail)" = "$hot"
+nj k4 neuron remove-hot-key "$cn6" --hot-key "$hot" --key "$cli_key"
+
 # usage errors: exit 2 before anything is sent
 usage_exit() { local rc=0; "${nns[@]}" "$@" >/dev/null 2>&1 || rc=$?; test "$rc" = 2; }
 check "a usage error: --amount with 9 decimals" usage_exit neuron stake --key "$cli_key" --amount 1.123456789 --memo 1
@@ -368,7 +381,7 @@ check "a usage error: a bad --hot-key" usage_exit neuron add-hot-key "$cn" --hot
 check "a usage error: a bad --to" usage_exit neuron disburse "$cn" --to 1234 --key "$cli_key"
 check "a usage error: set-following without =" usage_exit neuron set-following "$cn" --topic 4 --key "$cli_key"
 
-echo "== 7. a neuron locked while its ledger operation is in flight"
+echo "== 6. a neuron locked while its ledger operation is in flight"
 # the ledger stopped (SIGSTOP): governance's transfer waits, the neuron stays locked, and every
 # other command on it answers 409 LedgerUpdateOngoing; a claim of a staking account whose
 # balance read is in flight locks that account the same way
@@ -406,7 +419,40 @@ ids "$user" l81 >/dev/null
 check "the user holds one neuron on memo 81's staking account, not two" \
   test "$(python3 -c 'import json,sys; print(sum(1 for n in json.load(open(sys.argv[1]))["neurons"] if n["account_identifier"] == sys.argv[2]))' "$TEST_TMP/l81.body" "$sa81")" = 1
 
-echo "== 6. kill -9 between the ledger's commit and governance's"
+echo "== 7. concurrent requests on one staking account, one neuron"
+sa90=$(staking_account "$user" 90)
+pay "$sa90" $((3 * ICP)) 90 >/dev/null
+pids=()
+for k in $(seq 1 20); do
+  signed "$G" /v1/neurons '{"memo":"90"}' "c90-$k" &
+  pids+=($!)
+done
+wait "${pids[@]}" || true
+codes=$(for k in $(seq 1 20); do status "c90-$k"; done | sort | uniq -c | tr '\n' ' ')
+ids "$user" l90 >/dev/null
+check "20 concurrent claims of one staking account make one neuron (answers: $codes)" \
+  test "$(python3 -c 'import json,sys; print(sum(1 for n in json.load(open(sys.argv[1]))["neurons"] if n["account_identifier"] == sys.argv[2]))' "$TEST_TMP/l90.body" "$sa90")" = 1
+check "each answer is that neuron (200) or 409 LedgerUpdateOngoing" \
+  bash -c "for k in \$(seq 1 20); do s=\$(cat '$TEST_TMP'/c90-\$k.status); [ \$s = 200 ] || [ \$s = 409 ] || exit 1; done"
+n90=$(python3 -c 'import json,sys; print([n["id"] for n in json.load(open(sys.argv[1]))["neurons"] if n["account_identifier"] == sys.argv[2]][0])' "$TEST_TMP/l90.body" "$sa90")
+manage "$n90" start-dissolving '{}' d90
+advance $((604800 + 10))
+len0=$(ledger_field chain_length)
+pids=()
+for k in $(seq 1 10); do
+  manage "$n90" disburse '{}' "db90-$k" &
+  pids+=($!)
+done
+wait "${pids[@]}" || true
+wait_for "the disburse" unlocked "$n90"
+codes=$(for k in $(seq 1 10); do status "db90-$k"; done | sort | uniq -c | tr '\n' ' ')
+check "10 concurrent disburses: one ledger transfer (answers: $codes)" test "$(ledger_field chain_length)" = $((len0 + 1))
+check "exactly one of them answered 200" \
+  test "$(for k in $(seq 1 10); do status "db90-$k"; done | grep -c '^200$')" = 1
+check "the neuron and its account are empty" \
+  test "$(neuron "$n90" cached_neuron_stake_e8s)" = 0 -a "$(balance "$sa90")" = 0
+
+echo "== 8. kill -9 between the ledger's commit and governance's"
 # crash_at ACTION...: arms the crash point, runs ACTION (which makes one ledger transfer), waits
 # for governance to die, checks the ledger already holds the transfer, restarts governance
 crash_at() {
