@@ -8,7 +8,8 @@
 # and the neurons and the ledger agree (one transfer, every neuron account holding exactly the
 # neuron's stake). Also: bad input answers a clear 4xx and changes nothing; with the ledger away a
 # claim answers 503 after --suspend-seconds (409 LedgerUpdateOngoing to the same claim meanwhile)
-# and completes once the ledger is back.
+# and completes once the ledger is back; past the creation limit a claim answers 503 with the
+# limiter's Retry-After.
 # shellcheck disable=SC1091 # the harness, checked on its own
 source "$(dirname "$0")/../lib.sh"
 require_built "$BIN/nns-ledger" "$BIN/nns-governance" "$SIGNED"
@@ -285,8 +286,32 @@ check "GET /v1/governance counts the neurons" test "$(j "$TEST_TMP/info.json" me
 keep_get /v1/governance "$G/v1/governance"
 keep_get "/v1/neurons/{neuron_id}/events" "$G/v1/neurons/$cid/events?limit=1"
 keep "/v1/neurons/{neuron_id}/{command}" again
+echo "== the creation limit: past it 503 Unavailable with the limiter's Retry-After"
+# a second governance on a database of its own, whose genesis allows one creation an hour
+sql "CREATE DATABASE limited"
+cat >"$TEST_TMP/gov-limited.json" <<JSON
+{"rule_set": "current", "maturity_modulation_permyriad": 0,
+ "economics": {"max_sustained_neurons_per_hour": 1, "neuron_creation_spike": 1}}
+JSON
+lim_port=$(free_port)
+DATABASE_URL=${DATABASE_URL/dbname=nns/dbname=limited} governance_start limited "$lim_port" \
+  --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-limited.json"
+GL=http://127.0.0.1:$lim_port
+for m in 11 12; do
+  get "$GL/v1/neurons/staking-account?controller=$user&memo=$m" "lim$m"
+  pay "$(j "$TEST_TMP/lim$m.json" account_identifier)" $((2 * ICP)) "$m" >/dev/null
+  signed "$GL" /v1/neurons "{\"memo\":\"$m\"}" "limc$m"
+done
+check "the first creation passes (got $(status limc11))" test "$(status limc11)" = 200
+check "the second is 503 Unavailable (got $(status limc12) $(body limc12 code))" \
+  test "$(status limc12)" = 503 -a "$(body limc12 code)" = Unavailable
+wait_s=$(body limc12 retry_after_seconds)
+check "... naming the wait ($wait_s s, within the hour)" test "${wait_s:-0}" -gt 0 -a "${wait_s:-0}" -le 3600
+check "... in its Retry-After header" grep -qi "^retry-after: *$wait_s" "$TEST_TMP/limc12.headers"
+keep /v1/neurons limc12
 check "every answer is as api/openapi.yaml documents it" \
   python3 "$ROOT/tests/integration/openapi_check.py" "$ROOT/api/openapi.yaml" "$answers"
+
 : >"$TEST_TMP/acked.txt"
 check_ledger_consistent "$TEST_TMP/acked.txt"
 finish
