@@ -1156,8 +1156,9 @@ int service_main(const service_def_t *def, int argc, char **argv)
                     "ledger service URL")},
         {CONFIG_OPT("governance", OPT_URL, &cfg.governance_url, "http://127.0.0.1:8082",
                     "governance service URL")},
-        {CONFIG_OPT("cmc", OPT_URL, &cfg.cmc_url, "http://127.0.0.1:8083",
-                    "cycles minting service URL")},
+        {CONFIG_OPT("cmc", OPT_URL, &cfg.cmc_url, NULL,
+                    "cycles minting service URL (no default: governance reads the maturity "
+                    "modulation from it only when given)")},
         {CONFIG_OPT("test-clock", OPT_BOOL, &cfg.test_clock, NULL,
                     "take domain time from a test clock set with POST /v1/admin/time")},
         {CONFIG_OPT("read-only", OPT_BOOL, &cfg.read_only, NULL,

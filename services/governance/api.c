@@ -655,13 +655,16 @@ static void to_call(const service_t *svc, const gov_intent_t *in, call_intent_t 
 
 /* Gives an outbox entry to the runner (state thread). An entry already pending in the runner
  * is refused by it (same id), so an entry is never in flight twice. */
-static void submit_entry(gov_app_t *a, outbox_entry_t *e, uint64_t wall_now)
+static bool submit_entry(gov_app_t *a, outbox_entry_t *e, uint64_t wall_now)
 {
+    if (e->in.target == GOV_TARGET_CMC && !service_config(a->svc)->cmc_url)
+        return false; /* waits for a start with --cmc (logged at start) */
     call_intent_t c;
     to_call(a->svc, &e->in, &c);
     e->submitted_at = wall_now;
     if (call_runner_submit(a->runner, &c))
         e->submitted = true;
+    return true;
 }
 
 static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
@@ -726,10 +729,9 @@ static void refill(gov_app_t *a, uint64_t wall_now)
         if (a->scan_at >= a->nout)
             a->scan_at = 0;
         outbox_entry_t *e = &a->outbox[a->scan_at++];
-        if (!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) {
-            submit_entry(a, e, wall_now);
+        if ((!e->submitted || wall_now - e->submitted_at > RESUBMIT_NANOS) &&
+            submit_entry(a, e, wall_now))
             room--;
-        }
     }
 }
 
@@ -1344,6 +1346,12 @@ static void *create(service_t *svc, nns_error_t *err)
     if (clock_is_test() && info.last_created_at > clock_now_nanos() &&
         !clock_set(info.last_created_at))
         log_warn("the test clock could not be moved to %" PRIu64, info.last_created_at);
+    gov_modulation_t mm;
+    gov_modulation(a->gov, &mm);
+    if (!cfg->cmc_url && (mm.source == GOV_MM_CMC || mm.source == GOV_MM_RATE_HISTORY))
+        log_warn("the maturity modulation comes from the cmc (decided at genesis) but no --cmc "
+                 "was given: it stays at %d permyriad until governance runs with --cmc",
+                 mm.permyriad);
     /* the loaded intents are submitted by the first tick: an answer that came back before
      * the round loop runs would have nowhere to go */
     log_info("governance ready: %s rules, %" PRIu64 " neurons, %" PRIu64 " operations in flight, "

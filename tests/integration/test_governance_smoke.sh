@@ -287,16 +287,22 @@ keep_get /v1/governance "$G/v1/governance"
 keep_get "/v1/neurons/{neuron_id}/events" "$G/v1/neurons/$cid/events?limit=1"
 keep "/v1/neurons/{neuron_id}/{command}" again
 echo "== the creation limit: past it 503 Unavailable with the limiter's Retry-After"
-# a second governance on a database of its own, whose genesis allows one creation an hour
+# a second governance on a database of its own, whose genesis allows one creation an hour; it
+# has no --cmc and no fixed modulation: its modulation is 0, from no source, and it calls nobody
 sql "CREATE DATABASE limited"
 cat >"$TEST_TMP/gov-limited.json" <<JSON
-{"rule_set": "current", "maturity_modulation_permyriad": 0,
+{"rule_set": "current",
  "economics": {"max_sustained_neurons_per_hour": 1, "neuron_creation_spike": 1}}
 JSON
 lim_port=$(free_port)
 DATABASE_URL=${DATABASE_URL/dbname=nns/dbname=limited} governance_start limited "$lim_port" \
   --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-limited.json"
 GL=http://127.0.0.1:$lim_port
+get "$GL/v1/governance" liminfo
+check "without --cmc the modulation is 0 from no source, and no call is in flight" \
+  test "$(j "$TEST_TMP/liminfo.json" maturity_modulation_source)" = none -a \
+  "$(j "$TEST_TMP/liminfo.json" maturity_modulation_permyriad)" = 0 -a \
+  "$(j "$TEST_TMP/liminfo.json" metrics operations_in_flight)" = 0
 for m in 11 12; do
   get "$GL/v1/neurons/staking-account?controller=$user&memo=$m" "lim$m"
   pay "$(j "$TEST_TMP/lim$m.json" account_identifier)" $((2 * ICP)) "$m" >/dev/null
