@@ -1332,6 +1332,9 @@ static void *create(service_t *svc, nns_error_t *err)
                         &nintents, err) ||
         (fresh && !apply_genesis(a, err)))
         goto fail;
+    if (!fresh && genesis_path)
+        log_info("genesis %s not applied: the database holds governance state already",
+                 genesis_path);
     for (size_t i = 0; i < nintents; i++)
         if (!outbox_add(a, &intents[i])) {
             nns_error_set(err, 503, "Unavailable", "out of memory");
