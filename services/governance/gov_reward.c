@@ -3,6 +3,7 @@
  * (reward/calculation.rs); node-provider amounts in exact 128-bit integers.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "gov_reward.h"
 
@@ -82,6 +83,110 @@ uint64_t gov_reward_share(double used, double pool, double denominator)
     if (!(denominator >= GOV_REWARD_MIN_DENOMINATOR))
         return 0;
     return gov_reward_e8s(used * pool / denominator);
+}
+
+/* Grows the output arrays to at least need entries. */
+static bool grow(uint64_t **ids, uint64_t **amounts, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t cap2 = *cap ? *cap : 1024;
+    while (cap2 < need)
+        cap2 *= 2;
+    uint64_t *a = realloc(*ids, cap2 * sizeof *a);
+    if (!a)
+        return false;
+    *ids = a;
+    uint64_t *b = realloc(*amounts, cap2 * sizeof *b);
+    if (!b)
+        return false;
+    *amounts = b;
+    *cap = cap2;
+    return true;
+}
+
+bool gov_reward_distribute(const gov_reward_proposal_t *ps, size_t nps, double pool,
+                           bool (*exists)(void *ctx, uint64_t neuron_id), void *ctx,
+                           uint64_t **ids, uint64_t **amounts, size_t *n, uint64_t *distributed)
+{
+    /* governance.rs distribute_voting_rewards_to_neurons: the denominator over the settled
+     * proposals (total_potential_voting_power, else the sum of the ballots), then each neuron's
+     * used voting power summed proposal by proposal in the given order. The ballots are sorted
+     * by neuron id, so a k-way merge visits each neuron once: O(neurons * k + ballots), no
+     * per-neuron allocation. */
+    *ids = *amounts = NULL;
+    *n = 0;
+    *distributed = 0;
+    double denominator = 0.0;
+    size_t maxn = 0;
+    for (size_t p = 0; p < nps; p++) {
+        double w = gov_topic_reward_weight(ps[p].topic);
+        double total = (double)ps[p].total_potential_voting_power;
+        if (ps[p].total_potential_voting_power == 0)
+            for (size_t i = 0; i < ps[p].n; i++)
+                total += (double)ps[p].voting_powers[i];
+        denominator += w * total;
+        if (ps[p].n > maxn)
+            maxn = ps[p].n;
+    }
+    if (!(denominator >= GOV_REWARD_MIN_DENOMINATOR) || nps == 0)
+        return true;
+    size_t *cur = calloc(nps, sizeof *cur);
+    double *weight = malloc(nps * sizeof *weight);
+    size_t cap = 0, count = 0;
+    uint64_t sum = 0;
+    if (!cur || !weight || !grow(ids, amounts, &cap, maxn ? maxn : 1))
+        goto fail;
+    for (size_t p = 0; p < nps; p++)
+        weight[p] = gov_topic_reward_weight(ps[p].topic);
+    for (;;) {
+        uint64_t min = UINT64_MAX;
+        bool any = false;
+        for (size_t p = 0; p < nps; p++)
+            if (cur[p] < ps[p].n && (!any || ps[p].neuron_ids[cur[p]] < min)) {
+                min = ps[p].neuron_ids[cur[p]];
+                any = true;
+            }
+        if (!any)
+            break;
+        double used = 0.0;
+        for (size_t p = 0; p < nps; p++) {
+            /* a neuron has at most one ballot per proposal; equal ids are skipped defensively */
+            while (cur[p] < ps[p].n && ps[p].neuron_ids[cur[p]] == min) {
+                if (gov_reward_vote_counts(ps[p].votes[cur[p]]))
+                    used += weight[p] * (double)ps[p].voting_powers[cur[p]];
+                cur[p]++;
+            }
+        }
+        if (!(used > 0.0))
+            continue;
+        uint64_t reward = gov_reward_share(used, pool, denominator);
+        if (reward == 0 || (exists && !exists(ctx, min)))
+            continue;
+        if (!grow(ids, amounts, &cap, count + 1))
+            goto fail;
+        (*ids)[count] = min;
+        (*amounts)[count] = reward;
+        count++;
+        sum = sum > UINT64_MAX - reward ? UINT64_MAX : sum + reward;
+    }
+    free(cur);
+    free(weight);
+    if (count == 0) {
+        free(*ids);
+        free(*amounts);
+        *ids = *amounts = NULL;
+    }
+    *n = count;
+    *distributed = sum;
+    return true;
+fail:
+    free(cur);
+    free(weight);
+    free(*ids);
+    free(*amounts);
+    *ids = *amounts = NULL;
+    return false;
 }
 
 uint64_t gov_node_provider_rate(uint64_t average_xdr_permyriad_per_icp,
