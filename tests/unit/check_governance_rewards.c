@@ -147,6 +147,159 @@ START_TEST(test_shares)
 }
 END_TEST
 
+
+/* A proposal over the given arrays. */
+static gov_reward_proposal_t prop(uint64_t id, int32_t topic, uint64_t total, size_t n,
+                                  const uint64_t *ids, const uint64_t *vps, const uint8_t *votes)
+{
+    gov_reward_proposal_t p = {.proposal_id = id,
+                               .topic = topic,
+                               .total_potential_voting_power = total,
+                               .n = n,
+                               .neuron_ids = ids,
+                               .voting_powers = vps,
+                               .votes = votes};
+    return p;
+}
+
+static bool not_seven(void *ctx, uint64_t id)
+{
+    (void)ctx;
+    return id != 7;
+}
+
+START_TEST(test_distribution_proportions)
+{
+    /* proposal 1 (topic 3, weight 1): neurons 1, 2, 3 with 100, 300, 600; 3 did not vote.
+     * proposal 2 (Governance, weight 20): neurons 2, 5 with 300, 100, both voted. */
+    uint64_t ids1[] = {1, 2, 3}, vps1[] = {100, 300, 600};
+    uint8_t v1[] = {1, 2, 0};
+    uint64_t ids2[] = {2, 5}, vps2[] = {300, 100};
+    uint8_t v2[] = {1, 1};
+    gov_reward_proposal_t ps[2] = {prop(1, 3, 1000, 3, ids1, vps1, v1),
+                                   prop(2, 4, 400, 2, ids2, vps2, v2)};
+    uint64_t *ids = NULL, *amounts = NULL, distributed = 0;
+    size_t n = 0;
+    double pool = 9000000.0;
+    ck_assert(gov_reward_distribute(ps, 2, pool, NULL, NULL, &ids, &amounts, &n, &distributed));
+    /* denominator = 1 * 1000 + 20 * 400 = 9000 */
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(ids[0], 1);
+    ck_assert_uint_eq(amounts[0], 100000);          /* 100 / 9000 */
+    ck_assert_uint_eq(ids[1], 2);
+    ck_assert_uint_eq(amounts[1], 300000 + 6000000); /* (300 + 20 * 300) / 9000 */
+    ck_assert_uint_eq(ids[2], 5);
+    ck_assert_uint_eq(amounts[2], 2000000); /* 20 * 100 / 9000 */
+    ck_assert_uint_eq(distributed, 8400000); /* neuron 3 did not vote: 600 000 undistributed */
+    free(ids);
+    free(amounts);
+    /* a fallback denominator (total 0: the ballots' sum) */
+    ps[0].total_potential_voting_power = 0;
+    ck_assert(gov_reward_distribute(ps, 1, 1000.0, NULL, NULL, &ids, &amounts, &n, &distributed));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(amounts[0], 100); /* 100 / 1000 */
+    ck_assert_uint_eq(amounts[1], 300);
+    free(ids);
+    free(amounts);
+}
+END_TEST
+
+START_TEST(test_distribution_filters_and_edges)
+{
+    uint64_t ids1[] = {2, 7, 9}, vps1[] = {10, 10, 10};
+    uint8_t v1[] = {1, 1, 1};
+    gov_reward_proposal_t p = prop(1, 3, 30, 3, ids1, vps1, v1);
+    uint64_t *ids = NULL, *amounts = NULL, distributed = 0;
+    size_t n = 0;
+    /* a removed neuron gets nothing and nothing is redistributed */
+    ck_assert(gov_reward_distribute(&p, 1, 300.0, not_seven, NULL, &ids, &amounts, &n,
+                                    &distributed));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(ids[0], 2);
+    ck_assert_uint_eq(ids[1], 9);
+    ck_assert_uint_eq(distributed, 200);
+    free(ids);
+    free(amounts);
+    /* nothing settled, or a denominator below 0.001: nothing */
+    ck_assert(gov_reward_distribute(NULL, 0, 300.0, NULL, NULL, &ids, &amounts, &n,
+                                    &distributed));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(ids);
+    uint64_t zero[] = {0, 0, 0};
+    p = prop(1, 3, 0, 3, ids1, zero, v1);
+    ck_assert(gov_reward_distribute(&p, 1, 300.0, NULL, NULL, &ids, &amounts, &n,
+                                    &distributed));
+    ck_assert_uint_eq(n, 0);
+    /* NeuronManagement has weight 0: a proposal of it alone pays nothing */
+    p = prop(1, 1, 30, 3, ids1, vps1, v1);
+    ck_assert(gov_reward_distribute(&p, 1, 300.0, NULL, NULL, &ids, &amounts, &n,
+                                    &distributed));
+    ck_assert_uint_eq(n, 0);
+    /* a tiny pool floors every share to 0: nothing listed */
+    p = prop(1, 3, 30, 3, ids1, vps1, v1);
+    ck_assert(gov_reward_distribute(&p, 1, 2.0, NULL, NULL, &ids, &amounts, &n, &distributed));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(distributed, 0);
+}
+END_TEST
+
+/* The merge against a direct computation: random sparse ballot sets over 3..9 proposals. */
+START_TEST(test_distribution_random_against_direct)
+{
+    srand(7);
+    enum { N = 2000, K = 9 };
+    static uint64_t ids[K][N], vps[K][N];
+    static uint8_t votes[K][N];
+    static double used[N + 1];
+    for (int round = 0; round < 20; round++) {
+        size_t k = 3 + (size_t)(rand() % 7);
+        gov_reward_proposal_t ps[K];
+        memset(used, 0, sizeof used);
+        double denominator = 0;
+        for (size_t p = 0; p < k; p++) {
+            size_t n = 0;
+            int32_t topic = rand() % 19;
+            double w = gov_topic_reward_weight(topic);
+            uint64_t total = 0;
+            for (uint64_t id = 1; id <= N; id++) {
+                if (rand() % 3 == 0)
+                    continue;
+                ids[p][n] = id;
+                vps[p][n] = (uint64_t)(rand() % 100000);
+                votes[p][n] = (uint8_t)(rand() % 3);
+                total += vps[p][n];
+                if (votes[p][n])
+                    used[id] += w * (double)vps[p][n];
+                n++;
+            }
+            total += (uint64_t)(rand() % 1000);
+            denominator += w * (double)total;
+            ps[p] = prop(p + 1, topic, total, n, ids[p], vps[p], votes[p]);
+        }
+        double pool = 1e12;
+        uint64_t *out_ids = NULL, *amounts = NULL, distributed = 0, sum = 0;
+        size_t n = 0, j = 0;
+        ck_assert(gov_reward_distribute(ps, k, pool, NULL, NULL, &out_ids, &amounts, &n,
+                                        &distributed));
+        for (uint64_t id = 1; id <= N; id++) {
+            uint64_t want = gov_reward_share(used[id], pool, denominator);
+            if (want == 0)
+                continue;
+            ck_assert_uint_lt(j, n);
+            ck_assert_uint_eq(out_ids[j], id);
+            ck_assert_uint_eq(amounts[j], want);
+            sum += want;
+            j++;
+        }
+        ck_assert_uint_eq(j, n);
+        ck_assert_uint_eq(sum, distributed);
+        ck_assert(distributed <= (uint64_t)pool);
+        free(out_ids);
+        free(amounts);
+    }
+}
+END_TEST
+
 static Suite *governance_rewards_suite(void)
 {
     Suite *s = suite_create("governance_rewards");
@@ -158,6 +311,9 @@ static Suite *governance_rewards_suite(void)
     TCase *e = tcase_create("arithmetic");
     tcase_add_test(e, test_weights_and_votes);
     tcase_add_test(e, test_shares);
+    tcase_add_test(e, test_distribution_proportions);
+    tcase_add_test(e, test_distribution_filters_and_edges);
+    tcase_add_test(e, test_distribution_random_against_direct);
     suite_add_tcase(s, e);
     return s;
 }
