@@ -106,8 +106,8 @@ static bool grow(uint64_t **ids, uint64_t **amounts, size_t *cap, size_t need)
 }
 
 bool gov_reward_distribute(const gov_reward_proposal_t *ps, size_t nps, double pool,
-                           bool (*exists)(void *ctx, uint64_t neuron_id), void *ctx,
-                           uint64_t **ids, uint64_t **amounts, size_t *n, uint64_t *distributed)
+                           bool (*exists)(void *ctx, uint64_t neuron_id), void *ctx, uint64_t **ids,
+                           uint64_t **amounts, size_t *n, uint64_t *distributed)
 {
     /* governance.rs distribute_voting_rewards_to_neurons: the denominator over the settled
      * proposals (total_potential_voting_power, else the sum of the ballots), then each neuron's

@@ -34,9 +34,9 @@
 #define GOV_REWARD_INITIAL_RATE 0.10          /* R0 * 365.25 */
 #define GOV_REWARD_FINAL_RATE 0.05            /* Rf * 365.25 */
 #define GOV_REWARD_DAYS_PER_YEAR 365.25
-#define GOV_REWARD_FLATTENING_DAYS 2922.0               /* T = 8 * 365.25 */
-#define GOV_REWARD_M70_ADJUSTMENT_FACTOR 0.6329         /* voting_rewards_adjustment_factor */
-#define GOV_REWARD_MIN_DENOMINATOR 0.001                /* below it nothing is paid */
+#define GOV_REWARD_FLATTENING_DAYS 2922.0       /* T = 8 * 365.25 */
+#define GOV_REWARD_M70_ADJUSTMENT_FACTOR 0.6329 /* voting_rewards_adjustment_factor */
+#define GOV_REWARD_MIN_DENOMINATOR 0.001        /* below it nothing is paid */
 #define GOV_ICP_XDR_RATE_TO_BASIS_POINT_MULTIPLIER 100ULL
 
 /* The fraction of the total supply paid for day d after genesis (reward/calculation.rs
@@ -91,8 +91,8 @@ typedef struct {
  * malloc'd arrays of *n entries ascending by neuron id (NULL when *n is 0; the caller frees
  * them) and *distributed their sum (saturating). False on allocation failure (nothing to free). */
 bool gov_reward_distribute(const gov_reward_proposal_t *ps, size_t nps, double pool,
-                           bool (*exists)(void *ctx, uint64_t neuron_id), void *ctx,
-                           uint64_t **ids, uint64_t **amounts, size_t *n, uint64_t *distributed)
+                           bool (*exists)(void *ctx, uint64_t neuron_id), void *ctx, uint64_t **ids,
+                           uint64_t **amounts, size_t *n, uint64_t *distributed)
     __attribute__((warn_unused_result));
 
 /* ---- node providers (spec 9) ---- */
