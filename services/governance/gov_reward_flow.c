@@ -347,8 +347,7 @@ static bool settle_collect(gov_round_t *r, uint64_t boundary, settle_t *s, nns_e
     s->n = 0;
     for (size_t i = 0; i < g->nprops && s->n < GOV_REWARD_SETTLED_MAX; i++) {
         const prop_t *p = rprop_get(r, g->props[i]->f.p.id);
-        if (!p || !p->f.p.ballots_held || p->f.p.reward_event_round != 0 ||
-            p->f.p.topic == GOV_TOPIC_NEURON_MANAGEMENT)
+        if (!p || p->f.p.reward_event_round != 0 || p->f.p.topic == GOV_TOPIC_NEURON_MANAGEMENT)
             continue;
         /* ProposalRewardStatus as of the boundary (spec 4.3): ReadyToSettle once the deadline
          * has passed */
@@ -363,10 +362,12 @@ static bool settle_collect(gov_round_t *r, uint64_t boundary, settle_t *s, nns_e
         q->proposal_id = p->f.p.id;
         q->topic = p->f.p.topic;
         q->total_potential_voting_power = p->f.p.total_potential_voting_power;
-        q->n = p->nb;
-        q->neuron_ids = p->bid;
-        q->voting_powers = p->bvp;
-        q->votes = p->bvote;
+        if (p->f.p.ballots_held) { /* (a proposal without ballots settles with none) */
+            q->n = p->nb;
+            q->neuron_ids = p->bid;
+            q->voting_powers = p->bvp;
+            q->votes = p->bvote;
+        }
     }
     return true;
 }
@@ -451,7 +452,7 @@ bool gov_apply_supply_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
         if (!rp)
             return false;
         rp->p.f.p.reward_event_round = day;
-        if (!rprop_release_ballots(r, ev->settled_proposals[i], err))
+        if (rp->p.f.p.ballots_held && !rprop_release_ballots(r, ev->settled_proposals[i], err))
             return false;
     }
     outcome_end(out, &f, NULL);
