@@ -182,7 +182,12 @@ size_t rw_memory(const gov_t *g)
 }
 
 /* ---- crediting (distribute_voting_rewards_to_neurons, in batches as
- * reward/distribution.rs RewardsDistribution) ---- */
+ * reward/distribution.rs RewardsDistribution::continue_processing: saturating adds) ---- */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* Credits amount to neuron id in the round: maturity, or staked maturity with auto-stake.
  * *credited is 0 when the neuron is gone. A neuron not yet changed by the round is copied into
@@ -201,10 +206,11 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
         if (r->neurons.removed[pos] || !rget(r, id, &n))
             return true;
         if (n.n.auto_stake_maturity) {
-            n.n.staked_maturity_e8s_equivalent += amount;
+            n.n.staked_maturity_e8s_equivalent =
+                sat_add(n.n.staked_maturity_e8s_equivalent, amount);
             *staked = 1;
         } else {
-            n.n.maturity_e8s_equivalent += amount;
+            n.n.maturity_e8s_equivalent = sat_add(n.n.maturity_e8s_equivalent, amount);
         }
         *credited = amount;
         return rput(r, &n, false, err);
@@ -214,10 +220,11 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
         return true;
     nrec_t rec = *committed;
     if (rec.n.auto_stake_maturity) {
-        rec.n.staked_maturity_e8s_equivalent += amount;
+        rec.n.staked_maturity_e8s_equivalent =
+            sat_add(rec.n.staked_maturity_e8s_equivalent, amount);
         *staked = 1;
     } else {
-        rec.n.maturity_e8s_equivalent += amount;
+        rec.n.maturity_e8s_equivalent = sat_add(rec.n.maturity_e8s_equivalent, amount);
     }
     rec.round_ext = false;
     rec.parts_changed = false;
