@@ -82,7 +82,7 @@ USES_cmc := tests/unit/check_cmc.c
 $(eval $(call SERVICE,cmc))
 
 USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c \
-                   tests/unit/check_governance_rewards.c
+                   tests/unit/check_governance_proposals.c tests/unit/check_governance_rewards.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
