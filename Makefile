@@ -81,7 +81,8 @@ $(eval $(call SERVICE,ledger))
 USES_cmc := tests/unit/check_cmc.c
 $(eval $(call SERVICE,cmc))
 
-USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c
+USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c \
+                   tests/unit/check_governance_rewards.c
 USES_governance += tests/bench/govstore.c
 $(eval $(call SERVICE,governance))
 
