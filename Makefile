@@ -83,6 +83,7 @@ $(eval $(call SERVICE,cmc))
 
 USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c \
                    tests/unit/check_governance_proposals.c tests/unit/check_governance_rewards.c
+USES_governance += tests/bench/govstore.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).

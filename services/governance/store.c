@@ -1,0 +1,1541 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_pool.h"
+#include "hmap.h"
+#include "jsonutil.h"
+#include "log.h"
+
+/* Binary element types beyond db.h's. */
+enum { OID_BOOL = 16, OID_INT2 = 21 };
+
+/* ---- names of the enums in the tables (index = the enum's value; NULL = none) ---- */
+static const char *const RULE_NAMES[] = {
+    [GOV_RULES_CURRENT] = "current", [GOV_RULES_LEGACY] = "legacy"};
+static const char *const MM_NAMES[] = {[GOV_MM_NONE] = "none",
+                                       [GOV_MM_GENESIS] = "genesis",
+                                       [GOV_MM_CMC] = "cmc",
+                                       [GOV_MM_RATE_HISTORY] = "rate-history"};
+static const char *const FLOW_NAMES[] = {[GOV_FLOW_CLAIM] = "claim",
+                                         [GOV_FLOW_DISBURSE] = "disburse",
+                                         [GOV_FLOW_SPLIT] = "split",
+                                         [GOV_FLOW_MERGE] = "merge",
+                                         [GOV_FLOW_SPAWN_MINT] = "spawn_mint",
+                                         [GOV_FLOW_MATURITY_MINT] = "maturity_mint",
+                                         [GOV_FLOW_GENESIS_MINT] = "genesis_mint",
+                                         [GOV_FLOW_MODULATION] = "modulation"};
+static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
+                                         [GOV_STEP_BURN_FEES] = "burn_fees",
+                                         [GOV_STEP_TRANSFER] = "transfer",
+                                         [GOV_STEP_MINT] = "mint",
+                                         [GOV_STEP_READ] = "read"};
+static const char *const INTENT_KIND_NAMES[] = {
+    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer"};
+static const char *const PURPOSE_NAMES[] = {
+    [GOV_PURPOSE_BALANCE] = "balance",           [GOV_PURPOSE_MODULATION] = "modulation",
+    [GOV_PURPOSE_RATE_HISTORY] = "rate_history", [GOV_PURPOSE_BURN] = "burn",
+    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint"};
+static const char *const TARGET_NAMES[] = {
+    [GOV_TARGET_LEDGER] = "ledger", [GOV_TARGET_CMC] = "cmc"};
+
+/* The index of name in names, -1 when absent. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+#define NAME_INDEX(names, name) name_index(names, (int)(sizeof names / sizeof names[0]), name)
+#define NAME_OF(names, v)                                                                          \
+    ((size_t)(v) < sizeof names / sizeof names[0] && names[(size_t)(v)] ? names[(size_t)(v)] : "")
+
+/* ---- multi-row statements: one binary array parameter per column ---- */
+
+#define MR_MAX_COLS 32
+
+/* The rows of one statement, column by column (unnest($1::type[], ...) in the SQL). */
+typedef struct {
+    int ncols;
+    const uint32_t *oids;
+    copybuf_t col[MR_MAX_COLS];
+    size_t at[MR_MAX_COLS];
+    size_t rows;
+    /* the parameters, valid after mr_finish() */
+    const char *values[MR_MAX_COLS];
+    int lengths[MR_MAX_COLS];
+    int formats[MR_MAX_COLS];
+} multirow_t;
+
+static void mr_init(multirow_t *m, int ncols, const uint32_t *oids)
+{
+    memset(m, 0, sizeof *m);
+    m->ncols = ncols;
+    m->oids = oids;
+}
+
+static void mr_free(multirow_t *m)
+{
+    for (int i = 0; i < m->ncols; i++)
+        copybuf_free(&m->col[i]);
+}
+
+static void mr_reset(multirow_t *m)
+{
+    for (int i = 0; i < m->ncols; i++) {
+        copybuf_reset(&m->col[i]);
+        m->at[i] = copybuf_array_begin(&m->col[i], m->oids[i]);
+    }
+    m->rows = 0;
+}
+
+static bool mr_failed(const multirow_t *m)
+{
+    for (int i = 0; i < m->ncols; i++)
+        if (m->col[i].failed)
+            return true;
+    return false;
+}
+
+/* Sets the element counts and the parameter arrays. */
+static void mr_finish(multirow_t *m)
+{
+    for (int i = 0; i < m->ncols; i++) {
+        copybuf_array_end(&m->col[i], m->at[i], m->rows);
+        m->values[i] = m->col[i].data;
+        m->lengths[i] = (int)m->col[i].len;
+        m->formats[i] = 1;
+    }
+}
+
+static void put_u64(copybuf_t *b, uint64_t v)
+{
+    copybuf_bin_numeric(b, v);
+}
+static void put_opt_u64(copybuf_t *b, bool has, uint64_t v)
+{
+    if (has)
+        copybuf_bin_numeric(b, v);
+    else
+        copybuf_bin_null(b);
+}
+static void put_bool(copybuf_t *b, bool v)
+{
+    uint8_t x = v ? 1 : 0;
+    copybuf_bin_bytes(b, &x, 1);
+}
+static void put_i2(copybuf_t *b, int v)
+{
+    uint8_t x[2] = {(uint8_t)((unsigned)v >> 8), (uint8_t)v};
+    copybuf_bin_bytes(b, x, 2);
+}
+static void put_text(copybuf_t *b, const char *s)
+{
+    copybuf_bin_bytes(b, s, strlen(s));
+}
+static void put_principal(copybuf_t *b, const principal_t *p)
+{
+    copybuf_bin_bytes(b, p->bytes, p->len);
+}
+
+/* ---- the round's statements, prepared once on each write connection ---- */
+
+#define STATE_COLUMNS                                                                              \
+    "genesis_done, rule_set, genesis_timestamp_seconds, modulation_source, "                       \
+    "modulation_permyriad, modulation_computed, modulation_computed_day, "                         \
+    "modulation_requested_day, modulation_retry_at_seconds, limiter_available, "                   \
+    "limiter_last_refill_seconds, next_intent_id, "                                                \
+    "next_flow_id, last_created_at, updated_at_nanos"
+#define ECONOMICS_COLUMNS                                                                          \
+    "reject_cost_e8s, neuron_minimum_stake_e8s, neuron_management_fee_per_proposal_e8s, "          \
+    "minimum_icp_xdr_rate, neuron_spawn_dissolve_delay_seconds, "                                  \
+    "maximum_node_provider_rewards_e8s, transaction_fee_e8s, max_proposals_to_keep_per_topic, "    \
+    "max_sustained_neurons_per_hour, neuron_creation_spike, "                                      \
+    "start_reducing_voting_power_after_seconds, clear_following_after_seconds, "                   \
+    "neuron_minimum_dissolve_delay_to_vote_seconds, updated_at_nanos"
+#define NEURON_COLUMNS                                                                             \
+    "id, subaccount, controller, dissolving, dissolve_delay_seconds, "                             \
+    "aging_since_timestamp_seconds, when_dissolved_timestamp_seconds, cached_neuron_stake_e8s, "   \
+    "neuron_fees_e8s, created_timestamp_seconds, spawn_at_timestamp_seconds, kyc_verified, "       \
+    "maturity_e8s_equivalent, staked_maturity_e8s_equivalent, auto_stake_maturity, "               \
+    "not_for_profit, joined_community_fund_timestamp_seconds, neuron_type, visibility, "           \
+    "voting_power_refreshed_timestamp_seconds, eight_year_gang_bonus_base_e8s"
+#define INFLIGHT_COLUMNS                                                                           \
+    "id, kind, step, intent_id, has_request, command, caller, neuron_id, other_neuron_id, "        \
+    "subaccount, controller, memo, candidate_id, to_account, amount_e8s, fee_e8s, burn_e8s, "      \
+    "moved_maturity_e8s, moved_staked_maturity_e8s, moved_gang_base_e8s, "                         \
+    "disbursement_timestamp_seconds, modulation_permyriad, started_at_seconds, "                   \
+    "merge_source_aging_since_seconds, merge_target_aging_since_seconds, "                         \
+    "merge_target_dissolve_delay_seconds"
+#define INTENT_COLUMNS                                                                             \
+    "id, flow_id, kind, purpose, target, path, account, from_day, to_day, from_subaccount, "       \
+    "to_account, amount_e8s, fee_e8s, memo, created_at_time"
+#define EVENT_COLUMNS "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail"
+#define HISTORY_COLUMNS                                                                            \
+    "neuron_id, at_nanos, removed, stake_e8s, dissolving, dissolve_delay_seconds, "                \
+    "when_dissolved_timestamp_seconds"
+
+enum {
+    STATE_NPARAMS = 15,
+    ECONOMICS_NPARAMS = 14,
+    NEURON_NCOLS = 21,
+    INFLIGHT_NCOLS = 26,
+    INTENT_NCOLS = 16,
+    EVENT_NCOLS = 6,
+    HISTORY_NCOLS = 7
+};
+_Static_assert(NEURON_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
+
+/* Column types of the multi-row statements, in NEURON_COLUMNS / INFLIGHT_COLUMNS order. */
+static const uint32_t NEURON_OIDS[NEURON_NCOLS] = {
+    DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,       OID_BOOL,       DB_OID_NUMERIC, OID_INT2,
+    OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC};
+static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
+    DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_NUMERIC, OID_BOOL,       OID_INT2,
+    DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC};
+static const uint32_t IDS_OIDS[1] = {DB_OID_NUMERIC};
+static const uint32_t HOT_KEY_OIDS[3] = {DB_OID_NUMERIC, OID_INT2, DB_OID_BYTEA};
+static const uint32_t FOLLOWEE_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
+static const uint32_t DISBURSEMENT_OIDS[6] = {DB_OID_NUMERIC, OID_INT2,       DB_OID_NUMERIC,
+                                              DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA};
+static const uint32_t RESOLVED_OIDS[3] = {DB_OID_NUMERIC, OID_BOOL, DB_OID_NUMERIC};
+
+/* The round's multi-row parameter sets. */
+enum {
+    M_NEURONS,     /* upserted neurons */
+    M_NEURONS_DEL, /* removed neurons' ids */
+    M_PARTS_DEL,   /* ids whose hot keys, followees and disbursements are replaced */
+    M_HOT_KEYS,
+    M_FOLLOWEES,
+    M_DISBURSEMENTS,
+    M_INFLIGHT,
+    M_INFLIGHT_DEL,
+    M_RESOLVED, /* finished intents with their outcome */
+    M_COUNT
+};
+
+enum {
+    Q_STATE,
+    Q_ECONOMICS,
+    Q_NEURONS_DEL,
+    Q_HOT_KEYS_DEL,
+    Q_FOLLOWEES_DEL,
+    Q_DISBURSEMENTS_DEL,
+    Q_NEURONS,
+    Q_HOT_KEYS,
+    Q_FOLLOWEES,
+    Q_DISBURSEMENTS,
+    Q_INFLIGHT_DEL,
+    Q_INFLIGHT,
+    Q_INTENTS_DONE,
+    Q_COUNT
+};
+
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} ROUND_SQL[Q_COUNT] = {
+    [Q_STATE] = {"gov_state",
+                 "INSERT INTO governance.state (id, " STATE_COLUMNS ") VALUES (1, $1, $2, $3, $4, "
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO UPDATE SET "
+                 "genesis_done = EXCLUDED.genesis_done, rule_set = EXCLUDED.rule_set, "
+                 "genesis_timestamp_seconds = EXCLUDED.genesis_timestamp_seconds, "
+                 "modulation_source = EXCLUDED.modulation_source, "
+                 "modulation_permyriad = EXCLUDED.modulation_permyriad, "
+                 "modulation_computed = EXCLUDED.modulation_computed, "
+                 "modulation_computed_day = EXCLUDED.modulation_computed_day, "
+                 "modulation_requested_day = EXCLUDED.modulation_requested_day, "
+                 "modulation_retry_at_seconds = EXCLUDED.modulation_retry_at_seconds, "
+                 "limiter_available = EXCLUDED.limiter_available, "
+                 "limiter_last_refill_seconds = EXCLUDED.limiter_last_refill_seconds, "
+                 "next_intent_id = EXCLUDED.next_intent_id, "
+                 "next_flow_id = EXCLUDED.next_flow_id, "
+                 "last_created_at = EXCLUDED.last_created_at, "
+                 "updated_at_nanos = EXCLUDED.updated_at_nanos",
+                 STATE_NPARAMS},
+    [Q_ECONOMICS] =
+        {"gov_economics",
+         "INSERT INTO governance.economics (id, " ECONOMICS_COLUMNS ") VALUES (1, $1, $2, $3, $4, "
+         "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET "
+         "reject_cost_e8s = EXCLUDED.reject_cost_e8s, "
+         "neuron_minimum_stake_e8s = EXCLUDED.neuron_minimum_stake_e8s, "
+         "neuron_management_fee_per_proposal_e8s = "
+         "EXCLUDED.neuron_management_fee_per_proposal_e8s, "
+         "minimum_icp_xdr_rate = EXCLUDED.minimum_icp_xdr_rate, "
+         "neuron_spawn_dissolve_delay_seconds = EXCLUDED.neuron_spawn_dissolve_delay_seconds, "
+         "maximum_node_provider_rewards_e8s = EXCLUDED.maximum_node_provider_rewards_e8s, "
+         "transaction_fee_e8s = EXCLUDED.transaction_fee_e8s, "
+         "max_proposals_to_keep_per_topic = EXCLUDED.max_proposals_to_keep_per_topic, "
+         "max_sustained_neurons_per_hour = EXCLUDED.max_sustained_neurons_per_hour, "
+         "neuron_creation_spike = EXCLUDED.neuron_creation_spike, "
+         "start_reducing_voting_power_after_seconds = "
+         "EXCLUDED.start_reducing_voting_power_after_seconds, "
+         "clear_following_after_seconds = EXCLUDED.clear_following_after_seconds, "
+         "neuron_minimum_dissolve_delay_to_vote_seconds = "
+         "EXCLUDED.neuron_minimum_dissolve_delay_to_vote_seconds, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         ECONOMICS_NPARAMS},
+    [Q_NEURONS_DEL] = {"gov_neurons_del",
+                       "DELETE FROM governance.neurons WHERE id = ANY($1::numeric[])", 1},
+    [Q_HOT_KEYS_DEL] = {"gov_hot_keys_del",
+                        "DELETE FROM governance.hot_keys WHERE neuron_id = ANY($1::numeric[])", 1},
+    [Q_FOLLOWEES_DEL] = {"gov_followees_del",
+                         "DELETE FROM governance.followees WHERE neuron_id = ANY($1::numeric[])",
+                         1},
+    [Q_DISBURSEMENTS_DEL] = {"gov_disbursements_del",
+                             "DELETE FROM governance.maturity_disbursements "
+                             "WHERE neuron_id = ANY($1::numeric[])",
+                             1},
+    [Q_NEURONS] =
+        {"gov_neurons",
+         "INSERT INTO governance.neurons (" NEURON_COLUMNS ") SELECT * FROM unnest($1::numeric[], "
+         "$2::bytea[], $3::bytea[], $4::boolean[], $5::numeric[], $6::numeric[], $7::numeric[], "
+         "$8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::boolean[], "
+         "$13::numeric[], $14::numeric[], $15::boolean[], $16::boolean[], $17::numeric[], "
+         "$18::smallint[], $19::smallint[], $20::numeric[], $21::numeric[]) "
+         "ON CONFLICT (id) DO UPDATE SET subaccount = EXCLUDED.subaccount, "
+         "controller = EXCLUDED.controller, dissolving = EXCLUDED.dissolving, "
+         "dissolve_delay_seconds = EXCLUDED.dissolve_delay_seconds, "
+         "aging_since_timestamp_seconds = EXCLUDED.aging_since_timestamp_seconds, "
+         "when_dissolved_timestamp_seconds = EXCLUDED.when_dissolved_timestamp_seconds, "
+         "cached_neuron_stake_e8s = EXCLUDED.cached_neuron_stake_e8s, "
+         "neuron_fees_e8s = EXCLUDED.neuron_fees_e8s, "
+         "created_timestamp_seconds = EXCLUDED.created_timestamp_seconds, "
+         "spawn_at_timestamp_seconds = EXCLUDED.spawn_at_timestamp_seconds, "
+         "kyc_verified = EXCLUDED.kyc_verified, "
+         "maturity_e8s_equivalent = EXCLUDED.maturity_e8s_equivalent, "
+         "staked_maturity_e8s_equivalent = EXCLUDED.staked_maturity_e8s_equivalent, "
+         "auto_stake_maturity = EXCLUDED.auto_stake_maturity, "
+         "not_for_profit = EXCLUDED.not_for_profit, "
+         "joined_community_fund_timestamp_seconds = "
+         "EXCLUDED.joined_community_fund_timestamp_seconds, "
+         "neuron_type = EXCLUDED.neuron_type, visibility = EXCLUDED.visibility, "
+         "voting_power_refreshed_timestamp_seconds = "
+         "EXCLUDED.voting_power_refreshed_timestamp_seconds, "
+         "eight_year_gang_bonus_base_e8s = EXCLUDED.eight_year_gang_bonus_base_e8s",
+         NEURON_NCOLS},
+    [Q_HOT_KEYS] = {"gov_hot_keys",
+                    "INSERT INTO governance.hot_keys (neuron_id, position, hot_key) "
+                    "SELECT * FROM unnest($1::numeric[], $2::smallint[], $3::bytea[])",
+                    3},
+    /* each neuron's followees of a topic travel as the text of a numeric array ("{1,2}") */
+    [Q_FOLLOWEES] = {"gov_followees",
+                     "INSERT INTO governance.followees (neuron_id, topic, followees) "
+                     "SELECT n, t, f::numeric(20,0)[] "
+                     "FROM unnest($1::numeric[], $2::int[], $3::text[]) AS x(n, t, f)",
+                     3},
+    [Q_DISBURSEMENTS] = {"gov_disbursements",
+                         "INSERT INTO governance.maturity_disbursements (neuron_id, position, "
+                         "amount_e8s, timestamp_of_disbursement_seconds, "
+                         "finalize_disbursement_timestamp_seconds, to_account) "
+                         "SELECT * FROM unnest($1::numeric[], $2::smallint[], $3::numeric[], "
+                         "$4::numeric[], $5::numeric[], $6::bytea[])",
+                         6},
+    [Q_INFLIGHT_DEL] = {"gov_inflight_del",
+                        "DELETE FROM governance.in_flight WHERE id = ANY($1::numeric[])", 1},
+    [Q_INFLIGHT] =
+        {"gov_inflight",
+         "INSERT INTO governance.in_flight (" INFLIGHT_COLUMNS ") SELECT * FROM unnest("
+         "$1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::boolean[], $6::smallint[], "
+         "$7::bytea[], $8::numeric[], $9::numeric[], $10::bytea[], $11::bytea[], $12::numeric[], "
+         "$13::numeric[], $14::bytea[], $15::numeric[], $16::numeric[], $17::numeric[], "
+         "$18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::int[], "
+         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[]) ON CONFLICT (id) DO "
+         "UPDATE SET kind = EXCLUDED.kind, "
+         "step = EXCLUDED.step, intent_id = EXCLUDED.intent_id, "
+         "has_request = EXCLUDED.has_request, command = EXCLUDED.command, "
+         "caller = EXCLUDED.caller, neuron_id = EXCLUDED.neuron_id, "
+         "other_neuron_id = EXCLUDED.other_neuron_id, subaccount = EXCLUDED.subaccount, "
+         "controller = EXCLUDED.controller, memo = EXCLUDED.memo, "
+         "candidate_id = EXCLUDED.candidate_id, to_account = EXCLUDED.to_account, "
+         "amount_e8s = EXCLUDED.amount_e8s, fee_e8s = EXCLUDED.fee_e8s, "
+         "burn_e8s = EXCLUDED.burn_e8s, moved_maturity_e8s = EXCLUDED.moved_maturity_e8s, "
+         "moved_staked_maturity_e8s = EXCLUDED.moved_staked_maturity_e8s, "
+         "moved_gang_base_e8s = EXCLUDED.moved_gang_base_e8s, "
+         "disbursement_timestamp_seconds = EXCLUDED.disbursement_timestamp_seconds, "
+         "modulation_permyriad = EXCLUDED.modulation_permyriad, "
+         "started_at_seconds = EXCLUDED.started_at_seconds, "
+         "merge_source_aging_since_seconds = EXCLUDED.merge_source_aging_since_seconds, "
+         "merge_target_aging_since_seconds = EXCLUDED.merge_target_aging_since_seconds, "
+         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds",
+         INFLIGHT_NCOLS},
+    [Q_INTENTS_DONE] = {"gov_intents_done",
+                        "UPDATE governance.intents i SET resolved_at_nanos = $4, ok = x.ok, "
+                        "ledger_block_index = x.b FROM unnest($1::numeric[], $2::boolean[], "
+                        "$3::numeric[]) AS x(id, ok, b) WHERE i.id = x.id",
+                        4},
+};
+
+/* The read pool's statement: a neuron's events, newest first, below a cursor. */
+static const db_pool_stmt_t EVENTS_STMT = {
+    "gov_events",
+    "SELECT seq, kind, at_seconds, amount_e8s, coalesce(other_neuron_id, 0), detail "
+    "FROM governance.neuron_events WHERE neuron_id = $1 AND seq < $2 "
+    "ORDER BY seq DESC LIMIT $3",
+    3};
+
+#define COPY_INTENTS                                                                               \
+    "COPY governance.intents (" INTENT_COLUMNS ", recorded_at_nanos) FROM STDIN "                  \
+    "WITH (FORMAT binary)"
+#define COPY_EVENTS                                                                                \
+    "COPY governance.neuron_events (" EVENT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_HISTORY                                                                               \
+    "COPY governance.neuron_history (" HISTORY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_REPLAY DB_REPLAY_COPY_SQL("governance.replay_cache")
+
+struct gov_store {
+    PGconn *w; /* migrations and loading at start */
+    db_writer_t *wr;
+    db_pool_t *pool;
+    copybuf_t intents, events, history, replay; /* binary COPY rows */
+    multirow_t m[M_COUNT];
+    gov_resolved_t *sorted; /* the round's outcomes by intent id */
+    size_t capsorted;
+    gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
+};
+
+/* ---- open / close ---- */
+
+static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
+{
+    (void)ctx;
+    for (int q = 0; q < Q_COUNT; q++)
+        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
+            return false;
+    return true;
+}
+
+gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned depth,
+                            unsigned commit_delay_ms, nns_error_t *err)
+{
+    gov_store_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->nbuf = malloc(sizeof *s->nbuf))) {
+        free(s);
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    mr_init(&s->m[M_NEURONS], NEURON_NCOLS, NEURON_OIDS);
+    mr_init(&s->m[M_NEURONS_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_PARTS_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_HOT_KEYS], 3, HOT_KEY_OIDS);
+    mr_init(&s->m[M_FOLLOWEES], 3, FOLLOWEE_OIDS);
+    mr_init(&s->m[M_DISBURSEMENTS], 6, DISBURSEMENT_OIDS);
+    mr_init(&s->m[M_INFLIGHT], INFLIGHT_NCOLS, INFLIGHT_OIDS);
+    mr_init(&s->m[M_INFLIGHT_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_RESOLVED], 3, RESOLVED_OIDS);
+    db_writer_config_t wc = {.conninfo = conninfo,
+                             .service = "governance",
+                             .depth = depth,
+                             .commit_delay_ms = commit_delay_ms,
+                             .prepare = prepare_conn};
+    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, &GOVERNANCE_MIGRATIONS, err) ||
+        !(s->pool = db_pool_new(conninfo, pool_size, err)) || !(s->wr = db_writer_open(&wc, err))) {
+        gov_store_close(&s);
+        return NULL;
+    }
+    return s;
+}
+
+void gov_store_close(gov_store_t **sp)
+{
+    gov_store_t *s = *sp;
+    if (!s)
+        return;
+    if (s->w)
+        PQfinish(s->w);
+    db_writer_close(&s->wr);
+    db_pool_destroy(&s->pool);
+    copybuf_free(&s->intents);
+    copybuf_free(&s->events);
+    copybuf_free(&s->history);
+    copybuf_free(&s->replay);
+    for (int i = 0; i < M_COUNT; i++)
+        mr_free(&s->m[i]);
+    free(s->nbuf);
+    free(s->sorted);
+    free(s);
+    *sp = NULL;
+}
+
+bool gov_store_ping(gov_store_t *s)
+{
+    return db_pool_ping(s->pool);
+}
+
+bool gov_store_reconnect(gov_store_t *s, nns_error_t *err)
+{
+    return db_writer_reconnect(s->wr, err);
+}
+
+bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *p[1] = {now};
+    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("governance.replay_cache"), 1, p, err);
+}
+
+/* ---- writing a round ---- */
+
+/* The text parameters of the state and economics rows (owned by the caller's buffers). */
+typedef struct {
+    char v[STATE_NPARAMS][24];
+    const char *p[STATE_NPARAMS];
+} textrow_t;
+
+static void tr_u64(textrow_t *t, int i, uint64_t v)
+{
+    snprintf(t->v[i], sizeof t->v[i], "%llu", (unsigned long long)v);
+    t->p[i] = t->v[i];
+}
+static void tr_i64(textrow_t *t, int i, int64_t v)
+{
+    snprintf(t->v[i], sizeof t->v[i], "%lld", (long long)v);
+    t->p[i] = t->v[i];
+}
+static void tr_str(textrow_t *t, int i, const char *v)
+{
+    t->p[i] = v;
+}
+static void tr_bool(textrow_t *t, int i, bool v)
+{
+    t->p[i] = v ? "t" : "f";
+}
+
+static void state_row(const gov_info_t *in, uint64_t now, textrow_t *t)
+{
+    tr_bool(t, 0, in->genesis_done);
+    tr_str(t, 1, NAME_OF(RULE_NAMES, in->rules));
+    tr_u64(t, 2, in->genesis_timestamp_seconds);
+    tr_str(t, 3, NAME_OF(MM_NAMES, in->modulation.source));
+    tr_i64(t, 4, in->modulation.permyriad);
+    tr_bool(t, 5, in->modulation.computed);
+    tr_u64(t, 6, in->modulation.computed_day);
+    tr_u64(t, 7, in->modulation.requested_day);
+    tr_u64(t, 8, in->modulation.retry_at_seconds);
+    tr_u64(t, 9, in->limiter.available);
+    tr_u64(t, 10, in->limiter.last_refill_seconds);
+    tr_u64(t, 11, in->next_intent_id);
+    tr_u64(t, 12, in->next_flow_id);
+    tr_u64(t, 13, in->last_created_at);
+    tr_u64(t, 14, now);
+}
+
+static void economics_row(const gov_economics_t *e, uint64_t now, textrow_t *t)
+{
+    tr_u64(t, 0, e->reject_cost_e8s);
+    tr_u64(t, 1, e->neuron_minimum_stake_e8s);
+    tr_u64(t, 2, e->neuron_management_fee_per_proposal_e8s);
+    tr_u64(t, 3, e->minimum_icp_xdr_rate);
+    tr_u64(t, 4, e->neuron_spawn_dissolve_delay_seconds);
+    tr_u64(t, 5, e->maximum_node_provider_rewards_e8s);
+    tr_u64(t, 6, e->transaction_fee_e8s);
+    tr_u64(t, 7, e->max_proposals_to_keep_per_topic);
+    tr_u64(t, 8, e->max_sustained_neurons_per_hour);
+    tr_u64(t, 9, e->neuron_creation_spike);
+    tr_u64(t, 10, e->start_reducing_voting_power_after_seconds);
+    tr_u64(t, 11, e->clear_following_after_seconds);
+    tr_u64(t, 12, e->neuron_minimum_dissolve_delay_to_vote_seconds);
+    tr_u64(t, 13, now);
+}
+
+/* stake_e8s of spec 2.1: cached - fees + staked maturity, saturating. */
+static uint64_t neuron_stake(const gov_neuron_t *n)
+{
+    uint64_t minted = n->cached_neuron_stake_e8s > n->neuron_fees_e8s
+                          ? n->cached_neuron_stake_e8s - n->neuron_fees_e8s
+                          : 0;
+    uint64_t s = minted + n->staked_maturity_e8s_equivalent;
+    return s < minted ? UINT64_MAX : s;
+}
+
+static void add_neuron_row(multirow_t *m, const gov_neuron_t *n)
+{
+    copybuf_t *c = m->col;
+    const gov_dissolve_t *d = &n->dissolve;
+    put_u64(&c[0], n->id);
+    copybuf_bin_bytes(&c[1], n->subaccount, SUBACCOUNT_BYTES);
+    put_principal(&c[2], &n->controller);
+    put_bool(&c[3], d->dissolving);
+    put_opt_u64(&c[4], !d->dissolving, d->dissolve_delay_seconds);
+    put_opt_u64(&c[5], !d->dissolving, d->aging_since_timestamp_seconds);
+    put_opt_u64(&c[6], d->dissolving, d->when_dissolved_timestamp_seconds);
+    put_u64(&c[7], n->cached_neuron_stake_e8s);
+    put_u64(&c[8], n->neuron_fees_e8s);
+    put_u64(&c[9], n->created_timestamp_seconds);
+    put_opt_u64(&c[10], n->has_spawn_at, n->spawn_at_timestamp_seconds);
+    put_bool(&c[11], n->kyc_verified);
+    put_u64(&c[12], n->maturity_e8s_equivalent);
+    put_u64(&c[13], n->staked_maturity_e8s_equivalent);
+    put_bool(&c[14], n->auto_stake_maturity);
+    put_bool(&c[15], n->not_for_profit);
+    put_opt_u64(&c[16], n->has_joined_community_fund, n->joined_community_fund_timestamp_seconds);
+    put_i2(&c[17], n->neuron_type);
+    put_i2(&c[18], n->visibility);
+    put_u64(&c[19], n->voting_power_refreshed_timestamp_seconds);
+    put_u64(&c[20], n->eight_year_gang_bonus_base_e8s);
+    m->rows++;
+}
+
+/* "{1,2,3}": a followee list as the text of a numeric array. */
+static void followee_text(const gov_followees_t *f, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[k++] = '{';
+    for (uint8_t i = 0; i < f->n && i < GOV_FOLLOWEES_MAX; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%llu", i ? "," : "",
+                              (unsigned long long)f->ids[i]);
+    snprintf(out + k, cap - k, "}");
+}
+
+static void add_parts(gov_store_t *s, const gov_neuron_full_t *f)
+{
+    uint64_t id = f->n.id;
+    multirow_t *h = &s->m[M_HOT_KEYS], *fo = &s->m[M_FOLLOWEES], *di = &s->m[M_DISBURSEMENTS];
+    for (uint8_t i = 0; i < f->nhot_keys && i < GOV_HOT_KEYS_MAX; i++) {
+        put_u64(&h->col[0], id);
+        put_i2(&h->col[1], i);
+        put_principal(&h->col[2], &f->hot_keys[i]);
+        h->rows++;
+    }
+    char text[2 + GOV_FOLLOWEES_MAX * 21 + 1];
+    for (uint8_t i = 0; i < f->nfollowees && i < GOV_TOPICS; i++) {
+        followee_text(&f->followees[i], text, sizeof text);
+        put_u64(&fo->col[0], id);
+        copybuf_bin_int4(&fo->col[1], f->followees[i].topic);
+        put_text(&fo->col[2], text);
+        fo->rows++;
+    }
+    for (uint8_t i = 0; i < f->ndisbursements && i < GOV_DISBURSEMENTS_MAX; i++) {
+        const gov_disbursement_t *d = &f->disbursements[i];
+        put_u64(&di->col[0], id);
+        put_i2(&di->col[1], i);
+        put_u64(&di->col[2], d->amount_e8s);
+        put_u64(&di->col[3], d->timestamp_of_disbursement_seconds);
+        put_u64(&di->col[4], d->finalize_disbursement_timestamp_seconds);
+        copybuf_bin_bytes(&di->col[5], d->to.hash, ACCOUNT_HASH_BYTES);
+        di->rows++;
+    }
+}
+
+static void add_id(multirow_t *m, uint64_t id)
+{
+    put_u64(&m->col[0], id);
+    m->rows++;
+}
+
+static void add_inflight_row(multirow_t *m, const gov_inflight_t *f)
+{
+    copybuf_t *c = m->col;
+    put_u64(&c[0], f->id);
+    put_text(&c[1], NAME_OF(FLOW_NAMES, f->kind));
+    put_text(&c[2], NAME_OF(STEP_NAMES, f->step));
+    put_u64(&c[3], f->intent_id);
+    put_bool(&c[4], f->has_request);
+    put_i2(&c[5], (int)f->command);
+    put_principal(&c[6], &f->caller);
+    put_u64(&c[7], f->neuron_id);
+    put_u64(&c[8], f->other_neuron_id);
+    copybuf_bin_bytes(&c[9], f->subaccount, SUBACCOUNT_BYTES);
+    put_principal(&c[10], &f->controller);
+    put_u64(&c[11], f->memo);
+    put_u64(&c[12], f->candidate_id);
+    copybuf_bin_bytes(&c[13], f->to.hash, ACCOUNT_HASH_BYTES);
+    put_u64(&c[14], f->amount_e8s);
+    put_u64(&c[15], f->fee_e8s);
+    put_u64(&c[16], f->burn_e8s);
+    put_u64(&c[17], f->moved_maturity_e8s);
+    put_u64(&c[18], f->moved_staked_maturity_e8s);
+    put_u64(&c[19], f->moved_gang_base_e8s);
+    put_u64(&c[20], f->disbursement_timestamp_seconds);
+    copybuf_bin_int4(&c[21], f->modulation_permyriad);
+    put_u64(&c[22], f->started_at_seconds);
+    put_u64(&c[23], f->merge_source_aging_since_seconds);
+    put_u64(&c[24], f->merge_target_aging_since_seconds);
+    put_u64(&c[25], f->merge_target_dissolve_delay_seconds);
+    m->rows++;
+}
+
+static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
+{
+    copybuf_bin_row(b, INTENT_NCOLS);
+    put_u64(b, in->id);
+    put_u64(b, in->flow_id);
+    put_text(b, NAME_OF(INTENT_KIND_NAMES, in->kind));
+    put_text(b, NAME_OF(PURPOSE_NAMES, in->purpose));
+    put_text(b, NAME_OF(TARGET_NAMES, in->target));
+    copybuf_bin_bytes(b, in->path, strnlen(in->path, GOV_PATH_MAX - 1));
+    copybuf_bin_bytes(b, in->account.hash, ACCOUNT_HASH_BYTES);
+    put_u64(b, in->from_day);
+    put_u64(b, in->to_day);
+    copybuf_bin_bytes(b, in->from_subaccount, SUBACCOUNT_BYTES);
+    copybuf_bin_bytes(b, in->to.hash, ACCOUNT_HASH_BYTES);
+    put_u64(b, in->amount);
+    put_u64(b, in->fee);
+    put_u64(b, in->memo);
+    put_u64(b, in->created_at_time);
+    put_u64(b, now);
+}
+
+static void add_event_row(copybuf_t *b, const gov_event_t *e)
+{
+    copybuf_bin_row(b, EVENT_NCOLS);
+    put_u64(b, e->neuron_id);
+    copybuf_bin_bytes(b, e->kind, strnlen(e->kind, GOV_EVENT_KIND_MAX - 1));
+    put_u64(b, e->at_seconds);
+    put_u64(b, e->amount_e8s);
+    put_opt_u64(b, e->other_neuron_id != 0, e->other_neuron_id);
+    copybuf_bin_bytes(b, e->detail, strnlen(e->detail, GOV_EVENT_DETAIL_MAX - 1));
+}
+
+/* The neuron as the round left it (removed: stake 0, not dissolving, no delay). */
+static void add_history_row(copybuf_t *b, const gov_neuron_t *n, bool removed, uint64_t now)
+{
+    const gov_dissolve_t *d = &n->dissolve;
+    bool dissolving = !removed && d->dissolving;
+    copybuf_bin_row(b, HISTORY_NCOLS);
+    put_u64(b, n->id);
+    copybuf_bin_int8(b, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+    put_bool(b, removed);
+    put_u64(b, removed ? 0 : neuron_stake(n));
+    put_bool(b, dissolving);
+    put_opt_u64(b, !removed && !d->dissolving, d->dissolve_delay_seconds);
+    put_opt_u64(b, dissolving, d->when_dissolved_timestamp_seconds);
+}
+
+static int resolved_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const gov_resolved_t *)a)->intent_id, y = ((const gov_resolved_t *)b)->intent_id;
+    return x < y ? -1 : x > y;
+}
+
+/* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
+static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
+{
+    uint64_t now = x ? x->now : 0;
+    for (int i = 0; i < M_COUNT; i++)
+        mr_reset(&s->m[i]);
+    copybuf_reset(&s->history);
+    size_t n = gov_round_neuron_count(r);
+    if (n)
+        copybuf_bin_begin(&s->history);
+    for (size_t i = 0; i < n; i++) {
+        bool removed = false, parts = false;
+        gov_round_neuron(r, i, s->nbuf, &removed, &parts);
+        const gov_neuron_full_t *f = s->nbuf;
+        add_history_row(&s->history, &f->n, removed, now);
+        if (removed) {
+            add_id(&s->m[M_NEURONS_DEL], f->n.id);
+            add_id(&s->m[M_PARTS_DEL], f->n.id);
+        } else {
+            add_neuron_row(&s->m[M_NEURONS], &f->n);
+            if (parts) {
+                add_id(&s->m[M_PARTS_DEL], f->n.id);
+                add_parts(s, f);
+            }
+        }
+    }
+    if (n)
+        copybuf_bin_end(&s->history);
+    const bool *fremoved;
+    const gov_inflight_t *fl = gov_round_inflight(r, &fremoved, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (fremoved[i])
+            add_id(&s->m[M_INFLIGHT_DEL], fl[i].id);
+        else
+            add_inflight_row(&s->m[M_INFLIGHT], &fl[i]);
+    }
+    /* the outcomes the service gave, sorted by intent id for the lookups */
+    size_t nsorted = x && x->resolved ? x->nresolved : 0;
+    bool ok = true;
+    if (nsorted > s->capsorted) {
+        gov_resolved_t *v = realloc(s->sorted, nsorted * sizeof *v);
+        if (v) {
+            s->sorted = v;
+            s->capsorted = nsorted;
+        } else {
+            ok = false;
+            nsorted = 0;
+        }
+    }
+    if (nsorted) {
+        memcpy(s->sorted, x->resolved, nsorted * sizeof *s->sorted);
+        qsort(s->sorted, nsorted, sizeof *s->sorted, resolved_cmp);
+    }
+    const uint64_t *done = gov_round_finished_intents(r, &n);
+    multirow_t *res = &s->m[M_RESOLVED];
+    for (size_t i = 0; i < n; i++) {
+        gov_resolved_t key = {.intent_id = done[i]};
+        const gov_resolved_t *rs =
+            nsorted ? bsearch(&key, s->sorted, nsorted, sizeof key, resolved_cmp) : NULL;
+        put_u64(&res->col[0], done[i]);
+        if (rs)
+            put_bool(&res->col[1], rs->ok);
+        else
+            copybuf_bin_null(&res->col[1]);
+        put_opt_u64(&res->col[2], rs && rs->is_transfer && rs->has_block, rs ? rs->block_index : 0);
+        res->rows++;
+    }
+    for (int i = 0; i < M_COUNT; i++)
+        mr_finish(&s->m[i]);
+
+    copybuf_reset(&s->intents);
+    const gov_intent_t *ins = gov_round_intents(r, &n);
+    if (n) {
+        copybuf_bin_begin(&s->intents);
+        for (size_t i = 0; i < n; i++)
+            add_intent_row(&s->intents, &ins[i], now);
+        copybuf_bin_end(&s->intents);
+    }
+    copybuf_reset(&s->events);
+    const gov_event_t *ev = gov_round_events(r, &n);
+    if (n) {
+        copybuf_bin_begin(&s->events);
+        for (size_t i = 0; i < n; i++)
+            add_event_row(&s->events, &ev[i]);
+        copybuf_bin_end(&s->events);
+    }
+    ok = ok && !s->intents.failed && !s->events.failed && !s->history.failed;
+    for (int i = 0; i < M_COUNT; i++)
+        ok = ok && !mr_failed(&s->m[i]);
+    return ok;
+}
+
+/* A statement of the pipeline from a multi-row set (prefix: leading text parameters). */
+static db_stmt_t mr_stmt(int q, const multirow_t *m)
+{
+    return (db_stmt_t){NULL, ROUND_SQL[q].name, m->ncols, m->values, m->lengths, m->formats};
+}
+
+db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x,
+                                  const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
+{
+    PGconn *w = db_writer_conn(s->wr);
+    if (!w) {
+        nns_error_set(err, 503, "Unavailable", "database unreachable");
+        return DB_NOT_COMMITTED;
+    }
+    uint64_t now = x ? x->now : 0;
+    bool built = build_round(s, r, x);
+    copybuf_reset(&s->replay);
+    if (nreplays)
+        db_replay_rows(&s->replay, replays, nreplays);
+    if (!built || s->replay.failed) {
+        nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+        return DB_NOT_COMMITTED;
+    }
+
+    /* the pipeline: fixed rows first, then the removals before the upserts that may reuse a
+     * subaccount, then the parts, the operations in flight and the finished intents */
+    db_stmt_t st[Q_COUNT];
+    size_t nst = 0;
+    textrow_t state, econ;
+    memset(&state, 0, sizeof state);
+    memset(&econ, 0, sizeof econ);
+    gov_info_t in;
+    if (gov_round_info(r, &in)) {
+        state_row(&in, now, &state);
+        economics_row(&in.economics, now, &econ);
+        st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_STATE].name, STATE_NPARAMS, state.p, NULL, NULL};
+        st[nst++] =
+            (db_stmt_t){NULL, ROUND_SQL[Q_ECONOMICS].name, ECONOMICS_NPARAMS, econ.p, NULL, NULL};
+    }
+    const multirow_t *m = s->m;
+    if (m[M_NEURONS_DEL].rows)
+        st[nst++] = mr_stmt(Q_NEURONS_DEL, &m[M_NEURONS_DEL]);
+    if (m[M_PARTS_DEL].rows) {
+        st[nst++] = mr_stmt(Q_HOT_KEYS_DEL, &m[M_PARTS_DEL]);
+        st[nst++] = mr_stmt(Q_FOLLOWEES_DEL, &m[M_PARTS_DEL]);
+        st[nst++] = mr_stmt(Q_DISBURSEMENTS_DEL, &m[M_PARTS_DEL]);
+    }
+    if (m[M_NEURONS].rows)
+        st[nst++] = mr_stmt(Q_NEURONS, &m[M_NEURONS]);
+    if (m[M_HOT_KEYS].rows)
+        st[nst++] = mr_stmt(Q_HOT_KEYS, &m[M_HOT_KEYS]);
+    if (m[M_FOLLOWEES].rows)
+        st[nst++] = mr_stmt(Q_FOLLOWEES, &m[M_FOLLOWEES]);
+    if (m[M_DISBURSEMENTS].rows)
+        st[nst++] = mr_stmt(Q_DISBURSEMENTS, &m[M_DISBURSEMENTS]);
+    if (m[M_INFLIGHT_DEL].rows)
+        st[nst++] = mr_stmt(Q_INFLIGHT_DEL, &m[M_INFLIGHT_DEL]);
+    if (m[M_INFLIGHT].rows)
+        st[nst++] = mr_stmt(Q_INFLIGHT, &m[M_INFLIGHT]);
+    char resolved_at[24];
+    const char *rv[4];
+    int rl[4], rf[4];
+    if (m[M_RESOLVED].rows) {
+        snprintf(resolved_at, sizeof resolved_at, "%llu", (unsigned long long)now);
+        for (int i = 0; i < 3; i++) {
+            rv[i] = m[M_RESOLVED].values[i];
+            rl[i] = m[M_RESOLVED].lengths[i];
+            rf[i] = 1;
+        }
+        rv[3] = resolved_at;
+        rl[3] = 0;
+        rf[3] = 0;
+        st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_INTENTS_DONE].name, 4, rv, rl, rf};
+    }
+
+    if (!db_writer_begin(s->wr, err))
+        return DB_NOT_COMMITTED;
+    /* one simple query for the new rows: the server goes from one COPY to the next by itself */
+    const copybuf_t *copies[4];
+    size_t ncopies = 0;
+    char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_HISTORY + sizeof COPY_REPLAY +
+             4];
+    sql[0] = '\0';
+    if (s->intents.len) {
+        copies[ncopies++] = &s->intents;
+        strcat(sql, COPY_INTENTS ";");
+    }
+    if (s->events.len) {
+        copies[ncopies++] = &s->events;
+        strcat(sql, COPY_EVENTS ";");
+    }
+    if (s->history.len) {
+        copies[ncopies++] = &s->history;
+        strcat(sql, COPY_HISTORY ";");
+    }
+    if (nreplays) {
+        copies[ncopies++] = &s->replay;
+        strcat(sql, COPY_REPLAY ";");
+    }
+    if (ncopies && !db_copies(w, sql, copies, ncopies, err)) {
+        db_writer_abandon(s->wr, err);
+        return DB_NOT_COMMITTED;
+    }
+    return db_writer_send(s->wr, st, nst, err);
+}
+
+db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err)
+{
+    return db_writer_wait(s->wr, err);
+}
+
+bool gov_store_round_ready(gov_store_t *s, int timeout_ms)
+{
+    return db_writer_ready(s->wr, timeout_ms);
+}
+
+/* ---- loading ---- */
+
+static bool corrupt(nns_error_t *err, const char *table, const char *id)
+{
+    return nns_error_set(err, 500, "CorruptState", "malformed %s row%s%s", table,
+                         id && *id ? " " : "", id ? id : "");
+}
+
+static bool oom(nns_error_t *err, const char *what)
+{
+    return nns_error_set(err, 500, "OutOfMemory", "out of memory loading %s", what);
+}
+
+static bool t_u64(const PGresult *r, int row, int col, uint64_t *out)
+{
+    return !PQgetisnull(r, row, col) && parse_u64(PQgetvalue(r, row, col), out);
+}
+
+static bool t_i32(const PGresult *r, int row, int col, int32_t *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    char *end;
+    long long v = strtoll(PQgetvalue(r, row, col), &end, 10);
+    if (*end || v < INT32_MIN || v > INT32_MAX)
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool t_bool(const PGresult *r, int row, int col, bool *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    const char *t = PQgetvalue(r, row, col);
+    *out = t[0] == 't';
+    return (t[0] == 't' || t[0] == 'f') && t[1] == '\0';
+}
+
+static bool t_bytes(const PGresult *r, int row, int col, uint8_t *out, size_t len)
+{
+    return !PQgetisnull(r, row, col) &&
+           db_bytea_value(PQgetvalue(r, row, col), out, len) == (long)len;
+}
+
+static bool t_principal(const PGresult *r, int row, int col, principal_t *p)
+{
+    uint8_t buf[PRINCIPAL_MAX_BYTES];
+    nns_error_t e;
+    if (PQgetisnull(r, row, col))
+        return false;
+    long n = db_bytea_value(PQgetvalue(r, row, col), buf, sizeof buf);
+    return n >= 0 && principal_from_bytes(buf, (size_t)n, p, &e);
+}
+
+static bool t_name(const PGresult *r, int row, int col, const char *const *names, int nnames,
+                   int *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    *out = name_index(names, nnames, PQgetvalue(r, row, col));
+    return *out >= 0;
+}
+#define T_NAME(r, row, col, names, out)                                                            \
+    t_name(r, row, col, names, (int)(sizeof names / sizeof names[0]), out)
+
+static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
+{
+    PGresult *r =
+        db_exec(s->w, "SELECT " STATE_COLUMNS " FROM governance.state WHERE id = 1", 0, NULL, err);
+    if (!r)
+        return false;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        *fresh = true;
+        return true;
+    }
+    gov_info_t in;
+    memset(&in, 0, sizeof in);
+    int rules = 0, mm = 0;
+    bool ok =
+        t_bool(r, 0, 0, &in.genesis_done) && T_NAME(r, 0, 1, RULE_NAMES, &rules) && rules > 0 &&
+        t_u64(r, 0, 2, &in.genesis_timestamp_seconds) && T_NAME(r, 0, 3, MM_NAMES, &mm) &&
+        t_i32(r, 0, 4, &in.modulation.permyriad) && t_bool(r, 0, 5, &in.modulation.computed) &&
+        t_u64(r, 0, 6, &in.modulation.computed_day) &&
+        t_u64(r, 0, 7, &in.modulation.requested_day) &&
+        t_u64(r, 0, 8, &in.modulation.retry_at_seconds) && t_u64(r, 0, 9, &in.limiter.available) &&
+        t_u64(r, 0, 10, &in.limiter.last_refill_seconds) && t_u64(r, 0, 11, &in.next_intent_id) &&
+        t_u64(r, 0, 12, &in.next_flow_id) && t_u64(r, 0, 13, &in.last_created_at);
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "governance.state", NULL);
+    in.rules = (gov_rules_t)rules;
+    in.modulation.source = (gov_mm_source_t)mm;
+
+    r = db_exec(s->w, "SELECT " ECONOMICS_COLUMNS " FROM governance.economics WHERE id = 1", 0,
+                NULL, err);
+    if (!r)
+        return false;
+    gov_economics_t *e = &in.economics;
+    uint64_t keep = 0;
+    ok = PQntuples(r) == 1 && t_u64(r, 0, 0, &e->reject_cost_e8s) &&
+         t_u64(r, 0, 1, &e->neuron_minimum_stake_e8s) &&
+         t_u64(r, 0, 2, &e->neuron_management_fee_per_proposal_e8s) &&
+         t_u64(r, 0, 3, &e->minimum_icp_xdr_rate) &&
+         t_u64(r, 0, 4, &e->neuron_spawn_dissolve_delay_seconds) &&
+         t_u64(r, 0, 5, &e->maximum_node_provider_rewards_e8s) &&
+         t_u64(r, 0, 6, &e->transaction_fee_e8s) && t_u64(r, 0, 7, &keep) && keep <= UINT32_MAX &&
+         t_u64(r, 0, 8, &e->max_sustained_neurons_per_hour) &&
+         t_u64(r, 0, 9, &e->neuron_creation_spike) &&
+         t_u64(r, 0, 10, &e->start_reducing_voting_power_after_seconds) &&
+         t_u64(r, 0, 11, &e->clear_following_after_seconds) &&
+         t_u64(r, 0, 12, &e->neuron_minimum_dissolve_delay_to_vote_seconds);
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "governance.economics", NULL);
+    e->max_proposals_to_keep_per_topic = (uint32_t)keep;
+    gov_load_info(g, &in);
+    *fresh = !in.genesis_done;
+    return true;
+}
+
+/* The variable parts of the neurons that have some: rows ordered by neuron, each neuron's rows
+ * contiguous; map: neuron id -> (first row, count). */
+typedef struct {
+    PGresult *r;
+    hmap_t map;
+    size_t used; /* rows attached to a neuron */
+} parts_t;
+
+static bool load_parts(gov_store_t *s, const char *sql, parts_t *p, const char *table,
+                       nns_error_t *err)
+{
+    if (!(p->r = db_exec(s->w, sql, 0, NULL, err)))
+        return false;
+    int n = PQntuples(p->r);
+    if (!hmap_init(&p->map, 8, (size_t)n))
+        return oom(err, table);
+    for (int i = 0; i < n; i++) {
+        uint64_t id;
+        if (!t_u64(p->r, i, 0, &id))
+            return corrupt(err, table, PQgetvalue(p->r, i, 0));
+        bool created;
+        hval_t *v = hmap_put(&p->map, (const uint8_t *)&id, &created);
+        if (!v)
+            return oom(err, table);
+        if (created)
+            v->a = (uint64_t)i;
+        else if (v->a + v->b != (uint64_t)i)
+            return corrupt(err, table, PQgetvalue(p->r, i, 0)); /* not contiguous */
+        v->b++;
+    }
+    return true;
+}
+
+static void parts_free(parts_t *p)
+{
+    if (p->r)
+        PQclear(p->r);
+    hmap_free(&p->map);
+}
+
+/* Fills f's hot keys, followees and disbursements from the parts of its id. */
+static bool attach_parts(parts_t parts[3], gov_neuron_full_t *f)
+{
+    const uint8_t *key = (const uint8_t *)&f->n.id;
+    f->nhot_keys = f->nfollowees = f->ndisbursements = 0;
+    hval_t *v = parts[0].map.count ? hmap_get(&parts[0].map, key) : NULL;
+    if (v) {
+        if (v->b > GOV_HOT_KEYS_MAX)
+            return false;
+        for (uint64_t i = 0; i < v->b; i++) {
+            int row = (int)(v->a + i);
+            if (!t_principal(parts[0].r, row, 1, &f->hot_keys[i]))
+                return false;
+        }
+        f->nhot_keys = (uint8_t)v->b;
+        parts[0].used += v->b;
+    }
+    v = parts[1].map.count ? hmap_get(&parts[1].map, key) : NULL;
+    if (v) {
+        if (v->b > GOV_TOPICS)
+            return false;
+        for (uint64_t i = 0; i < v->b; i++) {
+            int row = (int)(v->a + i);
+            gov_followees_t *fo = &f->followees[i];
+            if (!t_i32(parts[1].r, row, 1, &fo->topic))
+                return false;
+            /* "{1,2,3}" */
+            const char *t = PQgetvalue(parts[1].r, row, 2);
+            if (*t++ != '{')
+                return false;
+            fo->n = 0;
+            while (*t && *t != '}') {
+                if (fo->n == GOV_FOLLOWEES_MAX)
+                    return false;
+                char *end;
+                if (*t < '0' || *t > '9')
+                    return false;
+                unsigned long long x = strtoull(t, &end, 10);
+                fo->ids[fo->n++] = x;
+                t = end;
+                if (*t == ',')
+                    t++;
+            }
+            if (*t != '}' || t[1])
+                return false;
+        }
+        f->nfollowees = (uint8_t)v->b;
+        parts[1].used += v->b;
+    }
+    v = parts[2].map.count ? hmap_get(&parts[2].map, key) : NULL;
+    if (v) {
+        if (v->b > GOV_DISBURSEMENTS_MAX)
+            return false;
+        for (uint64_t i = 0; i < v->b; i++) {
+            int row = (int)(v->a + i);
+            gov_disbursement_t *d = &f->disbursements[i];
+            if (!t_u64(parts[2].r, row, 1, &d->amount_e8s) ||
+                !t_u64(parts[2].r, row, 2, &d->timestamp_of_disbursement_seconds) ||
+                !t_u64(parts[2].r, row, 3, &d->finalize_disbursement_timestamp_seconds) ||
+                !t_bytes(parts[2].r, row, 4, d->to.hash, ACCOUNT_HASH_BYTES))
+                return false;
+        }
+        f->ndisbursements = (uint8_t)v->b;
+        parts[2].used += v->b;
+    }
+    return true;
+}
+
+/* A binary COPY stream's fields. */
+typedef struct {
+    const uint8_t *p, *end;
+} rd_t;
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The next field: its bytes and length (-1: NULL); false when the row is cut short. */
+static bool rd_field(rd_t *rd, const uint8_t **v, int32_t *len)
+{
+    if (rd->end - rd->p < 4)
+        return false;
+    *len = (int32_t)be32(rd->p);
+    rd->p += 4;
+    *v = rd->p;
+    if (*len < 0) {
+        *len = -1;
+        return true;
+    }
+    if (rd->end - rd->p < *len)
+        return false;
+    rd->p += *len;
+    return true;
+}
+
+/* A numeric field (numeric_send) as a u64: non-negative, integral, in range. */
+static bool dec_numeric(const uint8_t *v, int32_t len, uint64_t *out)
+{
+    if (len < 8)
+        return false;
+    int ndigits = be16(v), weight = (int16_t)be16(v + 2), sign = be16(v + 4);
+    if (sign != 0 || len != 8 + 2 * ndigits || ndigits > 5 || weight > 4 ||
+        (ndigits > 0 && weight < ndigits - 1))
+        return false;
+    unsigned __int128 x = 0;
+    for (int i = 0; i < ndigits; i++) {
+        uint16_t d = be16(v + 8 + 2 * i);
+        if (d >= 10000)
+            return false;
+        x = x * 10000 + d;
+    }
+    for (int i = ndigits; i <= weight; i++)
+        x *= 10000;
+    if (x > UINT64_MAX)
+        return false;
+    *out = (uint64_t)x;
+    return true;
+}
+
+static bool rd_u64(rd_t *rd, uint64_t *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    return rd_field(rd, &v, &len) && len >= 0 && dec_numeric(v, len, out);
+}
+
+/* An optional numeric: *has false when NULL. */
+static bool rd_opt_u64(rd_t *rd, bool *has, uint64_t *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len))
+        return false;
+    *has = len >= 0;
+    *out = 0;
+    return len < 0 || dec_numeric(v, len, out);
+}
+
+static bool rd_bool(rd_t *rd, bool *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len != 1 || v[0] > 1)
+        return false;
+    *out = v[0] == 1;
+    return true;
+}
+
+static bool rd_i16(rd_t *rd, int32_t *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len != 2)
+        return false;
+    *out = (int16_t)be16(v);
+    return true;
+}
+
+static bool rd_bytes(rd_t *rd, uint8_t *out, size_t n)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len != (int32_t)n)
+        return false;
+    memcpy(out, v, n);
+    return true;
+}
+
+static bool rd_principal(rd_t *rd, principal_t *p)
+{
+    const uint8_t *v;
+    int32_t len;
+    nns_error_t e;
+    return rd_field(rd, &v, &len) && len >= 0 && len <= PRINCIPAL_MAX_BYTES &&
+           principal_from_bytes(v, (size_t)len, p, &e);
+}
+
+/* One row of the neurons' COPY (NEURON_COLUMNS) into f->n. */
+static bool neuron_row(rd_t *rd, gov_neuron_full_t *f)
+{
+    gov_neuron_t *n = &f->n;
+    gov_dissolve_t *d = &n->dissolve;
+    memset(n, 0, sizeof *n);
+    bool has_dd, has_aging, has_when, nt, vis;
+    int32_t type = 0, visibility = 0;
+    bool ok = rd_u64(rd, &n->id) && rd_bytes(rd, n->subaccount, SUBACCOUNT_BYTES) &&
+              rd_principal(rd, &n->controller) && rd_bool(rd, &d->dissolving) &&
+              rd_opt_u64(rd, &has_dd, &d->dissolve_delay_seconds) &&
+              rd_opt_u64(rd, &has_aging, &d->aging_since_timestamp_seconds) &&
+              rd_opt_u64(rd, &has_when, &d->when_dissolved_timestamp_seconds) &&
+              has_dd == !d->dissolving && has_aging == !d->dissolving &&
+              has_when == d->dissolving && rd_u64(rd, &n->cached_neuron_stake_e8s) &&
+              rd_u64(rd, &n->neuron_fees_e8s) && rd_u64(rd, &n->created_timestamp_seconds) &&
+              rd_opt_u64(rd, &n->has_spawn_at, &n->spawn_at_timestamp_seconds) &&
+              rd_bool(rd, &n->kyc_verified) && rd_u64(rd, &n->maturity_e8s_equivalent) &&
+              rd_u64(rd, &n->staked_maturity_e8s_equivalent) &&
+              rd_bool(rd, &n->auto_stake_maturity) && rd_bool(rd, &n->not_for_profit) &&
+              rd_opt_u64(rd, &n->has_joined_community_fund,
+                         &n->joined_community_fund_timestamp_seconds) &&
+              (nt = rd_i16(rd, &type)) && (vis = rd_i16(rd, &visibility)) &&
+              rd_u64(rd, &n->voting_power_refreshed_timestamp_seconds) &&
+              rd_u64(rd, &n->eight_year_gang_bonus_base_e8s) && n->id != 0;
+    n->neuron_type = type;
+    n->visibility = visibility;
+    return ok;
+}
+
+static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+
+/* Streams every neuron (one binary COPY) into g with its parts. */
+static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t *err)
+{
+    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS " FROM governance.neurons) TO "
+                               "STDOUT WITH (FORMAT binary)");
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
+                      PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    char *buf;
+    int len;
+    bool ok = true, header = false, trailer = false;
+    gov_neuron_full_t *f = s->nbuf;
+    while ((len = PQgetCopyData(s->w, &buf, 0)) > 0) {
+        rd_t rd = {(const uint8_t *)buf, (const uint8_t *)buf + len};
+        if (!header) { /* the file header: signature, flags, extension */
+            if (len < 19 || memcmp(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE) != 0) {
+                ok = ok && corrupt(err, "governance.neurons", "(bad COPY header)");
+            } else {
+                rd.p += 15 + 4 + be32(rd.p + 15);
+                header = true;
+            }
+        }
+        while (ok && header && !trailer && rd.end - rd.p >= 2) {
+            int16_t nf = (int16_t)be16(rd.p);
+            rd.p += 2;
+            if (nf == -1) {
+                trailer = true;
+                break;
+            }
+            if (nf != NEURON_NCOLS || !neuron_row(&rd, f)) {
+                ok = corrupt(err, "governance.neurons", "(bad field)");
+                break;
+            }
+            if (!attach_parts(parts, f)) {
+                char id[24];
+                snprintf(id, sizeof id, "%llu", (unsigned long long)f->n.id);
+                ok = corrupt(err, "governance.hot_keys/followees/maturity_disbursements of neuron",
+                             id);
+                break;
+            }
+            if (!gov_load_neuron(g, f, err))
+                ok = false;
+        }
+        PQfreemem(buf);
+    }
+    while ((r = PQgetResult(s->w)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
+            ok = nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
+                               PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    if (ok && len == -2)
+        ok = nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
+                           PQerrorMessage(s->w));
+    if (ok && header && !trailer)
+        ok = corrupt(err, "governance.neurons", "(COPY cut short)");
+    return ok;
+}
+
+static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w, "SELECT " INFLIGHT_COLUMNS " FROM governance.in_flight ORDER BY id",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        gov_inflight_t f;
+        memset(&f, 0, sizeof f);
+        int kind = 0, step = 0;
+        int32_t command = 0;
+        ok = t_u64(r, i, 0, &f.id) && T_NAME(r, i, 1, FLOW_NAMES, &kind) && kind > 0 &&
+             T_NAME(r, i, 2, STEP_NAMES, &step) && step > 0 && t_u64(r, i, 3, &f.intent_id) &&
+             t_bool(r, i, 4, &f.has_request) && t_i32(r, i, 5, &command) && command >= 0 &&
+             t_principal(r, i, 6, &f.caller) && t_u64(r, i, 7, &f.neuron_id) &&
+             t_u64(r, i, 8, &f.other_neuron_id) &&
+             t_bytes(r, i, 9, f.subaccount, SUBACCOUNT_BYTES) &&
+             t_principal(r, i, 10, &f.controller) && t_u64(r, i, 11, &f.memo) &&
+             t_u64(r, i, 12, &f.candidate_id) && t_bytes(r, i, 13, f.to.hash, ACCOUNT_HASH_BYTES) &&
+             t_u64(r, i, 14, &f.amount_e8s) && t_u64(r, i, 15, &f.fee_e8s) &&
+             t_u64(r, i, 16, &f.burn_e8s) && t_u64(r, i, 17, &f.moved_maturity_e8s) &&
+             t_u64(r, i, 18, &f.moved_staked_maturity_e8s) &&
+             t_u64(r, i, 19, &f.moved_gang_base_e8s) &&
+             t_u64(r, i, 20, &f.disbursement_timestamp_seconds) &&
+             t_i32(r, i, 21, &f.modulation_permyriad) && t_u64(r, i, 22, &f.started_at_seconds) &&
+             t_u64(r, i, 23, &f.merge_source_aging_since_seconds) &&
+             t_u64(r, i, 24, &f.merge_target_aging_since_seconds) &&
+             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds);
+        if (!ok) {
+            corrupt(err, "governance.in_flight", PQgetvalue(r, i, 0));
+            break;
+        }
+        f.kind = (gov_flow_kind_t)kind;
+        f.step = (gov_step_t)step;
+        f.command = (gov_command_kind_t)command;
+        ok = gov_load_inflight(g, &f, err);
+    }
+    PQclear(r);
+    return ok;
+}
+
+static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *nout,
+                         nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT " INTENT_COLUMNS " FROM governance.intents "
+                          "WHERE resolved_at_nanos IS NULL ORDER BY id",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    size_t n = (size_t)PQntuples(r);
+    gov_intent_t *v = n ? calloc(n, sizeof *v) : NULL;
+    if (n && !v) {
+        PQclear(r);
+        return oom(err, "governance.intents");
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        gov_intent_t *in = &v[i];
+        int row = (int)i, kind = 0, purpose = 0, target = 0;
+        size_t plen = (size_t)PQgetlength(r, row, 5);
+        ok = t_u64(r, row, 0, &in->id) && t_u64(r, row, 1, &in->flow_id) &&
+             T_NAME(r, row, 2, INTENT_KIND_NAMES, &kind) && kind > 0 &&
+             T_NAME(r, row, 3, PURPOSE_NAMES, &purpose) && purpose > 0 &&
+             T_NAME(r, row, 4, TARGET_NAMES, &target) && target > 0 && plen < GOV_PATH_MAX &&
+             t_bytes(r, row, 6, in->account.hash, ACCOUNT_HASH_BYTES) &&
+             t_u64(r, row, 7, &in->from_day) && t_u64(r, row, 8, &in->to_day) &&
+             t_bytes(r, row, 9, in->from_subaccount, SUBACCOUNT_BYTES) &&
+             t_bytes(r, row, 10, in->to.hash, ACCOUNT_HASH_BYTES) &&
+             t_u64(r, row, 11, &in->amount) && t_u64(r, row, 12, &in->fee) &&
+             t_u64(r, row, 13, &in->memo) && t_u64(r, row, 14, &in->created_at_time);
+        if (!ok) {
+            corrupt(err, "governance.intents", PQgetvalue(r, row, 0));
+            break;
+        }
+        memcpy(in->path, PQgetvalue(r, row, 5), plen);
+        in->path[plen] = '\0';
+        in->kind = (gov_intent_kind_t)kind;
+        in->purpose = (gov_purpose_t)purpose;
+        in->target = (gov_target_t)target;
+        ok = gov_load_intent(g, in, err);
+    }
+    PQclear(r);
+    if (!ok) {
+        free(v);
+        return false;
+    }
+    *out = v;
+    *nout = n;
+    return true;
+}
+
+bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
+                    gov_intent_t **intents, size_t *nintents, nns_error_t *err)
+{
+    *intents = NULL;
+    *nintents = 0;
+    *fresh = false;
+    if (!s->w)
+        return nns_error_set(err, 500, "CorruptState", "the store was loaded already");
+    if (!load_state(s, g, fresh, err))
+        return false;
+    parts_t parts[3];
+    memset(parts, 0, sizeof parts);
+    bool ok =
+        load_parts(
+            s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
+            &parts[0], "governance.hot_keys", err) &&
+        load_parts(s,
+                   "SELECT neuron_id, topic, followees FROM governance.followees "
+                   "ORDER BY neuron_id, topic",
+                   &parts[1], "governance.followees", err) &&
+        load_parts(s,
+                   "SELECT neuron_id, amount_e8s, timestamp_of_disbursement_seconds, "
+                   "finalize_disbursement_timestamp_seconds, to_account "
+                   "FROM governance.maturity_disbursements ORDER BY neuron_id, position",
+                   &parts[2], "governance.maturity_disbursements", err) &&
+        load_neurons(s, g, parts, err);
+    static const char *const PART_TABLES[3] = {"governance.hot_keys", "governance.followees",
+                                               "governance.maturity_disbursements"};
+    for (int i = 0; ok && i < 3; i++)
+        if (parts[i].r && parts[i].used != (size_t)PQntuples(parts[i].r))
+            ok = corrupt(err, PART_TABLES[i], "(of a neuron that does not exist)");
+    for (int i = 0; i < 3; i++)
+        parts_free(&parts[i]);
+    ok = ok && load_inflight(s, g, err) &&
+         db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
+         load_intents(s, g, intents, nintents, err);
+    if (!ok)
+        return false;
+    gov_load_done(g);
+    PQfinish(s->w); /* loaded: the rounds have connections of their own */
+    s->w = NULL;
+    return true;
+}
+
+/* ---- the event history ---- */
+
+bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, size_t max,
+                      gov_store_event_t *out, size_t *n, bool *more, nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    if (max < 1)
+        max = 1;
+    if (max > GOV_STORE_EVENTS_MAX)
+        max = GOV_STORE_EVENTS_MAX;
+    char id[24], before[24], limit[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)neuron_id);
+    snprintf(
+        before, sizeof before, "%llu",
+        (unsigned long long)(before_seq == 0 || before_seq > INT64_MAX ? INT64_MAX : before_seq));
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *p[3] = {id, before, limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &EVENTS_STMT, p, 0, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    bool ok = true;
+    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
+        gov_store_event_t *ev = &out[i];
+        memset(ev, 0, sizeof *ev);
+        ev->e.neuron_id = neuron_id;
+        ok = t_u64(r, i, 0, &ev->seq) && t_u64(r, i, 2, &ev->e.at_seconds) &&
+             t_u64(r, i, 3, &ev->e.amount_e8s) && t_u64(r, i, 4, &ev->e.other_neuron_id);
+        snprintf(ev->e.kind, sizeof ev->e.kind, "%s", PQgetvalue(r, i, 1));
+        snprintf(ev->e.detail, sizeof ev->e.detail, "%s", PQgetvalue(r, i, 5));
+        if (ok)
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.neuron_events row");
+}
