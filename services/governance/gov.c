@@ -329,6 +329,7 @@ gov_t *gov_new(const gov_config_t *cfg)
         return NULL;
     }
     core_init(&g->core);
+    rw_init(g);
     modulation_source_default(cfg, GOV_RULES_CURRENT, &g->core.mm);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -357,6 +358,7 @@ void gov_destroy(gov_t **gp)
     ctrl_free(g);
     props_destroy(g);
     hmap_free(&g->follow);
+    rw_free(g);
     pthread_rwlock_destroy(&g->lock);
     free(g);
     *gp = NULL;
@@ -435,7 +437,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
 
 bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 {
-    if (f->id == 0 || f->kind < GOV_FLOW_CLAIM || f->kind > GOV_FLOW_PROPOSAL_MINT)
+    if (f->id == 0 || f->kind < GOV_FLOW_CLAIM || f->kind > GOV_FLOW_NODE_PROVIDER_MINT)
         return corrupt(err, "bad operation in flight", f->id);
     uint8_t k[8];
     key_u64(f->id, k);
@@ -456,6 +458,7 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
         return oom(err);
     if (f->kind == GOV_FLOW_MODULATION)
         g->core.mm_flow = f->id;
+    rw_load_flow(g, f);
     if (f->id >= g->core.next_flow_id)
         g->core.next_flow_id = f->id + 1;
     return true;
@@ -702,7 +705,8 @@ void modulation_source_default(const gov_config_t *cfg, gov_rules_t rules, gov_m
 bool gov_tick_due(gov_t *g, uint64_t now)
 {
     pthread_rwlock_rdlock(&g->lock);
-    bool due = g->core.next_due <= now || modulation_due(&g->core, now) || proposals_due(g, now);
+    bool due = g->core.next_due <= now || modulation_due(&g->core, now) ||
+               proposals_due(g, now) || rw_tick_due(g, now);
     pthread_rwlock_unlock(&g->lock);
     return due;
 }
@@ -720,6 +724,7 @@ size_t gov_memory(gov_t *g)
         if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
             bytes += sizeof(cvec_t) +
                      ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
+    bytes += rw_memory(g);
     pthread_rwlock_unlock(&g->lock);
     return bytes;
 }
@@ -733,6 +738,7 @@ gov_round_t *gov_round_begin(gov_t *g)
         return NULL;
     r->g = g;
     r->core = g->core;
+    rw_round_begin(r);
     if (!gover_init(&r->neurons, 8, sizeof(nrec_t)) ||
         !gover_init(&r->subs, SUBACCOUNT_BYTES, sizeof(uint64_t)) ||
         !gover_init(&r->flows, 8, sizeof(gov_inflight_t)) ||
@@ -757,6 +763,7 @@ static void round_free(gov_round_t *r)
     free(r->finished);
     free(r->events);
     props_round_free(r);
+    rw_round_free(r);
     free(r);
 }
 
@@ -800,6 +807,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
             abort();
         rec.round_ext = false;
         rec.parts_changed = false;
+        rec.reward_only = false;
         if (!gtab_put(&g->neurons, k, &rec))
             abort();
     }
@@ -820,6 +828,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
     gover_merge(&r->sublocks, &g->sublocks);
     props_commit(g, r);
     g->core = r->core;
+    rw_commit(g, r);
     pthread_rwlock_unlock(&g->lock);
     round_free(r);
     *rp = NULL;

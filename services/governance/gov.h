@@ -304,6 +304,9 @@ typedef enum {
     GOV_FLOW_MODULATION,
     GOV_FLOW_PROPOSAL_CALL, /* an adopted proposal's POST to the cmc (gov_proposal.h) */
     GOV_FLOW_PROPOSAL_MINT, /* an adopted proposal's node-provider mints (gov_proposal.h) */
+    GOV_FLOW_REWARD_SUPPLY,      /* the daily reward event's supply read (gov_reward.h) */
+    GOV_FLOW_NODE_PROVIDER_RATE, /* the monthly node-provider rewards' rate read (gov_reward.h) */
+    GOV_FLOW_NODE_PROVIDER_MINT, /* one node provider's reward mint (gov_reward.h) */
 } gov_flow_kind_t;
 
 typedef enum {
@@ -368,6 +371,8 @@ typedef enum {
     GOV_PURPOSE_MINT,         /* from governance's default account, fee 0 */
     GOV_PURPOSE_CMC_POST,     /* POST cmc /v1/cycles/conversion-rate, /v1/subnets/authorized,
                                  /v1/subnets/types, /v1/subnets/type-assignments */
+    GOV_PURPOSE_SUPPLY,       /* GET ledger /v1/supply: gov_apply_supply_read (gov_reward.h) */
+    GOV_PURPOSE_AVERAGE_RATE, /* GET cmc /v1/cycles/average-conversion-rate (gov_reward.h) */
 } gov_purpose_t;
 
 /* Work for the service layer, fixed at intent time. A TRANSFER is a legacy transfer from

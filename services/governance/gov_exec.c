@@ -344,10 +344,20 @@ static bool exec_rewards(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t 
 {
     const gov_action_t *a = rp->p.f.action;
     if (a->kind == GOV_ACTION_REWARD_NODE_PROVIDERS &&
-        a->u.reward_node_providers.use_registry_derived_rewards)
-        return fail(r, rp, now, err,
-                    "PreconditionFailed: registry-derived rewards are minted by the monthly "
-                    "node-provider rewards");
+        a->u.reward_node_providers.use_registry_derived_rewards) {
+        /* governance.rs reward_node_providers with use_registry_derived_rewards: the monthly
+         * node-provider rewards start now (gov_reward_flow.c rw_np_request) */
+        nns_error_t busy;
+        nns_error_clear(&busy);
+        if (!rw_np_request(r, now, &busy)) {
+            if (busy.status >= 500) {
+                *err = busy;
+                return false;
+            }
+            return fail(r, rp, now, err, "%s: %s", busy.code, busy.detail);
+        }
+        return done(r, rp, now, err);
+    }
     size_t n;
     reward_at(a, 0, &n);
     const gov_economics_t *e = &r->core.eco;
@@ -466,8 +476,8 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     return ok;
 }
 
-/* RewardNodeProviders with use_registry_derived_rewards and the monthly rewards are the
- * rewards' (gov_reward.c). */
+/* RewardNodeProviders with use_registry_derived_rewards starts the monthly rewards
+ * (gov_reward_flow.c). */
 bool execute_proposal(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err)
 {
     const gov_action_t *a = rp->p.f.action;

@@ -284,6 +284,8 @@ static bool transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
     static _Thread_local gov_neuron_full_t n;
     nns_error_t fail;
     nns_error_clear(&fail);
+    if (f.kind == GOV_FLOW_NODE_PROVIDER_MINT) /* monthly node-provider rewards */
+        return rw_np_mint_done(r, &f, res, now, out, err);
     switch (f.kind) {
     case GOV_FLOW_DISBURSE:
         /* governance.rs disburse_neuron */
@@ -712,7 +714,11 @@ bool gov_apply_tick(gov_t *g, gov_round_t *r, uint64_t now, bool *work, nns_erro
     /* proposals: decisions at deadlines, snapshots, forgetting (gov_exec.c) */
     if (!proposals_tick(r, now, &t.work, err))
         return false;
-    *work = t.work;
+    /* the daily voting rewards and the monthly node-provider rewards (gov_reward_flow.c) */
+    bool rewards = false;
+    if (!rw_tick(r, now, &rewards, err))
+        return false;
+    *work = t.work || rewards;
     return true;
 }
 

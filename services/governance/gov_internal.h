@@ -19,6 +19,7 @@
 
 #include "gov.h"
 #include "gov_proposal.h"
+#include "gov_reward.h"
 #include "gov_table.h"
 
 typedef struct {
@@ -33,6 +34,7 @@ typedef struct {
     gext_t *ext;
     bool round_ext;     /* in an overlay: ext belongs to the round */
     bool parts_changed; /* in an overlay: the variable parts changed (or the neuron is new) */
+    bool reward_only;   /* in an overlay: changed by a reward credit alone (gov_reward_flow.c) */
 } nrec_t;
 
 typedef struct {
@@ -97,6 +99,61 @@ typedef struct {
     uint64_t ids[];
 } cvec_t;
 
+/* ---- rewards (gov_reward_flow.c) ---- */
+/* A reward event as kept in memory: the settled ids in their own block. */
+typedef struct {
+    gov_reward_event_t ev; /* nsettled and the fixed fields; settled_proposals unused */
+    uint64_t *settled;
+} rw_event_t;
+
+/* Committed reward state. */
+typedef struct {
+    rw_event_t *events; /* ascending day */
+    size_t nevents, capevents;
+    uint64_t dist_day;         /* the distribution in progress (dist_n > dist_done) */
+    size_t dist_n, dist_done;  /* entries, entries credited */
+    uint64_t *dist_ids, *dist_amounts;
+    uint64_t supply_flow; /* the supply read in flight, 0 = none */
+    uint64_t retry_at;    /* after a failed read: not before */
+    gov_monthly_np_rewards_t *np; /* the most recent monthly node-provider rewards, or NULL */
+    uint64_t np_flow;             /* the average-rate read in flight, 0 = none */
+    uint64_t np_retry_at;
+} rw_state_t;
+
+/* A round's reward changes. */
+typedef struct {
+    uint64_t supply_flow, retry_at;
+    size_t dist_done;
+    gov_reward_event_t *event; /* created by the round (malloc'd) */
+    uint64_t *new_ids, *new_amounts;
+    size_t new_n; /* with event: the round's distribution (may be empty) */
+    bool has_batch;
+    size_t batch_off, batch_n;
+    uint64_t *batch_amounts;
+    uint8_t *batch_staked;
+    gov_monthly_np_rewards_t *np; /* written by the round (malloc'd), or NULL */
+    uint64_t np_flow, np_retry_at;
+} rw_round_t;
+
+void rw_init(gov_t *g);
+void rw_free(gov_t *g);
+void rw_round_begin(gov_round_t *r);
+void rw_round_free(gov_round_t *r);
+/* Under the write lock. */
+void rw_commit(gov_t *g, gov_round_t *r);
+bool rw_tick_due(const gov_t *g, uint64_t now);
+bool rw_tick(gov_round_t *r, uint64_t now, bool *work, nns_error_t *err);
+void rw_load_flow(gov_t *g, const gov_inflight_t *f);
+/* Starts the monthly node-provider rewards now (the rate read), whatever the time since the
+ * last ones: RewardNodeProviders with use_registry_derived_rewards (gov_exec.c). False with err
+ * 422 PreconditionFailed when a read or mints of the previous rewards are in flight, 500
+ * OutOfMemory. */
+bool rw_np_request(gov_round_t *r, uint64_t now, nns_error_t *err);
+/* gov_apply_transfer_done's answer of a GOV_FLOW_NODE_PROVIDER_MINT (the intent finished). */
+bool rw_np_mint_done(gov_round_t *r, const gov_inflight_t *f, const gov_transfer_result_t *res,
+                     uint64_t now, gov_outcome_t *out, nns_error_t *err);
+size_t rw_memory(const gov_t *g);
+
 struct gov {
     gov_config_t cfg;
     pthread_rwlock_t lock;
@@ -121,6 +178,7 @@ struct gov {
     size_t nnps;
     snap_t *snaps[GOV_VP_SNAPSHOTS_MAX]; /* oldest first */
     size_t nsnaps;
+    rw_state_t rw;   /* rewards */
 };
 
 typedef struct {
@@ -159,6 +217,7 @@ struct gov_round {
     uint64_t dropped_snaps[GOV_VP_SNAPSHOTS_MAX + 1];
     size_t ndropped_snaps;
     gov_proposal_full_t *rows_tmp; /* gov_round_proposal's copy (valid until the next call) */
+    rw_round_t rw; /* rewards */
 };
 
 /* ---- gov.c: keys, the neuron store as of a round, locks, flows, intents, events ---- */
