@@ -46,8 +46,8 @@ void error_reason(const nns_error_t *e, char out[GOV_FAILURE_REASON_MAX])
     out[GOV_FAILURE_REASON_MAX - 1] = '\0';
 }
 
-static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
+static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt, ...)
 {
     char reason[GOV_FAILURE_REASON_MAX];
@@ -448,8 +448,8 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     }
     case GOV_NNS_UPDATE_SUBNET_TYPE:
         snprintf(in->path, sizeof in->path, "/v1/subnets/types");
-        len = (size_t)snprintf(in->body, cap, "{\"%s\":\"%s\"}",
-                               a->u.nns.add ? "add" : "remove", a->u.nns.subnet_type);
+        len = (size_t)snprintf(in->body, cap, "{\"%s\":\"%s\"}", a->u.nns.add ? "add" : "remove",
+                               a->u.nns.subnet_type);
         break;
     default: /* GOV_NNS_CHANGE_SUBNET_TYPE_ASSIGNMENT */
         snprintf(in->path, sizeof in->path, "/v1/subnets/type-assignments");
@@ -595,8 +595,7 @@ bool proposal_mint_done(gov_round_t *r, const gov_inflight_t *fl, const gov_tran
         if (!f.neuron_id && !rflow_end(r, &f, err))
             return false;
         char reason[GOV_FAILURE_REASON_MAX];
-        snprintf(reason, sizeof reason, "External: the ledger refused mint %zu: %s", i,
-                 res->error);
+        snprintf(reason, sizeof reason, "External: the ledger refused mint %zu: %s", i, res->error);
         if (!proposal_settle_execution(r, f.proposal_id, false, reason, now, err))
             return false;
         outcome_of(out, &f, true);
@@ -648,8 +647,7 @@ static bool purgeable(const gov_proposal_t *p, uint64_t now)
 {
     gov_proposal_status_t s = gov_proposal_status(p);
     gov_reward_status_t w = gov_proposal_reward_status(p, now);
-    return (s == GOV_PROPOSAL_REJECTED || s == GOV_PROPOSAL_EXECUTED ||
-            s == GOV_PROPOSAL_FAILED) &&
+    return (s == GOV_PROPOSAL_REJECTED || s == GOV_PROPOSAL_EXECUTED || s == GOV_PROPOSAL_FAILED) &&
            (w == GOV_REWARD_SETTLED || w == GOV_REWARD_INELIGIBLE) && !p->ballots_held;
 }
 

@@ -26,18 +26,26 @@ static const char *const FLOW_NAMES[] = {[GOV_FLOW_CLAIM] = "claim",
                                          [GOV_FLOW_SPAWN_MINT] = "spawn_mint",
                                          [GOV_FLOW_MATURITY_MINT] = "maturity_mint",
                                          [GOV_FLOW_GENESIS_MINT] = "genesis_mint",
-                                         [GOV_FLOW_MODULATION] = "modulation"};
+                                         [GOV_FLOW_MODULATION] = "modulation",
+                                         [GOV_FLOW_PROPOSAL_CALL] = "proposal_call",
+                                         [GOV_FLOW_PROPOSAL_MINT] = "proposal_mint",
+                                         [GOV_FLOW_REWARD_SUPPLY] = "reward_supply",
+                                         [GOV_FLOW_NODE_PROVIDER_RATE] = "node_provider_rate",
+                                         [GOV_FLOW_NODE_PROVIDER_MINT] = "node_provider_mint"};
 static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
                                          [GOV_STEP_BURN_FEES] = "burn_fees",
                                          [GOV_STEP_TRANSFER] = "transfer",
                                          [GOV_STEP_MINT] = "mint",
-                                         [GOV_STEP_READ] = "read"};
+                                         [GOV_STEP_READ] = "read",
+                                         [GOV_STEP_POST] = "post"};
 static const char *const INTENT_KIND_NAMES[] = {
-    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer"};
+    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer", [GOV_INTENT_POST] = "post"};
 static const char *const PURPOSE_NAMES[] = {
     [GOV_PURPOSE_BALANCE] = "balance",           [GOV_PURPOSE_MODULATION] = "modulation",
     [GOV_PURPOSE_RATE_HISTORY] = "rate_history", [GOV_PURPOSE_BURN] = "burn",
-    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint"};
+    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint",
+    [GOV_PURPOSE_CMC_POST] = "cmc_post",         [GOV_PURPOSE_SUPPLY] = "supply",
+    [GOV_PURPOSE_AVERAGE_RATE] = "average_rate"};
 static const char *const TARGET_NAMES[] = {
     [GOV_TARGET_LEDGER] = "ledger", [GOV_TARGET_CMC] = "cmc"};
 
@@ -55,7 +63,7 @@ static int name_index(const char *const *names, int n, const char *name)
 
 /* ---- multi-row statements: one binary array parameter per column ---- */
 
-#define MR_MAX_COLS 32
+#define MR_MAX_COLS 40
 
 /* The rows of one statement, column by column (unnest($1::type[], ...) in the SQL). */
 typedef struct {
@@ -169,10 +177,10 @@ static void put_principal(copybuf_t *b, const principal_t *p)
     "moved_maturity_e8s, moved_staked_maturity_e8s, moved_gang_base_e8s, "                         \
     "disbursement_timestamp_seconds, modulation_permyriad, started_at_seconds, "                   \
     "merge_source_aging_since_seconds, merge_target_aging_since_seconds, "                         \
-    "merge_target_dissolve_delay_seconds"
+    "merge_target_dissolve_delay_seconds, proposal_id, mints_left"
 #define INTENT_COLUMNS                                                                             \
     "id, flow_id, kind, purpose, target, path, account, from_day, to_day, from_subaccount, "       \
-    "to_account, amount_e8s, fee_e8s, memo, created_at_time"
+    "to_account, amount_e8s, fee_e8s, memo, created_at_time, body"
 #define EVENT_COLUMNS "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail"
 #define HISTORY_COLUMNS                                                                            \
     "neuron_id, at_nanos, removed, stake_e8s, dissolving, dissolve_delay_seconds, "                \
@@ -182,8 +190,8 @@ enum {
     STATE_NPARAMS = 15,
     ECONOMICS_NPARAMS = 14,
     NEURON_NCOLS = 21,
-    INFLIGHT_NCOLS = 26,
-    INTENT_NCOLS = 16,
+    INFLIGHT_NCOLS = 28,
+    INTENT_NCOLS = 17,
     EVENT_NCOLS = 6,
     HISTORY_NCOLS = 7
 };
@@ -200,13 +208,59 @@ static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
     DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC};
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT8};
 static const uint32_t IDS_OIDS[1] = {DB_OID_NUMERIC};
 static const uint32_t HOT_KEY_OIDS[3] = {DB_OID_NUMERIC, OID_INT2, DB_OID_BYTEA};
 static const uint32_t FOLLOWEE_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
 static const uint32_t DISBURSEMENT_OIDS[6] = {DB_OID_NUMERIC, OID_INT2,       DB_OID_NUMERIC,
                                               DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA};
 static const uint32_t RESOLVED_OIDS[3] = {DB_OID_NUMERIC, OID_BOOL, DB_OID_NUMERIC};
+
+/* ---- part 2: proposals, ballots, votes, known neurons, node providers, snapshots, rewards ---- */
+
+#define PROPOSAL_COLUMNS                                                                           \
+    "id, proposer, topic, action_type, nns_function, managed_neuron_id, status, reject_cost_e8s, " \
+    "proposal_timestamp_seconds, decided_timestamp_seconds, executed_timestamp_seconds, "          \
+    "failed_timestamp_seconds, failure_reason, has_wait_for_quiet, "                               \
+    "wait_for_quiet_deadline_seconds, voting_period_seconds, total_potential_voting_power, "       \
+    "yes_e8s, no_e8s, total_e8s, tally_timestamp_seconds, previous_ballots_timestamp_seconds, "    \
+    "reward_event_round, ballots_count, ballots_held, exec_flow_id, forgotten, title, summary, "   \
+    "url, action_json, action, updated_at_nanos"
+#define BALLOT_COLUMNS                                                                             \
+    "proposal_id, at_nanos, snapshot, first_neuron_id, last_neuron_id, neuron_ids, votes, "        \
+    "voting_powers, cast_at_seconds"
+#define TALLY_COLUMNS                                                                              \
+    "proposal_id, at_nanos, yes_e8s, no_e8s, total_e8s, timestamp_seconds, deadline_seconds"
+#define NP_COLUMNS                                                                                 \
+    "id, reward_account, xdr_permyriad_per_month, last_reward_amount_e8s, "                        \
+    "last_reward_timestamp_seconds, last_reward_block_index"
+#define EVENT2_COLUMNS                                                                             \
+    "day_after_genesis, actual_timestamp_seconds, distributed_e8s_equivalent, "                    \
+    "total_available_e8s_equivalent, rounds_since_last_distribution, "                             \
+    "latest_round_available_e8s_equivalent, settled_proposals"
+#define NPR_COLUMNS                                                                                \
+    "timestamp_seconds, xdr_conversion_rate, average_xdr_permyriad_per_icp, "                      \
+    "minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s, node_providers, "           \
+    "to_accounts, xdr_permyriad, amounts_e8s, statuses, block_indexes, flow_ids, errors"
+
+enum { PROPOSAL_NCOLS = 33, BALLOT_NCOLS = 9, TALLY_NCOLS = 7, NP_NCOLS = 6 };
+_Static_assert(PROPOSAL_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
+
+static const uint32_t PROPOSAL_OIDS[PROPOSAL_NCOLS] = {
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,
+    DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
+    DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
+    DB_OID_TEXT,    DB_OID_BYTEA,   DB_OID_NUMERIC};
+static const uint32_t KNOWN_OIDS[3] = {DB_OID_NUMERIC, DB_OID_TEXT, DB_OID_TEXT};
+static const uint32_t KNOWN_LINK_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
+static const uint32_t KNOWN_TOPIC_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_INT4};
+static const uint32_t NP_OIDS[NP_NCOLS] = {DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
+                                           DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
+static const uint32_t BYTEA_OIDS[1] = {DB_OID_BYTEA};
+static const uint32_t MATURITY_OIDS[3] = {DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 
 /* The round's multi-row parameter sets. */
 enum {
@@ -219,6 +273,15 @@ enum {
     M_INFLIGHT,
     M_INFLIGHT_DEL,
     M_RESOLVED, /* finished intents with their outcome */
+    M_PROPOSALS,
+    M_KNOWN_DEL, /* known neurons written (replaced or removed) */
+    M_KNOWN,
+    M_KNOWN_LINKS,
+    M_KNOWN_TOPICS,
+    M_NP_DEL, /* node providers written */
+    M_NP,
+    M_SNAP_DEL,     /* voting-power snapshots dropped */
+    M_MATURITY,     /* neurons changed by a reward credit alone */
     M_COUNT
 };
 
@@ -236,6 +299,19 @@ enum {
     Q_INFLIGHT_DEL,
     Q_INFLIGHT,
     Q_INTENTS_DONE,
+    Q_PSTATE,
+    Q_PROPOSALS,
+    Q_KNOWN_DEL,
+    Q_KNOWN,
+    Q_NP_DEL,
+    Q_NP,
+    Q_SNAP_DEL,
+    Q_SNAP,
+    Q_REWARD_EVENT,
+    Q_REWARD_DIST,
+    Q_REWARD_BATCH,
+    Q_MATURITY,
+    Q_NPR,
     Q_COUNT
 };
 
@@ -348,7 +424,8 @@ static const struct {
          "$7::bytea[], $8::numeric[], $9::numeric[], $10::bytea[], $11::bytea[], $12::numeric[], "
          "$13::numeric[], $14::bytea[], $15::numeric[], $16::numeric[], $17::numeric[], "
          "$18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::int[], "
-         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[]) ON CONFLICT (id) DO "
+         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[], $27::numeric[], "
+         "$28::bigint[]) ON CONFLICT (id) DO "
          "UPDATE SET kind = EXCLUDED.kind, "
          "step = EXCLUDED.step, intent_id = EXCLUDED.intent_id, "
          "has_request = EXCLUDED.has_request, command = EXCLUDED.command, "
@@ -365,13 +442,113 @@ static const struct {
          "started_at_seconds = EXCLUDED.started_at_seconds, "
          "merge_source_aging_since_seconds = EXCLUDED.merge_source_aging_since_seconds, "
          "merge_target_aging_since_seconds = EXCLUDED.merge_target_aging_since_seconds, "
-         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds",
+         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds, "
+         "proposal_id = EXCLUDED.proposal_id, mints_left = EXCLUDED.mints_left",
          INFLIGHT_NCOLS},
     [Q_INTENTS_DONE] = {"gov_intents_done",
                         "UPDATE governance.intents i SET resolved_at_nanos = $4, ok = x.ok, "
                         "ledger_block_index = x.b FROM unnest($1::numeric[], $2::boolean[], "
                         "$3::numeric[]) AS x(id, ok, b) WHERE i.id = x.id",
                         4},
+    [Q_PSTATE] = {"gov_pstate",
+                  "INSERT INTO governance.proposal_state (id, next_proposal_id, last_snapshot_day, "
+                  "updated_at_nanos) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET "
+                  "next_proposal_id = EXCLUDED.next_proposal_id, "
+                  "last_snapshot_day = EXCLUDED.last_snapshot_day, "
+                  "updated_at_nanos = EXCLUDED.updated_at_nanos",
+                  3},
+    [Q_PROPOSALS] =
+        {"gov_proposals",
+         "INSERT INTO governance.proposals (" PROPOSAL_COLUMNS ") SELECT * FROM "
+         "unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::int[], $6::numeric[], "
+         "$7::text[], $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], "
+         "$12::numeric[], $13::text[], $14::boolean[], $15::numeric[], $16::numeric[], "
+         "$17::numeric[], $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], "
+         "$22::numeric[], $23::numeric[], $24::numeric[], $25::boolean[], $26::numeric[], "
+         "$27::boolean[], $28::text[], $29::text[], $30::text[], $31::text[], $32::bytea[], "
+         "$33::numeric[]) ON CONFLICT (id) DO UPDATE SET proposer = EXCLUDED.proposer, topic = "
+         "EXCLUDED.topic, action_type = EXCLUDED.action_type, nns_function = "
+         "EXCLUDED.nns_function, managed_neuron_id = EXCLUDED.managed_neuron_id, status = "
+         "EXCLUDED.status, reject_cost_e8s = EXCLUDED.reject_cost_e8s, proposal_timestamp_seconds "
+         "= EXCLUDED.proposal_timestamp_seconds, decided_timestamp_seconds = "
+         "EXCLUDED.decided_timestamp_seconds, executed_timestamp_seconds = "
+         "EXCLUDED.executed_timestamp_seconds, failed_timestamp_seconds = "
+         "EXCLUDED.failed_timestamp_seconds, failure_reason = EXCLUDED.failure_reason, "
+         "has_wait_for_quiet = EXCLUDED.has_wait_for_quiet, wait_for_quiet_deadline_seconds = "
+         "EXCLUDED.wait_for_quiet_deadline_seconds, voting_period_seconds = "
+         "EXCLUDED.voting_period_seconds, total_potential_voting_power = "
+         "EXCLUDED.total_potential_voting_power, yes_e8s = EXCLUDED.yes_e8s, no_e8s = "
+         "EXCLUDED.no_e8s, total_e8s = EXCLUDED.total_e8s, tally_timestamp_seconds = "
+         "EXCLUDED.tally_timestamp_seconds, previous_ballots_timestamp_seconds = "
+         "EXCLUDED.previous_ballots_timestamp_seconds, reward_event_round = "
+         "EXCLUDED.reward_event_round, ballots_count = EXCLUDED.ballots_count, ballots_held = "
+         "EXCLUDED.ballots_held, exec_flow_id = EXCLUDED.exec_flow_id, forgotten = "
+         "EXCLUDED.forgotten, title = EXCLUDED.title, summary = EXCLUDED.summary, url = "
+         "EXCLUDED.url, action_json = EXCLUDED.action_json, action = EXCLUDED.action, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         PROPOSAL_NCOLS},
+    [Q_KNOWN_DEL] = {"gov_known_del",
+                     "DELETE FROM governance.known_neurons WHERE id = ANY($1::numeric[])", 1},
+    /* links and committed topics travel as (neuron id, position, value) arrays */
+    [Q_KNOWN] = {"gov_known",
+                 "INSERT INTO governance.known_neurons (id, name, description, links, "
+                 "committed_topics) SELECT k.id, k.name, k.description, "
+                 "coalesce((SELECT array_agg(l.link ORDER BY l.pos) FROM unnest($4::numeric[], "
+                 "$5::int[], $6::text[]) AS l(id, pos, link) WHERE l.id = k.id), '{}'), "
+                 "coalesce((SELECT array_agg(t.topic ORDER BY t.pos) FROM unnest($7::numeric[], "
+                 "$8::int[], $9::int[]) AS t(id, pos, topic) WHERE t.id = k.id), '{}') "
+                 "FROM unnest($1::numeric[], $2::text[], $3::text[]) AS k(id, name, description)",
+                 9},
+    [Q_NP_DEL] = {"gov_np_del", "DELETE FROM governance.node_providers WHERE id = ANY($1::bytea[])",
+                  1},
+    [Q_NP] = {"gov_np",
+              "INSERT INTO governance.node_providers (" NP_COLUMNS ") SELECT * FROM "
+              "unnest($1::bytea[], $2::bytea[], $3::numeric[], $4::numeric[], $5::numeric[], "
+              "$6::numeric[])",
+              NP_NCOLS},
+    [Q_SNAP_DEL] = {"gov_snap_del",
+                    "DELETE FROM governance.voting_power_snapshots "
+                    "WHERE timestamp_seconds = ANY($1::numeric[])",
+                    1},
+    [Q_SNAP] = {"gov_snap",
+                "INSERT INTO governance.voting_power_snapshots (timestamp_seconds, "
+                "total_potential_voting_power, neuron_ids, voting_powers) VALUES ($1, $2, "
+                "$3::bigint[], $4::bigint[]) ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+                "total_potential_voting_power = EXCLUDED.total_potential_voting_power, "
+                "neuron_ids = EXCLUDED.neuron_ids, voting_powers = EXCLUDED.voting_powers",
+                4},
+    [Q_REWARD_EVENT] = {"gov_reward_event",
+                        "INSERT INTO governance.reward_events (" EVENT2_COLUMNS ", at_nanos) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7::numeric[], $8)",
+                        8},
+    [Q_REWARD_DIST] = {"gov_reward_dist",
+                       "INSERT INTO governance.reward_distributions (day_after_genesis, neurons, "
+                       "neuron_ids, amounts_e8s) VALUES ($1, $2, $3::bigint[], $4::bigint[])",
+                       4},
+    [Q_REWARD_BATCH] = {"gov_reward_batch",
+                        "INSERT INTO governance.reward_batches (day_after_genesis, batch_offset, "
+                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked) VALUES ($1, $2, $3, "
+                        "$4, $5, $6::bigint[], $7::bigint[], $8::boolean[])",
+                        8},
+    [Q_MATURITY] = {"gov_maturity",
+                    "UPDATE governance.neurons n SET maturity_e8s_equivalent = x.m, "
+                    "staked_maturity_e8s_equivalent = x.s FROM unnest($1::numeric[], "
+                    "$2::numeric[], $3::numeric[]) AS x(id, m, s) WHERE n.id = x.id",
+                    3},
+    [Q_NPR] = {"gov_npr",
+               "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
+               "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
+               "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
+               "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+               "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
+               "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
+               "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
+               "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
+               "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
+               "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
+               "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
+               "updated_at_nanos = EXCLUDED.updated_at_nanos",
+               14},
 };
 
 /* The read pool's statement: a neuron's events, newest first, below a cursor. */
@@ -390,6 +567,23 @@ static const db_pool_stmt_t EVENTS_STMT = {
 #define COPY_HISTORY                                                                               \
     "COPY governance.neuron_history (" HISTORY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
 #define COPY_REPLAY DB_REPLAY_COPY_SQL("governance.replay_cache")
+#define COPY_BALLOTS "COPY governance.ballots (" BALLOT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_TALLY                                                                                 \
+    "COPY governance.tally_history (" TALLY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+
+/* The parameters of a one-row statement: text values, or binary arrays built in bin[i]. */
+#define SP_MAX 16
+typedef struct {
+    char txt[SP_MAX][24];
+    copybuf_t bin[SP_MAX];
+    const char *v[SP_MAX];
+    int l[SP_MAX], f[SP_MAX];
+    int n;
+    bool used;
+} single_t;
+
+/* The round's one-row statements. */
+enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 
 struct gov_store {
     PGconn *w; /* migrations and loading at start */
@@ -400,6 +594,10 @@ struct gov_store {
     gov_resolved_t *sorted; /* the round's outcomes by intent id */
     size_t capsorted;
     gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
+    copybuf_t ballots, tally, arr; /* COPY rows; arr: one array field being built */
+    single_t sp[S_COUNT];
+    uint8_t *abuf; /* an action's encoding */
+    size_t capabuf;
 };
 
 /* ---- open / close ---- */
@@ -431,6 +629,15 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     mr_init(&s->m[M_INFLIGHT], INFLIGHT_NCOLS, INFLIGHT_OIDS);
     mr_init(&s->m[M_INFLIGHT_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_RESOLVED], 3, RESOLVED_OIDS);
+    mr_init(&s->m[M_PROPOSALS], PROPOSAL_NCOLS, PROPOSAL_OIDS);
+    mr_init(&s->m[M_KNOWN_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_KNOWN], 3, KNOWN_OIDS);
+    mr_init(&s->m[M_KNOWN_LINKS], 3, KNOWN_LINK_OIDS);
+    mr_init(&s->m[M_KNOWN_TOPICS], 3, KNOWN_TOPIC_OIDS);
+    mr_init(&s->m[M_NP_DEL], 1, BYTEA_OIDS);
+    mr_init(&s->m[M_NP], NP_NCOLS, NP_OIDS);
+    mr_init(&s->m[M_SNAP_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_MATURITY], 3, MATURITY_OIDS);
     db_writer_config_t wc = {.conninfo = conninfo,
                              .service = "governance",
                              .depth = depth,
@@ -459,6 +666,13 @@ void gov_store_close(gov_store_t **sp)
     copybuf_free(&s->replay);
     for (int i = 0; i < M_COUNT; i++)
         mr_free(&s->m[i]);
+    copybuf_free(&s->ballots);
+    copybuf_free(&s->tally);
+    copybuf_free(&s->arr);
+    for (int i = 0; i < S_COUNT; i++)
+        for (int j = 0; j < SP_MAX; j++)
+            copybuf_free(&s->sp[i].bin[j]);
+    free(s->abuf);
     free(s->nbuf);
     free(s->sorted);
     free(s);
@@ -661,6 +875,8 @@ static void add_inflight_row(multirow_t *m, const gov_inflight_t *f)
     put_u64(&c[23], f->merge_source_aging_since_seconds);
     put_u64(&c[24], f->merge_target_aging_since_seconds);
     put_u64(&c[25], f->merge_target_dissolve_delay_seconds);
+    put_u64(&c[26], f->proposal_id);
+    copybuf_bin_int8(&c[27], (int64_t)f->mints_left);
     m->rows++;
 }
 
@@ -682,6 +898,7 @@ static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
     put_u64(b, in->fee);
     put_u64(b, in->memo);
     put_u64(b, in->created_at_time);
+    copybuf_bin_bytes(b, in->body, strnlen(in->body, GOV_INTENT_BODY_MAX - 1));
     put_u64(b, now);
 }
 
@@ -717,6 +934,365 @@ static int resolved_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ---- part 2's rows ---- */
+
+static void sp_reset(single_t *p, int n)
+{
+    p->n = n;
+    p->used = false;
+    for (int i = 0; i < SP_MAX; i++)
+        copybuf_reset(&p->bin[i]);
+}
+static void sp_u64(single_t *p, int i, uint64_t v)
+{
+    snprintf(p->txt[i], sizeof p->txt[i], "%llu", (unsigned long long)v);
+    p->v[i] = p->txt[i];
+    p->l[i] = 0;
+    p->f[i] = 0;
+}
+static void sp_bool(single_t *p, int i, bool v)
+{
+    p->v[i] = v ? "t" : "f";
+    p->l[i] = 0;
+    p->f[i] = 0;
+}
+/* Parameter i is the binary array built in p->bin[i]. */
+static void sp_bin(single_t *p, int i)
+{
+    p->v[i] = p->bin[i].data;
+    p->l[i] = (int)p->bin[i].len;
+    p->f[i] = 1;
+}
+static bool sp_failed(const single_t *p)
+{
+    for (int i = 0; i < SP_MAX; i++)
+        if (p->bin[i].failed)
+            return true;
+    return false;
+}
+
+/* u64 values as a bigint[] of the same bits (schema/governance/003_proposals.sql). */
+static void put_bits_array(copybuf_t *b, const uint64_t *v, size_t n)
+{
+    size_t at = copybuf_array_begin(b, DB_OID_INT8);
+    for (size_t i = 0; i < n; i++)
+        copybuf_bin_int8(b, (int64_t)v[i]);
+    copybuf_array_end(b, at, n);
+}
+
+static void put_opt_text(copybuf_t *b, const char *t)
+{
+    if (t)
+        put_text(b, t);
+    else
+        copybuf_bin_null(b);
+}
+
+static bool add_proposal_row(gov_store_t *s, const gov_proposal_full_t *f, bool forgotten,
+                             uint64_t now)
+{
+    const gov_proposal_t *p = &f->p;
+    size_t need = gov_action_encoded_size(f->action);
+    if (need > s->capabuf) {
+        uint8_t *v = realloc(s->abuf, need);
+        if (!v)
+            return false;
+        s->abuf = v;
+        s->capabuf = need;
+    }
+    size_t alen = gov_action_encode(f->action, s->abuf, s->capabuf);
+    copybuf_t *c = s->m[M_PROPOSALS].col;
+    const char *status = gov_proposal_status_name(gov_proposal_status(p));
+    const char *type = gov_action_name(p->action_kind);
+    put_u64(&c[0], p->id);
+    put_u64(&c[1], p->proposer);
+    copybuf_bin_int4(&c[2], p->topic);
+    put_text(&c[3], type ? type : "");
+    copybuf_bin_int4(&c[4], p->nns_function);
+    put_u64(&c[5], p->managed_neuron_id);
+    put_text(&c[6], status ? status : "");
+    put_u64(&c[7], p->reject_cost_e8s);
+    put_u64(&c[8], p->proposal_timestamp_seconds);
+    put_u64(&c[9], p->decided_timestamp_seconds);
+    put_u64(&c[10], p->executed_timestamp_seconds);
+    put_u64(&c[11], p->failed_timestamp_seconds);
+    put_text(&c[12], p->failure_reason);
+    put_bool(&c[13], p->has_wait_for_quiet);
+    put_u64(&c[14], p->wait_for_quiet_deadline_seconds);
+    put_u64(&c[15], p->voting_period_seconds);
+    put_u64(&c[16], p->total_potential_voting_power);
+    put_u64(&c[17], p->tally.yes);
+    put_u64(&c[18], p->tally.no);
+    put_u64(&c[19], p->tally.total);
+    put_u64(&c[20], p->tally.timestamp_seconds);
+    put_opt_u64(&c[21], p->has_previous_ballots_timestamp, p->previous_ballots_timestamp_seconds);
+    put_u64(&c[22], p->reward_event_round);
+    put_u64(&c[23], p->ballots_count);
+    put_bool(&c[24], p->ballots_held);
+    put_u64(&c[25], p->exec_flow_id);
+    put_bool(&c[26], forgotten);
+    put_opt_text(&c[27], f->title);
+    put_text(&c[28], f->summary ? f->summary : "");
+    put_opt_text(&c[29], f->url);
+    put_text(&c[30], f->action_json ? f->action_json : "");
+    copybuf_bin_bytes(&c[31], s->abuf, alen);
+    put_u64(&c[32], now);
+    s->m[M_PROPOSALS].rows++;
+    return true;
+}
+
+/* The ballots a round changed for one proposal, as rows of at most GOV_STORE_BALLOT_CHUNK. */
+static void add_ballot_rows(gov_store_t *s, const gov_ballot_rows_t *b, bool snapshot, uint64_t now)
+{
+    copybuf_t *out = &s->ballots, *a = &s->arr;
+    for (size_t at = 0; at < b->n; at += GOV_STORE_BALLOT_CHUNK) {
+        size_t n = b->n - at < GOV_STORE_BALLOT_CHUNK ? b->n - at : GOV_STORE_BALLOT_CHUNK;
+        copybuf_bin_row(out, BALLOT_NCOLS);
+        put_u64(out, b->proposal_id);
+        copybuf_bin_int8(out, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+        put_bool(out, snapshot);
+        put_u64(out, b->neuron_ids[at]);
+        put_u64(out, b->neuron_ids[at + n - 1]);
+        copybuf_reset(a);
+        put_bits_array(a, b->neuron_ids + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        size_t k = copybuf_array_begin(a, OID_INT2);
+        for (size_t i = 0; i < n; i++)
+            put_i2(a, b->votes[at + i]);
+        copybuf_array_end(a, k, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        put_bits_array(a, b->voting_powers + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        put_bits_array(a, b->cast_at_seconds + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+    }
+}
+
+static void add_known_rows(gov_store_t *s, const gov_known_neuron_t *k)
+{
+    multirow_t *m = &s->m[M_KNOWN], *l = &s->m[M_KNOWN_LINKS], *t = &s->m[M_KNOWN_TOPICS];
+    put_u64(&m->col[0], k->id);
+    put_text(&m->col[1], k->name ? k->name : "");
+    put_opt_text(&m->col[2], k->description);
+    m->rows++;
+    for (size_t i = 0; i < k->nlinks; i++) {
+        put_u64(&l->col[0], k->id);
+        copybuf_bin_int4(&l->col[1], (int32_t)i);
+        put_text(&l->col[2], k->links[i]);
+        l->rows++;
+    }
+    for (size_t i = 0; i < k->ntopics; i++) {
+        put_u64(&t->col[0], k->id);
+        copybuf_bin_int4(&t->col[1], (int32_t)i);
+        copybuf_bin_int4(&t->col[2], k->committed_topics[i]);
+        t->rows++;
+    }
+}
+
+static void add_np_row(multirow_t *m, const gov_node_provider_t *np)
+{
+    copybuf_t *c = m->col;
+    put_principal(&c[0], &np->id);
+    if (np->has_reward_account)
+        copybuf_bin_bytes(&c[1], np->reward_account.hash, ACCOUNT_HASH_BYTES);
+    else
+        copybuf_bin_null(&c[1]);
+    put_opt_u64(&c[2], np->has_xdr_permyriad_per_month, np->xdr_permyriad_per_month);
+    put_opt_u64(&c[3], np->has_last_reward, np->last_reward_amount_e8s);
+    put_opt_u64(&c[4], np->has_last_reward, np->last_reward_timestamp_seconds);
+    put_opt_u64(&c[5], np->has_last_reward, np->last_reward_block_index);
+    m->rows++;
+}
+
+static void npr_params(single_t *p, const gov_monthly_np_rewards_t *m, uint64_t now)
+{
+    sp_reset(p, 14);
+    sp_u64(p, 0, m->timestamp_seconds);
+    sp_u64(p, 1, m->xdr_conversion_rate);
+    sp_u64(p, 2, m->average_xdr_permyriad_per_icp);
+    sp_u64(p, 3, m->minimum_xdr_permyriad_per_icp);
+    sp_u64(p, 4, m->maximum_node_provider_rewards_e8s);
+    static const uint32_t oids[8] = {DB_OID_BYTEA,   DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_NUMERIC,
+                                     OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
+    size_t at[8];
+    for (int c = 0; c < 8; c++)
+        at[c] = copybuf_array_begin(&p->bin[5 + c], oids[c]);
+    size_t n = m->n < GOV_NODE_PROVIDER_REWARDS_MAX ? m->n : GOV_NODE_PROVIDER_REWARDS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const gov_np_reward_entry_t *e = &m->rewards[i];
+        put_principal(&p->bin[5], &e->node_provider);
+        copybuf_bin_bytes(&p->bin[6], e->to_account.hash, ACCOUNT_HASH_BYTES);
+        put_u64(&p->bin[7], e->xdr_permyriad);
+        put_u64(&p->bin[8], e->amount_e8s);
+        put_i2(&p->bin[9], (int)e->status);
+        put_u64(&p->bin[10], e->block_index);
+        put_u64(&p->bin[11], e->flow_id);
+        copybuf_bin_bytes(&p->bin[12], e->error, strnlen(e->error, sizeof e->error - 1));
+    }
+    for (int c = 0; c < 8; c++) {
+        copybuf_array_end(&p->bin[5 + c], at[c], n);
+        sp_bin(p, 5 + c);
+    }
+    sp_u64(p, 13, now);
+    p->used = true;
+}
+
+/* Proposals, ballots, the tally history, known neurons, node providers, snapshots and rewards
+ * of the round (multi-row sets, COPY rows and one-row statements). False when out of memory. */
+static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
+{
+    bool ok = true;
+    for (int i = 0; i < S_COUNT; i++)
+        sp_reset(&s->sp[i], 0);
+    copybuf_reset(&s->ballots);
+    copybuf_reset(&s->tally);
+
+    gov_proposal_info_t pi;
+    bool changed = false;
+    gov_round_proposal_info(r, &pi, &changed);
+    if (changed) {
+        single_t *p = &s->sp[S_PSTATE];
+        sp_reset(p, 3);
+        sp_u64(p, 0, pi.next_proposal_id);
+        sp_u64(p, 1, pi.last_snapshot_day);
+        sp_u64(p, 2, now);
+        p->used = true;
+    }
+
+    size_t np = gov_round_proposal_count(r);
+    bool any_ballots = false;
+    for (size_t i = 0; i < np; i++) {
+        bool created = false, forgotten = false;
+        const gov_proposal_full_t *f = gov_round_proposal(r, i, &created, &forgotten);
+        ok = ok && add_proposal_row(s, f, forgotten, now);
+        gov_ballot_rows_t b;
+        gov_round_ballot_changes(r, i, &b);
+        if (b.n) {
+            if (!any_ballots)
+                copybuf_bin_begin(&s->ballots);
+            any_ballots = true;
+            add_ballot_rows(s, &b, created, now);
+        }
+    }
+    if (any_ballots)
+        copybuf_bin_end(&s->ballots);
+
+    size_t n;
+    const gov_tally_change_t *tc = gov_round_tally_changes(r, &n);
+    if (n) {
+        copybuf_bin_begin(&s->tally);
+        for (size_t i = 0; i < n; i++) {
+            copybuf_bin_row(&s->tally, TALLY_NCOLS);
+            put_u64(&s->tally, tc[i].proposal_id);
+            copybuf_bin_int8(&s->tally, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+            put_u64(&s->tally, tc[i].tally.yes);
+            put_u64(&s->tally, tc[i].tally.no);
+            put_u64(&s->tally, tc[i].tally.total);
+            put_u64(&s->tally, tc[i].tally.timestamp_seconds);
+            put_u64(&s->tally, tc[i].deadline_seconds);
+        }
+        copybuf_bin_end(&s->tally);
+    }
+
+    n = gov_round_known_neuron_count(r);
+    for (size_t i = 0; i < n; i++) {
+        bool removed = false;
+        const gov_known_neuron_t *k = gov_round_known_neuron(r, i, &removed);
+        add_id(&s->m[M_KNOWN_DEL], k->id);
+        if (!removed)
+            add_known_rows(s, k);
+    }
+    n = gov_round_node_provider_count(r);
+    for (size_t i = 0; i < n; i++) {
+        bool removed = false;
+        const gov_node_provider_t *x = gov_round_node_provider(r, i, &removed);
+        put_principal(&s->m[M_NP_DEL].col[0], &x->id);
+        s->m[M_NP_DEL].rows++;
+        if (!removed)
+            add_np_row(&s->m[M_NP], x);
+    }
+
+    const uint64_t *dropped = gov_round_vp_snapshots_dropped(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_id(&s->m[M_SNAP_DEL], dropped[i]);
+    const gov_vp_snapshot_t *snap = gov_round_vp_snapshot(r);
+    if (snap) {
+        single_t *p = &s->sp[S_SNAP];
+        sp_reset(p, 4);
+        sp_u64(p, 0, snap->timestamp_seconds);
+        sp_u64(p, 1, snap->total_potential_voting_power);
+        put_bits_array(&p->bin[2], snap->neuron_ids, snap->n);
+        sp_bin(p, 2);
+        put_bits_array(&p->bin[3], snap->voting_powers, snap->n);
+        sp_bin(p, 3);
+        p->used = true;
+    }
+
+    const gov_reward_event_t *ev = gov_round_reward_event(r);
+    if (ev) {
+        single_t *p = &s->sp[S_EVENT];
+        sp_reset(p, 8);
+        sp_u64(p, 0, ev->day_after_genesis);
+        sp_u64(p, 1, ev->actual_timestamp_seconds);
+        sp_u64(p, 2, ev->distributed_e8s_equivalent);
+        sp_u64(p, 3, ev->total_available_e8s_equivalent);
+        sp_u64(p, 4, ev->rounds_since_last_distribution);
+        sp_u64(p, 5, ev->latest_round_available_e8s_equivalent);
+        size_t ns = ev->nsettled < GOV_REWARD_SETTLED_MAX ? ev->nsettled : GOV_REWARD_SETTLED_MAX;
+        size_t at = copybuf_array_begin(&p->bin[6], DB_OID_NUMERIC);
+        for (size_t i = 0; i < ns; i++)
+            put_u64(&p->bin[6], ev->settled_proposals[i]);
+        copybuf_array_end(&p->bin[6], at, ns);
+        sp_bin(p, 6);
+        sp_u64(p, 7, now);
+        p->used = true;
+    }
+    uint64_t day = 0;
+    const uint64_t *ids, *amounts;
+    if (gov_round_reward_distribution(r, &day, &ids, &amounts, &n)) {
+        single_t *p = &s->sp[S_DIST];
+        sp_reset(p, 4);
+        sp_u64(p, 0, day);
+        sp_u64(p, 1, n);
+        put_bits_array(&p->bin[2], ids, n);
+        sp_bin(p, 2);
+        put_bits_array(&p->bin[3], amounts, n);
+        sp_bin(p, 3);
+        p->used = true;
+    }
+    gov_reward_batch_t bt;
+    if (gov_round_reward_batch(r, &bt)) {
+        single_t *p = &s->sp[S_BATCH];
+        sp_reset(p, 8);
+        sp_u64(p, 0, bt.day_after_genesis);
+        sp_u64(p, 1, bt.offset);
+        sp_u64(p, 2, bt.n);
+        sp_bool(p, 3, bt.last);
+        sp_u64(p, 4, now > INT64_MAX ? INT64_MAX : now);
+        put_bits_array(&p->bin[5], bt.neuron_ids, bt.n);
+        sp_bin(p, 5);
+        put_bits_array(&p->bin[6], bt.amounts_e8s, bt.n);
+        sp_bin(p, 6);
+        size_t at = copybuf_array_begin(&p->bin[7], OID_BOOL);
+        for (size_t i = 0; i < bt.n; i++)
+            put_bool(&p->bin[7], bt.staked[i] != 0);
+        copybuf_array_end(&p->bin[7], at, bt.n);
+        sp_bin(p, 7);
+        p->used = true;
+    }
+    const gov_monthly_np_rewards_t *mr = gov_round_monthly_np_rewards(r);
+    if (mr)
+        npr_params(&s->sp[S_NPR], mr, now);
+
+    ok = ok && !s->ballots.failed && !s->tally.failed && !s->arr.failed;
+    for (int i = 0; i < S_COUNT; i++)
+        ok = ok && !sp_failed(&s->sp[i]);
+    return ok;
+}
+
 /* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
 static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
 {
@@ -731,6 +1307,15 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
+        if (gov_round_neuron_reward_only(r, i)) {
+            /* a reward credit alone: its maturity columns (the batch's arrays record it) */
+            multirow_t *mm = &s->m[M_MATURITY];
+            put_u64(&mm->col[0], f->n.id);
+            put_u64(&mm->col[1], f->n.maturity_e8s_equivalent);
+            put_u64(&mm->col[2], f->n.staked_maturity_e8s_equivalent);
+            mm->rows++;
+            continue;
+        }
         add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
@@ -784,6 +1369,7 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         put_opt_u64(&res->col[2], rs && rs->is_transfer && rs->has_block, rs ? rs->block_index : 0);
         res->rows++;
     }
+    ok = build_part2(s, r, now) && ok;
     for (int i = 0; i < M_COUNT; i++)
         mr_finish(&s->m[i]);
 
@@ -807,6 +1393,11 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     for (int i = 0; i < M_COUNT; i++)
         ok = ok && !mr_failed(&s->m[i]);
     return ok;
+}
+
+static db_stmt_t sp_stmt(int q, const single_t *p)
+{
+    return (db_stmt_t){NULL, ROUND_SQL[q].name, p->n, p->v, p->l, p->f};
 }
 
 /* A statement of the pipeline from a multi-row set (prefix: leading text parameters). */
@@ -884,13 +1475,51 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_INTENTS_DONE].name, 4, rv, rl, rf};
     }
 
+    if (s->sp[S_PSTATE].used)
+        st[nst++] = sp_stmt(Q_PSTATE, &s->sp[S_PSTATE]);
+    if (m[M_PROPOSALS].rows)
+        st[nst++] = mr_stmt(Q_PROPOSALS, &m[M_PROPOSALS]);
+    if (m[M_KNOWN_DEL].rows)
+        st[nst++] = mr_stmt(Q_KNOWN_DEL, &m[M_KNOWN_DEL]);
+    db_stmt_t known;
+    const char *kv[9];
+    int kl[9], kf[9];
+    if (m[M_KNOWN].rows) {
+        for (int i = 0; i < 3; i++) {
+            kv[i] = m[M_KNOWN].values[i];
+            kv[3 + i] = m[M_KNOWN_LINKS].values[i];
+            kv[6 + i] = m[M_KNOWN_TOPICS].values[i];
+            kl[i] = m[M_KNOWN].lengths[i];
+            kl[3 + i] = m[M_KNOWN_LINKS].lengths[i];
+            kl[6 + i] = m[M_KNOWN_TOPICS].lengths[i];
+        }
+        for (int i = 0; i < 9; i++)
+            kf[i] = 1;
+        known = (db_stmt_t){NULL, ROUND_SQL[Q_KNOWN].name, 9, kv, kl, kf};
+        st[nst++] = known;
+    }
+    if (m[M_NP_DEL].rows)
+        st[nst++] = mr_stmt(Q_NP_DEL, &m[M_NP_DEL]);
+    if (m[M_NP].rows)
+        st[nst++] = mr_stmt(Q_NP, &m[M_NP]);
+    if (m[M_SNAP_DEL].rows)
+        st[nst++] = mr_stmt(Q_SNAP_DEL, &m[M_SNAP_DEL]);
+    static const int SP_Q[S_COUNT] = {[S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,
+                                      [S_EVENT] = Q_REWARD_EVENT, [S_DIST] = Q_REWARD_DIST,
+                                      [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
+    for (int i = S_SNAP; i < S_COUNT; i++)
+        if (s->sp[i].used)
+            st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
+    if (m[M_MATURITY].rows)
+        st[nst++] = mr_stmt(Q_MATURITY, &m[M_MATURITY]);
+
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
     /* one simple query for the new rows: the server goes from one COPY to the next by itself */
-    const copybuf_t *copies[4];
+    const copybuf_t *copies[6];
     size_t ncopies = 0;
     char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_HISTORY + sizeof COPY_REPLAY +
-             4];
+             sizeof COPY_BALLOTS + sizeof COPY_TALLY + 6];
     sql[0] = '\0';
     if (s->intents.len) {
         copies[ncopies++] = &s->intents;
@@ -907,6 +1536,14 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     if (nreplays) {
         copies[ncopies++] = &s->replay;
         strcat(sql, COPY_REPLAY ";");
+    }
+    if (s->ballots.len) {
+        copies[ncopies++] = &s->ballots;
+        strcat(sql, COPY_BALLOTS ";");
+    }
+    if (s->tally.len) {
+        copies[ncopies++] = &s->tally;
+        strcat(sql, COPY_TALLY ";");
     }
     if (ncopies && !db_copies(w, sql, copies, ncopies, err)) {
         db_writer_abandon(s->wr, err);
@@ -1376,6 +2013,7 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
         memset(&f, 0, sizeof f);
         int kind = 0, step = 0;
         int32_t command = 0;
+        uint64_t mints_left = 0;
         ok = t_u64(r, i, 0, &f.id) && T_NAME(r, i, 1, FLOW_NAMES, &kind) && kind > 0 &&
              T_NAME(r, i, 2, STEP_NAMES, &step) && step > 0 && t_u64(r, i, 3, &f.intent_id) &&
              t_bool(r, i, 4, &f.has_request) && t_i32(r, i, 5, &command) && command >= 0 &&
@@ -1392,7 +2030,9 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
              t_i32(r, i, 21, &f.modulation_permyriad) && t_u64(r, i, 22, &f.started_at_seconds) &&
              t_u64(r, i, 23, &f.merge_source_aging_since_seconds) &&
              t_u64(r, i, 24, &f.merge_target_aging_since_seconds) &&
-             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds);
+             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds) &&
+             t_u64(r, i, 26, &f.proposal_id) && t_u64(r, i, 27, &mints_left) &&
+             mints_left <= UINT32_MAX;
         if (!ok) {
             corrupt(err, "governance.in_flight", PQgetvalue(r, i, 0));
             break;
@@ -1400,6 +2040,7 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
         f.kind = (gov_flow_kind_t)kind;
         f.step = (gov_step_t)step;
         f.command = (gov_command_kind_t)command;
+        f.mints_left = (uint32_t)mints_left;
         ok = gov_load_inflight(g, &f, err);
     }
     PQclear(r);
@@ -1435,13 +2076,15 @@ static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *n
              t_bytes(r, row, 9, in->from_subaccount, SUBACCOUNT_BYTES) &&
              t_bytes(r, row, 10, in->to.hash, ACCOUNT_HASH_BYTES) &&
              t_u64(r, row, 11, &in->amount) && t_u64(r, row, 12, &in->fee) &&
-             t_u64(r, row, 13, &in->memo) && t_u64(r, row, 14, &in->created_at_time);
+             t_u64(r, row, 13, &in->memo) && t_u64(r, row, 14, &in->created_at_time) &&
+             !PQgetisnull(r, row, 15) && (size_t)PQgetlength(r, row, 15) < GOV_INTENT_BODY_MAX;
         if (!ok) {
             corrupt(err, "governance.intents", PQgetvalue(r, row, 0));
             break;
         }
         memcpy(in->path, PQgetvalue(r, row, 5), plen);
         in->path[plen] = '\0';
+        memcpy(in->body, PQgetvalue(r, row, 15), (size_t)PQgetlength(r, row, 15) + 1);
         in->kind = (gov_intent_kind_t)kind;
         in->purpose = (gov_purpose_t)purpose;
         in->target = (gov_target_t)target;

@@ -382,7 +382,8 @@ static void world(void)
 {
     gov_neuron_full_t p = mk(P, &alice, 10 * ICP, BIG_DELAY);
     load(&p);
-    gov_neuron_full_t k1 = mk(K1, &bob, 100 * ICP, BIG_DELAY), k2 = mk(K2, &bob, 100 * ICP, BIG_DELAY),
+    gov_neuron_full_t k1 = mk(K1, &bob, 100 * ICP, BIG_DELAY),
+                      k2 = mk(K2, &bob, 100 * ICP, BIG_DELAY),
                       k3 = mk(K3, &bob, 100 * ICP, BIG_DELAY);
     load(&k1);
     load(&k2);
@@ -1250,8 +1251,7 @@ static void pmirror_round(pmirror_t *m, const gov_round_t *r)
             mp->json = dup_or_null(pf->action_json);
             mp->blob_len = gov_action_encoded_size(pf->action);
             mp->blob = malloc(mp->blob_len);
-            ck_assert_uint_eq(gov_action_encode(pf->action, mp->blob, mp->blob_len),
-                              mp->blob_len);
+            ck_assert_uint_eq(gov_action_encode(pf->action, mp->blob, mp->blob_len), mp->blob_len);
             mp->nb = rows.n;
             mp->ids = malloc((rows.n + 1) * 8);
             mp->vps = malloc((rows.n + 1) * 8);
@@ -1327,8 +1327,8 @@ START_TEST(test_random_walk_mirror_and_reload)
     /* 30 neurons, the first 4 "known" (followed by the others on random topics) */
     uint64_t seed = 12345;
     for (uint64_t i = 1; i <= 30; i++) {
-        gov_neuron_full_t f = mk(i, &users[i % 3], (1 + rnd(&seed) % 50) * ICP,
-                                 i % 5 == 0 ? 30 * DAY : BIG_DELAY);
+        gov_neuron_full_t f =
+            mk(i, &users[i % 3], (1 + rnd(&seed) % 50) * ICP, i % 5 == 0 ? 30 * DAY : BIG_DELAY);
         if (i > 4) {
             uint64_t ids[3] = {1 + rnd(&seed) % 4, 1 + rnd(&seed) % 4, 1 + rnd(&seed) % (i - 1)};
             follow(&f, 0, ids, 3);
@@ -1361,7 +1361,9 @@ START_TEST(test_random_walk_mirror_and_reload)
             uint64_t id;
             ok = gov_apply_submit(G, r, &a, now, &id, &err);
         } else if (what < 8) {
-            uint64_t pid = m->pinfo.next_proposal_id > 1 ? 1 + rnd(&seed) % (m->pinfo.next_proposal_id - 1) : 1;
+            uint64_t pid = m->pinfo.next_proposal_id > 1
+                               ? 1 + rnd(&seed) % (m->pinfo.next_proposal_id - 1)
+                               : 1;
             uint64_t n = 1 + rnd(&seed) % 30;
             gov_vote_args_t va = {.caller = users[n % 3],
                                   .proposal_id = pid,
@@ -1407,7 +1409,8 @@ START_TEST(test_random_walk_mirror_and_reload)
     ck_assert_uint_eq(i1.ballots, i2.ballots);
     ck_assert_uint_eq(i1.follow_index_entries, i2.follow_index_entries);
     for (uint64_t id = 1; id < i1.next_proposal_id; id++) {
-        gov_proposal_full_t *a = gov_proposal_get(g1, id, NULL), *b = gov_proposal_get(g2, id, NULL);
+        gov_proposal_full_t *a = gov_proposal_get(g1, id, NULL),
+                            *b = gov_proposal_get(g2, id, NULL);
         ck_assert((a == NULL) == (b == NULL));
         if (!a)
             continue;
@@ -1518,7 +1521,11 @@ static double ms_since(const struct timespec *t0)
 START_TEST(test_speed_snapshot_and_cascade)
 {
     const char *env = getenv("GOV_PERF_NEURONS");
+#if defined(__SANITIZE_ADDRESS__)
+    size_t count = env ? (size_t)strtoull(env, NULL, 10) : 20000; /* instrumented: smaller */
+#else
     size_t count = env ? (size_t)strtoull(env, NULL, 10) : 400000;
+#endif
     if (count < 100)
         count = 100;
     uint64_t seed = 99;
@@ -1531,7 +1538,8 @@ START_TEST(test_speed_snapshot_and_cascade)
     }
     for (size_t i = 0; i < count - KNOWN; i++) {
         uint64_t id = ((uint64_t)rnd(&seed) << 31 ^ rnd(&seed)) | (1ULL << 40);
-        gov_neuron_full_t f = mk(id, &bob, (1 + rnd(&seed) % 1000) * ICP, 30 * DAY + rnd(&seed) % BIG_DELAY);
+        gov_neuron_full_t f =
+            mk(id, &bob, (1 + rnd(&seed) % 1000) * ICP, 30 * DAY + rnd(&seed) % BIG_DELAY);
         uint64_t ids[5];
         uint8_t n = (uint8_t)(3 + rnd(&seed) % 3);
         for (uint8_t j = 0; j < n; j++)
