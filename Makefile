@@ -81,9 +81,13 @@ $(eval $(call SERVICE,ledger))
 USES_cmc := tests/unit/check_cmc.c
 $(eval $(call SERVICE,cmc))
 
-USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c \
-                   tests/unit/check_governance_rewards.c
+USES_governance := tests/unit/check_governance.c tests/unit/check_governance_math.c
+# the API layer's suite and fuzz targets (body.c, render.c, genesis.c)
+USES_governance += tests/unit/check_governance_api.c tests/fuzz/fuzz_gov_body.c \
+                   tests/fuzz/fuzz_gov_genesis.c
 USES_governance += tests/bench/govstore.c
+# proposals, votes, following (gov_proposal.h); rewards (gov_reward.h)
+USES_governance += tests/unit/check_governance_proposals.c tests/unit/check_governance_rewards.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).
@@ -109,7 +113,8 @@ cases: all
 # ---- end of tests as data
 
 .PHONY: all deps run test unit asan tsan asan-services alloc-fail fuzz fuzz-build fuzz-smoke \
-	integration e2e browser bench bench-throughput bench-scale bench-cmc lint fmt clean
+	integration e2e browser bench bench-throughput bench-scale bench-cmc bench-governance lint fmt \
+	clean
 .DEFAULT_GOAL := all
 
 all: $(DEPS_STAMP) $(SERVICES) $(CLI) $(TOOL_BINS) $(E2E_BINS) $(CASES_RUNNER)
@@ -128,7 +133,9 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/bin/nns: $(call obj,api/client/nns.c) $(LIB_COMMON)
+# the CLI: every file of api/client (nns.c: the parser, ledger and cycles commands; neuron.c:
+# the governance commands)
+$(BUILD)/bin/nns: $(call obj,$(wildcard api/client/*.c)) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -183,7 +190,8 @@ asan-services: all
 
 # Allocation failure on purpose (services/common/allocfail.h): the services built with ASan,
 # UBSan and wrappers around the project's own malloc, calloc, realloc, strdup and strndup; the
-# N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh).
+# N-th allocation of one request fails, for every N (tests/integration/alloc_fail.sh, and
+# alloc_fail_governance.sh for governance's commands and reads).
 AF_BIN := build/allocfail/bin
 AF_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 AF_UNITS := build/allocfail/tests/check_genesis
@@ -194,6 +202,7 @@ alloc-fail: all
 	  $(addprefix $(AF_BIN)/nns-,$(SERVICE_NAMES)) $(AF_UNITS)
 	@set -e; for t in $(AF_UNITS); do echo "== $$t (allocation failure)"; CK_FORK=yes $$t; done
 	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail.sh
+	@NNS_ALLOCFAIL_BIN=$(CURDIR)/$(AF_BIN) bash tests/integration/alloc_fail_governance.sh
 
 # Integration and end-to-end tests: a private PostgreSQL in a temporary folder.
 integration: all
@@ -240,6 +249,7 @@ bench: all
 	@bash tests/bench/run.sh
 	@bash tests/bench/scale.sh
 	@bash tests/bench/cmc.sh
+	@bash tests/bench/governance.sh
 
 bench-throughput: all
 	@bash tests/bench/run.sh
@@ -250,6 +260,11 @@ bench-scale: all
 # Top-up notifications per second through the cycles minting service (tests/bench/cmc.sh).
 bench-cmc: all
 	@bash tests/bench/cmc.sh
+
+# Governance at scale (tests/bench/governance.sh): GOV_BENCH_NEURONS (400,000) genesis neurons,
+# then claims/s end to end, neuron reads/s and lists/s with p99, memory per neuron, restart time.
+bench-governance: all
+	@bash tests/bench/governance.sh
 
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.

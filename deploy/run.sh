@@ -10,6 +10,7 @@
 # Environment:
 #   NNS_VAR_DIR      state folder (default: var/ in the checkout): keys, demo, logs, PostgreSQL
 #   NNS_LEDGER_PORT  the ledger's port on 127.0.0.1 (default: 8081)
+#   NNS_GOVERNANCE_PORT  the governance service's port on 127.0.0.1 (default: 8082)
 #   NNS_CMC_PORT     the cycles minting service's port on 127.0.0.1 (default: 8083)
 #   NNS_PG_PORT      the private PostgreSQL's port (default: 5433; it listens only on a unix
 #                    socket under the state folder, the port names the socket)
@@ -22,18 +23,19 @@ bin=$root/build/bin
 var=${NNS_VAR_DIR:-$root/var}
 case $var in /*) ;; *) var=$caller/$var ;; esac
 ledger_port=${NNS_LEDGER_PORT:-8081}
+governance_port=${NNS_GOVERNANCE_PORT:-8082}
 cmc_port=${NNS_CMC_PORT:-8083}
 pg_port=${NNS_PG_PORT:-5433}
-for p in "$ledger_port" "$cmc_port" "$pg_port"; do
+for p in "$ledger_port" "$governance_port" "$cmc_port" "$pg_port"; do
   [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] ||
     { echo "run: bad port '$p'" >&2; exit 2; }
 done
 mkdir -p "$var"
 var=$(cd "$var" && pwd)
 
-# services: name, port (more to come: governance 8082)
-services=(ledger cmc)
-declare -A port=([ledger]=$ledger_port [cmc]=$cmc_port)
+# services: name, port
+services=(ledger governance cmc)
+declare -A port=([ledger]=$ledger_port [governance]=$governance_port [cmc]=$cmc_port)
 url() { echo "http://127.0.0.1:${port[$1]}"; }
 
 # --- the lock: fd 9 stays open in this process only (children get 9>&-) ------------------------
@@ -121,6 +123,33 @@ cat >"$var/demo/cmc-genesis.json" <<JSON
  "rate": {"timestamp_seconds": "$(date +%s)", "xdr_permyriad_per_icp": "$demo_rate"}}
 JSON
 
+# governance's genesis (used only on its first start): the current rule set and demo neurons of
+# several dissolve delays for alice and bob; their ICP is minted to each neuron's staking account
+# (controller and memo) through the ledger at genesis
+demo_neurons=(
+  # id                 owner  memo stake_e8s      dissolve_delay_seconds        dissolving maturity_e8s
+  "4402119483762019475 alice 1    50000000000    63115200                      false      0"
+  "1283741992734402816 alice 2    10000000000    31557600                      false      250000000"
+  "8826301927734001122 alice 3    2000000000     2592000                       true       0"
+  "5553012384659312847 bob   1    25000000000    15778800                      false      1200000000"
+  "7070701234567890123 bob   2    1000000000     1209600                       false      0"
+)
+{
+  echo '{"rule_set": "current", "genesis_timestamp_seconds": "'"$(date +%s)"'",'
+  echo ' "neurons": ['
+  sep=""
+  for n in "${demo_neurons[@]}"; do
+    read -r nid who memo stake delay dissolving maturity <<<"$n"
+    printf '%s  {"id": "%s", "controller": "%s", "memo": "%s", "stake_e8s": "%s",\n' \
+      "$sep" "$nid" "${principal[$who]}" "$memo" "$stake"
+    printf '   "dissolve_delay_seconds": %s, "dissolving": %s, "maturity_e8s_equivalent": "%s"}' \
+      "$delay" "$dissolving" "$maturity"
+    sep=$',\n'
+  done
+  echo
+  echo ' ]}'
+} >"$var/demo/governance-genesis.json"
+
 # Each service runs under a small supervisor: crash-only, so a service that exits on an unknown
 # commit outcome (75) or a signal is started again and reloads its committed state. A service
 # that cannot start (1) or is misconfigured (2) is not: the supervisor exits with its code.
@@ -150,6 +179,12 @@ start_service() {
 }
 start_service ledger "$bin/nns-ledger" --listen "127.0.0.1:${port[ledger]}" --keys "$var/keys" \
   --genesis "$var/demo/ledger-genesis.json"
+# the same --keys folder: the ledger trusts governance.pub, so governance's calls are signed as
+# the governance principal, whose default account is the ledger's minting account (mints and
+# burns are accepted from it)
+start_service governance "$bin/nns-governance" --listen "127.0.0.1:${port[governance]}" \
+  --keys "$var/keys" --ledger "$(url ledger)" --cmc "$(url cmc)" \
+  --genesis "$var/demo/governance-genesis.json"
 # the same --keys folder: the ledger trusts cmc.pub, so the cmc's burns and refunds are signed
 # as the cmc's canister principal
 start_service cmc "$bin/nns-cmc" --listen "127.0.0.1:${port[cmc]}" --keys "$var/keys" \
@@ -208,6 +243,7 @@ fi
 rel() { case $1 in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
 nns="$(rel "$bin")/nns --url $(url ledger)"
 nnsc="$(rel "$bin")/nns --ledger $(url ledger) --cmc $(url cmc)"
+nnsg="$(rel "$bin")/nns --ledger $(url ledger) --governance $(url governance)"
 key() { rel "$var/demo/$1.pem"; }
 icp() { # e8s -> ICP with the trailing zeros of the fraction dropped
   local e=$1 f
@@ -238,6 +274,13 @@ balance() {
   echo "demo canisters (created with 'nns cycles create-canister', alice: 2, bob: 1):"
   for id in "${demo_canisters[@]}"; do echo "  $id"; done
   echo
+  echo "demo neurons (governance genesis; their ICP minted to their staking accounts):"
+  for n in "${demo_neurons[@]}"; do
+    read -r nid who _ stake delay dissolving _ <<<"$n"
+    printf '  %-20s %-5s %-12s dissolve delay %3d days%s\n' "$nid" "$who" "$(icp "$stake")" \
+      $((delay / 86400)) "$([ "$dissolving" = true ] && echo ", dissolving")"
+  done
+  echo
   echo "try (from $root):"
   echo "  $nns ledger"
   if [ -f "$var/demo/me.pem" ]; then
@@ -258,7 +301,10 @@ balance() {
   echo "  $nnsc cycles top-up --key $(key alice) --canister ${demo_canisters[1]} --amount 100000000"
   echo "  $nnsc cycles create-canister --key $(key bob) --amount 100000000"
   echo "  $nnsc cycles rate"
+  echo "  $nnsg neuron list --controller ${principal[alice]}"
+  echo "  $nnsg neuron show ${demo_neurons[3]%% *}"
   echo "  curl -fsS $(url ledger)/v1/ledger"
+  echo "  curl -fsS $(url governance)/v1/governance"
   echo "  curl -fsS $(url cmc)/v1/cycles/conversion-rate"
   echo "  curl -fsS '$(url ledger)/v1/accounts/${aid[bob]}/transactions?type=transfer&format=csv'"
   echo

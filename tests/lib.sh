@@ -81,6 +81,17 @@ cmc_start() {
   wait_ready "$port" "$name"
 }
 
+# governance_start NAME PORT [flags...]: starts nns-governance in the background and waits for
+# /readyz.
+governance_start() {
+  local name=$1 port=$2; shift 2
+  "$BIN/nns-governance" --listen "127.0.0.1:$port" --database "$DATABASE_URL" "$@" \
+    >>"$TEST_TMP/$name.log" 2>&1 &
+  echo $! >"$TEST_TMP/$name.pid"
+  disown $!
+  wait_ready "$port" "$name"
+}
+
 wait_ready() {
   local port=$1 name=$2
   for _ in $(seq 1 200); do

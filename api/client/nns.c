@@ -1,5 +1,6 @@
 /*
- * nns: the command-line client of the ledger and cycles minting services.
+ * nns: the command-line client of the ledger, cycles minting and governance services (the
+ * governance commands are in neuron.c; what the files share is in cli.h).
  *
  * Commands are a table ({name, positional argument, options, summary, handler}); the same table
  * parses the command line and prints --help. Every value a user types is checked here before
@@ -19,51 +20,30 @@
 #include <openssl/crypto.h>
 
 #include "account.h"
+#include "cli.h"
 #include "client.h"
 #include "hex.h"
 #include "keyfile.h"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNFINISHED = 3 };
 
 #define DEFAULT_URL "http://127.0.0.1:8081"
 #define URL_ENV "NNS_LEDGER_URL"
 #define DEFAULT_CMC_URL "http://127.0.0.1:8083"
 #define CMC_URL_ENV "NNS_CMC_URL"
+#define DEFAULT_GOV_URL "http://127.0.0.1:8082"
+#define GOV_URL_ENV "NNS_GOVERNANCE_URL"
 #define DEFAULT_FEE_E8S 10000
-#define MAX_OPTIONS 12
-#define MAX_CONTROLLERS 10      /* a canister's controllers (cmc.h CMC_MAX_CONTROLLERS) */
 #define DEFAULT_WAIT_SECONDS 60 /* how long a notify is retried while Processing or 503 */
 #define DEPOSIT_MEMO_MAX 32     /* notify_mint_cycles' deposit_memo, bytes */
 
-/* Every option value, as typed; NULL when not given. */
-typedef struct {
-    const char *url, *key, *out, *pem, *principal, *subaccount, *to, *amount, *fee, *memo,
-        *memo_hex, *from_subaccount, *created_at_time, *limit, *cursor, *start, *spender, *from,
-        *expected_allowance, *expires_at, *spender_subaccount, *type;
-    /* cycles commands */
-    const char *ledger, *cmc, *canister, *block, *subnet_type, *subnet, *to_subaccount,
-        *deposit_memo, *set, *timestamp, *wait;
-    const char *controllers[MAX_CONTROLLERS];
-    size_t ncontrollers;
-    const char *positional;
-} cli_args_t;
-
-static cli_args_t args;
-
-typedef struct {
-    const char *name;    /* without the leading "--" */
-    const char *metavar; /* shown in usage */
-    const char **target;
-    bool required;
-    const char *help;
-} cli_option_t;
+cli_args_t args;
 
 /* Options that may repeat: their target is an array of max values, *count of them given. */
 static const struct {
     const char **target;
     size_t max;
     size_t *count;
-} REPEATABLE[] = {{args.controllers, MAX_CONTROLLERS, &args.ncontrollers}};
+} REPEATABLE[] = {{args.controllers, MAX_CONTROLLERS, &args.ncontrollers},
+                  {args.topic_following, MAX_TOPIC_FOLLOWING, &args.ntopic_following}};
 
 /* The repeatable entry of option o, or NULL. */
 static size_t repeat_max(const cli_option_t *o, size_t **count)
@@ -77,25 +57,8 @@ static size_t repeat_max(const cli_option_t *o, size_t **count)
     return 0;
 }
 
-/* Which services a command talks to, so which URL options it takes. */
-enum {
-    LOCAL = 0,         /* no service */
-    REMOTE_URL = 1,    /* the ledger, through --url (the ledger commands) */
-    REMOTE_LEDGER = 2, /* the ledger, through --ledger (the cycles commands) */
-    REMOTE_CMC = 4,    /* the cycles minting service, through --cmc */
-};
-
-typedef struct {
-    const char *name;       /* one or two words: "balance", "key generate" */
-    const char *positional; /* metavar of the one positional argument, or NULL */
-    int remote;             /* REMOTE_* bits: the URL options it accepts */
-    int (*run)(void);
-    const char *summary;
-    cli_option_t options[MAX_OPTIONS]; /* ended by an entry with a NULL name */
-} cli_command_t;
-
-static const cli_command_t *command; /* the command being run, for messages */
-static int saved_argc;               /* the command line, for the resume hint */
+const cli_command_t *command; /* the command being run, for messages */
+static int saved_argc;        /* the command line, for the resume hint */
 static char **saved_argv;
 
 static const cli_option_t URL_OPTION = {"url", "URL", &args.url, false,
@@ -107,11 +70,13 @@ static const cli_option_t LEDGER_OPTION = {"ledger", "URL", &args.ledger, false,
 static const cli_option_t CMC_OPTION = {"cmc", "URL", &args.cmc, false,
                                         "cycles minting service base URL (default: $" CMC_URL_ENV
                                         ", else " DEFAULT_CMC_URL ")"};
+static const cli_option_t GOV_OPTION = {"governance", "URL", &args.governance, false,
+                                        "governance base URL (default: $" GOV_URL_ENV
+                                        ", else " DEFAULT_GOV_URL ")"};
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "nns%s%s: ", command ? " " : "", command ? command->name : "");
@@ -123,8 +88,7 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int failure(const char *fmt, ...)
+int failure(const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "nns%s%s: ", command ? " " : "", command ? command->name : "");
@@ -136,7 +100,7 @@ static int failure(const char *fmt, ...)
 }
 
 /* Prints text as indented JSON when it parses, as is otherwise. */
-static void print_body(FILE *f, const char *text)
+void print_body(FILE *f, const char *text)
 {
     json_t *json = json_loads(text, JSON_DECODE_ANY, NULL);
     if (json) {
@@ -151,7 +115,7 @@ static void print_body(FILE *f, const char *text)
 }
 
 /* Prints json (stolen) indented on stdout. */
-static int print_json(json_t *json)
+int print_json(json_t *json)
 {
     if (!json)
         return failure("out of memory");
@@ -163,7 +127,7 @@ static int print_json(json_t *json)
 
 /* ---- argument checks: each prints a usage error and returns false ------------------------ */
 
-static bool parse_u64_arg(const char *option, const char *text, uint64_t *out)
+bool parse_u64_arg(const char *option, const char *text, uint64_t *out)
 {
     uint64_t v = 0;
     size_t len = strlen(text);
@@ -249,7 +213,7 @@ static char *url_escape(const char *text)
 }
 
 /* Appends "?name=value" or "&name=value" (value escaped) to *path. Returns false on OOM. */
-static bool append_query(char **path, const char *name, const char *value)
+bool append_query(char **path, const char *name, const char *value)
 {
     char *escaped = url_escape(value), *longer = NULL;
     if (escaped &&
@@ -263,7 +227,7 @@ static bool append_query(char **path, const char *name, const char *value)
     return true;
 }
 
-static json_t *u64_string(uint64_t v)
+json_t *u64_string(uint64_t v)
 {
     char text[21];
     snprintf(text, sizeof text, "%" PRIu64, v);
@@ -271,7 +235,7 @@ static json_t *u64_string(uint64_t v)
 }
 
 /* Sets a member of body; a NULL value (allocation failure) marks *ok false. */
-static void set_member(json_t *body, const char *name, json_t *value, bool *ok)
+void set_member(json_t *body, const char *name, json_t *value, bool *ok)
 {
     if (json_object_set_new(body, name, value) != 0)
         *ok = false;
@@ -289,7 +253,7 @@ static json_t *hex_string(const uint8_t *bytes, size_t len)
 /* ---- requests ---------------------------------------------------------------------------- */
 
 /* The ledger's base URL: --ledger, else --url, else $NNS_LEDGER_URL, else the default. */
-static const char *service_url(void)
+const char *service_url(void)
 {
     if (args.ledger)
         return args.ledger;
@@ -308,9 +272,18 @@ static const char *cmc_url(void)
     return env && *env ? env : DEFAULT_CMC_URL;
 }
 
+/* Governance's base URL: --governance, else $NNS_GOVERNANCE_URL, else the default. */
+const char *gov_url(void)
+{
+    if (args.governance)
+        return args.governance;
+    const char *env = getenv(GOV_URL_ENV);
+    return env && *env ? env : DEFAULT_GOV_URL;
+}
+
 /* Sends one request to the service at base and prints its answer. id NULL: unsigned. */
-static int call_at(const char *base, const char *method, const char *path, const char *body,
-                   const identity_t *id)
+int call_at(const char *base, const char *method, const char *path, const char *body,
+            const identity_t *id)
 {
     nns_client_t *client = nns_client_new(base, id);
     long status = 0;
@@ -742,14 +715,14 @@ static int cmd_allowance(void)
  */
 
 /* Milliseconds on a monotonic clock. */
-static uint64_t monotonic_ms(void)
+uint64_t monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sleep_ms(uint64_t ms)
+void sleep_ms(uint64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -759,9 +732,8 @@ static void sleep_ms(uint64_t ms)
 /* Sends one request on client; on a 2xx answer *json holds the parsed body (an object). Returns
  * 0 on 2xx with a JSON object; -1 otherwise, with *status (0 when no answer came), *text (the
  * answer's body, malloc'd, or NULL) and err as nns_client_request fills them. */
-static int request_json(nns_client_t *client, const char *method, const char *path,
-                        const char *body, bool sign, long *status, char **text, json_t **json,
-                        nns_error_t *err)
+int request_json(nns_client_t *client, const char *method, const char *path, const char *body,
+                 bool sign, long *status, char **text, json_t **json, nns_error_t *err)
 {
     *json = NULL;
     *text = NULL;
@@ -781,8 +753,8 @@ static int request_json(nns_client_t *client, const char *method, const char *pa
 }
 
 /* Reports a failed request: the problem body when there is one, else err's detail. */
-static int request_failure(const char *method, const char *path, long status, const char *text,
-                           const nns_error_t *err)
+int request_failure(const char *method, const char *path, long status, const char *text,
+                    const nns_error_t *err)
 {
     if (status != 0 && text && *text) {
         print_body(stderr, text);
@@ -794,7 +766,7 @@ static int request_failure(const char *method, const char *path, long status, co
 }
 
 /* A u64 member given as a string of decimal digits; false when missing or malformed. */
-static bool json_u64_member(const json_t *obj, const char *name, uint64_t *out)
+bool json_u64_member(const json_t *obj, const char *name, uint64_t *out)
 {
     const char *text = json_string_value(json_object_get(obj, name));
     uint64_t v = 0;
@@ -811,7 +783,7 @@ static bool json_u64_member(const json_t *obj, const char *name, uint64_t *out)
 }
 
 /* GET path on client and one u64 member of the answer; prints the failure. */
-static int get_u64(nns_client_t *client, const char *path, const char *member, uint64_t *out)
+int get_u64(nns_client_t *client, const char *path, const char *member, uint64_t *out)
 {
     long status = 0;
     char *text = NULL;
@@ -1082,7 +1054,7 @@ static int key_principal(char out[PRINCIPAL_TEXT_MAX])
 }
 
 /* A principal option, checked and rewritten canonically. */
-static bool parse_principal_arg(const char *option, const char *text, char out[PRINCIPAL_TEXT_MAX])
+bool parse_principal_arg(const char *option, const char *text, char out[PRINCIPAL_TEXT_MAX])
 {
     principal_t p;
     nns_error_t err;
@@ -1432,7 +1404,14 @@ static const cli_command_t COMMANDS[] = {
      "GET /v1/canisters/ID: a canister's controllers, cycles and subnet",
      {{0}}},
 };
-#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+#define NLEDGER_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+#define NCOMMANDS (NLEDGER_COMMANDS + NEURON_NCOMMANDS)
+
+/* The k-th command of both tables: the ledger's and cycles' here, then the governance ones. */
+static const cli_command_t *command_at(size_t k)
+{
+    return k < NLEDGER_COMMANDS ? &COMMANDS[k] : &NEURON_COMMANDS[k - NLEDGER_COMMANDS];
+}
 
 /* ---- usage ------------------------------------------------------------------------------- */
 
@@ -1479,6 +1458,8 @@ static void print_command_help(const cli_command_t *c)
         print_option(stdout, &LEDGER_OPTION);
     if (c->remote & REMOTE_CMC)
         print_option(stdout, &CMC_OPTION);
+    if (c->remote & REMOTE_GOV)
+        print_option(stdout, &GOV_OPTION);
     printf("  %-26s %s\n", "--help", "print this help and exit");
 }
 
@@ -1486,23 +1467,28 @@ static void print_command_help(const cli_command_t *c)
 static void print_help(const char *prefix)
 {
     printf(
-        "usage: nns [--url URL] [--ledger URL] [--cmc URL] COMMAND [ARGUMENTS]\n\n"
-        "Client of the NNS ledger and cycles minting services: keys, accounts, balances,\n"
-        "transfers, blocks; cycles for canisters (top-up, create, mint) and the ICP/XDR rate.\n\n"
+        "usage: nns [--url URL] [--ledger URL] [--cmc URL] [--governance URL] COMMAND "
+        "[ARGUMENTS]\n\n"
+        "Client of the NNS ledger, cycles minting and governance services: keys, accounts,\n"
+        "balances, transfers, blocks; cycles for canisters (top-up, create, mint) and the\n"
+        "ICP/XDR rate; neurons (stake in one step, claim, list, every manage-neuron command).\n\n"
         "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strncmp(COMMANDS[i].name, prefix, strlen(prefix)) != 0)
+        const cli_command_t *c = command_at(i);
+        if (strncmp(c->name, prefix, strlen(prefix)) != 0)
             continue;
         printf("  ");
-        print_synopsis(stdout, &COMMANDS[i], 2);
-        printf("      %s\n", COMMANDS[i].summary);
+        print_synopsis(stdout, c, 2);
+        printf("      %s\n", c->summary);
     }
     printf("\nglobal options:\n");
     print_option(stdout, &URL_OPTION);
     print_option(stdout, &LEDGER_OPTION);
     print_option(stdout, &CMC_OPTION);
+    print_option(stdout, &GOV_OPTION);
     printf("  %-26s %s\n", "--help", "print this help, or a command's with 'nns COMMAND --help'");
-    printf("\nAmounts are whole e8s in decimal digits (1 ICP = 100000000 e8s). ACCOUNT is a\n"
+    printf("\nAmounts are whole e8s in decimal digits (1 ICP = 100000000 e8s), except the neuron\n"
+           "commands' --amount, in ICP (up to 8 decimals; --amount-e8s for e8s). ACCOUNT is a\n"
            "64-hex account identifier or ICRC-1 account text. Responses are printed as JSON.\n"
            "Exit status: 0 success, 1 request refused or failed (problem printed on stderr),\n"
            "2 usage error, 3 a cycles notification not finished yet (resume with --block N).\n");
@@ -1577,16 +1563,16 @@ static bool is_help(const char *arg)
 static const cli_command_t *find_command(int argc, char **argv, int i, int *words)
 {
     for (size_t k = 0; k < NCOMMANDS; k++) {
-        const char *name = COMMANDS[k].name, *space = strchr(name, ' ');
+        const char *name = command_at(k)->name, *space = strchr(name, ' ');
         if (!space && strcmp(name, argv[i]) == 0) {
             *words = 1;
-            return &COMMANDS[k];
+            return command_at(k);
         }
         if (space && i + 1 < argc && strlen(argv[i]) == (size_t)(space - name) &&
             strncmp(name, argv[i], (size_t)(space - name)) == 0 &&
             strcmp(space + 1, argv[i + 1]) == 0) {
             *words = 2;
-            return &COMMANDS[k];
+            return command_at(k);
         }
     }
     return NULL;
@@ -1596,7 +1582,7 @@ static const cli_command_t *find_command(int argc, char **argv, int i, int *word
 static bool is_group(const char *word)
 {
     for (size_t k = 0; k < NCOMMANDS; k++) {
-        const char *name = COMMANDS[k].name, *space = strchr(name, ' ');
+        const char *name = command_at(k)->name, *space = strchr(name, ' ');
         if (space && strlen(word) == (size_t)(space - name) &&
             strncmp(name, word, (size_t)(space - name)) == 0)
             return true;
@@ -1606,7 +1592,7 @@ static bool is_group(const char *word)
 
 int main(int argc, char **argv)
 {
-    const cli_option_t *global[] = {&URL_OPTION, &LEDGER_OPTION, &CMC_OPTION};
+    const cli_option_t *global[] = {&URL_OPTION, &LEDGER_OPTION, &CMC_OPTION, &GOV_OPTION};
     int i = 1, words = 0;
 
     saved_argc = argc;
@@ -1616,7 +1602,7 @@ int main(int argc, char **argv)
             print_help("");
             return EXIT_OK;
         }
-        int matched = parse_option(global, 3, argc, argv, &i);
+        int matched = parse_option(global, 4, argc, argv, &i);
         if (matched < 0)
             return EXIT_USAGE;
         if (matched == 0)
@@ -1651,7 +1637,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    const cli_option_t *options[MAX_OPTIONS + 3];
+    const cli_option_t *options[MAX_OPTIONS + 4];
     size_t noptions = 0;
     for (const cli_option_t *o = command->options; o->name; o++)
         options[noptions++] = o;
@@ -1661,6 +1647,8 @@ int main(int argc, char **argv)
         options[noptions++] = &LEDGER_OPTION;
     if (command->remote & REMOTE_CMC)
         options[noptions++] = &CMC_OPTION;
+    if (command->remote & REMOTE_GOV)
+        options[noptions++] = &GOV_OPTION;
     for (i += words; i < argc; i++) {
         if (is_help(argv[i]) && strcmp(argv[i], "help") != 0) {
             print_command_help(command);
@@ -1674,12 +1662,16 @@ int main(int argc, char **argv)
                 return usage_error("unknown option '%s'", argv[i]);
         } else if (command->positional && !args.positional) {
             args.positional = argv[i];
+        } else if (command->positional && strchr(command->positional, ' ') && !args.positional2) {
+            args.positional2 = argv[i];
         } else {
             return usage_error("unexpected argument '%s'", argv[i]);
         }
     }
     if (command->positional && !args.positional)
         return usage_error("missing %s", command->positional);
+    if (command->positional && strchr(command->positional, ' ') && !args.positional2)
+        return usage_error("missing %s", strchr(command->positional, ' ') + 1);
     for (const cli_option_t *o = command->options; o->name; o++)
         if (o->required && !*o->target)
             return usage_error("missing option '--%s %s'", o->name, o->metavar);
@@ -1690,6 +1682,9 @@ int main(int argc, char **argv)
         return usage_error("bad cycles minting service URL '%s': expected http://HOST:PORT or "
                            "https://...",
                            cmc_url());
+    if ((command->remote & REMOTE_GOV) && !is_http_url(gov_url()))
+        return usage_error("bad governance URL '%s': expected http://HOST:PORT or https://...",
+                           gov_url());
     if (!crypto_init())
         return failure("cannot initialise libsodium");
     return command->run();

@@ -81,7 +81,9 @@ static void gather(round_loop_t *l)
 static void *state_thread(void *arg)
 {
     round_loop_t *l = arg;
-    uint64_t next_tick = mono_ms() + l->tick_ms;
+    /* the first tick at once: work a service loaded at start (its unresolved calls to another
+     * service) goes out as the loop starts, not a second later */
+    uint64_t next_tick = mono_ms();
     pthread_mutex_lock(&l->lock);
     for (;;) {
         if (l->gate) {

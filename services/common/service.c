@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -179,6 +180,11 @@ void write_suspend(write_t *w, uint64_t token)
 void write_forget(write_t *w)
 {
     w->forget = true;
+}
+
+void write_retry_after(write_t *w, uint32_t seconds)
+{
+    w->retry_after_s = seconds;
 }
 
 static suspended_t *find_suspended(service_t *svc, uint64_t token)
@@ -550,6 +556,7 @@ static bool answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
         http_request_t *req = c->req;
         int status = w->status;
         bool forget = w->forget;
+        uint32_t retry_after = w->retry_after_s ? w->retry_after_s : 1;
         char *body = w->body;
         size_t len = body ? w->len : 0;
         w->body = NULL;
@@ -558,7 +565,9 @@ static bool answer_cmd(service_t *svc, service_cmd_t *c, bool committed,
             http_respond_error(req, unavailable);
             free(body);
         } else if (transient(status) || forget) {
-            http_add_header(req, "Retry-After", "1");
+            char secs[16];
+            snprintf(secs, sizeof secs, "%" PRIu32, retry_after);
+            http_add_header(req, "Retry-After", secs);
             http_respond_raw(req, status, "application/problem+json", body ? body : "", len);
             free(body);
         } else {
@@ -1147,8 +1156,9 @@ int service_main(const service_def_t *def, int argc, char **argv)
                     "ledger service URL")},
         {CONFIG_OPT("governance", OPT_URL, &cfg.governance_url, "http://127.0.0.1:8082",
                     "governance service URL")},
-        {CONFIG_OPT("cmc", OPT_URL, &cfg.cmc_url, "http://127.0.0.1:8083",
-                    "cycles minting service URL")},
+        {CONFIG_OPT("cmc", OPT_URL, &cfg.cmc_url, NULL,
+                    "cycles minting service URL (no default: governance reads the maturity "
+                    "modulation from it only when given)")},
         {CONFIG_OPT("test-clock", OPT_BOOL, &cfg.test_clock, NULL,
                     "take domain time from a test clock set with POST /v1/admin/time")},
         {CONFIG_OPT("read-only", OPT_BOOL, &cfg.read_only, NULL,

@@ -67,7 +67,8 @@ typedef struct {
     bool suspend;          /* write_suspend(): answered by a later round */
     bool forget;           /* write_forget(): answered, but the answer is not remembered */
     uint64_t suspend_token;
-    int status;            /* the outcome: status and body (malloc'd, JSON) */
+    uint32_t retry_after_s; /* write_retry_after(): the Retry-After of a transient answer */
+    int status;             /* the outcome: status and body (malloc'd, JSON) */
     char *body;
     size_t len;
 } write_t;
@@ -90,6 +91,11 @@ void write_suspend(write_t *w, uint64_t token);
  * flight): the same signed bytes sent again run again and get the answer of that moment, e.g.
  * the stored result once the work is done. */
 void write_forget(write_t *w);
+
+/* In apply, after a transient outcome (429, 5xx) or write_forget(): the seconds its Retry-After
+ * header names (default 1), e.g. the time a rate limiter needs before the same request can
+ * succeed. */
+void write_retry_after(write_t *w, uint32_t seconds);
 
 /* One command for the round: a single write, or a batch's items, each an op_size-sized service
  * command beginning with write_t. */

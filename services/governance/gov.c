@@ -466,8 +466,8 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 
 bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
 {
-    if (i->id == 0 || (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER &&
-                       i->kind != GOV_INTENT_POST))
+    if (i->id == 0 ||
+        (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER && i->kind != GOV_INTENT_POST))
         return corrupt(err, "bad intent", i->id);
     uint8_t k[8];
     key_u64(i->id, k);

@@ -62,12 +62,12 @@
 #define GOV_FOLLOWEES_MAX GOV_MAX_FOLLOWEES_PER_TOPIC           /* followees per topic */
 #define GOV_TOPICS GOV_TOPIC_COUNT                              /* topic ids 0..18 */
 #define GOV_DISBURSEMENTS_MAX GOV_MAX_DISBURSEMENTS_IN_PROGRESS /* per neuron */
-#define GOV_NEURONS_MAX 500000   /* neurons at most (ResourceExhausted beyond) */
-#define GOV_EVENT_KIND_MAX 32    /* bytes of an event kind, NUL included */
-#define GOV_EVENT_DETAIL_MAX 160 /* bytes of an event detail, NUL included */
-#define GOV_PATH_MAX 192         /* bytes of an intent's GET path, NUL included */
+#define GOV_NEURONS_MAX 500000    /* neurons at most (ResourceExhausted beyond) */
+#define GOV_EVENT_KIND_MAX 32     /* bytes of an event kind, NUL included */
+#define GOV_EVENT_DETAIL_MAX 160  /* bytes of an event detail, NUL included */
+#define GOV_PATH_MAX 192          /* bytes of an intent's GET path, NUL included */
 #define GOV_INTENT_BODY_MAX 16384 /* bytes of a POST intent's JSON body, NUL included */
-#define GOV_LIST_MAX 100         /* neurons per page of gov_neurons_by_controller */
+#define GOV_LIST_MAX 100          /* neurons per page of gov_neurons_by_controller */
 #define GOV_STAKED_MATURITY_RETURNS_PER_TICK GOV_STAKED_MATURITY_RETURN_BATCH
 #define GOV_PRUNES_PER_TICK 1000
 #define GOV_SPAWNS_PER_TICK 100

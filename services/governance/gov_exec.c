@@ -46,8 +46,8 @@ void error_reason(const nns_error_t *e, char out[GOV_FAILURE_REASON_MAX])
     out[GOV_FAILURE_REASON_MAX - 1] = '\0';
 }
 
-static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
+static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static bool fail(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err, const char *fmt, ...)
 {
     char reason[GOV_FAILURE_REASON_MAX];
@@ -344,10 +344,20 @@ static bool exec_rewards(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t 
 {
     const gov_action_t *a = rp->p.f.action;
     if (a->kind == GOV_ACTION_REWARD_NODE_PROVIDERS &&
-        a->u.reward_node_providers.use_registry_derived_rewards)
-        return fail(r, rp, now, err,
-                    "PreconditionFailed: registry-derived rewards are minted by the monthly "
-                    "node-provider rewards");
+        a->u.reward_node_providers.use_registry_derived_rewards) {
+        /* governance.rs reward_node_providers with use_registry_derived_rewards: the monthly
+         * node-provider rewards start now (gov_reward_flow.c rw_np_request) */
+        nns_error_t busy;
+        nns_error_clear(&busy);
+        if (!rw_np_request(r, now, &busy)) {
+            if (busy.status >= 500) {
+                *err = busy;
+                return false;
+            }
+            return fail(r, rp, now, err, "%s: %s", busy.code, busy.detail);
+        }
+        return done(r, rp, now, err);
+    }
     size_t n;
     reward_at(a, 0, &n);
     const gov_economics_t *e = &r->core.eco;
@@ -438,8 +448,8 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     }
     case GOV_NNS_UPDATE_SUBNET_TYPE:
         snprintf(in->path, sizeof in->path, "/v1/subnets/types");
-        len = (size_t)snprintf(in->body, cap, "{\"%s\":\"%s\"}",
-                               a->u.nns.add ? "add" : "remove", a->u.nns.subnet_type);
+        len = (size_t)snprintf(in->body, cap, "{\"%s\":\"%s\"}", a->u.nns.add ? "add" : "remove",
+                               a->u.nns.subnet_type);
         break;
     default: /* GOV_NNS_CHANGE_SUBNET_TYPE_ASSIGNMENT */
         snprintf(in->path, sizeof in->path, "/v1/subnets/type-assignments");
@@ -466,8 +476,8 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     return ok;
 }
 
-/* RewardNodeProviders with use_registry_derived_rewards and the monthly rewards are the
- * rewards' (gov_reward.c). */
+/* RewardNodeProviders with use_registry_derived_rewards starts the monthly rewards
+ * (gov_reward_flow.c). */
 bool execute_proposal(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err)
 {
     const gov_action_t *a = rp->p.f.action;
@@ -585,8 +595,7 @@ bool proposal_mint_done(gov_round_t *r, const gov_inflight_t *fl, const gov_tran
         if (!f.neuron_id && !rflow_end(r, &f, err))
             return false;
         char reason[GOV_FAILURE_REASON_MAX];
-        snprintf(reason, sizeof reason, "External: the ledger refused mint %zu: %s", i,
-                 res->error);
+        snprintf(reason, sizeof reason, "External: the ledger refused mint %zu: %s", i, res->error);
         if (!proposal_settle_execution(r, f.proposal_id, false, reason, now, err))
             return false;
         outcome_of(out, &f, true);
@@ -638,8 +647,7 @@ static bool purgeable(const gov_proposal_t *p, uint64_t now)
 {
     gov_proposal_status_t s = gov_proposal_status(p);
     gov_reward_status_t w = gov_proposal_reward_status(p, now);
-    return (s == GOV_PROPOSAL_REJECTED || s == GOV_PROPOSAL_EXECUTED ||
-            s == GOV_PROPOSAL_FAILED) &&
+    return (s == GOV_PROPOSAL_REJECTED || s == GOV_PROPOSAL_EXECUTED || s == GOV_PROPOSAL_FAILED) &&
            (w == GOV_REWARD_SETTLED || w == GOV_REWARD_INELIGIBLE) && !p->ballots_held;
 }
 

@@ -471,8 +471,7 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
     if (proposal_id && out->finished) {
         char reason[GOV_FAILURE_REASON_MAX];
         error_reason(&out->error, reason);
-        if (!proposal_settle_execution(r, proposal_id, out->ok, out->ok ? NULL : reason, now,
-                                       err))
+        if (!proposal_settle_execution(r, proposal_id, out->ok, out->ok ? NULL : reason, now, err))
             return false;
     }
     return true;

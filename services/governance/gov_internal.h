@@ -70,10 +70,10 @@ typedef struct {
 /* A round's version of a proposal. */
 typedef struct {
     prop_t p;
-    bool created;   /* new in the round: everything belongs to the round */
-    bool forgotten; /* dropped from memory by the round */
-    bool own_votes; /* p.bvote belongs to the round */
-    bool own_blob;  /* p.blob belongs to the round (created, or texts rewritten) */
+    bool created;         /* new in the round: everything belongs to the round */
+    bool forgotten;       /* dropped from memory by the round */
+    bool own_votes;       /* p.bvote belongs to the round */
+    bool own_blob;        /* p.blob belongs to the round (created, or texts rewritten) */
     bool settled_ballots; /* the round released the ballots (committed arrays freed at commit) */
     uint8_t *changed;     /* bitmap of ballots changed by the round (nb bits), NULL: none */
     size_t nchanged;
@@ -204,7 +204,7 @@ struct gov_round {
     size_t nevents, capevents;
     uint64_t seq; /* transfer intents emitted in this round */
     /* proposals */
-    bool pdirty; /* proposal counters changed */
+    bool pdirty;      /* proposal counters changed */
     rprop_t **rprops; /* in order of first change */
     size_t nrprops, caprprops;
     gov_tally_change_t *tallies;
@@ -293,6 +293,9 @@ void props_destroy(gov_t *g);
 size_t props_memory(const gov_t *g);
 /* Takes the daily voting-power snapshot (4.5) in the round, dropping stale and surplus ones. */
 bool rsnapshot_take(gov_round_t *r, uint64_t now, nns_error_t *err);
+/* Settles a proposal for rewards (spec 6, for gov_reward.c): reward_event_round set, its ballots
+ * released (the mirror keeps them). Read the ballots first with rprop_get (bid, bvp, bvote). */
+bool rprop_settle(gov_round_t *r, uint64_t id, uint64_t reward_event_round, nns_error_t *err);
 /* Releases a proposal's ballots in the round (settlement: preward; forgetting) */
 bool rprop_release_ballots(gov_round_t *r, uint64_t id, nns_error_t *err);
 

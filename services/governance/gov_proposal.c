@@ -23,8 +23,8 @@
 /* ---- names ---- */
 
 static const char *const vote_names[] = {"unspecified", "yes", "no"};
-static const char *const status_names[] = {NULL, "Open", "Rejected", "Adopted", "Executed",
-                                           "Failed"};
+static const char *const status_names[] = {NULL,      "Open",     "Rejected",
+                                           "Adopted", "Executed", "Failed"};
 static const char *const reward_names[] = {NULL, "AcceptVotes", "ReadyToSettle", "Settled",
                                            "Ineligible"};
 
@@ -343,39 +343,35 @@ static void *blob_build(const char *title, const char *summary, const char *url,
     return k.base;
 }
 
-/* A malloc'd copy of a known neuron in one allocation. */
+/* Packs a known neuron (the record first) into k. */
+static void kn_pack(pack_t *k, const gov_known_neuron_t *src)
+{
+    static _Thread_local gov_known_neuron_t scratch;
+    gov_known_neuron_t *d = pk_take(k, sizeof *d);
+    gov_known_neuron_t *dst = d ? d : &scratch;
+    *dst = *src;
+    dst->name = pk_str(k, src->name ? src->name : "");
+    dst->description = pk_str(k, src->description);
+    const char **links = pk_take(k, (src->nlinks ? src->nlinks : 1) * sizeof(char *));
+    for (size_t i = 0; i < src->nlinks; i++) {
+        const char *s = pk_str(k, src->links[i]);
+        if (links)
+            links[i] = s;
+    }
+    dst->links = src->nlinks ? (const char *const *)links : NULL;
+    dst->committed_topics = pk_copy(k, src->committed_topics, src->ntopics * sizeof(int32_t));
+}
+
+/* A malloc'd copy of a known neuron in one allocation (free()). */
 static gov_known_neuron_t *kn_copy(const gov_known_neuron_t *src)
 {
     pack_t sz = {NULL, 0};
-    gov_known_neuron_t tmp;
-    for (int pass = 0; pass < 2; pass++) {
-        pack_t *k = &sz;
-        pack_t fill = {NULL, 0};
-        gov_known_neuron_t *dst = &tmp;
-        if (pass == 1) {
-            fill.base = malloc(sz.off + 8);
-            if (!fill.base)
-                return NULL;
-            k = &fill;
-        }
-        gov_known_neuron_t *d = pk_take(k, sizeof *d);
-        if (d)
-            dst = d;
-        *dst = *src;
-        dst->name = pk_str(k, src->name ? src->name : "");
-        dst->description = pk_str(k, src->description);
-        const char **links = pk_take(k, (src->nlinks ? src->nlinks : 1) * sizeof(char *));
-        for (size_t i = 0; i < src->nlinks; i++) {
-            const char *s = pk_str(k, src->links[i]);
-            if (links)
-                links[i] = s;
-        }
-        dst->links = src->nlinks ? (const char *const *)links : NULL;
-        dst->committed_topics = pk_copy(k, src->committed_topics, src->ntopics * sizeof(int32_t));
-        if (pass == 1)
-            return d;
-    }
-    return NULL;
+    kn_pack(&sz, src);
+    pack_t fill = {malloc(sz.off + 8), 0};
+    if (!fill.base)
+        return NULL;
+    kn_pack(&fill, src);
+    return (gov_known_neuron_t *)(void *)fill.base;
 }
 
 /* ---- the binary encoding: "GA1" || u32 sizeof(gov_action_t) || the struct (pointers zero) ||
@@ -632,8 +628,7 @@ rprop_t *rprop_edit(gov_round_t *r, uint64_t id, bool want_votes, nns_error_t *e
     if (!rp) {
         const prop_t *c = committed_prop(r->g, id);
         if (!c) {
-            nns_error_set(err, 404, "NotFound", "proposal %llu not found",
-                          (unsigned long long)id);
+            nns_error_set(err, 404, "NotFound", "proposal %llu not found", (unsigned long long)id);
             return NULL;
         }
         rp = calloc(1, sizeof *rp);
@@ -898,7 +893,8 @@ bool economics_merge(gov_rules_t rules, const gov_economics_t *old, uint32_t mas
     uint64_t lo = rules == GOV_RULES_LEGACY ? 3 * GOV_ONE_MONTH : 14 * GOV_ONE_DAY;
     uint64_t hi = 6 * GOV_ONE_MONTH;
     if (d < lo || d > hi)
-        return invalid(err, "neuron_minimum_dissolve_delay_to_vote_seconds is outside its allowed range");
+        return invalid(
+            err, "neuron_minimum_dissolve_delay_to_vote_seconds is outside its allowed range");
     return true;
 }
 
@@ -971,8 +967,7 @@ static bool validate(const gov_round_t *r, const gov_submit_args_t *a, int32_t *
             return invalid(err, "a known neuron needs a neuron_id and a name");
         if (utf8_chars(name) > GOV_KNOWN_NEURON_NAME_MAX)
             return invalid(err, "the known neuron name is longer than 200 characters");
-        if (utf8_chars(x->u.register_known_neuron.description) >
-            GOV_KNOWN_NEURON_DESCRIPTION_MAX)
+        if (utf8_chars(x->u.register_known_neuron.description) > GOV_KNOWN_NEURON_DESCRIPTION_MAX)
             return invalid(err, "the description is longer than 3000 characters");
         if (x->u.register_known_neuron.nlinks > GOV_KNOWN_NEURON_LINKS_MAX)
             return invalid(err, "too many links");
@@ -1137,10 +1132,9 @@ static bool collect_neuron(gov_round_t *r, const nrec_t *rec, void *ctx)
         stake = UINT64_MAX;
     uint64_t pot = gov_potential_voting_power(c->rules, stake, delay, gov_age(&n->dissolve, c->now),
                                               n->eight_year_gang_bonus_base_e8s);
-    uint64_t dec =
-        gov_deciding_voting_power(pot, n->voting_power_refreshed_timestamp_seconds, c->now,
-                                  c->eco->start_reducing_voting_power_after_seconds,
-                                  c->eco->clear_following_after_seconds);
+    uint64_t dec = gov_deciding_voting_power(
+        pot, n->voting_power_refreshed_timestamp_seconds, c->now,
+        c->eco->start_reducing_voting_power_after_seconds, c->eco->clear_following_after_seconds);
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 1024;
         idvp_t *grown = realloc(c->v, cap * sizeof *grown);
@@ -1205,7 +1199,27 @@ static bool compute_vp_map(gov_round_t *r, uint64_t now, collect_t *c, nns_error
     c->v = malloc(c->cap * sizeof *c->v);
     if (!c->v)
         return oom(err);
-    rforeach(r, collect_neuron, c);
+    /* the committed neurons (those the round changed are taken from the round), then the
+     * round's */
+    const gov_t *g = r->g;
+    bool overlay = r->neurons.n > 0;
+    size_t cap = g->neurons.map.cap;
+    for (size_t i = 0; i < cap && !c->failed; i++) {
+        /* records are scattered in memory: fetch a few slots ahead */
+        if (i + 16 < cap && g->neurons.map.used[i + 16]) {
+            const uint8_t *ahead = (const uint8_t *)(uintptr_t)g->neurons.map.vals[i + 16].a;
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+            __builtin_prefetch(ahead + 128);
+        }
+        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        if (!rec || (overlay && gover_find(&r->neurons, hmap_key_at(&g->neurons.map, i)) >= 0))
+            continue;
+        collect_neuron(r, rec, c);
+    }
+    for (size_t i = 0; i < r->neurons.n && !c->failed; i++)
+        if (!r->neurons.removed[i])
+            collect_neuron(r, gover_rec(&r->neurons, i), c);
     if (c->failed || !sort_idvp(c->v, c->n)) {
         free(c->v);
         c->v = NULL;
@@ -1250,8 +1264,8 @@ static bool standard_ballots(gov_round_t *r, uint64_t now, prop_t *p, nns_error_
         if (!min || s->s.total_potential_voting_power < min->s.total_potential_voting_power)
             min = s;
     }
-    if (r->new_snap && (!min || r->new_snap->s.total_potential_voting_power <
-                                    min->s.total_potential_voting_power))
+    if (r->new_snap &&
+        (!min || r->new_snap->s.total_potential_voting_power < min->s.total_potential_voting_power))
         min = r->new_snap;
     if (min && (unsigned __int128)c.total_potential * GOV_VP_SPIKE_DEN >
                    (unsigned __int128)min->s.total_potential_voting_power * GOV_VP_SPIKE_NUM) {
@@ -1298,7 +1312,7 @@ static bool manage_neuron_ballots(gov_round_t *r, uint64_t managed, uint64_t pro
     if (!rget(r, managed, &m))
         return nns_error_set(err, 404, "NotFound", "managed neuron '%llu' not found",
                              (unsigned long long)managed);
-    uint64_t ids[GOV_FOLLOWEES_MAX];
+    uint64_t ids[GOV_FOLLOWEES_MAX] = {0};
     size_t n = 0;
     for (uint8_t i = 0; i < m.nfollowees; i++)
         if (m.followees[i].topic == GOV_TOPIC_NEURON_MANAGEMENT)
@@ -1490,9 +1504,8 @@ bool gov_apply_submit(gov_t *g, gov_round_t *r, const gov_submit_args_t *a, uint
     /* the fee, charged up front; the proposer's voting power refreshed */
     f.n.neuron_fees_e8s += fee;
     f.n.voting_power_refreshed_timestamp_seconds = now;
-    if (!rput(r, &f, false, err) ||
-        !revent(r, f.n.id, "proposal_submitted", now, fee, 0, err, "proposal %llu",
-                (unsigned long long)pp->id))
+    if (!rput(r, &f, false, err) || !revent(r, f.n.id, "proposal_submitted", now, fee, 0, err,
+                                            "proposal %llu", (unsigned long long)pp->id))
         return false;
     /* the proposer's yes with the cascade (no wait-for-quiet on the first tally) */
     long idx = prop_ballot_index(p, f.n.id);
@@ -1802,8 +1815,8 @@ static bool in_list(int v, const int *list, size_t n)
 bool gov_proposals_list(gov_t *g, const gov_proposal_filter_t *f, uint64_t now,
                         gov_proposal_full_t ***out, size_t *n, bool *more)
 {
-    size_t limit = f->limit == 0 || f->limit > GOV_PROPOSAL_LIST_MAX ? GOV_PROPOSAL_LIST_MAX
-                                                                     : f->limit;
+    size_t limit =
+        f->limit == 0 || f->limit > GOV_PROPOSAL_LIST_MAX ? GOV_PROPOSAL_LIST_MAX : f->limit;
     *out = NULL;
     *n = 0;
     *more = false;
@@ -1906,8 +1919,7 @@ bool gov_proposal_ballot(gov_t *g, uint64_t proposal_id, uint64_t neuron_id, gov
     return i >= 0;
 }
 
-size_t gov_neuron_recent_ballots(gov_t *g, uint64_t neuron_id, gov_recent_ballot_t *out,
-                                 size_t max)
+size_t gov_neuron_recent_ballots(gov_t *g, uint64_t neuron_id, gov_recent_ballot_t *out, size_t max)
 {
     if (max > GOV_RECENT_BALLOTS_MAX)
         max = GOV_RECENT_BALLOTS_MAX;
@@ -1996,7 +2008,8 @@ static int rprop_cmp(const void *a, const void *b)
 size_t gov_round_proposal_count(const gov_round_t *r)
 {
     /* ascending ids for the store */
-    qsort(r->rprops, r->nrprops, sizeof *r->rprops, rprop_cmp);
+    if (r->nrprops > 1)
+        qsort(r->rprops, r->nrprops, sizeof *r->rprops, rprop_cmp);
     return r->nrprops;
 }
 
@@ -2116,6 +2129,17 @@ bool rprop_release_ballots(gov_round_t *r, uint64_t id, nns_error_t *err)
     return true;
 }
 
+bool rprop_settle(gov_round_t *r, uint64_t id, uint64_t reward_event_round, nns_error_t *err)
+{
+    rprop_t *rp = rprop_edit(r, id, false, err);
+    if (!rp)
+        return false;
+    rp->p.f.p.reward_event_round = reward_event_round;
+    rp->p.f.p.ballots_held = false;
+    rp->settled_ballots = true;
+    return true;
+}
+
 static void props_insert(gov_t *g, prop_t *p)
 {
     if (g->nprops == g->capprops) {
@@ -2218,8 +2242,7 @@ void props_commit(gov_t *g, gov_round_t *r)
         if (r->npcs[i].removed) {
             long at = committed_np(g, &r->npcs[i].np.id, NULL);
             if (at >= 0) {
-                memmove(&g->nps[at], &g->nps[at + 1],
-                        (g->nnps - (size_t)at - 1) * sizeof *g->nps);
+                memmove(&g->nps[at], &g->nps[at + 1], (g->nnps - (size_t)at - 1) * sizeof *g->nps);
                 g->nnps--;
             }
         } else if (!np_insert(g, &r->npcs[i].np)) {

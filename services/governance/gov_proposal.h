@@ -41,25 +41,25 @@
 #include "principal.h"
 
 /* ---- limits (spec Constants "Proposals"; the ones marked "here" are this project's) ---- */
-#define GOV_TITLE_MIN 5                 /* bytes */
-#define GOV_TITLE_MAX 256               /* bytes */
-#define GOV_SUMMARY_MAX 15000           /* bytes */
-#define GOV_URL_MAX 2048                /* chars */
-#define GOV_MOTION_TEXT_MAX 10000       /* bytes */
-#define GOV_NNS_PAYLOAD_MAX 70000       /* bytes of an ExecuteNnsFunction payload */
-#define GOV_OPEN_MANAGE_NEURON_MAX 10000 /* open ManageNeuron proposals (< this) */
-#define GOV_HOLDING_BALLOTS_MAX 200     /* other proposals holding ballots (< this) */
-#define GOV_KNOWN_NEURON_NAME_MAX 200   /* chars (UTF-8 code points) */
+#define GOV_TITLE_MIN 5                       /* bytes */
+#define GOV_TITLE_MAX 256                     /* bytes */
+#define GOV_SUMMARY_MAX 15000                 /* bytes */
+#define GOV_URL_MAX 2048                      /* chars */
+#define GOV_MOTION_TEXT_MAX 10000             /* bytes */
+#define GOV_NNS_PAYLOAD_MAX 70000             /* bytes of an ExecuteNnsFunction payload */
+#define GOV_OPEN_MANAGE_NEURON_MAX 10000      /* open ManageNeuron proposals (< this) */
+#define GOV_HOLDING_BALLOTS_MAX 200           /* other proposals holding ballots (< this) */
+#define GOV_KNOWN_NEURON_NAME_MAX 200         /* chars (UTF-8 code points) */
 #define GOV_KNOWN_NEURON_DESCRIPTION_MAX 3000 /* chars */
-#define GOV_KNOWN_NEURON_LINKS_MAX 10   /* here: links per known neuron */
-#define GOV_LINK_MAX 512                /* here: bytes of a link */
-#define GOV_LIST_ITEMS_MAX 1000         /* here: principals, rewards, subnets per action */
-#define GOV_TEXT_MAX 1024               /* here: other short texts (subnet types, names) */
-#define GOV_FAILURE_REASON_MAX 256      /* bytes of failure_reason, NUL included */
-#define GOV_SUBNETS_MAX 200             /* here: subnets per NnsFunction 14 / 33 payload */
+#define GOV_KNOWN_NEURON_LINKS_MAX 10         /* here: links per known neuron */
+#define GOV_LINK_MAX 512                      /* here: bytes of a link */
+#define GOV_LIST_ITEMS_MAX 1000               /* here: principals, rewards, subnets per action */
+#define GOV_TEXT_MAX 1024                     /* here: other short texts (subnet types, names) */
+#define GOV_FAILURE_REASON_MAX 256            /* bytes of failure_reason, NUL included */
+#define GOV_SUBNETS_MAX 200                   /* here: subnets per NnsFunction 14 / 33 payload */
 #define GOV_RECENT_BALLOTS_MAX GOV_MAX_RECENT_BALLOTS /* 100 */
-#define GOV_PROPOSAL_LIST_MAX 100       /* proposals per page */
-#define GOV_BALLOT_PAGE_MAX 1000        /* ballots per page */
+#define GOV_PROPOSAL_LIST_MAX 100                     /* proposals per page */
+#define GOV_BALLOT_PAGE_MAX 1000                      /* ballots per page */
 /* Governance-level settings (spec 4.6, 4.7). */
 #define GOV_WAIT_FOR_QUIET_THRESHOLD_SECONDS (4ULL * GOV_ONE_DAY) /* V of most topics */
 #define GOV_SHORT_VOTING_PERIOD_SECONDS (12ULL * 3600ULL)         /* ExchangeRate */
@@ -183,8 +183,8 @@ enum {
 typedef struct {
     principal_t node_provider;
     uint64_t amount_e8s;
-    bool to_neuron;          /* false: to_account */
-    account_id_t to_account; /* to_account mode */
+    bool to_neuron;                  /* false: to_account */
+    account_id_t to_account;         /* to_account mode */
     uint64_t dissolve_delay_seconds; /* to_neuron mode */
     /* to_neuron mode: drawn by the API at submission (random, non-zero; IdInUse at execution
      * fails the proposal): the new neuron's id and its staking subaccount's nonce */
@@ -318,7 +318,7 @@ typedef struct {
     uint64_t proposer;
     int32_t topic;
     gov_action_kind_t action_kind;
-    int32_t nns_function; /* ExecuteNnsFunction: the function; else 0 */
+    int32_t nns_function;       /* ExecuteNnsFunction: the function; else 0 */
     uint64_t managed_neuron_id; /* ManageNeuron: the managed neuron; else 0 */
     uint64_t reject_cost_e8s;   /* the fee charged (0 for ManageNeuron: never refunded) */
     uint64_t proposal_timestamp_seconds;
@@ -326,11 +326,11 @@ typedef struct {
     uint64_t executed_timestamp_seconds; /* > 0: Executed */
     uint64_t failed_timestamp_seconds;   /* > 0: Failed (failure_reason) */
     char failure_reason[GOV_FAILURE_REASON_MAX];
-    bool has_wait_for_quiet; /* false for ManageNeuron */
+    bool has_wait_for_quiet;                  /* false for ManageNeuron */
     uint64_t wait_for_quiet_deadline_seconds; /* current_deadline */
     uint64_t voting_period_seconds;           /* V */
     uint64_t total_potential_voting_power;
-    gov_tally_t tally; /* latest_tally */
+    gov_tally_t tally;                   /* latest_tally */
     bool has_previous_ballots_timestamp; /* the spike protection used an older snapshot */
     uint64_t previous_ballots_timestamp_seconds;
     uint64_t reward_event_round; /* 0 = not settled */
@@ -385,7 +385,7 @@ typedef struct {
 typedef struct {
     principal_t id;
     bool has_reward_account;
-    account_id_t reward_account; /* absent: the provider's default account */
+    account_id_t reward_account;      /* absent: the provider's default account */
     bool has_xdr_permyriad_per_month; /* from the rewards table (NnsFunction 20) */
     uint64_t xdr_permyriad_per_month;
     bool has_last_reward; /* written by the rewards (preward) */
@@ -403,12 +403,12 @@ typedef struct {
 
 /* ---- proposal counters (gov_load_proposal_info, gov_round_proposal_info) ---- */
 typedef struct {
-    uint64_t next_proposal_id;   /* 1 at first */
-    uint64_t last_snapshot_day;  /* day number (unix / 86400) of the newest snapshot, 0 none */
+    uint64_t next_proposal_id;  /* 1 at first */
+    uint64_t last_snapshot_day; /* day number (unix / 86400) of the newest snapshot, 0 none */
     /* metrics (reads only; ignored by gov_load_proposal_info): */
-    uint64_t proposals;          /* in memory */
+    uint64_t proposals; /* in memory */
     uint64_t open, holding_ballots, open_manage_neuron;
-    uint64_t ballots;            /* held in memory */
+    uint64_t ballots; /* held in memory */
     uint64_t known_neurons, node_providers;
     uint64_t follow_index_entries; /* (followee, topic, follower) triples */
     size_t memory_bytes;           /* proposals, ballots, index, snapshots */
@@ -530,7 +530,8 @@ bool gov_proposal_ballot(gov_t *g, uint64_t proposal_id, uint64_t neuron_id, gov
  * excluded, at most max (<= GOV_RECENT_BALLOTS_MAX). */
 size_t gov_neuron_recent_ballots(gov_t *g, uint64_t neuron_id, gov_recent_ballot_t *out,
                                  size_t max);
-/* Known neurons ascending by id: a malloc'd array of malloc'd copies (free each, then the array). */
+/* Known neurons ascending by id: a malloc'd array of malloc'd copies (free each, then the array).
+ */
 bool gov_known_neurons(gov_t *g, gov_known_neuron_t ***out, size_t *n);
 /* The known-neuron record of a neuron: a malloc'd copy, NULL when none (or *oom). */
 gov_known_neuron_t *gov_known_neuron(gov_t *g, uint64_t id, bool *oom);

@@ -152,8 +152,9 @@ typedef struct {
     uint64_t settled_proposals[GOV_REWARD_SETTLED_MAX];
 } gov_reward_event_t;
 
-/* The answer of the supply read (GET ledger /v1/supply), parsed by the service. ok false: the
- * read failed (the event waits GOV_REWARD_RETRY_SECONDS). */
+/* The answer of the supply read (GET ledger /v1/supply), parsed by the service: supply_e8s is
+ * the answer's total_supply_e8s. ok false: the read failed (the event waits
+ * GOV_REWARD_RETRY_SECONDS). */
 typedef struct {
     bool ok;
     uint64_t supply_e8s;
@@ -263,7 +264,9 @@ typedef struct {
     gov_np_reward_entry_t rewards[GOV_NODE_PROVIDER_REWARDS_MAX];
 } gov_monthly_np_rewards_t;
 
-/* The cmc's average rate answer. ok false: the read failed (retried an hour later). */
+/* The cmc's average rate answer (GET /v1/cycles/average-conversion-rate:
+ * xdr_permyriad_per_icp). ok false: the read failed, or the cmc has no average yet (its 404
+ * NotFound): retried an hour later. */
 typedef struct {
     bool ok;
     uint64_t xdr_permyriad_per_icp;

@@ -182,7 +182,12 @@ size_t rw_memory(const gov_t *g)
 }
 
 /* ---- crediting (distribute_voting_rewards_to_neurons, in batches as
- * reward/distribution.rs RewardsDistribution) ---- */
+ * reward/distribution.rs RewardsDistribution::continue_processing: saturating adds) ---- */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* Credits amount to neuron id in the round: maturity, or staked maturity with auto-stake.
  * *credited is 0 when the neuron is gone. A neuron not yet changed by the round is copied into
@@ -201,10 +206,11 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
         if (r->neurons.removed[pos] || !rget(r, id, &n))
             return true;
         if (n.n.auto_stake_maturity) {
-            n.n.staked_maturity_e8s_equivalent += amount;
+            n.n.staked_maturity_e8s_equivalent =
+                sat_add(n.n.staked_maturity_e8s_equivalent, amount);
             *staked = 1;
         } else {
-            n.n.maturity_e8s_equivalent += amount;
+            n.n.maturity_e8s_equivalent = sat_add(n.n.maturity_e8s_equivalent, amount);
         }
         *credited = amount;
         return rput(r, &n, false, err);
@@ -214,10 +220,11 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
         return true;
     nrec_t rec = *committed;
     if (rec.n.auto_stake_maturity) {
-        rec.n.staked_maturity_e8s_equivalent += amount;
+        rec.n.staked_maturity_e8s_equivalent =
+            sat_add(rec.n.staked_maturity_e8s_equivalent, amount);
         *staked = 1;
     } else {
-        rec.n.maturity_e8s_equivalent += amount;
+        rec.n.maturity_e8s_equivalent = sat_add(rec.n.maturity_e8s_equivalent, amount);
     }
     rec.round_ext = false;
     rec.parts_changed = false;
@@ -347,8 +354,7 @@ static bool settle_collect(gov_round_t *r, uint64_t boundary, settle_t *s, nns_e
     s->n = 0;
     for (size_t i = 0; i < g->nprops && s->n < GOV_REWARD_SETTLED_MAX; i++) {
         const prop_t *p = rprop_get(r, g->props[i]->f.p.id);
-        if (!p || !p->f.p.ballots_held || p->f.p.reward_event_round != 0 ||
-            p->f.p.topic == GOV_TOPIC_NEURON_MANAGEMENT)
+        if (!p || p->f.p.reward_event_round != 0 || p->f.p.topic == GOV_TOPIC_NEURON_MANAGEMENT)
             continue;
         /* ProposalRewardStatus as of the boundary (spec 4.3): ReadyToSettle once the deadline
          * has passed */
@@ -363,10 +369,12 @@ static bool settle_collect(gov_round_t *r, uint64_t boundary, settle_t *s, nns_e
         q->proposal_id = p->f.p.id;
         q->topic = p->f.p.topic;
         q->total_potential_voting_power = p->f.p.total_potential_voting_power;
-        q->n = p->nb;
-        q->neuron_ids = p->bid;
-        q->voting_powers = p->bvp;
-        q->votes = p->bvote;
+        if (p->f.p.ballots_held) { /* (a proposal without ballots settles with none) */
+            q->n = p->nb;
+            q->neuron_ids = p->bid;
+            q->voting_powers = p->bvp;
+            q->votes = p->bvote;
+        }
     }
     return true;
 }
@@ -451,7 +459,7 @@ bool gov_apply_supply_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
         if (!rp)
             return false;
         rp->p.f.p.reward_event_round = day;
-        if (!rprop_release_ballots(r, ev->settled_proposals[i], err))
+        if (rp->p.f.p.ballots_held && !rprop_release_ballots(r, ev->settled_proposals[i], err))
             return false;
     }
     outcome_end(out, &f, NULL);

@@ -17,9 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the reverse following index ---- */
+/* ---- the reverse following index ----
+ * (followee, topic) -> {a: count, b: fvec_t *}: the followers ascending by id, each with its
+ * committed followee block (gext_t, immutable; a change of followees replaces the block and is
+ * applied here at the same commit), so that the cascade reads a follower's lists without
+ * looking the neuron up. */
 
 #define FKEY 9
+
+typedef struct {
+    uint64_t id;
+    const gext_t *ext;
+} fent_t;
+
+typedef struct {
+    size_t n, cap;
+    fent_t e[];
+} fvec_t;
 
 static void fkey(uint64_t followee, int32_t topic, uint8_t out[FKEY])
 {
@@ -27,16 +41,10 @@ static void fkey(uint64_t followee, int32_t topic, uint8_t out[FKEY])
     out[8] = (uint8_t)topic;
 }
 
-static const uint64_t *fentry(const hval_t *v, size_t *n)
-{
-    *n = (size_t)v->a;
-    if (v->a == 0)
-        return NULL;
-    return v->a == 1 ? &v->b : ((const cvec_t *)(uintptr_t)v->b)->ids;
-}
-
-/* Appends (build) or inserts in order (commit) a follower; false on allocation failure. */
-static bool fadd(gov_t *g, uint64_t followee, int32_t topic, uint64_t follower, bool sorted)
+/* Appends (build: sorted later) or inserts in order (commit) a follower; false on allocation
+ * failure. */
+static bool fadd(gov_t *g, uint64_t followee, int32_t topic, uint64_t follower, const gext_t *ext,
+                 bool sorted)
 {
     uint8_t k[FKEY];
     fkey(followee, topic, k);
@@ -44,51 +52,44 @@ static bool fadd(gov_t *g, uint64_t followee, int32_t topic, uint64_t follower, 
     hval_t *v = hmap_put(&g->follow, k, &created);
     if (!v)
         return false;
-    if (created || v->a == 0) {
-        v->a = 1;
-        v->b = follower;
-        g->follow_entries++;
-        return true;
-    }
-    cvec_t *c;
-    if (v->a == 1) {
-        if (v->b == follower)
-            return true;
-        c = malloc(sizeof *c + 4 * sizeof(uint64_t));
-        if (!c)
+    fvec_t *c = created || v->a == 0 ? NULL : (fvec_t *)(uintptr_t)v->b;
+    if (!c) {
+        c = malloc(sizeof *c + 2 * sizeof(fent_t));
+        if (!c) {
+            hmap_del(&g->follow, k);
             return false;
-        c->n = 1;
-        c->cap = 4;
-        c->ids[0] = v->b;
+        }
+        c->n = 0;
+        c->cap = 2;
         v->b = (uint64_t)(uintptr_t)c;
-    } else {
-        c = (cvec_t *)(uintptr_t)v->b;
     }
     size_t pos = c->n;
     if (sorted) {
         size_t lo = 0, hi = c->n;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (c->ids[mid] < follower)
+            if (c->e[mid].id < follower)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo < c->n && c->ids[lo] == follower)
+        if (lo < c->n && c->e[lo].id == follower) {
+            c->e[lo].ext = ext;
             return true;
+        }
         pos = lo;
     }
     if (c->n == c->cap) {
         size_t cap = c->cap * 2;
-        cvec_t *grown = realloc(c, sizeof *c + cap * sizeof(uint64_t));
+        fvec_t *grown = realloc(c, sizeof *c + cap * sizeof(fent_t));
         if (!grown)
             return false;
         c = grown;
         c->cap = cap;
         v->b = (uint64_t)(uintptr_t)c;
     }
-    memmove(&c->ids[pos + 1], &c->ids[pos], (c->n - pos) * sizeof(uint64_t));
-    c->ids[pos] = follower;
+    memmove(&c->e[pos + 1], &c->e[pos], (c->n - pos) * sizeof(fent_t));
+    c->e[pos] = (fent_t){follower, ext};
     c->n++;
     v->a = c->n;
     g->follow_entries++;
@@ -102,25 +103,18 @@ static void fdel(gov_t *g, uint64_t followee, int32_t topic, uint64_t follower)
     hval_t *v = hmap_get(&g->follow, k);
     if (!v || v->a == 0)
         return;
-    if (v->a == 1) {
-        if (v->b == follower) {
-            hmap_del(&g->follow, k);
-            g->follow_entries--;
-        }
-        return;
-    }
-    cvec_t *c = (cvec_t *)(uintptr_t)v->b;
+    fvec_t *c = (fvec_t *)(uintptr_t)v->b;
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c->ids[mid] < follower)
+        if (c->e[mid].id < follower)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo >= c->n || c->ids[lo] != follower)
+    if (lo >= c->n || c->e[lo].id != follower)
         return;
-    memmove(&c->ids[lo], &c->ids[lo + 1], (c->n - lo - 1) * sizeof(uint64_t));
+    memmove(&c->e[lo], &c->e[lo + 1], (c->n - lo - 1) * sizeof(fent_t));
     c->n--;
     g->follow_entries--;
     if (c->n == 0) {
@@ -131,9 +125,9 @@ static void fdel(gov_t *g, uint64_t followee, int32_t topic, uint64_t follower)
     v->a = c->n;
 }
 
-static int u64cmp(const void *a, const void *b)
+static int fent_cmp(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = ((const fent_t *)a)->id, y = ((const fent_t *)b)->id;
     return x < y ? -1 : x > y;
 }
 
@@ -142,7 +136,7 @@ void follow_free(gov_t *g)
     if (!g->follow.cap)
         return;
     for (size_t i = 0; i < g->follow.cap; i++)
-        if (g->follow.used[i] && g->follow.vals[i].a > 1)
+        if (g->follow.used[i] && g->follow.vals[i].a > 0)
             free((void *)(uintptr_t)g->follow.vals[i].b);
     hmap_clear(&g->follow);
     g->follow_entries = 0;
@@ -156,7 +150,7 @@ static bool follow_ext(gov_t *g, uint64_t id, const gext_t *e, bool add, bool so
             continue; /* no cascade on NeuronManagement: not indexed */
         for (uint8_t j = 0; j < l->n; j++) {
             if (add) {
-                if (!fadd(g, l->ids[j], l->topic, id, sorted))
+                if (!fadd(g, l->ids[j], l->topic, id, e, sorted))
                     return false;
             } else {
                 fdel(g, l->ids[j], l->topic, id);
@@ -180,17 +174,15 @@ bool follow_build(gov_t *g)
         if (!g->follow.used[i])
             continue;
         hval_t *v = &g->follow.vals[i];
-        if (v->a > 1) {
-            cvec_t *c = (cvec_t *)(uintptr_t)v->b;
-            qsort(c->ids, c->n, sizeof(uint64_t), u64cmp);
-            size_t u = 0;
-            for (size_t j = 0; j < c->n; j++)
-                if (u == 0 || c->ids[u - 1] != c->ids[j])
-                    c->ids[u++] = c->ids[j];
-            c->n = u;
-            v->a = u;
-        }
-        entries += v->a;
+        fvec_t *c = (fvec_t *)(uintptr_t)v->b;
+        qsort(c->e, c->n, sizeof(fent_t), fent_cmp);
+        size_t u = 0;
+        for (size_t j = 0; j < c->n; j++)
+            if (u == 0 || c->e[u - 1].id != c->e[j].id)
+                c->e[u++] = c->e[j];
+        c->n = u;
+        v->a = u;
+        entries += u;
     }
     g->follow_entries = entries;
     return true;
@@ -205,9 +197,8 @@ void follow_commit(gov_t *g, const gov_round_t *r)
         bool removed = r->neurons.removed[i];
         if (!removed && !rec->parts_changed)
             continue;
-        uint64_t id = old ? old->n.id : rec->n.id;
         if (old)
-            follow_ext(g, id, old->ext, false, true);
+            follow_ext(g, old->n.id, old->ext, false, true);
         if (!removed && !follow_ext(g, rec->n.id, rec->ext, true, true))
             abort(); /* crash-only: the restart rebuilds the index */
     }
@@ -217,9 +208,9 @@ size_t follow_memory(const gov_t *g)
 {
     size_t bytes = hmap_memory(&g->follow);
     for (size_t i = 0; i < g->follow.cap; i++)
-        if (g->follow.used[i] && g->follow.vals[i].a > 1)
-            bytes += sizeof(cvec_t) +
-                     ((const cvec_t *)(uintptr_t)g->follow.vals[i].b)->cap * sizeof(uint64_t);
+        if (g->follow.used[i] && g->follow.vals[i].a > 0)
+            bytes += sizeof(fvec_t) +
+                     ((const fvec_t *)(uintptr_t)g->follow.vals[i].b)->cap * sizeof(fent_t);
     return bytes;
 }
 
@@ -229,10 +220,10 @@ size_t gov_followers(gov_t *g, uint64_t followee, int32_t topic, uint64_t *out, 
     fkey(followee, topic, k);
     pthread_rwlock_rdlock(&g->lock);
     const hval_t *v = hmap_get(&g->follow, k);
-    size_t n = 0;
-    const uint64_t *ids = v ? fentry(v, &n) : NULL;
+    size_t n = v ? (size_t)v->a : 0;
+    const fvec_t *c = n ? (const fvec_t *)(uintptr_t)v->b : NULL;
     for (size_t i = 0; i < n && i < max; i++)
-        out[i] = ids[i];
+        out[i] = c->e[i].id;
     pthread_rwlock_unlock(&g->lock);
     return n;
 }
@@ -246,7 +237,9 @@ typedef struct {
     uint64_t now;
     uint64_t *bits; /* followers to check, by ballot index */
     size_t nwords, lo, count;
-    uint64_t *stack; /* neurons whose followers are to be added */
+    const gext_t **exts; /* per ballot index: the follower's committed followees, if known */
+    bool lookup;         /* the round changed followees: look every follower up */
+    uint64_t *stack;     /* neurons whose followers are to be added */
     size_t nstack, capstack;
     const nrec_t **dirty; /* the round's neurons with changed followees */
     size_t ndirty;
@@ -347,13 +340,13 @@ static long ballot_of(cascade_t *c, uint64_t id)
     return i;
 }
 
-/* Adds the sorted followers ids to the set: a merge walk with galloping over the ballot ids. */
-static void add_sorted(cascade_t *c, const uint64_t *ids, size_t n)
+/* Adds the sorted followers to the set: a merge walk with galloping over the ballot ids. */
+static void add_sorted(cascade_t *c, const fent_t *ids, size_t n)
 {
     const prop_t *p = &c->rp->p;
     size_t pos = 0;
     for (size_t i = 0; i < n && pos < p->nb; i++) {
-        uint64_t id = ids[i];
+        uint64_t id = ids[i].id;
         if (p->bid[pos] < id) {
             size_t step = 1, hi = pos + 1;
             while (hi < p->nb && p->bid[hi] < id) {
@@ -373,8 +366,10 @@ static void add_sorted(cascade_t *c, const uint64_t *ids, size_t n)
             }
             pos = lo;
         }
-        if (pos < p->nb && p->bid[pos] == id && p->bvote[pos] == GOV_VOTE_UNSPECIFIED)
+        if (pos < p->nb && p->bid[pos] == id && p->bvote[pos] == GOV_VOTE_UNSPECIFIED) {
             set_bit(c, pos);
+            c->exts[pos] = ids[i].ext;
+        }
     }
 }
 
@@ -391,24 +386,23 @@ static void add_followers(cascade_t *c, uint64_t voter)
     const gov_t *g = c->r->g;
     int32_t topics[2] = {c->topic, GOV_TOPIC_UNSPECIFIED};
     /* the catch-all is not used for Governance and SnsAndCommunityFund (spec 5) */
-    int nt = c->topic == GOV_TOPIC_GOVERNANCE || c->topic == GOV_TOPIC_SNS_AND_COMMUNITY_FUND ? 1
-                                                                                             : 2;
+    int nt =
+        c->topic == GOV_TOPIC_GOVERNANCE || c->topic == GOV_TOPIC_SNS_AND_COMMUNITY_FUND ? 1 : 2;
     for (int t = 0; t < nt; t++) {
         uint8_t k[FKEY];
         fkey(voter, topics[t], k);
         const hval_t *v = hmap_get(&g->follow, k);
-        if (v) {
-            size_t n;
-            const uint64_t *ids = fentry(v, &n);
-            add_sorted(c, ids, n);
-        }
+        if (v && v->a)
+            add_sorted(c, ((const fvec_t *)(uintptr_t)v->b)->e, (size_t)v->a);
         for (size_t d = 0; d < c->ndirty; d++) {
             const gov_followees_t *l = followees_of(c->dirty[d]->ext, topics[t]);
             for (uint8_t j = 0; l && j < l->n; j++)
                 if (l->ids[j] == voter) {
                     long b = ballot_of(c, c->dirty[d]->n.id);
-                    if (b >= 0 && c->rp->p.bvote[b] == GOV_VOTE_UNSPECIFIED)
+                    if (b >= 0 && c->rp->p.bvote[b] == GOV_VOTE_UNSPECIFIED) {
                         set_bit(c, (size_t)b);
+                        c->exts[b] = c->dirty[d]->ext;
+                    }
                     break;
                 }
         }
@@ -417,11 +411,11 @@ static void add_followers(cascade_t *c, uint64_t voter)
 
 /* neuron/types.rs would_follow_ballots: the topic's list, else the catch-all's; yes when more
  * than half of the list voted yes, no when at least half voted no. */
-static uint8_t would_follow(cascade_t *c, const nrec_t *rec)
+static uint8_t would_follow(cascade_t *c, const gext_t *ext)
 {
-    const gov_followees_t *l = followees_of(rec->ext, c->topic);
+    const gov_followees_t *l = followees_of(ext, c->topic);
     if (!l)
-        l = followees_of(rec->ext, GOV_TOPIC_UNSPECIFIED);
+        l = followees_of(ext, GOV_TOPIC_UNSPECIFIED);
     if (!l || l->n == 0)
         return GOV_VOTE_UNSPECIFIED;
     unsigned yes = 0, no = 0;
@@ -455,7 +449,8 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
     c->nwords = (rp->p.nb + 63) / 64 + 1;
     c->lo = c->nwords;
     c->bits = calloc(c->nwords, sizeof(uint64_t));
-    if (!c->bits) {
+    c->exts = malloc((rp->p.nb + 1) * sizeof *c->exts);
+    if (!c->bits || !c->exts) {
         oom(err);
         goto out;
     }
@@ -467,6 +462,8 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
         }
         for (size_t i = 0; i < r->neurons.n; i++) {
             const nrec_t *rec = gover_rec(&r->neurons, i);
+            if (r->neurons.removed[i] || rec->parts_changed)
+                c->lookup = true;
             if (!r->neurons.removed[i] && rec->parts_changed && rec->ext && rec->ext->nfol)
                 c->dirty[c->ndirty++] = rec;
         }
@@ -481,12 +478,16 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
             break;
         if (rp->p.bvote[f] != GOV_VOTE_UNSPECIFIED)
             continue; /* never overwritten */
-        uint8_t key[8];
-        key_u64(rp->p.bid[f], key);
-        const nrec_t *rec = glookup(&r->g->neurons, &r->neurons, key);
-        if (!rec)
-            continue; /* a ballot of a neuron gone since: it cannot vote */
-        uint8_t v = would_follow(c, rec);
+        const gext_t *ext = c->exts[f];
+        if (c->lookup) { /* the round's own version of the follower */
+            uint8_t key[8];
+            key_u64(rp->p.bid[f], key);
+            const nrec_t *rec = glookup(&r->g->neurons, &r->neurons, key);
+            if (!rec)
+                continue; /* a ballot of a neuron gone since: it cannot vote */
+            ext = rec->ext;
+        }
+        uint8_t v = would_follow(c, ext);
         if (v != GOV_VOTE_UNSPECIFIED && !cast(c, (size_t)f, v))
             goto out;
     }
@@ -494,6 +495,7 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
 out:
     *changed = c->changed;
     free(c->bits);
+    free(c->exts);
     free(c->stack);
     free(c->dirty);
     free(c);
@@ -511,7 +513,8 @@ void wait_for_quiet(gov_proposal_t *p, const gov_tally_t *old, uint64_t now)
     if (t->yes >= t->total / 2 + 1 || t->no >= (t->total + 1) / 2 ||
         now > p->wait_for_quiet_deadline_seconds)
         return;
-    bool turned = (old->yes > old->no && t->yes <= t->no) || (old->yes <= old->no && t->yes > t->no);
+    bool turned =
+        (old->yes > old->no && t->yes <= t->no) || (old->yes <= old->no && t->yes > t->no);
     if (!turned)
         return;
     uint64_t elapsed = now - p->proposal_timestamp_seconds;
@@ -591,13 +594,11 @@ bool gov_apply_vote(gov_t *g, gov_round_t *r, const gov_vote_args_t *a, uint64_t
     if (idx < 0)
         return nns_error_set(err, 403, "NotAuthorized",
                              "neuron '%llu' is not authorized to vote on proposal %llu",
-                             (unsigned long long)a->neuron_id,
-                             (unsigned long long)a->proposal_id);
+                             (unsigned long long)a->neuron_id, (unsigned long long)a->proposal_id);
     if (cp->bvote[idx] != GOV_VOTE_UNSPECIFIED)
         return nns_error_set(err, 409, "NeuronAlreadyVoted",
                              "neuron '%llu' already voted on proposal %llu",
-                             (unsigned long long)a->neuron_id,
-                             (unsigned long long)a->proposal_id);
+                             (unsigned long long)a->neuron_id, (unsigned long long)a->proposal_id);
     rprop_t *rp = rprop_edit(r, a->proposal_id, true, err);
     if (!rp)
         return false;

@@ -11,6 +11,8 @@ source "$(dirname "$0")/../lib.sh"
 RUNNER=$ROOT/build/cases/runner
 require_built "$RUNNER" "$BIN/nns-ledger"
 [ -x "$BIN/nns-cmc" ] || echo "cases: $BIN/nns-cmc not built: the worlds that need it fail" >&2
+[ -x "$BIN/nns-governance" ] ||
+  echo "cases: $BIN/nns-governance not built: the worlds that need it fail" >&2
 
 worlds=("$@")
 if [ ${#worlds[@]} -eq 0 ]; then
@@ -45,6 +47,12 @@ for world in "${worlds[@]}"; do
       cmc)
         [ -n "$ledger_url" ] || { echo "world $name: start the ledger before the cmc" >&2; exit 1; }
         cmc_start "$name-cmc" "$port" --test-clock --ledger "$ledger_url" --keys "$keys" "${extra[@]}" ;;
+      governance)
+        # its genesis is world.json's service_genesis.governance (genesis neurons, economics)
+        [ -n "$ledger_url" ] || { echo "world $name: start the ledger before governance" >&2; exit 1; }
+        "$RUNNER" --keys "$keys" --genesis-of "$world" governance >"$TEST_TMP/$name-gov-genesis.json"
+        governance_start "$name-governance" "$port" --test-clock --ledger "$ledger_url" \
+          --keys "$keys" --genesis "$TEST_TMP/$name-gov-genesis.json" "${extra[@]}" ;;
       *) echo "world $name: no way to start service '$svc'" >&2; exit 1 ;;
     esac
     urls+=(--url "$svc=http://127.0.0.1:$port")

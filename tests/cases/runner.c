@@ -4,6 +4,9 @@
  * are already running, one line per case, and exits 1 when any case fails.
  *
  *   runner --genesis WORLD          prints the world's genesis (world.json, placeholders filled)
+ *   runner --genesis-of WORLD SERVICE
+ *                                   prints the genesis of another service of the world
+ *                                   (world.json "service_genesis": {"governance": {...}})
  *   runner --services WORLD         prints the services the world needs, one a line
  *   runner --url NAME=URL... [-v] WORLD [CASE...]
  *                                   runs every case of WORLD (or only the CASE folders named)
@@ -1059,6 +1062,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: runner [--keys DIR] --genesis WORLD | --services WORLD |\n"
                     "       runner [--keys DIR] --flags WORLD SERVICE |\n"
+                    "       runner [--keys DIR] --genesis-of WORLD SERVICE |\n"
                     "       runner [--keys DIR] --url NAME=URL... [-v] WORLD [CASE...]\n"
                     "runs the request -> answer cases of WORLD (tests/cases/README.md)\n");
     return 2;
@@ -1078,7 +1082,8 @@ int main(int argc, char **argv)
         if ((!strcmp(argv[i], "--genesis") || !strcmp(argv[i], "--services")) && i + 1 < argc) {
             mode = argv[i];
             world = argv[++i];
-        } else if (!strcmp(argv[i], "--flags") && i + 2 < argc) {
+        } else if ((!strcmp(argv[i], "--flags") || !strcmp(argv[i], "--genesis-of")) &&
+                   i + 2 < argc) {
             mode = argv[i];
             world = argv[++i];
             flags_of = argv[++i];
@@ -1128,8 +1133,11 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (mode) { /* --genesis */
-        json_t *g = expand_json(&r, json_object_get(r.world, "genesis"));
+    if (mode) { /* --genesis, --genesis-of */
+        json_t *g = expand_json(
+            &r, !strcmp(mode, "--genesis")
+                    ? json_object_get(r.world, "genesis")
+                    : json_object_get(json_object_get(r.world, "service_genesis"), flags_of));
         char *text = g ? json_dumps(g, JSON_INDENT(2)) : NULL;
         json_decref(g);
         if (!text) {

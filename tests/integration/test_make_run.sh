@@ -4,9 +4,10 @@
 # leaves the first one and its PostgreSQL alone; SIGTERM stops the first and its PostgreSQL and
 # releases the lock; a port taken by something else fails the start without a banner. The cmc
 # runs beside the ledger, wired to it: it answers, holds the genesis rate, and the demo canisters
-# the banner lists exist, created and topped up through the real flow.
+# the banner lists exist, created and topped up through the real flow. Governance runs beside
+# them: its demo neurons exist, and their ICP was minted to their staking accounts.
 source "$(dirname "$0")/../lib.sh"
-require_built "$BIN/nns" "$BIN/nns-ledger" "$BIN/nns-cmc"
+require_built "$BIN/nns" "$BIN/nns-ledger" "$BIN/nns-cmc" "$BIN/nns-governance"
 [ "$BIN" = "$ROOT/build/bin" ] || { echo "skipped: deploy/run.sh runs build/bin only"; exit 0; }
 
 var=$TEST_TMP/var
@@ -15,6 +16,9 @@ url=http://127.0.0.1:$port
 cmc_port=$(free_port)
 while [ "$cmc_port" = "$port" ]; do cmc_port=$(free_port); done
 cmc_url=http://127.0.0.1:$cmc_port
+gov_port=$(free_port)
+while [ "$gov_port" = "$port" ] || [ "$gov_port" = "$cmc_port" ]; do gov_port=$(free_port); done
+gov_url=http://127.0.0.1:$gov_port
 run_pid=""
 
 # run.sh started here is stopped here (lib.sh's cleanup would kill -9 it, leaving PostgreSQL)
@@ -30,11 +34,12 @@ stop_runs() {
 }
 trap stop_runs EXIT
 
-# run_sh NAME VAR PORT [CMC_PORT]: deploy/run.sh in the foreground, bounded; output in
-# NAME.out/.err; the cmc's port defaults to a free one
+# run_sh NAME VAR PORT [CMC_PORT [GOVERNANCE_PORT]]: deploy/run.sh in the foreground, bounded;
+# output in NAME.out/.err; the cmc's and governance's ports default to free ones
 run_sh() {
   local rc=0
-  NNS_VAR_DIR=$2 NNS_LEDGER_PORT=$3 NNS_CMC_PORT=${4:-$(free_port)} timeout 60 bash "$ROOT/deploy/run.sh" \
+  NNS_VAR_DIR=$2 NNS_LEDGER_PORT=$3 NNS_CMC_PORT=${4:-$(free_port)} \
+    NNS_GOVERNANCE_PORT=${5:-$(free_port)} timeout 60 bash "$ROOT/deploy/run.sh" \
     >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" </dev/null || rc=$?
   echo "$rc"
 }
@@ -42,7 +47,8 @@ no_banner() { ! grep -q 'NNS services running' "$TEST_TMP/$1.out"; }
 has() { grep -qF -- "$2" "$TEST_TMP/$1"; }
 
 # --- the first instance ------------------------------------------------------------------------
-NNS_VAR_DIR=$var NNS_LEDGER_PORT=$port NNS_CMC_PORT=$cmc_port bash "$ROOT/deploy/run.sh" \
+NNS_VAR_DIR=$var NNS_LEDGER_PORT=$port NNS_CMC_PORT=$cmc_port NNS_GOVERNANCE_PORT=$gov_port \
+  bash "$ROOT/deploy/run.sh" \
   >"$TEST_TMP/run1.log" 2>"$TEST_TMP/run1.err.log" </dev/null &
 run_pid=$!
 for _ in $(seq 1 1200); do
@@ -100,13 +106,44 @@ for who in alice bob; do
   check "the banner shows $who's ICRC-1 account" has run1.log "ICRC-1 account      $txt"
 done
 
+# --- governance beside them -------------------------------------------------------------------
+check "the banner names the governance URL" has run1.log "$gov_url"
+check "governance answers /readyz" curl -fs --max-time 2 "$gov_url/readyz" -o /dev/null
+check "governance's canister principal is rrkah-fqaaa-aaaaa-aaaaq-cai" \
+  bash -c "curl -fs --max-time 2 '$gov_url/v1/identity' | grep -q rrkah-fqaaa-aaaaa-aaaaq-cai"
+gov_json() { # URL-PATH PYTHON-EXPR(o): evaluates the expression over the JSON answer
+  curl -fs --max-time 10 "$gov_url$1" | python3 -c "import json,sys; o=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+check "governance runs the current rule set" test "$(gov_json /v1/governance "o['rule_set']")" = current
+check "governance holds the five demo neurons" \
+  test "$(gov_json /v1/governance "o['metrics']['neurons']")" = 5
+check "alice controls three of them" \
+  test "$(gov_json "/v1/neurons?controller=$alice" "len(o['neurons'])")" = 3
+check "bob controls two" test "$(gov_json "/v1/neurons?controller=$bob" "len(o['neurons'])")" = 2
+# every demo neuron's staking account holds its stake: minted by governance through the ledger
+# (the mints are the outbox's calls: they may land a moment after the banner)
+minted_ok() {
+  local id acc stake bal
+  for id in $(gov_json "/v1/neurons?controller=$alice" "' '.join(n['id'] for n in o['neurons'])") \
+    $(gov_json "/v1/neurons?controller=$bob" "' '.join(n['id'] for n in o['neurons'])"); do
+    acc=$(gov_json "/v1/neurons/$id" "o['account_identifier']")
+    stake=$(gov_json "/v1/neurons/$id" "o['cached_neuron_stake_e8s']")
+    bal=$(curl -fs --max-time 5 "$url/v1/accounts/$acc" | field_of balance_e8s)
+    [ -n "$stake" ] && [ "$bal" = "$stake" ] || return 1
+  done
+}
+minted=no
+for _ in $(seq 1 50); do minted_ok && { minted=yes; break; }; sleep 0.2; done
+check "each demo neuron's staking account holds its stake on the ledger" test "$minted" = yes
+check "the banner lists the demo neurons" has run1.log "demo neurons"
+
 pg_pid() { head -n 1 "$var/pg/data/postmaster.pid" 2>/dev/null; }
 pg_before=$(pg_pid)
 check "the first instance's PostgreSQL runs" bash "$ROOT/deploy/pg.sh" status "$var/pg"
 
 # --- a second instance over the same folder ----------------------------------------------------
 t0=$(date +%s%N)
-rc=$(run_sh run2 "$var" "$port" "$cmc_port")
+rc=$(run_sh run2 "$var" "$port" "$cmc_port" "$gov_port")
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "a second instance over the same folder exits non-zero" test "$rc" -ne 0 -a "$rc" -ne 124
 check "... at once (${ms} ms)" test "$ms" -lt 3000
@@ -125,6 +162,7 @@ while IFS= read -r c; do
   check "banner command: ${c:0:90}" bash -c "cd '$ROOT' && timeout 20 $c >/dev/null" </dev/null
 done < <(sed -n 's/^  \(build\/bin\/nns .*\|curl .*\)$/\1/p' "$TEST_TMP/run1.log")
 check "the banner printed commands ($n)" test "$n" -ge 10
+check "the banner printed neuron commands" grep -q '^  build/bin/nns --ledger .* neuron ' "$TEST_TMP/run1.log"
 check "the banner printed cycles commands" grep -q '^  build/bin/nns --ledger .* cycles ' "$TEST_TMP/run1.log"
 
 # --- ports taken by something else -------------------------------------------------------------
@@ -161,6 +199,7 @@ if kill -0 "$run_pid" 2>/dev/null; then rc=124; else wait "$run_pid" || rc=$?; f
 check "SIGTERM stops the first instance (exit $rc)" test "$rc" -eq 0
 check "... and its ledger" bash -c "! curl -fs --max-time 2 '$url/readyz' -o /dev/null"
 check "... and its cmc" bash -c "! curl -fs --max-time 2 '$cmc_url/readyz' -o /dev/null"
+check "... and its governance" bash -c "! curl -fs --max-time 2 '$gov_url/readyz' -o /dev/null"
 check "... and its PostgreSQL" bash -c "! bash '$ROOT/deploy/pg.sh' status '$var/pg'"
 check "... and releases the lock" flock -n "$var/run.lock" true
 finish

@@ -882,6 +882,69 @@ START_TEST(test_monthly_node_provider_rewards)
 }
 END_TEST
 
+/* RewardNodeProviders with use_registry_derived_rewards, adopted at once by its only voter,
+ * starts the monthly rewards whatever the time since the last ones. */
+START_TEST(test_registry_derived_rewards_proposal)
+{
+    G = fresh();
+    load_neuron(G, 1); /* one year of dissolve delay: may propose */
+    principal_t a;
+    user(601, &a);
+    gov_node_provider_t np;
+    memset(&np, 0, sizeof np);
+    np.id = a;
+    np.has_xdr_permyriad_per_month = true;
+    np.xdr_permyriad_per_month = 500000;
+    nns_error_t err;
+    ck_assert(gov_load_node_provider(G, &np, &err));
+    gov_load_done(G);
+    static gov_neuron_full_t f;
+    ck_assert(gov_neuron(G, 1, G0, &f));
+    gov_submit_args_t sa;
+    memset(&sa, 0, sizeof sa);
+    sa.caller = f.n.controller;
+    sa.neuron_id = 1;
+    sa.title = "registry rewards";
+    sa.summary = "mint the rewards table";
+    sa.action.kind = GOV_ACTION_REWARD_NODE_PROVIDERS;
+    sa.action.u.reward_node_providers.use_registry_derived_rewards = true;
+    sa.action_json = "{\"type\":\"RewardNodeProviders\",\"use_registry_derived_rewards\":true}";
+    uint64_t now = G0 + 100;
+    gov_round_t *r = gov_round_begin(G);
+    uint64_t pid = 0;
+    ck_assert_msg(gov_apply_submit(G, r, &sa, now, &pid, &err), "%s %s", err.code, err.detail);
+    size_t n;
+    const gov_intent_t *in = gov_round_intents(r, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(in[0].purpose, GOV_PURPOSE_AVERAGE_RATE);
+    gov_intent_t rate = in[0];
+    gov_round_commit(G, &r);
+    bool oomf = false;
+    gov_proposal_full_t *p = gov_proposal_get(G, pid, &oomf);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(gov_proposal_status(&p->p), GOV_PROPOSAL_EXECUTED);
+    free(p);
+    r = gov_round_begin(G);
+    gov_average_rate_result_t res = {.ok = true, .xdr_permyriad_per_icp = 50000};
+    gov_outcome_t out;
+    ck_assert(gov_apply_average_rate_read(G, r, rate.id, &res, now + 1, &out, &err));
+    in = gov_round_intents(r, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(in[0].amount, 1000000000ULL); /* 50 XDR at 5 XDR/ICP: 10 ICP */
+    gov_round_commit(G, &r);
+    /* a second such proposal while the mint is in flight fails */
+    r = gov_round_begin(G);
+    ck_assert(gov_apply_submit(G, r, &sa, now + 2, &pid, &err));
+    gov_round_commit(G, &r);
+    p = gov_proposal_get(G, pid, &oomf);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(gov_proposal_status(&p->p), GOV_PROPOSAL_FAILED);
+    ck_assert_ptr_nonnull(strstr(p->p.failure_reason, "PreconditionFailed"));
+    free(p);
+    gov_destroy(&G);
+}
+END_TEST
+
 /* The speed target (spec: 400,000 neurons, a day's distribution under 250 ms per round of its
  * batches and 5 s in all end to end): the state machine's share, printed. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -960,6 +1023,7 @@ static Suite *governance_rewards_suite(void)
     tcase_add_test(m, test_failed_supply_read_retries);
     tcase_add_test(m, test_batches_resume_after_reload);
     tcase_add_test(m, test_monthly_node_provider_rewards);
+    tcase_add_test(m, test_registry_derived_rewards_proposal);
     tcase_add_test(m, test_speed_400k);
     suite_add_tcase(s, m);
     return s;

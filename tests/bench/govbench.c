@@ -1,0 +1,682 @@
+/*
+ * govbench: the governance service at scale (issue 12, "Speed"), against a running nns-ledger and
+ * nns-governance that tests/bench/governance.sh starts.
+ *
+ *   govbench --print-genesis [--users U]       the ledger genesis funding the bench's users
+ *   govbench --print-gov-genesis --neurons N [--per-controller P]
+ *                                              governance's genesis: N neurons, P per controller
+ *   govbench --ledger URL --governance URL --neurons N [--per-controller P] [--users U]
+ *            [--claims C] [--reads R] [--lists Q] [--connections K] [--cpu NAME=PID[+]]...
+ *
+ * Genesis neuron i (0 <= i < N) has id GENESIS_ID0 + i, the controller whose raw principal bytes
+ * are "gb" and i / P as 4 big-endian bytes (P neurons each, so a list by controller is one
+ * page), memo i, 1 ICP of stake (minted by governance to its staking account at genesis),
+ * dissolve delays spread over 3..24 months, and every tenth with maturity. User u is
+ * identity_from_seed(SHA-256("govbench-<u>")).
+ *
+ * Before the timed windows: C legacy transfers of 1 ICP, transfer k by user k % U to the staking
+ * account of (that user, memo 1 + k / U), computed offline (spec/governance.md 2.2). Then three
+ * windows over K keep-alive connections (closed loop, one request outstanding per connection):
+ *   claims  C signed POST /v1/neurons {memo}: each the whole flow, the ledger balance read
+ *           through governance's calls and the commit;
+ *   reads   R GET /v1/neurons/{id} of genesis neurons drawn at random (public view);
+ *   lists   Q GET /v1/neurons?controller=P of random genesis controllers (P neurons each).
+ * Each prints its rate with p50 and p99 latency. Every claim must answer 200 and GET
+ * /v1/governance count N + C neurons afterwards; every read and list must answer 200 with the
+ * right id or count. --cpu NAME=PID samples a process's CPU time over the claims window
+ * (NAME=PID+: with its children, for the PostgreSQL postmaster). Loopback targets only.
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "crypto.h"
+#include "hex.h"
+#include "jsonutil.h"
+#include "keyfile.h"
+#include "principal.h"
+
+#define FEE 10000ULL
+#define ICP 100000000ULL
+#define USER_E8S 100000000000000ULL /* 1,000,000 ICP each */
+#define GENESIS_ID0 UINT64_C(1000000000000)
+#define MAX_CPU 8
+#define MONTH UINT64_C(2629800)
+
+typedef struct {
+    identity_t id;
+    char principal[PRINCIPAL_TEXT_MAX];
+    char account[ACCOUNT_HEX_LEN + 1];
+} user_t;
+
+typedef struct {
+    char name[32];
+    int pid;
+    bool children;
+    uint64_t before, after; /* clock ticks */
+} cpu_t;
+
+/* One request of a phase: method, target, body, the signature headers; the answer. */
+typedef struct {
+    const char *method;
+    char target[160];
+    char *body;
+    struct curl_slist *headers;
+    long status;
+    char *answer;
+    size_t answer_len;
+    double seconds; /* latency */
+} req_t;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void user_init(user_t *u, unsigned i)
+{
+    char text[48];
+    uint8_t seed[32];
+    int n = snprintf(text, sizeof text, "govbench-%u", i);
+    sha256(text, (size_t)n, seed);
+    identity_from_seed(seed, &u->id);
+    principal_to_text(&u->id.principal, u->principal);
+    account_id_t a;
+    account_id_of(&u->id.principal, NULL, &a);
+    account_id_to_hex(&a, u->account);
+}
+
+/* Signs r as u (expiry: the wall clock + 4 minutes, under the 5-minute bound, so a run of a few
+ * minutes keeps its requests valid) and
+ * builds its header list. Returns false when out of memory. */
+static bool sign_req(req_t *r, const user_t *u)
+{
+    char pk[2 * PUBLIC_KEY_DER_MAX + 1], sig[129], line[256];
+    uint64_t expiry = wall_ns() + 240ULL * 1000000000ULL;
+    hex_encode(u->id.der, u->id.der_len, pk);
+    identity_sign_request(&u->id, r->method, r->target, expiry, (const uint8_t *)r->body,
+                          strlen(r->body), sig);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(line, sizeof line, "X-Public-Key: %s", pk);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "X-Expiry: %" PRIu64, expiry);
+    h = h ? curl_slist_append(h, line) : NULL;
+    snprintf(line, sizeof line, "X-Signature: %s", sig);
+    h = h ? curl_slist_append(h, line) : NULL;
+    r->headers = h;
+    return h != NULL;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+    req_t *r = ctx;
+    size_t len = size * n;
+    char *g = realloc(r->answer, r->answer_len + len + 1);
+    if (!g)
+        return 0;
+    memcpy(g + r->answer_len, p, len);
+    r->answer = g;
+    r->answer_len += len;
+    r->answer[r->answer_len] = '\0';
+    return len;
+}
+
+static void req_free(req_t *r)
+{
+    free(r->body);
+    free(r->answer);
+    curl_slist_free_all(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* Sends every request of reqs to base over at most conns keep-alive connections, one request
+ * outstanding per connection; fills status, answer and latency. Returns false on a curl setup
+ * failure (a request that got no answer has status 0). */
+static bool run_all(const char *base, req_t *reqs, size_t n, unsigned conns)
+{
+    CURLM *m = curl_multi_init();
+    CURL **easy = calloc(conns, sizeof *easy);
+    size_t *slot = calloc(conns, sizeof *slot);
+    uint64_t *started = calloc(conns, sizeof *started);
+    bool ok = m && easy && slot && started;
+    if (ok) {
+        curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conns);
+    }
+    for (unsigned i = 0; ok && i < conns; i++)
+        ok = (easy[i] = curl_easy_init()) != NULL;
+    size_t next = 0, done = 0;
+    char url[512];
+    /* start: hands request k to connection c */
+#define START(c)                                                                                   \
+    do {                                                                                           \
+        req_t *r_ = &reqs[next];                                                                   \
+        snprintf(url, sizeof url, "%s%s", base, r_->target);                                       \
+        curl_easy_setopt(easy[c], CURLOPT_URL, url);                                               \
+        curl_easy_setopt(easy[c], CURLOPT_CUSTOMREQUEST, r_->method);                              \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDS, r_->body);                                   \
+        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDSIZE, (long)strlen(r_->body));                  \
+        curl_easy_setopt(easy[c], CURLOPT_HTTPHEADER, r_->headers);                                \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEFUNCTION, on_data);                                 \
+        curl_easy_setopt(easy[c], CURLOPT_WRITEDATA, r_);                                          \
+        curl_easy_setopt(easy[c], CURLOPT_TIMEOUT, 60L);                                           \
+        curl_easy_setopt(easy[c], CURLOPT_PRIVATE, (void *)(uintptr_t)(c));                        \
+        slot[c] = next++;                                                                          \
+        started[c] = mono_ns();                                                                    \
+        curl_multi_add_handle(m, easy[c]);                                                         \
+    } while (0)
+    for (unsigned c = 0; ok && c < conns && next < n; c++)
+        START(c);
+    while (ok && done < n) {
+        int running = 0, numfds = 0;
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            ok = false;
+            break;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            void *priv = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            unsigned c = (unsigned)(uintptr_t)priv;
+            req_t *r = &reqs[slot[c]];
+            r->status = 0;
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
+            r->seconds = (double)(mono_ns() - started[c]) / 1e9;
+            curl_multi_remove_handle(m, msg->easy_handle);
+            done++;
+            if (next < n)
+                START(c);
+        }
+        if (done < n)
+            curl_multi_poll(m, NULL, 0, 100, &numfds);
+    }
+#undef START
+    for (unsigned i = 0; easy && i < conns; i++)
+        if (easy[i])
+            curl_easy_cleanup(easy[i]);
+    if (m)
+        curl_multi_cleanup(m);
+    free(easy);
+    free(slot);
+    free(started);
+    return ok;
+}
+
+/* One request, sent alone; true when it answered 200. */
+static bool run_one(const char *base, req_t *r)
+{
+    return run_all(base, r, 1, 1) && r->status == 200;
+}
+
+/* GET base+target; the answer parsed (NULL on failure). */
+static json_t *get_json(const char *base, const char *target)
+{
+    req_t r = {.method = "GET", .body = strdup("")};
+    snprintf(r.target, sizeof r.target, "%s", target);
+    json_t *out = NULL;
+    if (r.body && run_one(base, &r) && r.answer)
+        out = json_loads(r.answer, 0, NULL);
+    req_free(&r);
+    return out;
+}
+
+static bool json_u64_member(json_t *o, const char *key, uint64_t *out)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && parse_u64(s, out);
+}
+
+/* A signed POST request of body by u (body is taken over). */
+static bool make_post(req_t *r, const user_t *u, const char *target, char *body)
+{
+    memset(r, 0, sizeof *r);
+    r->method = "POST";
+    snprintf(r->target, sizeof r->target, "%s", target);
+    r->body = body;
+    return body && sign_req(r, u);
+}
+
+/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
+ * deduplication. */
+static char *transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
+{
+    char *b = NULL;
+    if (asprintf(&b,
+                 "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
+                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
+                 to, amount, FEE, memo, created) < 0)
+        return NULL;
+    return b;
+}
+
+/* The ledger's now_nanos, 0 on failure. */
+static uint64_t ledger_now(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/identity");
+    uint64_t t = 0;
+    if (!json_u64_member(o, "now_nanos", &t))
+        t = 0;
+    json_decref(o);
+    return t;
+}
+
+/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
+static uint64_t proc_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+static int proc_ppid(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    int ppid = -1;
+    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+static uint64_t cpu_ticks(const cpu_t *c)
+{
+    uint64_t t = proc_ticks(c->pid);
+    if (!c->children)
+        return t;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid > 0 && proc_ppid(pid) == c->pid)
+            t += proc_ticks(pid);
+    }
+    if (d)
+        closedir(d);
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The text of genesis controller c: raw bytes "gb" and c as 4 big-endian bytes. */
+static void controller_text(uint32_t c, char out[PRINCIPAL_TEXT_MAX])
+{
+    uint8_t raw[6] = {'g',       'b', (uint8_t)(c >> 24), (uint8_t)(c >> 16), (uint8_t)(c >> 8),
+                      (uint8_t)c};
+    principal_t p;
+    nns_error_t err;
+    if (!principal_from_bytes(raw, sizeof raw, &p, &err))
+        abort(); /* six bytes are always a principal */
+    principal_to_text(&p, out);
+}
+
+static void gov_genesis(uint64_t n, uint64_t per)
+{
+    char controller[PRINCIPAL_TEXT_MAX];
+    printf("{\"rule_set\": \"current\", \"genesis_timestamp_seconds\": \"1700000000\",\n"
+           " \"economics\": {\"max_sustained_neurons_per_hour\": 100000000, "
+           "\"neuron_creation_spike\": 100000000},\n"
+           " \"maturity_modulation_permyriad\": 0,\n \"neurons\": [\n");
+    for (uint64_t i = 0; i < n; i++) {
+        controller_text((uint32_t)(i / per), controller);
+        printf("  {\"id\": \"%" PRIu64 "\", \"controller\": \"%s\", \"memo\": \"%" PRIu64
+               "\", \"stake_e8s\": \"%llu\", \"dissolve_delay_seconds\": \"%" PRIu64 "\"%s}%s\n",
+               GENESIS_ID0 + i, controller, i, ICP, (i % 8 + 1) * 3 * MONTH,
+               i % 10 == 0 ? ", \"maturity_e8s_equivalent\": \"50000000\"" : "",
+               i + 1 < n ? "," : "");
+    }
+    printf(" ]}\n");
+}
+
+/* The staking account of (the user, memo), as governance computes it. */
+static void staking_account(const user_t *u, uint64_t memo, char out[ACCOUNT_HEX_LEN + 1])
+{
+    uint8_t sub[SUBACCOUNT_BYTES];
+    principal_t governance;
+    account_id_t aid;
+    neuron_staking_subaccount(&u->id.principal, memo, sub);
+    principal_canister(CANISTER_GOVERNANCE, &governance);
+    account_id_of(&governance, sub, &aid);
+    account_id_to_hex(&aid, out);
+}
+
+/* One timed window: sends reqs to base, prints "govbench: NAME: ..." with the rate and the
+ * latencies; *ok counts the 200 answers. Returns false on a setup failure. */
+static bool window(const char *name, const char *base, req_t *reqs, uint64_t n, unsigned conns,
+                   uint64_t *ok)
+{
+    double *lat = calloc(n ? n : 1, sizeof *lat);
+    uint64_t nlat = 0;
+    unsigned shown = 0;
+    if (!lat)
+        return false;
+    uint64_t w0 = mono_ns();
+    if (!run_all(base, reqs, n, conns)) {
+        free(lat);
+        return false;
+    }
+    double secs = (double)(mono_ns() - w0) / 1e9;
+    for (uint64_t k = 0; k < n; k++) {
+        if (reqs[k].status == 200)
+            lat[nlat++] = reqs[k].seconds;
+        else if (shown++ < 5)
+            fprintf(stderr, "govbench: %s %" PRIu64 ": %ld %.300s\n", name, k, reqs[k].status,
+                    reqs[k].answer ? reqs[k].answer : "");
+    }
+    qsort(lat, nlat, sizeof *lat, cmp_double);
+    printf("govbench: %s: %" PRIu64 " over %u connections in %.2f s: %.0f/s (%" PRIu64
+           " ok, %" PRIu64 " failed)",
+           name, n, conns, secs, (double)nlat / secs, nlat, n - nlat);
+    if (nlat)
+        printf(", latency p50 %.2f ms, p99 %.2f ms, max %.2f ms", lat[nlat / 2] * 1e3,
+               lat[nlat * 99 / 100] * 1e3, lat[nlat - 1] * 1e3);
+    printf("\n");
+    fflush(stdout);
+    *ok = nlat;
+    free(lat);
+    return true;
+}
+
+static int usage(void)
+{
+    fprintf(
+        stderr,
+        "usage: govbench --print-genesis [--users U]\n"
+        "       govbench --print-gov-genesis --neurons N [--per-controller P]\n"
+        "       govbench --ledger URL --governance URL --neurons N [--per-controller P]\n"
+        "                [--users U] [--claims C] [--reads R] [--lists Q] [--connections K]\n"
+        "                [--cpu NAME=PID[+]]...\n"
+        "governance at scale: claims, reads and lists per second (tests/bench/governance.sh)\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *ledger = NULL, *gov = NULL;
+    unsigned users_n = 16, conns = 32;
+    uint64_t neurons = 0, per = 50, claims = 2000, reads = 50000, lists = 5000;
+    bool print_genesis = false, print_gov_genesis = false;
+    cpu_t cpus[MAX_CPU];
+    size_t ncpu = 0;
+    enum {
+        O_GENESIS = 1,
+        O_GOV_GENESIS,
+        O_LEDGER,
+        O_GOV,
+        O_USERS,
+        O_CONNS,
+        O_NEURONS,
+        O_PER,
+        O_CLAIMS,
+        O_READS,
+        O_LISTS,
+        O_CPU
+    };
+    static const struct option opts[] = {
+        {"print-genesis", no_argument, NULL, O_GENESIS},
+        {"print-gov-genesis", no_argument, NULL, O_GOV_GENESIS},
+        {"ledger", required_argument, NULL, O_LEDGER},
+        {"governance", required_argument, NULL, O_GOV},
+        {"users", required_argument, NULL, O_USERS},
+        {"connections", required_argument, NULL, O_CONNS},
+        {"neurons", required_argument, NULL, O_NEURONS},
+        {"per-controller", required_argument, NULL, O_PER},
+        {"claims", required_argument, NULL, O_CLAIMS},
+        {"reads", required_argument, NULL, O_READS},
+        {"lists", required_argument, NULL, O_LISTS},
+        {"cpu", required_argument, NULL, O_CPU},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    uint64_t v;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case O_GENESIS:
+            print_genesis = true;
+            break;
+        case O_GOV_GENESIS:
+            print_gov_genesis = true;
+            break;
+        case O_LEDGER:
+            ledger = optarg;
+            break;
+        case O_GOV:
+            gov = optarg;
+            break;
+        case O_USERS:
+        case O_CONNS:
+            if (!parse_u64(optarg, &v) || v == 0 || v > 4096)
+                return usage();
+            *(o == O_USERS ? &users_n : &conns) = (unsigned)v;
+            break;
+        case O_NEURONS:
+        case O_PER:
+        case O_CLAIMS:
+        case O_READS:
+        case O_LISTS:
+            if (!parse_u64(optarg, &v) || v > 100000000 || (o == O_PER && (v == 0 || v > 100)))
+                return usage();
+            *(o == O_NEURONS  ? &neurons
+              : o == O_PER    ? &per
+              : o == O_CLAIMS ? &claims
+              : o == O_READS  ? &reads
+                              : &lists) = v;
+            break;
+        case O_CPU: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || ncpu == MAX_CPU || (size_t)(eq - optarg) >= sizeof cpus[0].name)
+                return usage();
+            cpu_t *c = &cpus[ncpu++];
+            memset(c, 0, sizeof *c);
+            memcpy(c->name, optarg, (size_t)(eq - optarg));
+            c->pid = atoi(eq + 1);
+            c->children = strchr(eq + 1, '+') != NULL;
+            break;
+        }
+        default:
+            return usage();
+        }
+    }
+    if (print_gov_genesis) {
+        if (neurons == 0 || optind != argc)
+            return usage();
+        gov_genesis(neurons, per);
+        return 0;
+    }
+    if (!crypto_init()) {
+        fprintf(stderr, "govbench: cannot initialise libsodium\n");
+        return 1;
+    }
+    user_t *users = calloc(users_n, sizeof *users);
+    if (!users)
+        return 1;
+    for (unsigned i = 0; i < users_n; i++)
+        user_init(&users[i], i);
+    if (print_genesis) {
+        printf("{\"initial_balances\": [");
+        for (unsigned i = 0; i < users_n; i++)
+            printf("%s{\"account\": \"%s\", \"amount_e8s\": \"%llu\"}", i ? ", " : "",
+                   users[i].account, USER_E8S);
+        printf("], \"fee_e8s\": \"10000\", \"token_symbol\": \"ICP\", "
+               "\"token_name\": \"Internet Computer\"}\n");
+        free(users);
+        return 0;
+    }
+    if (!ledger || !gov || neurons == 0 || optind != argc)
+        return usage();
+    if (strncmp(ledger, "http://127.0.0.1:", 17) != 0 ||
+        strncmp(gov, "http://127.0.0.1:", 17) != 0) {
+        fprintf(stderr, "govbench: loopback targets only\n");
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    int rc = 1;
+    uint64_t nreq = claims > reads ? claims : reads;
+    nreq = nreq > lists ? nreq : lists;
+    req_t *reqs = calloc(nreq ? nreq : 1, sizeof *reqs);
+    uint64_t ok_claims = 0, ok_reads = 0, ok_lists = 0, counted = 0, wrong = 0;
+    if (!reqs)
+        goto out;
+
+    /* 1. the users' transfers to their staking accounts, before the window */
+    uint64_t base = ledger_now(ledger);
+    if (base < 1000000000ULL * 60) {
+        fprintf(stderr, "govbench: no clock from %s\n", ledger);
+        goto out;
+    }
+    base -= 1000000000ULL * 60;
+    uint64_t t0 = mono_ns();
+    for (uint64_t k = 0; k < claims; k++) {
+        char to[ACCOUNT_HEX_LEN + 1];
+        staking_account(&users[k % users_n], 1 + k / users_n, to);
+        if (!make_post(&reqs[k], &users[k % users_n], "/v1/transfers",
+                       transfer_body(to, ICP, 1 + k / users_n, base + k)))
+            goto out;
+    }
+    if (!run_all(ledger, reqs, claims, conns))
+        goto out;
+    for (uint64_t k = 0; k < claims; k++) {
+        if (reqs[k].status != 200) {
+            fprintf(stderr, "govbench: transfer %" PRIu64 ": %ld %s\n", k, reqs[k].status,
+                    reqs[k].answer ? reqs[k].answer : "");
+            goto out;
+        }
+        req_free(&reqs[k]);
+    }
+    printf("govbench: %" PRIu64 " transfers of 1 ICP to staking accounts in %.1f s (before the "
+           "window)\n",
+           claims, (double)(mono_ns() - t0) / 1e9);
+
+    /* 2. the claims, signed before the window */
+    for (uint64_t k = 0; k < claims; k++) {
+        char *body = NULL;
+        if (asprintf(&body, "{\"memo\":\"%" PRIu64 "\"}", 1 + k / users_n) < 0 ||
+            !make_post(&reqs[k], &users[k % users_n], "/v1/neurons", body))
+            goto out;
+    }
+    for (size_t i = 0; i < ncpu; i++)
+        cpus[i].before = cpu_ticks(&cpus[i]);
+    if (!window("claims", gov, reqs, claims, conns, &ok_claims))
+        goto out;
+    for (size_t i = 0; i < ncpu; i++)
+        cpus[i].after = cpu_ticks(&cpus[i]);
+    long hz = sysconf(_SC_CLK_TCK);
+    for (size_t i = 0; i < ncpu; i++) {
+        double cpu_s = (double)(cpus[i].after - cpus[i].before) / (double)hz;
+        printf("govbench: CPU %-10s %.2f s in the claims window, %.0f us per claim\n", cpus[i].name,
+               cpu_s, ok_claims ? cpu_s * 1e6 / (double)ok_claims : 0.0);
+    }
+    for (uint64_t k = 0; k < claims; k++)
+        req_free(&reqs[k]);
+    json_t *g = get_json(gov, "/v1/governance");
+    json_t *count = json_object_get(json_object_get(g, "metrics"), "neurons");
+    counted = json_is_integer(count) ? (uint64_t)json_integer_value(count) : 0;
+    if (json_is_string(count) && !parse_u64(json_string_value(count), &counted))
+        counted = 0;
+    json_decref(g);
+    printf("govbench: governance counts %" PRIu64 " neurons (%" PRIu64 " genesis + %" PRIu64
+           " claimed)\n",
+           counted, neurons, ok_claims);
+
+    /* 3. reads of random genesis neurons */
+    for (uint64_t k = 0; k < reads; k++) {
+        reqs[k].method = "GET";
+        reqs[k].body = strdup("");
+        snprintf(reqs[k].target, sizeof reqs[k].target, "/v1/neurons/%" PRIu64,
+                 GENESIS_ID0 +
+                     randombytes_uniform((uint32_t)(neurons > UINT32_MAX ? UINT32_MAX : neurons)));
+        if (!reqs[k].body)
+            goto out;
+    }
+    if (!window("reads", gov, reqs, reads, conns, &ok_reads))
+        goto out;
+    for (uint64_t k = 0; k < reads; k++) {
+        json_t *j = reqs[k].status == 200 ? json_loads(reqs[k].answer, 0, NULL) : NULL;
+        const char *id = json_string_value(json_object_get(j, "id"));
+        if (reqs[k].status == 200 && (!id || strcmp(id, reqs[k].target + strlen("/v1/neurons/"))))
+            wrong++;
+        json_decref(j);
+        req_free(&reqs[k]);
+    }
+
+    /* 4. lists by controller */
+    uint64_t ncontrollers = (neurons + per - 1) / per;
+    for (uint64_t k = 0; k < lists; k++) {
+        char controller[PRINCIPAL_TEXT_MAX];
+        controller_text(randombytes_uniform((uint32_t)ncontrollers), controller);
+        reqs[k].method = "GET";
+        reqs[k].body = strdup("");
+        snprintf(reqs[k].target, sizeof reqs[k].target, "/v1/neurons?controller=%s&limit=100",
+                 controller);
+        if (!reqs[k].body)
+            goto out;
+    }
+    if (!window("lists", gov, reqs, lists, conns, &ok_lists))
+        goto out;
+    for (uint64_t k = 0; k < lists; k++) {
+        json_t *j = reqs[k].status == 200 ? json_loads(reqs[k].answer, 0, NULL) : NULL;
+        size_t got = json_array_size(json_object_get(j, "neurons"));
+        /* the last controller may hold fewer */
+        if (reqs[k].status == 200 && (got == 0 || got > per))
+            wrong++;
+        json_decref(j);
+        req_free(&reqs[k]);
+    }
+    printf("govbench: %" PRIu64 " answers with the wrong neuron or count\n", wrong);
+    rc = ok_claims == claims && ok_reads == reads && ok_lists == lists && wrong == 0 &&
+                 counted == neurons + claims
+             ? 0
+             : 1;
+out:
+    for (uint64_t k = 0; reqs && k < nreq; k++)
+        req_free(&reqs[k]);
+    free(reqs);
+    for (unsigned i = 0; i < users_n; i++)
+        sodium_memzero(&users[i].id, sizeof users[i].id);
+    free(users);
+    curl_global_cleanup();
+    return rc;
+}
