@@ -843,7 +843,6 @@ static int run_rounds(size_t n, size_t reps)
     return info.neurons == n * reps ? 0 : 1;
 }
 
-
 /* ---- proposals, votes, known neurons, node providers and rewards over generated neurons ---- */
 
 #define GEN_GENESIS 1767225600ULL
@@ -904,8 +903,8 @@ static uint64_t submit_round(gov_store_t *s, gov_t *g, const gov_submit_args_t *
     return pid;
 }
 
-static size_t vote_round(gov_store_t *s, gov_t *g, uint64_t pid, uint64_t i, int vote,
-                         uint64_t now, double *apply_ms, double *store_ms)
+static size_t vote_round(gov_store_t *s, gov_t *g, uint64_t pid, uint64_t i, int vote, uint64_t now,
+                         double *apply_ms, double *store_ms)
 {
     nns_error_t err;
     gov_vote_args_t va = {.proposal_id = pid, .neuron_id = gen_id(i), .vote = vote};
@@ -963,21 +962,21 @@ static bool same_ballots(gov_t *a, gov_t *b, uint64_t id)
 static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
 {
     gov_proposal_full_t *x = gov_proposal_get(a, id, NULL), *y = gov_proposal_get(b, id, NULL);
-    bool same = x && y && x->p.id == y->p.id && x->p.topic == y->p.topic &&
-                x->p.proposer == y->p.proposer &&
-                gov_proposal_status(&x->p) == gov_proposal_status(&y->p) &&
-                x->p.tally.yes == y->p.tally.yes && x->p.tally.no == y->p.tally.no &&
-                x->p.tally.total == y->p.tally.total &&
-                x->p.tally.timestamp_seconds == y->p.tally.timestamp_seconds &&
-                gov_proposal_deadline(&x->p) == gov_proposal_deadline(&y->p) &&
-                x->p.ballots_count == y->p.ballots_count &&
-                x->p.ballots_held == y->p.ballots_held &&
-                x->p.reward_event_round == y->p.reward_event_round &&
-                x->p.decided_timestamp_seconds == y->p.decided_timestamp_seconds &&
-                x->p.executed_timestamp_seconds == y->p.executed_timestamp_seconds &&
-                x->p.total_potential_voting_power == y->p.total_potential_voting_power &&
-                strcmp(x->summary, y->summary) == 0 && strcmp(x->action_json, y->action_json) == 0 &&
-                x->action->kind == y->action->kind && same_ballots(a, b, id);
+    bool same =
+        x && y && x->p.id == y->p.id && x->p.topic == y->p.topic &&
+        x->p.proposer == y->p.proposer &&
+        gov_proposal_status(&x->p) == gov_proposal_status(&y->p) &&
+        x->p.tally.yes == y->p.tally.yes && x->p.tally.no == y->p.tally.no &&
+        x->p.tally.total == y->p.tally.total &&
+        x->p.tally.timestamp_seconds == y->p.tally.timestamp_seconds &&
+        gov_proposal_deadline(&x->p) == gov_proposal_deadline(&y->p) &&
+        x->p.ballots_count == y->p.ballots_count && x->p.ballots_held == y->p.ballots_held &&
+        x->p.reward_event_round == y->p.reward_event_round &&
+        x->p.decided_timestamp_seconds == y->p.decided_timestamp_seconds &&
+        x->p.executed_timestamp_seconds == y->p.executed_timestamp_seconds &&
+        x->p.total_potential_voting_power == y->p.total_potential_voting_power &&
+        strcmp(x->summary, y->summary) == 0 && strcmp(x->action_json, y->action_json) == 0 &&
+        x->action->kind == y->action->kind && same_ballots(a, b, id);
     free(x);
     free(y);
     return same;
@@ -988,12 +987,11 @@ static bool same_part2(gov_t *a, gov_t *b, size_t nneurons)
     gov_proposal_info_t x, y;
     gov_proposal_info(a, &x);
     gov_proposal_info(b, &y);
-    bool same = x.next_proposal_id == y.next_proposal_id &&
-                x.last_snapshot_day == y.last_snapshot_day && x.proposals == y.proposals &&
-                x.open == y.open && x.holding_ballots == y.holding_ballots &&
-                x.ballots == y.ballots && x.known_neurons == y.known_neurons &&
-                x.node_providers == y.node_providers &&
-                x.follow_index_entries == y.follow_index_entries;
+    bool same =
+        x.next_proposal_id == y.next_proposal_id && x.last_snapshot_day == y.last_snapshot_day &&
+        x.proposals == y.proposals && x.open == y.open && x.holding_ballots == y.holding_ballots &&
+        x.ballots == y.ballots && x.known_neurons == y.known_neurons &&
+        x.node_providers == y.node_providers && x.follow_index_entries == y.follow_index_entries;
     CHECK(same, "proposal counters: %llu/%llu proposals, %llu/%llu ballots, %llu/%llu known",
           (unsigned long long)x.proposals, (unsigned long long)y.proposals,
           (unsigned long long)x.ballots, (unsigned long long)y.ballots,
@@ -1028,8 +1026,8 @@ static bool same_part2(gov_t *a, gov_t *b, size_t nneurons)
         for (size_t i = 0; ok && i < nna; i++)
             ok = principal_equal(&na[i].id, &nb[i].id) &&
                  na[i].has_reward_account == nb[i].has_reward_account &&
-                 memcmp(na[i].reward_account.hash, nb[i].reward_account.hash,
-                        ACCOUNT_HASH_BYTES) == 0 &&
+                 memcmp(na[i].reward_account.hash, nb[i].reward_account.hash, ACCOUNT_HASH_BYTES) ==
+                     0 &&
                  na[i].has_last_reward == nb[i].has_last_reward;
         CHECK(ok, "node providers reload equal (%zu, %zu)", nna, nnb);
         free(na);
@@ -1037,11 +1035,11 @@ static bool same_part2(gov_t *a, gov_t *b, size_t nneurons)
     }
     gov_reward_event_t ea, eb;
     bool ha = gov_latest_reward_event(a, &ea), hb = gov_latest_reward_event(b, &eb);
-    CHECK(ha == hb && (!ha || (ea.day_after_genesis == eb.day_after_genesis &&
-                               ea.distributed_e8s_equivalent == eb.distributed_e8s_equivalent &&
-                               ea.total_available_e8s_equivalent ==
-                                   eb.total_available_e8s_equivalent &&
-                               ea.nsettled == eb.nsettled)),
+    CHECK(ha == hb &&
+              (!ha || (ea.day_after_genesis == eb.day_after_genesis &&
+                       ea.distributed_e8s_equivalent == eb.distributed_e8s_equivalent &&
+                       ea.total_available_e8s_equivalent == eb.total_available_e8s_equivalent &&
+                       ea.nsettled == eb.nsettled)),
           "the latest reward event reloads equal");
     uint64_t da = 0, db_ = 0;
     size_t ca = 0, cb = 0, ta = 0, tb = 0;
@@ -1054,10 +1052,10 @@ static bool same_part2(gov_t *a, gov_t *b, size_t nneurons)
         gov_neuron_full_t *fa = malloc(sizeof *fa), *fb = malloc(sizeof *fb);
         bool ia = fa && gov_neuron(a, gen_id(i), GEN_GENESIS, fa);
         bool ib = fb && gov_neuron(b, gen_id(i), GEN_GENESIS, fb);
-        if (ia != ib || (ia && (fa->n.maturity_e8s_equivalent != fb->n.maturity_e8s_equivalent ||
-                                fa->n.staked_maturity_e8s_equivalent !=
-                                    fb->n.staked_maturity_e8s_equivalent ||
-                                fa->n.neuron_fees_e8s != fb->n.neuron_fees_e8s)))
+        if (ia != ib ||
+            (ia && (fa->n.maturity_e8s_equivalent != fb->n.maturity_e8s_equivalent ||
+                    fa->n.staked_maturity_e8s_equivalent != fb->n.staked_maturity_e8s_equivalent ||
+                    fa->n.neuron_fees_e8s != fb->n.neuron_fees_e8s)))
             differ++;
         free(fa);
         free(fb);
@@ -1108,8 +1106,8 @@ static int run_proposals(size_t nneurons)
     uint64_t p2 = submit_round(s, g, &a, t1 + 200, &apply_ms, &store_ms);
     vote_round(s, g, p2, 1, GOV_VOTE_YES, t1 + 260, &apply_ms, &store_ms);
     c2 = vote_round(s, g, p2, 2, GOV_VOTE_YES, t1 + 320, &a2, &s2);
-    printf("second proposal's cascade: %zu ballots, apply %.1f ms, store round %.1f ms\n", c2,
-           a2, s2);
+    printf("second proposal's cascade: %zu ballots, apply %.1f ms, store round %.1f ms\n", c2, a2,
+           s2);
 
     /* 3: neuron 1 registered as a known neuron (Governance: no catch-all; 1 and 2 decide) */
     a = base_submit(gen_id(10), &c10);
