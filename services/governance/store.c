@@ -33,12 +33,10 @@ static const char *const FLOW_NAMES[] = {[GOV_FLOW_CLAIM] = "claim",
                                          [GOV_FLOW_REWARD_SUPPLY] = "reward_supply",
                                          [GOV_FLOW_NODE_PROVIDER_RATE] = "node_provider_rate",
                                          [GOV_FLOW_NODE_PROVIDER_MINT] = "node_provider_mint"};
-static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
-                                         [GOV_STEP_BURN_FEES] = "burn_fees",
-                                         [GOV_STEP_TRANSFER] = "transfer",
-                                         [GOV_STEP_MINT] = "mint",
-                                         [GOV_STEP_READ] = "read",
-                                         [GOV_STEP_POST] = "post"};
+static const char *const STEP_NAMES[] = {
+    [GOV_STEP_BALANCE] = "balance",   [GOV_STEP_BURN_FEES] = "burn_fees",
+    [GOV_STEP_TRANSFER] = "transfer", [GOV_STEP_MINT] = "mint",
+    [GOV_STEP_READ] = "read",         [GOV_STEP_POST] = "post"};
 static const char *const INTENT_KIND_NAMES[] = {
     [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer", [GOV_INTENT_POST] = "post"};
 static const char *const PURPOSE_NAMES[] = {
@@ -248,12 +246,11 @@ enum { PROPOSAL_NCOLS = 33, BALLOT_NCOLS = 9, TALLY_NCOLS = 7, NP_NCOLS = 6 };
 _Static_assert(PROPOSAL_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
 static const uint32_t PROPOSAL_OIDS[PROPOSAL_NCOLS] = {
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,
-    DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
-    DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,    DB_OID_NUMERIC,
+    DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    OID_BOOL,       DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
     DB_OID_TEXT,    DB_OID_BYTEA,   DB_OID_NUMERIC};
 static const uint32_t KNOWN_OIDS[3] = {DB_OID_NUMERIC, DB_OID_TEXT, DB_OID_TEXT};
 static const uint32_t KNOWN_LINK_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
@@ -281,8 +278,8 @@ enum {
     M_KNOWN_TOPICS,
     M_NP_DEL, /* node providers written */
     M_NP,
-    M_SNAP_DEL,     /* voting-power snapshots dropped */
-    M_MATURITY,     /* neurons changed by a reward credit alone */
+    M_SNAP_DEL, /* voting-power snapshots dropped */
+    M_MATURITY, /* neurons changed by a reward credit alone */
     M_COUNT
 };
 
@@ -536,20 +533,21 @@ static const struct {
                     "staked_maturity_e8s_equivalent = x.s FROM unnest($1::numeric[], "
                     "$2::numeric[], $3::numeric[]) AS x(id, m, s) WHERE n.id = x.id",
                     3},
-    [Q_NPR] = {"gov_npr",
-               "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
-               "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
-               "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
-               "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
-               "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
-               "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
-               "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
-               "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
-               "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
-               "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
-               "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
-               "updated_at_nanos = EXCLUDED.updated_at_nanos",
-               14},
+    [Q_NPR] =
+        {"gov_npr",
+         "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
+         "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
+         "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
+         "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+         "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
+         "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
+         "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
+         "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
+         "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
+         "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
+         "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         14},
 };
 
 /* The read pool's statement: a neuron's events, newest first, below a cursor. */
@@ -594,7 +592,7 @@ struct gov_store {
     multirow_t m[M_COUNT];
     gov_resolved_t *sorted; /* the round's outcomes by intent id */
     size_t capsorted;
-    gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
+    gov_neuron_full_t *nbuf;       /* one neuron copied out of a round, or loaded */
     copybuf_t ballots, tally, arr; /* COPY rows; arr: one array field being built */
     single_t sp[S_COUNT];
     uint8_t *abuf; /* an action's encoding */
@@ -1116,8 +1114,8 @@ static void npr_params(single_t *p, const gov_monthly_np_rewards_t *m, uint64_t 
     sp_u64(p, 2, m->average_xdr_permyriad_per_icp);
     sp_u64(p, 3, m->minimum_xdr_permyriad_per_icp);
     sp_u64(p, 4, m->maximum_node_provider_rewards_e8s);
-    static const uint32_t oids[8] = {DB_OID_BYTEA,   DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_NUMERIC,
-                                     OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
+    static const uint32_t oids[8] = {DB_OID_BYTEA, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC,
+                                     OID_INT2,     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
     size_t at[8];
     for (int c = 0; c < 8; c++)
         at[c] = copybuf_array_begin(&p->bin[5 + c], oids[c]);
@@ -1505,9 +1503,9 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         st[nst++] = mr_stmt(Q_NP, &m[M_NP]);
     if (m[M_SNAP_DEL].rows)
         st[nst++] = mr_stmt(Q_SNAP_DEL, &m[M_SNAP_DEL]);
-    static const int SP_Q[S_COUNT] = {[S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,
-                                      [S_EVENT] = Q_REWARD_EVENT, [S_DIST] = Q_REWARD_DIST,
-                                      [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
+    static const int SP_Q[S_COUNT] = {
+        [S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,          [S_EVENT] = Q_REWARD_EVENT,
+        [S_DIST] = Q_REWARD_DIST, [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
     for (int i = S_SNAP; i < S_COUNT; i++)
         if (s->sp[i].used)
             st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
@@ -2318,9 +2316,9 @@ static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
               t_bool(r, i, 12, &p->has_wait_for_quiet) &&
               t_u64(r, i, 13, &p->wait_for_quiet_deadline_seconds) &&
               t_u64(r, i, 14, &p->voting_period_seconds) &&
-              t_u64(r, i, 15, &p->total_potential_voting_power) &&
-              t_u64(r, i, 16, &p->tally.yes) && t_u64(r, i, 17, &p->tally.no) &&
-              t_u64(r, i, 18, &p->tally.total) && t_u64(r, i, 19, &p->tally.timestamp_seconds) &&
+              t_u64(r, i, 15, &p->total_potential_voting_power) && t_u64(r, i, 16, &p->tally.yes) &&
+              t_u64(r, i, 17, &p->tally.no) && t_u64(r, i, 18, &p->tally.total) &&
+              t_u64(r, i, 19, &p->tally.timestamp_seconds) &&
               t_opt_u64(r, i, 20, &p->has_previous_ballots_timestamp,
                         &p->previous_ballots_timestamp_seconds) &&
               t_u64(r, i, 21, &p->reward_event_round) && t_u64(r, i, 22, &p->ballots_count) &&
@@ -2336,10 +2334,11 @@ static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
 
 static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
-                          "SELECT next_proposal_id, last_snapshot_day FROM governance.proposal_state "
-                          "WHERE id = 1",
-                          0, NULL, err);
+    PGresult *r =
+        db_exec(s->w,
+                "SELECT next_proposal_id, last_snapshot_day FROM governance.proposal_state "
+                "WHERE id = 1",
+                0, NULL, err);
     if (!r)
         return false;
     if (PQntuples(r) == 1) {
@@ -2398,8 +2397,7 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
             break;
         }
         size_t alen = 0;
-        unsigned char *action =
-            PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+        unsigned char *action = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
         if (!action) {
             ok = oom(err, "governance.proposals");
             break;
@@ -2435,13 +2433,13 @@ static bool load_known_neurons(gov_store_t *s, gov_t *g, nns_error_t *err)
                    "SELECT k.id, l.link FROM governance.known_neurons k, "
                    "unnest(k.links) WITH ORDINALITY AS l(link, pos) ORDER BY k.id, l.pos",
                    &links, "governance.known_neurons", err) &&
-        load_parts(s,
-                   "SELECT k.id, t.topic FROM governance.known_neurons k, "
-                   "unnest(k.committed_topics) WITH ORDINALITY AS t(topic, pos) ORDER BY k.id, t.pos",
-                   &topics, "governance.known_neurons", err) &&
-        (r = db_exec(s->w,
-                     "SELECT id, name, description FROM governance.known_neurons ORDER BY id", 0,
-                     NULL, err)) != NULL;
+        load_parts(
+            s,
+            "SELECT k.id, t.topic FROM governance.known_neurons k, "
+            "unnest(k.committed_topics) WITH ORDINALITY AS t(topic, pos) ORDER BY k.id, t.pos",
+            &topics, "governance.known_neurons", err) &&
+        (r = db_exec(s->w, "SELECT id, name, description FROM governance.known_neurons ORDER BY id",
+                     0, NULL, err)) != NULL;
     const char *lv[GOV_KNOWN_NEURON_LINKS_MAX];
     int32_t tv[GOV_TOPICS];
     for (int i = 0; ok && r && i < PQntuples(r); i++) {
@@ -2787,23 +2785,28 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
 /* ---- reads of part 2 (read pool) ---- */
 
 /* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
-#define U64_OF(x) "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
+#define U64_OF(x)                                                                                  \
+    "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
 
 static const db_pool_stmt_t BALLOTS_STMT = {
     "gov_ballots_read",
-    "SELECT id, max(v), min(p) FROM (SELECT " U64_OF("u.i") " AS id, u.v, u.p "
-    "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, v, p) "
-    "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x WHERE id > $2 GROUP BY id "
-    "HAVING $3::int < 0 OR max(v) = $3::int ORDER BY id LIMIT $4",
+    "SELECT id, max(v), min(p) FROM (SELECT " U64_OF(
+        "u.i") " AS id, u.v, u.p "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, "
+               "v, p) "
+               "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x WHERE id > $2 GROUP BY id "
+               "HAVING $3::int < 0 OR max(v) = $3::int ORDER BY id LIMIT $4",
     4};
 static const db_pool_stmt_t BALLOTS_ANY_STMT = {
     "gov_ballots_any", "SELECT 1 FROM governance.ballots WHERE proposal_id = $1 LIMIT 1", 1};
 static const db_pool_stmt_t PROPOSAL_VOTES_STMT = {
     "gov_proposal_votes",
-    "SELECT id, v, p, c FROM (SELECT " U64_OF("u.i") " AS id, u.v, u.p, u.c "
-    "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers, "
-    "b.cast_at_seconds) AS u(i, v, p, c) WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x "
-    "WHERE v <> 0 AND id > $2 ORDER BY id LIMIT $3",
+    "SELECT id, v, p, c FROM (SELECT " U64_OF(
+        "u.i") " AS id, u.v, u.p, u.c "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers, "
+               "b.cast_at_seconds) AS u(i, v, p, c) WHERE b.proposal_id = $1 AND b.last_neuron_id "
+               "> $2) x "
+               "WHERE v <> 0 AND id > $2 ORDER BY id LIMIT $3",
     3};
 /* through the index on the rows' id ranges; $2 is the id's bits as a bigint */
 static const db_pool_stmt_t NEURON_VOTES_STMT = {
@@ -2814,8 +2817,8 @@ static const db_pool_stmt_t NEURON_VOTES_STMT = {
     "AND b.proposal_id < $3 AND k IS NOT NULL AND b.votes[k] <> 0 "
     "ORDER BY b.proposal_id DESC LIMIT $4",
     4};
-static const db_pool_stmt_t PROPOSAL_STMT = {"gov_proposal_read",
-                                             PROPOSAL_SELECT "WHERE id = $1", 1};
+static const db_pool_stmt_t PROPOSAL_STMT = {"gov_proposal_read", PROPOSAL_SELECT "WHERE id = $1",
+                                             1};
 static const db_pool_stmt_t FORGOTTEN_STMT = {
     "gov_forgotten",
     PROPOSAL_SELECT "WHERE forgotten AND id < $1 AND ($2::text[] IS NULL OR status = ANY($2)) "
@@ -3078,10 +3081,9 @@ bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *
     size_t nt = f->ntopic < GOV_TOPICS ? f->ntopic : GOV_TOPICS;
     for (size_t i = 0; i < nt; i++)
         topics[i] = f->topic[i];
-    const char *p[5] = {before, status, int_array_text(topics, nt, tp, sizeof tp),
-                        int_array_text(f->reward_status, f->nreward < 8 ? f->nreward : 8, rw,
-                                       sizeof rw),
-                        limit};
+    const char *p[5] = {
+        before, status, int_array_text(topics, nt, tp, sizeof tp),
+        int_array_text(f->reward_status, f->nreward < 8 ? f->nreward : 8, rw, sizeof rw), limit};
     PGresult *r = db_pool_exec_prepared(s->pool, &FORGOTTEN_STMT, p, 0, err);
     if (!r)
         return false;
