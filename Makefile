@@ -86,6 +86,8 @@ USES_governance := tests/unit/check_governance.c tests/unit/check_governance_mat
 USES_governance += tests/unit/check_governance_api.c tests/fuzz/fuzz_gov_body.c \
                    tests/fuzz/fuzz_gov_genesis.c
 USES_governance += tests/bench/govstore.c
+# proposals, votes, following (gov_proposal.h); rewards (gov_reward.h)
+USES_governance += tests/unit/check_governance_proposals.c tests/unit/check_governance_rewards.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).

@@ -316,7 +316,7 @@ gov_t *gov_new(const gov_config_t *cfg)
         !gtab_init(&g->intents, 8, sizeof(gov_intent_t), NULL) ||
         !gtab_init(&g->locks, 8, sizeof(uint64_t), NULL) ||
         !gtab_init(&g->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
-        !hmap_init(&g->ctrl, CTRL_KEY, 64)) {
+        !hmap_init(&g->ctrl, CTRL_KEY, 64) || !hmap_init(&g->follow, 9, 64)) {
         gtab_free(&g->neurons);
         hmap_free(&g->subs);
         gtab_free(&g->flows);
@@ -324,10 +324,12 @@ gov_t *gov_new(const gov_config_t *cfg)
         gtab_free(&g->locks);
         gtab_free(&g->sublocks);
         hmap_free(&g->ctrl);
+        hmap_free(&g->follow);
         free(g);
         return NULL;
     }
     core_init(&g->core);
+    rw_init(g);
     modulation_source_default(cfg, GOV_RULES_CURRENT, &g->core.mm);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -354,6 +356,9 @@ void gov_destroy(gov_t **gp)
     gtab_free(&g->locks);
     gtab_free(&g->sublocks);
     ctrl_free(g);
+    props_destroy(g);
+    hmap_free(&g->follow);
+    rw_free(g);
     pthread_rwlock_destroy(&g->lock);
     free(g);
     *gp = NULL;
@@ -432,7 +437,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
 
 bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 {
-    if (f->id == 0 || f->kind < GOV_FLOW_CLAIM || f->kind > GOV_FLOW_MODULATION)
+    if (f->id == 0 || f->kind < GOV_FLOW_CLAIM || f->kind > GOV_FLOW_NODE_PROVIDER_MINT)
         return corrupt(err, "bad operation in flight", f->id);
     uint8_t k[8];
     key_u64(f->id, k);
@@ -453,6 +458,7 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
         return oom(err);
     if (f->kind == GOV_FLOW_MODULATION)
         g->core.mm_flow = f->id;
+    rw_load_flow(g, f);
     if (f->id >= g->core.next_flow_id)
         g->core.next_flow_id = f->id + 1;
     return true;
@@ -460,7 +466,8 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 
 bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
 {
-    if (i->id == 0 || (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER))
+    if (i->id == 0 ||
+        (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER && i->kind != GOV_INTENT_POST))
         return corrupt(err, "bad intent", i->id);
     uint8_t k[8];
     key_u64(i->id, k);
@@ -522,6 +529,8 @@ void gov_load_done(gov_t *g)
     }
     g->core.neurons = count;
     g->core.next_due = due;
+    if (!follow_build(g))
+        abort(); /* crash-only: out of memory while loading */
 }
 
 /* ---- reads ---- */
@@ -696,7 +705,8 @@ void modulation_source_default(const gov_config_t *cfg, gov_rules_t rules, gov_m
 bool gov_tick_due(gov_t *g, uint64_t now)
 {
     pthread_rwlock_rdlock(&g->lock);
-    bool due = g->core.next_due <= now || modulation_due(&g->core, now);
+    bool due = g->core.next_due <= now || modulation_due(&g->core, now) ||
+               proposals_due(g, now) || rw_tick_due(g, now);
     pthread_rwlock_unlock(&g->lock);
     return due;
 }
@@ -714,6 +724,7 @@ size_t gov_memory(gov_t *g)
         if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
             bytes += sizeof(cvec_t) +
                      ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
+    bytes += rw_memory(g);
     pthread_rwlock_unlock(&g->lock);
     return bytes;
 }
@@ -727,6 +738,7 @@ gov_round_t *gov_round_begin(gov_t *g)
         return NULL;
     r->g = g;
     r->core = g->core;
+    rw_round_begin(r);
     if (!gover_init(&r->neurons, 8, sizeof(nrec_t)) ||
         !gover_init(&r->subs, SUBACCOUNT_BYTES, sizeof(uint64_t)) ||
         !gover_init(&r->flows, 8, sizeof(gov_inflight_t)) ||
@@ -750,6 +762,8 @@ static void round_free(gov_round_t *r)
     free(r->new_intents);
     free(r->finished);
     free(r->events);
+    props_round_free(r);
+    rw_round_free(r);
     free(r);
 }
 
@@ -772,6 +786,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
 {
     gov_round_t *r = *rp;
     pthread_rwlock_wrlock(&g->lock);
+    follow_commit(g, r); /* before the neurons: it reads their committed followees */
     for (size_t i = 0; i < r->neurons.n; i++) {
         const uint8_t *k = r->neurons.keys + i * 8;
         nrec_t rec = *(const nrec_t *)gover_rec(&r->neurons, i);
@@ -792,6 +807,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
             abort();
         rec.round_ext = false;
         rec.parts_changed = false;
+        rec.reward_only = false;
         if (!gtab_put(&g->neurons, k, &rec))
             abort();
     }
@@ -810,7 +826,9 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
     gover_merge(&r->intents, &g->intents);
     gover_merge(&r->locks, &g->locks);
     gover_merge(&r->sublocks, &g->sublocks);
+    props_commit(g, r);
     g->core = r->core;
+    rw_commit(g, r);
     pthread_rwlock_unlock(&g->lock);
     round_free(r);
     *rp = NULL;

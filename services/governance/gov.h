@@ -62,11 +62,12 @@
 #define GOV_FOLLOWEES_MAX GOV_MAX_FOLLOWEES_PER_TOPIC           /* followees per topic */
 #define GOV_TOPICS GOV_TOPIC_COUNT                              /* topic ids 0..18 */
 #define GOV_DISBURSEMENTS_MAX GOV_MAX_DISBURSEMENTS_IN_PROGRESS /* per neuron */
-#define GOV_NEURONS_MAX 500000   /* neurons at most (ResourceExhausted beyond) */
-#define GOV_EVENT_KIND_MAX 32    /* bytes of an event kind, NUL included */
-#define GOV_EVENT_DETAIL_MAX 160 /* bytes of an event detail, NUL included */
-#define GOV_PATH_MAX 192         /* bytes of an intent's GET path, NUL included */
-#define GOV_LIST_MAX 100         /* neurons per page of gov_neurons_by_controller */
+#define GOV_NEURONS_MAX 500000    /* neurons at most (ResourceExhausted beyond) */
+#define GOV_EVENT_KIND_MAX 32     /* bytes of an event kind, NUL included */
+#define GOV_EVENT_DETAIL_MAX 160  /* bytes of an event detail, NUL included */
+#define GOV_PATH_MAX 192          /* bytes of an intent's GET path, NUL included */
+#define GOV_INTENT_BODY_MAX 16384 /* bytes of a POST intent's JSON body, NUL included */
+#define GOV_LIST_MAX 100          /* neurons per page of gov_neurons_by_controller */
 #define GOV_STAKED_MATURITY_RETURNS_PER_TICK GOV_STAKED_MATURITY_RETURN_BATCH
 #define GOV_PRUNES_PER_TICK 1000
 #define GOV_SPAWNS_PER_TICK 100
@@ -301,6 +302,11 @@ typedef enum {
     GOV_FLOW_MATURITY_MINT,
     GOV_FLOW_GENESIS_MINT,
     GOV_FLOW_MODULATION,
+    GOV_FLOW_PROPOSAL_CALL, /* an adopted proposal's POST to the cmc (gov_proposal.h) */
+    GOV_FLOW_PROPOSAL_MINT, /* an adopted proposal's node-provider mints (gov_proposal.h) */
+    GOV_FLOW_REWARD_SUPPLY,      /* the daily reward event's supply read (gov_reward.h) */
+    GOV_FLOW_NODE_PROVIDER_RATE, /* the monthly node-provider rewards' rate read (gov_reward.h) */
+    GOV_FLOW_NODE_PROVIDER_MINT, /* one node provider's reward mint (gov_reward.h) */
 } gov_flow_kind_t;
 
 typedef enum {
@@ -309,6 +315,7 @@ typedef enum {
     GOV_STEP_TRANSFER,    /* disburse, split, merge: the stake transfer */
     GOV_STEP_MINT,        /* spawn, maturity disbursement, genesis: minting */
     GOV_STEP_READ,        /* modulation: reading the cmc */
+    GOV_STEP_POST,        /* proposal execution: a POST to the cmc */
 } gov_step_t;
 
 /* An operation in flight: everything its answers need to finish or revert it. neuron_id and
@@ -340,12 +347,17 @@ typedef struct {
     uint64_t merge_source_aging_since_seconds;
     uint64_t merge_target_aging_since_seconds;
     uint64_t merge_target_dissolve_delay_seconds;
+    /* an adopted proposal's execution (PROPOSAL_CALL, PROPOSAL_MINT, or a ManageNeuron
+     * command's flow): the proposal settled Executed / Failed when the flow ends; 0 = none */
+    uint64_t proposal_id;
+    uint32_t mints_left; /* PROPOSAL_MINT: mints still outstanding after this one */
 } gov_inflight_t;
 
 /* ---- intents (the outbox) ---- */
 typedef enum {
     GOV_INTENT_GET = 1, /* GET target/path; the answer: balance or modulation read */
     GOV_INTENT_TRANSFER,
+    GOV_INTENT_POST, /* signed POST of `body` (JSON) to target/path; answer gov_apply_call_done */
 } gov_intent_kind_t;
 
 typedef enum { GOV_TARGET_LEDGER = 1, GOV_TARGET_CMC } gov_target_t;
@@ -357,6 +369,10 @@ typedef enum {
     GOV_PURPOSE_BURN,         /* to the minting account, fee 0 */
     GOV_PURPOSE_TRANSFER,     /* a neuron's stake out, or between neurons */
     GOV_PURPOSE_MINT,         /* from governance's default account, fee 0 */
+    GOV_PURPOSE_CMC_POST,     /* POST cmc /v1/cycles/conversion-rate, /v1/subnets/authorized,
+                                 /v1/subnets/types, /v1/subnets/type-assignments */
+    GOV_PURPOSE_SUPPLY,       /* GET ledger /v1/supply: gov_apply_supply_read (gov_reward.h) */
+    GOV_PURPOSE_AVERAGE_RATE, /* GET cmc /v1/cycles/average-conversion-rate (gov_reward.h) */
 } gov_purpose_t;
 
 /* Work for the service layer, fixed at intent time. A TRANSFER is a legacy transfer from
@@ -376,6 +392,7 @@ typedef struct {
     uint8_t from_subaccount[SUBACCOUNT_BYTES];
     account_id_t to;
     uint64_t amount, fee, memo, created_at_time;
+    char body[GOV_INTENT_BODY_MAX]; /* POST: the JSON body ("" otherwise) */
 } gov_intent_t;
 
 /* A GET intent's answer, parsed by the service. ok false: the call failed for good (the flow

@@ -438,6 +438,9 @@ static bool cmd_merge(gov_round_t *r, const gov_command_t *cmd, gov_neuron_full_
                              "target neuron must be owned by the caller");
     if (rlocked(r, source_id))
         return locked_error(err, source_id);
+    /* spec 2.8: neither neuron may be involved in an open proposal */
+    if (neuron_in_open_proposal(r, source_id) || neuron_in_open_proposal(r, target->n.id))
+        return precondition(err, "cannot merge neurons involved in open proposals");
 
     uint64_t fee = e->transaction_fee_e8s;
     uint64_t fees = source->n.neuron_fees_e8s;
@@ -783,6 +786,8 @@ bool gov_apply_command(gov_t *g, gov_round_t *r, const gov_command_t *cmd, uint6
         if (v != GOV_VISIBILITY_PRIVATE && v != GOV_VISIBILITY_PUBLIC)
             return nns_error_set(err, 400, "InvalidCommand",
                                  "visibility must be private or public");
+        if (rknown(r, id)) /* known neurons are always public (spec 2.13) */
+            return precondition(err, "the visibility of a known neuron cannot be changed");
         f->n.visibility = v;
         if (!rput(r, f, false, err) || !revent(r, id, "visibility_changed", now, 0, 0, err, "%s",
                                                v == GOV_VISIBILITY_PUBLIC ? "public" : "private"))

@@ -270,9 +270,9 @@ static bool split_revert(gov_round_t *r, const gov_inflight_t *f, uint64_t now, 
                   (unsigned long long)f->other_neuron_id);
 }
 
-bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
-                             const gov_transfer_result_t *res, uint64_t now, gov_outcome_t *out,
-                             nns_error_t *err)
+static bool transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
+                          const gov_transfer_result_t *res, uint64_t now, gov_outcome_t *out,
+                          nns_error_t *err)
 {
     (void)g;
     nns_error_clear(err);
@@ -284,6 +284,8 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
     static _Thread_local gov_neuron_full_t n;
     nns_error_t fail;
     nns_error_clear(&fail);
+    if (f.kind == GOV_FLOW_NODE_PROVIDER_MINT) /* monthly node-provider rewards */
+        return rw_np_mint_done(r, &f, res, now, out, err);
     switch (f.kind) {
     case GOV_FLOW_DISBURSE:
         /* governance.rs disburse_neuron */
@@ -442,6 +444,36 @@ bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
         !rflow_end(r, &f, err))
         return false;
     outcome_failed(out, &f, &fail);
+    return true;
+}
+
+/* The transfers of neuron flows (above), of node-provider reward mints (gov_exec.c), and the
+ * end of a ManageNeuron proposal's command flow, which settles the proposal. */
+bool gov_apply_transfer_done(gov_t *g, gov_round_t *r, uint64_t intent_id,
+                             const gov_transfer_result_t *res, uint64_t now, gov_outcome_t *out,
+                             nns_error_t *err)
+{
+    gov_intent_t in;
+    gov_inflight_t f;
+    if (rintent_get(r, intent_id, &in) && in.kind == GOV_INTENT_TRANSFER &&
+        rflow(r, in.flow_id, &f) && f.intent_id == intent_id && f.kind == GOV_FLOW_PROPOSAL_MINT) {
+        nns_error_clear(err);
+        memset(out, 0, sizeof *out);
+        if (!rintent_finish(r, intent_id, err))
+            return false;
+        return proposal_mint_done(r, &f, res, now, out, err);
+    }
+    uint64_t proposal_id = 0;
+    if (rintent_get(r, intent_id, &in) && rflow(r, in.flow_id, &f))
+        proposal_id = f.proposal_id;
+    if (!transfer_done(g, r, intent_id, res, now, out, err))
+        return false;
+    if (proposal_id && out->finished) {
+        char reason[GOV_FAILURE_REASON_MAX];
+        error_reason(&out->error, reason);
+        if (!proposal_settle_execution(r, proposal_id, out->ok, out->ok ? NULL : reason, now, err))
+            return false;
+    }
     return true;
 }
 
@@ -679,7 +711,14 @@ bool gov_apply_tick(gov_t *g, gov_round_t *r, uint64_t now, bool *work, nns_erro
             return false;
         t.work = true;
     }
-    *work = t.work;
+    /* proposals: decisions at deadlines, snapshots, forgetting (gov_exec.c) */
+    if (!proposals_tick(r, now, &t.work, err))
+        return false;
+    /* the daily voting rewards and the monthly node-provider rewards (gov_reward_flow.c) */
+    bool rewards = false;
+    if (!rw_tick(r, now, &rewards, err))
+        return false;
+    *work = t.work || rewards;
     return true;
 }
 

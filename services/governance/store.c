@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,24 @@ static const char *const FLOW_NAMES[] = {[GOV_FLOW_CLAIM] = "claim",
                                          [GOV_FLOW_SPAWN_MINT] = "spawn_mint",
                                          [GOV_FLOW_MATURITY_MINT] = "maturity_mint",
                                          [GOV_FLOW_GENESIS_MINT] = "genesis_mint",
-                                         [GOV_FLOW_MODULATION] = "modulation"};
-static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
-                                         [GOV_STEP_BURN_FEES] = "burn_fees",
-                                         [GOV_STEP_TRANSFER] = "transfer",
-                                         [GOV_STEP_MINT] = "mint",
-                                         [GOV_STEP_READ] = "read"};
+                                         [GOV_FLOW_MODULATION] = "modulation",
+                                         [GOV_FLOW_PROPOSAL_CALL] = "proposal_call",
+                                         [GOV_FLOW_PROPOSAL_MINT] = "proposal_mint",
+                                         [GOV_FLOW_REWARD_SUPPLY] = "reward_supply",
+                                         [GOV_FLOW_NODE_PROVIDER_RATE] = "node_provider_rate",
+                                         [GOV_FLOW_NODE_PROVIDER_MINT] = "node_provider_mint"};
+static const char *const STEP_NAMES[] = {
+    [GOV_STEP_BALANCE] = "balance",   [GOV_STEP_BURN_FEES] = "burn_fees",
+    [GOV_STEP_TRANSFER] = "transfer", [GOV_STEP_MINT] = "mint",
+    [GOV_STEP_READ] = "read",         [GOV_STEP_POST] = "post"};
 static const char *const INTENT_KIND_NAMES[] = {
-    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer"};
+    [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer", [GOV_INTENT_POST] = "post"};
 static const char *const PURPOSE_NAMES[] = {
     [GOV_PURPOSE_BALANCE] = "balance",           [GOV_PURPOSE_MODULATION] = "modulation",
     [GOV_PURPOSE_RATE_HISTORY] = "rate_history", [GOV_PURPOSE_BURN] = "burn",
-    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint"};
+    [GOV_PURPOSE_TRANSFER] = "transfer",         [GOV_PURPOSE_MINT] = "mint",
+    [GOV_PURPOSE_CMC_POST] = "cmc_post",         [GOV_PURPOSE_SUPPLY] = "supply",
+    [GOV_PURPOSE_AVERAGE_RATE] = "average_rate"};
 static const char *const TARGET_NAMES[] = {
     [GOV_TARGET_LEDGER] = "ledger", [GOV_TARGET_CMC] = "cmc"};
 
@@ -55,7 +62,7 @@ static int name_index(const char *const *names, int n, const char *name)
 
 /* ---- multi-row statements: one binary array parameter per column ---- */
 
-#define MR_MAX_COLS 32
+#define MR_MAX_COLS 40
 
 /* The rows of one statement, column by column (unnest($1::type[], ...) in the SQL). */
 typedef struct {
@@ -169,10 +176,10 @@ static void put_principal(copybuf_t *b, const principal_t *p)
     "moved_maturity_e8s, moved_staked_maturity_e8s, moved_gang_base_e8s, "                         \
     "disbursement_timestamp_seconds, modulation_permyriad, started_at_seconds, "                   \
     "merge_source_aging_since_seconds, merge_target_aging_since_seconds, "                         \
-    "merge_target_dissolve_delay_seconds"
+    "merge_target_dissolve_delay_seconds, proposal_id, mints_left"
 #define INTENT_COLUMNS                                                                             \
     "id, flow_id, kind, purpose, target, path, account, from_day, to_day, from_subaccount, "       \
-    "to_account, amount_e8s, fee_e8s, memo, created_at_time"
+    "to_account, amount_e8s, fee_e8s, memo, created_at_time, body"
 #define EVENT_COLUMNS "neuron_id, kind, at_seconds, amount_e8s, other_neuron_id, detail"
 #define HISTORY_COLUMNS                                                                            \
     "neuron_id, at_nanos, removed, stake_e8s, dissolving, dissolve_delay_seconds, "                \
@@ -182,8 +189,8 @@ enum {
     STATE_NPARAMS = 15,
     ECONOMICS_NPARAMS = 14,
     NEURON_NCOLS = 21,
-    INFLIGHT_NCOLS = 26,
-    INTENT_NCOLS = 16,
+    INFLIGHT_NCOLS = 28,
+    INTENT_NCOLS = 17,
     EVENT_NCOLS = 6,
     HISTORY_NCOLS = 7
 };
@@ -200,13 +207,58 @@ static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
     DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC};
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT8};
 static const uint32_t IDS_OIDS[1] = {DB_OID_NUMERIC};
 static const uint32_t HOT_KEY_OIDS[3] = {DB_OID_NUMERIC, OID_INT2, DB_OID_BYTEA};
 static const uint32_t FOLLOWEE_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
 static const uint32_t DISBURSEMENT_OIDS[6] = {DB_OID_NUMERIC, OID_INT2,       DB_OID_NUMERIC,
                                               DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA};
 static const uint32_t RESOLVED_OIDS[3] = {DB_OID_NUMERIC, OID_BOOL, DB_OID_NUMERIC};
+
+/* ---- part 2: proposals, ballots, votes, known neurons, node providers, snapshots, rewards ---- */
+
+#define PROPOSAL_COLUMNS                                                                           \
+    "id, proposer, topic, action_type, nns_function, managed_neuron_id, status, reject_cost_e8s, " \
+    "proposal_timestamp_seconds, decided_timestamp_seconds, executed_timestamp_seconds, "          \
+    "failed_timestamp_seconds, failure_reason, has_wait_for_quiet, "                               \
+    "wait_for_quiet_deadline_seconds, voting_period_seconds, total_potential_voting_power, "       \
+    "yes_e8s, no_e8s, total_e8s, tally_timestamp_seconds, previous_ballots_timestamp_seconds, "    \
+    "reward_event_round, ballots_count, ballots_held, exec_flow_id, forgotten, title, summary, "   \
+    "url, action_json, action, updated_at_nanos"
+#define BALLOT_COLUMNS                                                                             \
+    "proposal_id, at_nanos, snapshot, first_neuron_id, last_neuron_id, neuron_ids, votes, "        \
+    "voting_powers, cast_at_seconds"
+#define TALLY_COLUMNS                                                                              \
+    "proposal_id, at_nanos, yes_e8s, no_e8s, total_e8s, timestamp_seconds, deadline_seconds"
+#define NP_COLUMNS                                                                                 \
+    "id, reward_account, xdr_permyriad_per_month, last_reward_amount_e8s, "                        \
+    "last_reward_timestamp_seconds, last_reward_block_index"
+#define EVENT2_COLUMNS                                                                             \
+    "day_after_genesis, actual_timestamp_seconds, distributed_e8s_equivalent, "                    \
+    "total_available_e8s_equivalent, rounds_since_last_distribution, "                             \
+    "latest_round_available_e8s_equivalent, settled_proposals"
+#define NPR_COLUMNS                                                                                \
+    "timestamp_seconds, xdr_conversion_rate, average_xdr_permyriad_per_icp, "                      \
+    "minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s, node_providers, "           \
+    "to_accounts, xdr_permyriad, amounts_e8s, statuses, block_indexes, flow_ids, errors"
+
+enum { PROPOSAL_NCOLS = 33, BALLOT_NCOLS = 9, TALLY_NCOLS = 7, NP_NCOLS = 6 };
+_Static_assert(PROPOSAL_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
+
+static const uint32_t PROPOSAL_OIDS[PROPOSAL_NCOLS] = {
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,    DB_OID_NUMERIC,
+    DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    OID_BOOL,       DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
+    DB_OID_TEXT,    DB_OID_BYTEA,   DB_OID_NUMERIC};
+static const uint32_t KNOWN_OIDS[3] = {DB_OID_NUMERIC, DB_OID_TEXT, DB_OID_TEXT};
+static const uint32_t KNOWN_LINK_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
+static const uint32_t KNOWN_TOPIC_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_INT4};
+static const uint32_t NP_OIDS[NP_NCOLS] = {DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
+                                           DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
+static const uint32_t BYTEA_OIDS[1] = {DB_OID_BYTEA};
+static const uint32_t MATURITY_OIDS[3] = {DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 
 /* The round's multi-row parameter sets. */
 enum {
@@ -219,6 +271,15 @@ enum {
     M_INFLIGHT,
     M_INFLIGHT_DEL,
     M_RESOLVED, /* finished intents with their outcome */
+    M_PROPOSALS,
+    M_KNOWN_DEL, /* known neurons written (replaced or removed) */
+    M_KNOWN,
+    M_KNOWN_LINKS,
+    M_KNOWN_TOPICS,
+    M_NP_DEL, /* node providers written */
+    M_NP,
+    M_SNAP_DEL, /* voting-power snapshots dropped */
+    M_MATURITY, /* neurons changed by a reward credit alone */
     M_COUNT
 };
 
@@ -236,6 +297,19 @@ enum {
     Q_INFLIGHT_DEL,
     Q_INFLIGHT,
     Q_INTENTS_DONE,
+    Q_PSTATE,
+    Q_PROPOSALS,
+    Q_KNOWN_DEL,
+    Q_KNOWN,
+    Q_NP_DEL,
+    Q_NP,
+    Q_SNAP_DEL,
+    Q_SNAP,
+    Q_REWARD_EVENT,
+    Q_REWARD_DIST,
+    Q_REWARD_BATCH,
+    Q_MATURITY,
+    Q_NPR,
     Q_COUNT
 };
 
@@ -348,7 +422,8 @@ static const struct {
          "$7::bytea[], $8::numeric[], $9::numeric[], $10::bytea[], $11::bytea[], $12::numeric[], "
          "$13::numeric[], $14::bytea[], $15::numeric[], $16::numeric[], $17::numeric[], "
          "$18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::int[], "
-         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[]) ON CONFLICT (id) DO "
+         "$23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[], $27::numeric[], "
+         "$28::bigint[]) ON CONFLICT (id) DO "
          "UPDATE SET kind = EXCLUDED.kind, "
          "step = EXCLUDED.step, intent_id = EXCLUDED.intent_id, "
          "has_request = EXCLUDED.has_request, command = EXCLUDED.command, "
@@ -365,13 +440,114 @@ static const struct {
          "started_at_seconds = EXCLUDED.started_at_seconds, "
          "merge_source_aging_since_seconds = EXCLUDED.merge_source_aging_since_seconds, "
          "merge_target_aging_since_seconds = EXCLUDED.merge_target_aging_since_seconds, "
-         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds",
+         "merge_target_dissolve_delay_seconds = EXCLUDED.merge_target_dissolve_delay_seconds, "
+         "proposal_id = EXCLUDED.proposal_id, mints_left = EXCLUDED.mints_left",
          INFLIGHT_NCOLS},
     [Q_INTENTS_DONE] = {"gov_intents_done",
                         "UPDATE governance.intents i SET resolved_at_nanos = $4, ok = x.ok, "
                         "ledger_block_index = x.b FROM unnest($1::numeric[], $2::boolean[], "
                         "$3::numeric[]) AS x(id, ok, b) WHERE i.id = x.id",
                         4},
+    [Q_PSTATE] = {"gov_pstate",
+                  "INSERT INTO governance.proposal_state (id, next_proposal_id, last_snapshot_day, "
+                  "updated_at_nanos) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET "
+                  "next_proposal_id = EXCLUDED.next_proposal_id, "
+                  "last_snapshot_day = EXCLUDED.last_snapshot_day, "
+                  "updated_at_nanos = EXCLUDED.updated_at_nanos",
+                  3},
+    [Q_PROPOSALS] =
+        {"gov_proposals",
+         "INSERT INTO governance.proposals (" PROPOSAL_COLUMNS ") SELECT * FROM "
+         "unnest($1::numeric[], $2::numeric[], $3::int[], $4::text[], $5::int[], $6::numeric[], "
+         "$7::text[], $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], "
+         "$12::numeric[], $13::text[], $14::boolean[], $15::numeric[], $16::numeric[], "
+         "$17::numeric[], $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], "
+         "$22::numeric[], $23::numeric[], $24::numeric[], $25::boolean[], $26::numeric[], "
+         "$27::boolean[], $28::text[], $29::text[], $30::text[], $31::text[], $32::bytea[], "
+         "$33::numeric[]) ON CONFLICT (id) DO UPDATE SET proposer = EXCLUDED.proposer, topic = "
+         "EXCLUDED.topic, action_type = EXCLUDED.action_type, nns_function = "
+         "EXCLUDED.nns_function, managed_neuron_id = EXCLUDED.managed_neuron_id, status = "
+         "EXCLUDED.status, reject_cost_e8s = EXCLUDED.reject_cost_e8s, proposal_timestamp_seconds "
+         "= EXCLUDED.proposal_timestamp_seconds, decided_timestamp_seconds = "
+         "EXCLUDED.decided_timestamp_seconds, executed_timestamp_seconds = "
+         "EXCLUDED.executed_timestamp_seconds, failed_timestamp_seconds = "
+         "EXCLUDED.failed_timestamp_seconds, failure_reason = EXCLUDED.failure_reason, "
+         "has_wait_for_quiet = EXCLUDED.has_wait_for_quiet, wait_for_quiet_deadline_seconds = "
+         "EXCLUDED.wait_for_quiet_deadline_seconds, voting_period_seconds = "
+         "EXCLUDED.voting_period_seconds, total_potential_voting_power = "
+         "EXCLUDED.total_potential_voting_power, yes_e8s = EXCLUDED.yes_e8s, no_e8s = "
+         "EXCLUDED.no_e8s, total_e8s = EXCLUDED.total_e8s, tally_timestamp_seconds = "
+         "EXCLUDED.tally_timestamp_seconds, previous_ballots_timestamp_seconds = "
+         "EXCLUDED.previous_ballots_timestamp_seconds, reward_event_round = "
+         "EXCLUDED.reward_event_round, ballots_count = EXCLUDED.ballots_count, ballots_held = "
+         "EXCLUDED.ballots_held, exec_flow_id = EXCLUDED.exec_flow_id, forgotten = "
+         "EXCLUDED.forgotten, title = EXCLUDED.title, summary = EXCLUDED.summary, url = "
+         "EXCLUDED.url, action_json = EXCLUDED.action_json, action = EXCLUDED.action, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         PROPOSAL_NCOLS},
+    [Q_KNOWN_DEL] = {"gov_known_del",
+                     "DELETE FROM governance.known_neurons WHERE id = ANY($1::numeric[])", 1},
+    /* links and committed topics travel as (neuron id, position, value) arrays */
+    [Q_KNOWN] = {"gov_known",
+                 "INSERT INTO governance.known_neurons (id, name, description, links, "
+                 "committed_topics) SELECT k.id, k.name, k.description, "
+                 "coalesce((SELECT array_agg(l.link ORDER BY l.pos) FROM unnest($4::numeric[], "
+                 "$5::int[], $6::text[]) AS l(id, pos, link) WHERE l.id = k.id), '{}'), "
+                 "coalesce((SELECT array_agg(t.topic ORDER BY t.pos) FROM unnest($7::numeric[], "
+                 "$8::int[], $9::int[]) AS t(id, pos, topic) WHERE t.id = k.id), '{}') "
+                 "FROM unnest($1::numeric[], $2::text[], $3::text[]) AS k(id, name, description)",
+                 9},
+    [Q_NP_DEL] = {"gov_np_del", "DELETE FROM governance.node_providers WHERE id = ANY($1::bytea[])",
+                  1},
+    [Q_NP] = {"gov_np",
+              "INSERT INTO governance.node_providers (" NP_COLUMNS ") SELECT * FROM "
+              "unnest($1::bytea[], $2::bytea[], $3::numeric[], $4::numeric[], $5::numeric[], "
+              "$6::numeric[])",
+              NP_NCOLS},
+    [Q_SNAP_DEL] = {"gov_snap_del",
+                    "DELETE FROM governance.voting_power_snapshots "
+                    "WHERE timestamp_seconds = ANY($1::numeric[])",
+                    1},
+    [Q_SNAP] = {"gov_snap",
+                "INSERT INTO governance.voting_power_snapshots (timestamp_seconds, "
+                "total_potential_voting_power, neuron_ids, voting_powers) VALUES ($1, $2, "
+                "$3::bigint[], $4::bigint[]) ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+                "total_potential_voting_power = EXCLUDED.total_potential_voting_power, "
+                "neuron_ids = EXCLUDED.neuron_ids, voting_powers = EXCLUDED.voting_powers",
+                4},
+    [Q_REWARD_EVENT] = {"gov_reward_event",
+                        "INSERT INTO governance.reward_events (" EVENT2_COLUMNS ", at_nanos) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7::numeric[], $8)",
+                        8},
+    [Q_REWARD_DIST] = {"gov_reward_dist",
+                       "INSERT INTO governance.reward_distributions (day_after_genesis, neurons, "
+                       "neuron_ids, amounts_e8s) VALUES ($1, $2, $3::bigint[], $4::bigint[])",
+                       4},
+    [Q_REWARD_BATCH] = {"gov_reward_batch",
+                        "INSERT INTO governance.reward_batches (day_after_genesis, batch_offset, "
+                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked) VALUES ($1, $2, $3, "
+                        "$4, $5, $6::bigint[], $7::bigint[], $8::boolean[])",
+                        8},
+    [Q_MATURITY] = {"gov_maturity",
+                    "UPDATE governance.neurons n SET maturity_e8s_equivalent = x.m, "
+                    "staked_maturity_e8s_equivalent = x.s FROM unnest($1::numeric[], "
+                    "$2::numeric[], $3::numeric[]) AS x(id, m, s) WHERE n.id = x.id",
+                    3},
+    [Q_NPR] =
+        {"gov_npr",
+         "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
+         "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
+         "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
+         "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+         "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
+         "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
+         "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
+         "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
+         "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
+         "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
+         "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         14},
 };
 
 /* The read pool's statement: a neuron's events, newest first, below a cursor. */
@@ -390,6 +566,23 @@ static const db_pool_stmt_t EVENTS_STMT = {
 #define COPY_HISTORY                                                                               \
     "COPY governance.neuron_history (" HISTORY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
 #define COPY_REPLAY DB_REPLAY_COPY_SQL("governance.replay_cache")
+#define COPY_BALLOTS "COPY governance.ballots (" BALLOT_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+#define COPY_TALLY                                                                                 \
+    "COPY governance.tally_history (" TALLY_COLUMNS ") FROM STDIN WITH (FORMAT binary)"
+
+/* The parameters of a one-row statement: text values, or binary arrays built in bin[i]. */
+#define SP_MAX 16
+typedef struct {
+    char txt[SP_MAX][24];
+    copybuf_t bin[SP_MAX];
+    const char *v[SP_MAX];
+    int l[SP_MAX], f[SP_MAX];
+    int n;
+    bool used;
+} single_t;
+
+/* The round's one-row statements. */
+enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 
 struct gov_store {
     PGconn *w; /* migrations and loading at start */
@@ -399,7 +592,11 @@ struct gov_store {
     multirow_t m[M_COUNT];
     gov_resolved_t *sorted; /* the round's outcomes by intent id */
     size_t capsorted;
-    gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
+    gov_neuron_full_t *nbuf;       /* one neuron copied out of a round, or loaded */
+    copybuf_t ballots, tally, arr; /* COPY rows; arr: one array field being built */
+    single_t sp[S_COUNT];
+    uint8_t *abuf; /* an action's encoding */
+    size_t capabuf;
 };
 
 /* ---- open / close ---- */
@@ -431,6 +628,15 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     mr_init(&s->m[M_INFLIGHT], INFLIGHT_NCOLS, INFLIGHT_OIDS);
     mr_init(&s->m[M_INFLIGHT_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_RESOLVED], 3, RESOLVED_OIDS);
+    mr_init(&s->m[M_PROPOSALS], PROPOSAL_NCOLS, PROPOSAL_OIDS);
+    mr_init(&s->m[M_KNOWN_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_KNOWN], 3, KNOWN_OIDS);
+    mr_init(&s->m[M_KNOWN_LINKS], 3, KNOWN_LINK_OIDS);
+    mr_init(&s->m[M_KNOWN_TOPICS], 3, KNOWN_TOPIC_OIDS);
+    mr_init(&s->m[M_NP_DEL], 1, BYTEA_OIDS);
+    mr_init(&s->m[M_NP], NP_NCOLS, NP_OIDS);
+    mr_init(&s->m[M_SNAP_DEL], 1, IDS_OIDS);
+    mr_init(&s->m[M_MATURITY], 3, MATURITY_OIDS);
     db_writer_config_t wc = {.conninfo = conninfo,
                              .service = "governance",
                              .depth = depth,
@@ -459,6 +665,13 @@ void gov_store_close(gov_store_t **sp)
     copybuf_free(&s->replay);
     for (int i = 0; i < M_COUNT; i++)
         mr_free(&s->m[i]);
+    copybuf_free(&s->ballots);
+    copybuf_free(&s->tally);
+    copybuf_free(&s->arr);
+    for (int i = 0; i < S_COUNT; i++)
+        for (int j = 0; j < SP_MAX; j++)
+            copybuf_free(&s->sp[i].bin[j]);
+    free(s->abuf);
     free(s->nbuf);
     free(s->sorted);
     free(s);
@@ -661,6 +874,8 @@ static void add_inflight_row(multirow_t *m, const gov_inflight_t *f)
     put_u64(&c[23], f->merge_source_aging_since_seconds);
     put_u64(&c[24], f->merge_target_aging_since_seconds);
     put_u64(&c[25], f->merge_target_dissolve_delay_seconds);
+    put_u64(&c[26], f->proposal_id);
+    copybuf_bin_int8(&c[27], (int64_t)f->mints_left);
     m->rows++;
 }
 
@@ -682,6 +897,7 @@ static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
     put_u64(b, in->fee);
     put_u64(b, in->memo);
     put_u64(b, in->created_at_time);
+    copybuf_bin_bytes(b, in->body, strnlen(in->body, GOV_INTENT_BODY_MAX - 1));
     put_u64(b, now);
 }
 
@@ -717,6 +933,365 @@ static int resolved_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ---- part 2's rows ---- */
+
+static void sp_reset(single_t *p, int n)
+{
+    p->n = n;
+    p->used = false;
+    for (int i = 0; i < SP_MAX; i++)
+        copybuf_reset(&p->bin[i]);
+}
+static void sp_u64(single_t *p, int i, uint64_t v)
+{
+    snprintf(p->txt[i], sizeof p->txt[i], "%llu", (unsigned long long)v);
+    p->v[i] = p->txt[i];
+    p->l[i] = 0;
+    p->f[i] = 0;
+}
+static void sp_bool(single_t *p, int i, bool v)
+{
+    p->v[i] = v ? "t" : "f";
+    p->l[i] = 0;
+    p->f[i] = 0;
+}
+/* Parameter i is the binary array built in p->bin[i]. */
+static void sp_bin(single_t *p, int i)
+{
+    p->v[i] = p->bin[i].data;
+    p->l[i] = (int)p->bin[i].len;
+    p->f[i] = 1;
+}
+static bool sp_failed(const single_t *p)
+{
+    for (int i = 0; i < SP_MAX; i++)
+        if (p->bin[i].failed)
+            return true;
+    return false;
+}
+
+/* u64 values as a bigint[] of the same bits (schema/governance/003_proposals.sql). */
+static void put_bits_array(copybuf_t *b, const uint64_t *v, size_t n)
+{
+    size_t at = copybuf_array_begin(b, DB_OID_INT8);
+    for (size_t i = 0; i < n; i++)
+        copybuf_bin_int8(b, (int64_t)v[i]);
+    copybuf_array_end(b, at, n);
+}
+
+static void put_opt_text(copybuf_t *b, const char *t)
+{
+    if (t)
+        put_text(b, t);
+    else
+        copybuf_bin_null(b);
+}
+
+static bool add_proposal_row(gov_store_t *s, const gov_proposal_full_t *f, bool forgotten,
+                             uint64_t now)
+{
+    const gov_proposal_t *p = &f->p;
+    size_t need = gov_action_encoded_size(f->action);
+    if (need > s->capabuf) {
+        uint8_t *v = realloc(s->abuf, need);
+        if (!v)
+            return false;
+        s->abuf = v;
+        s->capabuf = need;
+    }
+    size_t alen = gov_action_encode(f->action, s->abuf, s->capabuf);
+    copybuf_t *c = s->m[M_PROPOSALS].col;
+    const char *status = gov_proposal_status_name(gov_proposal_status(p));
+    const char *type = gov_action_name(p->action_kind);
+    put_u64(&c[0], p->id);
+    put_u64(&c[1], p->proposer);
+    copybuf_bin_int4(&c[2], p->topic);
+    put_text(&c[3], type ? type : "");
+    copybuf_bin_int4(&c[4], p->nns_function);
+    put_u64(&c[5], p->managed_neuron_id);
+    put_text(&c[6], status ? status : "");
+    put_u64(&c[7], p->reject_cost_e8s);
+    put_u64(&c[8], p->proposal_timestamp_seconds);
+    put_u64(&c[9], p->decided_timestamp_seconds);
+    put_u64(&c[10], p->executed_timestamp_seconds);
+    put_u64(&c[11], p->failed_timestamp_seconds);
+    put_text(&c[12], p->failure_reason);
+    put_bool(&c[13], p->has_wait_for_quiet);
+    put_u64(&c[14], p->wait_for_quiet_deadline_seconds);
+    put_u64(&c[15], p->voting_period_seconds);
+    put_u64(&c[16], p->total_potential_voting_power);
+    put_u64(&c[17], p->tally.yes);
+    put_u64(&c[18], p->tally.no);
+    put_u64(&c[19], p->tally.total);
+    put_u64(&c[20], p->tally.timestamp_seconds);
+    put_opt_u64(&c[21], p->has_previous_ballots_timestamp, p->previous_ballots_timestamp_seconds);
+    put_u64(&c[22], p->reward_event_round);
+    put_u64(&c[23], p->ballots_count);
+    put_bool(&c[24], p->ballots_held);
+    put_u64(&c[25], p->exec_flow_id);
+    put_bool(&c[26], forgotten);
+    put_opt_text(&c[27], f->title);
+    put_text(&c[28], f->summary ? f->summary : "");
+    put_opt_text(&c[29], f->url);
+    put_text(&c[30], f->action_json ? f->action_json : "");
+    copybuf_bin_bytes(&c[31], s->abuf, alen);
+    put_u64(&c[32], now);
+    s->m[M_PROPOSALS].rows++;
+    return true;
+}
+
+/* The ballots a round changed for one proposal, as rows of at most GOV_STORE_BALLOT_CHUNK. */
+static void add_ballot_rows(gov_store_t *s, const gov_ballot_rows_t *b, bool snapshot, uint64_t now)
+{
+    copybuf_t *out = &s->ballots, *a = &s->arr;
+    for (size_t at = 0; at < b->n; at += GOV_STORE_BALLOT_CHUNK) {
+        size_t n = b->n - at < GOV_STORE_BALLOT_CHUNK ? b->n - at : GOV_STORE_BALLOT_CHUNK;
+        copybuf_bin_row(out, BALLOT_NCOLS);
+        put_u64(out, b->proposal_id);
+        copybuf_bin_int8(out, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+        put_bool(out, snapshot);
+        put_u64(out, b->neuron_ids[at]);
+        put_u64(out, b->neuron_ids[at + n - 1]);
+        copybuf_reset(a);
+        put_bits_array(a, b->neuron_ids + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        size_t k = copybuf_array_begin(a, OID_INT2);
+        for (size_t i = 0; i < n; i++)
+            put_i2(a, b->votes[at + i]);
+        copybuf_array_end(a, k, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        put_bits_array(a, b->voting_powers + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+        copybuf_reset(a);
+        put_bits_array(a, b->cast_at_seconds + at, n);
+        copybuf_bin_bytes(out, a->data, a->len);
+    }
+}
+
+static void add_known_rows(gov_store_t *s, const gov_known_neuron_t *k)
+{
+    multirow_t *m = &s->m[M_KNOWN], *l = &s->m[M_KNOWN_LINKS], *t = &s->m[M_KNOWN_TOPICS];
+    put_u64(&m->col[0], k->id);
+    put_text(&m->col[1], k->name ? k->name : "");
+    put_opt_text(&m->col[2], k->description);
+    m->rows++;
+    for (size_t i = 0; i < k->nlinks; i++) {
+        put_u64(&l->col[0], k->id);
+        copybuf_bin_int4(&l->col[1], (int32_t)i);
+        put_text(&l->col[2], k->links[i]);
+        l->rows++;
+    }
+    for (size_t i = 0; i < k->ntopics; i++) {
+        put_u64(&t->col[0], k->id);
+        copybuf_bin_int4(&t->col[1], (int32_t)i);
+        copybuf_bin_int4(&t->col[2], k->committed_topics[i]);
+        t->rows++;
+    }
+}
+
+static void add_np_row(multirow_t *m, const gov_node_provider_t *np)
+{
+    copybuf_t *c = m->col;
+    put_principal(&c[0], &np->id);
+    if (np->has_reward_account)
+        copybuf_bin_bytes(&c[1], np->reward_account.hash, ACCOUNT_HASH_BYTES);
+    else
+        copybuf_bin_null(&c[1]);
+    put_opt_u64(&c[2], np->has_xdr_permyriad_per_month, np->xdr_permyriad_per_month);
+    put_opt_u64(&c[3], np->has_last_reward, np->last_reward_amount_e8s);
+    put_opt_u64(&c[4], np->has_last_reward, np->last_reward_timestamp_seconds);
+    put_opt_u64(&c[5], np->has_last_reward, np->last_reward_block_index);
+    m->rows++;
+}
+
+static void npr_params(single_t *p, const gov_monthly_np_rewards_t *m, uint64_t now)
+{
+    sp_reset(p, 14);
+    sp_u64(p, 0, m->timestamp_seconds);
+    sp_u64(p, 1, m->xdr_conversion_rate);
+    sp_u64(p, 2, m->average_xdr_permyriad_per_icp);
+    sp_u64(p, 3, m->minimum_xdr_permyriad_per_icp);
+    sp_u64(p, 4, m->maximum_node_provider_rewards_e8s);
+    static const uint32_t oids[8] = {DB_OID_BYTEA, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC,
+                                     OID_INT2,     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
+    size_t at[8];
+    for (int c = 0; c < 8; c++)
+        at[c] = copybuf_array_begin(&p->bin[5 + c], oids[c]);
+    size_t n = m->n < GOV_NODE_PROVIDER_REWARDS_MAX ? m->n : GOV_NODE_PROVIDER_REWARDS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const gov_np_reward_entry_t *e = &m->rewards[i];
+        put_principal(&p->bin[5], &e->node_provider);
+        copybuf_bin_bytes(&p->bin[6], e->to_account.hash, ACCOUNT_HASH_BYTES);
+        put_u64(&p->bin[7], e->xdr_permyriad);
+        put_u64(&p->bin[8], e->amount_e8s);
+        put_i2(&p->bin[9], (int)e->status);
+        put_u64(&p->bin[10], e->block_index);
+        put_u64(&p->bin[11], e->flow_id);
+        copybuf_bin_bytes(&p->bin[12], e->error, strnlen(e->error, sizeof e->error - 1));
+    }
+    for (int c = 0; c < 8; c++) {
+        copybuf_array_end(&p->bin[5 + c], at[c], n);
+        sp_bin(p, 5 + c);
+    }
+    sp_u64(p, 13, now);
+    p->used = true;
+}
+
+/* Proposals, ballots, the tally history, known neurons, node providers, snapshots and rewards
+ * of the round (multi-row sets, COPY rows and one-row statements). False when out of memory. */
+static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
+{
+    bool ok = true;
+    for (int i = 0; i < S_COUNT; i++)
+        sp_reset(&s->sp[i], 0);
+    copybuf_reset(&s->ballots);
+    copybuf_reset(&s->tally);
+
+    gov_proposal_info_t pi;
+    bool changed = false;
+    gov_round_proposal_info(r, &pi, &changed);
+    if (changed) {
+        single_t *p = &s->sp[S_PSTATE];
+        sp_reset(p, 3);
+        sp_u64(p, 0, pi.next_proposal_id);
+        sp_u64(p, 1, pi.last_snapshot_day);
+        sp_u64(p, 2, now);
+        p->used = true;
+    }
+
+    size_t np = gov_round_proposal_count(r);
+    bool any_ballots = false;
+    for (size_t i = 0; i < np; i++) {
+        bool created = false, forgotten = false;
+        const gov_proposal_full_t *f = gov_round_proposal(r, i, &created, &forgotten);
+        ok = ok && add_proposal_row(s, f, forgotten, now);
+        gov_ballot_rows_t b;
+        gov_round_ballot_changes(r, i, &b);
+        if (b.n) {
+            if (!any_ballots)
+                copybuf_bin_begin(&s->ballots);
+            any_ballots = true;
+            add_ballot_rows(s, &b, created, now);
+        }
+    }
+    if (any_ballots)
+        copybuf_bin_end(&s->ballots);
+
+    size_t n;
+    const gov_tally_change_t *tc = gov_round_tally_changes(r, &n);
+    if (n) {
+        copybuf_bin_begin(&s->tally);
+        for (size_t i = 0; i < n; i++) {
+            copybuf_bin_row(&s->tally, TALLY_NCOLS);
+            put_u64(&s->tally, tc[i].proposal_id);
+            copybuf_bin_int8(&s->tally, (int64_t)(now > INT64_MAX ? INT64_MAX : now));
+            put_u64(&s->tally, tc[i].tally.yes);
+            put_u64(&s->tally, tc[i].tally.no);
+            put_u64(&s->tally, tc[i].tally.total);
+            put_u64(&s->tally, tc[i].tally.timestamp_seconds);
+            put_u64(&s->tally, tc[i].deadline_seconds);
+        }
+        copybuf_bin_end(&s->tally);
+    }
+
+    n = gov_round_known_neuron_count(r);
+    for (size_t i = 0; i < n; i++) {
+        bool removed = false;
+        const gov_known_neuron_t *k = gov_round_known_neuron(r, i, &removed);
+        add_id(&s->m[M_KNOWN_DEL], k->id);
+        if (!removed)
+            add_known_rows(s, k);
+    }
+    n = gov_round_node_provider_count(r);
+    for (size_t i = 0; i < n; i++) {
+        bool removed = false;
+        const gov_node_provider_t *x = gov_round_node_provider(r, i, &removed);
+        put_principal(&s->m[M_NP_DEL].col[0], &x->id);
+        s->m[M_NP_DEL].rows++;
+        if (!removed)
+            add_np_row(&s->m[M_NP], x);
+    }
+
+    const uint64_t *dropped = gov_round_vp_snapshots_dropped(r, &n);
+    for (size_t i = 0; i < n; i++)
+        add_id(&s->m[M_SNAP_DEL], dropped[i]);
+    const gov_vp_snapshot_t *snap = gov_round_vp_snapshot(r);
+    if (snap) {
+        single_t *p = &s->sp[S_SNAP];
+        sp_reset(p, 4);
+        sp_u64(p, 0, snap->timestamp_seconds);
+        sp_u64(p, 1, snap->total_potential_voting_power);
+        put_bits_array(&p->bin[2], snap->neuron_ids, snap->n);
+        sp_bin(p, 2);
+        put_bits_array(&p->bin[3], snap->voting_powers, snap->n);
+        sp_bin(p, 3);
+        p->used = true;
+    }
+
+    const gov_reward_event_t *ev = gov_round_reward_event(r);
+    if (ev) {
+        single_t *p = &s->sp[S_EVENT];
+        sp_reset(p, 8);
+        sp_u64(p, 0, ev->day_after_genesis);
+        sp_u64(p, 1, ev->actual_timestamp_seconds);
+        sp_u64(p, 2, ev->distributed_e8s_equivalent);
+        sp_u64(p, 3, ev->total_available_e8s_equivalent);
+        sp_u64(p, 4, ev->rounds_since_last_distribution);
+        sp_u64(p, 5, ev->latest_round_available_e8s_equivalent);
+        size_t ns = ev->nsettled < GOV_REWARD_SETTLED_MAX ? ev->nsettled : GOV_REWARD_SETTLED_MAX;
+        size_t at = copybuf_array_begin(&p->bin[6], DB_OID_NUMERIC);
+        for (size_t i = 0; i < ns; i++)
+            put_u64(&p->bin[6], ev->settled_proposals[i]);
+        copybuf_array_end(&p->bin[6], at, ns);
+        sp_bin(p, 6);
+        sp_u64(p, 7, now);
+        p->used = true;
+    }
+    uint64_t day = 0;
+    const uint64_t *ids, *amounts;
+    if (gov_round_reward_distribution(r, &day, &ids, &amounts, &n)) {
+        single_t *p = &s->sp[S_DIST];
+        sp_reset(p, 4);
+        sp_u64(p, 0, day);
+        sp_u64(p, 1, n);
+        put_bits_array(&p->bin[2], ids, n);
+        sp_bin(p, 2);
+        put_bits_array(&p->bin[3], amounts, n);
+        sp_bin(p, 3);
+        p->used = true;
+    }
+    gov_reward_batch_t bt;
+    if (gov_round_reward_batch(r, &bt)) {
+        single_t *p = &s->sp[S_BATCH];
+        sp_reset(p, 8);
+        sp_u64(p, 0, bt.day_after_genesis);
+        sp_u64(p, 1, bt.offset);
+        sp_u64(p, 2, bt.n);
+        sp_bool(p, 3, bt.last);
+        sp_u64(p, 4, now > INT64_MAX ? INT64_MAX : now);
+        put_bits_array(&p->bin[5], bt.neuron_ids, bt.n);
+        sp_bin(p, 5);
+        put_bits_array(&p->bin[6], bt.amounts_e8s, bt.n);
+        sp_bin(p, 6);
+        size_t at = copybuf_array_begin(&p->bin[7], OID_BOOL);
+        for (size_t i = 0; i < bt.n; i++)
+            put_bool(&p->bin[7], bt.staked[i] != 0);
+        copybuf_array_end(&p->bin[7], at, bt.n);
+        sp_bin(p, 7);
+        p->used = true;
+    }
+    const gov_monthly_np_rewards_t *mr = gov_round_monthly_np_rewards(r);
+    if (mr)
+        npr_params(&s->sp[S_NPR], mr, now);
+
+    ok = ok && !s->ballots.failed && !s->tally.failed && !s->arr.failed;
+    for (int i = 0; i < S_COUNT; i++)
+        ok = ok && !sp_failed(&s->sp[i]);
+    return ok;
+}
+
 /* Builds the round's COPY rows and multi-row parameters. False when out of memory. */
 static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
 {
@@ -731,6 +1306,15 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
+        if (gov_round_neuron_reward_only(r, i)) {
+            /* a reward credit alone: its maturity columns (the batch's arrays record it) */
+            multirow_t *mm = &s->m[M_MATURITY];
+            put_u64(&mm->col[0], f->n.id);
+            put_u64(&mm->col[1], f->n.maturity_e8s_equivalent);
+            put_u64(&mm->col[2], f->n.staked_maturity_e8s_equivalent);
+            mm->rows++;
+            continue;
+        }
         add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
@@ -784,6 +1368,7 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         put_opt_u64(&res->col[2], rs && rs->is_transfer && rs->has_block, rs ? rs->block_index : 0);
         res->rows++;
     }
+    ok = build_part2(s, r, now) && ok;
     for (int i = 0; i < M_COUNT; i++)
         mr_finish(&s->m[i]);
 
@@ -807,6 +1392,11 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
     for (int i = 0; i < M_COUNT; i++)
         ok = ok && !mr_failed(&s->m[i]);
     return ok;
+}
+
+static db_stmt_t sp_stmt(int q, const single_t *p)
+{
+    return (db_stmt_t){NULL, ROUND_SQL[q].name, p->n, p->v, p->l, p->f};
 }
 
 /* A statement of the pipeline from a multi-row set (prefix: leading text parameters). */
@@ -884,13 +1474,51 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         st[nst++] = (db_stmt_t){NULL, ROUND_SQL[Q_INTENTS_DONE].name, 4, rv, rl, rf};
     }
 
+    if (s->sp[S_PSTATE].used)
+        st[nst++] = sp_stmt(Q_PSTATE, &s->sp[S_PSTATE]);
+    if (m[M_PROPOSALS].rows)
+        st[nst++] = mr_stmt(Q_PROPOSALS, &m[M_PROPOSALS]);
+    if (m[M_KNOWN_DEL].rows)
+        st[nst++] = mr_stmt(Q_KNOWN_DEL, &m[M_KNOWN_DEL]);
+    db_stmt_t known;
+    const char *kv[9];
+    int kl[9], kf[9];
+    if (m[M_KNOWN].rows) {
+        for (int i = 0; i < 3; i++) {
+            kv[i] = m[M_KNOWN].values[i];
+            kv[3 + i] = m[M_KNOWN_LINKS].values[i];
+            kv[6 + i] = m[M_KNOWN_TOPICS].values[i];
+            kl[i] = m[M_KNOWN].lengths[i];
+            kl[3 + i] = m[M_KNOWN_LINKS].lengths[i];
+            kl[6 + i] = m[M_KNOWN_TOPICS].lengths[i];
+        }
+        for (int i = 0; i < 9; i++)
+            kf[i] = 1;
+        known = (db_stmt_t){NULL, ROUND_SQL[Q_KNOWN].name, 9, kv, kl, kf};
+        st[nst++] = known;
+    }
+    if (m[M_NP_DEL].rows)
+        st[nst++] = mr_stmt(Q_NP_DEL, &m[M_NP_DEL]);
+    if (m[M_NP].rows)
+        st[nst++] = mr_stmt(Q_NP, &m[M_NP]);
+    if (m[M_SNAP_DEL].rows)
+        st[nst++] = mr_stmt(Q_SNAP_DEL, &m[M_SNAP_DEL]);
+    static const int SP_Q[S_COUNT] = {
+        [S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,          [S_EVENT] = Q_REWARD_EVENT,
+        [S_DIST] = Q_REWARD_DIST, [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
+    for (int i = S_SNAP; i < S_COUNT; i++)
+        if (s->sp[i].used)
+            st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
+    if (m[M_MATURITY].rows)
+        st[nst++] = mr_stmt(Q_MATURITY, &m[M_MATURITY]);
+
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
     /* one simple query for the new rows: the server goes from one COPY to the next by itself */
-    const copybuf_t *copies[4];
+    const copybuf_t *copies[6];
     size_t ncopies = 0;
     char sql[sizeof COPY_INTENTS + sizeof COPY_EVENTS + sizeof COPY_HISTORY + sizeof COPY_REPLAY +
-             4];
+             sizeof COPY_BALLOTS + sizeof COPY_TALLY + 6];
     sql[0] = '\0';
     if (s->intents.len) {
         copies[ncopies++] = &s->intents;
@@ -907,6 +1535,14 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     if (nreplays) {
         copies[ncopies++] = &s->replay;
         strcat(sql, COPY_REPLAY ";");
+    }
+    if (s->ballots.len) {
+        copies[ncopies++] = &s->ballots;
+        strcat(sql, COPY_BALLOTS ";");
+    }
+    if (s->tally.len) {
+        copies[ncopies++] = &s->tally;
+        strcat(sql, COPY_TALLY ";");
     }
     if (ncopies && !db_copies(w, sql, copies, ncopies, err)) {
         db_writer_abandon(s->wr, err);
@@ -1376,6 +2012,7 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
         memset(&f, 0, sizeof f);
         int kind = 0, step = 0;
         int32_t command = 0;
+        uint64_t mints_left = 0;
         ok = t_u64(r, i, 0, &f.id) && T_NAME(r, i, 1, FLOW_NAMES, &kind) && kind > 0 &&
              T_NAME(r, i, 2, STEP_NAMES, &step) && step > 0 && t_u64(r, i, 3, &f.intent_id) &&
              t_bool(r, i, 4, &f.has_request) && t_i32(r, i, 5, &command) && command >= 0 &&
@@ -1392,7 +2029,9 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
              t_i32(r, i, 21, &f.modulation_permyriad) && t_u64(r, i, 22, &f.started_at_seconds) &&
              t_u64(r, i, 23, &f.merge_source_aging_since_seconds) &&
              t_u64(r, i, 24, &f.merge_target_aging_since_seconds) &&
-             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds);
+             t_u64(r, i, 25, &f.merge_target_dissolve_delay_seconds) &&
+             t_u64(r, i, 26, &f.proposal_id) && t_u64(r, i, 27, &mints_left) &&
+             mints_left <= UINT32_MAX;
         if (!ok) {
             corrupt(err, "governance.in_flight", PQgetvalue(r, i, 0));
             break;
@@ -1400,6 +2039,7 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
         f.kind = (gov_flow_kind_t)kind;
         f.step = (gov_step_t)step;
         f.command = (gov_command_kind_t)command;
+        f.mints_left = (uint32_t)mints_left;
         ok = gov_load_inflight(g, &f, err);
     }
     PQclear(r);
@@ -1435,13 +2075,15 @@ static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *n
              t_bytes(r, row, 9, in->from_subaccount, SUBACCOUNT_BYTES) &&
              t_bytes(r, row, 10, in->to.hash, ACCOUNT_HASH_BYTES) &&
              t_u64(r, row, 11, &in->amount) && t_u64(r, row, 12, &in->fee) &&
-             t_u64(r, row, 13, &in->memo) && t_u64(r, row, 14, &in->created_at_time);
+             t_u64(r, row, 13, &in->memo) && t_u64(r, row, 14, &in->created_at_time) &&
+             !PQgetisnull(r, row, 15) && (size_t)PQgetlength(r, row, 15) < GOV_INTENT_BODY_MAX;
         if (!ok) {
             corrupt(err, "governance.intents", PQgetvalue(r, row, 0));
             break;
         }
         memcpy(in->path, PQgetvalue(r, row, 5), plen);
         in->path[plen] = '\0';
+        memcpy(in->body, PQgetvalue(r, row, 15), (size_t)PQgetlength(r, row, 15) + 1);
         in->kind = (gov_intent_kind_t)kind;
         in->purpose = (gov_purpose_t)purpose;
         in->target = (gov_target_t)target;
@@ -1455,6 +2097,602 @@ static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *n
     *out = v;
     *nout = n;
     return true;
+}
+
+/* ---- loading part 2 ---- */
+
+/* A binary array field's header: one dimension (or none: empty) of elem_oid; *n its elements,
+ * rd left at the first element. */
+static bool rd_array(rd_t *rd, uint32_t elem_oid, size_t *n, rd_t *elems)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len < 12)
+        return false;
+    uint32_t ndim = be32(v), oid = be32(v + 8);
+    if (oid != elem_oid || ndim > 1)
+        return false;
+    if (ndim == 0) {
+        *n = 0;
+        *elems = (rd_t){v + 12, v + 12};
+        return len == 12;
+    }
+    if (len < 20)
+        return false;
+    *n = be32(v + 12);
+    *elems = (rd_t){v + 20, v + len};
+    return true;
+}
+
+/* The next element of an int8 / int2 array. */
+static bool rd_elem_i64(rd_t *rd, uint64_t *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len != 8)
+        return false;
+    *out = (uint64_t)be32(v) << 32 | be32(v + 4);
+    return true;
+}
+
+/* Runs a binary COPY out and calls row(ctx, rd, nfields) for each row. */
+static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
+                      bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
+                      nns_error_t *err)
+{
+    PGresult *r = PQexec(s->w, sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                      PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    char *buf;
+    int len;
+    bool ok = true, header = false, trailer = false;
+    while ((len = PQgetCopyData(s->w, &buf, 0)) > 0) {
+        rd_t rd = {(const uint8_t *)buf, (const uint8_t *)buf + len};
+        if (!header) {
+            if (len < 19 || memcmp(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE) != 0) {
+                ok = ok && corrupt(err, table, "(bad COPY header)");
+            } else {
+                rd.p += 15 + 4 + be32(rd.p + 15);
+                header = true;
+            }
+        }
+        while (ok && header && !trailer && rd.end - rd.p >= 2) {
+            int16_t nf = (int16_t)be16(rd.p);
+            rd.p += 2;
+            if (nf == -1) {
+                trailer = true;
+                break;
+            }
+            if (!row(ctx, &rd, nf, err))
+                ok = false;
+        }
+        PQfreemem(buf);
+    }
+    while ((r = PQgetResult(s->w)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
+            ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                               PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    if (ok && len == -2)
+        ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                           PQerrorMessage(s->w));
+    if (ok && header && !trailer)
+        ok = corrupt(err, table, "(COPY cut short)");
+    return ok;
+}
+
+/* The ballots of the proposals held in memory, rebuilt from their rows. */
+typedef struct {
+    uint64_t id;
+    size_t count, filled;
+    uint64_t *ids, *vps;
+    uint8_t *votes;
+} held_t;
+
+typedef struct {
+    held_t *v;
+    size_t n;
+} helds_t;
+
+static held_t *held_find(helds_t *h, uint64_t id)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < h->n && h->v[lo].id == id ? &h->v[lo] : NULL;
+}
+
+/* A row of (proposal_id, snapshot, neuron_ids, votes, voting_powers): a snapshot row appends its
+ * ballots; a later row sets the votes it changed. */
+static bool ballot_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    helds_t *h = ctx;
+    uint64_t pid = 0;
+    bool snapshot = false;
+    size_t ni = 0, nv = 0, np = 0;
+    rd_t ids, votes, vps;
+    if (nf != 5 || !rd_u64(rd, &pid) || !rd_bool(rd, &snapshot) ||
+        !rd_array(rd, DB_OID_INT8, &ni, &ids) || !rd_array(rd, OID_INT2, &nv, &votes) ||
+        !rd_array(rd, DB_OID_INT8, &np, &vps) || ni != nv || ni != np)
+        return corrupt(err, "governance.ballots", "(bad field)");
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)pid);
+    held_t *p = held_find(h, pid);
+    if (!p)
+        return corrupt(err, "governance.ballots of proposal", idtext);
+    if (snapshot && p->filled + ni > p->count)
+        return corrupt(err, "governance.ballots (more than ballots_count) of proposal", idtext);
+    for (size_t i = 0; i < ni; i++) {
+        uint64_t id, vp;
+        int32_t vote;
+        if (!rd_elem_i64(&ids, &id) || !rd_i16(&votes, &vote) || !rd_elem_i64(&vps, &vp) ||
+            vote < 0 || vote > 2)
+            return corrupt(err, "governance.ballots of proposal", idtext);
+        if (snapshot) {
+            p->ids[p->filled] = id;
+            p->vps[p->filled] = vp;
+            p->votes[p->filled] = (uint8_t)vote;
+            p->filled++;
+            continue;
+        }
+        /* a later change: the ballot exists, was unspecified, keeps its voting power */
+        size_t lo = 0, hi = p->filled;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (p->ids[mid] < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == p->filled || p->ids[lo] != id || p->votes[lo] != 0 || p->vps[lo] != vp)
+            return corrupt(err, "governance.ballots (a change without its ballot) of proposal",
+                           idtext);
+        p->votes[lo] = (uint8_t)vote;
+    }
+    return true;
+}
+
+static void helds_free(helds_t *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].ids);
+        free(h->v[i].vps);
+        free(h->v[i].votes);
+    }
+    free(h->v);
+    h->v = NULL;
+    h->n = 0;
+}
+
+/* t_* for an optional text column: NULL when SQL NULL. */
+static const char *t_opt_text(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static bool t_opt_u64(const PGresult *r, int row, int col, bool *has, uint64_t *out)
+{
+    *has = !PQgetisnull(r, row, col);
+    *out = 0;
+    return !*has || t_u64(r, row, col, out);
+}
+
+/* The columns of PROPOSAL_SELECT (a proposal as loaded and as read back). */
+#define PROPOSAL_SELECT                                                                            \
+    "SELECT id, proposer, topic, action_type, nns_function, managed_neuron_id, "                   \
+    "reject_cost_e8s, proposal_timestamp_seconds, decided_timestamp_seconds, "                     \
+    "executed_timestamp_seconds, failed_timestamp_seconds, failure_reason, "                       \
+    "has_wait_for_quiet, wait_for_quiet_deadline_seconds, voting_period_seconds, "                 \
+    "total_potential_voting_power, yes_e8s, no_e8s, total_e8s, "                                   \
+    "tally_timestamp_seconds, previous_ballots_timestamp_seconds, "                                \
+    "reward_event_round, ballots_count, ballots_held, exec_flow_id, title, summary, "              \
+    "url, action_json, action FROM governance.proposals "
+
+/* Row i of a PROPOSAL_SELECT result into p (the texts and the action stay in the result). */
+static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
+{
+    memset(p, 0, sizeof *p);
+    int32_t topic = 0, fn = 0;
+    size_t flen = (size_t)PQgetlength(r, i, 11);
+    bool ok = t_u64(r, i, 0, &p->id) && t_u64(r, i, 1, &p->proposer) && t_i32(r, i, 2, &topic) &&
+              (p->action_kind = gov_action_from_name(PQgetvalue(r, i, 3))) != 0 &&
+              t_i32(r, i, 4, &fn) && t_u64(r, i, 5, &p->managed_neuron_id) &&
+              t_u64(r, i, 6, &p->reject_cost_e8s) &&
+              t_u64(r, i, 7, &p->proposal_timestamp_seconds) &&
+              t_u64(r, i, 8, &p->decided_timestamp_seconds) &&
+              t_u64(r, i, 9, &p->executed_timestamp_seconds) &&
+              t_u64(r, i, 10, &p->failed_timestamp_seconds) && flen < GOV_FAILURE_REASON_MAX &&
+              t_bool(r, i, 12, &p->has_wait_for_quiet) &&
+              t_u64(r, i, 13, &p->wait_for_quiet_deadline_seconds) &&
+              t_u64(r, i, 14, &p->voting_period_seconds) &&
+              t_u64(r, i, 15, &p->total_potential_voting_power) && t_u64(r, i, 16, &p->tally.yes) &&
+              t_u64(r, i, 17, &p->tally.no) && t_u64(r, i, 18, &p->tally.total) &&
+              t_u64(r, i, 19, &p->tally.timestamp_seconds) &&
+              t_opt_u64(r, i, 20, &p->has_previous_ballots_timestamp,
+                        &p->previous_ballots_timestamp_seconds) &&
+              t_u64(r, i, 21, &p->reward_event_round) && t_u64(r, i, 22, &p->ballots_count) &&
+              t_bool(r, i, 23, &p->ballots_held) && t_u64(r, i, 24, &p->exec_flow_id) &&
+              !PQgetisnull(r, i, 26) && !PQgetisnull(r, i, 28) && !PQgetisnull(r, i, 29);
+    if (!ok)
+        return false;
+    p->topic = topic;
+    p->nns_function = fn;
+    memcpy(p->failure_reason, PQgetvalue(r, i, 11), flen + 1);
+    return true;
+}
+
+static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r =
+        db_exec(s->w,
+                "SELECT next_proposal_id, last_snapshot_day FROM governance.proposal_state "
+                "WHERE id = 1",
+                0, NULL, err);
+    if (!r)
+        return false;
+    if (PQntuples(r) == 1) {
+        gov_proposal_info_t pi;
+        memset(&pi, 0, sizeof pi);
+        if (!t_u64(r, 0, 0, &pi.next_proposal_id) || !t_u64(r, 0, 1, &pi.last_snapshot_day)) {
+            PQclear(r);
+            return corrupt(err, "governance.proposal_state", NULL);
+        }
+        gov_load_proposal_info(g, &pi);
+    }
+    PQclear(r);
+
+    r = db_exec(s->w, PROPOSAL_SELECT "WHERE NOT forgotten ORDER BY id", 0, NULL, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    gov_proposal_t *ps = rows ? calloc((size_t)rows, sizeof *ps) : NULL;
+    helds_t h = {rows ? calloc((size_t)rows, sizeof *h.v) : NULL, 0};
+    bool ok = rows == 0 || (ps && h.v);
+    if (!ok)
+        oom(err, "governance.proposals");
+    for (int i = 0; ok && i < rows; i++) {
+        gov_proposal_t *p = &ps[i];
+        ok = proposal_row(r, i, p) && (!p->ballots_held || p->ballots_count <= GOV_NEURONS_MAX);
+        if (!ok) {
+            corrupt(err, "governance.proposals", PQgetvalue(r, i, 0));
+            break;
+        }
+        if (p->ballots_held) {
+            held_t *x = &h.v[h.n++];
+            x->id = p->id;
+            x->count = (size_t)p->ballots_count;
+            size_t c = x->count ? x->count : 1;
+            x->ids = malloc(c * sizeof *x->ids);
+            x->vps = malloc(c * sizeof *x->vps);
+            x->votes = malloc(c);
+            if (!x->ids || !x->vps || !x->votes)
+                ok = oom(err, "governance.ballots");
+        }
+    }
+    ok = ok && (h.n == 0 ||
+                copy_rows(s,
+                          "COPY (SELECT b.proposal_id, b.snapshot, b.neuron_ids, b.votes, "
+                          "b.voting_powers FROM governance.ballots b JOIN governance.proposals p "
+                          "ON p.id = b.proposal_id WHERE p.ballots_held AND NOT p.forgotten "
+                          "ORDER BY b.proposal_id, b.seq) TO STDOUT WITH (FORMAT binary)",
+                          "governance.ballots", ballot_row, &h, err));
+    size_t k = 0;
+    for (int i = 0; ok && i < rows; i++) {
+        const gov_proposal_t *p = &ps[i];
+        held_t *x = p->ballots_held ? &h.v[k++] : NULL;
+        if (x && x->filled != x->count) {
+            ok = corrupt(err, "governance.ballots (fewer than ballots_count) of proposal",
+                         PQgetvalue(r, i, 0));
+            break;
+        }
+        size_t alen = 0;
+        unsigned char *action = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+        if (!action) {
+            ok = oom(err, "governance.proposals");
+            break;
+        }
+        ok = gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
+                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action, alen,
+                               x ? x->ids : NULL, x ? x->vps : NULL, x ? x->votes : NULL,
+                               x ? x->count : 0, err);
+        PQfreemem(action);
+        if (x) { /* loaded (copied): release its arrays now */
+            free(x->ids);
+            free(x->vps);
+            free(x->votes);
+            x->ids = x->vps = NULL;
+            x->votes = NULL;
+        }
+    }
+    helds_free(&h);
+    free(ps);
+    PQclear(r);
+    return ok;
+}
+
+/* The rows of a text query "id, position-ordered value" grouped by id (as load_parts). */
+static bool load_known_neurons(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    parts_t links, topics;
+    memset(&links, 0, sizeof links);
+    memset(&topics, 0, sizeof topics);
+    PGresult *r = NULL;
+    bool ok =
+        load_parts(s,
+                   "SELECT k.id, l.link FROM governance.known_neurons k, "
+                   "unnest(k.links) WITH ORDINALITY AS l(link, pos) ORDER BY k.id, l.pos",
+                   &links, "governance.known_neurons", err) &&
+        load_parts(
+            s,
+            "SELECT k.id, t.topic FROM governance.known_neurons k, "
+            "unnest(k.committed_topics) WITH ORDINALITY AS t(topic, pos) ORDER BY k.id, t.pos",
+            &topics, "governance.known_neurons", err) &&
+        (r = db_exec(s->w, "SELECT id, name, description FROM governance.known_neurons ORDER BY id",
+                     0, NULL, err)) != NULL;
+    const char *lv[GOV_KNOWN_NEURON_LINKS_MAX];
+    int32_t tv[GOV_TOPICS];
+    for (int i = 0; ok && r && i < PQntuples(r); i++) {
+        gov_known_neuron_t k;
+        memset(&k, 0, sizeof k);
+        ok = t_u64(r, i, 0, &k.id) && !PQgetisnull(r, i, 1);
+        const uint8_t *key = (const uint8_t *)&k.id;
+        hval_t *v = ok && links.map.count ? hmap_get(&links.map, key) : NULL;
+        if (ok && v) {
+            ok = v->b <= GOV_KNOWN_NEURON_LINKS_MAX;
+            for (uint64_t j = 0; ok && j < v->b; j++)
+                lv[j] = PQgetvalue(links.r, (int)(v->a + j), 1);
+            k.nlinks = (size_t)v->b;
+            links.used += v->b;
+        }
+        v = ok && topics.map.count ? hmap_get(&topics.map, key) : NULL;
+        if (ok && v) {
+            ok = v->b <= GOV_TOPICS;
+            for (uint64_t j = 0; ok && j < v->b; j++)
+                ok = t_i32(topics.r, (int)(v->a + j), 1, &tv[j]);
+            k.ntopics = (size_t)v->b;
+            topics.used += v->b;
+        }
+        if (!ok) {
+            corrupt(err, "governance.known_neurons", PQgetvalue(r, i, 0));
+            break;
+        }
+        k.name = PQgetvalue(r, i, 1);
+        k.description = t_opt_text(r, i, 2);
+        k.links = lv;
+        k.committed_topics = tv;
+        ok = gov_load_known_neuron(g, &k, err);
+    }
+    if (r)
+        PQclear(r);
+    parts_free(&links);
+    parts_free(&topics);
+    return ok;
+}
+
+static bool load_node_providers(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w, "SELECT " NP_COLUMNS " FROM governance.node_providers ORDER BY id",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        gov_node_provider_t np;
+        memset(&np, 0, sizeof np);
+        bool has_ts = false, has_block = false;
+        np.has_reward_account = !PQgetisnull(r, i, 1);
+        ok = t_principal(r, i, 0, &np.id) &&
+             (!np.has_reward_account ||
+              t_bytes(r, i, 1, np.reward_account.hash, ACCOUNT_HASH_BYTES)) &&
+             t_opt_u64(r, i, 2, &np.has_xdr_permyriad_per_month, &np.xdr_permyriad_per_month) &&
+             t_opt_u64(r, i, 3, &np.has_last_reward, &np.last_reward_amount_e8s) &&
+             t_opt_u64(r, i, 4, &has_ts, &np.last_reward_timestamp_seconds) &&
+             t_opt_u64(r, i, 5, &has_block, &np.last_reward_block_index) &&
+             has_ts == np.has_last_reward;
+        if (!ok) {
+            corrupt(err, "governance.node_providers", PQgetvalue(r, i, 0));
+            break;
+        }
+        ok = gov_load_node_provider(g, &np, err);
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* Decodes count int8 elements into a malloc'd array. */
+static uint64_t *rd_bits(rd_t *elems, size_t n)
+{
+    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        if (!rd_elem_i64(elems, &v[i])) {
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+typedef struct {
+    gov_t *g;
+} gctx_t;
+
+/* (timestamp_seconds, total_potential_voting_power, neuron_ids, voting_powers) */
+static bool snapshot_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    gctx_t *c = ctx;
+    gov_vp_snapshot_t sn;
+    memset(&sn, 0, sizeof sn);
+    size_t ni = 0, nv = 0;
+    rd_t ids, vps;
+    if (nf != 4 || !rd_u64(rd, &sn.timestamp_seconds) ||
+        !rd_u64(rd, &sn.total_potential_voting_power) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &nv, &vps) || ni != nv || ni > GOV_NEURONS_MAX)
+        return corrupt(err, "governance.voting_power_snapshots", "(bad field)");
+    uint64_t *a = rd_bits(&ids, ni), *b = rd_bits(&vps, nv);
+    bool ok = a && b;
+    if (!ok)
+        corrupt(err, "governance.voting_power_snapshots", "(bad array)");
+    sn.n = ni;
+    sn.neuron_ids = a;
+    sn.voting_powers = b;
+    ok = ok && gov_load_vp_snapshot(c->g, &sn, err);
+    free(a);
+    free(b);
+    return ok;
+}
+
+/* (day, neuron_ids, amounts, credited) of the latest distribution */
+static bool distribution_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    gctx_t *c = ctx;
+    uint64_t day = 0, credited = 0;
+    size_t ni = 0, na = 0;
+    rd_t ids, amounts;
+    if (nf != 4 || !rd_u64(rd, &day) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &na, &amounts) || !rd_u64(rd, &credited) || ni != na ||
+        credited > ni)
+        return corrupt(err, "governance.reward_distributions", "(bad field)");
+    if (credited == ni)
+        return true; /* fully credited: nothing in progress */
+    uint64_t *a = rd_bits(&ids, ni), *b = rd_bits(&amounts, na);
+    bool ok = a && b;
+    if (!ok)
+        corrupt(err, "governance.reward_distributions", "(bad array)");
+    ok = ok && gov_load_reward_distribution(c->g, day, a, b, ni, (size_t)credited, err);
+    free(a);
+    free(b);
+    return ok;
+}
+
+static bool load_reward_events(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT " EVENT2_COLUMNS " FROM governance.reward_events "
+                          "ORDER BY day_after_genesis",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        gov_reward_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ok = t_u64(r, i, 0, &ev.day_after_genesis) &&
+             t_u64(r, i, 1, &ev.actual_timestamp_seconds) &&
+             t_u64(r, i, 2, &ev.distributed_e8s_equivalent) &&
+             t_u64(r, i, 3, &ev.total_available_e8s_equivalent) &&
+             t_u64(r, i, 4, &ev.rounds_since_last_distribution) &&
+             t_u64(r, i, 5, &ev.latest_round_available_e8s_equivalent) && !PQgetisnull(r, i, 6);
+        /* "{1,2,3}" */
+        const char *t = ok ? PQgetvalue(r, i, 6) : "";
+        ok = ok && *t++ == '{';
+        while (ok && *t && *t != '}') {
+            char *end;
+            ok = ev.nsettled < GOV_REWARD_SETTLED_MAX && *t >= '0' && *t <= '9';
+            if (!ok)
+                break;
+            ev.settled_proposals[ev.nsettled++] = strtoull(t, &end, 10);
+            t = end;
+            if (*t == ',')
+                t++;
+        }
+        ok = ok && *t == '}' && t[1] == '\0';
+        if (!ok) {
+            corrupt(err, "governance.reward_events", PQgetvalue(r, i, 0));
+            break;
+        }
+        ok = gov_load_reward_event(g, &ev, err);
+    }
+    PQclear(r);
+    return ok;
+}
+
+static bool load_monthly_rewards(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(
+        s->w,
+        "SELECT m.timestamp_seconds, m.xdr_conversion_rate, m.average_xdr_permyriad_per_icp, "
+        "m.minimum_xdr_permyriad_per_icp, m.maximum_node_provider_rewards_e8s, "
+        "cardinality(m.node_providers), u.p, u.a, u.x, u.e, u.st, u.b, u.f, u.err "
+        "FROM (SELECT * FROM governance.node_provider_rewards ORDER BY timestamp_seconds DESC "
+        "LIMIT 1) m LEFT JOIN LATERAL unnest(m.node_providers, m.to_accounts, m.xdr_permyriad, "
+        "m.amounts_e8s, m.statuses, m.block_indexes, m.flow_ids, m.errors) WITH ORDINALITY "
+        "AS u(p, a, x, e, st, b, f, err, pos) ON true ORDER BY u.pos",
+        0, NULL, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return true;
+    }
+    gov_monthly_np_rewards_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        PQclear(r);
+        return oom(err, "governance.node_provider_rewards");
+    }
+    uint64_t count = 0;
+    bool ok = t_u64(r, 0, 0, &m->timestamp_seconds) && t_u64(r, 0, 1, &m->xdr_conversion_rate) &&
+              t_u64(r, 0, 2, &m->average_xdr_permyriad_per_icp) &&
+              t_u64(r, 0, 3, &m->minimum_xdr_permyriad_per_icp) &&
+              t_u64(r, 0, 4, &m->maximum_node_provider_rewards_e8s) &&
+              (PQgetisnull(r, 0, 5) || t_u64(r, 0, 5, &count)) &&
+              count <= GOV_NODE_PROVIDER_REWARDS_MAX && (count == 0 || (uint64_t)rows == count);
+    for (int i = 0; ok && count && i < rows; i++) {
+        gov_np_reward_entry_t *e = &m->rewards[m->n];
+        int32_t st = 0;
+        size_t elen = (size_t)PQgetlength(r, i, 13);
+        ok = t_principal(r, i, 6, &e->node_provider) &&
+             t_bytes(r, i, 7, e->to_account.hash, ACCOUNT_HASH_BYTES) &&
+             t_u64(r, i, 8, &e->xdr_permyriad) && t_u64(r, i, 9, &e->amount_e8s) &&
+             t_i32(r, i, 10, &st) && st >= 0 && st <= GOV_NP_REWARD_REFUSED &&
+             t_u64(r, i, 11, &e->block_index) && t_u64(r, i, 12, &e->flow_id) &&
+             elen < sizeof e->error;
+        if (ok) {
+            e->status = (gov_np_reward_status_t)st;
+            memcpy(e->error, PQgetvalue(r, i, 13), elen + 1);
+            m->n++;
+        }
+    }
+    if (!ok)
+        corrupt(err, "governance.node_provider_rewards", PQgetvalue(r, 0, 0));
+    ok = ok && gov_load_monthly_np_rewards(g, m, err);
+    free(m);
+    PQclear(r);
+    return ok;
+}
+
+/* Part 2's committed state: proposals (with the ballots held), known neurons, node providers,
+ * voting-power snapshots, reward events, the distribution in progress, the latest monthly
+ * node-provider rewards. */
+static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    gctx_t c = {g};
+    return load_proposals(s, g, err) && load_known_neurons(s, g, err) &&
+           load_node_providers(s, g, err) &&
+           copy_rows(s,
+                     "COPY (SELECT timestamp_seconds, total_potential_voting_power, neuron_ids, "
+                     "voting_powers FROM governance.voting_power_snapshots "
+                     "ORDER BY timestamp_seconds) TO STDOUT WITH (FORMAT binary)",
+                     "governance.voting_power_snapshots", snapshot_row, &c, err) &&
+           load_reward_events(s, g, err) &&
+           copy_rows(s,
+                     "COPY (SELECT d.day_after_genesis, d.neuron_ids, d.amounts_e8s, "
+                     "(SELECT coalesce(sum(b.n), 0)::numeric FROM governance.reward_batches b "
+                     "WHERE b.day_after_genesis = d.day_after_genesis) "
+                     "FROM governance.reward_distributions d "
+                     "ORDER BY d.day_after_genesis DESC LIMIT 1) TO STDOUT WITH (FORMAT binary)",
+                     "governance.reward_distributions", distribution_row, &c, err) &&
+           load_monthly_rewards(s, g, err);
 }
 
 bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
@@ -1492,9 +2730,13 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         parts_free(&parts[i]);
     ok = ok && load_inflight(s, g, err) &&
          db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
-         load_intents(s, g, intents, nintents, err);
-    if (!ok)
+         load_intents(s, g, intents, nintents, err) && load_part2(s, g, err);
+    if (!ok) {
+        free(*intents);
+        *intents = NULL;
+        *nintents = 0;
         return false;
+    }
     gov_load_done(g);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
@@ -1538,4 +2780,334 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
     *more = ok && (size_t)rows > max;
     PQclear(r);
     return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.neuron_events row");
+}
+
+/* ---- reads of part 2 (read pool) ---- */
+
+/* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
+#define U64_OF(x)                                                                                  \
+    "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
+
+static const db_pool_stmt_t BALLOTS_STMT = {
+    "gov_ballots_read",
+    "SELECT id, max(v), min(p) FROM (SELECT " U64_OF(
+        "u.i") " AS id, u.v, u.p "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, "
+               "v, p) "
+               "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x WHERE id > $2 GROUP BY id "
+               "HAVING $3::int < 0 OR max(v) = $3::int ORDER BY id LIMIT $4",
+    4};
+static const db_pool_stmt_t BALLOTS_ANY_STMT = {
+    "gov_ballots_any", "SELECT 1 FROM governance.ballots WHERE proposal_id = $1 LIMIT 1", 1};
+static const db_pool_stmt_t PROPOSAL_VOTES_STMT = {
+    "gov_proposal_votes",
+    "SELECT id, v, p, c FROM (SELECT " U64_OF(
+        "u.i") " AS id, u.v, u.p, u.c "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers, "
+               "b.cast_at_seconds) AS u(i, v, p, c) WHERE b.proposal_id = $1 AND b.last_neuron_id "
+               "> $2) x "
+               "WHERE v <> 0 AND id > $2 ORDER BY id LIMIT $3",
+    3};
+/* through the index on the rows' id ranges; $2 is the id's bits as a bigint */
+static const db_pool_stmt_t NEURON_VOTES_STMT = {
+    "gov_neuron_votes",
+    "SELECT b.proposal_id, b.votes[k], b.voting_powers[k], b.cast_at_seconds[k] "
+    "FROM governance.ballots b, LATERAL array_position(b.neuron_ids, $2::bigint) AS k "
+    "WHERE numrange(b.first_neuron_id, b.last_neuron_id, '[]') @> $1::numeric "
+    "AND b.proposal_id < $3 AND k IS NOT NULL AND b.votes[k] <> 0 "
+    "ORDER BY b.proposal_id DESC LIMIT $4",
+    4};
+static const db_pool_stmt_t PROPOSAL_STMT = {"gov_proposal_read", PROPOSAL_SELECT "WHERE id = $1",
+                                             1};
+static const db_pool_stmt_t FORGOTTEN_STMT = {
+    "gov_forgotten",
+    PROPOSAL_SELECT "WHERE forgotten AND id < $1 AND ($2::text[] IS NULL OR status = ANY($2)) "
+                    "AND ($3::int[] IS NULL OR topic = ANY($3)) AND ($4::int[] IS NULL OR "
+                    "(CASE WHEN reward_event_round > 0 THEN 3 ELSE 4 END) = ANY($4)) "
+                    "ORDER BY id DESC LIMIT $5",
+    5};
+
+static size_t clamp_max(size_t max, size_t hi)
+{
+    return max < 1 ? 1 : max > hi ? hi : max;
+}
+
+/* A bigint's text as the u64 of its bits. */
+static bool t_bits(const PGresult *r, int row, int col, uint64_t *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(PQgetvalue(r, row, col), &end, 10);
+    if (*end || errno)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t after_id, int vote,
+                                gov_ballot_t *out, size_t max, size_t *n, bool *more, bool *found,
+                                nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    *found = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char pid[24], after[24], v[16], limit[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    snprintf(after, sizeof after, "%llu", (unsigned long long)after_id);
+    snprintf(v, sizeof v, "%d", vote < 0 ? -1 : vote);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *any[1] = {pid};
+    PGresult *r = db_pool_exec_prepared(s->pool, &BALLOTS_ANY_STMT, any, 0, err);
+    if (!r)
+        return false;
+    *found = PQntuples(r) > 0;
+    PQclear(r);
+    if (!*found)
+        return true;
+    const char *p[4] = {pid, after, v, limit};
+    if (!(r = db_pool_exec_prepared(s->pool, &BALLOTS_STMT, p, 0, err)))
+        return false;
+    int rows = PQntuples(r);
+    bool ok = true;
+    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
+        int32_t vv = 0;
+        gov_ballot_t *b = &out[i];
+        ok = t_u64(r, i, 0, &b->neuron_id) && t_i32(r, i, 1, &vv) && vv >= 0 && vv <= 2 &&
+             t_bits(r, i, 2, &b->voting_power);
+        b->vote = (uint8_t)vv;
+        if (ok)
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+static bool vote_rows(PGresult *r, bool by_neuron, uint64_t fixed_id, gov_store_vote_t *out,
+                      size_t max, size_t *n, bool *more)
+{
+    int rows = PQntuples(r);
+    bool ok = true;
+    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
+        gov_store_vote_t *v = &out[i];
+        memset(v, 0, sizeof *v);
+        int32_t vv = 0;
+        if (by_neuron) {
+            v->neuron_id = fixed_id;
+            ok = t_u64(r, i, 0, &v->proposal_id);
+        } else {
+            v->proposal_id = fixed_id;
+            ok = t_u64(r, i, 0, &v->neuron_id);
+        }
+        ok = ok && t_i32(r, i, 1, &vv) && (vv == 1 || vv == 2) &&
+             t_bits(r, i, 2, &v->voting_power) && t_bits(r, i, 3, &v->cast_at_seconds);
+        v->vote = (uint8_t)vv;
+        if (ok)
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    return ok;
+}
+
+bool gov_store_proposal_votes(gov_store_t *s, uint64_t proposal_id, uint64_t after_id,
+                              gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                              nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char pid[24], after[24], limit[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    snprintf(after, sizeof after, "%llu", (unsigned long long)after_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *p[3] = {pid, after, limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_VOTES_STMT, p, 0, err);
+    if (!r)
+        return false;
+    bool ok = vote_rows(r, false, proposal_id, out, max, n, more);
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+bool gov_store_neuron_votes(gov_store_t *s, uint64_t neuron_id, uint64_t before_id,
+                            gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                            nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char id[24], bits[24], before[24], limit[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)neuron_id);
+    snprintf(bits, sizeof bits, "%lld", (long long)(int64_t)neuron_id);
+    if (before_id == 0)
+        snprintf(before, sizeof before, "%s", "18446744073709551615");
+    else
+        snprintf(before, sizeof before, "%llu", (unsigned long long)before_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *p[4] = {id, bits, before, limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &NEURON_VOTES_STMT, p, 0, err);
+    if (!r)
+        return false;
+    bool ok = vote_rows(r, true, neuron_id, out, max, n, more);
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+void gov_store_proposal_free(gov_proposal_full_t *p)
+{
+    if (!p)
+        return;
+    free((void *)(uintptr_t)p->action);
+    free(p);
+}
+
+/* Row i of a PROPOSAL_SELECT result as a malloc'd copy: the record and its texts in one
+ * allocation, the action decoded in a second. NULL when malformed (*bad) or out of memory. */
+static gov_proposal_full_t *proposal_copy(const PGresult *r, int i, bool *bad)
+{
+    *bad = false;
+    gov_proposal_t p;
+    if (!proposal_row(r, i, &p)) {
+        *bad = true;
+        return NULL;
+    }
+    size_t alen = 0;
+    unsigned char *blob = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+    if (!blob)
+        return NULL;
+    gov_action_t *act = gov_action_decode(blob, alen);
+    PQfreemem(blob);
+    if (!act) {
+        *bad = true;
+        return NULL;
+    }
+    const int cols[4] = {25, 26, 27, 28}; /* title, summary, url, action_json */
+    size_t len[4], total = sizeof(gov_proposal_full_t);
+    for (int k = 0; k < 4; k++) {
+        len[k] = PQgetisnull(r, i, cols[k]) ? 0 : (size_t)PQgetlength(r, i, cols[k]) + 1;
+        total += len[k];
+    }
+    gov_proposal_full_t *f = malloc(total);
+    if (!f) {
+        free(act);
+        return NULL;
+    }
+    char *at = (char *)(f + 1);
+    const char *texts[4];
+    for (int k = 0; k < 4; k++) {
+        texts[k] = NULL;
+        if (len[k]) {
+            memcpy(at, PQgetvalue(r, i, cols[k]), len[k]);
+            texts[k] = at;
+            at += len[k];
+        }
+    }
+    f->p = p;
+    f->title = texts[0];
+    f->summary = texts[1] ? texts[1] : "";
+    f->url = texts[2];
+    f->action_json = texts[3] ? texts[3] : "{}";
+    f->action = act;
+    return f;
+}
+
+gov_proposal_full_t *gov_store_proposal(gov_store_t *s, uint64_t proposal_id, bool *found,
+                                        nns_error_t *err)
+{
+    *found = false;
+    char pid[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    const char *p[1] = {pid};
+    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_STMT, p, 0, err);
+    if (!r)
+        return NULL;
+    gov_proposal_full_t *f = NULL;
+    if (PQntuples(r) == 1) {
+        *found = true;
+        bool bad = false;
+        if (!(f = proposal_copy(r, 0, &bad)))
+            nns_error_set(err, bad ? 500 : 503, bad ? "CorruptState" : "Unavailable",
+                          bad ? "malformed governance.proposals row %s" : "out of memory (%s)",
+                          pid);
+    }
+    PQclear(r);
+    return f;
+}
+
+/* "{a,b}" of n small integers (the filter's validated values), or NULL (no filter). */
+static const char *int_array_text(const int *v, size_t n, char *buf, size_t cap)
+{
+    if (n == 0)
+        return NULL;
+    size_t k = 0;
+    buf[k++] = '{';
+    for (size_t i = 0; i < n && k + 14 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? "," : "", v[i]);
+    snprintf(buf + k, cap - k, "}");
+    return buf;
+}
+
+bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *f,
+                                   gov_proposal_full_t ***out, size_t *n, bool *more,
+                                   nns_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    size_t max = clamp_max(f->limit, GOV_PROPOSAL_LIST_MAX);
+    char before[24], limit[24], st[160], tp[160], rw[64];
+    if (f->before_id == 0)
+        snprintf(before, sizeof before, "%s", "18446744073709551615");
+    else
+        snprintf(before, sizeof before, "%llu", (unsigned long long)f->before_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    /* status names: the state machine's own names of the filter's values */
+    const char *status = NULL;
+    if (f->nstatus) {
+        size_t k = 0;
+        st[k++] = '{';
+        for (size_t i = 0; i < f->nstatus && i < 8; i++) {
+            const char *name = gov_proposal_status_name(f->status[i]);
+            k += (size_t)snprintf(st + k, sizeof st - k, "%s%s", k > 1 ? "," : "",
+                                  name ? name : "None");
+        }
+        snprintf(st + k, sizeof st - k, "}");
+        status = st;
+    }
+    int topics[GOV_TOPICS];
+    size_t nt = f->ntopic < GOV_TOPICS ? f->ntopic : GOV_TOPICS;
+    for (size_t i = 0; i < nt; i++)
+        topics[i] = f->topic[i];
+    const char *p[5] = {
+        before, status, int_array_text(topics, nt, tp, sizeof tp),
+        int_array_text(f->reward_status, f->nreward < 8 ? f->nreward : 8, rw, sizeof rw), limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &FORGOTTEN_STMT, p, 0, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    size_t take = (size_t)rows < max ? (size_t)rows : max;
+    gov_proposal_full_t **v = take ? calloc(take, sizeof *v) : NULL;
+    bool ok = take == 0 || v;
+    bool bad = false;
+    for (size_t i = 0; ok && i < take; i++) {
+        if (!(v[i] = proposal_copy(r, (int)i, &bad)))
+            ok = false;
+        else
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    PQclear(r);
+    if (!ok) {
+        for (size_t i = 0; i < *n; i++)
+            gov_store_proposal_free(v[i]);
+        free(v);
+        *n = 0;
+        return nns_error_set(err, bad ? 500 : 503, bad ? "CorruptState" : "Unavailable",
+                             bad ? "malformed governance.proposals row" : "out of memory");
+    }
+    *out = v;
+    return true;
 }

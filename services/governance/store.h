@@ -25,6 +25,8 @@
 #include "dbwriter.h"
 #include "error.h"
 #include "gov.h"
+#include "gov_proposal.h"
+#include "gov_reward.h"
 #include "migrations.h"
 #include "replay.h"
 
@@ -97,5 +99,72 @@ typedef struct {
 bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, size_t max,
                       gov_store_event_t *out, size_t *n, bool *more, nns_error_t *err)
     __attribute__((warn_unused_result));
+
+/* ---- proposals, ballots and votes kept by the mirror (schema/governance/003_proposals.sql) ----
+ * Rounds write, besides the neurons: the proposals they changed (one row each, upserted; a
+ * proposal governance forgets stays, marked forgotten), the ballots they changed as arrays (one
+ * row per proposal, round and chunk of at most GOV_STORE_BALLOT_CHUNK ballots ascending by
+ * neuron id: the creation round's rows hold the whole snapshot, later rounds' rows the ballots
+ * their votes and cascades changed, each with its time), the tally history (a row per tally
+ * change with the deadline after it), known neurons, node providers, voting-power snapshots
+ * (arrays), reward events, each event's distribution and the batches credited (arrays), the
+ * monthly node-provider rewards. Neurons changed by a reward credit alone are written from the
+ * batch's arrays (their maturity columns only). Loading restores the proposals still in memory
+ * (with their ballots when held), the known neurons, node providers, snapshots, reward events,
+ * the distribution in progress and the latest monthly rewards.
+ *
+ * The reads below serve what governance no longer holds (ballots of a settled proposal, votes
+ * with their times, proposals forgotten from memory), on the read pool; any thread. Each returns
+ * false with err 503 when the database cannot answer. */
+#define GOV_STORE_BALLOT_CHUNK 2048 /* ballots per row of governance.ballots at most */
+#define GOV_STORE_VOTES_MAX 1000    /* ballots or votes per page at most */
+
+/* A vote as the mirror recorded it: the ballot's voting power and the time it was cast. */
+typedef struct {
+    uint64_t proposal_id;
+    uint64_t neuron_id;
+    uint8_t vote; /* GOV_VOTE_YES or GOV_VOTE_NO */
+    uint64_t voting_power;
+    uint64_t cast_at_seconds;
+} gov_store_vote_t;
+
+/* The ballots of a proposal as the mirror keeps them (the final vote of each ballot): neuron ids
+ * > after_id, ascending, matching vote (-1: any; GOV_VOTE_UNSPECIFIED, _YES, _NO), at most max
+ * (1..GOV_STORE_VOTES_MAX) into out; *more tells whether more follow (next cursor: the last
+ * neuron id). *found false when the mirror has no ballots of that proposal. */
+bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t after_id, int vote,
+                                gov_ballot_t *out, size_t max, size_t *n, bool *more, bool *found,
+                                nns_error_t *err) __attribute__((warn_unused_result));
+
+/* The votes cast on a proposal (yes or no, with their times), neuron ids > after_id, ascending,
+ * at most max (1..GOV_STORE_VOTES_MAX); *more as above. */
+bool gov_store_proposal_votes(gov_store_t *s, uint64_t proposal_id, uint64_t after_id,
+                              gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                              nns_error_t *err) __attribute__((warn_unused_result));
+
+/* A neuron's votes (its own and those cast for it by following), proposal ids < before_id (0:
+ * from the newest), newest proposal first, at most max (1..GOV_STORE_VOTES_MAX); *more tells
+ * whether older ones follow (next cursor: the last proposal id). */
+bool gov_store_neuron_votes(gov_store_t *s, uint64_t neuron_id, uint64_t before_id,
+                            gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                            nns_error_t *err) __attribute__((warn_unused_result));
+
+/* A proposal as the mirror last recorded it (for one governance forgot): a malloc'd copy (free
+ * it with gov_store_proposal_free: its action is a second allocation), NULL with *found false
+ * when the mirror has none, NULL with err when the database cannot answer or the row is
+ * malformed. */
+gov_proposal_full_t *gov_store_proposal(gov_store_t *s, uint64_t proposal_id, bool *found,
+                                        nns_error_t *err);
+void gov_store_proposal_free(gov_proposal_full_t *p);
+
+/* Proposals forgotten by governance (in the mirror only) with ids < f->before_id (0: from the
+ * newest), matching f's status and topic filters (a forgotten proposal is settled: its reward
+ * status is Settled, or Ineligible when never rewarded: f's reward-status filter applies to
+ * that), newest first, at most f->limit (1..GOV_PROPOSAL_LIST_MAX): *out a malloc'd array of
+ * copies (free each with gov_store_proposal_free, then the array); *more as
+ * gov_proposals_list's. */
+bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *f,
+                                   gov_proposal_full_t ***out, size_t *n, bool *more,
+                                   nns_error_t *err) __attribute__((warn_unused_result));
 
 #endif
