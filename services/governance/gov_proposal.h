@@ -27,6 +27,25 @@
  * NotAuthorized 403, NotFound 404, NeuronAlreadyVoted 409, LedgerUpdateOngoing 409,
  * InsufficientFunds 422, PreconditionFailed 422, ResourceExhausted 422, 500 OutOfMemory.
  * A failed apply leaves the round unchanged except on 500 OutOfMemory (discard the round).
+ *
+ * Wiring (what the service calls):
+ *   API, per request, each in a round: gov_apply_submit (POST /v1/proposals), gov_apply_vote
+ *   (POST /v1/proposals/{id}/votes); intent answers: gov_apply_call_done for GOV_INTENT_POST
+ *   (signed POST of intent.body to the cmc at intent.path), gov_apply_transfer_done (gov.h) for
+ *   the mints; gov_apply_tick (gov.h) when gov_tick_due. Reads: gov_proposals_list,
+ *   gov_proposal_get, gov_proposal_ballots / gov_proposal_ballot (held ballots; else the
+ *   mirror), gov_neuron_recent_ballots, gov_known_neurons / gov_known_neuron,
+ *   gov_node_providers, gov_proposal_info; names: gov_*_name / gov_*_from_name,
+ *   gov_action_from_name, gov_topic_from_name, gov_nns_function_topic / _is_json.
+ *   Store, per committed round: gov_round_proposal_info, gov_round_proposal_count /
+ *   gov_round_proposal (+ gov_action_encode of ->action for a created one),
+ *   gov_round_ballot_changes, gov_round_tally_changes, gov_round_known_neuron_count /
+ *   gov_round_known_neuron, gov_round_node_provider_count / gov_round_node_provider,
+ *   gov_round_vp_snapshot, gov_round_vp_snapshots_dropped, and the POST intents' body (gov.h).
+ *   Store, at load (after the neurons, before gov_load_done): gov_load_proposal_info,
+ *   gov_load_proposal in ascending id order (not the forgotten ones; ballots only while
+ *   ballots_held), gov_load_known_neuron, gov_load_node_provider, gov_load_vp_snapshot (oldest
+ *   first). gov_load_done then builds the following index.
  */
 #ifndef NNS_GOV_PROPOSAL_H
 #define NNS_GOV_PROPOSAL_H
