@@ -2689,8 +2689,11 @@ static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
                      "COPY (SELECT d.day_after_genesis, d.neuron_ids, d.amounts_e8s, "
                      "(SELECT coalesce(sum(b.n), 0)::numeric FROM governance.reward_batches b "
                      "WHERE b.day_after_genesis = d.day_after_genesis) "
-                     "FROM governance.reward_distributions d "
-                     "ORDER BY d.day_after_genesis DESC LIMIT 1) TO STDOUT WITH (FORMAT binary)",
+                     "FROM governance.reward_distributions d WHERE d.day_after_genesis = "
+                     "(SELECT max(day_after_genesis) FROM governance.reward_distributions) AND "
+                     "d.neurons > (SELECT coalesce(sum(b.n), 0) FROM governance.reward_batches b "
+                     "WHERE b.day_after_genesis = d.day_after_genesis)) "
+                     "TO STDOUT WITH (FORMAT binary)",
                      "governance.reward_distributions", distribution_row, &c, err) &&
            load_monthly_rewards(s, g, err);
 }
