@@ -1171,6 +1171,175 @@ static uint64_t rnd(uint64_t *s)
     return *s >> 33;
 }
 
+static void transfer_ok(uint64_t intent_id, uint64_t block, uint64_t now, gov_outcome_t *out)
+{
+    gov_transfer_result_t tr = {.ok = true, .block_index = block};
+    gov_round_t *r = gov_round_begin(G);
+    nns_error_t err;
+    ck_assert_msg(gov_apply_transfer_done(G, r, intent_id, &tr, now, out, &err), "%s", err.detail);
+    keep_round(r);
+    gov_round_commit(G, &r);
+}
+
+START_TEST(test_rewards_mints_and_manage_neuron_flow)
+{
+    world();
+    /* F1 (carol): dissolved and kyc, managed by K1 (NeuronManagement) */
+    uint64_t nm[1] = {K1};
+    gov_neuron_full_t f1 = mk(F1, &carol, 5 * ICP, 0);
+    f1.n.dissolve.dissolving = true;
+    f1.n.dissolve.dissolve_delay_seconds = 0;
+    f1.n.dissolve.aging_since_timestamp_seconds = 0;
+    f1.n.dissolve.when_dissolved_timestamp_seconds = T0 - 1;
+    f1.n.kyc_verified = true;
+    follow(&f1, GOV_TOPIC_NEURON_MANAGEMENT, nm, 1);
+    load(&f1);
+    gov_load_done(G);
+    /* a node provider */
+    gov_submit_args_t a = motion(P, &alice);
+    memset(&a.action.u, 0, sizeof a.action.u);
+    a.action.kind = GOV_ACTION_ADD_OR_REMOVE_NODE_PROVIDER;
+    a.action.u.node_provider.add = true;
+    a.action.u.node_provider.id = carol;
+    gov_proposal_t p = adopt(&a, T0);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_EXECUTED);
+    /* two rewards: to an account, then to a new neuron; one mint after the other */
+    gov_np_reward_t w[2];
+    memset(w, 0, sizeof w);
+    w[0].node_provider = carol;
+    w[0].amount_e8s = 3 * ICP;
+    account_id_of(&carol, NULL, &w[0].to_account);
+    w[1].node_provider = carol;
+    w[1].amount_e8s = 4 * ICP;
+    w[1].to_neuron = true;
+    w[1].dissolve_delay_seconds = 100 * GOV_ONE_YEAR; /* capped at the maximum */
+    w[1].candidate_id = 777;
+    w[1].candidate_nonce = 5;
+    a = motion(P, &alice);
+    memset(&a.action.u, 0, sizeof a.action.u);
+    a.action.kind = GOV_ACTION_REWARD_NODE_PROVIDERS;
+    a.action.u.reward_node_providers.rewards = w;
+    a.action.u.reward_node_providers.n = 2;
+    p = adopt(&a, T0 + 1);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_ADOPTED);
+    ck_assert_uint_eq(nlast, 1);
+    ck_assert_uint_eq(last_intents[0].amount, 3 * ICP);
+    gov_outcome_t out;
+    transfer_ok(last_intents[0].id, 10, T0 + 2, &out);
+    ck_assert(!out.finished);
+    ck_assert_uint_eq(nlast, 1);
+    ck_assert_uint_eq(last_intents[0].amount, 4 * ICP);
+    gov_neuron_full_t n;
+    ck_assert(gov_neuron(G, 777, T0 + 2, &n));
+    ck_assert(n.locked);
+    ck_assert_uint_eq(n.n.dissolve.dissolve_delay_seconds,
+                      gov_max_dissolve_delay(GOV_RULES_CURRENT));
+    ck_assert(principal_equal(&n.n.controller, &carol));
+    transfer_ok(last_intents[0].id, 11, T0 + 3, &out);
+    ck_assert(out.finished);
+    ck_assert(gov_neuron(G, 777, T0 + 3, &n));
+    ck_assert(!n.locked);
+    ck_assert_uint_eq(n.n.cached_neuron_stake_e8s, 4 * ICP);
+    p = prop(p.id);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_EXECUTED);
+    /* a refused mint to a neuron: the neuron is removed and the proposal fails */
+    w[1].candidate_id = 778;
+    w[1].candidate_nonce = 6;
+    a.action.u.reward_node_providers.rewards = &w[1];
+    a.action.u.reward_node_providers.n = 1;
+    p = adopt(&a, T0 + 4);
+    gov_transfer_result_t bad = {.ok = false, .error_code = 1, .error = "BadFee"};
+    gov_round_t *r = gov_round_begin(G);
+    nns_error_t err;
+    ck_assert(gov_apply_transfer_done(G, r, last_intents[0].id, &bad, T0 + 5, &out, &err));
+    gov_round_commit(G, &r);
+    ck_assert(!gov_neuron(G, 778, T0 + 5, &n));
+    p = prop(p.id);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_FAILED);
+    ck_assert_ptr_nonnull(strstr(p.failure_reason, "BadFee"));
+
+    /* ManageNeuron disburse of F1 by K1's proposal: the ledger flow settles the proposal */
+    memset(&a, 0, sizeof a);
+    a.caller = bob;
+    a.neuron_id = K1;
+    a.summary = "";
+    a.action.kind = GOV_ACTION_MANAGE_NEURON;
+    a.action.u.manage_neuron.command.kind = GOV_CMD_DISBURSE;
+    a.action.u.manage_neuron.command.neuron_id = F1;
+    a.action_json = "{}";
+    uint64_t pid = submit_ok(&a, T0 + 10);
+    p = prop(pid);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_ADOPTED); /* 1 of 1 */
+    ck_assert_uint_ge(nlast, 1);
+    ck_assert_int_eq(last_intents[nlast - 1].kind, GOV_INTENT_TRANSFER);
+    ck_assert(neuron(F1).locked);
+    memset(&out, 0, sizeof out);
+    for (int step = 0; step < 4 && !out.finished; step++) /* fees burn (if any), then transfer */
+        transfer_ok(last_intents[nlast - 1].id, 20 + (uint64_t)step, T0 + 11, &out);
+    ck_assert(out.finished);
+    ck_assert(out.ok);
+    ck_assert(!out.has_request);
+    ck_assert(!neuron(F1).locked);
+    p = prop(pid);
+    ck_assert_int_eq(gov_proposal_status(&p), GOV_PROPOSAL_EXECUTED);
+}
+END_TEST
+
+START_TEST(test_forgetting_beyond_the_maximum_per_topic)
+{
+    world();
+    uint64_t nm[1] = {K1};
+    gov_neuron_full_t f1 = mk(F1, &carol, 5 * ICP, 30 * DAY);
+    follow(&f1, GOV_TOPIC_NEURON_MANAGEMENT, nm, 1);
+    load(&f1);
+    gov_load_done(G);
+    gov_round_t *r = gov_round_begin(G);
+    rcore(r)->eco.max_proposals_to_keep_per_topic = 1;
+    gov_round_commit(G, &r);
+    gov_submit_args_t a;
+    memset(&a, 0, sizeof a);
+    a.caller = bob;
+    a.neuron_id = K1;
+    a.action.kind = GOV_ACTION_MANAGE_NEURON;
+    a.action.u.manage_neuron.command.kind = GOV_CMD_INCREASE_DISSOLVE_DELAY;
+    a.action.u.manage_neuron.command.neuron_id = F1;
+    a.action.u.manage_neuron.command.u.increase_dissolve_delay.additional_dissolve_delay_seconds =
+        1;
+    a.action_json = "{}";
+    uint64_t p1 = submit_ok(&a, T0), p2 = submit_ok(&a, T0 + 1);
+    gov_proposal_t q = prop(p1);
+    ck_assert_int_eq(gov_proposal_status(&q), GOV_PROPOSAL_EXECUTED);
+    /* executed at once, ballots still held until the 48 hours */
+    tick(T0 + 2);
+    ck_assert_ptr_nonnull(gov_proposal_get(G, p1, NULL));
+    /* after the deadline: ballots released, then the older one forgotten */
+    uint64_t later = T0 + 1 + 48 * 3600;
+    r = gov_round_begin(G);
+    bool work;
+    nns_error_t err;
+    ck_assert(gov_apply_tick(G, r, later, &work, &err));
+    ck_assert(work);
+    bool created, forgotten, seen = false;
+    for (size_t i = 0; i < gov_round_proposal_count(r); i++) {
+        const gov_proposal_full_t *pf = gov_round_proposal(r, i, &created, &forgotten);
+        if (pf->p.id == p1) {
+            ck_assert(forgotten);
+            seen = true;
+        }
+    }
+    ck_assert(seen);
+    gov_round_commit(G, &r);
+    ck_assert_ptr_null(gov_proposal_get(G, p1, NULL));
+    gov_proposal_full_t *kept = gov_proposal_get(G, p2, NULL);
+    ck_assert_ptr_nonnull(kept);
+    free(kept);
+    /* a vote on a forgotten proposal: NotFound */
+    gov_vote_outcome_t o;
+    ck_assert(!vote(&bob, p1, K1, GOV_VOTE_YES, later, &o, &err));
+    ck_assert_int_eq(err.status, 404);
+}
+END_TEST
+
 /* ---- a random walk with a mirror built from the round accessors, reloaded ---- */
 
 typedef struct {
@@ -1633,6 +1802,8 @@ static Suite *proposals_suite(void)
     tcase_add_test(c, test_execution_cmc_post);
     tcase_add_test(c, test_rounds_discard_and_spike_protection);
     tcase_add_test(c, test_action_encoding_round_trip);
+    tcase_add_test(c, test_rewards_mints_and_manage_neuron_flow);
+    tcase_add_test(c, test_forgetting_beyond_the_maximum_per_topic);
     tcase_add_test(c, test_random_walk_mirror_and_reload);
     suite_add_tcase(s, c);
     TCase *sp = tcase_create("speed");
