@@ -557,7 +557,7 @@ const cli_command_t PROPOSAL_COMMANDS[] = {
      {{"key", "FILE", &args.key, true, "key file of the neuron's controller or a hot key"},
       {"neuron", "ID", &args.neuron, true, "the proposing neuron"},
       {"title", "TEXT", &args.title, false, "title (5..256 bytes)"},
-      {"summary", "TEXT", &args.summary, true, "summary (up to 30000 bytes)"},
+      {"summary", "TEXT", &args.summary, true, "summary (up to 15000 bytes)"},
       {"url", "URL", &args.proposal_url, false, "https URL of the proposal's discussion"},
       {"motion", "TEXT", &args.motion, false, "a Motion with this text"},
       {"action-json", "FILE|-", &args.action_json, false,

@@ -16,7 +16,8 @@
  *        yes vote on it (the cascade through the graph), timed the same way; the RSS of PID
  *        before and after the proposals over the ballots they hold (memory per ballot). Then
  *        the day's rewards: both test clocks moved past the proposals' deadlines, the time until
- *        the reward event that settles them is there and the last voter is credited, with the
+ *        the reward event that settles them is there and its batches are done (GET
+ *        /v1/reward-events without distribution_in_progress; the last voter credited), with the
  *        rounds committed meanwhile (/metrics nns_rounds_total) and the longest commit. Prints
  *        "govprop: ..." lines that governance_proposals.sh reads; exits non-zero when a request
  *        was refused or a result is wrong (a vote that changed no ballot, rewards not credited).
@@ -404,28 +405,28 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     }
     double event_s = -1;
     uint64_t m1 = m0;
-    while ((double)(mono_ns() - w0) / 1e9 < REWARD_TIMEOUT_S) {
-        if (event_s < 0) {
-            j = get(gov, "/v1/reward-events?limit=1");
-            json_t *ev = json_array_get(json_object_get(j, "reward_events"), 0);
-            json_t *settled = json_object_get(ev, "settled_proposals");
-            if (json_array_size(settled) >= nprop)
-                event_s = (double)(mono_ns() - w0) / 1e9;
-            json_decref(j);
-        }
-        if (event_s >= 0 && (m1 = maturity_of(gov, GENESIS_ID0 + last)) != m0 && m1 != UINT64_MAX)
-            break;
-        usleep(20000);
+    bool done = false;
+    while (!done && (double)(mono_ns() - w0) / 1e9 < REWARD_TIMEOUT_S) {
+        j = get(gov, "/v1/reward-events?limit=1");
+        json_t *ev = json_array_get(json_object_get(j, "reward_events"), 0);
+        if (event_s < 0 && json_array_size(json_object_get(ev, "settled_proposals")) >= nprop)
+            event_s = (double)(mono_ns() - w0) / 1e9;
+        /* the batches are done when the answer no longer says distribution_in_progress */
+        done = event_s >= 0 && !json_object_get(j, "distribution_in_progress");
+        json_decref(j);
+        if (!done)
+            usleep(10000);
     }
     double all_s = (double)(mono_ns() - w0) / 1e9;
     double rounds = metric(gov, "nns_rounds_total") - rounds0;
-    if (event_s < 0 || m1 == m0 || m1 == UINT64_MAX) {
+    m1 = maturity_of(gov, GENESIS_ID0 + last);
+    if (!done || m1 == m0 || m1 == UINT64_MAX) {
         fprintf(stderr, "govprop: no reward event settling the proposals, or neuron %" PRIu64
                         " not credited, after %d s\n",
                 GENESIS_ID0 + last, REWARD_TIMEOUT_S);
         return 1;
     }
-    printf("govprop: the day's rewards: event after %.2f s, the last voter credited after %.2f s "
+    printf("govprop: the day's rewards: event after %.2f s, every batch credited after %.2f s "
            "(wall, with the 1 s ticks and the ledger's supply read), %.0f rounds committed "
            "meanwhile; longest commit so far %.1f ms\n",
            event_s, all_s, rounds, metric(gov, "nns_commit_seconds_max") * 1e3);
