@@ -2745,18 +2745,18 @@ static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
 #define FOLD_CHUNK 5000
 #define FOLD_IDLE_MS 5000
 
-static const char FOLD_SQL[] =
-    "WITH b AS (SELECT bb.key, " U64_EXPR("u.id") " AS id, " U64_EXPR("u.a") " AS a, u.s "
-    "FROM governance.reward_batches bb, unnest(bb.neuron_ids[$3:$4], bb.amounts_e8s[$3:$4], "
-    "bb.staked[$3:$4]) AS u(id, a, s) WHERE bb.key = $1 AND bb.batch_offset = $2), "
-    "l AS (SELECT n.id FROM governance.neurons n JOIN b ON n.id = b.id "
-    "WHERE n.reward_key < b.key FOR UPDATE OF n SKIP LOCKED) "
-    "UPDATE governance.neurons n SET maturity_e8s_equivalent = CASE WHEN b.s "
-    "THEN n.maturity_e8s_equivalent ELSE least(n.maturity_e8s_equivalent + b.a, "
-    "18446744073709551615) END, staked_maturity_e8s_equivalent = CASE WHEN b.s "
-    "THEN least(n.staked_maturity_e8s_equivalent + b.a, 18446744073709551615) "
-    "ELSE n.staked_maturity_e8s_equivalent END, reward_key = b.key "
-    "FROM b JOIN l ON l.id = b.id WHERE n.id = b.id";
+static const char FOLD_SQL[] = "WITH b AS (SELECT bb.key, " U64_EXPR("u.id") " AS id, " U64_EXPR(
+    "u.a") " AS a, u.s "
+           "FROM governance.reward_batches bb, unnest(bb.neuron_ids[$3:$4], bb.amounts_e8s[$3:$4], "
+           "bb.staked[$3:$4]) AS u(id, a, s) WHERE bb.key = $1 AND bb.batch_offset = $2), "
+           "l AS (SELECT n.id FROM governance.neurons n JOIN b ON n.id = b.id "
+           "WHERE n.reward_key < b.key FOR UPDATE OF n SKIP LOCKED) "
+           "UPDATE governance.neurons n SET maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN n.maturity_e8s_equivalent ELSE least(n.maturity_e8s_equivalent + b.a, "
+           "18446744073709551615) END, staked_maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN least(n.staked_maturity_e8s_equivalent + b.a, 18446744073709551615) "
+           "ELSE n.staked_maturity_e8s_equivalent END, reward_key = b.key "
+           "FROM b JOIN l ON l.id = b.id WHERE n.id = b.id";
 static const char FOLD_DONE_SQL[] =
     "UPDATE governance.reward_batches bb SET folded = true WHERE bb.key = $1 AND NOT EXISTS "
     "(SELECT 1 FROM unnest(bb.neuron_ids) AS u(id) JOIN governance.neurons n "
@@ -2929,8 +2929,8 @@ static bool credit_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
 static bool load_credits(gov_store_t *s, credits_t *c, nns_error_t *err)
 {
     memset(c, 0, sizeof *c);
-    PGresult *r = db_exec(s->w, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0,
-                          NULL, err);
+    PGresult *r =
+        db_exec(s->w, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0, NULL, err);
     if (!r)
         return false;
     bool ok = t_u64(r, 0, 0, &s->batch_key);
@@ -2980,7 +2980,8 @@ static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key)
         if (e->key <= row_key)
             continue;
         if (e->staked)
-            n->staked_maturity_e8s_equivalent = sat_add(n->staked_maturity_e8s_equivalent, e->amount);
+            n->staked_maturity_e8s_equivalent =
+                sat_add(n->staked_maturity_e8s_equivalent, e->amount);
         else
             n->maturity_e8s_equivalent = sat_add(n->maturity_e8s_equivalent, e->amount);
     }
