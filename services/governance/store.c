@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 
 /* Binary element types beyond db.h's. */
 enum { OID_BOOL = 16, OID_INT2 = 21 };
+
+/* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
+#define U64_EXPR(x)                                                                                \
+    "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
 
 /* ---- names of the enums in the tables (index = the enum's value; NULL = none) ---- */
 static const char *const RULE_NAMES[] = {
@@ -188,20 +193,21 @@ static void put_principal(copybuf_t *b, const principal_t *p)
 enum {
     STATE_NPARAMS = 15,
     ECONOMICS_NPARAMS = 14,
-    NEURON_NCOLS = 21,
+    NEURON_NCOLS = 21,       /* NEURON_COLUMNS */
+    NEURON_WRITE_NCOLS = 22, /* NEURON_COLUMNS, reward_key */
     INFLIGHT_NCOLS = 28,
     INTENT_NCOLS = 17,
     EVENT_NCOLS = 6,
     HISTORY_NCOLS = 7
 };
-_Static_assert(NEURON_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
+_Static_assert(NEURON_WRITE_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
 /* Column types of the multi-row statements, in NEURON_COLUMNS / INFLIGHT_COLUMNS order. */
-static const uint32_t NEURON_OIDS[NEURON_NCOLS] = {
+static const uint32_t NEURON_OIDS[NEURON_WRITE_NCOLS] = {
     DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
     DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,       OID_BOOL,       DB_OID_NUMERIC, OID_INT2,
-    OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC};
+    OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT8};
 static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
     DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_NUMERIC, OID_BOOL,       OID_INT2,
     DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
@@ -258,7 +264,6 @@ static const uint32_t KNOWN_TOPIC_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID
 static const uint32_t NP_OIDS[NP_NCOLS] = {DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
                                            DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 static const uint32_t BYTEA_OIDS[1] = {DB_OID_BYTEA};
-static const uint32_t MATURITY_OIDS[3] = {DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 
 /* The round's multi-row parameter sets. */
 enum {
@@ -279,7 +284,6 @@ enum {
     M_NP_DEL, /* node providers written */
     M_NP,
     M_SNAP_DEL, /* voting-power snapshots dropped */
-    M_MATURITY, /* neurons changed by a reward credit alone */
     M_COUNT
 };
 
@@ -308,7 +312,6 @@ enum {
     Q_REWARD_EVENT,
     Q_REWARD_DIST,
     Q_REWARD_BATCH,
-    Q_MATURITY,
     Q_NPR,
     Q_COUNT
 };
@@ -370,11 +373,12 @@ static const struct {
                              1},
     [Q_NEURONS] =
         {"gov_neurons",
-         "INSERT INTO governance.neurons (" NEURON_COLUMNS ") SELECT * FROM unnest($1::numeric[], "
+         "INSERT INTO governance.neurons (" NEURON_COLUMNS ", reward_key) SELECT * FROM "
+         "unnest($1::numeric[], "
          "$2::bytea[], $3::bytea[], $4::boolean[], $5::numeric[], $6::numeric[], $7::numeric[], "
          "$8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::boolean[], "
          "$13::numeric[], $14::numeric[], $15::boolean[], $16::boolean[], $17::numeric[], "
-         "$18::smallint[], $19::smallint[], $20::numeric[], $21::numeric[]) "
+         "$18::smallint[], $19::smallint[], $20::numeric[], $21::numeric[], $22::bigint[]) "
          "ON CONFLICT (id) DO UPDATE SET subaccount = EXCLUDED.subaccount, "
          "controller = EXCLUDED.controller, dissolving = EXCLUDED.dissolving, "
          "dissolve_delay_seconds = EXCLUDED.dissolve_delay_seconds, "
@@ -394,8 +398,9 @@ static const struct {
          "neuron_type = EXCLUDED.neuron_type, visibility = EXCLUDED.visibility, "
          "voting_power_refreshed_timestamp_seconds = "
          "EXCLUDED.voting_power_refreshed_timestamp_seconds, "
-         "eight_year_gang_bonus_base_e8s = EXCLUDED.eight_year_gang_bonus_base_e8s",
-         NEURON_NCOLS},
+         "eight_year_gang_bonus_base_e8s = EXCLUDED.eight_year_gang_bonus_base_e8s, "
+         "reward_key = EXCLUDED.reward_key",
+         NEURON_WRITE_NCOLS},
     [Q_HOT_KEYS] = {"gov_hot_keys",
                     "INSERT INTO governance.hot_keys (neuron_id, position, hot_key) "
                     "SELECT * FROM unnest($1::numeric[], $2::smallint[], $3::bytea[])",
@@ -525,14 +530,9 @@ static const struct {
                        4},
     [Q_REWARD_BATCH] = {"gov_reward_batch",
                         "INSERT INTO governance.reward_batches (day_after_genesis, batch_offset, "
-                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked) VALUES ($1, $2, $3, "
-                        "$4, $5, $6::bigint[], $7::bigint[], $8::boolean[])",
-                        8},
-    [Q_MATURITY] = {"gov_maturity",
-                    "UPDATE governance.neurons n SET maturity_e8s_equivalent = x.m, "
-                    "staked_maturity_e8s_equivalent = x.s FROM unnest($1::numeric[], "
-                    "$2::numeric[], $3::numeric[]) AS x(id, m, s) WHERE n.id = x.id",
-                    3},
+                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked, key) VALUES ($1, $2, "
+                        "$3, $4, $5, $6::bigint[], $7::bigint[], $8::boolean[], $9)",
+                        9},
     [Q_NPR] =
         {"gov_npr",
          "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
@@ -597,7 +597,24 @@ struct gov_store {
     single_t sp[S_COUNT];
     uint8_t *abuf; /* an action's encoding */
     size_t capabuf;
+    /* reward credits: the latest batch committed, the round's batch (0: none), the fold */
+    uint64_t batch_key, pending_key;
+    char *conninfo;
+    pthread_t fold;
+    bool fold_started, fold_stop, fold_kick;
+    pthread_mutex_t fold_mu;
+    pthread_cond_t fold_cv;
 };
+
+/* The fold of reward credits into the neurons' rows (below). */
+static void fold_kick(gov_store_t *s);
+static void fold_stop(gov_store_t *s);
+
+/* A reward batch's key (schema 003: day_after_genesis * 2^20 + batch_offset). */
+static uint64_t batch_key(const gov_reward_batch_t *b)
+{
+    return b->day_after_genesis << 20 | (uint64_t)b->offset;
+}
 
 /* ---- open / close ---- */
 
@@ -619,7 +636,10 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    mr_init(&s->m[M_NEURONS], NEURON_NCOLS, NEURON_OIDS);
+    pthread_mutex_init(&s->fold_mu, NULL);
+    pthread_cond_init(&s->fold_cv, NULL);
+    s->conninfo = strdup(conninfo ? conninfo : "");
+    mr_init(&s->m[M_NEURONS], NEURON_WRITE_NCOLS, NEURON_OIDS);
     mr_init(&s->m[M_NEURONS_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_PARTS_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_HOT_KEYS], 3, HOT_KEY_OIDS);
@@ -636,7 +656,6 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     mr_init(&s->m[M_NP_DEL], 1, BYTEA_OIDS);
     mr_init(&s->m[M_NP], NP_NCOLS, NP_OIDS);
     mr_init(&s->m[M_SNAP_DEL], 1, IDS_OIDS);
-    mr_init(&s->m[M_MATURITY], 3, MATURITY_OIDS);
     db_writer_config_t wc = {.conninfo = conninfo,
                              .service = "governance",
                              .depth = depth,
@@ -655,6 +674,7 @@ void gov_store_close(gov_store_t **sp)
     gov_store_t *s = *sp;
     if (!s)
         return;
+    fold_stop(s);
     if (s->w)
         PQfinish(s->w);
     db_writer_close(&s->wr);
@@ -672,6 +692,9 @@ void gov_store_close(gov_store_t **sp)
         for (int j = 0; j < SP_MAX; j++)
             copybuf_free(&s->sp[i].bin[j]);
     free(s->abuf);
+    free(s->conninfo);
+    pthread_mutex_destroy(&s->fold_mu);
+    pthread_cond_destroy(&s->fold_cv);
     free(s->nbuf);
     free(s->sorted);
     free(s);
@@ -770,7 +793,7 @@ static uint64_t neuron_stake(const gov_neuron_t *n)
     return s < minted ? UINT64_MAX : s;
 }
 
-static void add_neuron_row(multirow_t *m, const gov_neuron_t *n)
+static void add_neuron_row(multirow_t *m, const gov_neuron_t *n, uint64_t reward_key)
 {
     copybuf_t *c = m->col;
     const gov_dissolve_t *d = &n->dissolve;
@@ -795,6 +818,7 @@ static void add_neuron_row(multirow_t *m, const gov_neuron_t *n)
     put_i2(&c[18], n->visibility);
     put_u64(&c[19], n->voting_power_refreshed_timestamp_seconds);
     put_u64(&c[20], n->eight_year_gang_bonus_base_e8s);
+    copybuf_bin_int8(&c[21], (int64_t)reward_key);
     m->rows++;
 }
 
@@ -1265,7 +1289,7 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
     gov_reward_batch_t bt;
     if (gov_round_reward_batch(r, &bt)) {
         single_t *p = &s->sp[S_BATCH];
-        sp_reset(p, 8);
+        sp_reset(p, 9);
         sp_u64(p, 0, bt.day_after_genesis);
         sp_u64(p, 1, bt.offset);
         sp_u64(p, 2, bt.n);
@@ -1280,6 +1304,7 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
             put_bool(&p->bin[7], bt.staked[i] != 0);
         copybuf_array_end(&p->bin[7], at, bt.n);
         sp_bin(p, 7);
+        sp_u64(p, 8, batch_key(&bt));
         p->used = true;
     }
     const gov_monthly_np_rewards_t *mr = gov_round_monthly_np_rewards(r);
@@ -1296,6 +1321,10 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
 static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
 {
     uint64_t now = x ? x->now : 0;
+    /* the key a whole neuron's row carries: the latest batch committed, or this round's */
+    gov_reward_batch_t bt;
+    s->pending_key = gov_round_reward_batch(r, &bt) ? batch_key(&bt) : 0;
+    uint64_t reward_key = s->pending_key > s->batch_key ? s->pending_key : s->batch_key;
     for (int i = 0; i < M_COUNT; i++)
         mr_reset(&s->m[i]);
     copybuf_reset(&s->history);
@@ -1306,21 +1335,14 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
-        if (gov_round_neuron_reward_only(r, i)) {
-            /* a reward credit alone: its maturity columns (the batch's arrays record it) */
-            multirow_t *mm = &s->m[M_MATURITY];
-            put_u64(&mm->col[0], f->n.id);
-            put_u64(&mm->col[1], f->n.maturity_e8s_equivalent);
-            put_u64(&mm->col[2], f->n.staked_maturity_e8s_equivalent);
-            mm->rows++;
-            continue;
-        }
+        if (gov_round_neuron_reward_only(r, i))
+            continue; /* a reward credit alone: the batch's arrays record it (the fold) */
         add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
             add_id(&s->m[M_PARTS_DEL], f->n.id);
         } else {
-            add_neuron_row(&s->m[M_NEURONS], &f->n);
+            add_neuron_row(&s->m[M_NEURONS], &f->n, reward_key);
             if (parts) {
                 add_id(&s->m[M_PARTS_DEL], f->n.id);
                 add_parts(s, f);
@@ -1509,8 +1531,6 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
     for (int i = S_SNAP; i < S_COUNT; i++)
         if (s->sp[i].used)
             st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
-    if (m[M_MATURITY].rows)
-        st[nst++] = mr_stmt(Q_MATURITY, &m[M_MATURITY]);
 
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
@@ -1553,7 +1573,13 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
 
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err)
 {
-    return db_writer_wait(s->wr, err);
+    db_outcome_t o = db_writer_wait(s->wr, err);
+    if (o == DB_COMMITTED && s->pending_key) {
+        s->batch_key = s->pending_key;
+        s->pending_key = 0;
+        fold_kick(s);
+    }
+    return o;
 }
 
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms)
@@ -1937,11 +1963,17 @@ static bool neuron_row(rd_t *rd, gov_neuron_full_t *f)
 
 static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
 
-/* Streams every neuron (one binary COPY) into g with its parts. */
-static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t *err)
+/* The reward credits not yet folded into the rows (the fold, below). */
+typedef struct credits credits_t;
+static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key);
+static bool rd_elem_i64(rd_t *rd, uint64_t *out);
+
+/* Streams every neuron (one binary COPY) into g with its parts and the credits its row lacks. */
+static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *credits,
+                         nns_error_t *err)
 {
-    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS " FROM governance.neurons) TO "
-                               "STDOUT WITH (FORMAT binary)");
+    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
+                               "governance.neurons) TO STDOUT WITH (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
                       PQresultErrorMessage(r));
@@ -1970,10 +2002,12 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t
                 trailer = true;
                 break;
             }
-            if (nf != NEURON_NCOLS || !neuron_row(&rd, f)) {
+            uint64_t row_key = 0;
+            if (nf != NEURON_WRITE_NCOLS || !neuron_row(&rd, f) || !rd_elem_i64(&rd, &row_key)) {
                 ok = corrupt(err, "governance.neurons", "(bad field)");
                 break;
             }
+            apply_credits(credits, &f->n, row_key);
             if (!attach_parts(parts, f)) {
                 char id[24];
                 snprintf(id, sizeof id, "%llu", (unsigned long long)f->n.id);
@@ -2698,6 +2732,261 @@ static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
            load_monthly_rewards(s, g, err);
 }
 
+/* ---- the fold: reward credits into governance.neurons, in the background ----
+ * A round that credits a batch of voting rewards writes the batch's arrays only; writing its
+ * 50,000 neurons' rows would cost about 0.5 s of PostgreSQL time in the round. The fold (a
+ * thread of the store with its own connection, started once the state is loaded) adds each
+ * committed batch's credits to the neurons' rows in transactions of FOLD_CHUNK entries, setting
+ * their reward_key; rows a round holds are skipped (SKIP LOCKED: the fold never waits for a
+ * round) and taken at the next pass; a round's whole-neuron row carries the latest committed key
+ * and so is never folded twice. A batch whose every existing neuron has reward_key >= its key is
+ * marked folded. At start, the batches not folded are added to the rows below their key. */
+
+#define FOLD_CHUNK 5000
+#define FOLD_IDLE_MS 5000
+
+static const char FOLD_SQL[] = "WITH b AS (SELECT bb.key, " U64_EXPR("u.id") " AS id, " U64_EXPR(
+    "u.a") " AS a, u.s "
+           "FROM governance.reward_batches bb, unnest(bb.neuron_ids[$3:$4], bb.amounts_e8s[$3:$4], "
+           "bb.staked[$3:$4]) AS u(id, a, s) WHERE bb.key = $1 AND bb.batch_offset = $2), "
+           "l AS (SELECT n.id FROM governance.neurons n JOIN b ON n.id = b.id "
+           "WHERE n.reward_key < b.key FOR UPDATE OF n SKIP LOCKED) "
+           "UPDATE governance.neurons n SET maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN n.maturity_e8s_equivalent ELSE least(n.maturity_e8s_equivalent + b.a, "
+           "18446744073709551615) END, staked_maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN least(n.staked_maturity_e8s_equivalent + b.a, 18446744073709551615) "
+           "ELSE n.staked_maturity_e8s_equivalent END, reward_key = b.key "
+           "FROM b JOIN l ON l.id = b.id WHERE n.id = b.id";
+static const char FOLD_DONE_SQL[] =
+    "UPDATE governance.reward_batches bb SET folded = true WHERE bb.key = $1 AND NOT EXISTS "
+    "(SELECT 1 FROM unnest(bb.neuron_ids) AS u(id) JOIN governance.neurons n "
+    "ON n.id = " U64_EXPR("u.id") " WHERE n.reward_key < bb.key)";
+
+static bool fold_stopping(gov_store_t *s)
+{
+    pthread_mutex_lock(&s->fold_mu);
+    bool stop = s->fold_stop;
+    pthread_mutex_unlock(&s->fold_mu);
+    return stop;
+}
+
+/* One pass over the batches not folded. False when the connection failed. */
+static bool fold_pass(gov_store_t *s, PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT key, batch_offset, n FROM governance.reward_batches "
+                            "WHERE NOT folded ORDER BY key");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return false;
+    }
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r) && !fold_stopping(s); i++) {
+        const char *key = PQgetvalue(r, i, 0), *off = PQgetvalue(r, i, 1);
+        long n = strtol(PQgetvalue(r, i, 2), NULL, 10);
+        for (long lo = 1; ok && lo <= n && !fold_stopping(s); lo += FOLD_CHUNK) {
+            char a[24], b[24];
+            snprintf(a, sizeof a, "%ld", lo);
+            snprintf(b, sizeof b, "%ld", lo + FOLD_CHUNK - 1);
+            const char *p[4] = {key, off, a, b};
+            PGresult *u = PQexecParams(c, FOLD_SQL, 4, NULL, p, NULL, NULL, 0);
+            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                log_warn("governance store: the reward fold failed: %s", PQresultErrorMessage(u));
+                ok = PQstatus(c) == CONNECTION_OK;
+                PQclear(u);
+                break;
+            }
+            PQclear(u);
+        }
+        if (ok && !fold_stopping(s)) {
+            const char *p[1] = {key};
+            PGresult *u = PQexecParams(c, FOLD_DONE_SQL, 1, NULL, p, NULL, NULL, 0);
+            ok = PQresultStatus(u) == PGRES_COMMAND_OK || PQstatus(c) == CONNECTION_OK;
+            PQclear(u);
+        }
+    }
+    PQclear(r);
+    return ok;
+}
+
+static void *fold_main(void *arg)
+{
+    gov_store_t *s = arg;
+    PGconn *c = NULL;
+    pthread_mutex_lock(&s->fold_mu);
+    while (!s->fold_stop) {
+        if (!s->fold_kick) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += FOLD_IDLE_MS / 1000;
+            pthread_cond_timedwait(&s->fold_cv, &s->fold_mu, &until);
+        }
+        if (s->fold_stop)
+            break;
+        s->fold_kick = false;
+        pthread_mutex_unlock(&s->fold_mu);
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            nns_error_t err;
+            if (c)
+                PQfinish(c);
+            c = db_connect(s->conninfo, &err);
+        }
+        if (c && !fold_pass(s, c)) {
+            PQfinish(c);
+            c = NULL;
+        }
+        pthread_mutex_lock(&s->fold_mu);
+    }
+    pthread_mutex_unlock(&s->fold_mu);
+    if (c)
+        PQfinish(c);
+    return NULL;
+}
+
+static void fold_start(gov_store_t *s)
+{
+    if (s->fold_started || !s->conninfo)
+        return;
+    s->fold_stop = false;
+    s->fold_kick = true; /* a first pass at once: batches a previous run left */
+    s->fold_started = pthread_create(&s->fold, NULL, fold_main, s) == 0;
+    if (!s->fold_started)
+        log_warn("governance store: cannot start the reward fold (credits stay in the batches)");
+}
+
+static void fold_kick(gov_store_t *s)
+{
+    if (!s->fold_started)
+        return;
+    pthread_mutex_lock(&s->fold_mu);
+    s->fold_kick = true;
+    pthread_cond_signal(&s->fold_cv);
+    pthread_mutex_unlock(&s->fold_mu);
+}
+
+static void fold_stop(gov_store_t *s)
+{
+    if (!s->fold_started)
+        return;
+    pthread_mutex_lock(&s->fold_mu);
+    s->fold_stop = true;
+    pthread_cond_signal(&s->fold_cv);
+    pthread_mutex_unlock(&s->fold_mu);
+    pthread_join(s->fold, NULL);
+    s->fold_started = false;
+}
+
+/* ---- the credits not yet folded, for the load ---- */
+typedef struct {
+    uint64_t id, key, amount;
+    bool staked;
+} credit_t;
+
+struct credits {
+    credit_t *v;
+    size_t n, cap;
+    hmap_t map; /* neuron id -> (first entry, count) */
+};
+
+static int credit_cmp(const void *a, const void *b)
+{
+    const credit_t *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* (key, neuron_ids, amounts_e8s, staked) of a batch not folded */
+static bool credit_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    credits_t *c = ctx;
+    uint64_t key = 0;
+    size_t ni = 0, na = 0, ns = 0;
+    rd_t ids, amounts, staked;
+    if (nf != 4 || !rd_elem_i64(rd, &key) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &na, &amounts) || !rd_array(rd, OID_BOOL, &ns, &staked) ||
+        ni != na || ni != ns || ni > GOV_NEURONS_MAX)
+        return corrupt(err, "governance.reward_batches", "(bad field)");
+    if (c->n + ni > c->cap) {
+        size_t cap = (c->n + ni) * 2;
+        credit_t *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return oom(err, "governance.reward_batches");
+        c->v = v;
+        c->cap = cap;
+    }
+    for (size_t i = 0; i < ni; i++) {
+        credit_t *e = &c->v[c->n++];
+        bool st = false;
+        if (!rd_elem_i64(&ids, &e->id) || !rd_elem_i64(&amounts, &e->amount) ||
+            !rd_bool(&staked, &st))
+            return corrupt(err, "governance.reward_batches", "(bad array)");
+        e->key = key;
+        e->staked = st;
+    }
+    return true;
+}
+
+static bool load_credits(gov_store_t *s, credits_t *c, nns_error_t *err)
+{
+    memset(c, 0, sizeof *c);
+    PGresult *r =
+        db_exec(s->w, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = t_u64(r, 0, 0, &s->batch_key);
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "governance.reward_batches", "(key)");
+    if (!copy_rows(s,
+                   "COPY (SELECT key, neuron_ids, amounts_e8s, staked FROM "
+                   "governance.reward_batches WHERE NOT folded ORDER BY key) TO STDOUT WITH "
+                   "(FORMAT binary)",
+                   "governance.reward_batches", credit_row, c, err))
+        return false;
+    if (c->n)
+        qsort(c->v, c->n, sizeof *c->v, credit_cmp);
+    if (!hmap_init(&c->map, 8, c->n))
+        return oom(err, "governance.reward_batches");
+    for (size_t i = 0; i < c->n; i++) {
+        bool created;
+        hval_t *v = hmap_put(&c->map, (const uint8_t *)&c->v[i].id, &created);
+        if (!v)
+            return oom(err, "governance.reward_batches");
+        if (created)
+            v->a = i;
+        v->b++;
+    }
+    return true;
+}
+
+static void credits_free(credits_t *c)
+{
+    free(c->v);
+    hmap_free(&c->map);
+    memset(c, 0, sizeof *c);
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* Adds to n the credits of the batches after its row's reward_key. */
+static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key)
+{
+    hval_t *v = c->map.count ? hmap_get(&c->map, (const uint8_t *)&n->id) : NULL;
+    for (uint64_t i = 0; v && i < v->b; i++) {
+        const credit_t *e = &c->v[v->a + i];
+        if (e->key <= row_key)
+            continue;
+        if (e->staked)
+            n->staked_maturity_e8s_equivalent =
+                sat_add(n->staked_maturity_e8s_equivalent, e->amount);
+        else
+            n->maturity_e8s_equivalent = sat_add(n->maturity_e8s_equivalent, e->amount);
+    }
+}
+
 bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
                     gov_intent_t **intents, size_t *nintents, nns_error_t *err)
 {
@@ -2710,7 +2999,9 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         return false;
     parts_t parts[3];
     memset(parts, 0, sizeof parts);
+    credits_t credits;
     bool ok =
+        load_credits(s, &credits, err) &&
         load_parts(
             s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
             &parts[0], "governance.hot_keys", err) &&
@@ -2723,7 +3014,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
                    "finalize_disbursement_timestamp_seconds, to_account "
                    "FROM governance.maturity_disbursements ORDER BY neuron_id, position",
                    &parts[2], "governance.maturity_disbursements", err) &&
-        load_neurons(s, g, parts, err);
+        load_neurons(s, g, parts, &credits, err);
+    credits_free(&credits);
     static const char *const PART_TABLES[3] = {"governance.hot_keys", "governance.followees",
                                                "governance.maturity_disbursements"};
     for (int i = 0; ok && i < 3; i++)
@@ -2743,6 +3035,7 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     gov_load_done(g);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
+    fold_start(s); /* after the load: it read the rows and the batches in one state */
     return true;
 }
 
@@ -2788,12 +3081,9 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
 /* ---- reads of part 2 (read pool) ---- */
 
 /* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
-#define U64_OF(x)                                                                                  \
-    "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
-
 static const db_pool_stmt_t BALLOTS_STMT = {
     "gov_ballots_read",
-    "SELECT id, max(v), min(p) FROM (SELECT " U64_OF(
+    "SELECT id, max(v), min(p) FROM (SELECT " U64_EXPR(
         "u.i") " AS id, u.v, u.p "
                "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, "
                "v, p) "
@@ -2804,7 +3094,7 @@ static const db_pool_stmt_t BALLOTS_ANY_STMT = {
     "gov_ballots_any", "SELECT 1 FROM governance.ballots WHERE proposal_id = $1 LIMIT 1", 1};
 static const db_pool_stmt_t PROPOSAL_VOTES_STMT = {
     "gov_proposal_votes",
-    "SELECT id, v, p, c FROM (SELECT " U64_OF(
+    "SELECT id, v, p, c FROM (SELECT " U64_EXPR(
         "u.i") " AS id, u.v, u.p, u.c "
                "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers, "
                "b.cast_at_seconds) AS u(i, v, p, c) WHERE b.proposal_id = $1 AND b.last_neuron_id "

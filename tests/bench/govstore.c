@@ -1266,6 +1266,28 @@ static int run_proposals(size_t nneurons)
            (unsigned long long)pi.proposals, (unsigned long long)pi.ballots, load_s);
     same_part2(g, g2, nneurons);
     gov_destroy(&g2);
+
+    /* the fold: every batch's credits reach the neurons' rows in the background; then a restart
+     * from the rows alone */
+    PGconn *c = PQconnectdb(db);
+    t = mono();
+    long left = -1;
+    while (PQstatus(c) == CONNECTION_OK && mono() - t < 120) {
+        PGresult *q = PQexec(c, "SELECT count(*) FROM governance.reward_batches WHERE NOT folded");
+        left = PQresultStatus(q) == PGRES_TUPLES_OK ? strtol(PQgetvalue(q, 0, 0), NULL, 10) : -1;
+        PQclear(q);
+        if (left == 0)
+            break;
+        struct timespec nap = {0, 100000000};
+        nanosleep(&nap, NULL);
+    }
+    PQfinish(c);
+    CHECK(left == 0, "%ld reward batches not folded after %.0f s", left, mono() - t);
+    printf("the reward credits folded into the neurons' rows %.1f s after the last batch\n",
+           mono() - t);
+    g2 = restart(&s, &load_s);
+    same_part2(g, g2, nneurons);
+    gov_destroy(&g2);
     gov_store_close(&s);
     gov_destroy(&g);
     printf("%d checks, %d failed\n", checks, failures);
