@@ -250,6 +250,7 @@ bench: all
 	@bash tests/bench/scale.sh
 	@bash tests/bench/cmc.sh
 	@bash tests/bench/governance.sh
+	@bash tests/bench/governance_proposals.sh
 
 bench-throughput: all
 	@bash tests/bench/run.sh
@@ -262,9 +263,12 @@ bench-cmc: all
 	@bash tests/bench/cmc.sh
 
 # Governance at scale (tests/bench/governance.sh): GOV_BENCH_NEURONS (400,000) genesis neurons,
-# then claims/s end to end, neuron reads/s and lists/s with p99, memory per neuron, restart time.
+# then claims/s end to end, neuron reads/s and lists/s with p99, memory per neuron, restart time;
+# then proposals (tests/bench/governance_proposals.sh): a following graph, proposal creation and
+# one vote's cascade end to end, memory per ballot, the day's reward rounds, PASS/MISS.
 bench-governance: all
 	@bash tests/bench/governance.sh
+	@bash tests/bench/governance_proposals.sh
 
 # cppcheck with the include paths of the compile: common code, the CLI and the unit suites
 # and fuzz targets that use no service; then each service with the suites and targets that use it.

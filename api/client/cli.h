@@ -1,7 +1,8 @@
 /*
  * cli.h: what the nns command-line client's files share. nns.c holds the command-line parser,
  * the help printer and the ledger and cycles commands; neuron.c the governance commands (nns
- * neuron ..., nns governance). Each file has a table of commands; the parser and the help look
+ * neuron ..., nns governance); proposal.c the proposal commands (nns proposal ..., nns vote, nns
+ * reward-events, nns known-neurons, nns node-providers). Each file has a table of commands; the parser and the help look
  * through both. The helpers below are nns.c's: every value a user types is checked before
  * anything is sent (a typo is a usage error, exit 2), and answers are printed as indented JSON.
  */
@@ -20,9 +21,10 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNFINISHED = 3 };
 
-#define MAX_OPTIONS 12
+#define MAX_OPTIONS 14
 #define MAX_CONTROLLERS 10     /* a canister's controllers (cmc.h CMC_MAX_CONTROLLERS) */
 #define MAX_TOPIC_FOLLOWING 19 /* set-following: one --topic per topic id 0..18 */
+#define MAX_FILTERS 19         /* proposal list: --status, --topic, --reward-status values */
 
 /* Every option value, as typed; NULL when not given. */
 typedef struct {
@@ -39,6 +41,11 @@ typedef struct {
         *new_controller, *nonce, *topic, *followees;
     const char *topic_following[MAX_TOPIC_FOLLOWING];
     size_t ntopic_following;
+    /* proposal commands */
+    const char *neuron, *proposal, *title, *summary, *proposal_url, *motion, *action_json,
+        *economics, *register_known_neuron, *name, *description, *conversion_rate, *vote;
+    const char *statuses[MAX_FILTERS], *topics[MAX_FILTERS], *reward_statuses[MAX_FILTERS];
+    size_t nstatuses, ntopics, nreward_statuses;
     const char *positional, *positional2;
 } cli_args_t;
 
@@ -76,6 +83,9 @@ extern const cli_command_t *command; /* the command being run, for messages */
 /* The governance commands (neuron.c). */
 extern const cli_command_t NEURON_COMMANDS[];
 extern const size_t NEURON_NCOMMANDS;
+/* The proposal, vote and reward commands (proposal.c). */
+extern const cli_command_t PROPOSAL_COMMANDS[];
+extern const size_t PROPOSAL_NCOMMANDS;
 
 /* ---- nns.c's helpers --------------------------------------------------------------------- */
 

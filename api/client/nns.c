@@ -43,7 +43,10 @@ static const struct {
     size_t max;
     size_t *count;
 } REPEATABLE[] = {{args.controllers, MAX_CONTROLLERS, &args.ncontrollers},
-                  {args.topic_following, MAX_TOPIC_FOLLOWING, &args.ntopic_following}};
+                  {args.topic_following, MAX_TOPIC_FOLLOWING, &args.ntopic_following},
+                  {args.statuses, MAX_FILTERS, &args.nstatuses},
+                  {args.topics, MAX_FILTERS, &args.ntopics},
+                  {args.reward_statuses, MAX_FILTERS, &args.nreward_statuses}};
 
 /* The repeatable entry of option o, or NULL. */
 static size_t repeat_max(const cli_option_t *o, size_t **count)
@@ -1405,12 +1408,16 @@ static const cli_command_t COMMANDS[] = {
      {{0}}},
 };
 #define NLEDGER_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
-#define NCOMMANDS (NLEDGER_COMMANDS + NEURON_NCOMMANDS)
+#define NCOMMANDS (NLEDGER_COMMANDS + NEURON_NCOMMANDS + PROPOSAL_NCOMMANDS)
 
-/* The k-th command of both tables: the ledger's and cycles' here, then the governance ones. */
+/* The k-th command of the three tables: the ledger's and cycles' here, then the neuron
+ * commands, then the proposal ones. */
 static const cli_command_t *command_at(size_t k)
 {
-    return k < NLEDGER_COMMANDS ? &COMMANDS[k] : &NEURON_COMMANDS[k - NLEDGER_COMMANDS];
+    if (k < NLEDGER_COMMANDS)
+        return &COMMANDS[k];
+    k -= NLEDGER_COMMANDS;
+    return k < NEURON_NCOMMANDS ? &NEURON_COMMANDS[k] : &PROPOSAL_COMMANDS[k - NEURON_NCOMMANDS];
 }
 
 /* ---- usage ------------------------------------------------------------------------------- */
@@ -1471,7 +1478,8 @@ static void print_help(const char *prefix)
         "[ARGUMENTS]\n\n"
         "Client of the NNS ledger, cycles minting and governance services: keys, accounts,\n"
         "balances, transfers, blocks; cycles for canisters (top-up, create, mint) and the\n"
-        "ICP/XDR rate; neurons (stake in one step, claim, list, every manage-neuron command).\n\n"
+        "ICP/XDR rate; neurons (stake in one step, claim, list, every manage-neuron command);\n"
+        "proposals (submit, list, show, ballots, votes), voting, reward events.\n\n"
         "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const cli_command_t *c = command_at(i);

@@ -30,6 +30,14 @@ ALTER TABLE governance.in_flight DROP CONSTRAINT in_flight_step_check;
 ALTER TABLE governance.in_flight ADD CONSTRAINT in_flight_step_check
     CHECK (step IN ('balance', 'burn_fees', 'transfer', 'mint', 'read', 'post'));
 
+-- Reward credits reach governance.neurons in the background (services/governance/store.c, the
+-- fold): a round that credits a batch of voting rewards writes the batch's arrays only
+-- (governance.reward_batches); reward_key is the key of the latest batch whose credits a
+-- neuron's row includes (a round writing the whole neuron sets the latest committed key; the
+-- fold sets it batch by batch). At start, the batches not yet folded are added to the rows whose
+-- reward_key is below theirs.
+ALTER TABLE governance.neurons ADD COLUMN reward_key bigint NOT NULL DEFAULT 0;
+
 -- The proposal counters (gov_proposal_info_t up to last_snapshot_day), one row.
 CREATE TABLE governance.proposal_state (
     id                int PRIMARY KEY CHECK (id = 1),
@@ -181,12 +189,16 @@ ALTER TABLE governance.reward_distributions ALTER COLUMN neuron_ids SET STORAGE 
 
 -- The batches credited, one row per round: entries [batch_offset, batch_offset + n) of the
 -- day's distribution, the amounts credited (0 for a neuron removed since the event) and whether
--- each went to staked maturity. Their sum of n is the distribution's progress at start.
+-- each went to staked maturity. Their sum of n is the distribution's progress at start. key
+-- orders the batches (day_after_genesis * 2^20 + batch_offset); folded: every neuron of the
+-- batch has its credit in its governance.neurons row (reward_key >= key).
 CREATE TABLE governance.reward_batches (
     day_after_genesis numeric(20,0) NOT NULL,
     batch_offset      int NOT NULL,
     n                 int NOT NULL,
     last              boolean NOT NULL,
+    key               bigint NOT NULL UNIQUE,
+    folded            boolean NOT NULL DEFAULT false,
     at_nanos          bigint NOT NULL,
     neuron_ids        bigint[] NOT NULL,  -- u64 bits
     amounts_e8s       bigint[] NOT NULL,  -- u64 bits
@@ -195,6 +207,7 @@ CREATE TABLE governance.reward_batches (
 );
 ALTER TABLE governance.reward_batches ALTER COLUMN neuron_ids SET STORAGE EXTERNAL,
     ALTER COLUMN amounts_e8s SET STORAGE EXTERNAL, ALTER COLUMN staked SET STORAGE EXTERNAL;
+CREATE INDEX reward_batches_unfolded ON governance.reward_batches (key) WHERE NOT folded;
 
 -- Monthly node-provider rewards (9), one row per month, upserted as its mints are answered.
 -- statuses: 0 pending, 1 minted, 2 failed, 3 refused (gov_np_reward_status_t).

@@ -54,12 +54,24 @@ bool call_intent_check(const call_intent_t *in, nns_error_t *err)
                                  "call %" PRIu64 ": target URL holds a space or a non-printable "
                                  "character",
                                  in->id);
-    if (in->kind == CALL_GET) {
+    if (in->kind == CALL_GET || in->kind == CALL_POST) {
         if (strnlen(in->path, sizeof in->path) == sizeof in->path || !path_is_well_formed(in->path))
             return nns_error_set(err, 400, "BadRequest",
                                  "call %" PRIu64 ": path '%.80s' must start with '/v1/' and be "
                                  "printable ASCII without spaces",
                                  in->id, in->path);
+        if (in->kind == CALL_GET)
+            return true;
+        if (!in->body || strnlen(in->body, CALL_POST_BODY_MAX + 1) > CALL_POST_BODY_MAX)
+            return nns_error_set(err, 400, "BadRequest",
+                                 "call %" PRIu64 ": a POST needs a body of at most %d bytes",
+                                 in->id, CALL_POST_BODY_MAX);
+        json_t *o = json_loads(in->body, JSON_REJECT_DUPLICATES, NULL);
+        bool obj = json_is_object(o);
+        json_decref(o);
+        if (!obj)
+            return nns_error_set(err, 400, "BadRequest",
+                                 "call %" PRIu64 ": a POST body must be a JSON object", in->id);
         return true;
     }
     if (in->kind == CALL_TRANSFER) {
@@ -234,6 +246,7 @@ typedef struct {
     uint32_t backoff_ms;
     uint32_t attempts;
     uint8_t tx_hash[32];
+    char *body; /* CALL_POST: the runner's copy of the body (in.body points to it) */
 } slot_t;
 
 typedef struct {
@@ -327,6 +340,10 @@ static void perform(worker_t *w, const slot_t *s, long *status, char **body)
         if (call_transfer_body(&s->in.transfer, tbody, sizeof tbody) == 0)
             return; /* cannot happen: the buffer fits the longest body */
         send_body = tbody;
+    } else if (s->in.kind == CALL_POST) {
+        method = "POST";
+        snprintf(path, sizeof path, "%s", s->in.path);
+        send_body = s->in.body; /* the runner's copy, owned by the slot */
     } else {
         snprintf(path, sizeof path, "%s", s->in.path);
     }
@@ -442,6 +459,7 @@ static void *worker_main(void *arg)
             s->due_ns = mono_ns();
             s->busy = false;
         } else {
+            free(s->body);
             memset(s, 0, sizeof *s);
             r->pending--;
         }
@@ -532,9 +550,14 @@ bool call_runner_submit(call_runner_t *r, const call_intent_t *in)
     }
     if (!free_slot)
         goto done;
+    char *body = NULL;
+    if (in->kind == CALL_POST && !(body = strdup(in->body)))
+        goto done;
     memset(free_slot, 0, sizeof *free_slot);
     free_slot->used = true;
     free_slot->in = *in;
+    free_slot->in.body = body; /* NULL for the other kinds */
+    free_slot->body = body;
     free_slot->phase = PHASE_SEND;
     free_slot->due_ns = mono_ns();
     r->pending++;
@@ -593,6 +616,8 @@ void call_runner_destroy(call_runner_t **rp)
         if (r->workers[i].started)
             pthread_join(r->workers[i].thread, NULL);
     free(r->workers);
+    for (size_t i = 0; r->slots && i < r->cap; i++)
+        free(r->slots[i].body);
     free(r->slots);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);

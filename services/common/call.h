@@ -8,11 +8,14 @@
  * answer comes back through a callback, which the service skeleton turns into a command for
  * the state thread.
  *
- * An intent is either a GET of a path (e.g. /v1/blocks/{h}) or a legacy ledger transfer whose
- * every field, created_at_time included, is fixed when the intent is recorded: resending it is
- * then always the same transaction, which the ledger deduplicates. How answers are classified
- * (call_classify):
- *  - 2xx resolves the call (a transfer with its block_index);
+ * An intent is a GET of a path (e.g. /v1/blocks/{h}), a signed POST of a JSON body to a path
+ * (e.g. governance's POST /v1/cycles/conversion-rate to the cmc: the body is fixed when the
+ * intent is recorded, so a resend is the same request, which the target must treat as
+ * idempotent), or a legacy ledger transfer whose every field, created_at_time included, is fixed
+ * when the intent is recorded: resending it is then always the same transaction, which the ledger
+ * deduplicates. How answers are classified (call_classify):
+ *  - 2xx resolves the call (a transfer with its block_index; a GET or a POST with the answer's
+ *    body);
  *  - 409 TxDuplicate resolves a transfer with its duplicate_of: an earlier attempt committed and
  *    its answer was lost;
  *  - 422 TxTooOld (the caller was down longer than the ledger's deduplication window): the
@@ -56,8 +59,9 @@
 #define CALL_URL_MAX 256
 #define CALL_PATH_MAX 256
 #define CALL_TRANSFER_BODY_MAX 512 /* the longest transfer body call_transfer_body writes */
+#define CALL_POST_BODY_MAX 65536   /* bytes of a CALL_POST body, NUL excluded */
 
-typedef enum { CALL_GET = 1, CALL_TRANSFER = 2 } call_kind_t;
+typedef enum { CALL_GET = 1, CALL_TRANSFER = 2, CALL_POST = 3 } call_kind_t;
 
 /* A legacy transfer (POST /v1/transfers with `to`), from the signer's account. */
 typedef struct {
@@ -74,8 +78,11 @@ typedef struct {
     uint64_t id;                 /* chosen by the caller, unique among pending intents */
     char base_url[CALL_URL_MAX]; /* the target service, e.g. the --ledger URL */
     call_kind_t kind;
-    char path[CALL_PATH_MAX]; /* CALL_GET: path and query from /v1/ on */
+    char path[CALL_PATH_MAX]; /* CALL_GET, CALL_POST: path and query from /v1/ on */
     call_transfer_t transfer; /* CALL_TRANSFER */
+    /* CALL_POST: the JSON body, NUL-terminated, at most CALL_POST_BODY_MAX bytes; borrowed:
+     * call_runner_submit copies it (the runner owns its copy until the answer was delivered) */
+    const char *body;
 } call_intent_t;
 
 typedef enum { CALL_RESOLVED = 1, CALL_REFUSED = 2 } call_outcome_t;
@@ -114,8 +121,8 @@ typedef struct {
 /* ---- the pure parts ------------------------------------------------------------------- */
 
 /* Checks an intent before it is recorded or submitted: an http(s) base URL that fits, a kind, a
- * GET path starting with "/v1/" in printable ASCII without spaces, a transfer's `to` with a
- * valid checksum. Returns false with err 400 "BadRequest" or "InvalidAccount" otherwise. */
+ * GET or POST path starting with "/v1/" in printable ASCII without spaces, a POST body that is a
+ * JSON object of at most CALL_POST_BODY_MAX bytes, a transfer's `to` with a valid checksum. Returns false with err 400 "BadRequest" or "InvalidAccount" otherwise. */
 bool call_intent_check(const call_intent_t *in, nns_error_t *err)
     __attribute__((warn_unused_result));
 
@@ -149,7 +156,8 @@ typedef struct {
     char error[40]; /* REFUSED: the error name; "" otherwise */
 } call_class_t;
 
-/* Classifies the answer to a GET (kind CALL_GET) or a transfer (CALL_TRANSFER): status 0 means
+/* Classifies the answer to a GET (kind CALL_GET), a POST (CALL_POST: exactly as a GET) or a
+ * transfer (CALL_TRANSFER): status 0 means
  * no answer arrived (connection refused, time-out). body may be NULL. A 2xx transfer answer
  * without a readable block_index, or a TxDuplicate without duplicate_of, is refused as
  * "BadResponse" (the target broke the contract; retrying would not help). Cannot fail. */

@@ -404,6 +404,32 @@ const char *http_query(const http_request_t *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+    const char *name;
+    const char **out;
+    size_t max, n;
+} query_all_t;
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    query_all_t *q = cls;
+    (void)kind;
+    if (key && strcmp(key, q->name) == 0) {
+        if (q->n < q->max)
+            q->out[q->n] = value ? value : "";
+        q->n++;
+    }
+    return MHD_YES;
+}
+
+size_t http_query_all(const http_request_t *req, const char *name, const char **out, size_t max)
+{
+    query_all_t q = {.name = name, .out = out, .max = max, .n = 0};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    return q.n;
+}
+
 const char *http_header(const http_request_t *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

@@ -147,6 +147,9 @@ const char *http_signed_target(const char *target, const char *path);
 const char *http_param(const http_request_t *req, int i);
 /* A query-string argument (decoded), or NULL. */
 const char *http_query(const http_request_t *req, const char *name);
+/* Every value of a repeated query argument (?status=Open&status=Adopted), in order: at most max
+ * into out (borrowed, decoded); returns how many there are (more than max: the rest left out). */
+size_t http_query_all(const http_request_t *req, const char *name, const char **out, size_t max);
 const char *http_header(const http_request_t *req, const char *name);
 const uint8_t *http_body(const http_request_t *req, size_t *len);
 /* The verified signature, or NULL for an unsigned request. */

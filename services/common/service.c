@@ -144,8 +144,12 @@ void service_cmd_free(service_t *svc, service_cmd_t **cmdp)
     service_cmd_t *cmd = *cmdp;
     if (!cmd)
         return;
-    for (size_t i = 0; i < cmd->nops; i++)
-        free(service_cmd_op(svc, cmd, i)->body);
+    for (size_t i = 0; i < cmd->nops; i++) {
+        write_t *w = service_cmd_op(svc, cmd, i);
+        if (svc->def->op_release)
+            svc->def->op_release(w);
+        free(w->body);
+    }
     free(cmd);
     *cmdp = NULL;
 }

@@ -124,6 +124,10 @@ typedef struct {
     const config_option_t *options; /* the service's own flags ({0}-ended), may be NULL */
     const http_route_t *routes;     /* the service's own routes ({0}-ended) */
     size_t op_size;                 /* sizeof the service's command type (begins with write_t) */
+    /* Optional: frees what an op owns beyond its op_size bytes (e.g. a parsed request kept on
+     * the heap), called for every op of a command when the command is freed, whether or not it
+     * was applied. NULL: ops own nothing. */
+    void (*op_release)(write_t *op);
     size_t max_body;                /* request bodies at most (0: http.c's default) */
     bool one_round_at_a_time;       /* the state machine cannot open a round on top of one that
                                        is still committing: --pipeline-depth is 1 for it */

@@ -16,10 +16,14 @@
 #include "call.h"
 #include "clock.h"
 #include "genesis.h"
+#include "api_internal.h"
 #include "gov.h"
+#include "gov_proposal.h"
+#include "gov_reward.h"
 #include "hmap.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "proposal_body.h"
 #include "render.h"
 #include "store.h"
 
@@ -48,6 +52,11 @@ typedef enum {
     OP_TRANSFER_DONE,   /* internal: a transfer's answer */
     OP_MODULATION_READ, /* internal: the cmc's modulation or rate history */
     OP_TICK,            /* internal: periodic work is due */
+    OP_SUBMIT,          /* POST /v1/proposals */
+    OP_VOTE,            /* POST /v1/proposals/{id}/votes */
+    OP_POST_DONE,       /* internal: the answer of a POST to the cmc (an adopted proposal) */
+    OP_SUPPLY_READ,     /* internal: the ledger's total supply (the daily reward event) */
+    OP_AVERAGE_RATE,    /* internal: the cmc's 30-day average rate (node-provider rewards) */
 } gov_op_kind_t;
 
 typedef struct {
@@ -68,15 +77,43 @@ typedef struct {
             uint64_t intent_id;
             gov_modulation_result_t res; /* days: the app's rate_days (state thread) */
         } modulation;
+        gov_submission_t *submit; /* owned: freed by op_release */
+        gov_vote_args_t vote;
+        struct {
+            uint64_t intent_id;
+            gov_call_result_t res;
+        } post;
+        struct {
+            uint64_t intent_id;
+            gov_supply_result_t res;
+        } supply;
+        struct {
+            uint64_t intent_id;
+            gov_average_rate_result_t res;
+        } average;
     } u;
 } gov_op_t;
+
+/* An intent as the outbox keeps it: gov_intent_t's fields without its inline POST body (16 KiB,
+ * too much to copy for each of a large genesis's mints): a POST's body is on the heap. */
+typedef struct {
+    uint64_t id;
+    gov_intent_kind_t kind;
+    gov_purpose_t purpose;
+    gov_target_t target;
+    char path[GOV_PATH_MAX];
+    uint8_t from_subaccount[SUBACCOUNT_BYTES];
+    account_id_t to;
+    uint64_t amount, fee, memo, created_at_time;
+    char *body; /* POST: malloc'd; NULL otherwise */
+} outbox_intent_t;
 
 /* ---------------------------------------------------------------- the service's state */
 
 /* An unresolved intent of the outbox. The array is the state thread's; call_done reads an
  * entry's purpose under out_mu. */
 typedef struct {
-    gov_intent_t in;
+    outbox_intent_t in;
     bool submitted;        /* given to the runner, its answer not yet through a round */
     uint64_t submitted_at; /* wall clock */
 } outbox_entry_t;
@@ -103,6 +140,12 @@ typedef struct {
     size_t nrate_days;
     uint64_t rate_days_intent;
     _Atomic uint64_t claims, commands, refusals, answers_lost, ticks, external_failures;
+    _Atomic uint64_t proposals_submitted, votes_cast, cmc_failures;
+    /* the time of each vote's apply with its cascade (seconds): a histogram */
+    pthread_mutex_t hist_mu;
+    uint64_t cascade_buckets[API_CASCADE_BUCKETS + 1];
+    double cascade_sum;
+    uint64_t cascade_count;
 } gov_app_t;
 
 /* The round's scratch state. */
@@ -173,6 +216,18 @@ static bool path_neuron_id(http_request_t *req, uint64_t *id, nns_error_t *err)
 
 /* ---------------------------------------------------------------- reads */
 
+gov_t *api_gov(void *svc)
+{
+    gov_app_t *a = service_app(svc);
+    return a->gov;
+}
+
+gov_store_t *api_store(void *svc)
+{
+    gov_app_t *a = service_app(svc);
+    return a->store;
+}
+
 static void get_governance(http_request_t *req, void *svc)
 {
     gov_app_t *a = service_app(svc);
@@ -181,7 +236,8 @@ static void get_governance(http_request_t *req, void *svc)
     gov_info(a->gov, now_seconds(), &info);
     gov_modulation(a->gov, &mm);
     json_t *o = gov_render_info(&info, &mm);
-    if (!o) {
+    if (!o || !api_governance_extras(a->gov, now_seconds(), o)) {
+        json_decref(o);
         service_respond_unavailable(req, "out of memory");
         return;
     }
@@ -446,6 +502,65 @@ static void post_command(http_request_t *req, void *svc)
     service_submit(svc, req, cmd);
 }
 
+/* POST /v1/proposals (signed): parsed here, applied in the round. */
+static void post_proposal(http_request_t *req, void *svc)
+{
+    nns_error_t err;
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    gov_submission_t *sub = gov_body_proposal(body, len, http_caller(req), &err);
+    if (!sub) {
+        respond_error(req, &err);
+        return;
+    }
+    service_cmd_t *cmd;
+    gov_op_t *op = new_op(svc, &cmd);
+    if (!op) {
+        gov_submission_free(&sub);
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    op->kind = OP_SUBMIT;
+    op->u.submit = sub;
+    service_submit(svc, req, cmd);
+}
+
+/* POST /v1/proposals/{id}/votes (signed). */
+static void post_vote(http_request_t *req, void *svc)
+{
+    nns_error_t err;
+    uint64_t pid;
+    const char *t = http_param(req, 0);
+    if (!t || !parse_u64(t, &pid)) {
+        nns_error_set(&err, 400, "BadRequest", "proposal id '%.40s' is not a u64", t ? t : "");
+        respond_error(req, &err);
+        return;
+    }
+    service_cmd_t *cmd;
+    gov_op_t *op = new_op(svc, &cmd);
+    if (!op) {
+        service_respond_unavailable(req, "out of memory");
+        return;
+    }
+    size_t len;
+    const uint8_t *body = http_body(req, &len);
+    op->kind = OP_VOTE;
+    if (!gov_body_vote(body, len, http_caller(req), pid, &op->u.vote, &err)) {
+        service_cmd_free(svc, &cmd);
+        respond_error(req, &err);
+        return;
+    }
+    service_submit(svc, req, cmd);
+}
+
+/* Frees what an op owns (service_def_t.op_release). */
+static void op_release(write_t *w)
+{
+    gov_op_t *op = (gov_op_t *)(void *)w;
+    if (op->kind == OP_SUBMIT)
+        gov_submission_free(&op->u.submit);
+}
+
 /* POST /v1/admin/crash-point {"point": "after-ledger-answer"} (--test-clock only): the next
  * answer of a transfer governance sent to the ledger makes the process exit with 137 before
  * that answer reaches a round, as a crash between the ledger's commit and governance's would. */
@@ -520,13 +635,18 @@ static bool u64_member(json_t *o, const char *name, uint64_t *out)
     return t && parse_u64(t, out);
 }
 
-static bool parse_balance(const char *body, size_t len, uint64_t *balance)
+static bool parse_u64_member(const char *body, size_t len, const char *name, uint64_t *out)
 {
     json_error_t je;
     json_t *o = json_loadb(body, len, 0, &je);
-    bool ok = u64_member(o, "balance_e8s", balance);
+    bool ok = u64_member(o, name, out);
     json_decref(o);
     return ok;
+}
+
+static bool parse_balance(const char *body, size_t len, uint64_t *balance)
+{
+    return parse_u64_member(body, len, "balance_e8s", balance);
 }
 
 static bool parse_modulation(const char *body, size_t len, int32_t *out)
@@ -607,6 +727,35 @@ static void call_done(void *ctx, const call_answer_t *ans)
             snprintf(r->error, sizeof r->error, "%s: %.120s", ans->error, ans->body);
             atomic_fetch_add(&a->external_failures, 1);
         }
+    } else if (ans->kind == CALL_POST) {
+        op->kind = OP_POST_DONE;
+        op->u.post.intent_id = ans->id;
+        gov_call_result_t *r = &op->u.post.res;
+        r->ok = resolved;
+        r->status = (int)ans->http_status;
+        if (!resolved) {
+            snprintf(r->error, sizeof r->error, "%s (HTTP %ld): %.100s", ans->error,
+                     ans->http_status, ans->body);
+            atomic_fetch_add(&a->cmc_failures, 1);
+        }
+    } else if (purpose == GOV_PURPOSE_SUPPLY) {
+        op->kind = OP_SUPPLY_READ;
+        op->u.supply.intent_id = ans->id;
+        gov_supply_result_t *r = &op->u.supply.res;
+        r->ok = resolved && parse_u64_member(ans->body, ans->body_len, "total_supply_e8s",
+                                             &r->supply_e8s);
+        if (!r->ok)
+            snprintf(r->error, sizeof r->error, "%s",
+                     resolved ? "the ledger's supply has an unexpected shape" : ans->error);
+    } else if (purpose == GOV_PURPOSE_AVERAGE_RATE) {
+        op->kind = OP_AVERAGE_RATE;
+        op->u.average.intent_id = ans->id;
+        gov_average_rate_result_t *r = &op->u.average.res;
+        r->ok = resolved && parse_u64_member(ans->body, ans->body_len, "xdr_permyriad_per_icp",
+                                             &r->xdr_permyriad_per_icp);
+        if (!r->ok)
+            snprintf(r->error, sizeof r->error, "%s",
+                     resolved ? "the cmc's average rate has an unexpected shape" : ans->error);
     } else if (purpose == GOV_PURPOSE_BALANCE) {
         op->kind = OP_BALANCE_READ;
         op->u.balance.intent_id = ans->id;
@@ -630,7 +779,7 @@ static void call_done(void *ctx, const call_answer_t *ans)
     service_submit_internal(a->svc, cmd);
 }
 
-static void to_call(const service_t *svc, const gov_intent_t *in, call_intent_t *c)
+static void to_call(const service_t *svc, const outbox_intent_t *in, call_intent_t *c)
 {
     memset(c, 0, sizeof *c);
     c->id = in->id;
@@ -640,6 +789,12 @@ static void to_call(const service_t *svc, const gov_intent_t *in, call_intent_t 
     if (in->kind == GOV_INTENT_GET) {
         c->kind = CALL_GET;
         snprintf(c->path, sizeof c->path, "%s", in->path);
+        return;
+    }
+    if (in->kind == GOV_INTENT_POST) {
+        c->kind = CALL_POST; /* signed by governance's key (call.h) */
+        snprintf(c->path, sizeof c->path, "%s", in->path);
+        c->body = in->body ? in->body : "";
         return;
     }
     c->kind = CALL_TRANSFER;
@@ -684,12 +839,33 @@ static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
     uint8_t key[8];
     id_key(in->id, key);
     bool created = false;
+    char *body = NULL;
+    if (ok && in->kind == GOV_INTENT_POST &&
+        !(body = strndup(in->body, sizeof in->body - 1)))
+        ok = false;
     hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
     if (v && created) {
         v->a = a->nout;
-        a->outbox[a->nout++] = (outbox_entry_t){.in = *in};
+        outbox_intent_t *o = &a->outbox[a->nout++].in;
+        memset(o, 0, sizeof *o);
+        a->outbox[a->nout - 1].submitted = false;
+        a->outbox[a->nout - 1].submitted_at = 0;
+        o->id = in->id;
+        o->kind = in->kind;
+        o->purpose = in->purpose;
+        o->target = in->target;
+        memcpy(o->path, in->path, sizeof o->path);
+        memcpy(o->from_subaccount, in->from_subaccount, SUBACCOUNT_BYTES);
+        o->to = in->to;
+        o->amount = in->amount;
+        o->fee = in->fee;
+        o->memo = in->memo;
+        o->created_at_time = in->created_at_time;
+        o->body = body;
+        body = NULL;
         atomic_store(&a->outbox_size, a->nout);
     }
+    free(body);
     ok = v != NULL; /* an id already in the outbox is kept once */
     pthread_mutex_unlock(&a->out_mu);
     return ok;
@@ -704,6 +880,7 @@ static void outbox_remove(gov_app_t *a, uint64_t id)
     if (v) {
         size_t at = (size_t)v->a, last = --a->nout;
         hmap_del(&a->outbox_index, key);
+        free(a->outbox[at].in.body);
         if (at != last) {
             a->outbox[at] = a->outbox[last];
             id_key(a->outbox[at].in.id, key);
@@ -994,6 +1171,19 @@ static bool apply_answer(gov_app_t *a, scratch_t *s, gov_op_t *op)
         id = op->u.transfer.intent_id;
         ok = gov_apply_transfer_done(a->gov, s->r, id, &op->u.transfer.res, s->now, &out, &err);
         break;
+    case OP_POST_DONE:
+        id = op->u.post.intent_id;
+        ok = gov_apply_call_done(a->gov, s->r, id, &op->u.post.res, s->now, &out, &err);
+        break;
+    case OP_SUPPLY_READ:
+        id = op->u.supply.intent_id;
+        ok = gov_apply_supply_read(a->gov, s->r, id, &op->u.supply.res, s->now, &out, &err);
+        break;
+    case OP_AVERAGE_RATE:
+        id = op->u.average.intent_id;
+        ok = gov_apply_average_rate_read(a->gov, s->r, id, &op->u.average.res, s->now, &out,
+                                         &err);
+        break;
     default: {
         id = op->u.modulation.intent_id;
         gov_modulation_result_t res = op->u.modulation.res;
@@ -1019,6 +1209,9 @@ static bool apply_answer(gov_app_t *a, scratch_t *s, gov_op_t *op)
     res->is_transfer = op->kind == OP_TRANSFER_DONE;
     res->ok = op->kind == OP_TRANSFER_DONE  ? op->u.transfer.res.ok
               : op->kind == OP_BALANCE_READ ? op->u.balance.res.ok
+              : op->kind == OP_POST_DONE    ? op->u.post.res.ok
+              : op->kind == OP_SUPPLY_READ  ? op->u.supply.res.ok
+              : op->kind == OP_AVERAGE_RATE ? op->u.average.res.ok
                                             : op->u.modulation.res.ok;
     res->has_block = res->is_transfer && res->ok;
     res->block_index = res->has_block ? op->u.transfer.res.block_index : 0;
@@ -1027,6 +1220,86 @@ static bool apply_answer(gov_app_t *a, scratch_t *s, gov_op_t *op)
     if (out.finished && out.has_request && out.flow_id)
         return finish(a, s, NULL, &out);
     return true;
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* POST /v1/proposals in the round: {proposal_id}. */
+static bool apply_submit(gov_app_t *a, scratch_t *s, gov_op_t *op)
+{
+    nns_error_t err;
+    uint64_t id = 0;
+    bool ok = false;
+    gov_submit_args_t *args = gov_submission_args(op->u.submit);
+    for (int attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
+        nns_error_clear(&err);
+        ok = gov_apply_submit(a->gov, s->r, args, s->now, &id, &err);
+        if (ok || strcmp(err.code, "IdInUse") != 0)
+            break;
+        gov_submission_redraw(op->u.submit); /* a random candidate id collided: nothing changed */
+    }
+    if (!ok)
+        return refuse(s, &op->w, &err);
+    atomic_fetch_add(&a->proposals_submitted, 1);
+    char body[64];
+    int n = snprintf(body, sizeof body, "{\"proposal_id\":\"%" PRIu64 "\"}", id);
+    return write_succeed(&op->w, 200, body, (size_t)n);
+}
+
+static void cascade_observe(gov_app_t *a, double seconds)
+{
+    static const double bounds[API_CASCADE_BUCKETS] = {0.001, 0.005, 0.01, 0.025,
+                                                       0.05,  0.1,   0.25, 1.0};
+    pthread_mutex_lock(&a->hist_mu);
+    size_t i = 0;
+    while (i < API_CASCADE_BUCKETS && seconds > bounds[i])
+        i++;
+    a->cascade_buckets[i]++;
+    a->cascade_sum += seconds;
+    a->cascade_count++;
+    pthread_mutex_unlock(&a->hist_mu);
+}
+
+/* POST /v1/proposals/{id}/votes in the round. */
+static bool apply_vote(gov_app_t *a, scratch_t *s, gov_op_t *op)
+{
+    nns_error_t err;
+    gov_vote_outcome_t out;
+    memset(&out, 0, sizeof out);
+    double t0 = mono_seconds();
+    if (!gov_apply_vote(a->gov, s->r, &op->u.vote, s->now, &out, &err))
+        return refuse(s, &op->w, &err);
+    cascade_observe(a, mono_seconds() - t0);
+    atomic_fetch_add(&a->votes_cast, 1);
+    json_t *o = json_object(), *t = json_object();
+    if (!o || !t) {
+        json_decref(o);
+        json_decref(t);
+        return false;
+    }
+    json_object_set_new(o, "proposal_id", json_u64(out.proposal_id));
+    json_object_set_new(o, "neuron_id", json_u64(out.neuron_id));
+    json_object_set_new(o, "vote", json_string(gov_vote_name(out.vote)));
+    json_object_set_new(t, "yes", json_u64(out.latest_tally.yes));
+    json_object_set_new(t, "no", json_u64(out.latest_tally.no));
+    json_object_set_new(t, "total", json_u64(out.latest_tally.total));
+    json_object_set_new(t, "timestamp_seconds", json_u64(out.latest_tally.timestamp_seconds));
+    json_object_set_new(o, "latest_tally", t);
+    json_object_set_new(o, "deadline_timestamp_seconds", json_u64(out.deadline_timestamp_seconds));
+    json_object_set_new(o, "status", json_string(gov_proposal_status_name(out.status)));
+    json_object_set_new(o, "ballots_changed", json_integer((json_int_t)out.ballots_changed));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return false;
+    bool ok = write_succeed(&op->w, 200, text, strlen(text));
+    free(text);
+    return ok;
 }
 
 static bool apply(void *app, void *round, write_t *w, uint64_t now)
@@ -1043,7 +1316,14 @@ static bool apply(void *app, void *round, write_t *w, uint64_t now)
     case OP_BALANCE_READ:
     case OP_TRANSFER_DONE:
     case OP_MODULATION_READ:
+    case OP_POST_DONE:
+    case OP_SUPPLY_READ:
+    case OP_AVERAGE_RATE:
         return apply_answer(a, s, op);
+    case OP_SUBMIT:
+        return apply_submit(a, s, op);
+    case OP_VOTE:
+        return apply_vote(a, s, op);
     case OP_TICK: {
         nns_error_t err;
         bool work = false;
@@ -1212,6 +1492,29 @@ static void metrics(void *app, metrics_t *m)
                     atomic_load(&a->answers_lost));
     metrics_counter(m, "nns_governance_ledger_refusals_total",
                     "transfers the ledger refused for good", atomic_load(&a->external_failures));
+    metrics_counter(m, "nns_governance_proposals_submitted_total", "proposals submitted",
+                    atomic_load(&a->proposals_submitted));
+    metrics_counter(m, "nns_governance_votes_total", "votes applied (each with its cascade)",
+                    atomic_load(&a->votes_cast));
+    metrics_counter(m, "nns_governance_cmc_post_failures_total",
+                    "POSTs to the cmc (proposal executions) refused for good",
+                    atomic_load(&a->cmc_failures));
+    api_proposal_metrics(a->gov, now_seconds(), m);
+    pthread_mutex_lock(&a->hist_mu);
+    static const char *const le[API_CASCADE_BUCKETS] = {"0.001", "0.005", "0.01", "0.025",
+                                                        "0.05",  "0.1",   "0.25", "1"};
+    metrics_family(m, "nns_governance_vote_cascade_seconds", "histogram",
+                   "time of a vote's apply with its following cascade (the state machine part)");
+    uint64_t cum = 0;
+    for (int i = 0; i <= API_CASCADE_BUCKETS; i++) {
+        char labels[32];
+        cum += a->cascade_buckets[i];
+        snprintf(labels, sizeof labels, "le=\"%s\"", i < API_CASCADE_BUCKETS ? le[i] : "+Inf");
+        metrics_u64(m, "nns_governance_vote_cascade_seconds_bucket", labels, cum);
+    }
+    metrics_double(m, "nns_governance_vote_cascade_seconds_sum", NULL, a->cascade_sum);
+    metrics_u64(m, "nns_governance_vote_cascade_seconds_count", NULL, a->cascade_count);
+    pthread_mutex_unlock(&a->hist_mu);
     call_runner_metrics(a->runner, m);
 }
 
@@ -1273,8 +1576,11 @@ static void destroy(void *app)
     call_runner_destroy(&a->runner);
     gov_store_close(&a->store);
     gov_destroy(&a->gov);
+    for (size_t i = 0; i < a->nout; i++)
+        free(a->outbox[i].in.body);
     free(a->outbox);
     hmap_free(&a->outbox_index);
+    pthread_mutex_destroy(&a->hist_mu);
     free(a->rate_days);
     pthread_mutex_destroy(&a->out_mu);
     pthread_mutex_destroy(&a->days_mu);
@@ -1303,6 +1609,7 @@ static void *create(service_t *svc, nns_error_t *err)
     }
     pthread_mutex_init(&a->out_mu, NULL);
     pthread_mutex_init(&a->days_mu, NULL);
+    pthread_mutex_init(&a->hist_mu, NULL);
     a->svc = svc;
     if (!hmap_init(&a->outbox_index, 8, 1024)) {
         memset(&a->outbox_index, 0, sizeof a->outbox_index);
@@ -1376,6 +1683,16 @@ static const http_route_t ROUTES[] = {
     {"GET", "/v1/neurons/{}", get_neuron, HTTP_SIGNED_OPTIONAL},
     {"GET", "/v1/neurons/{}/events", get_neuron_events, HTTP_SIGNED_OPTIONAL},
     {"POST", "/v1/neurons/{}/{}", post_command, HTTP_SIGNED | HTTP_WRITE},
+    {"GET", "/v1/neurons/{}/votes", api_get_neuron_votes, 0},
+    {"GET", "/v1/proposals", api_get_proposals, 0},
+    {"POST", "/v1/proposals", post_proposal, HTTP_SIGNED | HTTP_WRITE},
+    {"GET", "/v1/proposals/{}", api_get_proposal, 0},
+    {"GET", "/v1/proposals/{}/ballots", api_get_ballots, 0},
+    {"GET", "/v1/proposals/{}/votes", api_get_votes, 0},
+    {"POST", "/v1/proposals/{}/votes", post_vote, HTTP_SIGNED | HTTP_WRITE},
+    {"GET", "/v1/reward-events", api_get_reward_events, 0},
+    {"GET", "/v1/known-neurons", api_get_known_neurons, 0},
+    {"GET", "/v1/node-providers", api_get_node_providers, 0},
     {"POST", "/v1/admin/crash-point", post_crash_point, 0},
     {0},
 };
@@ -1389,13 +1706,14 @@ static const config_option_t OPTIONS[] = {
 
 const service_def_t GOVERNANCE_SERVICE = {
     .name = "governance",
-    .summary = "The governance service: neurons and staking (REST/JSON, PostgreSQL mirror, calls "
-               "to the ledger and the cmc).",
+    .summary = "The governance service: neurons, staking, proposals, voting and rewards "
+               "(REST/JSON, PostgreSQL mirror, calls to the ledger and the cmc).",
     .canister = CANISTER_GOVERNANCE,
     .default_listen = "127.0.0.1:8082",
     .options = OPTIONS,
     .routes = ROUTES,
     .op_size = sizeof(gov_op_t),
+    .op_release = op_release,
     .one_round_at_a_time = true,
     .create = create,
     .destroy = destroy,

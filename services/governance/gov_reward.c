@@ -139,33 +139,44 @@ bool gov_reward_distribute(const gov_reward_proposal_t *ps, size_t nps, double p
         goto fail;
     for (size_t p = 0; p < nps; p++)
         weight[p] = gov_topic_reward_weight(ps[p].topic);
-    for (;;) {
-        uint64_t min = UINT64_MAX;
-        bool any = false;
-        for (size_t p = 0; p < nps; p++)
-            if (cur[p] < ps[p].n && (!any || ps[p].neuron_ids[cur[p]] < min)) {
-                min = ps[p].neuron_ids[cur[p]];
-                any = true;
-            }
-        if (!any)
-            break;
+    /* one pass over the cursors per neuron: accumulate the current smallest id and find the
+     * next one */
+    uint64_t min = UINT64_MAX;
+    bool any = false;
+    for (size_t p = 0; p < nps; p++)
+        if (ps[p].n > 0 && (!any || ps[p].neuron_ids[0] < min)) {
+            min = ps[p].neuron_ids[0];
+            any = true;
+        }
+    while (any) {
+        uint64_t id = min;
         double used = 0.0;
+        any = false;
+        min = UINT64_MAX;
         for (size_t p = 0; p < nps; p++) {
-            /* a neuron has at most one ballot per proposal; equal ids are skipped defensively */
-            while (cur[p] < ps[p].n && ps[p].neuron_ids[cur[p]] == min) {
-                if (gov_reward_vote_counts(ps[p].votes[cur[p]]))
-                    used += weight[p] * (double)ps[p].voting_powers[cur[p]];
-                cur[p]++;
+            size_t c = cur[p];
+            const uint64_t *pid = ps[p].neuron_ids;
+            /* a neuron has at most one ballot per proposal; equal ids are taken defensively */
+            while (c < ps[p].n && pid[c] == id) {
+                if (gov_reward_vote_counts(ps[p].votes[c]))
+                    used += weight[p] * (double)ps[p].voting_powers[c];
+                c++;
+            }
+            cur[p] = c;
+            if (c < ps[p].n) {
+                any = true;
+                if (pid[c] < min)
+                    min = pid[c];
             }
         }
         if (!(used > 0.0))
             continue;
         uint64_t reward = gov_reward_share(used, pool, denominator);
-        if (reward == 0 || (exists && !exists(ctx, min)))
+        if (reward == 0 || (exists && !exists(ctx, id)))
             continue;
         if (!grow(ids, amounts, &cap, count + 1))
             goto fail;
-        (*ids)[count] = min;
+        (*ids)[count] = id;
         (*amounts)[count] = reward;
         count++;
         sum = sum > UINT64_MAX - reward ? UINT64_MAX : sum + reward;

@@ -454,14 +454,9 @@ bool gov_apply_supply_read(gov_t *g, gov_round_t *r, uint64_t intent_id,
     rr->new_amounts = amounts;
     rr->new_n = n;
     rr->dist_done = 0;
-    for (size_t i = 0; i < ev->nsettled; i++) {
-        rprop_t *rp = rprop_edit(r, ev->settled_proposals[i], false, err);
-        if (!rp)
+    for (size_t i = 0; i < ev->nsettled; i++)
+        if (!rprop_settle(r, ev->settled_proposals[i], day, err))
             return false;
-        rp->p.f.p.reward_event_round = day;
-        if (rp->p.f.p.ballots_held && !rprop_release_ballots(r, ev->settled_proposals[i], err))
-            return false;
-    }
     outcome_end(out, &f, NULL);
     return true;
 }

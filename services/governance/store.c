@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,10 @@
 
 /* Binary element types beyond db.h's. */
 enum { OID_BOOL = 16, OID_INT2 = 21 };
+
+/* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
+#define U64_EXPR(x)                                                                                \
+    "CASE WHEN " x " < 0 THEN " x "::numeric + 18446744073709551616 ELSE " x "::numeric END"
 
 /* ---- names of the enums in the tables (index = the enum's value; NULL = none) ---- */
 static const char *const RULE_NAMES[] = {
@@ -32,12 +38,10 @@ static const char *const FLOW_NAMES[] = {[GOV_FLOW_CLAIM] = "claim",
                                          [GOV_FLOW_REWARD_SUPPLY] = "reward_supply",
                                          [GOV_FLOW_NODE_PROVIDER_RATE] = "node_provider_rate",
                                          [GOV_FLOW_NODE_PROVIDER_MINT] = "node_provider_mint"};
-static const char *const STEP_NAMES[] = {[GOV_STEP_BALANCE] = "balance",
-                                         [GOV_STEP_BURN_FEES] = "burn_fees",
-                                         [GOV_STEP_TRANSFER] = "transfer",
-                                         [GOV_STEP_MINT] = "mint",
-                                         [GOV_STEP_READ] = "read",
-                                         [GOV_STEP_POST] = "post"};
+static const char *const STEP_NAMES[] = {
+    [GOV_STEP_BALANCE] = "balance",   [GOV_STEP_BURN_FEES] = "burn_fees",
+    [GOV_STEP_TRANSFER] = "transfer", [GOV_STEP_MINT] = "mint",
+    [GOV_STEP_READ] = "read",         [GOV_STEP_POST] = "post"};
 static const char *const INTENT_KIND_NAMES[] = {
     [GOV_INTENT_GET] = "get", [GOV_INTENT_TRANSFER] = "transfer", [GOV_INTENT_POST] = "post"};
 static const char *const PURPOSE_NAMES[] = {
@@ -189,20 +193,21 @@ static void put_principal(copybuf_t *b, const principal_t *p)
 enum {
     STATE_NPARAMS = 15,
     ECONOMICS_NPARAMS = 14,
-    NEURON_NCOLS = 21,
+    NEURON_NCOLS = 21,       /* NEURON_COLUMNS */
+    NEURON_WRITE_NCOLS = 22, /* NEURON_COLUMNS, reward_key */
     INFLIGHT_NCOLS = 28,
     INTENT_NCOLS = 17,
     EVENT_NCOLS = 6,
     HISTORY_NCOLS = 7
 };
-_Static_assert(NEURON_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
+_Static_assert(NEURON_WRITE_NCOLS <= MR_MAX_COLS && INFLIGHT_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
 /* Column types of the multi-row statements, in NEURON_COLUMNS / INFLIGHT_COLUMNS order. */
-static const uint32_t NEURON_OIDS[NEURON_NCOLS] = {
+static const uint32_t NEURON_OIDS[NEURON_WRITE_NCOLS] = {
     DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
     DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,       OID_BOOL,       DB_OID_NUMERIC, OID_INT2,
-    OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC};
+    OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT8};
 static const uint32_t INFLIGHT_OIDS[INFLIGHT_NCOLS] = {
     DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_NUMERIC, OID_BOOL,       OID_INT2,
     DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
@@ -247,12 +252,11 @@ enum { PROPOSAL_NCOLS = 33, BALLOT_NCOLS = 9, TALLY_NCOLS = 7, NP_NCOLS = 6 };
 _Static_assert(PROPOSAL_NCOLS <= MR_MAX_COLS, "MR_MAX_COLS");
 
 static const uint32_t PROPOSAL_OIDS[PROPOSAL_NCOLS] = {
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,
-    DB_OID_NUMERIC, DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
-    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, OID_BOOL,
-    DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_INT4,    DB_OID_TEXT,    DB_OID_INT4,    DB_OID_NUMERIC,
+    DB_OID_TEXT,    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
+    OID_BOOL,       DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
     DB_OID_TEXT,    DB_OID_BYTEA,   DB_OID_NUMERIC};
 static const uint32_t KNOWN_OIDS[3] = {DB_OID_NUMERIC, DB_OID_TEXT, DB_OID_TEXT};
 static const uint32_t KNOWN_LINK_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
@@ -260,7 +264,6 @@ static const uint32_t KNOWN_TOPIC_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID
 static const uint32_t NP_OIDS[NP_NCOLS] = {DB_OID_BYTEA,   DB_OID_BYTEA,   DB_OID_NUMERIC,
                                            DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 static const uint32_t BYTEA_OIDS[1] = {DB_OID_BYTEA};
-static const uint32_t MATURITY_OIDS[3] = {DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC};
 
 /* The round's multi-row parameter sets. */
 enum {
@@ -280,8 +283,7 @@ enum {
     M_KNOWN_TOPICS,
     M_NP_DEL, /* node providers written */
     M_NP,
-    M_SNAP_DEL,     /* voting-power snapshots dropped */
-    M_MATURITY,     /* neurons changed by a reward credit alone */
+    M_SNAP_DEL, /* voting-power snapshots dropped */
     M_COUNT
 };
 
@@ -310,7 +312,6 @@ enum {
     Q_REWARD_EVENT,
     Q_REWARD_DIST,
     Q_REWARD_BATCH,
-    Q_MATURITY,
     Q_NPR,
     Q_COUNT
 };
@@ -372,11 +373,12 @@ static const struct {
                              1},
     [Q_NEURONS] =
         {"gov_neurons",
-         "INSERT INTO governance.neurons (" NEURON_COLUMNS ") SELECT * FROM unnest($1::numeric[], "
+         "INSERT INTO governance.neurons (" NEURON_COLUMNS ", reward_key) SELECT * FROM "
+         "unnest($1::numeric[], "
          "$2::bytea[], $3::bytea[], $4::boolean[], $5::numeric[], $6::numeric[], $7::numeric[], "
          "$8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::boolean[], "
          "$13::numeric[], $14::numeric[], $15::boolean[], $16::boolean[], $17::numeric[], "
-         "$18::smallint[], $19::smallint[], $20::numeric[], $21::numeric[]) "
+         "$18::smallint[], $19::smallint[], $20::numeric[], $21::numeric[], $22::bigint[]) "
          "ON CONFLICT (id) DO UPDATE SET subaccount = EXCLUDED.subaccount, "
          "controller = EXCLUDED.controller, dissolving = EXCLUDED.dissolving, "
          "dissolve_delay_seconds = EXCLUDED.dissolve_delay_seconds, "
@@ -396,8 +398,9 @@ static const struct {
          "neuron_type = EXCLUDED.neuron_type, visibility = EXCLUDED.visibility, "
          "voting_power_refreshed_timestamp_seconds = "
          "EXCLUDED.voting_power_refreshed_timestamp_seconds, "
-         "eight_year_gang_bonus_base_e8s = EXCLUDED.eight_year_gang_bonus_base_e8s",
-         NEURON_NCOLS},
+         "eight_year_gang_bonus_base_e8s = EXCLUDED.eight_year_gang_bonus_base_e8s, "
+         "reward_key = EXCLUDED.reward_key",
+         NEURON_WRITE_NCOLS},
     [Q_HOT_KEYS] = {"gov_hot_keys",
                     "INSERT INTO governance.hot_keys (neuron_id, position, hot_key) "
                     "SELECT * FROM unnest($1::numeric[], $2::smallint[], $3::bytea[])",
@@ -527,28 +530,24 @@ static const struct {
                        4},
     [Q_REWARD_BATCH] = {"gov_reward_batch",
                         "INSERT INTO governance.reward_batches (day_after_genesis, batch_offset, "
-                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked) VALUES ($1, $2, $3, "
-                        "$4, $5, $6::bigint[], $7::bigint[], $8::boolean[])",
-                        8},
-    [Q_MATURITY] = {"gov_maturity",
-                    "UPDATE governance.neurons n SET maturity_e8s_equivalent = x.m, "
-                    "staked_maturity_e8s_equivalent = x.s FROM unnest($1::numeric[], "
-                    "$2::numeric[], $3::numeric[]) AS x(id, m, s) WHERE n.id = x.id",
-                    3},
-    [Q_NPR] = {"gov_npr",
-               "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
-               "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
-               "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
-               "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
-               "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
-               "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
-               "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
-               "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
-               "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
-               "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
-               "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
-               "updated_at_nanos = EXCLUDED.updated_at_nanos",
-               14},
+                        "n, last, at_nanos, neuron_ids, amounts_e8s, staked, key) VALUES ($1, $2, "
+                        "$3, $4, $5, $6::bigint[], $7::bigint[], $8::boolean[], $9)",
+                        9},
+    [Q_NPR] =
+        {"gov_npr",
+         "INSERT INTO governance.node_provider_rewards (" NPR_COLUMNS ", updated_at_nanos) "
+         "VALUES ($1, $2, $3, $4, $5, $6::bytea[], $7::bytea[], $8::numeric[], "
+         "$9::numeric[], $10::smallint[], $11::numeric[], $12::numeric[], $13::text[], $14) "
+         "ON CONFLICT (timestamp_seconds) DO UPDATE SET "
+         "xdr_conversion_rate = EXCLUDED.xdr_conversion_rate, average_xdr_permyriad_per_icp = "
+         "EXCLUDED.average_xdr_permyriad_per_icp, minimum_xdr_permyriad_per_icp = "
+         "EXCLUDED.minimum_xdr_permyriad_per_icp, maximum_node_provider_rewards_e8s = "
+         "EXCLUDED.maximum_node_provider_rewards_e8s, node_providers = EXCLUDED.node_providers, "
+         "to_accounts = EXCLUDED.to_accounts, xdr_permyriad = EXCLUDED.xdr_permyriad, amounts_e8s "
+         "= EXCLUDED.amounts_e8s, statuses = EXCLUDED.statuses, block_indexes = "
+         "EXCLUDED.block_indexes, flow_ids = EXCLUDED.flow_ids, errors = EXCLUDED.errors, "
+         "updated_at_nanos = EXCLUDED.updated_at_nanos",
+         14},
 };
 
 /* The read pool's statement: a neuron's events, newest first, below a cursor. */
@@ -593,12 +592,29 @@ struct gov_store {
     multirow_t m[M_COUNT];
     gov_resolved_t *sorted; /* the round's outcomes by intent id */
     size_t capsorted;
-    gov_neuron_full_t *nbuf; /* one neuron copied out of a round, or loaded */
+    gov_neuron_full_t *nbuf;       /* one neuron copied out of a round, or loaded */
     copybuf_t ballots, tally, arr; /* COPY rows; arr: one array field being built */
     single_t sp[S_COUNT];
     uint8_t *abuf; /* an action's encoding */
     size_t capabuf;
+    /* reward credits: the latest batch committed, the round's batch (0: none), the fold */
+    uint64_t batch_key, pending_key;
+    char *conninfo;
+    pthread_t fold;
+    bool fold_started, fold_stop, fold_kick;
+    pthread_mutex_t fold_mu;
+    pthread_cond_t fold_cv;
 };
+
+/* The fold of reward credits into the neurons' rows (below). */
+static void fold_kick(gov_store_t *s);
+static void fold_stop(gov_store_t *s);
+
+/* A reward batch's key (schema 003: day_after_genesis * 2^20 + batch_offset). */
+static uint64_t batch_key(const gov_reward_batch_t *b)
+{
+    return b->day_after_genesis << 20 | (uint64_t)b->offset;
+}
 
 /* ---- open / close ---- */
 
@@ -620,7 +636,10 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    mr_init(&s->m[M_NEURONS], NEURON_NCOLS, NEURON_OIDS);
+    pthread_mutex_init(&s->fold_mu, NULL);
+    pthread_cond_init(&s->fold_cv, NULL);
+    s->conninfo = strdup(conninfo ? conninfo : "");
+    mr_init(&s->m[M_NEURONS], NEURON_WRITE_NCOLS, NEURON_OIDS);
     mr_init(&s->m[M_NEURONS_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_PARTS_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_HOT_KEYS], 3, HOT_KEY_OIDS);
@@ -637,7 +656,6 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     mr_init(&s->m[M_NP_DEL], 1, BYTEA_OIDS);
     mr_init(&s->m[M_NP], NP_NCOLS, NP_OIDS);
     mr_init(&s->m[M_SNAP_DEL], 1, IDS_OIDS);
-    mr_init(&s->m[M_MATURITY], 3, MATURITY_OIDS);
     db_writer_config_t wc = {.conninfo = conninfo,
                              .service = "governance",
                              .depth = depth,
@@ -656,6 +674,7 @@ void gov_store_close(gov_store_t **sp)
     gov_store_t *s = *sp;
     if (!s)
         return;
+    fold_stop(s);
     if (s->w)
         PQfinish(s->w);
     db_writer_close(&s->wr);
@@ -673,6 +692,9 @@ void gov_store_close(gov_store_t **sp)
         for (int j = 0; j < SP_MAX; j++)
             copybuf_free(&s->sp[i].bin[j]);
     free(s->abuf);
+    free(s->conninfo);
+    pthread_mutex_destroy(&s->fold_mu);
+    pthread_cond_destroy(&s->fold_cv);
     free(s->nbuf);
     free(s->sorted);
     free(s);
@@ -771,7 +793,7 @@ static uint64_t neuron_stake(const gov_neuron_t *n)
     return s < minted ? UINT64_MAX : s;
 }
 
-static void add_neuron_row(multirow_t *m, const gov_neuron_t *n)
+static void add_neuron_row(multirow_t *m, const gov_neuron_t *n, uint64_t reward_key)
 {
     copybuf_t *c = m->col;
     const gov_dissolve_t *d = &n->dissolve;
@@ -796,6 +818,7 @@ static void add_neuron_row(multirow_t *m, const gov_neuron_t *n)
     put_i2(&c[18], n->visibility);
     put_u64(&c[19], n->voting_power_refreshed_timestamp_seconds);
     put_u64(&c[20], n->eight_year_gang_bonus_base_e8s);
+    copybuf_bin_int8(&c[21], (int64_t)reward_key);
     m->rows++;
 }
 
@@ -1115,8 +1138,8 @@ static void npr_params(single_t *p, const gov_monthly_np_rewards_t *m, uint64_t 
     sp_u64(p, 2, m->average_xdr_permyriad_per_icp);
     sp_u64(p, 3, m->minimum_xdr_permyriad_per_icp);
     sp_u64(p, 4, m->maximum_node_provider_rewards_e8s);
-    static const uint32_t oids[8] = {DB_OID_BYTEA,   DB_OID_BYTEA, DB_OID_NUMERIC, DB_OID_NUMERIC,
-                                     OID_INT2,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
+    static const uint32_t oids[8] = {DB_OID_BYTEA, DB_OID_BYTEA,   DB_OID_NUMERIC, DB_OID_NUMERIC,
+                                     OID_INT2,     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_TEXT};
     size_t at[8];
     for (int c = 0; c < 8; c++)
         at[c] = copybuf_array_begin(&p->bin[5 + c], oids[c]);
@@ -1266,7 +1289,7 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
     gov_reward_batch_t bt;
     if (gov_round_reward_batch(r, &bt)) {
         single_t *p = &s->sp[S_BATCH];
-        sp_reset(p, 8);
+        sp_reset(p, 9);
         sp_u64(p, 0, bt.day_after_genesis);
         sp_u64(p, 1, bt.offset);
         sp_u64(p, 2, bt.n);
@@ -1281,6 +1304,7 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
             put_bool(&p->bin[7], bt.staked[i] != 0);
         copybuf_array_end(&p->bin[7], at, bt.n);
         sp_bin(p, 7);
+        sp_u64(p, 8, batch_key(&bt));
         p->used = true;
     }
     const gov_monthly_np_rewards_t *mr = gov_round_monthly_np_rewards(r);
@@ -1297,6 +1321,10 @@ static bool build_part2(gov_store_t *s, const gov_round_t *r, uint64_t now)
 static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x)
 {
     uint64_t now = x ? x->now : 0;
+    /* the key a whole neuron's row carries: the latest batch committed, or this round's */
+    gov_reward_batch_t bt;
+    s->pending_key = gov_round_reward_batch(r, &bt) ? batch_key(&bt) : 0;
+    uint64_t reward_key = s->pending_key > s->batch_key ? s->pending_key : s->batch_key;
     for (int i = 0; i < M_COUNT; i++)
         mr_reset(&s->m[i]);
     copybuf_reset(&s->history);
@@ -1307,21 +1335,14 @@ static bool build_round(gov_store_t *s, const gov_round_t *r, const gov_store_ex
         bool removed = false, parts = false;
         gov_round_neuron(r, i, s->nbuf, &removed, &parts);
         const gov_neuron_full_t *f = s->nbuf;
-        if (gov_round_neuron_reward_only(r, i)) {
-            /* a reward credit alone: its maturity columns (the batch's arrays record it) */
-            multirow_t *mm = &s->m[M_MATURITY];
-            put_u64(&mm->col[0], f->n.id);
-            put_u64(&mm->col[1], f->n.maturity_e8s_equivalent);
-            put_u64(&mm->col[2], f->n.staked_maturity_e8s_equivalent);
-            mm->rows++;
-            continue;
-        }
+        if (gov_round_neuron_reward_only(r, i))
+            continue; /* a reward credit alone: the batch's arrays record it (the fold) */
         add_history_row(&s->history, &f->n, removed, now);
         if (removed) {
             add_id(&s->m[M_NEURONS_DEL], f->n.id);
             add_id(&s->m[M_PARTS_DEL], f->n.id);
         } else {
-            add_neuron_row(&s->m[M_NEURONS], &f->n);
+            add_neuron_row(&s->m[M_NEURONS], &f->n, reward_key);
             if (parts) {
                 add_id(&s->m[M_PARTS_DEL], f->n.id);
                 add_parts(s, f);
@@ -1504,14 +1525,12 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         st[nst++] = mr_stmt(Q_NP, &m[M_NP]);
     if (m[M_SNAP_DEL].rows)
         st[nst++] = mr_stmt(Q_SNAP_DEL, &m[M_SNAP_DEL]);
-    static const int SP_Q[S_COUNT] = {[S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,
-                                      [S_EVENT] = Q_REWARD_EVENT, [S_DIST] = Q_REWARD_DIST,
-                                      [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
+    static const int SP_Q[S_COUNT] = {
+        [S_PSTATE] = -1,          [S_SNAP] = Q_SNAP,          [S_EVENT] = Q_REWARD_EVENT,
+        [S_DIST] = Q_REWARD_DIST, [S_BATCH] = Q_REWARD_BATCH, [S_NPR] = Q_NPR};
     for (int i = S_SNAP; i < S_COUNT; i++)
         if (s->sp[i].used)
             st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
-    if (m[M_MATURITY].rows)
-        st[nst++] = mr_stmt(Q_MATURITY, &m[M_MATURITY]);
 
     if (!db_writer_begin(s->wr, err))
         return DB_NOT_COMMITTED;
@@ -1554,7 +1573,13 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
 
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err)
 {
-    return db_writer_wait(s->wr, err);
+    db_outcome_t o = db_writer_wait(s->wr, err);
+    if (o == DB_COMMITTED && s->pending_key) {
+        s->batch_key = s->pending_key;
+        s->pending_key = 0;
+        fold_kick(s);
+    }
+    return o;
 }
 
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms)
@@ -1938,11 +1963,17 @@ static bool neuron_row(rd_t *rd, gov_neuron_full_t *f)
 
 static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
 
-/* Streams every neuron (one binary COPY) into g with its parts. */
-static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t *err)
+/* The reward credits not yet folded into the rows (the fold, below). */
+typedef struct credits credits_t;
+static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key);
+static bool rd_elem_i64(rd_t *rd, uint64_t *out);
+
+/* Streams every neuron (one binary COPY) into g with its parts and the credits its row lacks. */
+static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *credits,
+                         nns_error_t *err)
 {
-    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS " FROM governance.neurons) TO "
-                               "STDOUT WITH (FORMAT binary)");
+    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
+                               "governance.neurons) TO STDOUT WITH (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
                       PQresultErrorMessage(r));
@@ -1971,10 +2002,12 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], nns_error_t
                 trailer = true;
                 break;
             }
-            if (nf != NEURON_NCOLS || !neuron_row(&rd, f)) {
+            uint64_t row_key = 0;
+            if (nf != NEURON_WRITE_NCOLS || !neuron_row(&rd, f) || !rd_elem_i64(&rd, &row_key)) {
                 ok = corrupt(err, "governance.neurons", "(bad field)");
                 break;
             }
+            apply_credits(credits, &f->n, row_key);
             if (!attach_parts(parts, f)) {
                 char id[24];
                 snprintf(id, sizeof id, "%llu", (unsigned long long)f->n.id);
@@ -2100,6 +2133,860 @@ static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *n
     return true;
 }
 
+/* ---- loading part 2 ---- */
+
+/* A binary array field's header: one dimension (or none: empty) of elem_oid; *n its elements,
+ * rd left at the first element. */
+static bool rd_array(rd_t *rd, uint32_t elem_oid, size_t *n, rd_t *elems)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len < 12)
+        return false;
+    uint32_t ndim = be32(v), oid = be32(v + 8);
+    if (oid != elem_oid || ndim > 1)
+        return false;
+    if (ndim == 0) {
+        *n = 0;
+        *elems = (rd_t){v + 12, v + 12};
+        return len == 12;
+    }
+    if (len < 20)
+        return false;
+    *n = be32(v + 12);
+    *elems = (rd_t){v + 20, v + len};
+    return true;
+}
+
+/* The next element of an int8 / int2 array. */
+static bool rd_elem_i64(rd_t *rd, uint64_t *out)
+{
+    const uint8_t *v;
+    int32_t len;
+    if (!rd_field(rd, &v, &len) || len != 8)
+        return false;
+    *out = (uint64_t)be32(v) << 32 | be32(v + 4);
+    return true;
+}
+
+/* Runs a binary COPY out and calls row(ctx, rd, nfields) for each row. */
+static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
+                      bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
+                      nns_error_t *err)
+{
+    PGresult *r = PQexec(s->w, sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                      PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    char *buf;
+    int len;
+    bool ok = true, header = false, trailer = false;
+    while ((len = PQgetCopyData(s->w, &buf, 0)) > 0) {
+        rd_t rd = {(const uint8_t *)buf, (const uint8_t *)buf + len};
+        if (!header) {
+            if (len < 19 || memcmp(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE) != 0) {
+                ok = ok && corrupt(err, table, "(bad COPY header)");
+            } else {
+                rd.p += 15 + 4 + be32(rd.p + 15);
+                header = true;
+            }
+        }
+        while (ok && header && !trailer && rd.end - rd.p >= 2) {
+            int16_t nf = (int16_t)be16(rd.p);
+            rd.p += 2;
+            if (nf == -1) {
+                trailer = true;
+                break;
+            }
+            if (!row(ctx, &rd, nf, err))
+                ok = false;
+        }
+        PQfreemem(buf);
+    }
+    while ((r = PQgetResult(s->w)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
+            ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                               PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    if (ok && len == -2)
+        ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
+                           PQerrorMessage(s->w));
+    if (ok && header && !trailer)
+        ok = corrupt(err, table, "(COPY cut short)");
+    return ok;
+}
+
+/* The ballots of the proposals held in memory, rebuilt from their rows. */
+typedef struct {
+    uint64_t id;
+    size_t count, filled;
+    uint64_t *ids, *vps;
+    uint8_t *votes;
+} held_t;
+
+typedef struct {
+    held_t *v;
+    size_t n;
+} helds_t;
+
+static held_t *held_find(helds_t *h, uint64_t id)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < h->n && h->v[lo].id == id ? &h->v[lo] : NULL;
+}
+
+/* A row of (proposal_id, snapshot, neuron_ids, votes, voting_powers): a snapshot row appends its
+ * ballots; a later row sets the votes it changed. */
+static bool ballot_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    helds_t *h = ctx;
+    uint64_t pid = 0;
+    bool snapshot = false;
+    size_t ni = 0, nv = 0, np = 0;
+    rd_t ids, votes, vps;
+    if (nf != 5 || !rd_u64(rd, &pid) || !rd_bool(rd, &snapshot) ||
+        !rd_array(rd, DB_OID_INT8, &ni, &ids) || !rd_array(rd, OID_INT2, &nv, &votes) ||
+        !rd_array(rd, DB_OID_INT8, &np, &vps) || ni != nv || ni != np)
+        return corrupt(err, "governance.ballots", "(bad field)");
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)pid);
+    held_t *p = held_find(h, pid);
+    if (!p)
+        return corrupt(err, "governance.ballots of proposal", idtext);
+    if (snapshot && p->filled + ni > p->count)
+        return corrupt(err, "governance.ballots (more than ballots_count) of proposal", idtext);
+    for (size_t i = 0; i < ni; i++) {
+        uint64_t id, vp;
+        int32_t vote;
+        if (!rd_elem_i64(&ids, &id) || !rd_i16(&votes, &vote) || !rd_elem_i64(&vps, &vp) ||
+            vote < 0 || vote > 2)
+            return corrupt(err, "governance.ballots of proposal", idtext);
+        if (snapshot) {
+            p->ids[p->filled] = id;
+            p->vps[p->filled] = vp;
+            p->votes[p->filled] = (uint8_t)vote;
+            p->filled++;
+            continue;
+        }
+        /* a later change: the ballot exists, was unspecified, keeps its voting power */
+        size_t lo = 0, hi = p->filled;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (p->ids[mid] < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == p->filled || p->ids[lo] != id || p->votes[lo] != 0 || p->vps[lo] != vp)
+            return corrupt(err, "governance.ballots (a change without its ballot) of proposal",
+                           idtext);
+        p->votes[lo] = (uint8_t)vote;
+    }
+    return true;
+}
+
+static void helds_free(helds_t *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].ids);
+        free(h->v[i].vps);
+        free(h->v[i].votes);
+    }
+    free(h->v);
+    h->v = NULL;
+    h->n = 0;
+}
+
+/* t_* for an optional text column: NULL when SQL NULL. */
+static const char *t_opt_text(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static bool t_opt_u64(const PGresult *r, int row, int col, bool *has, uint64_t *out)
+{
+    *has = !PQgetisnull(r, row, col);
+    *out = 0;
+    return !*has || t_u64(r, row, col, out);
+}
+
+/* The columns of PROPOSAL_SELECT (a proposal as loaded and as read back). */
+#define PROPOSAL_SELECT                                                                            \
+    "SELECT id, proposer, topic, action_type, nns_function, managed_neuron_id, "                   \
+    "reject_cost_e8s, proposal_timestamp_seconds, decided_timestamp_seconds, "                     \
+    "executed_timestamp_seconds, failed_timestamp_seconds, failure_reason, "                       \
+    "has_wait_for_quiet, wait_for_quiet_deadline_seconds, voting_period_seconds, "                 \
+    "total_potential_voting_power, yes_e8s, no_e8s, total_e8s, "                                   \
+    "tally_timestamp_seconds, previous_ballots_timestamp_seconds, "                                \
+    "reward_event_round, ballots_count, ballots_held, exec_flow_id, title, summary, "              \
+    "url, action_json, action FROM governance.proposals "
+
+/* Row i of a PROPOSAL_SELECT result into p (the texts and the action stay in the result). */
+static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
+{
+    memset(p, 0, sizeof *p);
+    int32_t topic = 0, fn = 0;
+    size_t flen = (size_t)PQgetlength(r, i, 11);
+    bool ok = t_u64(r, i, 0, &p->id) && t_u64(r, i, 1, &p->proposer) && t_i32(r, i, 2, &topic) &&
+              (p->action_kind = gov_action_from_name(PQgetvalue(r, i, 3))) != 0 &&
+              t_i32(r, i, 4, &fn) && t_u64(r, i, 5, &p->managed_neuron_id) &&
+              t_u64(r, i, 6, &p->reject_cost_e8s) &&
+              t_u64(r, i, 7, &p->proposal_timestamp_seconds) &&
+              t_u64(r, i, 8, &p->decided_timestamp_seconds) &&
+              t_u64(r, i, 9, &p->executed_timestamp_seconds) &&
+              t_u64(r, i, 10, &p->failed_timestamp_seconds) && flen < GOV_FAILURE_REASON_MAX &&
+              t_bool(r, i, 12, &p->has_wait_for_quiet) &&
+              t_u64(r, i, 13, &p->wait_for_quiet_deadline_seconds) &&
+              t_u64(r, i, 14, &p->voting_period_seconds) &&
+              t_u64(r, i, 15, &p->total_potential_voting_power) && t_u64(r, i, 16, &p->tally.yes) &&
+              t_u64(r, i, 17, &p->tally.no) && t_u64(r, i, 18, &p->tally.total) &&
+              t_u64(r, i, 19, &p->tally.timestamp_seconds) &&
+              t_opt_u64(r, i, 20, &p->has_previous_ballots_timestamp,
+                        &p->previous_ballots_timestamp_seconds) &&
+              t_u64(r, i, 21, &p->reward_event_round) && t_u64(r, i, 22, &p->ballots_count) &&
+              t_bool(r, i, 23, &p->ballots_held) && t_u64(r, i, 24, &p->exec_flow_id) &&
+              !PQgetisnull(r, i, 26) && !PQgetisnull(r, i, 28) && !PQgetisnull(r, i, 29);
+    if (!ok)
+        return false;
+    p->topic = topic;
+    p->nns_function = fn;
+    memcpy(p->failure_reason, PQgetvalue(r, i, 11), flen + 1);
+    return true;
+}
+
+static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r =
+        db_exec(s->w,
+                "SELECT next_proposal_id, last_snapshot_day FROM governance.proposal_state "
+                "WHERE id = 1",
+                0, NULL, err);
+    if (!r)
+        return false;
+    if (PQntuples(r) == 1) {
+        gov_proposal_info_t pi;
+        memset(&pi, 0, sizeof pi);
+        if (!t_u64(r, 0, 0, &pi.next_proposal_id) || !t_u64(r, 0, 1, &pi.last_snapshot_day)) {
+            PQclear(r);
+            return corrupt(err, "governance.proposal_state", NULL);
+        }
+        gov_load_proposal_info(g, &pi);
+    }
+    PQclear(r);
+
+    r = db_exec(s->w, PROPOSAL_SELECT "WHERE NOT forgotten ORDER BY id", 0, NULL, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    gov_proposal_t *ps = rows ? calloc((size_t)rows, sizeof *ps) : NULL;
+    helds_t h = {rows ? calloc((size_t)rows, sizeof *h.v) : NULL, 0};
+    bool ok = rows == 0 || (ps && h.v);
+    if (!ok)
+        oom(err, "governance.proposals");
+    for (int i = 0; ok && i < rows; i++) {
+        gov_proposal_t *p = &ps[i];
+        ok = proposal_row(r, i, p) && (!p->ballots_held || p->ballots_count <= GOV_NEURONS_MAX);
+        if (!ok) {
+            corrupt(err, "governance.proposals", PQgetvalue(r, i, 0));
+            break;
+        }
+        if (p->ballots_held) {
+            held_t *x = &h.v[h.n++];
+            x->id = p->id;
+            x->count = (size_t)p->ballots_count;
+            size_t c = x->count ? x->count : 1;
+            x->ids = malloc(c * sizeof *x->ids);
+            x->vps = malloc(c * sizeof *x->vps);
+            x->votes = malloc(c);
+            if (!x->ids || !x->vps || !x->votes)
+                ok = oom(err, "governance.ballots");
+        }
+    }
+    ok = ok && (h.n == 0 ||
+                copy_rows(s,
+                          "COPY (SELECT b.proposal_id, b.snapshot, b.neuron_ids, b.votes, "
+                          "b.voting_powers FROM governance.ballots b JOIN governance.proposals p "
+                          "ON p.id = b.proposal_id WHERE p.ballots_held AND NOT p.forgotten "
+                          "ORDER BY b.proposal_id, b.seq) TO STDOUT WITH (FORMAT binary)",
+                          "governance.ballots", ballot_row, &h, err));
+    size_t k = 0;
+    for (int i = 0; ok && i < rows; i++) {
+        const gov_proposal_t *p = &ps[i];
+        held_t *x = p->ballots_held ? &h.v[k++] : NULL;
+        if (x && x->filled != x->count) {
+            ok = corrupt(err, "governance.ballots (fewer than ballots_count) of proposal",
+                         PQgetvalue(r, i, 0));
+            break;
+        }
+        size_t alen = 0;
+        unsigned char *action = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+        if (!action) {
+            ok = oom(err, "governance.proposals");
+            break;
+        }
+        ok = gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
+                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action, alen,
+                               x ? x->ids : NULL, x ? x->vps : NULL, x ? x->votes : NULL,
+                               x ? x->count : 0, err);
+        PQfreemem(action);
+        if (x) { /* loaded (copied): release its arrays now */
+            free(x->ids);
+            free(x->vps);
+            free(x->votes);
+            x->ids = x->vps = NULL;
+            x->votes = NULL;
+        }
+    }
+    helds_free(&h);
+    free(ps);
+    PQclear(r);
+    return ok;
+}
+
+/* The rows of a text query "id, position-ordered value" grouped by id (as load_parts). */
+static bool load_known_neurons(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    parts_t links, topics;
+    memset(&links, 0, sizeof links);
+    memset(&topics, 0, sizeof topics);
+    PGresult *r = NULL;
+    bool ok =
+        load_parts(s,
+                   "SELECT k.id, l.link FROM governance.known_neurons k, "
+                   "unnest(k.links) WITH ORDINALITY AS l(link, pos) ORDER BY k.id, l.pos",
+                   &links, "governance.known_neurons", err) &&
+        load_parts(
+            s,
+            "SELECT k.id, t.topic FROM governance.known_neurons k, "
+            "unnest(k.committed_topics) WITH ORDINALITY AS t(topic, pos) ORDER BY k.id, t.pos",
+            &topics, "governance.known_neurons", err) &&
+        (r = db_exec(s->w, "SELECT id, name, description FROM governance.known_neurons ORDER BY id",
+                     0, NULL, err)) != NULL;
+    const char *lv[GOV_KNOWN_NEURON_LINKS_MAX];
+    int32_t tv[GOV_TOPICS];
+    for (int i = 0; ok && r && i < PQntuples(r); i++) {
+        gov_known_neuron_t k;
+        memset(&k, 0, sizeof k);
+        ok = t_u64(r, i, 0, &k.id) && !PQgetisnull(r, i, 1);
+        const uint8_t *key = (const uint8_t *)&k.id;
+        hval_t *v = ok && links.map.count ? hmap_get(&links.map, key) : NULL;
+        if (ok && v) {
+            ok = v->b <= GOV_KNOWN_NEURON_LINKS_MAX;
+            for (uint64_t j = 0; ok && j < v->b; j++)
+                lv[j] = PQgetvalue(links.r, (int)(v->a + j), 1);
+            k.nlinks = (size_t)v->b;
+            links.used += v->b;
+        }
+        v = ok && topics.map.count ? hmap_get(&topics.map, key) : NULL;
+        if (ok && v) {
+            ok = v->b <= GOV_TOPICS;
+            for (uint64_t j = 0; ok && j < v->b; j++)
+                ok = t_i32(topics.r, (int)(v->a + j), 1, &tv[j]);
+            k.ntopics = (size_t)v->b;
+            topics.used += v->b;
+        }
+        if (!ok) {
+            corrupt(err, "governance.known_neurons", PQgetvalue(r, i, 0));
+            break;
+        }
+        k.name = PQgetvalue(r, i, 1);
+        k.description = t_opt_text(r, i, 2);
+        k.links = lv;
+        k.committed_topics = tv;
+        ok = gov_load_known_neuron(g, &k, err);
+    }
+    if (r)
+        PQclear(r);
+    parts_free(&links);
+    parts_free(&topics);
+    return ok;
+}
+
+static bool load_node_providers(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w, "SELECT " NP_COLUMNS " FROM governance.node_providers ORDER BY id",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        gov_node_provider_t np;
+        memset(&np, 0, sizeof np);
+        bool has_ts = false, has_block = false;
+        np.has_reward_account = !PQgetisnull(r, i, 1);
+        ok = t_principal(r, i, 0, &np.id) &&
+             (!np.has_reward_account ||
+              t_bytes(r, i, 1, np.reward_account.hash, ACCOUNT_HASH_BYTES)) &&
+             t_opt_u64(r, i, 2, &np.has_xdr_permyriad_per_month, &np.xdr_permyriad_per_month) &&
+             t_opt_u64(r, i, 3, &np.has_last_reward, &np.last_reward_amount_e8s) &&
+             t_opt_u64(r, i, 4, &has_ts, &np.last_reward_timestamp_seconds) &&
+             t_opt_u64(r, i, 5, &has_block, &np.last_reward_block_index) &&
+             has_ts == np.has_last_reward;
+        if (!ok) {
+            corrupt(err, "governance.node_providers", PQgetvalue(r, i, 0));
+            break;
+        }
+        ok = gov_load_node_provider(g, &np, err);
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* Decodes count int8 elements into a malloc'd array. */
+static uint64_t *rd_bits(rd_t *elems, size_t n)
+{
+    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        if (!rd_elem_i64(elems, &v[i])) {
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+typedef struct {
+    gov_t *g;
+} gctx_t;
+
+/* (timestamp_seconds, total_potential_voting_power, neuron_ids, voting_powers) */
+static bool snapshot_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    gctx_t *c = ctx;
+    gov_vp_snapshot_t sn;
+    memset(&sn, 0, sizeof sn);
+    size_t ni = 0, nv = 0;
+    rd_t ids, vps;
+    if (nf != 4 || !rd_u64(rd, &sn.timestamp_seconds) ||
+        !rd_u64(rd, &sn.total_potential_voting_power) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &nv, &vps) || ni != nv || ni > GOV_NEURONS_MAX)
+        return corrupt(err, "governance.voting_power_snapshots", "(bad field)");
+    uint64_t *a = rd_bits(&ids, ni), *b = rd_bits(&vps, nv);
+    bool ok = a && b;
+    if (!ok)
+        corrupt(err, "governance.voting_power_snapshots", "(bad array)");
+    sn.n = ni;
+    sn.neuron_ids = a;
+    sn.voting_powers = b;
+    ok = ok && gov_load_vp_snapshot(c->g, &sn, err);
+    free(a);
+    free(b);
+    return ok;
+}
+
+/* (day, neuron_ids, amounts, credited) of the latest distribution */
+static bool distribution_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    gctx_t *c = ctx;
+    uint64_t day = 0, credited = 0;
+    size_t ni = 0, na = 0;
+    rd_t ids, amounts;
+    if (nf != 4 || !rd_u64(rd, &day) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &na, &amounts) || !rd_u64(rd, &credited) || ni != na ||
+        credited > ni)
+        return corrupt(err, "governance.reward_distributions", "(bad field)");
+    if (credited == ni)
+        return true; /* fully credited: nothing in progress */
+    uint64_t *a = rd_bits(&ids, ni), *b = rd_bits(&amounts, na);
+    bool ok = a && b;
+    if (!ok)
+        corrupt(err, "governance.reward_distributions", "(bad array)");
+    ok = ok && gov_load_reward_distribution(c->g, day, a, b, ni, (size_t)credited, err);
+    free(a);
+    free(b);
+    return ok;
+}
+
+static bool load_reward_events(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(s->w,
+                          "SELECT " EVENT2_COLUMNS " FROM governance.reward_events "
+                          "ORDER BY day_after_genesis",
+                          0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        gov_reward_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ok = t_u64(r, i, 0, &ev.day_after_genesis) &&
+             t_u64(r, i, 1, &ev.actual_timestamp_seconds) &&
+             t_u64(r, i, 2, &ev.distributed_e8s_equivalent) &&
+             t_u64(r, i, 3, &ev.total_available_e8s_equivalent) &&
+             t_u64(r, i, 4, &ev.rounds_since_last_distribution) &&
+             t_u64(r, i, 5, &ev.latest_round_available_e8s_equivalent) && !PQgetisnull(r, i, 6);
+        /* "{1,2,3}" */
+        const char *t = ok ? PQgetvalue(r, i, 6) : "";
+        ok = ok && *t++ == '{';
+        while (ok && *t && *t != '}') {
+            char *end;
+            ok = ev.nsettled < GOV_REWARD_SETTLED_MAX && *t >= '0' && *t <= '9';
+            if (!ok)
+                break;
+            ev.settled_proposals[ev.nsettled++] = strtoull(t, &end, 10);
+            t = end;
+            if (*t == ',')
+                t++;
+        }
+        ok = ok && *t == '}' && t[1] == '\0';
+        if (!ok) {
+            corrupt(err, "governance.reward_events", PQgetvalue(r, i, 0));
+            break;
+        }
+        ok = gov_load_reward_event(g, &ev, err);
+    }
+    PQclear(r);
+    return ok;
+}
+
+static bool load_monthly_rewards(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    PGresult *r = db_exec(
+        s->w,
+        "SELECT m.timestamp_seconds, m.xdr_conversion_rate, m.average_xdr_permyriad_per_icp, "
+        "m.minimum_xdr_permyriad_per_icp, m.maximum_node_provider_rewards_e8s, "
+        "cardinality(m.node_providers), u.p, u.a, u.x, u.e, u.st, u.b, u.f, u.err "
+        "FROM (SELECT * FROM governance.node_provider_rewards ORDER BY timestamp_seconds DESC "
+        "LIMIT 1) m LEFT JOIN LATERAL unnest(m.node_providers, m.to_accounts, m.xdr_permyriad, "
+        "m.amounts_e8s, m.statuses, m.block_indexes, m.flow_ids, m.errors) WITH ORDINALITY "
+        "AS u(p, a, x, e, st, b, f, err, pos) ON true ORDER BY u.pos",
+        0, NULL, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return true;
+    }
+    gov_monthly_np_rewards_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        PQclear(r);
+        return oom(err, "governance.node_provider_rewards");
+    }
+    uint64_t count = 0;
+    bool ok = t_u64(r, 0, 0, &m->timestamp_seconds) && t_u64(r, 0, 1, &m->xdr_conversion_rate) &&
+              t_u64(r, 0, 2, &m->average_xdr_permyriad_per_icp) &&
+              t_u64(r, 0, 3, &m->minimum_xdr_permyriad_per_icp) &&
+              t_u64(r, 0, 4, &m->maximum_node_provider_rewards_e8s) &&
+              (PQgetisnull(r, 0, 5) || t_u64(r, 0, 5, &count)) &&
+              count <= GOV_NODE_PROVIDER_REWARDS_MAX && (count == 0 || (uint64_t)rows == count);
+    for (int i = 0; ok && count && i < rows; i++) {
+        gov_np_reward_entry_t *e = &m->rewards[m->n];
+        int32_t st = 0;
+        size_t elen = (size_t)PQgetlength(r, i, 13);
+        ok = t_principal(r, i, 6, &e->node_provider) &&
+             t_bytes(r, i, 7, e->to_account.hash, ACCOUNT_HASH_BYTES) &&
+             t_u64(r, i, 8, &e->xdr_permyriad) && t_u64(r, i, 9, &e->amount_e8s) &&
+             t_i32(r, i, 10, &st) && st >= 0 && st <= GOV_NP_REWARD_REFUSED &&
+             t_u64(r, i, 11, &e->block_index) && t_u64(r, i, 12, &e->flow_id) &&
+             elen < sizeof e->error;
+        if (ok) {
+            e->status = (gov_np_reward_status_t)st;
+            memcpy(e->error, PQgetvalue(r, i, 13), elen + 1);
+            m->n++;
+        }
+    }
+    if (!ok)
+        corrupt(err, "governance.node_provider_rewards", PQgetvalue(r, 0, 0));
+    ok = ok && gov_load_monthly_np_rewards(g, m, err);
+    free(m);
+    PQclear(r);
+    return ok;
+}
+
+/* Part 2's committed state: proposals (with the ballots held), known neurons, node providers,
+ * voting-power snapshots, reward events, the distribution in progress, the latest monthly
+ * node-provider rewards. */
+static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
+{
+    gctx_t c = {g};
+    return load_proposals(s, g, err) && load_known_neurons(s, g, err) &&
+           load_node_providers(s, g, err) &&
+           copy_rows(s,
+                     "COPY (SELECT timestamp_seconds, total_potential_voting_power, neuron_ids, "
+                     "voting_powers FROM governance.voting_power_snapshots "
+                     "ORDER BY timestamp_seconds) TO STDOUT WITH (FORMAT binary)",
+                     "governance.voting_power_snapshots", snapshot_row, &c, err) &&
+           load_reward_events(s, g, err) &&
+           copy_rows(s,
+                     "COPY (SELECT d.day_after_genesis, d.neuron_ids, d.amounts_e8s, "
+                     "(SELECT coalesce(sum(b.n), 0)::numeric FROM governance.reward_batches b "
+                     "WHERE b.day_after_genesis = d.day_after_genesis) "
+                     "FROM governance.reward_distributions d WHERE d.day_after_genesis = "
+                     "(SELECT max(day_after_genesis) FROM governance.reward_distributions) AND "
+                     "d.neurons > (SELECT coalesce(sum(b.n), 0) FROM governance.reward_batches b "
+                     "WHERE b.day_after_genesis = d.day_after_genesis)) "
+                     "TO STDOUT WITH (FORMAT binary)",
+                     "governance.reward_distributions", distribution_row, &c, err) &&
+           load_monthly_rewards(s, g, err);
+}
+
+/* ---- the fold: reward credits into governance.neurons, in the background ----
+ * A round that credits a batch of voting rewards writes the batch's arrays only; writing its
+ * 50,000 neurons' rows would cost about 0.5 s of PostgreSQL time in the round. The fold (a
+ * thread of the store with its own connection, started once the state is loaded) adds each
+ * committed batch's credits to the neurons' rows in transactions of FOLD_CHUNK entries, setting
+ * their reward_key; rows a round holds are skipped (SKIP LOCKED: the fold never waits for a
+ * round) and taken at the next pass; a round's whole-neuron row carries the latest committed key
+ * and so is never folded twice. A batch whose every existing neuron has reward_key >= its key is
+ * marked folded. At start, the batches not folded are added to the rows below their key. */
+
+#define FOLD_CHUNK 5000
+#define FOLD_IDLE_MS 5000
+
+static const char FOLD_SQL[] = "WITH b AS (SELECT bb.key, " U64_EXPR("u.id") " AS id, " U64_EXPR(
+    "u.a") " AS a, u.s "
+           "FROM governance.reward_batches bb, unnest(bb.neuron_ids[$3:$4], bb.amounts_e8s[$3:$4], "
+           "bb.staked[$3:$4]) AS u(id, a, s) WHERE bb.key = $1 AND bb.batch_offset = $2), "
+           "l AS (SELECT n.id FROM governance.neurons n JOIN b ON n.id = b.id "
+           "WHERE n.reward_key < b.key FOR UPDATE OF n SKIP LOCKED) "
+           "UPDATE governance.neurons n SET maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN n.maturity_e8s_equivalent ELSE least(n.maturity_e8s_equivalent + b.a, "
+           "18446744073709551615) END, staked_maturity_e8s_equivalent = CASE WHEN b.s "
+           "THEN least(n.staked_maturity_e8s_equivalent + b.a, 18446744073709551615) "
+           "ELSE n.staked_maturity_e8s_equivalent END, reward_key = b.key "
+           "FROM b JOIN l ON l.id = b.id WHERE n.id = b.id";
+static const char FOLD_DONE_SQL[] =
+    "UPDATE governance.reward_batches bb SET folded = true WHERE bb.key = $1 AND NOT EXISTS "
+    "(SELECT 1 FROM unnest(bb.neuron_ids) AS u(id) JOIN governance.neurons n "
+    "ON n.id = " U64_EXPR("u.id") " WHERE n.reward_key < bb.key)";
+
+static bool fold_stopping(gov_store_t *s)
+{
+    pthread_mutex_lock(&s->fold_mu);
+    bool stop = s->fold_stop;
+    pthread_mutex_unlock(&s->fold_mu);
+    return stop;
+}
+
+/* One pass over the batches not folded. False when the connection failed. */
+static bool fold_pass(gov_store_t *s, PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT key, batch_offset, n FROM governance.reward_batches "
+                            "WHERE NOT folded ORDER BY key");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return false;
+    }
+    bool ok = true;
+    for (int i = 0; ok && i < PQntuples(r) && !fold_stopping(s); i++) {
+        const char *key = PQgetvalue(r, i, 0), *off = PQgetvalue(r, i, 1);
+        long n = strtol(PQgetvalue(r, i, 2), NULL, 10);
+        for (long lo = 1; ok && lo <= n && !fold_stopping(s); lo += FOLD_CHUNK) {
+            char a[24], b[24];
+            snprintf(a, sizeof a, "%ld", lo);
+            snprintf(b, sizeof b, "%ld", lo + FOLD_CHUNK - 1);
+            const char *p[4] = {key, off, a, b};
+            PGresult *u = PQexecParams(c, FOLD_SQL, 4, NULL, p, NULL, NULL, 0);
+            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                log_warn("governance store: the reward fold failed: %s", PQresultErrorMessage(u));
+                ok = PQstatus(c) == CONNECTION_OK;
+                PQclear(u);
+                break;
+            }
+            PQclear(u);
+        }
+        if (ok && !fold_stopping(s)) {
+            const char *p[1] = {key};
+            PGresult *u = PQexecParams(c, FOLD_DONE_SQL, 1, NULL, p, NULL, NULL, 0);
+            ok = PQresultStatus(u) == PGRES_COMMAND_OK || PQstatus(c) == CONNECTION_OK;
+            PQclear(u);
+        }
+    }
+    PQclear(r);
+    return ok;
+}
+
+static void *fold_main(void *arg)
+{
+    gov_store_t *s = arg;
+    PGconn *c = NULL;
+    pthread_mutex_lock(&s->fold_mu);
+    while (!s->fold_stop) {
+        if (!s->fold_kick) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += FOLD_IDLE_MS / 1000;
+            pthread_cond_timedwait(&s->fold_cv, &s->fold_mu, &until);
+        }
+        if (s->fold_stop)
+            break;
+        s->fold_kick = false;
+        pthread_mutex_unlock(&s->fold_mu);
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            nns_error_t err;
+            if (c)
+                PQfinish(c);
+            c = db_connect(s->conninfo, &err);
+        }
+        if (c && !fold_pass(s, c)) {
+            PQfinish(c);
+            c = NULL;
+        }
+        pthread_mutex_lock(&s->fold_mu);
+    }
+    pthread_mutex_unlock(&s->fold_mu);
+    if (c)
+        PQfinish(c);
+    return NULL;
+}
+
+static void fold_start(gov_store_t *s)
+{
+    if (s->fold_started || !s->conninfo)
+        return;
+    s->fold_stop = false;
+    s->fold_kick = true; /* a first pass at once: batches a previous run left */
+    s->fold_started = pthread_create(&s->fold, NULL, fold_main, s) == 0;
+    if (!s->fold_started)
+        log_warn("governance store: cannot start the reward fold (credits stay in the batches)");
+}
+
+static void fold_kick(gov_store_t *s)
+{
+    if (!s->fold_started)
+        return;
+    pthread_mutex_lock(&s->fold_mu);
+    s->fold_kick = true;
+    pthread_cond_signal(&s->fold_cv);
+    pthread_mutex_unlock(&s->fold_mu);
+}
+
+static void fold_stop(gov_store_t *s)
+{
+    if (!s->fold_started)
+        return;
+    pthread_mutex_lock(&s->fold_mu);
+    s->fold_stop = true;
+    pthread_cond_signal(&s->fold_cv);
+    pthread_mutex_unlock(&s->fold_mu);
+    pthread_join(s->fold, NULL);
+    s->fold_started = false;
+}
+
+/* ---- the credits not yet folded, for the load ---- */
+typedef struct {
+    uint64_t id, key, amount;
+    bool staked;
+} credit_t;
+
+struct credits {
+    credit_t *v;
+    size_t n, cap;
+    hmap_t map; /* neuron id -> (first entry, count) */
+};
+
+static int credit_cmp(const void *a, const void *b)
+{
+    const credit_t *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* (key, neuron_ids, amounts_e8s, staked) of a batch not folded */
+static bool credit_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    credits_t *c = ctx;
+    uint64_t key = 0;
+    size_t ni = 0, na = 0, ns = 0;
+    rd_t ids, amounts, staked;
+    if (nf != 4 || !rd_elem_i64(rd, &key) || !rd_array(rd, DB_OID_INT8, &ni, &ids) ||
+        !rd_array(rd, DB_OID_INT8, &na, &amounts) || !rd_array(rd, OID_BOOL, &ns, &staked) ||
+        ni != na || ni != ns || ni > GOV_NEURONS_MAX)
+        return corrupt(err, "governance.reward_batches", "(bad field)");
+    if (c->n + ni > c->cap) {
+        size_t cap = (c->n + ni) * 2;
+        credit_t *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return oom(err, "governance.reward_batches");
+        c->v = v;
+        c->cap = cap;
+    }
+    for (size_t i = 0; i < ni; i++) {
+        credit_t *e = &c->v[c->n++];
+        bool st = false;
+        if (!rd_elem_i64(&ids, &e->id) || !rd_elem_i64(&amounts, &e->amount) ||
+            !rd_bool(&staked, &st))
+            return corrupt(err, "governance.reward_batches", "(bad array)");
+        e->key = key;
+        e->staked = st;
+    }
+    return true;
+}
+
+static bool load_credits(gov_store_t *s, credits_t *c, nns_error_t *err)
+{
+    memset(c, 0, sizeof *c);
+    PGresult *r =
+        db_exec(s->w, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0, NULL, err);
+    if (!r)
+        return false;
+    bool ok = t_u64(r, 0, 0, &s->batch_key);
+    PQclear(r);
+    if (!ok)
+        return corrupt(err, "governance.reward_batches", "(key)");
+    if (!copy_rows(s,
+                   "COPY (SELECT key, neuron_ids, amounts_e8s, staked FROM "
+                   "governance.reward_batches WHERE NOT folded ORDER BY key) TO STDOUT WITH "
+                   "(FORMAT binary)",
+                   "governance.reward_batches", credit_row, c, err))
+        return false;
+    if (c->n)
+        qsort(c->v, c->n, sizeof *c->v, credit_cmp);
+    if (!hmap_init(&c->map, 8, c->n))
+        return oom(err, "governance.reward_batches");
+    for (size_t i = 0; i < c->n; i++) {
+        bool created;
+        hval_t *v = hmap_put(&c->map, (const uint8_t *)&c->v[i].id, &created);
+        if (!v)
+            return oom(err, "governance.reward_batches");
+        if (created)
+            v->a = i;
+        v->b++;
+    }
+    return true;
+}
+
+static void credits_free(credits_t *c)
+{
+    free(c->v);
+    hmap_free(&c->map);
+    memset(c, 0, sizeof *c);
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* Adds to n the credits of the batches after its row's reward_key. */
+static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key)
+{
+    hval_t *v = c->map.count ? hmap_get(&c->map, (const uint8_t *)&n->id) : NULL;
+    for (uint64_t i = 0; v && i < v->b; i++) {
+        const credit_t *e = &c->v[v->a + i];
+        if (e->key <= row_key)
+            continue;
+        if (e->staked)
+            n->staked_maturity_e8s_equivalent =
+                sat_add(n->staked_maturity_e8s_equivalent, e->amount);
+        else
+            n->maturity_e8s_equivalent = sat_add(n->maturity_e8s_equivalent, e->amount);
+    }
+}
+
 bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
                     gov_intent_t **intents, size_t *nintents, nns_error_t *err)
 {
@@ -2112,7 +2999,9 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         return false;
     parts_t parts[3];
     memset(parts, 0, sizeof parts);
+    credits_t credits;
     bool ok =
+        load_credits(s, &credits, err) &&
         load_parts(
             s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
             &parts[0], "governance.hot_keys", err) &&
@@ -2125,7 +3014,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
                    "finalize_disbursement_timestamp_seconds, to_account "
                    "FROM governance.maturity_disbursements ORDER BY neuron_id, position",
                    &parts[2], "governance.maturity_disbursements", err) &&
-        load_neurons(s, g, parts, err);
+        load_neurons(s, g, parts, &credits, err);
+    credits_free(&credits);
     static const char *const PART_TABLES[3] = {"governance.hot_keys", "governance.followees",
                                                "governance.maturity_disbursements"};
     for (int i = 0; ok && i < 3; i++)
@@ -2135,12 +3025,17 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         parts_free(&parts[i]);
     ok = ok && load_inflight(s, g, err) &&
          db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
-         load_intents(s, g, intents, nintents, err);
-    if (!ok)
+         load_intents(s, g, intents, nintents, err) && load_part2(s, g, err);
+    if (!ok) {
+        free(*intents);
+        *intents = NULL;
+        *nintents = 0;
         return false;
+    }
     gov_load_done(g);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
+    fold_start(s); /* after the load: it read the rows and the batches in one state */
     return true;
 }
 
@@ -2181,4 +3076,331 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
     *more = ok && (size_t)rows > max;
     PQclear(r);
     return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.neuron_events row");
+}
+
+/* ---- reads of part 2 (read pool) ---- */
+
+/* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
+static const db_pool_stmt_t BALLOTS_STMT = {
+    "gov_ballots_read",
+    "SELECT id, max(v), min(p) FROM (SELECT " U64_EXPR(
+        "u.i") " AS id, u.v, u.p "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, "
+               "v, p) "
+               "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x WHERE id > $2 GROUP BY id "
+               "HAVING $3::int < 0 OR max(v) = $3::int ORDER BY id LIMIT $4",
+    4};
+static const db_pool_stmt_t BALLOTS_ANY_STMT = {
+    "gov_ballots_any", "SELECT 1 FROM governance.ballots WHERE proposal_id = $1 LIMIT 1", 1};
+static const db_pool_stmt_t PROPOSAL_VOTES_STMT = {
+    "gov_proposal_votes",
+    "SELECT id, v, p, c FROM (SELECT " U64_EXPR(
+        "u.i") " AS id, u.v, u.p, u.c "
+               "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers, "
+               "b.cast_at_seconds) AS u(i, v, p, c) WHERE b.proposal_id = $1 AND b.last_neuron_id "
+               "> $2) x "
+               "WHERE v <> 0 AND id > $2 ORDER BY id LIMIT $3",
+    3};
+/* through the index on the rows' id ranges; $2 is the id's bits as a bigint */
+static const db_pool_stmt_t NEURON_VOTES_STMT = {
+    "gov_neuron_votes",
+    "SELECT b.proposal_id, b.votes[k], b.voting_powers[k], b.cast_at_seconds[k] "
+    "FROM governance.ballots b, LATERAL array_position(b.neuron_ids, $2::bigint) AS k "
+    "WHERE numrange(b.first_neuron_id, b.last_neuron_id, '[]') @> $1::numeric "
+    "AND b.proposal_id < $3 AND k IS NOT NULL AND b.votes[k] <> 0 "
+    "ORDER BY b.proposal_id DESC LIMIT $4",
+    4};
+static const db_pool_stmt_t PROPOSAL_STMT = {"gov_proposal_read", PROPOSAL_SELECT "WHERE id = $1",
+                                             1};
+static const db_pool_stmt_t FORGOTTEN_STMT = {
+    "gov_forgotten",
+    PROPOSAL_SELECT "WHERE forgotten AND id < $1 AND ($2::text[] IS NULL OR status = ANY($2)) "
+                    "AND ($3::int[] IS NULL OR topic = ANY($3)) AND ($4::int[] IS NULL OR "
+                    "(CASE WHEN reward_event_round > 0 THEN 3 ELSE 4 END) = ANY($4)) "
+                    "ORDER BY id DESC LIMIT $5",
+    5};
+
+static size_t clamp_max(size_t max, size_t hi)
+{
+    return max < 1 ? 1 : max > hi ? hi : max;
+}
+
+/* A bigint's text as the u64 of its bits. */
+static bool t_bits(const PGresult *r, int row, int col, uint64_t *out)
+{
+    if (PQgetisnull(r, row, col))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(PQgetvalue(r, row, col), &end, 10);
+    if (*end || errno)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t after_id, int vote,
+                                gov_ballot_t *out, size_t max, size_t *n, bool *more, bool *found,
+                                nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    *found = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char pid[24], after[24], v[16], limit[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    snprintf(after, sizeof after, "%llu", (unsigned long long)after_id);
+    snprintf(v, sizeof v, "%d", vote < 0 ? -1 : vote);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *any[1] = {pid};
+    PGresult *r = db_pool_exec_prepared(s->pool, &BALLOTS_ANY_STMT, any, 0, err);
+    if (!r)
+        return false;
+    *found = PQntuples(r) > 0;
+    PQclear(r);
+    if (!*found)
+        return true;
+    const char *p[4] = {pid, after, v, limit};
+    if (!(r = db_pool_exec_prepared(s->pool, &BALLOTS_STMT, p, 0, err)))
+        return false;
+    int rows = PQntuples(r);
+    bool ok = true;
+    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
+        int32_t vv = 0;
+        gov_ballot_t *b = &out[i];
+        ok = t_u64(r, i, 0, &b->neuron_id) && t_i32(r, i, 1, &vv) && vv >= 0 && vv <= 2 &&
+             t_bits(r, i, 2, &b->voting_power);
+        b->vote = (uint8_t)vv;
+        if (ok)
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+static bool vote_rows(PGresult *r, bool by_neuron, uint64_t fixed_id, gov_store_vote_t *out,
+                      size_t max, size_t *n, bool *more)
+{
+    int rows = PQntuples(r);
+    bool ok = true;
+    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
+        gov_store_vote_t *v = &out[i];
+        memset(v, 0, sizeof *v);
+        int32_t vv = 0;
+        if (by_neuron) {
+            v->neuron_id = fixed_id;
+            ok = t_u64(r, i, 0, &v->proposal_id);
+        } else {
+            v->proposal_id = fixed_id;
+            ok = t_u64(r, i, 0, &v->neuron_id);
+        }
+        ok = ok && t_i32(r, i, 1, &vv) && (vv == 1 || vv == 2) &&
+             t_bits(r, i, 2, &v->voting_power) && t_bits(r, i, 3, &v->cast_at_seconds);
+        v->vote = (uint8_t)vv;
+        if (ok)
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    return ok;
+}
+
+bool gov_store_proposal_votes(gov_store_t *s, uint64_t proposal_id, uint64_t after_id,
+                              gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                              nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char pid[24], after[24], limit[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    snprintf(after, sizeof after, "%llu", (unsigned long long)after_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *p[3] = {pid, after, limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_VOTES_STMT, p, 0, err);
+    if (!r)
+        return false;
+    bool ok = vote_rows(r, false, proposal_id, out, max, n, more);
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+bool gov_store_neuron_votes(gov_store_t *s, uint64_t neuron_id, uint64_t before_id,
+                            gov_store_vote_t *out, size_t max, size_t *n, bool *more,
+                            nns_error_t *err)
+{
+    *n = 0;
+    *more = false;
+    max = clamp_max(max, GOV_STORE_VOTES_MAX);
+    char id[24], bits[24], before[24], limit[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)neuron_id);
+    snprintf(bits, sizeof bits, "%lld", (long long)(int64_t)neuron_id);
+    if (before_id == 0)
+        snprintf(before, sizeof before, "%s", "18446744073709551615");
+    else
+        snprintf(before, sizeof before, "%llu", (unsigned long long)before_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    const char *p[4] = {id, bits, before, limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &NEURON_VOTES_STMT, p, 0, err);
+    if (!r)
+        return false;
+    bool ok = vote_rows(r, true, neuron_id, out, max, n, more);
+    PQclear(r);
+    return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
+}
+
+void gov_store_proposal_free(gov_proposal_full_t *p)
+{
+    if (!p)
+        return;
+    free((void *)(uintptr_t)p->action);
+    free(p);
+}
+
+/* Row i of a PROPOSAL_SELECT result as a malloc'd copy: the record and its texts in one
+ * allocation, the action decoded in a second. NULL when malformed (*bad) or out of memory. */
+static gov_proposal_full_t *proposal_copy(const PGresult *r, int i, bool *bad)
+{
+    *bad = false;
+    gov_proposal_t p;
+    if (!proposal_row(r, i, &p)) {
+        *bad = true;
+        return NULL;
+    }
+    size_t alen = 0;
+    unsigned char *blob = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+    if (!blob)
+        return NULL;
+    gov_action_t *act = gov_action_decode(blob, alen);
+    PQfreemem(blob);
+    if (!act) {
+        *bad = true;
+        return NULL;
+    }
+    const int cols[4] = {25, 26, 27, 28}; /* title, summary, url, action_json */
+    size_t len[4], total = sizeof(gov_proposal_full_t);
+    for (int k = 0; k < 4; k++) {
+        len[k] = PQgetisnull(r, i, cols[k]) ? 0 : (size_t)PQgetlength(r, i, cols[k]) + 1;
+        total += len[k];
+    }
+    gov_proposal_full_t *f = malloc(total);
+    if (!f) {
+        free(act);
+        return NULL;
+    }
+    char *at = (char *)(f + 1);
+    const char *texts[4];
+    for (int k = 0; k < 4; k++) {
+        texts[k] = NULL;
+        if (len[k]) {
+            memcpy(at, PQgetvalue(r, i, cols[k]), len[k]);
+            texts[k] = at;
+            at += len[k];
+        }
+    }
+    f->p = p;
+    f->title = texts[0];
+    f->summary = texts[1] ? texts[1] : "";
+    f->url = texts[2];
+    f->action_json = texts[3] ? texts[3] : "{}";
+    f->action = act;
+    return f;
+}
+
+gov_proposal_full_t *gov_store_proposal(gov_store_t *s, uint64_t proposal_id, bool *found,
+                                        nns_error_t *err)
+{
+    *found = false;
+    char pid[24];
+    snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
+    const char *p[1] = {pid};
+    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_STMT, p, 0, err);
+    if (!r)
+        return NULL;
+    gov_proposal_full_t *f = NULL;
+    if (PQntuples(r) == 1) {
+        *found = true;
+        bool bad = false;
+        if (!(f = proposal_copy(r, 0, &bad)))
+            nns_error_set(err, bad ? 500 : 503, bad ? "CorruptState" : "Unavailable",
+                          bad ? "malformed governance.proposals row %s" : "out of memory (%s)",
+                          pid);
+    }
+    PQclear(r);
+    return f;
+}
+
+/* "{a,b}" of n small integers (the filter's validated values), or NULL (no filter). */
+static const char *int_array_text(const int *v, size_t n, char *buf, size_t cap)
+{
+    if (n == 0)
+        return NULL;
+    size_t k = 0;
+    buf[k++] = '{';
+    for (size_t i = 0; i < n && k + 14 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? "," : "", v[i]);
+    snprintf(buf + k, cap - k, "}");
+    return buf;
+}
+
+bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *f,
+                                   gov_proposal_full_t ***out, size_t *n, bool *more,
+                                   nns_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    size_t max = clamp_max(f->limit, GOV_PROPOSAL_LIST_MAX);
+    char before[24], limit[24], st[160], tp[160], rw[64];
+    if (f->before_id == 0)
+        snprintf(before, sizeof before, "%s", "18446744073709551615");
+    else
+        snprintf(before, sizeof before, "%llu", (unsigned long long)f->before_id);
+    snprintf(limit, sizeof limit, "%zu", max + 1);
+    /* status names: the state machine's own names of the filter's values */
+    const char *status = NULL;
+    if (f->nstatus) {
+        size_t k = 0;
+        st[k++] = '{';
+        for (size_t i = 0; i < f->nstatus && i < 8; i++) {
+            const char *name = gov_proposal_status_name(f->status[i]);
+            k += (size_t)snprintf(st + k, sizeof st - k, "%s%s", k > 1 ? "," : "",
+                                  name ? name : "None");
+        }
+        snprintf(st + k, sizeof st - k, "}");
+        status = st;
+    }
+    int topics[GOV_TOPICS];
+    size_t nt = f->ntopic < GOV_TOPICS ? f->ntopic : GOV_TOPICS;
+    for (size_t i = 0; i < nt; i++)
+        topics[i] = f->topic[i];
+    const char *p[5] = {
+        before, status, int_array_text(topics, nt, tp, sizeof tp),
+        int_array_text(f->reward_status, f->nreward < 8 ? f->nreward : 8, rw, sizeof rw), limit};
+    PGresult *r = db_pool_exec_prepared(s->pool, &FORGOTTEN_STMT, p, 0, err);
+    if (!r)
+        return false;
+    int rows = PQntuples(r);
+    size_t take = (size_t)rows < max ? (size_t)rows : max;
+    gov_proposal_full_t **v = take ? calloc(take, sizeof *v) : NULL;
+    bool ok = take == 0 || v;
+    bool bad = false;
+    for (size_t i = 0; ok && i < take; i++) {
+        if (!(v[i] = proposal_copy(r, (int)i, &bad)))
+            ok = false;
+        else
+            (*n)++;
+    }
+    *more = ok && (size_t)rows > max;
+    PQclear(r);
+    if (!ok) {
+        for (size_t i = 0; i < *n; i++)
+            gov_store_proposal_free(v[i]);
+        free(v);
+        *n = 0;
+        return nns_error_set(err, bad ? 500 : 503, bad ? "CorruptState" : "Unavailable",
+                             bad ? "malformed governance.proposals row" : "out of memory");
+    }
+    *out = v;
+    return true;
 }

@@ -149,16 +149,20 @@ bool gov_store_neuron_votes(gov_store_t *s, uint64_t neuron_id, uint64_t before_
                             gov_store_vote_t *out, size_t max, size_t *n, bool *more,
                             nns_error_t *err) __attribute__((warn_unused_result));
 
-/* A proposal as the mirror last recorded it (for one governance forgot): a malloc'd copy laid
- * out as gov_proposal_get's (one allocation: free() it), NULL with *found false when the mirror
- * has none, NULL with err when the database cannot answer or the row is malformed. */
+/* A proposal as the mirror last recorded it (for one governance forgot): a malloc'd copy (free
+ * it with gov_store_proposal_free: its action is a second allocation), NULL with *found false
+ * when the mirror has none, NULL with err when the database cannot answer or the row is
+ * malformed. */
 gov_proposal_full_t *gov_store_proposal(gov_store_t *s, uint64_t proposal_id, bool *found,
                                         nns_error_t *err);
+void gov_store_proposal_free(gov_proposal_full_t *p);
 
 /* Proposals forgotten by governance (in the mirror only) with ids < f->before_id (0: from the
  * newest), matching f's status and topic filters (a forgotten proposal is settled: its reward
- * status is Settled, or Ineligible when never rewarded), newest first, at most f->limit: *out a
- * malloc'd array of malloc'd copies as gov_proposals_list's (free each, then the array). */
+ * status is Settled, or Ineligible when never rewarded: f's reward-status filter applies to
+ * that), newest first, at most f->limit (1..GOV_PROPOSAL_LIST_MAX): *out a malloc'd array of
+ * copies (free each with gov_store_proposal_free, then the array); *more as
+ * gov_proposals_list's. */
 bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *f,
                                    gov_proposal_full_t ***out, size_t *n, bool *more,
                                    nns_error_t *err) __attribute__((warn_unused_result));

@@ -19,6 +19,14 @@
  *                    database, so that neurons generated straight into the tables can be loaded.
  *   govstore load N  loads the committed state and prints the load time, the neurons loaded
  *                    (must be N) and the state machine's bytes per neuron.
+ *   govstore proposals N  over N generated neurons (test_governance_store.sh: neurons 1, 2 and 3
+ *                    hold most of the stake, nine in ten others follow them on the catch-all):
+ *                    four proposals through the store (an NnsFunction whose second known
+ *                    vote cascades, a node provider added, a known neuron registered, one left
+ *                    open), a restart that must reload them equal (ballots page by page, known
+ *                    neurons, node providers), the mirror's reads (votes of a neuron and of a
+ *                    proposal, ballots), the day's reward event and its batches with a restart
+ *                    after the first, the settled ballots read back; prints the times.
  *   govstore rounds N [R]  on a fresh database: a genesis with the creation limit raised, then R
  *                    times (default 1) a round of N claims and a round of their N balance
  *                    answers (N neurons created); prints the rounds' mean times through the
@@ -32,6 +40,8 @@
 #include "crypto.h"
 #include "db.h"
 #include "gov.h"
+#include "gov_proposal.h"
+#include "gov_reward.h"
 #include "principal.h"
 #include "replay.h"
 #include "store.h"
@@ -833,6 +843,457 @@ static int run_rounds(size_t n, size_t reps)
     return info.neurons == n * reps ? 0 : 1;
 }
 
+/* ---- proposals, votes, known neurons, node providers and rewards over generated neurons ---- */
+
+#define GEN_GENESIS 1767225600ULL
+
+/* The generated neurons (test_governance_store.sh): neuron i has id (i * 11400714819323198485)
+ * mod 18446744073709551557 and controller 8 big-endian bytes of i % 100000 then 01 01. */
+static uint64_t gen_id(uint64_t i)
+{
+    return (uint64_t)(((unsigned __int128)i * 11400714819323198485ULL) % 18446744073709551557ULL);
+}
+
+static void gen_controller(uint64_t i, principal_t *p)
+{
+    uint8_t b[10];
+    uint64_t v = i % 100000;
+    for (int k = 0; k < 8; k++)
+        b[k] = (uint8_t)(v >> (8 * (7 - k)));
+    b[8] = b[9] = 1;
+    nns_error_t err;
+    if (!principal_from_bytes(b, sizeof b, p, &err))
+        die("controller", &err);
+}
+
+/* A round through the store; returns the milliseconds of send + wait. */
+static double store_round(gov_store_t *s, gov_t *g, gov_round_t **r, uint64_t now)
+{
+    double t = mono();
+    commit(s, g, r, now, NULL, 0);
+    return (mono() - t) * 1e3;
+}
+
+static gov_submit_args_t base_submit(uint64_t neuron, const principal_t *caller)
+{
+    gov_submit_args_t a;
+    memset(&a, 0, sizeof a);
+    a.caller = *caller;
+    a.neuron_id = neuron;
+    a.title = "A proposal of the store test";
+    a.summary = "summary";
+    /* an NnsFunction recorded as executed (topic SubnetManagement: the catch-all cascades) */
+    a.action.kind = GOV_ACTION_EXECUTE_NNS_FUNCTION;
+    a.action.u.nns.nns_function = 7;
+    a.action_json = "{\"type\":\"ExecuteNnsFunction\",\"nns_function\":7,\"payload\":\"\"}";
+    return a;
+}
+
+static uint64_t submit_round(gov_store_t *s, gov_t *g, const gov_submit_args_t *a, uint64_t now,
+                             double *apply_ms, double *store_ms)
+{
+    nns_error_t err;
+    uint64_t pid;
+    double t = mono();
+    gov_round_t *r = gov_round_begin(g);
+    if (!r || !gov_apply_submit(g, r, a, now, &pid, &err))
+        die("submit", &err);
+    *apply_ms = (mono() - t) * 1e3;
+    *store_ms = store_round(s, g, &r, now);
+    return pid;
+}
+
+static size_t vote_round(gov_store_t *s, gov_t *g, uint64_t pid, uint64_t i, int vote, uint64_t now,
+                         double *apply_ms, double *store_ms)
+{
+    nns_error_t err;
+    gov_vote_args_t va = {.proposal_id = pid, .neuron_id = gen_id(i), .vote = vote};
+    gen_controller(i, &va.caller);
+    gov_vote_outcome_t o;
+    double t = mono();
+    gov_round_t *r = gov_round_begin(g);
+    if (!r || !gov_apply_vote(g, r, &va, now, &o, &err))
+        die("vote", &err);
+    *apply_ms = (mono() - t) * 1e3;
+    *store_ms = store_round(s, g, &r, now);
+    return o.ballots_changed;
+}
+
+static gov_t *restart(gov_store_t **s, double *secs)
+{
+    nns_error_t err;
+    gov_store_close(s);
+    *s = open_store();
+    gov_t *g = new_gov();
+    replay_cache_t *rc = replay_cache_new(NULL);
+    bool fresh;
+    gov_intent_t *loaded;
+    size_t nloaded;
+    double t = mono();
+    if (!gov_store_load(*s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
+        die("load", &err);
+    *secs = mono() - t;
+    free(loaded);
+    replay_cache_destroy(&rc);
+    return g;
+}
+
+/* Every ballot of proposal id, page by page, equal in a and b (held in both, or in neither). */
+static bool same_ballots(gov_t *a, gov_t *b, uint64_t id)
+{
+    static gov_ballot_t x[GOV_BALLOT_PAGE_MAX], y[GOV_BALLOT_PAGE_MAX];
+    uint64_t after = 0;
+    for (;;) {
+        bool ma, mb, ha, hb;
+        size_t na = gov_proposal_ballots(a, id, after, -1, x, GOV_BALLOT_PAGE_MAX, &ma, &ha);
+        size_t nb = gov_proposal_ballots(b, id, after, -1, y, GOV_BALLOT_PAGE_MAX, &mb, &hb);
+        if (na != nb || ma != mb || ha != hb)
+            return false;
+        for (size_t i = 0; i < na; i++)
+            if (x[i].neuron_id != y[i].neuron_id || x[i].vote != y[i].vote ||
+                x[i].voting_power != y[i].voting_power)
+                return false;
+        if (!ma)
+            return true;
+        after = x[na - 1].neuron_id;
+    }
+}
+
+static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
+{
+    gov_proposal_full_t *x = gov_proposal_get(a, id, NULL), *y = gov_proposal_get(b, id, NULL);
+    bool same =
+        x && y && x->p.id == y->p.id && x->p.topic == y->p.topic &&
+        x->p.proposer == y->p.proposer &&
+        gov_proposal_status(&x->p) == gov_proposal_status(&y->p) &&
+        x->p.tally.yes == y->p.tally.yes && x->p.tally.no == y->p.tally.no &&
+        x->p.tally.total == y->p.tally.total &&
+        x->p.tally.timestamp_seconds == y->p.tally.timestamp_seconds &&
+        gov_proposal_deadline(&x->p) == gov_proposal_deadline(&y->p) &&
+        x->p.ballots_count == y->p.ballots_count && x->p.ballots_held == y->p.ballots_held &&
+        x->p.reward_event_round == y->p.reward_event_round &&
+        x->p.decided_timestamp_seconds == y->p.decided_timestamp_seconds &&
+        x->p.executed_timestamp_seconds == y->p.executed_timestamp_seconds &&
+        x->p.total_potential_voting_power == y->p.total_potential_voting_power &&
+        strcmp(x->summary, y->summary) == 0 && strcmp(x->action_json, y->action_json) == 0 &&
+        x->action->kind == y->action->kind && same_ballots(a, b, id);
+    free(x);
+    free(y);
+    return same;
+}
+
+static bool same_part2(gov_t *a, gov_t *b, size_t nneurons)
+{
+    gov_proposal_info_t x, y;
+    gov_proposal_info(a, &x);
+    gov_proposal_info(b, &y);
+    bool same =
+        x.next_proposal_id == y.next_proposal_id && x.last_snapshot_day == y.last_snapshot_day &&
+        x.proposals == y.proposals && x.open == y.open && x.holding_ballots == y.holding_ballots &&
+        x.ballots == y.ballots && x.known_neurons == y.known_neurons &&
+        x.node_providers == y.node_providers && x.follow_index_entries == y.follow_index_entries;
+    CHECK(same, "proposal counters: %llu/%llu proposals, %llu/%llu ballots, %llu/%llu known",
+          (unsigned long long)x.proposals, (unsigned long long)y.proposals,
+          (unsigned long long)x.ballots, (unsigned long long)y.ballots,
+          (unsigned long long)x.known_neurons, (unsigned long long)y.known_neurons);
+    for (uint64_t id = 1; id < x.next_proposal_id; id++) {
+        bool ok = same_proposal(a, b, id);
+        CHECK(ok, "proposal %llu reloads equal", (unsigned long long)id);
+        same = same && ok;
+    }
+    gov_known_neuron_t **ka, **kb;
+    size_t nka = 0, nkb = 0;
+    if (gov_known_neurons(a, &ka, &nka) && gov_known_neurons(b, &kb, &nkb)) {
+        bool ok = nka == nkb;
+        for (size_t i = 0; ok && i < nka; i++)
+            ok = ka[i]->id == kb[i]->id && strcmp(ka[i]->name, kb[i]->name) == 0 &&
+                 !ka[i]->description == !kb[i]->description && ka[i]->nlinks == kb[i]->nlinks &&
+                 ka[i]->ntopics == kb[i]->ntopics &&
+                 (!ka[i]->nlinks || strcmp(ka[i]->links[0], kb[i]->links[0]) == 0) &&
+                 (!ka[i]->ntopics || ka[i]->committed_topics[0] == kb[i]->committed_topics[0]);
+        CHECK(ok, "known neurons reload equal (%zu, %zu)", nka, nkb);
+        for (size_t i = 0; i < nka; i++)
+            free(ka[i]);
+        for (size_t i = 0; i < nkb; i++)
+            free(kb[i]);
+        free(ka);
+        free(kb);
+    }
+    gov_node_provider_t *na, *nb;
+    size_t nna = 0, nnb = 0;
+    if (gov_node_providers(a, &na, &nna) && gov_node_providers(b, &nb, &nnb)) {
+        bool ok = nna == nnb;
+        for (size_t i = 0; ok && i < nna; i++)
+            ok = principal_equal(&na[i].id, &nb[i].id) &&
+                 na[i].has_reward_account == nb[i].has_reward_account &&
+                 memcmp(na[i].reward_account.hash, nb[i].reward_account.hash, ACCOUNT_HASH_BYTES) ==
+                     0 &&
+                 na[i].has_last_reward == nb[i].has_last_reward;
+        CHECK(ok, "node providers reload equal (%zu, %zu)", nna, nnb);
+        free(na);
+        free(nb);
+    }
+    gov_reward_event_t ea, eb;
+    bool ha = gov_latest_reward_event(a, &ea), hb = gov_latest_reward_event(b, &eb);
+    CHECK(ha == hb &&
+              (!ha || (ea.day_after_genesis == eb.day_after_genesis &&
+                       ea.distributed_e8s_equivalent == eb.distributed_e8s_equivalent &&
+                       ea.total_available_e8s_equivalent == eb.total_available_e8s_equivalent &&
+                       ea.nsettled == eb.nsettled)),
+          "the latest reward event reloads equal");
+    uint64_t da = 0, db_ = 0;
+    size_t ca = 0, cb = 0, ta = 0, tb = 0;
+    ha = gov_reward_progress(a, &da, &ca, &ta);
+    hb = gov_reward_progress(b, &db_, &cb, &tb);
+    CHECK(ha == hb && da == db_ && ca == cb && ta == tb,
+          "the distribution's progress reloads equal (%zu/%zu, %zu/%zu)", ca, ta, cb, tb);
+    size_t differ = 0;
+    for (uint64_t i = 1; i <= nneurons; i++) {
+        gov_neuron_full_t *fa = malloc(sizeof *fa), *fb = malloc(sizeof *fb);
+        bool ia = fa && gov_neuron(a, gen_id(i), GEN_GENESIS, fa);
+        bool ib = fb && gov_neuron(b, gen_id(i), GEN_GENESIS, fb);
+        if (ia != ib ||
+            (ia && (fa->n.maturity_e8s_equivalent != fb->n.maturity_e8s_equivalent ||
+                    fa->n.staked_maturity_e8s_equivalent != fb->n.staked_maturity_e8s_equivalent ||
+                    fa->n.neuron_fees_e8s != fb->n.neuron_fees_e8s)))
+            differ++;
+        free(fa);
+        free(fb);
+    }
+    CHECK(differ == 0, "%zu neurons reload with other maturity or fees", differ);
+    return same && differ == 0;
+}
+
+static int run_proposals(size_t nneurons)
+{
+    nns_error_t err;
+    double load_s;
+    gov_store_t *s = open_store();
+    gov_t *g = restart(&s, &load_s);
+    gov_info_t in;
+    gov_info(g, GEN_GENESIS, &in);
+    CHECK(in.neurons == nneurons, "%llu neurons loaded", (unsigned long long)in.neurons);
+    printf("restart with %zu neurons and no proposals: %.3f s\n", nneurons, load_s);
+    uint64_t t1 = GEN_GENESIS + 3600;
+    principal_t c10;
+    gen_controller(10, &c10);
+    double apply_ms, store_ms, a2, s2;
+
+    /* 1: the known neurons 1 and 2 vote: the second vote cascades */
+    gov_submit_args_t a = base_submit(gen_id(10), &c10);
+    uint64_t p1 = submit_round(s, g, &a, t1, &apply_ms, &store_ms);
+    gov_proposal_full_t *f = gov_proposal_get(g, p1, NULL);
+    uint64_t nballots = f ? f->p.ballots_count : 0;
+    free(f);
+    printf("proposal %llu with %llu ballots: apply %.1f ms, store round %.1f ms\n",
+           (unsigned long long)p1, (unsigned long long)nballots, apply_ms, store_ms);
+    size_t c1 = vote_round(s, g, p1, 1, GOV_VOTE_YES, t1 + 60, &apply_ms, &store_ms);
+    size_t c2 = vote_round(s, g, p1, 2, GOV_VOTE_YES, t1 + 120, &a2, &s2);
+    printf("vote of a known neuron: %zu ballots, apply %.1f ms, store round %.1f ms; the vote "
+           "that cascades: %zu ballots, apply %.1f ms, store round %.1f ms\n",
+           c1, apply_ms, store_ms, c2, a2, s2);
+    CHECK(c2 > nneurons / 2, "the cascade reached %zu ballots", c2);
+
+    /* 2: a node provider added (ParticipantManagement: the catch-all cascades) */
+    a = base_submit(gen_id(10), &c10);
+    a.action.kind = GOV_ACTION_ADD_OR_REMOVE_NODE_PROVIDER;
+    memset(&a.action.u, 0, sizeof a.action.u);
+    a.action.u.node_provider.add = true;
+    principal_canister(77, &a.action.u.node_provider.id);
+    a.action.u.node_provider.has_reward_account = true;
+    memset(a.action.u.node_provider.reward_account.hash, 7, ACCOUNT_HASH_BYTES);
+    a.action_json = "{\"type\":\"AddOrRemoveNodeProvider\",\"change\":\"add\"}";
+    uint64_t p2 = submit_round(s, g, &a, t1 + 200, &apply_ms, &store_ms);
+    vote_round(s, g, p2, 1, GOV_VOTE_YES, t1 + 260, &apply_ms, &store_ms);
+    c2 = vote_round(s, g, p2, 2, GOV_VOTE_YES, t1 + 320, &a2, &s2);
+    printf("second proposal's cascade: %zu ballots, apply %.1f ms, store round %.1f ms\n", c2, a2,
+           s2);
+
+    /* 3: neuron 1 registered as a known neuron (Governance: no catch-all; 1 and 2 decide) */
+    a = base_submit(gen_id(10), &c10);
+    a.action.kind = GOV_ACTION_REGISTER_KNOWN_NEURON;
+    memset(&a.action.u, 0, sizeof a.action.u);
+    static const char *const links[1] = {"https://example.org/alpha"};
+    static const int32_t topics[1] = {4};
+    a.action.u.register_known_neuron.neuron_id = gen_id(1);
+    a.action.u.register_known_neuron.name = "Alpha";
+    a.action.u.register_known_neuron.description = "the first known neuron";
+    a.action.u.register_known_neuron.nlinks = 1;
+    a.action.u.register_known_neuron.links = links;
+    a.action.u.register_known_neuron.ntopics = 1;
+    a.action.u.register_known_neuron.committed_topics = topics;
+    a.action_json = "{\"type\":\"RegisterKnownNeuron\",\"name\":\"Alpha\"}";
+    uint64_t p3 = submit_round(s, g, &a, t1 + 400, &apply_ms, &store_ms);
+    vote_round(s, g, p3, 1, GOV_VOTE_YES, t1 + 460, &apply_ms, &store_ms);
+    vote_round(s, g, p3, 2, GOV_VOTE_NO, t1 + 520, &apply_ms, &store_ms);
+    vote_round(s, g, p3, 3, GOV_VOTE_YES, t1 + 580, &apply_ms, &store_ms);
+    /* 4: left open, one no */
+    a = base_submit(gen_id(10), &c10);
+    uint64_t p4 = submit_round(s, g, &a, t1 + 600, &apply_ms, &store_ms);
+    vote_round(s, g, p4, 3, GOV_VOTE_NO, t1 + 660, &apply_ms, &store_ms);
+    gov_proposal_info_t pi;
+    gov_proposal_info(g, &pi);
+    CHECK(pi.known_neurons == 1 && pi.node_providers == 1,
+          "the adopted proposals registered %llu known neurons, %llu node providers",
+          (unsigned long long)pi.known_neurons, (unsigned long long)pi.node_providers);
+
+    /* the restart with four proposals holding their ballots */
+    gov_t *g2 = restart(&s, &load_s);
+    printf("restart with %zu neurons and %llu proposals holding %llu ballots: %.3f s\n", nneurons,
+           (unsigned long long)pi.holding_ballots, (unsigned long long)pi.ballots, load_s);
+    CHECK(load_s < 5, "the restart takes %.3f s", load_s);
+    same_part2(g, g2, nneurons);
+    gov_destroy(&g2);
+
+    /* the mirror's reads: a follower's votes, a proposal's votes, ballots */
+    gov_store_vote_t votes[GOV_STORE_VOTES_MAX];
+    size_t n;
+    bool more, found;
+    double t = mono();
+    if (!gov_store_neuron_votes(s, gen_id(11), 0, votes, 100, &n, &more, &err))
+        die("neuron votes", &err);
+    double nv_ms = (mono() - t) * 1e3;
+    CHECK(n == 2 && !more && votes[0].proposal_id == p2 && votes[1].proposal_id == p1 &&
+              votes[0].vote == GOV_VOTE_YES && votes[0].cast_at_seconds == t1 + 320 &&
+              votes[1].cast_at_seconds == t1 + 120,
+          "neuron 11 voted on %zu proposals by following (latest %llu at %llu)", n,
+          n ? (unsigned long long)votes[0].proposal_id : 0ULL,
+          n ? (unsigned long long)votes[0].cast_at_seconds : 0ULL);
+    if (!gov_store_neuron_votes(s, gen_id(3), 0, votes, 100, &n, &more, &err))
+        die("neuron votes", &err);
+    CHECK(n == 2 && votes[0].proposal_id == p4 && votes[0].vote == GOV_VOTE_NO &&
+              votes[1].proposal_id == p3 && votes[1].vote == GOV_VOTE_YES,
+          "neuron 3's own votes: %zu", n);
+    if (!gov_store_neuron_votes(s, gen_id(3), p4, votes, 1, &n, &more, &err))
+        die("neuron votes", &err);
+    CHECK(n == 1 && votes[0].proposal_id == p3 && !more, "neuron 3's votes below the cursor");
+    t = mono();
+    if (!gov_store_proposal_votes(s, p1, 0, votes, GOV_STORE_VOTES_MAX, &n, &more, &err))
+        die("proposal votes", &err);
+    double pv_ms = (mono() - t) * 1e3;
+    CHECK(n == GOV_STORE_VOTES_MAX && more, "a page of proposal 1's votes: %zu", n);
+    bool ascending = true;
+    for (size_t i = 1; i < n; i++)
+        ascending = ascending && votes[i].neuron_id > votes[i - 1].neuron_id;
+    CHECK(ascending, "votes ascending by neuron id");
+    static gov_ballot_t mem[GOV_BALLOT_PAGE_MAX], mir[GOV_STORE_VOTES_MAX];
+    bool held;
+    size_t nm = gov_proposal_ballots(g, p1, 0, -1, mem, GOV_BALLOT_PAGE_MAX, &more, &held);
+    t = mono();
+    if (!gov_store_proposal_ballots(s, p1, 0, -1, mir, GOV_STORE_VOTES_MAX, &n, &more, &found,
+                                    &err))
+        die("proposal ballots", &err);
+    double pb_ms = (mono() - t) * 1e3;
+    bool same = found && n == nm;
+    for (size_t i = 0; same && i < n; i++)
+        same = mem[i].neuron_id == mir[i].neuron_id && mem[i].vote == mir[i].vote &&
+               mem[i].voting_power == mir[i].voting_power;
+    CHECK(same, "the mirror's first page of ballots is memory's (%zu, %zu)", n, nm);
+    printf("reads from the mirror: a neuron's votes %.1f ms, a page of %d votes of a proposal "
+           "%.1f ms, a page of its ballots %.1f ms\n",
+           nv_ms, GOV_STORE_VOTES_MAX, pv_ms, pb_ms);
+
+    /* the day's rewards: decisions at the deadlines, the event from the supply, the batches */
+    uint64_t tr = GEN_GENESIS + 6 * 86400;
+    bool work;
+    gov_round_t *r = gov_round_begin(g);
+    if (!r || !gov_apply_tick(g, r, tr, &work, &err))
+        die("tick", &err);
+    store_ms = store_round(s, g, &r, tr);
+    const gov_intent_t *supply = outbox_find(GOV_PURPOSE_SUPPLY, 0);
+    CHECK(supply != NULL, "the tick asked the ledger's supply");
+    if (!supply)
+        return 1;
+    gov_supply_result_t sr = {.ok = true, .supply_e8s = 50000000000000000ULL};
+    gov_outcome_t out;
+    t = mono();
+    r = gov_round_begin(g);
+    if (!r || !gov_apply_supply_read(g, r, supply->id, &sr, tr, &out, &err))
+        die("supply", &err);
+    apply_ms = (mono() - t) * 1e3;
+    store_ms = store_round(s, g, &r, tr);
+    uint64_t day;
+    size_t credited, total;
+    CHECK(gov_reward_progress(g, &day, &credited, &total), "a distribution in progress");
+    printf("reward event of day %llu for %zu neurons: apply %.1f ms, store round %.1f ms\n",
+           (unsigned long long)day, total, apply_ms, store_ms);
+    /* the first batch, then a restart mid-way */
+    double worst = 0, worst_apply = 0, sum = 0;
+    int batches = 0;
+    for (int k = 0; k < 1000; k++) {
+        t = mono();
+        r = gov_round_begin(g);
+        if (!r || !gov_apply_tick(g, r, tr + 1 + (uint64_t)k, &work, &err))
+            die("tick", &err);
+        gov_reward_batch_t bt;
+        bool had = gov_round_reward_batch(r, &bt);
+        double am = (mono() - t) * 1e3, sm = store_round(s, g, &r, tr + 1 + (uint64_t)k);
+        if (!had)
+            break;
+        batches++;
+        sum += am + sm;
+        if (am + sm > worst) {
+            worst = am + sm;
+            worst_apply = am;
+        }
+        if (k == 0) {
+            g2 = restart(&s, &load_s);
+            same_part2(g, g2, nneurons);
+            gov_destroy(&g2);
+        }
+        if (bt.last)
+            break;
+    }
+    printf("reward batches: %d rounds, worst %.1f ms (apply %.1f ms + store round %.1f ms), all "
+           "%.1f ms\n",
+           batches, worst, worst_apply, worst - worst_apply, sum);
+    CHECK(!gov_reward_progress(g, &day, &credited, &total), "the distribution is complete");
+    gov_proposal_info(g, &pi);
+    t = mono();
+    if (!gov_store_proposal_ballots(s, p1, 0, -1, mir, GOV_STORE_VOTES_MAX, &n, &more, &found,
+                                    &err))
+        die("proposal ballots", &err);
+    pb_ms = (mono() - t) * 1e3;
+    same = found && n == nm;
+    for (size_t i = 0; same && i < n; i++)
+        same = mem[i].neuron_id == mir[i].neuron_id && mem[i].vote == mir[i].vote &&
+               mem[i].voting_power == mir[i].voting_power;
+    nm = gov_proposal_ballots(g, p1, 0, -1, mem, 10, &more, &held);
+    CHECK(!held && same, "settled: the ballots are the mirror's (%zu, held %d)", n, held);
+    printf("a page of a settled proposal's ballots from the mirror: %.1f ms\n", pb_ms);
+    g2 = restart(&s, &load_s);
+    printf("restart after the rewards (%llu proposals in memory, %llu ballots held): %.3f s\n",
+           (unsigned long long)pi.proposals, (unsigned long long)pi.ballots, load_s);
+    same_part2(g, g2, nneurons);
+    gov_destroy(&g2);
+
+    /* the fold: every batch's credits reach the neurons' rows in the background; then a restart
+     * from the rows alone */
+    PGconn *c = PQconnectdb(db);
+    t = mono();
+    long left = -1;
+    while (PQstatus(c) == CONNECTION_OK && mono() - t < 120) {
+        PGresult *q = PQexec(c, "SELECT count(*) FROM governance.reward_batches WHERE NOT folded");
+        left = PQresultStatus(q) == PGRES_TUPLES_OK ? strtol(PQgetvalue(q, 0, 0), NULL, 10) : -1;
+        PQclear(q);
+        if (left == 0)
+            break;
+        struct timespec nap = {0, 100000000};
+        nanosleep(&nap, NULL);
+    }
+    PQfinish(c);
+    CHECK(left == 0, "%ld reward batches not folded after %.0f s", left, mono() - t);
+    printf("the reward credits folded into the neurons' rows %.1f s after the last batch\n",
+           mono() - t);
+    g2 = restart(&s, &load_s);
+    same_part2(g, g2, nneurons);
+    gov_destroy(&g2);
+    gov_store_close(&s);
+    gov_destroy(&g);
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     db = getenv("DATABASE_URL");
@@ -848,9 +1309,12 @@ int main(int argc, char **argv)
         return run_init();
     if (argc >= 3 && strcmp(argv[1], "rounds") == 0)
         return run_rounds(strtoull(argv[2], NULL, 10), argc >= 4 ? strtoull(argv[3], NULL, 10) : 1);
+    if (argc >= 3 && strcmp(argv[1], "proposals") == 0)
+        return run_proposals(strtoull(argv[2], NULL, 10));
     if (argc >= 3 && strcmp(argv[1], "load") == 0)
         return run_load(strtoull(argv[2], NULL, 10));
-    fprintf(stderr, "usage: govstore check | fail | init | load N | rounds N [R]   (database: "
+    fprintf(stderr, "usage: govstore check | fail | init | load N | rounds N [R] | proposals N   "
+                    "(database: "
                     "$DATABASE_URL)\n");
     return 2;
 }

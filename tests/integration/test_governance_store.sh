@@ -124,4 +124,68 @@ check "the restart takes under 5 s (${secs} s)" \
   bash -c "[ \"\$(echo '$secs < 5' | bc)\" = 1 ]"
 echo "PostgreSQL bytes per neuron (neurons, hot keys and followees with their indexes): $(psql "$scale_url" -Atqc \
   "SELECT round((pg_total_relation_size('governance.neurons') + pg_total_relation_size('governance.hot_keys') + pg_total_relation_size('governance.followees'))::numeric / $n) || ' (neurons table alone ' || round(pg_total_relation_size('governance.neurons')::numeric / $n) || ', heap ' || round(pg_relation_size('governance.neurons')::numeric / $n) || ')'")"
+
+# Proposals over generated neurons (govstore proposals): neurons 1, 2 and 3 hold most of the
+# stake and nine in ten others follow them on the catch-all, so that the second known vote of a
+# proposal cascades to most ballots. Rounds with proposals, votes, known neurons, node providers
+# and the day's rewards through the store, reloaded equal; the mirror's reads; the times of the
+# ballot snapshot's round, the cascade's round, the restart with four proposals holding their
+# ballots (target: under 5 s) and the reward batches' rounds.
+sql "CREATE DATABASE gov_props" >/dev/null
+props_url=${DATABASE_URL/dbname=nns/dbname=gov_props}
+DATABASE_URL=$props_url "$TOOLS/govstore" init
+psql "$props_url" -v ON_ERROR_STOP=1 -q -v n="$n" <<'SQL'
+CREATE TEMP TABLE ids AS
+SELECT i, (i::numeric * 11400714819323198485) % 18446744073709551557 AS id
+FROM generate_series(1, :n) AS i;
+INSERT INTO governance.neurons
+SELECT id, sha256(int8send(i)), decode(lpad(to_hex(i % 100000), 16, '0') || '0101', 'hex'),
+       i % 4 = 0,
+       CASE WHEN i % 4 = 0 THEN NULL ELSE least(604800 + (i % 100) * 2629800, 63115200) END,
+       CASE WHEN i % 4 = 0 THEN NULL ELSE 1767225600 - i END,
+       CASE WHEN i % 4 = 0 THEN 1767225600 + i ELSE NULL END,
+       CASE WHEN i <= 3 THEN 100000000000000000 ELSE 100000000::numeric * (1 + i % 1000) END,
+       0, 1767225600 - i, NULL, true, (i % 7) * 1000000, 0, i % 3 = 0, false, NULL, 0, 1 + i % 2,
+       1767225600, 0
+FROM ids;
+INSERT INTO governance.followees
+SELECT id, 0, ARRAY[(SELECT id FROM ids WHERE i = 1), (SELECT id FROM ids WHERE i = 2),
+                    (SELECT id FROM ids WHERE i = 3)]
+FROM ids WHERE i % 10 <> 0 AND i > 3;
+VACUUM ANALYZE governance.neurons;
+SQL
+DATABASE_URL=$props_url "$TOOLS/govstore" proposals "$n" 2>&1 | grep -v ' info: ' \
+  >"$TEST_TMP/proposals.out"
+out=$(cat "$TEST_TMP/proposals.out")
+echo "$out (2-core shared machine: timings are noisy)"
+check "proposals, votes, known neurons, node providers and rewards reload equal ($n neurons)" \
+  grep -q '^[0-9]* checks, 0 failed$' "$TEST_TMP/proposals.out"
+secs=$(echo "$out" | sed -n 's/^restart with .* holding .*: \([0-9.]*\) s$/\1/p')
+check "the restart with four proposals holding their ballots takes under 5 s (${secs} s)" \
+  bash -c "[ \"\$(echo '$secs < 5' | bc)\" = 1 ]"
+props() { psql "$props_url" -v ON_ERROR_STOP=1 -Atqc "SET ROLE analyst; $1"; }
+check "participation counts the votes cast, as the votes view lists them" \
+  eq "$(props "SELECT yes_votes || '/' || no_votes FROM analytics.governance_proposal_participation WHERE proposal_id = 3")" \
+  "$(props "SELECT count(*) FILTER (WHERE vote = 'yes') || '/' || count(*) FILTER (WHERE vote = 'no') FROM analytics.governance_votes WHERE proposal_id = 3")"
+check "proposal 3's votes: the proposer's, neuron 1's and 3's yes, neuron 2's no" \
+  eq "$(props "SELECT string_agg(vote, ',' ORDER BY neuron_id) FROM analytics.governance_votes WHERE proposal_id = 3 AND neuron_id IN (SELECT id FROM (SELECT (i::numeric * 11400714819323198485) % 18446744073709551557 AS id FROM generate_series(1, 3) i) x)")" \
+  "$(psql "$props_url" -Atqc "SELECT string_agg(CASE i WHEN 2 THEN 'no' ELSE 'yes' END, ',' ORDER BY (i::numeric * 11400714819323198485) % 18446744073709551557) FROM generate_series(1, 3) i")"
+check "the known neuron's votes: Alpha on the first three proposals" \
+  eq "$(props "SELECT string_agg(name || ':' || proposal_id || ':' || vote, ',' ORDER BY proposal_id) FROM analytics.governance_known_neuron_votes")" \
+  "Alpha:1:yes,Alpha:2:yes,Alpha:3:yes"
+check "proposals per topic and outcome count the four proposals" \
+  eq "$(props "SELECT sum(proposals) FROM analytics.governance_proposals_by_topic_outcome")" 4
+check "the tally history shows deadline extensions (wait-for-quiet) and ends at each proposal's tally" \
+  eq "$(props "SELECT count(*) FILTER (WHERE deadline_extended) > 0 FROM analytics.governance_tally_history")/$(props "SELECT count(*) FROM analytics.governance_proposals p WHERE yes_e8s = (SELECT yes_e8s FROM analytics.governance_tally_history h WHERE h.proposal_id = p.proposal_id ORDER BY seq DESC LIMIT 1)")" \
+  "t/4"
+check "the day's rewards: credited in full, the neurons' rewards add up to the amount distributed" \
+  eq "$(props "SELECT credited_completely || ' ' || (credited_maturity_e8s + credited_staked_maturity_e8s = distributed_e8s_equivalent) || ' ' || settled_proposals FROM analytics.governance_rewards_daily")/$(props "SELECT sum(amount_e8s) FROM analytics.governance_neuron_rewards")" \
+  "true true 4/$(props "SELECT distributed_e8s_equivalent FROM analytics.governance_rewards_daily")"
+check "every proposal is settled, with its reward event's day" \
+  eq "$(props "SELECT string_agg(DISTINCT reward_status || ':' || reward_event_round, ',') FROM analytics.governance_proposals")" \
+  "Settled:6"
+check "analyst cannot read the ballots' table" \
+  bash -c '! psql "'"$props_url"'" -Atqc "SET ROLE analyst; SELECT count(*) FROM governance.ballots" 2>/dev/null'
+echo "PostgreSQL bytes per ballot (governance.ballots with its index): $(psql "$props_url" -Atqc \
+  "SELECT round(pg_total_relation_size('governance.ballots')::numeric / greatest((SELECT sum(cardinality(neuron_ids)) FROM governance.ballots), 1), 1)")"
 finish

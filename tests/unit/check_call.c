@@ -331,6 +331,54 @@ START_TEST(test_intent_check)
     ck_assert_str_eq(err.code, "InvalidAccount");
     in.kind = 0;
     ck_assert(!call_intent_check(&in, &err));
+
+    /* a POST: a /v1/ path and a JSON object body of bounded size */
+    call_intent_t p = {.id = 2, .kind = CALL_POST};
+    snprintf(p.base_url, sizeof p.base_url, "http://127.0.0.1:8082");
+    snprintf(p.path, sizeof p.path, "/v1/cycles/conversion-rate");
+    ck_assert(!call_intent_check(&p, &err)); /* no body */
+    ck_assert_int_eq(err.status, 400);
+    p.body = "{\"xdr_permyriad_per_icp\":\"35000\"}";
+    ck_assert(call_intent_check(&p, &err));
+    p.body = "[1,2]";
+    ck_assert(!call_intent_check(&p, &err)); /* not an object */
+    p.body = "{\"a\":";
+    ck_assert(!call_intent_check(&p, &err));
+    size_t big = CALL_POST_BODY_MAX + 1;
+    char *huge = malloc(big + 1);
+    ck_assert_ptr_nonnull(huge);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    huge[big] = 0;
+    p.body = huge;
+    ck_assert(!call_intent_check(&p, &err)); /* one byte too long */
+    huge[0] = '{';
+    huge[1] = '}';
+    huge[2] = 0;
+    ck_assert(call_intent_check(&p, &err));
+    free(huge);
+    p.body = "{}";
+    snprintf(p.path, sizeof p.path, "/v1/x y");
+    ck_assert(!call_intent_check(&p, &err));
+}
+END_TEST
+
+START_TEST(test_classify_post_answers)
+{
+    call_class_t k;
+    call_classify(CALL_POST, 200, "{\"xdr_permyriad_per_icp\":\"35000\"}", &k);
+    ck_assert_int_eq(k.step, CALL_STEP_RESOLVED);
+    ck_assert(!k.has_block_index);
+    call_classify(CALL_POST, 400, "{\"code\":\"InvalidRate\"}", &k);
+    ck_assert_int_eq(k.step, CALL_STEP_REFUSED);
+    ck_assert_str_eq(k.error, "InvalidRate");
+    call_classify(CALL_POST, 409, "{\"code\":\"TxDuplicate\",\"duplicate_of\":\"1\"}", &k);
+    ck_assert_int_eq(k.step, CALL_STEP_REFUSED); /* a transfer's answer only */
+    call_classify(CALL_POST, 0, NULL, &k);
+    ck_assert_int_eq(k.step, CALL_STEP_RETRY);
+    call_classify(CALL_POST, 429, "{}", &k);
+    ck_assert_int_eq(k.step, CALL_STEP_RETRY);
 }
 END_TEST
 
@@ -602,6 +650,59 @@ START_TEST(test_runner_final_refusal_and_get)
 }
 END_TEST
 
+START_TEST(test_runner_post_signed_retried_resolved)
+{
+    answers_t x = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    script(503, "{\"code\":\"Unavailable\"}");
+    script(200, "{\"xdr_permyriad_per_icp\":\"35000\"}");
+    script(403, "{\"code\":\"NotAuthorized\"}");
+    call_runner_t *r = call_runner_new(&me, on_done, &x, &FAST);
+    ck_assert_ptr_nonnull(r);
+    char body[64];
+    snprintf(body, sizeof body, "{\"xdr_permyriad_per_icp\":\"35000\"}");
+    call_intent_t p = {.id = 5, .kind = CALL_POST, .body = body};
+    snprintf(p.base_url, sizeof p.base_url, "%s", fake_url);
+    snprintf(p.path, sizeof p.path, "/v1/cycles/conversion-rate");
+    ck_assert(call_runner_submit(r, &p));
+    memset(body, 'x', sizeof body - 1); /* the runner holds its own copy */
+    drain(r);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_int_eq(x.last.outcome, CALL_RESOLVED);
+    ck_assert_int_eq(x.last.kind, CALL_POST);
+    ck_assert_uint_eq(x.last.attempts, 2); /* the 503 was retried */
+    ck_assert_str_eq(x.last.body, "{\"xdr_permyriad_per_icp\":\"35000\"}");
+    ck_assert_int_eq(srv.nreq, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(srv.paths[i], "/v1/cycles/conversion-rate");
+        ck_assert_str_eq(srv.bodies[i], "{\"xdr_permyriad_per_icp\":\"35000\"}");
+        ck_assert(srv.signed_[i]);
+    }
+
+    call_intent_t q = {.id = 6, .kind = CALL_POST, .body = "{\"subnets\":[]}"};
+    snprintf(q.base_url, sizeof q.base_url, "%s", fake_url);
+    snprintf(q.path, sizeof q.path, "/v1/subnets/authorized");
+    ck_assert(call_runner_submit(r, &q));
+    drain(r);
+    ck_assert_int_eq(x.n, 2);
+    ck_assert_int_eq(x.last.outcome, CALL_REFUSED);
+    ck_assert_str_eq(x.last.error, "NotAuthorized");
+    ck_assert_int_eq(x.last.http_status, 403);
+    ck_assert_str_eq(srv.bodies[2], "{\"subnets\":[]}");
+
+    call_intent_t bad = q;
+    bad.id = 7;
+    bad.body = NULL;
+    ck_assert(!call_runner_submit(r, &bad)); /* a POST without a body is never queued */
+    /* a POST left pending is freed with the runner (checked by make asan) */
+    atomic_store(&srv.hold, true);
+    call_intent_t left = q;
+    left.id = 8;
+    ck_assert(call_runner_submit(r, &left));
+    call_runner_destroy(&r);
+    atomic_store(&srv.hold, false);
+}
+END_TEST
+
 START_TEST(test_runner_bounded_and_stops_promptly)
 {
     answers_t x = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -670,6 +771,7 @@ int main(void)
     tcase_add_test(pure, test_classify_get_answers);
     tcase_add_test(pure, test_classify_lookup_answers);
     tcase_add_test(pure, test_intent_check);
+    tcase_add_test(pure, test_classify_post_answers);
     suite_add_tcase(s, pure);
     TCase *runner = tcase_create("runner");
     tcase_add_checked_fixture(runner, fake_start, fake_stop);
@@ -677,6 +779,7 @@ int main(void)
     tcase_add_test(runner, test_runner_retries_then_resolves);
     tcase_add_test(runner, test_runner_too_old_looked_up);
     tcase_add_test(runner, test_runner_final_refusal_and_get);
+    tcase_add_test(runner, test_runner_post_signed_retried_resolved);
     tcase_add_test(runner, test_runner_bounded_and_stops_promptly);
     tcase_add_test(runner, test_runner_unreachable_retries_until_stopped);
     suite_add_tcase(s, runner);
