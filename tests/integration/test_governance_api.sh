@@ -109,12 +109,12 @@ echo "== a Motion by the small neuron cascades to its Governance followers"
 gsigned /v1/proposals "{\"neuron_id\":\"$SMALL\",\"title\":\"A first motion\",\"summary\":\"Adopt the demo.\",\"action\":{\"type\":\"Motion\",\"motion_text\":\"We adopt the demo.\"}}" sub1
 check "POST /v1/proposals answers 200 (got $(status sub1): $(head -c 200 "$TEST_TMP/sub1.body"))" \
   test "$(status sub1)" = 200
-keep /v1/proposals sub1
+keep '/v1/proposals' sub1
 P1=$(body sub1 proposal_id)
 check "the first proposal's id is 1" test "$P1" = 1
 check "it is Open, topic Governance (4)" \
   test "$(prop 1 status)" = Open -a "$(prop 1 topic)" = 4 -a "$(prop 1 topic_name)" = Governance
-keep_get /v1/proposals/{proposal_id} "$G/v1/proposals/1"
+keep_get '/v1/proposals/{proposal_id}' "$G/v1/proposals/1"
 expect_yes=$(curl -s "$G/v1/proposals/1/ballots?vote=yes" | jq '[.ballots[].voting_power | tonumber] | add')
 check "the tally's yes is the sum of the yes ballots ($expect_yes)" \
   test "$(prop 1 latest_tally yes)" = "$expect_yes"
@@ -124,7 +124,7 @@ check "five yes ballots, served from memory (the catch-all does not reach Govern
   test "$(jq '.ballots | length' <"$TEST_TMP/b1.json")" = 5 -a "$(j "$TEST_TMP/b1.json" source)" = memory
 check "4001 (following BIG on Governance only) has not voted" \
   test "$(jq -r '.ballots[] | select(.neuron_id == "4001") | .vote' <"$TEST_TMP/b1.json")" = ""
-keep_get /v1/proposals/{proposal_id}/ballots "$G/v1/proposals/1/ballots?limit=3"
+keep_get '/v1/proposals/{proposal_id}/ballots' "$G/v1/proposals/1/ballots?limit=3"
 get "$G/v1/proposals/1/ballots?limit=3" bpage
 c=$(j "$TEST_TMP/bpage.json" next_cursor)
 get "$G/v1/proposals/1/ballots?limit=100&cursor=$c" bpage2
@@ -136,7 +136,7 @@ echo "== bad input: a clear 4xx and nothing changed"
 gsigned /v1/proposals/1/votes "{\"neuron_id\":\"$SMALL\",\"vote\":\"no\"}" again
 check "voting again is 409 NeuronAlreadyVoted (got $(status again) $(body again code))" \
   test "$(status again)" = 409 -a "$(body again code)" = NeuronAlreadyVoted
-keep /v1/proposals/{proposal_id}/votes again
+keep '/v1/proposals/{proposal_id}/votes' again
 gsigned /v1/proposals/99/votes "{\"neuron_id\":\"$BIG\",\"vote\":\"yes\"}" nop
 check "a vote on an unknown proposal is 404 (got $(status nop))" test "$(status nop)" = 404
 gsigned /v1/proposals/1/votes "{\"neuron_id\":\"$BIG\",\"vote\":\"maybe\"}" badvote
@@ -155,7 +155,7 @@ check "a hex payload for NnsFunction 10 is 400 InvalidProposal (got $(status bad
   test "$(status badpay)" = 400 -a "$(body badpay code)" = InvalidProposal
 gsigned /v1/proposals "{\"neuron_id\":\"777\",\"title\":\"No such neuron\",\"summary\":\"x\",\"action\":{\"type\":\"Motion\",\"motion_text\":\"m\"}}" noneuron
 check "an unknown proposer is 404 (got $(status noneuron))" test "$(status noneuron)" = 404
-keep /v1/proposals noneuron
+keep '/v1/proposals' noneuron
 get "$G/v1/governance" gov1
 check "nothing was created: one proposal, one open" \
   test "$(j "$TEST_TMP/gov1.json" proposals next_proposal_id)" = 2 -a \
@@ -165,7 +165,7 @@ echo "== the big neuron's vote adopts it"
 gsigned /v1/proposals/1/votes "{\"neuron_id\":\"$BIG\",\"vote\":\"yes\"}" v1
 check "the vote answers 200 (got $(status v1): $(head -c 200 "$TEST_TMP/v1.body"))" \
   test "$(status v1)" = 200
-keep /v1/proposals/{proposal_id}/votes v1
+keep '/v1/proposals/{proposal_id}/votes' v1
 check "... with the tally and the status (Executed: a Motion has nothing to do)" \
   test "$(body v1 status)" = Executed -a "$(body v1 vote)" = yes
 check "4001 followed BIG on Governance: yes" \
@@ -176,11 +176,11 @@ get "$G/v1/proposals/1/votes" votes1
 check "the mirror has the 7 votes with their times ($(jq -c '[.votes[].neuron_id]' <"$TEST_TMP/votes1.json"))" \
   test "$(jq '.votes | length' <"$TEST_TMP/votes1.json")" = 7 -a \
   "$(jq -r '.votes[0].cast_at_seconds' <"$TEST_TMP/votes1.json")" -ge "$now"
-keep_get /v1/proposals/{proposal_id}/votes "$G/v1/proposals/1/votes"
+keep_get '/v1/proposals/{proposal_id}/votes' "$G/v1/proposals/1/votes"
 get "$G/v1/neurons/3001/votes" nv
 check "a follower's votes list proposal 1 (yes)" \
   test "$(jq -r '.votes[0].proposal_id + " " + .votes[0].vote' <"$TEST_TMP/nv.json")" = "1 yes"
-keep_get /v1/neurons/{neuron_id}/votes "$G/v1/neurons/3001/votes"
+keep_get '/v1/neurons/{neuron_id}/votes' "$G/v1/neurons/3001/votes"
 
 echo "== a conversion-rate proposal changes the cmc's rate"
 gsigned /v1/proposals "{\"neuron_id\":\"$BIG\",\"title\":\"ICP/XDR rate\",\"summary\":\"Set the rate.\",\"action\":{\"type\":\"ExecuteNnsFunction\",\"nns_function\":10,\"payload\":{\"xdr_permyriad_per_icp\":\"52000\",\"timestamp_seconds\":\"$((now + 60))\"}}}" rate
@@ -202,7 +202,7 @@ check "it is executed (got $(status kn), status $(prop "$PK" status))" wait_stat
 get "$G/v1/known-neurons" known
 check "GET /v1/known-neurons lists it" \
   test "$(jq -r '.known_neurons[0].name + "/" + .known_neurons[0].id' <"$TEST_TMP/known.json")" = "The Big One/$BIG"
-keep_get /v1/known-neurons "$G/v1/known-neurons"
+keep_get '/v1/known-neurons' "$G/v1/known-neurons"
 
 echo "== a proposal decided by the clock"
 gsigned /v1/proposals "{\"neuron_id\":\"$SMALL\",\"title\":\"A second motion\",\"summary\":\"By the clock.\",\"action\":{\"type\":\"Motion\",\"motion_text\":\"Decide at the deadline.\"}}" sub2
@@ -230,11 +230,11 @@ check "a bad status filter is 400" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "$G/v1/proposals?status=Pending")" = 400
 check "an unknown proposal is 404" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "$G/v1/proposals/4242")" = 404
-keep_get /v1/proposals "$G/v1/proposals?status=Executed&limit=2"
-keep_get /v1/proposals/{proposal_id} "$G/v1/proposals/4242"
-keep_get /v1/reward-events "$G/v1/reward-events"
-keep_get /v1/node-providers "$G/v1/node-providers"
-keep_get /v1/governance "$G/v1/governance"
+keep_get '/v1/proposals' "$G/v1/proposals?status=Executed&limit=2"
+keep_get '/v1/proposals/{proposal_id}' "$G/v1/proposals/4242"
+keep_get '/v1/reward-events' "$G/v1/reward-events"
+keep_get '/v1/node-providers' "$G/v1/node-providers"
+keep_get '/v1/governance' "$G/v1/governance"
 
 echo "== metrics"
 curl -s "$G/metrics" >"$TEST_TMP/metrics.txt"
