@@ -429,10 +429,10 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     switch (a->u.nns.nns_function) {
     case GOV_NNS_ICP_XDR_CONVERSION_RATE:
         snprintf(in->path, sizeof in->path, "/v1/cycles/conversion-rate");
-        len = (size_t)snprintf(in->body, cap,
-                               "{\"timestamp_seconds\":%llu,\"xdr_permyriad_per_icp\":%llu}",
-                               (unsigned long long)a->u.nns.timestamp_seconds,
-                               (unsigned long long)a->u.nns.xdr_permyriad_per_icp);
+        len = (size_t)snprintf(
+            in->body, cap, "{\"timestamp_seconds\":\"%llu\",\"xdr_permyriad_per_icp\":\"%llu\"}",
+            (unsigned long long)a->u.nns.timestamp_seconds,
+            (unsigned long long)a->u.nns.xdr_permyriad_per_icp);
         break;
     case GOV_NNS_SET_AUTHORIZED_SUBNETWORKS: {
         snprintf(in->path, sizeof in->path, "/v1/subnets/authorized");

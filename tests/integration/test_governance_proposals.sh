@@ -83,9 +83,9 @@ source "$(dirname "$0")/cmc_helpers.sh"
 export NNS_GOVERNANCE_URL=$G
 # cli NAME ARGS...: the CLI, its answer in $TEST_TMP/NAME.body, its exit status in NAME.status
 cli() {
-  local name=$1; shift
-  "$BIN/nns" "$@" >"$TEST_TMP/$name.body" 2>"$TEST_TMP/$name.err"
-  echo $? >"$TEST_TMP/$name.status"
+  local name=$1 rc=0; shift
+  "$BIN/nns" "$@" >"$TEST_TMP/$name.body" 2>"$TEST_TMP/$name.err" || rc=$?
+  echo "$rc" >"$TEST_TMP/$name.status"
 }
 T=0
 set_clocks() {
