@@ -1311,7 +1311,9 @@ START_TEST(test_forgetting_beyond_the_maximum_per_topic)
     ck_assert_int_eq(gov_proposal_status(&q), GOV_PROPOSAL_EXECUTED);
     /* executed at once, ballots still held until the 48 hours */
     tick(T0 + 2);
-    ck_assert_ptr_nonnull(gov_proposal_get(G, p1, NULL));
+    gov_proposal_full_t *still = gov_proposal_get(G, p1, NULL);
+    ck_assert_ptr_nonnull(still);
+    free(still);
     /* after the deadline: ballots released, then the older one forgotten */
     uint64_t later = T0 + 1 + 48 * 3600;
     r = gov_round_begin(G);
