@@ -124,26 +124,44 @@ cat >"$var/demo/cmc-genesis.json" <<JSON
 JSON
 
 # governance's genesis (used only on its first start): the current rule set and demo neurons of
-# several dissolve delays for alice and bob; their ICP is minted to each neuron's staking account
-# (controller and memo) through the ledger at genesis
+# several dissolve delays for alice and bob, with a following graph; their ICP is minted to each
+# neuron's staking account (controller and memo) through the ledger at genesis. Following
+# (topic:followee,...): alice's big neuron follows bob's 5553... on Governance (4) and on the
+# catch-all (0); alice's 1283... follows alice's big neuron on the catch-all; bob's 7070... (not
+# eligible to vote: 14 days) follows 5553... So a vote by 5553... cascades to alice's big neuron
+# (and, but on Governance and SnsAndCommunityFund, on to 1283...).
 demo_neurons=(
-  # id                 owner  memo stake_e8s      dissolve_delay_seconds        dissolving maturity_e8s
-  "4402119483762019475 alice 1    50000000000    63115200                      false      0"
-  "1283741992734402816 alice 2    10000000000    31557600                      false      250000000"
-  "8826301927734001122 alice 3    2000000000     2592000                       true       0"
-  "5553012384659312847 bob   1    25000000000    15778800                      false      1200000000"
-  "7070701234567890123 bob   2    1000000000     1209600                       false      0"
+  # id                 owner  memo stake_e8s      dissolve_delay_seconds        dissolving maturity_e8s following
+  "4402119483762019475 alice 1    50000000000    63115200                      false      0           4:5553012384659312847,0:5553012384659312847"
+  "1283741992734402816 alice 2    10000000000    31557600                      false      250000000   0:4402119483762019475"
+  "8826301927734001122 alice 3    2000000000     2592000                       true       0           -"
+  "5553012384659312847 bob   1    25000000000    15778800                      false      1200000000  -"
+  "7070701234567890123 bob   2    1000000000     1209600                       false      0           0:5553012384659312847"
 )
+big_neuron=4402119483762019475 # alice's: most of the voting power
+bob_neuron=5553012384659312847 # followed by alice's big neuron on Governance
+alice_small=1283741992734402816
 {
   echo '{"rule_set": "current", "genesis_timestamp_seconds": "'"$(date +%s)"'",'
   echo ' "neurons": ['
   sep=""
   for n in "${demo_neurons[@]}"; do
-    read -r nid who memo stake delay dissolving maturity <<<"$n"
+    read -r nid who memo stake delay dissolving maturity following <<<"$n"
     printf '%s  {"id": "%s", "controller": "%s", "memo": "%s", "stake_e8s": "%s",\n' \
       "$sep" "$nid" "${principal[$who]}" "$memo" "$stake"
-    printf '   "dissolve_delay_seconds": %s, "dissolving": %s, "maturity_e8s_equivalent": "%s"}' \
+    printf '   "dissolve_delay_seconds": %s, "dissolving": %s, "maturity_e8s_equivalent": "%s"' \
       "$delay" "$dissolving" "$maturity"
+    if [ "$following" != - ]; then
+      printf ',\n   "followees": ['
+      fsep=""
+      IFS=, read -r -a pairs <<<"$following"
+      for pair in "${pairs[@]}"; do
+        printf '%s{"topic": %s, "followees": ["%s"]}' "$fsep" "${pair%%:*}" "${pair#*:}"
+        fsep=", "
+      done
+      printf ']'
+    fi
+    printf '}'
     sep=$',\n'
   done
   echo
@@ -239,6 +257,47 @@ if [ "${#demo_canisters[@]}" -ne 3 ] || ! demo_canister_ok "${demo_canisters[0]}
   printf '%s\n' "${demo_canisters[@]}" >"$var/demo/canisters"
 fi
 
+# --- the demo proposals: known neurons, decided proposals and an open one ----------------------
+# Once per database (governance has no known neuron yet), through the real API with the demo
+# keys. alice's big neuron holds most of the voting power: its proposals are adopted by an
+# absolute majority and executed at once (two RegisterKnownNeuron, a Motion). The open Motion is
+# proposed by alice's small neuron, which no one follows on Governance: a vote by bob's
+# 5553... (the banner's `nns vote`) cascades to alice's big neuron, which follows it there, and
+# decides the proposal. The genesis mints lock the neurons until the ledger answered them:
+# a submission answered 409 LedgerUpdateOngoing is sent again.
+gov() { "$bin/nns" --ledger "$(url ledger)" --governance "$(url governance)" "$@"; }
+submit_demo() { # who neuron title summary action-flags... -> the proposal id
+  local who=$1 neuron=$2 title=$3 summary=$4 out
+  shift 4
+  for _ in $(seq 1 100); do
+    if out=$(gov proposal submit --key "$var/demo/$who.pem" --neuron "$neuron" --title "$title" \
+      --summary "$summary" "$@" 2>>"$var/log/demo.log"); then
+      json_field proposal_id <<<"$out"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+if ! curl -fs "$(url governance)/v1/known-neurons" | grep -q '"name"'; then
+  submit_demo alice "$big_neuron" "Register Alice Foundation" \
+    "alice's big neuron votes on every topic; follow it to vote with it." \
+    --register-known-neuron "$big_neuron" --name "Alice Foundation" \
+    --description "A demo known neuron (make run)" >/dev/null &&
+    submit_demo alice "$big_neuron" "Register Bob Collective" \
+      "bob's neuron 5553... is followed by Alice Foundation on Governance." \
+      --register-known-neuron "$bob_neuron" --name "Bob Collective" \
+      --description "A demo known neuron (make run)" >/dev/null &&
+    submit_demo alice "$big_neuron" "Adopt the demo charter" \
+      "A decided proposal: adopted by Alice Foundation's absolute majority." \
+      --motion "The demo world is open to everyone." >/dev/null &&
+    submit_demo alice "$alice_small" "Plant a tree for every block" \
+      "An open proposal: vote on it with bob's key and watch the cascade." \
+      --motion "Plant a tree for every block of the ledger." >/dev/null ||
+    { echo "run: cannot submit the demo proposals; see $var/log/demo.log" >&2; exit 1; }
+fi
+open_proposal=$(curl -fs "$(url governance)/v1/proposals?status=Open&topic=4&limit=1" | json_field id)
+
 # --- the banner: paths as typed from the checkout's root ---------------------------------------
 rel() { case $1 in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
 nns="$(rel "$bin")/nns --url $(url ledger)"
@@ -281,6 +340,10 @@ balance() {
       $((delay / 86400)) "$([ "$dissolving" = true ] && echo ", dissolving")"
   done
   echo
+  echo "demo governance: known neurons Alice Foundation ($big_neuron) and Bob Collective"
+  echo "  ($bob_neuron, followed by Alice Foundation on Governance); decided proposals and an"
+  echo "  open one${open_proposal:+ ($open_proposal)}: vote on it with bob's neuron and watch the cascade decide it"
+  echo
   echo "try (from $root):"
   echo "  $nns ledger"
   if [ -f "$var/demo/me.pem" ]; then
@@ -303,6 +366,12 @@ balance() {
   echo "  $nnsc cycles rate"
   echo "  $nnsg neuron list --controller ${principal[alice]}"
   echo "  $nnsg neuron show ${demo_neurons[3]%% *}"
+  echo "  $nnsg proposal list"
+  if [ -n "$open_proposal" ]; then
+    echo "  $nnsg vote --key $(key bob) --neuron $bob_neuron --proposal $open_proposal yes"
+    echo "  $nnsg proposal ballots $open_proposal"
+  fi
+  echo "  $nnsg known-neurons"
   echo "  curl -fsS $(url ledger)/v1/ledger"
   echo "  curl -fsS $(url governance)/v1/governance"
   echo "  curl -fsS $(url cmc)/v1/cycles/conversion-rate"

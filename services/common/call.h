@@ -122,7 +122,8 @@ typedef struct {
 
 /* Checks an intent before it is recorded or submitted: an http(s) base URL that fits, a kind, a
  * GET or POST path starting with "/v1/" in printable ASCII without spaces, a POST body that is a
- * JSON object of at most CALL_POST_BODY_MAX bytes, a transfer's `to` with a valid checksum. Returns false with err 400 "BadRequest" or "InvalidAccount" otherwise. */
+ * JSON object of at most CALL_POST_BODY_MAX bytes, a transfer's `to` with a valid checksum. Returns
+ * false with err 400 "BadRequest" or "InvalidAccount" otherwise. */
 bool call_intent_check(const call_intent_t *in, nns_error_t *err)
     __attribute__((warn_unused_result));
 

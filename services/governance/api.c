@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "api_internal.h"
 #include "body.h"
 #include "call.h"
 #include "clock.h"
 #include "genesis.h"
-#include "api_internal.h"
 #include "gov.h"
 #include "gov_proposal.h"
 #include "gov_reward.h"
@@ -742,8 +742,8 @@ static void call_done(void *ctx, const call_answer_t *ans)
         op->kind = OP_SUPPLY_READ;
         op->u.supply.intent_id = ans->id;
         gov_supply_result_t *r = &op->u.supply.res;
-        r->ok = resolved && parse_u64_member(ans->body, ans->body_len, "total_supply_e8s",
-                                             &r->supply_e8s);
+        r->ok = resolved &&
+                parse_u64_member(ans->body, ans->body_len, "total_supply_e8s", &r->supply_e8s);
         if (!r->ok)
             snprintf(r->error, sizeof r->error, "%s",
                      resolved ? "the ledger's supply has an unexpected shape" : ans->error);
@@ -840,8 +840,7 @@ static bool outbox_add(gov_app_t *a, const gov_intent_t *in)
     id_key(in->id, key);
     bool created = false;
     char *body = NULL;
-    if (ok && in->kind == GOV_INTENT_POST &&
-        !(body = strndup(in->body, sizeof in->body - 1)))
+    if (ok && in->kind == GOV_INTENT_POST && !(body = strndup(in->body, sizeof in->body - 1)))
         ok = false;
     hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
     if (v && created) {
@@ -1181,8 +1180,7 @@ static bool apply_answer(gov_app_t *a, scratch_t *s, gov_op_t *op)
         break;
     case OP_AVERAGE_RATE:
         id = op->u.average.intent_id;
-        ok = gov_apply_average_rate_read(a->gov, s->r, id, &op->u.average.res, s->now, &out,
-                                         &err);
+        ok = gov_apply_average_rate_read(a->gov, s->r, id, &op->u.average.res, s->now, &out, &err);
         break;
     default: {
         id = op->u.modulation.intent_id;

@@ -37,14 +37,12 @@ static void oom(http_request_t *req)
 }
 
 /* limit: 0 counts as 1, more than max is max (as the other lists) */
-static bool read_limit(http_request_t *req, size_t dflt, size_t max, size_t *out,
-                       nns_error_t *err)
+static bool read_limit(http_request_t *req, size_t dflt, size_t max, size_t *out, nns_error_t *err)
 {
     const char *t = http_query(req, "limit");
     uint64_t v = dflt;
     if (t && !parse_u64(t, &v))
-        return nns_error_set(err, 400, "BadRequest", "query 'limit' must be a u64, not '%.40s'",
-                             t);
+        return nns_error_set(err, 400, "BadRequest", "query 'limit' must be a u64, not '%.40s'", t);
     *out = v == 0 ? 1 : v > max ? max : (size_t)v;
     return true;
 }
@@ -527,7 +525,8 @@ static json_t *known_neuron_json(const gov_known_neuron_t *k)
         json_array_append_new(topics, json_integer(k->committed_topics[i]));
     json_object_set_new(o, "id", json_u64(k->id));
     json_object_set_new(o, "name", json_string(k->name ? k->name : ""));
-    json_object_set_new(o, "description", k->description ? json_string(k->description) : json_null());
+    json_object_set_new(o, "description",
+                        k->description ? json_string(k->description) : json_null());
     json_object_set_new(o, "links", links);
     json_object_set_new(o, "committed_topics", topics);
     return o;

@@ -260,8 +260,8 @@ static const struct {
      offsetof(gov_economics_t, neuron_spawn_dissolve_delay_seconds), false},
     {"maximum_node_provider_rewards_e8s", GOV_ECO_MAXIMUM_NODE_PROVIDER_REWARDS,
      offsetof(gov_economics_t, maximum_node_provider_rewards_e8s), false},
-    {"transaction_fee_e8s", GOV_ECO_TRANSACTION_FEE,
-     offsetof(gov_economics_t, transaction_fee_e8s), false},
+    {"transaction_fee_e8s", GOV_ECO_TRANSACTION_FEE, offsetof(gov_economics_t, transaction_fee_e8s),
+     false},
     {"max_proposals_to_keep_per_topic", GOV_ECO_MAX_PROPOSALS_TO_KEEP_PER_TOPIC,
      offsetof(gov_economics_t, max_proposals_to_keep_per_topic), true},
     {"max_sustained_neurons_per_hour", GOV_ECO_MAX_SUSTAINED_NEURONS_PER_HOUR,
@@ -439,9 +439,8 @@ static bool parse_node_provider(gov_submission_t *s, json_t *o, gov_action_t *a,
         return false;
     json_t *acc = json_object_get(np, "reward_account");
     a->u.node_provider.has_reward_account = acc != NULL;
-    return !acc ||
-           get_account(acc, "node_provider.reward_account", &a->u.node_provider.reward_account,
-                       err);
+    return !acc || get_account(acc, "node_provider.reward_account",
+                               &a->u.node_provider.reward_account, err);
 }
 
 static bool parse_reward_np(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error_t *err)
@@ -505,8 +504,8 @@ static bool parse_nns(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error
     int32_t fn = (int32_t)json_integer_value(f);
     a->u.nns.nns_function = fn;
     if (gov_nns_function_topic(fn) < 0)
-        return nns_error_set(err, 400, "InvalidProposal",
-                             "NnsFunction %d is obsolete or unknown", (int)fn);
+        return nns_error_set(err, 400, "InvalidProposal", "NnsFunction %d is obsolete or unknown",
+                             (int)fn);
     json_t *p = json_object_get(o, "payload");
     if (!p)
         return invalid(err, "is required", "payload");
@@ -533,8 +532,8 @@ static bool parse_nns(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error
     case GOV_NNS_ICP_XDR_CONVERSION_RATE: {
         static const char *const pf[] = {"xdr_permyriad_per_icp", "timestamp_seconds", NULL};
         return only(p, pf, err) &&
-               get_u64_any(p, "xdr_permyriad_per_icp", true, &a->u.nns.xdr_permyriad_per_icp,
-                           NULL, err) &&
+               get_u64_any(p, "xdr_permyriad_per_icp", true, &a->u.nns.xdr_permyriad_per_icp, NULL,
+                           err) &&
                get_u64_any(p, "timestamp_seconds", true, &a->u.nns.timestamp_seconds, NULL, err);
     }
     case GOV_NNS_SET_AUTHORIZED_SUBNETWORKS: {
@@ -578,8 +577,7 @@ static bool parse_nns(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error
                                  "the payload of NnsFunction 32 must be {add: type} or "
                                  "{remove: type}");
         a->u.nns.add = add != NULL;
-        return check_type_name(add ? add : rm, add ? "add" : "remove", &a->u.nns.subnet_type,
-                               err);
+        return check_type_name(add ? add : rm, add ? "add" : "remove", &a->u.nns.subnet_type, err);
     }
     case GOV_NNS_CHANGE_SUBNET_TYPE_ASSIGNMENT: {
         static const char *const af[] = {"subnets", "subnet_type", NULL};
@@ -604,8 +602,8 @@ static bool parse_nns(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error
 
 static bool parse_install_code(gov_submission_t *s, json_t *o, gov_action_t *a, nns_error_t *err)
 {
-    static const char *const fields[] = {"type",         "canister_id",      "install_mode",
-                                         "wasm_module_hash", "arg_hex",      NULL};
+    static const char *const fields[] = {
+        "type", "canister_id", "install_mode", "wasm_module_hash", "arg_hex", NULL};
     const char *mode = NULL;
     if (!only(o, fields, err) ||
         !get_principal_m(o, "canister_id", true, &a->u.install_code.canister_id, NULL, err) ||
@@ -799,8 +797,8 @@ fail:
     return NULL;
 }
 
-bool gov_body_vote(const uint8_t *body, size_t len, const principal_t *caller,
-                   uint64_t proposal_id, gov_vote_args_t *out, nns_error_t *err)
+bool gov_body_vote(const uint8_t *body, size_t len, const principal_t *caller, uint64_t proposal_id,
+                   gov_vote_args_t *out, nns_error_t *err)
 {
     static const char *const fields[] = {"neuron_id", "vote", NULL};
     memset(out, 0, sizeof *out);

@@ -35,8 +35,7 @@ void gov_submission_redraw(gov_submission_t *s);
 void gov_submission_free(gov_submission_t **s);
 
 /* The body of POST /v1/proposals/{id}/votes {neuron_id, vote}: vote "yes" | "no" (or 1 | 2). */
-bool gov_body_vote(const uint8_t *body, size_t len, const principal_t *caller,
-                   uint64_t proposal_id, gov_vote_args_t *out, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool gov_body_vote(const uint8_t *body, size_t len, const principal_t *caller, uint64_t proposal_id,
+                   gov_vote_args_t *out, nns_error_t *err) __attribute__((warn_unused_result));
 
 #endif

@@ -136,6 +136,14 @@ minted=no
 for _ in $(seq 1 50); do minted_ok && { minted=yes; break; }; sleep 0.2; done
 check "each demo neuron's staking account holds its stake on the ledger" test "$minted" = yes
 check "the banner lists the demo neurons" has run1.log "demo neurons"
+# the demo governance: two known neurons, decided proposals, an open one that bob's vote decides
+# through the following cascade (alice's big neuron follows bob's 5553... on Governance)
+check "two known neurons" test "$(gov_json /v1/known-neurons "len(o['known_neurons'])")" = 2
+check "three executed proposals" \
+  test "$(gov_json "/v1/proposals?status=Executed" "len(o['proposals'])")" = 3
+open_id=$(gov_json "/v1/proposals?status=Open" "o['proposals'][0]['id']")
+check "one open proposal ($open_id), whose vote command the banner shows" \
+  has run1.log "--neuron 5553012384659312847 --proposal $open_id yes"
 
 pg_pid() { head -n 1 "$var/pg/data/postmaster.pid" 2>/dev/null; }
 pg_before=$(pg_pid)
@@ -162,6 +170,11 @@ while IFS= read -r c; do
   check "banner command: ${c:0:90}" bash -c "cd '$ROOT' && timeout 20 $c >/dev/null" </dev/null
 done < <(sed -n 's/^  \(build\/bin\/nns .*\|curl .*\)$/\1/p' "$TEST_TMP/run1.log")
 check "the banner printed commands ($n)" test "$n" -ge 10
+check "the banner's vote (run above) decided the open proposal: Executed" \
+  test "$(gov_json "/v1/proposals/$open_id" "o['status']")" = Executed
+check "... through the cascade: alice's big neuron voted yes with bob's" \
+  test "$(gov_json "/v1/proposals/$open_id/ballots?vote=yes" "' '.join(b['neuron_id'] for b in o['ballots'])")" = \
+  "1283741992734402816 4402119483762019475 5553012384659312847"
 check "the banner printed neuron commands" grep -q '^  build/bin/nns --ledger .* neuron ' "$TEST_TMP/run1.log"
 check "the banner printed cycles commands" grep -q '^  build/bin/nns --ledger .* cycles ' "$TEST_TMP/run1.log"
 
