@@ -83,9 +83,9 @@ source "$(dirname "$0")/cmc_helpers.sh"
 export NNS_GOVERNANCE_URL=$G
 # cli NAME ARGS...: the CLI, its answer in $TEST_TMP/NAME.body, its exit status in NAME.status
 cli() {
-  local name=$1; shift
-  "$BIN/nns" "$@" >"$TEST_TMP/$name.body" 2>"$TEST_TMP/$name.err"
-  echo $? >"$TEST_TMP/$name.status"
+  local name=$1 rc=0; shift
+  "$BIN/nns" "$@" >"$TEST_TMP/$name.body" 2>"$TEST_TMP/$name.err" || rc=$?
+  echo "$rc" >"$TEST_TMP/$name.status"
 }
 T=0
 set_clocks() {
@@ -232,8 +232,6 @@ set_clocks $(((T0 + 4 * DAY + DAY / 2 + 60) * SEC))
 wait_for "p1 decided" status_is "$p1" Rejected
 check "after T+4.5d p1 is Rejected (yes < no), its reject cost kept as 9049's fees" \
   test "$(proposal "$p1" status)/$(neuron 9049 neuron_fees_e8s)" = "Rejected/$ICP"
-wait_for "p4 decided" status_is "$p4" Rejected
-check "p4 (only its proposer's yes, under 3 % of the total) Rejected at its deadline" test "$(proposal "$p4" status)" = Rejected
 
 echo "== 7. the day's rewards"
 # every proposal's ballots before settlement, for the computation
@@ -242,6 +240,8 @@ for p in "$p1" "$p2" "$p3" "$p4" "$p5" "$p6"; do
   get "$G/v1/proposals/$p" "prop$p"
 done
 set_clocks $(((T0 + 7 * DAY) * SEC))
+wait_for "p4 decided" status_is "$p4" Rejected
+check "p4 (only its proposer's yes, under 3 % of the total) Rejected at its deadline T+5d" test "$(proposal "$p4" status)" = Rejected
 settled() { for p in "$p1" "$p2" "$p3" "$p4" "$p5" "$p6"; do test "$(proposal "$p" reward_status)" = Settled || return 1; done; }
 wait_for "the proposals settled" settled
 check "every proposal Settled with its reward_event_round" settled
