@@ -954,9 +954,15 @@ static void round_end(void *app, void *round, bool committed)
     size_t nnew, ndone;
     const gov_intent_t *fresh = gov_round_intents(s->r, &nnew);
     const uint64_t *done = gov_round_finished_intents(s->r, &ndone);
-    gov_intent_t *copy = nnew ? malloc(nnew * sizeof *copy) : NULL;
-    if (nnew && copy)
-        memcpy(copy, fresh, nnew * sizeof *copy);
+    /* the copies own their POST bodies: the commit hands the round's to the state machine */
+    gov_intent_t *copy = nnew ? calloc(nnew, sizeof *copy) : NULL;
+    for (size_t i = 0; copy && i < nnew; i++) {
+        copy[i] = fresh[i];
+        if (fresh[i].body && !(copy[i].body = strdup(fresh[i].body))) {
+            gov_intents_free(copy, i);
+            copy = NULL;
+        }
+    }
     for (size_t i = 0; i < ndone; i++)
         outbox_remove(a, done[i]);
     gov_round_commit(a->gov, &s->r);
@@ -973,7 +979,7 @@ static void round_end(void *app, void *round, bool committed)
             abort();
         }
     }
-    free(copy);
+    gov_intents_free(copy, nnew);
     scratch_free(a, s);
     refill(a, clock_wall_nanos());
 }
@@ -1215,8 +1221,9 @@ static void *create(service_t *svc, nns_error_t *err)
             nns_error_set(err, 503, "Unavailable", "out of memory");
             goto fail;
         }
-    free(intents);
+    gov_intents_free(intents, nintents);
     intents = NULL;
+    nintents = 0;
     gov_info_t info;
     gov_info(a->gov, now_seconds(), &info);
     /* a test clock starts at the system time: move it up to the latest time the state has seen
@@ -1238,7 +1245,7 @@ static void *create(service_t *svc, nns_error_t *err)
              a->nout);
     return a;
 fail:
-    free(intents);
+    gov_intents_free(intents, nintents);
     destroy(a);
     return NULL;
 }

@@ -258,7 +258,8 @@ bool outbox_add(gov_app_t *a, const gov_intent_t *in)
     id_key(in->id, key);
     bool created = false;
     char *body = NULL;
-    if (ok && in->kind == GOV_INTENT_POST && !(body = strndup(in->body, sizeof in->body - 1)))
+    if (ok && in->kind == GOV_INTENT_POST &&
+        !(body = strndup(in->body ? in->body : "", GOV_INTENT_BODY_MAX - 1)))
         ok = false;
     hval_t *v = ok ? hmap_put(&a->outbox_index, key, &created) : NULL;
     if (v && created) {

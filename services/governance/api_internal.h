@@ -85,8 +85,8 @@ typedef struct {
     } u;
 } gov_op_t;
 
-/* An intent as the outbox keeps it: gov_intent_t's fields without its inline POST body (16 KiB,
- * too much to copy for each of a large genesis's mints): a POST's body is on the heap. */
+/* An intent as the outbox keeps it: gov_intent_t's fields the calls need, with the outbox's own
+ * copy of a POST's body. */
 typedef struct {
     uint64_t id;
     gov_intent_kind_t kind;

@@ -352,6 +352,11 @@ void gov_destroy(gov_t **gp)
     gtab_free(&g->neurons);
     hmap_free(&g->subs);
     gtab_free(&g->flows);
+    for (size_t i = 0; i < g->intents.map.cap; i++) {
+        const gov_intent_t *in = gtab_slot(&g->intents, i);
+        if (in)
+            free(in->body);
+    }
     gtab_free(&g->intents);
     gtab_free(&g->locks);
     gtab_free(&g->sublocks);
@@ -469,10 +474,21 @@ bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
     if (i->id == 0 ||
         (i->kind != GOV_INTENT_GET && i->kind != GOV_INTENT_TRANSFER && i->kind != GOV_INTENT_POST))
         return corrupt(err, "bad intent", i->id);
+    if ((i->kind == GOV_INTENT_POST) != (i->body != NULL) ||
+        (i->body && strnlen(i->body, GOV_INTENT_BODY_MAX) >= GOV_INTENT_BODY_MAX))
+        return corrupt(err, "bad intent body", i->id);
     uint8_t k[8];
     key_u64(i->id, k);
-    if (!gtab_put(&g->intents, k, i))
+    gov_intent_t copy = *i;
+    if (i->body && !(copy.body = strdup(i->body)))
         return oom(err);
+    const gov_intent_t *old = gtab_get(&g->intents, k);
+    char *old_body = old ? old->body : NULL;
+    if (!gtab_put(&g->intents, k, &copy)) {
+        free(copy.body);
+        return oom(err);
+    }
+    free(old_body);
     if (i->id >= g->core.next_intent_id)
         g->core.next_intent_id = i->id + 1;
     if (i->kind == GOV_INTENT_TRANSFER && i->created_at_time > g->core.last_created_at)
@@ -729,6 +745,19 @@ size_t gov_memory(gov_t *g)
     return bytes;
 }
 
+size_t gov_intent_memory(gov_t *g)
+{
+    pthread_rwlock_rdlock(&g->lock);
+    size_t bytes = hmap_memory(&g->intents.map);
+    for (size_t i = 0; i < g->intents.map.cap; i++) {
+        const gov_intent_t *in = gtab_slot(&g->intents, i);
+        if (in)
+            bytes += sizeof *in + (in->body ? strlen(in->body) + 1 : 0);
+    }
+    pthread_rwlock_unlock(&g->lock);
+    return bytes;
+}
+
 /* ---- rounds ---- */
 
 gov_round_t *gov_round_begin(gov_t *g)
@@ -773,6 +802,8 @@ void gov_round_discard(gov_t *g, gov_round_t **rp)
     gov_round_t *r = rp ? *rp : NULL;
     if (!r)
         return;
+    for (size_t i = 0; i < r->nnew; i++)
+        free(r->new_intents[i].body);
     for (size_t i = 0; i < r->neurons.n; i++) {
         const nrec_t *rec = gover_rec(&r->neurons, i);
         if (rec->round_ext)
@@ -823,6 +854,22 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         v->a = *(const uint64_t *)gover_rec(&r->subs, i);
     }
     gover_merge(&r->flows, &g->flows);
+    /* the POST bodies: a finished intent's goes with it; a new intent's moves to the committed
+     * table, unless the round also finished it */
+    for (size_t i = 0; i < r->intents.n; i++) {
+        if (!r->intents.removed[i])
+            continue;
+        const gov_intent_t *old = gtab_get(&g->intents, r->intents.keys + i * 8);
+        if (old)
+            free(old->body);
+    }
+    for (size_t i = 0; i < r->nnew; i++) {
+        uint8_t k[8];
+        key_u64(r->new_intents[i].id, k);
+        long at = gover_find(&r->intents, k);
+        if (at >= 0 && r->intents.removed[at])
+            free(r->new_intents[i].body);
+    }
     gover_merge(&r->intents, &g->intents);
     gover_merge(&r->locks, &g->locks);
     gover_merge(&r->sublocks, &g->sublocks);
@@ -861,6 +908,13 @@ const gov_intent_t *gov_round_intents(const gov_round_t *r, size_t *n)
 {
     *n = r->nnew;
     return r->new_intents;
+}
+
+void gov_intents_free(gov_intent_t *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].body);
+    free(v);
 }
 
 const uint64_t *gov_round_finished_intents(const gov_round_t *r, size_t *n)
@@ -1091,9 +1145,17 @@ bool rintent(gov_round_t *r, gov_inflight_t *f, gov_intent_t *i, uint64_t now, n
         r->new_intents = grown;
         r->capnew = cap;
     }
-    if (!gover_set(&r->intents, k, i, false))
+    /* the round owns its copy of a POST's body (the caller keeps its own) */
+    gov_intent_t rec = *i;
+    rec.body = NULL;
+    if (i->kind == GOV_INTENT_POST && !(rec.body = strndup(i->body ? i->body : "",
+                                                           GOV_INTENT_BODY_MAX - 1)))
         return oom(err);
-    r->new_intents[r->nnew++] = *i;
+    if (!gover_set(&r->intents, k, &rec, false)) {
+        free(rec.body);
+        return oom(err);
+    }
+    r->new_intents[r->nnew++] = rec;
     c->next_intent_id++;
     if (i->kind == GOV_INTENT_TRANSFER) {
         c->last_created_at = i->created_at_time;

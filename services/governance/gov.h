@@ -66,7 +66,7 @@
 #define GOV_EVENT_KIND_MAX 32     /* bytes of an event kind, NUL included */
 #define GOV_EVENT_DETAIL_MAX 160  /* bytes of an event detail, NUL included */
 #define GOV_PATH_MAX 192          /* bytes of an intent's GET path, NUL included */
-#define GOV_INTENT_BODY_MAX 16384 /* bytes of a POST intent's JSON body, NUL included */
+#define GOV_INTENT_BODY_MAX 16384 /* most bytes of a POST intent's JSON body, NUL included */
 #define GOV_LIST_MAX 100          /* neurons per page of gov_neurons_by_controller */
 #define GOV_STAKED_MATURITY_RETURNS_PER_TICK GOV_STAKED_MATURITY_RETURN_BATCH
 #define GOV_PRUNES_PER_TICK 1000
@@ -392,7 +392,14 @@ typedef struct {
     uint8_t from_subaccount[SUBACCOUNT_BYTES];
     account_id_t to;
     uint64_t amount, fee, memo, created_at_time;
-    char body[GOV_INTENT_BODY_MAX]; /* POST: the JSON body ("" otherwise) */
+    /* POST: the JSON body (shorter than GOV_INTENT_BODY_MAX), on the heap; NULL otherwise. Out
+     * of line so that an intent costs what its kind needs (a genesis records one mint intent per
+     * neuron). Owned by whoever holds the record: the state machine owns its committed intents'
+     * and a round's new ones' (rintent and gov_load_intent copy the body they are given;
+     * gov_round_intents' bodies are borrowed like the array, until commit or discard), and
+     * gov_store_load's array owns its own (gov_intents_free). A by-value copy of the struct
+     * shares the pointer: copy the body when the copy outlives its source. */
+    char *body;
 } gov_intent_t;
 
 /* A GET intent's answer, parsed by the service. ok false: the call failed for good (the flow
@@ -569,6 +576,8 @@ bool gov_is_controller_or_hot_key(const gov_neuron_full_t *n, const principal_t 
 bool gov_tick_due(gov_t *g, uint64_t now);
 /* Approximate bytes of neuron state (maps, records, variable parts), for the memory figure. */
 size_t gov_memory(gov_t *g);
+/* Approximate bytes of the committed intents (map, records, POST bodies). */
+size_t gov_intent_memory(gov_t *g);
 
 /* --- rounds (state thread) --- */
 /* Returns NULL on allocation failure. */
@@ -629,6 +638,8 @@ void gov_round_neuron(const gov_round_t *r, size_t i, gov_neuron_full_t *out, bo
 const gov_inflight_t *gov_round_inflight(const gov_round_t *r, const bool **removed, size_t *n);
 /* New intents, in the order they are to be executed. */
 const gov_intent_t *gov_round_intents(const gov_round_t *r, size_t *n);
+/* Frees an array of intents that owns its POST bodies (gov_store_load's), bodies included. */
+void gov_intents_free(gov_intent_t *v, size_t n);
 /* Ids of intents finished by the round. */
 const uint64_t *gov_round_finished_intents(const gov_round_t *r, size_t *n);
 /* Events, in order. */

@@ -415,17 +415,19 @@ static size_t json_principals(char *out, size_t cap, const principal_t *ps, size
 static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err)
 {
     const gov_action_t *a = rp->p.f.action;
-    gov_intent_t *in = calloc(1, sizeof *in);
-    char *list = malloc(GOV_INTENT_BODY_MAX);
-    if (!in || !list) {
-        free(in);
+    gov_intent_t in_, *in = &in_;
+    memset(in, 0, sizeof *in);
+    char *list = malloc(GOV_INTENT_BODY_MAX), *body = malloc(GOV_INTENT_BODY_MAX);
+    if (!body || !list) {
+        free(body);
         free(list);
         return oom(err);
     }
     in->kind = GOV_INTENT_POST;
     in->purpose = GOV_PURPOSE_CMC_POST;
     in->target = GOV_TARGET_CMC;
-    size_t cap = sizeof in->body, len = 0;
+    in->body = body;
+    size_t cap = GOV_INTENT_BODY_MAX, len = 0;
     switch (a->u.nns.nns_function) {
     case GOV_NNS_ICP_XDR_CONVERSION_RATE:
         snprintf(in->path, sizeof in->path, "/v1/cycles/conversion-rate");
@@ -460,7 +462,7 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     }
     free(list);
     if (len >= cap) {
-        free(in);
+        free(body);
         return fail(r, rp, now, err, "InvalidProposal: the payload is too large to send");
     }
     gov_inflight_t f;
@@ -472,7 +474,7 @@ static bool exec_cmc(gov_round_t *r, rprop_t *rp, uint64_t now, nns_error_t *err
     f.started_at_seconds = now;
     rp->p.f.p.exec_flow_id = f.id;
     bool ok = rintent(r, &f, in, now, err) && rflow_put(r, &f, err);
-    free(in);
+    free(body);
     return ok;
 }
 
@@ -554,13 +556,9 @@ bool gov_apply_call_done(gov_t *g, gov_round_t *r, uint64_t intent_id, const gov
     (void)g;
     nns_error_clear(err);
     memset(out, 0, sizeof *out);
-    gov_intent_t *in = malloc(sizeof *in);
-    if (!in)
-        return oom(err);
+    gov_intent_t in;
     gov_inflight_t f;
-    bool ok = intent_flow(r, intent_id, GOV_INTENT_POST, in, &f, err);
-    free(in);
-    if (!ok)
+    if (!intent_flow(r, intent_id, GOV_INTENT_POST, &in, &f, err))
         return false;
     if (!rflow_end(r, &f, err))
         return false;

@@ -921,7 +921,8 @@ static void add_intent_row(copybuf_t *b, const gov_intent_t *in, uint64_t now)
     put_u64(b, in->fee);
     put_u64(b, in->memo);
     put_u64(b, in->created_at_time);
-    copybuf_bin_bytes(b, in->body, strnlen(in->body, GOV_INTENT_BODY_MAX - 1));
+    copybuf_bin_bytes(b, in->body ? in->body : "",
+                      in->body ? strnlen(in->body, GOV_INTENT_BODY_MAX - 1) : 0);
     put_u64(b, now);
 }
 
@@ -2117,15 +2118,20 @@ static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *n
         }
         memcpy(in->path, PQgetvalue(r, row, 5), plen);
         in->path[plen] = '\0';
-        memcpy(in->body, PQgetvalue(r, row, 15), (size_t)PQgetlength(r, row, 15) + 1);
         in->kind = (gov_intent_kind_t)kind;
+        /* a POST's body on the heap (the array owns it: gov_intents_free); "" otherwise */
+        if (in->kind == GOV_INTENT_POST &&
+            !(in->body = strndup(PQgetvalue(r, row, 15), (size_t)PQgetlength(r, row, 15)))) {
+            ok = oom(err, "governance.intents");
+            break;
+        }
         in->purpose = (gov_purpose_t)purpose;
         in->target = (gov_target_t)target;
         ok = gov_load_intent(g, in, err);
     }
     PQclear(r);
     if (!ok) {
-        free(v);
+        gov_intents_free(v, n);
         return false;
     }
     *out = v;
@@ -3027,7 +3033,7 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
          db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
          load_intents(s, g, intents, nintents, err) && load_part2(s, g, err);
     if (!ok) {
-        free(*intents);
+        gov_intents_free(*intents, *nintents);
         *intents = NULL;
         *nintents = 0;
         return false;

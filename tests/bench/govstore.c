@@ -315,7 +315,7 @@ static int run_check(void)
     if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load of the empty database", &err);
     CHECK(fresh && nloaded == 0, "an empty database is fresh");
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
 
     const uint64_t t0 = 1767225600; /* 2026-01-01 */
     /* A: genesis, legacy rules, 24 neurons of 8 controllers, various shapes */
@@ -566,7 +566,7 @@ static int run_check(void)
               (unsigned long long)loaded[i].id);
         CHECK(i == 0 || loaded[i - 1].id < loaded[i].id, "unresolved intents oldest first");
     }
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
 
     /* the reloaded state machine goes on: the split's transfer is answered */
     if (split_parent) {
@@ -592,7 +592,7 @@ static int run_check(void)
     gov_t *g3 = new_gov();
     if (!gov_store_load(s, g3, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("second reload", &err);
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     gov_info(g2, now, &ia);
     gov_info(g3, now, &ib);
     CHECK(same_info(&ia, &ib), "the state differs after the second reload");
@@ -632,7 +632,7 @@ static int run_fail(void)
     size_t nloaded;
     if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load", &err);
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     const uint64_t t0 = 1767225600;
     gov_genesis_t gen = {.rules = GOV_RULES_CURRENT, .genesis_timestamp_seconds = t0};
     gov_economics_default(GOV_RULES_CURRENT, &gen.economics);
@@ -694,7 +694,7 @@ static int run_fail(void)
     gov_t *g2 = new_gov();
     if (!gov_store_load(s, g2, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("reload", &err);
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     gov_info_t ia, ib;
     gov_info(g, t0 + 1, &ia);
     gov_info(g2, t0 + 1, &ib);
@@ -721,7 +721,7 @@ static int run_init(void)
     size_t nloaded;
     if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load", &err);
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     if (fresh) {
         gov_genesis_t gen = {.rules = GOV_RULES_CURRENT, .genesis_timestamp_seconds = 1767225600};
         gov_economics_default(GOV_RULES_CURRENT, &gen.economics);
@@ -749,7 +749,7 @@ static int run_load(unsigned long long expect)
     if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load", &err);
     double secs = mono() - t;
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     gov_info_t in;
     gov_info(g, 1767225600, &in);
     printf("load_seconds=%.3f neurons=%llu memory_bytes_per_neuron=%.0f\n", secs,
@@ -772,7 +772,7 @@ static int run_rounds(size_t n, size_t reps)
     size_t nloaded;
     if (!gov_store_load(s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load", &err);
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     if (!fresh) {
         fprintf(stderr, "govstore rounds: the database is not fresh\n");
         return 2;
@@ -933,7 +933,7 @@ static gov_t *restart(gov_store_t **s, double *secs)
     if (!gov_store_load(*s, g, rc, 0, &fresh, &loaded, &nloaded, &err))
         die("load", &err);
     *secs = mono() - t;
-    free(loaded);
+    gov_intents_free(loaded, nloaded);
     replay_cache_destroy(&rc);
     return g;
 }

@@ -2168,6 +2168,55 @@ START_TEST(test_memory_per_neuron)
 }
 END_TEST
 
+/* The memory of a large genesis's pending mints: one transfer intent per neuron, each the size
+ * of its kind (a POST's body is out of line), in the state machine and in the store's array. */
+START_TEST(test_memory_pending_mints)
+{
+    enum { COUNT = 400000 };
+    size_t empty = gov_intent_memory(G);
+    nns_error_t err;
+    gov_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.kind = GOV_INTENT_TRANSFER;
+    in.purpose = GOV_PURPOSE_MINT;
+    in.target = GOV_TARGET_LEDGER;
+    snprintf(in.path, sizeof in.path, "/v1/transfers");
+    for (uint64_t i = 1; i <= COUNT; i++) {
+        in.id = i;
+        in.flow_id = i;
+        in.amount = i * ICP;
+        in.memo = i;
+        in.created_at_time = T0 * 1000000000ULL + i;
+        ck_assert(gov_load_intent(G, &in, &err));
+    }
+    /* a POST intent: the state machine keeps its own copy of the body */
+    char body[64];
+    snprintf(body, sizeof body, "{\"subnets\":[]}");
+    gov_intent_t post = in;
+    post.id = COUNT + 1;
+    post.kind = GOV_INTENT_POST;
+    post.purpose = GOV_PURPOSE_CMC_POST;
+    post.target = GOV_TARGET_CMC;
+    post.body = body;
+    ck_assert(gov_load_intent(G, &post, &err));
+    post.id = COUNT + 2;
+    post.body = NULL; /* a POST without a body, and a transfer with one, are corrupt */
+    ck_assert(!gov_load_intent(G, &post, &err));
+    in.id = COUNT + 3;
+    in.body = body;
+    ck_assert(!gov_load_intent(G, &in, &err));
+    size_t used = gov_intent_memory(G) - empty;
+    printf("governance: %zu bytes per intent record, %.0f bytes per pending mint with the map, "
+           "%.1f MB for %d pending mints\n",
+           sizeof(gov_intent_t), (double)used / COUNT, (double)used / 1e6, COUNT);
+    ck_assert_uint_lt(sizeof(gov_intent_t), 512);
+    ck_assert_double_lt((double)used / COUNT, 600.0);
+    gov_info_t info;
+    gov_info(G, T0, &info);
+    ck_assert_uint_eq(info.intents, COUNT + 1);
+}
+END_TEST
+
 static Suite *governance_suite(void)
 {
     Suite *s = suite_create("governance");
@@ -2211,6 +2260,7 @@ static Suite *governance_suite(void)
     tcase_add_test(r, test_load_roundtrip_and_finish_in_flight);
     tcase_add_test(r, test_intents_created_at_strictly_increasing);
     tcase_add_test(r, test_memory_per_neuron);
+    tcase_add_test(r, test_memory_pending_mints);
     tcase_add_test(r, test_random_walk_mirror_and_reload);
     tcase_set_timeout(r, 60);
     suite_add_tcase(s, r);

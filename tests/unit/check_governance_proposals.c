@@ -39,13 +39,18 @@ static void user(uint8_t n, principal_t *p)
 
 static void keep_round(const gov_round_t *r)
 {
+    gov_intents_free(last_intents, nlast);
     const gov_intent_t *in = gov_round_intents(r, &nlast);
-    free(last_intents);
     last_intents = NULL;
     if (nlast) {
-        last_intents = malloc(nlast * sizeof *in);
+        /* copies that own their POST bodies: the round's go with the intent */
+        last_intents = calloc(nlast, sizeof *in);
         ck_assert_ptr_nonnull(last_intents);
-        memcpy(last_intents, in, nlast * sizeof *in);
+        for (size_t i = 0; i < nlast; i++) {
+            last_intents[i] = in[i];
+            if (in[i].body)
+                ck_assert_ptr_nonnull(last_intents[i].body = strdup(in[i].body));
+        }
     }
     const gov_event_t *ev = gov_round_events(r, &nevents);
     if (nevents > 64)
@@ -122,7 +127,7 @@ static void setup(void)
 static void teardown(void)
 {
     gov_destroy(&G);
-    free(last_intents);
+    gov_intents_free(last_intents, nlast);
     last_intents = NULL;
     nlast = 0;
 }
