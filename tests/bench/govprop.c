@@ -50,7 +50,7 @@
 #define PROPOSER_STAKE (100ULL * ICP)
 #define USER_E8S (1000000ULL * ICP)
 #define MAX_PROPOSALS 20
-#define REWARD_TIMEOUT_S 600
+#define REWARD_TIMEOUT_S 300
 
 static identity_t user;
 static char user_principal[PRINCIPAL_TEXT_MAX], user_account[ACCOUNT_HEX_LEN + 1];
@@ -391,13 +391,14 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     json_decref(j);
     print_times("one vote cascading (end to end with the commit)", vote_ms, nprop, "< 250 ms");
 
-    /* the day's rewards: past the deadlines (4 days), to the next reward event */
+    /* the day's rewards: a day past the deadlines (4 days), so that a day boundary lies between
+     * the deadlines and the clock: the reward event there settles the proposals */
     uint64_t last = n - 1; /* the highest index that voted: eligible (not 3 months) and a */
     while (last > known && (last % 8 == 0 || last % 20 >= 14))
         last--; /* follower of the first known neuron */
     uint64_t m0 = maturity_of(gov, GENESIS_ID0 + last);
     double rounds0 = metric(gov, "nns_rounds_total");
-    uint64_t t = clocks_now(ledger) + 4ULL * 86400 * 1000000000ULL + 3600ULL * 1000000000ULL;
+    uint64_t t = clocks_now(ledger) + 5ULL * 86400 * 1000000000ULL + 3600ULL * 1000000000ULL;
     uint64_t w0 = mono_ns();
     if (!set_clocks(ledger, gov, t)) {
         fprintf(stderr, "govprop: cannot move the test clocks\n");
