@@ -422,8 +422,9 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     double rounds = metric(gov, "nns_rounds_total") - rounds0;
     m1 = maturity_of(gov, GENESIS_ID0 + last);
     if (!done || m1 == m0 || m1 == UINT64_MAX) {
-        fprintf(stderr, "govprop: no reward event settling the proposals, or neuron %" PRIu64
-                        " not credited, after %d s\n",
+        fprintf(stderr,
+                "govprop: no reward event settling the proposals, or neuron %" PRIu64
+                " not credited, after %d s\n",
                 GENESIS_ID0 + last, REWARD_TIMEOUT_S);
         return 1;
     }
@@ -436,13 +437,12 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: govprop --print-gov-genesis --neurons N [--known K]\n"
-            "       govprop --print-ledger-genesis\n"
-            "       govprop --print-genesis-total --neurons N [--known K]\n"
-            "       govprop --ledger URL --governance URL --neurons N [--known K]\n"
-            "               [--proposals P] [--pid PID]\n"
-            "governance's proposals at scale (tests/bench/governance_proposals.sh)\n");
+    fprintf(stderr, "usage: govprop --print-gov-genesis --neurons N [--known K]\n"
+                    "       govprop --print-ledger-genesis\n"
+                    "       govprop --print-genesis-total --neurons N [--known K]\n"
+                    "       govprop --ledger URL --governance URL --neurons N [--known K]\n"
+                    "               [--proposals P] [--pid PID]\n"
+                    "governance's proposals at scale (tests/bench/governance_proposals.sh)\n");
     return 2;
 }
 
