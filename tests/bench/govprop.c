@@ -164,7 +164,8 @@ static bool u64_member(const json_t *o, const char *key, uint64_t *out)
     return json_is_string(v) && parse_u64(json_string_value(v), out);
 }
 
-/* A value of governance's /metrics text (the first sample named exactly name), -1 when absent. */
+/* A value of governance's /metrics text (the first sample named exactly name, with or without
+ * labels), -1 when absent. */
 static double metric(const char *base, const char *name)
 {
     char url[256];
@@ -179,8 +180,11 @@ static double metric(const char *base, const char *name)
     if (curl_easy_perform(easy) == CURLE_OK && b.data) {
         size_t n = strlen(name);
         for (const char *p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-            if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-                v = strtod(p + n + 1, NULL);
+            if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '{')) {
+                /* name{service="governance"} value */
+                const char *at = p[n] == '{' ? strchr(p + n, '}') : p + n;
+                if (at && at[p[n] == '{'] == ' ')
+                    v = strtod(at + (p[n] == '{') + 1, NULL);
                 break;
             }
     }
