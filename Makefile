@@ -88,6 +88,8 @@ USES_governance += tests/unit/check_governance_api.c tests/fuzz/fuzz_gov_body.c 
 USES_governance += tests/bench/govstore.c
 # proposals, votes, following (gov_proposal.h); rewards (gov_reward.h)
 USES_governance += tests/unit/check_governance_proposals.c tests/unit/check_governance_rewards.c
+# the proposal and vote bodies (proposal_body.c)
+USES_governance += tests/unit/check_governance_proposal_body.c
 $(eval $(call SERVICE,governance))
 
 # service_libs(FILE): the libraries of the services FILE uses (USES_<service>).

@@ -266,6 +266,7 @@ void api_get_proposal(http_request_t *req, void *svc)
         o = proposal_json(p, now_seconds());
         free(p);
     } else {
+        nns_error_clear(&err);
         gov_proposal_full_t *q = gov_store_proposal(api_store(svc), id, &found, &err);
         if (!q && found) {
             http_respond_error(req, &err);

@@ -1071,7 +1071,8 @@ START_TEST(test_execution_cmc_post)
     ck_assert_int_eq(last_intents[0].target, GOV_TARGET_CMC);
     ck_assert_str_eq(last_intents[0].path, "/v1/cycles/conversion-rate");
     char want[128];
-    snprintf(want, sizeof want, "{\"timestamp_seconds\":%llu,\"xdr_permyriad_per_icp\":50000}",
+    snprintf(want, sizeof want,
+             "{\"timestamp_seconds\":\"%llu\",\"xdr_permyriad_per_icp\":\"50000\"}",
              (unsigned long long)T0);
     ck_assert_str_eq(last_intents[0].body, want);
     /* ExchangeRate votes are not in recent ballots */
