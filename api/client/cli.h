@@ -2,9 +2,10 @@
  * cli.h: what the nns command-line client's files share. nns.c holds the command-line parser,
  * the help printer and the ledger and cycles commands; neuron.c the governance commands (nns
  * neuron ..., nns governance); proposal.c the proposal commands (nns proposal ..., nns vote, nns
- * reward-events, nns known-neurons, nns node-providers). Each file has a table of commands; the parser and the help look
- * through both. The helpers below are nns.c's: every value a user types is checked before
- * anything is sent (a typo is a usage error, exit 2), and answers are printed as indented JSON.
+ * reward-events, nns known-neurons, nns node-providers). Each file has a table of commands; the
+ * parser and the help look through both. The helpers below are nns.c's: every value a user types is
+ * checked before anything is sent (a typo is a usage error, exit 2), and answers are printed as
+ * indented JSON.
  */
 #ifndef NNS_CLI_H
 #define NNS_CLI_H

@@ -1473,14 +1473,13 @@ static void print_command_help(const cli_command_t *c)
 /* Help for every command whose name starts with prefix ("" for all). */
 static void print_help(const char *prefix)
 {
-    printf(
-        "usage: nns [--url URL] [--ledger URL] [--cmc URL] [--governance URL] COMMAND "
-        "[ARGUMENTS]\n\n"
-        "Client of the NNS ledger, cycles minting and governance services: keys, accounts,\n"
-        "balances, transfers, blocks; cycles for canisters (top-up, create, mint) and the\n"
-        "ICP/XDR rate; neurons (stake in one step, claim, list, every manage-neuron command);\n"
-        "proposals (submit, list, show, ballots, votes), voting, reward events.\n\n"
-        "commands:\n");
+    printf("usage: nns [--url URL] [--ledger URL] [--cmc URL] [--governance URL] COMMAND "
+           "[ARGUMENTS]\n\n"
+           "Client of the NNS ledger, cycles minting and governance services: keys, accounts,\n"
+           "balances, transfers, blocks; cycles for canisters (top-up, create, mint) and the\n"
+           "ICP/XDR rate; neurons (stake in one step, claim, list, every manage-neuron command);\n"
+           "proposals (submit, list, show, ballots, votes), voting, reward events.\n\n"
+           "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const cli_command_t *c = command_at(i);
         if (strncmp(c->name, prefix, strlen(prefix)) != 0)

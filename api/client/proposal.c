@@ -159,8 +159,8 @@ static int cmd_proposal_list(void)
         return failure("out of memory");
     for (size_t f = 0; f < sizeof F / sizeof F[0]; f++)
         for (size_t k = 0; k < *F[f].count; k++) {
-            const char *v = filter_value(F[f].option, F[f].values[k], F[f].names, F[f].min,
-                                         F[f].nnames);
+            const char *v =
+                filter_value(F[f].option, F[f].values[k], F[f].names, F[f].min, F[f].nnames);
             if (!v) {
                 free(path);
                 return EXIT_USAGE;
@@ -413,8 +413,7 @@ static json_t *action_from_file(const char *file)
     json_t *action = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
     free(buf);
     if (!action) {
-        usage_error("'%s' for --action-json is not JSON: %s (line %d)", file, jerr.text,
-                    jerr.line);
+        usage_error("'%s' for --action-json is not JSON: %s (line %d)", file, jerr.text, jerr.line);
         return NULL;
     }
     if (!json_is_object(action) || !json_is_string(json_object_get(action, "type"))) {

@@ -50,7 +50,7 @@
 #define PROPOSER_STAKE (100ULL * ICP)
 #define USER_E8S (1000000ULL * ICP)
 #define MAX_PROPOSALS 20
-#define REWARD_TIMEOUT_S 600
+#define REWARD_TIMEOUT_S 300
 
 static identity_t user;
 static char user_principal[PRINCIPAL_TEXT_MAX], user_account[ACCOUNT_HEX_LEN + 1];
@@ -164,7 +164,8 @@ static bool u64_member(const json_t *o, const char *key, uint64_t *out)
     return json_is_string(v) && parse_u64(json_string_value(v), out);
 }
 
-/* A value of governance's /metrics text (the first sample named exactly name), -1 when absent. */
+/* A value of governance's /metrics text (the first sample named exactly name, with or without
+ * labels), -1 when absent. */
 static double metric(const char *base, const char *name)
 {
     char url[256];
@@ -179,8 +180,11 @@ static double metric(const char *base, const char *name)
     if (curl_easy_perform(easy) == CURLE_OK && b.data) {
         size_t n = strlen(name);
         for (const char *p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-            if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-                v = strtod(p + n + 1, NULL);
+            if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '{')) {
+                /* name{service="governance"} value */
+                const char *at = p[n] == '{' ? strchr(p + n, '}') : p + n;
+                if (at && at[p[n] == '{'] == ' ')
+                    v = strtod(at + (p[n] == '{') + 1, NULL);
                 break;
             }
     }
@@ -391,13 +395,14 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     json_decref(j);
     print_times("one vote cascading (end to end with the commit)", vote_ms, nprop, "< 250 ms");
 
-    /* the day's rewards: past the deadlines (4 days), to the next reward event */
+    /* the day's rewards: a day past the deadlines (4 days), so that a day boundary lies between
+     * the deadlines and the clock: the reward event there settles the proposals */
     uint64_t last = n - 1; /* the highest index that voted: eligible (not 3 months) and a */
     while (last > known && (last % 8 == 0 || last % 20 >= 14))
         last--; /* follower of the first known neuron */
     uint64_t m0 = maturity_of(gov, GENESIS_ID0 + last);
     double rounds0 = metric(gov, "nns_rounds_total");
-    uint64_t t = clocks_now(ledger) + 4ULL * 86400 * 1000000000ULL + 3600ULL * 1000000000ULL;
+    uint64_t t = clocks_now(ledger) + 5ULL * 86400 * 1000000000ULL + 3600ULL * 1000000000ULL;
     uint64_t w0 = mono_ns();
     if (!set_clocks(ledger, gov, t)) {
         fprintf(stderr, "govprop: cannot move the test clocks\n");
@@ -421,8 +426,9 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     double rounds = metric(gov, "nns_rounds_total") - rounds0;
     m1 = maturity_of(gov, GENESIS_ID0 + last);
     if (!done || m1 == m0 || m1 == UINT64_MAX) {
-        fprintf(stderr, "govprop: no reward event settling the proposals, or neuron %" PRIu64
-                        " not credited, after %d s\n",
+        fprintf(stderr,
+                "govprop: no reward event settling the proposals, or neuron %" PRIu64
+                " not credited, after %d s\n",
                 GENESIS_ID0 + last, REWARD_TIMEOUT_S);
         return 1;
     }
@@ -435,13 +441,12 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: govprop --print-gov-genesis --neurons N [--known K]\n"
-            "       govprop --print-ledger-genesis\n"
-            "       govprop --print-genesis-total --neurons N [--known K]\n"
-            "       govprop --ledger URL --governance URL --neurons N [--known K]\n"
-            "               [--proposals P] [--pid PID]\n"
-            "governance's proposals at scale (tests/bench/governance_proposals.sh)\n");
+    fprintf(stderr, "usage: govprop --print-gov-genesis --neurons N [--known K]\n"
+                    "       govprop --print-ledger-genesis\n"
+                    "       govprop --print-genesis-total --neurons N [--known K]\n"
+                    "       govprop --ledger URL --governance URL --neurons N [--known K]\n"
+                    "               [--proposals P] [--pid PID]\n"
+                    "governance's proposals at scale (tests/bench/governance_proposals.sh)\n");
     return 2;
 }
 

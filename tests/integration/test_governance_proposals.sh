@@ -11,7 +11,7 @@
 #      T+4.5d.
 #   3. adoption through the cascade: a Motion by 9050 (CLI), 9001's yes (CLI) carries its
 #      Governance followers and not the catch-all ones; Adopted then Executed; the reject cost
-#      refunded.
+#      refunded; the CLI's reads and usage errors.
 #   4. a ManageNetworkEconomics proposal (CLI --economics) sets the reject cost to 2 ICP; 9001's
 #      yes through the catch-all adopts it; 9002's yes then cascades down the chain and tips the
 #      majority followers; the next proposal charges 2 ICP.
@@ -178,6 +178,13 @@ check "nns proposal list --status Executed --topic Governance lists p2 and not p
 cli votes2 proposal votes "$p2"
 check "nns proposal votes: 9001's vote with its time" \
   python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); vs=v.get("votes", v); sys.exit(0 if any(x["neuron_id"]=="9001" and x["vote"]=="yes" for x in vs) else 1)' "$TEST_TMP/votes2.body"
+
+cli u1 proposal submit --key "$key" --neuron 9050 --summary s
+cli u2 vote --key "$key" --neuron 9050 --proposal "$p2" maybe
+cli u3 proposal list --status Bogus
+cli u4 proposal submit --key "$key" --neuron 9050 --summary s --economics reject_cost=1
+check "CLI usage errors exit 2 before sending: no action, a vote that is not yes|no, an unknown status, an unknown economics field" \
+  test "$(status u1)$(status u2)$(status u3)$(status u4)" = 2222
 
 echo "== 4. ManageNetworkEconomics: the reject cost to 2 ICP"
 cli p3 proposal submit --key "$key" --neuron 9050 --title "Reject cost two" --summary "2 ICP" \
