@@ -124,7 +124,7 @@ static bool note_get(const cmc_t *c, const cmc_round_t *r, uint64_t block,
         return false;
     uint8_t key[8];
     u64_key(block, key);
-    return lookup_read(&c->notes, &r->notes, key, out);
+    return overlay_lookup_read(&c->notes, &r->notes, key, out);
 }
 
 /* Writes (or, with status NONE, removes) a status; keeps the round's count. Statuses at or
@@ -160,7 +160,7 @@ static bool pending_get(const cmc_t *c, const cmc_round_t *r, uint64_t block, cm
 {
     uint8_t key[8];
     u64_key(block, key);
-    const cmc_pending_t *p = lookup(&c->pending, &r->pending, key);
+    const cmc_pending_t *p = overlay_lookup(&c->pending, &r->pending, key);
     if (p)
         *out = *p;
     return p != NULL;
@@ -552,7 +552,7 @@ static bool process(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t now,
             return true;
         uint8_t key[32];
         principal_key(&a->canister_id, key);
-        if (!lookup(&c->canisters, &r->canisters, key)) {
+        if (!overlay_lookup(&c->canisters, &r->canisters, key)) {
             char t[PRINCIPAL_TEXT_MAX];
             principal_to_text(&a->canister_id, t);
             snprintf(reason, CMC_REASON_MAX,
@@ -626,7 +626,7 @@ static bool credit(cmc_t *c, cmc_round_t *r, const cmc_pending_t *p, uint64_t no
     switch (a->kind) {
     case CMC_NOTIFY_TOP_UP: {
         principal_key(&a->canister_id, key);
-        const cmc_canister_t *cur = lookup(&c->canisters, &r->canisters, key);
+        const cmc_canister_t *cur = overlay_lookup(&c->canisters, &r->canisters, key);
         cmc_canister_t can;
         if (cur) {
             can = *cur;
@@ -665,7 +665,7 @@ static bool credit(cmc_t *c, cmc_round_t *r, const cmc_pending_t *p, uint64_t no
     case CMC_NOTIFY_MINT_CYCLES: {
         const uint8_t *sub = a->has_to_subaccount ? a->to_subaccount : NULL;
         account_key(&a->caller, sub, key);
-        const cmc_cycles_account_t *cur = lookup(&c->accounts, &r->accounts, key);
+        const cmc_cycles_account_t *cur = overlay_lookup(&c->accounts, &r->accounts, key);
         cmc_cycles_account_t acc;
         if (cur) {
             acc = *cur;
@@ -729,7 +729,7 @@ static bool take_intent(cmc_t *c, cmc_round_t *r, uint64_t id, cmc_intent_kind_t
 {
     uint8_t key[8];
     u64_key(id, key);
-    const cmc_intent_t *i = lookup(&c->intents, &r->intents, key);
+    const cmc_intent_t *i = overlay_lookup(&c->intents, &r->intents, key);
     if (!i)
         return nns_error_set(err, 404, "UnknownIntent",
                              "intent %" PRIu64 " is unknown or already finished", id);

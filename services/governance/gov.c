@@ -310,19 +310,19 @@ gov_t *gov_new(const gov_config_t *cfg)
     if (!g)
         return NULL;
     g->cfg = *cfg;
-    if (!gtab_init(&g->neurons, 8, sizeof(nrec_t), NULL) ||
+    if (!table_init(&g->neurons, 8, sizeof(nrec_t), NULL) ||
         !hmap_init(&g->subs, SUBACCOUNT_BYTES, 64) ||
-        !gtab_init(&g->flows, 8, sizeof(gov_inflight_t), NULL) ||
-        !gtab_init(&g->intents, 8, sizeof(gov_intent_t), NULL) ||
-        !gtab_init(&g->locks, 8, sizeof(uint64_t), NULL) ||
-        !gtab_init(&g->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
+        !table_init(&g->flows, 8, sizeof(gov_inflight_t), NULL) ||
+        !table_init(&g->intents, 8, sizeof(gov_intent_t), NULL) ||
+        !table_init(&g->locks, 8, sizeof(uint64_t), NULL) ||
+        !table_init(&g->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t), NULL) ||
         !hmap_init(&g->ctrl, CTRL_KEY, 64) || !hmap_init(&g->follow, 9, 64)) {
-        gtab_free(&g->neurons);
+        table_free(&g->neurons);
         hmap_free(&g->subs);
-        gtab_free(&g->flows);
-        gtab_free(&g->intents);
-        gtab_free(&g->locks);
-        gtab_free(&g->sublocks);
+        table_free(&g->flows);
+        table_free(&g->intents);
+        table_free(&g->locks);
+        table_free(&g->sublocks);
         hmap_free(&g->ctrl);
         hmap_free(&g->follow);
         free(g);
@@ -345,21 +345,21 @@ void gov_destroy(gov_t **gp)
     if (!g)
         return;
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        const nrec_t *rec = table_slot(&g->neurons, i);
         if (rec)
             free(rec->ext);
     }
-    gtab_free(&g->neurons);
+    table_free(&g->neurons);
     hmap_free(&g->subs);
-    gtab_free(&g->flows);
+    table_free(&g->flows);
     for (size_t i = 0; i < g->intents.map.cap; i++) {
-        const gov_intent_t *in = gtab_slot(&g->intents, i);
+        const gov_intent_t *in = table_slot(&g->intents, i);
         if (in)
             free(in->body);
     }
-    gtab_free(&g->intents);
-    gtab_free(&g->locks);
-    gtab_free(&g->sublocks);
+    table_free(&g->intents);
+    table_free(&g->locks);
+    table_free(&g->sublocks);
     ctrl_free(g);
     props_destroy(g);
     hmap_free(&g->follow);
@@ -417,7 +417,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
         return corrupt(err, "bad neuron", f->n.id);
     uint8_t k[8];
     key_u64(f->n.id, k);
-    if (gtab_get(&g->neurons, k))
+    if (table_get(&g->neurons, k))
         return corrupt(err, "duplicate neuron", f->n.id);
     if (hmap_get(&g->subs, f->n.subaccount))
         return corrupt(err, "duplicate subaccount of neuron", f->n.id);
@@ -426,7 +426,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
     rec.n = f->n;
     if (!ext_build(f, &rec.ext))
         return oom(err);
-    if (!gtab_put(&g->neurons, k, &rec)) {
+    if (!table_put(&g->neurons, k, &rec)) {
         free(rec.ext);
         return oom(err);
     }
@@ -446,7 +446,7 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
         return corrupt(err, "bad operation in flight", f->id);
     uint8_t k[8];
     key_u64(f->id, k);
-    if (!gtab_put(&g->flows, k, f))
+    if (!table_put(&g->flows, k, f))
         return oom(err);
     uint64_t ids[2] = {f->neuron_id, f->other_neuron_id};
     for (int i = 0; i < 2; i++) {
@@ -454,12 +454,12 @@ bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
             continue;
         uint8_t nk[8];
         key_u64(ids[i], nk);
-        if (!gtab_get(&g->neurons, nk) && f->kind != GOV_FLOW_CLAIM)
+        if (!table_get(&g->neurons, nk) && f->kind != GOV_FLOW_CLAIM)
             return corrupt(err, "operation in flight on an unknown neuron", ids[i]);
-        if (gtab_get(&g->neurons, nk) && !gtab_put(&g->locks, nk, &f->id))
+        if (table_get(&g->neurons, nk) && !table_put(&g->locks, nk, &f->id))
             return oom(err);
     }
-    if (f->kind == GOV_FLOW_CLAIM && !gtab_put(&g->sublocks, f->subaccount, &f->id))
+    if (f->kind == GOV_FLOW_CLAIM && !table_put(&g->sublocks, f->subaccount, &f->id))
         return oom(err);
     if (f->kind == GOV_FLOW_MODULATION)
         g->core.mm_flow = f->id;
@@ -482,9 +482,9 @@ bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
     gov_intent_t copy = *i;
     if (i->body && !(copy.body = strdup(i->body)))
         return oom(err);
-    const gov_intent_t *old = gtab_get(&g->intents, k);
+    const gov_intent_t *old = table_get(&g->intents, k);
     char *old_body = old ? old->body : NULL;
-    if (!gtab_put(&g->intents, k, &copy)) {
+    if (!table_put(&g->intents, k, &copy)) {
         free(copy.body);
         return oom(err);
     }
@@ -535,7 +535,7 @@ void gov_load_done(gov_t *g)
 {
     uint64_t due = UINT64_MAX, count = 0;
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        const nrec_t *rec = table_slot(&g->neurons, i);
         if (!rec)
             continue;
         count++;
@@ -572,7 +572,7 @@ void gov_info(gov_t *g, uint64_t now, gov_info_t *out)
     pthread_rwlock_rdlock(&g->lock);
     info_core(&g->core, out);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        const nrec_t *rec = table_slot(&g->neurons, i);
         if (!rec)
             continue;
         const gov_neuron_t *n = &rec->n;
@@ -625,11 +625,11 @@ static bool neuron_locked(const gov_t *g, uint64_t id, uint64_t now, gov_neuron_
 {
     uint8_t k[8];
     key_u64(id, k);
-    const nrec_t *rec = gtab_get(&g->neurons, k);
+    const nrec_t *rec = table_get(&g->neurons, k);
     if (!rec)
         return false;
     full_from_rec(rec, out);
-    out->locked = gtab_get(&g->locks, k) != NULL;
+    out->locked = table_get(&g->locks, k) != NULL;
     gov_neuron_derive(g->core.rules, &g->core.eco, &out->n, now, &out->d);
     return true;
 }
@@ -732,7 +732,7 @@ size_t gov_memory(gov_t *g)
     pthread_rwlock_rdlock(&g->lock);
     size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        const nrec_t *rec = table_slot(&g->neurons, i);
         if (rec)
             bytes += sizeof *rec + ext_size(rec->ext);
     }
@@ -750,7 +750,7 @@ size_t gov_intent_memory(gov_t *g)
     pthread_rwlock_rdlock(&g->lock);
     size_t bytes = hmap_memory(&g->intents.map);
     for (size_t i = 0; i < g->intents.map.cap; i++) {
-        const gov_intent_t *in = gtab_slot(&g->intents, i);
+        const gov_intent_t *in = table_slot(&g->intents, i);
         if (in)
             bytes += sizeof *in + (in->body ? strlen(in->body) + 1 : 0);
     }
@@ -768,12 +768,12 @@ gov_round_t *gov_round_begin(gov_t *g)
     r->g = g;
     r->core = g->core;
     rw_round_begin(r);
-    if (!gover_init(&r->neurons, 8, sizeof(nrec_t)) ||
-        !gover_init(&r->subs, SUBACCOUNT_BYTES, sizeof(uint64_t)) ||
-        !gover_init(&r->flows, 8, sizeof(gov_inflight_t)) ||
-        !gover_init(&r->intents, 8, sizeof(gov_intent_t)) ||
-        !gover_init(&r->locks, 8, sizeof(uint64_t)) ||
-        !gover_init(&r->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t))) {
+    if (!overlay_init(&r->neurons, 8, sizeof(nrec_t)) ||
+        !overlay_init(&r->subs, SUBACCOUNT_BYTES, sizeof(uint64_t)) ||
+        !overlay_init(&r->flows, 8, sizeof(gov_inflight_t)) ||
+        !overlay_init(&r->intents, 8, sizeof(gov_intent_t)) ||
+        !overlay_init(&r->locks, 8, sizeof(uint64_t)) ||
+        !overlay_init(&r->sublocks, SUBACCOUNT_BYTES, sizeof(uint64_t))) {
         gov_round_discard(g, &r);
         return NULL;
     }
@@ -782,12 +782,12 @@ gov_round_t *gov_round_begin(gov_t *g)
 
 static void round_free(gov_round_t *r)
 {
-    gover_free(&r->neurons);
-    gover_free(&r->subs);
-    gover_free(&r->flows);
-    gover_free(&r->intents);
-    gover_free(&r->locks);
-    gover_free(&r->sublocks);
+    overlay_free(&r->neurons);
+    overlay_free(&r->subs);
+    overlay_free(&r->flows);
+    overlay_free(&r->intents);
+    overlay_free(&r->locks);
+    overlay_free(&r->sublocks);
     free(r->new_intents);
     free(r->finished);
     free(r->events);
@@ -805,7 +805,7 @@ void gov_round_discard(gov_t *g, gov_round_t **rp)
     for (size_t i = 0; i < r->nnew; i++)
         free(r->new_intents[i].body);
     for (size_t i = 0; i < r->neurons.n; i++) {
-        const nrec_t *rec = gover_rec(&r->neurons, i);
+        const nrec_t *rec = overlay_rec(&r->neurons, i);
         if (rec->round_ext)
             free(rec->ext);
     }
@@ -820,13 +820,13 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
     follow_commit(g, r); /* before the neurons: it reads their committed followees */
     for (size_t i = 0; i < r->neurons.n; i++) {
         const uint8_t *k = r->neurons.keys + i * 8;
-        nrec_t rec = *(const nrec_t *)gover_rec(&r->neurons, i);
-        const nrec_t *old = gtab_get(&g->neurons, k);
+        nrec_t rec = *(const nrec_t *)overlay_rec(&r->neurons, i);
+        const nrec_t *old = table_get(&g->neurons, k);
         if (r->neurons.removed[i]) {
             if (old) {
                 ctrl_del(g, &old->n.controller, old->n.id);
                 free(old->ext);
-                gtab_del(&g->neurons, k);
+                table_del(&g->neurons, k);
             }
             if (rec.round_ext)
                 free(rec.ext);
@@ -839,7 +839,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         rec.round_ext = false;
         rec.parts_changed = false;
         rec.reward_only = false;
-        if (!gtab_put(&g->neurons, k, &rec))
+        if (!table_put(&g->neurons, k, &rec))
             abort();
     }
     for (size_t i = 0; i < r->subs.n; i++) {
@@ -851,28 +851,28 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         hval_t *v = hmap_put(&g->subs, k, NULL);
         if (!v)
             abort();
-        v->a = *(const uint64_t *)gover_rec(&r->subs, i);
+        v->a = *(const uint64_t *)overlay_rec(&r->subs, i);
     }
-    gover_merge(&r->flows, &g->flows);
+    overlay_merge(&r->flows, &g->flows);
     /* the POST bodies: a finished intent's goes with it; a new intent's moves to the committed
      * table, unless the round also finished it */
     for (size_t i = 0; i < r->intents.n; i++) {
         if (!r->intents.removed[i])
             continue;
-        const gov_intent_t *old = gtab_get(&g->intents, r->intents.keys + i * 8);
+        const gov_intent_t *old = table_get(&g->intents, r->intents.keys + i * 8);
         if (old)
             free(old->body);
     }
     for (size_t i = 0; i < r->nnew; i++) {
         uint8_t k[8];
         key_u64(r->new_intents[i].id, k);
-        long at = gover_find(&r->intents, k);
+        long at = overlay_find(&r->intents, k);
         if (at >= 0 && r->intents.removed[at])
             free(r->new_intents[i].body);
     }
-    gover_merge(&r->intents, &g->intents);
-    gover_merge(&r->locks, &g->locks);
-    gover_merge(&r->sublocks, &g->sublocks);
+    overlay_merge(&r->intents, &g->intents);
+    overlay_merge(&r->locks, &g->locks);
+    overlay_merge(&r->sublocks, &g->sublocks);
     props_commit(g, r);
     g->core = r->core;
     rw_commit(g, r);
@@ -891,7 +891,7 @@ size_t gov_round_neuron_count(const gov_round_t *r)
 void gov_round_neuron(const gov_round_t *r, size_t i, gov_neuron_full_t *out, bool *removed,
                       bool *parts_changed)
 {
-    const nrec_t *rec = gover_rec(&r->neurons, i);
+    const nrec_t *rec = overlay_rec(&r->neurons, i);
     full_from_rec(rec, out);
     *removed = r->neurons.removed[i];
     *parts_changed = rec->parts_changed;
@@ -947,7 +947,7 @@ static const nrec_t *rrec(const gov_round_t *r, uint64_t id)
 {
     uint8_t k[8];
     key_u64(id, k);
-    return glookup(&r->g->neurons, &r->neurons, k);
+    return overlay_lookup(&r->g->neurons, &r->neurons, k);
 }
 
 bool rget(const gov_round_t *r, uint64_t id, gov_neuron_full_t *out)
@@ -968,11 +968,11 @@ bool rput(gov_round_t *r, const gov_neuron_full_t *f, bool parts_changed, nns_er
 {
     uint8_t k[8];
     key_u64(f->n.id, k);
-    long pos = gover_find(&r->neurons, k);
+    long pos = overlay_find(&r->neurons, k);
     const nrec_t *inov = pos >= 0 && !r->neurons.removed[pos]
-                             ? (const nrec_t *)gover_rec(&r->neurons, (size_t)pos)
+                             ? (const nrec_t *)overlay_rec(&r->neurons, (size_t)pos)
                              : NULL;
-    const nrec_t *committed = gtab_get(&r->g->neurons, k);
+    const nrec_t *committed = table_get(&r->g->neurons, k);
     const nrec_t *prev = pos >= 0 ? inov : committed;
     nrec_t rec;
     memset(&rec, 0, sizeof rec);
@@ -993,13 +993,13 @@ bool rput(gov_round_t *r, const gov_neuron_full_t *f, bool parts_changed, nns_er
     }
     if (!prev) {
         uint64_t id = f->n.id;
-        if (!gover_set(&r->subs, f->n.subaccount, &id, false)) {
+        if (!overlay_set(&r->subs, f->n.subaccount, &id, false)) {
             if (rec.round_ext)
                 free(rec.ext);
             return oom(err);
         }
     }
-    if (!gover_set(&r->neurons, k, &rec, false)) {
+    if (!overlay_set(&r->neurons, k, &rec, false)) {
         if (rec.round_ext)
             free(rec.ext);
         return oom(err);
@@ -1015,15 +1015,15 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
 {
     uint8_t k[8];
     key_u64(id, k);
-    long pos = gover_find(&r->neurons, k);
-    const nrec_t *prev = glookup(&r->g->neurons, &r->neurons, k);
+    long pos = overlay_find(&r->neurons, k);
+    const nrec_t *prev = overlay_lookup(&r->g->neurons, &r->neurons, k);
     if (!prev)
         return true;
     nrec_t rec = *prev;
     gext_t *round_ext = pos >= 0 && rec.round_ext ? rec.ext : NULL;
     rec.ext = NULL;
     rec.round_ext = false;
-    if (!gover_set(&r->subs, rec.n.subaccount, &id, true) || !gover_set(&r->neurons, k, &rec, true))
+    if (!overlay_set(&r->subs, rec.n.subaccount, &id, true) || !overlay_set(&r->neurons, k, &rec, true))
         return oom(err);
     r->core.neurons--;
     free(round_ext);
@@ -1032,11 +1032,11 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
 
 bool rsub(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t *id)
 {
-    long pos = gover_find(&r->subs, sub);
+    long pos = overlay_find(&r->subs, sub);
     if (pos >= 0) {
         if (r->subs.removed[pos])
             return false;
-        *id = *(const uint64_t *)gover_rec(&r->subs, (size_t)pos);
+        *id = *(const uint64_t *)overlay_rec(&r->subs, (size_t)pos);
         return true;
     }
     const hval_t *v = hmap_get(&r->g->subs, sub);
@@ -1049,13 +1049,13 @@ uint64_t rlocked(const gov_round_t *r, uint64_t id)
 {
     uint8_t k[8];
     key_u64(id, k);
-    const uint64_t *v = glookup(&r->g->locks, &r->locks, k);
+    const uint64_t *v = overlay_lookup(&r->g->locks, &r->locks, k);
     return v ? *v : 0;
 }
 
 uint64_t rsublocked(const gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES])
 {
-    const uint64_t *v = glookup(&r->g->sublocks, &r->sublocks, sub);
+    const uint64_t *v = overlay_lookup(&r->g->sublocks, &r->sublocks, sub);
     return v ? *v : 0;
 }
 
@@ -1063,33 +1063,33 @@ bool rlock(gov_round_t *r, uint64_t id, uint64_t flow, nns_error_t *err)
 {
     uint8_t k[8];
     key_u64(id, k);
-    return gover_set(&r->locks, k, &flow, false) || oom(err);
+    return overlay_set(&r->locks, k, &flow, false) || oom(err);
 }
 
 bool rsublock(gov_round_t *r, const uint8_t sub[SUBACCOUNT_BYTES], uint64_t flow, nns_error_t *err)
 {
-    return gover_set(&r->sublocks, sub, &flow, false) || oom(err);
+    return overlay_set(&r->sublocks, sub, &flow, false) || oom(err);
 }
 
 bool rflow(const gov_round_t *r, uint64_t id, gov_inflight_t *out)
 {
     uint8_t k[8];
     key_u64(id, k);
-    return glookup_read(&r->g->flows, &r->flows, k, out);
+    return overlay_lookup_read(&r->g->flows, &r->flows, k, out);
 }
 
 bool rflow_put(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err)
 {
     uint8_t k[8];
     key_u64(f->id, k);
-    return gover_set(&r->flows, k, f, false) || oom(err);
+    return overlay_set(&r->flows, k, f, false) || oom(err);
 }
 
 bool rflow_end(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err)
 {
     uint8_t k[8];
     key_u64(f->id, k);
-    if (!gover_set(&r->flows, k, f, true))
+    if (!overlay_set(&r->flows, k, f, true))
         return oom(err);
     uint64_t ids[2] = {f->neuron_id, f->other_neuron_id};
     for (int i = 0; i < 2; i++) {
@@ -1098,9 +1098,9 @@ bool rflow_end(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err)
         uint8_t nk[8];
         key_u64(ids[i], nk);
         uint64_t zero = 0;
-        if (!gover_set(&r->locks, nk, &zero, true))
+        if (!overlay_set(&r->locks, nk, &zero, true))
             return oom(err);
-        const nrec_t *rec = glookup(&r->g->neurons, &r->neurons, nk);
+        const nrec_t *rec = overlay_lookup(&r->g->neurons, &r->neurons, nk);
         if (rec) {
             uint64_t due = neuron_due(&r->core, &rec->n, rec->ext);
             if (due < r->core.next_due)
@@ -1109,7 +1109,7 @@ bool rflow_end(gov_round_t *r, const gov_inflight_t *f, nns_error_t *err)
     }
     if (f->kind == GOV_FLOW_CLAIM && rsublocked(r, f->subaccount) == f->id) {
         uint64_t zero = 0;
-        if (!gover_set(&r->sublocks, f->subaccount, &zero, true))
+        if (!overlay_set(&r->sublocks, f->subaccount, &zero, true))
             return oom(err);
     }
     if (f->kind == GOV_FLOW_MODULATION && r->core.mm_flow == f->id)
@@ -1151,7 +1151,7 @@ bool rintent(gov_round_t *r, gov_inflight_t *f, gov_intent_t *i, uint64_t now, n
     if (i->kind == GOV_INTENT_POST && !(rec.body = strndup(i->body ? i->body : "",
                                                            GOV_INTENT_BODY_MAX - 1)))
         return oom(err);
-    if (!gover_set(&r->intents, k, &rec, false)) {
+    if (!overlay_set(&r->intents, k, &rec, false)) {
         free(rec.body);
         return oom(err);
     }
@@ -1169,7 +1169,7 @@ bool rintent_get(const gov_round_t *r, uint64_t id, gov_intent_t *out)
 {
     uint8_t k[8];
     key_u64(id, k);
-    return glookup_read(&r->g->intents, &r->intents, k, out);
+    return overlay_lookup_read(&r->g->intents, &r->intents, k, out);
 }
 
 bool rintent_finish(gov_round_t *r, uint64_t id, nns_error_t *err)
@@ -1186,7 +1186,7 @@ bool rintent_finish(gov_round_t *r, uint64_t id, nns_error_t *err)
         r->finished = grown;
         r->capfinished = cap;
     }
-    if (!gover_set(&r->intents, k, &i, true))
+    if (!overlay_set(&r->intents, k, &i, true))
         return oom(err);
     r->finished[r->nfinished++] = id;
     return true;
@@ -1231,15 +1231,15 @@ bool rforeach(gov_round_t *r, neuron_fn fn, void *ctx)
         if (!g->neurons.map.used[i])
             continue;
         const uint8_t *k = hmap_key_at(&g->neurons.map, i);
-        const nrec_t *rec = glookup(&g->neurons, &r->neurons, k);
+        const nrec_t *rec = overlay_lookup(&g->neurons, &r->neurons, k);
         if (rec && !fn(r, rec, ctx))
             return false;
     }
     for (size_t i = 0; i < r->neurons.n; i++) {
         const uint8_t *k = r->neurons.keys + i * 8;
-        if (r->neurons.removed[i] || gtab_get(&g->neurons, k))
+        if (r->neurons.removed[i] || table_get(&g->neurons, k))
             continue;
-        if (!fn(r, gover_rec(&r->neurons, i), ctx))
+        if (!fn(r, overlay_rec(&r->neurons, i), ctx))
             return false;
     }
     return true;

@@ -3,7 +3,7 @@
  * loads, reads, the neuron store), gov_cmd.c (claims and manage-neuron commands) and gov_flow.c
  * (intents, answers, periodic work, genesis). Not for the store or the API: they use gov.h only.
  *
- * Neurons are nrec_t records in a gtab_t keyed by the id (8 bytes, little-endian): the fixed part
+ * Neurons are nrec_t records in a table_t keyed by the id (8 bytes, little-endian): the fixed part
  * inline and the variable parts (hot keys, followees, maturity disbursements) in one immutable
  * gext_t block, NULL for the many neurons that have none. A round copies a neuron into its overlay
  * on its first change (copy-on-write); when a change touches the variable parts the round builds
@@ -20,7 +20,7 @@
 #include "gov.h"
 #include "gov_proposal.h"
 #include "gov_reward.h"
-#include "gov_table.h"
+#include "table.h"
 
 typedef struct {
     uint8_t nhot, nfol, ndisb;
@@ -158,12 +158,12 @@ struct gov {
     gov_config_t cfg;
     pthread_rwlock_t lock;
     core_t core;
-    gtab_t neurons;  /* id -> nrec_t */
+    table_t neurons;  /* id -> nrec_t */
     hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
-    gtab_t flows;    /* flow id -> gov_inflight_t */
-    gtab_t intents;  /* intent id -> gov_intent_t */
-    gtab_t locks;    /* neuron id -> uint64 flow id */
-    gtab_t sublocks; /* subaccount -> uint64 flow id */
+    table_t flows;    /* flow id -> gov_inflight_t */
+    table_t intents;  /* intent id -> gov_intent_t */
+    table_t locks;    /* neuron id -> uint64 flow id */
+    table_t sublocks; /* subaccount -> uint64 flow id */
     hmap_t ctrl;     /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
     /* proposals: ascending ids (sequential: appended) */
     prop_t **props;
@@ -195,7 +195,7 @@ struct gov_round {
     gov_t *g;
     core_t core; /* the round's counters (a copy at begin) */
     bool core_dirty;
-    gover_t neurons, subs, flows, intents, locks, sublocks;
+    overlay_t neurons, subs, flows, intents, locks, sublocks;
     gov_intent_t *new_intents; /* in order */
     size_t nnew, capnew;
     uint64_t *finished;

@@ -1212,14 +1212,14 @@ static bool compute_vp_map(gov_round_t *r, uint64_t now, collect_t *c, nns_error
             __builtin_prefetch(ahead + 64);
             __builtin_prefetch(ahead + 128);
         }
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
-        if (!rec || (overlay && gover_find(&r->neurons, hmap_key_at(&g->neurons.map, i)) >= 0))
+        const nrec_t *rec = table_slot(&g->neurons, i);
+        if (!rec || (overlay && overlay_find(&r->neurons, hmap_key_at(&g->neurons.map, i)) >= 0))
             continue;
         collect_neuron(r, rec, c);
     }
     for (size_t i = 0; i < r->neurons.n && !c->failed; i++)
         if (!r->neurons.removed[i])
-            collect_neuron(r, gover_rec(&r->neurons, i), c);
+            collect_neuron(r, overlay_rec(&r->neurons, i), c);
     if (c->failed || !sort_idvp(c->v, c->n)) {
         free(c->v);
         c->v = NULL;

@@ -200,7 +200,7 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
     key_u64(id, k);
     *credited = 0;
     *staked = 0;
-    long pos = gover_find(&r->neurons, k);
+    long pos = overlay_find(&r->neurons, k);
     if (pos >= 0) {
         static _Thread_local gov_neuron_full_t n;
         if (r->neurons.removed[pos] || !rget(r, id, &n))
@@ -215,7 +215,7 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
         *credited = amount;
         return rput(r, &n, false, err);
     }
-    const nrec_t *committed = gtab_get(&r->g->neurons, k);
+    const nrec_t *committed = table_get(&r->g->neurons, k);
     if (!committed)
         return true;
     nrec_t rec = *committed;
@@ -229,7 +229,7 @@ static bool credit_neuron(gov_round_t *r, uint64_t id, uint64_t amount, uint64_t
     rec.round_ext = false;
     rec.parts_changed = false;
     rec.reward_only = true;
-    if (!gover_set(&r->neurons, k, &rec, false))
+    if (!overlay_set(&r->neurons, k, &rec, false))
         return oom(err);
     *credited = amount;
     uint64_t due = neuron_due(&r->core, &rec.n, rec.ext);
@@ -718,7 +718,7 @@ bool gov_round_reward_batch(const gov_round_t *r, gov_reward_batch_t *out)
 
 bool gov_round_neuron_reward_only(const gov_round_t *r, size_t i)
 {
-    const nrec_t *rec = gover_rec(&r->neurons, i);
+    const nrec_t *rec = overlay_rec(&r->neurons, i);
     return !r->neurons.removed[i] && rec->reward_only;
 }
 

@@ -164,7 +164,7 @@ bool follow_build(gov_t *g)
 {
     follow_free(g);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
-        const nrec_t *rec = gtab_slot(&g->neurons, i);
+        const nrec_t *rec = table_slot(&g->neurons, i);
         if (rec && !follow_ext(g, rec->n.id, rec->ext, true, false))
             return false;
     }
@@ -191,9 +191,9 @@ bool follow_build(gov_t *g)
 void follow_commit(gov_t *g, const gov_round_t *r)
 {
     for (size_t i = 0; i < r->neurons.n; i++) {
-        const nrec_t *rec = gover_rec(&r->neurons, i);
+        const nrec_t *rec = overlay_rec(&r->neurons, i);
         const uint8_t *k = r->neurons.keys + i * 8;
-        const nrec_t *old = gtab_get(&g->neurons, k);
+        const nrec_t *old = table_get(&g->neurons, k);
         bool removed = r->neurons.removed[i];
         if (!removed && !rec->parts_changed)
             continue;
@@ -461,7 +461,7 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
             goto out;
         }
         for (size_t i = 0; i < r->neurons.n; i++) {
-            const nrec_t *rec = gover_rec(&r->neurons, i);
+            const nrec_t *rec = overlay_rec(&r->neurons, i);
             if (r->neurons.removed[i] || rec->parts_changed)
                 c->lookup = true;
             if (!r->neurons.removed[i] && rec->parts_changed && rec->ext && rec->ext->nfol)
@@ -482,7 +482,7 @@ bool cast_and_cascade(gov_round_t *r, rprop_t *rp, size_t idx, uint8_t vote, uin
         if (c->lookup) { /* the round's own version of the follower */
             uint8_t key[8];
             key_u64(rp->p.bid[f], key);
-            const nrec_t *rec = glookup(&r->g->neurons, &r->neurons, key);
+            const nrec_t *rec = overlay_lookup(&r->g->neurons, &r->neurons, key);
             if (!rec)
                 continue; /* a ballot of a neuron gone since: it cannot vote */
             ext = rec->ext;

@@ -1,16 +1,16 @@
-#include "gov_table.h"
+#include "table.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-bool gtab_init(gtab_t *t, size_t key_len, size_t rec_size, gtab_size_fn stored_size)
+bool table_init(table_t *t, size_t key_len, size_t rec_size, stored_size_fn stored_size)
 {
     t->rec_size = rec_size;
     t->stored_size = stored_size;
     return hmap_init(&t->map, key_len, 64);
 }
 
-void gtab_free(gtab_t *t)
+void table_free(table_t *t)
 {
     for (size_t i = 0; i < t->map.cap; i++)
         if (t->map.used[i])
@@ -18,18 +18,18 @@ void gtab_free(gtab_t *t)
     hmap_free(&t->map);
 }
 
-const void *gtab_get(const gtab_t *t, const uint8_t *key)
+const void *table_get(const table_t *t, const uint8_t *key)
 {
     const hval_t *v = hmap_get(&t->map, key);
     return v ? (const void *)(uintptr_t)v->a : NULL;
 }
 
-const void *gtab_slot(const gtab_t *t, size_t i)
+const void *table_slot(const table_t *t, size_t i)
 {
     return t->map.used[i] ? (const void *)(uintptr_t)t->map.vals[i].a : NULL;
 }
 
-bool gtab_read(const gtab_t *t, const uint8_t *key, void *out)
+bool table_read(const table_t *t, const uint8_t *key, void *out)
 {
     const hval_t *v = hmap_get(&t->map, key);
     if (!v)
@@ -39,7 +39,7 @@ bool gtab_read(const gtab_t *t, const uint8_t *key, void *out)
     return true;
 }
 
-bool gtab_put(gtab_t *t, const uint8_t *key, const void *rec)
+bool table_put(table_t *t, const uint8_t *key, const void *rec)
 {
     size_t size = t->stored_size ? t->stored_size(rec) : t->rec_size;
     if (size > t->rec_size)
@@ -72,7 +72,7 @@ bool gtab_put(gtab_t *t, const uint8_t *key, const void *rec)
     return true;
 }
 
-void gtab_del(gtab_t *t, const uint8_t *key)
+void table_del(table_t *t, const uint8_t *key)
 {
     const hval_t *v = hmap_get(&t->map, key);
     if (!v)
@@ -81,7 +81,7 @@ void gtab_del(gtab_t *t, const uint8_t *key)
     hmap_del(&t->map, key);
 }
 
-bool gover_init(gover_t *o, size_t key_len, size_t rec_size)
+bool overlay_init(overlay_t *o, size_t key_len, size_t rec_size)
 {
     memset(o, 0, sizeof *o);
     o->key_len = key_len;
@@ -89,7 +89,7 @@ bool gover_init(gover_t *o, size_t key_len, size_t rec_size)
     return hmap_init(&o->idx, key_len, 16);
 }
 
-void gover_free(gover_t *o)
+void overlay_free(overlay_t *o)
 {
     hmap_free(&o->idx);
     free(o->keys);
@@ -98,13 +98,13 @@ void gover_free(gover_t *o)
     memset(o, 0, sizeof *o);
 }
 
-long gover_find(const gover_t *o, const uint8_t *key)
+long overlay_find(const overlay_t *o, const uint8_t *key)
 {
     const hval_t *v = hmap_get(&o->idx, key);
     return v ? (long)v->a - 1 : -1;
 }
 
-static bool gover_grow(gover_t *o)
+static bool overlay_grow(overlay_t *o)
 {
     size_t cap = o->cap ? o->cap * 2 : 16;
     uint8_t *keys = realloc(o->keys, cap * o->key_len);
@@ -123,11 +123,11 @@ static bool gover_grow(gover_t *o)
     return true;
 }
 
-bool gover_set(gover_t *o, const uint8_t *key, const void *rec, bool removed)
+bool overlay_set(overlay_t *o, const uint8_t *key, const void *rec, bool removed)
 {
-    long i = gover_find(o, key);
+    long i = overlay_find(o, key);
     if (i < 0) {
-        if (o->n == o->cap && !gover_grow(o))
+        if (o->n == o->cap && !overlay_grow(o))
             return false;
         if (!hmap_reserve(&o->idx, 1))
             return false;
@@ -141,33 +141,33 @@ bool gover_set(gover_t *o, const uint8_t *key, const void *rec, bool removed)
     return true;
 }
 
-const void *glookup(const gtab_t *t, const gover_t *o, const uint8_t *key)
+const void *overlay_lookup(const table_t *t, const overlay_t *o, const uint8_t *key)
 {
-    long i = gover_find(o, key);
+    long i = overlay_find(o, key);
     if (i >= 0)
-        return o->removed[i] ? NULL : gover_rec(o, (size_t)i);
-    return gtab_get(t, key);
+        return o->removed[i] ? NULL : overlay_rec(o, (size_t)i);
+    return table_get(t, key);
 }
 
-bool glookup_read(const gtab_t *t, const gover_t *o, const uint8_t *key, void *out)
+bool overlay_lookup_read(const table_t *t, const overlay_t *o, const uint8_t *key, void *out)
 {
-    long i = gover_find(o, key);
+    long i = overlay_find(o, key);
     if (i >= 0) {
         if (o->removed[i])
             return false;
-        memcpy(out, gover_rec(o, (size_t)i), o->rec_size);
+        memcpy(out, overlay_rec(o, (size_t)i), o->rec_size);
         return true;
     }
-    return gtab_read(t, key, out);
+    return table_read(t, key, out);
 }
 
-void gover_merge(const gover_t *o, gtab_t *t)
+void overlay_merge(const overlay_t *o, table_t *t)
 {
     for (size_t i = 0; i < o->n; i++) {
         const uint8_t *key = o->keys + i * o->key_len;
         if (o->removed[i])
-            gtab_del(t, key);
-        else if (!gtab_put(t, key, gover_rec(o, i)))
+            table_del(t, key);
+        else if (!table_put(t, key, overlay_rec(o, i)))
             abort();
     }
 }
