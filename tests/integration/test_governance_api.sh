@@ -94,6 +94,14 @@ set_time() {
   done
 }
 set_time "$now"
+# The genesis mints go out before the ledger listens (it starts second) and are retried with
+# back-off; until they land their neurons are locked (409 LedgerUpdateOngoing).
+mints_landed() {
+  get "$G/v1/governance" gov0
+  [ "$(j "$TEST_TMP/gov0.json" metrics operations_in_flight)" = 0 ]
+}
+for _ in $(seq 1 200); do mints_landed && break; sleep 0.1; done
+check "the genesis mints landed (no operation in flight)" mints_landed
 prop() { get "$G/v1/proposals/$1" "p$1"; j "$TEST_TMP/p$1.json" "${@:2}"; }
 # wait_status ID STATUS: polls the proposal (periodic work and calls take a moment)
 wait_status() {
