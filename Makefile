@@ -156,10 +156,13 @@ $(BUILD)/fuzzers/%: $(call obj,tests/fuzz/%.c) $$(call service_libs,tests/fuzz/$
 		    $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.a,$^) $(LDLIBS)
-$(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $$(call service_libs,tests/bench/$$*.c) \
+# Every tool links tests/bench/lib/benchhttp.o (what the service benchmarks share).
+BENCH_LIB := $(BUILD)/obj/tests/bench/lib/benchhttp.o
+$(call obj,$(TOOL_SRC)): INCS += -Itests/bench/lib
+$(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $(BENCH_LIB) $$(call service_libs,tests/bench/$$*.c) \
 		  $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIB) $(filter %.a,$^) $(LDLIBS)
 
 # Unit suites (Check): pure code, no database, no network.
 unit: $(UNIT_BINS)

@@ -38,6 +38,7 @@
 #include "jsonutil.h"
 #include "keyfile.h"
 #include "principal.h"
+#include "benchhttp.h"
 
 #define CREA 0x41455243ULL
 #define TPUP 0x50555054ULL
@@ -46,201 +47,6 @@
 #define MAX_CPU 8
 #define MAX_CANISTERS 64
 
-typedef struct {
-    identity_t id;
-    char principal[PRINCIPAL_TEXT_MAX];
-    char account[ACCOUNT_HEX_LEN + 1];
-} user_t;
-
-typedef struct {
-    char name[32];
-    int pid;
-    bool children;
-    uint64_t before, after; /* clock ticks */
-} cpu_t;
-
-/* One request of a phase: method, target, body, the signature headers; the answer. */
-typedef struct {
-    const char *method;
-    char target[160];
-    char *body;
-    struct curl_slist *headers;
-    long status;
-    char *answer;
-    size_t answer_len;
-    double seconds; /* latency */
-} req_t;
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void user_init(user_t *u, unsigned i)
-{
-    char text[48];
-    uint8_t seed[32];
-    int n = snprintf(text, sizeof text, "cmcbench-%u", i);
-    sha256(text, (size_t)n, seed);
-    identity_from_seed(seed, &u->id);
-    principal_to_text(&u->id.principal, u->principal);
-    account_id_t a;
-    account_id_of(&u->id.principal, NULL, &a);
-    account_id_to_hex(&a, u->account);
-}
-
-/* Signs r as u (expiry: the wall clock + 4 minutes, under the 5-minute bound, so a run of a few
- * minutes keeps its requests valid) and
- * builds its header list. Returns false when out of memory. */
-static bool sign_req(req_t *r, const user_t *u)
-{
-    char pk[2 * PUBLIC_KEY_DER_MAX + 1], sig[129], line[256];
-    uint64_t expiry = wall_ns() + 240ULL * 1000000000ULL;
-    hex_encode(u->id.der, u->id.der_len, pk);
-    identity_sign_request(&u->id, r->method, r->target, expiry, (const uint8_t *)r->body,
-                          strlen(r->body), sig);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    snprintf(line, sizeof line, "X-Public-Key: %s", pk);
-    h = h ? curl_slist_append(h, line) : NULL;
-    snprintf(line, sizeof line, "X-Expiry: %" PRIu64, expiry);
-    h = h ? curl_slist_append(h, line) : NULL;
-    snprintf(line, sizeof line, "X-Signature: %s", sig);
-    h = h ? curl_slist_append(h, line) : NULL;
-    r->headers = h;
-    return h != NULL;
-}
-
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
-{
-    req_t *r = ctx;
-    size_t len = size * n;
-    char *g = realloc(r->answer, r->answer_len + len + 1);
-    if (!g)
-        return 0;
-    memcpy(g + r->answer_len, p, len);
-    r->answer = g;
-    r->answer_len += len;
-    r->answer[r->answer_len] = '\0';
-    return len;
-}
-
-static void req_free(req_t *r)
-{
-    free(r->body);
-    free(r->answer);
-    curl_slist_free_all(r->headers);
-    memset(r, 0, sizeof *r);
-}
-
-/* Sends every request of reqs to base over at most conns keep-alive connections, one request
- * outstanding per connection; fills status, answer and latency. Returns false on a curl setup
- * failure (a request that got no answer has status 0). */
-static bool run_all(const char *base, req_t *reqs, size_t n, unsigned conns)
-{
-    CURLM *m = curl_multi_init();
-    CURL **easy = calloc(conns, sizeof *easy);
-    size_t *slot = calloc(conns, sizeof *slot);
-    uint64_t *started = calloc(conns, sizeof *started);
-    bool ok = m && easy && slot && started;
-    if (ok) {
-        curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
-        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conns);
-    }
-    for (unsigned i = 0; ok && i < conns; i++)
-        ok = (easy[i] = curl_easy_init()) != NULL;
-    size_t next = 0, done = 0;
-    char url[512];
-    /* start: hands request k to connection c */
-#define START(c)                                                                                   \
-    do {                                                                                           \
-        req_t *r_ = &reqs[next];                                                                   \
-        snprintf(url, sizeof url, "%s%s", base, r_->target);                                       \
-        curl_easy_setopt(easy[c], CURLOPT_URL, url);                                               \
-        curl_easy_setopt(easy[c], CURLOPT_CUSTOMREQUEST, r_->method);                              \
-        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDS, r_->body);                                   \
-        curl_easy_setopt(easy[c], CURLOPT_POSTFIELDSIZE, (long)strlen(r_->body));                  \
-        curl_easy_setopt(easy[c], CURLOPT_HTTPHEADER, r_->headers);                                \
-        curl_easy_setopt(easy[c], CURLOPT_WRITEFUNCTION, on_data);                                 \
-        curl_easy_setopt(easy[c], CURLOPT_WRITEDATA, r_);                                          \
-        curl_easy_setopt(easy[c], CURLOPT_TIMEOUT, 60L);                                           \
-        curl_easy_setopt(easy[c], CURLOPT_PRIVATE, (void *)(uintptr_t)(c));                        \
-        slot[c] = next++;                                                                          \
-        started[c] = mono_ns();                                                                    \
-        curl_multi_add_handle(m, easy[c]);                                                         \
-    } while (0)
-    for (unsigned c = 0; ok && c < conns && next < n; c++)
-        START(c);
-    while (ok && done < n) {
-        int running = 0, numfds = 0;
-        if (curl_multi_perform(m, &running) != CURLM_OK) {
-            ok = false;
-            break;
-        }
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            void *priv = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-            unsigned c = (unsigned)(uintptr_t)priv;
-            req_t *r = &reqs[slot[c]];
-            r->status = 0;
-            if (msg->data.result == CURLE_OK)
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-            r->seconds = (double)(mono_ns() - started[c]) / 1e9;
-            curl_multi_remove_handle(m, msg->easy_handle);
-            done++;
-            if (next < n)
-                START(c);
-        }
-        if (done < n)
-            curl_multi_poll(m, NULL, 0, 100, &numfds);
-    }
-#undef START
-    for (unsigned i = 0; easy && i < conns; i++)
-        if (easy[i])
-            curl_easy_cleanup(easy[i]);
-    if (m)
-        curl_multi_cleanup(m);
-    free(easy);
-    free(slot);
-    free(started);
-    return ok;
-}
-
-/* One request, sent alone; true when it answered 200. */
-static bool run_one(const char *base, req_t *r)
-{
-    return run_all(base, r, 1, 1) && r->status == 200;
-}
-
-/* GET base+target; the answer parsed (NULL on failure). */
-static json_t *get_json(const char *base, const char *target)
-{
-    req_t r = {.method = "GET", .body = strdup("")};
-    snprintf(r.target, sizeof r.target, "%s", target);
-    json_t *out = NULL;
-    if (r.body && run_one(base, &r) && r.answer)
-        out = json_loads(r.answer, 0, NULL);
-    req_free(&r);
-    return out;
-}
-
-static bool json_u64_member(json_t *o, const char *key, uint64_t *out)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s && parse_u64(s, out);
-}
 
 /* The deposit account of purpose for who, into out; false on failure. */
 static bool deposit_account(const char *cmc, const char *purpose, const char *who, char out[65])
@@ -446,7 +252,7 @@ int main(int argc, char **argv)
     if (!users)
         return 1;
     for (unsigned i = 0; i < users_n; i++)
-        user_init(&users[i], i);
+        user_init(&users[i], "cmcbench", i);
     if (print_genesis) {
         printf("{\"initial_balances\": [");
         for (unsigned i = 0; i < users_n; i++)
