@@ -212,6 +212,16 @@ void http_respond_raw(http_request_t *req, int status, const char *content_type,
     answer(req, status, content_type, body, len, false);
 }
 
+void http_respond_take(http_request_t *req, int status, const char *content_type, char *body,
+                       size_t len)
+{
+    if (!body) {
+        answer(req, status, content_type, "", 0, false);
+        return;
+    }
+    answer_owned(req, status, content_type, body, len, false, body);
+}
+
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len)
 {
     if (status >= 400 && status < 500 && status != 429)

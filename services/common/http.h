@@ -188,6 +188,10 @@ void http_respond_error(http_request_t *req, const nns_error_t *err);
 /* Any content; the bytes are copied. */
 void http_respond_raw(http_request_t *req, int status, const char *content_type,
                       const char *body, size_t len);
+/* The same, taking body (malloc'd, len bytes followed by a NUL) as the answer's own copy
+ * instead of copying it: the caller no longer owns it. content_type must be a static string. */
+void http_respond_take(http_request_t *req, int status, const char *content_type, char *body,
+                       size_t len);
 /* A write's answer that was committed with its round: stored in the replay cache too. body is a
  * JSON text (copied). */
 void http_respond_committed(http_request_t *req, int status, const char *body, size_t len);

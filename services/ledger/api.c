@@ -221,22 +221,15 @@ static void get_account_transactions(http_request_t *req, void *app)
         free(blocks);
         return;
     }
-    json_t *items = render_blocks(blocks, n, &err);
-    if (!items)
+    uint64_t balance, count, next = more ? blocks[n - 1].height : 0;
+    char *text = NULL;
+    size_t text_len = 0;
+    if (!read_balance(lg, &id, &balance, &count, &err) ||
+        !render_history_page(&id, balance, blocks, n, more ? &next : NULL,
+                             has_oldest ? &oldest : NULL, &text, &text_len, &err))
         goto fail;
-    uint64_t balance, count;
-    if (!read_balance(lg, &id, &balance, &count, &err)) {
-        json_decref(items);
-        goto fail;
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "account_identifier", render_account(&id));
-    json_object_set_new(o, "balance_e8s", json_u64(balance));
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "next_cursor", more ? json_u64(blocks[n - 1].height) : json_null());
-    json_object_set_new(o, "oldest_tx_id", has_oldest ? json_u64(oldest) : json_null());
     free(blocks);
-    http_respond_json(req, 200, o);
+    http_respond_take(req, 200, "application/json", text, text_len);
     return;
 fail:
     free(blocks);

@@ -28,6 +28,18 @@ json_t *render_block(uint64_t height, const uint8_t hash[32], const uint8_t tx_h
  * does not decode. */
 json_t *render_blocks(const stored_block_t *blocks, size_t n, nns_error_t *err);
 
+/* A history page (GET /v1/accounts/{account}/transactions) as JSON text:
+ * {"account_identifier", "balance_e8s", "items": [block objects], "next_cursor", "oldest_tx_id"},
+ * byte for byte what json_dumps(JSON_COMPACT) gives for that object built from render_account,
+ * json_u64 and render_blocks (tests/unit/check_block.c compares them), written without a jansson
+ * tree. next_cursor and oldest may be NULL (JSON null). A malloc'd NUL-terminated text in *out
+ * (the caller frees), its length in *len. False with err 500 "CorruptState" when a block does not
+ * decode, 503 when memory runs out. */
+bool render_history_page(const account_id_t *acc, uint64_t balance, const stored_block_t *blocks,
+                         size_t n, const uint64_t *next_cursor, const uint64_t *oldest,
+                         char **out, size_t *len, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* An account's history as CSV (header row, then one row per block, CRLF line ends): a malloc'd
  * text in *out, its length in *len. False with err when a block does not decode (500) or
  * memory runs out (503): a CSV export never skips a block. */

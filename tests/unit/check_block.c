@@ -1,9 +1,12 @@
 /*
  * check_block: the protobuf block encoding, its decoder and the CBOR transaction hash against
  * spec/ledger.md (the mainnet block 9840566, vectors 25-29), plus decode(encode(b)) == b for
- * every operation shape and a decoder that survives truncated, mutated and random input.
+ * every operation shape and a decoder that survives truncated, mutated and random input; the
+ * history page written directly as text (render_history_page) against the jansson tree it
+ * replaces, byte for byte.
  */
 #include <check.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,9 @@
 #include "crypto.h"
 #include "error.h"
 #include "hex.h"
+#include "jsonutil.h"
+#include "render.h"
+#include "store.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -622,6 +628,92 @@ START_TEST(decode_rejects_prefixes)
 }
 END_TEST
 
+/* ---- the history page as text against the jansson tree -------------------------------------- */
+
+/* The page as the ledger built it before render_history_page: a jansson tree, dumped compact. */
+static char *page_by_jansson(const account_id_t *acc, uint64_t balance,
+                             const stored_block_t *blocks, size_t n, const uint64_t *next,
+                             const uint64_t *oldest)
+{
+    nns_error_t err;
+    json_t *items = render_blocks(blocks, n, &err);
+    ck_assert_ptr_nonnull(items);
+    json_t *o = json_object();
+    json_object_set_new(o, "account_identifier", render_account(acc));
+    json_object_set_new(o, "balance_e8s", json_u64(balance));
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "next_cursor", next ? json_u64(*next) : json_null());
+    json_object_set_new(o, "oldest_tx_id", oldest ? json_u64(*oldest) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+static void assert_page_same(const account_id_t *acc, uint64_t balance,
+                             const stored_block_t *blocks, size_t n, const uint64_t *next,
+                             const uint64_t *oldest)
+{
+    nns_error_t err;
+    char *want = page_by_jansson(acc, balance, blocks, n, next, oldest), *got = NULL;
+    size_t len = 0;
+    ck_assert(render_history_page(acc, balance, blocks, n, next, oldest, &got, &len, &err));
+    ck_assert_uint_eq(len, strlen(got));
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+}
+
+/* Every operation shape alone, in pages with and without a next cursor and an oldest height,
+ * and all of them in one page. */
+START_TEST(history_page_text)
+{
+    static stored_block_t blocks[ROUND_TRIP_CASES];
+    account_id_t acc = acct(ACC_D360);
+    for (int i = 0; i < ROUND_TRIP_CASES; i++) {
+        block_t b;
+        ck_assert(round_trip_case(i, &b));
+        stored_block_t *sb = &blocks[i];
+        memset(sb, 0, sizeof *sb);
+        sb->height = i == 0 ? 0 : UINT64_MAX - (uint64_t)i * 1000003u;
+        memset(sb->hash, 0xa0 + i, 32);
+        sb->hash[0] = (uint8_t)i;
+        transaction_hash(&b.tx, sb->tx_hash);
+        sb->raw_len = encode_ok(&b, sb->raw);
+        uint64_t next = sb->height, oldest = (uint64_t)i;
+        assert_page_same(&acc, (uint64_t)i * 77777777u, sb, 1, NULL, NULL);
+        assert_page_same(&acc, UINT64_MAX, sb, 1, &next, &oldest);
+        assert_page_same(&acc, 0, sb, 1, NULL, &oldest);
+    }
+    uint64_t next = 12345, oldest = 0;
+    assert_page_same(&acc, 10000, blocks, ROUND_TRIP_CASES, &next, &oldest);
+    assert_page_same(&acc, 10000, blocks, 0, NULL, NULL);
+    assert_page_same(&acc, 10000, blocks, 0, NULL, &oldest);
+}
+END_TEST
+
+/* A stored block that does not decode fails the page with 500 "CorruptState", like the tree. */
+START_TEST(history_page_corrupt_block)
+{
+    static stored_block_t blocks[2];
+    block_t b;
+    ck_assert(round_trip_case(3, &b));
+    blocks[0].raw_len = encode_ok(&b, blocks[0].raw);
+    blocks[1] = blocks[0];
+    blocks[1].height = 7;
+    blocks[1].raw_len = blocks[1].raw_len / 2;
+    account_id_t acc = acct(ACC_D360);
+    nns_error_t err;
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert(!render_history_page(&acc, 1, blocks, 2, NULL, NULL, &text, &len, &err));
+    ck_assert_ptr_null(text);
+    ck_assert_int_eq(err.status, 500);
+    ck_assert_str_eq(err.code, "CorruptState");
+    ck_assert_ptr_null(render_blocks(blocks, 2, &err));
+}
+END_TEST
+
 /* ---- a tiny protobuf writer for hand-made (often malformed) inputs ------------------------ */
 
 typedef struct {
@@ -1227,6 +1319,11 @@ static Suite *block_suite(void)
     tcase_add_test(tc, decode_rejects_missing_parts);
     tcase_add_test(tc, decode_icrc1_memo_limits);
     tcase_add_loop_test(tc, decode_rejects_prefixes, 0, ROUND_TRIP_CASES);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("history_page");
+    tcase_add_test(tc, history_page_text);
+    tcase_add_test(tc, history_page_corrupt_block);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("robustness");
