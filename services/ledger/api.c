@@ -564,8 +564,7 @@ static db_outcome_t commit_send(void *app, void *round, const replay_rec_t *repl
 {
     ledger_app_t *lg = app;
     ledger_scratch_t *s = round;
-    return ledger_store_send_round(lg->store, s->r, s->owners, s->nowners, replays, nreplays,
-                                   err);
+    return ledger_store_send_round(lg->store, s->r, s->owners, s->nowners, replays, nreplays, err);
 }
 
 static db_outcome_t commit_wait(void *app, nns_error_t *err)
@@ -702,10 +701,9 @@ static void *create(service_t *svc, nns_error_t *err)
     }
     lg->svc = svc;
     lg->read_only = cfg->read_only;
-    if (!(lg->store =
-              ledger_store_open(cfg->database, service_threads(svc) + 1, cfg->read_only,
-                                (unsigned)cfg->pipeline_depth, (unsigned)cfg->commit_delay_ms,
-                                err)))
+    if (!(lg->store = ledger_store_open(cfg->database, service_threads(svc) + 1, cfg->read_only,
+                                        (unsigned)cfg->pipeline_depth,
+                                        (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
     uint64_t now = clock_now_nanos();
     uint64_t horizon = g.config.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;

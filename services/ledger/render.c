@@ -134,8 +134,8 @@ static bool put_account(text_t *t, const account_id_t *id)
 }
 
 /* The block object of render_block, as text. */
-static bool put_block(text_t *t, uint64_t height, const uint8_t hash[32],
-                      const uint8_t tx_hash[32], const block_t *b)
+static bool put_block(text_t *t, uint64_t height, const uint8_t hash[32], const uint8_t tx_hash[32],
+                      const block_t *b)
 {
     const operation_t *op = &b->tx.op;
     bool ok = PUT_LIT(t, "{\"height\":") && put_u64(t, height) && PUT_LIT(t, ",\"hash\":") &&
@@ -178,8 +178,8 @@ static bool put_block(text_t *t, uint64_t height, const uint8_t hash[32],
 #define PAGE_ENVELOPE_MAX 512
 
 bool render_history_page(const account_id_t *acc, uint64_t balance, const stored_block_t *blocks,
-                         size_t n, const uint64_t *next_cursor, const uint64_t *oldest,
-                         char **out, size_t *len, nns_error_t *err)
+                         size_t n, const uint64_t *next_cursor, const uint64_t *oldest, char **out,
+                         size_t *len, nns_error_t *err)
 {
     text_t t = {.cap = PAGE_ENVELOPE_MAX + n * PAGE_BLOCK_MAX};
     if (!(t.p = malloc(t.cap)))
@@ -198,8 +198,8 @@ bool render_history_page(const account_id_t *acc, uint64_t balance, const stored
     }
     ok = ok && PUT_LIT(&t, "],\"next_cursor\":") &&
          (next_cursor ? put_u64(&t, *next_cursor) : PUT_LIT(&t, "null")) &&
-         PUT_LIT(&t, ",\"oldest_tx_id\":") && (oldest ? put_u64(&t, *oldest) : PUT_LIT(&t, "null")) &&
-         PUT_LIT(&t, "}");
+         PUT_LIT(&t, ",\"oldest_tx_id\":") &&
+         (oldest ? put_u64(&t, *oldest) : PUT_LIT(&t, "null")) && PUT_LIT(&t, "}");
     if (!ok) { /* cannot happen: the sizes above bound every block */
         free(t.p);
         return nns_error_set(err, 500, "Internal", "history page longer than its bound");

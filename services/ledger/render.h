@@ -36,16 +36,14 @@ json_t *render_blocks(const stored_block_t *blocks, size_t n, nns_error_t *err);
  * (the caller frees), its length in *len. False with err 500 "CorruptState" when a block does not
  * decode, 503 when memory runs out. */
 bool render_history_page(const account_id_t *acc, uint64_t balance, const stored_block_t *blocks,
-                         size_t n, const uint64_t *next_cursor, const uint64_t *oldest,
-                         char **out, size_t *len, nns_error_t *err)
-    __attribute__((warn_unused_result));
+                         size_t n, const uint64_t *next_cursor, const uint64_t *oldest, char **out,
+                         size_t *len, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* An account's history as CSV (header row, then one row per block, CRLF line ends): a malloc'd
  * text in *out, its length in *len. False with err when a block does not decode (500) or
  * memory runs out (503): a CSV export never skips a block. */
-bool render_history_csv(const account_id_t *acc, const stored_block_t *blocks, size_t n,
-                        char **out, size_t *len, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool render_history_csv(const account_id_t *acc, const stored_block_t *blocks, size_t n, char **out,
+                        size_t *len, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* A stored block as an ICRC-3 value {"block": ..., "icrc3_hash": ...} (see docs/api.md): the
  * ICRC-3 schema, with accounts as the 32-byte account identifier blobs (an ICP block names no
