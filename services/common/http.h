@@ -179,7 +179,8 @@ void http_log(log_level_t level, const http_request_t *req, const char *fmt, ...
 /* --- answering (exactly once per request; thread-safe) --- */
 /* The handler will answer later; the connection is suspended until then. */
 void http_defer(http_request_t *req);
-/* Adds a response header (call before answering, from the thread that owns the request). */
+/* Adds a response header (call before answering, from the thread that owns the request: the
+ * handler's, or for a deferred request the one that answers it). */
 void http_add_header(http_request_t *req, const char *name, const char *value);
 /* JSON answer; steals body. */
 void http_respond_json(http_request_t *req, int status, json_t *body);

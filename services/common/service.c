@@ -78,6 +78,12 @@ struct service {
     unsigned threads;
     auth_t *auth;
     workpool_t *pool;
+    /* deferred reads (service_read_pool): they wait for PostgreSQL more than they compute, so
+     * twice the HTTP threads keep the database busy without taking the cores from the HTTP
+     * threads (with the two HTTP threads of a 2-core host blocked in their queries, history
+     * pages ran two at a time: docs/benchmarks.md) */
+    workpool_t *reads;
+    unsigned read_threads;
     http_server_t *http;
     http_route_t *routes;
     round_loop_t *_Atomic loop; /* set once construction has made it; read by /metrics */
@@ -1022,6 +1028,16 @@ replay_cache_t *service_replay(service_t *svc)
     return http_server_replay(svc->http);
 }
 
+workpool_t *service_read_pool(service_t *svc)
+{
+    return svc->reads;
+}
+
+unsigned service_read_threads(const service_t *svc)
+{
+    return svc->read_threads;
+}
+
 workpool_t *service_workpool(service_t *svc)
 {
     return svc->pool;
@@ -1051,6 +1067,7 @@ static void service_destroy(service_t **sp)
         http_server_quiesce(svc->http);
     }
     workpool_drain(svc->pool);
+    workpool_drain(svc->reads);
     round_loop_t *loop = atomic_load(&svc->loop);
     round_loop_stop(loop);
     if (svc->http)
@@ -1062,6 +1079,7 @@ static void service_destroy(service_t **sp)
         svc->def->destroy(svc->app);
     auth_destroy(&svc->auth);
     workpool_destroy(&svc->pool);
+    workpool_destroy(&svc->reads);
     free(svc->routes);
     sodium_memzero(&svc->key, sizeof svc->key);
     free(svc);
@@ -1090,7 +1108,9 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
         long nproc = sysconf(_SC_NPROCESSORS_ONLN);
         svc->threads = nproc > 0 ? (unsigned)nproc : 1;
     }
-    if (!(svc->pool = workpool_new(svc->threads)) || !(svc->auth = auth_new(cfg->keys_dir)) ||
+    svc->read_threads = 2 * svc->threads;
+    if (!(svc->pool = workpool_new(svc->threads)) ||
+        !(svc->reads = workpool_new(svc->read_threads)) || !(svc->auth = auth_new(cfg->keys_dir)) ||
         !(svc->routes = route_table(def, cfg->test_clock))) {
         nns_error_set(err, 503, "Unavailable", "out of memory");
         goto fail;

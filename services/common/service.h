@@ -196,6 +196,13 @@ replay_cache_t *service_replay(service_t *svc);
 workpool_t *service_workpool(service_t *svc);
 /* HTTP threads: the pool size a store's read connections should match. */
 unsigned service_threads(const service_t *svc);
+/* The read pool: service_read_threads() threads that run a deferred read's database query and
+ * answer it (workpool_submit), so that an HTTP thread never waits for PostgreSQL on a list or a
+ * history page while its other connections wait for it. A store opens that many more read
+ * connections. Drained before the HTTP server goes: a read submitted to it is answered, or runs
+ * on its caller once the service is stopping. */
+workpool_t *service_read_pool(service_t *svc);
+unsigned service_read_threads(const service_t *svc);
 /* The service's state (create's result), from a handler's `app` argument, which is the
  * service_t. */
 void *service_app(service_t *svc);

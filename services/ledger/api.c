@@ -17,6 +17,7 @@
 #include "render.h"
 #include "service.h"
 #include "store.h"
+#include "workpool.h"
 
 #define CSV_LIMIT_MAX 10000
 
@@ -174,41 +175,40 @@ static bool wants_csv(http_request_t *req)
     return (format && strcmp(format, "csv") == 0) || (accept && strstr(accept, "text/csv"));
 }
 
-static void get_account_transactions(http_request_t *req, void *app)
-{
-    ledger_app_t *lg = service_app(app);
-    nns_error_t err;
+/* A history page's query, parsed on the HTTP thread and run on the read pool. */
+typedef struct {
+    ledger_app_t *lg;
+    http_request_t *req;
     account_id_t id;
     unsigned limit;
     uint64_t before;
     history_filter_t filter;
-    bool csv = wants_csv(req);
+    bool csv;
+} history_job_t;
+
+/* Runs a history page's query and answers it, on a read-pool thread (or on the HTTP thread when
+ * the pool cannot take it): the request is deferred. */
+static void run_history(void *ctx, size_t i)
+{
+    (void)i;
+    history_job_t *job = ctx;
+    ledger_app_t *lg = job->lg;
+    http_request_t *req = job->req;
+    allocfail_t *prev = allocfail_attach(http_request_allocfail(req));
+    nns_error_t err;
     stored_block_t *blocks = NULL;
     size_t n = 0;
-    if (!parse_account_param(req, 0, &id, NULL, NULL, &err) || !parse_limit(req, &limit, &err) ||
-        !parse_history_filter(req, &filter, &err))
-        goto fail;
-    if (csv) { /* an export wants whole years at once */
-        const char *l = http_query(req, "limit");
-        uint64_t v = CSV_LIMIT_MAX;
-        if (l && parse_u64(l, &v) && v > 0)
-            limit = v > CSV_LIMIT_MAX ? CSV_LIMIT_MAX : (unsigned)v;
-        else if (!l)
-            limit = CSV_LIMIT_MAX;
-    }
-    if (!query_history_cursor(http_query(req, "cursor"), &before, &err))
-        goto fail;
     uint64_t oldest = 0;
     bool has_oldest = false;
-    if (!ledger_store_history(lg->store, &id, before, limit, &filter, &blocks, &n, &oldest,
-                              &has_oldest, &err) ||
-        (n == 0 && !ledger_store_oldest(lg->store, &id, &oldest, &has_oldest, &err)))
+    char *text = NULL;
+    size_t text_len = 0;
+    if (!ledger_store_history(lg->store, &job->id, job->before, job->limit, &job->filter, &blocks,
+                              &n, &oldest, &has_oldest, &err) ||
+        (n == 0 && !ledger_store_oldest(lg->store, &job->id, &oldest, &has_oldest, &err)))
         goto fail;
-    bool more = n == limit && has_oldest && blocks[n - 1].height > oldest;
-    if (csv) {
-        char *text = NULL;
-        size_t text_len = 0;
-        if (!render_history_csv(&id, blocks, n, &text, &text_len, &err))
+    bool more = n == job->limit && has_oldest && blocks[n - 1].height > oldest;
+    if (job->csv) {
+        if (!render_history_csv(&job->id, blocks, n, &text, &text_len, &err))
             goto fail;
         if (more) {
             char c[24];
@@ -216,23 +216,53 @@ static void get_account_transactions(http_request_t *req, void *app)
             http_add_header(req, "X-Next-Cursor", c);
         }
         http_add_header(req, "Content-Disposition", "attachment; filename=\"transactions.csv\"");
-        http_respond_raw(req, 200, "text/csv; charset=utf-8", text, text_len);
-        free(text);
-        free(blocks);
-        return;
+        http_respond_take(req, 200, "text/csv; charset=utf-8", text, text_len);
+        goto done;
     }
     uint64_t balance, count, next = more ? blocks[n - 1].height : 0;
-    char *text = NULL;
-    size_t text_len = 0;
-    if (!read_balance(lg, &id, &balance, &count, &err) ||
-        !render_history_page(&id, balance, blocks, n, more ? &next : NULL,
+    if (!read_balance(lg, &job->id, &balance, &count, &err) ||
+        !render_history_page(&job->id, balance, blocks, n, more ? &next : NULL,
                              has_oldest ? &oldest : NULL, &text, &text_len, &err))
         goto fail;
-    free(blocks);
     http_respond_take(req, 200, "application/json", text, text_len);
+    goto done;
+fail:
+    http_respond_error(req, &err);
+done:
+    free(blocks);
+    free(job);
+    allocfail_attach(prev);
+}
+
+static void get_account_transactions(http_request_t *req, void *app)
+{
+    ledger_app_t *lg = service_app(app);
+    nns_error_t err;
+    history_job_t *job = malloc(sizeof *job);
+    if (!job) {
+        nns_error_set(&err, 503, "Unavailable", "out of memory");
+        goto fail;
+    }
+    *job = (history_job_t){.lg = lg, .req = req, .csv = wants_csv(req)};
+    if (!parse_account_param(req, 0, &job->id, NULL, NULL, &err) ||
+        !parse_limit(req, &job->limit, &err) || !parse_history_filter(req, &job->filter, &err))
+        goto fail;
+    if (job->csv) { /* an export wants whole years at once */
+        const char *l = http_query(req, "limit");
+        uint64_t v = CSV_LIMIT_MAX;
+        if (l && parse_u64(l, &v) && v > 0)
+            job->limit = v > CSV_LIMIT_MAX ? CSV_LIMIT_MAX : (unsigned)v;
+        else if (!l)
+            job->limit = CSV_LIMIT_MAX;
+    }
+    if (!query_history_cursor(http_query(req, "cursor"), &job->before, &err))
+        goto fail;
+    /* the query waits for PostgreSQL: on the read pool, not on this HTTP thread */
+    http_defer(req);
+    workpool_submit(service_read_pool(lg->svc), run_history, job);
     return;
 fail:
-    free(blocks);
+    free(job);
     http_respond_error(req, &err);
 }
 
@@ -701,9 +731,9 @@ static void *create(service_t *svc, nns_error_t *err)
     }
     lg->svc = svc;
     lg->read_only = cfg->read_only;
-    if (!(lg->store = ledger_store_open(cfg->database, service_threads(svc) + 1, cfg->read_only,
-                                        (unsigned)cfg->pipeline_depth,
-                                        (unsigned)cfg->commit_delay_ms, err)))
+    if (!(lg->store = ledger_store_open(
+              cfg->database, service_threads(svc) + 1 + service_read_threads(svc), cfg->read_only,
+              (unsigned)cfg->pipeline_depth, (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
     uint64_t now = clock_now_nanos();
     uint64_t horizon = g.config.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
