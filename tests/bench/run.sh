@@ -110,7 +110,7 @@ median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 sleep_part() { sleep "$(awk -v s="$1" -v f="$2" 'BEGIN { printf "%.3f", s * f }')"; }
 
 # Results by mode, for the summary at the end.
-declare -A R_RATE R_P50 R_P99 R_SHARE R_VERIFY R_OPEN
+declare -A R_RATE R_P50 R_P99 R_SHARE R_VERIFY R_OPEN R_LCPU
 
 # measure LABEL KIND REQUESTS_PER_SECOND PERF LOADGEN_ARGS...: drives the ledger with the load
 # generator and measures a window after its 2 s warmup: $secs seconds for KIND closed (the
@@ -177,6 +177,8 @@ measure() {
   verify=$(median3 "$v1" "$v2" "$v3")
   share=$(awk -v r="$rate_w" -v v="$verify" -v c="$cores" 'BEGIN { printf "%.2f", r * v / 1e6 / c }')
   R_RATE[$label]=$rate_w; R_VERIFY[$label]=$verify; R_SHARE[$label]=$share
+  R_LCPU[$label]=$(awk -v l="$((l1 - l0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v r="$rate_w" \
+    'BEGIN { printf "%.1f", (r > 0 ? l / hz / (t1 - t0) / r * 1e6 : 0) }')
   if [ "$kind" = open ]; then
     local line; line=$(grep '^loadgen: open ' "$out.txt" || true)
     open_field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
@@ -300,6 +302,15 @@ for label in single batch single+delay open open+delay; do
       row "$label" "${R_RATE[$label]}" "$lat" "${R_VERIFY[$label]}" "${R_SHARE[$label]}" "all 200 (${f[1]}/${f[0]}), p99 <= 100 ms" "$(open_verdict "$label")" ;;
   esac
 done
+# what a single request costs the ledger beyond its signature check, against a batch item:
+# (ledger CPU per single transfer - one verification) / (ledger CPU per batch item - one
+# verification), each mode with the verification sampled in its own window
+if [ -n "${R_LCPU[single]:-}" ] && [ -n "${R_LCPU[batch]:-}" ]; then
+  cost=$(awk -v ls="${R_LCPU[single]}" -v vs="${R_VERIFY[single]}" \
+    -v lb="${R_LCPU[batch]}" -v vb="${R_VERIFY[batch]}" \
+    'BEGIN { s = ls - vs; b = lb - vb; if (b > 0) printf "%.2f", s / b }')
+  row "single cost" "-" "-" "-" "-" "(${R_LCPU[single]}-${R_VERIFY[single]}) / (${R_LCPU[batch]}-${R_VERIFY[batch]}) us = ${cost:-?} <= 1.5" "$(verdict "$cost" "<=" 1.5)"
+fi
 if [ "$use_delay" = 1 ] && [ "$has_delay" = 0 ]; then
   row single+delay - - - - "skipped: the ledger has no --commit-delay-ms" -
   row open+delay - - - - "skipped: the ledger has no --commit-delay-ms" -
