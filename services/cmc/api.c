@@ -1138,7 +1138,7 @@ static bool apply_answer(cmc_app_t *a, scratch_t *s, cmc_cmd_t *op, uint64_t now
     r->has_block = r->ok;
     r->block_index = op->u.done.res.block_index;
     write_succeed(&op->w, 200, "{}", 2);
-    if (out.finished && out.block_index)
+    if (out.finished)
         return finish(a, s, NULL, &out);
     return true;
 }

@@ -35,6 +35,7 @@ enum {
     PC_CYCLES,
     PC_SUBNET,
     PC_REASON,
+    PC_REFUND_BLOCK_INDEX,
     PENDING_NCOLUMNS
 };
 static const char *const PENDING_COLUMN_NAMES[PENDING_NCOLUMNS] = {
@@ -62,12 +63,13 @@ static const char *const PENDING_COLUMN_NAMES[PENDING_NCOLUMNS] = {
     "cycles",
     "subnet",
     "reason",
+    "refund_block_index",
 };
 #define PENDING_COLUMNS                                                                            \
     "block_index, kind, phase, intent_id, caller, canister_id, controller, subnet_type, "          \
     "subnet_selection, selection_subnet, selection_subnet_type, has_settings, "                    \
     "settings_controllers, to_subaccount, deposit_memo, from_account, to_account, memo, "          \
-    "amount_e8s, extra_fee_e8s, auto_refund, cycles, subnet, reason"
+    "amount_e8s, extra_fee_e8s, auto_refund, cycles, subnet, reason, refund_block_index"
 
 /* The round's statements, prepared once on each write connection; every value a parameter. */
 enum {
@@ -153,7 +155,7 @@ static const struct {
     [Q_PENDING] = {"cmc_pending",
                    "INSERT INTO cmc.pending (" PENDING_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, "
                    "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
-                   "$23, $24) ON CONFLICT (block_index) DO UPDATE SET kind = EXCLUDED.kind, "
+                   "$23, $24, $25) ON CONFLICT (block_index) DO UPDATE SET kind = EXCLUDED.kind, "
                    "phase = EXCLUDED.phase, intent_id = EXCLUDED.intent_id, "
                    "caller = EXCLUDED.caller, canister_id = EXCLUDED.canister_id, "
                    "controller = EXCLUDED.controller, subnet_type = EXCLUDED.subnet_type, "
@@ -167,7 +169,8 @@ static const struct {
                    "to_account = EXCLUDED.to_account, memo = EXCLUDED.memo, "
                    "amount_e8s = EXCLUDED.amount_e8s, extra_fee_e8s = EXCLUDED.extra_fee_e8s, "
                    "auto_refund = EXCLUDED.auto_refund, cycles = EXCLUDED.cycles, "
-                   "subnet = EXCLUDED.subnet, reason = EXCLUDED.reason",
+                   "subnet = EXCLUDED.subnet, reason = EXCLUDED.reason, "
+                   "refund_block_index = EXCLUDED.refund_block_index",
                    PENDING_NCOLUMNS},
     [Q_PENDING_DEL] = {"cmc_pending_del", "DELETE FROM cmc.pending WHERE block_index = $1", 1},
     [Q_INTENT] = {"cmc_intent",
@@ -229,7 +232,8 @@ static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
                                          [CMC_NOTIFY_CREATE_CANISTER] = "create_canister",
                                          [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
 static const char *const PHASE_NAMES[] = {
-    [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund"};
+    [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund",
+    [CMC_PHASE_BURN_FEE] = "burn_fee"};
 static const char *const SELECT_NAMES[] = {
     [CMC_SELECT_SUBNET] = "subnet", [CMC_SELECT_FILTER] = "filter"};
 static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
@@ -756,6 +760,10 @@ static int pending_row(const PGresult *r, int i, cmc_pending_t *p)
                         (create && v_principal(r, i, PC_SUBNET, &p->subnet) && p->subnet.len > 0));
     NEED(PC_REASON,
          v_text(r, i, PC_REASON, p->reason, sizeof p->reason, &has) && (!has || p->reason[0]));
+    p->has_refund_block = !NUL(PC_REFUND_BLOCK_INDEX);
+    NEED(PC_REFUND_BLOCK_INDEX,
+         !p->has_refund_block || (p->phase == CMC_PHASE_BURN_FEE &&
+                                  v_u64(r, i, PC_REFUND_BLOCK_INDEX, &p->refund_block_index)));
 #undef NEED
 #undef NUL
     return -1;
@@ -1099,6 +1107,7 @@ static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
     v[PC_CYCLES] = b_u128(b, p->cycles);
     v[PC_SUBNET] = create && p->subnet.len ? b_principal(b, &p->subnet) : NULL;
     v[PC_REASON] = p->reason[0] ? batch_keep(b, strdup(p->reason)) : NULL;
+    v[PC_REFUND_BLOCK_INDEX] = p->has_refund_block ? b_u64(b, p->refund_block_index) : NULL;
 }
 
 static void add_intent(batch_t *b, const cmc_intent_t *in, uint64_t now)
