@@ -202,7 +202,9 @@ static const struct {
     [Q_INTENT_DONE] = {"cmc_intent_done",
                        "UPDATE cmc.intents i SET resolved_at_nanos = $4::numeric, ok = u.ok, "
                        "ledger_block_index = u.block FROM unnest($1::numeric[], $2::boolean[], "
-                       "$3::numeric[]) AS u (id, ok, block) WHERE i.id = u.id",
+                       "$3::numeric[]) AS u (id, ok, block) WHERE i.id = u.id "
+                       /* the rows by their key (an index scan), not a join over the table */
+                       "AND i.id = ANY ($1::numeric[])",
                        4},
     [Q_CANISTER] = {"cmc_canister",
                     "INSERT INTO cmc.canisters (canister_id, subnet, controllers, cycles, "
