@@ -968,6 +968,7 @@ static void to_call(const service_t *svc, const cmc_intent_t *in, call_intent_t 
     snprintf(c->base_url, sizeof c->base_url, "%s", service_config(svc)->ledger_url);
     if (in->kind == CMC_INTENT_FETCH_BLOCK) {
         c->kind = CALL_GET;
+        c->unsigned_get = true; /* a block is the same whoever reads it */
         snprintf(c->path, sizeof c->path, "/v1/blocks/%" PRIu64, in->block_index);
         return;
     }

@@ -354,7 +354,8 @@ static void perform(worker_t *w, const slot_t *s, long *status, char **body)
     }
     atomic_fetch_add(&w->r->n_requests, 1);
     /* The status and body say everything; rc only repeats whether it was a 2xx. */
-    int rc = nns_client_request(c, method, path, send_body, true, status, body, &err);
+    bool sign = !(s->in.kind == CALL_GET && s->in.unsigned_get && s->phase == PHASE_SEND);
+    int rc = nns_client_request(c, method, path, send_body, sign, status, body, &err);
     (void)rc;
     if (*status == 0)
         log_warn("call %" PRIu64 ": '%s %s%s' got no answer: %s", s->in.id, method, s->in.base_url,
