@@ -271,9 +271,10 @@ static const char *const STATUS_NAMES[] = {
 static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
                                          [CMC_NOTIFY_CREATE_CANISTER] = "create_canister",
                                          [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
-static const char *const PHASE_NAMES[] = {
-    [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund",
-    [CMC_PHASE_BURN_FEE] = "burn_fee"};
+static const char *const PHASE_NAMES[] = {[CMC_PHASE_FETCH] = "fetch",
+                                          [CMC_PHASE_BURN] = "burn",
+                                          [CMC_PHASE_REFUND] = "refund",
+                                          [CMC_PHASE_BURN_FEE] = "burn_fee"};
 static const char *const SELECT_NAMES[] = {
     [CMC_SELECT_SUBNET] = "subnet", [CMC_SELECT_FILTER] = "filter"};
 static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
@@ -465,7 +466,10 @@ void cmc_store_close(cmc_store_t **sp)
     *sp = NULL;
 }
 
-bool cmc_store_ping(cmc_store_t *s) { return db_pool_ping(s->pool); }
+bool cmc_store_ping(cmc_store_t *s)
+{
+    return db_pool_ping(s->pool);
+}
 
 bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err)
 {
@@ -1195,10 +1199,9 @@ static void astmt_end(batch_t *b, astmt_t *st, const char *const *scalars, int n
 static void add_notifications(cmc_store_t *s, const cmc_notification_t *ns, size_t count,
                               uint64_t now)
 {
-    static const uint32_t up_oids[13] = {OID_NUMERIC, OID_TEXT,    OID_TEXT,    OID_BYTEA,
-                                         OID_NUMERIC, OID_BOOL,    OID_NUMERIC, OID_BYTEA,
-                                         OID_NUMERIC, OID_NUMERIC, OID_NUMERIC, OID_NUMERIC,
-                                         OID_TEXT};
+    static const uint32_t up_oids[13] = {
+        OID_NUMERIC, OID_TEXT,    OID_TEXT,    OID_BYTEA,   OID_NUMERIC, OID_BOOL, OID_NUMERIC,
+        OID_BYTEA,   OID_NUMERIC, OID_NUMERIC, OID_NUMERIC, OID_NUMERIC, OID_TEXT};
     static const uint32_t del_oids[1] = {OID_NUMERIC};
     astmt_t up, del;
     if (!astmt_begin(s, &up, Q_NOTIFICATION, up_oids, 13) ||
@@ -1261,23 +1264,33 @@ static void add_notifications(cmc_store_t *s, const cmc_notification_t *ns, size
 /* Every field of the notifications in flight, one column each (PENDING_COLUMN_NAMES): one
  * upsert and one delete (finished ones). Fields the kind or the phase does not use are NULL;
  * load_pending() reads them back as zero. */
-static void add_pendings(cmc_store_t *s, const cmc_pending_t *ps, const bool *removed,
-                         size_t count)
+static void add_pendings(cmc_store_t *s, const cmc_pending_t *ps, const bool *removed, size_t count)
 {
-    static const uint32_t oids[PENDING_NCOLUMNS] = {
-        [PC_BLOCK_INDEX] = OID_NUMERIC,    [PC_KIND] = OID_TEXT,
-        [PC_PHASE] = OID_TEXT,             [PC_INTENT_ID] = OID_NUMERIC,
-        [PC_CALLER] = OID_BYTEA,           [PC_CANISTER_ID] = OID_BYTEA,
-        [PC_CONTROLLER] = OID_BYTEA,       [PC_SUBNET_TYPE] = OID_TEXT,
-        [PC_SUBNET_SELECTION] = OID_TEXT,  [PC_SELECTION_SUBNET] = OID_BYTEA,
-        [PC_SELECTION_SUBNET_TYPE] = OID_TEXT, [PC_HAS_SETTINGS] = OID_BOOL,
-        [PC_SETTINGS_CONTROLLERS] = OID_TEXT, [PC_TO_SUBACCOUNT] = OID_BYTEA,
-        [PC_DEPOSIT_MEMO] = OID_BYTEA,     [PC_FROM_ACCOUNT] = OID_BYTEA,
-        [PC_TO_ACCOUNT] = OID_BYTEA,       [PC_MEMO] = OID_NUMERIC,
-        [PC_AMOUNT] = OID_NUMERIC,         [PC_EXTRA_FEE] = OID_NUMERIC,
-        [PC_AUTO_REFUND] = OID_BOOL,       [PC_CYCLES] = OID_NUMERIC,
-        [PC_SUBNET] = OID_BYTEA,           [PC_REASON] = OID_TEXT,
-        [PC_REFUND_BLOCK_INDEX] = OID_NUMERIC};
+    static const uint32_t oids[PENDING_NCOLUMNS] = {[PC_BLOCK_INDEX] = OID_NUMERIC,
+                                                    [PC_KIND] = OID_TEXT,
+                                                    [PC_PHASE] = OID_TEXT,
+                                                    [PC_INTENT_ID] = OID_NUMERIC,
+                                                    [PC_CALLER] = OID_BYTEA,
+                                                    [PC_CANISTER_ID] = OID_BYTEA,
+                                                    [PC_CONTROLLER] = OID_BYTEA,
+                                                    [PC_SUBNET_TYPE] = OID_TEXT,
+                                                    [PC_SUBNET_SELECTION] = OID_TEXT,
+                                                    [PC_SELECTION_SUBNET] = OID_BYTEA,
+                                                    [PC_SELECTION_SUBNET_TYPE] = OID_TEXT,
+                                                    [PC_HAS_SETTINGS] = OID_BOOL,
+                                                    [PC_SETTINGS_CONTROLLERS] = OID_TEXT,
+                                                    [PC_TO_SUBACCOUNT] = OID_BYTEA,
+                                                    [PC_DEPOSIT_MEMO] = OID_BYTEA,
+                                                    [PC_FROM_ACCOUNT] = OID_BYTEA,
+                                                    [PC_TO_ACCOUNT] = OID_BYTEA,
+                                                    [PC_MEMO] = OID_NUMERIC,
+                                                    [PC_AMOUNT] = OID_NUMERIC,
+                                                    [PC_EXTRA_FEE] = OID_NUMERIC,
+                                                    [PC_AUTO_REFUND] = OID_BOOL,
+                                                    [PC_CYCLES] = OID_NUMERIC,
+                                                    [PC_SUBNET] = OID_BYTEA,
+                                                    [PC_REASON] = OID_TEXT,
+                                                    [PC_REFUND_BLOCK_INDEX] = OID_NUMERIC};
     static const uint32_t del_oids[1] = {OID_NUMERIC};
     astmt_t up, del;
     if (!astmt_begin(s, &up, Q_PENDING, oids, PENDING_NCOLUMNS) ||
@@ -1364,8 +1377,8 @@ static void add_pendings(cmc_store_t *s, const cmc_pending_t *ps, const bool *re
 
 static void add_intents(cmc_store_t *s, const cmc_intent_t *ins, size_t count, uint64_t now)
 {
-    static const uint32_t oids[10] = {OID_NUMERIC, OID_TEXT,    OID_TEXT,    OID_NUMERIC,
-                                      OID_BYTEA,   OID_BYTEA,   OID_NUMERIC, OID_NUMERIC,
+    static const uint32_t oids[10] = {OID_NUMERIC, OID_TEXT,   OID_TEXT,    OID_NUMERIC,
+                                      OID_BYTEA,   OID_BYTEA,  OID_NUMERIC, OID_NUMERIC,
                                       OID_NUMERIC, OID_NUMERIC};
     astmt_t st;
     if (!astmt_begin(s, &st, Q_INTENT, oids, 10))
@@ -1552,8 +1565,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
     }
 }
 
-#define COPY_REPLAY                                                                                \
-    DB_REPLAY_COPY_SQL("cmc.replay_cache")
+#define COPY_REPLAY DB_REPLAY_COPY_SQL("cmc.replay_cache")
 
 db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x,
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
@@ -1600,6 +1612,5 @@ bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, nns_error_t *err)
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
     const char *p[1] = {now};
-    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p,
-                             err);
+    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p, err);
 }
