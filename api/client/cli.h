@@ -34,7 +34,7 @@ typedef struct {
         *expected_allowance, *expires_at, *spender_subaccount, *type;
     /* cycles commands */
     const char *ledger, *cmc, *canister, *block, *subnet_type, *subnet, *to_subaccount,
-        *deposit_memo, *set, *timestamp, *wait;
+        *deposit_memo, *set, *timestamp, *wait, *cmc_pub;
     const char *controllers[MAX_CONTROLLERS];
     size_t ncontrollers;
     /* governance commands */

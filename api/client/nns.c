@@ -22,6 +22,7 @@
 #include "account.h"
 #include "cli.h"
 #include "client.h"
+#include "crypto.h"
 #include "hex.h"
 #include "keyfile.h"
 
@@ -1162,14 +1163,112 @@ static int cmd_cycles_mint(void)
     return cycles_run(&flow);
 }
 
+/* The message a signed rate's signature covers (API.md "Signed rates"): len(domain) || domain
+ * || timestamp_seconds (u64 BE) || xdr_permyriad_per_icp (u64 BE). Returns its length. */
+static size_t rate_message(const char *domain, uint64_t timestamp, uint64_t rate,
+                           uint8_t out[1 + 32 + 16])
+{
+    size_t dl = strlen(domain), at = 0;
+    out[at++] = (uint8_t)dl;
+    memcpy(out + at, domain, dl);
+    at += dl;
+    for (int i = 0; i < 8; i++)
+        out[at++] = (uint8_t)(timestamp >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        out[at++] = (uint8_t)(rate >> (56 - 8 * i));
+    return at;
+}
+
+/* The cmc's Ed25519 key: --cmc-pub FILE (the cmc.pub of its keys folder: pinned), else the key
+ * the cmc itself names in GET /v1/identity. Prints the failure. */
+static int cmc_public_key(nns_client_t *client, uint8_t pk[32], char *source, size_t cap)
+{
+    uint8_t der[ED25519_DER_BYTES];
+    nns_error_t err;
+    if (args.cmc_pub) {
+        if (!public_key_load(args.cmc_pub, der, &err))
+            return failure("%s", err.detail);
+        if (!ed25519_raw_from_der(der, sizeof der, pk))
+            return failure("'%s' does not hold an Ed25519 public key", args.cmc_pub);
+        snprintf(source, cap, "'%s'", args.cmc_pub);
+        return EXIT_OK;
+    }
+    long status = 0;
+    char *text = NULL;
+    json_t *json = NULL;
+    int rc = EXIT_OK;
+    if (request_json(client, "GET", "/v1/identity", NULL, false, &status, &text, &json, &err) !=
+        0) {
+        rc = request_failure("GET", "/v1/identity", status, text, &err);
+    } else {
+        const char *hex = json_string_value(json_object_get(json, "public_key_der_hex"));
+        const char *service = json_string_value(json_object_get(json, "service"));
+        long n = hex ? hex_decode(hex, strlen(hex), der, sizeof der) : -1;
+        if (!service || strcmp(service, "cmc") != 0)
+            rc = failure("'%s' is not a cycles minting service (GET /v1/identity names '%s')",
+                         cmc_url(), service ? service : "");
+        else if (n != (long)sizeof der || !ed25519_raw_from_der(der, sizeof der, pk))
+            rc = failure("GET /v1/identity answered without a valid Ed25519 'public_key_der_hex'");
+        else
+            snprintf(source, cap, "from GET %s/v1/identity", cmc_url());
+    }
+    json_decref(json);
+    free(text);
+    return rc;
+}
+
+/* GET /v1/cycles/conversion-rate, printed only when its signature verifies against the cmc's
+ * key; a rate that does not verify is refused (exit 1) and not printed. */
+static int show_verified_rate(void)
+{
+    nns_client_t *client = nns_client_new(cmc_url(), NULL);
+    if (!client)
+        return failure("cannot create a client for '%s'", cmc_url());
+    uint8_t pk[32], sig[64], msg[1 + 32 + 16];
+    char source[1100];
+    long status = 0;
+    char *text = NULL;
+    json_t *json = NULL;
+    nns_error_t err;
+    const char *path = "/v1/cycles/conversion-rate";
+    int rc = cmc_public_key(client, pk, source, sizeof source);
+    if (rc == EXIT_OK &&
+        request_json(client, "GET", path, NULL, false, &status, &text, &json, &err) != 0)
+        rc = request_failure("GET", path, status, text, &err);
+    if (rc == EXIT_OK) {
+        uint64_t ts, rate;
+        const char *hex = json_string_value(json_object_get(json, "signature"));
+        if (!json_u64_member(json, "timestamp_seconds", &ts) ||
+            !json_u64_member(json, "xdr_permyriad_per_icp", &rate) || !hex ||
+            hex_decode(hex, strlen(hex), sig, sizeof sig) != (long)sizeof sig) {
+            rc = failure("'GET %s' answered without a valid timestamp_seconds, "
+                         "xdr_permyriad_per_icp and signature: refusing the rate",
+                         path);
+        } else if (!ed25519_verify(pk, msg, rate_message("icp-xdr-rate", ts, rate, msg), sig)) {
+            rc = failure("the rate's signature does not verify against the cmc's key %s: "
+                         "refusing the rate",
+                         source);
+        } else {
+            rc = print_json(json);
+            json = NULL;
+        }
+    }
+    json_decref(json);
+    free(text);
+    nns_client_destroy(&client);
+    return rc;
+}
+
 static int cmd_cycles_rate(void)
 {
     uint64_t rate, timestamp = 0;
     if (!args.set) {
         if (args.key || args.timestamp)
             return usage_error("--key and --timestamp go with --set");
-        return call_at(cmc_url(), "GET", "/v1/cycles/conversion-rate", NULL, NULL);
+        return show_verified_rate();
     }
+    if (args.cmc_pub)
+        return usage_error("--cmc-pub goes without --set (it checks the rate read)");
     if (!args.key)
         return usage_error("missing option '--key FILE' (--set needs the rate oracle's or "
                            "governance's key)");
@@ -1394,12 +1493,16 @@ static const cli_command_t COMMANDS[] = {
      NULL,
      REMOTE_CMC,
      cmd_cycles_rate,
-     "GET /v1/cycles/conversion-rate: the signed ICP/XDR rate; with --set, post a new one",
+     "GET /v1/cycles/conversion-rate: the ICP/XDR rate, printed once its signature verifies "
+     "against the cmc's key; with --set, post a new one",
      {{"set", "XDR_PERMYRIAD", &args.set, false,
        "signed POST of this rate (1/10000 XDR per ICP): rate oracle or governance only"},
       {"key", "FILE", &args.key, false, "key file that signs --set"},
       {"timestamp", "SECONDS", &args.timestamp, false,
-       "the rate's timestamp (default: the cmc's time)"}}},
+       "the rate's timestamp (default: the cmc's time)"},
+      {"cmc-pub", "FILE", &args.cmc_pub, false,
+       "the cmc's public key file (cmc.pub of its --keys folder) to verify the rate's signature "
+       "against (default: the key the cmc names in GET /v1/identity)"}}},
     {"cycles canister",
      "ID",
      REMOTE_CMC,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "body.h"
 #include "call.h"
 #include "clock.h"
 #include "cmc.h"
@@ -16,6 +17,7 @@
 #include "hex.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "render.h"
 #include "store.h"
 
 #define MAX_SUBNETS 100         /* subnets in one governance request */
@@ -114,110 +116,6 @@ enum { CRASH_NONE = 0, CRASH_ANY, CRASH_TRANSFER };
 static const char *rate_oracle_text;
 static const char *genesis_path;
 
-/* ---------------------------------------------------------------- helpers */
-
-static json_t *json_u128(cmc_cycles_t v)
-{
-    char t[40], tmp[40];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++)
-        t[i] = tmp[n - 1 - i];
-    t[n] = '\0';
-    return json_string(t);
-}
-
-static json_t *json_principal(const principal_t *p)
-{
-    char t[PRINCIPAL_TEXT_MAX];
-    principal_to_text(p, t);
-    return json_string(t);
-}
-
-static json_t *json_account(const account_id_t *a)
-{
-    char t[ACCOUNT_HEX_LEN + 1];
-    account_id_to_hex(a, t);
-    return json_string(t);
-}
-
-static bool get_principal(json_t *o, const char *name, bool required, principal_t *out,
-                          bool *present, nns_error_t *err)
-{
-    const char *text = NULL;
-    bool has = false;
-    if (!json_get_str(o, name, required, &text, &has, err))
-        return false;
-    if (present)
-        *present = has;
-    if (!has)
-        return true;
-    nns_error_t e;
-    if (!principal_from_text(text, out, &e))
-        return nns_error_set(err, 400, "BadRequest", "'%s' is not a principal: %s", name, e.detail);
-    return true;
-}
-
-static bool get_principal_list(json_t *arr, const char *name, principal_t *out, size_t max,
-                               size_t *n, nns_error_t *err)
-{
-    if (!json_is_array(arr))
-        return nns_error_set(err, 400, "BadRequest", "'%s' must be an array of principals", name);
-    if (json_array_size(arr) > max)
-        return nns_error_set(err, 400, "BadRequest", "'%s' holds more than %zu principals", name,
-                             max);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        nns_error_t e;
-        if (!json_is_string(v) || !principal_from_text(json_string_value(v), &out[i], &e))
-            return nns_error_set(err, 400, "BadRequest", "'%s'[%zu] is not a principal", name, i);
-    }
-    *n = json_array_size(arr);
-    return true;
-}
-
-static bool get_type_name(json_t *v, const char *name, char out[CMC_SUBNET_TYPE_MAX],
-                          nns_error_t *err)
-{
-    const char *t = json_string_value(v);
-    if (!t || !*t || strlen(t) >= CMC_SUBNET_TYPE_MAX)
-        return nns_error_set(err, 400, "BadRequest",
-                             "'%s' must be a subnet type name of 1 to %d bytes", name,
-                             CMC_SUBNET_TYPE_MAX - 1);
-    snprintf(out, CMC_SUBNET_TYPE_MAX, "%s", t);
-    return true;
-}
-
-/* The signed rate (API.md "Signed rates"): Ed25519 over len(domain) || domain ||
- * timestamp_seconds (u64 BE) || xdr_permyriad_per_icp (u64 BE). */
-static json_t *rate_object(cmc_app_t *a, const cmc_rate_t *rate, const char *domain)
-{
-    uint8_t msg[1 + 32 + 16];
-    size_t dl = strlen(domain), at = 0;
-    msg[at++] = (uint8_t)dl;
-    memcpy(msg + at, domain, dl);
-    at += dl;
-    for (int i = 0; i < 8; i++)
-        msg[at++] = (uint8_t)(rate->timestamp_seconds >> (56 - 8 * i));
-    for (int i = 0; i < 8; i++)
-        msg[at++] = (uint8_t)(rate->xdr_permyriad_per_icp >> (56 - 8 * i));
-    uint8_t sig[64];
-    ed25519_sign(service_key(a->svc)->sk, msg, at, sig);
-    json_t *o = json_object();
-    json_object_set_new(o, "timestamp_seconds", json_u64(rate->timestamp_seconds));
-    json_object_set_new(o, "xdr_permyriad_per_icp", json_u64(rate->xdr_permyriad_per_icp));
-    json_object_set_new(o, "cycles_per_icp",
-                        json_u128(cmc_to_cycles(100000000ULL, rate->xdr_permyriad_per_icp,
-                                                cmc_config(a->cmc)->cycles_per_xdr)));
-    json_object_set_new(o, "signature", json_hex(sig, sizeof sig));
-    return o;
-}
-
 /* ---------------------------------------------------------------- reads */
 
 static void get_rate(http_request_t *req, void *svc)
@@ -225,7 +123,9 @@ static void get_rate(http_request_t *req, void *svc)
     cmc_app_t *a = service_app(svc);
     cmc_rate_t rate;
     cmc_rate(a->cmc, &rate);
-    http_respond_json(req, 200, rate_object(a, &rate, "icp-xdr-rate"));
+    http_respond_json(req, 200,
+                      render_rate(service_key(a->svc), cmc_config(a->cmc)->cycles_per_xdr, &rate,
+                                  "icp-xdr-rate"));
 }
 
 static void get_average_rate(http_request_t *req, void *svc)
@@ -238,7 +138,9 @@ static void get_average_rate(http_request_t *req, void *svc)
         http_respond_error(req, &err);
         return;
     }
-    http_respond_json(req, 200, rate_object(a, &rate, "icp-xdr-rate-average"));
+    http_respond_json(req, 200,
+                      render_rate(service_key(a->svc), cmc_config(a->cmc)->cycles_per_xdr, &rate,
+                                  "icp-xdr-rate-average"));
 }
 
 static void get_modulation(http_request_t *req, void *svc)
@@ -341,8 +243,8 @@ static void get_deposit_account(http_request_t *req, void *svc)
     uint64_t memo = cmc_memo_of(kind);
     cmc_icrc1_memo(memo, memo8);
     json_t *o = json_object();
-    json_object_set_new(o, "account_identifier", json_account(&acc));
-    json_object_set_new(o, "owner", json_principal(&cmc_config(a->cmc)->cmc_id));
+    json_object_set_new(o, "account_identifier", render_account(&acc));
+    json_object_set_new(o, "owner", render_principal(&cmc_config(a->cmc)->cmc_id));
     json_object_set_new(o, "subaccount_hex", json_hex(sub, sizeof sub));
     json_object_set_new(o, "memo", json_u64(memo));
     json_object_set_new(o, "icrc1_memo_hex", json_hex(memo8, sizeof memo8));
@@ -367,12 +269,12 @@ static void get_canister(http_request_t *req, void *svc)
     }
     json_t *ctl = json_array();
     for (int i = 0; i < k.ncontrollers; i++)
-        json_array_append_new(ctl, json_principal(&k.controllers[i]));
+        json_array_append_new(ctl, render_principal(&k.controllers[i]));
     json_t *o = json_object();
-    json_object_set_new(o, "canister_id", json_principal(&k.canister_id));
+    json_object_set_new(o, "canister_id", render_principal(&k.canister_id));
     json_object_set_new(o, "controllers", ctl);
-    json_object_set_new(o, "cycles", json_u128(k.cycles));
-    json_object_set_new(o, "subnet", json_principal(&k.subnet));
+    json_object_set_new(o, "cycles", render_u128(k.cycles));
+    json_object_set_new(o, "subnet", render_principal(&k.subnet));
     json_object_set_new(o, "created_at_nanos", json_u64(k.created_at));
     http_respond_json(req, 200, o);
 }
@@ -390,28 +292,11 @@ static void get_cycles_account(http_request_t *req, void *svc)
     icrc1_account_to_text(&acc, text);
     json_t *o = json_object();
     json_object_set_new(o, "account", json_string(text));
-    json_object_set_new(o, "owner", json_principal(&acc.owner));
+    json_object_set_new(o, "owner", render_principal(&acc.owner));
     json_object_set_new(o, "subaccount", json_hex(acc.subaccount, SUBACCOUNT_BYTES));
     json_object_set_new(o, "balance",
-                        json_u128(cmc_cycles_balance(a->cmc, &acc.owner, acc.subaccount)));
+                        render_u128(cmc_cycles_balance(a->cmc, &acc.owner, acc.subaccount)));
     http_respond_json(req, 200, o);
-}
-
-static json_t *find_or_add(json_t *list, const char *key, const char *value, const char *arr)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(list, i, v)
-    {
-        if (strcmp(json_string_value(json_object_get(v, key)), value) == 0)
-            return json_object_get(v, arr);
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, key, json_string(value));
-    json_t *a = json_array();
-    json_object_set_new(o, arr, a);
-    json_array_append_new(list, o);
-    return a;
 }
 
 static void get_subnets(http_request_t *req, void *svc)
@@ -429,19 +314,19 @@ static void get_subnets(http_request_t *req, void *svc)
         char who[PRINCIPAL_TEXT_MAX];
         switch (r->kind) {
         case CMC_SUBNET_DEFAULT:
-            json_array_append_new(defaults, json_principal(&r->subnet));
+            json_array_append_new(defaults, render_principal(&r->subnet));
             break;
         case CMC_SUBNET_AUTHORIZED:
             principal_to_text(&r->who, who);
-            json_array_append_new(find_or_add(authorized, "who", who, "subnets"),
-                                  json_principal(&r->subnet));
+            json_array_append_new(render_find_or_add(authorized, "who", who, "subnets"),
+                                  render_principal(&r->subnet));
             break;
         case CMC_SUBNET_TYPED:
-            json_array_append_new(find_or_add(types, "type", r->type, "subnets"),
-                                  json_principal(&r->subnet));
+            json_array_append_new(render_find_or_add(types, "type", r->type, "subnets"),
+                                  render_principal(&r->subnet));
             break;
         case CMC_SUBNET_TYPE_DECL:
-            find_or_add(types, "type", r->type, "subnets");
+            render_find_or_add(types, "type", r->type, "subnets");
             break;
         }
     }
@@ -460,49 +345,10 @@ static void get_minting_limit(http_request_t *req, void *svc)
     uint64_t window;
     cmc_minting_limit(a->cmc, clock_now_nanos() / 1000000000ULL, &limit, &window, &minted);
     json_t *o = json_object();
-    json_object_set_new(o, "limit", json_u128(limit));
+    json_object_set_new(o, "limit", render_u128(limit));
     json_object_set_new(o, "window_seconds", json_u64(window));
-    json_object_set_new(o, "minted_in_window", json_u128(minted));
+    json_object_set_new(o, "minted_in_window", render_u128(minted));
     http_respond_json(req, 200, o);
-}
-
-static const char *status_name(cmc_status_t s)
-{
-    switch (s) {
-    case CMC_STATUS_PROCESSING:
-        return "Processing";
-    case CMC_STATUS_NOTIFIED_TOP_UP:
-        return "NotifiedTopUp";
-    case CMC_STATUS_NOTIFIED_CREATE_CANISTER:
-        return "NotifiedCreateCanister";
-    case CMC_STATUS_NOTIFIED_MINT:
-        return "NotifiedMint";
-    case CMC_STATUS_NOT_MEANINGFUL_MEMO:
-        return "NotMeaningfulMemo";
-    default:
-        return "None";
-    }
-}
-
-static const char *kind_name(cmc_notify_kind_t k)
-{
-    return k == CMC_NOTIFY_TOP_UP ? "top-up" : k == CMC_NOTIFY_CREATE_CANISTER ? "create" : "mint";
-}
-
-/* The success body of a finished notification. */
-static json_t *result_object(cmc_notify_kind_t kind, const cmc_result_t *res)
-{
-    json_t *o = json_object();
-    if (kind == CMC_NOTIFY_TOP_UP) {
-        json_object_set_new(o, "cycles", json_u128(res->cycles));
-    } else if (kind == CMC_NOTIFY_CREATE_CANISTER) {
-        json_object_set_new(o, "canister_id", json_principal(&res->canister_id));
-    } else {
-        json_object_set_new(o, "minted", json_u128(res->minted));
-        json_object_set_new(o, "balance", json_u128(res->balance));
-        json_object_set_new(o, "block_index", json_u64(res->mint_block_index));
-    }
-    return o;
 }
 
 static void get_notification(http_request_t *req, void *svc)
@@ -528,10 +374,10 @@ static void get_notification(http_request_t *req, void *svc)
     }
     json_t *o = json_object();
     json_object_set_new(o, "block_index", json_u64(block));
-    json_object_set_new(o, "status", json_string(status_name(n.status)));
-    json_object_set_new(o, "kind", json_string(kind_name(n.kind)));
+    json_object_set_new(o, "status", json_string(render_status_name(n.status)));
+    json_object_set_new(o, "kind", json_string(render_kind_name(n.kind)));
     if (n.has_block) {
-        json_object_set_new(o, "to", json_account(&n.to));
+        json_object_set_new(o, "to", render_account(&n.to));
         json_object_set_new(o, "memo", json_u64(n.memo));
     }
     if (n.status != CMC_STATUS_PROCESSING) {
@@ -543,7 +389,7 @@ static void get_notification(http_request_t *req, void *svc)
                                                           : json_null());
             json_object_set_new(o, "refunded", r);
         } else {
-            json_object_set_new(o, "result", result_object(n.kind, &n.result));
+            json_object_set_new(o, "result", render_result(n.kind, &n.result));
         }
     }
     http_respond_json(req, 200, o);
@@ -617,40 +463,7 @@ static bool parse_top_up(cmc_app_t *a, json_t *o, const principal_t *caller, cmc
     n->caller = *caller;
     return json_only_fields(o, fields, err) &&
            json_get_u64(o, "block_index", true, &n->block_index, NULL, err) &&
-           get_principal(o, "canister_id", true, &n->canister_id, NULL, err);
-}
-
-static bool parse_selection(json_t *sel, cmc_notify_args_t *n, nns_error_t *err)
-{
-    json_t *subnet = json_object_get(sel, "subnet"), *filter = json_object_get(sel, "filter");
-    if (!json_is_object(sel) || json_object_size(sel) != 1 || (!subnet && !filter))
-        return nns_error_set(err, 400, "BadRequest",
-                             "'subnet_selection' must be {\"subnet\": {\"subnet\": principal}} "
-                             "or {\"filter\": {\"subnet_type\"?: text}}");
-    if (subnet) {
-        n->select = CMC_SELECT_SUBNET;
-        if (json_is_string(subnet)) {
-            nns_error_t e;
-            if (!principal_from_text(json_string_value(subnet), &n->select_subnet, &e))
-                return nns_error_set(err, 400, "BadRequest",
-                                     "'subnet_selection.subnet' is not a principal");
-            return true;
-        }
-        if (!json_is_object(subnet))
-            return nns_error_set(err, 400, "BadRequest",
-                                 "'subnet_selection.subnet' must be {\"subnet\": principal}");
-        return get_principal(subnet, "subnet", true, &n->select_subnet, NULL, err);
-    }
-    n->select = CMC_SELECT_FILTER;
-    if (!json_is_object(filter))
-        return nns_error_set(err, 400, "BadRequest",
-                             "'subnet_selection.filter' must be {\"subnet_type\"?: text}");
-    json_t *t = json_object_get(filter, "subnet_type");
-    if (t && !json_is_null(t)) {
-        n->select_has_type = true;
-        return get_type_name(t, "subnet_selection.filter.subnet_type", n->select_type, err);
-    }
-    return true;
+           body_principal(o, "canister_id", true, &n->canister_id, NULL, err);
 }
 
 static bool parse_create(cmc_app_t *a, json_t *o, const principal_t *caller, cmc_cmd_t *op,
@@ -669,16 +482,16 @@ static bool parse_create(cmc_app_t *a, json_t *o, const principal_t *caller, cmc
     n->caller = *caller;
     if (!json_only_fields(o, fields, err) ||
         !json_get_u64(o, "block_index", true, &n->block_index, NULL, err) ||
-        !get_principal(o, "controller", true, &n->controller, NULL, err))
+        !body_principal(o, "controller", true, &n->controller, NULL, err))
         return false;
     json_t *t = json_object_get(o, "subnet_type");
     if (t) {
         n->has_subnet_type = true;
-        if (!get_type_name(t, "subnet_type", n->subnet_type, err))
+        if (!body_type_name(t, "subnet_type", n->subnet_type, err))
             return false;
     }
     json_t *sel = json_object_get(o, "subnet_selection");
-    if (sel && !parse_selection(sel, n, err))
+    if (sel && !body_selection(sel, n, err))
         return false;
     json_t *s = json_object_get(o, "settings");
     if (s) {
@@ -691,8 +504,8 @@ static bool parse_create(cmc_app_t *a, json_t *o, const principal_t *caller, cmc
         if (c && !json_is_null(c)) {
             size_t k = 0;
             n->has_controllers = true;
-            if (!get_principal_list(c, "settings.controllers", n->controllers, CMC_MAX_CONTROLLERS,
-                                    &k, err))
+            if (!body_principal_list(c, "settings.controllers", n->controllers, CMC_MAX_CONTROLLERS,
+                                     &k, err))
                 return false;
             n->ncontrollers = (uint8_t)k;
         }
@@ -750,9 +563,9 @@ static bool parse_authorized(cmc_app_t *a, json_t *o, const principal_t *caller,
     static const char *const fields[] = {"who", "subnets", NULL};
     op->kind = OP_AUTHORIZED;
     return governance_only(a, caller, err) && json_only_fields(o, fields, err) &&
-           get_principal(o, "who", false, &op->u.subnets.who, &op->u.subnets.has_who, err) &&
-           get_principal_list(json_object_get(o, "subnets"), "subnets", op->u.subnets.subnets,
-                              MAX_SUBNETS, &op->u.subnets.n, err);
+           body_principal(o, "who", false, &op->u.subnets.who, &op->u.subnets.has_who, err) &&
+           body_principal_list(json_object_get(o, "subnets"), "subnets", op->u.subnets.subnets,
+                               MAX_SUBNETS, &op->u.subnets.n, err);
 }
 
 static bool parse_type(cmc_app_t *a, json_t *o, const principal_t *caller, cmc_cmd_t *op,
@@ -766,7 +579,7 @@ static bool parse_type(cmc_app_t *a, json_t *o, const principal_t *caller, cmc_c
         return nns_error_set(err, 400, "BadRequest",
                              "the body must be {\"add\": type} or {\"remove\": type}");
     op->u.subnets.add = add != NULL;
-    return get_type_name(add ? add : rm, add ? "add" : "remove", op->u.subnets.type, err);
+    return body_type_name(add ? add : rm, add ? "add" : "remove", op->u.subnets.type, err);
 }
 
 static bool parse_assignment(cmc_app_t *a, json_t *o, const principal_t *caller, cmc_cmd_t *op,
@@ -783,10 +596,10 @@ static bool parse_assignment(cmc_app_t *a, json_t *o, const principal_t *caller,
                              "the body must be {\"add\" or \"remove\": {subnets, subnet_type}}");
     op->u.subnets.add = add != NULL;
     return json_only_fields(v, fields, err) &&
-           get_type_name(json_object_get(v, "subnet_type"), "subnet_type", op->u.subnets.type,
-                         err) &&
-           get_principal_list(json_object_get(v, "subnets"), "subnets", op->u.subnets.subnets,
-                              MAX_SUBNETS, &op->u.subnets.n, err);
+           body_type_name(json_object_get(v, "subnet_type"), "subnet_type", op->u.subnets.type,
+                          err) &&
+           body_principal_list(json_object_get(v, "subnets"), "subnets", op->u.subnets.subnets,
+                               MAX_SUBNETS, &op->u.subnets.n, err);
 }
 
 static void post_rate(http_request_t *req, void *svc)
@@ -860,57 +673,6 @@ static void post_crash_point(http_request_t *req, void *svc)
 
 /* ---------------------------------------------------------------- calls to the ledger */
 
-static bool parse_account_field(json_t *o, const char *name, account_id_t *out)
-{
-    const char *t = json_string_value(json_object_get(o, name));
-    nns_error_t e;
-    return t && account_id_from_hex(t, strlen(t), out, &e);
-}
-
-static bool parse_u64_field(json_t *o, const char *name, uint64_t *out)
-{
-    const char *t = json_string_value(json_object_get(o, name));
-    return t && parse_u64(t, out);
-}
-
-/* The ledger's block object (services/ledger/render.c render_block) as the state machine
- * wants it. False when it does not have that shape. */
-static bool parse_block(const char *body, size_t len, cmc_fetched_block_t *b)
-{
-    json_error_t je;
-    json_t *o = json_loadb(body, len, 0, &je);
-    json_t *tx = json_object_get(o, "transaction");
-    json_t *op = json_object_get(tx, "operation");
-    const char *type = json_string_value(json_object_get(op, "type"));
-    bool ok = type != NULL;
-    if (ok) {
-        if (strcmp(type, "transfer") == 0)
-            b->op = CMC_OP_TRANSFER;
-        else if (strcmp(type, "mint") == 0)
-            b->op = CMC_OP_MINT;
-        else if (strcmp(type, "burn") == 0)
-            b->op = CMC_OP_BURN;
-        else
-            b->op = CMC_OP_APPROVE;
-    }
-    if (ok && b->op == CMC_OP_TRANSFER)
-        ok = parse_account_field(op, "from", &b->from) && parse_account_field(op, "to", &b->to) &&
-             parse_u64_field(op, "amount_e8s", &b->amount) &&
-             parse_u64_field(op, "fee_e8s", &b->fee);
-    ok = ok && parse_u64_field(tx, "memo", &b->memo);
-    const char *m = json_string_value(json_object_get(tx, "icrc1_memo"));
-    if (ok && m) {
-        long n = hex_decode(m, strlen(m), b->icrc1_memo, sizeof b->icrc1_memo);
-        ok = n >= 0;
-        b->has_icrc1_memo = true;
-        b->icrc1_memo_len = (uint8_t)(n > 0 ? n : 0);
-    }
-    if (ok && json_object_get(tx, "created_at_time"))
-        b->has_created_at_time = parse_u64_field(tx, "created_at_time", &b->created_at_time);
-    json_decref(o);
-    return ok;
-}
-
 /* A call's answer (a runner thread): into a command for the next round. */
 static void call_done(void *ctx, const call_answer_t *ans)
 {
@@ -935,7 +697,7 @@ static void call_done(void *ctx, const call_answer_t *ans)
         cmc_fetched_block_t *b = &op->u.fetched.block;
         if (ans->outcome == CALL_RESOLVED) {
             b->status = CMC_BLOCK_FOUND;
-            if (!parse_block(ans->body, ans->body_len, b)) {
+            if (!body_ledger_block(ans->body, ans->body_len, b)) {
                 b->status = CMC_BLOCK_FETCH_FAILED;
                 snprintf(b->fetch_error, sizeof b->fetch_error,
                          "the ledger's block has an unexpected shape");
@@ -968,6 +730,7 @@ static void to_call(const service_t *svc, const cmc_intent_t *in, call_intent_t 
     snprintf(c->base_url, sizeof c->base_url, "%s", service_config(svc)->ledger_url);
     if (in->kind == CMC_INTENT_FETCH_BLOCK) {
         c->kind = CALL_GET;
+        c->unsigned_get = true; /* a block is the same whoever reads it */
         snprintf(c->path, sizeof c->path, "/v1/blocks/%" PRIu64, in->block_index);
         return;
     }
@@ -1068,7 +831,7 @@ static bool outcome_body(const cmc_outcome_t *out, int *status, char **body, siz
     if (out->ok) {
         *status = 200;
         *outcome = OUT_OK;
-        json_t *o = result_object(out->kind, &out->result);
+        json_t *o = render_result(out->kind, &out->result);
         *body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         *len = *body ? strlen(*body) : 0;
@@ -1138,7 +901,7 @@ static bool apply_answer(cmc_app_t *a, scratch_t *s, cmc_cmd_t *op, uint64_t now
     r->has_block = r->ok;
     r->block_index = op->u.done.res.block_index;
     write_succeed(&op->w, 200, "{}", 2);
-    if (out.finished && out.block_index)
+    if (out.finished)
         return finish(a, s, NULL, &out);
     return true;
 }
@@ -1355,7 +1118,7 @@ static void metrics(void *app, metrics_t *m)
 static bool genesis_subnets(json_t *v, const char *name, principal_t *out, size_t *n,
                             nns_error_t *err)
 {
-    return get_principal_list(v, name, out, MAX_SUBNETS, n, err);
+    return body_principal_list(v, name, out, MAX_SUBNETS, n, err);
 }
 
 /* The cmc genesis (API.md): {"default_subnets": [principal], "subnet_types": {type:

@@ -27,8 +27,11 @@
  *      burn on success, a refund on failure) or finishes the notification.
  *   3. the service layer executes the transfer on the ledger and calls cmc_apply_transfer_done():
  *      after a burn the cycles go to the canister / the new canister / the cycles-ledger account
- *      and the result is cached; after a refund the Refunded result is cached (and the extra fee
- *      is burned by one more TRANSFER intent), or the status is cleared if the refund failed.
+ *      and the result is cached; after a refund the extra fee is burned by one more TRANSFER
+ *      intent (phase BURN_FEE) and the Refunded result is cached only once that burn ended, as
+ *      upstream's refund_icp awaits burn_and_log before it returns; a failed refund clears the
+ *      status. With nothing to refund the whole amount is burned, and the answer also waits for
+ *      that burn.
  * Intents are returned in the round (cmc_round_intents) with everything fixed at intent time;
  * the service persists them with the round and executes them after the commit, then reports
  * each with block_fetched / transfer_done (an intent is finished exactly once).
@@ -268,6 +271,7 @@ typedef enum {
     CMC_PHASE_FETCH = 1, /* waiting for the block */
     CMC_PHASE_BURN,      /* success decided, burning the ICP */
     CMC_PHASE_REFUND,    /* failure decided, refunding the ICP */
+    CMC_PHASE_BURN_FEE,  /* refunded (or nothing to refund): burning the extra fee or the rest */
 } cmc_phase_t;
 
 /* A notification in flight: everything transfer_done needs to finish it. */
@@ -282,6 +286,8 @@ typedef struct {
     uint64_t amount;
     uint64_t extra_fee; /* refund: burned after the refund */
     bool auto_refund;   /* refund of a memo that means nothing */
+    bool has_refund_block; /* BURN_FEE: the refund's ledger block, when one was sent */
+    uint64_t refund_block_index;
     cmc_cycles_t cycles;
     principal_t subnet; /* create: the chosen subnet */
     char reason[CMC_REASON_MAX];
@@ -478,9 +484,10 @@ bool cmc_apply_block_fetched(cmc_t *c, cmc_round_t *r, uint64_t intent_id,
                              const cmc_fetched_block_t *b, uint64_t now, cmc_outcome_t *out,
                              nns_error_t *err) __attribute__((warn_unused_result));
 
-/* The TRANSFER intent intent_id ended with res. true with out (out->finished false and
- * block_index 0 for a burn of the rest, which finishes no notification); false with err as
- * cmc_apply_block_fetched. */
+/* The TRANSFER intent intent_id ended with res. true with out: finished, or pending on the next
+ * TRANSFER intent (the burn of the extra fee after a refund); a burn of the rest that no
+ * notification waits for finishes nothing (out->finished false, intent_id 0). False with err
+ * as cmc_apply_block_fetched. */
 bool cmc_apply_transfer_done(cmc_t *c, cmc_round_t *r, uint64_t intent_id,
                              const cmc_transfer_result_t *res, uint64_t now, cmc_outcome_t *out,
                              nns_error_t *err) __attribute__((warn_unused_result));

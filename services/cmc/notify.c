@@ -687,8 +687,46 @@ static bool credit(cmc_t *c, cmc_round_t *r, const cmc_pending_t *p, uint64_t no
     return true;
 }
 
+/* The Refunded result of a notification whose refund (if any) and burn (if any) have ended. */
+static bool conclude_refunded(const cmc_t *c, cmc_round_t *r, const cmc_pending_t *p,
+                              cmc_outcome_t *out, nns_error_t *err)
+{
+    cmc_result_t res;
+    memset(&res, 0, sizeof res);
+    res.refunded = true;
+    res.has_refund_block = p->has_refund_block;
+    res.refund_block_index = p->refund_block_index;
+    snprintf(res.reason, sizeof res.reason, "%s", p->reason);
+    return conclude(c, r, p,
+                    p->auto_refund ? CMC_STATUS_NOT_MEANINGFUL_MEMO : status_of_kind(p->args.kind),
+                    &res, out, err);
+}
+
+/* main.rs refund_icp, after the refund (if any) succeeded: `burned` (the extra fee, or the whole
+ * amount when nothing was refunded) goes through burn_and_log, which refund_icp awaits before it
+ * returns, so the Refunded answer waits for the burn's end (phase BURN_FEE); a burn that is
+ * skipped (below the minimum burn, or no minting account) concludes at once. */
+static bool burn_then_conclude(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t burned,
+                               uint64_t now, cmc_outcome_t *out, nns_error_t *err)
+{
+    bool emitted = false;
+    uint64_t id = 0;
+    if (burned > 0 && !burn(c, r, p, CMC_PURPOSE_BURN_REST, burned, now, &emitted, &id))
+        return oom(err);
+    if (!emitted)
+        return conclude_refunded(c, r, p, out, err);
+    p->phase = CMC_PHASE_BURN_FEE;
+    p->intent_id = id;
+    if (!pending_put(r, p, false))
+        return oom(err);
+    out->finished = false;
+    out->intent_id = id;
+    return true;
+}
+
 /* main.rs refund_icp: the refund (if any) now, the extra fee burned after it succeeds; with
- * nothing to refund, the whole amount is burned and the Refunded result is final at once. */
+ * nothing to refund, the whole amount is burned. Either way the Refunded result is final once
+ * the burn ended (burn_then_conclude). */
 static bool start_refund(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t extra_fee,
                          const char *reason, uint64_t now, cmc_outcome_t *out, nns_error_t *err)
 {
@@ -696,6 +734,8 @@ static bool start_refund(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t ex
     cmc_refund_split(p->amount, extra_fee, &refund, &burned);
     snprintf(p->reason, sizeof p->reason, "%s", reason);
     p->extra_fee = extra_fee;
+    p->has_refund_block = false;
+    p->refund_block_index = 0;
     if (refund > 0) {
         p->phase = CMC_PHASE_REFUND;
         if (!emit_transfer(c, r, p, CMC_PURPOSE_REFUND, &p->from, refund, CMC_TRANSFER_FEE, now,
@@ -705,16 +745,7 @@ static bool start_refund(cmc_t *c, cmc_round_t *r, cmc_pending_t *p, uint64_t ex
         out->intent_id = p->intent_id;
         return true;
     }
-    bool emitted;
-    if (!burn(c, r, p, CMC_PURPOSE_BURN_REST, burned, now, &emitted, NULL))
-        return oom(err);
-    cmc_result_t res;
-    memset(&res, 0, sizeof res);
-    res.refunded = true;
-    snprintf(res.reason, sizeof res.reason, "%s", reason);
-    return conclude(c, r, p,
-                    p->auto_refund ? CMC_STATUS_NOT_MEANINGFUL_MEMO : status_of_kind(p->args.kind),
-                    &res, out, err);
+    return burn_then_conclude(c, r, p, burned, now, out, err);
 }
 
 static uint64_t refund_fee(cmc_notify_kind_t kind)
@@ -840,10 +871,18 @@ bool cmc_apply_transfer_done(cmc_t *c, cmc_round_t *r, uint64_t intent_id,
     if (!take_intent(c, r, intent_id, CMC_INTENT_TRANSFER, &i, err))
         return false;
     if (i.purpose == CMC_PURPOSE_BURN_REST) {
-        /* burn errors are only logged upstream (burn_and_log) */
+        /* burn errors are only logged upstream (burn_and_log): the notification waiting for
+         * this burn ends Refunded either way. An intent no notification waits for (recorded
+         * before answers waited for the burn) just ends. */
+        cmc_pending_t p;
         if (!finish_intent(r, &i))
             return oom(err);
-        return true;
+        if (!pending_get(c, r, i.block_index, &p) || p.phase != CMC_PHASE_BURN_FEE ||
+            p.intent_id != intent_id)
+            return true;
+        out->kind = p.args.kind;
+        out->block_index = p.block_index;
+        return conclude_refunded(c, r, &p, out, err);
     }
     cmc_pending_t p;
     if (!pending_get(c, r, i.block_index, &p) || p.intent_id != intent_id)
@@ -870,16 +909,7 @@ bool cmc_apply_transfer_done(cmc_t *c, cmc_round_t *r, uint64_t intent_id,
         other(&out->error, CMC_OTHER_REFUND_FAILED, text);
         return release(c, r, &p, out, err);
     }
-    bool emitted;
-    if (p.extra_fee > 0 && !burn(c, r, &p, CMC_PURPOSE_BURN_REST, p.extra_fee, now, &emitted, NULL))
-        return oom(err);
-    cmc_result_t result;
-    memset(&result, 0, sizeof result);
-    result.refunded = true;
-    result.has_refund_block = true;
-    result.refund_block_index = res->block_index;
-    snprintf(result.reason, sizeof result.reason, "%s", p.reason);
-    return conclude(c, r, &p,
-                    p.auto_refund ? CMC_STATUS_NOT_MEANINGFUL_MEMO : status_of_kind(p.args.kind),
-                    &result, out, err);
+    p.has_refund_block = true;
+    p.refund_block_index = res->block_index;
+    return burn_then_conclude(c, r, &p, p.extra_fee, now, out, err);
 }

@@ -35,6 +35,7 @@ enum {
     PC_CYCLES,
     PC_SUBNET,
     PC_REASON,
+    PC_REFUND_BLOCK_INDEX,
     PENDING_NCOLUMNS
 };
 static const char *const PENDING_COLUMN_NAMES[PENDING_NCOLUMNS] = {
@@ -62,12 +63,13 @@ static const char *const PENDING_COLUMN_NAMES[PENDING_NCOLUMNS] = {
     "cycles",
     "subnet",
     "reason",
+    "refund_block_index",
 };
 #define PENDING_COLUMNS                                                                            \
     "block_index, kind, phase, intent_id, caller, canister_id, controller, subnet_type, "          \
     "subnet_selection, selection_subnet, selection_subnet_type, has_settings, "                    \
     "settings_controllers, to_subaccount, deposit_memo, from_account, to_account, memo, "          \
-    "amount_e8s, extra_fee_e8s, auto_refund, cycles, subnet, reason"
+    "amount_e8s, extra_fee_e8s, auto_refund, cycles, subnet, reason, refund_block_index"
 
 /* The round's statements, prepared once on each write connection; every value a parameter. */
 enum {
@@ -134,11 +136,16 @@ static const struct {
                    "resolution = EXCLUDED.resolution, max_age = EXCLUDED.max_age, "
                    "total = EXCLUDED.total, windows = EXCLUDED.windows, counts = EXCLUDED.counts",
                    6},
+    /* The per-row tables: one statement per table and round, every column a binary array
+     * parameter (unnest), so that a round of hundreds of notifications costs a few executor
+     * starts (and CHECK constraint preparations) instead of one per row. */
     [Q_NOTIFICATION] =
         {"cmc_notification",
          "INSERT INTO cmc.notifications (block_index, status, kind, to_account, memo, refunded, "
          "cycles, canister_id, mint_block_index, minted, balance, refund_block_index, reason, "
-         "updated_at_nanos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+         "updated_at_nanos) SELECT u.*, $14::numeric FROM unnest($1::numeric[], $2::text[], "
+         "$3::text[], $4::bytea[], $5::numeric[], $6::boolean[], $7::numeric[], $8::bytea[], "
+         "$9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::text[]) AS u "
          "ON CONFLICT (block_index) DO UPDATE SET status = EXCLUDED.status, "
          "kind = EXCLUDED.kind, to_account = EXCLUDED.to_account, memo = EXCLUDED.memo, "
          "refunded = EXCLUDED.refunded, cycles = EXCLUDED.cycles, "
@@ -148,12 +155,25 @@ static const struct {
          "updated_at_nanos = EXCLUDED.updated_at_nanos",
          14},
     [Q_NOTIFICATION_DEL] = {"cmc_notification_del",
-                            "DELETE FROM cmc.notifications WHERE block_index = $1", 1},
+                            "DELETE FROM cmc.notifications WHERE block_index = ANY ($1::numeric[])",
+                            1},
     [Q_PURGE] = {"cmc_purge", "DELETE FROM cmc.notifications WHERE block_index <= $1", 1},
+    /* settings_controllers travels as one text of comma-separated principal texts (a principal
+     * text has no comma), NULL when the settings named no controllers */
     [Q_PENDING] = {"cmc_pending",
-                   "INSERT INTO cmc.pending (" PENDING_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, "
-                   "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
-                   "$23, $24) ON CONFLICT (block_index) DO UPDATE SET kind = EXCLUDED.kind, "
+                   "INSERT INTO cmc.pending (" PENDING_COLUMNS ") SELECT u.block_index, u.kind, "
+                   "u.phase, u.intent_id, u.caller, u.canister_id, u.controller, u.subnet_type, "
+                   "u.subnet_selection, u.selection_subnet, u.selection_subnet_type, "
+                   "u.has_settings, string_to_array(u.settings_controllers, ','), "
+                   "u.to_subaccount, u.deposit_memo, u.from_account, u.to_account, u.memo, "
+                   "u.amount_e8s, u.extra_fee_e8s, u.auto_refund, u.cycles, u.subnet, u.reason, "
+                   "u.refund_block_index FROM unnest($1::numeric[], $2::text[], $3::text[], "
+                   "$4::numeric[], $5::bytea[], $6::bytea[], $7::bytea[], $8::text[], "
+                   "$9::text[], $10::bytea[], $11::text[], $12::boolean[], $13::text[], "
+                   "$14::bytea[], $15::bytea[], $16::bytea[], $17::bytea[], $18::numeric[], "
+                   "$19::numeric[], $20::numeric[], $21::boolean[], $22::numeric[], $23::bytea[], "
+                   "$24::text[], $25::numeric[]) AS u (" PENDING_COLUMNS ") "
+                   "ON CONFLICT (block_index) DO UPDATE SET kind = EXCLUDED.kind, "
                    "phase = EXCLUDED.phase, intent_id = EXCLUDED.intent_id, "
                    "caller = EXCLUDED.caller, canister_id = EXCLUDED.canister_id, "
                    "controller = EXCLUDED.controller, subnet_type = EXCLUDED.subnet_type, "
@@ -167,27 +187,37 @@ static const struct {
                    "to_account = EXCLUDED.to_account, memo = EXCLUDED.memo, "
                    "amount_e8s = EXCLUDED.amount_e8s, extra_fee_e8s = EXCLUDED.extra_fee_e8s, "
                    "auto_refund = EXCLUDED.auto_refund, cycles = EXCLUDED.cycles, "
-                   "subnet = EXCLUDED.subnet, reason = EXCLUDED.reason",
+                   "subnet = EXCLUDED.subnet, reason = EXCLUDED.reason, "
+                   "refund_block_index = EXCLUDED.refund_block_index",
                    PENDING_NCOLUMNS},
-    [Q_PENDING_DEL] = {"cmc_pending_del", "DELETE FROM cmc.pending WHERE block_index = $1", 1},
+    [Q_PENDING_DEL] = {"cmc_pending_del",
+                       "DELETE FROM cmc.pending WHERE block_index = ANY ($1::numeric[])", 1},
     [Q_INTENT] = {"cmc_intent",
                   "INSERT INTO cmc.intents (id, kind, purpose, block_index, from_subaccount, "
                   "to_account, amount_e8s, fee_e8s, memo, created_at_time, recorded_at_nanos) "
-                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                  "SELECT u.*, $11::numeric FROM unnest($1::numeric[], $2::text[], $3::text[], "
+                  "$4::numeric[], $5::bytea[], $6::bytea[], $7::numeric[], $8::numeric[], "
+                  "$9::numeric[], $10::numeric[]) AS u",
                   11},
     [Q_INTENT_DONE] = {"cmc_intent_done",
-                       "UPDATE cmc.intents SET resolved_at_nanos = $2, ok = $3, "
-                       "ledger_block_index = $4 WHERE id = $1",
+                       "UPDATE cmc.intents i SET resolved_at_nanos = $4::numeric, ok = u.ok, "
+                       "ledger_block_index = u.block FROM unnest($1::numeric[], $2::boolean[], "
+                       "$3::numeric[]) AS u (id, ok, block) WHERE i.id = u.id "
+                       /* the rows by their key (an index scan), not a join over the table */
+                       "AND i.id = ANY ($1::numeric[])",
                        4},
     [Q_CANISTER] = {"cmc_canister",
                     "INSERT INTO cmc.canisters (canister_id, subnet, controllers, cycles, "
-                    "created_at_nanos) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (canister_id) DO "
-                    "UPDATE SET subnet = EXCLUDED.subnet, controllers = EXCLUDED.controllers, "
-                    "cycles = EXCLUDED.cycles",
+                    "created_at_nanos) SELECT u.id, u.subnet, string_to_array(u.controllers, ','), "
+                    "u.cycles, u.created FROM unnest($1::bytea[], $2::bytea[], $3::text[], "
+                    "$4::numeric[], $5::numeric[]) AS u (id, subnet, controllers, cycles, created) "
+                    "ON CONFLICT (canister_id) DO UPDATE SET subnet = EXCLUDED.subnet, "
+                    "controllers = EXCLUDED.controllers, cycles = EXCLUDED.cycles",
                     5},
     [Q_CYCLES] = {"cmc_cycles",
-                  "INSERT INTO cmc.cycles_accounts (owner, subaccount, balance) VALUES ($1, $2, "
-                  "$3) ON CONFLICT (owner, subaccount) DO UPDATE SET balance = EXCLUDED.balance",
+                  "INSERT INTO cmc.cycles_accounts (owner, subaccount, balance) SELECT * FROM "
+                  "unnest($1::bytea[], $2::bytea[], $3::numeric[]) ON CONFLICT (owner, "
+                  "subaccount) DO UPDATE SET balance = EXCLUDED.balance",
                   3},
     [Q_SUBNET_ROWS_CLEAR] = {"cmc_subnet_rows_clear", "DELETE FROM cmc.subnet_rows", 0},
     [Q_SUBNET_RANGES_CLEAR] = {"cmc_subnet_ranges_clear", "DELETE FROM cmc.subnet_ranges", 0},
@@ -210,12 +240,25 @@ typedef struct {
     bool failed;
 } batch_t;
 
+/* A binary array parameter being built (db.h copybuf_array_begin). */
+typedef struct {
+    copybuf_t b;
+    size_t at; /* where the element count goes */
+    size_t n;  /* elements so far */
+} arr_t;
+
+/* Column arrays of a round: the notifications (13 + 1), the pending (25 + 1), the intents
+ * (10 + 3), the canisters (5) and the cycles accounts (3). */
+#define MAX_ARRAYS 64
+
 struct cmc_store {
     PGconn *w; /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
     copybuf_t replay;
     batch_t b;
+    arr_t arrs[MAX_ARRAYS]; /* reused round after round */
+    size_t narrs;
 };
 
 static const char *const STATUS_NAMES[] = {
@@ -228,8 +271,10 @@ static const char *const STATUS_NAMES[] = {
 static const char *const KIND_NAMES[] = {[CMC_NOTIFY_TOP_UP] = "top_up",
                                          [CMC_NOTIFY_CREATE_CANISTER] = "create_canister",
                                          [CMC_NOTIFY_MINT_CYCLES] = "mint_cycles"};
-static const char *const PHASE_NAMES[] = {
-    [CMC_PHASE_FETCH] = "fetch", [CMC_PHASE_BURN] = "burn", [CMC_PHASE_REFUND] = "refund"};
+static const char *const PHASE_NAMES[] = {[CMC_PHASE_FETCH] = "fetch",
+                                          [CMC_PHASE_BURN] = "burn",
+                                          [CMC_PHASE_REFUND] = "refund",
+                                          [CMC_PHASE_BURN_FEE] = "burn_fee"};
 static const char *const SELECT_NAMES[] = {
     [CMC_SELECT_SUBNET] = "subnet", [CMC_SELECT_FILTER] = "filter"};
 static const char *const PURPOSE_NAMES[] = {[CMC_PURPOSE_NONE] = "none",
@@ -370,6 +415,13 @@ static const char **b_stmt(batch_t *b, int q)
 static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
 {
     (void)ctx;
+    /* A round's statements reach their rows by key (ON CONFLICT, = ANY of the round's keys).
+     * Prepared while the tables are small, their generic plans would scan whole tables
+     * (measured: the intents' and notifications' = ANY as sequential scans, PostgreSQL's CPU
+     * per notification doubled as the tables grew): on the round connections an index is
+     * always preferred. */
+    if (!db_command(conn, "SET enable_seqscan = off", 0, NULL, err))
+        return false;
     for (int q = 0; q < Q_COUNT; q++)
         if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
             return false;
@@ -408,11 +460,16 @@ void cmc_store_close(cmc_store_t **sp)
     db_pool_destroy(&s->pool);
     copybuf_free(&s->replay);
     batch_free(&s->b);
+    for (size_t i = 0; i < MAX_ARRAYS; i++)
+        copybuf_free(&s->arrs[i].b);
     free(s);
     *sp = NULL;
 }
 
-bool cmc_store_ping(cmc_store_t *s) { return db_pool_ping(s->pool); }
+bool cmc_store_ping(cmc_store_t *s)
+{
+    return db_pool_ping(s->pool);
+}
 
 bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err)
 {
@@ -756,6 +813,10 @@ static int pending_row(const PGresult *r, int i, cmc_pending_t *p)
                         (create && v_principal(r, i, PC_SUBNET, &p->subnet) && p->subnet.len > 0));
     NEED(PC_REASON,
          v_text(r, i, PC_REASON, p->reason, sizeof p->reason, &has) && (!has || p->reason[0]));
+    p->has_refund_block = !NUL(PC_REFUND_BLOCK_INDEX);
+    NEED(PC_REFUND_BLOCK_INDEX,
+         !p->has_refund_block || (p->phase == CMC_PHASE_BURN_FEE &&
+                                  v_u64(r, i, PC_REFUND_BLOCK_INDEX, &p->refund_block_index)));
 #undef NEED
 #undef NUL
     return -1;
@@ -1000,150 +1061,416 @@ static void add_limiter(batch_t *b, int which, const cmc_limiter_t *l)
     v[5] = batch_keep(b, s);
 }
 
-static void add_notification(batch_t *b, const cmc_notification_t *n, uint64_t now)
+/* ---- the per-row tables: binary array parameters ---- */
+
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_TEXT 25
+#define OID_NUMERIC 1700
+
+/* One statement whose first ncols parameters are arrays of one element per row (column
+ * arrays, in the store's pool: their bytes live until the round is sent), built row by row. */
+typedef struct {
+    int q;
+    int ncols;
+    size_t rows;
+    arr_t *col[PENDING_NCOLUMNS];
+} astmt_t;
+
+/* Takes ncols arrays from the pool for statement q, with the element types oids. False (and
+ * s->b.failed) when the pool is exhausted, which a fixed set of statements never does. */
+static bool astmt_begin(cmc_store_t *s, astmt_t *st, int q, const uint32_t *oids, int ncols)
 {
-    if (n->status == CMC_STATUS_NONE) {
-        const char **v = b_stmt(b, Q_NOTIFICATION_DEL);
-        if (v)
-            v[0] = b_u64(b, n->block_index);
-        return;
+    st->q = q;
+    st->ncols = ncols;
+    st->rows = 0;
+    if (s->narrs + (size_t)ncols > MAX_ARRAYS) {
+        s->b.failed = true;
+        return false;
     }
-    const char **v = b_stmt(b, Q_NOTIFICATION);
-    if (!v)
-        return;
-    const cmc_result_t *res = &n->result;
-    bool done = n->status != CMC_STATUS_PROCESSING;
-    v[0] = b_u64(b, n->block_index);
-    v[1] = STATUS_NAMES[n->status];
-    v[2] = KIND_NAMES[n->kind];
-    v[3] = n->has_block ? b_bytes(b, n->to.hash, ACCOUNT_HASH_BYTES) : NULL;
-    v[4] = n->has_block ? b_u64(b, n->memo) : NULL;
-    v[5] = b_bool(done && res->refunded);
-    bool ok = done && !res->refunded;
-    v[6] = ok && n->status == CMC_STATUS_NOTIFIED_TOP_UP ? b_u128(b, res->cycles) : NULL;
-    v[7] = ok && n->status == CMC_STATUS_NOTIFIED_CREATE_CANISTER
-               ? b_principal(b, &res->canister_id)
-               : NULL;
-    v[8] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u64(b, res->mint_block_index) : NULL;
-    v[9] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u128(b, res->minted) : NULL;
-    v[10] = ok && n->status == CMC_STATUS_NOTIFIED_MINT ? b_u128(b, res->balance) : NULL;
-    v[11] =
-        done && res->refunded && res->has_refund_block ? b_u64(b, res->refund_block_index) : NULL;
-    v[12] = done && res->refunded ? batch_keep(b, strdup(res->reason)) : NULL;
-    v[13] = b_u64(b, now);
+    for (int i = 0; i < ncols; i++) {
+        arr_t *c = &s->arrs[s->narrs++];
+        copybuf_reset(&c->b);
+        c->at = copybuf_array_begin(&c->b, oids[i]);
+        c->n = 0;
+        st->col[i] = c;
+    }
+    return true;
 }
 
-/* A text array of principal texts ("{a,b}"; "{}" when n = 0). */
-static const char *b_principal_texts(batch_t *b, const principal_t *ps, size_t n)
+static void a_null(arr_t *c)
 {
-    size_t cap = 3 + n * PRINCIPAL_TEXT_MAX;
-    char *s = malloc(cap), *p = s;
-    if (s) {
-        *p++ = '{';
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                *p++ = ',';
-            p += principal_to_text(&ps[i], p);
+    copybuf_bin_null(&c->b);
+    c->n++;
+}
+static void a_u64(arr_t *c, uint64_t v)
+{
+    copybuf_bin_numeric(&c->b, v);
+    c->n++;
+}
+/* numeric_send of a u128: ndigits, weight, sign, dscale, then base-10000 digits, most
+ * significant first (at most 10 of them) */
+static void a_u128(arr_t *c, cmc_cycles_t v)
+{
+    uint8_t out[8 + 2 * 10];
+    uint16_t digits[10];
+    int n = 0;
+    for (cmc_cycles_t x = v; x; x /= 10000)
+        digits[n++] = (uint16_t)(x % 10000);
+    uint16_t head[4] = {(uint16_t)n, (uint16_t)(n ? n - 1 : 0), 0, 0};
+    size_t len = 0;
+    for (int i = 0; i < 4; i++) {
+        out[len++] = (uint8_t)(head[i] >> 8);
+        out[len++] = (uint8_t)head[i];
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        out[len++] = (uint8_t)(digits[i] >> 8);
+        out[len++] = (uint8_t)digits[i];
+    }
+    copybuf_bin_bytes(&c->b, out, len);
+    c->n++;
+}
+static void a_bytes(arr_t *c, const uint8_t *p, size_t len)
+{
+    copybuf_bin_bytes(&c->b, p, len);
+    c->n++;
+}
+static void a_principal(arr_t *c, const principal_t *p)
+{
+    a_bytes(c, p->bytes, p->len);
+}
+static void a_text(arr_t *c, const char *t)
+{
+    if (t)
+        copybuf_bin_bytes(&c->b, t, strlen(t));
+    else
+        copybuf_bin_null(&c->b);
+    c->n++;
+}
+static void a_bool(arr_t *c, bool v)
+{
+    uint8_t x = v ? 1 : 0;
+    a_bytes(c, &x, 1);
+}
+/* principal texts joined by commas (string_to_array in the SQL makes the text[]) */
+static void a_principal_list(arr_t *c, const principal_t *ps, size_t n)
+{
+    char t[CMC_MAX_CONTROLLERS * PRINCIPAL_TEXT_MAX + CMC_MAX_CONTROLLERS];
+    size_t len = 0;
+    for (size_t i = 0; i < n && i < CMC_MAX_CONTROLLERS; i++) {
+        if (i)
+            t[len++] = ',';
+        len += principal_to_text(&ps[i], t + len);
+    }
+    t[len] = '\0';
+    a_text(c, t);
+}
+
+/* Ends the statement: its arrays as binary parameters, then nscalars text parameters (copied
+ * into the batch). A statement without rows is dropped. */
+static void astmt_end(batch_t *b, astmt_t *st, const char *const *scalars, int nscalars)
+{
+    if (st->rows == 0 || b->failed)
+        return;
+    int n = st->ncols + nscalars;
+    const char **vals = b_stmt(b, st->q);
+    int *lens = batch_keep(b, calloc((size_t)n, sizeof(int)));
+    int *fmts = batch_keep(b, calloc((size_t)n, sizeof(int)));
+    if (!vals || !lens || !fmts)
+        return;
+    for (int i = 0; i < st->ncols; i++) {
+        arr_t *c = st->col[i];
+        copybuf_array_end(&c->b, c->at, c->n);
+        if (c->b.failed || c->n != st->rows || c->b.len > INT32_MAX) {
+            b->failed = true;
+            return;
         }
-        *p++ = '}';
-        *p = '\0';
+        vals[i] = c->b.data;
+        lens[i] = (int)c->b.len;
+        fmts[i] = 1;
     }
-    return batch_keep(b, s);
+    for (int i = 0; i < nscalars; i++)
+        vals[st->ncols + i] = scalars[i] ? batch_keep(b, strdup(scalars[i])) : NULL;
+    b->st[b->nst - 1].lengths = lens;
+    b->st[b->nst - 1].formats = fmts;
 }
 
-/* Every field of the notification in flight, one column each (PENDING_COLUMN_NAMES). Fields the
- * kind or the phase does not use are NULL; load_pending() reads them back as zero. */
-static void add_pending(batch_t *b, const cmc_pending_t *p, bool removed)
+/* The round's statuses: one upsert, one delete (status NONE: removed). */
+static void add_notifications(cmc_store_t *s, const cmc_notification_t *ns, size_t count,
+                              uint64_t now)
 {
-    const char **v = b_stmt(b, removed ? Q_PENDING_DEL : Q_PENDING);
-    if (!v)
+    static const uint32_t up_oids[13] = {
+        OID_NUMERIC, OID_TEXT,    OID_TEXT,    OID_BYTEA,   OID_NUMERIC, OID_BOOL, OID_NUMERIC,
+        OID_BYTEA,   OID_NUMERIC, OID_NUMERIC, OID_NUMERIC, OID_NUMERIC, OID_TEXT};
+    static const uint32_t del_oids[1] = {OID_NUMERIC};
+    astmt_t up, del;
+    if (!astmt_begin(s, &up, Q_NOTIFICATION, up_oids, 13) ||
+        !astmt_begin(s, &del, Q_NOTIFICATION_DEL, del_oids, 1))
         return;
-    v[PC_BLOCK_INDEX] = b_u64(b, p->block_index);
-    if (removed)
-        return;
-    const cmc_notify_args_t *a = &p->args;
-    bool create = a->kind == CMC_NOTIFY_CREATE_CANISTER, mint = a->kind == CMC_NOTIFY_MINT_CYCLES;
-    bool fetched = p->phase != CMC_PHASE_FETCH;
-    v[PC_KIND] = KIND_NAMES[a->kind];
-    v[PC_PHASE] = PHASE_NAMES[p->phase];
-    v[PC_INTENT_ID] = b_u64(b, p->intent_id);
-    v[PC_CALLER] = b_principal(b, &a->caller);
-    v[PC_CANISTER_ID] = a->kind == CMC_NOTIFY_TOP_UP ? b_principal(b, &a->canister_id) : NULL;
-    v[PC_CONTROLLER] = create ? b_principal(b, &a->controller) : NULL;
-    v[PC_SUBNET_TYPE] = create && a->has_subnet_type ? batch_keep(b, strdup(a->subnet_type)) : NULL;
-    v[PC_SUBNET_SELECTION] =
-        create && a->select != CMC_SELECT_NONE ? SELECT_NAMES[a->select] : NULL;
-    v[PC_SELECTION_SUBNET] =
-        create && a->select == CMC_SELECT_SUBNET ? b_principal(b, &a->select_subnet) : NULL;
-    v[PC_SELECTION_SUBNET_TYPE] = create && a->select == CMC_SELECT_FILTER && a->select_has_type
-                                      ? batch_keep(b, strdup(a->select_type))
-                                      : NULL;
-    v[PC_HAS_SETTINGS] = b_bool(create && a->has_settings);
-    v[PC_SETTINGS_CONTROLLERS] = create && a->has_settings && a->has_controllers
-                                     ? b_principal_texts(b, a->controllers, a->ncontrollers)
-                                     : NULL;
-    v[PC_TO_SUBACCOUNT] =
-        mint && a->has_to_subaccount ? b_bytes(b, a->to_subaccount, SUBACCOUNT_BYTES) : NULL;
-    v[PC_DEPOSIT_MEMO] =
-        mint && a->has_deposit_memo
-            ? b_bytes(b, a->deposit_memo,
-                      a->deposit_memo_len < CMC_DEPOSIT_MEMO_MAX ? a->deposit_memo_len
-                                                                 : CMC_DEPOSIT_MEMO_MAX)
-            : NULL;
-    v[PC_FROM_ACCOUNT] = fetched ? b_bytes(b, p->from.hash, ACCOUNT_HASH_BYTES) : NULL;
-    v[PC_TO_ACCOUNT] = fetched ? b_bytes(b, p->to.hash, ACCOUNT_HASH_BYTES) : NULL;
-    v[PC_MEMO] = fetched ? b_u64(b, p->memo) : NULL;
-    v[PC_AMOUNT] = fetched ? b_u64(b, p->amount) : NULL;
-    v[PC_EXTRA_FEE] = b_u64(b, p->extra_fee);
-    v[PC_AUTO_REFUND] = b_bool(p->auto_refund);
-    v[PC_CYCLES] = b_u128(b, p->cycles);
-    v[PC_SUBNET] = create && p->subnet.len ? b_principal(b, &p->subnet) : NULL;
-    v[PC_REASON] = p->reason[0] ? batch_keep(b, strdup(p->reason)) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        const cmc_notification_t *n = &ns[i];
+        if (n->status == CMC_STATUS_NONE) {
+            a_u64(del.col[0], n->block_index);
+            del.rows++;
+            continue;
+        }
+        arr_t **v = up.col;
+        const cmc_result_t *res = &n->result;
+        bool done = n->status != CMC_STATUS_PROCESSING;
+        bool ok = done && !res->refunded;
+        bool mint = ok && n->status == CMC_STATUS_NOTIFIED_MINT;
+        a_u64(v[0], n->block_index);
+        a_text(v[1], STATUS_NAMES[n->status]);
+        a_text(v[2], KIND_NAMES[n->kind]);
+        if (n->has_block) {
+            a_bytes(v[3], n->to.hash, ACCOUNT_HASH_BYTES);
+            a_u64(v[4], n->memo);
+        } else {
+            a_null(v[3]);
+            a_null(v[4]);
+        }
+        a_bool(v[5], done && res->refunded);
+        if (ok && n->status == CMC_STATUS_NOTIFIED_TOP_UP)
+            a_u128(v[6], res->cycles);
+        else
+            a_null(v[6]);
+        if (ok && n->status == CMC_STATUS_NOTIFIED_CREATE_CANISTER)
+            a_principal(v[7], &res->canister_id);
+        else
+            a_null(v[7]);
+        if (mint) {
+            a_u64(v[8], res->mint_block_index);
+            a_u128(v[9], res->minted);
+            a_u128(v[10], res->balance);
+        } else {
+            a_null(v[8]);
+            a_null(v[9]);
+            a_null(v[10]);
+        }
+        if (done && res->refunded && res->has_refund_block)
+            a_u64(v[11], res->refund_block_index);
+        else
+            a_null(v[11]);
+        a_text(v[12], done && res->refunded ? res->reason : NULL);
+        up.rows++;
+    }
+    char t[24];
+    snprintf(t, sizeof t, "%llu", (unsigned long long)now);
+    const char *scalars[1] = {t};
+    astmt_end(&s->b, &up, scalars, 1);
+    astmt_end(&s->b, &del, NULL, 0);
 }
 
-static void add_intent(batch_t *b, const cmc_intent_t *in, uint64_t now)
+/* Every field of the notifications in flight, one column each (PENDING_COLUMN_NAMES): one
+ * upsert and one delete (finished ones). Fields the kind or the phase does not use are NULL;
+ * load_pending() reads them back as zero. */
+static void add_pendings(cmc_store_t *s, const cmc_pending_t *ps, const bool *removed, size_t count)
 {
-    const char **v = b_stmt(b, Q_INTENT);
-    if (!v)
+    static const uint32_t oids[PENDING_NCOLUMNS] = {[PC_BLOCK_INDEX] = OID_NUMERIC,
+                                                    [PC_KIND] = OID_TEXT,
+                                                    [PC_PHASE] = OID_TEXT,
+                                                    [PC_INTENT_ID] = OID_NUMERIC,
+                                                    [PC_CALLER] = OID_BYTEA,
+                                                    [PC_CANISTER_ID] = OID_BYTEA,
+                                                    [PC_CONTROLLER] = OID_BYTEA,
+                                                    [PC_SUBNET_TYPE] = OID_TEXT,
+                                                    [PC_SUBNET_SELECTION] = OID_TEXT,
+                                                    [PC_SELECTION_SUBNET] = OID_BYTEA,
+                                                    [PC_SELECTION_SUBNET_TYPE] = OID_TEXT,
+                                                    [PC_HAS_SETTINGS] = OID_BOOL,
+                                                    [PC_SETTINGS_CONTROLLERS] = OID_TEXT,
+                                                    [PC_TO_SUBACCOUNT] = OID_BYTEA,
+                                                    [PC_DEPOSIT_MEMO] = OID_BYTEA,
+                                                    [PC_FROM_ACCOUNT] = OID_BYTEA,
+                                                    [PC_TO_ACCOUNT] = OID_BYTEA,
+                                                    [PC_MEMO] = OID_NUMERIC,
+                                                    [PC_AMOUNT] = OID_NUMERIC,
+                                                    [PC_EXTRA_FEE] = OID_NUMERIC,
+                                                    [PC_AUTO_REFUND] = OID_BOOL,
+                                                    [PC_CYCLES] = OID_NUMERIC,
+                                                    [PC_SUBNET] = OID_BYTEA,
+                                                    [PC_REASON] = OID_TEXT,
+                                                    [PC_REFUND_BLOCK_INDEX] = OID_NUMERIC};
+    static const uint32_t del_oids[1] = {OID_NUMERIC};
+    astmt_t up, del;
+    if (!astmt_begin(s, &up, Q_PENDING, oids, PENDING_NCOLUMNS) ||
+        !astmt_begin(s, &del, Q_PENDING_DEL, del_oids, 1))
         return;
-    v[0] = b_u64(b, in->id);
-    v[1] = in->kind == CMC_INTENT_TRANSFER ? "transfer" : "fetch_block";
-    v[2] = PURPOSE_NAMES[in->purpose];
-    v[3] = b_u64(b, in->block_index);
-    v[4] = b_bytes(b, in->from_subaccount, SUBACCOUNT_BYTES);
-    v[5] = b_bytes(b, in->to.hash, ACCOUNT_HASH_BYTES);
-    v[6] = b_u64(b, in->amount);
-    v[7] = b_u64(b, in->fee);
-    v[8] = b_u64(b, in->memo);
-    v[9] = b_u64(b, in->created_at_time);
-    v[10] = b_u64(b, now);
+    for (size_t i = 0; i < count; i++) {
+        const cmc_pending_t *p = &ps[i];
+        if (removed[i]) {
+            a_u64(del.col[0], p->block_index);
+            del.rows++;
+            continue;
+        }
+        arr_t **v = up.col;
+        const cmc_notify_args_t *a = &p->args;
+        bool create = a->kind == CMC_NOTIFY_CREATE_CANISTER,
+             mint = a->kind == CMC_NOTIFY_MINT_CYCLES;
+        bool fetched = p->phase != CMC_PHASE_FETCH;
+        a_u64(v[PC_BLOCK_INDEX], p->block_index);
+        a_text(v[PC_KIND], KIND_NAMES[a->kind]);
+        a_text(v[PC_PHASE], PHASE_NAMES[p->phase]);
+        a_u64(v[PC_INTENT_ID], p->intent_id);
+        a_principal(v[PC_CALLER], &a->caller);
+        if (a->kind == CMC_NOTIFY_TOP_UP)
+            a_principal(v[PC_CANISTER_ID], &a->canister_id);
+        else
+            a_null(v[PC_CANISTER_ID]);
+        if (create)
+            a_principal(v[PC_CONTROLLER], &a->controller);
+        else
+            a_null(v[PC_CONTROLLER]);
+        a_text(v[PC_SUBNET_TYPE], create && a->has_subnet_type ? a->subnet_type : NULL);
+        a_text(v[PC_SUBNET_SELECTION],
+               create && a->select != CMC_SELECT_NONE ? SELECT_NAMES[a->select] : NULL);
+        if (create && a->select == CMC_SELECT_SUBNET)
+            a_principal(v[PC_SELECTION_SUBNET], &a->select_subnet);
+        else
+            a_null(v[PC_SELECTION_SUBNET]);
+        a_text(v[PC_SELECTION_SUBNET_TYPE],
+               create && a->select == CMC_SELECT_FILTER && a->select_has_type ? a->select_type
+                                                                              : NULL);
+        a_bool(v[PC_HAS_SETTINGS], create && a->has_settings);
+        if (create && a->has_settings && a->has_controllers)
+            a_principal_list(v[PC_SETTINGS_CONTROLLERS], a->controllers, a->ncontrollers);
+        else
+            a_null(v[PC_SETTINGS_CONTROLLERS]);
+        if (mint && a->has_to_subaccount)
+            a_bytes(v[PC_TO_SUBACCOUNT], a->to_subaccount, SUBACCOUNT_BYTES);
+        else
+            a_null(v[PC_TO_SUBACCOUNT]);
+        if (mint && a->has_deposit_memo)
+            a_bytes(v[PC_DEPOSIT_MEMO], a->deposit_memo,
+                    a->deposit_memo_len < CMC_DEPOSIT_MEMO_MAX ? a->deposit_memo_len
+                                                               : CMC_DEPOSIT_MEMO_MAX);
+        else
+            a_null(v[PC_DEPOSIT_MEMO]);
+        if (fetched) {
+            a_bytes(v[PC_FROM_ACCOUNT], p->from.hash, ACCOUNT_HASH_BYTES);
+            a_bytes(v[PC_TO_ACCOUNT], p->to.hash, ACCOUNT_HASH_BYTES);
+            a_u64(v[PC_MEMO], p->memo);
+            a_u64(v[PC_AMOUNT], p->amount);
+        } else {
+            a_null(v[PC_FROM_ACCOUNT]);
+            a_null(v[PC_TO_ACCOUNT]);
+            a_null(v[PC_MEMO]);
+            a_null(v[PC_AMOUNT]);
+        }
+        a_u64(v[PC_EXTRA_FEE], p->extra_fee);
+        a_bool(v[PC_AUTO_REFUND], p->auto_refund);
+        a_u128(v[PC_CYCLES], p->cycles);
+        if (create && p->subnet.len)
+            a_principal(v[PC_SUBNET], &p->subnet);
+        else
+            a_null(v[PC_SUBNET]);
+        a_text(v[PC_REASON], p->reason[0] ? p->reason : NULL);
+        if (p->has_refund_block)
+            a_u64(v[PC_REFUND_BLOCK_INDEX], p->refund_block_index);
+        else
+            a_null(v[PC_REFUND_BLOCK_INDEX]);
+        up.rows++;
+    }
+    astmt_end(&s->b, &up, NULL, 0);
+    astmt_end(&s->b, &del, NULL, 0);
 }
 
-static void add_intent_done(batch_t *b, uint64_t id, const cmc_store_extras_t *x)
+static void add_intents(cmc_store_t *s, const cmc_intent_t *ins, size_t count, uint64_t now)
 {
-    const char **v = b_stmt(b, Q_INTENT_DONE);
-    if (!v)
+    static const uint32_t oids[10] = {OID_NUMERIC, OID_TEXT,   OID_TEXT,    OID_NUMERIC,
+                                      OID_BYTEA,   OID_BYTEA,  OID_NUMERIC, OID_NUMERIC,
+                                      OID_NUMERIC, OID_NUMERIC};
+    astmt_t st;
+    if (!astmt_begin(s, &st, Q_INTENT, oids, 10))
         return;
-    const cmc_resolved_t *res = NULL;
-    for (size_t i = 0; i < x->nresolved && !res; i++)
-        if (x->resolved[i].intent_id == id)
-            res = &x->resolved[i];
-    v[0] = b_u64(b, id);
-    v[1] = b_u64(b, x->now);
-    v[2] = res && res->is_transfer ? b_bool(res->ok) : NULL;
-    v[3] = res && res->is_transfer && res->has_block ? b_u64(b, res->block_index) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        const cmc_intent_t *in = &ins[i];
+        arr_t **v = st.col;
+        a_u64(v[0], in->id);
+        a_text(v[1], in->kind == CMC_INTENT_TRANSFER ? "transfer" : "fetch_block");
+        a_text(v[2], PURPOSE_NAMES[in->purpose]);
+        a_u64(v[3], in->block_index);
+        a_bytes(v[4], in->from_subaccount, SUBACCOUNT_BYTES);
+        a_bytes(v[5], in->to.hash, ACCOUNT_HASH_BYTES);
+        a_u64(v[6], in->amount);
+        a_u64(v[7], in->fee);
+        a_u64(v[8], in->memo);
+        a_u64(v[9], in->created_at_time);
+        st.rows++;
+    }
+    char t[24];
+    snprintf(t, sizeof t, "%llu", (unsigned long long)now);
+    const char *scalars[1] = {t};
+    astmt_end(&s->b, &st, scalars, 1);
 }
 
-static void add_canister(batch_t *b, const cmc_canister_t *k)
+/* The intents the round finished, with a transfer's outcome from x->resolved (in the same
+ * order: the answers of the round, one per finished intent at most). */
+static void add_intents_done(cmc_store_t *s, const uint64_t *ids, size_t count,
+                             const cmc_store_extras_t *x)
 {
-    const char **v = b_stmt(b, Q_CANISTER);
-    if (!v)
+    static const uint32_t oids[3] = {OID_NUMERIC, OID_BOOL, OID_NUMERIC};
+    astmt_t st;
+    if (!astmt_begin(s, &st, Q_INTENT_DONE, oids, 3))
         return;
-    v[0] = b_principal(b, &k->canister_id);
-    v[1] = b_principal(b, &k->subnet);
-    v[2] = b_principal_texts(b, k->controllers, k->ncontrollers);
-    v[3] = b_u128(b, k->cycles);
-    v[4] = b_u64(b, k->created_at);
+    size_t hint = 0;
+    for (size_t i = 0; i < count; i++) {
+        const cmc_resolved_t *res = NULL;
+        for (size_t k = 0; k < x->nresolved && !res; k++) {
+            size_t j = (hint + k) % x->nresolved;
+            if (x->resolved[j].intent_id == ids[i]) {
+                res = &x->resolved[j];
+                hint = j + 1;
+            }
+        }
+        a_u64(st.col[0], ids[i]);
+        if (res && res->is_transfer)
+            a_bool(st.col[1], res->ok);
+        else
+            a_null(st.col[1]);
+        if (res && res->is_transfer && res->has_block)
+            a_u64(st.col[2], res->block_index);
+        else
+            a_null(st.col[2]);
+        st.rows++;
+    }
+    char t[24];
+    snprintf(t, sizeof t, "%llu", (unsigned long long)x->now);
+    const char *scalars[1] = {t};
+    astmt_end(&s->b, &st, scalars, 1);
+}
+
+static void add_canisters(cmc_store_t *s, const cmc_canister_t *ks, size_t count)
+{
+    static const uint32_t oids[5] = {OID_BYTEA, OID_BYTEA, OID_TEXT, OID_NUMERIC, OID_NUMERIC};
+    astmt_t st;
+    if (!astmt_begin(s, &st, Q_CANISTER, oids, 5))
+        return;
+    for (size_t i = 0; i < count; i++) {
+        const cmc_canister_t *k = &ks[i];
+        a_principal(st.col[0], &k->canister_id);
+        a_principal(st.col[1], &k->subnet);
+        a_principal_list(st.col[2], k->controllers, k->ncontrollers);
+        a_u128(st.col[3], k->cycles);
+        a_u64(st.col[4], k->created_at);
+        st.rows++;
+    }
+    astmt_end(&s->b, &st, NULL, 0);
+}
+
+static void add_cycles_accounts(cmc_store_t *s, const cmc_cycles_account_t *as, size_t count)
+{
+    static const uint32_t oids[3] = {OID_BYTEA, OID_BYTEA, OID_NUMERIC};
+    astmt_t st;
+    if (!astmt_begin(s, &st, Q_CYCLES, oids, 3))
+        return;
+    for (size_t i = 0; i < count; i++) {
+        a_principal(st.col[0], &as[i].account.owner);
+        a_bytes(st.col[1], as[i].account.subaccount, SUBACCOUNT_BYTES);
+        a_u128(st.col[2], as[i].balance);
+        st.rows++;
+    }
+    astmt_end(&s->b, &st, NULL, 0);
 }
 
 static void add_subnets(batch_t *b, const cmc_subnet_row_t *rows, size_t nrows,
@@ -1179,6 +1506,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
 {
     batch_t *b = &s->b;
     batch_reset(b);
+    s->narrs = 0;
     size_t n;
     add_state(b, r, x->now);
     const cmc_rate_day_t *days = cmc_round_history(r, &n);
@@ -1205,8 +1533,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
             add_limiter(b, which, l);
     }
     const cmc_notification_t *ns = cmc_round_notifications(r, &n);
-    for (size_t i = 0; i < n; i++)
-        add_notification(b, &ns[i], x->now);
+    add_notifications(s, ns, n, x->now);
     uint64_t horizon;
     if (cmc_round_purged(r, &horizon)) {
         const char **v = b_stmt(b, Q_PURGE);
@@ -1215,26 +1542,15 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
     }
     const bool *removed;
     const cmc_pending_t *ps = cmc_round_pending(r, &removed, &n);
-    for (size_t i = 0; i < n; i++)
-        add_pending(b, &ps[i], removed[i]);
+    add_pendings(s, ps, removed, n);
     const cmc_intent_t *ins = cmc_round_intents(r, &n);
-    for (size_t i = 0; i < n; i++)
-        add_intent(b, &ins[i], x->now);
+    add_intents(s, ins, n, x->now);
     const uint64_t *done = cmc_round_finished_intents(r, &n);
-    for (size_t i = 0; i < n; i++)
-        add_intent_done(b, done[i], x);
+    add_intents_done(s, done, n, x);
     const cmc_canister_t *ks = cmc_round_canisters(r, &n);
-    for (size_t i = 0; i < n; i++)
-        add_canister(b, &ks[i]);
+    add_canisters(s, ks, n);
     const cmc_cycles_account_t *as = cmc_round_cycles_accounts(r, &n);
-    for (size_t i = 0; i < n; i++) {
-        const char **v = b_stmt(b, Q_CYCLES);
-        if (!v)
-            return;
-        v[0] = b_principal(b, &as[i].account.owner);
-        v[1] = b_bytes(b, as[i].account.subaccount, SUBACCOUNT_BYTES);
-        v[2] = b_u128(b, as[i].balance);
-    }
+    add_cycles_accounts(s, as, n);
     const cmc_subnet_row_t *rows;
     const cmc_subnet_range_t *ranges;
     size_t nrows, nranges;
@@ -1249,8 +1565,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
     }
 }
 
-#define COPY_REPLAY                                                                                \
-    DB_REPLAY_COPY_SQL("cmc.replay_cache")
+#define COPY_REPLAY DB_REPLAY_COPY_SQL("cmc.replay_cache")
 
 db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x,
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
@@ -1297,6 +1612,5 @@ bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, nns_error_t *err)
     char now[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
     const char *p[1] = {now};
-    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p,
-                             err);
+    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p, err);
 }

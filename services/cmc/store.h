@@ -6,8 +6,14 @@
  * machine's rounds do not chain): BEGIN with the round's lock, the COPY of the round's replay
  * rows, then one pipeline of prepared statements (the counters and rates, the statuses, the
  * notifications in flight, the new intents of the outbox and the ones the round resolved, the
- * registry, the subnet lists, the limiters), the round guard and COMMIT. Nothing is read back
- * while serving: every read is answered from memory. Loading at start restores the state
+ * registry, the subnet lists, the limiters), the round guard and COMMIT. The per-row tables
+ * (statuses, notifications in flight, intents and their resolution, canisters, cycles
+ * accounts) take one statement per table and round whatever the round's size, every column a
+ * binary array parameter read through unnest (deletions: = ANY of the round's keys): a
+ * statement per row cost PostgreSQL an executor start and its CHECK constraints' preparation
+ * each. The round connections prefer indexes (enable_seqscan off): the prepared statements'
+ * generic plans, made while the tables were small, would otherwise scan them whole. Nothing is
+ * read back while serving: every read is answered from memory. Loading at start restores the state
  * machine's committed state and returns the unresolved intents, which the service submits
  * again.
  */

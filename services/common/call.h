@@ -83,6 +83,9 @@ typedef struct {
     /* CALL_POST: the JSON body, NUL-terminated, at most CALL_POST_BODY_MAX bytes; borrowed:
      * call_runner_submit copies it (the runner owns its copy until the answer was delivered) */
     const char *body;
+    /* CALL_GET: sent without a signature, for a read whose answer does not depend on the caller
+     * (the cmc's block reads: an Ed25519 signature per notification saved); false signs it */
+    bool unsigned_get;
 } call_intent_t;
 
 typedef enum { CALL_RESOLVED = 1, CALL_REFUSED = 2 } call_outcome_t;

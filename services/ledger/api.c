@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,21 @@
 #include "workpool.h"
 
 #define CSV_LIMIT_MAX 10000
+/* Blocks kept in memory after their round committed, for GET /v1/blocks/{h}: the cmc reads
+ * every block it is notified about soon after the user's transfer, and at a few thousand
+ * notifications a second those reads were a PostgreSQL query each. A notification makes two
+ * blocks (the transfer, the burn): at 2,000 a second, 32,768 blocks are the last 8 seconds.
+ * 32,768 slots of sizeof(stored_block_t) (about 600 bytes): 19 MB. */
+#define RECENT_BLOCKS 32768
+
+/* The newest committed blocks, heights [first, first + count), block h at h % RECENT_BLOCKS.
+ * Written by the state thread when a round committed, read by the HTTP threads. */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t first;
+    size_t count;
+    stored_block_t *blocks; /* RECENT_BLOCKS of them; NULL on a read-only instance */
+} recent_blocks_t;
 
 /* The ledger's state, plugged into the service skeleton (service.h). Handlers get the
  * service_t as their app and reach this through service_app(). */
@@ -29,7 +45,50 @@ typedef struct {
     ledger_store_t *store;
     bool read_only;      /* a replica: point reads go to PostgreSQL, nothing is kept in memory */
     hmap_t known_owners; /* accounts already in ledger.account_owners (state thread only) */
+    recent_blocks_t recent;
 } ledger_app_t;
+
+/* Appends a committed round's blocks (state thread). A block that does not follow the newest
+ * one kept (none kept yet, or a round committed by another path) starts the ring again. */
+static void recent_add(ledger_app_t *lg, const ledger_block_rec_t *recs, size_t n)
+{
+    recent_blocks_t *rb = &lg->recent;
+    if (!rb->blocks || n == 0)
+        return;
+    pthread_mutex_lock(&rb->mu);
+    for (size_t i = 0; i < n; i++) {
+        const ledger_block_rec_t *rec = &recs[i];
+        if (rb->count == 0 || rec->height != rb->first + rb->count) {
+            rb->first = rec->height;
+            rb->count = 0;
+        }
+        stored_block_t *sb = &rb->blocks[rec->height % RECENT_BLOCKS];
+        sb->height = rec->height;
+        memcpy(sb->hash, rec->hash, 32);
+        memcpy(sb->tx_hash, rec->tx_hash, 32);
+        memcpy(sb->raw, rec->encoded, rec->encoded_len);
+        sb->raw_len = rec->encoded_len;
+        if (rb->count == RECENT_BLOCKS)
+            rb->first++;
+        else
+            rb->count++;
+    }
+    pthread_mutex_unlock(&rb->mu);
+}
+
+/* Copies block height into *out when it is kept in memory (any thread). */
+static bool recent_get(ledger_app_t *lg, uint64_t height, stored_block_t *out)
+{
+    recent_blocks_t *rb = &lg->recent;
+    if (!rb->blocks)
+        return false;
+    pthread_mutex_lock(&rb->mu);
+    bool found = rb->count > 0 && height >= rb->first && height - rb->first < rb->count;
+    if (found)
+        *out = rb->blocks[height % RECENT_BLOCKS];
+    pthread_mutex_unlock(&rb->mu);
+    return found;
+}
 
 /* The tip signature: Ed25519 over 0x0e "icp-ledger-tip" || chain_length (u64 BE) || tip hash. */
 static void sign_tip(const ledger_app_t *lg, const ledger_info_t *info, char out[129])
@@ -366,8 +425,17 @@ static void get_block(http_request_t *req, void *app)
         nns_error_set(&err, 400, "BadRequest", "block height '%s' is not a u64", h ? h : "");
         goto fail;
     }
-    if (!ledger_store_block(lg->store, height, &blocks, &n, &err))
+    stored_block_t kept;
+    if (recent_get(lg, height, &kept)) {
+        if (!(blocks = malloc(sizeof *blocks))) {
+            nns_error_set(&err, 503, "Unavailable", "out of memory");
+            goto fail;
+        }
+        blocks[0] = kept;
+        n = 1;
+    } else if (!ledger_store_block(lg->store, height, &blocks, &n, &err)) {
         goto fail;
+    }
     if (n == 0) {
         nns_error_set(&err, 404, "NotFound", "block %llu not found", (unsigned long long)height);
         goto fail;
@@ -614,6 +682,9 @@ static void round_end(void *app, void *round, bool committed)
     ledger_app_t *lg = app;
     ledger_scratch_t *s = round;
     if (committed) {
+        size_t nblocks;
+        const ledger_block_rec_t *recs = ledger_round_blocks(s->r, &nblocks);
+        recent_add(lg, recs, nblocks);
         ledger_round_commit(lg->ledger, &s->r);
         for (size_t k = 0; k < s->nowners; k++)
             if (!hmap_put(&lg->known_owners, s->owners[k].account.hash, NULL))
@@ -714,6 +785,9 @@ static void destroy(void *app)
     ledger_store_close(&lg->store);
     ledger_destroy(&lg->ledger);
     hmap_free(&lg->known_owners);
+    if (lg->recent.blocks)
+        pthread_mutex_destroy(&lg->recent.mu);
+    free(lg->recent.blocks);
     free(lg);
 }
 
@@ -731,6 +805,13 @@ static void *create(service_t *svc, nns_error_t *err)
     }
     lg->svc = svc;
     lg->read_only = cfg->read_only;
+    if (!cfg->read_only) {
+        if (!(lg->recent.blocks = calloc(RECENT_BLOCKS, sizeof *lg->recent.blocks))) {
+            nns_error_set(err, 503, "Unavailable", "out of memory");
+            goto fail;
+        }
+        pthread_mutex_init(&lg->recent.mu, NULL);
+    }
     if (!(lg->store = ledger_store_open(
               cfg->database, service_threads(svc) + 1 + service_read_threads(svc), cfg->read_only,
               (unsigned)cfg->pipeline_depth, (unsigned)cfg->commit_delay_ms, err)))

@@ -406,11 +406,12 @@ START_TEST(test_limiter_refuses_and_refunds)
     uint64_t refund = ju64(r.json, "refund_block_index");
     resp_free(&r);
     /* refunded less the top-up refund fee (20 000) and the ledger fee; then the 20 000 are
-     * burned from the deposit account (refund_icp). The Refunded answer does not wait for that
-     * burn, so it is looked for until it lands. */
+     * burned from the deposit account. The Refunded answer comes only once that burn landed
+     * (main.rs refund_icp awaits burn_and_log), so the burn's block is there already. */
     json_t *b = block_at(refund);
     ck_assert_uint_eq(ju64(block_op(b), "amount_e8s"), ICP - 30000);
     json_decref(b);
+    ck_assert_msg(chain_length() > refund + 1, "the Refunded answer came before the burn landed");
     assert_burn_lands(refund + 1, dep, 20000);
     ck_assert_uint_eq(balance(acct), b0 - ICP - FEE + (ICP - 30000));
     ck_assert_uint_eq(canister_cycles(can), c0 + 100000000000000000ULL);

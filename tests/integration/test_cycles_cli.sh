@@ -103,6 +103,39 @@ cp "$TEST_TMP/rate_old.err" "$TEST_TMP/rate_old.problem"
 record_cli POST /v1/cycles/conversion-rate "$TEST_TMP/rate_old.problem"
 rc=$(cli rate2 cycles rate)
 check "the rate is now 50000" grep -q '"xdr_permyriad_per_icp": *"50000"' "$TEST_TMP/rate2.out"
+# the CLI prints a rate only once its signature verifies against the cmc's key
+rc=$(cli rate_pinned cycles rate --cmc-pub "$keys/cmc.pub")
+check "cycles rate with the cmc's pinned key verifies (exit $rc)" test "$rc" -eq 0
+check "... and prints the rate" grep -q '"xdr_permyriad_per_icp": *"50000"' \
+  "$TEST_TMP/rate_pinned.out"
+rc=$(cli rate_wrong_key cycles rate --cmc-pub "$keys/ledger.pub")
+check "cycles rate against another key is refused (exit $rc)" test "$rc" -eq 1
+check "... saying the signature does not verify" grep -q "signature does not verify" \
+  "$TEST_TMP/rate_wrong_key.err"
+check "... and printing no rate" test ! -s "$TEST_TMP/rate_wrong_key.out"
+# a tampered rate (the cmc's answer with another value, same signature) from a stand-in server
+fake=$TEST_TMP/fake
+mkdir -p "$fake/v1/cycles"
+curl -s "$C/v1/identity" >"$fake/v1/identity"
+curl -s "$C/v1/cycles/conversion-rate" |
+  jq -c '.xdr_permyriad_per_icp = "90000"' >"$fake/v1/cycles/conversion-rate"
+fport=$(free_port)
+(cd "$fake" && exec python3 -m http.server --bind 127.0.0.1 "$fport" >"$TEST_TMP/fake.log" 2>&1) &
+echo $! >"$TEST_TMP/fake.pid"
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$fport/v1/identity" >/dev/null && break; sleep 0.1; done
+rc=0
+"$BIN/nns" --cmc "http://127.0.0.1:$fport" cycles rate >"$TEST_TMP/rate_tampered.out" \
+  2>"$TEST_TMP/rate_tampered.err" || rc=$?
+check "a tampered rate is refused (exit $rc)" test "$rc" -eq 1
+check "... saying the signature does not verify" grep -q "signature does not verify" \
+  "$TEST_TMP/rate_tampered.err"
+check "... and printing no rate" test ! -s "$TEST_TMP/rate_tampered.out"
+kill "$(cat "$TEST_TMP/fake.pid")" 2>/dev/null || true
+rm -f "$TEST_TMP/fake.pid"
+rc=0
+"$BIN/nns" --cmc "http://127.0.0.1:$fport" cycles rate --set 1 --cmc-pub "$keys/cmc.pub" \
+  --key "$TEST_TMP/oracle.pem" >/dev/null 2>&1 || rc=$?
+check "--cmc-pub with --set is a usage error (exit $rc)" test "$rc" -eq 2
 
 # --- create-canister: 1 ICP at 5 XDR/ICP = 5T cycles, less the 500B creation fee -----------------
 before=$(balance "${A[alice]}")

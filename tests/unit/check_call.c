@@ -646,6 +646,19 @@ START_TEST(test_runner_final_refusal_and_get)
     ck_assert_uint_eq(x.last.id, 2);
     ck_assert_str_eq(x.last.body, "{\"height\":\"4\"}");
     ck_assert_str_eq(srv.paths[1], "/v1/blocks/4");
+    ck_assert(srv.signed_[1]); /* a GET is signed unless the intent says otherwise */
+
+    script(200, "{\"height\":\"5\"}");
+    call_intent_t u = g;
+    u.id = 3;
+    u.unsigned_get = true;
+    snprintf(u.path, sizeof u.path, "/v1/blocks/5");
+    ck_assert(call_runner_submit(r, &u));
+    drain(r);
+    ck_assert_int_eq(x.n, 3);
+    ck_assert_int_eq(x.last.outcome, CALL_RESOLVED);
+    ck_assert_str_eq(srv.paths[2], "/v1/blocks/5");
+    ck_assert(!srv.signed_[2]); /* unsigned_get: no X-Signature, no X-Public-Key */
     call_runner_destroy(&r);
 }
 END_TEST

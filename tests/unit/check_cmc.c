@@ -129,6 +129,19 @@ static void transfer_done(uint64_t intent, bool ok, uint64_t block, uint64_t now
     cmc_round_commit(C, &r);
 }
 
+/* transfer_done, then, when the notification waits for the burn of its extra fee (a refund
+ * done), that burn's success: the notification's last step (its ledger block is block + 5000). */
+static void transfer_done_all(uint64_t intent, bool ok, uint64_t block, uint64_t now,
+                              cmc_outcome_t *out)
+{
+    transfer_done(intent, ok, block, now, out);
+    if (out->finished || nlast != 1 || last_intents[0].purpose != CMC_PURPOSE_BURN_REST)
+        return;
+    ck_assert_uint_eq(out->intent_id, last_intents[0].id);
+    transfer_done(last_intents[0].id, true, block + 5000, now, out);
+    ck_assert(out->finished);
+}
+
 static void set_rate(uint64_t ts, uint64_t rate, uint64_t now)
 {
     cmc_round_t *r = cmc_round_begin(C);
@@ -222,7 +235,7 @@ static cmc_outcome_t top_up(uint64_t block, const principal_t *canister, uint64_
         return out;
     ck_assert_uint_eq(nlast, 1);
     uint64_t t = out.intent_id;
-    transfer_done(t, true, 1000 + block, now, &out);
+    transfer_done_all(t, true, 1000 + block, now, &out);
     return out;
 }
 
@@ -473,21 +486,35 @@ START_TEST(test_v16_failed_top_up_refund_and_burn_intents)
     subaccount_from_principal(&unknown, sub);
     ck_assert_mem_eq(refund.from_subaccount, sub, SUBACCOUNT_BYTES);
     transfer_done(refund.id, true, 4242, T0 + SEC, &out);
-    ck_assert(out.finished && !out.ok);
-    ck_assert_str_eq(out.error.code, "Refunded");
-    ck_assert_ptr_nonnull(strstr(out.error.detail, "Depositing cycles failed"));
-    ck_assert_int_eq(out.error.npayload, 1);
-    ck_assert_str_eq(out.error.payload[0].name, "refund_block_index");
-    ck_assert_uint_eq(out.error.payload[0].value, 4242);
-    /* the extra fee is burned after the refund */
+    /* main.rs refund_icp awaits burn_and_log: no answer before the extra fee's burn ended */
+    ck_assert(!out.finished);
     ck_assert_uint_eq(nlast, 1);
     ck_assert_int_eq(last_intents[0].purpose, CMC_PURPOSE_BURN_REST);
     ck_assert_uint_eq(last_intents[0].amount, 20000);
     ck_assert_uint_eq(last_intents[0].fee, 0);
     ck_assert(account_id_equal(&last_intents[0].to, &mint_acc));
+    ck_assert_uint_eq(out.intent_id, last_intents[0].id);
     uint64_t rest = last_intents[0].id;
+    cmc_notification_t n;
+    ck_assert(cmc_notification(C, 30, &n));
+    ck_assert_int_eq(n.status, CMC_STATUS_PROCESSING);
+    nns_error_t perr;
+    ck_assert(!notify(&a, T0 + SEC, &out, &perr)); /* a second notify meanwhile: Processing */
+    ck_assert_int_eq(perr.status, 409);
+    ck_assert_str_eq(perr.code, "Processing");
     transfer_done(rest, false, 0, T0 + 2 * SEC, &out); /* a failed burn is only logged */
-    ck_assert(!out.finished);
+    ck_assert(out.finished && !out.ok);
+    ck_assert_uint_eq(out.block_index, 30);
+    ck_assert_str_eq(out.error.code, "Refunded");
+    ck_assert_ptr_nonnull(strstr(out.error.detail, "Depositing cycles failed"));
+    ck_assert_int_eq(out.error.npayload, 1);
+    ck_assert_str_eq(out.error.payload[0].name, "refund_block_index");
+    ck_assert_uint_eq(out.error.payload[0].value, 4242);
+    ck_assert_uint_eq(nlast, 0);
+    ck_assert(cmc_notification(C, 30, &n));
+    ck_assert_int_eq(n.status, CMC_STATUS_NOTIFIED_TOP_UP);
+    ck_assert(n.result.refunded && n.result.has_refund_block);
+    ck_assert_uint_eq(n.result.refund_block_index, 4242);
     /* the minted cycles stay with the cmc: a second failing top-up mints nothing more */
     cmc_info_t info;
     cmc_info(C, &info);
@@ -523,9 +550,14 @@ START_TEST(test_v16_failed_create_refund_less_create_fee)
     ck_assert_uint_eq(nlast, 1);
     ck_assert_uint_eq(last_intents[0].amount, 99950000);
     transfer_done(out.intent_id, true, 41, T0, &out);
+    ck_assert(!out.finished); /* the create fee's burn first */
+    ck_assert_uint_eq(nlast, 1);
+    ck_assert_uint_eq(last_intents[0].amount, 40000);
+    transfer_done(last_intents[0].id, true, 42, T0, &out);
+    ck_assert(out.finished);
     ck_assert_str_eq(out.error.code, "Refunded");
     ck_assert_str_eq(out.error.detail, "No subnets in which to create a canister.");
-    ck_assert_uint_eq(last_intents[0].amount, 40000);
+    ck_assert_uint_eq(out.result.refund_block_index, 41);
     /* no candidate subnet: nothing was minted (ensure_balance comes after the choice) */
     cmc_info_t info;
     cmc_info(C, &info);
@@ -551,10 +583,15 @@ START_TEST(test_v17_tiny_amount_refund_none_burn_skipped)
     fetch = notify_ok(&a, T0);
     b.amount = 25000;
     fetched(fetch, &b, T0, &out);
-    ck_assert(out.finished);
+    ck_assert(!out.finished); /* refund_icp burns the whole amount and then answers */
     ck_assert_uint_eq(nlast, 1);
     ck_assert_int_eq(last_intents[0].purpose, CMC_PURPOSE_BURN_REST);
     ck_assert_uint_eq(last_intents[0].amount, 25000);
+    transfer_done(last_intents[0].id, true, 77, T0, &out);
+    ck_assert(out.finished && !out.ok);
+    ck_assert_str_eq(out.error.code, "Refunded");
+    ck_assert(!out.result.has_refund_block);
+    ck_assert_int_eq(out.error.npayload, 0);
 }
 END_TEST
 
@@ -1065,7 +1102,7 @@ START_TEST(test_create_canister_and_id_allocation)
     b.amount = 400000; /* 400B cycles < 500B */
     fetched(fetch, &b, T0, &out);
     ck_assert_uint_eq(last_intents[0].amount, 400000 - FEE - CMC_CREATE_REFUND_FEE);
-    transfer_done(out.intent_id, true, 202, T0, &out);
+    transfer_done_all(out.intent_id, true, 202, T0, &out);
     ck_assert_ptr_nonnull(strstr(out.error.detail, "failed with code 4"));
 }
 END_TEST
@@ -1154,7 +1191,7 @@ START_TEST(test_subnet_selection_errors)
         cmc_fetched_block_t b =
             transfer_to(&alice_acc, cases[i].who, ICP, CMC_MEMO_CREATE_CANISTER);
         fetched(fetch, &b, T0, &out);
-        transfer_done(out.intent_id, true, 300 + i, T0, &out);
+        transfer_done_all(out.intent_id, true, 300 + i, T0, &out);
         if (cases[i].reason_part) {
             ck_assert_msg(!out.ok, "case %zu", i);
             ck_assert_ptr_nonnull(strstr(out.error.detail, cases[i].reason_part));
@@ -1184,7 +1221,7 @@ START_TEST(test_limiter_refusal_and_refund)
     ck_assert_uint_eq(nlast, 1);
     ck_assert_int_eq(last_intents[0].purpose, CMC_PURPOSE_REFUND);
     ck_assert_uint_eq(last_intents[0].amount, 900 * ICP - FEE - CMC_TOP_UP_REFUND_FEE);
-    transfer_done(out.intent_id, true, 143, T0 + 7000 * SEC, &out);
+    transfer_done_all(out.intent_id, true, 143, T0 + 7000 * SEC, &out);
     ck_assert_str_eq(out.error.code, "Refunded");
     ck_assert_str_eq(out.error.detail, "More than 150000000000000000 cycles have been minted in "
                                        "the last 3600 seconds, please try again later.");
@@ -1242,7 +1279,7 @@ START_TEST(test_mint_memo_too_long_and_no_cycles_ledger)
     uint64_t fetch = notify_ok(&a, T0);
     cmc_fetched_block_t b = transfer_to(&alice_acc, &alice, ICP, CMC_MEMO_MINT_CYCLES);
     fetched(fetch, &b, T0, &out);
-    transfer_done(out.intent_id, true, 161, T0, &out);
+    transfer_done_all(out.intent_id, true, 161, T0, &out);
     ck_assert_str_eq(out.error.detail, "No cycles ledger canister id configured.");
 }
 END_TEST
