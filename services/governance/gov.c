@@ -180,7 +180,7 @@ static bool ext_build(const gov_neuron_full_t *f, gext_t **out)
     return true;
 }
 
-static size_t ext_size(const gext_t *e)
+size_t ext_size(const gext_t *e)
 {
     if (!e)
         return 0;
@@ -330,6 +330,7 @@ gov_t *gov_new(const gov_config_t *cfg)
     }
     core_init(&g->core);
     rw_init(g);
+    stats_init(&g->stats);
     modulation_source_default(cfg, GOV_RULES_CURRENT, &g->core.mm);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -364,6 +365,7 @@ void gov_destroy(gov_t **gp)
     props_destroy(g);
     hmap_free(&g->follow);
     rw_free(g);
+    stats_free(&g->stats);
     pthread_rwlock_destroy(&g->lock);
     free(g);
     *gp = NULL;
@@ -430,6 +432,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
         free(rec.ext);
         return oom(err);
     }
+    stats_neuron(g, &rec, +1);
     hval_t *sv = hmap_put(&g->subs, f->n.subaccount, NULL);
     if (!sv)
         return oom(err); /* the caller gives up loading: gov_destroy frees what was put */
@@ -568,6 +571,17 @@ static void info_core(const core_t *c, gov_info_t *out)
 }
 
 void gov_info(gov_t *g, uint64_t now, gov_info_t *out)
+{
+    pthread_rwlock_rdlock(&g->lock);
+    info_core(&g->core, out);
+    stats_read(g, now, out, NULL);
+    out->in_flight = g->flows.map.count;
+    out->intents = g->intents.map.count;
+    out->locked_neurons = g->locks.map.count;
+    pthread_rwlock_unlock(&g->lock);
+}
+
+void gov_info_scan(gov_t *g, uint64_t now, gov_info_t *out)
 {
     pthread_rwlock_rdlock(&g->lock);
     info_core(&g->core, out);
@@ -730,6 +744,23 @@ bool gov_tick_due(gov_t *g, uint64_t now)
 size_t gov_memory(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
+    uint64_t neuron_bytes = 0;
+    gov_info_t info;
+    stats_read(g, 0, &info, &neuron_bytes); /* kept at commit: no scan */
+    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl) +
+                   (size_t)neuron_bytes;
+    for (size_t i = 0; i < g->ctrl.cap; i++)
+        if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
+            bytes += sizeof(cvec_t) +
+                     ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
+    bytes += rw_memory(g);
+    pthread_rwlock_unlock(&g->lock);
+    return bytes;
+}
+
+size_t gov_memory_scan(gov_t *g)
+{
+    pthread_rwlock_rdlock(&g->lock);
     size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
         const nrec_t *rec = table_slot(&g->neurons, i);
@@ -822,6 +853,8 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         const uint8_t *k = r->neurons.keys + i * 8;
         nrec_t rec = *(const nrec_t *)overlay_rec(&r->neurons, i);
         const nrec_t *old = table_get(&g->neurons, k);
+        if (old)
+            stats_neuron(g, old, -1); /* before its parts are freed */
         if (r->neurons.removed[i]) {
             if (old) {
                 ctrl_del(g, &old->n.controller, old->n.id);
@@ -841,6 +874,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         rec.reward_only = false;
         if (!table_put(&g->neurons, k, &rec))
             abort();
+        stats_neuron(g, &rec, +1);
     }
     for (size_t i = 0; i < r->subs.n; i++) {
         const uint8_t *k = r->subs.keys + i * SUBACCOUNT_BYTES;
