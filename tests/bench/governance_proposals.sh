@@ -124,6 +124,7 @@ echo "proposal creation:      median $c50 ms, max $cmax ms over $proposals propo
 echo "one vote cascading:     median $v50 ms, max $vmax ms (target < 250 ms: $(verdict "$vmax" 250))"
 echo "memory per ballot:      ${per_ballot:-?} bytes (governance's RSS growth over the ballots held)"
 echo "rewards over HTTP:      ${rewards_http:-?}"
+echo "/metrics scrape:        $(sed -n 's/^govprop: a \/metrics scrape: \(.*\) (target.*/\1/p' "$out")"
 echo "rewards over HTTP, all: ${http_all_s:-?} s from the clocks' move to the last batch credited (target < 5 s: $(verdict "${http_all_s:-999999}" 5))"
 echo "reward rounds, HTTP:    $hn rounds, median $h50 ms, max $hmax ms between credited batches (target < 250 ms per round: $(verdict "$hmax" 250))"
 echo "reward event round:     apply $eapply ms + store round $estore ms (target < 250 ms: $(verdict "$(echo "$eapply + $estore" | bc)" 250))"

@@ -53,6 +53,7 @@
 #define REWARD_TIMEOUT_S 300
 #define REWARD_BATCH 50000 /* GOV_REWARD_BATCH_NEURONS (services/governance/gov_reward.h) */
 #define MAX_BATCHES 1024
+#define METRICS_SCRAPES 20
 
 static identity_t user;
 static char user_principal[PRINCIPAL_TEXT_MAX], user_account[ACCOUNT_HEX_LEN + 1];
@@ -327,6 +328,18 @@ static int run(const char *ledger, const char *gov, uint64_t n, uint64_t known, 
     char target[128], body[512];
     json_t *j;
     int rc = 0;
+
+    /* a /metrics scrape (the neuron totals are kept at commit: no scan of the neurons) */
+    double scrape_ms[METRICS_SCRAPES];
+    for (int k = 0; k < METRICS_SCRAPES; k++) {
+        uint64_t s0 = mono_ns();
+        if (metric(gov, "nns_governance_neurons") < 0) {
+            fprintf(stderr, "govprop: /metrics has no nns_governance_neurons\n");
+            return 1;
+        }
+        scrape_ms[k] = (double)(mono_ns() - s0) / 1e6;
+    }
+    print_times("a /metrics scrape", scrape_ms, METRICS_SCRAPES, "none");
 
     long rss0 = pid > 0 ? rss_kb(pid) : -1;
     for (unsigned p = 0; p < nprop; p++) {
