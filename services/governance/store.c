@@ -10,6 +10,7 @@
 #include "hmap.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "proposal_body.h"
 
 /* Binary element types beyond db.h's. */
 enum { OID_BOOL = 16, OID_INT2 = 21 };
@@ -230,7 +231,7 @@ static const uint32_t RESOLVED_OIDS[3] = {DB_OID_NUMERIC, OID_BOOL, DB_OID_NUMER
     "wait_for_quiet_deadline_seconds, voting_period_seconds, total_potential_voting_power, "       \
     "yes_e8s, no_e8s, total_e8s, tally_timestamp_seconds, previous_ballots_timestamp_seconds, "    \
     "reward_event_round, ballots_count, ballots_held, exec_flow_id, forgotten, title, summary, "   \
-    "url, action_json, action, updated_at_nanos"
+    "url, action_json, action_draws, updated_at_nanos"
 #define BALLOT_COLUMNS                                                                             \
     "proposal_id, at_nanos, snapshot, first_neuron_id, last_neuron_id, neuron_ids, votes, "        \
     "voting_powers, cast_at_seconds"
@@ -257,7 +258,7 @@ static const uint32_t PROPOSAL_OIDS[PROPOSAL_NCOLS] = {
     DB_OID_TEXT,    OID_BOOL,       DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
     DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC, DB_OID_NUMERIC,
     OID_BOOL,       DB_OID_NUMERIC, OID_BOOL,       DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_TEXT,
-    DB_OID_TEXT,    DB_OID_BYTEA,   DB_OID_NUMERIC};
+    DB_OID_TEXT,    DB_OID_TEXT,    DB_OID_NUMERIC};
 static const uint32_t KNOWN_OIDS[3] = {DB_OID_NUMERIC, DB_OID_TEXT, DB_OID_TEXT};
 static const uint32_t KNOWN_LINK_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_TEXT};
 static const uint32_t KNOWN_TOPIC_OIDS[3] = {DB_OID_NUMERIC, DB_OID_INT4, DB_OID_INT4};
@@ -468,7 +469,7 @@ static const struct {
          "$12::numeric[], $13::text[], $14::boolean[], $15::numeric[], $16::numeric[], "
          "$17::numeric[], $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], "
          "$22::numeric[], $23::numeric[], $24::numeric[], $25::boolean[], $26::numeric[], "
-         "$27::boolean[], $28::text[], $29::text[], $30::text[], $31::text[], $32::bytea[], "
+         "$27::boolean[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[], "
          "$33::numeric[]) ON CONFLICT (id) DO UPDATE SET proposer = EXCLUDED.proposer, topic = "
          "EXCLUDED.topic, action_type = EXCLUDED.action_type, nns_function = "
          "EXCLUDED.nns_function, managed_neuron_id = EXCLUDED.managed_neuron_id, status = "
@@ -487,7 +488,8 @@ static const struct {
          "EXCLUDED.reward_event_round, ballots_count = EXCLUDED.ballots_count, ballots_held = "
          "EXCLUDED.ballots_held, exec_flow_id = EXCLUDED.exec_flow_id, forgotten = "
          "EXCLUDED.forgotten, title = EXCLUDED.title, summary = EXCLUDED.summary, url = "
-         "EXCLUDED.url, action_json = EXCLUDED.action_json, action = EXCLUDED.action, "
+         "EXCLUDED.url, action_json = EXCLUDED.action_json, action_draws = "
+         "EXCLUDED.action_draws, "
          "updated_at_nanos = EXCLUDED.updated_at_nanos",
          PROPOSAL_NCOLS},
     [Q_KNOWN_DEL] = {"gov_known_del",
@@ -595,8 +597,6 @@ struct gov_store {
     gov_neuron_full_t *nbuf;       /* one neuron copied out of a round, or loaded */
     copybuf_t ballots, tally, arr; /* COPY rows; arr: one array field being built */
     single_t sp[S_COUNT];
-    uint8_t *abuf; /* an action's encoding */
-    size_t capabuf;
     /* reward credits: the latest batch committed, the round's batch (0: none), the fold */
     uint64_t batch_key, pending_key;
     char *conninfo;
@@ -691,7 +691,6 @@ void gov_store_close(gov_store_t **sp)
     for (int i = 0; i < S_COUNT; i++)
         for (int j = 0; j < SP_MAX; j++)
             copybuf_free(&s->sp[i].bin[j]);
-    free(s->abuf);
     free(s->conninfo);
     pthread_mutex_destroy(&s->fold_mu);
     pthread_cond_destroy(&s->fold_cv);
@@ -1016,15 +1015,11 @@ static bool add_proposal_row(gov_store_t *s, const gov_proposal_full_t *f, bool 
                              uint64_t now)
 {
     const gov_proposal_t *p = &f->p;
-    size_t need = gov_action_encoded_size(f->action);
-    if (need > s->capabuf) {
-        uint8_t *v = realloc(s->abuf, need);
-        if (!v)
-            return false;
-        s->abuf = v;
-        s->capabuf = need;
-    }
-    size_t alen = gov_action_encode(f->action, s->abuf, s->capabuf);
+    /* the action is stored as submitted (action_json) with the candidates drawn for it: a
+     * restart parses it again (gov_action_from_stored), no struct layout is stored */
+    char *draws = gov_action_draws_json(f->action);
+    if (!draws)
+        return false;
     copybuf_t *c = s->m[M_PROPOSALS].col;
     const char *status = gov_proposal_status_name(gov_proposal_status(p));
     const char *type = gov_action_name(p->action_kind);
@@ -1059,7 +1054,8 @@ static bool add_proposal_row(gov_store_t *s, const gov_proposal_full_t *f, bool 
     put_text(&c[28], f->summary ? f->summary : "");
     put_opt_text(&c[29], f->url);
     put_text(&c[30], f->action_json ? f->action_json : "");
-    copybuf_bin_bytes(&c[31], s->abuf, alen);
+    put_text(&c[31], draws);
+    free(draws);
     put_u64(&c[32], now);
     s->m[M_PROPOSALS].rows++;
     return true;
@@ -2337,7 +2333,7 @@ static bool t_opt_u64(const PGresult *r, int row, int col, bool *has, uint64_t *
     "total_potential_voting_power, yes_e8s, no_e8s, total_e8s, "                                   \
     "tally_timestamp_seconds, previous_ballots_timestamp_seconds, "                                \
     "reward_event_round, ballots_count, ballots_held, exec_flow_id, title, summary, "              \
-    "url, action_json, action FROM governance.proposals "
+    "url, action_json, action_draws FROM governance.proposals "
 
 /* Row i of a PROPOSAL_SELECT result into p (the texts and the action stay in the result). */
 static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
@@ -2436,17 +2432,20 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
                          PQgetvalue(r, i, 0));
             break;
         }
-        size_t alen = 0;
-        unsigned char *action = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
+        gov_action_t *action = gov_action_from_stored(PQgetvalue(r, i, 28), PQgetvalue(r, i, 29), err);
         if (!action) {
-            ok = oom(err, "governance.proposals");
+            char detail[sizeof err->detail];
+            snprintf(detail, sizeof detail, "%s", err->detail);
+            nns_error_set(err, 500, err->status == 503 ? "OutOfMemory" : "CorruptState",
+                          "governance.proposals row %s: %s", PQgetvalue(r, i, 0), detail);
+            ok = false;
             break;
         }
         ok = gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
-                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action, alen,
+                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action,
                                x ? x->ids : NULL, x ? x->vps : NULL, x ? x->votes : NULL,
                                x ? x->count : 0, err);
-        PQfreemem(action);
+        free(action);
         if (x) { /* loaded (copied): release its arrays now */
             free(x->ids);
             free(x->vps);
@@ -3273,14 +3272,10 @@ static gov_proposal_full_t *proposal_copy(const PGresult *r, int i, bool *bad)
         *bad = true;
         return NULL;
     }
-    size_t alen = 0;
-    unsigned char *blob = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 29), &alen);
-    if (!blob)
-        return NULL;
-    gov_action_t *act = gov_action_decode(blob, alen);
-    PQfreemem(blob);
+    nns_error_t err;
+    gov_action_t *act = gov_action_from_stored(PQgetvalue(r, i, 28), PQgetvalue(r, i, 29), &err);
     if (!act) {
-        *bad = true;
+        *bad = err.status != 503;
         return NULL;
     }
     const int cols[4] = {25, 26, 27, 28}; /* title, summary, url, action_json */

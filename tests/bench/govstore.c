@@ -32,11 +32,13 @@
  *                    answers (N neurons created); prints the rounds' mean times through the
  *                    store (apply, build, COPY, pipeline, COMMIT).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "crypto.h"
 #include "db.h"
 #include "gov.h"
@@ -885,6 +887,7 @@ static gov_submit_args_t base_submit(uint64_t neuron, const principal_t *caller)
     /* an NnsFunction recorded as executed (topic SubnetManagement: the catch-all cascades) */
     a.action.kind = GOV_ACTION_EXECUTE_NNS_FUNCTION;
     a.action.u.nns.nns_function = 7;
+    a.action.u.nns.payload = (const uint8_t *)""; /* as parsed: empty, not absent */
     a.action_json = "{\"type\":\"ExecuteNnsFunction\",\"nns_function\":7,\"payload\":\"\"}";
     return a;
 }
@@ -959,6 +962,19 @@ static bool same_ballots(gov_t *a, gov_t *b, uint64_t id)
     }
 }
 
+/* Two actions equal field by field (their in-memory encodings): the one submitted and the one
+ * parsed back from the stored form after a restart (gov_action_from_stored). */
+static bool same_action(const gov_action_t *x, const gov_action_t *y)
+{
+    size_t nx = gov_action_encoded_size(x), ny = gov_action_encoded_size(y);
+    uint8_t *ex = malloc(nx), *ey = malloc(ny);
+    bool same = ex && ey && nx == ny && gov_action_encode(x, ex, nx) == nx &&
+                gov_action_encode(y, ey, ny) == ny && memcmp(ex, ey, nx) == 0;
+    free(ex);
+    free(ey);
+    return same;
+}
+
 static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
 {
     gov_proposal_full_t *x = gov_proposal_get(a, id, NULL), *y = gov_proposal_get(b, id, NULL);
@@ -976,7 +992,7 @@ static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
         x->p.executed_timestamp_seconds == y->p.executed_timestamp_seconds &&
         x->p.total_potential_voting_power == y->p.total_potential_voting_power &&
         strcmp(x->summary, y->summary) == 0 && strcmp(x->action_json, y->action_json) == 0 &&
-        x->action->kind == y->action->kind && same_ballots(a, b, id);
+        same_action(x->action, y->action) && same_ballots(a, b, id);
     free(x);
     free(y);
     return same;
@@ -1102,7 +1118,16 @@ static int run_proposals(size_t nneurons)
     principal_canister(77, &a.action.u.node_provider.id);
     a.action.u.node_provider.has_reward_account = true;
     memset(a.action.u.node_provider.reward_account.hash, 7, ACCOUNT_HASH_BYTES);
-    a.action_json = "{\"type\":\"AddOrRemoveNodeProvider\",\"change\":\"add\"}";
+    /* action_json is what a restart parses back (gov_action_from_stored): the same action */
+    static char np_json[256];
+    char np_text[PRINCIPAL_TEXT_MAX], np_account[ACCOUNT_HEX_LEN + 1];
+    principal_to_text(&a.action.u.node_provider.id, np_text);
+    account_id_to_hex(&a.action.u.node_provider.reward_account, np_account);
+    snprintf(np_json, sizeof np_json,
+             "{\"type\":\"AddOrRemoveNodeProvider\",\"change\":\"add\",\"node_provider\":"
+             "{\"id\":\"%s\",\"reward_account\":\"%s\"}}",
+             np_text, np_account);
+    a.action_json = np_json;
     uint64_t p2 = submit_round(s, g, &a, t1 + 200, &apply_ms, &store_ms);
     vote_round(s, g, p2, 1, GOV_VOTE_YES, t1 + 260, &apply_ms, &store_ms);
     c2 = vote_round(s, g, p2, 2, GOV_VOTE_YES, t1 + 320, &a2, &s2);
@@ -1122,7 +1147,13 @@ static int run_proposals(size_t nneurons)
     a.action.u.register_known_neuron.links = links;
     a.action.u.register_known_neuron.ntopics = 1;
     a.action.u.register_known_neuron.committed_topics = topics;
-    a.action_json = "{\"type\":\"RegisterKnownNeuron\",\"name\":\"Alpha\"}";
+    static char kn_json[256];
+    snprintf(kn_json, sizeof kn_json,
+             "{\"type\":\"RegisterKnownNeuron\",\"neuron_id\":\"%" PRIu64 "\",\"name\":"
+             "\"Alpha\",\"description\":\"the first known neuron\",\"links\":"
+             "[\"https://example.org/alpha\"],\"committed_topics\":[4]}",
+             gen_id(1));
+    a.action_json = kn_json;
     uint64_t p3 = submit_round(s, g, &a, t1 + 400, &apply_ms, &store_ms);
     vote_round(s, g, p3, 1, GOV_VOTE_YES, t1 + 460, &apply_ms, &store_ms);
     vote_round(s, g, p3, 2, GOV_VOTE_NO, t1 + 520, &apply_ms, &store_ms);
