@@ -27,6 +27,58 @@ END
 $$;
 ALTER TABLE governance.proposals ADD COLUMN action_draws text NOT NULL DEFAULT '{"version":0}';
 ALTER TABLE governance.proposals ALTER COLUMN action_draws DROP DEFAULT;
+-- analytics.governance_proposals reads governance.proposals through p.*, which depends on every
+-- column: it is dropped with the column and made again as 004 made it (the same columns)
+DROP VIEW analytics.governance_proposals;
 ALTER TABLE governance.proposals DROP COLUMN action;
+CREATE VIEW analytics.governance_proposals AS
+WITH clock AS (
+    SELECT greatest(floor(extract(epoch FROM now()))::numeric,
+                    coalesce((SELECT floor(updated_at_nanos / 1e9) FROM governance.state), 0))
+               AS now_seconds
+), p AS (
+    SELECT p.*,
+           CASE WHEN p.has_wait_for_quiet THEN p.wait_for_quiet_deadline_seconds
+                ELSE p.proposal_timestamp_seconds + p.voting_period_seconds END AS deadline
+    FROM governance.proposals p
+)
+SELECT p.id AS proposal_id,
+       p.topic,
+       t.topic_name,
+       p.action_type,
+       NULLIF(p.nns_function, 0) AS nns_function,
+       p.proposer,
+       p.title,
+       p.status,
+       CASE WHEN p.topic = 1 THEN 'Ineligible'
+            WHEN p.reward_event_round > 0 THEN 'Settled'
+            WHEN c.now_seconds < p.deadline THEN 'AcceptVotes'
+            ELSE 'ReadyToSettle' END AS reward_status,
+       to_timestamp(p.proposal_timestamp_seconds::double precision) AT TIME ZONE 'UTC'
+           AS created_at,
+       to_timestamp(p.deadline::double precision) AT TIME ZONE 'UTC' AS deadline_at,
+       CASE WHEN p.decided_timestamp_seconds > 0 THEN
+           to_timestamp(p.decided_timestamp_seconds::double precision) AT TIME ZONE 'UTC'
+       END AS decided_at,
+       CASE WHEN p.executed_timestamp_seconds > 0 THEN
+           to_timestamp(p.executed_timestamp_seconds::double precision) AT TIME ZONE 'UTC'
+       END AS executed_at,
+       CASE WHEN p.failed_timestamp_seconds > 0 THEN
+           to_timestamp(p.failed_timestamp_seconds::double precision) AT TIME ZONE 'UTC'
+       END AS failed_at,
+       NULLIF(p.failure_reason, '') AS failure_reason,
+       p.yes_e8s,
+       p.no_e8s,
+       p.total_e8s,
+       p.total_potential_voting_power,
+       p.ballots_count,
+       NULLIF(p.reward_event_round, 0) AS reward_event_round,
+       p.reject_cost_e8s,
+       p.forgotten AS forgotten_by_governance,
+       p.url
+FROM p CROSS JOIN clock c LEFT JOIN analytics.governance_topics t ON t.topic = p.topic;
+COMMENT ON VIEW analytics.governance_proposals IS
+    'governance: every proposal with its status, reward status as of now, deadline and tally';
+GRANT SELECT ON analytics.governance_proposals TO analyst;
 COMMENT ON COLUMN governance.proposals.action_draws IS
     'the candidates drawn for the action at submission, versioned JSON (005_action_draws.sql)';

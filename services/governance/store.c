@@ -3086,15 +3086,27 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
 /* ---- reads of part 2 (read pool) ---- */
 
 /* A bigint holding a u64's bits, as numeric (schema 003: analytics.governance_u64). */
+/* A page of a proposal's ballots reads a window of neuron ids (after, hi]: hi is the last id of
+ * the next few snapshot rows (the creating round's rows hold every ballot, 2,048 to a row, in
+ * ascending order), and only the rows whose id range meets the window are unnested (the
+ * snapshot rows of the window and the later rounds' rows of changed ballots that overlap it),
+ * through the index on (proposal_id, last_neuron_id) (schema 006). Before, every row after the
+ * cursor was unnested: 0.2-0.8 s a page at 400,000 ballots. */
+static const db_pool_stmt_t BALLOT_BOUNDS_STMT = {
+    "gov_ballot_bounds",
+    "SELECT last_neuron_id FROM governance.ballots WHERE proposal_id = $1 AND snapshot AND "
+    "last_neuron_id > $2 ORDER BY last_neuron_id LIMIT $3",
+    3};
 static const db_pool_stmt_t BALLOTS_STMT = {
     "gov_ballots_read",
     "SELECT id, max(v), min(p) FROM (SELECT " U64_EXPR(
         "u.i") " AS id, u.v, u.p "
                "FROM governance.ballots b, unnest(b.neuron_ids, b.votes, b.voting_powers) AS u(i, "
                "v, p) "
-               "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2) x WHERE id > $2 GROUP BY id "
+               "WHERE b.proposal_id = $1 AND b.last_neuron_id > $2 AND b.first_neuron_id <= $5) x "
+               "WHERE id > $2 AND id <= $5 GROUP BY id "
                "HAVING $3::int < 0 OR max(v) = $3::int ORDER BY id LIMIT $4",
-    4};
+    5};
 static const db_pool_stmt_t BALLOTS_ANY_STMT = {
     "gov_ballots_any", "SELECT 1 FROM governance.ballots WHERE proposal_id = $1 LIMIT 1", 1};
 static const db_pool_stmt_t PROPOSAL_VOTES_STMT = {
@@ -3165,22 +3177,52 @@ bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t a
     PQclear(r);
     if (!*found)
         return true;
-    const char *p[4] = {pid, after, v, limit};
-    if (!(r = db_pool_exec_prepared(s->pool, &BALLOTS_STMT, p, 0, err)))
-        return false;
-    int rows = PQntuples(r);
-    bool ok = true;
-    for (int i = 0; ok && i < rows && (size_t)i < max; i++) {
-        int32_t vv = 0;
-        gov_ballot_t *b = &out[i];
-        ok = t_u64(r, i, 0, &b->neuron_id) && t_i32(r, i, 1, &vv) && vv >= 0 && vv <= 2 &&
-             t_bits(r, i, 2, &b->voting_power);
-        b->vote = (uint8_t)vv;
-        if (ok)
-            (*n)++;
+    /* windows of snapshot rows: enough for max + 1 ballots unfiltered (the first row may hold
+     * a single id after the cursor); a filtered page that is not full after a window reads the
+     * next one, twice as wide, so that a rare vote costs O(log) windows */
+    size_t chunks = (max + 1) / GOV_STORE_BALLOT_CHUNK + 2, got = 0;
+    uint64_t lo = after_id;
+    bool ok = true, last_window = false;
+    while (ok && got < max + 1 && !last_window) {
+        char lo_text[24], hi_text[24], nchunks[24], want[24];
+        snprintf(lo_text, sizeof lo_text, "%llu", (unsigned long long)lo);
+        snprintf(nchunks, sizeof nchunks, "%zu", chunks);
+        const char *bp[3] = {pid, lo_text, nchunks};
+        if (!(r = db_pool_exec_prepared(s->pool, &BALLOT_BOUNDS_STMT, bp, 0, err)))
+            return false;
+        int nb = PQntuples(r);
+        uint64_t hi = 0;
+        if (nb == 0 || !t_u64(r, nb - 1, 0, &hi)) {
+            ok = nb == 0;
+            PQclear(r);
+            break;
+        }
+        last_window = (size_t)nb < chunks;
+        PQclear(r);
+        snprintf(hi_text, sizeof hi_text, "%llu", (unsigned long long)hi);
+        snprintf(want, sizeof want, "%zu", max + 1 - got);
+        const char *p[5] = {pid, lo_text, v, want, hi_text};
+        if (!(r = db_pool_exec_prepared(s->pool, &BALLOTS_STMT, p, 0, err)))
+            return false;
+        int rows = PQntuples(r);
+        for (int i = 0; ok && i < rows; i++) {
+            int32_t vv = 0;
+            gov_ballot_t b;
+            memset(&b, 0, sizeof b);
+            ok = t_u64(r, i, 0, &b.neuron_id) && t_i32(r, i, 1, &vv) && vv >= 0 && vv <= 2 &&
+                 t_bits(r, i, 2, &b.voting_power);
+            b.vote = (uint8_t)vv;
+            if (ok && got < max)
+                out[(*n)++] = b;
+            if (ok)
+                got++;
+        }
+        PQclear(r);
+        lo = hi;
+        if (vote >= 0 && chunks < 1024)
+            chunks *= 2;
     }
-    *more = ok && (size_t)rows > max;
-    PQclear(r);
+    *more = ok && got > max;
     return ok || nns_error_set(err, 503, "Unavailable", "malformed governance.ballots row");
 }
 

@@ -130,6 +130,9 @@ echo "reward rounds, HTTP:    $hn rounds, median $h50 ms, max $hmax ms between c
 echo "reward event round:     apply $eapply ms + store round $estore ms (target < 250 ms: $(verdict "$(echo "$eapply + $estore" | bc)" 250))"
 echo "reward batch rounds:    $nb rounds, worst $bworst ms (target < 250 ms per round: $(verdict "$bworst" 250))"
 grep -E '^(proposal [0-9]+ with|vote of a known|second proposal)' "$TEST_TMP/govstore.out" | sed 's/^/in one process (govstore): /'
+pages=$(grep '^ballot pages from the mirror:' "$TEST_TMP/govstore.out" | sed 's/^ballot pages from the mirror: //')
+pages_p99=$(echo "$pages" | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
+echo "ballot pages (mirror):  ${pages:-?} (target p99 < 50 ms: $(verdict "${pages_p99:-999999}" 50))"
 echo "rewards in all:         ${all_ms:-?} ms of rounds (target < 5000 ms: $(verdict "${all_ms:-999999}" 5000)); govstore: $batch_line"
 if [ "$rc" -ne 0 ] || [ -z "$create" ] || [ -z "$vote" ]; then
   echo "governance proposals bench: the run failed"

@@ -962,6 +962,54 @@ static bool same_ballots(gov_t *a, gov_t *b, uint64_t id)
     }
 }
 
+/* ---- the mirror's pages of a proposal's ballots against memory's ---- */
+
+static int cmp_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Walks every page (GOV_STORE_VOTES_MAX ballots) of proposal id's ballots with the vote filter
+ * (-1: all) through the mirror and through memory (which must still hold them): false at the
+ * first page that differs. Each mirror page's time goes to ms (at most cap); *npages and
+ * *nballots count them. */
+static bool walk_ballots(gov_store_t *s, gov_t *g, uint64_t id, int vote, double *ms, size_t cap,
+                         size_t *npages, size_t *nballots)
+{
+    static gov_ballot_t mem[GOV_STORE_VOTES_MAX], mir[GOV_STORE_VOTES_MAX];
+    uint64_t after = 0;
+    *npages = *nballots = 0;
+    for (;;) {
+        bool more_mem, held, more_mir, found;
+        size_t n = 0;
+        nns_error_t err;
+        size_t nm = gov_proposal_ballots(g, id, after, vote, mem, GOV_STORE_VOTES_MAX, &more_mem,
+                                         &held);
+        double t = mono();
+        if (!gov_store_proposal_ballots(s, id, after, vote, mir, GOV_STORE_VOTES_MAX, &n,
+                                        &more_mir, &found, &err))
+            die("proposal ballots", &err);
+        if (*npages < cap)
+            ms[*npages] = (mono() - t) * 1e3;
+        (*npages)++;
+        if (!held || !found || n != nm || more_mir != more_mem) {
+            fprintf(stderr, "ballots of %llu (vote %d) after %llu: mirror %zu%s, memory %zu%s\n",
+                    (unsigned long long)id, vote, (unsigned long long)after, n,
+                    more_mir ? " and more" : "", nm, more_mem ? " and more" : "");
+            return false;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (mem[i].neuron_id != mir[i].neuron_id || mem[i].vote != mir[i].vote ||
+                mem[i].voting_power != mir[i].voting_power)
+                return false;
+        *nballots += n;
+        if (!more_mir || n == 0)
+            return true;
+        after = mir[n - 1].neuron_id;
+    }
+}
+
 /* Two actions equal field by field (their in-memory encodings): the one submitted and the one
  * parsed back from the stored form after a restart (gov_action_from_stored). */
 static bool same_action(const gov_action_t *x, const gov_action_t *y)
@@ -1223,6 +1271,28 @@ static int run_proposals(size_t nneurons)
     printf("reads from the mirror: a neuron's votes %.1f ms, a page of %d votes of a proposal "
            "%.1f ms, a page of its ballots %.1f ms\n",
            nv_ms, GOV_STORE_VOTES_MAX, pv_ms, pb_ms);
+    /* every page of proposal 1's ballots, all and by vote, the mirror's against memory's */
+    static double page_ms[4096];
+    size_t npages = 0, walked = 0, counted[3] = {0, 0, 0};
+    CHECK(walk_ballots(s, g, p1, -1, page_ms, 4096, &npages, &walked) && walked == nballots,
+          "every page of proposal 1's ballots from the mirror is memory's (%zu ballots)",
+          walked);
+    size_t timed = npages < 4096 ? npages : 4096;
+    qsort(page_ms, timed, sizeof page_ms[0], cmp_ms);
+    double p50 = timed ? page_ms[timed / 2] : 0, p99 = timed ? page_ms[(timed * 99) / 100] : 0,
+           pmax = timed ? page_ms[timed - 1] : 0;
+    for (int vf = 0; vf <= 2; vf++) {
+        static double filtered_ms[4096];
+        size_t fp;
+        CHECK(walk_ballots(s, g, p1, vf, filtered_ms, 4096, &fp, &counted[vf]),
+              "every page of proposal 1's %s ballots from the mirror is memory's (%zu)",
+              gov_vote_name((uint8_t)vf), counted[vf]);
+    }
+    CHECK(counted[0] + counted[1] + counted[2] == walked, "the filtered walks cover the ballots");
+    printf("ballot pages from the mirror: %zu pages of %d over %zu ballots, p50 %.1f ms, p99 %.1f "
+           "ms, max %.1f ms (yes %zu, no %zu, unspecified %zu)\n",
+           npages, GOV_STORE_VOTES_MAX, walked, p50, p99, pmax, counted[1], counted[2],
+           counted[0]);
 
     /* the day's rewards: decisions at the deadlines, the event from the supply, the batches */
     uint64_t tr = GEN_GENESIS + 6 * 86400;
