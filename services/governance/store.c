@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db_pool.h"
 #include "hmap.h"
 #include "jsonutil.h"
@@ -587,6 +588,7 @@ typedef struct {
 enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 
 struct gov_store {
+    uint64_t ballot_load_nanos; /* the last load's time of the held ballots (the log) */
     PGconn *w; /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
@@ -2416,6 +2418,7 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
                 ok = oom(err, "governance.ballots");
         }
     }
+    uint64_t tb = clock_wall_nanos();
     ok = ok && (h.n == 0 ||
                 copy_rows(s,
                           "COPY (SELECT b.proposal_id, b.snapshot, b.neuron_ids, b.votes, "
@@ -2455,6 +2458,7 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
         }
     }
     helds_free(&h);
+    s->ballot_load_nanos = clock_wall_nanos() - tb;
     free(ps);
     PQclear(r);
     return ok;
@@ -3000,6 +3004,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     *fresh = false;
     if (!s->w)
         return nns_error_set(err, 500, "CorruptState", "the store was loaded already");
+    /* the phases' times go to the log: where a slow start spends it */
+    uint64_t t0 = clock_wall_nanos();
     if (!load_state(s, g, fresh, err))
         return false;
     parts_t parts[3];
@@ -3028,16 +3034,26 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
             ok = corrupt(err, PART_TABLES[i], "(of a neuron that does not exist)");
     for (int i = 0; i < 3; i++)
         parts_free(&parts[i]);
+    uint64_t t1 = clock_wall_nanos();
     ok = ok && load_inflight(s, g, err) &&
          db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
-         load_intents(s, g, intents, nintents, err) && load_part2(s, g, err);
+         load_intents(s, g, intents, nintents, err);
+    uint64_t t2 = clock_wall_nanos();
+    ok = ok && load_part2(s, g, err);
     if (!ok) {
         gov_intents_free(*intents, *nintents);
         *intents = NULL;
         *nintents = 0;
         return false;
     }
+    uint64_t t3 = clock_wall_nanos();
     gov_load_done(g);
+    uint64_t t4 = clock_wall_nanos();
+    log_info("state loaded in %.3f s: neurons %.3f s, calls and replay %.3f s, proposals with "
+             "their ballots and the rest of part 2 %.3f s (%.3f s of ballots), indexes %.3f s",
+             (double)(t4 - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
+             (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9,
+             (double)(t4 - t3) / 1e9);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
     fold_start(s); /* after the load: it read the rows and the batches in one state */
