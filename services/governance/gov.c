@@ -735,8 +735,8 @@ void modulation_source_default(const gov_config_t *cfg, gov_rules_t rules, gov_m
 bool gov_tick_due(gov_t *g, uint64_t now)
 {
     pthread_rwlock_rdlock(&g->lock);
-    bool due = g->core.next_due <= now || modulation_due(&g->core, now) ||
-               proposals_due(g, now) || rw_tick_due(g, now);
+    bool due = g->core.next_due <= now || modulation_due(&g->core, now) || proposals_due(g, now) ||
+               rw_tick_due(g, now);
     pthread_rwlock_unlock(&g->lock);
     return due;
 }
@@ -1057,7 +1057,8 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
     gext_t *round_ext = pos >= 0 && rec.round_ext ? rec.ext : NULL;
     rec.ext = NULL;
     rec.round_ext = false;
-    if (!overlay_set(&r->subs, rec.n.subaccount, &id, true) || !overlay_set(&r->neurons, k, &rec, true))
+    if (!overlay_set(&r->subs, rec.n.subaccount, &id, true) ||
+        !overlay_set(&r->neurons, k, &rec, true))
         return oom(err);
     r->core.neurons--;
     free(round_ext);
@@ -1182,8 +1183,8 @@ bool rintent(gov_round_t *r, gov_inflight_t *f, gov_intent_t *i, uint64_t now, n
     /* the round owns its copy of a POST's body (the caller keeps its own) */
     gov_intent_t rec = *i;
     rec.body = NULL;
-    if (i->kind == GOV_INTENT_POST && !(rec.body = strndup(i->body ? i->body : "",
-                                                           GOV_INTENT_BODY_MAX - 1)))
+    if (i->kind == GOV_INTENT_POST &&
+        !(rec.body = strndup(i->body ? i->body : "", GOV_INTENT_BODY_MAX - 1)))
         return oom(err);
     if (!overlay_set(&r->intents, k, &rec, false)) {
         free(rec.body);

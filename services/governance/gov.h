@@ -302,8 +302,8 @@ typedef enum {
     GOV_FLOW_MATURITY_MINT,
     GOV_FLOW_GENESIS_MINT,
     GOV_FLOW_MODULATION,
-    GOV_FLOW_PROPOSAL_CALL, /* an adopted proposal's POST to the cmc (gov_proposal.h) */
-    GOV_FLOW_PROPOSAL_MINT, /* an adopted proposal's node-provider mints (gov_proposal.h) */
+    GOV_FLOW_PROPOSAL_CALL,      /* an adopted proposal's POST to the cmc (gov_proposal.h) */
+    GOV_FLOW_PROPOSAL_MINT,      /* an adopted proposal's node-provider mints (gov_proposal.h) */
     GOV_FLOW_REWARD_SUPPLY,      /* the daily reward event's supply read (gov_reward.h) */
     GOV_FLOW_NODE_PROVIDER_RATE, /* the monthly node-provider rewards' rate read (gov_reward.h) */
     GOV_FLOW_NODE_PROVIDER_MINT, /* one node provider's reward mint (gov_reward.h) */

@@ -110,11 +110,11 @@ typedef struct {
 typedef struct {
     rw_event_t *events; /* ascending day */
     size_t nevents, capevents;
-    uint64_t dist_day;         /* the distribution in progress (dist_n > dist_done) */
-    size_t dist_n, dist_done;  /* entries, entries credited */
+    uint64_t dist_day;        /* the distribution in progress (dist_n > dist_done) */
+    size_t dist_n, dist_done; /* entries, entries credited */
     uint64_t *dist_ids, *dist_amounts;
-    uint64_t supply_flow; /* the supply read in flight, 0 = none */
-    uint64_t retry_at;    /* after a failed read: not before */
+    uint64_t supply_flow;         /* the supply read in flight, 0 = none */
+    uint64_t retry_at;            /* after a failed read: not before */
     gov_monthly_np_rewards_t *np; /* the most recent monthly node-provider rewards, or NULL */
     uint64_t np_flow;             /* the average-rate read in flight, 0 = none */
     uint64_t np_retry_at;
@@ -170,8 +170,8 @@ typedef struct {
 
 typedef struct {
     uint64_t staked_e8s, maturity_e8s, staked_maturity_e8s; /* wrapping sums */
-    uint64_t by_state[5];                                    /* at clock */
-    uint64_t neuron_bytes;                                   /* records and variable parts */
+    uint64_t by_state[5];                                   /* at clock */
+    uint64_t neuron_bytes;                                  /* records and variable parts */
     uint64_t clock;
     stats_ent_t *heap;
     size_t nheap, capheap;
@@ -195,12 +195,12 @@ struct gov {
     pthread_rwlock_t lock;
     core_t core;
     table_t neurons;  /* id -> nrec_t */
-    hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
+    hmap_t subs;      /* subaccount -> {a: id} (no record: the id is the value) */
     table_t flows;    /* flow id -> gov_inflight_t */
     table_t intents;  /* intent id -> gov_intent_t */
     table_t locks;    /* neuron id -> uint64 flow id */
     table_t sublocks; /* subaccount -> uint64 flow id */
-    hmap_t ctrl;     /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
+    hmap_t ctrl;      /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
     /* proposals: ascending ids (sequential: appended) */
     prop_t **props;
     size_t nprops, capprops;
@@ -214,8 +214,8 @@ struct gov {
     size_t nnps;
     snap_t *snaps[GOV_VP_SNAPSHOTS_MAX]; /* oldest first */
     size_t nsnaps;
-    rw_state_t rw;   /* rewards */
-    stats_t stats;   /* neuron totals (gov_stats.c) */
+    rw_state_t rw; /* rewards */
+    stats_t stats; /* neuron totals (gov_stats.c) */
 };
 
 typedef struct {
@@ -254,7 +254,7 @@ struct gov_round {
     uint64_t dropped_snaps[GOV_VP_SNAPSHOTS_MAX + 1];
     size_t ndropped_snaps;
     gov_proposal_full_t *rows_tmp; /* gov_round_proposal's copy (valid until the next call) */
-    rw_round_t rw; /* rewards */
+    rw_round_t rw;                 /* rewards */
 };
 
 /* ---- gov.c: keys, the neuron store as of a round, locks, flows, intents, events ---- */

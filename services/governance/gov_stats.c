@@ -126,8 +126,8 @@ static void heap_rebuild(gov_t *g)
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
         const nrec_t *rec = table_slot(&g->neurons, i);
         if (rec && state_at(&rec->n, s->clock) == GOV_STATE_DISSOLVING)
-            heap_push(s, (stats_ent_t){rec->n.dissolve.when_dissolved_timestamp_seconds,
-                                       rec->n.id});
+            heap_push(s,
+                      (stats_ent_t){rec->n.dissolve.when_dissolved_timestamp_seconds, rec->n.id});
     }
 }
 

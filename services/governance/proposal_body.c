@@ -817,11 +817,11 @@ static size_t draw_slots(const gov_action_t *a, draw_slot_t *out, size_t max)
     if (a->kind == GOV_ACTION_MANAGE_NEURON) {
         const gov_command_t *c = &a->u.manage_neuron.command;
         if (c->kind == GOV_CMD_SPLIT && max > 0)
-            out[n++] = (draw_slot_t){&c->u.split.candidate_id, c->u.split.candidate_subaccount,
-                                     NULL};
+            out[n++] =
+                (draw_slot_t){&c->u.split.candidate_id, c->u.split.candidate_subaccount, NULL};
         else if (c->kind == GOV_CMD_SPAWN && max > 0)
-            out[n++] = (draw_slot_t){&c->u.spawn.candidate_id, c->u.spawn.candidate_subaccount,
-                                     NULL};
+            out[n++] =
+                (draw_slot_t){&c->u.spawn.candidate_id, c->u.spawn.candidate_subaccount, NULL};
     } else if (a->kind == GOV_ACTION_REWARD_NODE_PROVIDER) {
         const gov_np_reward_t *w = &a->u.reward_node_provider.reward;
         if (w->to_neuron && max > 0)
@@ -881,8 +881,7 @@ static bool put_draws(gov_action_t *a, const char *draws_json, nns_error_t *err)
     size_t n = draw_slots(a, slots, GOV_LIST_ITEMS_MAX + 1);
     json_t *o = draws_json ? json_loads(draws_json, 0, NULL) : NULL;
     json_t *version = json_object_get(o, "version");
-    bool ok = json_is_integer(version) ||
-              corrupt_draws(err, "not an object {version, candidates}");
+    bool ok = json_is_integer(version) || corrupt_draws(err, "not an object {version, candidates}");
     if (ok && json_integer_value(version) == 0) {
         json_decref(o); /* not recorded (a finished proposal): the candidates stay 0 */
         return true;

@@ -589,7 +589,7 @@ enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 
 struct gov_store {
     uint64_t ballot_load_nanos; /* the last load's time of the held ballots (the log) */
-    PGconn *w; /* migrations and loading at start */
+    PGconn *w;                  /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
     copybuf_t intents, events, history, replay; /* binary COPY rows */
@@ -2435,7 +2435,8 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
                          PQgetvalue(r, i, 0));
             break;
         }
-        gov_action_t *action = gov_action_from_stored(PQgetvalue(r, i, 28), PQgetvalue(r, i, 29), err);
+        gov_action_t *action =
+            gov_action_from_stored(PQgetvalue(r, i, 28), PQgetvalue(r, i, 29), err);
         if (!action) {
             char detail[sizeof err->detail];
             snprintf(detail, sizeof detail, "%s", err->detail);
@@ -2444,10 +2445,10 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
             ok = false;
             break;
         }
-        ok = gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
-                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action,
-                               x ? x->ids : NULL, x ? x->vps : NULL, x ? x->votes : NULL,
-                               x ? x->count : 0, err);
+        ok =
+            gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
+                              t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action, x ? x->ids : NULL,
+                              x ? x->vps : NULL, x ? x->votes : NULL, x ? x->count : 0, err);
         free(action);
         if (x) { /* loaded (copied): release its arrays now */
             free(x->ids);
@@ -3052,8 +3053,7 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     log_info("state loaded in %.3f s: neurons %.3f s, calls and replay %.3f s, proposals with "
              "their ballots and the rest of part 2 %.3f s (%.3f s of ballots), indexes %.3f s",
              (double)(t4 - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
-             (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9,
-             (double)(t4 - t3) / 1e9);
+             (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9, (double)(t4 - t3) / 1e9);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
     fold_start(s); /* after the load: it read the rows and the batches in one state */

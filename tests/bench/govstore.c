@@ -984,11 +984,11 @@ static bool walk_ballots(gov_store_t *s, gov_t *g, uint64_t id, int vote, double
         bool more_mem, held, more_mir, found;
         size_t n = 0;
         nns_error_t err;
-        size_t nm = gov_proposal_ballots(g, id, after, vote, mem, GOV_STORE_VOTES_MAX, &more_mem,
-                                         &held);
+        size_t nm =
+            gov_proposal_ballots(g, id, after, vote, mem, GOV_STORE_VOTES_MAX, &more_mem, &held);
         double t = mono();
-        if (!gov_store_proposal_ballots(s, id, after, vote, mir, GOV_STORE_VOTES_MAX, &n,
-                                        &more_mir, &found, &err))
+        if (!gov_store_proposal_ballots(s, id, after, vote, mir, GOV_STORE_VOTES_MAX, &n, &more_mir,
+                                        &found, &err))
             die("proposal ballots", &err);
         if (*npages < cap)
             ms[*npages] = (mono() - t) * 1e3;
@@ -1275,8 +1275,7 @@ static int run_proposals(size_t nneurons)
     static double page_ms[4096];
     size_t npages = 0, walked = 0, counted[3] = {0, 0, 0};
     CHECK(walk_ballots(s, g, p1, -1, page_ms, 4096, &npages, &walked) && walked == nballots,
-          "every page of proposal 1's ballots from the mirror is memory's (%zu ballots)",
-          walked);
+          "every page of proposal 1's ballots from the mirror is memory's (%zu ballots)", walked);
     size_t timed = npages < 4096 ? npages : 4096;
     qsort(page_ms, timed, sizeof page_ms[0], cmp_ms);
     double p50 = timed ? page_ms[timed / 2] : 0, p99 = timed ? page_ms[(timed * 99) / 100] : 0,
@@ -1291,8 +1290,7 @@ static int run_proposals(size_t nneurons)
     CHECK(counted[0] + counted[1] + counted[2] == walked, "the filtered walks cover the ballots");
     printf("ballot pages from the mirror: %zu pages of %d over %zu ballots, p50 %.1f ms, p99 %.1f "
            "ms, max %.1f ms (yes %zu, no %zu, unspecified %zu)\n",
-           npages, GOV_STORE_VOTES_MAX, walked, p50, p99, pmax, counted[1], counted[2],
-           counted[0]);
+           npages, GOV_STORE_VOTES_MAX, walked, p50, p99, pmax, counted[1], counted[2], counted[0]);
 
     /* the day's rewards: decisions at the deadlines, the event from the supply, the batches */
     uint64_t tr = GEN_GENESIS + 6 * 86400;

@@ -416,8 +416,9 @@ START_TEST(test_stored_form_round_trip)
     /* stored forms that do not parse are refused as corrupt state */
     nns_error_t err;
     const char *split = EVERY_ACTION[2];
-    ck_assert_ptr_null(gov_action_from_stored("{\"type\":\"Teleport\"}", "{\"version\":1,"
-                                                                            "\"candidates\":[]}",
+    ck_assert_ptr_null(gov_action_from_stored("{\"type\":\"Teleport\"}",
+                                              "{\"version\":1,"
+                                              "\"candidates\":[]}",
                                               &err));
     ck_assert_str_eq(err.code, "CorruptState");
     ck_assert_ptr_null(gov_action_from_stored("{\"type\":\"Motion\"}", "{\"version\":1}", &err));

@@ -1578,8 +1578,8 @@ START_TEST(test_random_walk_mirror_and_reload)
         /* the action parsed again from its stored form, as the store does at a restart */
         gov_action_t *act = gov_action_from_stored(mp->json, mp->draws, &err);
         ck_assert_msg(act != NULL, "%s", err.detail);
-        ck_assert_msg(gov_load_proposal(g2, &mp->p, mp->title, mp->summary, mp->url, mp->json,
-                                        act, mp->ids, mp->vps, mp->votes,
+        ck_assert_msg(gov_load_proposal(g2, &mp->p, mp->title, mp->summary, mp->url, mp->json, act,
+                                        mp->ids, mp->vps, mp->votes,
                                         mp->p.ballots_held ? mp->nb : 0, &err),
                       "%s", err.detail);
         free(act);
