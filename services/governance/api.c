@@ -932,6 +932,19 @@ static bool commit_ready(void *app, int timeout_ms)
     return gov_store_round_ready(a->store, timeout_ms);
 }
 
+/* Queues a tick command (state thread). Nothing happens on allocation failure: the periodic
+ * tick tries again. */
+static void submit_tick(gov_app_t *a, uint64_t wall_now)
+{
+    service_cmd_t *cmd;
+    gov_op_t *op = new_op(a->svc, &cmd);
+    if (!op)
+        return;
+    op->kind = OP_TICK;
+    a->tick_sent_at = wall_now;
+    service_submit_internal(a->svc, cmd);
+}
+
 static void round_end(void *app, void *round, bool committed)
 {
     gov_app_t *a = app;
@@ -982,6 +995,16 @@ static void round_end(void *app, void *round, bool committed)
     gov_intents_free(copy, nnew);
     scratch_free(a, s);
     refill(a, clock_wall_nanos());
+    /* A reward distribution not fully credited goes on at once: the tick command that credits
+     * its next batch is queued as soon as the round before it committed (the event's round or
+     * the previous batch's), not at the next periodic tick a second later. The batch cursor is
+     * committed state (the store's reward_batches rows, gov_load_reward_distribution at start)
+     * and the next tick round starts only after this commit (one round at a time), so a batch
+     * is credited once whether the process dies before, during or after that round. */
+    uint64_t day;
+    size_t credited, total;
+    if (!a->tick_sent_at && gov_reward_progress(a->gov, &day, &credited, &total))
+        submit_tick(a, clock_wall_nanos());
 }
 
 /* Periodic work (state thread): refills the runner from the outbox (refill: the runner refuses
@@ -996,13 +1019,7 @@ static void tick(void *app, uint64_t wall_now)
         return;
     if (!gov_tick_due(a->gov, now_seconds()))
         return;
-    service_cmd_t *cmd;
-    gov_op_t *op = new_op(a->svc, &cmd);
-    if (!op)
-        return;
-    op->kind = OP_TICK;
-    a->tick_sent_at = wall_now;
-    service_submit_internal(a->svc, cmd);
+    submit_tick(a, wall_now);
 }
 
 static bool purge_replay(void *app, uint64_t wall_now, nns_error_t *err)

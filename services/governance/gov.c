@@ -180,7 +180,7 @@ static bool ext_build(const gov_neuron_full_t *f, gext_t **out)
     return true;
 }
 
-static size_t ext_size(const gext_t *e)
+size_t ext_size(const gext_t *e)
 {
     if (!e)
         return 0;
@@ -330,6 +330,7 @@ gov_t *gov_new(const gov_config_t *cfg)
     }
     core_init(&g->core);
     rw_init(g);
+    stats_init(&g->stats);
     modulation_source_default(cfg, GOV_RULES_CURRENT, &g->core.mm);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -364,6 +365,7 @@ void gov_destroy(gov_t **gp)
     props_destroy(g);
     hmap_free(&g->follow);
     rw_free(g);
+    stats_free(&g->stats);
     pthread_rwlock_destroy(&g->lock);
     free(g);
     *gp = NULL;
@@ -430,6 +432,7 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
         free(rec.ext);
         return oom(err);
     }
+    stats_neuron(g, &rec, +1);
     hval_t *sv = hmap_put(&g->subs, f->n.subaccount, NULL);
     if (!sv)
         return oom(err); /* the caller gives up loading: gov_destroy frees what was put */
@@ -568,6 +571,17 @@ static void info_core(const core_t *c, gov_info_t *out)
 }
 
 void gov_info(gov_t *g, uint64_t now, gov_info_t *out)
+{
+    pthread_rwlock_rdlock(&g->lock);
+    info_core(&g->core, out);
+    stats_read(g, now, out, NULL);
+    out->in_flight = g->flows.map.count;
+    out->intents = g->intents.map.count;
+    out->locked_neurons = g->locks.map.count;
+    pthread_rwlock_unlock(&g->lock);
+}
+
+void gov_info_scan(gov_t *g, uint64_t now, gov_info_t *out)
 {
     pthread_rwlock_rdlock(&g->lock);
     info_core(&g->core, out);
@@ -721,13 +735,30 @@ void modulation_source_default(const gov_config_t *cfg, gov_rules_t rules, gov_m
 bool gov_tick_due(gov_t *g, uint64_t now)
 {
     pthread_rwlock_rdlock(&g->lock);
-    bool due = g->core.next_due <= now || modulation_due(&g->core, now) ||
-               proposals_due(g, now) || rw_tick_due(g, now);
+    bool due = g->core.next_due <= now || modulation_due(&g->core, now) || proposals_due(g, now) ||
+               rw_tick_due(g, now);
     pthread_rwlock_unlock(&g->lock);
     return due;
 }
 
 size_t gov_memory(gov_t *g)
+{
+    pthread_rwlock_rdlock(&g->lock);
+    uint64_t neuron_bytes = 0;
+    gov_info_t info;
+    stats_read(g, 0, &info, &neuron_bytes); /* kept at commit: no scan */
+    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl) +
+                   (size_t)neuron_bytes;
+    for (size_t i = 0; i < g->ctrl.cap; i++)
+        if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
+            bytes += sizeof(cvec_t) +
+                     ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
+    bytes += rw_memory(g);
+    pthread_rwlock_unlock(&g->lock);
+    return bytes;
+}
+
+size_t gov_memory_scan(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
     size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
@@ -822,6 +853,8 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         const uint8_t *k = r->neurons.keys + i * 8;
         nrec_t rec = *(const nrec_t *)overlay_rec(&r->neurons, i);
         const nrec_t *old = table_get(&g->neurons, k);
+        if (old)
+            stats_neuron(g, old, -1); /* before its parts are freed */
         if (r->neurons.removed[i]) {
             if (old) {
                 ctrl_del(g, &old->n.controller, old->n.id);
@@ -841,6 +874,7 @@ void gov_round_commit(gov_t *g, gov_round_t **rp)
         rec.reward_only = false;
         if (!table_put(&g->neurons, k, &rec))
             abort();
+        stats_neuron(g, &rec, +1);
     }
     for (size_t i = 0; i < r->subs.n; i++) {
         const uint8_t *k = r->subs.keys + i * SUBACCOUNT_BYTES;
@@ -1023,7 +1057,8 @@ bool rremove(gov_round_t *r, uint64_t id, nns_error_t *err)
     gext_t *round_ext = pos >= 0 && rec.round_ext ? rec.ext : NULL;
     rec.ext = NULL;
     rec.round_ext = false;
-    if (!overlay_set(&r->subs, rec.n.subaccount, &id, true) || !overlay_set(&r->neurons, k, &rec, true))
+    if (!overlay_set(&r->subs, rec.n.subaccount, &id, true) ||
+        !overlay_set(&r->neurons, k, &rec, true))
         return oom(err);
     r->core.neurons--;
     free(round_ext);
@@ -1148,8 +1183,8 @@ bool rintent(gov_round_t *r, gov_inflight_t *f, gov_intent_t *i, uint64_t now, n
     /* the round owns its copy of a POST's body (the caller keeps its own) */
     gov_intent_t rec = *i;
     rec.body = NULL;
-    if (i->kind == GOV_INTENT_POST && !(rec.body = strndup(i->body ? i->body : "",
-                                                           GOV_INTENT_BODY_MAX - 1)))
+    if (i->kind == GOV_INTENT_POST &&
+        !(rec.body = strndup(i->body ? i->body : "", GOV_INTENT_BODY_MAX - 1)))
         return oom(err);
     if (!overlay_set(&r->intents, k, &rec, false)) {
         free(rec.body);

@@ -302,8 +302,8 @@ typedef enum {
     GOV_FLOW_MATURITY_MINT,
     GOV_FLOW_GENESIS_MINT,
     GOV_FLOW_MODULATION,
-    GOV_FLOW_PROPOSAL_CALL, /* an adopted proposal's POST to the cmc (gov_proposal.h) */
-    GOV_FLOW_PROPOSAL_MINT, /* an adopted proposal's node-provider mints (gov_proposal.h) */
+    GOV_FLOW_PROPOSAL_CALL,      /* an adopted proposal's POST to the cmc (gov_proposal.h) */
+    GOV_FLOW_PROPOSAL_MINT,      /* an adopted proposal's node-provider mints (gov_proposal.h) */
     GOV_FLOW_REWARD_SUPPLY,      /* the daily reward event's supply read (gov_reward.h) */
     GOV_FLOW_NODE_PROVIDER_RATE, /* the monthly node-provider rewards' rate read (gov_reward.h) */
     GOV_FLOW_NODE_PROVIDER_MINT, /* one node provider's reward mint (gov_reward.h) */
@@ -557,7 +557,12 @@ bool gov_load_intent(gov_t *g, const gov_intent_t *i, nns_error_t *err)
 void gov_load_done(gov_t *g);
 
 /* --- reads (any thread; committed state) --- */
+/* The facts and totals at now. The neuron totals (sums, counts by state) are kept as neurons
+ * load and rounds commit (gov_stats.c): no scan of the neurons. A now before the latest now
+ * asked for reads the counts by state at that latest time. Cannot fail. */
 void gov_info(gov_t *g, uint64_t now, gov_info_t *out);
+/* The same figures by a scan of every neuron (for checks: gov_info must equal it). */
+void gov_info_scan(gov_t *g, uint64_t now, gov_info_t *out);
 bool gov_genesis_done(gov_t *g);
 gov_rules_t gov_rules(gov_t *g);
 void gov_economics(gov_t *g, gov_economics_t *out);
@@ -576,6 +581,8 @@ bool gov_is_controller_or_hot_key(const gov_neuron_full_t *n, const principal_t 
 bool gov_tick_due(gov_t *g, uint64_t now);
 /* Approximate bytes of neuron state (maps, records, variable parts), for the memory figure. */
 size_t gov_memory(gov_t *g);
+/* The same by a scan of every neuron (for checks: gov_memory must equal it). */
+size_t gov_memory_scan(gov_t *g);
 /* Approximate bytes of the committed intents (map, records, POST bodies). */
 size_t gov_intent_memory(gov_t *g);
 

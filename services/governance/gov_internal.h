@@ -110,11 +110,11 @@ typedef struct {
 typedef struct {
     rw_event_t *events; /* ascending day */
     size_t nevents, capevents;
-    uint64_t dist_day;         /* the distribution in progress (dist_n > dist_done) */
-    size_t dist_n, dist_done;  /* entries, entries credited */
+    uint64_t dist_day;        /* the distribution in progress (dist_n > dist_done) */
+    size_t dist_n, dist_done; /* entries, entries credited */
     uint64_t *dist_ids, *dist_amounts;
-    uint64_t supply_flow; /* the supply read in flight, 0 = none */
-    uint64_t retry_at;    /* after a failed read: not before */
+    uint64_t supply_flow;         /* the supply read in flight, 0 = none */
+    uint64_t retry_at;            /* after a failed read: not before */
     gov_monthly_np_rewards_t *np; /* the most recent monthly node-provider rewards, or NULL */
     uint64_t np_flow;             /* the average-rate read in flight, 0 = none */
     uint64_t np_retry_at;
@@ -154,17 +154,53 @@ bool rw_np_mint_done(gov_round_t *r, const gov_inflight_t *f, const gov_transfer
                      uint64_t now, gov_outcome_t *out, nns_error_t *err);
 size_t rw_memory(const gov_t *g);
 
+/* ---- neuron totals kept at commit (gov_stats.c) ----
+ * What gov_info reports about the neurons (stake and maturity sums, the count by state, the
+ * bytes of their records), kept up to date as neurons are loaded and rounds commit, so that a
+ * read costs no scan of every neuron. The state of a dissolving neuron depends on the time, so
+ * the counts by state are those at `clock` (the latest time a read asked for, never lowered);
+ * `heap` holds (when_dissolved_timestamp_seconds, id) of every neuron counted dissolving at
+ * `clock`, all with a time after it, and stale entries of neurons changed since (skipped when
+ * popped: the neuron no longer has that time, or the entry repeats the one popped before). A
+ * read at a later time pops the entries due and moves them from dissolving to dissolved. The
+ * heap is rebuilt from the neurons when stale entries outnumber the live ones. */
+typedef struct {
+    uint64_t ts, id;
+} stats_ent_t;
+
+typedef struct {
+    uint64_t staked_e8s, maturity_e8s, staked_maturity_e8s; /* wrapping sums */
+    uint64_t by_state[5];                                   /* at clock */
+    uint64_t neuron_bytes;                                  /* records and variable parts */
+    uint64_t clock;
+    stats_ent_t *heap;
+    size_t nheap, capheap;
+    stats_ent_t last_popped;
+    pthread_mutex_t mu; /* readers advance the clock under the read lock: one at a time */
+} stats_t;
+
+void stats_init(stats_t *s);
+void stats_free(stats_t *s);
+/* Adds (sign +1) or removes (-1) a committed neuron record's contribution, at the stats'
+ * clock. Under the write lock (or while loading). Aborts when the heap cannot grow
+ * (crash-only, as the table's own growth at commit). */
+void stats_neuron(gov_t *g, const nrec_t *rec, int sign);
+/* The totals at now (the clock moved up to now; a now before the clock reads at the clock),
+ * into out's neurons_by_state and sums; *neuron_bytes when not NULL. Under the read lock. */
+void stats_read(gov_t *g, uint64_t now, gov_info_t *out, uint64_t *neuron_bytes);
+size_t ext_size(const gext_t *e);
+
 struct gov {
     gov_config_t cfg;
     pthread_rwlock_t lock;
     core_t core;
     table_t neurons;  /* id -> nrec_t */
-    hmap_t subs;     /* subaccount -> {a: id} (no record: the id is the value) */
+    hmap_t subs;      /* subaccount -> {a: id} (no record: the id is the value) */
     table_t flows;    /* flow id -> gov_inflight_t */
     table_t intents;  /* intent id -> gov_intent_t */
     table_t locks;    /* neuron id -> uint64 flow id */
     table_t sublocks; /* subaccount -> uint64 flow id */
-    hmap_t ctrl;     /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
+    hmap_t ctrl;      /* SHA-256(controller)[0..16) -> {a: count, b: id or cvec_t *} */
     /* proposals: ascending ids (sequential: appended) */
     prop_t **props;
     size_t nprops, capprops;
@@ -178,7 +214,8 @@ struct gov {
     size_t nnps;
     snap_t *snaps[GOV_VP_SNAPSHOTS_MAX]; /* oldest first */
     size_t nsnaps;
-    rw_state_t rw;   /* rewards */
+    rw_state_t rw; /* rewards */
+    stats_t stats; /* neuron totals (gov_stats.c) */
 };
 
 typedef struct {
@@ -217,7 +254,7 @@ struct gov_round {
     uint64_t dropped_snaps[GOV_VP_SNAPSHOTS_MAX + 1];
     size_t ndropped_snaps;
     gov_proposal_full_t *rows_tmp; /* gov_round_proposal's copy (valid until the next call) */
-    rw_round_t rw; /* rewards */
+    rw_round_t rw;                 /* rewards */
 };
 
 /* ---- gov.c: keys, the neuron store as of a round, locks, flows, intents, events ---- */

@@ -343,6 +343,12 @@ static void *blob_build(const char *title, const char *summary, const char *url,
     return k.base;
 }
 
+gov_action_t *gov_action_copy(const gov_action_t *a)
+{
+    gov_proposal_full_t tmp;
+    return blob_build(NULL, NULL, NULL, NULL, a, &tmp); /* the action is the blob's first member */
+}
+
 /* Packs a known neuron (the record first) into k. */
 static void kn_pack(pack_t *k, const gov_known_neuron_t *src)
 {
@@ -1536,25 +1542,21 @@ static bool corrupt_p(nns_error_t *err, const char *what, uint64_t id)
 }
 
 bool gov_load_proposal(gov_t *g, const gov_proposal_t *src, const char *title, const char *summary,
-                       const char *url, const char *action_json, const uint8_t *action_blob,
-                       size_t action_len, const uint64_t *ballot_ids, const uint64_t *ballot_vps,
+                       const char *url, const char *action_json, const gov_action_t *action,
+                       const uint64_t *ballot_ids, const uint64_t *ballot_vps,
                        const uint8_t *ballot_votes, size_t nballots, nns_error_t *err)
 {
     if (src->id == 0 || (g->nprops && g->props[g->nprops - 1]->f.p.id >= src->id))
         return corrupt_p(err, "proposal out of order", src->id);
     if (src->ballots_held && nballots != src->ballots_count)
         return corrupt_p(err, "ballot count of proposal", src->id);
-    gov_action_t *act = gov_action_decode(action_blob, action_len);
-    if (!act)
+    if (!action || action->kind != src->action_kind)
         return corrupt_p(err, "bad action of proposal", src->id);
     prop_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        free(act);
+    if (!p)
         return oom(err);
-    }
     p->f.p = *src;
-    p->blob = blob_build(title, summary, url, action_json, act, &p->f);
-    free(act);
+    p->blob = blob_build(title, summary, url, action_json, action, &p->f);
     if (!p->blob) {
         free(p);
         return oom(err);

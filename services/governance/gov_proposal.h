@@ -316,13 +316,16 @@ typedef struct {
  * (InvalidProposal). */
 int32_t gov_action_topic(const gov_action_t *a);
 
-/* Binary encoding of a typed action (the store keeps it as bytea next to action_json and gives
- * it back to gov_load_proposal). gov_action_encoded_size: the bytes needed; gov_action_encode
- * writes them (returns the count). gov_action_decode: a malloc'd action whose pointers refer to
- * the same allocation (free() it), NULL on a bad encoding or allocation failure. */
+/* Binary encoding of a typed action, in memory only: the layout of this build's structs, never
+ * stored (the store keeps action_json and the draws, proposal_body.h). Used to compare two
+ * actions field by field. gov_action_encoded_size: the bytes needed; gov_action_encode writes
+ * them (returns the count). gov_action_decode: a malloc'd action whose pointers refer to the
+ * same allocation (free() it), NULL on a bad encoding or allocation failure. */
 size_t gov_action_encoded_size(const gov_action_t *a);
 size_t gov_action_encode(const gov_action_t *a, uint8_t *out, size_t cap);
 gov_action_t *gov_action_decode(const uint8_t *in, size_t len);
+/* A deep copy of an action in one allocation (free() it); NULL when out of memory. */
+gov_action_t *gov_action_copy(const gov_action_t *a);
 
 /* ---- proposals ---- */
 typedef struct {
@@ -503,11 +506,12 @@ bool gov_apply_call_done(gov_t *g, gov_round_t *r, uint64_t intent_id, const gov
 
 /* --- loads (state thread, after gov_load_neuron of every neuron, before gov_load_done) --- */
 void gov_load_proposal_info(gov_t *g, const gov_proposal_info_t *info);
-/* A proposal with its action encoding (gov_action_encode) and, when p->ballots_held, its ballots
- * as arrays ascending by neuron id (n == p->ballots_count). Copies everything. */
+/* A proposal with its typed action (the store parses it from action_json and the draws:
+ * gov_action_from_stored, proposal_body.h) and, when p->ballots_held, its ballots as arrays
+ * ascending by neuron id (n == p->ballots_count). Copies everything. */
 bool gov_load_proposal(gov_t *g, const gov_proposal_t *p, const char *title, const char *summary,
-                       const char *url, const char *action_json, const uint8_t *action_blob,
-                       size_t action_len, const uint64_t *ballot_ids, const uint64_t *ballot_vps,
+                       const char *url, const char *action_json, const gov_action_t *action,
+                       const uint64_t *ballot_ids, const uint64_t *ballot_vps,
                        const uint8_t *ballot_votes, size_t nballots, nns_error_t *err)
     __attribute__((warn_unused_result));
 bool gov_load_known_neuron(gov_t *g, const gov_known_neuron_t *k, nns_error_t *err)

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -795,6 +796,162 @@ gov_submission_t *gov_body_proposal(const uint8_t *body, size_t len, const princ
 fail:
     gov_submission_free(&s);
     return NULL;
+}
+
+/* ---- the stored form (proposal_body.h) ---- */
+
+#define DRAWS_VERSION 1
+
+/* The candidates an action holds, in the order the parsers draw them: pointers into the
+ * action (and into rewards, the writable RewardNodeProviders array when given). Returns how
+ * many (at most max). */
+typedef struct {
+    const uint64_t *id;
+    const uint8_t *subaccount; /* split and spawn */
+    const uint64_t *nonce;     /* rewards to a neuron */
+} draw_slot_t;
+
+static size_t draw_slots(const gov_action_t *a, draw_slot_t *out, size_t max)
+{
+    size_t n = 0;
+    if (a->kind == GOV_ACTION_MANAGE_NEURON) {
+        const gov_command_t *c = &a->u.manage_neuron.command;
+        if (c->kind == GOV_CMD_SPLIT && max > 0)
+            out[n++] =
+                (draw_slot_t){&c->u.split.candidate_id, c->u.split.candidate_subaccount, NULL};
+        else if (c->kind == GOV_CMD_SPAWN && max > 0)
+            out[n++] =
+                (draw_slot_t){&c->u.spawn.candidate_id, c->u.spawn.candidate_subaccount, NULL};
+    } else if (a->kind == GOV_ACTION_REWARD_NODE_PROVIDER) {
+        const gov_np_reward_t *w = &a->u.reward_node_provider.reward;
+        if (w->to_neuron && max > 0)
+            out[n++] = (draw_slot_t){&w->candidate_id, NULL, &w->candidate_nonce};
+    } else if (a->kind == GOV_ACTION_REWARD_NODE_PROVIDERS) {
+        for (size_t i = 0; i < a->u.reward_node_providers.n && n < max; i++) {
+            const gov_np_reward_t *w = &a->u.reward_node_providers.rewards[i];
+            if (w->to_neuron)
+                out[n++] = (draw_slot_t){&w->candidate_id, NULL, &w->candidate_nonce};
+        }
+    }
+    return n;
+}
+
+char *gov_action_draws_json(const gov_action_t *a)
+{
+    draw_slot_t slots[GOV_LIST_ITEMS_MAX + 1];
+    size_t n = draw_slots(a, slots, GOV_LIST_ITEMS_MAX + 1);
+    json_t *o = json_object(), *list = json_array();
+    bool ok = o && list && json_object_set_new(o, "version", json_integer(DRAWS_VERSION)) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *c = json_object();
+        ok = c && json_object_set_new(c, "candidate_id", json_u64(*slots[i].id)) == 0;
+        if (ok && slots[i].subaccount) {
+            char hex[2 * SUBACCOUNT_BYTES + 1];
+            hex_encode(slots[i].subaccount, SUBACCOUNT_BYTES, hex);
+            ok = json_object_set_new(c, "candidate_subaccount", json_string(hex)) == 0;
+        }
+        if (ok && slots[i].nonce)
+            ok = json_object_set_new(c, "candidate_nonce", json_u64(*slots[i].nonce)) == 0;
+        if (!ok) {
+            json_decref(c);
+            break;
+        }
+        ok = json_array_append_new(list, c) == 0; /* takes c, also on failure */
+    }
+    char *text = NULL;
+    if (ok && json_object_set_new(o, "candidates", list) == 0) {
+        list = NULL;
+        text = json_dumps(o, JSON_COMPACT);
+    }
+    json_decref(list);
+    json_decref(o);
+    return text;
+}
+
+static bool corrupt_draws(nns_error_t *err, const char *what)
+{
+    return nns_error_set(err, 500, "CorruptState", "stored action draws: %s", what);
+}
+
+/* Puts the draws back into the parsed action a (its candidates are writable: they live in the
+ * submission's memory or in a itself). */
+static bool put_draws(gov_action_t *a, const char *draws_json, nns_error_t *err)
+{
+    draw_slot_t slots[GOV_LIST_ITEMS_MAX + 1];
+    size_t n = draw_slots(a, slots, GOV_LIST_ITEMS_MAX + 1);
+    json_t *o = draws_json ? json_loads(draws_json, 0, NULL) : NULL;
+    json_t *version = json_object_get(o, "version");
+    bool ok = json_is_integer(version) || corrupt_draws(err, "not an object {version, candidates}");
+    if (ok && json_integer_value(version) == 0) {
+        json_decref(o); /* not recorded (a finished proposal): the candidates stay 0 */
+        return true;
+    }
+    json_t *list = json_object_get(o, "candidates");
+    if (ok && (json_integer_value(version) != DRAWS_VERSION || !json_is_array(list)))
+        ok = corrupt_draws(err, "unknown version or no candidates");
+    if (ok && json_array_size(list) != n)
+        ok = corrupt_draws(err, "as many candidates as the action draws expected");
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *c = json_array_get(list, i);
+        uint64_t id = 0, nonce = 0;
+        nns_error_t ignored;
+        if (!json_is_object(c) || !json_get_u64(c, "candidate_id", true, &id, NULL, &ignored)) {
+            ok = corrupt_draws(err, "a candidate without candidate_id");
+            break;
+        }
+        /* the slots point into the action's own writable memory: a cast back to writable */
+        *(uint64_t *)(uintptr_t)slots[i].id = id;
+        if (slots[i].subaccount) {
+            const char *hex = json_string_value(json_object_get(c, "candidate_subaccount"));
+            if (!hex || strlen(hex) != 2 * SUBACCOUNT_BYTES ||
+                hex_decode(hex, strlen(hex), (uint8_t *)(uintptr_t)slots[i].subaccount,
+                           SUBACCOUNT_BYTES) != SUBACCOUNT_BYTES)
+                ok = corrupt_draws(err, "a candidate_subaccount of 64 hex characters expected");
+        }
+        if (ok && slots[i].nonce) {
+            if (!json_get_u64(c, "candidate_nonce", true, &nonce, NULL, &ignored))
+                ok = corrupt_draws(err, "a candidate without candidate_nonce");
+            else
+                *(uint64_t *)(uintptr_t)slots[i].nonce = nonce;
+        }
+    }
+    json_decref(o);
+    return ok;
+}
+
+gov_action_t *gov_action_from_stored(const char *action_json, const char *draws_json,
+                                     nns_error_t *err)
+{
+    gov_action_t *out = NULL;
+    gov_submission_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+        return NULL;
+    }
+    /* the caller stays empty: a ManageNeuron command's is fixed at execution */
+    s->root = action_json ? json_loads(action_json, 0, NULL) : NULL;
+    const char *type = json_string_value(json_object_get(s->root, "type"));
+    gov_action_kind_t kind = type ? gov_action_from_name(type) : 0;
+    if (!json_is_object(s->root) || !kind || kind > GOV_ACTION_KIND_MAX || !PARSERS[kind]) {
+        nns_error_set(err, 500, "CorruptState", "stored action_json: not an action object");
+        goto done;
+    }
+    json_drop_nulls(s->root);
+    s->args.action.kind = kind;
+    if (!PARSERS[kind](s, s->root, &s->args.action, err)) {
+        char detail[sizeof err->detail];
+        snprintf(detail, sizeof detail, "%s", err->detail);
+        if (err->status != 503)
+            nns_error_set(err, 500, "CorruptState", "stored action_json refused: %s", detail);
+        goto done;
+    }
+    if (!put_draws(&s->args.action, draws_json, err))
+        goto done;
+    if (!(out = gov_action_copy(&s->args.action)))
+        nns_error_set(err, 503, "Unavailable", "out of memory");
+done:
+    gov_submission_free(&s);
+    return out;
 }
 
 bool gov_body_vote(const uint8_t *body, size_t len, const principal_t *caller, uint64_t proposal_id,

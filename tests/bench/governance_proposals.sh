@@ -10,7 +10,8 @@
 #   - one vote of the first known neuron cascading through the graph (target < 250 ms);
 #   - memory per ballot (governance's RSS over the ballots the proposals hold);
 #   - the day's rewards after both test clocks move past the deadlines: the wall time until the
-#     last voter is credited and the rounds it took;
+#     last batch is credited (target < 5 s) and each batch's round, polled over HTTP (the time
+#     between two credited batches, target < 250 ms);
 # and, through build/tools/govstore proposals on generated neurons (the state machine and the
 # store in one process against the same PostgreSQL, as test_governance_store.sh), the reward
 # batches' rounds one by one: target < 250 ms per round, < 5 s in all.
@@ -107,6 +108,8 @@ vote=$(sed -n 's/^govprop: one vote cascading.*median \([0-9.]*\) ms, max \([0-9
 per_ballot=$(sed -n 's/^govprop: memory per ballot: \([0-9.-]*\) bytes.*/\1/p' "$out")
 ballots=$(sed -n 's/^govprop: .* proposals hold [0-9]* ballots (\([0-9]*\) each).*/\1/p' "$out")
 rewards_http=$(sed -n 's/^govprop: the day.s rewards: \(.*\)/\1/p' "$out")
+http_all_s=$(sed -n 's/^govprop: the day.s rewards: .*every batch credited after \([0-9.]*\) s.*/\1/p' "$out")
+http_rounds=$(sed -n 's/^govprop: reward batch rounds over HTTP.*: \([0-9]*\), median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1 \2 \3/p' "$out")
 batches=$(sed -n 's/^reward batches: \([0-9]*\) rounds, worst \([0-9.]*\) ms.*/\1 \2/p' "$TEST_TMP/govstore.out")
 event_ms=$(sed -n 's/^reward event of day .*apply \([0-9.]*\) ms, store round \([0-9.]*\) ms.*/\1 \2/p' "$TEST_TMP/govstore.out")
 batch_line=$(grep '^reward batches:' "$TEST_TMP/govstore.out")
@@ -115,14 +118,21 @@ read -r c50 cmax <<<"${create:-? 999999}"
 read -r v50 vmax <<<"${vote:-? 999999}"
 read -r nb bworst <<<"${batches:-? 999999}"
 read -r eapply estore <<<"${event_ms:-0 0}"
+read -r hn h50 hmax <<<"${http_rounds:-? ? 999999}"
 echo "== governance proposals bench ($neurons neurons, $known known, $(nproc) shared cores: noisy)"
 echo "proposal creation:      median $c50 ms, max $cmax ms over $proposals proposals of ${ballots:-?} ballots (target < 250 ms: $(verdict "$cmax" 250))"
 echo "one vote cascading:     median $v50 ms, max $vmax ms (target < 250 ms: $(verdict "$vmax" 250))"
 echo "memory per ballot:      ${per_ballot:-?} bytes (governance's RSS growth over the ballots held)"
 echo "rewards over HTTP:      ${rewards_http:-?}"
+echo "/metrics scrape:        $(sed -n 's/^govprop: a \/metrics scrape: \(.*\) (target.*/\1/p' "$out")"
+echo "rewards over HTTP, all: ${http_all_s:-?} s from the clocks' move to the last batch credited (target < 5 s: $(verdict "${http_all_s:-999999}" 5))"
+echo "reward rounds, HTTP:    $hn rounds, median $h50 ms, max $hmax ms between credited batches (target < 250 ms per round: $(verdict "$hmax" 250))"
 echo "reward event round:     apply $eapply ms + store round $estore ms (target < 250 ms: $(verdict "$(echo "$eapply + $estore" | bc)" 250))"
 echo "reward batch rounds:    $nb rounds, worst $bworst ms (target < 250 ms per round: $(verdict "$bworst" 250))"
 grep -E '^(proposal [0-9]+ with|vote of a known|second proposal)' "$TEST_TMP/govstore.out" | sed 's/^/in one process (govstore): /'
+pages=$(grep '^ballot pages from the mirror:' "$TEST_TMP/govstore.out" | sed 's/^ballot pages from the mirror: //')
+pages_p99=$(echo "$pages" | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
+echo "ballot pages (mirror):  ${pages:-?} (target p99 < 50 ms: $(verdict "${pages_p99:-999999}" 50))"
 echo "rewards in all:         ${all_ms:-?} ms of rounds (target < 5000 ms: $(verdict "${all_ms:-999999}" 5000)); govstore: $batch_line"
 if [ "$rc" -ne 0 ] || [ -z "$create" ] || [ -z "$vote" ]; then
   echo "governance proposals bench: the run failed"

@@ -32,11 +32,13 @@
  *                    answers (N neurons created); prints the rounds' mean times through the
  *                    store (apply, build, COPY, pipeline, COMMIT).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "crypto.h"
 #include "db.h"
 #include "gov.h"
@@ -885,6 +887,7 @@ static gov_submit_args_t base_submit(uint64_t neuron, const principal_t *caller)
     /* an NnsFunction recorded as executed (topic SubnetManagement: the catch-all cascades) */
     a.action.kind = GOV_ACTION_EXECUTE_NNS_FUNCTION;
     a.action.u.nns.nns_function = 7;
+    a.action.u.nns.payload = (const uint8_t *)""; /* as parsed: empty, not absent */
     a.action_json = "{\"type\":\"ExecuteNnsFunction\",\"nns_function\":7,\"payload\":\"\"}";
     return a;
 }
@@ -959,6 +962,67 @@ static bool same_ballots(gov_t *a, gov_t *b, uint64_t id)
     }
 }
 
+/* ---- the mirror's pages of a proposal's ballots against memory's ---- */
+
+static int cmp_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Walks every page (GOV_STORE_VOTES_MAX ballots) of proposal id's ballots with the vote filter
+ * (-1: all) through the mirror and through memory (which must still hold them): false at the
+ * first page that differs. Each mirror page's time goes to ms (at most cap); *npages and
+ * *nballots count them. */
+static bool walk_ballots(gov_store_t *s, gov_t *g, uint64_t id, int vote, double *ms, size_t cap,
+                         size_t *npages, size_t *nballots)
+{
+    static gov_ballot_t mem[GOV_STORE_VOTES_MAX], mir[GOV_STORE_VOTES_MAX];
+    uint64_t after = 0;
+    *npages = *nballots = 0;
+    for (;;) {
+        bool more_mem, held, more_mir, found;
+        size_t n = 0;
+        nns_error_t err;
+        size_t nm =
+            gov_proposal_ballots(g, id, after, vote, mem, GOV_STORE_VOTES_MAX, &more_mem, &held);
+        double t = mono();
+        if (!gov_store_proposal_ballots(s, id, after, vote, mir, GOV_STORE_VOTES_MAX, &n, &more_mir,
+                                        &found, &err))
+            die("proposal ballots", &err);
+        if (*npages < cap)
+            ms[*npages] = (mono() - t) * 1e3;
+        (*npages)++;
+        if (!held || !found || n != nm || more_mir != more_mem) {
+            fprintf(stderr, "ballots of %llu (vote %d) after %llu: mirror %zu%s, memory %zu%s\n",
+                    (unsigned long long)id, vote, (unsigned long long)after, n,
+                    more_mir ? " and more" : "", nm, more_mem ? " and more" : "");
+            return false;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (mem[i].neuron_id != mir[i].neuron_id || mem[i].vote != mir[i].vote ||
+                mem[i].voting_power != mir[i].voting_power)
+                return false;
+        *nballots += n;
+        if (!more_mir || n == 0)
+            return true;
+        after = mir[n - 1].neuron_id;
+    }
+}
+
+/* Two actions equal field by field (their in-memory encodings): the one submitted and the one
+ * parsed back from the stored form after a restart (gov_action_from_stored). */
+static bool same_action(const gov_action_t *x, const gov_action_t *y)
+{
+    size_t nx = gov_action_encoded_size(x), ny = gov_action_encoded_size(y);
+    uint8_t *ex = malloc(nx), *ey = malloc(ny);
+    bool same = ex && ey && nx == ny && gov_action_encode(x, ex, nx) == nx &&
+                gov_action_encode(y, ey, ny) == ny && memcmp(ex, ey, nx) == 0;
+    free(ex);
+    free(ey);
+    return same;
+}
+
 static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
 {
     gov_proposal_full_t *x = gov_proposal_get(a, id, NULL), *y = gov_proposal_get(b, id, NULL);
@@ -976,7 +1040,7 @@ static bool same_proposal(gov_t *a, gov_t *b, uint64_t id)
         x->p.executed_timestamp_seconds == y->p.executed_timestamp_seconds &&
         x->p.total_potential_voting_power == y->p.total_potential_voting_power &&
         strcmp(x->summary, y->summary) == 0 && strcmp(x->action_json, y->action_json) == 0 &&
-        x->action->kind == y->action->kind && same_ballots(a, b, id);
+        same_action(x->action, y->action) && same_ballots(a, b, id);
     free(x);
     free(y);
     return same;
@@ -1102,7 +1166,16 @@ static int run_proposals(size_t nneurons)
     principal_canister(77, &a.action.u.node_provider.id);
     a.action.u.node_provider.has_reward_account = true;
     memset(a.action.u.node_provider.reward_account.hash, 7, ACCOUNT_HASH_BYTES);
-    a.action_json = "{\"type\":\"AddOrRemoveNodeProvider\",\"change\":\"add\"}";
+    /* action_json is what a restart parses back (gov_action_from_stored): the same action */
+    static char np_json[256];
+    char np_text[PRINCIPAL_TEXT_MAX], np_account[ACCOUNT_HEX_LEN + 1];
+    principal_to_text(&a.action.u.node_provider.id, np_text);
+    account_id_to_hex(&a.action.u.node_provider.reward_account, np_account);
+    snprintf(np_json, sizeof np_json,
+             "{\"type\":\"AddOrRemoveNodeProvider\",\"change\":\"add\",\"node_provider\":"
+             "{\"id\":\"%s\",\"reward_account\":\"%s\"}}",
+             np_text, np_account);
+    a.action_json = np_json;
     uint64_t p2 = submit_round(s, g, &a, t1 + 200, &apply_ms, &store_ms);
     vote_round(s, g, p2, 1, GOV_VOTE_YES, t1 + 260, &apply_ms, &store_ms);
     c2 = vote_round(s, g, p2, 2, GOV_VOTE_YES, t1 + 320, &a2, &s2);
@@ -1122,7 +1195,13 @@ static int run_proposals(size_t nneurons)
     a.action.u.register_known_neuron.links = links;
     a.action.u.register_known_neuron.ntopics = 1;
     a.action.u.register_known_neuron.committed_topics = topics;
-    a.action_json = "{\"type\":\"RegisterKnownNeuron\",\"name\":\"Alpha\"}";
+    static char kn_json[256];
+    snprintf(kn_json, sizeof kn_json,
+             "{\"type\":\"RegisterKnownNeuron\",\"neuron_id\":\"%" PRIu64 "\",\"name\":"
+             "\"Alpha\",\"description\":\"the first known neuron\",\"links\":"
+             "[\"https://example.org/alpha\"],\"committed_topics\":[4]}",
+             gen_id(1));
+    a.action_json = kn_json;
     uint64_t p3 = submit_round(s, g, &a, t1 + 400, &apply_ms, &store_ms);
     vote_round(s, g, p3, 1, GOV_VOTE_YES, t1 + 460, &apply_ms, &store_ms);
     vote_round(s, g, p3, 2, GOV_VOTE_NO, t1 + 520, &apply_ms, &store_ms);
@@ -1192,6 +1271,26 @@ static int run_proposals(size_t nneurons)
     printf("reads from the mirror: a neuron's votes %.1f ms, a page of %d votes of a proposal "
            "%.1f ms, a page of its ballots %.1f ms\n",
            nv_ms, GOV_STORE_VOTES_MAX, pv_ms, pb_ms);
+    /* every page of proposal 1's ballots, all and by vote, the mirror's against memory's */
+    static double page_ms[4096];
+    size_t npages = 0, walked = 0, counted[3] = {0, 0, 0};
+    CHECK(walk_ballots(s, g, p1, -1, page_ms, 4096, &npages, &walked) && walked == nballots,
+          "every page of proposal 1's ballots from the mirror is memory's (%zu ballots)", walked);
+    size_t timed = npages < 4096 ? npages : 4096;
+    qsort(page_ms, timed, sizeof page_ms[0], cmp_ms);
+    double p50 = timed ? page_ms[timed / 2] : 0, p99 = timed ? page_ms[(timed * 99) / 100] : 0,
+           pmax = timed ? page_ms[timed - 1] : 0;
+    for (int vf = 0; vf <= 2; vf++) {
+        static double filtered_ms[4096];
+        size_t fp;
+        CHECK(walk_ballots(s, g, p1, vf, filtered_ms, 4096, &fp, &counted[vf]),
+              "every page of proposal 1's %s ballots from the mirror is memory's (%zu)",
+              gov_vote_name((uint8_t)vf), counted[vf]);
+    }
+    CHECK(counted[0] + counted[1] + counted[2] == walked, "the filtered walks cover the ballots");
+    printf("ballot pages from the mirror: %zu pages of %d over %zu ballots, p50 %.1f ms, p99 %.1f "
+           "ms, max %.1f ms (yes %zu, no %zu, unspecified %zu)\n",
+           npages, GOV_STORE_VOTES_MAX, walked, p50, p99, pmax, counted[1], counted[2], counted[0]);
 
     /* the day's rewards: decisions at the deadlines, the event from the supply, the batches */
     uint64_t tr = GEN_GENESIS + 6 * 86400;

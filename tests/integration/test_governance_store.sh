@@ -188,4 +188,43 @@ check "analyst cannot read the ballots' table" \
   bash -c '! psql "'"$props_url"'" -Atqc "SET ROLE analyst; SELECT count(*) FROM governance.ballots" 2>/dev/null'
 echo "PostgreSQL bytes per ballot (governance.ballots with its index): $(psql "$props_url" -Atqc \
   "SELECT round(pg_total_relation_size('governance.ballots')::numeric / greatest((SELECT sum(cardinality(neuron_ids)) FROM governance.ballots), 1), 1)")"
+
+# Schema 005 on a database whose proposals were stored as schema 004 stored them (the binary
+# action column): made with every migration, then 005 and 006 undone by hand.
+sql "CREATE DATABASE gov_upgrade" >/dev/null
+up_url=${DATABASE_URL/dbname=nns/dbname=gov_upgrade}
+up() { psql "$up_url" -v ON_ERROR_STOP=1 -Atqc "$1"; }
+DATABASE_URL=$up_url "$TOOLS/govstore" init >/dev/null 2>&1
+{
+  echo "DROP INDEX governance.ballots_proposal_last; DROP VIEW analytics.governance_proposals;"
+  echo "ALTER TABLE governance.proposals DROP COLUMN action_draws, ADD COLUMN action bytea NOT NULL DEFAULT '\x00';"
+  sed -n '/^CREATE VIEW analytics.governance_proposals AS/,/^FROM p CROSS JOIN clock/p' \
+    "$ROOT/schema/governance/004_proposals_analytics.sql"
+  echo "DELETE FROM public.nns_schema_migrations WHERE service = 'governance' AND name >= '005';"
+  echo "INSERT INTO governance.proposals (id, proposer, topic, action_type, nns_function,
+    managed_neuron_id, status, reject_cost_e8s, proposal_timestamp_seconds,
+    decided_timestamp_seconds, executed_timestamp_seconds, failed_timestamp_seconds,
+    failure_reason, has_wait_for_quiet, wait_for_quiet_deadline_seconds, voting_period_seconds,
+    total_potential_voting_power, yes_e8s, no_e8s, total_e8s, tally_timestamp_seconds,
+    reward_event_round, ballots_count, ballots_held, exec_flow_id, forgotten, summary,
+    action_json, updated_at_nanos) VALUES (1, 5, 1, 'ManageNeuron', 0, 7, 'Open', 0, 0, 0, 0, 0,
+    '', false, 0, 172800, 0, 0, 0, 0, 0, 0, 0, false, 0, false, 's',
+    '{\"type\":\"ManageNeuron\",\"neuron_id\":\"7\",\"command\":{\"type\":\"split\",\"amount_e8s\":\"300000000\"}}', 0);"
+} | psql "$up_url" -v ON_ERROR_STOP=1 -q
+# the upgrade refused: the log names the reason, the binary column is still there
+upgrade_refused() {
+  ! DATABASE_URL=$up_url "$TOOLS/govstore" init >"$TEST_TMP/upgrade.out" 2>&1 &&
+    grep -q "let it finish" "$TEST_TMP/upgrade.out" &&
+    eq "$(up "SELECT count(*) FROM information_schema.columns WHERE table_name = 'proposals' AND column_name = 'action'")" 1
+}
+check "schema 005 refuses to drop the binary action of an open proposal with drawn candidates" \
+  upgrade_refused
+up "UPDATE governance.proposals SET status = 'Executed', executed_timestamp_seconds = 1" >/dev/null
+upgrade_done() {
+  DATABASE_URL=$up_url "$TOOLS/govstore" init >"$TEST_TMP/upgrade.out" 2>&1 &&
+    eq "$(up "SELECT action_draws || ' ' || (SELECT count(*) FROM information_schema.columns WHERE table_name = 'proposals' AND column_name = 'action') || ' ' || (SELECT count(*) FROM pg_indexes WHERE indexname = 'ballots_proposal_last') FROM governance.proposals")" \
+      '{"version":0} 0 1'
+}
+check "once it finished, 005 replaces the binary action by {\"version\":0} draws and 006 adds its index" \
+  upgrade_done
 finish

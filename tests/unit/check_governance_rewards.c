@@ -373,10 +373,6 @@ static void load_motion(gov_t *g, uint64_t id, int32_t topic, uint64_t at, uint6
     memset(&a, 0, sizeof a);
     a.kind = GOV_ACTION_MOTION;
     a.u.motion.motion_text = "a motion";
-    size_t len = gov_action_encoded_size(&a);
-    uint8_t *blob = malloc(len);
-    ck_assert_ptr_nonnull(blob);
-    ck_assert_uint_eq(gov_action_encode(&a, blob, len), len);
     uint64_t *ids = malloc(n * sizeof *ids), *vps = malloc(n * sizeof *vps);
     uint8_t *votes = malloc(n);
     ck_assert(ids && vps && votes);
@@ -415,9 +411,8 @@ static void load_motion(gov_t *g, uint64_t id, int32_t topic, uint64_t at, uint6
     p.ballots_held = true;
     nns_error_t err;
     ck_assert_msg(gov_load_proposal(g, &p, "a title", "a summary", NULL, "{\"type\":\"Motion\"}",
-                                    blob, len, ids, vps, votes, n, &err),
+                                    &a, ids, vps, votes, n, &err),
                   "%s", err.detail);
-    free(blob);
     free(ids);
     free(vps);
     free(votes);
