@@ -266,6 +266,9 @@ void round_pace_ended(round_pace_t *p, uint64_t end_ns, bool exact, uint64_t nex
 
 uint64_t round_pace_due(const round_pace_t *p, size_t inflight)
 {
-    uint64_t end = p->head_since + p->serial_ns * inflight;
-    return end > p->head_since + p->prepare_ns ? end - p->prepare_ns : p->head_since;
+    /* never before half a round's time at the head: when preparing takes longer than that (a
+     * busy host), a round taken at once would hold only the few commands that came since the
+     * last one, and every round costs PostgreSQL its serialized part whatever its size */
+    uint64_t lead = p->prepare_ns < p->serial_ns / 2 ? p->prepare_ns : p->serial_ns / 2;
+    return p->head_since + p->serial_ns * inflight - lead;
 }

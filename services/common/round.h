@@ -87,7 +87,9 @@ void round_pace_sent(round_pace_t *p, uint64_t taken_ns, uint64_t sent_ns, bool 
  * flight), which becomes the head. exact: end_ns is when the outcome arrived; otherwise it was
  * read late (the state thread was busy), and only says the round took no longer. */
 void round_pace_ended(round_pace_t *p, uint64_t end_ns, bool exact, uint64_t next_sent_ns);
-/* When the next round should be taken, with inflight rounds in flight (> 0). */
+/* When the next round should be taken, with inflight rounds in flight (> 0): when they are
+ * estimated to end, less the preparation, but no sooner than half a round's time at the head
+ * before that. */
 uint64_t round_pace_due(const round_pace_t *p, size_t inflight);
 
 /* Counters for /metrics. */

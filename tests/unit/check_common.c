@@ -696,9 +696,10 @@ START_TEST(test_round_pace)
     round_pace_sent(&p, 62 * MS, 70 * MS, false);
     round_pace_ended(&p, 66 * MS, true, 70 * MS);
     ck_assert_uint_eq(p.head_since, 70 * MS);
-    /* preparing takes longer than a round at the head: due at once */
+    ck_assert_uint_eq(p.serial_ns, 9 * MS - 9 * MS / 4 + 4 * MS / 4); /* 66 - 62 ms at the head */
+    /* preparing takes longer than half a round at the head: due half-way, not at once */
     p.prepare_ns = 50 * MS;
-    ck_assert_uint_eq(round_pace_due(&p, 1), 70 * MS);
+    ck_assert_uint_eq(round_pace_due(&p, 1), 70 * MS + p.serial_ns / 2);
 }
 END_TEST
 
