@@ -354,6 +354,20 @@ bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
     return true;
 }
 
+/* Without blocking: true when PQgetResult() will not block. What libpq holds already is
+ * parsed first (PQisBusy), and the socket read only when that is not enough: reading first
+ * could meet the end of the stream after a server's last words (a FATAL error ending its
+ * session, then the connection closed) and drop the connection with those words still
+ * unparsed in libpq's buffer, so that a round the server refused read as one whose outcome
+ * nobody knows (and the process exited). */
+static bool input_ready(PGconn *conn)
+{
+    if (!PQisBusy(conn))
+        return true;
+    PQconsumeInput(conn);
+    return !PQisBusy(conn) || PQstatus(conn) != CONNECTION_OK;
+}
+
 /* Reads results until the pipeline's are all in (true), or, when !block, until the next one
  * has not arrived yet (false: call again). Each statement's results end with a NULL; the
  * sync's result comes last. An error the server sent carries an SQLSTATE; one libpq made up
@@ -363,7 +377,7 @@ static bool pipeline_step(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_ou
                           nns_error_t *err, bool block)
 {
     while (rd->next < rd->n && PQstatus(conn) == CONNECTION_OK) {
-        if (!block && (PQconsumeInput(conn), PQisBusy(conn)) && PQstatus(conn) == CONNECTION_OK)
+        if (!block && !input_ready(conn))
             return false;
         PGresult *r = PQgetResult(conn);
         if (!r) { /* the end of statement `next`'s results: it succeeded if the server said so */
@@ -393,8 +407,7 @@ static bool pipeline_step(PGconn *conn, db_pipeline_reader_t *rd, db_pipeline_ou
         }
         PQclear(r);
     }
-    if (!block && PQstatus(conn) == CONNECTION_OK && (PQconsumeInput(conn), PQisBusy(conn)) &&
-        PQstatus(conn) == CONNECTION_OK)
+    if (!block && PQstatus(conn) == CONNECTION_OK && !input_ready(conn))
         return false;
     PGresult *sync = PQstatus(conn) == CONNECTION_OK ? PQgetResult(conn) : NULL;
     out->synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;

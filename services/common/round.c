@@ -238,3 +238,37 @@ size_t round_queued(round_loop_t *l)
     pthread_mutex_unlock(&l->lock);
     return w;
 }
+
+/* Exponentially weighted moving average, weight 1/4 for the new sample: a few rounds follow a
+ * change of load or of the disk, one slow round moves it by a quarter. */
+static uint64_t ewma(uint64_t avg, uint64_t sample)
+{
+    return avg ? avg - avg / 4 + sample / 4 : sample;
+}
+
+void round_pace_sent(round_pace_t *p, uint64_t taken_ns, uint64_t sent_ns, bool alone)
+{
+    p->prepare_ns = ewma(p->prepare_ns, sent_ns > taken_ns ? sent_ns - taken_ns : 0);
+    if (alone)
+        p->head_since = sent_ns;
+}
+
+void round_pace_ended(round_pace_t *p, uint64_t end_ns, bool exact, uint64_t next_sent_ns)
+{
+    uint64_t took = end_ns > p->head_since ? end_ns - p->head_since : 0;
+    /* a late reading is an upper bound: it may lower the estimate, never raise it (read late
+     * because the next round was being prepared, it would otherwise only ever grow) */
+    if (exact || !p->serial_ns || took < p->serial_ns)
+        p->serial_ns = ewma(p->serial_ns, took);
+    if (next_sent_ns)
+        p->head_since = next_sent_ns > end_ns ? next_sent_ns : end_ns;
+}
+
+uint64_t round_pace_due(const round_pace_t *p, size_t inflight)
+{
+    /* never before half a round's time at the head: when preparing takes longer than that (a
+     * busy host), a round taken at once would hold only the few commands that came since the
+     * last one, and every round costs PostgreSQL its serialized part whatever its size */
+    uint64_t lead = p->prepare_ns < p->serial_ns / 2 ? p->prepare_ns : p->serial_ns / 2;
+    return p->head_since + p->serial_ns * inflight - lead;
+}

@@ -65,6 +65,33 @@ void round_expect(round_loop_t *loop, int delta);
 /* The weight of the commands waiting for a round (0: none). */
 size_t round_queued(round_loop_t *loop);
 
+/* Pacing the next round while rounds are in flight (the service's gate; state thread only).
+ * The part of a round that holds its locks (its upserts after the guard, a commit delay, the
+ * flush) runs one round after another in PostgreSQL; what a round does before that (applying
+ * it, BEGIN, the COPYs) overlaps the round before. So the next round is best taken when the
+ * rounds in flight are about to end, less the time it takes to prepare one: it then holds
+ * everything that arrived meanwhile and is ready as the head of the pipeline ends. Taken
+ * earlier, it is smaller than it could be (each round costs PostgreSQL its transaction and
+ * flush); taken only once they have ended, PostgreSQL waits while it is prepared, and the
+ * cycle is the serialized part plus the preparation (with 5 ms added to every commit, 11 ms
+ * instead of 7: docs/benchmarks.md). Times are monotonic nanoseconds. */
+typedef struct {
+    uint64_t serial_ns;  /* estimate: how long a round stays the head of the pipeline (0: none) */
+    uint64_t prepare_ns; /* estimate: taking a round to having sent it */
+    uint64_t head_since; /* when the oldest round in flight became the head */
+} round_pace_t;
+
+/* A round was taken at taken_ns and sent at sent_ns; alone in flight, it is the head. */
+void round_pace_sent(round_pace_t *p, uint64_t taken_ns, uint64_t sent_ns, bool alone);
+/* The head ended at end_ns; next_sent_ns is when the round after it was sent (0: none in
+ * flight), which becomes the head. exact: end_ns is when the outcome arrived; otherwise it was
+ * read late (the state thread was busy), and only says the round took no longer. */
+void round_pace_ended(round_pace_t *p, uint64_t end_ns, bool exact, uint64_t next_sent_ns);
+/* When the next round should be taken, with inflight rounds in flight (> 0): when they are
+ * estimated to end, less the preparation, but no sooner than half a round's time at the head
+ * before that. */
+uint64_t round_pace_due(const round_pace_t *p, size_t inflight);
+
 /* Counters for /metrics. */
 typedef struct {
     uint64_t rounds, items, max_round;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "allocfail.h"
@@ -63,6 +64,7 @@ typedef struct {
     replay_rec_t *replays;
     allocfail_t *counted;
     uint64_t sent_at;
+    uint64_t sent_mono;    /* when it was sent (monotonic): the round pacing's clock */
     size_t weight;         /* its commands' weight (round.h) */
     nns_error_t err;       /* why it did not commit */
     resumption_t *resumed; /* suspended requests it answers */
@@ -99,6 +101,8 @@ struct service {
     /* rounds in flight, oldest first (state thread) */
     flight_t flight[MAX_FLIGHT];
     size_t flight_head, nflight, depth;
+    round_pace_t pace; /* when the next round is due while rounds are in flight */
+    _Atomic uint64_t pace_serial_ns, pace_prepare_ns; /* its estimates, for /metrics */
     /* suspended requests, and the resumptions of the round being applied (state thread) */
     suspended_t *suspended;
     resumption_t *resuming;
@@ -721,10 +725,19 @@ static void fail_round(service_t *svc, flight_t *f, const nns_error_t *err)
     allocfail_attach(prev);
 }
 
+static uint64_t mono_nanos(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Waits for the oldest round in flight and ends it: committed, its changes are kept and its
  * requests answered. If it did not commit, no later round in flight can have (the guard,
- * dbwriter.h): every one of them is waited for and discarded, newest first. */
-static void finish_oldest(service_t *svc)
+ * dbwriter.h): every one of them is waited for and discarded, newest first. exact: the outcome
+ * is read as it arrives (the state thread was waiting for it), so the round's time at the head
+ * of the pipeline is known (round_pace_ended()). */
+static void finish_oldest(service_t *svc, bool exact)
 {
     const service_def_t *def = svc->def;
     nns_error_t err;
@@ -736,6 +749,9 @@ static void finish_oldest(service_t *svc)
         flight_t *f = &svc->flight[svc->flight_head];
         svc->flight_head = (svc->flight_head + 1) % MAX_FLIGHT;
         svc->nflight--;
+        round_pace_ended(&svc->pace, mono_nanos(), exact,
+                         svc->nflight ? svc->flight[svc->flight_head].sent_mono : 0);
+        atomic_store(&svc->pace_serial_ns, svc->pace.serial_ns);
         uint64_t dt = clock_wall_nanos() - f->sent_at;
         atomic_fetch_add(&svc->commits, 1);
         atomic_fetch_add(&svc->commit_nanos_sum, dt);
@@ -770,29 +786,45 @@ static void finish_oldest(service_t *svc)
 static void drain(service_t *svc)
 {
     while (svc->nflight)
-        finish_oldest(svc);
+        finish_oldest(svc, false);
 }
 
 /* Before each round (round.h: the gate). Rounds in flight are ended as their outcomes arrive.
- * The next round waits meanwhile, until the rounds in flight have ended (it then starts with
- * everything that queued up, as without overlap), or until as many commands wait as the newest
- * round in flight holds: the load has outgrown one round at a time, and a round of that size
- * is worth writing while the other commits. Starting every waiting command at once instead made
- * rounds of a dozen transfers, and PostgreSQL's cost per round (the transaction, its
- * statements, the flush) then dominated (docs/benchmarks.md). When the loop stops nothing more
- * comes: every round in flight is ended. */
+ * The next round waits meanwhile, until whichever comes first:
+ * - the rounds in flight have ended (it then starts with everything that queued up);
+ * - commands wait and the rounds in flight are about to end, less the time a round takes to
+ *   prepare (round_pace_due()): the round is then ready when PostgreSQL is done with the ones
+ *   before, with everything that arrived until then;
+ * - as many commands wait as the newest round in flight holds: the load has outgrown the
+ *   rounds in flight, and a round of that size is worth writing while they commit.
+ * Starting every waiting command at once instead made rounds of a dozen transfers, and
+ * PostgreSQL's cost per round (the transaction, its statements, the flush) then dominated;
+ * waiting for the rounds in flight to end left PostgreSQL idle while the next one was prepared
+ * (docs/benchmarks.md). When the loop stops nothing more comes: every round in flight is
+ * ended. */
 static void gate(void *ctx)
 {
     service_t *svc = ctx;
     while (svc->nflight) {
-        if (svc->def->commit_ready(svc->app, 1)) {
-            finish_oldest(svc);
+        round_loop_t *loop = atomic_load(&svc->loop);
+        const flight_t *newest = &svc->flight[(svc->flight_head + svc->nflight - 1) % MAX_FLIGHT];
+        size_t queued = loop ? round_queued(loop) : 0;
+        uint64_t now = mono_nanos(), due = round_pace_due(&svc->pace, svc->nflight);
+        bool due_now = queued && svc->nflight < svc->depth && now >= due;
+        if (svc->def->commit_ready(svc->app, 0)) {
+            finish_oldest(svc, true);
             continue;
         }
-        const flight_t *newest = &svc->flight[(svc->flight_head + svc->nflight - 1) % MAX_FLIGHT];
-        round_loop_t *loop = atomic_load(&svc->loop);
-        if (loop && round_queued(loop) >= (newest->weight ? newest->weight : 1))
+        if (due_now || queued >= (newest->weight ? newest->weight : 1))
             return;
+        if (queued && svc->nflight < svc->depth && due - now < 1000000u) {
+            /* due within the millisecond: until then (an outcome arriving meanwhile is read
+             * as the round starts) */
+            struct timespec d = {0, (long)(due - now)};
+            nanosleep(&d, NULL);
+        } else if (svc->def->commit_ready(svc->app, 1)) { /* the outcome, 1 ms at most */
+            finish_oldest(svc, true);
+        }
     }
 }
 
@@ -806,7 +838,8 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         return;
     }
     while (svc->nflight && def->commit_ready(svc->app, 0))
-        finish_oldest(svc); /* answers that are ready go out before this round's work */
+        finish_oldest(svc, true); /* answers that are ready go out before this round's work */
+    uint64_t taken = mono_nanos();
     flight_t f = {.items = items, .n = n};
     size_t nops = 0, nreplays = 0;
     for (round_item_t *it = items; it; it = it->next) {
@@ -847,9 +880,13 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         (void)database_usable(svc);
         return;
     }
+    f.sent_mono = mono_nanos();
+    round_pace_sent(&svc->pace, taken, f.sent_mono, svc->nflight == 0);
+    atomic_store(&svc->pace_prepare_ns, svc->pace.prepare_ns);
     svc->flight[(svc->flight_head + svc->nflight++) % MAX_FLIGHT] = f;
+    /* an outcome that arrived while this round was prepared is read late: not exact */
     while (svc->nflight >= svc->depth)
-        finish_oldest(svc);
+        finish_oldest(svc, !def->commit_ready(svc->app, 0));
 }
 
 static void tick(void *ctx)
@@ -924,6 +961,13 @@ static void get_metrics(http_request_t *req, void *app)
     metrics_family(m, "nns_round_gather_seconds_total", "counter",
                    "time rounds waited for batches being checked");
     metrics_double(m, "nns_round_gather_seconds_total", NULL, (double)rs.gather_ms / 1e3);
+    metrics_gauge(m, "nns_round_serial_seconds",
+                  "estimate: how long a round stays the head of the commit pipeline (its upserts, "
+                  "any commit delay, the flush), which paces the next round",
+                  (double)atomic_load(&svc->pace_serial_ns) / 1e9);
+    metrics_gauge(m, "nns_round_prepare_seconds",
+                  "estimate: taking a round to having sent it (apply, BEGIN, the COPYs)",
+                  (double)atomic_load(&svc->pace_prepare_ns) / 1e9);
     metrics_family(m, "nns_commit_seconds", "summary", "time to commit a round");
     metrics_double(m, "nns_commit_seconds_sum", NULL,
                    (double)atomic_load(&svc->commit_nanos_sum) / 1e9);

@@ -6,7 +6,8 @@
 # - answers go out in commit order: the later transfer is never answered before the earlier;
 # - a round N that fails at its COMMIT fails N+1 with it: both get 503, neither is in
 #   PostgreSQL or in the ledger's memory, and both run once the failure is gone;
-# - /metrics shows rounds that were written while another was in flight.
+# - /metrics shows rounds that were written while another was in flight, and the estimates
+#   that pace the next round (a round's time at the head of the pipeline, its preparation).
 # (kill -9 in the middle of overlapping rounds: test_crash.sh, whose second pass runs with a
 # commit delay and four rounds in flight.)
 # shellcheck disable=SC1091 # the harness, checked on its own
@@ -67,6 +68,15 @@ rounds1=$(curl -fs "$url/metrics" | sed -n 's/^nns_commit_seconds_count{service=
 check "two rounds committed ($rounds0 -> $rounds1)" test "$rounds1" = $((rounds0 + 2))
 check "the mirror has both" \
   test "$(sql "SELECT count(*) FROM ledger.blocks WHERE memo IN (1, 2)")" = 2
+# the pacing of the next round (round_pace_*): a round stays the head of the pipeline for at
+# least the commit delay, and preparing one takes far less
+metric() { curl -fs "$url/metrics" | sed -n "s/^$1{service=\"ledger\"} //p"; }
+serial=$(metric nns_round_serial_seconds)
+prepare=$(metric nns_round_prepare_seconds)
+check "a round's time at the head is estimated from its commits ($serial s >= 0.6 s, < 5 s)" \
+  awk -v s="$serial" 'BEGIN { exit !(s >= 0.6 && s < 5) }'
+check "a round's preparation is estimated ($prepare s, > 0, < $serial s)" \
+  awk -v p="$prepare" -v s="$serial" 'BEGIN { exit !(p > 0 && p < s) }'
 
 echo "== round N fails at its COMMIT: round N+1, written on top of it, fails too"
 # a deferred constraint fails the COMMIT of the round holding a transfer of 777 e8s, after its

@@ -657,6 +657,52 @@ START_TEST(test_round_gathers_announced_commands)
 }
 END_TEST
 
+#define MS 1000000ull
+/* Round pacing (round_pace_*): the next round is due when the rounds in flight are estimated
+ * to end, less the time a round takes to prepare; a late reading of an outcome only ever
+ * lowers the estimate; the head of the pipeline moves to the next round when one ends. */
+START_TEST(test_round_pace)
+{
+    round_pace_t p = {0};
+    /* the first round, alone: taken at 1 ms, sent at 3 ms */
+    round_pace_sent(&p, 1 * MS, 3 * MS, true);
+    ck_assert_uint_eq(p.prepare_ns, 2 * MS);
+    ck_assert_uint_eq(p.head_since, 3 * MS);
+    ck_assert_uint_eq(round_pace_due(&p, 1), 3 * MS); /* no estimate yet: at once */
+    /* the next one sent at 5 ms while the first is in flight: not the head */
+    round_pace_sent(&p, 3 * MS, 5 * MS, false);
+    ck_assert_uint_eq(p.head_since, 3 * MS);
+    /* the first ends at 11 ms: 8 ms at the head; the second is the head from then on */
+    round_pace_ended(&p, 11 * MS, true, 5 * MS);
+    ck_assert_uint_eq(p.serial_ns, 8 * MS);
+    ck_assert_uint_eq(p.head_since, 11 * MS);
+    /* due at 11 + 8 - 2 ms with one round in flight, 11 + 2 x 8 - 2 with two */
+    ck_assert_uint_eq(round_pace_due(&p, 1), 17 * MS);
+    ck_assert_uint_eq(round_pace_due(&p, 2), 25 * MS);
+    /* read late (the state thread was preparing a round): 20 ms is an upper bound, ignored */
+    round_pace_ended(&p, 31 * MS, false, 0);
+    ck_assert_uint_eq(p.serial_ns, 8 * MS);
+    /* a round sent alone at 40 ms, read late at 44 ms: 4 ms lowers the estimate by a quarter
+     * of the difference */
+    round_pace_sent(&p, 38 * MS, 40 * MS, true);
+    round_pace_ended(&p, 44 * MS, false, 0);
+    ck_assert_uint_eq(p.serial_ns, 7 * MS);
+    /* an exact reading raises it: 15 ms after a round sent at 50 ms */
+    round_pace_sent(&p, 48 * MS, 50 * MS, true);
+    round_pace_ended(&p, 65 * MS, true, 0);
+    ck_assert_uint_eq(p.serial_ns, 7 * MS + 2 * MS);
+    /* the next round sent after the head ended: its own time at the head starts when sent */
+    round_pace_sent(&p, 60 * MS, 62 * MS, true);
+    round_pace_sent(&p, 62 * MS, 70 * MS, false);
+    round_pace_ended(&p, 66 * MS, true, 70 * MS);
+    ck_assert_uint_eq(p.head_since, 70 * MS);
+    ck_assert_uint_eq(p.serial_ns, 9 * MS - 9 * MS / 4 + 4 * MS / 4); /* 66 - 62 ms at the head */
+    /* preparing takes longer than half a round at the head: due half-way, not at once */
+    p.prepare_ns = 50 * MS;
+    ck_assert_uint_eq(round_pace_due(&p, 1), 70 * MS + p.serial_ns / 2);
+}
+END_TEST
+
 int main(void)
 {
     if (!crypto_init())
@@ -678,6 +724,7 @@ int main(void)
     tcase_add_test(tc, test_workpool_submit_and_drain);
     tcase_add_test(tc, test_round_takes_waiting_commands);
     tcase_add_test(tc, test_round_gathers_announced_commands);
+    tcase_add_test(tc, test_round_pace);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
