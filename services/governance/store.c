@@ -1748,8 +1748,37 @@ static void parts_free(parts_t *p)
     hmap_free(&p->map);
 }
 
-/* Fills f's hot keys, followees and disbursements from the parts of its id. */
-static bool attach_parts(parts_t parts[3], gov_neuron_full_t *f)
+/* The followees of the neurons that have some, from one binary COPY of governance.followees in
+ * the table's order (no ORDER BY: the server's sort of the numeric keys took longer than the whole
+ * scan), the ids decoded in bulk into one array (no per-row allocation, no text parsing): rows[i]
+ * is one (neuron, topic) row, its ids ids[off, off + n), next: the neuron's previous row + 1 (0:
+ * none); map: neuron id -> (last row + 1, count). attach_parts puts a neuron's rows in topic
+ * order. */
+typedef struct {
+    int32_t topic;
+    uint32_t n;
+    size_t off, next;
+} fol_row_t;
+
+typedef struct {
+    fol_row_t *rows;
+    size_t nrows, caprows;
+    uint64_t *ids;
+    size_t nids, capids;
+    hmap_t map;
+    size_t used; /* rows attached to a neuron */
+} fols_t;
+
+static void fols_free(fols_t *f)
+{
+    free(f->rows);
+    free(f->ids);
+    hmap_free(&f->map);
+}
+
+/* Fills f's hot keys, followees and disbursements from the parts of its id (parts[1] unused:
+ * the followees come from fols). */
+static bool attach_parts(parts_t parts[3], fols_t *fols, gov_neuron_full_t *f)
 {
     const uint8_t *key = (const uint8_t *)&f->n.id;
     f->nhot_keys = f->nfollowees = f->ndisbursements = 0;
@@ -1765,37 +1794,28 @@ static bool attach_parts(parts_t parts[3], gov_neuron_full_t *f)
         f->nhot_keys = (uint8_t)v->b;
         parts[0].used += v->b;
     }
-    v = parts[1].map.count ? hmap_get(&parts[1].map, key) : NULL;
+    v = fols->map.count ? hmap_get(&fols->map, key) : NULL;
     if (v) {
         if (v->b > GOV_TOPICS)
             return false;
-        for (uint64_t i = 0; i < v->b; i++) {
-            int row = (int)(v->a + i);
-            gov_followees_t *fo = &f->followees[i];
-            if (!t_i32(parts[1].r, row, 1, &fo->topic))
-                return false;
-            /* "{1,2,3}" */
-            const char *t = PQgetvalue(parts[1].r, row, 2);
-            if (*t++ != '{')
-                return false;
-            fo->n = 0;
-            while (*t && *t != '}') {
-                if (fo->n == GOV_FOLLOWEES_MAX)
-                    return false;
-                char *end;
-                if (*t < '0' || *t > '9')
-                    return false;
-                unsigned long long x = strtoull(t, &end, 10);
-                fo->ids[fo->n++] = x;
-                t = end;
-                if (*t == ',')
-                    t++;
+        size_t k = 0;
+        for (size_t r = (size_t)v->a; r != 0 && k < v->b; r = fols->rows[r - 1].next) {
+            const fol_row_t *row = &fols->rows[r - 1];
+            /* insertion by topic: the rows come newest first, in no particular topic order */
+            size_t j = k++;
+            while (j > 0 && f->followees[j - 1].topic > row->topic) {
+                f->followees[j] = f->followees[j - 1];
+                j--;
             }
-            if (*t != '}' || t[1])
-                return false;
+            gov_followees_t *fo = &f->followees[j];
+            fo->topic = row->topic;
+            fo->n = (uint8_t)row->n;
+            memcpy(fo->ids, fols->ids + row->off, (size_t)row->n * sizeof *fo->ids);
         }
+        if (k != v->b)
+            return false;
         f->nfollowees = (uint8_t)v->b;
-        parts[1].used += v->b;
+        fols->used += v->b;
     }
     v = parts[2].map.count ? hmap_get(&parts[2].map, key) : NULL;
     if (v) {
@@ -1966,10 +1986,12 @@ static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0
 typedef struct credits credits_t;
 static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key);
 static bool rd_elem_i64(rd_t *rd, uint64_t *out);
+static bool load_followees(gov_store_t *s, fols_t *f, size_t hint, nns_error_t *err);
+static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err);
 
 /* Streams every neuron (one binary COPY) into g with its parts and the credits its row lacks. */
-static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *credits,
-                         nns_error_t *err)
+static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fols,
+                         credits_t *credits, nns_error_t *err)
 {
     PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
                                "governance.neurons) TO STDOUT WITH (FORMAT binary)");
@@ -2007,7 +2029,7 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *
                 break;
             }
             apply_credits(credits, &f->n, row_key);
-            if (!attach_parts(parts, f)) {
+            if (!attach_parts(parts, fols, f)) {
                 char id[24];
                 snprintf(id, sizeof id, "%llu", (unsigned long long)f->n.id);
                 ok = corrupt(err, "governance.hot_keys/followees/maturity_disbursements of neuron",
@@ -2223,6 +2245,92 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
     if (ok && header && !trailer)
         ok = corrupt(err, table, "(COPY cut short)");
     return ok;
+}
+
+/* One row of governance.followees (neuron_id, topic, followees numeric[]) into ctx's fols_t. */
+static bool fol_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    fols_t *f = ctx;
+    uint64_t neuron;
+    const uint8_t *v;
+    int32_t len;
+    size_t n;
+    rd_t elems;
+    if (nf != 3 || !rd_u64(rd, &neuron) || neuron == 0 || !rd_field(rd, &v, &len) || len != 4 ||
+        !rd_array(rd, DB_OID_NUMERIC, &n, &elems) || n > GOV_FOLLOWEES_MAX)
+        return corrupt(err, "governance.followees", "(bad field)");
+    if (f->nrows == f->caprows) {
+        size_t cap = f->caprows ? 2 * f->caprows : 1024;
+        fol_row_t *rows = realloc(f->rows, cap * sizeof *rows);
+        if (!rows)
+            return oom(err, "governance.followees");
+        f->rows = rows;
+        f->caprows = cap;
+    }
+    if (f->capids - f->nids < n) {
+        size_t cap = f->capids ? 2 * f->capids : 4096;
+        while (cap - f->nids < n)
+            cap *= 2;
+        uint64_t *ids = realloc(f->ids, cap * sizeof *ids);
+        if (!ids)
+            return oom(err, "governance.followees");
+        f->ids = ids;
+        f->capids = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *e;
+        int32_t elen;
+        if (!rd_field(&elems, &e, &elen) || elen < 0 || !dec_numeric(e, elen, &f->ids[f->nids + i]))
+            return corrupt(err, "governance.followees", "(bad followee id)");
+    }
+    if (elems.p != elems.end)
+        return corrupt(err, "governance.followees", "(bad array)");
+    bool created;
+    hval_t *hv = hmap_put(&f->map, (const uint8_t *)&neuron, &created);
+    if (!hv)
+        return oom(err, "governance.followees");
+    if (created)
+        hv->a = hv->b = 0;
+    fol_row_t *row = &f->rows[f->nrows];
+    row->topic = (int32_t)be32(v);
+    row->n = (uint32_t)n;
+    row->off = f->nids;
+    row->next = (size_t)hv->a;
+    hv->a = f->nrows + 1;
+    hv->b++;
+    f->nrows++;
+    f->nids += n;
+    return true;
+}
+
+/* Every followee row into f; hint: the expected rows (the map's initial size). */
+static bool load_followees(gov_store_t *s, fols_t *f, size_t hint, nns_error_t *err)
+{
+    memset(f, 0, sizeof *f);
+    if (!hmap_init(&f->map, 8, hint ? hint : 64))
+        return oom(err, "governance.followees");
+    if (hint && !(f->rows = malloc(hint * sizeof *f->rows)))
+        return oom(err, "governance.followees");
+    f->caprows = hint;
+    return copy_rows(s,
+                     "COPY (SELECT neuron_id, topic, followees FROM governance.followees) TO "
+                     "STDOUT WITH (FORMAT binary)",
+                     "governance.followees", fol_row, f, err);
+}
+
+/* The planner's row estimate of a governance table (pg_class.reltuples, refreshed by VACUUM and
+ * ANALYZE): a hint to size the maps before loading, 0 when unknown. Capped: a stale estimate
+ * must not reserve much more than the load needs. */
+static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err)
+{
+    const char *params[1] = {rel};
+    PGresult *r = db_exec(s->w, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+                          1, params, err);
+    if (!r)
+        return 0;
+    long long n = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return n > 0 && n <= GOV_NEURONS_MAX ? (size_t)n : 0;
 }
 
 /* The ballots of the proposals held in memory, rebuilt from their rows. */
@@ -3011,23 +3119,29 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         return false;
     parts_t parts[3];
     memset(parts, 0, sizeof parts);
+    fols_t fols;
+    memset(&fols, 0, sizeof fols);
     credits_t credits;
+    memset(&credits, 0, sizeof credits);
+    /* the maps sized once from the planner's estimates, not grown (rehashed) row by row */
+    size_t nneurons = rel_rows_hint(s, "governance.neurons", err);
+    size_t nfollowees = rel_rows_hint(s, "governance.followees", err);
     bool ok =
-        load_credits(s, &credits, err) &&
+        gov_load_reserve(g, nneurons, err) && load_credits(s, &credits, err) &&
         load_parts(
             s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
             &parts[0], "governance.hot_keys", err) &&
-        load_parts(s,
-                   "SELECT neuron_id, topic, followees FROM governance.followees "
-                   "ORDER BY neuron_id, topic",
-                   &parts[1], "governance.followees", err) &&
+        load_followees(s, &fols, nfollowees, err) &&
         load_parts(s,
                    "SELECT neuron_id, amount_e8s, timestamp_of_disbursement_seconds, "
                    "finalize_disbursement_timestamp_seconds, to_account "
                    "FROM governance.maturity_disbursements ORDER BY neuron_id, position",
                    &parts[2], "governance.maturity_disbursements", err) &&
-        load_neurons(s, g, parts, &credits, err);
+        load_neurons(s, g, parts, &fols, &credits, err);
     credits_free(&credits);
+    if (ok && fols.used != fols.nrows)
+        ok = corrupt(err, "governance.followees", "(of a neuron that does not exist)");
+    fols_free(&fols);
     static const char *const PART_TABLES[3] = {"governance.hot_keys", "governance.followees",
                                                "governance.maturity_disbursements"};
     for (int i = 0; ok && i < 3; i++)
