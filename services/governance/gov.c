@@ -443,6 +443,13 @@ bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *f, nns_error_t *err)
     return true;
 }
 
+bool gov_load_reserve(gov_t *g, size_t neurons, nns_error_t *err)
+{
+    if (!hmap_reserve(&g->neurons.map, neurons) || !hmap_reserve(&g->subs, neurons))
+        return oom(err);
+    return true;
+}
+
 bool gov_load_inflight(gov_t *g, const gov_inflight_t *f, nns_error_t *err)
 {
     if (f->id == 0 || f->kind < GOV_FLOW_CLAIM || f->kind > GOV_FLOW_NODE_PROVIDER_MINT)

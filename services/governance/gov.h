@@ -545,6 +545,10 @@ const gov_config_t *gov_config(const gov_t *g);
 /* The facts, economics, modulation, limiter and counters (the gov_info_t fields up to
  * last_created_at). */
 void gov_load_info(gov_t *g, const gov_info_t *info);
+/* Sizes the neuron maps for about `neurons` neurons before gov_load_neuron (a hint: they grow
+ * past it as needed). */
+bool gov_load_reserve(gov_t *g, size_t neurons, nns_error_t *err)
+    __attribute__((warn_unused_result));
 /* A neuron with its variable parts (locked and d are ignored). */
 bool gov_load_neuron(gov_t *g, const gov_neuron_full_t *n, nns_error_t *err)
     __attribute__((warn_unused_result));

@@ -589,6 +589,7 @@ enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 
 struct gov_store {
     uint64_t ballot_load_nanos; /* the last load's time of the held ballots (the log) */
+    uint64_t ballot_wait_nanos; /* of which the load waited for (read in parallel) */
     PGconn *w;                  /* migrations and loading at start */
     db_writer_t *wr;
     db_pool_t *pool;
@@ -1748,8 +1749,37 @@ static void parts_free(parts_t *p)
     hmap_free(&p->map);
 }
 
-/* Fills f's hot keys, followees and disbursements from the parts of its id. */
-static bool attach_parts(parts_t parts[3], gov_neuron_full_t *f)
+/* The followees of the neurons that have some, from one binary COPY of governance.followees in
+ * the table's order (no ORDER BY: the server's sort of the numeric keys took longer than the whole
+ * scan), the ids decoded in bulk into one array (no per-row allocation, no text parsing): rows[i]
+ * is one (neuron, topic) row, its ids ids[off, off + n), next: the neuron's previous row + 1 (0:
+ * none); map: neuron id -> (last row + 1, count). attach_parts puts a neuron's rows in topic
+ * order. */
+typedef struct {
+    int32_t topic;
+    uint32_t n;
+    size_t off, next;
+} fol_row_t;
+
+typedef struct {
+    fol_row_t *rows;
+    size_t nrows, caprows;
+    uint64_t *ids;
+    size_t nids, capids;
+    hmap_t map;
+    size_t used; /* rows attached to a neuron */
+} fols_t;
+
+static void fols_free(fols_t *f)
+{
+    free(f->rows);
+    free(f->ids);
+    hmap_free(&f->map);
+}
+
+/* Fills f's hot keys, followees and disbursements from the parts of its id (parts[1] unused:
+ * the followees come from fols). */
+static bool attach_parts(parts_t parts[3], fols_t *fols, gov_neuron_full_t *f)
 {
     const uint8_t *key = (const uint8_t *)&f->n.id;
     f->nhot_keys = f->nfollowees = f->ndisbursements = 0;
@@ -1765,37 +1795,28 @@ static bool attach_parts(parts_t parts[3], gov_neuron_full_t *f)
         f->nhot_keys = (uint8_t)v->b;
         parts[0].used += v->b;
     }
-    v = parts[1].map.count ? hmap_get(&parts[1].map, key) : NULL;
+    v = fols->map.count ? hmap_get(&fols->map, key) : NULL;
     if (v) {
         if (v->b > GOV_TOPICS)
             return false;
-        for (uint64_t i = 0; i < v->b; i++) {
-            int row = (int)(v->a + i);
-            gov_followees_t *fo = &f->followees[i];
-            if (!t_i32(parts[1].r, row, 1, &fo->topic))
-                return false;
-            /* "{1,2,3}" */
-            const char *t = PQgetvalue(parts[1].r, row, 2);
-            if (*t++ != '{')
-                return false;
-            fo->n = 0;
-            while (*t && *t != '}') {
-                if (fo->n == GOV_FOLLOWEES_MAX)
-                    return false;
-                char *end;
-                if (*t < '0' || *t > '9')
-                    return false;
-                unsigned long long x = strtoull(t, &end, 10);
-                fo->ids[fo->n++] = x;
-                t = end;
-                if (*t == ',')
-                    t++;
+        size_t k = 0;
+        for (size_t r = (size_t)v->a; r != 0 && k < v->b; r = fols->rows[r - 1].next) {
+            const fol_row_t *row = &fols->rows[r - 1];
+            /* insertion by topic: the rows come newest first, in no particular topic order */
+            size_t j = k++;
+            while (j > 0 && f->followees[j - 1].topic > row->topic) {
+                f->followees[j] = f->followees[j - 1];
+                j--;
             }
-            if (*t != '}' || t[1])
-                return false;
+            gov_followees_t *fo = &f->followees[j];
+            fo->topic = row->topic;
+            fo->n = (uint8_t)row->n;
+            memcpy(fo->ids, fols->ids + row->off, (size_t)row->n * sizeof *fo->ids);
         }
+        if (k != v->b)
+            return false;
         f->nfollowees = (uint8_t)v->b;
-        parts[1].used += v->b;
+        fols->used += v->b;
     }
     v = parts[2].map.count ? hmap_get(&parts[2].map, key) : NULL;
     if (v) {
@@ -1966,10 +1987,12 @@ static const uint8_t COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0
 typedef struct credits credits_t;
 static void apply_credits(credits_t *c, gov_neuron_t *n, uint64_t row_key);
 static bool rd_elem_i64(rd_t *rd, uint64_t *out);
+static bool load_followees(gov_store_t *s, fols_t *f, size_t hint, nns_error_t *err);
+static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err);
 
 /* Streams every neuron (one binary COPY) into g with its parts and the credits its row lacks. */
-static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *credits,
-                         nns_error_t *err)
+static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fols,
+                         credits_t *credits, nns_error_t *err)
 {
     PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
                                "governance.neurons) TO STDOUT WITH (FORMAT binary)");
@@ -2007,7 +2030,7 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], credits_t *
                 break;
             }
             apply_credits(credits, &f->n, row_key);
-            if (!attach_parts(parts, f)) {
+            if (!attach_parts(parts, fols, f)) {
                 char id[24];
                 snprintf(id, sizeof id, "%llu", (unsigned long long)f->n.id);
                 ok = corrupt(err, "governance.hot_keys/followees/maturity_disbursements of neuron",
@@ -2173,12 +2196,12 @@ static bool rd_elem_i64(rd_t *rd, uint64_t *out)
     return true;
 }
 
-/* Runs a binary COPY out and calls row(ctx, rd, nfields) for each row. */
-static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
-                      bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
-                      nns_error_t *err)
+/* Runs a binary COPY out on conn and calls row(ctx, rd, nfields) for each row. */
+static bool copy_rows_on(PGconn *conn, const char *sql, const char *table,
+                         bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err),
+                         void *ctx, nns_error_t *err)
 {
-    PGresult *r = PQexec(s->w, sql);
+    PGresult *r = PQexec(conn, sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
                       PQresultErrorMessage(r));
@@ -2189,7 +2212,7 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
     char *buf;
     int len;
     bool ok = true, header = false, trailer = false;
-    while ((len = PQgetCopyData(s->w, &buf, 0)) > 0) {
+    while ((len = PQgetCopyData(conn, &buf, 0)) > 0) {
         rd_t rd = {(const uint8_t *)buf, (const uint8_t *)buf + len};
         if (!header) {
             if (len < 19 || memcmp(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE) != 0) {
@@ -2211,7 +2234,7 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
         }
         PQfreemem(buf);
     }
-    while ((r = PQgetResult(s->w)) != NULL) {
+    while ((r = PQgetResult(conn)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
             ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
                                PQresultErrorMessage(r));
@@ -2219,10 +2242,104 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
     }
     if (ok && len == -2)
         ok = nns_error_set(err, 503, "Unavailable", "cannot read %s: %s", table,
-                           PQerrorMessage(s->w));
+                           PQerrorMessage(conn));
     if (ok && header && !trailer)
         ok = corrupt(err, table, "(COPY cut short)");
     return ok;
+}
+
+static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
+                      bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
+                      nns_error_t *err)
+{
+    return copy_rows_on(s->w, sql, table, row, ctx, err);
+
+}
+
+/* One row of governance.followees (neuron_id, topic, followees numeric[]) into ctx's fols_t. */
+static bool fol_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
+{
+    fols_t *f = ctx;
+    uint64_t neuron;
+    const uint8_t *v;
+    int32_t len;
+    size_t n;
+    rd_t elems;
+    if (nf != 3 || !rd_u64(rd, &neuron) || neuron == 0 || !rd_field(rd, &v, &len) || len != 4 ||
+        !rd_array(rd, DB_OID_NUMERIC, &n, &elems) || n > GOV_FOLLOWEES_MAX)
+        return corrupt(err, "governance.followees", "(bad field)");
+    if (f->nrows == f->caprows) {
+        size_t cap = f->caprows ? 2 * f->caprows : 1024;
+        fol_row_t *rows = realloc(f->rows, cap * sizeof *rows);
+        if (!rows)
+            return oom(err, "governance.followees");
+        f->rows = rows;
+        f->caprows = cap;
+    }
+    if (f->capids - f->nids < n) {
+        size_t cap = f->capids ? 2 * f->capids : 4096;
+        while (cap - f->nids < n)
+            cap *= 2;
+        uint64_t *ids = realloc(f->ids, cap * sizeof *ids);
+        if (!ids)
+            return oom(err, "governance.followees");
+        f->ids = ids;
+        f->capids = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *e;
+        int32_t elen;
+        if (!rd_field(&elems, &e, &elen) || elen < 0 || !dec_numeric(e, elen, &f->ids[f->nids + i]))
+            return corrupt(err, "governance.followees", "(bad followee id)");
+    }
+    if (elems.p != elems.end)
+        return corrupt(err, "governance.followees", "(bad array)");
+    bool created;
+    hval_t *hv = hmap_put(&f->map, (const uint8_t *)&neuron, &created);
+    if (!hv)
+        return oom(err, "governance.followees");
+    if (created)
+        hv->a = hv->b = 0;
+    fol_row_t *row = &f->rows[f->nrows];
+    row->topic = (int32_t)be32(v);
+    row->n = (uint32_t)n;
+    row->off = f->nids;
+    row->next = (size_t)hv->a;
+    hv->a = f->nrows + 1;
+    hv->b++;
+    f->nrows++;
+    f->nids += n;
+    return true;
+}
+
+/* Every followee row into f; hint: the expected rows (the map's initial size). */
+static bool load_followees(gov_store_t *s, fols_t *f, size_t hint, nns_error_t *err)
+{
+    memset(f, 0, sizeof *f);
+    if (!hmap_init(&f->map, 8, hint ? hint : 64))
+        return oom(err, "governance.followees");
+    if (hint && !(f->rows = malloc(hint * sizeof *f->rows)))
+        return oom(err, "governance.followees");
+    f->caprows = hint;
+    return copy_rows(s,
+                     "COPY (SELECT neuron_id, topic, followees FROM governance.followees) TO "
+                     "STDOUT WITH (FORMAT binary)",
+                     "governance.followees", fol_row, f, err);
+}
+
+/* The planner's row estimate of a governance table (pg_class.reltuples, refreshed by VACUUM and
+ * ANALYZE): a hint to size the maps before loading, 0 when unknown. Capped: a stale estimate
+ * must not reserve much more than the load needs. */
+static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err)
+{
+    const char *params[1] = {rel};
+    PGresult *r = db_exec(s->w, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+                          1, params, err);
+    if (!r)
+        return 0;
+    long long n = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return n > 0 && n <= GOV_NEURONS_MAX ? (size_t)n : 0;
 }
 
 /* The ballots of the proposals held in memory, rebuilt from their rows. */
@@ -2370,67 +2487,143 @@ static bool proposal_row(const PGresult *r, int i, gov_proposal_t *p)
     return true;
 }
 
-static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
+/* The proposals not forgotten and the ballots of those that hold them, read on a connection of
+ * its own while the main one loads the neurons (a thread: the server scans the ballots and the
+ * client decodes them at the same time as the neurons), applied to the state machine after the
+ * neurons (load_proposals). */
+typedef struct {
+    char *conninfo;
+    PGconn *c;
+    bool has_info, ok;
+    gov_proposal_info_t pi;
+    PGresult *r; /* the proposals' rows (PROPOSAL_SELECT) */
+    int rows;
+    gov_proposal_t *ps;
+    helds_t h;
+    uint64_t ballot_nanos; /* the ballots' COPY (the thread's time) */
+    nns_error_t err;
+    pthread_t thread;
+    bool started;
+} props_t;
+
+static bool props_read(props_t *x)
 {
+    nns_error_t *err = &x->err;
+    if (!(x->c = db_connect(x->conninfo, err)))
+        return false;
     PGresult *r =
-        db_exec(s->w,
+        db_exec(x->c,
                 "SELECT next_proposal_id, last_snapshot_day FROM governance.proposal_state "
                 "WHERE id = 1",
                 0, NULL, err);
     if (!r)
         return false;
     if (PQntuples(r) == 1) {
-        gov_proposal_info_t pi;
-        memset(&pi, 0, sizeof pi);
-        if (!t_u64(r, 0, 0, &pi.next_proposal_id) || !t_u64(r, 0, 1, &pi.last_snapshot_day)) {
+        memset(&x->pi, 0, sizeof x->pi);
+        x->has_info = true;
+        if (!t_u64(r, 0, 0, &x->pi.next_proposal_id) || !t_u64(r, 0, 1, &x->pi.last_snapshot_day)) {
             PQclear(r);
             return corrupt(err, "governance.proposal_state", NULL);
         }
-        gov_load_proposal_info(g, &pi);
     }
     PQclear(r);
 
-    r = db_exec(s->w, PROPOSAL_SELECT "WHERE NOT forgotten ORDER BY id", 0, NULL, err);
-    if (!r)
+    if (!(x->r = db_exec(x->c, PROPOSAL_SELECT "WHERE NOT forgotten ORDER BY id", 0, NULL, err)))
         return false;
-    int rows = PQntuples(r);
-    gov_proposal_t *ps = rows ? calloc((size_t)rows, sizeof *ps) : NULL;
-    helds_t h = {rows ? calloc((size_t)rows, sizeof *h.v) : NULL, 0};
-    bool ok = rows == 0 || (ps && h.v);
-    if (!ok)
-        oom(err, "governance.proposals");
-    for (int i = 0; ok && i < rows; i++) {
-        gov_proposal_t *p = &ps[i];
-        ok = proposal_row(r, i, p) && (!p->ballots_held || p->ballots_count <= GOV_NEURONS_MAX);
-        if (!ok) {
-            corrupt(err, "governance.proposals", PQgetvalue(r, i, 0));
-            break;
-        }
+    int rows = x->rows = PQntuples(x->r);
+    x->ps = rows ? calloc((size_t)rows, sizeof *x->ps) : NULL;
+    x->h = (helds_t){rows ? calloc((size_t)rows, sizeof *x->h.v) : NULL, 0};
+    if (rows && (!x->ps || !x->h.v))
+        return oom(err, "governance.proposals");
+    for (int i = 0; i < rows; i++) {
+        gov_proposal_t *p = &x->ps[i];
+        if (!proposal_row(x->r, i, p) ||
+            (p->ballots_held && p->ballots_count > GOV_NEURONS_MAX))
+            return corrupt(err, "governance.proposals", PQgetvalue(x->r, i, 0));
         if (p->ballots_held) {
-            held_t *x = &h.v[h.n++];
-            x->id = p->id;
-            x->count = (size_t)p->ballots_count;
-            size_t c = x->count ? x->count : 1;
-            x->ids = malloc(c * sizeof *x->ids);
-            x->vps = malloc(c * sizeof *x->vps);
-            x->votes = malloc(c);
-            if (!x->ids || !x->vps || !x->votes)
-                ok = oom(err, "governance.ballots");
+            held_t *hv = &x->h.v[x->h.n++];
+            hv->id = p->id;
+            hv->count = (size_t)p->ballots_count;
+            size_t c = hv->count ? hv->count : 1;
+            hv->ids = malloc(c * sizeof *hv->ids);
+            hv->vps = malloc(c * sizeof *hv->vps);
+            hv->votes = malloc(c);
+            if (!hv->ids || !hv->vps || !hv->votes)
+                return oom(err, "governance.ballots");
         }
     }
     uint64_t tb = clock_wall_nanos();
-    ok = ok && (h.n == 0 ||
-                copy_rows(s,
-                          "COPY (SELECT b.proposal_id, b.snapshot, b.neuron_ids, b.votes, "
-                          "b.voting_powers FROM governance.ballots b JOIN governance.proposals p "
-                          "ON p.id = b.proposal_id WHERE p.ballots_held AND NOT p.forgotten "
-                          "ORDER BY b.proposal_id, b.seq) TO STDOUT WITH (FORMAT binary)",
-                          "governance.ballots", ballot_row, &h, err));
+    bool ok = x->h.n == 0 ||
+              copy_rows_on(x->c,
+                           "COPY (SELECT b.proposal_id, b.snapshot, b.neuron_ids, b.votes, "
+                           "b.voting_powers FROM governance.ballots b JOIN governance.proposals p "
+                           "ON p.id = b.proposal_id WHERE p.ballots_held AND NOT p.forgotten "
+                           "ORDER BY b.proposal_id, b.seq) TO STDOUT WITH (FORMAT binary)",
+                           "governance.ballots", ballot_row, &x->h, err);
+    x->ballot_nanos = clock_wall_nanos() - tb;
+    return ok;
+}
+
+static void *props_main(void *arg)
+{
+    props_t *x = arg;
+    x->ok = props_read(x);
+    if (x->c) {
+        PQfinish(x->c);
+        x->c = NULL;
+    }
+    return NULL;
+}
+
+/* Starts reading the proposals on a second connection (when no thread can start, load_proposals
+ * reads them on the calling thread). */
+static void props_start(gov_store_t *s, props_t *x)
+{
+    memset(x, 0, sizeof *x);
+    x->conninfo = s->conninfo;
+    x->started = pthread_create(&x->thread, NULL, props_main, x) == 0;
+}
+
+static void props_free(props_t *x)
+{
+    if (x->started) {
+        pthread_join(x->thread, NULL);
+        x->started = false;
+    }
+    helds_free(&x->h);
+    free(x->ps);
+    x->ps = NULL;
+    if (x->r)
+        PQclear(x->r);
+    x->r = NULL;
+}
+
+/* Applies the proposals x read (props_start; read here when no thread was started). */
+static bool load_proposals(gov_store_t *s, gov_t *g, props_t *x, nns_error_t *err)
+{
+    uint64_t tw = clock_wall_nanos();
+    if (x->started) {
+        pthread_join(x->thread, NULL);
+        x->started = false;
+    } else {
+        x->conninfo = s->conninfo;
+        props_main(x);
+    }
+    s->ballot_load_nanos = x->ballot_nanos;
+    s->ballot_wait_nanos = clock_wall_nanos() - tw;
+    if (!x->ok) {
+        *err = x->err;
+        return false;
+    }
+    if (x->has_info)
+        gov_load_proposal_info(g, &x->pi);
+    PGresult *r = x->r;
+    bool ok = true;
     size_t k = 0;
-    for (int i = 0; ok && i < rows; i++) {
-        const gov_proposal_t *p = &ps[i];
-        held_t *x = p->ballots_held ? &h.v[k++] : NULL;
-        if (x && x->filled != x->count) {
+    for (int i = 0; ok && i < x->rows; i++) {
+        const gov_proposal_t *p = &x->ps[i];
+        held_t *hv = p->ballots_held ? &x->h.v[k++] : NULL;
+        if (hv && hv->filled != hv->count) {
             ok = corrupt(err, "governance.ballots (fewer than ballots_count) of proposal",
                          PQgetvalue(r, i, 0));
             break;
@@ -2445,23 +2638,19 @@ static bool load_proposals(gov_store_t *s, gov_t *g, nns_error_t *err)
             ok = false;
             break;
         }
-        ok =
-            gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
-                              t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action, x ? x->ids : NULL,
-                              x ? x->vps : NULL, x ? x->votes : NULL, x ? x->count : 0, err);
+        ok = gov_load_proposal(g, p, t_opt_text(r, i, 25), PQgetvalue(r, i, 26),
+                               t_opt_text(r, i, 27), PQgetvalue(r, i, 28), action,
+                               hv ? hv->ids : NULL, hv ? hv->vps : NULL, hv ? hv->votes : NULL,
+                               hv ? hv->count : 0, err);
         free(action);
-        if (x) { /* loaded (copied): release its arrays now */
-            free(x->ids);
-            free(x->vps);
-            free(x->votes);
-            x->ids = x->vps = NULL;
-            x->votes = NULL;
+        if (hv) { /* loaded (copied): release its arrays now */
+            free(hv->ids);
+            free(hv->vps);
+            free(hv->votes);
+            hv->ids = hv->vps = NULL;
+            hv->votes = NULL;
         }
     }
-    helds_free(&h);
-    s->ballot_load_nanos = clock_wall_nanos() - tb;
-    free(ps);
-    PQclear(r);
     return ok;
 }
 
@@ -2718,10 +2907,10 @@ static bool load_monthly_rewards(gov_store_t *s, gov_t *g, nns_error_t *err)
 /* Part 2's committed state: proposals (with the ballots held), known neurons, node providers,
  * voting-power snapshots, reward events, the distribution in progress, the latest monthly
  * node-provider rewards. */
-static bool load_part2(gov_store_t *s, gov_t *g, nns_error_t *err)
+static bool load_part2(gov_store_t *s, gov_t *g, props_t *props, nns_error_t *err)
 {
     gctx_t c = {g};
-    return load_proposals(s, g, err) && load_known_neurons(s, g, err) &&
+    return load_proposals(s, g, props, err) && load_known_neurons(s, g, err) &&
            load_node_providers(s, g, err) &&
            copy_rows(s,
                      "COPY (SELECT timestamp_seconds, total_potential_voting_power, neuron_ids, "
@@ -3007,27 +3196,37 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         return nns_error_set(err, 500, "CorruptState", "the store was loaded already");
     /* the phases' times go to the log: where a slow start spends it */
     uint64_t t0 = clock_wall_nanos();
-    if (!load_state(s, g, fresh, err))
+    props_t props;
+    props_start(s, &props);
+    if (!load_state(s, g, fresh, err)) {
+        props_free(&props);
         return false;
+    }
     parts_t parts[3];
     memset(parts, 0, sizeof parts);
+    fols_t fols;
+    memset(&fols, 0, sizeof fols);
     credits_t credits;
+    memset(&credits, 0, sizeof credits);
+    /* the maps sized once from the planner's estimates, not grown (rehashed) row by row */
+    size_t nneurons = rel_rows_hint(s, "governance.neurons", err);
+    size_t nfollowees = rel_rows_hint(s, "governance.followees", err);
     bool ok =
-        load_credits(s, &credits, err) &&
+        gov_load_reserve(g, nneurons, err) && load_credits(s, &credits, err) &&
         load_parts(
             s, "SELECT neuron_id, hot_key FROM governance.hot_keys ORDER BY neuron_id, position",
             &parts[0], "governance.hot_keys", err) &&
-        load_parts(s,
-                   "SELECT neuron_id, topic, followees FROM governance.followees "
-                   "ORDER BY neuron_id, topic",
-                   &parts[1], "governance.followees", err) &&
+        load_followees(s, &fols, nfollowees, err) &&
         load_parts(s,
                    "SELECT neuron_id, amount_e8s, timestamp_of_disbursement_seconds, "
                    "finalize_disbursement_timestamp_seconds, to_account "
                    "FROM governance.maturity_disbursements ORDER BY neuron_id, position",
                    &parts[2], "governance.maturity_disbursements", err) &&
-        load_neurons(s, g, parts, &credits, err);
+        load_neurons(s, g, parts, &fols, &credits, err);
     credits_free(&credits);
+    if (ok && fols.used != fols.nrows)
+        ok = corrupt(err, "governance.followees", "(of a neuron that does not exist)");
+    fols_free(&fols);
     static const char *const PART_TABLES[3] = {"governance.hot_keys", "governance.followees",
                                                "governance.maturity_disbursements"};
     for (int i = 0; ok && i < 3; i++)
@@ -3040,7 +3239,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
          db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
          load_intents(s, g, intents, nintents, err);
     uint64_t t2 = clock_wall_nanos();
-    ok = ok && load_part2(s, g, err);
+    ok = ok && load_part2(s, g, &props, err);
+    props_free(&props);
     if (!ok) {
         gov_intents_free(*intents, *nintents);
         *intents = NULL;
@@ -3051,9 +3251,11 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     gov_load_done(g);
     uint64_t t4 = clock_wall_nanos();
     log_info("state loaded in %.3f s: neurons %.3f s, calls and replay %.3f s, proposals with "
-             "their ballots and the rest of part 2 %.3f s (%.3f s of ballots), indexes %.3f s",
+             "their ballots and the rest of part 2 %.3f s (ballots read in %.3f s beside the "
+             "neurons, %.3f s waited for), indexes %.3f s",
              (double)(t4 - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
-             (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9, (double)(t4 - t3) / 1e9);
+             (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9,
+             (double)s->ballot_wait_nanos / 1e9, (double)(t4 - t3) / 1e9);
     PQfinish(s->w); /* loaded: the rounds have connections of their own */
     s->w = NULL;
     fold_start(s); /* after the load: it read the rows and the batches in one state */

@@ -27,6 +27,8 @@
  *                    neurons, node providers), the mirror's reads (votes of a neuron and of a
  *                    proposal, ballots), the day's reward event and its batches with a restart
  *                    after the first, the settled ballots read back; prints the times.
+ *                    GOVSTORE_STOP_AT_RESTART=1 stops after the restart with the open proposals
+ *                    (the database keeps their ballots: `govstore load N` then times restarts).
  *   govstore rounds N [R]  on a fresh database: a genesis with the creation limit raised, then R
  *                    times (default 1) a round of N claims and a round of their N balance
  *                    answers (N neurons created); prints the rounds' mean times through the
@@ -1223,6 +1225,15 @@ static int run_proposals(size_t nneurons)
     CHECK(load_s < 5, "the restart takes %.3f s", load_s);
     same_part2(g, g2, nneurons);
     gov_destroy(&g2);
+    /* GOVSTORE_STOP_AT_RESTART=1: the database is left with the open proposals holding their
+     * ballots, for repeated `govstore load N` restarts (before/after comparisons) */
+    const char *stop = getenv("GOVSTORE_STOP_AT_RESTART");
+    if (stop && strcmp(stop, "1") == 0) {
+        gov_store_close(&s);
+        gov_destroy(&g);
+        printf("%d checks, %d failed (stopped after the restart)\n", checks, failures);
+        return failures ? 1 : 0;
+    }
 
     /* the mirror's reads: a follower's votes, a proposal's votes, ballots */
     gov_store_vote_t votes[GOV_STORE_VOTES_MAX];

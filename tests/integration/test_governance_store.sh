@@ -78,6 +78,19 @@ psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.hot_keys VAL
 check "a hot key of a neuron that does not exist is CorruptState" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.hot_keys'"
 psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.hot_keys WHERE neuron_id = 42"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.followees VALUES (42, 0, '{1,2}')"
+check "followees of a neuron that does not exist are CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.followees'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.followees WHERE neuron_id = 42"
+# the followees are read in the table's order: a neuron's topics come back sorted
+fid=$(psql "$rounds_url" -Atqc "SELECT id FROM governance.neurons ORDER BY id LIMIT 1")
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.followees VALUES ($fid, 0, '{1,2}'); INSERT INTO governance.followees VALUES ($fid, 4, '{3}'); INSERT INTO governance.followees VALUES ($fid, 2, '{4,5,6}')"
+check "a neuron's followee rows in any order load" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 >/dev/null"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.followees VALUES ($fid, 5, '{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16}')"
+check "more followees on a topic than the limit are CorruptState" \
+  bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*governance.followees'"
+psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "DELETE FROM governance.followees WHERE neuron_id = $fid"
 psql "$rounds_url" -v ON_ERROR_STOP=1 -Atqc "INSERT INTO governance.neurons SELECT 43, subaccount, controller, dissolving, dissolve_delay_seconds, aging_since_timestamp_seconds, when_dissolved_timestamp_seconds, cached_neuron_stake_e8s, neuron_fees_e8s, created_timestamp_seconds, spawn_at_timestamp_seconds, kyc_verified, maturity_e8s_equivalent, staked_maturity_e8s_equivalent, auto_stake_maturity, not_for_profit, joined_community_fund_timestamp_seconds, neuron_type, visibility, voting_power_refreshed_timestamp_seconds, eight_year_gang_bonus_base_e8s FROM governance.neurons LIMIT 1"
 check "two neurons with one subaccount are CorruptState" \
   bash -c "DATABASE_URL='$rounds_url' '$TOOLS/govstore' load 10000 2>&1 | grep -q 'CorruptState.*subaccount'"
