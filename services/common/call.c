@@ -520,8 +520,8 @@ static bool perform_batch(worker_t *w, size_t n)
     char *answer = NULL;
     nns_error_t err;
     atomic_fetch_add(&w->r->n_requests, 1);
-    int rc = nns_client_request(c, "POST", "/v1/transfer-batches", text, false, &status, &answer,
-                                &err);
+    int rc =
+        nns_client_request(c, "POST", "/v1/transfer-batches", text, false, &status, &answer, &err);
     (void)rc; /* the status says it */
     free(text);
     if (status == 0)
@@ -539,8 +539,7 @@ static bool perform_batch(worker_t *w, size_t n)
     for (size_t i = 0; ok && i < n; i++) {
         json_t *item = json_array_get(results, i);
         json_t *st = json_object_get(item, "status");
-        if (!json_is_integer(st) || json_integer_value(st) < 100 ||
-            json_integer_value(st) > 599) {
+        if (!json_is_integer(st) || json_integer_value(st) < 100 || json_integer_value(st) > 599) {
             ok = false;
             break;
         }
