@@ -26,6 +26,9 @@
 #define DEFAULT_BACKOFF_MAX_MS 5000
 #define MAX_WORKERS 16
 #define CLIENTS_PER_WORKER 4 /* targets a worker keeps a connection to (ledger, cmc, ...) */
+/* Due transfers to one target sent as one POST /v1/transfer-batches (the ledger's
+ * LEDGER_BATCH_MAX is 100): a batch item costs the ledger about half a single request. */
+#define CALL_BATCH_MAX 64
 
 /* ================================================================ pure parts */
 
@@ -247,6 +250,9 @@ typedef struct {
     uint32_t attempts;
     uint8_t tx_hash[32];
     char *body; /* CALL_POST: the runner's copy of the body (in.body points to it) */
+    /* the last batch holding this transfer was refused as a whole (not item by item): it is
+     * sent alone from then on */
+    bool single;
 } slot_t;
 
 typedef struct {
@@ -261,6 +267,11 @@ typedef struct {
     bool started;
     worker_client_t clients[CLIENTS_PER_WORKER];
     uint64_t uses;
+    /* a batch of transfers: the slots taken (busy), the worker's copies, their answers */
+    slot_t *taken[CALL_BATCH_MAX];
+    slot_t mine[CALL_BATCH_MAX];
+    long status[CALL_BATCH_MAX];
+    char *body[CALL_BATCH_MAX];
 } worker_t;
 
 struct call_runner {
@@ -428,6 +439,153 @@ static void deliver(call_runner_t *r, const slot_t *s, const call_class_t *k, lo
     pthread_mutex_unlock(&r->done_mu);
 }
 
+/* A transfer that may share a batch with others: its first phase, and no batch holding it was
+ * refused as a whole. */
+static bool batchable(const slot_t *s)
+{
+    return s->in.kind == CALL_TRANSFER && s->phase == PHASE_SEND && !s->single;
+}
+
+/* With first taken (busy), takes the other due batchable transfers to the same target, up to
+ * CALL_BATCH_MAX in all, into w->taken. Returns how many were taken, first included. Called with
+ * r->mu held. */
+static size_t take_batch(call_runner_t *r, worker_t *w, slot_t *first)
+{
+    size_t n = 0;
+    w->taken[n++] = first;
+    if (!batchable(first))
+        return n;
+    uint64_t now = mono_ns();
+    for (size_t i = 0; i < r->high && n < CALL_BATCH_MAX; i++) {
+        slot_t *s = &r->slots[i];
+        if (s->used && !s->busy && s->due_ns <= now && batchable(s) &&
+            strcmp(s->in.base_url, first->in.base_url) == 0) {
+            s->busy = true;
+            w->taken[n++] = s;
+        }
+    }
+    return n;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The items of POST /v1/transfer-batches for w->mine[0..n), each signed exactly as its
+ * POST /v1/transfers would be (API.md). NULL on failure (allocation, signing). */
+static json_t *batch_items(worker_t *w, nns_client_t *c, size_t n)
+{
+    json_t *items = json_array();
+    uint64_t expiry = wall_ns() + NNS_CLIENT_EXPIRY_NANOS;
+    for (size_t i = 0; items && i < n; i++) {
+        char tbody[CALL_TRANSFER_BODY_MAX];
+        nns_signature_t sig;
+        nns_error_t err;
+        if (call_transfer_body(&w->mine[i].in.transfer, tbody, sizeof tbody) == 0 ||
+            !nns_client_sign(c, "POST", "/v1/transfers", tbody, expiry, &sig, &err) ||
+            json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s}", "public_key_der_hex",
+                                                   sig.public_key_hex, "expiry_nanos", sig.expiry,
+                                                   "signature_hex", sig.signature_hex, "body",
+                                                   tbody)) != 0) {
+            json_decref(items);
+            return NULL;
+        }
+    }
+    return items;
+}
+
+/* Sends w->mine[0..n) (n >= 2 transfers to one target) as one POST /v1/transfer-batches and
+ * gives each item the status and body its own POST /v1/transfers would have had: the batch's
+ * {"results": [...]} holds, in order, {"status", "block_index"} or a problem body with its
+ * status. When no answer arrived or the batch got a transient status (5xx, 408, 429), every
+ * item gets that status (retried). Returns false when the batch was refused as a whole (a 4xx,
+ * or a 200 whose results do not match the items): the transfers are then sent alone. */
+static bool perform_batch(worker_t *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        w->status[i] = 0;
+        w->body[i] = NULL;
+    }
+    nns_client_t *c = client_for(w, w->mine[0].in.base_url);
+    json_t *items = c ? batch_items(w, c, n) : NULL;
+    json_t *req = items ? json_pack("{s:o}", "transfers", items) : NULL;
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!text)
+        return true; /* out of memory: retried like a refused connection */
+    long status = 0;
+    char *answer = NULL;
+    nns_error_t err;
+    atomic_fetch_add(&w->r->n_requests, 1);
+    int rc =
+        nns_client_request(c, "POST", "/v1/transfer-batches", text, false, &status, &answer, &err);
+    (void)rc; /* the status says it */
+    free(text);
+    if (status == 0)
+        log_warn("call batch of %zu to '%s' got no answer: %s", n, w->mine[0].in.base_url,
+                 err.detail);
+    if (is_transient(status)) {
+        for (size_t i = 0; i < n; i++)
+            w->status[i] = status;
+        free(answer);
+        return true;
+    }
+    json_t *o = status == 200 && answer ? json_loads(answer, 0, NULL) : NULL;
+    json_t *results = json_object_get(o, "results");
+    bool ok = json_is_array(results) && json_array_size(results) == n;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *item = json_array_get(results, i);
+        json_t *st = json_object_get(item, "status");
+        if (!json_is_integer(st) || json_integer_value(st) < 100 || json_integer_value(st) > 599) {
+            ok = false;
+            break;
+        }
+        w->status[i] = (long)json_integer_value(st);
+        w->body[i] = json_dumps(item, JSON_COMPACT);
+        if (!w->body[i])
+            w->status[i] = 0; /* out of memory: retried */
+    }
+    if (!ok) {
+        log_warn("call batch of %zu to '%s' refused as a whole: HTTP %ld; sent one by one", n,
+                 w->mine[0].in.base_url, status);
+        for (size_t i = 0; i < n; i++) {
+            free(w->body[i]);
+            w->body[i] = NULL;
+        }
+    }
+    json_decref(o);
+    free(answer);
+    return ok;
+}
+
+/* After the answer of an attempt: the slot retried, looked up, or freed. Called with r->mu
+ * held. */
+static void finish(call_runner_t *r, slot_t *s, const slot_t *mine, const call_class_t *k)
+{
+    s->attempts = mine->attempts;
+    if (k->step == CALL_STEP_RETRY) {
+        atomic_fetch_add(&r->n_retries, 1);
+        s->due_ns = mono_ns() + next_delay_ns(r, s);
+        s->busy = false;
+    } else if (k->step == CALL_STEP_LOOKUP) {
+        atomic_fetch_add(&r->n_lookups, 1);
+        call_transfer_tx_hash(&s->in.transfer, &r->caller, s->tx_hash);
+        s->phase = PHASE_LOOKUP;
+        s->backoff_ms = 0;
+        s->due_ns = mono_ns();
+        s->busy = false;
+    } else {
+        free(s->body);
+        memset(s, 0, sizeof *s);
+        r->pending--;
+        while (r->high > 0 && !r->slots[r->high - 1].used)
+            r->high--;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -435,43 +593,47 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&r->mu);
     slot_t *s;
     while ((s = take_due(r)) != NULL) {
-        slot_t mine = *s; /* the worker's copy: the slot array is not touched unlocked */
+        size_t n = take_batch(r, w, s);
+        for (size_t i = 0; i < n; i++) /* copies: the slot array is not touched unlocked */
+            w->mine[i] = *w->taken[i];
         pthread_mutex_unlock(&r->mu);
 
-        long status;
-        char *body;
-        mine.attempts++;
-        perform(w, &mine, &status, &body);
-        call_class_t k;
-        if (mine.phase == PHASE_LOOKUP)
-            call_classify_lookup(status, body, mine.tx_hash, &k);
+        bool itemised = true;
+        for (size_t i = 0; i < n; i++)
+            w->mine[i].attempts++;
+        if (n == 1)
+            perform(w, &w->mine[0], &w->status[0], &w->body[0]);
         else
-            call_classify(mine.in.kind, status, body, &k);
-        if (k.step == CALL_STEP_RESOLVED || k.step == CALL_STEP_REFUSED)
-            deliver(r, &mine, &k, status, body);
-        free(body);
+            itemised = perform_batch(w, n);
+        call_class_t k[CALL_BATCH_MAX];
+        for (size_t i = 0; i < n; i++) {
+            slot_t *m = &w->mine[i];
+            if (!itemised) {
+                k[i] = (call_class_t){.step = CALL_STEP_RETRY};
+                continue;
+            }
+            if (m->phase == PHASE_LOOKUP)
+                call_classify_lookup(w->status[i], w->body[i], m->tx_hash, &k[i]);
+            else
+                call_classify(m->in.kind, w->status[i], w->body[i], &k[i]);
+            if (k[i].step == CALL_STEP_RESOLVED || k[i].step == CALL_STEP_REFUSED)
+                deliver(r, m, &k[i], w->status[i], w->body[i]);
+            free(w->body[i]);
+            w->body[i] = NULL;
+        }
 
         pthread_mutex_lock(&r->mu);
-        s->attempts = mine.attempts;
-        if (k.step == CALL_STEP_RETRY) {
-            atomic_fetch_add(&r->n_retries, 1);
-            s->due_ns = mono_ns() + next_delay_ns(r, s);
-            s->busy = false;
-        } else if (k.step == CALL_STEP_LOOKUP) {
-            atomic_fetch_add(&r->n_lookups, 1);
-            call_transfer_tx_hash(&s->in.transfer, &r->caller, s->tx_hash);
-            s->phase = PHASE_LOOKUP;
-            s->backoff_ms = 0;
-            s->due_ns = mono_ns();
-            s->busy = false;
-        } else {
-            free(s->body);
-            memset(s, 0, sizeof *s);
-            r->pending--;
-            while (r->high > 0 && !r->slots[r->high - 1].used)
-                r->high--;
+        for (size_t i = 0; i < n; i++) {
+            finish(r, w->taken[i], &w->mine[i], &k[i]);
+            if (!itemised) { /* sent alone next, at once */
+                w->taken[i]->single = true;
+                w->taken[i]->due_ns = mono_ns();
+            }
         }
-        pthread_cond_signal(&r->cv);
+        if (n > 1)
+            pthread_cond_broadcast(&r->cv);
+        else
+            pthread_cond_signal(&r->cv);
     }
     pthread_mutex_unlock(&r->mu);
     for (int i = 0; i < CLIENTS_PER_WORKER; i++)

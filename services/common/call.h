@@ -32,9 +32,13 @@
  * libcurl easy handle per target, kept alive). Blocking calls on a few threads were chosen over
  * one curl-multi loop because calls between services are rare (one per notification, disburse
  * or mint) and short, and because it lets the CLI's client (signing, error bodies, limits) serve
- * both, with one code path. Memory is bounded: at most opts.max_pending intents (default 1024),
- * in slots allocated at creation; a submit beyond that returns false. Answers are delivered one
- * at a time (the callback is never run concurrently with itself) from a worker thread.
+ * both, with one code path. Transfers due at once to one target are sent as one
+ * POST /v1/transfer-batches (up to 64 items, each signed as its POST /v1/transfers would be) and
+ * each item is classified as above from its own status and body; no answer or a transient status
+ * retries every item, a batch refused as a whole sends its transfers alone. Memory is bounded: at
+ * most opts.max_pending intents (default 1024), in slots allocated at creation; a submit beyond
+ * that returns false. Answers are delivered one at a time (the callback is never run concurrently
+ * with itself) from a worker thread.
  *
  * Life cycle: call_runner_new() -> call_runner_submit() any number of times, from any thread ->
  * call_runner_destroy(&r), which stops promptly: intents waiting for their back-off are dropped

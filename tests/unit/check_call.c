@@ -580,6 +580,106 @@ START_TEST(test_runner_retries_then_resolves)
 }
 END_TEST
 
+/* Answers by intent id (ids 1..8). */
+typedef struct {
+    pthread_mutex_t mu;
+    int n;
+    call_outcome_t outcome[9];
+    uint64_t block[9];
+    bool duplicate[9];
+    uint32_t attempts[9];
+} by_id_t;
+
+static void on_done_by_id(void *ctx, const call_answer_t *a)
+{
+    by_id_t *x = ctx;
+    pthread_mutex_lock(&x->mu);
+    x->n++;
+    if (a->id < 9) {
+        x->outcome[a->id] = a->outcome;
+        x->block[a->id] = a->block_index;
+        x->duplicate[a->id] = a->duplicate;
+        x->attempts[a->id] = a->attempts;
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Submits intent 1, holds its request at the server, queues 2, 3 and 4 behind it (one worker),
+ * then lets the server answer. */
+static call_runner_t *one_held_three_queued(by_id_t *x)
+{
+    call_runner_opts_t o = FAST;
+    o.workers = 1;
+    atomic_store(&srv.hold, true);
+    call_runner_t *r = call_runner_new(&me, on_done_by_id, x, &o);
+    ck_assert_ptr_nonnull(r);
+    for (uint64_t id = 1; id <= 4; id++) {
+        call_intent_t in = transfer_intent(id);
+        in.transfer.created_at_time += id; /* four different transactions */
+        ck_assert(call_runner_submit(r, &in));
+        if (id == 1) {
+            double until = now_s() + 5;
+            while (atomic_load(&srv.holding) == 0 && now_s() < until)
+                usleep(1000);
+            ck_assert_int_eq(atomic_load(&srv.holding), 1);
+        }
+    }
+    atomic_store(&srv.hold, false);
+    drain(r);
+    return r;
+}
+
+START_TEST(test_runner_batches_due_transfers)
+{
+    by_id_t x = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    script(200, "{\"block_index\":\"7\"}");
+    script(200, "{\"results\":[{\"status\":200,\"block_index\":\"8\"},"
+                "{\"status\":409,\"code\":\"TxDuplicate\",\"duplicate_of\":\"5\"},"
+                "{\"status\":503,\"code\":\"Unavailable\"}]}");
+    script(200, "{\"block_index\":\"9\"}");
+    call_runner_t *r = one_held_three_queued(&x);
+    ck_assert_int_eq(x.n, 4);
+    ck_assert_int_eq(srv.nreq, 3);
+    ck_assert_str_eq(srv.paths[0], "/v1/transfers");
+    ck_assert_str_eq(srv.paths[1], "/v1/transfer-batches");
+    ck_assert(!srv.signed_[1]); /* the items are signed, not the batch */
+    ck_assert_str_eq(srv.paths[2], "/v1/transfers");
+    ck_assert(srv.signed_[2]);
+    for (int id = 1; id <= 4; id++)
+        ck_assert_int_eq(x.outcome[id], CALL_RESOLVED);
+    ck_assert_uint_eq(x.block[1], 7);
+    ck_assert_uint_eq(x.block[2], 8);
+    ck_assert_uint_eq(x.block[3], 5);
+    ck_assert(x.duplicate[3]);
+    ck_assert_uint_eq(x.block[4], 9); /* its item's 503: retried */
+    ck_assert_uint_eq(x.attempts[4], 2);
+    call_runner_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_runner_batch_refused_whole_sent_alone)
+{
+    by_id_t x = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    script(200, "{\"block_index\":\"7\"}");
+    script(400, "{\"code\":\"BadRequest\"}"); /* the batch as a whole */
+    script(200, "{\"block_index\":\"8\"}");
+    script(422, "{\"code\":\"InsufficientFunds\"}");
+    script(200, "{\"block_index\":\"9\"}");
+    call_runner_t *r = one_held_three_queued(&x);
+    ck_assert_int_eq(x.n, 4);
+    ck_assert_int_eq(srv.nreq, 5);
+    ck_assert_str_eq(srv.paths[1], "/v1/transfer-batches");
+    for (int i = 2; i < 5; i++)
+        ck_assert_str_eq(srv.paths[i], "/v1/transfers");
+    ck_assert_int_eq(x.outcome[2], CALL_RESOLVED);
+    ck_assert_uint_eq(x.block[2], 8);
+    ck_assert_int_eq(x.outcome[3], CALL_REFUSED);
+    ck_assert_int_eq(x.outcome[4], CALL_RESOLVED);
+    ck_assert_uint_eq(x.block[4], 9);
+    call_runner_destroy(&r);
+}
+END_TEST
+
 START_TEST(test_runner_too_old_looked_up)
 {
     answers_t x = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -791,6 +891,8 @@ int main(void)
     tcase_set_timeout(runner, 30);
     tcase_add_test(runner, test_runner_retries_then_resolves);
     tcase_add_test(runner, test_runner_too_old_looked_up);
+    tcase_add_test(runner, test_runner_batches_due_transfers);
+    tcase_add_test(runner, test_runner_batch_refused_whole_sent_alone);
     tcase_add_test(runner, test_runner_final_refusal_and_get);
     tcase_add_test(runner, test_runner_post_signed_retried_resolved);
     tcase_add_test(runner, test_runner_bounded_and_stops_promptly);
