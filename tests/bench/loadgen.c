@@ -157,6 +157,7 @@ typedef struct {
     uint64_t sent_ns; /* the latency's origin: sent, or with --rate due */
     bool measured;    /* --rate: due after the warmup */
     bool in_idle;     /* --rate: on the idle stack */
+    bool resend;      /* the request goes again on a new connection (see conn_fail) */
     size_t wlen, woff;
     char *rbuf;
     size_t rcap, rlen;
@@ -168,7 +169,7 @@ typedef struct {
  * s409 .. sother, tx_*) and the request counts (sent, req_*, lost) coincide. */
 typedef struct {
     uint64_t sent, ok, ok_measured, s409, s4xx, s5xx, sother;
-    uint64_t connect_failed, lost, protocol, unsolicited, resigned, ok_no_index;
+    uint64_t connect_failed, lost, protocol, unsolicited, resigned, ok_no_index, resent;
     uint64_t tx_sent, tx_lost, tx_malformed;   /* transfers: sent, lost in flight, unreadable */
     uint64_t req_ok, req_ok_measured, req_err; /* HTTP requests answered 2xx / otherwise */
     uint64_t req_malformed;                    /* 2xx batch answers without proper results */
@@ -1052,13 +1053,38 @@ static void schedule_retry(conn_t *c)
 }
 
 /* The connection broke: count the request it carried (if any) as lost, retry later. */
+static void start_connect(conn_t *c);
+
+/* A connection that broke. A request sent on a kept-alive connection that closed before any
+ * byte of its answer met the server closing that connection as idle while the request was on
+ * its way: the server did not act on it, and a client may send it again (RFC 9110 section
+ * 9.3.2), as browsers and HTTP libraries do. It goes once more, on a new connection, keeping its
+ * latency's origin; the second loss counts. Any other request in flight is lost. */
 static void conn_fail(conn_t *c)
 {
+    if (c->resend) { /* the new connection for a request sent again failed */
+        c->resend = false;
+        g_inflight--;
+        g_st.lost++;
+        g_st.tx_lost += c->nk;
+        conn_close(c);
+        schedule_retry(c);
+        return;
+    }
+    bool again = c->in_flight && c->served > 0 && c->rlen == 0;
+    size_t wlen = c->wlen;
+    if (again)
+        c->in_flight = false; /* still counted in g_inflight */
     conn_close(c);
-    schedule_retry(c);
+    if (!again) {
+        schedule_retry(c);
+        return;
+    }
+    g_st.resent++;
+    c->resend = true;
+    c->wlen = wlen;
+    start_connect(c);
 }
-
-static void start_connect(conn_t *c);
 
 static void do_write(conn_t *c)
 {
@@ -1157,6 +1183,14 @@ static void on_connected(conn_t *c)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->served = 0;
     g_gate_ms = BACKOFF_MIN_MS;
+    if (c->resend) {
+        c->resend = false;
+        c->woff = 0;
+        c->in_flight = true;
+        c->state = C_WRITING;
+        do_write(c);
+        return;
+    }
     send_next(c);
 }
 
@@ -1175,7 +1209,7 @@ static bool bind_source(conn_t *c)
 
 static void start_connect(conn_t *c)
 {
-    if (g_next_k >= g_nreq) {
+    if (!c->resend && g_next_k >= g_nreq) {
         c->state = C_DONE;
         return;
     }
@@ -1769,6 +1803,10 @@ static void print_summary(end_reason_t why, uint64_t start, uint64_t stop)
         printf("connection errors:  %" PRIu64 " (failed connects %" PRIu64
                ", requests lost in flight %" PRIu64 ", of which malformed responses %" PRIu64 ")\n",
                conn_errors, g_st.connect_failed, g_st.lost, g_st.protocol);
+    if (g_st.resent)
+        printf("sent again:         %" PRIu64 " request(s) lost on a connection the server had"
+               " closed as idle, sent once more on a new one\n",
+               g_st.resent);
     printf("in flight at stop:  %" PRIu64 "%s\n", g_inflight, batch ? " requests" : "");
     if (g_st.unsolicited)
         printf("unsolicited data:   %" PRIu64 " connection(s) dropped\n", g_st.unsolicited);
