@@ -29,11 +29,19 @@ typedef struct {
     size_t cap, head, count;
 } dedup_ring_t;
 
+/* The deduplication window holds every transaction of the last 24 hours: millions at a few
+ * thousand a second. One map of them doubles by rehashing every entry under the write lock, a
+ * pause of hundreds of milliseconds at millions of entries during which no round commits and no
+ * balance is read (the open loop's p99 in docs/benchmarks.md). Spread over 256 maps chosen by a
+ * hash's last byte (the maps place keys by their first bytes), each doubles at 1/256 of the
+ * size, and the doublings of uniform digests fall in different rounds. */
+#define DEDUP_SHARDS 256
+
 struct ledger {
     ledger_config_t cfg;
     pthread_rwlock_t lock; /* readers vs. the state thread's commit */
     hmap_t balances;       /* hash28 -> {balance, tx_count} */
-    hmap_t dedup;          /* tx hash -> {height, block timestamp} */
+    hmap_t dedup[DEDUP_SHARDS]; /* tx hash -> {height, block timestamp}, see dedup_shard */
     hmap_t allowances;     /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
     dedup_ring_t ring;
     chain_t chain;
@@ -67,6 +75,16 @@ static bool icrc_fee_rules(const ledger_t *l, const ledger_round_t *r, const acc
 static void set_memo(transaction_t *tx, bool has, uint8_t len, const uint8_t *memo);
 
 /* ---- dedup ring ---- */
+
+static hmap_t *dedup_shard(ledger_t *l, const uint8_t hash[32])
+{
+    return &l->dedup[hash[31] % DEDUP_SHARDS];
+}
+
+static const hval_t *dedup_get(const ledger_t *l, const uint8_t hash[32])
+{
+    return hmap_get(&l->dedup[hash[31] % DEDUP_SHARDS], hash);
+}
 
 static const dedup_entry_t *ring_at(const dedup_ring_t *q, size_t i)
 {
@@ -102,10 +120,15 @@ ledger_t *ledger_new(const ledger_config_t *cfg)
     if (!l)
         return NULL;
     l->cfg = *cfg;
-    if (!hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) || !hmap_init(&l->dedup, 32, 1024) ||
-        !hmap_init(&l->allowances, 32, 64)) {
+    bool ok = hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) &&
+              hmap_init(&l->allowances, 32, 64);
+    for (size_t i = 0; ok && i < DEDUP_SHARDS; i++)
+        ok = hmap_init(&l->dedup[i], 32, 16);
+    if (!ok) {
         hmap_free(&l->balances);
-        hmap_free(&l->dedup);
+        hmap_free(&l->allowances);
+        for (size_t i = 0; i < DEDUP_SHARDS; i++)
+            hmap_free(&l->dedup[i]);
         free(l);
         return NULL;
     }
@@ -125,7 +148,8 @@ void ledger_destroy(ledger_t **lp)
     if (!l)
         return;
     hmap_free(&l->balances);
-    hmap_free(&l->dedup);
+    for (size_t i = 0; i < DEDUP_SHARDS; i++)
+        hmap_free(&l->dedup[i]);
     hmap_free(&l->allowances);
     free(l->ring.items);
     pthread_rwlock_destroy(&l->lock);
@@ -167,7 +191,7 @@ void ledger_load_tip(ledger_t *l, uint64_t chain_length, const uint8_t tip_hash[
 bool ledger_load_dedup(ledger_t *l, const uint8_t tx_hash[32], uint64_t height,
                        uint64_t block_timestamp)
 {
-    hval_t *v = hmap_put(&l->dedup, tx_hash, NULL);
+    hval_t *v = hmap_put(dedup_shard(l, tx_hash), tx_hash, NULL);
     if (!v || !ring_push(&l->ring, block_timestamp, tx_hash))
         return false;
     v->a = height;
@@ -252,8 +276,10 @@ void ledger_info(ledger_t *l, ledger_info_t *out)
     out->accounts = l->balances.count;
     out->remembered_transactions = l->ring.count;
     out->allowances = l->allowances.count;
-    out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->dedup) +
-                        hmap_memory(&l->allowances) + l->ring.cap * sizeof(dedup_entry_t);
+    out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->allowances) +
+                        l->ring.cap * sizeof(dedup_entry_t);
+    for (size_t i = 0; i < DEDUP_SHARDS; i++)
+        out->memory_bytes += hmap_memory(&l->dedup[i]);
     pthread_rwlock_unlock(&l->lock);
 }
 
@@ -416,7 +442,7 @@ static bool remembered(const ledger_t *l, const ledger_round_t *r, const uint8_t
     for (; r && !v; r = r->parent)
         v = hmap_get(&r->dedup, hash);
     if (!v)
-        v = hmap_get(&l->dedup, hash);
+        v = dedup_get(l, hash);
     if (!v)
         return false;
     *height = v->a;
@@ -947,13 +973,14 @@ void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
         *v = r->allowances.vals[i];
     }
     for (size_t i = 0; i < r->purged; i++) {
-        hmap_del(&l->dedup, ring_at(&l->ring, 0)->hash);
+        const uint8_t *hash = ring_at(&l->ring, 0)->hash;
+        hmap_del(dedup_shard(l, hash), hash);
         l->ring.head = (l->ring.head + 1) % l->ring.cap;
         l->ring.count--;
     }
     for (size_t i = 0; i < r->nfresh; i++) {
         const hval_t *src = hmap_get(&r->dedup, r->fresh[i].hash);
-        hval_t *v = hmap_put(&l->dedup, r->fresh[i].hash, NULL);
+        hval_t *v = hmap_put(dedup_shard(l, r->fresh[i].hash), r->fresh[i].hash, NULL);
         if (!v || !src || !ring_push(&l->ring, r->fresh[i].timestamp, r->fresh[i].hash))
             abort();
         *v = *src;

@@ -236,6 +236,51 @@ START_TEST(test_dedup_window)
 }
 END_TEST
 
+/* Many transactions, so that every map of the window holds some and doubles several times:
+ * each is still found after its round committed, with its own block, and each leaves the window
+ * when its day is over. */
+START_TEST(test_dedup_window_many)
+{
+    enum { N = 20000, PER_ROUND = 500 };
+    nns_error_t err;
+    uint64_t h, first = 0;
+    ledger_info_t info;
+    for (uint64_t i = 0; i < N; i += PER_ROUND) {
+        ledger_round_t *r = ledger_round_begin(L);
+        for (uint64_t j = i; j < i + PER_ROUND; j++) {
+            transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, j);
+            a.has_created_at_time = true;
+            a.created_at_time = T0;
+            apply_ok(r, &a, T0 + SEC, j == 0 ? &first : NULL);
+        }
+        ledger_round_commit(L, &r);
+    }
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.remembered_transactions, N);
+    ledger_round_t *r = ledger_round_begin(L);
+    for (uint64_t j = 0; j < N; j += 7) {
+        transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, j);
+        a.has_created_at_time = true;
+        a.created_at_time = T0;
+        ck_assert_msg(!ledger_apply_transfer(L, r, &a, T0 + 2 * SEC, &h, &err),
+                      "transaction %llu not remembered", (unsigned long long)j);
+        ck_assert_str_eq(err.code, "TxDuplicate");
+        ck_assert_uint_eq(err.payload[0].value, first + j);
+    }
+    ledger_round_discard(L, &r);
+    /* past the window and its drift, the window holds only what this round adds */
+    uint64_t later = T0 + 86400ULL * SEC + LEDGER_PERMITTED_DRIFT_NANOS + 2 * SEC;
+    r = ledger_round_begin(L);
+    transfer_args_t late = icrc1(&alice, &bob_acc, 1);
+    late.has_created_at_time = true;
+    late.created_at_time = later;
+    apply_ok(r, &late, later, NULL);
+    ledger_round_commit(L, &r);
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.remembered_transactions, 1);
+}
+END_TEST
+
 START_TEST(test_too_old_and_future)
 {
     ledger_round_t *r = ledger_round_begin(L);
@@ -658,6 +703,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, test_insufficient_funds_and_overflow);
     tcase_add_test(tc, test_self_and_zero_transfers);
     tcase_add_test(tc, test_dedup_window);
+    tcase_add_test(tc, test_dedup_window_many);
     tcase_add_test(tc, test_too_old_and_future);
     tcase_add_test(tc, test_mint_and_burn_rules);
     tcase_add_test(tc, test_mint_beyond_token_pool);
