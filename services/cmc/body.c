@@ -14,18 +14,7 @@
 bool body_principal(json_t *o, const char *name, bool required, principal_t *out, bool *present,
                     nns_error_t *err)
 {
-    const char *text = NULL;
-    bool has = false;
-    if (!json_get_str(o, name, required, &text, &has, err))
-        return false;
-    if (present)
-        *present = has;
-    if (!has)
-        return true;
-    nns_error_t e;
-    if (!principal_from_text(text, out, &e))
-        return nns_error_set(err, 400, "BadRequest", "'%s' is not a principal: %s", name, e.detail);
-    return true;
+    return json_get_principal(o, name, required, "BadRequest", out, present, err);
 }
 
 bool body_principal_list(json_t *arr, const char *name, principal_t *out, size_t max, size_t *n,

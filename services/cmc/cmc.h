@@ -52,6 +52,9 @@
 
 typedef unsigned __int128 cmc_cycles_t;
 
+/* Text of a u128 in decimal; returns out. */
+char *u128_text(cmc_cycles_t v, char out[40]);
+
 /* ---- constants (spec/cmc.md, Constants) ---- */
 #define CMC_TRANSFER_FEE 10000ULL /* DEFAULT_TRANSFER_FEE, also the minimum burn */
 #define CMC_TOP_UP_REFUND_FEE 20000ULL

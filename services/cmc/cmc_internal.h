@@ -84,8 +84,6 @@ void u64_key(uint64_t v, uint8_t key[8]);
 void principal_key(const principal_t *p, uint8_t key[32]);
 void account_key(const principal_t *owner, const uint8_t *subaccount, uint8_t key[32]);
 
-/* Text of a u128 in decimal; returns out. */
-char *u128_text(cmc_cycles_t v, char out[40]);
 
 void subnets_free(subnets_t *s);
 bool subnets_copy(subnets_t *dst, const subnets_t *src) __attribute__((warn_unused_result));

@@ -13,16 +13,8 @@
 /* A u128 as a JSON string of decimal digits; NULL when out of memory (as every render_*). */
 json_t *render_u128(cmc_cycles_t v)
 {
-    char t[40], tmp[40];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++)
-        t[i] = tmp[n - 1 - i];
-    t[n] = '\0';
-    return json_string(t);
+    char t[40];
+    return json_string(u128_text(v, t));
 }
 
 json_t *render_principal(const principal_t *p)

@@ -351,19 +351,6 @@ static const char *b_u64(batch_t *b, uint64_t v)
     return b_fmt(b, "%llu", (unsigned long long)v);
 }
 
-static void u128_text(cmc_cycles_t v, char out[40])
-{
-    char tmp[40];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-}
-
 static const char *b_u128(batch_t *b, cmc_cycles_t v)
 {
     char t[40];

@@ -342,3 +342,20 @@ json_t *json_hex(const uint8_t *bytes, size_t len)
     hex_encode(bytes, len, buf);
     return json_string(buf);
 }
+
+bool json_get_principal(json_t *obj, const char *name, bool required, const char *code,
+                        principal_t *out, bool *present, nns_error_t *err)
+{
+    const char *text = NULL;
+    bool here = false;
+    if (!json_get_str(obj, name, required, &text, &here, err))
+        return false;
+    if (present)
+        *present = here;
+    if (!here)
+        return true;
+    nns_error_t e;
+    if (!principal_from_text(text, out, &e))
+        return nns_error_set(err, 400, code, "'%s' is not a principal: %s", name, e.detail);
+    return true;
+}

@@ -16,6 +16,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "error.h"
+#include "principal.h"
 
 /* Parses body as a JSON object. Returns a new reference, or NULL with err 400.
  * Most bodies are read by yajl, whose events build the jansson tree at about four times
@@ -59,6 +60,11 @@ bool json_get_str(json_t *obj, const char *name, bool required, const char **out
 /* A hex member of at most max bytes (exactly max when exact); lower case only. */
 bool json_get_hex(json_t *obj, const char *name, bool required, size_t max, bool exact,
                   uint8_t *out, size_t *out_len, bool *present, nns_error_t *err)
+    __attribute__((warn_unused_result));
+
+/* A principal member in text form; 400 with the error name code when it is not a principal. */
+bool json_get_principal(json_t *obj, const char *name, bool required, const char *code,
+                        principal_t *out, bool *present, nns_error_t *err)
     __attribute__((warn_unused_result));
 
 /* A new JSON string holding v in decimal. */

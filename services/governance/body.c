@@ -11,19 +11,7 @@
 static bool get_principal(json_t *o, const char *name, bool required, principal_t *out,
                           bool *present, nns_error_t *err)
 {
-    const char *text = NULL;
-    bool has = false;
-    if (!json_get_str(o, name, required, &text, &has, err))
-        return false;
-    if (present)
-        *present = has;
-    if (!has)
-        return true;
-    nns_error_t e;
-    if (!principal_from_text(text, out, &e))
-        return nns_error_set(err, 400, "InvalidPrincipal", "'%s' is not a principal: %s", name,
-                             e.detail);
-    return true;
+    return json_get_principal(o, name, required, "InvalidPrincipal", out, present, err);
 }
 
 /* A topic: a u32 as the wire rules read it, kept as the state machine's int32 (a value beyond
