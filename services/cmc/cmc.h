@@ -81,8 +81,8 @@ char *u128_text(cmc_cycles_t v, char out[40]);
 #define CMC_CREATION_FEE 500000000000ULL
 #define CMC_DEPOSIT_MEMO_MAX 32
 #define CMC_MAX_CONTROLLERS 10
-#define CMC_SUBNET_TYPE_MAX 64 /* bytes of a subnet type name, NUL included */
-#define CMC_REASON_MAX 240     /* bytes of a cached Refunded reason, NUL included */
+#define CMC_SUBNET_TYPE_MAX 64          /* bytes of a subnet type name, NUL included */
+#define CMC_REASON_MAX 240              /* bytes of a cached Refunded reason, NUL included */
 #define CMC_CANISTER_RANGE (1ULL << 20) /* canister ids per subnet range */
 #define CMC_MODULATION_MIN (-500)
 #define CMC_MODULATION_MAX 500
@@ -103,19 +103,19 @@ enum {
 };
 
 typedef struct {
-    principal_t cmc_id;            /* the cmc's principal: deposit accounts are (cmc_id, S) */
-    bool has_minting_account;      /* burns go here; without it burns are skipped */
+    principal_t cmc_id;       /* the cmc's principal: deposit accounts are (cmc_id, S) */
+    bool has_minting_account; /* burns go here; without it burns are skipped */
     account_id_t minting_account;
-    bool has_cycles_ledger;        /* without it notify_mint_cycles refunds */
+    bool has_cycles_ledger; /* without it notify_mint_cycles refunds */
     uint64_t cycles_per_xdr;
     uint64_t last_purged_notification; /* the initial purge horizon */
-    size_t max_notifications;      /* purge above this many statuses */
-    size_t max_purge;              /* statuses purged per notify at most */
-    cmc_cycles_t cycles_limit;     /* base limiter: per limit_max_age seconds */
+    size_t max_notifications;          /* purge above this many statuses */
+    size_t max_purge;                  /* statuses purged per notify at most */
+    cmc_cycles_t cycles_limit;         /* base limiter: per limit_max_age seconds */
     uint64_t limit_resolution, limit_max_age;
     cmc_cycles_t src_cycles_limit; /* Subnet Rental limiter */
     uint64_t src_limit_resolution, src_limit_max_age;
-    cmc_cycles_t creation_fee;     /* cycles a created canister costs */
+    cmc_cycles_t creation_fee; /* cycles a created canister costs */
     cmc_cycles_t cycles_ledger_fee;
 } cmc_config_t;
 
@@ -209,8 +209,8 @@ void cmc_deposit_account(const cmc_config_t *cfg, const principal_t *who, accoun
 /* ---- notifications ---- */
 typedef enum {
     CMC_SELECT_NONE = 0,
-    CMC_SELECT_SUBNET,  /* SubnetSelection::Subnet{subnet} */
-    CMC_SELECT_FILTER,  /* SubnetSelection::Filter{subnet_type: opt} */
+    CMC_SELECT_SUBNET, /* SubnetSelection::Subnet{subnet} */
+    CMC_SELECT_FILTER, /* SubnetSelection::Filter{subnet_type: opt} */
 } cmc_select_kind_t;
 
 /* A notify command, as parsed and authenticated by the API. */
@@ -226,13 +226,13 @@ typedef struct {
     principal_t select_subnet;
     bool select_has_type;
     char select_type[CMC_SUBNET_TYPE_MAX];
-    bool has_settings;        /* create: settings given */
-    bool has_controllers;     /* settings.controllers given (possibly empty) */
+    bool has_settings;    /* create: settings given */
+    bool has_controllers; /* settings.controllers given (possibly empty) */
     uint8_t ncontrollers;
     principal_t controllers[CMC_MAX_CONTROLLERS];
-    bool has_to_subaccount;   /* mint */
+    bool has_to_subaccount; /* mint */
     uint8_t to_subaccount[SUBACCOUNT_BYTES];
-    bool has_deposit_memo;    /* mint: the memo's real length (refused above 32) */
+    bool has_deposit_memo; /* mint: the memo's real length (refused above 32) */
     size_t deposit_memo_len;
     uint8_t deposit_memo[CMC_DEPOSIT_MEMO_MAX];
 } cmc_notify_args_t;
@@ -249,11 +249,11 @@ typedef enum {
 /* A finished notification's result: Ok(kind's value) or Err(Refunded). */
 typedef struct {
     bool refunded;
-    cmc_cycles_t cycles;     /* top-up: cycles deposited */
-    principal_t canister_id; /* create: the new canister */
+    cmc_cycles_t cycles;       /* top-up: cycles deposited */
+    principal_t canister_id;   /* create: the new canister */
     uint64_t mint_block_index; /* mint: the cycles-ledger block */
     cmc_cycles_t minted, balance;
-    bool has_refund_block;   /* Refunded: the ledger block of the refund, if one was sent */
+    bool has_refund_block; /* Refunded: the ledger block of the refund, if one was sent */
     uint64_t refund_block_index;
     char reason[CMC_REASON_MAX];
 } cmc_result_t;
@@ -267,7 +267,7 @@ typedef struct {
     bool has_block;         /* to and memo are known (the block was fetched) */
     account_id_t to;
     uint64_t memo;
-    cmc_result_t result;    /* finished statuses only */
+    cmc_result_t result; /* finished statuses only */
 } cmc_notification_t;
 
 typedef enum {
@@ -287,8 +287,8 @@ typedef struct {
     account_id_t to;    /* the block's (checked) destination */
     uint64_t memo;      /* the block's effective memo */
     uint64_t amount;
-    uint64_t extra_fee; /* refund: burned after the refund */
-    bool auto_refund;   /* refund of a memo that means nothing */
+    uint64_t extra_fee;    /* refund: burned after the refund */
+    bool auto_refund;      /* refund of a memo that means nothing */
     bool has_refund_block; /* BURN_FEE: the refund's ledger block, when one was sent */
     uint64_t refund_block_index;
     cmc_cycles_t cycles;
@@ -298,10 +298,10 @@ typedef struct {
 
 typedef enum { CMC_INTENT_FETCH_BLOCK = 1, CMC_INTENT_TRANSFER } cmc_intent_kind_t;
 typedef enum {
-    CMC_PURPOSE_NONE = 0,   /* FETCH_BLOCK */
-    CMC_PURPOSE_BURN,       /* the notification's ICP, after success */
-    CMC_PURPOSE_REFUND,     /* back to the sender */
-    CMC_PURPOSE_BURN_REST,  /* the extra fee after a refund, or an amount too small to refund */
+    CMC_PURPOSE_NONE = 0,  /* FETCH_BLOCK */
+    CMC_PURPOSE_BURN,      /* the notification's ICP, after success */
+    CMC_PURPOSE_REFUND,    /* back to the sender */
+    CMC_PURPOSE_BURN_REST, /* the extra fee after a refund, or an amount too small to refund */
 } cmc_purpose_t;
 
 /* Work for the service layer, fixed at intent time. A TRANSFER is a legacy transfer from
@@ -320,7 +320,11 @@ typedef struct {
 } cmc_intent_t;
 
 /* A block as the ledger returned it. */
-typedef enum { CMC_BLOCK_FOUND = 1, CMC_BLOCK_NOT_FOUND, CMC_BLOCK_FETCH_FAILED } cmc_block_status_t;
+typedef enum {
+    CMC_BLOCK_FOUND = 1,
+    CMC_BLOCK_NOT_FOUND,
+    CMC_BLOCK_FETCH_FAILED
+} cmc_block_status_t;
 typedef enum { CMC_OP_TRANSFER = 1, CMC_OP_MINT, CMC_OP_BURN, CMC_OP_APPROVE } cmc_op_t;
 typedef struct {
     cmc_block_status_t status;
@@ -338,18 +342,18 @@ typedef struct {
 /* How a transfer intent ended. */
 typedef struct {
     bool ok;
-    uint64_t block_index;  /* ok: the ledger block */
-    int64_t error_code;    /* failure: the ledger's code, for the RefundFailed text */
-    char error[160];       /* failure: the ledger's message */
+    uint64_t block_index; /* ok: the ledger block */
+    int64_t error_code;   /* failure: the ledger's code, for the RefundFailed text */
+    char error[160];      /* failure: the ledger's message */
 } cmc_transfer_result_t;
 
 /* What a notify step decided, for the request waiting on it. */
 typedef struct {
-    bool finished;         /* false: intent_id is pending */
+    bool finished; /* false: intent_id is pending */
     uint64_t intent_id;
     cmc_notify_kind_t kind;
     uint64_t block_index;
-    bool ok;               /* finished: ok -> result; else error (Refunded carries result) */
+    bool ok; /* finished: ok -> result; else error (Refunded carries result) */
     cmc_result_t result;
     nns_error_t error;
 } cmc_outcome_t;
@@ -435,8 +439,7 @@ bool cmc_load_intent(cmc_t *c, const cmc_intent_t *i) __attribute__((warn_unused
 bool cmc_load_canister(cmc_t *c, const cmc_canister_t *k) __attribute__((warn_unused_result));
 bool cmc_load_cycles_account(cmc_t *c, const cmc_cycles_account_t *a)
     __attribute__((warn_unused_result));
-bool cmc_load_subnet_row(cmc_t *c, const cmc_subnet_row_t *row)
-    __attribute__((warn_unused_result));
+bool cmc_load_subnet_row(cmc_t *c, const cmc_subnet_row_t *row) __attribute__((warn_unused_result));
 bool cmc_load_subnet_range(cmc_t *c, const cmc_subnet_range_t *range)
     __attribute__((warn_unused_result));
 
@@ -508,9 +511,8 @@ bool cmc_apply_update_subnet_type(cmc_t *c, cmc_round_t *r, bool add, const char
 /* change_subnet_type_assignment: add (404 TypeDoesNotExist, 409 SubnetsAreAssigned, 409
  * SubnetsAreAuthorized) or remove (404 TypeDoesNotExist, 409 SubnetsAreNotAssigned). */
 bool cmc_apply_change_subnet_type_assignment(cmc_t *c, cmc_round_t *r, bool add,
-                                             const principal_t *subnets, size_t n,
-                                             const char *type, nns_error_t *err)
-    __attribute__((warn_unused_result));
+                                             const principal_t *subnets, size_t n, const char *type,
+                                             nns_error_t *err) __attribute__((warn_unused_result));
 
 /* --- what the round changed, for the store (borrowed; valid until commit/discard) --- */
 /* Status records written (status NONE: removed), in order of change. */

@@ -52,16 +52,16 @@ struct cmc {
 
 struct cmc_round {
     cmc_t *c;
-    core_t *core;        /* NULL until the round changes it */
-    subnets_t *subnets;  /* NULL until the round changes it */
+    core_t *core;       /* NULL until the round changes it */
+    subnets_t *subnets; /* NULL until the round changes it */
     bool limiter_dirty;
     bool purged;
-    size_t notes_live;   /* statuses as of the round, above the horizon */
-    uint64_t seq;        /* intents emitted in this round */
+    size_t notes_live; /* statuses as of the round, above the horizon */
+    uint64_t seq;      /* intents emitted in this round */
     overlay_t notes, pending, intents, canisters, accounts;
     cmc_intent_t *fresh; /* intents emitted, in order */
     size_t nfresh, capfresh;
-    uint64_t *finished;  /* intents finished */
+    uint64_t *finished; /* intents finished */
     size_t nfinished, capfinished;
     cmc_rate_day_t *hist; /* days appended */
     size_t nhist, caphist;
@@ -84,11 +84,9 @@ void u64_key(uint64_t v, uint8_t key[8]);
 void principal_key(const principal_t *p, uint8_t key[32]);
 void account_key(const principal_t *owner, const uint8_t *subaccount, uint8_t key[32]);
 
-
 void subnets_free(subnets_t *s);
 bool subnets_copy(subnets_t *dst, const subnets_t *src) __attribute__((warn_unused_result));
-bool subnets_add_row(subnets_t *s, const cmc_subnet_row_t *row)
-    __attribute__((warn_unused_result));
+bool subnets_add_row(subnets_t *s, const cmc_subnet_row_t *row) __attribute__((warn_unused_result));
 bool subnets_add_range(subnets_t *s, const cmc_subnet_range_t *range)
     __attribute__((warn_unused_result));
 

@@ -171,8 +171,8 @@ json_t *json_parse_object(const uint8_t *body, size_t len, nns_error_t *err)
     json_error_t jerr;
     json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
-        nns_error_set(err, 400, "BadRequest", "malformed JSON at line %d column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+        nns_error_set(err, 400, "BadRequest", "malformed JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
         return NULL;
     }
     if (!json_is_object(v)) {
@@ -199,7 +199,8 @@ bool json_only_fields(json_t *obj, const char *const *allowed, nns_error_t *err)
 {
     const char *key;
     json_t *value;
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         (void)value;
         const char *const *a = allowed;
         while (*a && strcmp(*a, key) != 0)
@@ -254,12 +255,12 @@ bool json_get_u64(json_t *obj, const char *name, bool required, uint64_t *out, b
     if (!json_is_string(m))
         return nns_error_set(err, 400, "BadRequest",
                              "field '%s' must be a string of decimal digits (u64 values are "
-                             "JSON strings)", name);
+                             "JSON strings)",
+                             name);
     const char *s = json_string_value(m);
     if (!parse_u64(s, out)) {
         if (*s && strspn(s, "0123456789") == strlen(s))
-            return nns_error_set(err, 400, "BadRequest", "field '%s' is larger than a u64",
-                                 name);
+            return nns_error_set(err, 400, "BadRequest", "field '%s' is larger than a u64", name);
         return nns_error_set(err, 400, "BadRequest",
                              "field '%s' must be a non-negative integer in decimal digits", name);
     }

@@ -32,17 +32,17 @@ typedef struct {
 /* The deduplication window holds every transaction of the last 24 hours: millions at a few
  * thousand a second. One map of them doubles by rehashing every entry under the write lock, a
  * pause of hundreds of milliseconds at millions of entries during which no round commits and no
- * balance is read (the open loop's p99 in docs/benchmarks.md). Spread over 256 maps chosen by a
- * hash's last byte (the maps place keys by their first bytes), each doubles at 1/256 of the
- * size, and the doublings of uniform digests fall in different rounds. */
+ * balance is read (a stall of the open loop in docs/benchmarks.md). Spread over 256 maps chosen
+ * by a hash's last byte (the maps place keys by their first bytes), each doubles at 1/256 of
+ * the size, and the doublings of uniform digests fall in different rounds. */
 #define DEDUP_SHARDS 256
 
 struct ledger {
     ledger_config_t cfg;
-    pthread_rwlock_t lock; /* readers vs. the state thread's commit */
-    hmap_t balances;       /* hash28 -> {balance, tx_count} */
+    pthread_rwlock_t lock;      /* readers vs. the state thread's commit */
+    hmap_t balances;            /* hash28 -> {balance, tx_count} */
     hmap_t dedup[DEDUP_SHARDS]; /* tx hash -> {height, block timestamp}, see dedup_shard */
-    hmap_t allowances;     /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
+    hmap_t allowances;          /* SHA-256(owner || spender) -> {amount, expires_at or 0} */
     dedup_ring_t ring;
     chain_t chain;
     ledger_round_t *newest; /* the last round begun and not yet committed or discarded */
@@ -120,8 +120,8 @@ ledger_t *ledger_new(const ledger_config_t *cfg)
     if (!l)
         return NULL;
     l->cfg = *cfg;
-    bool ok = hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) &&
-              hmap_init(&l->allowances, 32, 64);
+    bool ok =
+        hmap_init(&l->balances, ACCOUNT_HASH_BYTES, 1024) && hmap_init(&l->allowances, 32, 64);
     for (size_t i = 0; ok && i < DEDUP_SHARDS; i++)
         ok = hmap_init(&l->dedup[i], 32, 16);
     if (!ok) {

@@ -40,9 +40,8 @@ static void apply_ok(ledger_round_t *r, const transfer_args_t *a, uint64_t now, 
 static void setup(void)
 {
     ck_assert(crypto_init());
-    ledger_config_t cfg = {.fee_e8s = FEE,
-                           .window_nanos = 86400ULL * SEC,
-                           .max_in_window = 3000000};
+    ledger_config_t cfg = {
+        .fee_e8s = FEE, .window_nanos = 86400ULL * SEC, .max_in_window = 3000000};
     principal_canister(CANISTER_GOVERNANCE, &gov);
     account_id_of(&gov, NULL, &cfg.minting_account);
     mint_acc = cfg.minting_account;
