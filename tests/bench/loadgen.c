@@ -1057,9 +1057,10 @@ static void start_connect(conn_t *c);
 
 /* A connection that broke. A request sent on a kept-alive connection that closed before any
  * byte of its answer met the server closing that connection as idle while the request was on
- * its way: the server did not act on it, and a client may send it again (RFC 9110 section
- * 9.3.2), as browsers and HTTP libraries do. It goes once more, on a new connection, keeping its
- * latency's origin; the second loss counts. Any other request in flight is lost. */
+ * its way. Every transfer carries its created_at_time, so the ledger takes a second copy as a
+ * duplicate, and a client may send such a request again on a new connection (RFC 9112 section
+ * 9.3.1), as HTTP libraries do. It goes once more, keeping its latency's origin; the second loss
+ * counts. Any other request in flight is lost. */
 static void conn_fail(conn_t *c)
 {
     if (c->resend) { /* the new connection for a request sent again failed */
