@@ -1594,10 +1594,8 @@ bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms)
     return db_writer_ready(s->wr, timeout_ms);
 }
 
-bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, nns_error_t *err)
+bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *p[1] = {now};
-    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), 1, p, err);
+    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), wall_now,
+                                  deleted, err);
 }

@@ -71,7 +71,7 @@ void copybuf_bin_null(copybuf_t *b);
 void copybuf_bin_int4(copybuf_t *b, int32_t v);
 void copybuf_bin_int8(copybuf_t *b, int64_t v);
 void copybuf_bin_bytes(copybuf_t *b, const void *bytes, size_t len); /* bytea or text */
-void copybuf_bin_numeric(copybuf_t *b, uint64_t v);                 /* numeric */
+void copybuf_bin_numeric(copybuf_t *b, uint64_t v);                  /* numeric */
 void copybuf_bin_end(copybuf_t *b);
 
 /* A one-dimensional array parameter in binary format (what array_recv reads), built in a
@@ -80,7 +80,13 @@ void copybuf_bin_end(copybuf_t *b);
  * records the count. Send it with format 1 and a cast in the SQL ("$1::bytea[]"). */
 size_t copybuf_array_begin(copybuf_t *b, uint32_t elem_oid);
 void copybuf_array_end(copybuf_t *b, size_t at, size_t count);
-enum { DB_OID_BYTEA = 17, DB_OID_INT8 = 20, DB_OID_INT4 = 23, DB_OID_TEXT = 25, DB_OID_NUMERIC = 1700 };
+enum {
+    DB_OID_BYTEA = 17,
+    DB_OID_INT8 = 20,
+    DB_OID_INT4 = 23,
+    DB_OID_TEXT = 25,
+    DB_OID_NUMERIC = 1700
+};
 
 /* Prepares a named statement on the connection (for db_stmt_t.prepared). False with err 503. */
 bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams, nns_error_t *err)
@@ -100,9 +106,9 @@ typedef struct {
 /* What came back from a pipeline: enough for a caller whose last statement is a COMMIT to
  * tell "committed", "nothing committed" and "nobody knows" apart (ledger store). */
 typedef struct {
-    size_t sent;      /* statements libpq accepted; statement `sent` (when < n) was refused and
-                         may lie half-queued in libpq's buffer, the later ones were never given */
-    size_t succeeded; /* leading statements whose success the server reported */
+    size_t sent;        /* statements libpq accepted; statement `sent` (when < n) was refused and
+                           may lie half-queued in libpq's buffer, the later ones were never given */
+    size_t succeeded;   /* leading statements whose success the server reported */
     bool server_error;  /* statement `succeeded` failed with an error the server sent (it has an
                            SQLSTATE), or the server ended the session before answering it: the
                            server ran none of the statements after it */
@@ -129,9 +135,8 @@ bool db_pipeline(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_out
 /* db_pipeline() in two halves, for a caller that works while the server runs the statements:
  * db_pipeline_send() queues them and the sync (false with *out and err when that failed: then
  * nothing can be read back), db_pipeline_poll() reads the results as they arrive. */
-bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
-                      db_pipeline_outcome_t *out, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
+                      nns_error_t *err) __attribute__((warn_unused_result));
 
 /* Reading a pipeline's results in steps, without blocking (a state thread that does other work
  * meanwhile). Begin with {.n = statements, .answered = true}. */

@@ -145,10 +145,9 @@ static PGresult *run(slot_t *sl, const char *sql, const db_pool_stmt_t *stmt, in
         sl->prepared[sl->nprepared++] = stmt;
         ready = true;
     }
-    PGresult *r = ready ? PQexecPrepared(sl->conn, stmt->name, nparams, params, NULL, NULL,
-                                         result_format)
-                        : PQexecParams(sl->conn, stmt->sql, nparams, NULL, params, NULL, NULL,
-                                       result_format);
+    PGresult *r =
+        ready ? PQexecPrepared(sl->conn, stmt->name, nparams, params, NULL, NULL, result_format)
+              : PQexecParams(sl->conn, stmt->sql, nparams, NULL, params, NULL, NULL, result_format);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         char msg[200];
@@ -191,8 +190,8 @@ PGresult *db_pool_exec(db_pool_t *p, const char *sql, int nparams, const char *c
     return pool_run(p, sql, NULL, nparams, params, 0, err);
 }
 
-PGresult *db_pool_exec_prepared(db_pool_t *p, const db_pool_stmt_t *stmt,
-                                const char *const *params, int result_format, nns_error_t *err)
+PGresult *db_pool_exec_prepared(db_pool_t *p, const db_pool_stmt_t *stmt, const char *const *params,
+                                int result_format, nns_error_t *err)
 {
     return pool_run(p, NULL, stmt, stmt->nparams, params, result_format, err);
 }
@@ -201,6 +200,18 @@ bool db_pool_ping(db_pool_t *p)
 {
     nns_error_t err;
     PGresult *r = db_pool_exec(p, "SELECT 1", 0, NULL, &err);
+    PQclear(r);
+    return r != NULL;
+}
+
+bool db_pool_delete_expired(db_pool_t *p, const char *sql, uint64_t wall_now, size_t *deleted,
+                            nns_error_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
+    const char *params[1] = {now};
+    PGresult *r = db_pool_exec(p, sql, 1, params, err);
+    *deleted = r ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
     PQclear(r);
     return r != NULL;
 }

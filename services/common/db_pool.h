@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "error.h"
 
 typedef struct db_pool db_pool_t;
@@ -32,6 +33,12 @@ void db_pool_destroy(db_pool_t **pool);
  * db_connect() does. */
 /* True when the database answers a pool connection (a service's /readyz). */
 bool db_pool_ping(db_pool_t *pool);
+
+/* Runs sql, a DELETE whose one parameter is a wall clock in nanoseconds (DB_REPLAY_PURGE_SQL in
+ * db.h), on a pool connection: a purge that must not hold up the state thread's connection.
+ * *deleted: how many rows. False with err. */
+bool db_pool_delete_expired(db_pool_t *pool, const char *sql, uint64_t wall_now, size_t *deleted,
+                            nns_error_t *err) __attribute__((warn_unused_result));
 
 PGresult *db_pool_exec(db_pool_t *pool, const char *sql, int nparams, const char *const *params,
                        nns_error_t *err) __attribute__((warn_unused_result));

@@ -249,12 +249,3 @@ bool db_writer_ready(db_writer_t *w, int timeout_ms)
     }
     return db_pipeline_poll(s->conn, &s->rd, &s->out, &s->err, false);
 }
-
-bool db_writer_command(db_writer_t *w, const char *sql, int nparams, const char *const *params,
-                       nns_error_t *err)
-{
-    PGconn *c = db_writer_conn(w);
-    if (!c)
-        return nns_error_set(err, 503, "Unavailable", "database unreachable");
-    return db_command(c, sql, nparams, params, err);
-}

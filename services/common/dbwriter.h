@@ -87,9 +87,4 @@ db_outcome_t db_writer_wait(db_writer_t *w, nns_error_t *err);
  * waiting for it up to timeout_ms; false when nothing is in flight. */
 bool db_writer_ready(db_writer_t *w, int timeout_ms);
 
-/* Runs a statement on the next round's connection (replay purges and the like; nothing in
- * flight on it). False with err. */
-bool db_writer_command(db_writer_t *w, const char *sql, int nparams, const char *const *params,
-                       nns_error_t *err) __attribute__((warn_unused_result));
-
 #endif

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +23,28 @@ typedef struct entry {
     waiter_t *waiters;
 } entry_t;
 
-struct replay_cache {
+/* The cache is 256 shards, each a hash table with its own lock, chosen by a key hash's top
+ * byte (a bucket by its low bits). A shard doubles at 1/256 of the whole, and the purge holds
+ * one shard's lock at a time: with a single table a doubling at 4 million entries, or a purge
+ * scanning all of them, held every signed request of the service for a few hundred ms
+ * (docs/benchmarks.md). */
+#define SHARDS 256
+#define SHARD_BUCKETS 256 /* each shard's first table */
+
+typedef struct {
     pthread_mutex_t lock;
-    uint8_t seed[crypto_shorthash_KEYBYTES]; /* keys the bucket hash: keys are chosen by clients */
     entry_t **buckets;
     size_t nbuckets, count;
-    size_t bytes, max_bytes; /* entries and their answers; max_bytes 0: no ceiling */
+} shard_t;
+
+struct replay_cache {
+    uint8_t seed[crypto_shorthash_KEYBYTES]; /* keys the bucket hash: keys are chosen by clients */
+    /* entries, and the bytes they and their answers hold, over all shards (changed with a
+     * shard's lock held) */
+    _Atomic size_t count, bytes;
+    _Atomic size_t max_bytes; /* 0: no ceiling */
     replay_waiter_fn notify;
+    shard_t shard[SHARDS];
 };
 
 replay_cache_t *replay_cache_new(replay_waiter_fn notify)
@@ -36,13 +52,18 @@ replay_cache_t *replay_cache_new(replay_waiter_fn notify)
     replay_cache_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->nbuckets = 1 << 16;
-    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-    if (!c->buckets) {
-        free(c);
-        return NULL;
+    for (size_t i = 0; i < SHARDS; i++) {
+        shard_t *sh = &c->shard[i];
+        sh->nbuckets = SHARD_BUCKETS;
+        if (!(sh->buckets = calloc(sh->nbuckets, sizeof *sh->buckets))) {
+            while (i--)
+                free(c->shard[i].buckets);
+            free(c);
+            return NULL;
+        }
     }
-    pthread_mutex_init(&c->lock, NULL);
+    for (size_t i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&c->shard[i].lock, NULL);
     randombytes_buf(c->seed, sizeof c->seed);
     c->notify = notify;
     return c;
@@ -70,13 +91,16 @@ void replay_cache_destroy(replay_cache_t **cache)
     replay_cache_t *c = *cache;
     if (!c)
         return;
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (entry_t *e = c->buckets[i], *next; e; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
-    free(c->buckets);
-    pthread_mutex_destroy(&c->lock);
+    for (size_t k = 0; k < SHARDS; k++) {
+        shard_t *sh = &c->shard[k];
+        for (size_t i = 0; i < sh->nbuckets; i++)
+            for (entry_t *e = sh->buckets[i], *next; e; e = next) {
+                next = e->next;
+                entry_free(e);
+            }
+        free(sh->buckets);
+        pthread_mutex_destroy(&sh->lock);
+    }
     free(c);
     *cache = NULL;
 }
@@ -92,47 +116,55 @@ static uint64_t key_hash(const replay_cache_t *c, const uint8_t key[32])
     return h;
 }
 
-/* Grows the table when the load factor passes 1. Called with the lock held. */
-static void maybe_grow(replay_cache_t *c)
+/* The shard of a key whose key_hash is h. */
+static shard_t *shard_of(replay_cache_t *c, uint64_t h)
 {
-    if (c->count < c->nbuckets)
+    return &c->shard[h >> 56];
+}
+
+/* Grows a shard's table when its load factor passes 1. Called with its lock held. */
+static void maybe_grow(shard_t *sh)
+{
+    if (sh->count < sh->nbuckets)
         return;
-    size_t n = c->nbuckets * 2;
+    size_t n = sh->nbuckets * 2;
     entry_t **nb = calloc(n, sizeof *nb);
     if (!nb)
         return; /* chains just get longer */
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (entry_t *e = c->buckets[i], *next; e; e = next) {
+    for (size_t i = 0; i < sh->nbuckets; i++)
+        for (entry_t *e = sh->buckets[i], *next; e; e = next) {
             next = e->next;
             size_t b = (size_t)(e->hash & (n - 1));
             e->next = nb[b];
             nb[b] = e;
         }
-    free(c->buckets);
-    c->buckets = nb;
-    c->nbuckets = n;
+    free(sh->buckets);
+    sh->buckets = nb;
+    sh->nbuckets = n;
 }
 
-/* Where the entry of key (whose key_hash is h) is, or would be linked in. */
-static entry_t **find(replay_cache_t *c, const uint8_t key[32], uint64_t h)
+/* Where the entry of key (whose key_hash is h) is, or would be linked in, in its shard. */
+static entry_t **find(shard_t *sh, const uint8_t key[32], uint64_t h)
 {
-    entry_t **p = &c->buckets[h & (c->nbuckets - 1)];
+    entry_t **p = &sh->buckets[h & (sh->nbuckets - 1)];
     while (*p && ((*p)->hash != h || memcmp((*p)->key, key, 32) != 0))
         p = &(*p)->next;
     return p;
 }
 
-/* Links a new entry for key at the head of its chain. Called with the lock held. */
-static void link_entry(replay_cache_t *c, entry_t *e, const uint8_t key[32], uint64_t h)
+/* Links a new entry for key at the head of its chain. Called with its shard's lock held. */
+static void link_entry(replay_cache_t *c, shard_t *sh, entry_t *e, const uint8_t key[32],
+                       uint64_t h)
 {
     memcpy(e->key, key, 32);
     e->hash = h;
-    entry_t **head = &c->buckets[h & (c->nbuckets - 1)];
+    entry_t **head = &sh->buckets[h & (sh->nbuckets - 1)];
     e->next = *head;
     *head = e;
+    sh->count++;
     c->count++;
     c->bytes += entry_bytes(e);
-    maybe_grow(c);
+    maybe_grow(sh);
 }
 
 static char *copy_body(const char *body, size_t len)
@@ -150,8 +182,10 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
 {
     replay_lookup_t r = REPLAY_NEW;
     uint64_t h = key_hash(c, key);
-    pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key, h);
+    size_t max_bytes = c->max_bytes;
+    shard_t *sh = shard_of(c, h);
+    pthread_mutex_lock(&sh->lock);
+    entry_t **p = find(sh, key, h);
     if (*p && (*p)->committed) {
         /* a committed entry whose body could not be kept (out of memory) still must not run
          * again: it answers "retry later" until it expires */
@@ -170,7 +204,7 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
             (*p)->waiters = w;
             r = REPLAY_WAITING;
         }
-    } else if (c->max_bytes && c->bytes + sizeof(entry_t) > c->max_bytes) {
+    } else if (max_bytes && c->bytes + sizeof(entry_t) > max_bytes) {
         r = REPLAY_FULL;
     } else {
         entry_t *e = calloc(1, sizeof *e);
@@ -178,10 +212,10 @@ replay_lookup_t replay_begin(replay_cache_t *c, const uint8_t key[32], uint64_t 
         if (e) {
             r = REPLAY_NEW;
             e->expiry = expiry_nanos;
-            link_entry(c, e, key, h);
+            link_entry(c, sh, e, key, h);
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&sh->lock);
     return r;
 }
 
@@ -192,8 +226,9 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
 {
     waiter_t *ws = NULL;
     uint64_t h = key_hash(c, key);
-    pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key, h);
+    shard_t *sh = shard_of(c, h);
+    pthread_mutex_lock(&sh->lock);
+    entry_t **p = find(sh, key, h);
     entry_t *e = *p;
     if (e) {
         ws = e->waiters;
@@ -210,11 +245,12 @@ static waiter_t *finish(replay_cache_t *c, const uint8_t key[32], int status, co
             c->bytes += entry_bytes(e);
         } else {
             *p = e->next;
+            sh->count--;
             c->count--;
             entry_free(e);
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&sh->lock);
     return ws;
 }
 
@@ -232,9 +268,10 @@ static void notify_all(replay_cache_t *c, waiter_t *ws, int status, const char *
 bool replay_stage(replay_cache_t *c, const uint8_t key[32], const char *body, size_t len)
 {
     uint64_t h = key_hash(c, key);
+    shard_t *sh = shard_of(c, h);
     bool ok = true;
-    pthread_mutex_lock(&c->lock);
-    entry_t *e = *find(c, key, h);
+    pthread_mutex_lock(&sh->lock);
+    entry_t *e = *find(sh, key, h);
     if (e && !e->committed) {
         char *copy = copy_body(body, len);
         if (copy) {
@@ -247,7 +284,7 @@ bool replay_stage(replay_cache_t *c, const uint8_t key[32], const char *body, si
             ok = false;
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&sh->lock);
     return ok;
 }
 
@@ -267,8 +304,9 @@ void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos
                  const char *body, size_t len)
 {
     uint64_t h = key_hash(c, key);
-    pthread_mutex_lock(&c->lock);
-    entry_t **p = find(c, key, h);
+    shard_t *sh = shard_of(c, h);
+    pthread_mutex_lock(&sh->lock);
+    entry_t **p = find(sh, key, h);
     if (!*p) {
         entry_t *e = calloc(1, sizeof *e);
         if (e && (e->body = copy_body(body, len)) != NULL) {
@@ -276,43 +314,56 @@ void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos
             e->committed = true;
             e->status = status;
             e->len = len;
-            link_entry(c, e, key, h);
+            link_entry(c, sh, e, key, h);
         } else {
             free(e);
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&sh->lock);
 }
 
 size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos)
 {
+    return replay_purge_part(c, wall_now_nanos, 0, 1);
+}
+
+size_t replay_purge_part(replay_cache_t *c, uint64_t wall_now_nanos, unsigned part, unsigned parts)
+{
     size_t n = 0;
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->nbuckets; i++) {
-        entry_t **p = &c->buckets[i];
-        while (*p) {
-            entry_t *e = *p;
-            if (e->committed && e->expiry < wall_now_nanos) {
-                *p = e->next;
-                c->bytes -= entry_bytes(e);
-                entry_free(e);
-                c->count--;
-                n++;
-            } else {
-                p = &e->next;
+    for (size_t k = part % parts; k < SHARDS; k += parts) {
+        /* unlinked under the shard's lock, freed after it */
+        shard_t *sh = &c->shard[k];
+        entry_t *expired = NULL;
+        pthread_mutex_lock(&sh->lock);
+        for (size_t i = 0; i < sh->nbuckets; i++) {
+            entry_t **p = &sh->buckets[i];
+            while (*p) {
+                entry_t *e = *p;
+                if (e->committed && e->expiry < wall_now_nanos) {
+                    *p = e->next;
+                    c->bytes -= entry_bytes(e);
+                    sh->count--;
+                    c->count--;
+                    e->next = expired;
+                    expired = e;
+                    n++;
+                } else {
+                    p = &e->next;
+                }
             }
         }
+        pthread_mutex_unlock(&sh->lock);
+        for (entry_t *e = expired, *next; e; e = next) {
+            next = e->next;
+            entry_free(e);
+        }
     }
-    pthread_mutex_unlock(&c->lock);
     return n;
 }
 
 size_t replay_count(replay_cache_t *c)
 {
-    pthread_mutex_lock(&c->lock);
-    size_t n = c->count;
-    pthread_mutex_unlock(&c->lock);
-    return n;
+    return c->count;
 }
 
 replay_lookup_t replay_peek(replay_cache_t *c, const uint8_t key[32], int *status, char **body,
@@ -320,8 +371,9 @@ replay_lookup_t replay_peek(replay_cache_t *c, const uint8_t key[32], int *statu
 {
     replay_lookup_t r = REPLAY_NEW;
     uint64_t h = key_hash(c, key);
-    pthread_mutex_lock(&c->lock);
-    entry_t *e = *find(c, key, h);
+    shard_t *sh = shard_of(c, h);
+    pthread_mutex_lock(&sh->lock);
+    entry_t *e = *find(sh, key, h);
     if (e && e->committed) {
         *status = e->status;
         *body = e->body ? copy_body(e->body, e->len) : NULL;
@@ -330,21 +382,16 @@ replay_lookup_t replay_peek(replay_cache_t *c, const uint8_t key[32], int *statu
     } else if (e) {
         r = REPLAY_WAITING;
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&sh->lock);
     return r;
 }
 
 void replay_set_ceiling(replay_cache_t *c, size_t max_bytes)
 {
-    pthread_mutex_lock(&c->lock);
     c->max_bytes = max_bytes;
-    pthread_mutex_unlock(&c->lock);
 }
 
 size_t replay_bytes(replay_cache_t *c)
 {
-    pthread_mutex_lock(&c->lock);
-    size_t n = c->bytes;
-    pthread_mutex_unlock(&c->lock);
-    return n;
+    return c->bytes;
 }

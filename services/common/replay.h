@@ -78,8 +78,12 @@ void replay_abandon(replay_cache_t *c, const uint8_t key[32], int status, const 
 void replay_load(replay_cache_t *c, const uint8_t key[32], uint64_t expiry_nanos, int status,
                  const char *body, size_t len);
 
-/* Drops committed entries whose expiry is before wall_now; returns how many. */
+/* Drops committed entries whose expiry is before wall_now; returns how many. Holds one
+ * shard's lock (1/256 of the entries) at a time. */
 size_t replay_purge(replay_cache_t *c, uint64_t wall_now_nanos);
+/* The same for part of the cache: the shards k with k % parts == part (parts >= 1), so that
+ * calls with part = 0, 1, ..., parts - 1 in turn cover it all. */
+size_t replay_purge_part(replay_cache_t *c, uint64_t wall_now_nanos, unsigned part, unsigned parts);
 
 size_t replay_count(replay_cache_t *c);
 

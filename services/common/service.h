@@ -117,10 +117,10 @@ typedef struct {
 } service_config_t;
 
 typedef struct {
-    const char *name;           /* "ledger": logs, metrics, the key file DIR/<name>.key */
-    const char *summary;        /* first line of --help */
-    uint64_t canister;          /* canister index: the service's principal (principal.h) */
-    const char *default_listen; /* "127.0.0.1:8081" */
+    const char *name;               /* "ledger": logs, metrics, the key file DIR/<name>.key */
+    const char *summary;            /* first line of --help */
+    uint64_t canister;              /* canister index: the service's principal (principal.h) */
+    const char *default_listen;     /* "127.0.0.1:8081" */
     const config_option_t *options; /* the service's own flags ({0}-ended), may be NULL */
     const http_route_t *routes;     /* the service's own routes ({0}-ended) */
     size_t op_size;                 /* sizeof the service's command type (begins with write_t) */
@@ -128,9 +128,9 @@ typedef struct {
      * the heap), called for every op of a command when the command is freed, whether or not it
      * was applied. NULL: ops own nothing. */
     void (*op_release)(write_t *op);
-    size_t max_body;                /* request bodies at most (0: http.c's default) */
-    bool one_round_at_a_time;       /* the state machine cannot open a round on top of one that
-                                       is still committing: --pipeline-depth is 1 for it */
+    size_t max_body;          /* request bodies at most (0: http.c's default) */
+    bool one_round_at_a_time; /* the state machine cannot open a round on top of one that
+                                 is still committing: --pipeline-depth is 1 for it */
 
     /* Opens the store, loads committed state (and the replay entries, into
      * service_replay(svc)), applies a genesis: the service's state, or NULL with err. Runs
@@ -150,9 +150,10 @@ typedef struct {
      * this, with the guard that keeps a round from committing on top of one that did not):
      * DB_COMMITTED for "sent", DB_NOT_COMMITTED with err when nothing can commit, DB_UNKNOWN
      * when the COMMIT may have reached the server. commit_wait waits for the oldest round sent
-     * and returns its outcome; commit_ready says whether it has arrived. round_end keeps (committed) or discards the round's changes in
-     * memory and frees the scratch state; it is called for every round_begin that returned
-     * non-NULL, committed rounds in the order they began, discarded ones newest first. */
+     * and returns its outcome; commit_ready says whether it has arrived. round_end keeps
+     * (committed) or discards the round's changes in memory and frees the scratch state; it is
+     * called for every round_begin that returned non-NULL, committed rounds in the order they
+     * began, discarded ones newest first. */
     void *(*round_begin)(void *app, size_t nops);
     bool (*apply)(void *app, void *round, write_t *w, uint64_t now);
     db_outcome_t (*commit_send)(void *app, void *round, const replay_rec_t *replays,
@@ -165,8 +166,11 @@ typedef struct {
     /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while
      * the database is down too. */
     void (*tick)(void *app, uint64_t wall_now);
-    /* Deletes replay rows that expired before wall_now (the skeleton purges the cache). */
-    bool (*purge_replay)(void *app, uint64_t wall_now, nns_error_t *err);
+    /* Deletes replay rows that expired before wall_now (the skeleton purges the cache). Runs on
+     * a read-pool thread while rounds go on, every 30 s: it must use a connection of its own
+     * (db_pool_delete_expired() on the store's read pool), never the state thread's; *deleted: how
+     * many rows. */
+    bool (*purge_replay)(void *app, uint64_t wall_now, size_t *deleted, nns_error_t *err);
     /* True when the database answers (for /readyz). */
     bool (*ping)(void *app);
     /* Makes the state thread's database connection usable (may be NULL: nothing to repair):
@@ -227,8 +231,8 @@ bool service_verify_item(service_t *svc, const sign_headers_t *h, const char *me
 
 /* Turns a request body into a batch command (on a work-pool thread): NULL with err for a
  * request refused whole. Items answered before the round are marked with write_fail(). */
-typedef service_cmd_t *(*service_batch_check_fn)(service_t *svc, const uint8_t *body,
-                                                 size_t len, nns_error_t *err);
+typedef service_cmd_t *(*service_batch_check_fn)(service_t *svc, const uint8_t *body, size_t len,
+                                                 nns_error_t *err);
 
 /* A batch: the request is deferred and handed whole to the work pool, which runs check, enters
  * each checked item in the replay cache (in order: of two identical items the later one is the

@@ -748,19 +748,25 @@ bool gov_tick_due(gov_t *g, uint64_t now)
     return due;
 }
 
+/* What the indexes beside the neurons hold: the maps, the controllers' vectors (a controller
+ * with more than one neuron) and the reward state. Called with the lock held. */
+static size_t index_memory(const gov_t *g)
+{
+    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
+    for (size_t i = 0; i < g->ctrl.cap; i++)
+        if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
+            bytes += sizeof(cvec_t) +
+                     ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
+    return bytes + rw_memory(g);
+}
+
 size_t gov_memory(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
     uint64_t neuron_bytes = 0;
     gov_info_t info;
     stats_read(g, 0, &info, &neuron_bytes); /* kept at commit: no scan */
-    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl) +
-                   (size_t)neuron_bytes;
-    for (size_t i = 0; i < g->ctrl.cap; i++)
-        if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
-            bytes += sizeof(cvec_t) +
-                     ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
-    bytes += rw_memory(g);
+    size_t bytes = index_memory(g) + (size_t)neuron_bytes;
     pthread_rwlock_unlock(&g->lock);
     return bytes;
 }
@@ -768,17 +774,12 @@ size_t gov_memory(gov_t *g)
 size_t gov_memory_scan(gov_t *g)
 {
     pthread_rwlock_rdlock(&g->lock);
-    size_t bytes = hmap_memory(&g->neurons.map) + hmap_memory(&g->subs) + hmap_memory(&g->ctrl);
+    size_t bytes = index_memory(g);
     for (size_t i = 0; i < g->neurons.map.cap; i++) {
         const nrec_t *rec = table_slot(&g->neurons, i);
         if (rec)
             bytes += sizeof *rec + ext_size(rec->ext);
     }
-    for (size_t i = 0; i < g->ctrl.cap; i++)
-        if (g->ctrl.used[i] && g->ctrl.vals[i].a > 1)
-            bytes += sizeof(cvec_t) +
-                     ((const cvec_t *)(uintptr_t)g->ctrl.vals[i].b)->cap * sizeof(uint64_t);
-    bytes += rw_memory(g);
     pthread_rwlock_unlock(&g->lock);
     return bytes;
 }

@@ -713,12 +713,10 @@ bool gov_store_reconnect(gov_store_t *s, nns_error_t *err)
     return db_writer_reconnect(s->wr, err);
 }
 
-bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, nns_error_t *err)
+bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *p[1] = {now};
-    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("governance.replay_cache"), 1, p, err);
+    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("governance.replay_cache"), wall_now,
+                                  deleted, err);
 }
 
 /* ---- writing a round ---- */
@@ -2198,8 +2196,8 @@ static bool rd_elem_i64(rd_t *rd, uint64_t *out)
 
 /* Runs a binary COPY out on conn and calls row(ctx, rd, nfields) for each row. */
 static bool copy_rows_on(PGconn *conn, const char *sql, const char *table,
-                         bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err),
-                         void *ctx, nns_error_t *err)
+                         bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
+                         nns_error_t *err)
 {
     PGresult *r = PQexec(conn, sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -2253,7 +2251,6 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
                       nns_error_t *err)
 {
     return copy_rows_on(s->w, sql, table, row, ctx, err);
-
 }
 
 /* One row of governance.followees (neuron_id, topic, followees numeric[]) into ctx's fols_t. */
@@ -2537,8 +2534,7 @@ static bool props_read(props_t *x)
         return oom(err, "governance.proposals");
     for (int i = 0; i < rows; i++) {
         gov_proposal_t *p = &x->ps[i];
-        if (!proposal_row(x->r, i, p) ||
-            (p->ballots_held && p->ballots_count > GOV_NEURONS_MAX))
+        if (!proposal_row(x->r, i, p) || (p->ballots_held && p->ballots_count > GOV_NEURONS_MAX))
             return corrupt(err, "governance.proposals", PQgetvalue(x->r, i, 0));
         if (p->ballots_held) {
             held_t *hv = &x->h.v[x->h.n++];

@@ -23,10 +23,16 @@ typedef struct {
     uint8_t tip_hash[32];
 } chain_t;
 
-/* A FIFO of remembered transactions, oldest first. */
+/* A FIFO of remembered transactions, oldest first, in blocks of RING_BLOCK entries: it grows
+ * by a block and shrinks by one, never by copying. As one array doubling under the write lock
+ * it copied 2 million entries into 168 MB of fresh memory, a pause of the open loop
+ * (docs/benchmarks.md). */
+#define RING_BLOCK 65536
 typedef struct {
-    dedup_entry_t *items;
-    size_t cap, head, count;
+    dedup_entry_t **blocks; /* nblocks blocks in use, of room for cap_blocks pointers */
+    size_t nblocks, cap_blocks;
+    size_t head;  /* the oldest entry's place in blocks[0] */
+    size_t count; /* entries */
 } dedup_ring_t;
 
 /* The deduplication window holds every transaction of the last 24 hours: millions at a few
@@ -88,28 +94,53 @@ static const hval_t *dedup_get(const ledger_t *l, const uint8_t hash[32])
 
 static const dedup_entry_t *ring_at(const dedup_ring_t *q, size_t i)
 {
-    return &q->items[(q->head + i) % q->cap];
+    size_t j = q->head + i;
+    return &q->blocks[j / RING_BLOCK][j % RING_BLOCK];
 }
 
 static bool ring_push(dedup_ring_t *q, uint64_t ts, const uint8_t hash[32])
 {
-    if (q->count == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 1024;
-        dedup_entry_t *n = malloc(cap * sizeof *n);
-        if (!n)
+    size_t j = q->head + q->count;
+    if (j / RING_BLOCK == q->nblocks) { /* the last block is full (or there is none) */
+        if (q->nblocks == q->cap_blocks) {
+            size_t cap = q->cap_blocks ? q->cap_blocks * 2 : 16;
+            dedup_entry_t **b = realloc(q->blocks, cap * sizeof *b);
+            if (!b)
+                return false;
+            q->blocks = b;
+            q->cap_blocks = cap;
+        }
+        if (!(q->blocks[q->nblocks] = malloc(RING_BLOCK * sizeof(dedup_entry_t))))
             return false;
-        for (size_t i = 0; i < q->count; i++)
-            n[i] = *ring_at(q, i);
-        free(q->items);
-        q->items = n;
-        q->cap = cap;
-        q->head = 0;
+        q->nblocks++;
     }
-    dedup_entry_t *e = &q->items[(q->head + q->count) % q->cap];
+    dedup_entry_t *e = &q->blocks[j / RING_BLOCK][j % RING_BLOCK];
     e->timestamp = ts;
     memcpy(e->hash, hash, 32);
     q->count++;
     return true;
+}
+
+/* Drops the oldest entry; a block emptied is freed. */
+static void ring_pop(dedup_ring_t *q)
+{
+    q->count--;
+    if (++q->head < RING_BLOCK && q->count)
+        return;
+    if (q->head == RING_BLOCK || !q->count) {
+        free(q->blocks[0]);
+        memmove(q->blocks, q->blocks + 1, (q->nblocks - 1) * sizeof *q->blocks);
+        q->nblocks--;
+        q->head = 0;
+    }
+}
+
+static void ring_free(dedup_ring_t *q)
+{
+    for (size_t i = 0; i < q->nblocks; i++)
+        free(q->blocks[i]);
+    free(q->blocks);
+    memset(q, 0, sizeof *q);
 }
 
 /* ---- life cycle ---- */
@@ -151,7 +182,7 @@ void ledger_destroy(ledger_t **lp)
     for (size_t i = 0; i < DEDUP_SHARDS; i++)
         hmap_free(&l->dedup[i]);
     hmap_free(&l->allowances);
-    free(l->ring.items);
+    ring_free(&l->ring);
     pthread_rwlock_destroy(&l->lock);
     free(l);
     *lp = NULL;
@@ -274,10 +305,13 @@ void ledger_info(ledger_t *l, ledger_info_t *out)
     pthread_rwlock_rdlock(&l->lock);
     chain_info(&l->chain, out);
     out->accounts = l->balances.count;
-    out->remembered_transactions = l->ring.count;
+    out->remembered_transactions = 0; /* what lookups see: the maps (the ring agrees) */
+    for (size_t i = 0; i < DEDUP_SHARDS; i++)
+        out->remembered_transactions += l->dedup[i].count;
     out->allowances = l->allowances.count;
     out->memory_bytes = hmap_memory(&l->balances) + hmap_memory(&l->allowances) +
-                        l->ring.cap * sizeof(dedup_entry_t);
+                        l->ring.nblocks * RING_BLOCK * sizeof(dedup_entry_t) +
+                        l->ring.cap_blocks * sizeof(dedup_entry_t *);
     for (size_t i = 0; i < DEDUP_SHARDS; i++)
         out->memory_bytes += hmap_memory(&l->dedup[i]);
     pthread_rwlock_unlock(&l->lock);
@@ -975,8 +1009,7 @@ void ledger_round_commit(ledger_t *l, ledger_round_t **rp)
     for (size_t i = 0; i < r->purged; i++) {
         const uint8_t *hash = ring_at(&l->ring, 0)->hash;
         hmap_del(dedup_shard(l, hash), hash);
-        l->ring.head = (l->ring.head + 1) % l->ring.cap;
-        l->ring.count--;
+        ring_pop(&l->ring);
     }
     for (size_t i = 0; i < r->nfresh; i++) {
         const hval_t *src = hmap_get(&r->dedup, r->fresh[i].hash);

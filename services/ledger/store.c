@@ -18,7 +18,7 @@
 enum { PH_BUILD, PH_COPY, PH_SEND, PH_WAIT, PH_COUNT };
 _Static_assert(PH_COUNT <= LEDGER_STORE_PHASES, "LEDGER_STORE_PHASES too small");
 static const char *const PHASE_NAMES[PH_COUNT] = {"build", "copy_rows", "send_upserts_and_commit",
-                                                   "wait_for_commit"};
+                                                  "wait_for_commit"};
 
 /* The binary array parameters of a round's multi-row upserts. */
 enum {
@@ -79,8 +79,8 @@ static const struct {
 };
 
 struct ledger_store {
-    PGconn *w;        /* migrations and loading at start (a writer closes it after loading) */
-    db_writer_t *wr;  /* a writer's round connections (dbwriter.h) */
+    PGconn *w;       /* migrations and loading at start (a writer closes it after loading) */
+    db_writer_t *wr; /* a writer's round connections (dbwriter.h) */
     char *conninfo;
     bool read_only;
     /* time spent in each part of committing rounds: the state thread adds, /metrics reads */
@@ -165,7 +165,10 @@ void ledger_store_close(ledger_store_t **sp)
     *sp = NULL;
 }
 
-bool ledger_store_ping(ledger_store_t *s) { return db_pool_ping(s->pool); }
+bool ledger_store_ping(ledger_store_t *s)
+{
+    return db_pool_ping(s->pool);
+}
 
 bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
 {
@@ -552,8 +555,7 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
 #define COPY_BLOCKS                                                                                \
     "COPY " LEDGER_BLOCKS_COLUMNS " FROM STDIN WITH (FORMAT binary); "                             \
     "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary);"
-#define COPY_REPLAY                                                                                \
-    " " DB_REPLAY_COPY_SQL("ledger.replay_cache") ";"
+#define COPY_REPLAY " " DB_REPLAY_COPY_SQL("ledger.replay_cache") ";"
 
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
  * from one COPY to the next on its own) and one pipeline (the upserts, then the writer's guard
@@ -561,8 +563,7 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
  * whatever the round's size. */
 db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
                                      const owner_fact_t *owners, size_t nowners,
-                                     const replay_rec_t *replays, size_t nreplays,
-                                     nns_error_t *err)
+                                     const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
     PGconn *w = s->wr ? db_writer_conn(s->wr) : NULL;
     if (!w) {
@@ -663,15 +664,11 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     return o == DB_COMMITTED;
 }
 
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *deleted,
+                               nns_error_t *err)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *p[1] = {now};
-    if (!s->wr)
-        return nns_error_set(err, 503, "Unavailable", "database unreachable");
-    return db_writer_command(s->wr, DB_REPLAY_PURGE_SQL("ledger.replay_cache"), 1,
-                             p, err);
+    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("ledger.replay_cache"), wall_now,
+                                  deleted, err);
 }
 
 /* ---- reads ---- */
@@ -777,9 +774,9 @@ static bool block_rows(PGresult *r, int format, stored_block_t **out, size_t *n,
 
 /* Runs a query whose rows are (height, hash, tx_hash, raw[, extra]) on a pool connection: the
  * prepared stmt (binary rows) when given, else sql (text rows). */
-static bool read_blocks(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *sql,
-                        int nparams, const char *const *p, stored_block_t **out, size_t *n,
-                        uint64_t *extra, bool *has_extra, nns_error_t *err)
+static bool read_blocks(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *sql, int nparams,
+                        const char *const *p, stored_block_t **out, size_t *n, uint64_t *extra,
+                        bool *has_extra, nns_error_t *err)
 {
     *out = NULL;
     *n = 0;
@@ -797,8 +794,8 @@ bool ledger_store_blocks(ledger_store_t *s, bool ascending, uint64_t from, unsig
     snprintf(f, sizeof f, "%lld", (long long)(from > INT64_MAX ? INT64_MAX : from));
     snprintf(l, sizeof l, "%u", limit);
     const char *p[2] = {f, l};
-    return read_blocks(s, ascending ? &BLOCKS_UP_STMT : &BLOCKS_DOWN_STMT, NULL, 2, p, out, n,
-                       NULL, NULL, err);
+    return read_blocks(s, ascending ? &BLOCKS_UP_STMT : &BLOCKS_DOWN_STMT, NULL, 2, p, out, n, NULL,
+                       NULL, err);
 }
 
 bool ledger_store_block(ledger_store_t *s, uint64_t height, stored_block_t **out, size_t *n,

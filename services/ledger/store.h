@@ -7,8 +7,9 @@
  * trips whatever its size (one simple query with the binary COPYs of blocks, history and replay
  * rows; one pipeline of prepared upserts with binary array parameters, the round guard and the
  * COMMIT), and ledger_store_wait_round() reads the oldest round's outcome; the next round is
- * written while one commits, and nothing is answered before its commit. Reads (lists, history, search) run on the HTTP threads over a small connection
- * pool. Loading at start restores the ledger's committed state and verifies the chain's tip.
+ * written while one commits, and nothing is answered before its commit. Reads (lists, history,
+ * search) run on the HTTP threads over a small connection pool. Loading at start restores the
+ * ledger's committed state and verifies the chain's tip.
  */
 #ifndef NNS_LEDGER_STORE_H
 #define NNS_LEDGER_STORE_H
@@ -80,9 +81,9 @@ db_outcome_t ledger_store_wait_round(ledger_store_t *s, nns_error_t *err);
 /* Whether that outcome has arrived, waiting up to timeout_ms (dbwriter.h: db_writer_ready). */
 bool ledger_store_round_ready(ledger_store_t *s, int timeout_ms);
 
-/* Sends a round and waits for it (the genesis). On failure returns false with err 503: nothing committed,
- * unless *fatal, which tells that the outcome is unknown (the COMMIT was sent and no answer to
- * it came): the caller must then stop and reload from the database rather than guess. A
+/* Sends a round and waits for it (the genesis). On failure returns false with err 503: nothing
+ * committed, unless *fatal, which tells that the outcome is unknown (the COMMIT was sent and no
+ * answer to it came): the caller must then stop and reload from the database rather than guess. A
  * connection that cannot be used again is closed; ledger_store_reconnect() opens another.
  * A round whose COMMIT the server confirmed counts as committed even when the connection
  * breaks just after. */
@@ -111,8 +112,8 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
 void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger_block_rec_t *rec);
 
 /* Deletes replay entries that expired before wall_now. */
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *deleted,
+                               nns_error_t *err) __attribute__((warn_unused_result));
 
 /* True when the database answers a read connection (for /readyz). */
 bool ledger_store_ping(ledger_store_t *s);
@@ -121,7 +122,8 @@ bool ledger_store_ping(ledger_store_t *s);
  * what the server sent while it was idle is read, so a connection the server closed is seen
  * as closed); otherwise closes it, connects again and prepares the round's statements: true,
  * or false with err 503 when the database cannot be reached. */
-bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
+bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
+    __attribute__((warn_unused_result));
 
 /* --- reads (HTTP threads); each fills a malloc'd array the caller frees --- */
 /* Blocks by height: descending from below `before` (UINT64_MAX = from the tip), or ascending

@@ -500,7 +500,8 @@ static int run_check(void)
     CHECK(work, "the tick had work");
 
     /* a round of refusals only: its answers go to the replay cache; the purge keeps the ones
-     * not yet expired (test_governance_store.sh counts them: 1) */
+     * not yet expired (test_governance_store.sh counts them: 1), also among 25,000 more
+     * expired rows, and says how many it deleted */
     {
         replay_rec_t rp[2];
         memset(rp, 0, sizeof rp);
@@ -517,8 +518,17 @@ static int run_check(void)
             gov_store_wait_round(s, &err) != DB_COMMITTED)
             die("round of refusals", &err);
         gov_round_commit(g, &r);
-        if (!gov_store_purge_replay(s, 6000, &err))
+        PGconn *pc = PQconnectdb(db);
+        PGresult *q = PQexec(pc, "INSERT INTO governance.replay_cache (key, expiry_nanos, status, "
+                                 "body) SELECT sha256(int4send(i)), i % 6000, 200, '{}' "
+                                 "FROM generate_series(1, 25000) i");
+        CHECK(PQresultStatus(q) == PGRES_COMMAND_OK, "expired replay rows: %s", PQerrorMessage(pc));
+        PQclear(q);
+        PQfinish(pc);
+        size_t deleted;
+        if (!gov_store_purge_replay(s, 6000, &deleted, &err))
             die("replay purge", &err);
+        CHECK(deleted == 25001, "the purge deleted %zu rows, not 25,001", deleted);
     }
 
     /* the events, newest first, one page at a time */

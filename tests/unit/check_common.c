@@ -129,8 +129,9 @@ START_TEST(test_metrics_builder)
     char *text = metrics_detach(m, &len);
     ck_assert_ptr_nonnull(text);
     ck_assert_uint_eq(strlen(text), len);
-    ck_assert(strncmp(text, "# HELP a_total things\n# TYPE a_total counter\n"
-                            "a_total{service=\"svc\"} 3\n",
+    ck_assert(strncmp(text,
+                      "# HELP a_total things\n# TYPE a_total counter\n"
+                      "a_total{service=\"svc\"} 3\n",
                       70) == 0);
     ck_assert_ptr_nonnull(strstr(text, "# HELP b many\n# TYPE b gauge\n"));
     ck_assert_ptr_nonnull(strstr(text, "b{service=\"svc\",i=\"19999\"} 19999\n"));
@@ -188,6 +189,47 @@ START_TEST(test_replay_cache_lifecycle)
     ck_assert_uint_eq(replay_count(c), 1);
     replay_cache_destroy(&c);
     ck_assert_ptr_null(c);
+}
+END_TEST
+
+/* 200,000 entries: every shard's table doubles several times; each key is found again, the
+ * purge drops exactly the expired committed ones, and the byte count comes back to zero. */
+START_TEST(test_replay_cache_many)
+{
+    replay_cache_t *c = replay_cache_new(on_waiter);
+    enum { N = 200000 };
+    int status;
+    char *body = NULL;
+    size_t len;
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t k[32] = {0};
+        memcpy(k, &i, sizeof i);
+        ck_assert_int_eq(replay_begin(c, k, 1000 + i % 2, NULL, &status, &body, &len), REPLAY_NEW);
+        if (i % 4 != 3) /* one in four stays in flight */
+            replay_commit(c, k, 200, "{}", 2);
+    }
+    ck_assert_uint_eq(replay_count(c), N);
+    for (uint32_t i = 0; i < N; i += 997) {
+        uint8_t k[32] = {0};
+        memcpy(k, &i, sizeof i);
+        replay_lookup_t r = replay_begin(c, k, 5000, NULL, &status, &body, &len);
+        ck_assert_int_eq(r, i % 4 == 3 ? REPLAY_WAITING : REPLAY_COMMITTED);
+        if (r == REPLAY_COMMITTED)
+            free(body);
+    }
+    /* expiry 1000 (even i) is past at 1001, expiry 1001 (odd i) is not */
+    ck_assert_uint_eq(replay_purge(c, 1001), N / 2);
+    ck_assert_uint_eq(replay_purge(c, 1001), 0);
+    ck_assert_uint_eq(replay_purge(c, 5000), N / 4); /* odd i, committed: i % 4 == 1 */
+    ck_assert_uint_eq(replay_count(c), N / 4);
+    for (uint32_t i = 3; i < N; i += 4) {
+        uint8_t k[32] = {0};
+        memcpy(k, &i, sizeof i);
+        replay_abandon(c, k, 503, "x", 1);
+    }
+    ck_assert_uint_eq(replay_count(c), 0);
+    ck_assert_uint_eq(replay_bytes(c), 0);
+    replay_cache_destroy(&c);
 }
 END_TEST
 
@@ -332,8 +374,9 @@ START_TEST(test_config_validates)
         {CONFIG_OPT("genesis", OPT_STRING, &own, NULL, "file")},
         {0},
     };
-    char *ok[] = {"x", "--threads", "8", "--log-level=warn", "--ledger", "https://l.example:1/p",
-                  "--genesis", "g.json", NULL};
+    char *ok[] = {
+        "x",         "--threads", "8", "--log-level=warn", "--ledger", "https://l.example:1/p",
+        "--genesis", "g.json",    NULL};
     ck_assert_int_eq(config_parse2("x", "", shared, mine, 8, ok), CONFIG_OK);
     ck_assert_int_eq(threads, 8);
     ck_assert_str_eq(level, "warn");
@@ -344,9 +387,9 @@ START_TEST(test_config_validates)
     ck_assert_int_eq(threads, 0);
     ck_assert_str_eq(level, "info");
     ck_assert_ptr_null(own);
-    char *bad[][3] = {{"x", "--threads", "9"},          {"x", "--threads", "-1"},
-                      {"x", "--log-level", "verbose"},  {"x", "--log-level", "INFO"},
-                      {"x", "--ledger", "ftp://host"},  {"x", "--ledger", "http://"},
+    char *bad[][3] = {{"x", "--threads", "9"},           {"x", "--threads", "-1"},
+                      {"x", "--log-level", "verbose"},   {"x", "--log-level", "INFO"},
+                      {"x", "--ledger", "ftp://host"},   {"x", "--ledger", "http://"},
                       {"x", "--ledger", "127.0.0.1:80"}, {"x", "--ledger", "http://a b"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(config_parse2("x", "", shared, mine, 3, bad[i]) == CONFIG_ERROR,
@@ -711,6 +754,7 @@ int main(void)
     TCase *tc = tcase_create("pieces");
     tcase_add_test(tc, test_hmap_put_get_del_grow);
     tcase_add_test(tc, test_replay_cache_lifecycle);
+    tcase_add_test(tc, test_replay_cache_many);
     tcase_add_test(tc, test_replay_stage_then_commit);
     tcase_add_test(tc, test_metrics_builder);
     tcase_add_test(tc, test_hex_round_trip_and_every_byte);

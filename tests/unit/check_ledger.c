@@ -240,17 +240,21 @@ END_TEST
  * when its day is over. */
 START_TEST(test_dedup_window_many)
 {
-    enum { N = 20000, PER_ROUND = 500 };
+    /* more than two of the ring's blocks of 65,536; the older half expires first, across a
+     * block's end */
+    enum { N = 140000, PER_ROUND = 2000 };
     nns_error_t err;
     uint64_t h, first = 0;
     ledger_info_t info;
+    const uint64_t t1 = T0 + 1000 * SEC; /* the newer half's time */
     for (uint64_t i = 0; i < N; i += PER_ROUND) {
         ledger_round_t *r = ledger_round_begin(L);
+        uint64_t at = i < N / 2 ? T0 : t1;
         for (uint64_t j = i; j < i + PER_ROUND; j++) {
             transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, j);
             a.has_created_at_time = true;
-            a.created_at_time = T0;
-            apply_ok(r, &a, T0 + SEC, j == 0 ? &first : NULL);
+            a.created_at_time = at;
+            apply_ok(r, &a, at + SEC, j == 0 ? &first : NULL);
         }
         ledger_round_commit(L, &r);
     }
@@ -260,15 +264,16 @@ START_TEST(test_dedup_window_many)
     for (uint64_t j = 0; j < N; j += 7) {
         transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, j);
         a.has_created_at_time = true;
-        a.created_at_time = T0;
-        ck_assert_msg(!ledger_apply_transfer(L, r, &a, T0 + 2 * SEC, &h, &err),
+        a.created_at_time = j < N / 2 ? T0 : t1;
+        ck_assert_msg(!ledger_apply_transfer(L, r, &a, t1 + 2 * SEC, &h, &err),
                       "transaction %llu not remembered", (unsigned long long)j);
         ck_assert_str_eq(err.code, "TxDuplicate");
         ck_assert_uint_eq(err.payload[0].value, first + j);
     }
     ledger_round_discard(L, &r);
-    /* past the window and its drift, the window holds only what this round adds */
-    uint64_t later = T0 + 86400ULL * SEC + LEDGER_PERMITTED_DRIFT_NANOS + 2 * SEC;
+    /* past the older half's window and its drift: the newer half is still remembered */
+    const uint64_t window = 86400ULL * SEC + LEDGER_PERMITTED_DRIFT_NANOS;
+    uint64_t later = T0 + window + 2 * SEC;
     r = ledger_round_begin(L);
     transfer_args_t late = icrc1(&alice, &bob_acc, 1);
     late.has_created_at_time = true;
@@ -276,7 +281,25 @@ START_TEST(test_dedup_window_many)
     apply_ok(r, &late, later, NULL);
     ledger_round_commit(L, &r);
     ledger_info(L, &info);
-    ck_assert_uint_eq(info.remembered_transactions, 1);
+    ck_assert_uint_eq(info.remembered_transactions, N / 2 + 1);
+    r = ledger_round_begin(L);
+    for (uint64_t j = N / 2; j < N; j += 7) {
+        transfer_args_t a = legacy(&alice, &bob_acc, 1, FEE, j);
+        a.has_created_at_time = true;
+        a.created_at_time = t1;
+        ck_assert(!ledger_apply_transfer(L, r, &a, later, &h, &err));
+        ck_assert_str_eq(err.code, "TxDuplicate");
+        ck_assert_uint_eq(err.payload[0].value, first + j);
+    }
+    ledger_round_discard(L, &r);
+    /* past the newer half's window too: the window holds the two late transfers */
+    later = t1 + window + 2 * SEC;
+    r = ledger_round_begin(L);
+    late.created_at_time = later;
+    apply_ok(r, &late, later, NULL);
+    ledger_round_commit(L, &r);
+    ledger_info(L, &info);
+    ck_assert_uint_eq(info.remembered_transactions, 2);
 }
 END_TEST
 
