@@ -266,19 +266,18 @@ m_accounts=$(metric nns_ledger_accounts)
 m_remembered=$(metric nns_ledger_remembered_transactions)
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$lpid/status")
 hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$lpid/status")
-# The state is two hmaps (power-of-two capacity, at most 3/4 full, 1024 slots at least) and a
-# ring (power-of-two capacity): balances 28 + 16 + 1 bytes a slot, dedup 32 + 16 + 1, ring 40.
-# What remains of nns_ledger_state_bytes is the rest of the state (allowances).
-read -r bal_bytes dedup_bytes < <(awk -v a="$m_accounts" -v r="$m_remembered" 'BEGIN {
+# The balances are one hmap (power-of-two capacity, at most 3/4 full, 1024 slots at least; 28 +
+# 16 + 1 bytes a slot). The rest of nns_ledger_state_bytes is the deduplication window (256
+# maps whose sizes vary around the mean, and a ring of 65,536-entry blocks of 40 bytes) and the
+# allowances (none here).
+read -r bal_bytes dedup_bytes < <(awk -v a="$m_accounts" -v s="$state" 'BEGIN {
   cb = 1024; while (a * 4 > cb * 3) cb *= 2
-  cd = 1024; while (r * 4 > cd * 3) cd *= 2
-  cr = 1024; while (cr < r) cr *= 2
-  printf "%d %d\n", cb * 45, cd * 49 + cr * 40
+  printf "%d %d\n", cb * 45, s - cb * 45
 }')
 mem_line() {
   awk -v s="$state" -v a="$m_accounts" -v r="$m_remembered" -v b="$bal_bytes" -v d="$dedup_bytes" \
       -v rss="$rss_kb" -v hwm="$hwm_kb" -v base="$base_rss_kb" 'BEGIN {
-    printf "state (nns_ledger_state_bytes): %.1f MiB = balances map %.1f MiB (%.1f bytes/account) + dedup map and ring %.1f MiB (%.1f bytes/remembered transaction) + other %.1f MiB\n", s / 1048576, b / 1048576, (a ? b / a : 0), d / 1048576, (r ? d / r : 0), (s - b - d) / 1048576
+    printf "state (nns_ledger_state_bytes): %.1f MiB = balances map %.1f MiB (%.1f bytes/account) + the deduplication window %.1f MiB (%.1f bytes/remembered transaction)\n", s / 1048576, b / 1048576, (a ? b / a : 0), d / 1048576, (r ? d / r : 0)
     extra = (rss - base) * 1024
     printf "RSS: %.1f MiB (peak %.1f MiB; %.1f MiB on an empty database): %.1f bytes/account all included, %.1f above the empty ledger, %.1f above it without the dedup state\n", rss / 1024, hwm / 1024, base / 1024, (a ? rss * 1024 / a : 0), (a ? extra / a : 0), (a ? (extra - d) / a : 0)
   }'
