@@ -37,9 +37,11 @@ require_built "$BIN/nns-ledger" "$TOOLS/loadgen" "$TOOLS/cryptospeed"
 
 pg_start
 # what PostgreSQL does beside the ledger, in its log (pg/postgres.log under KEEP_TEST_TMP=1):
-# autovacuum runs and checkpoints, to set against a slow second in the load generator's lines
+# autovacuum runs, checkpoints, lock waits and statements over 100 ms, to set against a slow
+# second in the load generator's lines
 psql "$DATABASE_URL" -qc "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
-  -c "ALTER SYSTEM SET log_checkpoints = on" -c "SELECT pg_reload_conf()" >/dev/null
+  -c "ALTER SYSTEM SET log_checkpoints = on" -c "ALTER SYSTEM SET log_lock_waits = on" \
+  -c "ALTER SYSTEM SET log_min_duration_statement = 100" -c "SELECT pg_reload_conf()" >/dev/null
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$DATABASE_URL" -Atc 'SHOW server_version')"
 # the floor of a signed transfer's CPU on this machine right now (it moves with the host's load)
 echo "Ed25519 verification (libsodium) and SHA-256 (libcrypto) of a 300-byte body, this machine now: $("$TOOLS/cryptospeed")"
