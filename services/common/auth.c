@@ -1,10 +1,12 @@
 #include "auth.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "keyfile.h"
@@ -22,6 +24,7 @@ static const struct {
 struct auth {
     pthread_mutex_t lock;
     char *dir;
+    int dir_fd; /* the folder, held open: its mtime costs an fstat, not a walk of its path */
     bool known[NSERVICES];
     uint8_t der[NSERVICES][ED25519_DER_BYTES];
     uint64_t last_read;
@@ -29,19 +32,33 @@ struct auth {
     struct timespec dir_mtime; /* the folder's mtime when the keys were last read */
 };
 
-/* The folder's mtime; false when it cannot be read. */
-static bool dir_mtime(const auth_t *a, struct timespec *out)
+/* Opens the folder again (after a read, or when the one held was removed). */
+static void reopen_dir(auth_t *a)
+{
+    if (a->dir_fd >= 0)
+        close(a->dir_fd);
+    a->dir_fd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The folder's mtime; false when it cannot be read. Every request signed by a key that is not
+ * a service key (every user's) asks, so it reads the descriptor held open: a removed folder
+ * (no links left) is opened again by its path, one replaced by a rename is at the next
+ * once-a-second read. */
+static bool dir_mtime(auth_t *a, struct timespec *out)
 {
     struct stat st;
-    if (stat(a->dir, &st) != 0)
-        return false;
+    if (a->dir_fd < 0 || fstat(a->dir_fd, &st) != 0 || st.st_nlink == 0) {
+        reopen_dir(a);
+        if (a->dir_fd < 0 || fstat(a->dir_fd, &st) != 0)
+            return false;
+    }
     *out = st.st_mtim;
     return true;
 }
 
 /* True when a file was added to, removed from or renamed in the folder since the last read:
  * a service started after this one has just written its key. */
-static bool dir_changed(const auth_t *a)
+static bool dir_changed(auth_t *a)
 {
     struct timespec now;
     if (!dir_mtime(a, &now))
@@ -53,6 +70,7 @@ static bool dir_changed(const auth_t *a)
 static void read_keys(auth_t *a)
 {
     /* the mtime first: a key written while the files are read is read again next time */
+    reopen_dir(a);
     a->has_dir_mtime = dir_mtime(a, &a->dir_mtime);
     for (size_t i = 0; i < NSERVICES; i++) {
         char path[4096];
@@ -72,6 +90,7 @@ auth_t *auth_new(const char *keys_dir)
     if (!a)
         return NULL;
     pthread_mutex_init(&a->lock, NULL);
+    a->dir_fd = -1;
     if (keys_dir) {
         a->dir = strdup(keys_dir);
         if (!a->dir) {
@@ -88,6 +107,8 @@ void auth_destroy(auth_t **auth)
     if (!*auth)
         return;
     pthread_mutex_destroy(&(*auth)->lock);
+    if ((*auth)->dir_fd >= 0)
+        close((*auth)->dir_fd);
     free((*auth)->dir);
     free(*auth);
     *auth = NULL;

@@ -659,6 +659,30 @@ START_TEST(service_key_written_after_start_is_trusted_at_once)
 }
 END_TEST
 
+/* The folder is held open between reads: one removed and made again (a fresh `make run` after
+ * `make clean`) is followed at once, not from the next once-a-second read. */
+START_TEST(service_key_in_a_remade_folder_is_trusted_at_once)
+{
+    identity_t cmc, user;
+    nns_error_t err;
+    principal_t caller, want;
+    auth_t *a = auth_new(dir);
+    ck_assert_ptr_nonnull(a);
+    identity_generate(&user);
+    auth_caller(a, user.der, user.der_len, &caller);
+    ck_assert(principal_equal(&caller, &user.principal));
+    remove_dir();
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    auth_caller(a, user.der, user.der_len, &caller); /* reads the empty folder */
+    ck_assert(principal_equal(&caller, &user.principal));
+    ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
+    auth_caller(a, cmc.der, cmc.der_len, &caller);
+    principal_canister(CANISTER_CMC, &want);
+    ck_assert_msg(principal_equal(&caller, &want), "a key in the folder made again is trusted");
+    auth_destroy(&a);
+}
+END_TEST
+
 static Suite *keyfile_suite(void)
 {
     Suite *s = suite_create("keyfile");
@@ -677,6 +701,7 @@ static Suite *keyfile_suite(void)
     tcase_add_test(tc, load_or_create);
     tcase_add_test(tc, load_or_create_makes_the_folder);
     tcase_add_test(tc, service_key_written_after_start_is_trusted_at_once);
+    tcase_add_test(tc, service_key_in_a_remade_folder_is_trusted_at_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("secp256k1");
     tcase_add_checked_fixture(tc, make_dir, remove_dir);
