@@ -114,6 +114,14 @@ void auth_destroy(auth_t **auth)
     *auth = NULL;
 }
 
+static bool all_known(const auth_t *a)
+{
+    for (size_t i = 0; i < NSERVICES; i++)
+        if (!a->known[i])
+            return false;
+    return true;
+}
+
 static int match(const auth_t *a, const uint8_t *der, size_t der_len)
 {
     if (der_len != ED25519_DER_BYTES) /* service keys are Ed25519 */
@@ -129,11 +137,12 @@ void auth_caller(auth_t *a, const uint8_t *der, size_t der_len, principal_t *cal
     pthread_mutex_lock(&a->lock);
     int i = match(a, der, der_len);
     /* A secp256k1 key is never a service key: no point re-reading the .pub files for it. An
-     * unknown Ed25519 key re-reads them when the folder changed (one stat: a service that
+     * unknown Ed25519 key re-reads them when the folder changed (one fstat: a service that
      * started just after this one and wrote its key is trusted from its first request, not up
-     * to a second later) and otherwise at most once a second (a key rewritten in place). */
+     * to a second later; once every service's key is known no service is missing, and the
+     * check is skipped) and otherwise at most once a second (a key rewritten in place). */
     if (i < 0 && der_len == ED25519_DER_BYTES && a->dir &&
-        (dir_changed(a) || clock_wall_nanos() - a->last_read >= 1000000000ULL)) {
+        ((!all_known(a) && dir_changed(a)) || clock_wall_nanos() - a->last_read >= 1000000000ULL)) {
         read_keys(a);
         i = match(a, der, der_len);
     }
