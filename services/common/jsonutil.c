@@ -301,17 +301,26 @@ bool json_get_str(json_t *obj, const char *name, bool required, const char **out
     return true;
 }
 
+/* The string member `name` for a reader that decodes it further: 1 with *out set, 0 when it is
+ * absent and not required, -1 with err set. *present (when not NULL) says whether it is there. */
+static int get_present_str(json_t *obj, const char *name, bool required, const char **out,
+                           bool *present, nns_error_t *err)
+{
+    bool here = false;
+    if (!json_get_str(obj, name, required, out, &here, err))
+        return -1;
+    if (present)
+        *present = here;
+    return here ? 1 : 0;
+}
+
 bool json_get_hex(json_t *obj, const char *name, bool required, size_t max, bool exact,
                   uint8_t *out, size_t *out_len, bool *present, nns_error_t *err)
 {
     const char *s = NULL;
-    bool here = false;
-    if (!json_get_str(obj, name, required, &s, &here, err))
-        return false;
-    if (present)
-        *present = here;
-    if (!here)
-        return true;
+    int got_str = get_present_str(obj, name, required, &s, present, err);
+    if (got_str <= 0)
+        return got_str == 0;
     size_t n = strlen(s);
     if (strspn(s, "0123456789abcdef") != n || n % 2)
         return nns_error_set(err, 400, "BadRequest",
@@ -348,13 +357,9 @@ bool json_get_principal(json_t *obj, const char *name, bool required, const char
                         principal_t *out, bool *present, nns_error_t *err)
 {
     const char *text = NULL;
-    bool here = false;
-    if (!json_get_str(obj, name, required, &text, &here, err))
-        return false;
-    if (present)
-        *present = here;
-    if (!here)
-        return true;
+    int got_str = get_present_str(obj, name, required, &text, present, err);
+    if (got_str <= 0)
+        return got_str == 0;
     nns_error_t e;
     if (!principal_from_text(text, out, &e))
         return nns_error_set(err, 400, code, "'%s' is not a principal: %s", name, e.detail);
