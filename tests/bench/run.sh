@@ -16,7 +16,8 @@
 # (a path prefix: keep the perf data there as PREFIX.single.perf and PREFIX.batch.perf),
 # BENCH_PGBENCH (1: measure pgbench first), BENCH_OPEN (1: the open-loop modes), BENCH_RATE
 # (11500 requests/s), BENCH_OPEN_SECONDS (60), BENCH_OPEN_CONNECTIONS (2048),
-# BENCH_DELAY (1: the modes with --commit-delay-ms), BENCH_COMMIT_DELAY_MS (5).
+# BENCH_DELAY (1: the modes with --commit-delay-ms), BENCH_COMMIT_DELAY_MS (5),
+# BENCH_WAL_WARM_MB (2048: WAL written and checkpointed first, so that segments are recycled).
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -42,6 +43,16 @@ pg_start
 psql "$DATABASE_URL" -qc "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
   -c "ALTER SYSTEM SET log_checkpoints = on" -c "ALTER SYSTEM SET log_lock_waits = on" \
   -c "ALTER SYSTEM SET log_min_duration_statement = 100" -c "SELECT pg_reload_conf()" >/dev/null
+# A long-running server writes its WAL into segments recycled by earlier checkpoints; a fresh
+# cluster creates each new 16 MB segment on the commit path instead (zero-filled and synced while
+# COMMIT waits: WALInitWrite and WALInitSync, up to 200 ms under load). Writing
+# BENCH_WAL_WARM_MB of WAL first and checkpointing leaves that many segments recycled, as a
+# running server has them (deploy/pg.sh's min_wal_size keeps them); 0 measures a fresh cluster.
+wal_warm_mb=${BENCH_WAL_WARM_MB:-2048}
+if [ "$wal_warm_mb" -gt 0 ]; then
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAtc "SELECT count(pg_logical_emit_message(false, 'nns-bench-wal-warmup', repeat('x', 1048576))) FROM generate_series(1, $wal_warm_mb)" \
+    -c "CHECKPOINT" >/dev/null
+fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$DATABASE_URL" -Atc 'SHOW server_version')"
 # the floor of a signed transfer's CPU on this machine right now (it moves with the host's load)
 echo "Ed25519 verification (libsodium) and SHA-256 (libcrypto) of a 300-byte body, this machine now: $("$TOOLS/cryptospeed")"
