@@ -45,7 +45,7 @@ psql "$DATABASE_URL" -qc "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
   -c "ALTER SYSTEM SET log_min_duration_statement = 100" -c "SELECT pg_reload_conf()" >/dev/null
 # A long-running server writes its WAL into segments recycled by earlier checkpoints; a fresh
 # cluster creates each new 16 MB segment on the commit path instead (zero-filled and synced while
-# COMMIT waits: WALInitWrite and WALInitSync, up to 200 ms under load). Writing
+# COMMIT waits: WALInitWrite and WALInitSync, tens of milliseconds under load). Writing
 # BENCH_WAL_WARM_MB of WAL first and checkpointing leaves that many segments recycled, as a
 # running server has them (deploy/pg.sh's min_wal_size keeps them); 0 measures a fresh cluster.
 wal_warm_mb=${BENCH_WAL_WARM_MB:-2048}
