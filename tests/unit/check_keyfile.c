@@ -635,6 +635,26 @@ START_TEST(secp256k1_is_never_a_service_key)
 }
 END_TEST
 
+/* Asserts that auth gives the requests signed by `who` the caller `want`. */
+static void assert_caller(auth_t *a, const identity_t *who, const principal_t *want,
+                          const char *what)
+{
+    principal_t caller;
+    auth_caller(a, who->der, who->der_len, &caller);
+    ck_assert_msg(principal_equal(&caller, want), "%s", what);
+}
+
+/* A new auth over the test folder, which has already seen a request of a new user key. */
+static auth_t *auth_with_user(identity_t *user, principal_t *cmc_canister)
+{
+    principal_canister(CANISTER_CMC, cmc_canister);
+    auth_t *a = auth_new(dir);
+    ck_assert_ptr_nonnull(a);
+    identity_generate(user);
+    assert_caller(a, user, &user->principal, "a user key is its own principal");
+    return a;
+}
+
 /* The sequence of `make run`: the ledger reads the folder, the cmc starts a moment later and
  * writes its key, and the cmc's first request (a burn) must already have the cmc's principal
  * as caller; with a one-second re-read throttle alone it had the key's own principal. */
@@ -642,18 +662,11 @@ START_TEST(service_key_written_after_start_is_trusted_at_once)
 {
     identity_t cmc, user;
     nns_error_t err;
-    principal_t caller, want;
-    auth_t *a = auth_new(dir);
-    ck_assert_ptr_nonnull(a);
-    identity_generate(&user);
-    auth_caller(a, user.der, user.der_len, &caller);
-    ck_assert(principal_equal(&caller, &user.principal));
+    principal_t cmc_canister;
+    auth_t *a = auth_with_user(&user, &cmc_canister);
     ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
-    auth_caller(a, cmc.der, cmc.der_len, &caller);
-    principal_canister(CANISTER_CMC, &want);
-    ck_assert_msg(principal_equal(&caller, &want), "a key written after the last read is trusted");
-    auth_caller(a, user.der, user.der_len, &caller);
-    ck_assert(principal_equal(&caller, &user.principal));
+    assert_caller(a, &cmc, &cmc_canister, "a key written after the last read is trusted");
+    assert_caller(a, &user, &user.principal, "a user key is still its own principal");
     auth_destroy(&a);
     ck_assert_ptr_null(a);
 }
@@ -665,20 +678,13 @@ START_TEST(service_key_in_a_remade_folder_is_trusted_at_once)
 {
     identity_t cmc, user;
     nns_error_t err;
-    principal_t caller, want;
-    auth_t *a = auth_new(dir);
-    ck_assert_ptr_nonnull(a);
-    identity_generate(&user);
-    auth_caller(a, user.der, user.der_len, &caller);
-    ck_assert(principal_equal(&caller, &user.principal));
+    principal_t cmc_canister;
+    auth_t *a = auth_with_user(&user, &cmc_canister);
     remove_dir();
     ck_assert_int_eq(mkdir(dir, 0700), 0);
-    auth_caller(a, user.der, user.der_len, &caller); /* reads the empty folder */
-    ck_assert(principal_equal(&caller, &user.principal));
+    assert_caller(a, &user, &user.principal, "the empty folder made again is read");
     ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
-    auth_caller(a, cmc.der, cmc.der_len, &caller);
-    principal_canister(CANISTER_CMC, &want);
-    ck_assert_msg(principal_equal(&caller, &want), "a key in the folder made again is trusted");
+    assert_caller(a, &cmc, &cmc_canister, "a key in the folder made again is trusted");
     auth_destroy(&a);
 }
 END_TEST
