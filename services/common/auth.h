@@ -5,7 +5,8 @@
  * DIR/cmc.pub) has that service's canister principal as caller; any other key has its
  * self-authenticating principal. The .pub files are read at start and again when a key
  * arrives that is not known, so services can start in any order: at once when a file was
- * added to or renamed in the folder since the last read, otherwise at most once a second.
+ * added to or renamed in the folder since the last read (the folder is held open: one fstat;
+ * not looked at once all three keys are known), otherwise at most once a second.
  * Thread-safe.
  */
 #ifndef NNS_AUTH_H
