@@ -32,7 +32,7 @@ struct auth {
     struct timespec dir_mtime; /* the folder's mtime when the keys were last read */
 };
 
-/* Opens the folder again (after a read, or when the one held was removed). */
+/* Opens the folder again (at each read of the keys, or when the one held was removed). */
 static void reopen_dir(auth_t *a)
 {
     if (a->dir_fd >= 0)
