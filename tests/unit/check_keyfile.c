@@ -644,10 +644,17 @@ static void assert_caller(auth_t *a, const identity_t *who, const principal_t *w
     ck_assert_msg(principal_equal(&caller, want), "%s", what);
 }
 
-/* A new auth over the test folder, which has already seen a request of a new user key. */
-static auth_t *auth_with_user(identity_t *user, principal_t *cmc_canister)
+/* Asserts that requests signed by the key `cmc` have the cmc's canister principal. */
+static void assert_cmc_trusted(auth_t *a, const identity_t *cmc, const char *what)
 {
-    principal_canister(CANISTER_CMC, cmc_canister);
+    principal_t canister;
+    principal_canister(CANISTER_CMC, &canister);
+    assert_caller(a, cmc, &canister, what);
+}
+
+/* A new auth over the test folder, which has already seen a request of a new user key. */
+static auth_t *auth_with_user(identity_t *user)
+{
     auth_t *a = auth_new(dir);
     ck_assert_ptr_nonnull(a);
     identity_generate(user);
@@ -662,10 +669,9 @@ START_TEST(service_key_written_after_start_is_trusted_at_once)
 {
     identity_t cmc, user;
     nns_error_t err;
-    principal_t cmc_canister;
-    auth_t *a = auth_with_user(&user, &cmc_canister);
+    auth_t *a = auth_with_user(&user);
     ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
-    assert_caller(a, &cmc, &cmc_canister, "a key written after the last read is trusted");
+    assert_cmc_trusted(a, &cmc, "a key written after the last read is trusted");
     assert_caller(a, &user, &user.principal, "a user key is still its own principal");
     auth_destroy(&a);
     ck_assert_ptr_null(a);
@@ -678,13 +684,12 @@ START_TEST(service_key_in_a_remade_folder_is_trusted_at_once)
 {
     identity_t cmc, user;
     nns_error_t err;
-    principal_t cmc_canister;
-    auth_t *a = auth_with_user(&user, &cmc_canister);
+    auth_t *a = auth_with_user(&user);
     remove_dir();
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     assert_caller(a, &user, &user.principal, "the empty folder made again is read");
     ck_assert(identity_load_or_create(dir, "cmc", &cmc, &err));
-    assert_caller(a, &cmc, &cmc_canister, "a key in the folder made again is trusted");
+    assert_cmc_trusted(a, &cmc, "a key in the folder made again is trusted");
     auth_destroy(&a);
 }
 END_TEST
