@@ -19,6 +19,7 @@ struct round_loop {
     round_gate_fn gate;
     unsigned tick_ms, gather_ms;
     uint64_t last_start_ms; /* when the last round was taken */
+    size_t taken_late;      /* commands the running round took with round_take() */
     void *svc;
     round_stats_t stats;
 };
@@ -78,6 +79,32 @@ static void gather(round_loop_t *l)
     l->stats.gather_ms += mono_ms() - t0;
 }
 
+/* Takes waiting commands in arrival order (l->lock held, at least one waiting): up to max_batch
+ * in all with the taken weight already in the round, but at least one when the round is empty.
+ * Returns the list; *n gets how many. */
+static round_item_t *take_locked(round_loop_t *l, size_t taken, size_t *n)
+{
+    round_item_t *items = l->head, *last = NULL;
+    size_t weight = 0;
+    *n = 0;
+    for (round_item_t *it = items; it; it = it->next) {
+        size_t w = item_weight(it);
+        if (l->max_batch && taken + weight + w > l->max_batch && (taken || *n))
+            break;
+        weight += w;
+        last = it;
+        (*n)++;
+    }
+    if (!last)
+        return NULL;
+    l->head = last->next;
+    if (!l->head)
+        l->tail = NULL;
+    last->next = NULL;
+    l->queued_weight -= weight;
+    return items;
+}
+
 static void *state_thread(void *arg)
 {
     round_loop_t *l = arg;
@@ -95,33 +122,17 @@ static void *state_thread(void *arg)
             wait_until(l, next_tick);
         if (l->head)
             gather(l);
-        round_item_t *items = l->head;
         size_t n = 0;
-        if (items) {
-            /* take up to max_batch commands, in arrival order */
-            round_item_t *last = items;
-            size_t weight = item_weight(items);
-            n = 1;
-            while (last->next) {
-                size_t w = item_weight(last->next);
-                if (l->max_batch && weight + w > l->max_batch)
-                    break;
-                weight += w;
-                last = last->next;
-                n++;
-            }
-            l->head = last->next;
-            if (!l->head)
-                l->tail = NULL;
-            last->next = NULL;
-            l->queued_weight -= weight;
+        round_item_t *items = l->head ? take_locked(l, 0, &n) : NULL;
+        if (items)
             l->last_start_ms = mono_ms();
-        }
         bool stop = l->stopping && !l->head;
         pthread_mutex_unlock(&l->lock);
         if (items) {
             l->run(l->svc, items, n);
             pthread_mutex_lock(&l->lock);
+            n += l->taken_late;
+            l->taken_late = 0;
             l->stats.rounds++;
             l->stats.items += n;
             if (n > l->stats.max_round)
@@ -231,6 +242,17 @@ void round_stats(round_loop_t *l, round_stats_t *out)
     pthread_mutex_unlock(&l->lock);
 }
 
+size_t round_take(round_loop_t *l, size_t taken, round_item_t **items)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&l->lock);
+    *items = l->head ? take_locked(l, taken, &n) : NULL;
+    l->taken_late += n;
+    l->stats.late_items += n;
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
 size_t round_queued(round_loop_t *l)
 {
     pthread_mutex_lock(&l->lock);
@@ -246,9 +268,9 @@ static uint64_t ewma(uint64_t avg, uint64_t sample)
     return avg ? avg - avg / 4 + sample / 4 : sample;
 }
 
-void round_pace_sent(round_pace_t *p, uint64_t taken_ns, uint64_t sent_ns, bool alone)
+void round_pace_sent(round_pace_t *p, uint64_t prepare_ns, uint64_t sent_ns, bool alone)
 {
-    p->prepare_ns = ewma(p->prepare_ns, sent_ns > taken_ns ? sent_ns - taken_ns : 0);
+    p->prepare_ns = ewma(p->prepare_ns, prepare_ns);
     if (alone)
         p->head_since = sent_ns;
 }
@@ -262,6 +284,19 @@ void round_pace_ended(round_pace_t *p, uint64_t end_ns, bool exact, uint64_t nex
         p->serial_ns = ewma(p->serial_ns, took);
     if (next_sent_ns)
         p->head_since = next_sent_ns > end_ns ? next_sent_ns : end_ns;
+}
+
+void round_pace_late(round_pace_t *p, uint64_t late_ns)
+{
+    p->late_ns = ewma(p->late_ns, late_ns);
+}
+
+uint64_t round_pace_late_due(const round_pace_t *p, size_t inflight)
+{
+    /* twice the estimate (round.h) */
+    uint64_t end = p->head_since + p->serial_ns * inflight;
+    uint64_t lead = 2 * p->late_ns;
+    return end > lead ? end - lead : 0;
 }
 
 uint64_t round_pace_due(const round_pace_t *p, size_t inflight)

@@ -62,6 +62,12 @@ bool round_submit(round_loop_t *loop, round_item_t *item) __attribute__((warn_un
  * once). Thread-safe. A round waits for announced commands at most gather_ms. */
 void round_expect(round_loop_t *loop, int delta);
 
+/* In the run callback (state thread): takes the commands that arrived since the round was
+ * handed over, in arrival order, as many as fit under max_batch with the taken weight the
+ * round holds already. Returns how many (they count toward the round in the stats); *items
+ * gets their list (NULL: none), which the callback owns. */
+size_t round_take(round_loop_t *loop, size_t taken, round_item_t **items);
+
 /* The weight of the commands waiting for a round (0: none). */
 size_t round_queued(round_loop_t *loop);
 
@@ -77,12 +83,23 @@ size_t round_queued(round_loop_t *loop);
  * instead of 7: docs/benchmarks.md). Times are monotonic nanoseconds. */
 typedef struct {
     uint64_t serial_ns;  /* estimate: how long a round stays the head of the pipeline (0: none) */
-    uint64_t prepare_ns; /* estimate: taking a round to having sent it */
+    uint64_t prepare_ns; /* estimate: the state thread's time to prepare and send a round */
+    uint64_t late_ns;    /* estimate: taking late commands into a written round and sending it */
     uint64_t head_since; /* when the oldest round in flight became the head */
 } round_pace_t;
 
-/* A round was taken at taken_ns and sent at sent_ns; alone in flight, it is the head. */
-void round_pace_sent(round_pace_t *p, uint64_t taken_ns, uint64_t sent_ns, bool alone);
+/* A round was sent at sent_ns after prepare_ns of preparation (taking it, applying it and
+ * writing it, without any wait for late commands); alone in flight, it is the head. */
+void round_pace_sent(round_pace_t *p, uint64_t prepare_ns, uint64_t sent_ns, bool alone);
+/* A written round took its late commands and was sent late_ns after it began taking them. */
+void round_pace_late(round_pace_t *p, uint64_t late_ns);
+/* Until when a written round takes late commands, with inflight rounds in flight (> 0): when
+ * they are estimated to end, less twice the time its late part takes. The margin: a round
+ * sent after the one before it ended leaves PostgreSQL idle for the difference, in the part
+ * of every round that runs one round after another, while a round that stops taking commands
+ * early only leaves the last few for the next round (with 5 ms added to every commit, the
+ * estimate alone left the chain idle 16% of the time, twice it 9%: docs/benchmarks.md). */
+uint64_t round_pace_late_due(const round_pace_t *p, size_t inflight);
 /* The head ended at end_ns; next_sent_ns is when the round after it was sent (0: none in
  * flight), which becomes the head. exact: end_ns is when the outcome arrived; otherwise it was
  * read late (the state thread was busy), and only says the round took no longer. */
@@ -95,7 +112,8 @@ uint64_t round_pace_due(const round_pace_t *p, size_t inflight);
 /* Counters for /metrics. */
 typedef struct {
     uint64_t rounds, items, max_round;
-    uint64_t gather_ms; /* time the state thread spent waiting for announced commands */
+    uint64_t late_items; /* of items, those taken by round_take() */
+    uint64_t gather_ms;  /* time the state thread spent waiting for announced commands */
 } round_stats_t;
 void round_stats(round_loop_t *loop, round_stats_t *out);
 

@@ -120,7 +120,8 @@ struct service {
     flight_t flight[MAX_FLIGHT];
     size_t flight_head, nflight, depth;
     round_pace_t pace; /* when the next round is due while rounds are in flight */
-    _Atomic uint64_t pace_serial_ns, pace_prepare_ns; /* its estimates, for /metrics */
+    _Atomic uint64_t pace_serial_ns, pace_prepare_ns, pace_late_ns; /* its estimates, for
+                                                                        /metrics */
     /* suspended requests, and the resumptions of the round being applied (state thread) */
     suspended_t *suspended;
     resumption_t *resuming;
@@ -852,6 +853,65 @@ static void gate(void *ctx)
     }
 }
 
+/* Counts a round's (or its late part's) writes into f: its weight, and the test build's
+ * allocation counter of its first request. Returns how many writes. */
+static size_t count_items(flight_t *f, round_item_t *items)
+{
+    size_t nops = 0;
+    for (round_item_t *it = items; it; it = it->next) {
+        service_cmd_t *c = (service_cmd_t *)(void *)it;
+        nops += c->nops;
+        f->weight += it->weight ? it->weight : 1;
+        if (!f->counted) /* the test build's per-request allocation counter */
+            f->counted = c->req ? http_request_allocfail(c->req) : NULL;
+    }
+    return nops;
+}
+
+/* A written round waits for late commands until the rounds in flight are about to end, less
+ * the time its late part takes (round_pace_late_due()), or until the oldest of them has ended
+ * (its outcome is read once the round is sent). */
+static void wait_for_late(service_t *svc)
+{
+    uint64_t due = round_pace_late_due(&svc->pace, svc->nflight);
+    for (;;) {
+        uint64_t now = mono_nanos();
+        if (now >= due || svc->def->commit_ready(svc->app, 0))
+            return;
+        if (due - now >= 1000000u) {
+            if (svc->def->commit_ready(svc->app, 1))
+                return;
+        } else {
+            struct timespec d = {0, (long)(due - now)};
+            nanosleep(&d, NULL);
+        }
+    }
+}
+
+/* Takes the commands that arrived while a round was written into it, and applies them. False
+ * when the round cannot commit (out of memory). */
+static bool take_late(service_t *svc, flight_t *f, size_t *cap, size_t *nreplays)
+{
+    round_loop_t *loop = atomic_load(&svc->loop);
+    round_item_t *more = NULL;
+    size_t m = loop ? round_take(loop, f->weight, &more) : 0;
+    if (!m)
+        return true;
+    round_item_t **tail = &f->items;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = more;
+    f->n += m;
+    size_t nops = count_items(f, more);
+    replay_rec_t *grown = realloc(f->replays, (*cap + nops) * sizeof *grown);
+    if (!grown)
+        return false;
+    f->replays = grown;
+    *cap += nops;
+    return svc->def->round_grow(svc->app, f->round, nops) &&
+           apply_round(svc, f->round, more, f->replays, nreplays);
+}
+
 static void run_round(void *ctx, round_item_t *items, size_t n)
 {
     service_t *svc = ctx;
@@ -863,22 +923,38 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     }
     while (svc->nflight && def->commit_ready(svc->app, 0))
         finish_oldest(svc, true); /* answers that are ready go out before this round's work */
-    uint64_t taken = mono_nanos();
+    uint64_t taken = mono_nanos(), prepare = 0, late = 0;
     flight_t f = {.items = items, .n = n};
-    size_t nops = 0, nreplays = 0;
-    for (round_item_t *it = items; it; it = it->next) {
-        service_cmd_t *c = (service_cmd_t *)(void *)it;
-        nops += c->nops;
-        f.weight += it->weight ? it->weight : 1;
-        if (!f.counted) /* the test build's per-request allocation counter */
-            f.counted = c->req ? http_request_allocfail(c->req) : NULL;
-    }
+    size_t nops = count_items(&f, items), nreplays = 0;
     allocfail_t *prev = allocfail_attach(f.counted);
     f.replays = calloc(nops, sizeof *f.replays);
     f.round = f.replays ? def->round_begin(svc->app, nops) : NULL;
     nns_error_t err;
     nns_error_clear(&err);
     bool ok = f.round && apply_round(svc, f.round, items, f.replays, &nreplays);
+    db_outcome_t o = DB_NOT_COMMITTED;
+    f.sent_at = clock_wall_nanos();
+    /* While rounds are in flight, a round whose service can take late commands is written
+     * first, then takes what arrived until the round before it is about to end: it holds
+     * everything that came until PostgreSQL can run it, not only what came before it was
+     * prepared (architecture.md section 3). */
+    bool written = false;
+    if (ok && def->commit_copy && svc->nflight) {
+        o = def->commit_copy(svc->app, f.round, f.replays, nreplays, &err);
+        if (o != DB_COMMITTED) {
+            allocfail_attach(prev);
+            fail_round(svc, &f, &err);
+            (void)database_usable(svc);
+            return;
+        }
+        written = true;
+        uint64_t copied = mono_nanos();
+        wait_for_late(svc);
+        uint64_t late_from = mono_nanos();
+        ok = take_late(svc, &f, &nops, &nreplays);
+        prepare = copied - taken;
+        late = late_from;
+    }
     f.resumed = svc->resuming;
     svc->resuming = NULL;
     ok = ok && add_resumed_rows(f.resumed, &f.replays, &nreplays);
@@ -887,12 +963,14 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     for (size_t i = 0; ok && i < nreplays; i++)
         ok = replay_stage(http_server_replay(svc->http), f.replays[i].key, f.replays[i].body,
                           f.replays[i].len);
-    db_outcome_t o = DB_NOT_COMMITTED;
-    f.sent_at = clock_wall_nanos();
-    if (ok)
+    if (ok) {
         o = def->commit_send(svc->app, f.round, f.replays, nreplays, &err);
-    else
+    } else {
+        o = DB_NOT_COMMITTED;
         nns_error_set(&err, 503, "Unavailable", "out of memory");
+        if (written)
+            def->commit_abandon(svc->app, &err);
+    }
     allocfail_attach(prev);
     if (o == DB_UNKNOWN) {
         svc->flight[(svc->flight_head + svc->nflight++) % MAX_FLIGHT] = f;
@@ -906,7 +984,14 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     }
     f.sent_mono = mono_nanos();
     f.taken_mono = taken;
-    round_pace_sent(&svc->pace, taken, f.sent_mono, svc->nflight == 0);
+    if (written) {
+        prepare += f.sent_mono - late;
+        round_pace_late(&svc->pace, f.sent_mono - late);
+        atomic_store(&svc->pace_late_ns, svc->pace.late_ns);
+    } else {
+        prepare = f.sent_mono - taken;
+    }
+    round_pace_sent(&svc->pace, prepare, f.sent_mono, svc->nflight == 0);
     atomic_store(&svc->pace_prepare_ns, svc->pace.prepare_ns);
     svc->flight[(svc->flight_head + svc->nflight++) % MAX_FLIGHT] = f;
     /* an outcome that arrived while this round was prepared is read late: not exact */
@@ -1008,6 +1093,10 @@ static void get_metrics(http_request_t *req, void *app)
         round_stats(loop, &rs);
     metrics_counter(m, "nns_rounds_total", "rounds run by the state thread", rs.rounds);
     metrics_counter(m, "nns_round_commands_total", "commands run in rounds", rs.items);
+    metrics_counter(m, "nns_round_late_commands_total",
+                    "commands a round took after it was written, while the round before it "
+                    "committed",
+                    rs.late_items);
     metrics_gauge(m, "nns_round_max_commands", "the largest round so far, in commands",
                   (double)rs.max_round);
     metrics_family(m, "nns_round_gather_seconds_total", "counter",
@@ -1018,8 +1107,12 @@ static void get_metrics(http_request_t *req, void *app)
                   "any commit delay, the flush), which paces the next round",
                   (double)atomic_load(&svc->pace_serial_ns) / 1e9);
     metrics_gauge(m, "nns_round_prepare_seconds",
-                  "estimate: taking a round to having sent it (apply, BEGIN, the COPYs)",
+                  "estimate: preparing a round and sending it (apply, BEGIN, the COPYs, the "
+                  "upserts), without any wait for late commands",
                   (double)atomic_load(&svc->pace_prepare_ns) / 1e9);
+    metrics_gauge(m, "nns_round_late_seconds",
+                  "estimate: taking late commands into a written round and sending it",
+                  (double)atomic_load(&svc->pace_late_ns) / 1e9);
     metrics_family(m, "nns_commit_seconds", "summary", "time to commit a round");
     metrics_double(m, "nns_commit_seconds_sum", NULL,
                    (double)atomic_load(&svc->commit_nanos_sum) / 1e9);
@@ -1192,6 +1285,11 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
     }
     svc->def = def;
     svc->cfg = *cfg;
+    if (!def->commit_copy != !def->round_grow || !def->commit_copy != !def->commit_abandon) {
+        nns_error_set(err, 500, "InternalError",
+                      "round_grow, commit_copy and commit_abandon come together (service.h)");
+        goto fail;
+    }
     principal_canister(def->canister, &svc->principal);
     if (cfg->keys_dir) {
         if (!identity_load_or_create(cfg->keys_dir, def->name, &svc->key, err))

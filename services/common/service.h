@@ -162,6 +162,19 @@ typedef struct {
     /* True when commit_wait would not block, after waiting up to timeout_ms for it. */
     bool (*commit_ready)(void *app, int timeout_ms);
     void (*round_end)(void *app, void *round, bool committed);
+    /* Optional, all three or none: a round that takes late commands. While rounds are in
+     * flight, the skeleton writes a round's first part with commit_copy (what takes no lock
+     * another round waits for: BEGIN with the round's lock, new rows), then, until the round
+     * before it is about to end, takes the commands that arrived meanwhile: round_grow makes
+     * room for their nops writes (false: out of memory, the round fails with 503), apply runs
+     * them, and commit_send writes the rest of the round (only what commit_copy has not) and
+     * sends it. commit_copy may be called once per round; DB_COMMITTED means "written so far",
+     * DB_NOT_COMMITTED with err that nothing of the round can commit (it is rolled back).
+     * commit_abandon rolls back a round written by commit_copy that will not be sent. */
+    bool (*round_grow)(void *app, void *round, size_t nops);
+    db_outcome_t (*commit_copy)(void *app, void *round, const replay_rec_t *replays,
+                                size_t nreplays, nns_error_t *err);
+    void (*commit_abandon)(void *app, const nns_error_t *why);
 
     /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while
      * the database is down too. */

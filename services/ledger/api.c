@@ -584,7 +584,7 @@ static void post_transfer_batch(http_request_t *req, void *app)
 typedef struct {
     ledger_round_t *r;
     owner_fact_t *owners; /* room for every fact of the round's writes */
-    size_t nowners;
+    size_t nowners, cap_ops;
     hmap_t seen; /* the round's facts' accounts */
     bool have_seen;
 } ledger_scratch_t;
@@ -606,6 +606,7 @@ static void *round_begin(void *app, size_t nops)
         return NULL;
     s->r = ledger_round_begin(lg->ledger);
     s->owners = malloc(3 * nops * sizeof *s->owners);
+    s->cap_ops = nops;
     s->have_seen = hmap_init(&s->seen, ACCOUNT_HASH_BYTES, 6 * nops);
     if (!s->r || !s->owners || !s->have_seen) {
         scratch_free(lg, s);
@@ -655,6 +656,33 @@ static bool apply(void *app, void *round, write_t *w, uint64_t now)
     int m = snprintf(buf, sizeof buf, "{\"block_index\":\"%llu\"}", (unsigned long long)height);
     add_owners(lg, s, op);
     return write_succeed(w, 200, buf, (size_t)m);
+}
+
+/* Room for nops more writes in a round that takes late commands. */
+static bool round_grow(void *app, void *round, size_t nops)
+{
+    (void)app;
+    ledger_scratch_t *s = round;
+    owner_fact_t *grown = realloc(s->owners, (s->cap_ops + nops) * 3 * sizeof *grown);
+    if (!grown)
+        return false;
+    s->owners = grown;
+    s->cap_ops += nops;
+    return true;
+}
+
+static db_outcome_t commit_copy(void *app, void *round, const replay_rec_t *replays,
+                                size_t nreplays, nns_error_t *err)
+{
+    ledger_app_t *lg = app;
+    ledger_scratch_t *s = round;
+    return ledger_store_copy_round(lg->store, s->r, replays, nreplays, err);
+}
+
+static void commit_abandon(void *app, const nns_error_t *why)
+{
+    ledger_app_t *lg = app;
+    ledger_store_abandon_round(lg->store, why);
 }
 
 static db_outcome_t commit_send(void *app, void *round, const replay_rec_t *replays,
@@ -879,6 +907,9 @@ const service_def_t LEDGER_SERVICE = {
     .commit_wait = commit_wait,
     .commit_ready = commit_ready,
     .round_end = round_end,
+    .round_grow = round_grow,
+    .commit_copy = commit_copy,
+    .commit_abandon = commit_abandon,
     .purge_replay = purge_replay,
     .ping = ping,
     .reconnect = reconnect,

@@ -87,6 +87,9 @@ struct ledger_store {
     _Atomic uint64_t phase_nanos[PH_COUNT];
     db_pool_t *pool;
     copybuf_t blocks, history, replay; /* binary COPY rows */
+    /* the round being written (state thread): begun, and its rows written up to here */
+    bool open;
+    size_t open_blocks, open_replays;
     copybuf_t arr[A_COUNT];
     size_t arr_at[A_COUNT];
 };
@@ -560,35 +563,88 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
  * from one COPY to the next on its own) and one pipeline (the upserts, then the writer's guard
  * and COMMIT), sent without waiting for the COMMIT: a round trip per COPY and one more,
- * whatever the round's size. */
-db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
-                                     const owner_fact_t *owners, size_t nowners,
+ * whatever the round's size. A round that takes late commands (ledger_store_copy_round()) has
+ * one more simple query of COPYs for them. */
+db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
                                      const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
     PGconn *w = s->wr ? db_writer_conn(s->wr) : NULL;
     if (!w) {
+        s->open = false;
         nns_error_set(err, 503, "Unavailable", "database unreachable");
         return DB_NOT_COMMITTED;
     }
     uint64_t t = clock_wall_nanos();
-    size_t nblocks, nbalances = 0, nallowances = 0;
+    size_t nblocks;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
+    size_t from_block = s->open ? s->open_blocks : 0, from_replay = s->open ? s->open_replays : 0;
+    bool new_blocks = nblocks > from_block, new_replays = nreplays > from_replay;
     copybuf_reset(&s->blocks);
     copybuf_reset(&s->history);
     copybuf_bin_begin(&s->blocks);
     copybuf_bin_begin(&s->history);
-    for (size_t i = 0; i < nblocks; i++)
+    for (size_t i = from_block; i < nblocks; i++)
         ledger_store_block_rows(&s->blocks, &s->history, &blocks[i]);
     copybuf_bin_end(&s->blocks);
     copybuf_bin_end(&s->history);
-    db_replay_rows(&s->replay, replays, nreplays);
+    db_replay_rows(&s->replay, replays + from_replay, nreplays - from_replay);
+    const copybuf_t *copies[3];
+    size_t ncopies = 0;
+    const char *copy_sql = NULL;
+    if (new_blocks) {
+        copies[ncopies++] = &s->blocks;
+        copies[ncopies++] = &s->history;
+    }
+    if (new_replays)
+        copies[ncopies++] = &s->replay;
+    if (new_blocks && new_replays)
+        copy_sql = COPY_BLOCKS COPY_REPLAY;
+    else if (new_blocks)
+        copy_sql = COPY_BLOCKS;
+    else if (new_replays)
+        copy_sql = COPY_REPLAY;
+    t = phase_done(s, PH_BUILD, t);
+
+    /* BEGIN with the round's lock, then the simple query "COPY...; COPY...": it holds no
+     * COMMIT, so whatever becomes of it nothing of the round can commit (a transaction left
+     * open on a connection that is then closed is rolled back by the server). */
+    if (!s->open && !db_writer_begin(s->wr, err))
+        return DB_NOT_COMMITTED;
+    s->open = true;
+    if (copy_sql && !db_copies(w, copy_sql, copies, ncopies, err)) {
+        ledger_store_abandon_round(s, err);
+        return DB_NOT_COMMITTED;
+    }
+    s->open_blocks = nblocks;
+    s->open_replays = nreplays;
+    phase_done(s, PH_COPY, t);
+    return DB_COMMITTED;
+}
+
+void ledger_store_abandon_round(ledger_store_t *s, const nns_error_t *why)
+{
+    if (s->open)
+        db_writer_abandon(s->wr, why);
+    s->open = false;
+}
+
+db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
+                                     const owner_fact_t *owners, size_t nowners,
+                                     const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
+{
+    db_outcome_t o = ledger_store_copy_round(s, r, replays, nreplays, err);
+    if (o != DB_COMMITTED)
+        return o;
+    uint64_t t = clock_wall_nanos();
+    size_t nblocks, nbalances = 0, nallowances = 0;
+    (void)ledger_round_blocks(r, &nblocks);
     add_owners(s, owners, nowners);
     if (!add_balances(s, r, &nbalances) || !add_allowances(s, r, &nallowances) ||
         arrays_failed(s)) {
         nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
+        ledger_store_abandon_round(s, err);
         return DB_NOT_COMMITTED;
     }
-
     const char *values[A_COUNT];
     int lengths[A_COUNT], formats[A_COUNT];
     db_stmt_t st[4];
@@ -606,35 +662,10 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
     if (nowners)
         st[n++] =
             arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
-    const copybuf_t *copies[3];
-    size_t ncopies = 0;
-    const char *copy_sql = NULL;
-    if (nblocks) {
-        copies[ncopies++] = &s->blocks;
-        copies[ncopies++] = &s->history;
-    }
-    if (nreplays)
-        copies[ncopies++] = &s->replay;
-    if (nblocks && nreplays)
-        copy_sql = COPY_BLOCKS COPY_REPLAY;
-    else if (nblocks)
-        copy_sql = COPY_BLOCKS;
-    else if (nreplays)
-        copy_sql = COPY_REPLAY;
     t = phase_done(s, PH_BUILD, t);
-
-    /* Phase 1, BEGIN with the round's lock, then the simple query "COPY...; COPY...": it holds
-     * no COMMIT, so whatever becomes of it nothing of the round can commit (a transaction left
-     * open on a connection that is then closed is rolled back by the server). */
-    if (!db_writer_begin(s->wr, err))
-        return DB_NOT_COMMITTED;
-    if (copy_sql && !db_copies(w, copy_sql, copies, ncopies, err)) {
-        db_writer_abandon(s->wr, err);
-        return DB_NOT_COMMITTED;
-    }
-    t = phase_done(s, PH_COPY, t);
-    /* Phase 2, the pipeline of upserts ending in the guard and COMMIT, not waited for */
-    db_outcome_t o = db_writer_send(s->wr, st, n, err);
+    /* the pipeline of upserts ending in the guard and COMMIT, not waited for */
+    s->open = false;
+    o = db_writer_send(s->wr, st, n, err);
     phase_done(s, PH_SEND, t);
     return o;
 }

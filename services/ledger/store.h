@@ -69,7 +69,18 @@ void ledger_store_close(ledger_store_t **s);
 bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
                        uint64_t wall_now, nns_error_t *err) __attribute__((warn_unused_result));
 
-/* Writes a round and sends its COMMIT without waiting: DB_COMMITTED means "sent" (wait for it
+/* Writes what a round holds so far that takes no lock another round waits for: BEGIN with the
+ * round's lock (its first call), then the blocks, history rows and replay rows not written
+ * yet. Called again after the round took more commands, it writes only theirs.
+ * DB_COMMITTED means "written so far"; DB_NOT_COMMITTED with err 503 when nothing of the round
+ * can commit (the transaction is rolled back). */
+db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
+                                     const replay_rec_t *replays, size_t nreplays,
+                                     nns_error_t *err);
+/* Rolls back a round written by ledger_store_copy_round() and not sent (nothing when none). */
+void ledger_store_abandon_round(ledger_store_t *s, const nns_error_t *why);
+/* Writes the rest of a round (ledger_store_copy_round() for rows not written yet, then the
+ * upserts) and sends its COMMIT without waiting: DB_COMMITTED means "sent" (wait for it
  * with ledger_store_wait_round()); DB_NOT_COMMITTED with err 503 when nothing can commit;
  * DB_UNKNOWN when the COMMIT may have reached the server (the caller must stop and reload). */
 db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,

@@ -15,7 +15,7 @@ ids=32
 mkdir -p "$TEST_TMP/keys"
 # crash_pass LABEL [ledger flags...]: a stream of transfers, kill -9, restart, checks
 crash_pass() {
-  local label=$1 acked_before acked_total first api db load
+  local label=$1 acked_before acked_total first api db load late
   shift
   echo "== $label"
   : >"$TEST_TMP/acked.txt"
@@ -31,6 +31,10 @@ crash_pass() {
     sleep 0.1
   done
   sleep 1
+  # rounds written while the one before commits take the commands that arrive meanwhile
+  # (architecture.md section 3): the kill lands among them too
+  late=$(curl -fs "http://127.0.0.1:$port/metrics" | sed -n 's/^nns_round_late_commands_total{service="ledger"} //p')
+  check "$label: rounds took late commands ($late) before the kill" test "${late:-0}" -gt 0
   acked_before=$(wc -l <"$TEST_TMP/acked.txt")
   service_kill ledger KILL
   sleep 1

@@ -637,6 +637,64 @@ START_TEST(test_round_takes_waiting_commands)
 }
 END_TEST
 
+/* For test_round_takes_late_commands: the first round is held until released, then takes
+ * the commands that queued meanwhile (round_take), as a written round does. */
+typedef struct {
+    rl_probe_t probe;
+    round_loop_t *_Atomic loop;
+    round_item_t *late, *again;
+    size_t nlate, nlate_again;
+} rl_taker_t;
+
+static void rl_run_taking(void *svc, round_item_t *items, size_t n)
+{
+    rl_taker_t *t = svc;
+    bool first = rl_rounds(&t->probe) == 0;
+    rl_run(&t->probe, items, n);
+    if (!first)
+        return;
+    t->again = items; /* round_take must set it */
+    t->nlate = round_take(atomic_load(&t->loop), n, &t->late);
+    t->nlate_again = round_take(atomic_load(&t->loop), n + t->nlate, &t->again);
+}
+
+/* A round being run takes the commands that arrived since it was handed over, in arrival
+ * order, as many as fit under max_batch with what it holds; the rest make the next round, and
+ * the stats count the late ones with the round. */
+START_TEST(test_round_takes_late_commands)
+{
+    rl_taker_t t = {.probe = RL_PROBE};
+    t.probe.hold_first = true;
+    round_config_t cfg = {.run = rl_run_taking, .max_batch = 4};
+    round_loop_t *l = round_loop_new(&cfg, &t);
+    ck_assert_ptr_nonnull(l);
+    atomic_store(&t.loop, l);
+    round_item_t items[6] = {{0}};
+    ck_assert(round_submit(l, &items[0]));
+    rl_wait_held(&t.probe);
+    for (int i = 1; i < 6; i++)
+        ck_assert(round_submit(l, &items[i])); /* arrive while the first round runs */
+    rl_release(&t.probe);
+    ck_assert_uint_eq(rl_wait_rounds(&t.probe, 2), 2);
+    ck_assert_uint_eq(t.nlate, 3);       /* 1 held + 3 late = max_batch */
+    ck_assert_uint_eq(t.nlate_again, 0); /* the round is full */
+    ck_assert_ptr_null(t.again);
+    ck_assert_ptr_eq(t.late, &items[1]);
+    ck_assert_ptr_eq(items[1].next, &items[2]);
+    ck_assert_ptr_eq(items[2].next, &items[3]);
+    ck_assert_ptr_null(items[3].next);
+    ck_assert_uint_eq(t.probe.sizes[1], 2); /* the rest: the next round */
+    round_loop_stop(l);
+    round_stats_t st;
+    round_stats(l, &st);
+    ck_assert_uint_eq(st.rounds, 2);
+    ck_assert_uint_eq(st.items, 6);
+    ck_assert_uint_eq(st.late_items, 3);
+    ck_assert_uint_eq(st.max_round, 4);
+    round_loop_destroy(&l);
+}
+END_TEST
+
 /* A round waits for announced commands (round_expect) and takes them along as soon as they
  * are settled; without an announcement, or once a full round is waiting, it does not wait;
  * stopping ends a wait at once. gather_ms is far longer than the test, so any wait it
@@ -707,13 +765,13 @@ END_TEST
 START_TEST(test_round_pace)
 {
     round_pace_t p = {0};
-    /* the first round, alone: taken at 1 ms, sent at 3 ms */
-    round_pace_sent(&p, 1 * MS, 3 * MS, true);
+    /* the first round, alone: prepared in 2 ms, sent at 3 ms */
+    round_pace_sent(&p, 2 * MS, 3 * MS, true);
     ck_assert_uint_eq(p.prepare_ns, 2 * MS);
     ck_assert_uint_eq(p.head_since, 3 * MS);
     ck_assert_uint_eq(round_pace_due(&p, 1), 3 * MS); /* no estimate yet: at once */
     /* the next one sent at 5 ms while the first is in flight: not the head */
-    round_pace_sent(&p, 3 * MS, 5 * MS, false);
+    round_pace_sent(&p, 2 * MS, 5 * MS, false);
     ck_assert_uint_eq(p.head_since, 3 * MS);
     /* the first ends at 11 ms: 8 ms at the head; the second is the head from then on */
     round_pace_ended(&p, 11 * MS, true, 5 * MS);
@@ -727,19 +785,26 @@ START_TEST(test_round_pace)
     ck_assert_uint_eq(p.serial_ns, 8 * MS);
     /* a round sent alone at 40 ms, read late at 44 ms: 4 ms lowers the estimate by a quarter
      * of the difference */
-    round_pace_sent(&p, 38 * MS, 40 * MS, true);
+    round_pace_sent(&p, 2 * MS, 40 * MS, true);
     round_pace_ended(&p, 44 * MS, false, 0);
     ck_assert_uint_eq(p.serial_ns, 7 * MS);
     /* an exact reading raises it: 15 ms after a round sent at 50 ms */
-    round_pace_sent(&p, 48 * MS, 50 * MS, true);
+    round_pace_sent(&p, 2 * MS, 50 * MS, true);
     round_pace_ended(&p, 65 * MS, true, 0);
     ck_assert_uint_eq(p.serial_ns, 7 * MS + 2 * MS);
     /* the next round sent after the head ended: its own time at the head starts when sent */
-    round_pace_sent(&p, 60 * MS, 62 * MS, true);
-    round_pace_sent(&p, 62 * MS, 70 * MS, false);
+    round_pace_sent(&p, 2 * MS, 62 * MS, true);
+    round_pace_sent(&p, 8 * MS, 70 * MS, false);
     round_pace_ended(&p, 66 * MS, true, 70 * MS);
     ck_assert_uint_eq(p.head_since, 70 * MS);
     ck_assert_uint_eq(p.serial_ns, 9 * MS - 9 * MS / 4 + 4 * MS / 4); /* 66 - 62 ms at the head */
+    /* a written round takes late commands until twice their estimated time before the end */
+    round_pace_late(&p, 1 * MS);
+    ck_assert_uint_eq(p.late_ns, 1 * MS);
+    ck_assert_uint_eq(round_pace_late_due(&p, 1), 70 * MS + p.serial_ns - 2 * MS);
+    ck_assert_uint_eq(round_pace_late_due(&p, 2), 70 * MS + 2 * p.serial_ns - 2 * MS);
+    round_pace_late(&p, 5 * MS);
+    ck_assert_uint_eq(p.late_ns, 2 * MS);
     /* preparing takes longer than half a round at the head: due half-way, not at once */
     p.prepare_ns = 50 * MS;
     ck_assert_uint_eq(round_pace_due(&p, 1), 70 * MS + p.serial_ns / 2);
@@ -767,6 +832,7 @@ int main(void)
     tcase_add_test(tc, test_workpool_concurrent_callers);
     tcase_add_test(tc, test_workpool_submit_and_drain);
     tcase_add_test(tc, test_round_takes_waiting_commands);
+    tcase_add_test(tc, test_round_takes_late_commands);
     tcase_add_test(tc, test_round_gathers_announced_commands);
     tcase_add_test(tc, test_round_pace);
     suite_add_tcase(s, tc);
