@@ -888,6 +888,17 @@ static void wait_for_late(service_t *svc)
     }
 }
 
+/* Moves the resumptions the round's applies gave (svc->resuming) to the round, after those it
+ * has. */
+static void keep_resumed(service_t *svc, flight_t *f)
+{
+    resumption_t **end = &f->resumed;
+    while (*end)
+        end = &(*end)->next;
+    *end = svc->resuming;
+    svc->resuming = NULL;
+}
+
 /* Takes the commands that arrived while a round was written into it, and applies them. False
  * when the round cannot commit (out of memory). */
 static bool take_late(service_t *svc, flight_t *f, size_t *cap, size_t *nreplays)
@@ -932,6 +943,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     nns_error_t err;
     nns_error_clear(&err);
     bool ok = f.round && apply_round(svc, f.round, items, f.replays, &nreplays);
+    keep_resumed(svc, &f);
     db_outcome_t o = DB_NOT_COMMITTED;
     f.sent_at = clock_wall_nanos();
     /* While rounds are in flight, a round whose service can take late commands is written
@@ -952,11 +964,10 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         wait_for_late(svc);
         uint64_t late_from = mono_nanos();
         ok = take_late(svc, &f, &nops, &nreplays);
+        keep_resumed(svc, &f);
         prepare = copied - taken;
         late = late_from;
     }
-    f.resumed = svc->resuming;
-    svc->resuming = NULL;
     ok = ok && add_resumed_rows(f.resumed, &f.replays, &nreplays);
     /* the answers' copies in the replay cache are made before the commit: once it committed,
      * remembering an answer needs no memory */
