@@ -814,6 +814,18 @@ static void drain(service_t *svc)
         finish_oldest(svc, false);
 }
 
+/* Waits for the oldest round's outcome until due (now < due), 1 ms at most: true when it
+ * arrived. Due within the millisecond, it sleeps until then instead (an outcome arriving
+ * meanwhile is read after). */
+static bool outcome_before(service_t *svc, uint64_t now, uint64_t due)
+{
+    if (due - now >= 1000000u)
+        return svc->def->commit_ready(svc->app, 1);
+    struct timespec d = {0, (long)(due - now)};
+    nanosleep(&d, NULL);
+    return false;
+}
+
 /* Before each round (round.h: the gate). Rounds in flight are ended as their outcomes arrive.
  * The next round waits meanwhile, until whichever comes first:
  * - the rounds in flight have ended (it then starts with everything that queued up);
@@ -842,14 +854,9 @@ static void gate(void *ctx)
         }
         if (due_now || queued >= (newest->weight ? newest->weight : 1))
             return;
-        if (queued && svc->nflight < svc->depth && due - now < 1000000u) {
-            /* due within the millisecond: until then (an outcome arriving meanwhile is read
-             * as the round starts) */
-            struct timespec d = {0, (long)(due - now)};
-            nanosleep(&d, NULL);
-        } else if (svc->def->commit_ready(svc->app, 1)) { /* the outcome, 1 ms at most */
+        bool paced = queued && svc->nflight < svc->depth; /* now < due: not due_now */
+        if (paced ? outcome_before(svc, now, due) : svc->def->commit_ready(svc->app, 1))
             finish_oldest(svc, true);
-        }
     }
 }
 
@@ -876,15 +883,8 @@ static void wait_for_late(service_t *svc)
     uint64_t due = round_pace_late_due(&svc->pace, svc->nflight);
     for (;;) {
         uint64_t now = mono_nanos();
-        if (now >= due || svc->def->commit_ready(svc->app, 0))
+        if (now >= due || svc->def->commit_ready(svc->app, 0) || outcome_before(svc, now, due))
             return;
-        if (due - now >= 1000000u) {
-            if (svc->def->commit_ready(svc->app, 1))
-                return;
-        } else {
-            struct timespec d = {0, (long)(due - now)};
-            nanosleep(&d, NULL);
-        }
     }
 }
 
@@ -934,7 +934,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     }
     while (svc->nflight && def->commit_ready(svc->app, 0))
         finish_oldest(svc, true); /* answers that are ready go out before this round's work */
-    uint64_t taken = mono_nanos(), prepare = 0, late = 0;
+    uint64_t taken = mono_nanos(), prepare = 0, late_from = 0;
     flight_t f = {.items = items, .n = n};
     size_t nops = count_items(&f, items), nreplays = 0;
     allocfail_t *prev = allocfail_attach(f.counted);
@@ -962,11 +962,10 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
         written = true;
         uint64_t copied = mono_nanos();
         wait_for_late(svc);
-        uint64_t late_from = mono_nanos();
+        late_from = mono_nanos();
         ok = take_late(svc, &f, &nops, &nreplays);
         keep_resumed(svc, &f);
         prepare = copied - taken;
-        late = late_from;
     }
     ok = ok && add_resumed_rows(f.resumed, &f.replays, &nreplays);
     /* the answers' copies in the replay cache are made before the commit: once it committed,
@@ -996,8 +995,8 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     f.sent_mono = mono_nanos();
     f.taken_mono = taken;
     if (written) {
-        prepare += f.sent_mono - late;
-        round_pace_late(&svc->pace, f.sent_mono - late);
+        prepare += f.sent_mono - late_from;
+        round_pace_late(&svc->pace, f.sent_mono - late_from);
         atomic_store(&svc->pace_late_ns, svc->pace.late_ns);
     } else {
         prepare = f.sent_mono - taken;

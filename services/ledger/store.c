@@ -87,7 +87,8 @@ struct ledger_store {
     _Atomic uint64_t phase_nanos[PH_COUNT];
     db_pool_t *pool;
     copybuf_t blocks, history, replay; /* binary COPY rows */
-    /* the round being written (state thread): begun, and its rows written up to here */
+    /* the round being written (state thread): begun, and its rows written up to here (0 when
+     * none is open) */
     bool open;
     size_t open_blocks, open_replays;
     copybuf_t arr[A_COUNT];
@@ -560,6 +561,13 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
     "COPY " LEDGER_HISTORY_COLUMNS " FROM STDIN WITH (FORMAT binary);"
 #define COPY_REPLAY " " DB_REPLAY_COPY_SQL("ledger.replay_cache") ";"
 
+/* No round is being written any more (sent, abandoned, or its connection gone). */
+static void close_round(ledger_store_t *s)
+{
+    s->open = false;
+    s->open_blocks = s->open_replays = 0;
+}
+
 /* A round is one simple query ("BEGIN; COPY blocks; COPY history; COPY replay": the server moves
  * from one COPY to the next on its own) and one pipeline (the upserts, then the writer's guard
  * and COMMIT), sent without waiting for the COMMIT: a round trip per COPY and one more,
@@ -570,14 +578,14 @@ db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
 {
     PGconn *w = s->wr ? db_writer_conn(s->wr) : NULL;
     if (!w) {
-        s->open = false;
+        close_round(s);
         nns_error_set(err, 503, "Unavailable", "database unreachable");
         return DB_NOT_COMMITTED;
     }
     uint64_t t = clock_wall_nanos();
     size_t nblocks;
     const ledger_block_rec_t *blocks = ledger_round_blocks(r, &nblocks);
-    size_t from_block = s->open ? s->open_blocks : 0, from_replay = s->open ? s->open_replays : 0;
+    size_t from_block = s->open_blocks, from_replay = s->open_replays;
     bool new_blocks = nblocks > from_block, new_replays = nreplays > from_replay;
     copybuf_reset(&s->blocks);
     copybuf_reset(&s->history);
@@ -625,7 +633,7 @@ void ledger_store_abandon_round(ledger_store_t *s, const nns_error_t *why)
 {
     if (s->open)
         db_writer_abandon(s->wr, why);
-    s->open = false;
+    close_round(s);
 }
 
 db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
@@ -664,7 +672,7 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
             arr_stmt(s, Q_OWNERS, A_OWN_ACCOUNT, A_OWN_SUB, nowners, values, lengths, formats);
     t = phase_done(s, PH_BUILD, t);
     /* the pipeline of upserts ending in the guard and COMMIT, not waited for */
-    s->open = false;
+    close_round(s);
     o = db_writer_send(s->wr, st, n, err);
     phase_done(s, PH_SEND, t);
     return o;
