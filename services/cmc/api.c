@@ -1059,10 +1059,10 @@ static void tick(void *app, uint64_t wall_now)
     }
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *deleted, nns_error_t *err)
+static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
 {
     cmc_app_t *a = app;
-    return cmc_store_purge_replay(a->store, wall_now, deleted, err);
+    return cmc_store_purge_replay(a->store, wall_now, emptied_bytes, err);
 }
 
 static bool ping(void *app)

@@ -1594,8 +1594,8 @@ bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms)
     return db_writer_ready(s->wr, timeout_ms);
 }
 
-bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
+bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
+                            nns_error_t *err)
 {
-    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("cmc.replay_cache"), wall_now,
-                                  deleted, err);
+    return db_pool_replay_purge(s->pool, "cmc.replay_cache", wall_now, emptied_bytes, err);
 }

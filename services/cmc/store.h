@@ -84,8 +84,8 @@ db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cm
 db_outcome_t cmc_store_wait_round(cmc_store_t *s, nns_error_t *err);
 bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms);
 
-bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
+                            nns_error_t *err) __attribute__((warn_unused_result));
 bool cmc_store_ping(cmc_store_t *s);
 bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
 

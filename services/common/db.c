@@ -46,10 +46,8 @@ static bool result_error(const PGresult *r, const char *what, nns_error_t *err)
     return nns_error_set(err, 503, "Unavailable", "%s: %s", what, msg);
 }
 
-PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                  nns_error_t *err)
+static PGresult *checked(PGresult *r, nns_error_t *err)
 {
-    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         result_error(r, "database error", err);
@@ -57,6 +55,17 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
         return NULL;
     }
     return r;
+}
+
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                  nns_error_t *err)
+{
+    return checked(PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0), err);
+}
+
+PGresult *db_script(PGconn *conn, const char *sql, nns_error_t *err)
+{
+    return checked(PQexec(conn, sql), err);
 }
 
 bool db_command(PGconn *conn, const char *sql, int nparams, const char *const *params,

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "sign.h"
 
 #define BACKOFF_MIN_NANOS (50ULL * 1000000ULL)
 #define BACKOFF_MAX_NANOS (2000ULL * 1000000ULL)
@@ -135,7 +136,8 @@ static PGresult *run(slot_t *sl, const char *sql, const db_pool_stmt_t *stmt, in
                      const char *const *params, int result_format, nns_error_t *err)
 {
     if (!stmt)
-        return db_exec(sl->conn, sql, nparams, params, err);
+        return params ? db_exec(sl->conn, sql, nparams, params, err)
+                      : db_script(sl->conn, sql, err);
     bool ready = false;
     for (unsigned i = 0; i < sl->nprepared && !ready; i++)
         ready = sl->prepared[i] == stmt;
@@ -204,14 +206,58 @@ bool db_pool_ping(db_pool_t *p)
     return r != NULL;
 }
 
-bool db_pool_delete_expired(db_pool_t *p, const char *sql, uint64_t wall_now, size_t *deleted,
-                            nns_error_t *err)
+/* The replay ring's slots that hold only expired rows at wall_now, as a PostgreSQL array
+ * literal ("{7,8,...}"). Window k is [k, k + 1) x DB_REPLAY_SLOT_NANOS of expiry, in slot k %
+ * DB_REPLAY_SLOTS; c is the window of wall_now. A round may still write rows of windows c - 1
+ * (a request that expired while its round committed) to c + 10 (SIGN_MAX_FUTURE_NANOS ahead),
+ * so those 12 slots are left alone; the rows of the other 12 are at least 30 s past their
+ * expiry (windows c - 2 back to c - 13), whichever turn of the ring wrote them. */
+_Static_assert(DB_REPLAY_SLOTS >
+                   (SIGN_MAX_FUTURE_NANOS + DB_REPLAY_SLOT_NANOS - 1) / DB_REPLAY_SLOT_NANOS + 3,
+               "the replay ring has a slot that holds only expired rows");
+
+static void expired_slots(uint64_t wall_now, char *out, size_t size)
 {
-    char now[24];
-    snprintf(now, sizeof now, "%llu", (unsigned long long)wall_now);
-    const char *params[1] = {now};
-    PGresult *r = db_pool_exec(p, sql, 1, params, err);
-    *deleted = r ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
+    const uint64_t ahead =
+        (SIGN_MAX_FUTURE_NANOS + DB_REPLAY_SLOT_NANOS - 1) / DB_REPLAY_SLOT_NANOS;
+    const uint64_t c = wall_now / DB_REPLAY_SLOT_NANOS + DB_REPLAY_SLOTS; /* c - back >= 0 */
+    size_t n = (size_t)snprintf(out, size, "{");
+    for (uint64_t back = 2; back < DB_REPLAY_SLOTS - ahead && n < size; back++)
+        n += (size_t)snprintf(out + n, size - n, "%s%u", back > 2 ? "," : "",
+                              (unsigned)((c - back) % DB_REPLAY_SLOTS));
+    if (n < size)
+        snprintf(out + n, size - n, "}");
+}
+
+bool db_pool_replay_purge(db_pool_t *p, const char *table, uint64_t wall_now, size_t *emptied_bytes,
+                          nns_error_t *err)
+{
+    *emptied_bytes = 0;
+    char slots[4 * DB_REPLAY_SLOTS + 3];
+    expired_slots(wall_now, slots, sizeof slots);
+    const char *params[2] = {table, slots};
+    PGresult *r = db_pool_exec(p,
+                               "SELECT s, pg_relation_size(format('%s_%s', $1::text,"
+                               " lpad(s::text, 2, '0'))::regclass)"
+                               " FROM unnest($2::int[]) AS s",
+                               2, params, err);
+    if (!r)
+        return false;
+    bool ok = true;
+    for (int i = 0; i < PQntuples(r) && ok; i++) {
+        unsigned long long bytes = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+        if (!bytes)
+            continue;
+        /* identifiers, not values: the table's name is a constant and the slot a number */
+        char sql[160];
+        snprintf(sql, sizeof sql, "SET LOCAL lock_timeout = '2s'; TRUNCATE %s_%02d", table,
+                 atoi(PQgetvalue(r, i, 0)));
+        PGresult *t = db_pool_exec(p, sql, 0, NULL, err);
+        ok = t != NULL;
+        PQclear(t);
+        if (ok)
+            *emptied_bytes += (size_t)bytes;
+    }
     PQclear(r);
-    return r != NULL;
+    return ok;
 }

@@ -34,12 +34,18 @@ void db_pool_destroy(db_pool_t **pool);
 /* True when the database answers a pool connection (a service's /readyz). */
 bool db_pool_ping(db_pool_t *pool);
 
-/* Runs sql, a DELETE whose one parameter is a wall clock in nanoseconds (DB_REPLAY_PURGE_SQL in
- * db.h), on a pool connection: a purge that must not hold up the state thread's connection.
- * *deleted: how many rows. False with err. */
-bool db_pool_delete_expired(db_pool_t *pool, const char *sql, uint64_t wall_now, size_t *deleted,
-                            nns_error_t *err) __attribute__((warn_unused_result));
+/* Empties the slots of a replay table (db.h: the ring of DB_REPLAY_SLOTS partitions) that hold
+ * only rows expired at wall_now, on pool connections, so the purge never holds up the state
+ * thread's: each slot that has rows is truncated (waiting at most 2 s for its lock; a slot that
+ * a round still writes to is left for the next purge). table: the parent, e.g.
+ * "ledger.replay_cache", a constant. *emptied_bytes: the size of what was emptied. False with
+ * err. */
+bool db_pool_replay_purge(db_pool_t *pool, const char *table, uint64_t wall_now,
+                          size_t *emptied_bytes, nns_error_t *err)
+    __attribute__((warn_unused_result));
 
+/* A statement without parameters (params NULL) runs in the simple protocol: sql may be several
+ * statements, run as one transaction, and the result is the last one's. */
 PGresult *db_pool_exec(db_pool_t *pool, const char *sql, int nparams, const char *const *params,
                        nns_error_t *err) __attribute__((warn_unused_result));
 

@@ -20,13 +20,11 @@
 
 #define TICK_MS 1000
 /* The replay purge (run_purge) scans a 30th of the cache's shards every second, so an expired
- * answer leaves memory within 30 s, and deletes the expired rows every 30 s. A DELETE every
- * second cost PostgreSQL 70-140 ms each time, against 350 ms for 30 s of rows at once: it reads
- * every page written since the last VACUUM, which the BRIN index on expiry has not summarized
- * (docs/benchmarks.md). */
+ * answer leaves memory within 30 s, and empties the replay table's expired slots every 30 s,
+ * as often as a slot of the ring (db.h) comes to hold only expired rows. */
 #define REPLAY_PURGE_NANOS (1000000000ULL)
 #define REPLAY_PURGE_PARTS 30
-#define REPLAY_PURGE_ROWS_NANOS (30ULL * 1000000000ULL)
+#define REPLAY_PURGE_ROWS_NANOS DB_REPLAY_SLOT_NANOS
 /* A round whose commit takes longer than this, from its COMMIT sent to its outcome read, is
  * logged with its times. */
 #define SLOW_ROUND_NANOS (250ULL * 1000000ULL)
@@ -1010,8 +1008,8 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
 }
 
 /* The replay purge (read pool): expired answers leave the cache and their rows the database.
- * Off the state thread, since deleting 30 s of rows at 20,000 writes a second took rounds'
- * time, and the cache gives up one shard's lock at a time (docs/benchmarks.md). */
+ * Off the state thread, since the database's part waits for PostgreSQL, and the cache gives
+ * up one shard's lock at a time (docs/benchmarks.md). */
 static void run_purge(void *ctx, size_t i)
 {
     (void)i;
@@ -1023,15 +1021,14 @@ static void run_purge(void *ctx, size_t i)
     if (now - svc->last_rows_purge >= REPLAY_PURGE_ROWS_NANOS) {
         svc->last_rows_purge = now;
         nns_error_t err;
-        size_t deleted = 0;
+        size_t emptied = 0;
         uint64_t t0 = mono_nanos();
-        if (!svc->def->purge_replay(svc->app, now, &deleted, &err))
+        if (!svc->def->purge_replay(svc->app, now, &emptied, &err))
             log_warn("replay cache purge failed: %s", err.detail);
-        else if (deleted || svc->purge_dropped)
-            log_info(
-                "replay purge: %zu expired answers left memory since the last; %zu rows deleted in "
-                "%.0f ms",
-                svc->purge_dropped, deleted, (double)(mono_nanos() - t0) / 1e6);
+        else if (emptied || svc->purge_dropped)
+            log_info("replay purge: %zu expired answers left memory since the last; %.1f MB of "
+                     "expired rows emptied in %.0f ms",
+                     svc->purge_dropped, (double)emptied / 1e6, (double)(mono_nanos() - t0) / 1e6);
         svc->purge_dropped = 0;
     }
     atomic_store(&svc->purging, false);

@@ -179,11 +179,11 @@ typedef struct {
     /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while
      * the database is down too. */
     void (*tick)(void *app, uint64_t wall_now);
-    /* Deletes replay rows that expired before wall_now (the skeleton purges the cache). Runs on
-     * a read-pool thread while rounds go on, every 30 s: it must use a connection of its own
-     * (db_pool_delete_expired() on the store's read pool), never the state thread's; *deleted: how
-     * many rows. */
-    bool (*purge_replay)(void *app, uint64_t wall_now, size_t *deleted, nns_error_t *err);
+    /* Empties the replay table's slots that hold only rows expired at wall_now (the skeleton
+     * purges the cache). Runs on a read-pool thread while rounds go on, every 30 s: it must use
+     * a connection of its own (db_pool_replay_purge() on the store's read pool), never the state
+     * thread's; *emptied_bytes: the size of what was emptied. */
+    bool (*purge_replay)(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err);
     /* True when the database answers (for /readyz). */
     bool (*ping)(void *app);
     /* Makes the state thread's database connection usable (may be NULL: nothing to repair):

@@ -1022,10 +1022,10 @@ static void tick(void *app, uint64_t wall_now)
     submit_tick(a, wall_now);
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *deleted, nns_error_t *err)
+static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
 {
     gov_app_t *a = app;
-    return gov_store_purge_replay(a->store, wall_now, deleted, err);
+    return gov_store_purge_replay(a->store, wall_now, emptied_bytes, err);
 }
 
 static bool ping(void *app)

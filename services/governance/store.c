@@ -713,10 +713,10 @@ bool gov_store_reconnect(gov_store_t *s, nns_error_t *err)
     return db_writer_reconnect(s->wr, err);
 }
 
-bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
+bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
+                            nns_error_t *err)
 {
-    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("governance.replay_cache"), wall_now,
-                                  deleted, err);
+    return db_pool_replay_purge(s->pool, "governance.replay_cache", wall_now, emptied_bytes, err);
 }
 
 /* ---- writing a round ---- */

@@ -77,8 +77,8 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err);
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms);
 
-bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *deleted, nns_error_t *err)
-    __attribute__((warn_unused_result));
+bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
+                            nns_error_t *err) __attribute__((warn_unused_result));
 bool gov_store_ping(gov_store_t *s);
 bool gov_store_reconnect(gov_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
 

@@ -721,10 +721,10 @@ static void round_end(void *app, void *round, bool committed)
     scratch_free(lg, s);
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *deleted, nns_error_t *err)
+static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
 {
     ledger_app_t *lg = app;
-    return ledger_store_purge_replay(lg->store, wall_now, deleted, err);
+    return ledger_store_purge_replay(lg->store, wall_now, emptied_bytes, err);
 }
 
 static bool ping(void *app)

@@ -703,11 +703,10 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
     return o == DB_COMMITTED;
 }
 
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *deleted,
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
                                nns_error_t *err)
 {
-    return db_pool_delete_expired(s->pool, DB_REPLAY_PURGE_SQL("ledger.replay_cache"), wall_now,
-                                  deleted, err);
+    return db_pool_replay_purge(s->pool, "ledger.replay_cache", wall_now, emptied_bytes, err);
 }
 
 /* ---- reads ---- */

@@ -122,8 +122,8 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
  * benchmark uses it too. Cannot fail (a buffer that runs out of memory records it). */
 void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger_block_rec_t *rec);
 
-/* Deletes replay entries that expired before wall_now. */
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *deleted,
+/* Empties the replay slots that hold only rows expired at wall_now (db_pool_replay_purge). */
+bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
                                nns_error_t *err) __attribute__((warn_unused_result));
 
 /* True when the database answers a read connection (for /readyz). */

@@ -499,36 +499,47 @@ static int run_check(void)
     commit(s, g, &r, now, NULL, 0);
     CHECK(work, "the tick had work");
 
-    /* a round of refusals only: its answers go to the replay cache; the purge keeps the ones
-     * not yet expired (test_governance_store.sh counts them: 1), also among 25,000 more
-     * expired rows, and says how many it deleted */
+    /* a round of refusals only: its answers go to the replay cache. The purge empties the
+     * slots of the ring (db.h) that hold only expired rows: the answer that expired 2 minutes
+     * ago goes, with 25,000 more rows expired 1 to 6 minutes ago; the one expiring in 4
+     * minutes stays (test_governance_store.sh counts them: 1) */
     {
+        const uint64_t wall = now * 1000000000ULL, s1 = 1000000000ULL;
         replay_rec_t rp[2];
         memset(rp, 0, sizeof rp);
         memset(rp[0].key, 1, sizeof rp[0].key);
         memset(rp[1].key, 2, sizeof rp[1].key);
-        rp[0].expiry_nanos = 5000;
-        rp[1].expiry_nanos = UINT64_MAX; /* stored as the largest bigint */
+        rp[0].expiry_nanos = wall - 120 * s1;
+        rp[1].expiry_nanos = wall + 240 * s1;
         rp[0].status = rp[1].status = 409;
         rp[0].body = rp[1].body = "{\"code\":\"LedgerUpdateOngoing\"}";
         rp[0].len = rp[1].len = strlen(rp[0].body);
         r = gov_round_begin(g);
-        gov_store_extras_t x = {.now = now * 1000000000ULL};
+        gov_store_extras_t x = {.now = wall};
         if (!r || gov_store_send_round(s, r, &x, rp, 2, &err) != DB_COMMITTED ||
             gov_store_wait_round(s, &err) != DB_COMMITTED)
             die("round of refusals", &err);
         gov_round_commit(g, &r);
+        char expired[24];
+        snprintf(expired, sizeof expired, "%llu", (unsigned long long)(wall - 60 * s1));
+        const char *ep[1] = {expired};
         PGconn *pc = PQconnectdb(db);
-        PGresult *q = PQexec(pc, "INSERT INTO governance.replay_cache (key, expiry_nanos, status, "
-                                 "body) SELECT sha256(int4send(i)), i % 6000, 200, '{}' "
-                                 "FROM generate_series(1, 25000) i");
+        PGresult *q = PQexecParams(pc,
+                                   "INSERT INTO governance.replay_cache (key, expiry_nanos, status,"
+                                   " body) SELECT sha256(int4send(i)), $1::bigint - (i % 300)"
+                                   " * 1000000000::bigint, 200, '{}'"
+                                   " FROM generate_series(1, 25000) i",
+                                   1, NULL, ep, NULL, NULL, 0);
         CHECK(PQresultStatus(q) == PGRES_COMMAND_OK, "expired replay rows: %s", PQerrorMessage(pc));
         PQclear(q);
         PQfinish(pc);
-        size_t deleted;
-        if (!gov_store_purge_replay(s, 6000, &deleted, &err))
+        size_t emptied;
+        if (!gov_store_purge_replay(s, wall, &emptied, &err))
             die("replay purge", &err);
-        CHECK(deleted == 25001, "the purge deleted %zu rows, not 25,001", deleted);
+        CHECK(emptied >= 25001 * 40, "the purge emptied %zu bytes", emptied);
+        if (!gov_store_purge_replay(s, wall, &emptied, &err))
+            die("replay purge", &err);
+        CHECK(emptied == 0, "a second purge emptied %zu bytes", emptied);
     }
 
     /* the events, newest first, one page at a time */

@@ -21,6 +21,9 @@ check "the outbox records the outcomes: the 20 mints answered with their blocks,
 
 check "the purge removed the expired replay row and kept the other" \
   eq "$(sql "SELECT count(*) || ' ' || min(status) FROM governance.replay_cache")" "1 409"
+check "the kept row is in the ring's partition its expiry names (the purge truncates by that name)" \
+  eq "$(sql "SELECT c.relname = 'replay_cache_' || lpad((r.expiry_nanos / 30000000000 % 24)::text, 2, '0')
+             FROM governance.replay_cache r JOIN pg_class c ON c.oid = r.tableoid")" "t"
 sql "CREATE DATABASE gov_fail" >/dev/null
 check "a round PostgreSQL refuses half-way commits nothing; its retry commits; a restart agrees" \
   env DATABASE_URL="${DATABASE_URL/dbname=nns/dbname=gov_fail}" "$TOOLS/govstore" fail
@@ -213,7 +216,7 @@ DATABASE_URL=$up_url "$TOOLS/govstore" init >/dev/null 2>&1
   echo "ALTER TABLE governance.proposals DROP COLUMN action_draws, ADD COLUMN action bytea NOT NULL DEFAULT '\x00';"
   sed -n '/^CREATE VIEW analytics.governance_proposals AS/,/^FROM p CROSS JOIN clock/p' \
     "$ROOT/schema/governance/004_proposals_analytics.sql"
-  echo "DELETE FROM public.nns_schema_migrations WHERE service = 'governance' AND name >= '005';"
+  echo "DELETE FROM public.nns_schema_migrations WHERE service = 'governance' AND name IN ('005_action_draws', '006_ballot_windows');"
   echo "INSERT INTO governance.proposals (id, proposer, topic, action_type, nns_function,
     managed_neuron_id, status, reject_cost_e8s, proposal_timestamp_seconds,
     decided_timestamp_seconds, executed_timestamp_seconds, failed_timestamp_seconds,
