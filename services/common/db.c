@@ -133,10 +133,48 @@ static bool record_prepare(PGconn *conn, nns_error_t *err)
                       0, NULL, err);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* public.nns_replay_ring(schema): makes <schema>.replay_cache the ring of db.h (DB_REPLAY_SLOTS
+ * partitions <schema>.replay_cache_00 and on, by (expiry_nanos / DB_REPLAY_SLOT_SECONDS s) %
+ * DB_REPLAY_SLOTS): creates it, or turns a plain table of that name into it, carrying its
+ * unexpired rows over; a ring already there is left as it is. A service's migration calls it
+ * (schema/ledger/006_ledger_replay_ring.sql), so the numbers live here only; it is made before
+ * any migration runs. */
+/* clang-format off */
+static const char RING_DDL[] =
+    "CREATE OR REPLACE FUNCTION public.nns_replay_ring(schema_name text) RETURNS void"
+    " LANGUAGE plpgsql AS $f$ DECLARE kind char; BEGIN"
+    " SELECT c.relkind INTO kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = schema_name AND c.relname = 'replay_cache';"
+    " IF kind = 'p' THEN RETURN; END IF;"
+    " IF kind = 'r' THEN EXECUTE format("
+    "'ALTER TABLE %I.replay_cache RENAME TO replay_cache_before_ring', schema_name); END IF;"
+    " EXECUTE format('CREATE TABLE %I.replay_cache (key bytea NOT NULL,"
+    " expiry_nanos bigint NOT NULL CHECK (expiry_nanos >= 0), status int NOT NULL,"
+    " body text NOT NULL) PARTITION BY LIST ((expiry_nanos / (" STR(DB_REPLAY_SLOT_SECONDS)
+    " * 1000000000::bigint) %% " STR(DB_REPLAY_SLOTS) "))', schema_name);"
+    " FOR slot IN 0.." STR(DB_REPLAY_SLOTS) " - 1 LOOP"
+    " EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.replay_cache FOR VALUES IN (%s)',"
+    " schema_name, 'replay_cache_' || lpad(slot::text, 2, '0'), schema_name, slot);"
+    " END LOOP;"
+    " IF kind = 'r' THEN EXECUTE format('INSERT INTO %1$I.replay_cache"
+    " (key, expiry_nanos, status, body) SELECT key, expiry_nanos, status, body"
+    " FROM %1$I.replay_cache_before_ring"
+    " WHERE expiry_nanos >= (extract(epoch FROM now()) * 1e9)::bigint;"
+    " DROP TABLE %1$I.replay_cache_before_ring', schema_name); END IF;"
+    " END $f$;"
+    "REVOKE ALL ON FUNCTION public.nns_replay_ring(text) FROM PUBLIC";
+/* clang-format on */
+
 bool db_migrate(PGconn *conn, const migration_set_t *set, nns_error_t *err)
 {
+    PGresult *ring = NULL;
     if (!begin_locked(conn, err) || !record_prepare(conn, err) ||
-        !db_command(conn, "COMMIT", 0, NULL, err))
+        !(ring = db_script(conn, RING_DDL, err)))
+        goto fail;
+    PQclear(ring);
+    if (!db_command(conn, "COMMIT", 0, NULL, err))
         goto fail;
     for (unsigned long i = 0; i < set->count; i++) {
         const migration_t *m = &set->items[i];

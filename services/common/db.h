@@ -166,15 +166,17 @@ db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n);
  * status int, body text), written with the round that made the answers (replay.h) ---
  *
  * The table is a ring of DB_REPLAY_SLOTS partitions, <table>_00 to <table>_23, one per
- * DB_REPLAY_SLOT_NANOS of expiry: a row's slot is (expiry_nanos / DB_REPLAY_SLOT_NANOS) %
- * DB_REPLAY_SLOTS (the partition key, made by each service's migration with these numbers). An
- * expiry is at most 5 minutes ahead (SIGN_MAX_FUTURE_NANOS), so at any time 12 slots may hold
- * rows still to come or not yet expired, and the other 12 only expired ones: the purge
+ * DB_REPLAY_SLOT_SECONDS of expiry: a row's slot is (expiry_nanos / DB_REPLAY_SLOT_NANOS) %
+ * DB_REPLAY_SLOTS, the partition key. A service's migration makes it with
+ * SELECT public.nns_replay_ring('<schema>') (db_migrate() defines that function). An expiry is
+ * at most 5 minutes ahead (SIGN_MAX_FUTURE_NANOS), so at any time 12 slots may hold rows still
+ * to come or not yet expired, and the other 12 only expired ones: the purge
  * (db_pool_replay_purge) empties those with a TRUNCATE, where a DELETE of 30 s of rows (600,000
  * at 20,000 answers a second) cost PostgreSQL 400 ms and its WAL held up the rounds'
  * commits. */
-#define DB_REPLAY_SLOT_NANOS (30ULL * 1000000000ULL)
-#define DB_REPLAY_SLOTS 24u
+#define DB_REPLAY_SLOT_SECONDS 30
+#define DB_REPLAY_SLOTS 24
+#define DB_REPLAY_SLOT_NANOS ((uint64_t)DB_REPLAY_SLOT_SECONDS * 1000000000ULL)
 #define DB_REPLAY_LOAD_SQL(table)                                                                  \
     "SELECT key, expiry_nanos, status, body FROM " table " WHERE expiry_nanos >= $1"
 #define DB_REPLAY_COPY_SQL(table)                                                                  \

@@ -132,6 +132,12 @@ check "the legacy way recorded 001 to 003" \
   eq "$(sql "SELECT string_agg(name, ' ' ORDER BY name) FROM public.nns_schema_migrations")" \
   "$(echo "$migrations" | grep '^00[123]_' | paste -sd' ')"
 check "the record is in the legacy form" legacy_form
+# two answers in the plain replay table: one expired, one expiring in 4 minutes (its resend
+# must still be answered after 006 turns the table into the ring)
+now_ns=$(date +%s%N)
+sql "INSERT INTO ledger.replay_cache (key, expiry_nanos, status, body) VALUES
+     (sha256('expired'), $((now_ns - 60000000000)), 200, '{}'),
+     (sha256('kept'), $((now_ns + 240000000000)), 200, '{\"kept\":true}')" >/dev/null
 port=$(free_port)
 url=http://127.0.0.1:$port
 ledger_start legacy "$port" --genesis "$TEST_TMP/genesis.json" --keys "$TEST_TMP/keys"
@@ -144,4 +150,10 @@ check "every migration is recorded once, under 'ledger'" \
   "$(echo "$migrations" | sed 's#^#ledger/#' | paste -sd' ')"
 check "the record table is the one a new database has" eq "$(record_shape)" "$shape0"
 check "genesis minted on the upgraded database" eq "$(api_state)" "2 1000000000000 500000000"
+kept_slot=$(( (now_ns + 240000000000) / 30000000000 % 24 ))
+check "006 made the replay table a ring of 24 partitions and carried the unexpired answer over" \
+  eq "$(sql "SELECT (SELECT count(*) FROM pg_inherits WHERE inhparent = 'ledger.replay_cache'::regclass)
+             || ' ' || (SELECT string_agg(body, ',') FROM ledger.replay_cache)
+             || ' ' || (SELECT count(*) FROM ledger.replay_cache_$(printf %02d "$kept_slot"))")" \
+  '24 {"kept":true} 1'
 finish
