@@ -138,9 +138,11 @@ static bool record_prepare(PGconn *conn, nns_error_t *err)
 /* public.nns_replay_ring(schema): makes <schema>.replay_cache the ring of db.h (DB_REPLAY_SLOTS
  * partitions <schema>.replay_cache_00 and on, by (expiry_nanos / DB_REPLAY_SLOT_SECONDS s) %
  * DB_REPLAY_SLOTS): creates it, or turns a plain table of that name into it, carrying its
- * unexpired rows over; a ring already there is left as it is. A service's migration calls it
- * (schema/ledger/006_ledger_replay_ring.sql), so the numbers live here only; it is made before
- * any migration runs. */
+ * unexpired rows over; a ring already there is left as it is. Autovacuum is off on the
+ * partitions: their rows are never updated or deleted, nothing plans over them, and a TRUNCATE
+ * renews each within 12 minutes of use (its rows, and their transaction ids, with it). A
+ * service's migration calls it (schema/ledger/006_ledger_replay_ring.sql), so the numbers live
+ * here only; it is made before any migration runs. */
 /* clang-format off */
 static const char RING_DDL[] =
     "CREATE OR REPLACE FUNCTION public.nns_replay_ring(schema_name text) RETURNS void"
@@ -155,7 +157,8 @@ static const char RING_DDL[] =
     " body text NOT NULL) PARTITION BY LIST ((expiry_nanos / (" STR(DB_REPLAY_SLOT_SECONDS)
     " * 1000000000::bigint) %% " STR(DB_REPLAY_SLOTS) "))', schema_name);"
     " FOR slot IN 0.." STR(DB_REPLAY_SLOTS) " - 1 LOOP"
-    " EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.replay_cache FOR VALUES IN (%s)',"
+    " EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.replay_cache FOR VALUES IN (%s)"
+    " WITH (autovacuum_enabled = false)',"
     " schema_name, 'replay_cache_' || lpad(slot::text, 2, '0'), schema_name, slot);"
     " END LOOP;"
     " IF kind = 'r' THEN EXECUTE format('INSERT INTO %1$I.replay_cache"
