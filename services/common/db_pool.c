@@ -215,6 +215,7 @@ bool db_pool_ping(db_pool_t *p)
 _Static_assert(DB_REPLAY_SLOTS >
                    (SIGN_MAX_FUTURE_NANOS + DB_REPLAY_SLOT_NANOS - 1) / DB_REPLAY_SLOT_NANOS + 3,
                "the replay ring has a slot that holds only expired rows");
+_Static_assert(DB_REPLAY_SLOTS <= 100, "slot names have two digits (nns_replay_ring in db.c)");
 
 static void expired_slots(uint64_t wall_now, char *out, size_t size)
 {
