@@ -2,7 +2,9 @@
  * hello: a bare libmicrohttpd server answering GET / with a small JSON body, the baseline of the
  * scale benchmark (tests/bench/scale.sh): "balance reads at least 0.5x a bare hello server".
  * Any other GET path gets the same answer, so that the benchmark can replay exactly the request
- * mix (and the wrk script) of the balance reads against it; other methods get 405.
+ * mix (and the wrk script) of the balance reads against it. A POST gets it too, its body read
+ * and dropped (the request floor of tests/bench/run.sh posts a transfer's size); other methods
+ * get 405.
  *
  * It starts the daemon exactly as services/common/http.c does (internal polling thread pool of
  * one thread per core unless --threads says otherwise, epoll, turbo, suspend/resume allowed, the
@@ -12,7 +14,6 @@
  * Stops on SIGINT or SIGTERM.
  */
 #include <microhttpd.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "benchhttp.h"
 #include "config.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -52,7 +54,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     (void)url;
-    bool hello = strcmp(method, "GET") == 0;
+    bool hello = strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0;
     const char *body = hello ? HELLO : NOT_ALLOWED;
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
@@ -63,34 +65,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_queue_response(conn, hello ? MHD_HTTP_OK : MHD_HTTP_METHOD_NOT_ALLOWED, resp);
     MHD_destroy_response(resp);
     return r;
-}
-
-/* host:port (IPv6 as [addr]:port) into a socket address. */
-static bool parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return false;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    char *h = host;
-    if (h[0] == '[') {
-        h++;
-        char *rb = strchr(h, ']');
-        if (rb)
-            *rb = '\0';
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE},
-                    *res = NULL;
-    if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
-        return false;
-    memset(ss, 0, sizeof *ss);
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return true;
 }
 
 int main(int argc, char **argv)
@@ -112,7 +86,7 @@ int main(int argc, char **argv)
         threads = n > 0 ? (int)n : 1;
     }
     struct sockaddr_storage ss;
-    if (!parse_listen(listen, &ss)) {
+    if (!bench_parse_listen(listen, &ss)) {
         fprintf(stderr, "hello: cannot resolve listen address '%s'\n", listen);
         return 2;
     }

@@ -17,7 +17,8 @@
 # BENCH_PGBENCH (1: measure pgbench first), BENCH_OPEN (1: the open-loop modes), BENCH_RATE
 # (11500 requests/s), BENCH_OPEN_SECONDS (60), BENCH_OPEN_CONNECTIONS (2048),
 # BENCH_DELAY (1: the modes with --commit-delay-ms), BENCH_COMMIT_DELAY_MS (5),
-# BENCH_WAL_WARM_MB (2048: WAL written and checkpointed first, so that segments are recycled).
+# BENCH_WAL_WARM_MB (2048: WAL written and checkpointed first, so that segments are recycled),
+# BENCH_FLOOR (1: measure the request floor first), BENCH_FLOOR_SECONDS (10).
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -260,6 +261,44 @@ restart_ledger() {
   lpid=$(cat "$TEST_TMP/ledger.pid")
 }
 
+# --- the floor of a request on this host: the least any HTTP server spends on a keep-alive
+# request (build/tools/floor: one recv, one send and a share of an epoll_wait, nothing else),
+# and the bare libmicrohttpd server (build/tools/hello), under wrk with the single mode's
+# connections and requests the size of a signed transfer's. The single cost target lets a single
+# request cost (batch item - verification) / 2 more than a batch item; when the floor is above
+# that, no HTTP layer meets the target on this host (printed under the summary).
+floor_us=""
+if [ "${BENCH_FLOOR:-1}" = 1 ]; then
+  cat >"$TEST_TMP/floor.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Public-Key"] = string.rep("a", 64)
+wrk.headers["X-Expiry"] = "1765000000000000000"
+wrk.headers["X-Signature"] = string.rep("b", 128)
+wrk.body = string.rep("c", 230)
+LUA
+  # floor_run NAME BINARY: "requests/s us-of-server-CPU-per-request" over BENCH_FLOOR_SECONDS
+  floor_run() {
+    local name=$1 fport fpid c0 c1 rps
+    fport=$(free_port)
+    "$2" --listen "127.0.0.1:$fport" >>"$TEST_TMP/$name.log" 2>&1 &
+    fpid=$!
+    for _ in $(seq 1 100); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$fport/" && break; sleep 0.05; done
+    wrk -t 2 -c "$conns" -d 2s -s "$TEST_TMP/floor.lua" "http://127.0.0.1:$fport/" >/dev/null 2>&1 || true
+    c0=$(cpu_ticks "$fpid")
+    wrk -t 2 -c "$conns" -d "${BENCH_FLOOR_SECONDS:-10}s" -s "$TEST_TMP/floor.lua" \
+      "http://127.0.0.1:$fport/" >"$TEST_TMP/wrk-$name.txt" 2>&1 || true
+    c1=$(cpu_ticks "$fpid")
+    kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null || true
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$TEST_TMP/wrk-$name.txt")
+    awk -v r="${rps:-0}" -v c="$((c1 - c0))" -v hz="$hz" -v s="${BENCH_FLOOR_SECONDS:-10}" \
+      'BEGIN { printf "%.0f %.1f", r, (r > 0 ? c / hz / (r * s) * 1e6 : 0) }'
+  }
+  read -r floor_rps floor_us <<<"$(floor_run floor "$TOOLS/floor")"
+  read -r hello_rps hello_us <<<"$(floor_run hello "$TOOLS/hello")"
+  echo "request floor ($conns connections, wrk): raw epoll ${floor_us} us of server CPU a request ($floor_rps/s); bare libmicrohttpd ${hello_us} us ($hello_rps/s)"
+fi
+
 echo
 if [ "$use_single" = 1 ]; then
   echo "== single: closed loop, $conns connections, one transfer per request"
@@ -335,4 +374,13 @@ fi
 if [ "$use_delay" = 1 ] && [ "$has_delay" = 0 ]; then
   row single+delay - - - - "skipped: the ledger has no --commit-delay-ms" -
   row open+delay - - - - "skipped: the ledger has no --commit-delay-ms" -
+fi
+# the single cost target against the request floor: a single request carries one whole HTTP
+# request where a batch item carries a hundredth of one, so the single costs at least the floor
+# more than a batch item; the target allows (batch item - verification) / 2 more
+if [ -n "$floor_us" ] && [ -n "${R_LCPU[batch]:-}" ]; then
+  awk -v lb="${R_LCPU[batch]}" -v vb="${R_VERIFY[batch]}" -v f="$floor_us" -v h="$hello_us" 'BEGIN {
+    allow = (lb - vb) / 2
+    printf "single cost: the target lets a single request cost %.1f us more than a batch item; the request floor here is %.1f us (raw epoll), %.1f us with libmicrohttpd%s\n",
+      allow, f, h, (f > allow ? ": the target is below the floor on this host" : "") }'
 fi

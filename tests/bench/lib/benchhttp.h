@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "account.h"
 #include "keyfile.h"
@@ -68,5 +69,8 @@ bool run_one(const char *base, req_t *r);
 json_t *get_json(const char *base, const char *target);
 
 bool json_u64_member(json_t *o, const char *key, uint64_t *out);
+
+/* host:port (IPv6 as [addr]:port) into a socket address, for a server to listen on. */
+bool bench_parse_listen(const char *listen, struct sockaddr_storage *ss);
 
 #endif
