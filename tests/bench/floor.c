@@ -134,15 +134,9 @@ int main(int argc, char **argv)
                      options, argc, argv));
     if (status >= 0)
         return status;
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
-    }
     struct sockaddr_storage ss;
-    if (!bench_parse_listen(listen_at, &ss)) {
-        fprintf(stderr, "floor: cannot resolve listen address '%s'\n", listen_at);
+    if (!bench_server_args("floor", listen_at, &threads, &ss))
         return 2;
-    }
     int head = snprintf(answer, sizeof answer,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                         "Content-Length: %d\r\n\r\n",

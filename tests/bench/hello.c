@@ -81,15 +81,9 @@ int main(int argc, char **argv)
         "hello", "A bare libmicrohttpd hello server (benchmark baseline).", options, argc, argv));
     if (status >= 0)
         return status;
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
-    }
     struct sockaddr_storage ss;
-    if (!bench_parse_listen(listen, &ss)) {
-        fprintf(stderr, "hello: cannot resolve listen address '%s'\n", listen);
+    if (!bench_server_args("hello", listen, &threads, &ss))
         return 2;
-    }
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "hex.h"
@@ -184,7 +185,7 @@ bool json_u64_member(json_t *o, const char *key, uint64_t *out)
 }
 
 /* host:port (IPv6 as [addr]:port) into a socket address. */
-bool bench_parse_listen(const char *listen, struct sockaddr_storage *ss)
+static bool parse_listen(const char *listen, struct sockaddr_storage *ss)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -208,5 +209,19 @@ bool bench_parse_listen(const char *listen, struct sockaddr_storage *ss)
     memset(ss, 0, sizeof *ss);
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
+    return true;
+}
+
+bool bench_server_args(const char *tool, const char *listen, int *threads,
+                       struct sockaddr_storage *ss)
+{
+    if (*threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        *threads = n > 0 ? (int)n : 1;
+    }
+    if (!parse_listen(listen, ss)) {
+        fprintf(stderr, "%s: cannot resolve listen address '%s'\n", tool, listen);
+        return false;
+    }
     return true;
 }

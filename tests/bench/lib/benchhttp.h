@@ -70,7 +70,10 @@ json_t *get_json(const char *base, const char *target);
 
 bool json_u64_member(json_t *o, const char *key, uint64_t *out);
 
-/* host:port (IPv6 as [addr]:port) into a socket address, for a server to listen on. */
-bool bench_parse_listen(const char *listen, struct sockaddr_storage *ss);
+/* A benchmark server's arguments: --threads (0: one per core) made a count, and --listen
+ * (host:port, IPv6 as [addr]:port) made a socket address; false, the reason printed under the
+ * tool's name, when the address does not resolve. */
+bool bench_server_args(const char *tool, const char *listen, int *threads,
+                       struct sockaddr_storage *ss);
 
 #endif
