@@ -37,6 +37,10 @@
  * requests due after the warmup. Connection i > 255 binds to the source address
  * 127.0.0.(1 + i/256), so that a server's per-address connection limit does not turn a large
  * pool into refused connections.
+ *
+ * Each second a progress line goes to stderr (unless --quiet): the counts so far, the answers
+ * 2xx of the last second, how many of them took over SLOW_MS and the slowest, so that a tail
+ * in the final percentiles can be placed in time (beside the server's and PostgreSQL's logs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,6 +94,7 @@
 #define SIGN_PATH "/v1/transfers"
 #define BATCH_PATH "/v1/transfer-batches"
 #define BATCH_MAX 100
+#define SLOW_MS 100 /* the progress line counts the answers slower than this each second */
 /* one batch item: the keys, the hex fields and the body, every byte of it escaped at worst */
 #define ITEM_CAP (128 + 2 * ED25519_DER_BYTES + 2 * SIG_BYTES + 6 * BODY_CAP)
 #define LAT_INIT (64 * 1024) /* latencies kept at first in --get-accounts mode */
@@ -175,6 +180,8 @@ typedef struct {
     uint64_t req_malformed;                    /* 2xx batch answers without proper results */
     uint64_t measured_sent;                    /* --rate: requests due after the warmup, sent */
     uint64_t peak_open, peak_queue;            /* --rate: most connections open, most waiting */
+    uint64_t slow;          /* 2xx answers after SLOW_MS (from the due time with --rate) */
+    uint32_t second_max_us; /* the slowest 2xx answer since the progress line */
 } stats_t;
 
 enum { PARSE_MORE = 0, PARSE_DONE = 1, PARSE_ERROR = -1 };
@@ -1386,8 +1393,12 @@ static void record_response(conn_t *c, const http_resp_t *r)
             g_lat_measured_from = g_nlat;
         /* --rate: latencies of the requests due after the warmup only, from their due time */
         uint64_t us = (now - c->sent_ns) / 1000;
+        uint32_t us32 = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
         if (!g_open || c->measured)
-            lat_push(us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+            lat_push(us32);
+        g_st.slow += us32 > SLOW_MS * 1000;
+        if (us32 > g_st.second_max_us)
+            g_st.second_max_us = us32;
         if (g_opt.kind == RUN_BATCH) {
             record_batch_results(c, r, measured);
             return;
@@ -1610,7 +1621,7 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
     struct epoll_event evs[MAX_EVENTS];
     uint64_t next_flush = start + 100 * NS_PER_MS;
     uint64_t next_progress = start + NS_PER_SEC;
-    uint64_t last_ok = 0;
+    uint64_t last_ok = 0, last_slow = 0;
     g_now = start;
     g_wall = wall_ns();
     /* the closed loop connects everything on the first turn; the open loop as requests wait */
@@ -1683,11 +1694,15 @@ static end_reason_t run_loop(uint64_t start, uint64_t end)
                              g_nopen);
                 fprintf(stderr,
                         "loadgen: t=%.1fs%s sent=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
-                        " in_flight=%" PRIu64 " last_second_ok=%" PRIu64 "%s\n",
+                        " in_flight=%" PRIu64 " last_second_ok=%" PRIu64
+                        " last_second_slow=%" PRIu64 " last_second_max_ms=%.1f%s\n",
                         (double)(g_now - start) / 1e9, reqs, g_st.tx_sent, g_st.ok, errs,
-                        g_inflight, g_st.ok - last_ok, g_now < g_measure_start ? " (warmup)" : "");
+                        g_inflight, g_st.ok - last_ok, g_st.slow - last_slow,
+                        g_st.second_max_us / 1000.0, g_now < g_measure_start ? " (warmup)" : "");
             }
             last_ok = g_st.ok;
+            last_slow = g_st.slow;
+            g_st.second_max_us = 0;
             next_progress += NS_PER_SEC;
             if (next_progress <= g_now)
                 next_progress = g_now + NS_PER_SEC;
