@@ -117,6 +117,7 @@ struct service {
     /* rounds in flight, oldest first (state thread) */
     flight_t flight[MAX_FLIGHT];
     size_t flight_head, nflight, depth;
+    uint64_t round_gap_ns, last_taken_ns; /* --round-gap-us; when the last round was taken */
     round_pace_t pace; /* when the next round is due while rounds are in flight */
     _Atomic uint64_t pace_serial_ns, pace_prepare_ns, pace_late_ns; /* its estimates, for
                                                                         /metrics */
@@ -837,6 +838,15 @@ static bool outcome_before(service_t *svc, uint64_t now, uint64_t due)
  * waiting for the rounds in flight to end left PostgreSQL idle while the next one was prepared
  * (docs/benchmarks.md). When the loop stops nothing more comes: every round in flight is
  * ended. */
+/* True when the next round may start: --round-gap-us has passed since the last round was
+ * taken, or a round's worth waits already (ROUND_GAP_FULL commands). */
+#define ROUND_GAP_FULL 64
+static bool gap_over(const service_t *svc, uint64_t now, size_t queued)
+{
+    return !svc->round_gap_ns || queued >= ROUND_GAP_FULL ||
+           now >= svc->last_taken_ns + svc->round_gap_ns;
+}
+
 static void gate(void *ctx)
 {
     service_t *svc = ctx;
@@ -850,11 +860,20 @@ static void gate(void *ctx)
             finish_oldest(svc, true);
             continue;
         }
-        if (due_now || queued >= (newest->weight ? newest->weight : 1))
+        if ((due_now || queued >= (newest->weight ? newest->weight : 1)) &&
+            gap_over(svc, now, queued))
             return;
         bool paced = queued && svc->nflight < svc->depth; /* now < due: not due_now */
+        if (paced && due <= now)
+            due = svc->last_taken_ns + svc->round_gap_ns;
         if (paced ? outcome_before(svc, now, due) : svc->def->commit_ready(svc->app, 1))
             finish_oldest(svc, true);
+    }
+    uint64_t now = mono_nanos();
+    round_loop_t *loop = atomic_load(&svc->loop);
+    if (!gap_over(svc, now, loop ? round_queued(loop) : 0)) {
+        struct timespec d = {0, (long)(svc->last_taken_ns + svc->round_gap_ns - now)};
+        nanosleep(&d, NULL);
     }
 }
 
@@ -933,6 +952,7 @@ static void run_round(void *ctx, round_item_t *items, size_t n)
     while (svc->nflight && def->commit_ready(svc->app, 0))
         finish_oldest(svc, true); /* answers that are ready go out before this round's work */
     uint64_t taken = mono_nanos(), prepare = 0, late_from = 0;
+    svc->last_taken_ns = taken;
     flight_t f = {.items = items, .n = n};
     size_t nops = count_items(&f, items), nreplays = 0;
     allocfail_t *prev = allocfail_attach(f.counted);
@@ -1337,6 +1357,7 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
     if (!(svc->app = def->create(svc, err)))
         goto fail;
     svc->depth = def->one_round_at_a_time ? 1 : (size_t)cfg->pipeline_depth;
+    svc->round_gap_ns = (uint64_t)cfg->round_gap_us * 1000u;
     round_config_t rc = {.run = run_round,
                          .tick = tick,
                          .gate = gate,
@@ -1398,6 +1419,10 @@ int service_main(const service_def_t *def, int argc, char **argv)
              "while batches are being checked, a round waits for them until this long after the "
              "previous round began (0: never)"),
          .max = 1000},
+        {CONFIG_OPT("round-gap-us", OPT_INT, &cfg.round_gap_us, "2000",
+                    "a round starts this long after the previous one at the earliest, unless a "
+                    "round's worth waits (0: at once)"),
+         .max = 1000000},
         {CONFIG_OPT("pipeline-depth", OPT_INT, &cfg.pipeline_depth, "2",
                     "rounds in flight at most: round N+1 is applied and written while round N "
                     "commits (1: one at a time)"),

@@ -108,6 +108,7 @@ typedef struct {
     bool test_clock, read_only;
     int threads, max_round, round_gather_ms;
     int pipeline_depth;  /* rounds in flight at most (dbwriter.h) */
+    int round_gap_us;    /* the least time between two rounds' starts (gate()) */
     int suspend_seconds; /* write_suspend(): how long a request waits */
     int commit_delay_ms; /* benchmarks: a sleep before every COMMIT (dbwriter.h) */
     const char *log_level;

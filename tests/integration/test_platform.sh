@@ -28,6 +28,7 @@ check "--governance must have a host" usage_error --governance http://
 check "--cmc must be a URL, not an address" usage_error --cmc 127.0.0.1:8083
 check "--threads out of range" usage_error --threads 100000
 check "--round-gather-ms out of range" usage_error --round-gather-ms 5000
+check "--round-gap-us out of range" usage_error --round-gap-us 2000000
 check "--help lists the shared and the ledger's own flags" \
   bash -c "'$BIN/nns-ledger' --help | grep -q -- '--genesis' && '$BIN/nns-ledger' --help | grep -q -- '--log-level'"
 
