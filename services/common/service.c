@@ -825,6 +825,16 @@ static bool outcome_before(service_t *svc, uint64_t now, uint64_t due)
     return false;
 }
 
+/* True when the next round may start as far as --round-gap-us goes: that long has passed
+ * since the last round was taken, or a round's worth waits already (ROUND_GAP_FULL commands,
+ * a batch counting its items), so that the gap never holds back a backlog. */
+#define ROUND_GAP_FULL 64
+static bool gap_over(const service_t *svc, uint64_t now, size_t queued)
+{
+    return !svc->round_gap_ns || queued >= ROUND_GAP_FULL ||
+           now >= svc->last_taken_ns + svc->round_gap_ns;
+}
+
 /* Before each round (round.h: the gate). Rounds in flight are ended as their outcomes arrive.
  * The next round waits meanwhile, until whichever comes first:
  * - the rounds in flight have ended (it then starts with everything that queued up);
@@ -836,17 +846,12 @@ static bool outcome_before(service_t *svc, uint64_t now, uint64_t due)
  * Starting every waiting command at once instead made rounds of a dozen transfers, and
  * PostgreSQL's cost per round (the transaction, its statements, the flush) then dominated;
  * waiting for the rounds in flight to end left PostgreSQL idle while the next one was prepared
- * (docs/benchmarks.md). When the loop stops nothing more comes: every round in flight is
- * ended. */
-/* True when the next round may start: --round-gap-us has passed since the last round was
- * taken, or a round's worth waits already (ROUND_GAP_FULL commands). */
-#define ROUND_GAP_FULL 64
-static bool gap_over(const service_t *svc, uint64_t now, size_t queued)
-{
-    return !svc->round_gap_ns || queued >= ROUND_GAP_FULL ||
-           now >= svc->last_taken_ns + svc->round_gap_ns;
-}
-
+ * (docs/benchmarks.md). Whichever it is, a round is not taken sooner than --round-gap-us
+ * after the one before (gap_over()), with rounds in flight or without: when commits are quick
+ * and the load is light (the open loop at 11,500 requests a second, commits of about 1 ms),
+ * rounds otherwise held 7-9 commands, and PostgreSQL spent 51-54 µs a transfer on them against
+ * 29-30 µs in rounds of 25 with a 2 ms gap. When the loop stops nothing more comes: every round
+ * in flight is ended. */
 static void gate(void *ctx)
 {
     service_t *svc = ctx;
