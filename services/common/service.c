@@ -877,7 +877,8 @@ static void gate(void *ctx)
     uint64_t now = mono_nanos();
     round_loop_t *loop = atomic_load(&svc->loop);
     if (!gap_over(svc, now, loop ? round_queued(loop) : 0)) {
-        struct timespec d = {0, (long)(svc->last_taken_ns + svc->round_gap_ns - now)};
+        uint64_t wait = svc->last_taken_ns + svc->round_gap_ns - now;
+        struct timespec d = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
         nanosleep(&d, NULL);
     }
 }
