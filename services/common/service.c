@@ -829,10 +829,14 @@ static bool outcome_before(service_t *svc, uint64_t now, uint64_t due)
  * since the last round was taken, or a round's worth waits already (ROUND_GAP_FULL commands,
  * a batch counting its items), so that the gap never holds back a backlog. */
 #define ROUND_GAP_FULL 64
+static uint64_t gap_end(const service_t *svc)
+{
+    return svc->last_taken_ns + svc->round_gap_ns;
+}
+
 static bool gap_over(const service_t *svc, uint64_t now, size_t queued)
 {
-    return !svc->round_gap_ns || queued >= ROUND_GAP_FULL ||
-           now >= svc->last_taken_ns + svc->round_gap_ns;
+    return !svc->round_gap_ns || queued >= ROUND_GAP_FULL || now >= gap_end(svc);
 }
 
 /* Before each round (round.h: the gate). Rounds in flight are ended as their outcomes arrive.
@@ -870,14 +874,14 @@ static void gate(void *ctx)
             return;
         bool paced = queued && svc->nflight < svc->depth; /* now < due: not due_now */
         if (paced && due <= now)
-            due = svc->last_taken_ns + svc->round_gap_ns;
+            due = gap_end(svc);
         if (paced ? outcome_before(svc, now, due) : svc->def->commit_ready(svc->app, 1))
             finish_oldest(svc, true);
     }
     uint64_t now = mono_nanos();
     round_loop_t *loop = atomic_load(&svc->loop);
     if (!gap_over(svc, now, loop ? round_queued(loop) : 0)) {
-        uint64_t wait = svc->last_taken_ns + svc->round_gap_ns - now;
+        uint64_t wait = gap_end(svc) - now;
         struct timespec d = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
         nanosleep(&d, NULL);
     }
