@@ -18,7 +18,10 @@
 # (11500 requests/s), BENCH_OPEN_SECONDS (60), BENCH_OPEN_CONNECTIONS (2048),
 # BENCH_DELAY (1: the modes with --commit-delay-ms), BENCH_COMMIT_DELAY_MS (5),
 # BENCH_WAL_WARM_MB (2048: WAL written and checkpointed first, so that segments are recycled),
-# BENCH_FLOOR (1: measure the request floor first), BENCH_FLOOR_SECONDS (10).
+# BENCH_FLOOR (1: measure the request floor first), BENCH_FLOOR_SECONDS (10),
+# BENCH_DIRTY_BACKGROUND_BYTES (unset: the host's own; as root, the kernel's
+# vm.dirty_background_bytes for the run, restored at the end: docs/operations.md, "The host's
+# page cache").
 source "$(dirname "$0")/../lib.sh"
 secs=${BENCH_SECONDS:-30}
 conns=${BENCH_CONNECTIONS:-256}
@@ -58,6 +61,29 @@ if [ "$wal_warm_mb" -gt 0 ]; then
   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAtc "SELECT count(pg_logical_emit_message(false, 'nns-bench-wal-warmup', repeat('x', 1048576))) FROM generate_series(1, $wal_warm_mb)" \
     -c "CHECKPOINT" >/dev/null
 fi
+# The kernel's writeback of the data files' pages (docs/operations.md, "The host's page cache"):
+# each mode prints how far Dirty rose in its window
+writeback_settings() {
+  echo "vm.dirty_background_bytes=$(sysctl -n vm.dirty_background_bytes)" \
+    "vm.dirty_background_ratio=$(sysctl -n vm.dirty_background_ratio)" \
+    "vm.dirty_expire_centisecs=$(sysctl -n vm.dirty_expire_centisecs)"
+}
+if [ -n "${BENCH_DIRTY_BACKGROUND_BYTES:-}" ]; then
+  [ "$(id -u)" = 0 ] || { echo "BENCH_DIRTY_BACKGROUND_BYTES needs root" >&2; exit 2; }
+  saved_dirty_bytes=$(sysctl -n vm.dirty_background_bytes)
+  saved_dirty_ratio=$(sysctl -n vm.dirty_background_ratio)
+  # setting one of the pair clears the other: the one that was set is set back
+  restore_writeback() {
+    if [ "$saved_dirty_bytes" -gt 0 ]; then
+      sysctl -qw vm.dirty_background_bytes="$saved_dirty_bytes"
+    else
+      sysctl -qw vm.dirty_background_ratio="$saved_dirty_ratio"
+    fi
+  }
+  trap 'restore_writeback; cleanup' EXIT
+  sysctl -qw vm.dirty_background_bytes="$BENCH_DIRTY_BACKGROUND_BYTES"
+fi
+echo "host writeback: $(writeback_settings)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$DATABASE_URL" -Atc 'SHOW server_version')"
 # the floor of a signed transfer's CPU on this machine right now (it moves with the host's load)
 echo "Ed25519 verification (libsodium) and SHA-256 (libcrypto) of a 300-byte body, this machine now: $("$TOOLS/cryptospeed")"
@@ -112,6 +138,7 @@ thread_ticks() {
   done
 }
 metric() { awk -v m="$1" '$1 ~ "^"m {print $2; exit}' "$2"; }
+db_bytes() { psql "$DATABASE_URL" -Atc "SELECT pg_database_size(current_database())"; }
 wal_lsn() { psql "$DATABASE_URL" -Atc "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"; }
 
 # measure LABEL SEED_BASE_OFFSET LOADGEN_FLAGS...: one run, its figures and where the time went.
@@ -177,6 +204,9 @@ measure() {
   metrics >"$out.m0"; pg_snapshot >"$out.pg0"
   thread_ticks >"$out.th0"
   local l0 t0 g0 w0; l0=$(cpu_ticks "$lpid"); g0=$(cpu_ticks "$load"); w0=$(wal_lsn); t0=$(date +%s.%N)
+  local d0; d0=$(db_bytes)
+  (while :; do awk '/^Dirty:/ {print $2; exit}' /proc/meminfo; sleep 1; done) >"$out.dirty" &
+  local dirty_sampler=$!
   local v1 v2 v3
   v1=$(verify_sample)
   sleep_part "$wsecs" 0.5
@@ -185,6 +215,8 @@ measure() {
   v3=$(verify_sample)
   metrics >"$out.m1"; pg_snapshot >"$out.pg1"
   local l1 t1 g1 w1; l1=$(cpu_ticks "$lpid"); g1=$(cpu_ticks "$load"); w1=$(wal_lsn); t1=$(date +%s.%N)
+  kill "$dirty_sampler" 2>/dev/null; wait "$dirty_sampler" 2>/dev/null || true
+  local d1; d1=$(db_bytes)
   thread_ticks >"$out.th1"
   kill -0 "$load" 2>/dev/null ||
     echo "  warning: the load generator stopped inside the window (out of requests?); the rate is low"
@@ -230,6 +262,9 @@ measure() {
     printf "  CPU per transfer: ledger %.0f us, PostgreSQL %.0f us, load generator %.0f us; CPU use: ledger %.0f%%, PostgreSQL %.0f%%, load generator %.0f%% of one core (%d cores in all)\n", (rate ? l / hz / wall / rate * 1e6 : 0), (rate ? p / hz / wall / rate * 1e6 : 0), (rate ? g / hz / wall / rate * 1e6 : 0), l / hz * 100 / wall, p / hz * 100 / wall, g / hz * 100 / wall, cores
     printf "  WAL per transfer: %.0f bytes\n", (rate ? wal / wall / rate : 0)
   }'
+  echo "  page cache: Dirty at most $(sort -n "$out.dirty" | tail -n 1 | awk '{ printf "%.0f", $1 / 1024 }') MB in the window;" \
+    "the database grew $(awk -v d="$((d1 - d0))" -v r="$rate_w" -v t0="$t0" -v t1="$t1" \
+      'BEGIN { printf "%.0f bytes per transfer (%.1f MB/s)", (r > 0 ? d / (t1 - t0) / r : 0), d / (t1 - t0) / 1048576 }')"
   echo "  ledger threads, % of one core: $(awk -v hz="$hz" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" '
     NR == FNR { before[$1] = $3; next }
     { cpu[$2] += $3 - ($1 in before ? before[$1] : 0) }
