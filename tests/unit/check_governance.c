@@ -794,6 +794,75 @@ START_TEST(test_disburse_flow_with_fee_burn)
 }
 END_TEST
 
+/* Disburses of one neuron sent together (test_governance_flows.sh section 7): the first takes
+ * the lock and makes the one transfer; one in the same round or any round before the answer is
+ * refused 409 LedgerUpdateOngoing; one after the answer, in its round or a later one, finds
+ * nothing to move (422 InsufficientFunds); the answer delivered again finishes nothing. So one
+ * request, and only one, is answered 200. */
+START_TEST(test_disburses_sent_together)
+{
+    gov_neuron_full_t f;
+    uint64_t now = T0 + 1000;
+    dissolved_neuron(&f, 9, &alice, 3 * ICP, now);
+    load(&f);
+    gov_command_t c = command(GOV_CMD_DISBURSE, &alice, 9);
+    gov_outcome_t out;
+    nns_error_t err;
+
+    /* one round: the first is pending, the second finds the lock */
+    gov_round_t *r = gov_round_begin(G);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(gov_apply_command(G, r, &c, now, &out, &err));
+    ck_assert(!out.finished && out.has_request);
+    uint64_t flow = out.flow_id;
+    ck_assert(!gov_apply_command(G, r, &c, now, &out, &err));
+    ck_assert_str_eq(err.code, "LedgerUpdateOngoing");
+    ck_assert_int_eq(err.status, 409);
+    keep_round(r);
+    gov_round_commit(G, &r);
+    ck_assert_uint_eq(nlast, 1);
+    gov_intent_t tr = last_intents[0];
+    ck_assert_int_eq(tr.purpose, GOV_PURPOSE_TRANSFER);
+    ck_assert_uint_eq(tr.amount, 3 * ICP - FEE);
+
+    /* a later round before the answer: refused */
+    run_err(&c, now, "LedgerUpdateOngoing", 409);
+
+    /* the round of the answer: before it refused, after it nothing to move */
+    r = gov_round_begin(G);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(!gov_apply_command(G, r, &c, now + 1, &out, &err));
+    ck_assert_str_eq(err.code, "LedgerUpdateOngoing");
+    gov_transfer_result_t res;
+    memset(&res, 0, sizeof res);
+    res.ok = true;
+    res.block_index = 77;
+    ck_assert(gov_apply_transfer_done(G, r, tr.id, &res, now + 1, &out, &err));
+    ck_assert(out.finished && out.ok && out.has_request);
+    ck_assert_uint_eq(out.flow_id, flow);
+    ck_assert_uint_eq(out.transfer_block_height, 77);
+    ck_assert(!gov_apply_command(G, r, &c, now + 1, &out, &err));
+    ck_assert_str_eq(err.code, "InsufficientFunds");
+    ck_assert_int_eq(err.status, 422);
+    /* the same answer again in that round: its intent is finished */
+    ck_assert(!gov_apply_transfer_done(G, r, tr.id, &res, now + 1, &out, &err));
+    ck_assert(!out.finished);
+    keep_round(r);
+    ck_assert_uint_eq(nlast, 0);
+    gov_round_commit(G, &r);
+
+    /* and in a later round */
+    r = gov_round_begin(G);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(!gov_apply_transfer_done(G, r, tr.id, &res, now + 2, &out, &err));
+    ck_assert(!out.finished);
+    gov_round_discard(G, &r);
+    run_err(&c, now + 2, "InsufficientFunds", 422);
+    ck_assert(!get(9, now + 2)->locked);
+    ck_assert_uint_eq(get(9, now + 2)->n.cached_neuron_stake_e8s, 0);
+}
+END_TEST
+
 START_TEST(test_disburse_refused_and_small_fees)
 {
     gov_neuron_full_t f;
@@ -2263,6 +2332,7 @@ static Suite *governance_suite(void)
     tcase_add_checked_fixture(f, setup, teardown);
     tcase_add_test(f, test_disburse_flow_with_fee_burn);
     tcase_add_test(f, test_disburse_refused_and_small_fees);
+    tcase_add_test(f, test_disburses_sent_together);
     tcase_add_test(f, test_split_flow_and_revert);
     tcase_add_test(f, test_merge_flow);
     tcase_add_test(f, test_merge_mismatches);
