@@ -165,12 +165,17 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/bench/%.o $(BENCH_LIB) $$(call service_libs
 	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIB) $(filter %.a,$^) $(LDLIBS)
 
 # Unit suites (Check): pure code, no database, no network.
+# Check's timeouts catch a hung test, not a slow one: the sanitizers cost 2-5x and a shared host
+# another 2x, so their builds scale every timeout (a test near Check's 4 s default otherwise times
+# out on a loaded host).
+CK_TIMEOUT_MULTIPLIER ?= 1
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
+	  CK_FORK=yes CK_TIMEOUT_MULTIPLIER=$(CK_TIMEOUT_MULTIPLIER) $$t; done
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" CK_TIMEOUT_MULTIPLIER=10
 asan:
 	@$(ASAN_MAKE) unit
 
@@ -181,7 +186,7 @@ tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
 	  $(patsubst %,build/tsan/tests/%,$(TSAN_SUITES))
 	@set -e; for t in $(TSAN_SUITES); do echo "== build/tsan/tests/$$t (ThreadSanitizer)"; \
-	  CK_FORK=no TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+	  CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
 
 # The services built with the same sanitizers, under the integration and end-to-end suites: a
 # memory error or undefined behaviour on any path those suites drive aborts the service and
