@@ -1059,24 +1059,6 @@ static void tick(void *app, uint64_t wall_now)
     }
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
-{
-    cmc_app_t *a = app;
-    return cmc_store_purge_replay(a->store, wall_now, emptied_bytes, err);
-}
-
-static bool ping(void *app)
-{
-    cmc_app_t *a = app;
-    return cmc_store_ping(a->store);
-}
-
-static bool reconnect(void *app, nns_error_t *err)
-{
-    cmc_app_t *a = app;
-    return cmc_store_reconnect(a->store, err);
-}
-
 static void metrics(void *app, metrics_t *m)
 {
     cmc_app_t *a = app;
@@ -1283,6 +1265,7 @@ static void *create(service_t *svc, nns_error_t *err)
     /* rounds do not chain (one_round_at_a_time): one write connection */
     if (!(a->store = cmc_store_open(cfg->database, 1, 1, (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
+    service_use_store(svc, cmc_store_db(a->store));
     bool fresh = false;
     if (!cmc_store_load(a->store, a->cmc, service_replay(svc), clock_wall_nanos(), &fresh, &intents,
                         &nintents, err) ||
@@ -1359,8 +1342,5 @@ const service_def_t CMC_SERVICE = {
     .commit_ready = commit_ready,
     .round_end = round_end,
     .tick = tick,
-    .purge_replay = purge_replay,
-    .ping = ping,
-    .reconnect = reconnect,
     .metrics = metrics,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db_pool.h"
+#include "dbstore.h"
 #include "jsonutil.h"
 #include "log.h"
 
@@ -94,10 +95,7 @@ enum {
     Q_COUNT
 };
 
-static const struct {
-    const char *name, *sql;
-    int nparams;
-} ROUND_SQL[Q_COUNT] = {
+static const db_prepared_t ROUND_SQL[Q_COUNT] = {
     [Q_STATE] = {"cmc_state",
                  "INSERT INTO cmc.state (id, rate_timestamp_seconds, xdr_permyriad_per_icp, "
                  "has_average, average_timestamp_seconds, average_xdr_permyriad_per_icp, "
@@ -252,9 +250,7 @@ typedef struct {
 #define MAX_ARRAYS 64
 
 struct cmc_store {
-    PGconn *w; /* migrations and loading at start */
-    db_writer_t *wr;
-    db_pool_t *pool;
+    db_store_t db; /* the loader (closed after loading), the pool, the writer */
     copybuf_t replay;
     batch_t b;
     arr_t arrs[MAX_ARRAYS]; /* reused round after round */
@@ -399,22 +395,6 @@ static const char **b_stmt(batch_t *b, int q)
 
 /* ---- open / close ---- */
 
-static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
-{
-    (void)ctx;
-    /* A round's statements reach their rows by key (ON CONFLICT, = ANY of the round's keys).
-     * Prepared while the tables are small, their generic plans would scan whole tables
-     * (measured: the intents' and notifications' = ANY as sequential scans, PostgreSQL's CPU
-     * per notification doubled as the tables grew): on the round connections an index is
-     * always preferred. */
-    if (!db_command(conn, "SET enable_seqscan = off", 0, NULL, err))
-        return false;
-    for (int q = 0; q < Q_COUNT; q++)
-        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
-            return false;
-    return true;
-}
-
 cmc_store_t *cmc_store_open(const char *conninfo, unsigned pool_size, unsigned depth,
                             unsigned commit_delay_ms, nns_error_t *err)
 {
@@ -423,14 +403,21 @@ cmc_store_t *cmc_store_open(const char *conninfo, unsigned pool_size, unsigned d
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    db_writer_config_t wc = {.conninfo = conninfo,
-                             .service = "cmc",
-                             .depth = depth,
-                             .commit_delay_ms = commit_delay_ms,
-                             .prepare = prepare_conn};
-    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, &CMC_MIGRATIONS, err) ||
-        !(s->pool = db_pool_new(conninfo, pool_size, err)) || !(s->wr = db_writer_open(&wc, err))) {
-        cmc_store_close(&s);
+    /* A round's statements reach their rows by key (ON CONFLICT, = ANY of the round's keys).
+     * Prepared while the tables are small, their generic plans would scan whole tables
+     * (measured: the intents' and notifications' = ANY as sequential scans, PostgreSQL's CPU
+     * per notification doubled as the tables grew): on the round connections an index is
+     * always preferred. */
+    db_store_config_t c = {.conninfo = conninfo,
+                           .migrations = &CMC_MIGRATIONS,
+                           .pool_size = pool_size,
+                           .depth = depth,
+                           .commit_delay_ms = commit_delay_ms,
+                           .round_setup = "SET enable_seqscan = off",
+                           .round_sql = ROUND_SQL,
+                           .nround_sql = Q_COUNT};
+    if (!db_store_open(&s->db, &c, err)) {
+        free(s);
         return NULL;
     }
     return s;
@@ -441,10 +428,7 @@ void cmc_store_close(cmc_store_t **sp)
     cmc_store_t *s = *sp;
     if (!s)
         return;
-    if (s->w)
-        PQfinish(s->w);
-    db_writer_close(&s->wr);
-    db_pool_destroy(&s->pool);
+    db_store_close(&s->db);
     copybuf_free(&s->replay);
     batch_free(&s->b);
     for (size_t i = 0; i < MAX_ARRAYS; i++)
@@ -453,14 +437,9 @@ void cmc_store_close(cmc_store_t **sp)
     *sp = NULL;
 }
 
-bool cmc_store_ping(cmc_store_t *s)
+db_store_t *cmc_store_db(cmc_store_t *s)
 {
-    return db_pool_ping(s->pool);
-}
-
-bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err)
-{
-    return db_writer_reconnect(s->wr, err);
+    return &s->db;
 }
 
 /* ---- loading ---- */
@@ -535,7 +514,7 @@ static bool corrupt(nns_error_t *err, const char *what)
 
 static PGresult *query(cmc_store_t *s, const char *sql, nns_error_t *err)
 {
-    return db_exec(s->w, sql, 0, NULL, err);
+    return db_exec(s->db.loader, sql, 0, NULL, err);
 }
 
 static bool load_state(cmc_store_t *s, cmc_t *c, bool *fresh, nns_error_t *err)
@@ -953,7 +932,7 @@ static bool load_subnets(cmc_store_t *s, cmc_t *c, nns_error_t *err)
 
 static bool load_replay(cmc_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
 {
-    return db_replay_load(s->w, DB_REPLAY_LOAD_SQL("cmc.replay_cache"), rc, wall_now, err);
+    return db_replay_load(s->db.loader, DB_REPLAY_LOAD_SQL("cmc.replay_cache"), rc, wall_now, err);
 }
 
 bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_now, bool *fresh,
@@ -966,10 +945,8 @@ bool cmc_store_load(cmc_store_t *s, cmc_t *c, replay_cache_t *rc, uint64_t wall_
               load_canisters(s, c, err) && load_cycles_accounts(s, c, err) &&
               load_subnets(s, c, err) && load_replay(s, rc, wall_now, err) &&
               load_intents(s, c, intents, nintents, err);
-    if (ok) { /* loaded: the rounds have connections of their own */
-        PQfinish(s->w);
-        s->w = NULL;
-    }
+    if (ok) /* loaded: the rounds have connections of their own */
+        db_store_loaded(&s->db);
     return ok;
 }
 
@@ -1557,7 +1534,7 @@ static void build_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_ex
 db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cmc_store_extras_t *x,
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
-    PGconn *w = db_writer_conn(s->wr);
+    PGconn *w = db_writer_conn(s->db.writer);
     if (!w) {
         nns_error_set(err, 503, "Unavailable", "database unreachable");
         return DB_NOT_COMMITTED;
@@ -1569,33 +1546,27 @@ db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cm
         nns_error_set(err, 503, "Unavailable", "out of memory building the round's rows");
         return DB_NOT_COMMITTED;
     }
-    if (!db_writer_begin(s->wr, err)) {
+    if (!db_writer_begin(s->db.writer, err)) {
         batch_reset(&s->b);
         return DB_NOT_COMMITTED;
     }
     const copybuf_t *copies[1] = {&s->replay};
     if (nreplays && !db_copies(w, COPY_REPLAY, copies, 1, err)) {
-        db_writer_abandon(s->wr, err);
+        db_writer_abandon(s->db.writer, err);
         batch_reset(&s->b);
         return DB_NOT_COMMITTED;
     }
-    db_outcome_t o = db_writer_send(s->wr, s->b.st, s->b.nst, err);
+    db_outcome_t o = db_writer_send(s->db.writer, s->b.st, s->b.nst, err);
     batch_reset(&s->b);
     return o;
 }
 
 db_outcome_t cmc_store_wait_round(cmc_store_t *s, nns_error_t *err)
 {
-    return db_writer_wait(s->wr, err);
+    return db_writer_wait(s->db.writer, err);
 }
 
 bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms)
 {
-    return db_writer_ready(s->wr, timeout_ms);
-}
-
-bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                            nns_error_t *err)
-{
-    return db_pool_replay_purge(s->pool, "cmc.replay_cache", wall_now, emptied_bytes, err);
+    return db_writer_ready(s->db.writer, timeout_ms);
 }

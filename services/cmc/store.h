@@ -26,7 +26,7 @@
 
 #include "cmc.h"
 #include "db.h"
-#include "dbwriter.h"
+#include "dbstore.h"
 #include "error.h"
 #include "migrations.h"
 #include "replay.h"
@@ -67,6 +67,8 @@ cmc_store_t *cmc_store_open(const char *conninfo, unsigned pool_size, unsigned d
                             unsigned commit_delay_ms, nns_error_t *err)
     __attribute__((warn_unused_result));
 void cmc_store_close(cmc_store_t **s);
+/* Its connections, for the skeleton (service_use_store()). */
+db_store_t *cmc_store_db(cmc_store_t *s);
 
 /* Loads committed state into c and the unexpired replay entries into rc. *fresh tells a
  * database without the cmc's state row (the genesis applies then). *intents (malloc'd, the
@@ -83,10 +85,5 @@ db_outcome_t cmc_store_send_round(cmc_store_t *s, const cmc_round_t *r, const cm
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err);
 db_outcome_t cmc_store_wait_round(cmc_store_t *s, nns_error_t *err);
 bool cmc_store_round_ready(cmc_store_t *s, int timeout_ms);
-
-bool cmc_store_purge_replay(cmc_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                            nns_error_t *err) __attribute__((warn_unused_result));
-bool cmc_store_ping(cmc_store_t *s);
-bool cmc_store_reconnect(cmc_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
 
 #endif

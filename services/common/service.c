@@ -31,7 +31,7 @@
 /* The exit status when a commit's outcome is unknown (EX_TEMPFAIL): a supervisor restarts the
  * service, which reloads what committed. */
 #define EXIT_COMMIT_UNKNOWN 75
-/* While the database is down, def->reconnect is retried after this long, doubling up to the
+/* While the database is down, the writer's reconnect is retried after this long, doubling up to the
  * maximum. */
 #define RECONNECT_MIN_NANOS (50ULL * 1000000ULL)
 #define RECONNECT_MAX_NANOS (2000ULL * 1000000ULL)
@@ -99,6 +99,7 @@ struct service {
     http_route_t *routes;
     round_loop_t *_Atomic loop; /* set once construction has made it; read by /metrics */
     void *app;
+    db_store_t *db; /* the store's connections (service_use_store()) */
     uint64_t last_replay_purge;
     /* a purge runs on the read pool (run_purge): set by the state thread, cleared when done;
      * purge_wall is its wall clock, written before it is submitted */
@@ -109,7 +110,7 @@ struct service {
     size_t purge_dropped;     /* answers dropped from memory since then (run_purge only) */
     /* commits: the state thread writes, /metrics reads */
     _Atomic uint64_t commits, commit_failures, commit_nanos_sum, commit_nanos_max;
-    /* the database: down while def->reconnect fails (state thread writes, /readyz and
+    /* the database: down while db_store_reconnect() fails (state thread writes, /readyz and
      * /metrics read); the back-off is the state thread's alone */
     _Atomic bool db_down;
     _Atomic uint64_t db_outages, rounds_refused;
@@ -645,20 +646,17 @@ static void name_requests(round_item_t *items, size_t n, char *out, size_t cap)
 }
 
 /* Whether the state thread's database connection is usable, repairing it through
- * def->reconnect: at once when the database is up, and while it is down no sooner than the
+ * db_store_reconnect(): at once when the database is up, and while it is down no sooner than the
  * back-off allows (false meanwhile). State thread. */
 static bool database_usable(service_t *svc)
 {
-    const service_def_t *def = svc->def;
-    if (!def->reconnect)
-        return true;
     uint64_t now = clock_wall_nanos();
     bool down = atomic_load(&svc->db_down);
     if (down && now < svc->db_retry_at && now + RECONNECT_MAX_NANOS >= svc->db_retry_at)
         return false; /* (a wall clock set back does not stall the retries) */
     nns_error_t err;
     nns_error_clear(&err);
-    if (def->reconnect(svc->app, &err)) {
+    if (db_store_reconnect(svc->db, &err)) {
         if (down) {
             atomic_store(&svc->db_down, false);
             log_info("database reachable again after %.1f s: serving writes",
@@ -1053,7 +1051,7 @@ static void run_purge(void *ctx, size_t i)
         nns_error_t err;
         size_t emptied = 0;
         uint64_t t0 = mono_nanos();
-        if (!svc->def->purge_replay(svc->app, now, &emptied, &err))
+        if (!db_store_purge_replay(svc->db, now, &emptied, &err))
             log_warn("replay cache purge failed: %s", err.detail);
         else if (emptied || svc->purge_dropped)
             log_info("replay purge: %zu expired answers left memory since the last; %.1f MB of "
@@ -1107,7 +1105,7 @@ static void get_readyz(http_request_t *req, void *app)
     service_t *svc = app;
     /* the request's server, not svc->http: served while service_new has not stored it yet */
     bool ready = http_server_is_ready(http_request_server(req));
-    if (!ready || atomic_load(&svc->db_down) || !svc->def->ping(svc->app)) {
+    if (!ready || atomic_load(&svc->db_down) || !db_store_ping(svc->db)) {
         service_respond_unavailable(req, ready ? "database unreachable" : "not ready");
         return;
     }
@@ -1244,6 +1242,11 @@ const service_config_t *service_config(const service_t *svc)
     return &svc->cfg;
 }
 
+void service_use_store(service_t *svc, db_store_t *db)
+{
+    svc->db = db;
+}
+
 const identity_t *service_key(const service_t *svc)
 {
     return &svc->key;
@@ -1366,6 +1369,11 @@ static service_t *service_new(const service_def_t *def, const service_config_t *
         goto fail;
     if (!(svc->app = def->create(svc, err)))
         goto fail;
+    if (!svc->db) {
+        nns_error_set(err, 500, "Internal", "the %s's create did not call service_use_store()",
+                      def->name);
+        goto fail;
+    }
     svc->depth = def->one_round_at_a_time ? 1 : (size_t)cfg->pipeline_depth;
     svc->round_gap_ns = (uint64_t)cfg->round_gap_us * 1000u;
     round_config_t rc = {.run = run_round,

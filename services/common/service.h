@@ -29,10 +29,11 @@
  * Database failures (DESIGN.md section 3): a commit whose outcome is unknowable (*fatal) makes
  * the process exit with 75, and the restart reloads what committed. A commit known to have
  * committed nothing is a clean failure: its requests get 503 with Retry-After and the service
- * keeps serving. If the database is unreachable (def->reconnect fails) the service stays up in
- * a "database down" state: writes get 503 at once, point reads keep answering from committed
- * memory, /readyz answers 503, and def->reconnect is retried with back-off until the database
- * is back, after which everything resumes by itself.
+ * keeps serving. If the database is unreachable (the store's writer cannot reconnect:
+ * db_store_reconnect()) the service stays up in a "database down" state: writes get 503 at
+ * once, point reads keep answering from committed memory, /readyz answers 503, and the
+ * reconnect is retried with back-off until the database is back, after which everything
+ * resumes by itself.
  */
 #ifndef NNS_SERVICE_H
 #define NNS_SERVICE_H
@@ -44,6 +45,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "dbstore.h"
 #include "error.h"
 #include "http.h"
 #include "keyfile.h"
@@ -133,9 +135,10 @@ typedef struct {
     bool one_round_at_a_time; /* the state machine cannot open a round on top of one that
                                  is still committing: --pipeline-depth is 1 for it */
 
-    /* Opens the store, loads committed state (and the replay entries, into
-     * service_replay(svc)), applies a genesis: the service's state, or NULL with err. Runs
-     * before any route but /healthz, /readyz and /metrics is served. */
+    /* Opens the store, hands its connections to the skeleton (service_use_store()), loads
+     * committed state (and the replay entries, into service_replay(svc)), applies a genesis:
+     * the service's state, or NULL with err. Runs before any route but /healthz, /readyz and
+     * /metrics is served. */
     void *(*create)(service_t *svc, nns_error_t *err);
     /* Frees what create made; the round loop and the HTTP server are stopped already. */
     void (*destroy)(void *app);
@@ -180,24 +183,6 @@ typedef struct {
     /* Periodic work on the state thread (may be NULL); wall_now is the wall clock. Runs while
      * the database is down too. */
     void (*tick)(void *app, uint64_t wall_now);
-    /* Empties the replay table's slots that hold only rows expired at wall_now (the skeleton
-     * purges the cache). Runs on a read-pool thread while rounds go on, every 30 s: it must use
-     * a connection of its own (db_pool_replay_purge() on the store's read pool), never the state
-     * thread's; *emptied_bytes: the size of what was emptied. */
-    bool (*purge_replay)(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err);
-    /* True when the database answers (for /readyz). */
-    bool (*ping)(void *app);
-    /* Makes the state thread's database connection usable (may be NULL: nothing to repair):
-     * true at once when it is, without a round trip (e.g. libpq's PQconsumeInput, then
-     * PQstatus and PQtransactionStatus); otherwise it opens a new connection (and prepares
-     * what the service prepares) and returns true, or false with err when the database cannot
-     * be reached. Only the connection is repaired: nothing is reloaded, since a commit that
-     * failed committed nothing (or was fatal). The skeleton calls it on the state thread
-     * before every round, after a round that did not commit, and from the tick. While it
-     * fails the database is down: rounds are answered 503 "Unavailable" with Retry-After at
-     * once (apply and commit are not called), replay rows are not purged, /readyz answers 503,
-     * and it is called again with back-off (50 ms doubling to 2 s) until it succeeds. */
-    bool (*reconnect)(void *app, nns_error_t *err);
     /* The service's own metric families (HTTP threads: read only what is safe to read). */
     void (*metrics)(void *app, metrics_t *m);
 } service_def_t;
@@ -209,6 +194,17 @@ int service_main(const service_def_t *def, int argc, char **argv);
 /* --- for the service's create and handlers (borrowed pointers, valid for the service's
  * life) --- */
 const service_config_t *service_config(const service_t *svc);
+/* create: the store's connections, which the skeleton uses from then on (db must outlive the
+ * service's app): /readyz pings its pool (db_store_ping()); the state thread makes its writer's
+ * connection usable before every round and from the tick (db_store_reconnect(): while that
+ * fails the database is down: rounds are answered 503 "Unavailable" with Retry-After at once,
+ * apply and commit are not called, replay rows are not purged, /readyz answers 503, and it is
+ * tried again with back-off, 50 ms doubling to 2 s, until it succeeds; only the connection is
+ * repaired, nothing is reloaded, since a commit that failed committed nothing or was fatal);
+ * every 30 s a read-pool thread empties the expired slots of its replay table
+ * (db_store_purge_replay()) while rounds go on. A service must call it: service_main() refuses
+ * to start otherwise. */
+void service_use_store(service_t *svc, db_store_t *db);
 const identity_t *service_key(const service_t *svc);
 replay_cache_t *service_replay(service_t *svc);
 workpool_t *service_workpool(service_t *svc);

@@ -1022,24 +1022,6 @@ static void tick(void *app, uint64_t wall_now)
     submit_tick(a, wall_now);
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
-{
-    gov_app_t *a = app;
-    return gov_store_purge_replay(a->store, wall_now, emptied_bytes, err);
-}
-
-static bool ping(void *app)
-{
-    gov_app_t *a = app;
-    return gov_store_ping(a->store);
-}
-
-static bool reconnect(void *app, nns_error_t *err)
-{
-    gov_app_t *a = app;
-    return gov_store_reconnect(a->store, err);
-}
-
 static void metrics(void *app, metrics_t *m)
 {
     gov_app_t *a = app;
@@ -1225,6 +1207,7 @@ static void *create(service_t *svc, nns_error_t *err)
     if (!(a->store = gov_store_open(cfg->database, service_threads(svc) + 1, 1,
                                     (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
+    service_use_store(svc, gov_store_db(a->store));
     bool fresh = false;
     if (!gov_store_load(a->store, a->gov, service_replay(svc), clock_wall_nanos(), &fresh, &intents,
                         &nintents, err) ||
@@ -1316,8 +1299,5 @@ const service_def_t GOVERNANCE_SERVICE = {
     .commit_ready = commit_ready,
     .round_end = round_end,
     .tick = tick,
-    .purge_replay = purge_replay,
-    .ping = ping,
-    .reconnect = reconnect,
     .metrics = metrics,
 };

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "db_pool.h"
+#include "dbstore.h"
 #include "hmap.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -318,10 +319,7 @@ enum {
     Q_COUNT
 };
 
-static const struct {
-    const char *name, *sql;
-    int nparams;
-} ROUND_SQL[Q_COUNT] = {
+static const db_prepared_t ROUND_SQL[Q_COUNT] = {
     [Q_STATE] = {"gov_state",
                  "INSERT INTO governance.state (id, " STATE_COLUMNS ") VALUES (1, $1, $2, $3, $4, "
                  "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO UPDATE SET "
@@ -590,9 +588,7 @@ enum { S_PSTATE, S_SNAP, S_EVENT, S_DIST, S_BATCH, S_NPR, S_COUNT };
 struct gov_store {
     uint64_t ballot_load_nanos; /* the last load's time of the held ballots (the log) */
     uint64_t ballot_wait_nanos; /* of which the load waited for (read in parallel) */
-    PGconn *w;                  /* migrations and loading at start */
-    db_writer_t *wr;
-    db_pool_t *pool;
+    db_store_t db;              /* the loader (closed after loading), the pool, the writer */
     copybuf_t intents, events, history, replay; /* binary COPY rows */
     multirow_t m[M_COUNT];
     gov_resolved_t *sorted; /* the round's outcomes by intent id */
@@ -602,7 +598,6 @@ struct gov_store {
     single_t sp[S_COUNT];
     /* reward credits: the latest batch committed, the round's batch (0: none), the fold */
     uint64_t batch_key, pending_key;
-    char *conninfo;
     pthread_t fold;
     bool fold_started, fold_stop, fold_kick;
     pthread_mutex_t fold_mu;
@@ -621,15 +616,6 @@ static uint64_t batch_key(const gov_reward_batch_t *b)
 
 /* ---- open / close ---- */
 
-static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
-{
-    (void)ctx;
-    for (int q = 0; q < Q_COUNT; q++)
-        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
-            return false;
-    return true;
-}
-
 gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned depth,
                             unsigned commit_delay_ms, nns_error_t *err)
 {
@@ -641,7 +627,6 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     }
     pthread_mutex_init(&s->fold_mu, NULL);
     pthread_cond_init(&s->fold_cv, NULL);
-    s->conninfo = strdup(conninfo ? conninfo : "");
     mr_init(&s->m[M_NEURONS], NEURON_WRITE_NCOLS, NEURON_OIDS);
     mr_init(&s->m[M_NEURONS_DEL], 1, IDS_OIDS);
     mr_init(&s->m[M_PARTS_DEL], 1, IDS_OIDS);
@@ -659,13 +644,14 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
     mr_init(&s->m[M_NP_DEL], 1, BYTEA_OIDS);
     mr_init(&s->m[M_NP], NP_NCOLS, NP_OIDS);
     mr_init(&s->m[M_SNAP_DEL], 1, IDS_OIDS);
-    db_writer_config_t wc = {.conninfo = conninfo,
-                             .service = "governance",
-                             .depth = depth,
-                             .commit_delay_ms = commit_delay_ms,
-                             .prepare = prepare_conn};
-    if (!(s->w = db_connect(conninfo, err)) || !db_migrate(s->w, &GOVERNANCE_MIGRATIONS, err) ||
-        !(s->pool = db_pool_new(conninfo, pool_size, err)) || !(s->wr = db_writer_open(&wc, err))) {
+    db_store_config_t c = {.conninfo = conninfo,
+                           .migrations = &GOVERNANCE_MIGRATIONS,
+                           .pool_size = pool_size,
+                           .depth = depth,
+                           .commit_delay_ms = commit_delay_ms,
+                           .round_sql = ROUND_SQL,
+                           .nround_sql = Q_COUNT};
+    if (!db_store_open(&s->db, &c, err)) {
         gov_store_close(&s);
         return NULL;
     }
@@ -678,10 +664,7 @@ void gov_store_close(gov_store_t **sp)
     if (!s)
         return;
     fold_stop(s);
-    if (s->w)
-        PQfinish(s->w);
-    db_writer_close(&s->wr);
-    db_pool_destroy(&s->pool);
+    db_store_close(&s->db);
     copybuf_free(&s->intents);
     copybuf_free(&s->events);
     copybuf_free(&s->history);
@@ -694,7 +677,6 @@ void gov_store_close(gov_store_t **sp)
     for (int i = 0; i < S_COUNT; i++)
         for (int j = 0; j < SP_MAX; j++)
             copybuf_free(&s->sp[i].bin[j]);
-    free(s->conninfo);
     pthread_mutex_destroy(&s->fold_mu);
     pthread_cond_destroy(&s->fold_cv);
     free(s->nbuf);
@@ -703,20 +685,9 @@ void gov_store_close(gov_store_t **sp)
     *sp = NULL;
 }
 
-bool gov_store_ping(gov_store_t *s)
+db_store_t *gov_store_db(gov_store_t *s)
 {
-    return db_pool_ping(s->pool);
-}
-
-bool gov_store_reconnect(gov_store_t *s, nns_error_t *err)
-{
-    return db_writer_reconnect(s->wr, err);
-}
-
-bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                            nns_error_t *err)
-{
-    return db_pool_replay_purge(s->pool, "governance.replay_cache", wall_now, emptied_bytes, err);
+    return &s->db;
 }
 
 /* ---- writing a round ---- */
@@ -1428,7 +1399,7 @@ static db_stmt_t mr_stmt(int q, const multirow_t *m)
 db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const gov_store_extras_t *x,
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
-    PGconn *w = db_writer_conn(s->wr);
+    PGconn *w = db_writer_conn(s->db.writer);
     if (!w) {
         nns_error_set(err, 503, "Unavailable", "database unreachable");
         return DB_NOT_COMMITTED;
@@ -1530,7 +1501,7 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         if (s->sp[i].used)
             st[nst++] = sp_stmt(SP_Q[i], &s->sp[i]);
 
-    if (!db_writer_begin(s->wr, err))
+    if (!db_writer_begin(s->db.writer, err))
         return DB_NOT_COMMITTED;
     /* one simple query for the new rows: the server goes from one COPY to the next by itself */
     const copybuf_t *copies[6];
@@ -1563,15 +1534,15 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
         strcat(sql, COPY_TALLY ";");
     }
     if (ncopies && !db_copies(w, sql, copies, ncopies, err)) {
-        db_writer_abandon(s->wr, err);
+        db_writer_abandon(s->db.writer, err);
         return DB_NOT_COMMITTED;
     }
-    return db_writer_send(s->wr, st, nst, err);
+    return db_writer_send(s->db.writer, st, nst, err);
 }
 
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err)
 {
-    db_outcome_t o = db_writer_wait(s->wr, err);
+    db_outcome_t o = db_writer_wait(s->db.writer, err);
     if (o == DB_COMMITTED && s->pending_key) {
         s->batch_key = s->pending_key;
         s->pending_key = 0;
@@ -1582,7 +1553,7 @@ db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err)
 
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms)
 {
-    return db_writer_ready(s->wr, timeout_ms);
+    return db_writer_ready(s->db.writer, timeout_ms);
 }
 
 /* ---- loading ---- */
@@ -1653,8 +1624,8 @@ static bool t_name(const PGresult *r, int row, int col, const char *const *names
 
 static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
 {
-    PGresult *r =
-        db_exec(s->w, "SELECT " STATE_COLUMNS " FROM governance.state WHERE id = 1", 0, NULL, err);
+    PGresult *r = db_exec(
+        s->db.loader, "SELECT " STATE_COLUMNS " FROM governance.state WHERE id = 1", 0, NULL, err);
     if (!r)
         return false;
     if (PQntuples(r) == 0) {
@@ -1680,8 +1651,8 @@ static bool load_state(gov_store_t *s, gov_t *g, bool *fresh, nns_error_t *err)
     in.rules = (gov_rules_t)rules;
     in.modulation.source = (gov_mm_source_t)mm;
 
-    r = db_exec(s->w, "SELECT " ECONOMICS_COLUMNS " FROM governance.economics WHERE id = 1", 0,
-                NULL, err);
+    r = db_exec(s->db.loader, "SELECT " ECONOMICS_COLUMNS " FROM governance.economics WHERE id = 1",
+                0, NULL, err);
     if (!r)
         return false;
     gov_economics_t *e = &in.economics;
@@ -1718,7 +1689,7 @@ typedef struct {
 static bool load_parts(gov_store_t *s, const char *sql, parts_t *p, const char *table,
                        nns_error_t *err)
 {
-    if (!(p->r = db_exec(s->w, sql, 0, NULL, err)))
+    if (!(p->r = db_exec(s->db.loader, sql, 0, NULL, err)))
         return false;
     int n = PQntuples(p->r);
     if (!hmap_init(&p->map, 8, (size_t)n))
@@ -1992,8 +1963,8 @@ static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err);
 static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fols,
                          credits_t *credits, nns_error_t *err)
 {
-    PGresult *r = PQexec(s->w, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
-                               "governance.neurons) TO STDOUT WITH (FORMAT binary)");
+    PGresult *r = PQexec(s->db.loader, "COPY (SELECT " NEURON_COLUMNS ", reward_key FROM "
+                                       "governance.neurons) TO STDOUT WITH (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
                       PQresultErrorMessage(r));
@@ -2005,7 +1976,7 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fol
     int len;
     bool ok = true, header = false, trailer = false;
     gov_neuron_full_t *f = s->nbuf;
-    while ((len = PQgetCopyData(s->w, &buf, 0)) > 0) {
+    while ((len = PQgetCopyData(s->db.loader, &buf, 0)) > 0) {
         rd_t rd = {(const uint8_t *)buf, (const uint8_t *)buf + len};
         if (!header) { /* the file header: signature, flags, extension */
             if (len < 19 || memcmp(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE) != 0) {
@@ -2040,7 +2011,7 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fol
         }
         PQfreemem(buf);
     }
-    while ((r = PQgetResult(s->w)) != NULL) {
+    while ((r = PQgetResult(s->db.loader)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
             ok = nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
                                PQresultErrorMessage(r));
@@ -2048,7 +2019,7 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fol
     }
     if (ok && len == -2)
         ok = nns_error_set(err, 503, "Unavailable", "cannot read governance.neurons: %s",
-                           PQerrorMessage(s->w));
+                           PQerrorMessage(s->db.loader));
     if (ok && header && !trailer)
         ok = corrupt(err, "governance.neurons", "(COPY cut short)");
     return ok;
@@ -2056,8 +2027,9 @@ static bool load_neurons(gov_store_t *s, gov_t *g, parts_t parts[3], fols_t *fol
 
 static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w, "SELECT " INFLIGHT_COLUMNS " FROM governance.in_flight ORDER BY id",
-                          0, NULL, err);
+    PGresult *r =
+        db_exec(s->db.loader, "SELECT " INFLIGHT_COLUMNS " FROM governance.in_flight ORDER BY id",
+                0, NULL, err);
     if (!r)
         return false;
     bool ok = true;
@@ -2103,7 +2075,7 @@ static bool load_inflight(gov_store_t *s, gov_t *g, nns_error_t *err)
 static bool load_intents(gov_store_t *s, gov_t *g, gov_intent_t **out, size_t *nout,
                          nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT " INTENT_COLUMNS " FROM governance.intents "
                           "WHERE resolved_at_nanos IS NULL ORDER BY id",
                           0, NULL, err);
@@ -2250,7 +2222,7 @@ static bool copy_rows(gov_store_t *s, const char *sql, const char *table,
                       bool (*row)(void *ctx, rd_t *rd, int nfields, nns_error_t *err), void *ctx,
                       nns_error_t *err)
 {
-    return copy_rows_on(s->w, sql, table, row, ctx, err);
+    return copy_rows_on(s->db.loader, sql, table, row, ctx, err);
 }
 
 /* One row of governance.followees (neuron_id, topic, followees numeric[]) into ctx's fols_t. */
@@ -2330,8 +2302,9 @@ static bool load_followees(gov_store_t *s, fols_t *f, size_t hint, nns_error_t *
 static size_t rel_rows_hint(gov_store_t *s, const char *rel, nns_error_t *err)
 {
     const char *params[1] = {rel};
-    PGresult *r = db_exec(s->w, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
-                          1, params, err);
+    PGresult *r =
+        db_exec(s->db.loader, "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", 1,
+                params, err);
     if (!r)
         return 0;
     long long n = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
@@ -2576,7 +2549,7 @@ static void *props_main(void *arg)
 static void props_start(gov_store_t *s, props_t *x)
 {
     memset(x, 0, sizeof *x);
-    x->conninfo = s->conninfo;
+    x->conninfo = s->db.conninfo;
     x->started = pthread_create(&x->thread, NULL, props_main, x) == 0;
 }
 
@@ -2602,7 +2575,7 @@ static bool load_proposals(gov_store_t *s, gov_t *g, props_t *x, nns_error_t *er
         pthread_join(x->thread, NULL);
         x->started = false;
     } else {
-        x->conninfo = s->conninfo;
+        x->conninfo = s->db.conninfo;
         props_main(x);
     }
     s->ballot_load_nanos = x->ballot_nanos;
@@ -2667,8 +2640,9 @@ static bool load_known_neurons(gov_store_t *s, gov_t *g, nns_error_t *err)
             "SELECT k.id, t.topic FROM governance.known_neurons k, "
             "unnest(k.committed_topics) WITH ORDINALITY AS t(topic, pos) ORDER BY k.id, t.pos",
             &topics, "governance.known_neurons", err) &&
-        (r = db_exec(s->w, "SELECT id, name, description FROM governance.known_neurons ORDER BY id",
-                     0, NULL, err)) != NULL;
+        (r = db_exec(s->db.loader,
+                     "SELECT id, name, description FROM governance.known_neurons ORDER BY id", 0,
+                     NULL, err)) != NULL;
     const char *lv[GOV_KNOWN_NEURON_LINKS_MAX];
     int32_t tv[GOV_TOPICS];
     for (int i = 0; ok && r && i < PQntuples(r); i++) {
@@ -2711,8 +2685,9 @@ static bool load_known_neurons(gov_store_t *s, gov_t *g, nns_error_t *err)
 
 static bool load_node_providers(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w, "SELECT " NP_COLUMNS " FROM governance.node_providers ORDER BY id",
-                          0, NULL, err);
+    PGresult *r =
+        db_exec(s->db.loader, "SELECT " NP_COLUMNS " FROM governance.node_providers ORDER BY id", 0,
+                NULL, err);
     if (!r)
         return false;
     bool ok = true;
@@ -2805,7 +2780,7 @@ static bool distribution_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
 
 static bool load_reward_events(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT " EVENT2_COLUMNS " FROM governance.reward_events "
                           "ORDER BY day_after_genesis",
                           0, NULL, err);
@@ -2848,7 +2823,7 @@ static bool load_reward_events(gov_store_t *s, gov_t *g, nns_error_t *err)
 static bool load_monthly_rewards(gov_store_t *s, gov_t *g, nns_error_t *err)
 {
     PGresult *r = db_exec(
-        s->w,
+        s->db.loader,
         "SELECT m.timestamp_seconds, m.xdr_conversion_rate, m.average_xdr_permyriad_per_icp, "
         "m.minimum_xdr_permyriad_per_icp, m.maximum_node_provider_rewards_e8s, "
         "cardinality(m.node_providers), u.p, u.a, u.x, u.e, u.st, u.b, u.f, u.err "
@@ -3023,7 +2998,7 @@ static void *fold_main(void *arg)
             nns_error_t err;
             if (c)
                 PQfinish(c);
-            c = db_connect(s->conninfo, &err);
+            c = db_connect(s->db.conninfo, &err);
         }
         if (c && !fold_pass(s, c)) {
             PQfinish(c);
@@ -3039,7 +3014,7 @@ static void *fold_main(void *arg)
 
 static void fold_start(gov_store_t *s)
 {
-    if (s->fold_started || !s->conninfo)
+    if (s->fold_started || !s->db.conninfo)
         return;
     s->fold_stop = false;
     s->fold_kick = true; /* a first pass at once: batches a previous run left */
@@ -3124,8 +3099,8 @@ static bool credit_row(void *ctx, rd_t *rd, int nf, nns_error_t *err)
 static bool load_credits(gov_store_t *s, credits_t *c, nns_error_t *err)
 {
     memset(c, 0, sizeof *c);
-    PGresult *r =
-        db_exec(s->w, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0, NULL, err);
+    PGresult *r = db_exec(
+        s->db.loader, "SELECT coalesce(max(key), 0) FROM governance.reward_batches", 0, NULL, err);
     if (!r)
         return false;
     bool ok = t_u64(r, 0, 0, &s->batch_key);
@@ -3188,7 +3163,7 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
     *intents = NULL;
     *nintents = 0;
     *fresh = false;
-    if (!s->w)
+    if (!s->db.loader)
         return nns_error_set(err, 500, "CorruptState", "the store was loaded already");
     /* the phases' times go to the log: where a slow start spends it */
     uint64_t t0 = clock_wall_nanos();
@@ -3232,7 +3207,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
         parts_free(&parts[i]);
     uint64_t t1 = clock_wall_nanos();
     ok = ok && load_inflight(s, g, err) &&
-         db_replay_load(s->w, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now, err) &&
+         db_replay_load(s->db.loader, DB_REPLAY_LOAD_SQL("governance.replay_cache"), rc, wall_now,
+                        err) &&
          load_intents(s, g, intents, nintents, err);
     uint64_t t2 = clock_wall_nanos();
     ok = ok && load_part2(s, g, &props, err);
@@ -3252,9 +3228,8 @@ bool gov_store_load(gov_store_t *s, gov_t *g, replay_cache_t *rc, uint64_t wall_
              (double)(t4 - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
              (double)(t3 - t2) / 1e9, (double)s->ballot_load_nanos / 1e9,
              (double)s->ballot_wait_nanos / 1e9, (double)(t4 - t3) / 1e9);
-    PQfinish(s->w); /* loaded: the rounds have connections of their own */
-    s->w = NULL;
-    fold_start(s); /* after the load: it read the rows and the batches in one state */
+    db_store_loaded(&s->db); /* loaded: the rounds have connections of their own */
+    fold_start(s);           /* after the load: it read the rows and the batches in one state */
     return true;
 }
 
@@ -3276,7 +3251,7 @@ bool gov_store_events(gov_store_t *s, uint64_t neuron_id, uint64_t before_seq, s
         (unsigned long long)(before_seq == 0 || before_seq > INT64_MAX ? INT64_MAX : before_seq));
     snprintf(limit, sizeof limit, "%zu", max + 1);
     const char *p[3] = {id, before, limit};
-    PGresult *r = db_pool_exec_prepared(s->pool, &EVENTS_STMT, p, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &EVENTS_STMT, p, 0, err);
     if (!r)
         return false;
     int rows = PQntuples(r);
@@ -3384,7 +3359,7 @@ bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t a
     snprintf(v, sizeof v, "%d", vote < 0 ? -1 : vote);
     snprintf(limit, sizeof limit, "%zu", max + 1);
     const char *any[1] = {pid};
-    PGresult *r = db_pool_exec_prepared(s->pool, &BALLOTS_ANY_STMT, any, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &BALLOTS_ANY_STMT, any, 0, err);
     if (!r)
         return false;
     *found = PQntuples(r) > 0;
@@ -3402,7 +3377,7 @@ bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t a
         snprintf(lo_text, sizeof lo_text, "%llu", (unsigned long long)lo);
         snprintf(nchunks, sizeof nchunks, "%zu", chunks);
         const char *bp[3] = {pid, lo_text, nchunks};
-        if (!(r = db_pool_exec_prepared(s->pool, &BALLOT_BOUNDS_STMT, bp, 0, err)))
+        if (!(r = db_pool_exec_prepared(s->db.pool, &BALLOT_BOUNDS_STMT, bp, 0, err)))
             return false;
         int nb = PQntuples(r);
         uint64_t hi = 0;
@@ -3416,7 +3391,7 @@ bool gov_store_proposal_ballots(gov_store_t *s, uint64_t proposal_id, uint64_t a
         snprintf(hi_text, sizeof hi_text, "%llu", (unsigned long long)hi);
         snprintf(want, sizeof want, "%zu", max + 1 - got);
         const char *p[5] = {pid, lo_text, v, want, hi_text};
-        if (!(r = db_pool_exec_prepared(s->pool, &BALLOTS_STMT, p, 0, err)))
+        if (!(r = db_pool_exec_prepared(s->db.pool, &BALLOTS_STMT, p, 0, err)))
             return false;
         int rows = PQntuples(r);
         for (int i = 0; ok && i < rows; i++) {
@@ -3478,7 +3453,7 @@ bool gov_store_proposal_votes(gov_store_t *s, uint64_t proposal_id, uint64_t aft
     snprintf(after, sizeof after, "%llu", (unsigned long long)after_id);
     snprintf(limit, sizeof limit, "%zu", max + 1);
     const char *p[3] = {pid, after, limit};
-    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_VOTES_STMT, p, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &PROPOSAL_VOTES_STMT, p, 0, err);
     if (!r)
         return false;
     bool ok = vote_rows(r, false, proposal_id, out, max, n, more);
@@ -3502,7 +3477,7 @@ bool gov_store_neuron_votes(gov_store_t *s, uint64_t neuron_id, uint64_t before_
         snprintf(before, sizeof before, "%llu", (unsigned long long)before_id);
     snprintf(limit, sizeof limit, "%zu", max + 1);
     const char *p[4] = {id, bits, before, limit};
-    PGresult *r = db_pool_exec_prepared(s->pool, &NEURON_VOTES_STMT, p, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &NEURON_VOTES_STMT, p, 0, err);
     if (!r)
         return false;
     bool ok = vote_rows(r, true, neuron_id, out, max, n, more);
@@ -3571,7 +3546,7 @@ gov_proposal_full_t *gov_store_proposal(gov_store_t *s, uint64_t proposal_id, bo
     char pid[24];
     snprintf(pid, sizeof pid, "%llu", (unsigned long long)proposal_id);
     const char *p[1] = {pid};
-    PGresult *r = db_pool_exec_prepared(s->pool, &PROPOSAL_STMT, p, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &PROPOSAL_STMT, p, 0, err);
     if (!r)
         return NULL;
     gov_proposal_full_t *f = NULL;
@@ -3634,7 +3609,7 @@ bool gov_store_forgotten_proposals(gov_store_t *s, const gov_proposal_filter_t *
     const char *p[5] = {
         before, status, int_array_text(topics, nt, tp, sizeof tp),
         int_array_text(f->reward_status, f->nreward < 8 ? f->nreward : 8, rw, sizeof rw), limit};
-    PGresult *r = db_pool_exec_prepared(s->pool, &FORGOTTEN_STMT, p, 0, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &FORGOTTEN_STMT, p, 0, err);
     if (!r)
         return false;
     int rows = PQntuples(r);

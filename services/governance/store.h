@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "dbwriter.h"
+#include "dbstore.h"
 #include "error.h"
 #include "gov.h"
 #include "gov_proposal.h"
@@ -58,6 +58,8 @@ gov_store_t *gov_store_open(const char *conninfo, unsigned pool_size, unsigned d
                             unsigned commit_delay_ms, nns_error_t *err)
     __attribute__((warn_unused_result));
 void gov_store_close(gov_store_t **s);
+/* Its connections, for the skeleton (service_use_store()). */
+db_store_t *gov_store_db(gov_store_t *s);
 
 /* Loads committed state into g (gov_load_info, gov_load_neuron for every neuron with its hot
  * keys, followees and disbursements, gov_load_inflight, gov_load_intent, then gov_load_done)
@@ -76,11 +78,6 @@ db_outcome_t gov_store_send_round(gov_store_t *s, const gov_round_t *r, const go
                                   const replay_rec_t *replays, size_t nreplays, nns_error_t *err);
 db_outcome_t gov_store_wait_round(gov_store_t *s, nns_error_t *err);
 bool gov_store_round_ready(gov_store_t *s, int timeout_ms);
-
-bool gov_store_purge_replay(gov_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                            nns_error_t *err) __attribute__((warn_unused_result));
-bool gov_store_ping(gov_store_t *s);
-bool gov_store_reconnect(gov_store_t *s, nns_error_t *err) __attribute__((warn_unused_result));
 
 /* ---- the neuron event history (GET /v1/neurons/{id}/events), on the read pool ---- */
 #define GOV_STORE_EVENTS_MAX 100 /* events per page at most */

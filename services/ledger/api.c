@@ -721,24 +721,6 @@ static void round_end(void *app, void *round, bool committed)
     scratch_free(lg, s);
 }
 
-static bool purge_replay(void *app, uint64_t wall_now, size_t *emptied_bytes, nns_error_t *err)
-{
-    ledger_app_t *lg = app;
-    return ledger_store_purge_replay(lg->store, wall_now, emptied_bytes, err);
-}
-
-static bool ping(void *app)
-{
-    ledger_app_t *lg = app;
-    return ledger_store_ping(lg->store);
-}
-
-static bool reconnect(void *app, nns_error_t *err)
-{
-    ledger_app_t *lg = app;
-    return ledger_store_reconnect(lg->store, err);
-}
-
 static void metrics(void *app, metrics_t *m)
 {
     ledger_app_t *lg = app;
@@ -844,6 +826,7 @@ static void *create(service_t *svc, nns_error_t *err)
               cfg->database, service_threads(svc) + 1 + service_read_threads(svc), cfg->read_only,
               (unsigned)cfg->pipeline_depth, (unsigned)cfg->commit_delay_ms, err)))
         goto fail;
+    service_use_store(svc, ledger_store_db(lg->store));
     uint64_t now = clock_now_nanos();
     uint64_t horizon = g.config.window_nanos + LEDGER_PERMITTED_DRIFT_NANOS;
     if (!cfg->read_only &&
@@ -910,8 +893,5 @@ const service_def_t LEDGER_SERVICE = {
     .round_grow = round_grow,
     .commit_copy = commit_copy,
     .commit_abandon = commit_abandon,
-    .purge_replay = purge_replay,
-    .ping = ping,
-    .reconnect = reconnect,
     .metrics = metrics,
 };

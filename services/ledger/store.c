@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "db_pool.h"
+#include "dbstore.h"
 #include "hex.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -42,10 +43,7 @@ static const uint32_t ARRAY_OIDS[A_COUNT] = {
 
 /* The round's upserts, prepared once on the write connection. */
 enum { Q_BALANCES, Q_ALLOWANCES, Q_CHAIN, Q_OWNERS, Q_COUNT };
-static const struct {
-    const char *name, *sql;
-    int nparams;
-} ROUND_SQL[Q_COUNT] = {
+static const db_prepared_t ROUND_SQL[Q_COUNT] = {
     [Q_BALANCES] = {"ledger_balances",
                     "INSERT INTO ledger.balances (account, balance_e8s, transaction_count) "
                     "SELECT * FROM unnest($1::bytea[], $2::numeric[], $3::bigint[]) "
@@ -79,13 +77,9 @@ static const struct {
 };
 
 struct ledger_store {
-    PGconn *w;       /* migrations and loading at start (a writer closes it after loading) */
-    db_writer_t *wr; /* a writer's round connections (dbwriter.h) */
-    char *conninfo;
-    bool read_only;
+    db_store_t db; /* the loader (a writer closes it after loading), the pool, the writer */
     /* time spent in each part of committing rounds: the state thread adds, /metrics reads */
     _Atomic uint64_t phase_nanos[PH_COUNT];
-    db_pool_t *pool;
     copybuf_t blocks, history, replay; /* binary COPY rows */
     /* the round being written (state thread): begun, and its rows written up to here (0 when
      * none is open) */
@@ -97,15 +91,6 @@ struct ledger_store {
 
 /* ---- open / close ---- */
 
-static bool prepare_conn(PGconn *conn, void *ctx, nns_error_t *err)
-{
-    (void)ctx;
-    for (int q = 0; q < Q_COUNT; q++)
-        if (!db_prepare(conn, ROUND_SQL[q].name, ROUND_SQL[q].sql, ROUND_SQL[q].nparams, err))
-            return false;
-    return true;
-}
-
 ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool read_only,
                                   unsigned depth, unsigned commit_delay_ms, nns_error_t *err)
 {
@@ -114,39 +99,18 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
         nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    s->read_only = read_only;
-    if (!(s->conninfo = strdup(conninfo ? conninfo : ""))) {
+    db_store_config_t c = {.conninfo = conninfo,
+                           .migrations = &LEDGER_MIGRATIONS,
+                           .pool_size = pool_size,
+                           .read_only = read_only,
+                           .depth = depth,
+                           .commit_delay_ms = commit_delay_ms,
+                           .round_sql = ROUND_SQL,
+                           .nround_sql = Q_COUNT};
+    if (!db_store_open(&s->db, &c, err)) {
         free(s);
-        nns_error_set(err, 503, "Unavailable", "out of memory");
         return NULL;
     }
-    if (!(s->w = db_connect(conninfo, err)) ||
-        (!read_only && !db_migrate(s->w, &LEDGER_MIGRATIONS, err)) ||
-        !(s->pool = db_pool_new(conninfo, pool_size, err))) {
-        ledger_store_close(&s);
-        return NULL;
-    }
-    db_writer_config_t wc = {.conninfo = conninfo,
-                             .service = "ledger",
-                             .depth = depth,
-                             .commit_delay_ms = commit_delay_ms,
-                             .prepare = prepare_conn};
-    if (!read_only && !(s->wr = db_writer_open(&wc, err))) {
-        ledger_store_close(&s);
-        return NULL;
-    }
-    PGresult *r =
-        read_only ? db_exec(s->w, "SELECT to_regclass('ledger.chain') IS NOT NULL", 0, NULL, err)
-                  : NULL;
-    if (read_only && (!r || strcmp(PQgetvalue(r, 0, 0), "t") != 0)) {
-        if (r)
-            nns_error_set(err, 503, "Unavailable",
-                          "the database has no ledger schema yet: start a writer first");
-        PQclear(r);
-        ledger_store_close(&s);
-        return NULL;
-    }
-    PQclear(r);
     return s;
 }
 
@@ -155,11 +119,7 @@ void ledger_store_close(ledger_store_t **sp)
     ledger_store_t *s = *sp;
     if (!s)
         return;
-    if (s->w)
-        PQfinish(s->w);
-    db_writer_close(&s->wr);
-    db_pool_destroy(&s->pool);
-    free(s->conninfo);
+    db_store_close(&s->db);
     copybuf_free(&s->blocks);
     copybuf_free(&s->history);
     copybuf_free(&s->replay);
@@ -169,14 +129,9 @@ void ledger_store_close(ledger_store_t **sp)
     *sp = NULL;
 }
 
-bool ledger_store_ping(ledger_store_t *s)
+db_store_t *ledger_store_db(ledger_store_t *s)
 {
-    return db_pool_ping(s->pool);
-}
-
-bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
-{
-    return !s->wr || db_writer_reconnect(s->wr, err); /* a replica reads through its pool */
+    return &s->db;
 }
 
 /* ---- loading ---- */
@@ -188,8 +143,8 @@ static bool value_u64(const PGresult *r, int row, int col, uint64_t *out)
 
 static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
 {
-    PGresult *r = PQexec(s->w, "COPY (SELECT encode(account, 'hex'), balance_e8s, "
-                               "transaction_count FROM ledger.balances) TO STDOUT");
+    PGresult *r = PQexec(s->db.loader, "COPY (SELECT encode(account, 'hex'), balance_e8s, "
+                                       "transaction_count FROM ledger.balances) TO STDOUT");
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         nns_error_set(err, 503, "Unavailable", "cannot read balances: %s", PQresultErrorMessage(r));
         PQclear(r);
@@ -199,7 +154,7 @@ static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
     char *line;
     int n;
     bool ok = true;
-    while ((n = PQgetCopyData(s->w, &line, 0)) > 0) {
+    while ((n = PQgetCopyData(s->db.loader, &line, 0)) > 0) {
         account_id_t id;
         char hexpart[57], bal[24], cnt[24];
         uint64_t b, c;
@@ -211,7 +166,7 @@ static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
             ok = nns_error_set(err, 503, "Unavailable", "out of memory loading balances");
         PQfreemem(line);
     }
-    while ((r = PQgetResult(s->w)) != NULL) {
+    while ((r = PQgetResult(s->db.loader)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && ok)
             ok = nns_error_set(err, 503, "Unavailable", "cannot read balances: %s",
                                PQresultErrorMessage(r));
@@ -224,7 +179,7 @@ static bool load_balances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
 static bool verify_tail(ledger_store_t *s, uint64_t chain_length, const uint8_t tip[32],
                         nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT height, hash, parent_hash, raw FROM ledger.blocks "
                           "ORDER BY height DESC LIMIT $1",
                           1, (const char *const[]){VERIFY_TAIL_TEXT}, err);
@@ -277,7 +232,7 @@ static bool load_dedup(ledger_store_t *s, ledger_t *l, uint64_t from, nns_error_
     char fromtxt[24];
     snprintf(fromtxt, sizeof fromtxt, "%lld", (long long)(from > INT64_MAX ? INT64_MAX : from));
     const char *p[1] = {fromtxt};
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT tx_hash, height, timestamp_nanos FROM ledger.blocks "
                           "WHERE created_at_time_nanos IS NOT NULL AND timestamp_nanos >= $1 "
                           "ORDER BY height",
@@ -300,7 +255,7 @@ static bool load_dedup(ledger_store_t *s, ledger_t *l, uint64_t from, nns_error_
 
 static bool load_allowances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT owner_account, spender_account, allowance_e8s, expires_at_nanos "
                           "FROM ledger.allowances WHERE allowance_e8s > 0",
                           0, NULL, err);
@@ -326,13 +281,14 @@ static bool load_allowances(ledger_store_t *s, ledger_t *l, nns_error_t *err)
 
 static bool load_replay(ledger_store_t *s, replay_cache_t *rc, uint64_t wall_now, nns_error_t *err)
 {
-    return db_replay_load(s->w, DB_REPLAY_LOAD_SQL("ledger.replay_cache"), rc, wall_now, err);
+    return db_replay_load(s->db.loader, DB_REPLAY_LOAD_SQL("ledger.replay_cache"), rc, wall_now,
+                          err);
 }
 
 bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint64_t dedup_from,
                        uint64_t wall_now, nns_error_t *err)
 {
-    PGresult *r = db_exec(s->w,
+    PGresult *r = db_exec(s->db.loader,
                           "SELECT chain_length, tip_hash, tip_timestamp_nanos, minted_e8s, "
                           "burned_e8s, fees_burned_e8s FROM ledger.chain WHERE id = 1",
                           0, NULL, err);
@@ -356,10 +312,8 @@ bool ledger_store_load(ledger_store_t *s, ledger_t *l, replay_cache_t *rc, uint6
     }
     bool ok = load_balances(s, l, err) && ledger_check(l, err) && load_allowances(s, l, err) &&
               load_dedup(s, l, dedup_from, err) && load_replay(s, rc, wall_now, err);
-    if (ok && s->wr) { /* loaded: a writer's rounds have connections of their own */
-        PQfinish(s->w);
-        s->w = NULL;
-    }
+    if (ok && s->db.writer) /* loaded: a writer's rounds have connections of their own */
+        db_store_loaded(&s->db);
     return ok;
 }
 
@@ -576,7 +530,7 @@ static void close_round(ledger_store_t *s)
 db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
                                      const replay_rec_t *replays, size_t nreplays, nns_error_t *err)
 {
-    PGconn *w = s->wr ? db_writer_conn(s->wr) : NULL;
+    PGconn *w = s->db.writer ? db_writer_conn(s->db.writer) : NULL;
     if (!w) {
         close_round(s);
         nns_error_set(err, 503, "Unavailable", "database unreachable");
@@ -616,7 +570,7 @@ db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
     /* BEGIN with the round's lock, then the simple query "COPY...; COPY...": it holds no
      * COMMIT, so whatever becomes of it nothing of the round can commit (a transaction left
      * open on a connection that is then closed is rolled back by the server). */
-    if (!s->open && !db_writer_begin(s->wr, err))
+    if (!s->open && !db_writer_begin(s->db.writer, err))
         return DB_NOT_COMMITTED;
     s->open = true;
     if (copy_sql && !db_copies(w, copy_sql, copies, ncopies, err)) {
@@ -632,7 +586,7 @@ db_outcome_t ledger_store_copy_round(ledger_store_t *s, const ledger_round_t *r,
 void ledger_store_abandon_round(ledger_store_t *s, const nns_error_t *why)
 {
     if (s->open)
-        db_writer_abandon(s->wr, why);
+        db_writer_abandon(s->db.writer, why);
     close_round(s);
 }
 
@@ -673,7 +627,7 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
     t = phase_done(s, PH_BUILD, t);
     /* the pipeline of upserts ending in the guard and COMMIT, not waited for */
     close_round(s);
-    o = db_writer_send(s->wr, st, n, err);
+    o = db_writer_send(s->db.writer, st, n, err);
     phase_done(s, PH_SEND, t);
     return o;
 }
@@ -681,14 +635,14 @@ db_outcome_t ledger_store_send_round(ledger_store_t *s, const ledger_round_t *r,
 db_outcome_t ledger_store_wait_round(ledger_store_t *s, nns_error_t *err)
 {
     uint64_t t = clock_wall_nanos();
-    db_outcome_t o = db_writer_wait(s->wr, err);
+    db_outcome_t o = db_writer_wait(s->db.writer, err);
     phase_done(s, PH_WAIT, t);
     return o;
 }
 
 bool ledger_store_round_ready(ledger_store_t *s, int timeout_ms)
 {
-    return s->wr && db_writer_ready(s->wr, timeout_ms);
+    return s->db.writer && db_writer_ready(s->db.writer, timeout_ms);
 }
 
 bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
@@ -701,12 +655,6 @@ bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
         o = ledger_store_wait_round(s, err);
     *fatal = o == DB_UNKNOWN;
     return o == DB_COMMITTED;
-}
-
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                               nns_error_t *err)
-{
-    return db_pool_replay_purge(s->pool, "ledger.replay_cache", wall_now, emptied_bytes, err);
 }
 
 /* ---- reads ---- */
@@ -820,8 +768,8 @@ static bool read_blocks(ledger_store_t *s, const db_pool_stmt_t *stmt, const cha
     *n = 0;
     if (has_extra)
         *has_extra = false;
-    PGresult *r = stmt ? db_pool_exec_prepared(s->pool, stmt, p, 1, err)
-                       : db_pool_exec(s->pool, sql, nparams, p, err);
+    PGresult *r = stmt ? db_pool_exec_prepared(s->db.pool, stmt, p, 1, err)
+                       : db_pool_exec(s->db.pool, sql, nparams, p, err);
     return r && block_rows(r, stmt ? 1 : 0, out, n, extra, has_extra, err);
 }
 
@@ -904,7 +852,7 @@ bool ledger_store_oldest(ledger_store_t *s, const account_id_t *account, uint64_
     char a[2 * ACCOUNT_HASH_BYTES + 3];
     db_bytea_param(account->hash, ACCOUNT_HASH_BYTES, a);
     const char *p[1] = {a};
-    PGresult *r = db_pool_exec_prepared(s->pool, &OLDEST_STMT, p, 1, err);
+    PGresult *r = db_pool_exec_prepared(s->db.pool, &OLDEST_STMT, p, 1, err);
     if (!r)
         return false;
     *found = PQntuples(r) == 1 && bin_u64(r, 0, 0, height);
@@ -948,7 +896,7 @@ static const db_pool_stmt_t OWNED_STMT = {
 static PGresult *pool_query(ledger_store_t *s, const db_pool_stmt_t *stmt, const char *const *p,
                             nns_error_t *err)
 {
-    return db_pool_exec_prepared(s->pool, stmt, p, 0, err);
+    return db_pool_exec_prepared(s->db.pool, stmt, p, 0, err);
 }
 
 bool ledger_store_balance(ledger_store_t *s, const account_id_t *account, uint64_t *balance,

@@ -20,7 +20,7 @@
 
 #include "account.h"
 #include "db.h"
-#include "dbwriter.h"
+#include "dbstore.h"
 #include "error.h"
 #include "ledger.h"
 #include "replay.h"
@@ -61,6 +61,8 @@ ledger_store_t *ledger_store_open(const char *conninfo, unsigned pool_size, bool
                                   unsigned depth, unsigned commit_delay_ms, nns_error_t *err)
     __attribute__((warn_unused_result));
 void ledger_store_close(ledger_store_t **s);
+/* Its connections, for the skeleton (service_use_store()). */
+db_store_t *ledger_store_db(ledger_store_t *s);
 
 /* Loads committed state into l and committed replay entries (unexpired at wall_now) into rc;
  * verifies the tip (the last blocks' hashes and parent links and the chain counters) and the
@@ -95,7 +97,7 @@ bool ledger_store_round_ready(ledger_store_t *s, int timeout_ms);
 /* Sends a round and waits for it (the genesis). On failure returns false with err 503: nothing
  * committed, unless *fatal, which tells that the outcome is unknown (the COMMIT was sent and no
  * answer to it came): the caller must then stop and reload from the database rather than guess. A
- * connection that cannot be used again is closed; ledger_store_reconnect() opens another.
+ * connection that cannot be used again is closed; db_store_reconnect() opens another.
  * A round whose COMMIT the server confirmed counts as committed even when the connection
  * breaks just after. */
 bool ledger_store_commit_round(ledger_store_t *s, const ledger_round_t *r,
@@ -121,20 +123,6 @@ size_t ledger_store_phases(ledger_store_t *s, const char *const **names,
  * copybuf_bin_begin()). The one definition of those rows: the dataset generator of the scale
  * benchmark uses it too. Cannot fail (a buffer that runs out of memory records it). */
 void ledger_store_block_rows(copybuf_t *blocks, copybuf_t *history, const ledger_block_rec_t *rec);
-
-/* Empties the replay slots that hold only rows expired at wall_now (db_pool_replay_purge). */
-bool ledger_store_purge_replay(ledger_store_t *s, uint64_t wall_now, size_t *emptied_bytes,
-                               nns_error_t *err) __attribute__((warn_unused_result));
-
-/* True when the database answers a read connection (for /readyz). */
-bool ledger_store_ping(ledger_store_t *s);
-
-/* Makes the write connection usable (state thread): true at once when it is (no round trip:
- * what the server sent while it was idle is read, so a connection the server closed is seen
- * as closed); otherwise closes it, connects again and prepares the round's statements: true,
- * or false with err 503 when the database cannot be reached. */
-bool ledger_store_reconnect(ledger_store_t *s, nns_error_t *err)
-    __attribute__((warn_unused_result));
 
 /* --- reads (HTTP threads); each fills a malloc'd array the caller frees --- */
 /* Blocks by height: descending from below `before` (UINT64_MAX = from the tip), or ascending

@@ -534,10 +534,10 @@ static int run_check(void)
         PQclear(q);
         PQfinish(pc);
         size_t emptied;
-        if (!gov_store_purge_replay(s, wall, &emptied, &err))
+        if (!db_store_purge_replay(gov_store_db(s), wall, &emptied, &err))
             die("replay purge", &err);
         CHECK(emptied >= 25001 * 40, "the purge emptied %zu bytes", emptied);
-        if (!gov_store_purge_replay(s, wall, &emptied, &err))
+        if (!db_store_purge_replay(gov_store_db(s), wall, &emptied, &err))
             die("replay purge", &err);
         CHECK(emptied == 0, "a second purge emptied %zu bytes", emptied);
     }
@@ -703,7 +703,7 @@ static int run_fail(void)
             CHECK(o == DB_NOT_COMMITTED && strstr(err.detail, "refused by the test"),
                   "the refused round did not commit (%d: %s)", (int)o, err.detail);
             gov_round_discard(g, &r);
-            if (!gov_store_reconnect(s, &err))
+            if (!db_store_reconnect(gov_store_db(s), &err))
                 die("reconnect", &err);
             test_sql("DROP TRIGGER test_refuse ON governance.neurons");
             test_sql("DROP FUNCTION governance.test_refuse()");

@@ -2,7 +2,7 @@
 # The service skeleton and the ledger on it (issue 8), from outside:
 #  1. the flags every service shares are validated: an unknown --log-level, a --ledger that is
 #     not an http(s) URL or a thread count out of range is a usage error (exit 2), never a
-#     silent default;
+#     silent default; a read-only instance on a database without the schema stops (exit 1);
 #  2. genesis is read once, duplicate keys refused, nothing minted from a bad file;
 #  3. GET /v1/blocks/{h}?format=icrc3 answers the block as an ICRC-3 value whose "icrc3_hash"
 #     is the value's representation-independent hash (recomputed here in Python);
@@ -35,6 +35,14 @@ check "--help lists the shared and the ledger's own flags" \
 pg_start
 port=$(free_port)
 url=http://127.0.0.1:$port
+
+# a replica reads what a writer made: on a database without the ledger's schema it stops
+rc=0
+timeout 20 "$BIN/nns-ledger" --listen "127.0.0.1:$port" --database "$DATABASE_URL" --read-only \
+  >"$TEST_TMP/noschema.log" 2>&1 || rc=$?
+check "a read-only ledger on a database without its schema stops (exit $rc, 1 expected)" test "$rc" = 1
+check "... saying a writer must start first" grep -q "no ledger schema yet: start a writer first" \
+  "$TEST_TMP/noschema.log"
 
 # --- 2. genesis: ICRC-1 text of the anonymous principal with subaccount 1 (owner fact known)
 icrc1_sub=$(python3 - <<'PY'
