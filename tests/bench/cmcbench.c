@@ -33,20 +33,18 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "benchhttp.h"
 #include "crypto.h"
 #include "hex.h"
 #include "jsonutil.h"
 #include "keyfile.h"
 #include "principal.h"
-#include "benchhttp.h"
 
 #define CREA 0x41455243ULL
 #define TPUP 0x50555054ULL
-#define FEE 10000ULL
 #define USER_E8S 100000000000000ULL /* 1,000,000 ICP each */
 #define MAX_CPU 8
 #define MAX_CANISTERS 64
-
 
 /* The deposit account of purpose for who, into out; false on failure. */
 static bool deposit_account(const char *cmc, const char *purpose, const char *who, char out[65])
@@ -61,108 +59,6 @@ static bool deposit_account(const char *cmc, const char *purpose, const char *wh
         memcpy(out, a, 65);
     json_decref(o);
     return ok;
-}
-
-/* A signed POST request of body by u (body is taken over). */
-static bool make_post(req_t *r, const user_t *u, const char *target, char *body)
-{
-    memset(r, 0, sizeof *r);
-    r->method = "POST";
-    snprintf(r->target, sizeof r->target, "%s", target);
-    r->body = body;
-    return body && sign_req(r, u);
-}
-
-/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
- * deduplication. */
-static char *transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
-{
-    char *b = NULL;
-    if (asprintf(&b,
-                 "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
-                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
-                 to, amount, FEE, memo, created) < 0)
-        return NULL;
-    return b;
-}
-
-/* The ledger's now_nanos, 0 on failure. */
-static uint64_t ledger_now(const char *ledger)
-{
-    json_t *o = get_json(ledger, "/v1/identity");
-    uint64_t t = 0;
-    if (!json_u64_member(o, "now_nanos", &t))
-        t = 0;
-    json_decref(o);
-    return t;
-}
-
-static uint64_t ledger_chain_length(const char *ledger)
-{
-    json_t *o = get_json(ledger, "/v1/ledger");
-    uint64_t len = 0;
-    if (!json_u64_member(o, "chain_length", &len))
-        len = 0;
-    json_decref(o);
-    return len;
-}
-
-/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
-static uint64_t proc_ticks(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return ut + st;
-}
-
-static int proc_ppid(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    int ppid = -1;
-    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-        return -1;
-    return ppid;
-}
-
-static uint64_t cpu_ticks(const cpu_t *c)
-{
-    uint64_t t = proc_ticks(c->pid);
-    if (!c->children)
-        return t;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        int pid = atoi(e->d_name);
-        if (pid > 0 && proc_ppid(pid) == c->pid)
-            t += proc_ticks(pid);
-    }
-    if (d)
-        closedir(d);
-    return t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int usage(void)
@@ -282,7 +178,7 @@ int main(int argc, char **argv)
         goto out;
 
     /* every transfer's created_at_time: distinct, and a little behind the ledger's clock */
-    uint64_t base = ledger_now(ledger);
+    uint64_t base = bench_ledger_now(ledger);
     if (base < 1000000000ULL * 60) {
         fprintf(stderr, "cmcbench: no clock from %s\n", ledger);
         goto out;
@@ -297,7 +193,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "cmcbench: no deposit account from %s\n", cmc);
             goto out;
         }
-        if (!make_post(&t, u, "/v1/transfers", transfer_body(dep, 100000000ULL, CREA, base + c)) ||
+        if (!bench_post(&t, u, "/v1/transfers",
+                        bench_transfer_body(dep, 100000000ULL, CREA, base + c)) ||
             !run_one(ledger, &t)) {
             fprintf(stderr, "cmcbench: CREA transfer: %ld %s\n", t.status,
                     t.answer ? t.answer : "");
@@ -313,7 +210,7 @@ int main(int argc, char **argv)
         if (!got || asprintf(&body, "{\"block_index\":\"%" PRIu64 "\",\"controller\":\"%s\"}", b,
                              u->principal) < 0)
             goto out;
-        if (!make_post(&nt, u, "/v1/cycles/notify-create-canister", body) || !run_one(cmc, &nt)) {
+        if (!bench_post(&nt, u, "/v1/cycles/notify-create-canister", body) || !run_one(cmc, &nt)) {
             fprintf(stderr, "cmcbench: notify-create-canister: %ld %s\n", nt.status,
                     nt.answer ? nt.answer : "");
             req_free(&nt);
@@ -331,9 +228,9 @@ int main(int argc, char **argv)
     /* 2. the users' ICP transfers, before the window */
     uint64_t t0 = mono_ns();
     for (uint64_t k = 0; k < notifies; k++)
-        if (!make_post(
+        if (!bench_post(
                 &reqs[k], &users[k % users_n], "/v1/transfers",
-                transfer_body(deps[k % canisters_n], amount, TPUP, base + MAX_CANISTERS + k)))
+                bench_transfer_body(deps[k % canisters_n], amount, TPUP, base + MAX_CANISTERS + k)))
             goto out;
     if (!run_all(ledger, reqs, notifies, conns))
         goto out;
@@ -357,20 +254,20 @@ int main(int argc, char **argv)
         char *body = NULL;
         if (asprintf(&body, "{\"block_index\":\"%" PRIu64 "\",\"canister_id\":\"%s\"}", blocks[k],
                      cans[k % canisters_n]) < 0 ||
-            !make_post(&reqs[k], &users[k % users_n], "/v1/cycles/notify-top-up", body))
+            !bench_post(&reqs[k], &users[k % users_n], "/v1/cycles/notify-top-up", body))
             goto out;
     }
-    uint64_t len0 = ledger_chain_length(ledger);
+    uint64_t len0 = bench_ledger_chain_length(ledger);
 
     /* 4. the window */
     for (size_t i = 0; i < ncpu; i++)
-        cpus[i].before = cpu_ticks(&cpus[i]);
+        cpus[i].before = bench_cpu_ticks(&cpus[i]);
     uint64_t w0 = mono_ns();
     if (!run_all(cmc, reqs, notifies, conns))
         goto out;
     double secs = (double)(mono_ns() - w0) / 1e9;
     for (size_t i = 0; i < ncpu; i++)
-        cpus[i].after = cpu_ticks(&cpus[i]);
+        cpus[i].after = bench_cpu_ticks(&cpus[i]);
 
     uint64_t ok = 0, nlat = 0;
     unsigned shown = 0;
@@ -383,8 +280,8 @@ int main(int argc, char **argv)
                     reqs[k].answer ? reqs[k].answer : "");
         }
     }
-    qsort(lat, nlat, sizeof *lat, cmp_double);
-    uint64_t len1 = ledger_chain_length(ledger);
+    qsort(lat, nlat, sizeof *lat, bench_cmp_double);
+    uint64_t len1 = bench_ledger_chain_length(ledger);
     printf("cmcbench: %" PRIu64 " top-up notifies over %u connections in %.2f s: %.0f/s "
            "(%" PRIu64 " ok, %" PRIu64 " failed)\n",
            notifies, conns, secs, (double)ok / secs, ok, notifies - ok);

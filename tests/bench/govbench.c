@@ -39,112 +39,18 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "benchhttp.h"
 #include "crypto.h"
 #include "hex.h"
 #include "jsonutil.h"
 #include "keyfile.h"
 #include "principal.h"
-#include "benchhttp.h"
 
-#define FEE 10000ULL
 #define ICP 100000000ULL
 #define USER_E8S 100000000000000ULL /* 1,000,000 ICP each */
 #define GENESIS_ID0 UINT64_C(1000000000000)
 #define MAX_CPU 8
 #define MONTH UINT64_C(2629800)
-
-
-/* A signed POST request of body by u (body is taken over). */
-static bool make_post(req_t *r, const user_t *u, const char *target, char *body)
-{
-    memset(r, 0, sizeof *r);
-    r->method = "POST";
-    snprintf(r->target, sizeof r->target, "%s", target);
-    r->body = body;
-    return body && sign_req(r, u);
-}
-
-/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
- * deduplication. */
-static char *transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
-{
-    char *b = NULL;
-    if (asprintf(&b,
-                 "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
-                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
-                 to, amount, FEE, memo, created) < 0)
-        return NULL;
-    return b;
-}
-
-/* The ledger's now_nanos, 0 on failure. */
-static uint64_t ledger_now(const char *ledger)
-{
-    json_t *o = get_json(ledger, "/v1/identity");
-    uint64_t t = 0;
-    if (!json_u64_member(o, "now_nanos", &t))
-        t = 0;
-    json_decref(o);
-    return t;
-}
-
-/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
-static uint64_t proc_ticks(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return ut + st;
-}
-
-static int proc_ppid(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    int ppid = -1;
-    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-        return -1;
-    return ppid;
-}
-
-static uint64_t cpu_ticks(const cpu_t *c)
-{
-    uint64_t t = proc_ticks(c->pid);
-    if (!c->children)
-        return t;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        int pid = atoi(e->d_name);
-        if (pid > 0 && proc_ppid(pid) == c->pid)
-            t += proc_ticks(pid);
-    }
-    if (d)
-        closedir(d);
-    return t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* The text of genesis controller c: raw bytes "gb" and c as 4 big-endian bytes. */
 static void controller_text(uint32_t c, char out[PRINCIPAL_TEXT_MAX])
@@ -211,7 +117,7 @@ static bool window(const char *name, const char *base, req_t *reqs, uint64_t n, 
             fprintf(stderr, "govbench: %s %" PRIu64 ": %ld %.300s\n", name, k, reqs[k].status,
                     reqs[k].answer ? reqs[k].answer : "");
     }
-    qsort(lat, nlat, sizeof *lat, cmp_double);
+    qsort(lat, nlat, sizeof *lat, bench_cmp_double);
     printf("govbench: %s: %" PRIu64 " over %u connections in %.2f s: %.0f/s (%" PRIu64
            " ok, %" PRIu64 " failed)",
            name, n, conns, secs, (double)nlat / secs, nlat, n - nlat);
@@ -368,7 +274,7 @@ int main(int argc, char **argv)
         goto out;
 
     /* 1. the users' transfers to their staking accounts, before the window */
-    uint64_t base = ledger_now(ledger);
+    uint64_t base = bench_ledger_now(ledger);
     if (base < 1000000000ULL * 60) {
         fprintf(stderr, "govbench: no clock from %s\n", ledger);
         goto out;
@@ -378,8 +284,8 @@ int main(int argc, char **argv)
     for (uint64_t k = 0; k < claims; k++) {
         char to[ACCOUNT_HEX_LEN + 1];
         staking_account(&users[k % users_n], 1 + k / users_n, to);
-        if (!make_post(&reqs[k], &users[k % users_n], "/v1/transfers",
-                       transfer_body(to, ICP, 1 + k / users_n, base + k)))
+        if (!bench_post(&reqs[k], &users[k % users_n], "/v1/transfers",
+                        bench_transfer_body(to, ICP, 1 + k / users_n, base + k)))
             goto out;
     }
     if (!run_all(ledger, reqs, claims, conns))
@@ -400,15 +306,15 @@ int main(int argc, char **argv)
     for (uint64_t k = 0; k < claims; k++) {
         char *body = NULL;
         if (asprintf(&body, "{\"memo\":\"%" PRIu64 "\"}", 1 + k / users_n) < 0 ||
-            !make_post(&reqs[k], &users[k % users_n], "/v1/neurons", body))
+            !bench_post(&reqs[k], &users[k % users_n], "/v1/neurons", body))
             goto out;
     }
     for (size_t i = 0; i < ncpu; i++)
-        cpus[i].before = cpu_ticks(&cpus[i]);
+        cpus[i].before = bench_cpu_ticks(&cpus[i]);
     if (!window("claims", gov, reqs, claims, conns, &ok_claims))
         goto out;
     for (size_t i = 0; i < ncpu; i++)
-        cpus[i].after = cpu_ticks(&cpus[i]);
+        cpus[i].after = bench_cpu_ticks(&cpus[i]);
     long hz = sysconf(_SC_CLK_TCK);
     for (size_t i = 0; i < ncpu; i++) {
         double cpu_s = (double)(cpus[i].after - cpus[i].before) / (double)hz;

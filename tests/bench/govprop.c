@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "benchhttp.h"
 #include "crypto.h"
 #include "hex.h"
 #include "jsonutil.h"
@@ -58,20 +59,6 @@
 static identity_t user;
 static char user_principal[PRINCIPAL_TEXT_MAX], user_account[ACCOUNT_HEX_LEN + 1];
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- one request at a time ---------------------------------------------------------------- */
 
 typedef struct {
@@ -79,7 +66,7 @@ typedef struct {
     size_t len;
 } buf_t;
 
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
     buf_t *b = ctx;
     size_t len = size * n;
@@ -129,7 +116,7 @@ static long request(const char *base, const char *method, const char *target, co
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
     }
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT, 120L);
     uint64_t t0 = mono_ns();
@@ -177,7 +164,7 @@ static double metric(const char *base, const char *name)
     snprintf(url, sizeof url, "%s/metrics", base);
     curl_easy_reset(easy);
     curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
     if (curl_easy_perform(easy) == CURLE_OK && b.data) {
@@ -207,12 +194,6 @@ static long rss_kb(int pid)
     if (f)
         fclose(f);
     return kb;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* ---- genesis ----------------------------------------------------------------------------- */
@@ -315,7 +296,7 @@ static uint64_t maturity_of(const char *gov, uint64_t id)
 
 static void print_times(const char *what, double *ms, size_t n, const char *target)
 {
-    qsort(ms, n, sizeof *ms, cmp_double);
+    qsort(ms, n, sizeof *ms, bench_cmp_double);
     printf("govprop: %s: %zu, median %.1f ms, max %.1f ms (target %s)\n", what, n, ms[n / 2],
            ms[n - 1], target);
 }

@@ -1,5 +1,6 @@
 #include "benchhttp.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <sodium.h>
@@ -224,4 +225,106 @@ bool bench_server_args(const char *tool, const char *listen, int *threads,
         return false;
     }
     return true;
+}
+
+/* A signed POST request of body by u (body is taken over). */
+bool bench_post(req_t *r, const user_t *u, const char *target, char *body)
+{
+    memset(r, 0, sizeof *r);
+    r->method = "POST";
+    snprintf(r->target, sizeof r->target, "%s", target);
+    r->body = body;
+    return body && sign_req(r, u);
+}
+
+/* A legacy transfer body; created (nanoseconds) makes equal transfers distinct for the ledger's
+ * deduplication. */
+char *bench_transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created)
+{
+    char *b = NULL;
+    if (asprintf(&b,
+                 "{\"to\":\"%s\",\"amount_e8s\":\"%" PRIu64 "\",\"fee_e8s\":\"%llu\","
+                 "\"memo\":\"%" PRIu64 "\",\"created_at_time\":\"%" PRIu64 "\"}",
+                 to, amount, BENCH_FEE_E8S, memo, created) < 0)
+        return NULL;
+    return b;
+}
+
+/* The ledger's now_nanos, 0 on failure. */
+uint64_t bench_ledger_now(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/identity");
+    uint64_t t = 0;
+    if (!json_u64_member(o, "now_nanos", &t))
+        t = 0;
+    json_decref(o);
+    return t;
+}
+
+uint64_t bench_ledger_chain_length(const char *ledger)
+{
+    json_t *o = get_json(ledger, "/v1/ledger");
+    uint64_t len = 0;
+    if (!json_u64_member(o, "chain_length", &len))
+        len = 0;
+    json_decref(o);
+    return len;
+}
+
+/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
+static uint64_t proc_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+static int proc_ppid(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    int ppid = -1;
+    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+uint64_t bench_cpu_ticks(const cpu_t *c)
+{
+    uint64_t t = proc_ticks(c->pid);
+    if (!c->children)
+        return t;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid > 0 && proc_ppid(pid) == c->pid)
+            t += proc_ticks(pid);
+    }
+    if (d)
+        closedir(d);
+    return t;
+}
+
+int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }

@@ -70,6 +70,22 @@ json_t *get_json(const char *base, const char *target);
 
 bool json_u64_member(json_t *o, const char *key, uint64_t *out);
 
+#define BENCH_FEE_E8S 10000ULL /* the ledger's transfer fee */
+
+/* A signed POST request of body by u (body is taken over; false when it is NULL or signing
+ * fails). */
+bool bench_post(req_t *r, const user_t *u, const char *target, char *body);
+/* A legacy transfer body with the fee; created (nanoseconds) makes equal transfers distinct
+ * for the ledger's deduplication. NULL when out of memory. */
+char *bench_transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64_t created);
+/* The ledger's now_nanos and chain_length; 0 on failure. */
+uint64_t bench_ledger_now(const char *ledger);
+uint64_t bench_ledger_chain_length(const char *ledger);
+/* c's user+system clock ticks (with c->children, those of its child processes too). */
+uint64_t bench_cpu_ticks(const cpu_t *c);
+/* qsort's order of doubles. */
+int bench_cmp_double(const void *a, const void *b);
+
 /* A benchmark server's arguments: --threads (0: one per core) made a count, and --listen
  * (host:port, IPv6 as [addr]:port) made a socket address; false, the reason printed under the
  * tool's name, when the address does not resolve. */
