@@ -250,25 +250,25 @@ char *bench_transfer_body(const char *to, uint64_t amount, uint64_t memo, uint64
     return b;
 }
 
-/* The ledger's now_nanos, 0 on failure. */
+/* The u64 member key of GET base+target; 0 on failure. */
+static uint64_t get_u64(const char *base, const char *target, const char *key)
+{
+    json_t *o = get_json(base, target);
+    uint64_t v = 0;
+    if (!json_u64_member(o, key, &v))
+        v = 0;
+    json_decref(o);
+    return v;
+}
+
 uint64_t bench_ledger_now(const char *ledger)
 {
-    json_t *o = get_json(ledger, "/v1/identity");
-    uint64_t t = 0;
-    if (!json_u64_member(o, "now_nanos", &t))
-        t = 0;
-    json_decref(o);
-    return t;
+    return get_u64(ledger, "/v1/identity", "now_nanos");
 }
 
 uint64_t bench_ledger_chain_length(const char *ledger)
 {
-    json_t *o = get_json(ledger, "/v1/ledger");
-    uint64_t len = 0;
-    if (!json_u64_member(o, "chain_length", &len))
-        len = 0;
-    json_decref(o);
-    return len;
+    return get_u64(ledger, "/v1/ledger", "chain_length");
 }
 
 /* user+system ticks of pid (and, with children, of every process whose parent is pid). */
