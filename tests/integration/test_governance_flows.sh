@@ -66,11 +66,15 @@ lport=$(free_port)
 gport=$(free_port)
 L=http://127.0.0.1:$lport
 G=http://127.0.0.1:$gport
-gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json")
+# the access logs: should the concurrent disburses of section 7 answer 200 twice, their lines
+# are printed
+gov_flags=(--test-clock --ledger "$L" --keys "$keys" --genesis "$TEST_TMP/gov-genesis.json"
+  --access-log "$TEST_TMP/governance-access.log")
 # governance first: its new governance.key is then known to the ledger from the ledger's start
 # (governance's calls are then the minting account's); its genesis mints wait for the ledger
 governance_start governance "$gport" "${gov_flags[@]}"
-ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys"
+ledger_start ledger "$lport" --test-clock --genesis "$TEST_TMP/ledger-genesis.json" --keys "$keys" \
+  --access-log "$TEST_TMP/ledger-access.log"
 
 # shellcheck disable=SC1091 # the helpers, checked on their own
 source "$(dirname "$0")/cmc_helpers.sh"
@@ -469,6 +473,11 @@ check "each answer: 200 with block $len0 (one at least), 409 LedgerUpdateOngoing
 if [ "$n200" != 1 ]; then
   echo "note: $n200 disburses answered 200:"
   for k in $(seq 1 10); do echo "  db90-$k: $(status "db90-$k") $(cat "$TEST_TMP/db90-$k.body")"; done
+  echo "governance's access log for them, and the ledger's transfers since:"
+  grep -F "target=/v1/neurons/$n90/disburse" "$TEST_TMP/governance-access.log" | sed 's/^/  /'
+  grep -E "target=/v1/(transfers|transfer-batches) " "$TEST_TMP/ledger-access.log" | tail -n 5 | sed 's/^/  /'
+  echo "governance's log since the disburses:"
+  grep -n "" "$TEST_TMP/governance.log" | tail -n 30 | sed 's/^/  /'
 fi
 check "the neuron and its account are empty" \
   test "$(neuron "$n90" cached_neuron_stake_e8s)" = 0 -a "$(balance "$sa90")" = 0
