@@ -36,7 +36,6 @@ PGconn *db_connect(const char *conninfo, nns_error_t *err)
     return c;
 }
 
-
 /* The first line of a failed result's message, as err 503. */
 static bool result_error(const PGresult *r, const char *what, nns_error_t *err)
 {
@@ -183,11 +182,10 @@ bool db_migrate(PGconn *conn, const migration_set_t *set, nns_error_t *err)
         const migration_t *m = &set->items[i];
         const char *params[2] = {set->service, m->name};
         PGresult *r = NULL;
-        if (!begin_locked(conn, err) ||
-            !(r = db_exec(conn,
-                          "SELECT 1 FROM public.nns_schema_migrations"
-                          " WHERE service = $1 AND name = $2",
-                          2, params, err)))
+        if (!begin_locked(conn, err) || !(r = db_exec(conn,
+                                                      "SELECT 1 FROM public.nns_schema_migrations"
+                                                      " WHERE service = $1 AND name = $2",
+                                                      2, params, err)))
             goto fail;
         bool applied = PQntuples(r) > 0;
         PQclear(r);
@@ -245,6 +243,18 @@ static void append(copybuf_t *b, const char *s, size_t n)
 
 void copybuf_reset(copybuf_t *b)
 {
+    /* a buffer that a rare large round grew (a genesis) is freed once many uses in a row have
+     * needed little of it; one that load grows and shrinks by turns is kept */
+    if (b->cap > COPYBUF_KEEP && b->len < b->cap / 4) {
+        if (++b->idle >= COPYBUF_IDLE_USES) {
+            free(b->data);
+            b->data = NULL;
+            b->cap = 0;
+            b->idle = 0;
+        }
+    } else {
+        b->idle = 0;
+    }
     b->len = 0;
     b->failed = false;
 }
@@ -285,15 +295,25 @@ static void put_be(copybuf_t *b, uint64_t v, int bytes)
 
 void copybuf_bin_begin(copybuf_t *b)
 {
-    static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+    static const char signature[11] = {'P',  'G',    'C',  'O',  'P', 'Y',
+                                       '\n', '\377', '\r', '\n', '\0'};
     append(b, signature, sizeof signature);
     put_be(b, 0, 4); /* flags */
     put_be(b, 0, 4); /* header extension length */
 }
 
-void copybuf_bin_row(copybuf_t *b, int nfields) { put_be(b, (uint64_t)nfields, 2); }
-void copybuf_bin_null(copybuf_t *b) { put_be(b, 0xffffffffu, 4); }
-void copybuf_bin_end(copybuf_t *b) { put_be(b, 0xffff, 2); }
+void copybuf_bin_row(copybuf_t *b, int nfields)
+{
+    put_be(b, (uint64_t)nfields, 2);
+}
+void copybuf_bin_null(copybuf_t *b)
+{
+    put_be(b, 0xffffffffu, 4);
+}
+void copybuf_bin_end(copybuf_t *b)
+{
+    put_be(b, 0xffff, 2);
+}
 
 void copybuf_bin_int4(copybuf_t *b, int32_t v)
 {
@@ -372,8 +392,8 @@ static void note_session_end(void *arg, const PGresult *r)
     quiet_notice(NULL, PQresultErrorMessage(r));
 }
 
-bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n,
-                      db_pipeline_outcome_t *out, nns_error_t *err)
+bool db_pipeline_send(PGconn *conn, const db_stmt_t *stmts, size_t n, db_pipeline_outcome_t *out,
+                      nns_error_t *err)
 {
     *out = (db_pipeline_outcome_t){0};
     if (PQenterPipelineMode(conn) != 1) {
@@ -522,8 +542,7 @@ db_outcome_t db_commit_outcome(const db_pipeline_outcome_t *out, size_t n)
      * constraint). Anything else (the COMMIT refused half-queued or its sync not flushed, no
      * answer to it or to a statement before it, a FATAL answer to the COMMIT) may have
      * committed. */
-    if (out->sent + 1 < n ||
-        (out->server_error && (out->succeeded + 1 < n || !out->session_ended)))
+    if (out->sent + 1 < n || (out->server_error && (out->succeeded + 1 < n || !out->session_ended)))
         return DB_NOT_COMMITTED;
     return DB_UNKNOWN;
 }
@@ -609,8 +628,8 @@ bool db_rounds_load(PGconn *conn, const char *service, uint64_t *committed, nns_
                     "INSERT INTO public.nns_rounds (service, committed_rounds) VALUES ($1, 0)"
                     " ON CONFLICT (service) DO NOTHING",
                     1, p, err) ||
-        !(r = db_exec(conn, "SELECT committed_rounds FROM public.nns_rounds WHERE service = $1",
-                      1, p, err)))
+        !(r = db_exec(conn, "SELECT committed_rounds FROM public.nns_rounds WHERE service = $1", 1,
+                      p, err)))
         goto fail;
     *committed = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -621,8 +640,28 @@ fail:
     return false;
 }
 
-void copybuf_sep(copybuf_t *b) { append(b, "\t", 1); }
-void copybuf_endrow(copybuf_t *b) { append(b, "\n", 1); }
+void copybuf_sep(copybuf_t *b)
+{
+    append(b, "\t", 1);
+}
+void copybuf_endrow(copybuf_t *b)
+{
+    append(b, "\n", 1);
+}
+
+/* Sends b's rows in pieces of at most 1 MB: libpq's output buffer grows to the largest piece it
+ * is given and never shrinks, so a genesis's 50 MB of rows given at once would stay allocated
+ * for the connection's life. */
+static bool put_copy_data(PGconn *conn, const copybuf_t *b)
+{
+    const size_t piece = (size_t)1 << 20;
+    for (size_t at = 0; at < b->len; at += piece) {
+        size_t n = b->len - at < piece ? b->len - at : piece;
+        if (PQputCopyData(conn, b->data + at, (int)n) != 1)
+            return false;
+    }
+    return true;
+}
 
 bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size_t n,
                nns_error_t *err)
@@ -650,7 +689,7 @@ bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size
                 ok = nns_error_set(err, 503, "Unavailable", "more COPYs than buffers");
             if (PQputCopyEnd(conn, "aborted") != 1)
                 break; /* libpq could not end the COPY: the caller's status checks take over */
-        } else if (b->len && PQputCopyData(conn, b->data, (int)b->len) != 1) {
+        } else if (!put_copy_data(conn, b)) {
             ok = nns_error_set(err, 503, "Unavailable", "COPY failed: %s", PQerrorMessage(conn));
             if (PQputCopyEnd(conn, "aborted") != 1)
                 break;
@@ -660,7 +699,8 @@ bool db_copies(PGconn *conn, const char *sql, const copybuf_t *const *bufs, size
         }
     }
     if (ok && next != n)
-        ok = nns_error_set(err, 503, "Unavailable", "the statements ran %zu COPYs, not %zu", next, n);
+        ok = nns_error_set(err, 503, "Unavailable", "the statements ran %zu COPYs, not %zu", next,
+                           n);
     return ok;
 }
 

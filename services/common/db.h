@@ -56,9 +56,16 @@ bool db_command(PGconn *conn, const char *sql, int nparams, const char *const *p
 typedef struct {
     char *data;
     size_t len, cap;
-    bool failed; /* an append ran out of memory */
+    bool failed;   /* an append ran out of memory */
+    unsigned idle; /* uses in a row that filled less than a quarter of it (copybuf_reset) */
 } copybuf_t;
 
+/* Empties b for the next use. Its memory is kept for that use, unless it holds more than
+ * COPYBUF_KEEP bytes and COPYBUF_IDLE_USES uses in a row have each filled less than a quarter of
+ * it: then it is freed, so the buffers of a rare large round (a genesis of many neurons) do not
+ * stay for the service's life. */
+#define COPYBUF_KEEP ((size_t)1 << 20)
+#define COPYBUF_IDLE_USES 64
 void copybuf_reset(copybuf_t *b);
 void copybuf_free(copybuf_t *b);
 void copybuf_u64(copybuf_t *b, uint64_t v);

@@ -17,6 +17,7 @@ typedef struct {
     db_pipeline_outcome_t out;
     db_pipeline_reader_t rd; /* its results, read so far */
     nns_error_t err;         /* the first error among them */
+    size_t param_bytes;      /* the parameters that round sent */
 } slot_t;
 
 struct db_writer {
@@ -42,8 +43,8 @@ static bool prepare_slot(db_writer_t *w, slot_t *s, nns_error_t *err)
 {
     if (!db_prepare(s->conn, GUARD_STMT, "SELECT public.nns_round_advance($1, $2)", 2, err) ||
         !db_prepare(s->conn, BEGIN_STMT,
-                    "SELECT pg_advisory_xact_lock(hashtext($1), ($2::bigint % 2147483647)::int)",
-                    2, err) ||
+                    "SELECT pg_advisory_xact_lock(hashtext($1), ($2::bigint % 2147483647)::int)", 2,
+                    err) ||
         (w->prepare && !w->prepare(s->conn, w->ctx, err))) {
         drop(s);
         return false;
@@ -97,7 +98,10 @@ void db_writer_close(db_writer_t **wp)
     *wp = NULL;
 }
 
-PGconn *db_writer_conn(db_writer_t *w) { return w->slot[w->next].conn; }
+PGconn *db_writer_conn(db_writer_t *w)
+{
+    return w->slot[w->next].conn;
+}
 
 bool db_writer_reconnect(db_writer_t *w, nns_error_t *err)
 {
@@ -119,8 +123,8 @@ static void settle(slot_t *s, const char *why)
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK &&
         PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF) {
         PGresult *rb = PQexec(s->conn, "ROLLBACK");
-        bool clean = PQresultStatus(rb) == PGRES_COMMAND_OK &&
-                     PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+        bool clean =
+            PQresultStatus(rb) == PGRES_COMMAND_OK && PQtransactionStatus(s->conn) == PQTRANS_IDLE;
         PQclear(rb);
         if (clean)
             return;
@@ -138,8 +142,7 @@ bool db_writer_begin(db_writer_t *w, nns_error_t *err)
     char round[24];
     snprintf(round, sizeof round, "%llu", (unsigned long long)w->sent);
     const char *p[2] = {w->service, round};
-    db_stmt_t st[2] = {{"BEGIN", NULL, 0, NULL, NULL, NULL},
-                       {NULL, BEGIN_STMT, 2, p, NULL, NULL}};
+    db_stmt_t st[2] = {{"BEGIN", NULL, 0, NULL, NULL, NULL}, {NULL, BEGIN_STMT, 2, p, NULL, NULL}};
     db_pipeline_outcome_t out;
     if (db_pipeline(s->conn, st, 2, &out, err))
         return true;
@@ -147,7 +150,25 @@ bool db_writer_begin(db_writer_t *w, nns_error_t *err)
     return false;
 }
 
-void db_writer_abandon(db_writer_t *w, const nns_error_t *why) { settle(&w->slot[w->next], why->detail); }
+void db_writer_abandon(db_writer_t *w, const nns_error_t *why)
+{
+    settle(&w->slot[w->next], why->detail);
+}
+
+/* The bytes of stmts' parameters: what libpq's output buffer held for them. */
+static size_t param_bytes(const db_stmt_t *stmts, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < stmts[i].nparams; j++) {
+            const char *v = stmts[i].values ? stmts[i].values[j] : NULL;
+            if (v)
+                bytes += stmts[i].formats && stmts[i].formats[j] && stmts[i].lengths
+                             ? (size_t)stmts[i].lengths[j]
+                             : strlen(v);
+        }
+    return bytes;
+}
 
 db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nns_error_t *err)
 {
@@ -180,6 +201,7 @@ db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nn
         return o;
     }
     s->nstmts = k;
+    s->param_bytes = param_bytes(stmts, n);
     s->rd = (db_pipeline_reader_t){.n = k, .answered = true};
     nns_error_clear(&s->err);
     w->sent++;
@@ -214,6 +236,15 @@ db_outcome_t db_writer_wait(db_writer_t *w, nns_error_t *err)
         if (s->out.broken) {
             log_warn("write connection lost after a committed round: %s", err->detail);
             drop(s);
+        } else if (s->param_bytes > DB_WRITER_RENEW_BYTES) {
+            /* libpq's output buffer grew to that round's size and never shrinks: a new
+             * connection gives it back (a genesis of 100,000 neurons left 67 MB) */
+            nns_error_t e;
+            if (connect_slot(w, s, &e))
+                log_info("write connection renewed after a round of %.1f MB of parameters",
+                         (double)s->param_bytes / 1e6);
+            else
+                log_warn("write connection not renewed after a large round: %s", e.detail);
         }
         break;
     case DB_NOT_COMMITTED:

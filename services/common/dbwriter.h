@@ -50,6 +50,10 @@ typedef struct {
     void *ctx;
 } db_writer_config_t;
 
+/* A connection that sent a round with more parameter bytes than this (a genesis's) is replaced
+ * by a new one once the round's outcome is read. */
+#define DB_WRITER_RENEW_BYTES ((size_t)16 << 20)
+
 /* Connects every connection, prepares them, and loads the round count (creating the record
  * if missing). NULL with err 503 when the database cannot be reached. */
 db_writer_t *db_writer_open(const db_writer_config_t *cfg, nns_error_t *err);
@@ -68,10 +72,10 @@ bool db_writer_reconnect(db_writer_t *w, nns_error_t *err);
  * when it cannot. */
 bool db_writer_begin(db_writer_t *w, nns_error_t *err) __attribute__((warn_unused_result));
 
-/* After db_writer_begin() and the round's COPYs on db_writer_conn(): sends stmts, the guard, the delay and
- * COMMIT, and moves to the next connection. On failure returns the outcome: DB_NOT_COMMITTED
- * with err (the connection is rolled back, or dropped when it cannot be used again), or
- * DB_UNKNOWN when the COMMIT may have reached the server. DB_COMMITTED means "sent". */
+/* After db_writer_begin() and the round's COPYs on db_writer_conn(): sends stmts, the guard, the
+ * delay and COMMIT, and moves to the next connection. On failure returns the outcome:
+ * DB_NOT_COMMITTED with err (the connection is rolled back, or dropped when it cannot be used
+ * again), or DB_UNKNOWN when the COMMIT may have reached the server. DB_COMMITTED means "sent". */
 db_outcome_t db_writer_send(db_writer_t *w, const db_stmt_t *stmts, size_t n, nns_error_t *err);
 
 /* After a failure of BEGIN or the COPYs on db_writer_conn() (nothing of the round can commit):

@@ -1015,6 +1015,7 @@ static void tick(void *app, uint64_t wall_now)
 {
     gov_app_t *a = app;
     refill(a, wall_now);
+    outbox_settle(a);
     if (a->tick_sent_at && wall_now - a->tick_sent_at < TICK_RETRY_NANOS)
         return;
     if (!gov_tick_due(a->gov, now_seconds()))

@@ -122,6 +122,7 @@ typedef struct {
     size_t nout, capout;
     hmap_t outbox_index; /* id_key(intent id) -> position in outbox (under out_mu) */
     size_t scan_at;      /* where refill's scan of the outbox resumes */
+    size_t outbox_peak;  /* the most entries since the outbox last settled (outbox_settle) */
     _Atomic size_t outbox_size;
     _Atomic int crash_armed;
     uint64_t tick_sent_at; /* state thread: a tick command waits for its round (0: none) */
@@ -150,6 +151,10 @@ outbox_entry_t *outbox_find(gov_app_t *a, uint64_t id);
 bool outbox_add(gov_app_t *a, const gov_intent_t *in);
 void outbox_remove(gov_app_t *a, uint64_t id);
 void refill(gov_app_t *a, uint64_t wall_now);
+/* After a large outbox has drained (a genesis's mints: one per neuron), gives its memory back:
+ * the array and its index shrink, and the heap's free pages go back to the system (state
+ * thread, from the tick). */
+void outbox_settle(gov_app_t *a);
 /* A call's answer (a runner thread): into an internal command for the next round. */
 void call_done(void *ctx, const call_answer_t *ans);
 

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
+#include "db.h"
 #include "hex.h"
 #include "hmap.h"
 #include "jsonutil.h"
@@ -811,6 +812,57 @@ START_TEST(test_round_pace)
 }
 END_TEST
 
+/* copybuf_reset keeps a buffer for the next use, unless a large one has been mostly idle for
+ * COPYBUF_IDLE_USES uses in a row; a use that fills it again restarts the count. */
+START_TEST(test_copybuf_gives_back_what_a_large_round_grew)
+{
+    static char chunk[4096];
+    copybuf_t b = {0};
+    /* a small buffer is kept however little of it is used */
+    copybuf_bytea(&b, (const uint8_t *)chunk, 16);
+    size_t small_cap = b.cap;
+    for (int i = 0; i < 2 * COPYBUF_IDLE_USES; i++) {
+        copybuf_reset(&b);
+        copybuf_u64(&b, 1);
+    }
+    ck_assert_uint_eq(b.cap, small_cap);
+    ck_assert_ptr_nonnull(b.data);
+    /* a large round */
+    copybuf_reset(&b);
+    while (b.len < 2 * COPYBUF_KEEP)
+        copybuf_bin_bytes(&b, chunk, sizeof chunk);
+    ck_assert(!b.failed);
+    size_t large_cap = b.cap;
+    ck_assert_uint_gt(large_cap, COPYBUF_KEEP);
+    /* small uses after it: freed at the reset that ends the COPYBUF_IDLE_USES-th in a row;
+     * a use that fills a third of it in between starts the count again */
+    copybuf_reset(&b);
+    for (int i = 0; i < COPYBUF_IDLE_USES - 1; i++) {
+        copybuf_u64(&b, 7);
+        copybuf_reset(&b);
+    }
+    while (b.len < large_cap / 3)
+        copybuf_bin_bytes(&b, chunk, sizeof chunk);
+    copybuf_reset(&b);
+    ck_assert_uint_eq(b.cap, large_cap);
+    for (int i = 0; i < COPYBUF_IDLE_USES - 1; i++) {
+        copybuf_u64(&b, 7);
+        copybuf_reset(&b);
+        ck_assert_uint_eq(b.cap, large_cap);
+    }
+    copybuf_u64(&b, 7);
+    copybuf_reset(&b);
+    ck_assert_uint_eq(b.cap, 0);
+    ck_assert_ptr_null(b.data);
+    ck_assert_uint_eq(b.len, 0);
+    /* and it grows again from nothing */
+    copybuf_u64(&b, 42);
+    ck_assert_uint_eq(b.len, 2);
+    ck_assert(memcmp(b.data, "42", 2) == 0);
+    copybuf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     if (!crypto_init())
@@ -835,6 +887,7 @@ int main(void)
     tcase_add_test(tc, test_round_takes_late_commands);
     tcase_add_test(tc, test_round_gathers_announced_commands);
     tcase_add_test(tc, test_round_pace);
+    tcase_add_test(tc, test_copybuf_gives_back_what_a_large_round_grew);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
