@@ -649,12 +649,12 @@ void copybuf_endrow(copybuf_t *b)
     append(b, "\n", 1);
 }
 
-/* Sends b's rows in pieces of at most 1 MB: libpq's output buffer grows to the largest piece it
+/* Sends b's rows in pieces of at most 8 MB: libpq's output buffer grows to the largest piece it
  * is given and never shrinks, so a genesis's 50 MB of rows given at once would stay allocated
- * for the connection's life. */
+ * for the connection's life. A round's rows under load are a few MB: one piece, as before. */
 static bool put_copy_data(PGconn *conn, const copybuf_t *b)
 {
-    const size_t piece = (size_t)1 << 20;
+    const size_t piece = (size_t)8 << 20;
     for (size_t at = 0; at < b->len; at += piece) {
         size_t n = b->len - at < piece ? b->len - at : piece;
         if (PQputCopyData(conn, b->data + at, (int)n) != 1)
