@@ -27,7 +27,6 @@
  * (NAME=PID+: with its children, for the PostgreSQL postmaster). Loopback targets only.
  */
 #include <curl/curl.h>
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -216,17 +215,10 @@ int main(int argc, char **argv)
               : o == O_READS  ? &reads
                               : &lists) = v;
             break;
-        case O_CPU: {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || ncpu == MAX_CPU || (size_t)(eq - optarg) >= sizeof cpus[0].name)
+        case O_CPU:
+            if (!bench_cpu_arg(optarg, cpus, MAX_CPU, &ncpu))
                 return usage();
-            cpu_t *c = &cpus[ncpu++];
-            memset(c, 0, sizeof *c);
-            memcpy(c->name, optarg, (size_t)(eq - optarg));
-            c->pid = atoi(eq + 1);
-            c->children = strchr(eq + 1, '+') != NULL;
             break;
-        }
         default:
             return usage();
         }

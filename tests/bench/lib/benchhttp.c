@@ -271,56 +271,55 @@ uint64_t bench_ledger_chain_length(const char *ledger)
     return get_u64(ledger, "/v1/ledger", "chain_length");
 }
 
-/* user+system ticks of pid (and, with children, of every process whose parent is pid). */
-static uint64_t proc_ticks(int pid)
+/* The ppid and user+system ticks of pid from /proc/PID/stat; false when it cannot be read. */
+static bool proc_stat(int pid, int *ppid, uint64_t *ticks)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
+        return false;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the command may hold spaces */
     unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return ut + st;
-}
-
-static int proc_ppid(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    int ppid = -1;
-    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-        return -1;
-    return ppid;
+    if (!p ||
+        sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", ppid, &ut, &st) != 3)
+        return false;
+    *ticks = ut + st;
+    return true;
 }
 
 uint64_t bench_cpu_ticks(const cpu_t *c)
 {
-    uint64_t t = proc_ticks(c->pid);
-    if (!c->children)
+    int ppid;
+    uint64_t t = 0, child;
+    if (!proc_stat(c->pid, &ppid, &t) || !c->children)
         return t;
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && (e = readdir(d))) {
         int pid = atoi(e->d_name);
-        if (pid > 0 && proc_ppid(pid) == c->pid)
-            t += proc_ticks(pid);
+        if (pid > 0 && proc_stat(pid, &ppid, &child) && ppid == c->pid)
+            t += child;
     }
     if (d)
         closedir(d);
     return t;
+}
+
+bool bench_cpu_arg(const char *arg, cpu_t *cpus, size_t max, size_t *n)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || *n == max || (size_t)(eq - arg) >= sizeof cpus[0].name)
+        return false;
+    cpu_t *c = &cpus[(*n)++];
+    memset(c, 0, sizeof *c);
+    memcpy(c->name, arg, (size_t)(eq - arg));
+    c->pid = atoi(eq + 1);
+    c->children = strchr(eq + 1, '+') != NULL;
+    return true;
 }
 
 int bench_cmp_double(const void *a, const void *b)

@@ -83,6 +83,9 @@ uint64_t bench_ledger_now(const char *ledger);
 uint64_t bench_ledger_chain_length(const char *ledger);
 /* c's user+system clock ticks (with c->children, those of its child processes too). */
 uint64_t bench_cpu_ticks(const cpu_t *c);
+/* --cpu NAME=PID (NAME=PID+: with its children, for the PostgreSQL postmaster) added as
+ * cpus[*n] (at most max); false when it is malformed or there is no room. */
+bool bench_cpu_arg(const char *arg, cpu_t *cpus, size_t max, size_t *n);
 /* qsort's order of doubles. */
 int bench_cmp_double(const void *a, const void *b);
 
